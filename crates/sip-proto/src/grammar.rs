@@ -1,0 +1,404 @@
+//! Character classes and a small cursor for the RFC 3261 §25 grammar.
+//!
+//! Header values reach the typed parsers already unfolded (line folds are
+//! replaced by one SP when the message is split), so "LWS" here is only a run
+//! of SP and HT.
+
+use std::borrow::Cow;
+
+use crate::error::SyntaxError;
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
+pub(crate) const fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+        )
+}
+
+/// `unreserved` = alphanum / mark
+pub(crate) const fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        )
+}
+
+/// `word` characters (Call-ID), a superset of token.
+pub(crate) const fn is_word(b: u8) -> bool {
+    is_token(b)
+        || matches!(
+            b,
+            b'(' | b')'
+                | b'<'
+                | b'>'
+                | b':'
+                | b'\\'
+                | b'"'
+                | b'/'
+                | b'['
+                | b']'
+                | b'?'
+                | b'{'
+                | b'}'
+        )
+}
+
+pub(crate) const fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+pub(crate) fn trim_ws(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// A read position in a header value.
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(s: &'a str) -> Self {
+        Cursor { s, pos: 0 }
+    }
+
+    pub(crate) fn rest(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or("")
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos >= self.s.len()
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
+    }
+
+    /// Advances by `n` bytes (after a manual scan of [`rest`](Self::rest)).
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.s.len());
+    }
+
+    pub(crate) fn skip_ws(&mut self) {
+        while self.peek().is_some_and(is_ws) {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `b` (after optional LWS) and the LWS after it.
+    pub(crate) fn eat_sep(&mut self, b: u8) -> bool {
+        let save = self.pos;
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            self.skip_ws();
+            true
+        } else {
+            self.pos = save;
+            false
+        }
+    }
+
+    pub(crate) fn eat(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
+        let start = self.pos;
+        while self.peek().is_some_and(&f) {
+            self.pos += 1;
+        }
+        // Predicates only accept ASCII, so the slice ends on a char boundary.
+        self.s.get(start..self.pos).unwrap_or("")
+    }
+
+    pub(crate) fn token(&mut self, what: &'static str) -> Result<&'a str, SyntaxError> {
+        let t = self.take_while(is_token);
+        if t.is_empty() {
+            Err(SyntaxError::new(what, self.rest()))
+        } else {
+            Ok(t)
+        }
+    }
+
+    /// A `quoted-string`; the cursor must be at the opening DQUOTE.
+    /// Returns the content with quoted-pairs resolved.
+    pub(crate) fn quoted(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
+        let (raw, len) = scan_quoted(self.rest())?;
+        self.pos += len;
+        Ok(unquote_raw(raw))
+    }
+
+    /// Like [`quoted`](Self::quoted) but returns the raw text including the
+    /// quotes, for values that must round-trip exactly.
+    pub(crate) fn quoted_raw(&mut self) -> Result<&'a str, SyntaxError> {
+        let start = self.pos;
+        let (_, len) = scan_quoted(self.rest())?;
+        self.pos += len;
+        Ok(self.s.get(start..self.pos).unwrap_or(""))
+    }
+
+    pub(crate) fn expect_end(&mut self, what: &'static str) -> Result<(), SyntaxError> {
+        self.skip_ws();
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(SyntaxError::new(what, self.rest()))
+        }
+    }
+
+    pub(crate) fn u32(&mut self, what: &'static str) -> Result<u32, SyntaxError> {
+        let digits = self.take_while(|b| b.is_ascii_digit());
+        parse_u32(digits, what)
+    }
+}
+
+/// Parses decimal digits into a u32; overflow is an error, not a wrap.
+pub(crate) fn parse_u32(digits: &str, what: &'static str) -> Result<u32, SyntaxError> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SyntaxError::new(what, digits));
+    }
+    // Leading zeros are legal ("0068"); strip them so the length check holds.
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > 10 {
+        return Err(SyntaxError::new(what, digits));
+    }
+    let mut v: u64 = 0;
+    for b in significant.bytes() {
+        v = v * 10 + u64::from(b - b'0');
+    }
+    u32::try_from(v).map_err(|_| SyntaxError::new(what, digits))
+}
+
+/// Finds the end of a quoted string at the start of `s`.
+/// Returns (content between the quotes, raw, total length incl. quotes).
+fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
+    let bytes = s.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return Err(SyntaxError::new("opening quote", s));
+    }
+    let mut i = 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => return Ok((s.get(1..i).unwrap_or(""), i + 1)),
+            // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+            b'\\' => match bytes.get(i + 1) {
+                Some(&n) if n <= 0x7f && n != b'\r' && n != b'\n' => i += 2,
+                _ => return Err(SyntaxError::new("valid quoted-pair", s)),
+            },
+            b'\r' | b'\n' => return Err(SyntaxError::new("closing quote", s)),
+            _ => i += 1,
+        }
+    }
+    Err(SyntaxError::new("closing quote", s))
+}
+
+/// Resolves quoted-pairs in the text between two quotes.
+pub(crate) fn unquote_raw(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Writes `s` as a quoted-string, escaping `"` and `\`.
+pub(crate) fn write_quoted(f: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    f.write_char('"')?;
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            f.write_char('\\')?;
+        }
+        f.write_char(c)?;
+    }
+    f.write_char('"')
+}
+
+/// If `s` is a quoted-string, returns its decoded content; else `s` itself.
+pub(crate) fn unquote(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    if b.len() >= 2 && b.first() == Some(&b'"') && b.last() == Some(&b'"') {
+        unquote_raw(s.get(1..s.len() - 1).unwrap_or(""))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Splits a header value at top-level commas (outside quoted strings and
+/// `<...>`). An all-blank value yields no elements; otherwise each element
+/// is yielded trimmed, including empty ones so callers can refuse them.
+pub(crate) fn split_commas(s: &str) -> CommaSplit<'_> {
+    CommaSplit {
+        s,
+        pos: 0,
+        done: trim_ws(s).is_empty(),
+    }
+}
+
+pub(crate) struct CommaSplit<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut in_quote = false;
+        let mut in_angle = false;
+        while let Some(&b) = bytes.get(i) {
+            if in_quote {
+                match b {
+                    b'\\' => i += 1,
+                    b'"' => in_quote = false,
+                    _ => {}
+                }
+            } else {
+                match b {
+                    b'"' => in_quote = true,
+                    b'<' => in_angle = true,
+                    b'>' => in_angle = false,
+                    b',' if !in_angle => break,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        let end = i.min(bytes.len());
+        let item = self.s.get(start..end).unwrap_or("");
+        if end >= bytes.len() {
+            self.done = true;
+        } else {
+            self.pos = end + 1;
+        }
+        Some(trim_ws(item))
+    }
+}
+
+/// Decodes %HH escapes. Invalid escapes are kept literally (callers that
+/// need strictness validate first with [`check_escapes`]).
+pub(crate) fn percent_decode(s: &str) -> Cow<'_, [u8]> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s.as_bytes());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            if let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|x| hex_val(*x)),
+                b.get(i + 2).and_then(|x| hex_val(*x)),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+const fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Checks that every `%` starts a `%HH` escape and every other byte is
+/// allowed by `allowed`.
+pub(crate) fn check_escaped(
+    s: &str,
+    allowed: impl Fn(u8) -> bool,
+    what: &'static str,
+) -> Result<(), SyntaxError> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let ok = b.get(i + 1).and_then(|x| hex_val(*x)).is_some()
+                && b.get(i + 2).and_then(|x| hex_val(*x)).is_some();
+            if !ok {
+                return Err(SyntaxError::new(what, s.get(i..).unwrap_or("")));
+            }
+            i += 3;
+        } else if allowed(c) {
+            i += 1;
+        } else {
+            return Err(SyntaxError::new(what, s.get(i..).unwrap_or("")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commas_respect_quotes_and_angles() {
+        let v: Vec<_> = split_commas(r#""a, b" <sip:x@y;p=1,2>;q=1 , <sip:z>, "c\",d""#).collect();
+        assert_eq!(
+            v,
+            [r#""a, b" <sip:x@y;p=1,2>;q=1"#, "<sip:z>", r#""c\",d""#]
+        );
+        assert_eq!(split_commas("  ").count(), 0);
+        assert_eq!(split_commas("a,,b").collect::<Vec<_>>(), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn u32_bounds() {
+        assert_eq!(parse_u32("0068", "n"), Ok(68));
+        assert_eq!(parse_u32("4294967295", "n"), Ok(u32::MAX));
+        assert!(parse_u32("4294967296", "n").is_err());
+        assert!(parse_u32("36893488147419103232", "n").is_err());
+        assert!(parse_u32("-1", "n").is_err());
+        assert!(parse_u32("", "n").is_err());
+    }
+
+    #[test]
+    fn quoted_strings() {
+        let mut c = Cursor::new(r#""J Rosenberg \\\"" rest"#);
+        assert_eq!(c.quoted().unwrap(), r#"J Rosenberg \""#);
+        assert_eq!(c.rest(), " rest");
+        assert!(Cursor::new(r#""unterminated"#).quoted().is_err());
+    }
+
+    #[test]
+    fn percent() {
+        assert_eq!(&*percent_decode("null-%00-null"), b"null-\0-null");
+        assert_eq!(&*percent_decode("a%4"), b"a%4");
+        assert!(check_escaped("a%4", is_unreserved, "x").is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! Via (RFC 3261 §20.42, RFC 3581 rport).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::{HeaderName, TypedHeader};
+use crate::error::SyntaxError;
+use crate::grammar::{is_token, Cursor};
+use crate::params::Params;
+use crate::uri::Host;
+
+/// The transport of a Via's sent-protocol (any token is legal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport<'a> {
+    Udp,
+    Tcp,
+    Tls,
+    Sctp,
+    Ws,
+    Wss,
+    Other(Cow<'a, str>),
+}
+
+impl<'a> Transport<'a> {
+    pub fn parse(s: &'a str) -> Transport<'a> {
+        const KNOWN: [(&str, Transport<'static>); 6] = [
+            ("UDP", Transport::Udp),
+            ("TCP", Transport::Tcp),
+            ("TLS", Transport::Tls),
+            ("SCTP", Transport::Sctp),
+            ("WS", Transport::Ws),
+            ("WSS", Transport::Wss),
+        ];
+        KNOWN
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, t)| t)
+            .unwrap_or(Transport::Other(Cow::Borrowed(s)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+            Transport::Sctp => "SCTP",
+            Transport::Ws => "WS",
+            Transport::Wss => "WSS",
+            Transport::Other(s) => s,
+        }
+    }
+
+    /// Whether the transport is reliable (changes timers, RFC 3261 §17).
+    pub fn is_reliable(&self) -> bool {
+        !matches!(self, Transport::Udp)
+    }
+
+    pub fn into_owned(self) -> Transport<'static> {
+        match self {
+            Transport::Udp => Transport::Udp,
+            Transport::Tcp => Transport::Tcp,
+            Transport::Tls => Transport::Tls,
+            Transport::Sctp => Transport::Sctp,
+            Transport::Ws => Transport::Ws,
+            Transport::Wss => Transport::Wss,
+            Transport::Other(s) => Transport::Other(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+/// One Via value: `SIP/2.0/UDP host:port;branch=...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via<'a> {
+    pub protocol_name: Cow<'a, str>,
+    pub protocol_version: Cow<'a, str>,
+    pub transport: Transport<'a>,
+    pub host: Host<'a>,
+    pub port: Option<u16>,
+    pub params: Params<'a>,
+}
+
+/// RFC 3261 §8.1.1.7: branches starting with this were made by a
+/// RFC 3261 element and are unique across space and time.
+pub const BRANCH_MAGIC_COOKIE: &str = "z9hG4bK";
+
+impl<'a> Via<'a> {
+    pub fn new(
+        transport: Transport<'a>,
+        host: Host<'a>,
+        port: Option<u16>,
+        branch: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        let mut params = Params::new();
+        params.set("branch", Some(branch.into()));
+        Via {
+            protocol_name: Cow::Borrowed("SIP"),
+            protocol_version: Cow::Borrowed("2.0"),
+            transport,
+            host,
+            port,
+            params,
+        }
+    }
+
+    pub fn branch(&self) -> Option<&str> {
+        self.params.get("branch").flatten()
+    }
+
+    /// Whether the branch carries the RFC 3261 magic cookie.
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch()
+            .is_some_and(|b| b.starts_with(BRANCH_MAGIC_COOKIE))
+    }
+
+    pub fn received(&self) -> Option<&str> {
+        self.params.get("received").flatten()
+    }
+
+    /// `None`: no rport; `Some(None)`: rport requested (no value yet);
+    /// `Some(Some(p))`: filled in by the server. A non-numeric value is
+    /// treated as absent.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        match self.params.get("rport")? {
+            None => Some(None),
+            Some(v) => v.parse().ok().map(Some),
+        }
+    }
+
+    pub fn maddr(&self) -> Option<&str> {
+        self.params.get("maddr").flatten()
+    }
+
+    pub fn ttl(&self) -> Option<u8> {
+        self.params
+            .get("ttl")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    pub fn into_owned(self) -> Via<'static> {
+        Via {
+            protocol_name: Cow::Owned(self.protocol_name.into_owned()),
+            protocol_version: Cow::Owned(self.protocol_version.into_owned()),
+            transport: self.transport.into_owned(),
+            host: self.host.into_owned(),
+            port: self.port,
+            params: self.params.into_owned(),
+        }
+    }
+}
+
+impl<'a> TypedHeader<'a> for Via<'a> {
+    const NAME: HeaderName = HeaderName::Via;
+    const LIST: bool = true;
+
+    fn parse(value: &'a str) -> Result<Self, SyntaxError> {
+        let mut c = Cursor::new(value);
+        // sent-protocol allows LWS around each SLASH (RFC 4475 §3.1.1.1).
+        let protocol_name = c.token("Via protocol name")?;
+        if !c.eat_sep(b'/') {
+            return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
+        }
+        let protocol_version = c.token("Via protocol version")?;
+        if !c.eat_sep(b'/') {
+            return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
+        }
+        let transport = c.token("Via transport")?;
+        c.skip_ws();
+        let sent_by = c.take_while(|b| is_token(b) || matches!(b, b':' | b'[' | b']'));
+        if sent_by.is_empty() {
+            return Err(SyntaxError::new("Via sent-by", c.rest()));
+        }
+        let (host, port) = Host::parse_hostport(sent_by)?;
+        let params = Params::parse_header(&mut c)?;
+        c.expect_end("end of Via value")?;
+        for p in params.iter() {
+            let v = p.value.as_deref();
+            let valid = match p.name.to_ascii_lowercase().as_str() {
+                "branch" | "received" | "maddr" => v.is_some(),
+                "ttl" => v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok()),
+                "rport" => v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok()),
+                _ => true,
+            };
+            if !valid {
+                return Err(SyntaxError::new("valid Via parameter", &p.name));
+            }
+        }
+        Ok(Via {
+            protocol_name: Cow::Borrowed(protocol_name),
+            protocol_version: Cow::Borrowed(protocol_version),
+            transport: Transport::parse(transport),
+            host,
+            port,
+            params,
+        })
+    }
+}
+
+impl fmt::Display for Via<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{} {}",
+            self.protocol_name,
+            self.protocol_version,
+            self.transport.as_str(),
+            self.host
+        )?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tortuous_via() {
+        let v =
+            Via::parse("SIP  /    2.0   / UDP  192.168.255.111   ; branch= z9hG4bK30239").unwrap();
+        assert_eq!(v.transport, Transport::Udp);
+        assert_eq!(v.host, Host::V4([192, 168, 255, 111].into()));
+        assert_eq!(v.branch(), Some("z9hG4bK30239"));
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP 192.168.255.111;branch=z9hG4bK30239"
+        );
+    }
+
+    #[test]
+    fn rport_and_received() {
+        let v = Via::parse(
+            "SIP/2.0/UDP [2001:db8::9]:5070;branch=z9hG4bKx;rport=5071;received=192.0.2.1",
+        )
+        .unwrap();
+        assert_eq!(v.rport(), Some(Some(5071)));
+        assert_eq!(v.received(), Some("192.0.2.1"));
+        assert_eq!(v.port, Some(5070));
+        let v = Via::parse("SIP/2.0/TCP h;rport;branch=z9hG4bKy").unwrap();
+        assert_eq!(v.rport(), Some(None));
+        assert!(v.has_rfc3261_branch());
+    }
+
+    #[test]
+    fn refused() {
+        for bad in [
+            "SIP/2.0/UDP 192.0.2.15;;",
+            "",
+            "SIP/2.0 host",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP host;ttl=300",
+            "SIP/2.0/UDP host;branch",
+            "SIP/2.0/UDP host extra",
+        ] {
+            assert!(Via::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

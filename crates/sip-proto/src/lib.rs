@@ -1,0 +1,43 @@
+//! `sip-proto`: the sans-IO SIP message layer of sipsimple-rs.
+//!
+//! Owns: the SIP message model ([`Message`], [`Request`], [`Response`]),
+//! the parser for datagrams and byte streams ([`StreamFramer`]), SIP/SIPS/TEL
+//! URIs with RFC 3261 §19.1.4 comparison, typed header views, multipart
+//! bodies, and the serializer. It opens no socket, reads no clock and spawns
+//! no task.
+//!
+//! Does not own (yet, or ever): transactions, dialogs and digest (the SIP
+//! engine issue adds them here), sockets and timers (the `sipsimple` engine),
+//! SDP (its own crate).
+//!
+//! Why our own parser: no maintained crate parses the RFC 4475 torture
+//! corpus, keeps unknown headers exact, bounds its work, and reads a
+//! typical INVITE in well under a microsecond. The raw message is kept as a
+//! [`bytes::Bytes`] buffer; header values are slices of it and typed
+//! headers borrow from them, so parsing allocates little and typed access
+//! is cheap.
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod body;
+pub mod error;
+mod grammar;
+pub mod headers;
+pub mod message;
+pub mod params;
+pub mod parser;
+pub mod uri;
+
+pub use error::{ParseError, SyntaxError};
+pub use headers::{Header, HeaderName, Headers, TypedHeader};
+pub use message::{Message, Method, Request, Response, StatusCode, Version};
+pub use parser::{Frame, Limits, StreamFramer};
+pub use uri::{Host, SipUri, Uri};

@@ -1,0 +1,515 @@
+//! Requests, responses, methods and status codes; serialization and the
+//! validation of the headers every element reads.
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{ParseError, SyntaxError};
+use crate::headers::{
+    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From as FromHeader, Header,
+    HeaderName, Headers, MaxForwards, MinExpires, RecordRoute, RetryAfter, Route, To, TypedHeader,
+    Via, Warning,
+};
+use crate::parser::{self, Limits};
+use crate::uri::Uri;
+
+macro_rules! methods {
+    ($( $variant:ident => $s:literal ),* $(,)?) => {
+        /// A request method. Methods are case-sensitive (RFC 3261 §7.1).
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum Method {
+            $( $variant, )*
+            /// Any other token, kept as received.
+            Extension(Box<str>),
+        }
+
+        impl Method {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Method::$variant => $s, )*
+                    Method::Extension(s) => s,
+                }
+            }
+
+            /// Maps a token to a method (the caller has checked the token).
+            pub fn from_token(t: &str) -> Method {
+                match t {
+                    $( $s => Method::$variant, )*
+                    other => Method::Extension(other.into()),
+                }
+            }
+        }
+    };
+}
+
+methods! {
+    Invite => "INVITE",
+    Ack => "ACK",
+    Bye => "BYE",
+    Cancel => "CANCEL",
+    Options => "OPTIONS",
+    Register => "REGISTER",
+    Prack => "PRACK",
+    Subscribe => "SUBSCRIBE",
+    Notify => "NOTIFY",
+    Publish => "PUBLISH",
+    Info => "INFO",
+    Refer => "REFER",
+    Message => "MESSAGE",
+    Update => "UPDATE",
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A response status code, 100..=699.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatusCode(u16);
+
+impl StatusCode {
+    pub const TRYING: StatusCode = StatusCode(100);
+    pub const RINGING: StatusCode = StatusCode(180);
+    pub const OK: StatusCode = StatusCode(200);
+    pub const BAD_REQUEST: StatusCode = StatusCode(400);
+    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
+    pub const NOT_FOUND: StatusCode = StatusCode(404);
+    pub const PROXY_AUTHENTICATION_REQUIRED: StatusCode = StatusCode(407);
+    pub const REQUEST_TERMINATED: StatusCode = StatusCode(487);
+    pub const SERVER_INTERNAL_ERROR: StatusCode = StatusCode(500);
+    pub const VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
+
+    pub fn new(code: u16) -> Option<StatusCode> {
+        (100..=699).contains(&code).then_some(StatusCode(code))
+    }
+
+    pub fn code(self) -> u16 {
+        self.0
+    }
+
+    pub fn is_provisional(self) -> bool {
+        self.0 < 200
+    }
+
+    pub fn is_success(self) -> bool {
+        (200..300).contains(&self.0)
+    }
+
+    pub fn is_final(self) -> bool {
+        self.0 >= 200
+    }
+
+    /// The reason phrase RFC 3261 §21 suggests, or "" for unknown codes.
+    pub fn default_reason(self) -> &'static str {
+        match self.0 {
+            100 => "Trying",
+            180 => "Ringing",
+            181 => "Call Is Being Forwarded",
+            182 => "Queued",
+            183 => "Session Progress",
+            200 => "OK",
+            202 => "Accepted",
+            300 => "Multiple Choices",
+            301 => "Moved Permanently",
+            302 => "Moved Temporarily",
+            380 => "Alternative Service",
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            406 => "Not Acceptable",
+            407 => "Proxy Authentication Required",
+            408 => "Request Timeout",
+            410 => "Gone",
+            412 => "Conditional Request Failed",
+            413 => "Request Entity Too Large",
+            414 => "Request-URI Too Long",
+            415 => "Unsupported Media Type",
+            416 => "Unsupported URI Scheme",
+            420 => "Bad Extension",
+            421 => "Extension Required",
+            423 => "Interval Too Brief",
+            480 => "Temporarily Unavailable",
+            481 => "Call/Transaction Does Not Exist",
+            482 => "Loop Detected",
+            483 => "Too Many Hops",
+            484 => "Address Incomplete",
+            485 => "Ambiguous",
+            486 => "Busy Here",
+            487 => "Request Terminated",
+            488 => "Not Acceptable Here",
+            489 => "Bad Event",
+            491 => "Request Pending",
+            493 => "Undecipherable",
+            500 => "Server Internal Error",
+            501 => "Not Implemented",
+            502 => "Bad Gateway",
+            503 => "Service Unavailable",
+            504 => "Server Time-out",
+            505 => "Version Not Supported",
+            513 => "Message Too Large",
+            600 => "Busy Everywhere",
+            603 => "Decline",
+            604 => "Does Not Exist Anywhere",
+            606 => "Not Acceptable",
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The SIP version of a start line, e.g. (2, 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl Version {
+    pub const SIP_2_0: Version = Version { major: 2, minor: 0 };
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SIP/{}.{}", self.major, self.minor)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    /// The Request-URI text; [`Request::uri`] parses it.
+    pub(crate) uri: Bytes,
+    pub version: Version,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: StatusCode,
+    /// Reason phrase bytes (UTF-8 per RFC 3261, kept as received).
+    pub(crate) reason: Bytes,
+    pub version: Version,
+    pub headers: Headers,
+    pub body: Bytes,
+}
+
+/// A SIP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Request(Request),
+    Response(Response),
+}
+
+impl Request {
+    pub fn new(method: Method, uri: &Uri<'_>) -> Request {
+        Request {
+            method,
+            uri: Bytes::from(uri.to_string()),
+            version: Version::SIP_2_0,
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn uri(&self) -> Result<Uri<'_>, SyntaxError> {
+        Uri::parse(self.uri_str())
+    }
+
+    pub fn uri_str(&self) -> &str {
+        // The parser and `set_uri` only store validated ASCII.
+        std::str::from_utf8(&self.uri).unwrap_or_default()
+    }
+
+    pub fn set_uri(&mut self, uri: &Uri<'_>) {
+        self.uri = Bytes::from(uri.to_string());
+    }
+}
+
+impl Response {
+    pub fn new(status: StatusCode) -> Response {
+        Response {
+            status,
+            reason: Bytes::from_static(status.default_reason().as_bytes()),
+            version: Version::SIP_2_0,
+            headers: Headers::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The reason phrase; invalid UTF-8 is replaced, never refused.
+    pub fn reason(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.reason)
+    }
+
+    pub fn set_reason(&mut self, reason: &str) {
+        let clean: String = reason
+            .chars()
+            .filter(|c| *c != '\r' && *c != '\n')
+            .collect();
+        self.reason = Bytes::from(clean);
+    }
+
+    /// Builds a response to `req` as RFC 3261 §8.2.6.2 says: copies Via,
+    /// From, To, Call-ID and CSeq (and Record-Route for dialog-creating
+    /// answers is left to the dialog layer); adds `to_tag` to To if given
+    /// and To has none.
+    pub fn for_request(req: &Request, status: StatusCode, to_tag: Option<&str>) -> Response {
+        let mut r = Response::new(status);
+        for h in req.headers.iter() {
+            match h.name {
+                HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
+                    r.headers.push_header(h.clone())
+                }
+                HeaderName::To => {
+                    let tagged = to_tag.and_then(|tag| {
+                        let v = std::str::from_utf8(&h.value).ok()?;
+                        let mut to = To::parse(v).ok()?;
+                        if to.tag().is_some() {
+                            return None;
+                        }
+                        to.set_tag(tag);
+                        Some(Header::new(HeaderName::To, to.to_string()))
+                    });
+                    r.headers.push_header(tagged.unwrap_or_else(|| h.clone()));
+                }
+                _ => {}
+            }
+        }
+        r.headers.push(HeaderName::ContentLength, "0");
+        r
+    }
+}
+
+impl Message {
+    /// Parses one message from a datagram (or any complete buffer) with
+    /// default limits, and validates the headers every element reads.
+    pub fn parse(data: impl Into<Bytes>) -> Result<Message, ParseError> {
+        let msg = parser::parse_datagram(data.into(), &Limits::default())?;
+        msg.validate()?;
+        Ok(msg)
+    }
+
+    /// As [`Message::parse`] with explicit limits.
+    pub fn parse_with(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+        let msg = parser::parse_datagram(data, limits)?;
+        msg.validate()?;
+        Ok(msg)
+    }
+
+    /// Splits a datagram into start line, headers and body without checking
+    /// header values, so a UAS can still answer a request that
+    /// [`validate`](Self::validate) refuses (RFC 3261 §8.2).
+    pub fn parse_unvalidated(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+        parser::parse_datagram(data, limits)
+    }
+
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Message::Request(r) => &r.headers,
+            Message::Response(r) => &r.headers,
+        }
+    }
+
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        match self {
+            Message::Request(r) => &mut r.headers,
+            Message::Response(r) => &mut r.headers,
+        }
+    }
+
+    pub fn body(&self) -> &Bytes {
+        match self {
+            Message::Request(r) => &r.body,
+            Message::Response(r) => &r.body,
+        }
+    }
+
+    /// Sets the body with its Content-Type and a matching Content-Length.
+    pub fn set_body(&mut self, content_type: &str, body: impl Into<Bytes>) {
+        let body = body.into();
+        let len = body.len();
+        match self {
+            Message::Request(r) => r.body = body,
+            Message::Response(r) => r.body = body,
+        }
+        let h = self.headers_mut();
+        if len == 0 {
+            h.remove_all(&HeaderName::ContentType);
+        } else {
+            h.set(HeaderName::ContentType, content_type.to_owned());
+        }
+        h.set(HeaderName::ContentLength, len.to_string());
+    }
+
+    pub fn as_request(&self) -> Option<&Request> {
+        match self {
+            Message::Request(r) => Some(r),
+            Message::Response(_) => None,
+        }
+    }
+
+    pub fn as_response(&self) -> Option<&Response> {
+        match self {
+            Message::Response(r) => Some(r),
+            Message::Request(_) => None,
+        }
+    }
+
+    pub fn is_request(&self) -> bool {
+        matches!(self, Message::Request(_))
+    }
+
+    pub fn version(&self) -> Version {
+        match self {
+            Message::Request(r) => r.version,
+            Message::Response(r) => r.version,
+        }
+    }
+
+    /// Typed shortcuts for the headers every layer reads.
+    pub fn call_id(&self) -> Option<&str> {
+        self.headers().get_str(&HeaderName::CallId)
+    }
+
+    pub fn cseq(&self) -> Option<Result<CSeq, ParseError>> {
+        self.headers().typed::<CSeq>()
+    }
+
+    pub fn top_via(&self) -> Option<Result<Via<'_>, ParseError>> {
+        self.headers().typed::<Via>()
+    }
+
+    pub fn from_header(&self) -> Option<Result<FromHeader<'_>, ParseError>> {
+        self.headers().typed::<FromHeader>()
+    }
+
+    pub fn to_header(&self) -> Option<Result<To<'_>, ParseError>> {
+        self.headers().typed::<To>()
+    }
+
+    /// Serializes in canonical form: long header names, unfolded values,
+    /// `Name: value` with one space. Headers are written as stored; a
+    /// message built with [`set_body`](Self::set_body) carries a correct
+    /// Content-Length.
+    pub fn to_bytes(&self) -> Bytes {
+        let (headers, body) = (self.headers(), self.body());
+        let size = 64
+            + body.len()
+            + headers
+                .iter()
+                .map(|h| h.name.as_str().len() + h.value.len() + 4)
+                .sum::<usize>();
+        let mut out = BytesMut::with_capacity(size);
+        match self {
+            Message::Request(r) => {
+                out.put_slice(r.method.as_str().as_bytes());
+                out.put_u8(b' ');
+                out.put_slice(&r.uri);
+                out.put_u8(b' ');
+                out.put_slice(r.version.to_string().as_bytes());
+            }
+            Message::Response(r) => {
+                out.put_slice(r.version.to_string().as_bytes());
+                out.put_u8(b' ');
+                out.put_slice(r.status.to_string().as_bytes());
+                out.put_u8(b' ');
+                out.put_slice(&r.reason);
+            }
+        }
+        out.put_slice(b"\r\n");
+        for h in headers {
+            out.put_slice(h.name.as_str().as_bytes());
+            out.put_slice(b": ");
+            out.put_slice(&h.value);
+            out.put_slice(b"\r\n");
+        }
+        out.put_slice(b"\r\n");
+        out.put_slice(body);
+        out.freeze()
+    }
+
+    /// Checks version, Request-URI and the syntax of the headers every
+    /// element reads (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact,
+    /// Route, Record-Route, Content-Type, Content-Length, Expires,
+    /// Min-Expires, Date, Retry-After, Warning) and that a request's CSeq
+    /// method equals its method. Other headers are parsed when read.
+    /// Presence of mandatory headers is the transaction layer's business.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        if self.version() != Version::SIP_2_0 {
+            return Err(ParseError::UnsupportedVersion(self.version().to_string()));
+        }
+        if let Message::Request(r) = self {
+            let uri = r.uri().map_err(ParseError::RequestUri)?;
+            // RFC 3261 §19.1.1: header components are not allowed in a
+            // Request-URI (RFC 4475 §3.1.2.11).
+            if uri.as_sip().is_some_and(|u| !u.headers.is_empty()) {
+                return Err(ParseError::RequestUri(SyntaxError::new(
+                    "no '?' header components in a Request-URI",
+                    r.uri_str(),
+                )));
+            }
+        }
+        let h = self.headers();
+        check::<Via>(h)?;
+        check::<FromHeader>(h)?;
+        check::<To>(h)?;
+        check::<CallId>(h)?;
+        check::<MaxForwards>(h)?;
+        check::<Contact>(h)?;
+        check::<Route>(h)?;
+        check::<RecordRoute>(h)?;
+        check::<ContentType>(h)?;
+        check::<ContentLength>(h)?;
+        check::<Expires>(h)?;
+        check::<MinExpires>(h)?;
+        check::<Date>(h)?;
+        check::<RetryAfter>(h)?;
+        check::<Warning>(h)?;
+        for cseq in h.typed_all::<CSeq>() {
+            let cseq = cseq?;
+            if let Message::Request(r) = self {
+                if cseq.method != r.method {
+                    return Err(ParseError::CSeqMethodMismatch {
+                        method: r.method.to_string(),
+                        cseq: cseq.method.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check<'a, T: TypedHeader<'a>>(h: &'a Headers) -> Result<(), ParseError> {
+    h.typed_all::<T>().try_for_each(|r| r.map(drop))
+}
+
+impl From<Request> for Message {
+    fn from(r: Request) -> Message {
+        Message::Request(r)
+    }
+}
+
+impl From<Response> for Message {
+    fn from(r: Response) -> Message {
+        Message::Response(r)
+    }
+}
+
+impl fmt::Display for Message {
+    /// The serialized message, with a non-UTF-8 body shown lossily.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+    }
+}

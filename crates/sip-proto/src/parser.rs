@@ -1,0 +1,623 @@
+//! Splitting bytes into messages: the start line, header lines (with line
+//! folding) and the body, for datagrams and for byte streams.
+//!
+//! Work is bounded by [`Limits`]: no input makes the parser allocate or
+//! scan more than the limits allow. Header values are slices of the input
+//! buffer; only folded values are copied (to remove the fold).
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{ParseError, SyntaxError};
+use crate::grammar::{is_token, is_ws};
+use crate::headers::{Header, HeaderName, Headers};
+use crate::message::{Message, Method, Request, Response, StatusCode, Version};
+
+/// Bounds on what the parser accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Start line and headers, including the blank line.
+    pub max_head_bytes: usize,
+    pub max_headers: usize,
+    /// One header value after unfolding.
+    pub max_header_bytes: usize,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_bytes: 32 * 1024,
+            max_headers: 256,
+            max_header_bytes: 8 * 1024,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The largest message these limits admit.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_head_bytes.saturating_add(self.max_body_bytes)
+    }
+}
+
+/// Number of leading CRLF (or LF) bytes before a start line; RFC 3261 §7.5
+/// says to ignore them.
+fn leading_newlines(buf: &[u8]) -> usize {
+    buf.iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count()
+}
+
+/// Finds the blank line ending the header section of `buf[from..]`.
+/// Returns (end of the last header line including its newline, body start).
+fn find_head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let hay = buf.get(from..)?;
+    for i in memchr::memchr_iter(b'\n', hay) {
+        let after = hay.get(i + 1..).unwrap_or(&[]);
+        if after.starts_with(b"\r\n") {
+            return Some((from + i + 1, from + i + 3));
+        }
+        if after.starts_with(b"\n") {
+            return Some((from + i + 1, from + i + 2));
+        }
+    }
+    None
+}
+
+/// Next line in `buf[pos..end]`: (start, end without CR/LF, next position).
+fn next_line(buf: &[u8], pos: usize, end: usize) -> Option<(usize, usize, usize)> {
+    if pos >= end {
+        return None;
+    }
+    let hay = buf.get(pos..end)?;
+    let (line_end, next) = match memchr::memchr(b'\n', hay) {
+        Some(i) => (pos + i, pos + i + 1),
+        None => (end, end),
+    };
+    let trimmed = if line_end > pos && buf.get(line_end - 1) == Some(&b'\r') {
+        line_end - 1
+    } else {
+        line_end
+    };
+    Some((pos, trimmed, next))
+}
+
+fn trim_range(buf: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
+    while s < e && buf.get(s).copied().is_some_and(is_ws) {
+        s += 1;
+    }
+    while e > s && buf.get(e - 1).copied().is_some_and(is_ws) {
+        e -= 1;
+    }
+    (s, e)
+}
+
+struct PendingHeader {
+    name: HeaderName,
+    start: usize,
+    end: usize,
+    folded: Option<Vec<u8>>,
+}
+
+/// Splits header lines of `data[pos..end]` (after the start line).
+fn split_headers(
+    data: &Bytes,
+    mut pos: usize,
+    end: usize,
+    limits: &Limits,
+) -> Result<Headers, ParseError> {
+    let buf: &[u8] = data;
+    let mut headers = Headers::with_capacity(16);
+    let mut current: Option<PendingHeader> = None;
+    let mut line_no = 1;
+    let finish = |h: PendingHeader, headers: &mut Headers| -> Result<(), ParseError> {
+        let value = match h.folded {
+            Some(v) => Bytes::from(v),
+            None => data.slice(h.start..h.end),
+        };
+        if value.len() > limits.max_header_bytes {
+            return Err(ParseError::HeaderTooLong {
+                name: h.name.as_str().to_owned(),
+                limit: limits.max_header_bytes,
+            });
+        }
+        if headers.len() >= limits.max_headers {
+            return Err(ParseError::TooManyHeaders {
+                limit: limits.max_headers,
+            });
+        }
+        headers.push_header(Header {
+            name: h.name,
+            value,
+        });
+        Ok(())
+    };
+    while let Some((ls, le, next)) = next_line(buf, pos, end) {
+        pos = next;
+        line_no += 1;
+        if ls == le {
+            break;
+        }
+        let first = buf.get(ls).copied().unwrap_or(b' ');
+        if is_ws(first) {
+            // A fold: LWS = [*WSP CRLF] 1*WSP, equivalent to one SP.
+            let Some(h) = current.as_mut() else {
+                return Err(ParseError::HeaderLine {
+                    line: line_no,
+                    error: SyntaxError::new("a header name before a continuation line", ""),
+                });
+            };
+            let (s, e) = trim_range(buf, ls, le);
+            let folded = h
+                .folded
+                .get_or_insert_with(|| buf.get(h.start..h.end).unwrap_or(&[]).to_vec());
+            if s < e {
+                if !folded.is_empty() {
+                    folded.push(b' ');
+                }
+                folded.extend_from_slice(buf.get(s..e).unwrap_or(&[]));
+            }
+            if folded.len() > limits.max_header_bytes {
+                return Err(ParseError::HeaderTooLong {
+                    name: h.name.as_str().to_owned(),
+                    limit: limits.max_header_bytes,
+                });
+            }
+            continue;
+        }
+        if let Some(h) = current.take() {
+            finish(h, &mut headers)?;
+        }
+        let line = buf.get(ls..le).unwrap_or(&[]);
+        let colon = memchr::memchr(b':', line).ok_or_else(|| ParseError::HeaderLine {
+            line: line_no,
+            error: SyntaxError::new("':' after the header name", &String::from_utf8_lossy(line)),
+        })?;
+        let (ns, ne) = trim_range(buf, ls, ls + colon);
+        let name = buf.get(ns..ne).unwrap_or(&[]);
+        if name.is_empty() || !name.iter().all(|b| is_token(*b)) || ns != ls {
+            return Err(ParseError::HeaderLine {
+                line: line_no,
+                error: SyntaxError::new("a header name (token)", &String::from_utf8_lossy(line)),
+            });
+        }
+        let (vs, ve) = trim_range(buf, ls + colon + 1, le);
+        current = Some(PendingHeader {
+            name: HeaderName::classify(name, || data.slice(ns..ne)),
+            start: vs,
+            end: ve,
+            folded: None,
+        });
+    }
+    if let Some(h) = current.take() {
+        finish(h, &mut headers)?;
+    }
+    Ok(headers)
+}
+
+fn parse_version(v: &[u8]) -> Result<Version, SyntaxError> {
+    let bad = || SyntaxError::new("SIP-Version like SIP/2.0", &String::from_utf8_lossy(v));
+    let rest = match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case(b"SIP/") => v.get(4..).unwrap_or(&[]),
+        _ => return Err(bad()),
+    };
+    let s = std::str::from_utf8(rest).map_err(|_| bad())?;
+    let (maj, min) = s.split_once('.').ok_or_else(bad)?;
+    let num = |x: &str| -> Result<u16, SyntaxError> {
+        if x.is_empty() || x.len() > 4 || !x.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        x.parse().map_err(|_| bad())
+    };
+    Ok(Version {
+        major: num(maj)?,
+        minor: num(min)?,
+    })
+}
+
+#[derive(Debug)]
+enum StartLine {
+    Request(Method, Bytes, Version),
+    Response(Version, StatusCode, Bytes),
+}
+
+fn parse_start_line(data: &Bytes, ls: usize, le: usize) -> Result<StartLine, ParseError> {
+    let line = data.get(ls..le).unwrap_or(&[]);
+    let err = |what| ParseError::StartLine(SyntaxError::new(what, &String::from_utf8_lossy(line)));
+    if line
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
+        // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+        let mut parts = line.splitn(3, |b| *b == b' ');
+        let version = parse_version(parts.next().unwrap_or(&[])).map_err(ParseError::StartLine)?;
+        let code = parts.next().unwrap_or(&[]);
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_digit) {
+            return Err(err("a 3-digit status code"));
+        }
+        let code = code
+            .iter()
+            .fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+        let status =
+            StatusCode::new(code).ok_or_else(|| err("a status code between 100 and 699"))?;
+        // An empty reason phrase is legal (RFC 4475 §3.1.1.13); so is a
+        // missing SP before it, which we tolerate.
+        let reason = match parts.next() {
+            Some(r) => {
+                if r.iter().any(|b| *b < 0x20 && *b != b'\t') {
+                    return Err(err("a reason phrase without control characters"));
+                }
+                let start = ls + (line.len() - r.len());
+                data.slice(start..le)
+            }
+            None => Bytes::new(),
+        };
+        return Ok(StartLine::Response(version, status, reason));
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version: exactly two SPs
+    // (RFC 4475 §3.1.2.8-10 refuse extra or trailing whitespace).
+    let mut parts = line.split(|b| *b == b' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(err(
+            "Method SP Request-URI SP SIP-Version separated by single spaces",
+        ));
+    };
+    if method.is_empty() || !method.iter().all(|b| is_token(*b)) {
+        return Err(err("a method token"));
+    }
+    if uri.is_empty() || !uri.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(err("a Request-URI of visible ASCII characters"));
+    }
+    let version = parse_version(version).map_err(ParseError::StartLine)?;
+    let method = Method::from_token(std::str::from_utf8(method).unwrap_or_default());
+    let uri_start = ls + method.as_str().len() + 1;
+    Ok(StartLine::Request(
+        method,
+        data.slice(uri_start..uri_start + uri.len()),
+        version,
+    ))
+}
+
+/// Values of every Content-Length header, or an error if one is malformed.
+fn content_lengths(headers: &Headers) -> Result<Option<(usize, bool)>, ParseError> {
+    let mut found: Option<(usize, bool)> = None;
+    for h in headers.get_all(&HeaderName::ContentLength) {
+        let text = std::str::from_utf8(&h.value).unwrap_or("");
+        let n = crate::grammar::parse_u32(text, "Content-Length as a non-negative decimal")
+            .map_err(|e| ParseError::header("Content-Length", e))?;
+        let n = n as usize;
+        found = Some(match found {
+            None => (n, false),
+            Some((m, conflict)) => (m, conflict || m != n),
+        });
+    }
+    Ok(found)
+}
+
+fn assemble(start: StartLine, headers: Headers, body: Bytes) -> Message {
+    match start {
+        StartLine::Request(method, uri, version) => Message::Request(Request {
+            method,
+            uri,
+            version,
+            headers,
+            body,
+        }),
+        StartLine::Response(version, status, reason) => Message::Response(Response {
+            status,
+            reason,
+            version,
+            headers,
+            body,
+        }),
+    }
+}
+
+/// Parses a datagram. Content-Length is optional; octets after the body it
+/// declares are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8); a body shorter
+/// than declared is an error (RFC 4475 §3.1.2.2).
+pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+    if data.len() > limits.max_message_bytes() {
+        return Err(ParseError::MessageTooLarge {
+            limit: limits.max_message_bytes(),
+        });
+    }
+    let skip = leading_newlines(&data);
+    // A datagram that ends without the blank line is read to its end: the
+    // datagram itself bounds the message.
+    let (head_end, body_start) = find_head_end(&data, skip).unwrap_or((data.len(), data.len()));
+    if head_end - skip > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge {
+            limit: limits.max_head_bytes,
+        });
+    }
+    let (ls, le, next) = next_line(&data, skip, head_end).ok_or(ParseError::Incomplete)?;
+    let headers = split_headers(&data, next, head_end, limits)?;
+    let start = parse_start_line(&data, ls, le)?;
+    let available = data.len() - body_start;
+    let body_len = match content_lengths(&headers)? {
+        // Conflicting values can't frame anything; the datagram bounds the
+        // body and the UA layer answers 400 (RFC 4475 §3.3.9).
+        Some((_, true)) | None => available,
+        Some((n, false)) if n > available => {
+            return Err(ParseError::BodyTruncated {
+                declared: n,
+                available,
+            })
+        }
+        Some((n, false)) => n,
+    };
+    if body_len > limits.max_body_bytes {
+        return Err(ParseError::BodyTooLarge {
+            length: body_len,
+            limit: limits.max_body_bytes,
+        });
+    }
+    let body = data.slice(body_start..body_start + body_len);
+    Ok(assemble(start, headers, body))
+}
+
+/// Whether a datagram is only CRLFs: a keep-alive, not a message.
+pub fn is_keepalive(data: &[u8]) -> bool {
+    !data.is_empty() && leading_newlines(data) == data.len()
+}
+
+/// What a stream yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A framed message (not yet [validated](Message::validate)).
+    Message(Message),
+    /// A framed message whose start line could not be parsed; the stream
+    /// stays usable.
+    Invalid { error: ParseError, raw: Bytes },
+    /// RFC 5626 §4.4.1 keep-alive ping (CRLFCRLF): answer with a pong.
+    Ping,
+    /// RFC 5626 keep-alive pong (a single CRLF).
+    Pong,
+}
+
+/// Frames messages on a TCP/TLS byte stream. Content-Length is mandatory
+/// (RFC 3261 §18.3). After an error the framer refuses more data: the
+/// connection must be closed, since the next message boundary is unknown.
+#[derive(Debug)]
+pub struct StreamFramer {
+    buf: BytesMut,
+    limits: Limits,
+    failed: Option<ParseError>,
+    /// A head already parsed whose body is still arriving, so a peer that
+    /// trickles a body byte by byte costs one head parse, not one per read.
+    pending: Option<PendingHead>,
+    /// Where to resume looking for the end of an incomplete head.
+    scan_from: usize,
+}
+
+#[derive(Debug)]
+struct PendingHead {
+    start: Result<StartLine, ParseError>,
+    headers: Headers,
+    body_start: usize,
+    body_len: usize,
+}
+
+impl StreamFramer {
+    pub fn new(limits: Limits) -> Self {
+        StreamFramer {
+            buf: BytesMut::new(),
+            limits,
+            failed: None,
+            pending: None,
+            scan_from: 0,
+        }
+    }
+
+    /// Bytes received but not yet framed.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Appends received bytes. Refuses data beyond one maximal message.
+    pub fn push(&mut self, data: &[u8]) -> Result<(), ParseError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.buf.len() + data.len() > self.limits.max_message_bytes() + 4 {
+            return Err(self.fail(ParseError::MessageTooLarge {
+                limit: self.limits.max_message_bytes(),
+            }));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn fail(&mut self, e: ParseError) -> ParseError {
+        self.failed = Some(e.clone());
+        self.buf.clear();
+        self.pending = None;
+        e
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ParseError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.pending.is_none() {
+            match self.parse_head()? {
+                Some(p) => self.pending = Some(p),
+                None => return self.keepalive_or_wait(),
+            }
+        }
+        let Some(p) = self.pending.as_ref() else {
+            return Ok(None);
+        };
+        if self.buf.len() < p.body_start + p.body_len {
+            return Ok(None);
+        }
+        let Some(p) = self.pending.take() else {
+            return Ok(None);
+        };
+        let whole = self.buf.split_to(p.body_start + p.body_len).freeze();
+        let body = whole.slice(p.body_start..);
+        Ok(Some(match p.start {
+            Ok(start) => Frame::Message(assemble(start, p.headers, body)),
+            Err(error) => Frame::Invalid { error, raw: whole },
+        }))
+    }
+
+    /// Handles CRLF keep-alives at a message boundary; `Ok(None)` = wait.
+    fn keepalive_or_wait(&mut self) -> Result<Option<Frame>, ParseError> {
+        if self.buf.starts_with(b"\r\n\r\n") {
+            self.buf.advance(4);
+            return Ok(Some(Frame::Ping));
+        }
+        if self.buf.starts_with(b"\r\n") && !self.buf.get(2..).is_some_and(|r| r.starts_with(b"\r"))
+        {
+            self.buf.advance(2);
+            return Ok(Some(Frame::Pong));
+        }
+        if self.buf.starts_with(b"\n") {
+            // A bare LF can never start a frame.
+            self.buf.advance(1);
+            return self.next_frame();
+        }
+        Ok(None)
+    }
+
+    /// Parses the head at the start of the buffer; `Ok(None)` if the buffer
+    /// starts with a newline or the head is not complete yet.
+    fn parse_head(&mut self) -> Result<Option<PendingHead>, ParseError> {
+        if self.buf.first().is_some_and(|b| *b == b'\r' || *b == b'\n') {
+            return Ok(None);
+        }
+        let limit = self.limits.max_head_bytes;
+        let Some((head_end, body_start)) = find_head_end(&self.buf, self.scan_from) else {
+            // The blank line may straddle this read and the next.
+            self.scan_from = self.buf.len().saturating_sub(3);
+            if self.buf.len() > limit {
+                return Err(self.fail(ParseError::HeadTooLarge { limit }));
+            }
+            return Ok(None);
+        };
+        self.scan_from = 0;
+        if head_end > limit {
+            return Err(self.fail(ParseError::HeadTooLarge { limit }));
+        }
+        let head = Bytes::copy_from_slice(self.buf.get(..body_start).unwrap_or(&[]));
+        let Some((ls, le, next)) = next_line(&head, 0, head_end) else {
+            return Err(self.fail(ParseError::Incomplete));
+        };
+        let headers = match split_headers(&head, next, head_end, &self.limits) {
+            Ok(h) => h,
+            Err(e) => return Err(self.fail(e)),
+        };
+        let body_len = match content_lengths(&headers) {
+            Ok(Some((n, false))) => n,
+            Ok(Some((_, true))) => return Err(self.fail(ParseError::ConflictingContentLength)),
+            Ok(None) => return Err(self.fail(ParseError::MissingContentLength)),
+            Err(e) => return Err(self.fail(e)),
+        };
+        if body_len > self.limits.max_body_bytes {
+            let limit = self.limits.max_body_bytes;
+            return Err(self.fail(ParseError::BodyTooLarge {
+                length: body_len,
+                limit,
+            }));
+        }
+        Ok(Some(PendingHead {
+            start: parse_start_line(&head, ls, le),
+            headers,
+            body_start,
+            body_len,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 5\r\n\r\nhello";
+
+    #[test]
+    fn stream_frames_across_reads_with_keepalives() {
+        let mut f = StreamFramer::new(Limits::default());
+        let mut input = b"\r\n\r\n".to_vec();
+        input.extend_from_slice(OPTIONS);
+        input.extend_from_slice(b"\r\n");
+        input.extend_from_slice(OPTIONS);
+        let mut frames = Vec::new();
+        for chunk in input.chunks(7) {
+            f.push(chunk).unwrap();
+            while let Some(fr) = f.next_frame().unwrap() {
+                frames.push(fr);
+            }
+        }
+        assert_eq!(frames.len(), 4, "{frames:?}");
+        assert_eq!(frames[0], Frame::Ping);
+        assert_eq!(frames[2], Frame::Pong);
+        for i in [1, 3] {
+            let Frame::Message(m) = &frames[i] else {
+                panic!()
+            };
+            assert_eq!(&m.body()[..], b"hello");
+        }
+        assert_eq!(f.buffered(), 0);
+    }
+
+    #[test]
+    fn stream_requires_content_length_and_poisons() {
+        let mut f = StreamFramer::new(Limits::default());
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h\r\n\r\n")
+            .unwrap();
+        assert_eq!(f.next_frame(), Err(ParseError::MissingContentLength));
+        assert!(f.push(OPTIONS).is_err());
+    }
+
+    #[test]
+    fn stream_head_is_bounded() {
+        let limits = Limits {
+            max_head_bytes: 64,
+            ..Limits::default()
+        };
+        let mut f = StreamFramer::new(limits);
+        f.push(&[b'a'; 65]).unwrap();
+        assert!(matches!(
+            f.next_frame(),
+            Err(ParseError::HeadTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn stream_invalid_start_line_keeps_stream() {
+        let mut f = StreamFramer::new(Limits::default());
+        f.push(b"BAD  LINE\r\nContent-Length: 0\r\n\r\n").unwrap();
+        f.push(OPTIONS).unwrap();
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Invalid { .. }))));
+        assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(_)))));
+    }
+
+    #[test]
+    fn limits_on_datagrams() {
+        let tight = Limits {
+            max_headers: 1,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse_datagram(Bytes::from_static(OPTIONS), &tight),
+            Err(ParseError::TooManyHeaders { limit: 1 })
+        );
+        let tight = Limits {
+            max_header_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            parse_datagram(Bytes::from_static(OPTIONS), &tight),
+            Err(ParseError::HeaderTooLong { .. })
+        ));
+        assert!(is_keepalive(b"\r\n\r\n"));
+        assert!(!is_keepalive(OPTIONS));
+    }
+}

@@ -1,0 +1,685 @@
+//! SIP, SIPS and TEL URIs (RFC 3261 §19.1, RFC 3966), other schemes kept as
+//! absolute URIs, and the comparison rules of RFC 3261 §19.1.4.
+//!
+//! Components are kept in their escaped wire form so a URI serializes back
+//! exactly; [`SipUri::user_unescaped`] and friends decode on demand.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use crate::error::SyntaxError;
+use crate::grammar::{check_escaped, is_unreserved, percent_decode};
+use crate::params::{Param, Params};
+
+/// Any URI that may appear in a Request-URI or a name-addr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uri<'a> {
+    Sip(SipUri<'a>),
+    Tel(TelUri<'a>),
+    /// A scheme this stack does not interpret (RFC 3261 §19.1: kept opaque).
+    Absolute(AbsoluteUri<'a>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Sip,
+    Sips,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Sip => "sip",
+            Scheme::Sips => "sips",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Host<'a> {
+    Domain(Cow<'a, str>),
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipUri<'a> {
+    pub scheme: Scheme,
+    /// Escaped user part (may itself contain `;` or `?`, RFC 4475 §3.1.1.9).
+    pub user: Option<Cow<'a, str>>,
+    /// Escaped password, deprecated by RFC 3261 but still legal.
+    pub password: Option<Cow<'a, str>>,
+    pub host: Host<'a>,
+    pub port: Option<u16>,
+    pub params: Params<'a>,
+    /// `?name=value&...` header components (values escaped).
+    pub headers: Params<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelUri<'a> {
+    pub number: Cow<'a, str>,
+    pub params: Params<'a>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsoluteUri<'a> {
+    pub scheme: Cow<'a, str>,
+    /// Everything after `scheme:`, unchanged.
+    pub rest: Cow<'a, str>,
+}
+
+// ---------------------------------------------------------------- parsing
+
+const fn is_user_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+}
+
+const fn is_password_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
+}
+
+const fn is_param_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+}
+
+const fn is_hnv_char(b: u8) -> bool {
+    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
+}
+
+const fn is_scheme_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')
+}
+
+/// Characters allowed in the opaque part of an absolute URI: anything
+/// visible except the delimiters that would end it inside a SIP header.
+const fn is_opaque_char(b: u8) -> bool {
+    b > b' ' && b < 0x7f && !matches!(b, b'<' | b'>' | b'"')
+}
+
+impl<'a> Uri<'a> {
+    pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
+        let colon = s
+            .find(':')
+            .ok_or_else(|| SyntaxError::new("URI scheme", s))?;
+        let (scheme, rest) = (
+            s.get(..colon).unwrap_or(""),
+            s.get(colon + 1..).unwrap_or(""),
+        );
+        let scheme_ok = scheme
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic)
+            && scheme.bytes().all(is_scheme_char);
+        if !scheme_ok {
+            return Err(SyntaxError::new("URI scheme", s));
+        }
+        if scheme.eq_ignore_ascii_case("sip") {
+            SipUri::parse_rest(Scheme::Sip, rest).map(Uri::Sip)
+        } else if scheme.eq_ignore_ascii_case("sips") {
+            SipUri::parse_rest(Scheme::Sips, rest).map(Uri::Sip)
+        } else if scheme.eq_ignore_ascii_case("tel") {
+            TelUri::parse_rest(rest).map(Uri::Tel)
+        } else {
+            if rest.is_empty() || !rest.bytes().all(is_opaque_char) {
+                return Err(SyntaxError::new("URI characters", rest));
+            }
+            Ok(Uri::Absolute(AbsoluteUri {
+                scheme: Cow::Borrowed(scheme),
+                rest: Cow::Borrowed(rest),
+            }))
+        }
+    }
+
+    pub fn as_sip(&self) -> Option<&SipUri<'a>> {
+        match self {
+            Uri::Sip(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn scheme(&self) -> &str {
+        match self {
+            Uri::Sip(u) => u.scheme.as_str(),
+            Uri::Tel(_) => "tel",
+            Uri::Absolute(a) => &a.scheme,
+        }
+    }
+
+    pub fn into_owned(self) -> Uri<'static> {
+        match self {
+            Uri::Sip(u) => Uri::Sip(u.into_owned()),
+            Uri::Tel(t) => Uri::Tel(TelUri {
+                number: Cow::Owned(t.number.into_owned()),
+                params: t.params.into_owned(),
+            }),
+            Uri::Absolute(a) => Uri::Absolute(AbsoluteUri {
+                scheme: Cow::Owned(a.scheme.into_owned()),
+                rest: Cow::Owned(a.rest.into_owned()),
+            }),
+        }
+    }
+
+    /// URI equivalence (RFC 3261 §19.1.4 for SIP/SIPS; RFC 3966 §4 for TEL,
+    /// simplified to case-insensitive comparison; exact for other schemes).
+    pub fn equivalent(&self, other: &Uri<'_>) -> bool {
+        match (self, other) {
+            (Uri::Sip(a), Uri::Sip(b)) => a.equivalent(b),
+            (Uri::Tel(a), Uri::Tel(b)) => {
+                strip_visual(&a.number).eq_ignore_ascii_case(&strip_visual(&b.number))
+                    && params_equal_all(&a.params, &b.params)
+            }
+            (Uri::Absolute(a), Uri::Absolute(b)) => {
+                a.scheme.eq_ignore_ascii_case(&b.scheme) && a.rest == b.rest
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for Uri<'static> {
+    type Err = SyntaxError;
+    fn from_str(s: &str) -> Result<Self, SyntaxError> {
+        Uri::parse(s).map(Uri::into_owned)
+    }
+}
+
+impl<'a> Host<'a> {
+    pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
+        if let Some(inner) = s.strip_prefix('[') {
+            let inner = inner
+                .strip_suffix(']')
+                .ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
+            return Ipv6Addr::from_str(inner)
+                .map(Host::V6)
+                .map_err(|_| SyntaxError::new("IPv6 address", s));
+        }
+        if s.is_empty() {
+            return Err(SyntaxError::new("host", s));
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            // A hostname's top label starts with a letter, so this must be IPv4.
+            return Ipv4Addr::from_str(s)
+                .map(Host::V4)
+                .map_err(|_| SyntaxError::new("IPv4 address", s));
+        }
+        // Underscores are not in RFC 1034 hostnames but common in the wild
+        // (SRV-style names); accepting them costs nothing.
+        let ok = s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        if !ok || s.starts_with('.') || s.starts_with('-') {
+            return Err(SyntaxError::new("host name", s));
+        }
+        Ok(Host::Domain(Cow::Borrowed(s)))
+    }
+
+    /// Splits `host[:port]` as found in a URI or Via sent-by.
+    pub(crate) fn parse_hostport(s: &'a str) -> Result<(Self, Option<u16>), SyntaxError> {
+        let (host, port) = if s.starts_with('[') {
+            match s.find(']') {
+                Some(end) => (s.get(..=end).unwrap_or(""), s.get(end + 1..).unwrap_or("")),
+                None => return Err(SyntaxError::new("IPv6 reference", s)),
+            }
+        } else {
+            match s.find(':') {
+                Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or("")),
+                None => (s, ""),
+            }
+        };
+        let port = if port.is_empty() {
+            None
+        } else {
+            let digits = port
+                .strip_prefix(':')
+                .ok_or_else(|| SyntaxError::new("':' before port", port))?;
+            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(SyntaxError::new("port number", digits));
+            }
+            Some(u16::from_str(digits).map_err(|_| SyntaxError::new("port number", digits))?)
+        };
+        Ok((Host::parse(host)?, port))
+    }
+
+    pub fn into_owned(self) -> Host<'static> {
+        match self {
+            Host::Domain(d) => Host::Domain(Cow::Owned(d.into_owned())),
+            Host::V4(a) => Host::V4(a),
+            Host::V6(a) => Host::V6(a),
+        }
+    }
+
+    /// Host comparison: domain names case-insensitively, addresses by value.
+    pub fn equivalent(&self, other: &Host<'_>) -> bool {
+        match (self, other) {
+            (Host::Domain(a), Host::Domain(b)) => a.eq_ignore_ascii_case(b),
+            (Host::V4(a), Host::V4(b)) => a == b,
+            (Host::V6(a), Host::V6(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl<'a> SipUri<'a> {
+    /// A URI with only a host, for building.
+    pub fn new(scheme: Scheme, host: Host<'a>) -> Self {
+        SipUri {
+            scheme,
+            user: None,
+            password: None,
+            host,
+            port: None,
+            params: Params::new(),
+            headers: Params::new(),
+        }
+    }
+
+    pub fn with_user(mut self, user: impl Into<Cow<'a, str>>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    pub fn with_param(mut self, name: impl Into<Cow<'a, str>>, value: Option<&'a str>) -> Self {
+        self.params.set(name, value);
+        self
+    }
+
+    fn parse_rest(scheme: Scheme, rest: &'a str) -> Result<Self, SyntaxError> {
+        // '@' can appear only as the userinfo separator: no other component
+        // of a SIP URI allows it unescaped.
+        let (userinfo, hostpart) = match rest.find('@') {
+            Some(i) => (
+                Some(rest.get(..i).unwrap_or("")),
+                rest.get(i + 1..).unwrap_or(""),
+            ),
+            None => (None, rest),
+        };
+        let (user, password) = match userinfo {
+            None => (None, None),
+            Some(ui) => {
+                let (u, p) = match ui.find(':') {
+                    Some(i) => (
+                        ui.get(..i).unwrap_or(""),
+                        Some(ui.get(i + 1..).unwrap_or("")),
+                    ),
+                    None => (ui, None),
+                };
+                if u.is_empty() {
+                    return Err(SyntaxError::new("user part", ui));
+                }
+                check_escaped(u, is_user_char, "user part characters")?;
+                if let Some(p) = p {
+                    check_escaped(p, is_password_char, "password characters")?;
+                }
+                (Some(Cow::Borrowed(u)), p.map(Cow::Borrowed))
+            }
+        };
+        // hostport ends at the first ';' or '?' (neither is legal in it).
+        let hp_end = hostpart.find([';', '?']).unwrap_or(hostpart.len());
+        let (host, port) = Host::parse_hostport(hostpart.get(..hp_end).unwrap_or(""))?;
+        let tail = hostpart.get(hp_end..).unwrap_or("");
+        let (param_str, header_str) = match tail.find('?') {
+            Some(i) => (
+                tail.get(..i).unwrap_or(""),
+                Some(tail.get(i + 1..).unwrap_or("")),
+            ),
+            None => (tail, None),
+        };
+        let mut params = Vec::new();
+        for p in param_str.split(';').skip(1) {
+            params.push(parse_uri_param(p, is_param_char, "URI parameter")?);
+        }
+        let mut headers = Vec::new();
+        if let Some(hs) = header_str {
+            for h in hs.split('&') {
+                let (name, value) = h
+                    .split_once('=')
+                    .ok_or_else(|| SyntaxError::new("URI header name=value", h))?;
+                if name.is_empty() {
+                    return Err(SyntaxError::new("URI header name", h));
+                }
+                check_escaped(name, is_hnv_char, "URI header characters")?;
+                check_escaped(value, is_hnv_char, "URI header characters")?;
+                headers.push(Param {
+                    name: Cow::Borrowed(name),
+                    value: Some(Cow::Borrowed(value)),
+                });
+            }
+        }
+        Ok(SipUri {
+            scheme,
+            user,
+            password,
+            host,
+            port,
+            params: Params(params),
+            headers: Params(headers),
+        })
+    }
+
+    /// The user part with %HH escapes decoded (may hold any octet, even NUL).
+    pub fn user_unescaped(&self) -> Option<Cow<'_, [u8]>> {
+        self.user.as_deref().map(percent_decode)
+    }
+
+    pub fn transport_param(&self) -> Option<&str> {
+        self.params.get("transport").flatten()
+    }
+
+    pub fn is_loose_router(&self) -> bool {
+        self.params.contains("lr")
+    }
+
+    pub fn into_owned(self) -> SipUri<'static> {
+        SipUri {
+            scheme: self.scheme,
+            user: self.user.map(|u| Cow::Owned(u.into_owned())),
+            password: self.password.map(|u| Cow::Owned(u.into_owned())),
+            host: self.host.into_owned(),
+            port: self.port,
+            params: self.params.into_owned(),
+            headers: self.headers.into_owned(),
+        }
+    }
+
+    /// RFC 3261 §19.1.4.
+    pub fn equivalent(&self, other: &SipUri<'_>) -> bool {
+        if self.scheme != other.scheme
+            || !opt_unescaped_eq(self.user.as_deref(), other.user.as_deref(), false)
+            || !opt_unescaped_eq(self.password.as_deref(), other.password.as_deref(), false)
+            || !self.host.equivalent(&other.host)
+            || self.port != other.port
+        {
+            return false;
+        }
+        // user, ttl, method, maddr and transport must match when either URI
+        // has them; other parameters only when both have them.
+        const MUST_MATCH: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
+        for name in MUST_MATCH {
+            let (a, b) = (self.params.find(name), other.params.find(name));
+            match (a, b) {
+                (None, None) => {}
+                (Some(a), Some(b)) if param_value_eq(a, b) => {}
+                _ => return false,
+            }
+        }
+        for a in self.params.iter() {
+            if let Some(b) = other.params.find(&a.name) {
+                if !param_value_eq(a, b) {
+                    return false;
+                }
+            }
+        }
+        params_equal_all(&self.headers, &other.headers)
+    }
+}
+
+fn parse_uri_param<'a>(
+    p: &'a str,
+    allowed: fn(u8) -> bool,
+    what: &'static str,
+) -> Result<Param<'a>, SyntaxError> {
+    let (name, value) = match p.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (p, None),
+    };
+    if name.is_empty() || value.is_some_and(str::is_empty) {
+        return Err(SyntaxError::new(what, p));
+    }
+    check_escaped(name, allowed, what)?;
+    if let Some(v) = value {
+        check_escaped(v, allowed, what)?;
+    }
+    Ok(Param {
+        name: Cow::Borrowed(name),
+        value: value.map(Cow::Borrowed),
+    })
+}
+
+impl<'a> TelUri<'a> {
+    fn parse_rest(rest: &'a str) -> Result<Self, SyntaxError> {
+        let mut parts = rest.split(';');
+        let number = parts.next().unwrap_or("");
+        let number_ok = !number.is_empty()
+            && number.bytes().all(|b| {
+                b.is_ascii_hexdigit() || matches!(b, b'+' | b'-' | b'.' | b'(' | b')' | b'*' | b'#')
+            });
+        if !number_ok {
+            return Err(SyntaxError::new("telephone number", number));
+        }
+        let mut params = Vec::new();
+        for p in parts {
+            params.push(parse_uri_param(p, is_param_char, "tel URI parameter")?);
+        }
+        Ok(TelUri {
+            number: Cow::Borrowed(number),
+            params: Params(params),
+        })
+    }
+}
+
+fn strip_visual(n: &str) -> String {
+    n.chars()
+        .filter(|c| !matches!(c, '-' | '.' | '(' | ')'))
+        .collect()
+}
+
+fn unescaped_eq(a: &str, b: &str, ignore_case: bool) -> bool {
+    let (a, b) = (percent_decode(a), percent_decode(b));
+    if ignore_case {
+        a.eq_ignore_ascii_case(&b)
+    } else {
+        a == b
+    }
+}
+
+fn opt_unescaped_eq(a: Option<&str>, b: Option<&str>, ignore_case: bool) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => unescaped_eq(a, b, ignore_case),
+        _ => false,
+    }
+}
+
+fn param_value_eq(a: &Param<'_>, b: &Param<'_>) -> bool {
+    opt_unescaped_eq(a.value.as_deref(), b.value.as_deref(), true)
+}
+
+/// Every parameter of each list is present in the other with an equal value.
+fn params_equal_all(a: &Params<'_>, b: &Params<'_>) -> bool {
+    let covered = |x: &Params<'_>, y: &Params<'_>| {
+        x.iter()
+            .all(|p| y.find(&p.name).is_some_and(|q| param_value_eq(p, q)))
+    };
+    a.len() == b.len() && covered(a, b) && covered(b, a)
+}
+
+// ---------------------------------------------------------------- display
+
+impl fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(d),
+            Host::V4(a) => write!(f, "{a}"),
+            Host::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+impl fmt::Display for SipUri<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scheme.as_str())?;
+        f.write_str(":")?;
+        if let Some(u) = &self.user {
+            f.write_str(u)?;
+            if let Some(p) = &self.password {
+                write!(f, ":{p}")?;
+            }
+            f.write_str("@")?;
+        }
+        write!(f, "{}", self.host)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)?;
+        for (i, h) in self.headers.iter().enumerate() {
+            f.write_str(if i == 0 { "?" } else { "&" })?;
+            f.write_str(&h.name)?;
+            f.write_str("=")?;
+            f.write_str(h.value.as_deref().unwrap_or(""))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Uri<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Uri::Sip(u) => write!(f, "{u}"),
+            Uri::Tel(t) => write!(f, "tel:{}{}", t.number, t.params),
+            Uri::Absolute(a) => write!(f, "{}:{}", a.scheme, a.rest),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sip(s: &str) -> SipUri<'_> {
+        match Uri::parse(s).unwrap() {
+            Uri::Sip(u) => u,
+            other => panic!("not sip: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn components() {
+        let u = sip("sips:alice:pw@[2001:db8::1]:5061;transport=tcp;lr?Subject=hi&Priority=urgent");
+        assert_eq!(u.scheme, Scheme::Sips);
+        assert_eq!(u.user.as_deref(), Some("alice"));
+        assert_eq!(u.password.as_deref(), Some("pw"));
+        assert_eq!(u.host, Host::V6("2001:db8::1".parse().unwrap()));
+        assert_eq!(u.port, Some(5061));
+        assert_eq!(u.transport_param(), Some("tcp"));
+        assert!(u.is_loose_router());
+        assert_eq!(u.headers.get("subject"), Some(Some("hi")));
+        assert_eq!(
+            u.to_string(),
+            "sips:alice:pw@[2001:db8::1]:5061;transport=tcp;lr?Subject=hi&Priority=urgent"
+        );
+    }
+
+    #[test]
+    fn escaped_user_parts() {
+        let u = sip("sip:sips%3Auser%40example.com@example.net");
+        assert_eq!(&*u.user_unescaped().unwrap(), b"sips:user@example.com");
+        let u = sip("sip:user;par=u%40example.net@example.com");
+        assert_eq!(&*u.user_unescaped().unwrap(), b"user;par=u@example.net");
+        assert!(u.params.is_empty());
+        let u = sip("sip:null-%00-null@example.com");
+        assert_eq!(&*u.user_unescaped().unwrap(), b"null-\0-null");
+    }
+
+    #[test]
+    fn refused() {
+        for bad in [
+            "<sip:user@example.com>",
+            "sip:user@example.com; lr",
+            "sip:@example.com",
+            "sip:user@exa mple.com",
+            "sip:user@example.com:99999",
+            "sip:user@example.com;=x",
+            "sip:us%zzer@example.com",
+            "sip:user@[::1",
+            "sip:user@192.0.2.300",
+            "1sip:foo",
+            "nocolon",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_schemes() {
+        let u = Uri::parse("soap.beep://192.0.2.103:3002").unwrap();
+        assert_eq!(u.scheme(), "soap.beep");
+        assert_eq!(u.to_string(), "soap.beep://192.0.2.103:3002");
+        let t = Uri::parse("tel:+1-201-555-0123;phone-context=example.com").unwrap();
+        assert!(matches!(&t, Uri::Tel(t) if t.number == "+1-201-555-0123"));
+    }
+
+    /// The examples of RFC 3261 §19.1.4.
+    #[test]
+    fn rfc3261_equivalence_examples() {
+        let eq = [
+            (
+                "sip:%61lice@atlanta.com;transport=TCP",
+                "sip:alice@AtLanTa.CoM;Transport=tcp",
+            ),
+            ("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"),
+            ("sip:carol@chicago.com", "sip:carol@chicago.com;security=on"),
+            (
+                "sip:carol@chicago.com;newparam=5",
+                "sip:carol@chicago.com;security=on",
+            ),
+            (
+                "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+                "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com",
+            ),
+            (
+                "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+                "sip:alice@atlanta.com?priority=urgent&subject=project%20x",
+            ),
+        ];
+        for (a, b) in eq {
+            assert!(
+                Uri::parse(a).unwrap().equivalent(&Uri::parse(b).unwrap()),
+                "{a} == {b}"
+            );
+            assert!(
+                Uri::parse(b).unwrap().equivalent(&Uri::parse(a).unwrap()),
+                "{b} == {a}"
+            );
+        }
+        let ne = [
+            (
+                "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+                "sip:alice@AtLanTa.CoM;Transport=UDP",
+            ),
+            ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"),
+            ("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"),
+            (
+                "sip:bob@biloxi.com",
+                "sip:bob@biloxi.com:6000;transport=tcp",
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com?Subject=next%20meeting",
+            ),
+            ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;security=off",
+            ),
+        ];
+        for (a, b) in ne {
+            assert!(
+                !Uri::parse(a).unwrap().equivalent(&Uri::parse(b).unwrap()),
+                "{a} != {b}"
+            );
+            assert!(
+                !Uri::parse(b).unwrap().equivalent(&Uri::parse(a).unwrap()),
+                "{b} != {a}"
+            );
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! `sipsimple`: the middleware of the SIP SIMPLE SDK (see
+//! `docs/API-MAP.md` for what of the spec exists).
+//!
+//! Owns (as it is built, issue by issue): SIPApplication, the tokio engine
+//! (sockets, timers, TLS, DNS), the NotificationCenter, accounts, sessions
+//! and streams. Today it only re-exports the message layer so that the
+//! `sip` command and applications depend on one crate from the start.
+//!
+//! Does not own: protocol syntax and state machines (in the sans-IO crates
+//! such as `sip-proto`).
+#![forbid(unsafe_code)]
+
+pub use sip_proto as proto;
