@@ -404,7 +404,10 @@ impl<'a> SipUri<'a> {
         // has them; other parameters only when both have them.
         const MUST_MATCH: [&str; 5] = ["user", "ttl", "method", "maddr", "transport"];
         for name in MUST_MATCH {
-            let (a, b) = (self.params.find(name), other.params.find(name));
+            let (a, b) = (
+                find_escaped(&self.params, name),
+                find_escaped(&other.params, name),
+            );
             match (a, b) {
                 (None, None) => {}
                 (Some(a), Some(b)) if param_value_eq(a, b) => {}
@@ -412,7 +415,7 @@ impl<'a> SipUri<'a> {
             }
         }
         for a in self.params.iter() {
-            if let Some(b) = other.params.find(&a.name) {
+            if let Some(b) = find_escaped(&other.params, &a.name) {
                 if !param_value_eq(a, b) {
                     return false;
                 }
@@ -493,11 +496,20 @@ fn param_value_eq(a: &Param<'_>, b: &Param<'_>) -> bool {
     opt_unescaped_eq(a.value.as_deref(), b.value.as_deref(), true)
 }
 
+/// Looks a parameter up by name, comparing names unescaped and
+/// case-insensitively (`n%61me` is `name`).
+fn find_escaped<'p, 'a>(params: &'p Params<'a>, name: &str) -> Option<&'p Param<'a>> {
+    let want = percent_decode(name);
+    params
+        .iter()
+        .find(|p| percent_decode(&p.name).eq_ignore_ascii_case(&want))
+}
+
 /// Every parameter of each list is present in the other with an equal value.
 fn params_equal_all(a: &Params<'_>, b: &Params<'_>) -> bool {
     let covered = |x: &Params<'_>, y: &Params<'_>| {
         x.iter()
-            .all(|p| y.find(&p.name).is_some_and(|q| param_value_eq(p, q)))
+            .all(|p| find_escaped(y, &p.name).is_some_and(|q| param_value_eq(p, q)))
     };
     a.len() == b.len() && covered(a, b) && covered(b, a)
 }
