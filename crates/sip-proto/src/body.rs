@@ -124,7 +124,7 @@ impl Multipart {
             for h in p.headers.iter() {
                 out.put_slice(h.name.as_str().as_bytes());
                 out.put_slice(b": ");
-                out.put_slice(&h.value);
+                out.put_slice(h.value.as_bytes());
                 out.put_slice(b"\r\n");
             }
             out.put_slice(b"\r\n");

@@ -60,8 +60,6 @@ pub enum ParseError {
     ConflictingContentLength,
     #[error("CSeq method {cseq:?} does not match request method {method:?}")]
     CSeqMethodMismatch { method: String, cseq: String },
-    #[error("header section is not valid UTF-8 (header {name})")]
-    NotUtf8 { name: String },
 }
 
 impl ParseError {

@@ -8,8 +8,20 @@ use std::borrow::Cow;
 
 use crate::error::SyntaxError;
 
-/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
-pub(crate) const fn is_token(b: u8) -> bool {
+/// Builds a 256-entry class table from a const predicate over bytes.
+macro_rules! class_table {
+    ($pred:ident) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $pred(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+
+const fn token_pred(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -17,8 +29,7 @@ pub(crate) const fn is_token(b: u8) -> bool {
         )
 }
 
-/// `unreserved` = alphanum / mark
-pub(crate) const fn is_unreserved(b: u8) -> bool {
+const fn unreserved_pred(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -26,9 +37,8 @@ pub(crate) const fn is_unreserved(b: u8) -> bool {
         )
 }
 
-/// `word` characters (Call-ID), a superset of token.
-pub(crate) const fn is_word(b: u8) -> bool {
-    is_token(b)
+const fn word_pred(b: u8) -> bool {
+    token_pred(b)
         || matches!(
             b,
             b'(' | b')'
@@ -46,6 +56,42 @@ pub(crate) const fn is_word(b: u8) -> bool {
         )
 }
 
+static TOKEN: [bool; 256] = class_table!(token_pred);
+static UNRESERVED: [bool; 256] = class_table!(unreserved_pred);
+static WORD: [bool; 256] = class_table!(word_pred);
+
+/// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
+#[inline(always)]
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// `unreserved` = alphanum / mark
+#[inline(always)]
+pub(crate) fn is_unreserved(b: u8) -> bool {
+    UNRESERVED.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// `word` characters (Call-ID), a superset of token.
+#[inline(always)]
+pub(crate) fn is_word(b: u8) -> bool {
+    WORD.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// Position of byte `b` in `s` (memchr; `s` is ASCII where we use it).
+#[inline]
+pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
+    memchr::memchr(b, s.as_bytes())
+}
+
+/// Splits `s` at the first `b`, dropping it.
+#[inline]
+pub(crate) fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = find_byte(s, b)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+#[inline(always)]
 pub(crate) const fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -269,6 +315,10 @@ impl<'a> Iterator for CommaSplit<'a> {
         }
         let bytes = self.s.as_bytes();
         let start = self.pos;
+        if start == 0 && memchr::memchr(b',', bytes).is_none() {
+            self.done = true;
+            return Some(trim_ws(self.s));
+        }
         let mut i = start;
         let mut in_quote = false;
         let mut in_angle = false;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
 
 use crate::error::{ParseError, SyntaxError};
 use crate::headers::{
@@ -188,7 +189,7 @@ impl fmt::Display for Version {
 pub struct Request {
     pub method: Method,
     /// The Request-URI text; [`Request::uri`] parses it.
-    pub(crate) uri: Bytes,
+    pub(crate) uri: ByteString,
     pub version: Version,
     pub headers: Headers,
     pub body: Bytes,
@@ -197,8 +198,8 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub status: StatusCode,
-    /// Reason phrase bytes (UTF-8 per RFC 3261, kept as received).
-    pub(crate) reason: Bytes,
+    /// Reason phrase (UTF-8 per RFC 3261; bad octets become U+FFFD).
+    pub(crate) reason: ByteString,
     pub version: Version,
     pub headers: Headers,
     pub body: Bytes,
@@ -215,7 +216,7 @@ impl Request {
     pub fn new(method: Method, uri: &Uri<'_>) -> Request {
         Request {
             method,
-            uri: Bytes::from(uri.to_string()),
+            uri: ByteString::from(uri.to_string()),
             version: Version::SIP_2_0,
             headers: Headers::new(),
             body: Bytes::new(),
@@ -227,12 +228,11 @@ impl Request {
     }
 
     pub fn uri_str(&self) -> &str {
-        // The parser and `set_uri` only store validated ASCII.
-        std::str::from_utf8(&self.uri).unwrap_or_default()
+        &self.uri
     }
 
     pub fn set_uri(&mut self, uri: &Uri<'_>) {
-        self.uri = Bytes::from(uri.to_string());
+        self.uri = ByteString::from(uri.to_string());
     }
 }
 
@@ -240,16 +240,16 @@ impl Response {
     pub fn new(status: StatusCode) -> Response {
         Response {
             status,
-            reason: Bytes::from_static(status.default_reason().as_bytes()),
+            reason: ByteString::from_static(status.default_reason()),
             version: Version::SIP_2_0,
             headers: Headers::new(),
             body: Bytes::new(),
         }
     }
 
-    /// The reason phrase; invalid UTF-8 is replaced, never refused.
-    pub fn reason(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.reason)
+    /// The reason phrase (received bad UTF-8 octets are U+FFFD).
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 
     pub fn set_reason(&mut self, reason: &str) {
@@ -257,7 +257,7 @@ impl Response {
             .chars()
             .filter(|c| *c != '\r' && *c != '\n')
             .collect();
-        self.reason = Bytes::from(clean);
+        self.reason = ByteString::from(clean);
     }
 
     /// Builds a response to `req` as RFC 3261 §8.2.6.2 says: copies Via,
@@ -273,8 +273,7 @@ impl Response {
                 }
                 HeaderName::To => {
                     let tagged = to_tag.and_then(|tag| {
-                        let v = std::str::from_utf8(&h.value).ok()?;
-                        let mut to = To::parse(v).ok()?;
+                        let mut to = To::parse(&h.value).ok()?;
                         if to.tag().is_some() {
                             return None;
                         }
@@ -415,7 +414,7 @@ impl Message {
             Message::Request(r) => {
                 out.put_slice(r.method.as_str().as_bytes());
                 out.put_u8(b' ');
-                out.put_slice(&r.uri);
+                out.put_slice(r.uri.as_bytes());
                 out.put_u8(b' ');
                 out.put_slice(r.version.to_string().as_bytes());
             }
@@ -424,14 +423,14 @@ impl Message {
                 out.put_u8(b' ');
                 out.put_slice(r.status.to_string().as_bytes());
                 out.put_u8(b' ');
-                out.put_slice(&r.reason);
+                out.put_slice(r.reason.as_bytes());
             }
         }
         out.put_slice(b"\r\n");
         for h in headers {
             out.put_slice(h.name.as_str().as_bytes());
             out.put_slice(b": ");
-            out.put_slice(&h.value);
+            out.put_slice(h.value.as_bytes());
             out.put_slice(b"\r\n");
         }
         out.put_slice(b"\r\n");

@@ -6,6 +6,7 @@
 //! buffer; only folded values are copied (to remove the fold).
 
 use bytes::{Buf, Bytes, BytesMut};
+use bytestring::ByteString;
 
 use crate::error::{ParseError, SyntaxError};
 use crate::grammar::{is_token, is_ws};
@@ -75,12 +76,15 @@ fn next_line(buf: &[u8], pos: usize, end: usize) -> Option<(usize, usize, usize)
         Some(i) => (pos + i, pos + i + 1),
         None => (end, end),
     };
-    let trimmed = if line_end > pos && buf.get(line_end - 1) == Some(&b'\r') {
+    Some((pos, strip_cr(buf, pos, line_end), next))
+}
+
+fn strip_cr(buf: &[u8], start: usize, line_end: usize) -> usize {
+    if line_end > start && buf.get(line_end - 1) == Some(&b'\r') {
         line_end - 1
     } else {
         line_end
-    };
-    Some((pos, trimmed, next))
+    }
 }
 
 fn trim_range(buf: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
@@ -93,6 +97,38 @@ fn trim_range(buf: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
     (s, e)
 }
 
+/// Text views into a message head. When the head is valid UTF-8 (the
+/// normal case) it is checked once and every value is a zero-copy slice of
+/// it; otherwise each value is converted on its own, bad octets replaced.
+struct HeadText<'d> {
+    data: &'d Bytes,
+    base: usize,
+    text: Option<ByteString>,
+}
+
+impl<'d> HeadText<'d> {
+    fn new(data: &'d Bytes, start: usize, end: usize) -> Self {
+        HeadText {
+            data,
+            base: start,
+            text: ByteString::try_from(data.slice(start..end)).ok(),
+        }
+    }
+
+    fn get(&self, s: usize, e: usize) -> ByteString {
+        if let Some(t) = &self.text {
+            if let Some(sub) = t.get(s.saturating_sub(self.base)..e.saturating_sub(self.base)) {
+                return t.slice_ref(sub);
+            }
+        }
+        lossy(self.data.get(s..e).unwrap_or(&[]))
+    }
+}
+
+fn lossy(b: &[u8]) -> ByteString {
+    ByteString::from(String::from_utf8_lossy(b).into_owned())
+}
+
 struct PendingHeader {
     name: HeaderName,
     start: usize,
@@ -102,19 +138,22 @@ struct PendingHeader {
 
 /// Splits header lines of `data[pos..end]` (after the start line).
 fn split_headers(
-    data: &Bytes,
-    mut pos: usize,
+    text: &HeadText<'_>,
+    pos: usize,
     end: usize,
     limits: &Limits,
 ) -> Result<Headers, ParseError> {
-    let buf: &[u8] = data;
+    let buf: &[u8] = text.data;
     let mut headers = Headers::with_capacity(16);
     let mut current: Option<PendingHeader> = None;
     let mut line_no = 1;
     let finish = |h: PendingHeader, headers: &mut Headers| -> Result<(), ParseError> {
         let value = match h.folded {
-            Some(v) => Bytes::from(v),
-            None => data.slice(h.start..h.end),
+            Some(v) => match String::from_utf8(v) {
+                Ok(s) => ByteString::from(s),
+                Err(e) => lossy(e.as_bytes()),
+            },
+            None => text.get(h.start, h.end),
         };
         if value.len() > limits.max_header_bytes {
             return Err(ParseError::HeaderTooLong {
@@ -133,14 +172,25 @@ fn split_headers(
         });
         Ok(())
     };
-    while let Some((ls, le, next)) = next_line(buf, pos, end) {
-        pos = next;
-        line_no += 1;
-        if ls == le {
+    let region = buf.get(pos..end).unwrap_or(&[]);
+    // One vectorised pass finds every line end; a last line without a
+    // newline (a datagram without the blank line) ends at `end`.
+    let ends = memchr::memchr_iter(b'\n', region)
+        .map(|i| pos + i)
+        .chain(std::iter::once(end));
+    let mut ls = pos;
+    for nl in ends {
+        if ls >= end {
             break;
         }
-        let first = buf.get(ls).copied().unwrap_or(b' ');
-        if is_ws(first) {
+        let le = strip_cr(buf, ls, nl);
+        let line_start = ls;
+        ls = nl + 1;
+        line_no += 1;
+        if line_start == le {
+            break;
+        }
+        if buf.get(line_start).copied().is_some_and(is_ws) {
             // A fold: LWS = [*WSP CRLF] 1*WSP, equivalent to one SP.
             let Some(h) = current.as_mut() else {
                 return Err(ParseError::HeaderLine {
@@ -148,7 +198,7 @@ fn split_headers(
                     error: SyntaxError::new("a header name before a continuation line", ""),
                 });
             };
-            let (s, e) = trim_range(buf, ls, le);
+            let (s, e) = trim_range(buf, line_start, le);
             let folded = h
                 .folded
                 .get_or_insert_with(|| buf.get(h.start..h.end).unwrap_or(&[]).to_vec());
@@ -169,22 +219,29 @@ fn split_headers(
         if let Some(h) = current.take() {
             finish(h, &mut headers)?;
         }
-        let line = buf.get(ls..le).unwrap_or(&[]);
-        let colon = memchr::memchr(b':', line).ok_or_else(|| ParseError::HeaderLine {
-            line: line_no,
-            error: SyntaxError::new("':' after the header name", &String::from_utf8_lossy(line)),
-        })?;
-        let (ns, ne) = trim_range(buf, ls, ls + colon);
-        let name = buf.get(ns..ne).unwrap_or(&[]);
-        if name.is_empty() || !name.iter().all(|b| is_token(*b)) || ns != ls {
+        // field-name = token, then optional WS, then ':'.
+        let mut i = line_start;
+        while i < le && buf.get(i).copied().is_some_and(is_token) {
+            i += 1;
+        }
+        let name_end = i;
+        while i < le && buf.get(i).copied().is_some_and(is_ws) {
+            i += 1;
+        }
+        if name_end == line_start || buf.get(i) != Some(&b':') || i >= le {
+            let line = buf.get(line_start..le).unwrap_or(&[]);
             return Err(ParseError::HeaderLine {
                 line: line_no,
-                error: SyntaxError::new("a header name (token)", &String::from_utf8_lossy(line)),
+                error: SyntaxError::new(
+                    "a header name (token) and ':'",
+                    &String::from_utf8_lossy(line),
+                ),
             });
         }
-        let (vs, ve) = trim_range(buf, ls + colon + 1, le);
+        let name = buf.get(line_start..name_end).unwrap_or(&[]);
+        let (vs, ve) = trim_range(buf, i + 1, le);
         current = Some(PendingHeader {
-            name: HeaderName::classify(name, || data.slice(ns..ne)),
+            name: HeaderName::classify(name, || text.get(line_start, name_end)),
             start: vs,
             end: ve,
             folded: None,
@@ -218,12 +275,12 @@ fn parse_version(v: &[u8]) -> Result<Version, SyntaxError> {
 
 #[derive(Debug)]
 enum StartLine {
-    Request(Method, Bytes, Version),
-    Response(Version, StatusCode, Bytes),
+    Request(Method, ByteString, Version),
+    Response(Version, StatusCode, ByteString),
 }
 
-fn parse_start_line(data: &Bytes, ls: usize, le: usize) -> Result<StartLine, ParseError> {
-    let line = data.get(ls..le).unwrap_or(&[]);
+fn parse_start_line(text: &HeadText<'_>, ls: usize, le: usize) -> Result<StartLine, ParseError> {
+    let line = text.data.get(ls..le).unwrap_or(&[]);
     let err = |what| ParseError::StartLine(SyntaxError::new(what, &String::from_utf8_lossy(line)));
     if line
         .get(..4)
@@ -249,9 +306,9 @@ fn parse_start_line(data: &Bytes, ls: usize, le: usize) -> Result<StartLine, Par
                     return Err(err("a reason phrase without control characters"));
                 }
                 let start = ls + (line.len() - r.len());
-                data.slice(start..le)
+                text.get(start, le)
             }
-            None => Bytes::new(),
+            None => ByteString::new(),
         };
         return Ok(StartLine::Response(version, status, reason));
     }
@@ -276,7 +333,7 @@ fn parse_start_line(data: &Bytes, ls: usize, le: usize) -> Result<StartLine, Par
     let uri_start = ls + method.as_str().len() + 1;
     Ok(StartLine::Request(
         method,
-        data.slice(uri_start..uri_start + uri.len()),
+        text.get(uri_start, uri_start + uri.len()),
         version,
     ))
 }
@@ -285,8 +342,7 @@ fn parse_start_line(data: &Bytes, ls: usize, le: usize) -> Result<StartLine, Par
 fn content_lengths(headers: &Headers) -> Result<Option<(usize, bool)>, ParseError> {
     let mut found: Option<(usize, bool)> = None;
     for h in headers.get_all(&HeaderName::ContentLength) {
-        let text = std::str::from_utf8(&h.value).unwrap_or("");
-        let n = crate::grammar::parse_u32(text, "Content-Length as a non-negative decimal")
+        let n = crate::grammar::parse_u32(&h.value, "Content-Length as a non-negative decimal")
             .map_err(|e| ParseError::header("Content-Length", e))?;
         let n = n as usize;
         found = Some(match found {
@@ -335,8 +391,9 @@ pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, Pa
         });
     }
     let (ls, le, next) = next_line(&data, skip, head_end).ok_or(ParseError::Incomplete)?;
-    let headers = split_headers(&data, next, head_end, limits)?;
-    let start = parse_start_line(&data, ls, le)?;
+    let text = HeadText::new(&data, skip, head_end);
+    let headers = split_headers(&text, next, head_end, limits)?;
+    let start = parse_start_line(&text, ls, le)?;
     let available = data.len() - body_start;
     let body_len = match content_lengths(&headers)? {
         // Conflicting values can't frame anything; the datagram bounds the
@@ -509,7 +566,8 @@ impl StreamFramer {
         let Some((ls, le, next)) = next_line(&head, 0, head_end) else {
             return Err(self.fail(ParseError::Incomplete));
         };
-        let headers = match split_headers(&head, next, head_end, &self.limits) {
+        let text = HeadText::new(&head, 0, head_end);
+        let headers = match split_headers(&text, next, head_end, &self.limits) {
             Ok(h) => h,
             Err(e) => return Err(self.fail(e)),
         };
@@ -527,7 +585,7 @@ impl StreamFramer {
             }));
         }
         Ok(Some(PendingHead {
-            start: parse_start_line(&head, ls, le),
+            start: parse_start_line(&text, ls, le),
             headers,
             body_start,
             body_len,

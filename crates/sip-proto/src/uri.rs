@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::error::SyntaxError;
-use crate::grammar::{check_escaped, is_unreserved, percent_decode};
+use crate::grammar::{check_escaped, find_byte, is_unreserved, percent_decode, split_byte};
 use crate::params::{Param, Params};
 
 /// Any URI that may appear in a Request-URI or a name-addr.
@@ -73,19 +73,19 @@ pub struct AbsoluteUri<'a> {
 
 // ---------------------------------------------------------------- parsing
 
-const fn is_user_char(b: u8) -> bool {
+fn is_user_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
 }
 
-const fn is_password_char(b: u8) -> bool {
+fn is_password_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-const fn is_param_char(b: u8) -> bool {
+fn is_param_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
-const fn is_hnv_char(b: u8) -> bool {
+fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
@@ -101,9 +101,7 @@ const fn is_opaque_char(b: u8) -> bool {
 
 impl<'a> Uri<'a> {
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        let colon = s
-            .find(':')
-            .ok_or_else(|| SyntaxError::new("URI scheme", s))?;
+        let colon = find_byte(s, b':').ok_or_else(|| SyntaxError::new("URI scheme", s))?;
         let (scheme, rest) = (
             s.get(..colon).unwrap_or(""),
             s.get(colon + 1..).unwrap_or(""),
@@ -199,7 +197,9 @@ impl<'a> Host<'a> {
         if s.is_empty() {
             return Err(SyntaxError::new("host", s));
         }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if s.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        {
             // A hostname's top label starts with a letter, so this must be IPv4.
             return Ipv4Addr::from_str(s)
                 .map(Host::V4)
@@ -219,12 +219,12 @@ impl<'a> Host<'a> {
     /// Splits `host[:port]` as found in a URI or Via sent-by.
     pub(crate) fn parse_hostport(s: &'a str) -> Result<(Self, Option<u16>), SyntaxError> {
         let (host, port) = if s.starts_with('[') {
-            match s.find(']') {
+            match find_byte(s, b']') {
                 Some(end) => (s.get(..=end).unwrap_or(""), s.get(end + 1..).unwrap_or("")),
                 None => return Err(SyntaxError::new("IPv6 reference", s)),
             }
         } else {
-            match s.find(':') {
+            match find_byte(s, b':') {
                 Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or("")),
                 None => (s, ""),
             }
@@ -295,7 +295,7 @@ impl<'a> SipUri<'a> {
     fn parse_rest(scheme: Scheme, rest: &'a str) -> Result<Self, SyntaxError> {
         // '@' can appear only as the userinfo separator: no other component
         // of a SIP URI allows it unescaped.
-        let (userinfo, hostpart) = match rest.find('@') {
+        let (userinfo, hostpart) = match find_byte(rest, b'@') {
             Some(i) => (
                 Some(rest.get(..i).unwrap_or("")),
                 rest.get(i + 1..).unwrap_or(""),
@@ -323,7 +323,7 @@ impl<'a> SipUri<'a> {
             }
         };
         // hostport ends at the first ';' or '?' (neither is legal in it).
-        let hp_end = hostpart.find([';', '?']).unwrap_or(hostpart.len());
+        let hp_end = memchr::memchr2(b';', b'?', hostpart.as_bytes()).unwrap_or(hostpart.len());
         let (host, port) = Host::parse_hostport(hostpart.get(..hp_end).unwrap_or(""))?;
         let tail = hostpart.get(hp_end..).unwrap_or("");
         let (param_str, header_str) = match tail.find('?') {
@@ -340,8 +340,7 @@ impl<'a> SipUri<'a> {
         let mut headers = Vec::new();
         if let Some(hs) = header_str {
             for h in hs.split('&') {
-                let (name, value) = h
-                    .split_once('=')
+                let (name, value) = split_byte(h, b'=')
                     .ok_or_else(|| SyntaxError::new("URI header name=value", h))?;
                 if name.is_empty() {
                     return Err(SyntaxError::new("URI header name", h));
@@ -430,7 +429,7 @@ fn parse_uri_param<'a>(
     allowed: fn(u8) -> bool,
     what: &'static str,
 ) -> Result<Param<'a>, SyntaxError> {
-    let (name, value) = match p.split_once('=') {
+    let (name, value) = match split_byte(p, b'=') {
         Some((n, v)) => (n, Some(v)),
         None => (p, None),
     };

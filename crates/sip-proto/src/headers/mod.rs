@@ -14,7 +14,7 @@ mod via;
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytestring::ByteString;
 
 pub use addr::{
     Contact, ContactValue, From, NameAddr, Path, RecordRoute, ReferTo, ReferredBy, Route,
@@ -52,22 +52,23 @@ pub trait TypedHeader<'a>: Sized + fmt::Display {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub name: HeaderName,
-    /// The value, unfolded, with surrounding whitespace removed.
-    pub value: Bytes,
+    /// The value, unfolded, with surrounding whitespace removed. RFC 3261
+    /// header values are UTF-8; a received value that is not has its bad
+    /// octets replaced by U+FFFD (the raw datagram is still what a trace
+    /// shows).
+    pub value: ByteString,
 }
 
 impl Header {
-    pub fn new(name: HeaderName, value: impl Into<Bytes>) -> Self {
+    pub fn new(name: HeaderName, value: impl Into<ByteString>) -> Self {
         Header {
             name,
             value: value.into(),
         }
     }
 
-    pub fn value_str(&self) -> Result<&str, ParseError> {
-        std::str::from_utf8(&self.value).map_err(|_| ParseError::NotUtf8 {
-            name: self.name.as_str().to_owned(),
-        })
+    pub fn value_str(&self) -> &str {
+        &self.value
     }
 }
 
@@ -108,8 +109,7 @@ impl Headers {
 
     /// The first value of `name` as text.
     pub fn get_str(&self, name: &HeaderName) -> Option<&str> {
-        self.get(name)
-            .and_then(|h| std::str::from_utf8(&h.value).ok())
+        self.get(name).map(|h| &*h.value)
     }
 
     pub fn contains(&self, name: &HeaderName) -> bool {
@@ -120,17 +120,17 @@ impl Headers {
         self.get_all(name).count()
     }
 
-    pub fn push(&mut self, name: HeaderName, value: impl Into<Bytes>) {
+    pub fn push(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         self.0.push(Header::new(name, value));
     }
 
     /// Inserts a header before all others (a proxy's or UA's own Via).
-    pub fn push_front(&mut self, name: HeaderName, value: impl Into<Bytes>) {
+    pub fn push_front(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         self.0.insert(0, Header::new(name, value));
     }
 
     /// Replaces every value of `name` by one value, at the first one's place.
-    pub fn set(&mut self, name: HeaderName, value: impl Into<Bytes>) {
+    pub fn set(&mut self, name: HeaderName, value: impl Into<ByteString>) {
         let value = value.into();
         match self.0.iter().position(|h| h.name == name) {
             Some(i) => {
@@ -217,14 +217,7 @@ impl<'s, T: TypedHeader<'s>> Iterator for TypedIter<'s, T> {
                 self.current = None;
             }
             let h = self.headers.find(|h| h.name == T::NAME)?;
-            let value = match std::str::from_utf8(&h.value) {
-                Ok(v) => v,
-                Err(_) => {
-                    return Some(Err(ParseError::NotUtf8 {
-                        name: h.name.as_str().to_owned(),
-                    }))
-                }
-            };
+            let value: &'s str = &h.value;
             if T::LIST {
                 self.current = Some((&h.name, split_commas(value)));
             } else {

@@ -3,16 +3,16 @@
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytestring::ByteString;
 
 macro_rules! header_names {
-    ($( $variant:ident => $canonical:literal $(, $compact:literal)? ;)*) => {
+    ($( $variant:ident => $canonical:literal, $lower:literal $(, $compact:literal)? ;)*) => {
         /// A header field name. Comparison is case-insensitive.
         #[derive(Debug, Clone)]
         pub enum HeaderName {
             $( $variant, )*
             /// A header this crate has no typed form for, spelled as received.
-            Other(Bytes),
+            Other(ByteString),
         }
 
         impl HeaderName {
@@ -20,31 +20,24 @@ macro_rules! header_names {
             pub fn as_str(&self) -> &str {
                 match self {
                     $( HeaderName::$variant => $canonical, )*
-                    HeaderName::Other(b) => std::str::from_utf8(b).unwrap_or(""),
+                    HeaderName::Other(b) => b,
                 }
             }
 
             /// Classifies a received name (already checked to be a token).
-            pub(crate) fn classify(raw: &[u8], other: impl FnOnce() -> Bytes) -> HeaderName {
-                if let [c] = raw {
-                    match c.to_ascii_lowercase() {
-                        $( $( x if x == $compact => return HeaderName::$variant, )? )*
-                        _ => {}
-                    }
-                }
+            pub(crate) fn classify(raw: &[u8], other: impl FnOnce() -> ByteString) -> HeaderName {
                 let mut buf = [0u8; 24];
-                if raw.len() <= buf.len() {
-                    for (d, s) in buf.iter_mut().zip(raw) {
+                if let Some(dst) = buf.get_mut(..raw.len()) {
+                    for (d, s) in dst.iter_mut().zip(raw) {
                         *d = s.to_ascii_lowercase();
                     }
-                    let lower = buf.get(..raw.len()).unwrap_or(&[]);
-                    $(
-                        if lower.len() == $canonical.len()
-                            && lower.eq_ignore_ascii_case($canonical.as_bytes())
-                        {
-                            return HeaderName::$variant;
-                        }
-                    )*
+                    // Slice patterns compile to a switch on length, then
+                    // comparisons among the few names of that length.
+                    match &*dst {
+                        $( $lower => return HeaderName::$variant, )*
+                        $( $( [$compact] => return HeaderName::$variant, )? )*
+                        _ => {}
+                    }
                 }
                 HeaderName::Other(other())
             }
@@ -53,71 +46,71 @@ macro_rules! header_names {
 }
 
 header_names! {
-    Via => "Via", b'v';
-    From => "From", b'f';
-    To => "To", b't';
-    CallId => "Call-ID", b'i';
-    CSeq => "CSeq";
-    Contact => "Contact", b'm';
-    MaxForwards => "Max-Forwards";
-    Route => "Route";
-    RecordRoute => "Record-Route";
-    ContentType => "Content-Type", b'c';
-    ContentLength => "Content-Length", b'l';
-    ContentDisposition => "Content-Disposition";
-    ContentEncoding => "Content-Encoding", b'e';
-    ContentLanguage => "Content-Language";
-    Expires => "Expires";
-    MinExpires => "Min-Expires";
-    Allow => "Allow";
-    Supported => "Supported", b'k';
-    Require => "Require";
-    ProxyRequire => "Proxy-Require";
-    Unsupported => "Unsupported";
-    Accept => "Accept";
-    AcceptEncoding => "Accept-Encoding";
-    AcceptLanguage => "Accept-Language";
-    WwwAuthenticate => "WWW-Authenticate";
-    ProxyAuthenticate => "Proxy-Authenticate";
-    Authorization => "Authorization";
-    ProxyAuthorization => "Proxy-Authorization";
-    AuthenticationInfo => "Authentication-Info";
-    Event => "Event", b'o';
-    AllowEvents => "Allow-Events", b'u';
-    SubscriptionState => "Subscription-State";
-    SipETag => "SIP-ETag";
-    SipIfMatch => "SIP-If-Match";
-    UserAgent => "User-Agent";
-    Server => "Server";
-    Date => "Date";
-    Timestamp => "Timestamp";
-    Warning => "Warning";
-    RetryAfter => "Retry-After";
-    Reason => "Reason";
-    ReferTo => "Refer-To", b'r';
-    ReferredBy => "Referred-By", b'b';
-    Replaces => "Replaces";
-    RSeq => "RSeq";
-    RAck => "RAck";
-    SessionExpires => "Session-Expires", b'x';
-    MinSe => "Min-SE";
-    Subject => "Subject", b's';
-    Path => "Path";
-    ServiceRoute => "Service-Route";
-    Organization => "Organization";
-    Priority => "Priority";
-    InReplyTo => "In-Reply-To";
-    ReplyTo => "Reply-To";
-    AlertInfo => "Alert-Info";
-    CallInfo => "Call-Info";
-    ErrorInfo => "Error-Info";
-    MimeVersion => "MIME-Version";
+    Via => "Via", b"via", b'v';
+    From => "From", b"from", b'f';
+    To => "To", b"to", b't';
+    CallId => "Call-ID", b"call-id", b'i';
+    CSeq => "CSeq", b"cseq";
+    Contact => "Contact", b"contact", b'm';
+    MaxForwards => "Max-Forwards", b"max-forwards";
+    Route => "Route", b"route";
+    RecordRoute => "Record-Route", b"record-route";
+    ContentType => "Content-Type", b"content-type", b'c';
+    ContentLength => "Content-Length", b"content-length", b'l';
+    ContentDisposition => "Content-Disposition", b"content-disposition";
+    ContentEncoding => "Content-Encoding", b"content-encoding", b'e';
+    ContentLanguage => "Content-Language", b"content-language";
+    Expires => "Expires", b"expires";
+    MinExpires => "Min-Expires", b"min-expires";
+    Allow => "Allow", b"allow";
+    Supported => "Supported", b"supported", b'k';
+    Require => "Require", b"require";
+    ProxyRequire => "Proxy-Require", b"proxy-require";
+    Unsupported => "Unsupported", b"unsupported";
+    Accept => "Accept", b"accept";
+    AcceptEncoding => "Accept-Encoding", b"accept-encoding";
+    AcceptLanguage => "Accept-Language", b"accept-language";
+    WwwAuthenticate => "WWW-Authenticate", b"www-authenticate";
+    ProxyAuthenticate => "Proxy-Authenticate", b"proxy-authenticate";
+    Authorization => "Authorization", b"authorization";
+    ProxyAuthorization => "Proxy-Authorization", b"proxy-authorization";
+    AuthenticationInfo => "Authentication-Info", b"authentication-info";
+    Event => "Event", b"event", b'o';
+    AllowEvents => "Allow-Events", b"allow-events", b'u';
+    SubscriptionState => "Subscription-State", b"subscription-state";
+    SipETag => "SIP-ETag", b"sip-etag";
+    SipIfMatch => "SIP-If-Match", b"sip-if-match";
+    UserAgent => "User-Agent", b"user-agent";
+    Server => "Server", b"server";
+    Date => "Date", b"date";
+    Timestamp => "Timestamp", b"timestamp";
+    Warning => "Warning", b"warning";
+    RetryAfter => "Retry-After", b"retry-after";
+    Reason => "Reason", b"reason";
+    ReferTo => "Refer-To", b"refer-to", b'r';
+    ReferredBy => "Referred-By", b"referred-by", b'b';
+    Replaces => "Replaces", b"replaces";
+    RSeq => "RSeq", b"rseq";
+    RAck => "RAck", b"rack";
+    SessionExpires => "Session-Expires", b"session-expires", b'x';
+    MinSe => "Min-SE", b"min-se";
+    Subject => "Subject", b"subject", b's';
+    Path => "Path", b"path";
+    ServiceRoute => "Service-Route", b"service-route";
+    Organization => "Organization", b"organization";
+    Priority => "Priority", b"priority";
+    InReplyTo => "In-Reply-To", b"in-reply-to";
+    ReplyTo => "Reply-To", b"reply-to";
+    AlertInfo => "Alert-Info", b"alert-info";
+    CallInfo => "Call-Info", b"call-info";
+    ErrorInfo => "Error-Info", b"error-info";
+    MimeVersion => "MIME-Version", b"mime-version";
 }
 
 impl HeaderName {
     /// A name for building messages; known names become their variant.
     pub fn new(name: &str) -> HeaderName {
-        HeaderName::classify(name.as_bytes(), || Bytes::copy_from_slice(name.as_bytes()))
+        HeaderName::classify(name.as_bytes(), || ByteString::from(name))
     }
 }
 

@@ -175,11 +175,15 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         c.expect_end("end of Via value")?;
         for p in params.iter() {
             let v = p.value.as_deref();
-            let valid = match p.name.to_ascii_lowercase().as_str() {
-                "branch" | "received" | "maddr" => v.is_some(),
-                "ttl" => v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok()),
-                "rport" => v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok()),
-                _ => true,
+            let is = |n: &str| p.name.eq_ignore_ascii_case(n);
+            let valid = if is("branch") || is("received") || is("maddr") {
+                v.is_some()
+            } else if is("ttl") {
+                v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok())
+            } else if is("rport") {
+                v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok())
+            } else {
+                true
             };
             if !valid {
                 return Err(SyntaxError::new("valid Via parameter", &p.name));
