@@ -56,7 +56,40 @@ const fn word_pred(b: u8) -> bool {
         )
 }
 
+const fn host_pred(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+const fn user_pred(b: u8) -> bool {
+    unreserved_pred(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
+}
+
+const fn param_pred(b: u8) -> bool {
+    unreserved_pred(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
+}
+
 static TOKEN: [bool; 256] = class_table!(token_pred);
+static HOST: [bool; 256] = class_table!(host_pred);
+static USER: [bool; 256] = class_table!(user_pred);
+static PARAM: [bool; 256] = class_table!(param_pred);
+
+/// Host name characters (alphanum, '-', '.', and '_' seen in the wild).
+#[inline(always)]
+pub(crate) fn is_host_char(b: u8) -> bool {
+    HOST.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// SIP URI user part characters, besides escapes.
+#[inline(always)]
+pub(crate) fn is_user_char(b: u8) -> bool {
+    USER.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// URI parameter characters (`paramchar` without escapes).
+#[inline(always)]
+pub(crate) fn is_param_char(b: u8) -> bool {
+    PARAM.get(usize::from(b)).copied().unwrap_or(false)
+}
 static UNRESERVED: [bool; 256] = class_table!(unreserved_pred);
 static WORD: [bool; 256] = class_table!(word_pred);
 
@@ -78,10 +111,12 @@ pub(crate) fn is_word(b: u8) -> bool {
     WORD.get(usize::from(b)).copied().unwrap_or(false)
 }
 
-/// Position of byte `b` in `s` (memchr; `s` is ASCII where we use it).
+/// Position of byte `b` in `s`. A plain loop: the strings searched here
+/// (URI parts, parameters) are short, where memchr's set-up costs more
+/// than it saves.
 #[inline]
 pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
-    memchr::memchr(b, s.as_bytes())
+    s.bytes().position(|c| c == b)
 }
 
 /// Splits `s` at the first `b`, dropping it.
@@ -96,8 +131,12 @@ pub(crate) const fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+#[inline]
 pub(crate) fn trim_ws(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !is_ws(*c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !is_ws(*c)).map_or(start, |e| e + 1);
+    s.get(start..end).unwrap_or("")
 }
 
 /// A read position in a header value.
@@ -120,6 +159,7 @@ impl<'a> Cursor<'a> {
         self.pos >= self.s.len()
     }
 
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.s.as_bytes().get(self.pos).copied()
     }
@@ -129,10 +169,10 @@ impl<'a> Cursor<'a> {
         self.pos = (self.pos + n).min(self.s.len());
     }
 
+    #[inline]
     pub(crate) fn skip_ws(&mut self) {
-        while self.peek().is_some_and(is_ws) {
-            self.pos += 1;
-        }
+        let rest = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
+        self.pos += rest.iter().take_while(|b| is_ws(**b)).count();
     }
 
     /// Consumes `b` (after optional LWS) and the LWS after it.
@@ -158,11 +198,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn take_while(&mut self, f: impl Fn(u8) -> bool) -> &'a str {
         let start = self.pos;
-        while self.peek().is_some_and(&f) {
-            self.pos += 1;
-        }
+        let rest = self.s.as_bytes().get(start..).unwrap_or(&[]);
+        self.pos += rest.iter().position(|b| !f(*b)).unwrap_or(rest.len());
         // Predicates only accept ASCII, so the slice ends on a char boundary.
         self.s.get(start..self.pos).unwrap_or("")
     }

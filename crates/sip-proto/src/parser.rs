@@ -66,19 +66,6 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// Next line in `buf[pos..end]`: (start, end without CR/LF, next position).
-fn next_line(buf: &[u8], pos: usize, end: usize) -> Option<(usize, usize, usize)> {
-    if pos >= end {
-        return None;
-    }
-    let hay = buf.get(pos..end)?;
-    let (line_end, next) = match memchr::memchr(b'\n', hay) {
-        Some(i) => (pos + i, pos + i + 1),
-        None => (end, end),
-    };
-    Some((pos, strip_cr(buf, pos, line_end), next))
-}
-
 fn strip_cr(buf: &[u8], start: usize, line_end: usize) -> usize {
     if line_end > start && buf.get(line_end - 1) == Some(&b'\r') {
         line_end - 1
@@ -87,14 +74,17 @@ fn strip_cr(buf: &[u8], start: usize, line_end: usize) -> usize {
     }
 }
 
-fn trim_range(buf: &[u8], mut s: usize, mut e: usize) -> (usize, usize) {
-    while s < e && buf.get(s).copied().is_some_and(is_ws) {
-        s += 1;
-    }
-    while e > s && buf.get(e - 1).copied().is_some_and(is_ws) {
-        e -= 1;
-    }
-    (s, e)
+fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
+    let part = buf.get(s..e).unwrap_or(&[]);
+    let lead = part.iter().take_while(|b| is_ws(**b)).count();
+    let trail = part
+        .get(lead..)
+        .unwrap_or(&[])
+        .iter()
+        .rev()
+        .take_while(|b| is_ws(**b))
+        .count();
+    (s + lead, e - trail)
 }
 
 /// Text views into a message head. When the head is valid UTF-8 (the
@@ -129,107 +119,81 @@ fn lossy(b: &[u8]) -> ByteString {
     ByteString::from(String::from_utf8_lossy(b).into_owned())
 }
 
-struct PendingHeader {
-    name: HeaderName,
-    start: usize,
-    end: usize,
+/// A header line found by [`scan_head`], before its value becomes text.
+struct Span {
+    /// `None` for a name without a typed form (made into `Other` later).
+    name: Option<HeaderName>,
+    name_range: (usize, usize),
+    value_range: (usize, usize),
+    /// The unfolded value, when the header spans several lines.
     folded: Option<Vec<u8>>,
 }
 
-/// Splits header lines of `data[pos..end]` (after the start line).
-fn split_headers(
-    text: &HeadText<'_>,
-    pos: usize,
-    end: usize,
-    limits: &Limits,
-) -> Result<Headers, ParseError> {
-    let buf: &[u8] = text.data;
-    let mut headers = Headers::with_capacity(16);
-    let mut current: Option<PendingHeader> = None;
-    let mut line_no = 1;
-    let finish = |h: PendingHeader, headers: &mut Headers| -> Result<(), ParseError> {
-        let value = match h.folded {
-            Some(v) => match String::from_utf8(v) {
-                Ok(s) => ByteString::from(s),
-                Err(e) => lossy(e.as_bytes()),
-            },
-            None => text.get(h.start, h.end),
-        };
-        if value.len() > limits.max_header_bytes {
-            return Err(ParseError::HeaderTooLong {
-                name: h.name.as_str().to_owned(),
-                limit: limits.max_header_bytes,
-            });
-        }
-        if headers.len() >= limits.max_headers {
-            return Err(ParseError::TooManyHeaders {
-                limit: limits.max_headers,
-            });
-        }
-        headers.push_header(Header {
-            name: h.name,
-            value,
-        });
-        Ok(())
-    };
-    let region = buf.get(pos..end).unwrap_or(&[]);
-    // One vectorised pass finds every line end; a last line without a
-    // newline (a datagram without the blank line) ends at `end`.
+/// The head of a message as found by [`scan_head`].
+struct ScannedHead {
+    start_line: (usize, usize),
+    spans: Vec<Span>,
+    /// End of the header section (start of the blank line, or of the data).
+    head_end: usize,
+    /// First body byte (after the blank line).
+    body_start: usize,
+}
+
+/// Scans the start line and header lines from `pos` in one pass over the
+/// line ends, stopping at the blank line. Without a blank line the head
+/// runs to the end of `buf` (a datagram bounds its message).
+fn scan_head(buf: &[u8], pos: usize, limits: &Limits) -> Result<ScannedHead, ParseError> {
+    let max_end = pos.saturating_add(limits.max_head_bytes);
+    let region = buf.get(pos..).unwrap_or(&[]);
     let ends = memchr::memchr_iter(b'\n', region)
         .map(|i| pos + i)
-        .chain(std::iter::once(end));
+        .chain(std::iter::once(buf.len()));
+    let mut spans: Vec<Span> = Vec::with_capacity(16);
+    let mut start_line = None;
     let mut ls = pos;
+    let mut line_no = 0;
+    let (mut head_end, mut body_start) = (buf.len(), buf.len());
     for nl in ends {
-        if ls >= end {
+        if ls >= buf.len() {
             break;
+        }
+        if nl > max_end {
+            return Err(ParseError::HeadTooLarge {
+                limit: limits.max_head_bytes,
+            });
         }
         let le = strip_cr(buf, ls, nl);
         let line_start = ls;
         ls = nl + 1;
         line_no += 1;
+        if start_line.is_none() {
+            start_line = Some((line_start, le));
+            continue;
+        }
         if line_start == le {
+            head_end = line_start;
+            body_start = ls.min(buf.len());
             break;
         }
         if buf.get(line_start).copied().is_some_and(is_ws) {
-            // A fold: LWS = [*WSP CRLF] 1*WSP, equivalent to one SP.
-            let Some(h) = current.as_mut() else {
-                return Err(ParseError::HeaderLine {
-                    line: line_no,
-                    error: SyntaxError::new("a header name before a continuation line", ""),
-                });
-            };
-            let (s, e) = trim_range(buf, line_start, le);
-            let folded = h
-                .folded
-                .get_or_insert_with(|| buf.get(h.start..h.end).unwrap_or(&[]).to_vec());
-            if s < e {
-                if !folded.is_empty() {
-                    folded.push(b' ');
-                }
-                folded.extend_from_slice(buf.get(s..e).unwrap_or(&[]));
-            }
-            if folded.len() > limits.max_header_bytes {
-                return Err(ParseError::HeaderTooLong {
-                    name: h.name.as_str().to_owned(),
-                    limit: limits.max_header_bytes,
-                });
-            }
+            fold_into(buf, spans.last_mut(), line_start, le, line_no, limits)?;
             continue;
         }
-        if let Some(h) = current.take() {
-            finish(h, &mut headers)?;
-        }
         // field-name = token, then optional WS, then ':'.
-        let mut i = line_start;
-        while i < le && buf.get(i).copied().is_some_and(is_token) {
-            i += 1;
-        }
-        let name_end = i;
-        while i < le && buf.get(i).copied().is_some_and(is_ws) {
-            i += 1;
-        }
-        if name_end == line_start || buf.get(i) != Some(&b':') || i >= le {
-            let line = buf.get(line_start..le).unwrap_or(&[]);
+        let line = buf.get(line_start..le).unwrap_or(&[]);
+        let name_len = line
+            .iter()
+            .position(|b| !is_token(*b))
+            .unwrap_or(line.len());
+        let name_end = line_start + name_len;
+        let ws = line
+            .get(name_len..)
+            .unwrap_or(&[])
+            .iter()
+            .take_while(|b| is_ws(**b))
+            .count();
+        let i = name_end + ws;
+        if name_end == line_start || i >= le || buf.get(i) != Some(&b':') {
             return Err(ParseError::HeaderLine {
                 line: line_no,
                 error: SyntaxError::new(
@@ -238,19 +202,88 @@ fn split_headers(
                 ),
             });
         }
+        if spans.len() >= limits.max_headers {
+            return Err(ParseError::TooManyHeaders {
+                limit: limits.max_headers,
+            });
+        }
         let name = buf.get(line_start..name_end).unwrap_or(&[]);
-        let (vs, ve) = trim_range(buf, i + 1, le);
-        current = Some(PendingHeader {
-            name: HeaderName::classify(name, || text.get(line_start, name_end)),
-            start: vs,
-            end: ve,
+        let value_range = trim_range(buf, i + 1, le);
+        if value_range.1 - value_range.0 > limits.max_header_bytes {
+            return Err(ParseError::HeaderTooLong {
+                name: String::from_utf8_lossy(name).into_owned(),
+                limit: limits.max_header_bytes,
+            });
+        }
+        spans.push(Span {
+            name: HeaderName::known(name),
+            name_range: (line_start, name_end),
+            value_range,
             folded: None,
         });
     }
-    if let Some(h) = current.take() {
-        finish(h, &mut headers)?;
+    let start_line = start_line.ok_or(ParseError::Incomplete)?;
+    Ok(ScannedHead {
+        start_line,
+        spans,
+        head_end,
+        body_start,
+    })
+}
+
+/// Appends a continuation line: LWS = [*WSP CRLF] 1*WSP, equivalent to SP.
+fn fold_into(
+    buf: &[u8],
+    span: Option<&mut Span>,
+    ls: usize,
+    le: usize,
+    line_no: usize,
+    limits: &Limits,
+) -> Result<(), ParseError> {
+    let Some(h) = span else {
+        return Err(ParseError::HeaderLine {
+            line: line_no,
+            error: SyntaxError::new("a header name before a continuation line", ""),
+        });
+    };
+    let (s, e) = trim_range(buf, ls, le);
+    let (vs, ve) = h.value_range;
+    let folded = h
+        .folded
+        .get_or_insert_with(|| buf.get(vs..ve).unwrap_or(&[]).to_vec());
+    if s < e {
+        if !folded.is_empty() {
+            folded.push(b' ');
+        }
+        folded.extend_from_slice(buf.get(s..e).unwrap_or(&[]));
     }
-    Ok(headers)
+    if folded.len() > limits.max_header_bytes {
+        let name = buf.get(h.name_range.0..h.name_range.1).unwrap_or(&[]);
+        return Err(ParseError::HeaderTooLong {
+            name: String::from_utf8_lossy(name).into_owned(),
+            limit: limits.max_header_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Turns scanned spans into headers whose values are text slices.
+fn build_headers(text: &HeadText<'_>, spans: Vec<Span>) -> Headers {
+    let mut headers = Headers::with_capacity(spans.len());
+    for sp in spans {
+        let value = match sp.folded {
+            Some(v) => match String::from_utf8(v) {
+                Ok(s) => ByteString::from(s),
+                Err(e) => lossy(e.as_bytes()),
+            },
+            None => text.get(sp.value_range.0, sp.value_range.1),
+        };
+        let name = sp
+            .name
+            .unwrap_or_else(|| HeaderName::Other(text.get(sp.name_range.0, sp.name_range.1)));
+        headers.push_header(Header { name, value });
+    }
+    headers
 }
 
 fn parse_version(v: &[u8]) -> Result<Version, SyntaxError> {
@@ -260,7 +293,7 @@ fn parse_version(v: &[u8]) -> Result<Version, SyntaxError> {
         _ => return Err(bad()),
     };
     let s = std::str::from_utf8(rest).map_err(|_| bad())?;
-    let (maj, min) = s.split_once('.').ok_or_else(bad)?;
+    let (maj, min) = crate::grammar::split_byte(s, b'.').ok_or_else(bad)?;
     let num = |x: &str| -> Result<u16, SyntaxError> {
         if x.is_empty() || x.len() > 4 || !x.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -382,18 +415,11 @@ pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, Pa
         });
     }
     let skip = leading_newlines(&data);
-    // A datagram that ends without the blank line is read to its end: the
-    // datagram itself bounds the message.
-    let (head_end, body_start) = find_head_end(&data, skip).unwrap_or((data.len(), data.len()));
-    if head_end - skip > limits.max_head_bytes {
-        return Err(ParseError::HeadTooLarge {
-            limit: limits.max_head_bytes,
-        });
-    }
-    let (ls, le, next) = next_line(&data, skip, head_end).ok_or(ParseError::Incomplete)?;
-    let text = HeadText::new(&data, skip, head_end);
-    let headers = split_headers(&text, next, head_end, limits)?;
-    let start = parse_start_line(&text, ls, le)?;
+    let head = scan_head(&data, skip, limits)?;
+    let text = HeadText::new(&data, skip, head.head_end);
+    let start = parse_start_line(&text, head.start_line.0, head.start_line.1)?;
+    let headers = build_headers(&text, head.spans);
+    let body_start = head.body_start;
     let available = data.len() - body_start;
     let body_len = match content_lengths(&headers)? {
         // Conflicting values can't frame anything; the datagram bounds the
@@ -563,14 +589,13 @@ impl StreamFramer {
             return Err(self.fail(ParseError::HeadTooLarge { limit }));
         }
         let head = Bytes::copy_from_slice(self.buf.get(..body_start).unwrap_or(&[]));
-        let Some((ls, le, next)) = next_line(&head, 0, head_end) else {
-            return Err(self.fail(ParseError::Incomplete));
-        };
-        let text = HeadText::new(&head, 0, head_end);
-        let headers = match split_headers(&text, next, head_end, &self.limits) {
+        let scanned = match scan_head(&head, 0, &self.limits) {
             Ok(h) => h,
             Err(e) => return Err(self.fail(e)),
         };
+        let text = HeadText::new(&head, 0, head_end);
+        let (ls, le) = scanned.start_line;
+        let headers = build_headers(&text, scanned.spans);
         let body_len = match content_lengths(&headers) {
             Ok(Some((n, false))) => n,
             Ok(Some((_, true))) => return Err(self.fail(ParseError::ConflictingContentLength)),

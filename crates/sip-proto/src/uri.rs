@@ -10,7 +10,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::error::SyntaxError;
-use crate::grammar::{check_escaped, find_byte, is_unreserved, percent_decode, split_byte};
+use crate::grammar::{
+    check_escaped, find_byte, is_host_char, is_param_char, is_unreserved, is_user_char,
+    percent_decode, split_byte,
+};
 use crate::params::{Param, Params};
 
 /// Any URI that may appear in a Request-URI or a name-addr.
@@ -73,20 +76,27 @@ pub struct AbsoluteUri<'a> {
 
 // ---------------------------------------------------------------- parsing
 
-fn is_user_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/')
-}
-
 fn is_password_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',')
 }
 
-fn is_param_char(b: u8) -> bool {
-    is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
-}
-
 fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
+}
+
+/// 1 to 5 digits, at most 65535.
+fn parse_port(d: &[u8]) -> Option<u16> {
+    if d.is_empty() || d.len() > 5 {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in d {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    u16::try_from(v).ok()
 }
 
 const fn is_scheme_char(b: u8) -> bool {
@@ -186,60 +196,56 @@ impl FromStr for Uri<'static> {
 
 impl<'a> Host<'a> {
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
-        if let Some(inner) = s.strip_prefix('[') {
-            let inner = inner
-                .strip_suffix(']')
-                .ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
-            return Ipv6Addr::from_str(inner)
-                .map(Host::V6)
-                .map_err(|_| SyntaxError::new("IPv6 address", s));
+        let b = s.as_bytes();
+        match b.first() {
+            None => Err(SyntaxError::new("host", s)),
+            Some(b'[') => {
+                let inner = s
+                    .get(1..s.len() - 1)
+                    .filter(|_| b.last() == Some(&b']'))
+                    .ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
+                Ipv6Addr::from_str(inner)
+                    .map(Host::V6)
+                    .map_err(|_| SyntaxError::new("IPv6 address", s))
+            }
+            Some(first) => {
+                // One pass: hostname characters, and whether it could be IPv4.
+                // Underscores are not in RFC 1034 names but common in the
+                // wild (SRV-style names); accepting them costs nothing.
+                if !b.iter().all(|c| is_host_char(*c)) {
+                    return Err(SyntaxError::new("host name", s));
+                }
+                if first.is_ascii_digit() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+                    // A hostname's top label starts with a letter: IPv4.
+                    return Ipv4Addr::from_str(s)
+                        .map(Host::V4)
+                        .map_err(|_| SyntaxError::new("IPv4 address", s));
+                }
+                if *first == b'.' || *first == b'-' {
+                    return Err(SyntaxError::new("host name", s));
+                }
+                Ok(Host::Domain(Cow::Borrowed(s)))
+            }
         }
-        if s.is_empty() {
-            return Err(SyntaxError::new("host", s));
-        }
-        if s.as_bytes().first().is_some_and(u8::is_ascii_digit)
-            && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        {
-            // A hostname's top label starts with a letter, so this must be IPv4.
-            return Ipv4Addr::from_str(s)
-                .map(Host::V4)
-                .map_err(|_| SyntaxError::new("IPv4 address", s));
-        }
-        // Underscores are not in RFC 1034 hostnames but common in the wild
-        // (SRV-style names); accepting them costs nothing.
-        let ok = s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-        if !ok || s.starts_with('.') || s.starts_with('-') {
-            return Err(SyntaxError::new("host name", s));
-        }
-        Ok(Host::Domain(Cow::Borrowed(s)))
     }
 
     /// Splits `host[:port]` as found in a URI or Via sent-by.
     pub(crate) fn parse_hostport(s: &'a str) -> Result<(Self, Option<u16>), SyntaxError> {
-        let (host, port) = if s.starts_with('[') {
-            match find_byte(s, b']') {
-                Some(end) => (s.get(..=end).unwrap_or(""), s.get(end + 1..).unwrap_or("")),
-                None => return Err(SyntaxError::new("IPv6 reference", s)),
-            }
+        let split = if s.starts_with('[') {
+            find_byte(s, b']')
+                .map(|end| end + 1)
+                .ok_or_else(|| SyntaxError::new("IPv6 reference", s))?
         } else {
-            match find_byte(s, b':') {
-                Some(i) => (s.get(..i).unwrap_or(""), s.get(i..).unwrap_or("")),
-                None => (s, ""),
-            }
+            // Hostnames hold no ':', so the last one starts the port.
+            s.bytes().rposition(|c| c == b':').unwrap_or(s.len())
         };
-        let port = if port.is_empty() {
-            None
-        } else {
-            let digits = port
-                .strip_prefix(':')
-                .ok_or_else(|| SyntaxError::new("':' before port", port))?;
-            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                return Err(SyntaxError::new("port number", digits));
+        let (host, port) = (s.get(..split).unwrap_or(""), s.get(split..).unwrap_or(""));
+        let port = match port.as_bytes() {
+            [] => None,
+            [b':', digits @ ..] => {
+                Some(parse_port(digits).ok_or_else(|| SyntaxError::new("port number", port))?)
             }
-            Some(u16::from_str(digits).map_err(|_| SyntaxError::new("port number", digits))?)
+            _ => return Err(SyntaxError::new("':' before port", port)),
         };
         Ok((Host::parse(host)?, port))
     }
@@ -305,11 +311,8 @@ impl<'a> SipUri<'a> {
         let (user, password) = match userinfo {
             None => (None, None),
             Some(ui) => {
-                let (u, p) = match ui.find(':') {
-                    Some(i) => (
-                        ui.get(..i).unwrap_or(""),
-                        Some(ui.get(i + 1..).unwrap_or("")),
-                    ),
+                let (u, p) = match split_byte(ui, b':') {
+                    Some((u, p)) => (u, Some(p)),
                     None => (ui, None),
                 };
                 if u.is_empty() {
@@ -323,20 +326,29 @@ impl<'a> SipUri<'a> {
             }
         };
         // hostport ends at the first ';' or '?' (neither is legal in it).
-        let hp_end = memchr::memchr2(b';', b'?', hostpart.as_bytes()).unwrap_or(hostpart.len());
+        let hp_end = hostpart
+            .bytes()
+            .position(|c| c == b';' || c == b'?')
+            .unwrap_or(hostpart.len());
         let (host, port) = Host::parse_hostport(hostpart.get(..hp_end).unwrap_or(""))?;
-        let tail = hostpart.get(hp_end..).unwrap_or("");
-        let (param_str, header_str) = match tail.find('?') {
-            Some(i) => (
-                tail.get(..i).unwrap_or(""),
-                Some(tail.get(i + 1..).unwrap_or("")),
-            ),
-            None => (tail, None),
-        };
+        let mut tail = hostpart.get(hp_end..).unwrap_or("");
         let mut params = Vec::new();
-        for p in param_str.split(';').skip(1) {
-            params.push(parse_uri_param(p, is_param_char, "URI parameter")?);
+        while tail.as_bytes().first() == Some(&b';') {
+            let p = tail.get(1..).unwrap_or("");
+            let end = p
+                .bytes()
+                .position(|c| c == b';' || c == b'?')
+                .unwrap_or(p.len());
+            params.push(parse_uri_param(
+                p.get(..end).unwrap_or(""),
+                is_param_char,
+                "URI parameter",
+            )?);
+            tail = p.get(end..).unwrap_or("");
         }
+        let header_str = tail
+            .get(1..)
+            .filter(|_| tail.as_bytes().first() == Some(&b'?'));
         let mut headers = Vec::new();
         if let Some(hs) = header_str {
             for h in hs.split('&') {

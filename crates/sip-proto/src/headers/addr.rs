@@ -97,7 +97,7 @@ impl<'a> NameAddr<'a> {
 
     fn parse_addr_spec(mut c: Cursor<'a>) -> Result<Self, SyntaxError> {
         let rest = c.rest();
-        if rest.contains('<') {
+        if rest.bytes().any(|c| c == b'<') {
             return Err(SyntaxError::new(
                 "a quoted or token display name before '<'",
                 rest,
@@ -106,7 +106,7 @@ impl<'a> NameAddr<'a> {
         let uri_text = c.take_while(|b| b != b';' && !is_ws(b));
         // RFC 3261 §20: a URI with ',', '?' or ';' must be in <...>; the
         // first ';' here starts the header parameters.
-        if uri_text.contains(['?', ',']) {
+        if uri_text.bytes().any(|c| c == b'?' || c == b',') {
             return Err(SyntaxError::new(
                 "URI with '?' or ',' enclosed in <...>",
                 uri_text,
@@ -293,7 +293,7 @@ impl<'a> TypedHeader<'a> for Contact<'a> {
     const LIST: bool = true;
 
     fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-        if value.trim() == "*" {
+        if crate::grammar::trim_ws(value) == "*" {
             return Ok(Contact(ContactValue::Star));
         }
         let na = NameAddr::parse(value)?;

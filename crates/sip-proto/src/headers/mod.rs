@@ -208,6 +208,7 @@ pub struct TypedIter<'s, T> {
 impl<'s, T: TypedHeader<'s>> Iterator for TypedIter<'s, T> {
     type Item = Result<T, ParseError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some((name, split)) = &mut self.current {

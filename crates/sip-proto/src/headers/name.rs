@@ -26,6 +26,11 @@ macro_rules! header_names {
 
             /// Classifies a received name (already checked to be a token).
             pub(crate) fn classify(raw: &[u8], other: impl FnOnce() -> ByteString) -> HeaderName {
+                Self::known(raw).unwrap_or_else(|| HeaderName::Other(other()))
+            }
+
+            /// The variant for a known name or compact form, any case.
+            pub(crate) fn known(raw: &[u8]) -> Option<HeaderName> {
                 let mut buf = [0u8; 24];
                 if let Some(dst) = buf.get_mut(..raw.len()) {
                     for (d, s) in dst.iter_mut().zip(raw) {
@@ -34,12 +39,12 @@ macro_rules! header_names {
                     // Slice patterns compile to a switch on length, then
                     // comparisons among the few names of that length.
                     match &*dst {
-                        $( $lower => return HeaderName::$variant, )*
-                        $( $( [$compact] => return HeaderName::$variant, )? )*
+                        $( $lower => return Some(HeaderName::$variant), )*
+                        $( $( [$compact] => return Some(HeaderName::$variant), )? )*
                         _ => {}
                     }
                 }
-                HeaderName::Other(other())
+                None
             }
         }
     };
@@ -115,6 +120,7 @@ impl HeaderName {
 }
 
 impl PartialEq for HeaderName {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),

@@ -22,7 +22,7 @@ macro_rules! number_header {
         impl<'a> TypedHeader<'a> for $ty {
             const NAME: HeaderName = HeaderName::$name;
             fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-                let n = parse_u32(value.trim(), $what)?;
+                let n = parse_u32(crate::grammar::trim_ws(value), $what)?;
                 <$int>::try_from(n).map($ty).map_err(|_| SyntaxError::new($what, value))
             }
         }
@@ -146,7 +146,7 @@ macro_rules! text_header {
         impl<'a> TypedHeader<'a> for $ty<'a> {
             const NAME: HeaderName = HeaderName::$name;
             fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-                let v = value.trim_matches([' ', '\t']);
+                let v = crate::grammar::trim_ws(value);
                 let check: fn(&str) -> bool = $check;
                 if check(v) {
                     Ok($ty(Cow::Borrowed(v)))
@@ -166,9 +166,13 @@ macro_rules! text_header {
 
 fn is_call_id(v: &str) -> bool {
     // callid = word [ "@" word ]
-    let mut parts = v.splitn(2, '@');
-    let ok = |w: &str| !w.is_empty() && w.bytes().all(is_word);
-    parts.next().is_some_and(ok) && parts.next().is_none_or(ok)
+    let ok = |w: &[u8]| !w.is_empty() && w.iter().all(|c| is_word(*c));
+    match v.bytes().position(|c| c == b'@') {
+        Some(i) => {
+            ok(v.as_bytes().get(..i).unwrap_or(&[])) && ok(v.as_bytes().get(i + 1..).unwrap_or(&[]))
+        }
+        None => ok(v.as_bytes()),
+    }
 }
 
 fn is_visible_text(v: &str) -> bool {
@@ -605,7 +609,7 @@ pub struct Date(pub SystemTime);
 impl<'a> TypedHeader<'a> for Date {
     const NAME: HeaderName = HeaderName::Date;
     fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-        let v = value.trim();
+        let v = crate::grammar::trim_ws(value);
         // RFC 3261 allows only the RFC 1123 form and only GMT (RFC 4475
         // §3.1.2.12); httpdate also takes two obsolete forms, so check first.
         const WDAY: [&str; 7] = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];

@@ -23,19 +23,22 @@ pub enum Transport<'a> {
 
 impl<'a> Transport<'a> {
     pub fn parse(s: &'a str) -> Transport<'a> {
-        const KNOWN: [(&str, Transport<'static>); 6] = [
-            ("UDP", Transport::Udp),
-            ("TCP", Transport::Tcp),
-            ("TLS", Transport::Tls),
-            ("SCTP", Transport::Sctp),
-            ("WS", Transport::Ws),
-            ("WSS", Transport::Wss),
-        ];
-        KNOWN
-            .into_iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
-            .map(|(_, t)| t)
-            .unwrap_or(Transport::Other(Cow::Borrowed(s)))
+        let mut buf = [0u8; 4];
+        if let Some(dst) = buf.get_mut(..s.len()) {
+            for (d, c) in dst.iter_mut().zip(s.bytes()) {
+                *d = c.to_ascii_uppercase();
+            }
+            match &*dst {
+                b"UDP" => return Transport::Udp,
+                b"TCP" => return Transport::Tcp,
+                b"TLS" => return Transport::Tls,
+                b"SCTP" => return Transport::Sctp,
+                b"WS" => return Transport::Ws,
+                b"WSS" => return Transport::Wss,
+                _ => {}
+            }
+        }
+        Transport::Other(Cow::Borrowed(s))
     }
 
     pub fn as_str(&self) -> &str {
