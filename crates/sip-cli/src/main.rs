@@ -1,1 +1,177 @@
-fn main() {}
+//! `sip`: the command-line SIP client of sipsimple-rs.
+//!
+//! Owns the commands and their output for people: `sip parse` (read SIP
+//! messages from files or stdin, as datagrams or as a TCP-like stream, and
+//! explain them) and `sip demo` (the same printer on embedded samples).
+//! Depends on the `sipsimple` crate only; protocol work stays in its crates.
+//!
+//! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
+//! I/O error.
+#![forbid(unsafe_code)]
+
+mod demo;
+mod render;
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "sip", version, about = "SIP SIMPLE client (sipsimple-rs)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse SIP messages and explain them: start line, typed headers, body,
+    /// and why a message is refused.
+    #[command(
+        after_help = "Exit status: 0 every message valid, 1 a message refused, 2 usage or I/O error."
+    )]
+    Parse {
+        /// Files to read; none or `-` reads stdin. Each file is one message
+        /// (a datagram) unless --stream is given.
+        files: Vec<PathBuf>,
+        /// Frame the input as a TCP/TLS byte stream (Content-Length
+        /// required, CRLF keep-alives), printing every frame.
+        #[arg(long)]
+        stream: bool,
+    },
+    /// Print a few embedded sample messages (no server, no input needed).
+    Demo,
+}
+
+/// Exit statuses.
+const REFUSED: u8 = 1;
+const FAILURE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut out = Output::new();
+    let status = match cli.command {
+        Command::Parse { files, stream } => parse(&mut out, &files, stream),
+        Command::Demo => run_demo(&mut out),
+    };
+    match status {
+        Ok(code) => ExitCode::from(code),
+        // The reader went away (`sip demo | head`): nothing left to say.
+        Err(_) if out.closed => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sip: {e:#}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}
+
+/// `sip parse`: every input in turn; I/O errors are reported and the rest
+/// still read.
+fn parse(out: &mut Output, files: &[PathBuf], stream: bool) -> Result<u8> {
+    let stdin = [PathBuf::from("-")];
+    let inputs = if files.is_empty() { &stdin[..] } else { files };
+    let mut status = 0;
+    for path in inputs {
+        let data = match read_input(path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("sip: {e:#}");
+                status = FAILURE;
+                continue;
+            }
+        };
+        let name = if is_stdin(path) {
+            "<stdin>".to_owned()
+        } else {
+            path.display().to_string()
+        };
+        let mode = if stream { "stream" } else { "datagram" };
+        out.write(&format!("== {name} ({} bytes, {mode})\n", data.len()))?;
+        let report = if stream {
+            render::stream(&data)
+        } else {
+            render::datagram(&data)
+        };
+        out.write(&report.text)?;
+        if report.refused > 0 && status == 0 {
+            status = REFUSED;
+        }
+    }
+    Ok(status)
+}
+
+/// `sip demo`: exits 0 when every sample is judged as expected (the
+/// invalid one refused).
+fn run_demo(out: &mut Output) -> Result<u8> {
+    let total = demo::SAMPLES.len();
+    out.write(&format!(
+        "sip demo: {total} sample messages through the printer of `sip parse`\n\n"
+    ))?;
+    let mut surprises = Vec::new();
+    for (i, s) in demo::SAMPLES.iter().enumerate() {
+        out.write(&format!("=== {}/{total} {}\n", i + 1, s.heading))?;
+        out.write(&format!("    ({}, {} bytes)\n", s.source, s.data.len()))?;
+        let report = render::datagram(s.data);
+        out.write(&report.text)?;
+        if (report.refused == 0) != s.expect_valid {
+            surprises.push(s.source);
+        }
+    }
+    if surprises.is_empty() {
+        out.write("every sample was judged as expected\n")?;
+        Ok(0)
+    } else {
+        out.write(&format!(
+            "UNEXPECTED: judged differently than expected: {}\n",
+            surprises.join(", ")
+        ))?;
+        Ok(REFUSED)
+    }
+}
+
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    if is_stdin(path) {
+        io::stdin()
+            .lock()
+            .read_to_end(&mut data)
+            .context("cannot read standard input")?;
+    } else {
+        data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(data)
+}
+
+/// Standard output that stops quietly when the reader goes away
+/// (`sip demo | head`).
+struct Output {
+    stdout: io::Stdout,
+    closed: bool,
+}
+
+impl Output {
+    fn new() -> Self {
+        Output {
+            stdout: io::stdout(),
+            closed: false,
+        }
+    }
+
+    fn write(&mut self, text: &str) -> Result<()> {
+        let mut lock = self.stdout.lock();
+        match lock.write_all(text.as_bytes()).and_then(|()| lock.flush()) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Err(e).context("standard output closed")
+            }
+            other => other.context("cannot write standard output"),
+        }
+    }
+}

@@ -66,8 +66,7 @@ impl Multipart {
             return Err(err("a boundary of 1 to 70 characters"));
         }
         let delim = format!("--{boundary}");
-        let body_err =
-            |expected| ParseError::header("multipart body", SyntaxError::new(expected, ""));
+        let body_err = |expected| ParseError::Multipart(SyntaxError::new(expected, ""));
         let finder = memmem::Finder::new(delim.as_bytes());
         // The first delimiter may open the body or follow a preamble line.
         let first = finder

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::message::StatusCode;
+
 /// A value did not match the grammar: what was expected, and an excerpt of
 /// what was found there.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -58,6 +60,8 @@ pub enum ParseError {
     MissingContentLength,
     #[error("conflicting Content-Length values")]
     ConflictingContentLength,
+    #[error("malformed multipart body: {0}")]
+    Multipart(SyntaxError),
     #[error("CSeq method {cseq:?} does not match request method {method:?}")]
     CSeqMethodMismatch { method: String, cseq: String },
 }
@@ -72,13 +76,13 @@ impl ParseError {
 
     /// The status a UAS should answer a request refused for this reason
     /// with, when it can still build a response (RFC 3261 §8.2, §21.5.6).
-    pub fn response_status(&self) -> u16 {
+    pub fn response_status(&self) -> StatusCode {
         match self {
-            ParseError::UnsupportedVersion(_) => 505,
+            ParseError::UnsupportedVersion(_) => StatusCode::VERSION_NOT_SUPPORTED,
             ParseError::MessageTooLarge { .. }
             | ParseError::HeadTooLarge { .. }
-            | ParseError::BodyTooLarge { .. } => 513,
-            _ => 400,
+            | ParseError::BodyTooLarge { .. } => StatusCode::MESSAGE_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
         }
     }
 }

@@ -68,9 +68,13 @@ const fn param_pred(b: u8) -> bool {
     unreserved_pred(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$')
 }
 
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static TOKEN: [bool; 256] = class_table!(token_pred);
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static HOST: [bool; 256] = class_table!(host_pred);
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static USER: [bool; 256] = class_table!(user_pred);
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static PARAM: [bool; 256] = class_table!(param_pred);
 
 /// Host name characters (alphanum, '-', '.', and '_' seen in the wild).
@@ -90,7 +94,9 @@ pub(crate) fn is_user_char(b: u8) -> bool {
 pub(crate) fn is_param_char(b: u8) -> bool {
     PARAM.get(usize::from(b)).copied().unwrap_or(false)
 }
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static UNRESERVED: [bool; 256] = class_table!(unreserved_pred);
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static WORD: [bool; 256] = class_table!(word_pred);
 
 /// `token` characters: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"

@@ -29,6 +29,8 @@
 
 pub mod body;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod grammar;
 pub mod headers;
 pub mod message;
@@ -36,6 +38,8 @@ pub mod params;
 pub mod parser;
 pub mod uri;
 
+/// Re-exported so users can name the buffer type the API takes.
+pub use bytes;
 pub use error::{ParseError, SyntaxError};
 pub use headers::{Header, HeaderName, Headers, TypedHeader};
 pub use message::{Message, Method, Request, Response, StatusCode, Version};

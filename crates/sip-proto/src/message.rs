@@ -82,6 +82,7 @@ impl StatusCode {
     pub const REQUEST_TERMINATED: StatusCode = StatusCode(487);
     pub const SERVER_INTERNAL_ERROR: StatusCode = StatusCode(500);
     pub const VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
+    pub const MESSAGE_TOO_LARGE: StatusCode = StatusCode(513);
 
     pub fn new(code: u16) -> Option<StatusCode> {
         (100..=699).contains(&code).then_some(StatusCode(code))
@@ -300,8 +301,8 @@ impl Message {
     }
 
     /// As [`Message::parse`] with explicit limits.
-    pub fn parse_with(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
-        let msg = parser::parse_datagram(data, limits)?;
+    pub fn parse_with(data: impl Into<Bytes>, limits: &Limits) -> Result<Message, ParseError> {
+        let msg = parser::parse_datagram(data.into(), limits)?;
         msg.validate()?;
         Ok(msg)
     }
@@ -309,8 +310,11 @@ impl Message {
     /// Splits a datagram into start line, headers and body without checking
     /// header values, so a UAS can still answer a request that
     /// [`validate`](Self::validate) refuses (RFC 3261 §8.2).
-    pub fn parse_unvalidated(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
-        parser::parse_datagram(data, limits)
+    pub fn parse_unvalidated(
+        data: impl Into<Bytes>,
+        limits: &Limits,
+    ) -> Result<Message, ParseError> {
+        parser::parse_datagram(data.into(), limits)
     }
 
     pub fn headers(&self) -> &Headers {

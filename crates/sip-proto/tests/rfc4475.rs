@@ -504,7 +504,7 @@ fn baddn_non_token_display_name() {
 fn badvers_unknown_protocol_version() {
     let e = invalid("badvers");
     assert_eq!(e, ParseError::UnsupportedVersion("SIP/7.0".into()));
-    assert_eq!(e.response_status(), 505);
+    assert_eq!(e.response_status().code(), 505);
 }
 
 #[test]
@@ -522,7 +522,7 @@ fn mismatch01_cseq_method_mismatch() {
 fn mismatch02_unknown_method_cseq_mismatch() {
     let e = invalid("mismatch02");
     assert!(matches!(&e, ParseError::CSeqMethodMismatch { method, .. } if method == "NEWMETHOD"));
-    assert_eq!(e.response_status(), 400);
+    assert_eq!(e.response_status().code(), 400);
 }
 
 #[test]

@@ -70,6 +70,16 @@ impl Header {
     pub fn value_str(&self) -> &str {
         &self.value
     }
+
+    /// The typed values of this one header line (several for a list
+    /// header with commas); empty if the line is not a `T` header.
+    pub fn typed_values<'s, T: TypedHeader<'s>>(&'s self) -> TypedIter<'s, T> {
+        TypedIter {
+            headers: std::slice::from_ref(self).iter(),
+            current: None,
+            _t: std::marker::PhantomData,
+        }
+    }
 }
 
 /// The header fields of a message, in order.

@@ -1,0 +1,224 @@
+//! The `sip` binary as a person runs it: output and exit codes.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn sip(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sip");
+    let mut pipe = child.stdin.take().expect("stdin");
+    pipe.write_all(stdin.unwrap_or_default())
+        .expect("write stdin");
+    drop(pipe);
+    child.wait_with_output().expect("wait for sip")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn rfc4475(name: &str) -> String {
+    format!("../sip-proto/tests/data/rfc4475/{name}")
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "samples", name]
+        .iter()
+        .collect();
+    std::fs::read(path).expect("sample file")
+}
+
+#[test]
+fn demo_exits_zero_and_shows_samples() {
+    let o = sip(&["demo"], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    // The INVITE's Call-ID, read through the typed Call-ID view too.
+    assert!(
+        out.contains("Call-ID: a84b4c76e66710@pc33.atlanta.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("id=a84b4c76e66710  host=pc33.atlanta.example.com"),
+        "{out}"
+    );
+    // The invalid torture message is refused, and why.
+    assert!(
+        out.contains("REFUSED: invalid To header: expected no whitespace inside <...>"),
+        "{out}"
+    );
+    assert!(out.contains("a UAS would answer 400 Bad Request"), "{out}");
+    // The multipart sample: both parts, the binary one as hex.
+    assert!(out.contains("2 part(s)"), "{out}");
+    assert!(out.contains("0000: 89 50 4e 47"), "{out}");
+    assert!(out.contains("every sample was judged as expected"), "{out}");
+    // Readable: no displayed line runs away.
+    let longest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 160, "a line of {longest} characters");
+}
+
+#[test]
+fn parse_valid_file_shows_typed_headers() {
+    let o = sip(&["parse", &rfc4475("wsinv.dat")], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("valid INVITE request"), "{out}");
+    // Request-URI broken into parts.
+    assert!(
+        out.contains("scheme=sip  user=vivekg  host=chair-dnrc.example.com (domain)"),
+        "{out}"
+    );
+    assert!(out.contains("params: unknownparam"), "{out}");
+    // A folded Via with two values: each interpreted.
+    assert!(
+        out.contains("transport=TCP  host=spindle.example.com  branch=z9hG4bK9ikj8"),
+        "{out}"
+    );
+    assert!(
+        out.contains("transport=UDP  host=192.168.255.111  branch=z9hG4bK30239"),
+        "{out}"
+    );
+    // From with an escaped quote in its display name, and its tag.
+    assert!(
+        out.contains("uri=sip:jdrosen@example.com  tag=98asjd8"),
+        "{out}"
+    );
+    assert!(out.contains("seq=9  method=INVITE"), "{out}");
+    assert!(out.contains("68 hops left"), "{out}");
+    // The unknown header as it is, and the body as text.
+    assert!(out.contains("NewFangledHeader: newfangled value continued newfangled value"));
+    assert!(out.contains("| m=video 3227 RTP/AVP 31"), "{out}");
+}
+
+#[test]
+fn parse_sample_shows_rport_and_digest() {
+    let o = sip(
+        &["parse", "samples/invite.sip", "samples/register.sip"],
+        None,
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("branch=z9hG4bK776asdhds  rport=requested"),
+        "{out}"
+    );
+    assert!(
+        out.contains("scheme=Digest  username=bob  realm=biloxi.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("q=0.700 (preference)  expires=3600 s (1h)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn parse_invalid_file_exits_one_and_explains() {
+    let o = sip(&["parse", &rfc4475("ltgtruri.dat")], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("REFUSED: malformed Request-URI: expected URI scheme"),
+        "{out}"
+    );
+    assert!(out.contains("a UAS would answer 400 Bad Request"), "{out}");
+    // Split anyway: the headers are still shown.
+    assert!(out.contains("Call-ID: ltgtruri.1@192.0.2.5"), "{out}");
+}
+
+#[test]
+fn refused_header_is_pointed_at() {
+    let o = sip(&["parse", &rfc4475("badaspec.dat")], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1));
+    let to = out
+        .lines()
+        .position(|l| l.starts_with("  To: "))
+        .expect("To line");
+    let next = out.lines().nth(to + 1).unwrap_or("");
+    assert!(
+        next.contains("! not valid: expected no whitespace"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unsplittable_message_shows_raw_head() {
+    let o = sip(&["parse", &rfc4475("lwsstart.dat")], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out.contains("REFUSED: malformed start line"), "{out}");
+    assert!(
+        out.contains(" >  1 | INVITE  sip:user@example.com  SIP/2.0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stdin_input_works() {
+    for args in [&["parse"][..], &["parse", "-"][..]] {
+        let o = sip(args, Some(&sample("ok.sip")));
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+        assert!(out.contains("== <stdin> (698 bytes, datagram)"), "{out}");
+        assert!(out.contains("valid 200 response"), "{out}");
+        assert!(out.contains("received=192.0.2.101"), "{out}");
+    }
+}
+
+#[test]
+fn stream_frames_messages_and_pings() {
+    let mut input = sample("invite.sip");
+    input.extend_from_slice(b"\r\n\r\n");
+    input.extend_from_slice(&sample("register.sip"));
+    let o = sip(&["parse", "--stream"], Some(&input));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert_eq!(out.matches("frame ").count(), 3, "{out}");
+    assert_eq!(out.lines().filter(|l| l.ends_with(": message")).count(), 2);
+    assert!(out.contains("frame 2: ping"), "{out}");
+    assert!(
+        out.contains("stream: 2 message(s), 0 invalid, 1 ping(s), 0 pong(s)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stream_reports_leftover_bytes() {
+    let mut input = sample("invite.sip");
+    input.extend_from_slice(b"OPTIONS sip:a@b SIP/2.0\r\n");
+    let o = sip(&["parse", "--stream", "-"], Some(&input));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("incomplete: the last 25 bytes"), "{out}");
+}
+
+#[test]
+fn missing_file_exits_two_with_one_line() {
+    let o = sip(&["parse", "no/such/file.sip"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("sip: cannot read no/such/file.sip"),
+        "{err}"
+    );
+    assert!(!err.contains("backtrace"), "{err}");
+}
+
+#[test]
+fn usage_error_exits_two() {
+    let o = sip(&["parse", "--no-such-flag"], None);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target of sip-proto for a bounded time.
+#
+#   scripts/fuzz.sh            # 60 s per target
+#   scripts/fuzz.sh 300        # 300 s per target
+#   scripts/fuzz.sh --smoke    # 10 s per target (what CI runs)
+#   FUZZ_TARGETS="uri headers" scripts/fuzz.sh 30
+#
+# Seeds come from the RFC 4475 corpus. Crashes land in fuzz/artifacts/<target>/
+# and make the script exit non-zero. Installs cargo-fuzz if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=60
+case "${1:-}" in
+  --smoke) secs=10 ;;
+  "") ;;
+  *) secs="$1" ;;
+esac
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart"}
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "== installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
+# cargo-fuzz needs nightly rustc flags; use a nightly toolchain when there is
+# one, else let the stable compiler accept them (same compiler, gated flags).
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  fuzz=(rustup run nightly cargo fuzz)
+else
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
+fi
+
+seed_dir=crates/sip-proto/tests/data/rfc4475
+for t in $targets; do
+  mkdir -p "fuzz/corpus/$t"
+  case $t in
+    message|stream) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
+  esac
+done
+
+status=0
+mkdir -p target/fuzz-logs
+for t in $targets; do
+  echo "== fuzz $t for ${secs}s"
+  log="target/fuzz-logs/$t.log"
+  if "${fuzz[@]}" run "$t" "fuzz/corpus/$t" -- -max_total_time="$secs" -max_len=8192 -timeout=10 \
+      -print_final_stats=1 >"$log" 2>&1; then
+    grep -E "^stat::number_of_executed_units|^Done [0-9]+ runs" "$log" || true
+  else
+    grep -E "panicked|ERROR|SUMMARY|Test unit written" "$log" || tail -20 "$log"
+    echo "!! fuzz target $t failed: see $log and fuzz/artifacts/$t/"
+    status=1
+  fi
+done
+exit $status

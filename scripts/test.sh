@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of sipsimple-rs on a fresh machine of this kind:
+# formatting, lints, a fuzz smoke of every parser, then all unit,
+# corpus, property, differential and CLI tests.
+# Set-up is done here: toolchain components, cargo-fuzz (by scripts/fuzz.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== set-up"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== fuzz smoke (every target, bounded)"
+scripts/fuzz.sh --smoke
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
