@@ -121,9 +121,9 @@ impl Multipart {
             out.put_slice(self.boundary.as_bytes());
             out.put_slice(b"\r\n");
             for h in p.headers.iter() {
-                out.put_slice(h.name.as_str().as_bytes());
+                crate::message::put_line_safe(&mut out, h.name.as_str().as_bytes());
                 out.put_slice(b": ");
-                out.put_slice(h.value.as_bytes());
+                crate::message::put_line_safe(&mut out, h.value.as_bytes());
                 out.put_slice(b"\r\n");
             }
             out.put_slice(b"\r\n");

@@ -313,14 +313,24 @@ pub(crate) fn unquote_raw(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Writes `s` as a quoted-string, escaping `"` and `\`.
+/// Writes `s` as a quoted-string (RFC 3261 §25.1): `"`, `\` and control
+/// characters as quoted-pairs; CR and LF, which no quoted-pair can carry,
+/// as spaces (so a value can never break the message into new lines).
 pub(crate) fn write_quoted(f: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
     f.write_char('"')?;
     for c in s.chars() {
-        if c == '"' || c == '\\' {
-            f.write_char('\\')?;
+        match c {
+            '\r' | '\n' => f.write_char(' ')?,
+            '"' | '\\' => {
+                f.write_char('\\')?;
+                f.write_char(c)?;
+            }
+            c if c.is_ascii_control() && c != '\t' => {
+                f.write_char('\\')?;
+                f.write_char(c)?;
+            }
+            c => f.write_char(c)?,
         }
-        f.write_char(c)?;
     }
     f.write_char('"')
 }

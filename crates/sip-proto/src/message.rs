@@ -291,6 +291,19 @@ impl Response {
     }
 }
 
+/// Appends `b` with CR and LF replaced by SP: whatever a caller stored,
+/// serialization never produces an extra line (no header injection).
+pub(crate) fn put_line_safe(out: &mut BytesMut, b: &[u8]) {
+    if memchr::memchr2(b'\r', b'\n', b).is_none() {
+        out.put_slice(b);
+    } else {
+        out.extend(
+            b.iter()
+                .map(|c| if *c == b'\r' || *c == b'\n' { b' ' } else { *c }),
+        );
+    }
+}
+
 impl Message {
     /// Parses one message from a datagram (or any complete buffer) with
     /// default limits, and validates the headers every element reads.
@@ -416,9 +429,9 @@ impl Message {
         let mut out = BytesMut::with_capacity(size);
         match self {
             Message::Request(r) => {
-                out.put_slice(r.method.as_str().as_bytes());
+                put_line_safe(&mut out, r.method.as_str().as_bytes());
                 out.put_u8(b' ');
-                out.put_slice(r.uri.as_bytes());
+                put_line_safe(&mut out, r.uri.as_bytes());
                 out.put_u8(b' ');
                 out.put_slice(r.version.to_string().as_bytes());
             }
@@ -427,14 +440,14 @@ impl Message {
                 out.put_u8(b' ');
                 out.put_slice(r.status.to_string().as_bytes());
                 out.put_u8(b' ');
-                out.put_slice(r.reason.as_bytes());
+                put_line_safe(&mut out, r.reason.as_bytes());
             }
         }
         out.put_slice(b"\r\n");
         for h in headers {
-            out.put_slice(h.name.as_str().as_bytes());
+            put_line_safe(&mut out, h.name.as_str().as_bytes());
             out.put_slice(b": ");
-            out.put_slice(h.value.as_bytes());
+            put_line_safe(&mut out, h.value.as_bytes());
             out.put_slice(b"\r\n");
         }
         out.put_slice(b"\r\n");

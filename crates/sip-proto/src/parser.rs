@@ -166,6 +166,14 @@ fn scan_head(buf: &[u8], pos: usize, limits: &Limits) -> Result<ScannedHead, Par
         let line_start = ls;
         ls = nl + 1;
         line_no += 1;
+        // A CR not ending a line is a line break to some parsers and text to
+        // others: refusing it keeps every element reading the same headers.
+        if buf.get(line_start..le).unwrap_or(&[]).contains(&b'\r') {
+            return Err(ParseError::HeaderLine {
+                line: line_no,
+                error: SyntaxError::new("no CR except before LF", ""),
+            });
+        }
         if start_line.is_none() {
             start_line = Some((line_start, le));
             continue;

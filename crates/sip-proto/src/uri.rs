@@ -84,6 +84,21 @@ fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
+/// RFC 3261 §25.1 hostname: `*( domainlabel "." ) toplabel [ "." ]`, labels
+/// not empty and not starting or ending with '-', the top label starting
+/// with a letter. (Characters were checked by the caller.)
+fn is_hostname(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    let mut top = "";
+    for label in s.split('.') {
+        if label.is_empty() || label.starts_with('-') || label.ends_with('-') {
+            return false;
+        }
+        top = label;
+    }
+    top.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+}
+
 /// 1 to 5 digits, at most 65535.
 fn parse_port(d: &[u8]) -> Option<u16> {
     if d.is_empty() || d.len() > 5 {
@@ -221,9 +236,13 @@ impl<'a> Host<'a> {
                         .map(Host::V4)
                         .map_err(|_| SyntaxError::new("IPv4 address", s));
                 }
-                if *first == b'.' || *first == b'-' {
-                    return Err(SyntaxError::new("host name", s));
+                if !is_hostname(s) {
+                    return Err(SyntaxError::new(
+                        "host name (labels of letters, digits, '-')",
+                        s,
+                    ));
                 }
+                let _ = first;
                 Ok(Host::Domain(Cow::Borrowed(s)))
             }
         }
@@ -339,11 +358,10 @@ impl<'a> SipUri<'a> {
                 .bytes()
                 .position(|c| c == b';' || c == b'?')
                 .unwrap_or(p.len());
-            params.push(parse_uri_param(
-                p.get(..end).unwrap_or(""),
-                is_param_char,
-                "URI parameter",
-            )?);
+            let param =
+                parse_uri_param(p.get(..end).unwrap_or(""), is_param_char, "URI parameter")?;
+            check_new_param(&params, &param)?;
+            params.push(param);
             tail = p.get(end..).unwrap_or("");
         }
         let header_str = tail
@@ -432,8 +450,31 @@ impl<'a> SipUri<'a> {
                 }
             }
         }
-        params_equal_all(&self.headers, &other.headers)
+        headers_equal(&self.headers, &other.headers)
     }
+}
+
+/// At most this many parameters in one URI (keeps the duplicate check,
+/// which RFC 3261 §19.1.1 requires, linear in practice).
+pub const MAX_URI_PARAMS: usize = 64;
+
+/// RFC 3261 §19.1.1: a parameter name appears at most once (compared
+/// unescaped and case-insensitively, as §19.1.4 compares them).
+fn check_new_param(params: &[Param<'_>], new: &Param<'_>) -> Result<(), SyntaxError> {
+    if params.len() >= MAX_URI_PARAMS {
+        return Err(SyntaxError::new("at most 64 URI parameters", &new.name));
+    }
+    let name = percent_decode(&new.name);
+    if params
+        .iter()
+        .any(|p| percent_decode(&p.name).eq_ignore_ascii_case(&name))
+    {
+        return Err(SyntaxError::new(
+            "each URI parameter name at most once",
+            &new.name,
+        ));
+    }
+    Ok(())
 }
 
 fn parse_uri_param<'a>(
@@ -471,7 +512,9 @@ impl<'a> TelUri<'a> {
         }
         let mut params = Vec::new();
         for p in parts {
-            params.push(parse_uri_param(p, is_param_char, "tel URI parameter")?);
+            let param = parse_uri_param(p, is_param_char, "tel URI parameter")?;
+            check_new_param(&params, &param)?;
+            params.push(param);
         }
         Ok(TelUri {
             number: Cow::Borrowed(number),
@@ -505,6 +548,26 @@ fn opt_unescaped_eq(a: Option<&str>, b: Option<&str>, ignore_case: bool) -> bool
 
 fn param_value_eq(a: &Param<'_>, b: &Param<'_>) -> bool {
     opt_unescaped_eq(a.value.as_deref(), b.value.as_deref(), true)
+}
+
+/// URI header components: the same multiset of (name, value) pairs, since a
+/// header may repeat (`?Route=a&Route=b`). Names and values compare
+/// unescaped, names case-insensitively.
+fn headers_equal(a: &Params<'_>, b: &Params<'_>) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let key = |p: &Param<'_>| {
+        (
+            percent_decode(&p.name).to_ascii_lowercase(),
+            p.value.as_deref().map(|v| percent_decode(v).into_owned()),
+        )
+    };
+    let mut x: Vec<_> = a.iter().map(key).collect();
+    let mut y: Vec<_> = b.iter().map(key).collect();
+    x.sort();
+    y.sort();
+    x == y
 }
 
 /// Looks a parameter up by name, comparing names unescaped and
@@ -626,8 +689,26 @@ mod tests {
             "sip:user@192.0.2.300",
             "1sip:foo",
             "nocolon",
+            "sip:h;lr;LR",
+            "sip:a..b",
+            "sip:1a",
+            "sip:-a.example.com",
+            "sip:a-.example.com",
+            "sip:h;a=1;%61=2",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hostnames() {
+        for ok in [
+            "sip:1a.example.com",
+            "sip:example.com.",
+            "sip:a_b.example.com",
+            "sip:x",
+        ] {
+            assert!(Uri::parse(ok).is_ok(), "{ok}");
         }
     }
 
@@ -638,6 +719,19 @@ mod tests {
         assert_eq!(u.to_string(), "soap.beep://192.0.2.103:3002");
         let t = Uri::parse("tel:+1-201-555-0123;phone-context=example.com").unwrap();
         assert!(matches!(&t, Uri::Tel(t) if t.number == "+1-201-555-0123"));
+    }
+
+    /// Found by the `uri` fuzz target: equivalence must be reflexive even
+    /// with repeated URI headers (legal: `?Route=a&Route=b`).
+    #[test]
+    fn equivalence_is_reflexive_with_repeated_headers() {
+        let u = Uri::parse("sip:z2.?6=&8si6L=&isiP:z2.?6=&8si6L=f").unwrap();
+        assert!(u.equivalent(&u));
+        let a = Uri::parse("sip:h?Route=a&Route=b").unwrap();
+        let b = Uri::parse("sip:h?Route=b&Route=a").unwrap();
+        let c = Uri::parse("sip:h?Route=a&Route=a").unwrap();
+        assert!(a.equivalent(&b));
+        assert!(!a.equivalent(&c));
     }
 
     /// The examples of RFC 3261 §19.1.4.

@@ -97,7 +97,10 @@ impl<'a> NameAddr<'a> {
 
     fn parse_addr_spec(mut c: Cursor<'a>) -> Result<Self, SyntaxError> {
         let rest = c.rest();
-        if rest.bytes().any(|c| c == b'<') {
+        // A '<' before the parameters means a display name we could not
+        // read (RFC 4475 §3.1.2.15); after ';' it may sit in a quoted value.
+        let before_params = rest.split(';').next().unwrap_or("");
+        if before_params.bytes().any(|c| c == b'<') {
             return Err(SyntaxError::new(
                 "a quoted or token display name before '<'",
                 rest,

@@ -230,6 +230,12 @@ impl<'a> TypedHeader<'a> for CSeq {
         if seq > CSeq::MAX {
             return Err(SyntaxError::new("CSeq number below 2^31", value));
         }
+        if !c.peek().is_some_and(crate::grammar::is_ws) {
+            return Err(SyntaxError::new(
+                "whitespace between CSeq number and method",
+                c.rest(),
+            ));
+        }
         c.skip_ws();
         let method = c.token("CSeq method")?;
         c.expect_end("end of CSeq")?;
@@ -743,6 +749,7 @@ mod tests {
         assert!(CSeq::parse("36893488147419103232 REGISTER").is_err());
         assert!(CSeq::parse("2147483648 INVITE").is_err());
         assert!(CSeq::parse("1").is_err());
+        assert!(CSeq::parse("1INVITE").is_err());
     }
 
     #[test]

@@ -169,11 +169,34 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         }
         let transport = c.token("Via transport")?;
         c.skip_ws();
-        let sent_by = c.take_while(|b| is_token(b) || matches!(b, b':' | b'[' | b']'));
-        if sent_by.is_empty() {
+        // sent-by = host [ COLON port ], COLON = SWS ":" SWS (RFC 3261 §25.1).
+        let host_text = if c.peek() == Some(b'[') {
+            let from = c.rest();
+            let h = c.take_while(|b| b != b']');
+            if !c.eat(b']') {
+                return Err(SyntaxError::new("']' closing an IPv6 reference", h));
+            }
+            from.get(..from.len() - c.rest().len()).unwrap_or("")
+        } else {
+            c.take_while(is_token)
+        };
+        if host_text.is_empty() {
             return Err(SyntaxError::new("Via sent-by", c.rest()));
         }
-        let (host, port) = Host::parse_hostport(sent_by)?;
+        let host = Host::parse(host_text)?;
+        let port = if c.eat_sep(b':') {
+            let digits = c.take_while(|b| b.is_ascii_digit());
+            if digits.is_empty() || digits.len() > 5 {
+                return Err(SyntaxError::new("Via port number", digits));
+            }
+            Some(
+                digits
+                    .parse()
+                    .map_err(|_| SyntaxError::new("Via port number", digits))?,
+            )
+        } else {
+            None
+        };
         let params = Params::parse_header(&mut c)?;
         c.expect_end("end of Via value")?;
         for p in params.iter() {

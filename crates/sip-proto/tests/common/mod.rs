@@ -139,11 +139,11 @@ impl UriModel {
     /// Whether the URI may appear as a bare addr-spec (RFC 3261 §20: a URI
     /// with ',', '?' or ';' must be enclosed in <...>).
     pub fn bare_ok(&self) -> bool {
-        let clean = |s: &Option<String>| {
-            s.as_deref()
-                .is_none_or(|s| !s.contains([';', '?', ',']))
-        };
-        self.params.is_empty() && self.headers.is_empty() && clean(&self.user) && clean(&self.password)
+        let clean = |s: &Option<String>| s.as_deref().is_none_or(|s| !s.contains([';', '?', ',']));
+        self.params.is_empty()
+            && self.headers.is_empty()
+            && clean(&self.user)
+            && clean(&self.password)
     }
 }
 
@@ -532,13 +532,22 @@ pub fn uri(p: Profile, request_uri: bool) -> BoxedStrategy<UriModel> {
         headers,
     )
         .prop_map(
-            |(sips, user, password, host, port, params, headers)| UriModel {
+            |(sips, user, password, host, port, mut params, headers)| UriModel {
+                params: {
+                    // Unique names, so the API's `set` builds the same list.
+                    let mut seen = Vec::new();
+                    params.retain(|(n, _)| {
+                        let fresh = !seen.contains(&n.to_ascii_lowercase());
+                        seen.push(n.to_ascii_lowercase());
+                        fresh
+                    });
+                    params
+                },
                 sips,
                 password: password.filter(|_| user.is_some()),
                 user,
                 host,
                 port,
-                params,
                 headers,
             },
         )
@@ -610,10 +619,20 @@ fn ext_param(reserved: &'static [&'static str]) -> BoxedStrategy<ParamModel> {
         .boxed()
 }
 
+/// A '<' in a (quoted) parameter value: legal after a bare addr-spec too
+/// (regression_bare_addr_spec_allows_lt_in_quoted_param), so it no longer
+/// forces angle brackets.
+fn lt_in_params(_params: &[ParamModel]) -> bool {
+    false
+}
+
 const NAME_ADDR_RESERVED: &[&str] = &["tag", "q", "expires"];
 const VIA_RESERVED: &[&str] = &["branch", "rport", "received", "maddr", "ttl"];
 
-fn name_addr_with(p: Profile, params: BoxedStrategy<Vec<ParamModel>>) -> BoxedStrategy<NameAddrModel> {
+fn name_addr_with(
+    p: Profile,
+    params: BoxedStrategy<Vec<ParamModel>>,
+) -> BoxedStrategy<NameAddrModel> {
     (
         proptest::option::weighted(0.6, display_name()),
         uri(p, false),
@@ -621,7 +640,7 @@ fn name_addr_with(p: Profile, params: BoxedStrategy<Vec<ParamModel>>) -> BoxedSt
         params,
     )
         .prop_map(|(display, uri, angle, params)| {
-            let angle = angle || display.is_some() || !uri.bare_ok();
+            let angle = angle || display.is_some() || !uri.bare_ok() || lt_in_params(&params);
             NameAddrModel {
                 display,
                 uri,
@@ -683,9 +702,11 @@ pub fn contact(p: Profile) -> BoxedStrategy<ContactModel> {
                 addr.params.push(("q".to_owned(), Some(text.clone())));
             }
             if let Some(e) = expires {
-                addr.params.push(("expires".to_owned(), Some(e.to_string())));
+                addr.params
+                    .push(("expires".to_owned(), Some(e.to_string())));
             }
             addr.params.extend(ext);
+            addr.angle |= lt_in_params(&addr.params);
             ContactModel {
                 addr,
                 q: q.map(|(q, _)| q),
@@ -718,8 +739,10 @@ pub fn via(_p: Profile) -> BoxedStrategy<ViaModel> {
     )
         .prop_map(
             |(transport, host, port, branch, bname, rport, received, ext, keys)| {
-                let mut params: Vec<(u8, ParamModel)> =
-                    vec![(keys[0], (bname.to_owned(), Some(format!("z9hG4bK{branch}"))))];
+                let mut params: Vec<(u8, ParamModel)> = vec![(
+                    keys[0],
+                    (bname.to_owned(), Some(format!("z9hG4bK{branch}"))),
+                )];
                 if let Some(r) = rport {
                     params.push((keys[1], ("rport".to_owned(), r.map(|p| p.to_string()))));
                 }
@@ -805,7 +828,9 @@ pub fn message(p: Profile) -> BoxedStrategy<MessageModel> {
             media(),
             prop_oneof![
                 vec(any::<u8>(), 1..200),
-                text(r"[!-~]{1,10}", 20).prop_map(String::into_bytes),
+                text(r"[!-~]{1,10}", 20)
+                    .prop_filter("a body", |t| !t.is_empty())
+                    .prop_map(String::into_bytes),
             ],
         ),
     );
@@ -829,7 +854,7 @@ pub fn message(p: Profile) -> BoxedStrategy<MessageModel> {
         vec(any::<u8>(), 0..48),
     )
         .prop_map(
-            |(
+            move |(
                 start,
                 (vias, via_split),
                 (from, to, call_id),
@@ -893,8 +918,12 @@ pub fn message(p: Profile) -> BoxedStrategy<MessageModel> {
                 };
                 // Shuffle lines by random keys (a stable sort, so keys
                 // shrinking to zero restore the plain order).
-                let mut keyed: Vec<(u16, HeaderItem)> =
-                    keys.iter().copied().chain(std::iter::repeat(0)).zip(headers).collect();
+                let mut keyed: Vec<(u16, HeaderItem)> = keys
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat(0))
+                    .zip(headers)
+                    .collect();
                 keyed.sort_by_key(|(k, _)| *k);
                 MessageModel {
                     start,
@@ -1080,9 +1109,13 @@ impl Style<'_> {
         self.sws(v);
         v.lit(&via.transport);
         self.lws(v);
+        // sent-by = host [ COLON port ], COLON = SWS ":" SWS (RFC 3261 §25.1).
         v.lit(&via.host.render());
         if let Some(p) = via.port {
-            v.lit(&format!(":{p}"));
+            self.sws(v);
+            v.lit(":");
+            self.sws(v);
+            v.lit(&p.to_string());
         }
         self.params(v, &via.params);
     }
@@ -1146,7 +1179,11 @@ impl Style<'_> {
             }
             HeaderItem::ContentLength(t) => {
                 v.lit(t);
-                ("Content-Length", Some("l"), known(HeaderName::ContentLength))
+                (
+                    "Content-Length",
+                    Some("l"),
+                    known(HeaderName::ContentLength),
+                )
             }
             HeaderItem::Unknown { name, value } => {
                 for (i, w) in value.split(' ').enumerate() {
