@@ -69,14 +69,16 @@ impl Multipart {
         let body_err = |expected| ParseError::Multipart(SyntaxError::new(expected, ""));
         let finder = memmem::Finder::new(delim.as_bytes());
         // The first delimiter may open the body or follow a preamble line.
+        // Line ends are CRLF per RFC 2046; a bare LF is accepted the same
+        // way everywhere, so what parses also rebuilds to the same parts.
         let first = finder
             .find_iter(body)
-            .find(|&i| i == 0 || body.get(i.saturating_sub(2)..i) == Some(b"\r\n"))
+            .find(|&i| i == 0 || body.get(i - 1) == Some(&b'\n'))
             .ok_or_else(|| body_err("an opening boundary delimiter"))?;
         let mut pos = first + delim.len();
         let mut parts = Vec::new();
-        let closing = format!("\r\n{delim}");
-        let next_finder = memmem::Finder::new(closing.as_bytes());
+        let next = format!("\n{delim}");
+        let next_finder = memmem::Finder::new(next.as_bytes());
         loop {
             if body.get(pos..pos + 2) == Some(b"--") {
                 break;
@@ -99,8 +101,14 @@ impl Multipart {
             if parts.len() >= MAX_PARTS {
                 return Err(body_err("at most 64 body parts"));
             }
-            parts.push(parse_part(body.slice(pos..pos + end))?);
-            pos += end + closing.len();
+            // The line end before a delimiter belongs to the delimiter.
+            let content_end = if end > 0 && rest.get(end - 1) == Some(&b'\r') {
+                end - 1
+            } else {
+                end
+            };
+            parts.push(parse_part(body.slice(pos..pos + content_end))?);
+            pos += end + next.len();
         }
         Ok(Multipart {
             boundary: boundary.into_owned(),
@@ -171,6 +179,18 @@ mod tests {
         let ct = m.content_type("alternative");
         let mt = MediaType::parse(&ct).unwrap();
         assert_eq!(Multipart::parse(&mt, &bytes).unwrap(), m);
+    }
+
+    /// Found by the `multipart` fuzz target: a delimiter after a bare LF
+    /// is a delimiter, so a parsed part never holds one and rebuilds alike.
+    #[test]
+    fn bare_lf_before_delimiter() {
+        let mt = MediaType::parse("multipart/mixed;boundary=b1").unwrap();
+        let body = Bytes::from_static(b"--b1\n\n--b1--\\1-TV\r\n--b1--\\1");
+        let m = Multipart::parse(&mt, &body).unwrap();
+        assert_eq!(m.parts.len(), 1);
+        assert!(m.parts[0].body.is_empty());
+        assert_eq!(Multipart::parse(&mt, &m.to_bytes()).unwrap(), m);
     }
 
     #[test]
