@@ -220,7 +220,7 @@ fn message(out: &mut String, msg: &Message, err: Option<&ParseError>) {
     let headers = msg.headers();
     let _ = writeln!(out, "headers ({}):", headers.len());
     for h in headers {
-        headers::header(out, h);
+        headers::header(out, &h);
     }
     body::body(out, headers, msg.body(), 0, "body");
     out.push('\n');

@@ -8,7 +8,7 @@ use bytestring::ByteString;
 
 use crate::error::{ParseError, SyntaxError};
 use crate::headers::{
-    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From as FromHeader, Header,
+    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From as FromHeader,
     HeaderName, Headers, MaxForwards, MinExpires, RecordRoute, RetryAfter, Route, To, TypedHeader,
     Via, Warning,
 };
@@ -270,18 +270,21 @@ impl Response {
         for h in req.headers.iter() {
             match h.name {
                 HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                    r.headers.push_header(h.clone())
+                    r.headers.push_copy(h)
                 }
                 HeaderName::To => {
                     let tagged = to_tag.and_then(|tag| {
-                        let mut to = To::parse(&h.value).ok()?;
+                        let mut to = To::parse(h.value).ok()?;
                         if to.tag().is_some() {
                             return None;
                         }
                         to.set_tag(tag);
-                        Some(Header::new(HeaderName::To, to.to_string()))
+                        Some(to.to_string())
                     });
-                    r.headers.push_header(tagged.unwrap_or_else(|| h.clone()));
+                    match tagged {
+                        Some(v) => r.headers.push(HeaderName::To, v),
+                        None => r.headers.push_copy(h),
+                    }
                 }
                 _ => {}
             }
@@ -444,7 +447,7 @@ impl Message {
             }
         }
         out.put_slice(b"\r\n");
-        for h in headers {
+        for h in headers.iter() {
             put_line_safe(&mut out, h.name.as_str().as_bytes());
             out.put_slice(b": ");
             put_line_safe(&mut out, h.value.as_bytes());

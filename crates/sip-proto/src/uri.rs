@@ -88,15 +88,22 @@ fn is_hnv_char(b: u8) -> bool {
 /// not empty and not starting or ending with '-', the top label starting
 /// with a letter. (Characters were checked by the caller.)
 fn is_hostname(s: &str) -> bool {
-    let s = s.strip_suffix('.').unwrap_or(s);
-    let mut top = "";
-    for label in s.split('.') {
-        if label.is_empty() || label.starts_with('-') || label.ends_with('-') {
+    let b = s.as_bytes();
+    let b = b.strip_suffix(b".").unwrap_or(b);
+    let mut top_start = 0;
+    let mut prev = b'.';
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if prev == b'.' || prev == b'-' {
+                return false;
+            }
+            top_start = i + 1;
+        } else if c == b'-' && prev == b'.' {
             return false;
         }
-        top = label;
+        prev = c;
     }
-    top.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+    prev != b'.' && prev != b'-' && b.get(top_start).is_some_and(u8::is_ascii_alphabetic)
 }
 
 /// 1 to 5 digits, at most 65535.

@@ -219,7 +219,7 @@ fn check_wire(model: &MessageModel, p: Profile) -> Message {
         match &want.name {
             ExpName::Known(n) => {
                 assert!(!matches!(got.name, HeaderName::Other(_)), "{got:?}");
-                assert_eq!(&got.name, n);
+                assert_eq!(got.name, n);
             }
             ExpName::Other(s) => {
                 assert!(matches!(got.name, HeaderName::Other(_)), "{got:?}");

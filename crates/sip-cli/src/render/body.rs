@@ -105,7 +105,7 @@ fn multipart(out: &mut String, m: &MediaType<'_>, data: &[u8], depth: usize, wha
         );
         for h in &part.headers {
             let mut line = String::new();
-            headers::header(&mut line, h);
+            headers::header(&mut line, &h);
             for l in line.lines() {
                 let _ = writeln!(out, "{inner}{l}");
             }

@@ -450,7 +450,10 @@ mod tests {
     #[test]
     fn via_interpretation() {
         let mut out = String::new();
-        let h = Header::new(HeaderName::Via, "SIP/2.0/UDP h:5060;branch=z9hG4bKx;rport");
+        let h = Header {
+            name: &HeaderName::Via,
+            value: "SIP/2.0/UDP h:5060;branch=z9hG4bKx;rport",
+        };
         header(&mut out, &h);
         assert!(
             out.contains("transport=UDP  host=h  port=5060  branch=z9hG4bKx  rport=requested"),
@@ -468,7 +471,13 @@ mod tests {
     #[test]
     fn bad_value_is_flagged() {
         let mut out = String::new();
-        header(&mut out, &Header::new(HeaderName::CSeq, "x INVITE"));
+        header(
+            &mut out,
+            &Header {
+                name: &HeaderName::CSeq,
+                value: "x INVITE",
+            },
+        );
         assert!(out.contains("! not valid: expected"), "{out}");
     }
 }

@@ -48,128 +48,192 @@ pub trait TypedHeader<'a>: Sized + fmt::Display {
     fn parse(value: &'a str) -> Result<Self, SyntaxError>;
 }
 
-/// One header field as it appeared (name spelling kept for unknown headers).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: HeaderName,
-    /// The value, unfolded, with surrounding whitespace removed. RFC 3261
-    /// header values are UTF-8; a received value that is not has its bad
-    /// octets replaced by U+FFFD (the raw datagram is still what a trace
-    /// shows).
-    pub value: ByteString,
+/// A view of one header field: its name (spelling kept for unknown
+/// headers) and its value, unfolded, surrounding whitespace removed. RFC
+/// 3261 header values are UTF-8; a received value that is not has its bad
+/// octets replaced by U+FFFD (the raw datagram is what a trace shows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub name: &'a HeaderName,
+    pub value: &'a str,
 }
 
-impl Header {
-    pub fn new(name: HeaderName, value: impl Into<ByteString>) -> Self {
-        Header {
-            name,
-            value: value.into(),
-        }
-    }
-
-    pub fn value_str(&self) -> &str {
-        &self.value
+impl<'a> Header<'a> {
+    pub fn value_str(&self) -> &'a str {
+        self.value
     }
 
     /// The typed values of this one header line (several for a list
     /// header with commas); empty if the line is not a `T` header.
-    pub fn typed_values<'s, T: TypedHeader<'s>>(&'s self) -> TypedIter<'s, T> {
-        TypedIter {
-            headers: std::slice::from_ref(self).iter(),
-            current: None,
+    pub fn typed_values<T: TypedHeader<'a>>(&self) -> TypedValues<'a, T> {
+        TypedValues {
+            name: self.name,
+            value: Some(self.value).filter(|_| *self.name == T::NAME),
+            split: None,
             _t: std::marker::PhantomData,
         }
     }
 }
 
-/// The header fields of a message, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers(Vec<Header>);
+/// Where a value lives: a span of the received head (no copy, no
+/// reference count per header), or its own text (built or unfolded).
+#[derive(Debug, Clone)]
+enum Value {
+    Span(u32, u32),
+    Owned(ByteString),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: HeaderName,
+    value: Value,
+}
+
+/// The header fields of a message, in order. A parsed message's values are
+/// spans of its received head, shared with the message buffer.
+#[derive(Clone, Default)]
+pub struct Headers {
+    text: ByteString,
+    entries: Vec<Entry>,
+}
 
 impl Headers {
     pub fn new() -> Self {
-        Headers(Vec::new())
+        Headers::default()
     }
 
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        Headers(Vec::with_capacity(n))
+    /// Headers whose span values index `text` (the parser's constructor).
+    pub(crate) fn with_text(text: ByteString, capacity: usize) -> Self {
+        Headers {
+            text,
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Appends a header whose value is `text[start..end]` (parser only).
+    pub(crate) fn push_span(&mut self, name: HeaderName, start: usize, end: usize) {
+        let value = match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(s), Ok(e)) if self.text.get(start..end).is_some() => Value::Span(s, e),
+            // Out of range can't happen for parser spans; keep it safe anyway.
+            _ => Value::Owned(ByteString::new()),
+        };
+        self.entries.push(Entry { name, value });
+    }
+
+    #[inline]
+    fn value_of<'s>(&'s self, e: &'s Entry) -> &'s str {
+        match &e.value {
+            Value::Span(s, e) => self.text.get(*s as usize..*e as usize).unwrap_or(""),
+            Value::Owned(b) => b,
+        }
+    }
+
+    #[inline]
+    fn view<'s>(&'s self, e: &'s Entry) -> Header<'s> {
+        Header {
+            name: &e.name,
+            value: self.value_of(e),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, Header> {
-        self.0.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            headers: self,
+            entries: self.entries.iter(),
+        }
     }
 
     /// All values of `name`, in order.
-    pub fn get_all<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = &'s Header> + 's {
-        self.0.iter().filter(move |h| h.name == *name)
+    pub fn get_all<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = Header<'s>> + 's {
+        self.iter().filter(move |h| h.name == name)
     }
 
     /// The first value of `name`.
-    pub fn get(&self, name: &HeaderName) -> Option<&Header> {
-        self.0.iter().find(|h| h.name == *name)
+    pub fn get(&self, name: &HeaderName) -> Option<Header<'_>> {
+        self.entries
+            .iter()
+            .find(|e| e.name == *name)
+            .map(|e| self.view(e))
     }
 
     /// The first value of `name` as text.
     pub fn get_str(&self, name: &HeaderName) -> Option<&str> {
-        self.get(name).map(|h| &*h.value)
+        self.get(name).map(|h| h.value)
     }
 
     pub fn contains(&self, name: &HeaderName) -> bool {
-        self.get(name).is_some()
+        self.entries.iter().any(|e| e.name == *name)
     }
 
     pub fn count(&self, name: &HeaderName) -> usize {
-        self.get_all(name).count()
+        self.entries.iter().filter(|e| e.name == *name).count()
     }
 
     pub fn push(&mut self, name: HeaderName, value: impl Into<ByteString>) {
-        self.0.push(Header::new(name, value));
+        self.entries.push(Entry {
+            name,
+            value: Value::Owned(value.into()),
+        });
     }
 
     /// Inserts a header before all others (a proxy's or UA's own Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<ByteString>) {
-        self.0.insert(0, Header::new(name, value));
+        self.entries.insert(
+            0,
+            Entry {
+                name,
+                value: Value::Owned(value.into()),
+            },
+        );
     }
 
     /// Replaces every value of `name` by one value, at the first one's place.
     pub fn set(&mut self, name: HeaderName, value: impl Into<ByteString>) {
-        let value = value.into();
-        match self.0.iter().position(|h| h.name == name) {
+        let value = Value::Owned(value.into());
+        match self.entries.iter().position(|e| e.name == name) {
             Some(i) => {
-                if let Some(h) = self.0.get_mut(i) {
-                    h.value = value;
+                if let Some(e) = self.entries.get_mut(i) {
+                    e.value = value;
                 }
                 let mut k = 0;
-                self.0.retain(|h| {
-                    let keep = k <= i || h.name != name;
+                self.entries.retain(|e| {
+                    let keep = k <= i || e.name != name;
                     k += 1;
                     keep
                 });
             }
-            None => self.push(name, value),
+            None => self.entries.push(Entry { name, value }),
         }
     }
 
     /// Removes every value of `name`; returns how many were removed.
     pub fn remove_all(&mut self, name: &HeaderName) -> usize {
-        let before = self.0.len();
-        self.0.retain(|h| h.name != *name);
-        before - self.0.len()
+        let before = self.entries.len();
+        self.entries.retain(|e| e.name != *name);
+        before - self.entries.len()
     }
 
     /// Removes the first value of `name` (for a list header, the first
-    /// line, which may hold several comma-separated values).
-    pub fn remove_first(&mut self, name: &HeaderName) -> Option<Header> {
-        let i = self.0.iter().position(|h| h.name == *name)?;
-        Some(self.0.remove(i))
+    /// line, which may hold several comma-separated values) and returns its
+    /// value.
+    pub fn remove_first(&mut self, name: &HeaderName) -> Option<ByteString> {
+        let i = self.entries.iter().position(|e| e.name == *name)?;
+        let value = ByteString::from(self.value_of(self.entries.get(i)?));
+        self.entries.remove(i);
+        Some(value)
+    }
+
+    /// Appends a copy of another message's header (e.g. Via into a response).
+    pub fn push_copy(&mut self, h: Header<'_>) {
+        self.push(h.name.clone(), h.value);
     }
 
     /// The first typed value of `T`, if the header is present.
@@ -180,7 +244,8 @@ impl Headers {
     /// Every typed value of `T` in order, list headers split at commas.
     pub fn typed_all<'s, T: TypedHeader<'s>>(&'s self) -> TypedIter<'s, T> {
         TypedIter {
-            headers: self.0.iter(),
+            headers: self,
+            entries: self.entries.iter(),
             current: None,
             _t: std::marker::PhantomData,
         }
@@ -195,22 +260,63 @@ impl Headers {
     pub fn set_typed<'v, T: TypedHeader<'v>>(&mut self, value: &T) {
         self.set(T::NAME, value.to_string());
     }
+}
 
-    pub(crate) fn push_header(&mut self, h: Header) {
-        self.0.push(h);
+/// The headers in order, as [`Header`] views.
+pub struct Iter<'a> {
+    headers: &'a Headers,
+    entries: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Header<'a>;
+
+    fn next(&mut self) -> Option<Header<'a>> {
+        self.entries.next().map(|e| self.headers.view(e))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.entries.size_hint()
     }
 }
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.entries.next_back().map(|e| self.headers.view(e))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a Headers {
-    type Item = &'a Header;
-    type IntoIter = std::slice::Iter<'a, Header>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+    type Item = Header<'a>;
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
     }
 }
 
+impl PartialEq for Headers {
+    /// Same names and values in the same order, wherever the text lives.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl Eq for Headers {}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|h| (h.name.as_str(), h.value)))
+            .finish()
+    }
+}
+
+/// Typed values across all headers of one name.
 pub struct TypedIter<'s, T> {
-    headers: std::slice::Iter<'s, Header>,
+    headers: &'s Headers,
+    entries: std::slice::Iter<'s, Entry>,
     current: Option<(&'s HeaderName, crate::grammar::CommaSplit<'s>)>,
     _t: std::marker::PhantomData<T>,
 }
@@ -227,13 +333,39 @@ impl<'s, T: TypedHeader<'s>> Iterator for TypedIter<'s, T> {
                 }
                 self.current = None;
             }
-            let h = self.headers.find(|h| h.name == T::NAME)?;
-            let value: &'s str = &h.value;
+            let e = self.entries.find(|e| e.name == T::NAME)?;
+            let value = self.headers.value_of(e);
             if T::LIST {
-                self.current = Some((&h.name, split_commas(value)));
+                self.current = Some((&e.name, split_commas(value)));
             } else {
-                return Some(T::parse(value).map_err(|e| ParseError::header(h.name.as_str(), e)));
+                return Some(
+                    T::parse(value).map_err(|err| ParseError::header(e.name.as_str(), err)),
+                );
             }
         }
+    }
+}
+
+/// Typed values of one header line.
+pub struct TypedValues<'a, T> {
+    name: &'a HeaderName,
+    value: Option<&'a str>,
+    split: Option<crate::grammar::CommaSplit<'a>>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<'a, T: TypedHeader<'a>> Iterator for TypedValues<'a, T> {
+    type Item = Result<T, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !T::LIST {
+            let v = self.value.take()?;
+            return Some(T::parse(v).map_err(|e| ParseError::header(self.name.as_str(), e)));
+        }
+        if self.split.is_none() {
+            self.split = Some(split_commas(self.value.take()?));
+        }
+        let item = self.split.as_mut()?.next()?;
+        Some(T::parse(item).map_err(|e| ParseError::header(self.name.as_str(), e)))
     }
 }
