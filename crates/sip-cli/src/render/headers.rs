@@ -35,7 +35,7 @@ pub(super) fn header(out: &mut String, h: &Header) {
     let value = if h.value.is_empty() {
         "(empty)".to_owned()
     } else {
-        clean(&h.value, MAX_VALUE)
+        clean(h.value, MAX_VALUE)
     };
     let first = format!("  {}: {value}", clean(h.name.as_str(), 40));
     let mut interp = interpret(h).unwrap_or_default();
@@ -127,7 +127,7 @@ fn interpret(h: &Header) -> Option<Interp> {
         HeaderName::Authorization
         | HeaderName::ProxyAuthorization
         | HeaderName::WwwAuthenticate
-        | HeaderName::ProxyAuthenticate => credentials(&h.value),
+        | HeaderName::ProxyAuthenticate => credentials(h.value),
         HeaderName::AuthenticationInfo => each(one, |v: &AuthenticationInfo| {
             auth_params(v.0.iter().map(|(n, _)| (&**n, v.param(n))))
         }),
