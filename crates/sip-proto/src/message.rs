@@ -8,7 +8,7 @@ use bytestring::ByteString;
 
 use crate::error::{ParseError, SyntaxError};
 use crate::headers::{
-    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From as FromHeader,
+    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From as FromHeader, Header,
     HeaderName, Headers, MaxForwards, MinExpires, RecordRoute, RetryAfter, Route, To, TypedHeader,
     Via, Warning,
 };
@@ -479,39 +479,46 @@ impl Message {
                 )));
             }
         }
-        let h = self.headers();
-        check::<Via>(h)?;
-        check::<FromHeader>(h)?;
-        check::<To>(h)?;
-        check::<CallId>(h)?;
-        check::<MaxForwards>(h)?;
-        check::<Contact>(h)?;
-        check::<Route>(h)?;
-        check::<RecordRoute>(h)?;
-        check::<ContentType>(h)?;
-        check::<ContentLength>(h)?;
-        check::<Expires>(h)?;
-        check::<MinExpires>(h)?;
-        check::<Date>(h)?;
-        check::<RetryAfter>(h)?;
-        check::<Warning>(h)?;
-        for cseq in h.typed_all::<CSeq>() {
-            let cseq = cseq?;
-            if let Message::Request(r) = self {
-                if cseq.method != r.method {
-                    return Err(ParseError::CSeqMethodMismatch {
-                        method: r.method.to_string(),
-                        cseq: cseq.method.to_string(),
-                    });
+        // One pass in message order: the first faulty header is reported.
+        for h in self.headers().iter() {
+            match h.name {
+                HeaderName::Via => check::<Via>(h)?,
+                HeaderName::From => check::<FromHeader>(h)?,
+                HeaderName::To => check::<To>(h)?,
+                HeaderName::CallId => check::<CallId>(h)?,
+                HeaderName::MaxForwards => check::<MaxForwards>(h)?,
+                HeaderName::Contact => check::<Contact>(h)?,
+                HeaderName::Route => check::<Route>(h)?,
+                HeaderName::RecordRoute => check::<RecordRoute>(h)?,
+                HeaderName::ContentType => check::<ContentType>(h)?,
+                HeaderName::ContentLength => check::<ContentLength>(h)?,
+                HeaderName::Expires => check::<Expires>(h)?,
+                HeaderName::MinExpires => check::<MinExpires>(h)?,
+                HeaderName::Date => check::<Date>(h)?,
+                HeaderName::RetryAfter => check::<RetryAfter>(h)?,
+                HeaderName::Warning => check::<Warning>(h)?,
+                HeaderName::CSeq => {
+                    for cseq in h.typed_values::<CSeq>() {
+                        let cseq = cseq?;
+                        if let Message::Request(r) = self {
+                            if cseq.method != r.method {
+                                return Err(ParseError::CSeqMethodMismatch {
+                                    method: r.method.to_string(),
+                                    cseq: cseq.method.to_string(),
+                                });
+                            }
+                        }
+                    }
                 }
+                _ => {}
             }
         }
         Ok(())
     }
 }
 
-fn check<'a, T: TypedHeader<'a>>(h: &'a Headers) -> Result<(), ParseError> {
-    h.typed_all::<T>().try_for_each(|r| r.map(drop))
+fn check<'a, T: TypedHeader<'a>>(h: Header<'a>) -> Result<(), ParseError> {
+    h.typed_values::<T>().try_for_each(|r| r.map(drop))
 }
 
 impl From<Request> for Message {
