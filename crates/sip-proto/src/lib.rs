@@ -36,6 +36,7 @@ pub mod headers;
 pub mod message;
 pub mod params;
 pub mod parser;
+pub mod transaction;
 pub mod uri;
 
 /// Re-exported so users can name the buffer type the API takes.

@@ -214,6 +214,18 @@ impl Headers {
         }
     }
 
+    /// Replaces the value of the first header named `name` (keeping its
+    /// place); false if there is none.
+    pub fn replace_first(&mut self, name: &HeaderName, value: impl Into<ByteString>) -> bool {
+        match self.entries.iter_mut().find(|e| e.name == *name) {
+            Some(e) => {
+                e.value = Value::Owned(value.into());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes every value of `name`; returns how many were removed.
     pub fn remove_all(&mut self, name: &HeaderName) -> usize {
         let before = self.entries.len();
