@@ -28,6 +28,7 @@
 )]
 
 pub mod body;
+pub mod digest;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
