@@ -38,6 +38,7 @@ pub mod message;
 pub mod params;
 pub mod parser;
 pub mod transaction;
+pub mod uas;
 pub mod uri;
 
 /// Re-exported so users can name the buffer type the API takes.

@@ -5,8 +5,8 @@
 //! - valid (§3.1.1): parse, carry the RFC's meaning, and round-trip.
 //! - invalid (§3.1.2): refused with the typed error naming the fault.
 //! - semantic (§3.2-3.4): parse; the facts the UA layer acts on are
-//!   asserted here, and the behaviour itself (the RFC's response) is listed
-//!   in `SEMANTIC_PENDING` for the transaction/UA issue.
+//!   asserted, and so is the behaviour the RFC asks (through the UAS core
+//!   and the transaction layer).
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -16,7 +16,11 @@ use sha2::{Digest, Sha256};
 use sip_proto::body::Multipart;
 use sip_proto::headers::*;
 use sip_proto::uri::{Host, Scheme, Uri};
-use sip_proto::{Limits, Message, Method, ParseError};
+use std::time::Instant;
+
+use sip_proto::transaction::{Event, ServerKey, Target, TimerConfig, Transactions, TransportKind};
+use sip_proto::uas::{check_request, MergeDetector, UasPolicy, Verdict};
+use sip_proto::{Limits, Message, Method, ParseError, Response};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rfc4475")
@@ -532,78 +536,28 @@ fn bigcode_overlarge_status_code() {
 
 // ------------------------------------------------------------ 3.2-3.4 semantic
 
-/// What the UA layer must do with each semantic message (RFC 4475
-/// §3.2-3.4). These behaviours belong to the transaction/UAS core of the
-/// SIP engine issue; the facts they depend on are asserted below.
-pub const SEMANTIC_PENDING: [(&str, &str); 17] = [
-    (
-        "badbranch",
-        "branch 'z9hG4bK' alone: treat as RFC 2543 branch-less; proceed normally",
-    ),
-    (
-        "insuf",
-        "missing Call-ID/From/To/Max-Forwards: 400 Bad Request",
-    ),
-    (
-        "unkscm",
-        "unknown Request-URI scheme: 416 Unsupported URI Scheme",
-    ),
-    (
-        "novelsc",
-        "soap.beep Request-URI: 416 Unsupported URI Scheme",
-    ),
-    (
-        "unksm2",
-        "unknown schemes in To/From/Contact: process (REGISTER may be refused by policy)",
-    ),
-    (
-        "bext01",
-        "Require with unknown tags: 420 Bad Extension listing both in Unsupported",
-    ),
-    (
-        "invut",
-        "unknown Content-Type: 415 Unsupported Media Type with Accept",
-    ),
-    (
-        "regaut01",
-        "unknown Authorization scheme: ignore it, challenge with 401",
-    ),
-    (
-        "multi01",
-        "several Call-ID/CSeq/To/From/Max-Forwards: 400 Bad Request",
-    ),
-    (
-        "mcl01",
-        "conflicting Content-Length: 400 on UDP; close the connection on TCP",
-    ),
-    (
-        "bcast",
-        "200 OK with a broadcast Via received: don't send anything to it; UAC absorbs",
-    ),
-    (
-        "zeromf",
-        "Max-Forwards 0 on OPTIONS to us: answer it (483 only when forwarding)",
-    ),
-    (
-        "cparam01",
-        "Contact addr-spec: unknownparam is a contact parameter, not a URI parameter",
-    ),
-    (
-        "cparam02",
-        "Contact name-addr: unknownparam is a URI parameter",
-    ),
-    (
-        "regescrt",
-        "escaped Route in Contact URI: registrar stores the URI with its header",
-    ),
-    (
-        "sdp01",
-        "Accept without application/sdp on INVITE with SDP: 406 Not Acceptable or process",
-    ),
-    (
-        "inv2543",
-        "RFC 2543 INVITE (no branch, no From tag): match by RFC 2543 rules, answer normally",
-    ),
+// The behaviour RFC 4475 §3.2-3.4 asks of a UA for each semantic message
+// is asserted through the UAS core (sip_proto::uas, RFC 3261 §8.2) and the
+// transaction layer, next to the parse facts it depends on.
+
+const SEMANTIC: [&str; 17] = [
+    "badbranch",
+    "insuf",
+    "unkscm",
+    "novelsc",
+    "unksm2",
+    "bext01",
+    "invut",
+    "regaut01",
+    "multi01",
+    "mcl01",
+    "bcast",
+    "zeromf",
+    "cparam01",
+    "cparam02",
+    "regescrt",
+    "sdp01",
+    "inv2543",
 ];
 
 #[test]
@@ -614,8 +568,41 @@ fn semantic_list_covers_corpus() {
         .filter(|l| l.ends_with("\tsemantic"))
         .map(|l| l.split('.').next().unwrap())
         .collect();
-    let listed: Vec<_> = SEMANTIC_PENDING.iter().map(|(n, _)| *n).collect();
-    assert_eq!(semantic, listed);
+    assert_eq!(semantic, SEMANTIC);
+}
+
+/// The UAS core's verdict on a corpus message, with a UA's policy or, for
+/// REGISTERs, a registrar's (one that accepts REGISTER).
+fn uas_verdict(name: &str, registrar: bool) -> Verdict {
+    let m = Message::parse_unvalidated(load(name), &Limits::default()).unwrap();
+    let mut policy = UasPolicy::default();
+    if registrar {
+        policy.allowed_methods.push(Method::Register);
+    }
+    check_request(&m, &policy, &mut MergeDetector::new(16), "uas-tag")
+}
+
+fn rejected(v: &Verdict) -> &Response {
+    match v {
+        Verdict::Reject(r) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn server_key_of(name: &str) -> ServerKey {
+    let mut t = Transactions::new(TimerConfig::default());
+    let src = Target {
+        addr: "192.0.2.9:5060".parse().unwrap(),
+        transport: TransportKind::Udp,
+    };
+    t.handle_message(Instant::now(), Message::parse(load(name)).unwrap(), src);
+    loop {
+        match t.poll_event() {
+            Some(Event::Request { key, .. }) => return key,
+            Some(_) => {}
+            None => panic!("{name}: no request event"),
+        }
+    }
 }
 
 #[test]
@@ -623,6 +610,13 @@ fn badbranch_missing_transaction_identifier() {
     let m = semantic("badbranch");
     let via = m.top_via().unwrap().unwrap();
     assert_eq!(via.branch(), Some("z9hG4bK"));
+    // A bare cookie identifies nothing: matched by RFC 2543 rules, answered.
+    assert!(!via.has_rfc3261_branch());
+    assert!(matches!(
+        server_key_of("badbranch"),
+        ServerKey::Rfc2543 { .. }
+    ));
+    assert_eq!(uas_verdict("badbranch", false), Verdict::Accept);
 }
 
 #[test]
@@ -638,6 +632,10 @@ fn insuf_missing_required_headers() {
         assert!(!h.contains(&missing), "{missing}");
     }
     assert!(h.contains(&HeaderName::CSeq));
+    let v = uas_verdict("insuf", false);
+    let r = rejected(&v);
+    assert_eq!(r.status.code(), 400);
+    assert!(r.reason().contains("Missing"), "{}", r.reason());
 }
 
 #[test]
@@ -647,12 +645,14 @@ fn unkscm_unknown_request_uri_scheme() {
     assert!(
         matches!(&uri, Uri::Absolute(a) if a.scheme == "nobodyKnowsThisScheme" && a.rest == "totallyopaquecontent")
     );
+    assert_eq!(rejected(&uas_verdict("unkscm", false)).status.code(), 416);
 }
 
 #[test]
 fn novelsc_known_but_atypical_scheme() {
     let m = semantic("novelsc");
     assert_eq!(req(&m).uri().unwrap().scheme(), "soap.beep");
+    assert_eq!(rejected(&uas_verdict("novelsc", false)).status.code(), 416);
 }
 
 #[test]
@@ -663,6 +663,11 @@ fn unksm2_unknown_schemes_in_headers() {
     assert_eq!(h.typed::<From>().unwrap().unwrap().uri.scheme(), "http");
     let c = h.typed::<Contact>().unwrap().unwrap();
     assert_eq!(c.addr().unwrap().uri.to_string(), "name:John_Smith");
+    // A UA does not take REGISTER (405); for a registrar the UAS core has
+    // nothing against it (§8.2 checks only the Request-URI scheme), and
+    // whether to bind such addresses is the registrar's policy.
+    assert_eq!(rejected(&uas_verdict("unksm2", false)).status.code(), 405);
+    assert_eq!(uas_verdict("unksm2", true), Verdict::Accept);
 }
 
 #[test]
@@ -675,6 +680,14 @@ fn bext01_require_and_proxy_require() {
         .collect();
     assert_eq!(req, ["nothingSupportsThis", "nothingSupportsThisEither"]);
     assert_eq!(m.headers().typed_all::<ProxyRequire>().count(), 2);
+    let v = uas_verdict("bext01", false);
+    let r = rejected(&v);
+    assert_eq!(r.status.code(), 420);
+    // Only Require is a UAS matter; Proxy-Require is ignored (§8.2.2.3).
+    assert_eq!(
+        r.headers.get_str(&HeaderName::Unsupported),
+        Some("nothingSupportsThis, nothingSupportsThisEither")
+    );
 }
 
 #[test]
@@ -683,6 +696,14 @@ fn invut_unknown_content_type() {
     let ct = m.headers().typed::<ContentType>().unwrap().unwrap();
     assert!(ct.0.matches("application", "unknownformat"));
     assert_eq!(m.body().len(), 40);
+    let v = uas_verdict("invut", false);
+    let r = rejected(&v);
+    assert_eq!(r.status.code(), 415);
+    assert!(r
+        .headers
+        .get_str(&HeaderName::Accept)
+        .unwrap()
+        .contains("application/sdp"));
 }
 
 #[test]
@@ -691,6 +712,9 @@ fn regaut01_unknown_authorization_scheme() {
     let a = m.headers().typed::<Authorization>().unwrap().unwrap();
     assert!(!a.is_digest());
     assert_eq!(a.scheme, "NoOneKnowsThisScheme");
+    // The unknown scheme is not an error for the UAS core: a registrar
+    // ignores it and challenges (application policy).
+    assert_eq!(uas_verdict("regaut01", true), Verdict::Accept);
 }
 
 #[test]
@@ -706,6 +730,10 @@ fn multi01_multiple_single_values() {
     ] {
         assert_eq!(h.count(&name), n, "{name}");
     }
+    let v = uas_verdict("multi01", false);
+    let r = rejected(&v);
+    assert_eq!(r.status.code(), 400);
+    assert!(r.reason().contains("Multiple"), "{}", r.reason());
 }
 
 #[test]
@@ -723,6 +751,7 @@ fn mcl01_multiple_content_length_values() {
     let mut f = sip_proto::StreamFramer::new(Limits::default());
     f.push(&load("mcl01")).unwrap();
     assert_eq!(f.next_frame(), Err(ParseError::ConflictingContentLength));
+    assert_eq!(rejected(&uas_verdict("mcl01", false)).status.code(), 400);
 }
 
 #[test]
@@ -730,6 +759,17 @@ fn bcast_broadcast_via_received() {
     let m = semantic("bcast");
     let vias: Vec<_> = m.headers().typed_all::<Via>().map(Result::unwrap).collect();
     assert_eq!(vias[1].host, Host::V4([255, 255, 255, 255].into()));
+    // A response is never answered, and with no transaction of ours it is
+    // dropped silently.
+    assert_eq!(uas_verdict("bcast", false), Verdict::Drop);
+    let mut t = Transactions::new(TimerConfig::default());
+    let src = Target {
+        addr: "192.0.2.9:5060".parse().unwrap(),
+        transport: TransportKind::Udp,
+    };
+    t.handle_message(Instant::now(), m.clone(), src);
+    assert_eq!(t.poll_event(), None);
+    assert_eq!(t.poll_transmit(), None);
 }
 
 #[test]
@@ -739,6 +779,8 @@ fn zeromf_max_forwards_zero() {
         m.headers().typed::<MaxForwards>().unwrap().unwrap(),
         MaxForwards(0)
     );
+    // Max-Forwards 0 stops forwarding, not answering: a UAS processes it.
+    assert_eq!(uas_verdict("zeromf", false), Verdict::Accept);
 }
 
 #[test]
@@ -748,6 +790,8 @@ fn cparam01_contact_param_outside_brackets() {
     let a = c.addr().unwrap();
     assert!(a.params.contains("unknownparam"));
     assert!(a.uri.as_sip().unwrap().params.is_empty());
+    // Acceptable to a registrar; what it stores is the Contact asserted above.
+    assert_eq!(uas_verdict("cparam01", true), Verdict::Accept);
 }
 
 #[test]
@@ -757,6 +801,8 @@ fn cparam02_uri_param_inside_brackets() {
     let a = c.addr().unwrap();
     assert!(a.params.is_empty());
     assert!(a.uri.as_sip().unwrap().params.contains("unknownparam"));
+    // Acceptable to a registrar; what it stores is the Contact asserted above.
+    assert_eq!(uas_verdict("cparam02", true), Verdict::Accept);
 }
 
 #[test]
@@ -768,6 +814,8 @@ fn regescrt_escaped_header_in_contact_uri() {
         sip.headers.get("Route"),
         Some(Some("%3Csip:sip.example.com%3E"))
     );
+    // Acceptable to a registrar; what it stores is the Contact asserted above.
+    assert_eq!(uas_verdict("regescrt", true), Verdict::Accept);
 }
 
 #[test]
@@ -787,6 +835,8 @@ fn sdp01_unacceptable_accept() {
         .unwrap()
         .0
         .matches("application", "sdp"));
+    // The answer would carry SDP, which the Accept excludes: 406.
+    assert_eq!(rejected(&uas_verdict("sdp01", false)).status.code(), 406);
 }
 
 #[test]
@@ -807,4 +857,10 @@ fn inv2543_rfc2543_syntax() {
     assert_eq!(to.uri.as_sip().unwrap().scheme, Scheme::Sip);
     // No Content-Length on UDP: the body runs to the end of the datagram.
     assert!(m.body().starts_with(b"v=0"));
+    // Answered, and its transaction matched by the RFC 2543 rules.
+    assert_eq!(uas_verdict("inv2543", false), Verdict::Accept);
+    assert!(matches!(
+        server_key_of("inv2543"),
+        ServerKey::Rfc2543 { .. }
+    ));
 }

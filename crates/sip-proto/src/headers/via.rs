@@ -109,10 +109,12 @@ impl<'a> Via<'a> {
         self.params.get("branch").flatten()
     }
 
-    /// Whether the branch carries the RFC 3261 magic cookie.
+    /// Whether the branch carries the RFC 3261 magic cookie followed by
+    /// something unique (a bare cookie identifies nothing, RFC 4475 §3.2.1).
     pub fn has_rfc3261_branch(&self) -> bool {
-        self.branch()
-            .is_some_and(|b| b.starts_with(BRANCH_MAGIC_COOKIE))
+        self.branch().is_some_and(|b| {
+            b.len() > BRANCH_MAGIC_COOKIE.len() && b.starts_with(BRANCH_MAGIC_COOKIE)
+        })
     }
 
     pub fn received(&self) -> Option<&str> {
