@@ -28,6 +28,7 @@
 )]
 
 pub mod body;
+pub mod dialog;
 pub mod digest;
 pub mod error;
 #[doc(hidden)]
