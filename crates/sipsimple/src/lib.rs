@@ -3,11 +3,13 @@
 //!
 //! Owns (as it is built, issue by issue): SIPApplication, the tokio engine
 //! (sockets, timers, TLS, DNS), the NotificationCenter, accounts, sessions
-//! and streams. Today it only re-exports the message layer so that the
-//! `sip` command and applications depend on one crate from the start.
+//! and streams. Today: the engine (UDP and TCP transports driving the
+//! transaction layer) and a re-export of the message layer.
 //!
 //! Does not own: protocol syntax and state machines (in the sans-IO crates
 //! such as `sip-proto`).
 #![forbid(unsafe_code)]
+
+pub mod engine;
 
 pub use sip_proto as proto;

@@ -1,0 +1,249 @@
+//! The engine: one tokio task that owns the SIP sockets (UDP, TCP), the
+//! timers and the sans-IO transaction layer, and drives it. Applications
+//! talk to it through [`Engine`] (commands) and an event receiver.
+//!
+//! Why one task: every protocol state lives in `sip_proto::transaction`,
+//! which needs `&mut`; a single owner needs no locks, and socket reads,
+//! commands and the next timer are one `select!`. Connection reads and
+//! writes run in their own small tasks so a slow or broken peer can never
+//! stall the loop: their queues are bounded and a connection that cannot
+//! keep up is closed.
+
+mod task;
+mod tcp;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use sip_proto::transaction::{ClientKey, Event, ServerKey, Target, TimerConfig};
+use sip_proto::{Limits, Message, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+
+pub use sip_proto::transaction::TransportKind;
+
+/// Engine settings. Ports 0 pick any free port.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub bind: IpAddr,
+    pub udp_port: Option<u16>,
+    pub tcp_port: Option<u16>,
+    pub timers: TimerConfig,
+    pub limits: Limits,
+    /// Most TCP connections at once (accepted plus opened).
+    pub max_connections: usize,
+    /// A connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Most events waiting for the application; beyond, new requests are
+    /// answered 503 and the drop is counted, so a flood cannot grow memory.
+    pub event_queue: usize,
+    /// Report every message sent and received as a `Trace` event.
+    pub trace: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            udp_port: Some(0),
+            tcp_port: Some(0),
+            timers: TimerConfig::default(),
+            limits: Limits::default(),
+            max_connections: 1024,
+            idle_timeout: Duration::from_secs(300),
+            event_queue: 4096,
+            trace: false,
+        }
+    }
+}
+
+/// What the engine reports.
+// Transaction events dominate and are moved once through the channel;
+// boxing them would add an allocation per message for no gain.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineEvent {
+    /// A transaction event (requests, responses, timeouts, ...).
+    Transaction(Event),
+    /// A message sent or received, for traces and the SIPEngineSIPTrace
+    /// notification. `text` has credentials masked.
+    Trace(Trace),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    pub direction: Direction,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub transport: TransportKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the engine has stopped")]
+    Stopped,
+    #[error("no {0:?} transport is running")]
+    NoTransport(TransportKind),
+    #[error(transparent)]
+    Transaction(#[from] sip_proto::transaction::TransactionError),
+    #[error("cannot bind {transport:?} on {addr}: {source}")]
+    Bind {
+        transport: TransportKind,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub(crate) enum Command {
+    SendRequest(
+        Box<Request>,
+        Target,
+        oneshot::Sender<Result<ClientKey, EngineError>>,
+    ),
+    SendResponse(
+        Box<ServerKey>,
+        Box<Response>,
+        oneshot::Sender<Result<(), EngineError>>,
+    ),
+    SendStateless(Target, Box<Message>),
+    Cancel(ClientKey, oneshot::Sender<Result<ClientKey, EngineError>>),
+    Stats(oneshot::Sender<EngineStats>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Counters for tests and monitoring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub transactions: usize,
+    pub connections: usize,
+    pub received: u64,
+    pub sent: u64,
+    pub malformed: u64,
+    pub events_dropped: u64,
+}
+
+/// A handle to a running engine. Cloning is cheap; the engine stops when
+/// [`Engine::shutdown`] is called or every handle is dropped.
+#[derive(Clone)]
+pub struct Engine {
+    commands: mpsc::Sender<Command>,
+    udp: Option<SocketAddr>,
+    tcp: Option<SocketAddr>,
+}
+
+impl Engine {
+    /// Binds the sockets and starts the engine task on the current tokio
+    /// runtime. Returns the handle and the event receiver.
+    pub async fn start(
+        config: EngineConfig,
+    ) -> Result<(Engine, mpsc::Receiver<EngineEvent>), EngineError> {
+        let (commands, command_rx) = mpsc::channel(256);
+        let (events_tx, events) = mpsc::channel(config.event_queue.max(1));
+        let running = task::EngineTask::bind(config, command_rx, events_tx).await?;
+        let engine = Engine {
+            commands,
+            udp: running.udp_addr(),
+            tcp: running.tcp_addr(),
+        };
+        tokio::spawn(running.run());
+        Ok((engine, events))
+    }
+
+    /// The local address of a transport.
+    pub fn local_addr(&self, transport: TransportKind) -> Option<SocketAddr> {
+        match transport {
+            TransportKind::Udp => self.udp,
+            TransportKind::Tcp => self.tcp,
+            TransportKind::Tls => None,
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Starts a client transaction. The request carries its top Via with a
+    /// unique branch.
+    pub async fn send_request(
+        &self,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientKey, EngineError> {
+        self.call(|tx| Command::SendRequest(Box::new(request), target, tx))
+            .await?
+    }
+
+    /// Answers through a server transaction.
+    pub async fn send_response(
+        &self,
+        key: &ServerKey,
+        response: Response,
+    ) -> Result<(), EngineError> {
+        self.call(|tx| Command::SendResponse(Box::new(key.clone()), Box::new(response), tx))
+            .await?
+    }
+
+    /// Sends without a transaction (ACK for 2xx, stateless responses).
+    pub async fn send_stateless(
+        &self,
+        target: Target,
+        message: Message,
+    ) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::SendStateless(target, Box::new(message)))
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// Cancels a pending INVITE (RFC 3261 §9.1).
+    pub async fn cancel(&self, invite: &ClientKey) -> Result<ClientKey, EngineError> {
+        self.call(|tx| Command::Cancel(invite.clone(), tx)).await?
+    }
+
+    pub async fn stats(&self) -> Result<EngineStats, EngineError> {
+        self.call(Command::Stats).await
+    }
+
+    /// Stops the engine: sockets close, connections end, pending
+    /// transactions are abandoned. Returns when the task has finished.
+    pub async fn shutdown(&self) {
+        let _ = self.call(Command::Shutdown).await;
+    }
+}
+
+/// Replaces the values of credentials and digest responses in a trace so
+/// secrets never reach logs (DESIGN.md: secrets are masked).
+pub fn mask_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:") {
+            let colon = line.find(':').unwrap_or(0);
+            let (name, _) = line.split_at(colon + 1);
+            out.push_str(name);
+            out.push_str(" ***masked***");
+            if line.ends_with("\r\n") {
+                out.push_str("\r\n");
+            } else if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}

@@ -1,0 +1,408 @@
+//! The engine task: sockets, timers and the transaction layer in one loop.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_proto::transaction::{Event, Target, Transactions, Transmit, TransportKind};
+use sip_proto::{Frame, Message, Response, StatusCode};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::tcp::{self, ConnEvent, ConnHandle};
+use super::{
+    mask_secrets, Command, Direction, EngineConfig, EngineError, EngineEvent, EngineStats, Trace,
+};
+
+/// Most messages queued for one connection still being opened.
+const PENDING_PER_PEER: usize = 64;
+/// How long an outgoing TCP connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) struct EngineTask {
+    cfg: EngineConfig,
+    udp: Option<Arc<UdpSocket>>,
+    tcp: Option<TcpListener>,
+    tx: Transactions,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<EngineEvent>,
+    conns: HashMap<SocketAddr, ConnHandle>,
+    conn_events_tx: mpsc::Sender<ConnEvent>,
+    conn_events: mpsc::Receiver<ConnEvent>,
+    pending: HashMap<SocketAddr, Vec<Bytes>>,
+    stats: EngineStats,
+    trace: bool,
+}
+
+impl EngineTask {
+    pub(crate) async fn bind(
+        cfg: EngineConfig,
+        commands: mpsc::Receiver<Command>,
+        events: mpsc::Sender<EngineEvent>,
+    ) -> Result<EngineTask, EngineError> {
+        let udp = match cfg.udp_port {
+            Some(port) => {
+                let addr = SocketAddr::new(cfg.bind, port);
+                let s = UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| EngineError::Bind {
+                        transport: TransportKind::Udp,
+                        addr,
+                        source,
+                    })?;
+                Some(Arc::new(s))
+            }
+            None => None,
+        };
+        let tcp = match cfg.tcp_port {
+            Some(port) => {
+                let addr = SocketAddr::new(cfg.bind, port);
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|source| EngineError::Bind {
+                            transport: TransportKind::Tcp,
+                            addr,
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let (conn_events_tx, conn_events) = mpsc::channel(1024);
+        Ok(EngineTask {
+            tx: Transactions::new(cfg.timers),
+            trace: cfg.trace,
+            cfg,
+            udp,
+            tcp,
+            commands,
+            events,
+            conns: HashMap::new(),
+            conn_events_tx,
+            conn_events,
+            pending: HashMap::new(),
+            stats: EngineStats::default(),
+        })
+    }
+
+    pub(crate) fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    pub(crate) fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let deadline = self
+                .tx
+                .poll_timeout()
+                .map(Instant::from_std)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let udp = self.udp.clone();
+            tokio::select! {
+                cmd = self.commands.recv() => match cmd {
+                    None => break,
+                    Some(Command::Shutdown(done)) => {
+                        let _ = done.send(());
+                        break;
+                    }
+                    Some(c) => self.on_command(c),
+                },
+                r = async {
+                    match &udp {
+                        Some(s) => s.recv_from(&mut buf).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let Ok((n, from)) = r {
+                        let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
+                        self.on_datagram(data, from);
+                    }
+                },
+                a = async {
+                    match &self.tcp {
+                        Some(l) => l.accept().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let Ok((stream, peer)) = a {
+                        self.on_connected(peer, stream);
+                    }
+                },
+                ev = self.conn_events.recv() => {
+                    if let Some(ev) = ev {
+                        self.on_conn_event(ev);
+                    }
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.tx.handle_timeout(Instant::now().into_std());
+                },
+            }
+            self.flush();
+        }
+        // Dropping the connection handles ends their writer tasks.
+        self.conns.clear();
+    }
+
+    fn now() -> std::time::Instant {
+        Instant::now().into_std()
+    }
+
+    fn on_command(&mut self, c: Command) {
+        match c {
+            Command::SendRequest(req, target, reply) => {
+                let r = self.check_transport(target.transport).and_then(|()| {
+                    self.tx
+                        .send_request(Self::now(), *req, target)
+                        .map_err(EngineError::from)
+                });
+                let _ = reply.send(r);
+            }
+            Command::SendResponse(key, resp, reply) => {
+                let r = self
+                    .tx
+                    .send_response(Self::now(), &key, *resp)
+                    .map_err(EngineError::from);
+                let _ = reply.send(r);
+            }
+            Command::SendStateless(target, msg) => self.tx.send_stateless(target, &msg),
+            Command::Cancel(key, reply) => {
+                let r = self.tx.cancel(Self::now(), &key).map_err(EngineError::from);
+                let _ = reply.send(r);
+            }
+            Command::Stats(reply) => {
+                let mut s = self.stats.clone();
+                s.transactions = self.tx.len();
+                s.connections = self.conns.len();
+                let _ = reply.send(s);
+            }
+            Command::Shutdown(_) => {}
+        }
+    }
+
+    fn check_transport(&self, t: TransportKind) -> Result<(), EngineError> {
+        let ok = match t {
+            TransportKind::Udp => self.udp.is_some(),
+            // Outgoing TCP needs no listener.
+            TransportKind::Tcp => true,
+            TransportKind::Tls => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(EngineError::NoTransport(t))
+        }
+    }
+
+    fn trace(
+        &mut self,
+        direction: Direction,
+        local: Option<SocketAddr>,
+        remote: SocketAddr,
+        t: TransportKind,
+        data: &[u8],
+    ) {
+        if !self.trace {
+            return;
+        }
+        let text = mask_secrets(&String::from_utf8_lossy(data));
+        let local = local.unwrap_or_else(|| SocketAddr::new(self.cfg.bind, 0));
+        let _ = self.events.try_send(EngineEvent::Trace(Trace {
+            direction,
+            local,
+            remote,
+            transport: t,
+            text,
+        }));
+    }
+
+    fn on_datagram(&mut self, data: Bytes, from: SocketAddr) {
+        if sip_proto::parser::is_keepalive(&data) {
+            return;
+        }
+        self.stats.received += 1;
+        let local = self.udp_addr();
+        self.trace(Direction::Received, local, from, TransportKind::Udp, &data);
+        let source = Target {
+            addr: from,
+            transport: TransportKind::Udp,
+        };
+        match Message::parse_unvalidated(data, &self.cfg.limits) {
+            Ok(msg) => self.on_message(msg, source),
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    /// Validates, answers what can be answered statelessly (400, 505), and
+    /// hands the rest to the transaction layer.
+    fn on_message(&mut self, msg: Message, source: Target) {
+        if let Err(e) = msg.validate() {
+            self.stats.malformed += 1;
+            if let Message::Request(r) = &msg {
+                if r.headers.contains(&sip_proto::HeaderName::Via) {
+                    let mut resp = Response::for_request(r, e.response_status(), None);
+                    if e.response_status() == StatusCode::BAD_REQUEST {
+                        resp.set_reason(&format!("Bad Request ({e})"));
+                    }
+                    self.tx.send_stateless(source, &Message::Response(resp));
+                }
+            }
+            return;
+        }
+        self.tx.handle_message(Self::now(), msg, source);
+    }
+
+    fn on_connected(&mut self, peer: SocketAddr, stream: tokio::net::TcpStream) {
+        if self.conns.len() >= self.cfg.max_connections {
+            // Refused by dropping the stream.
+            return;
+        }
+        if let Some(h) = tcp::spawn(
+            stream,
+            peer,
+            self.cfg.limits.clone(),
+            self.cfg.idle_timeout,
+            self.conn_events_tx.clone(),
+        ) {
+            for data in self.pending.remove(&peer).unwrap_or_default() {
+                let _ = h.writer.try_send(data);
+            }
+            self.conns.insert(peer, h);
+        }
+    }
+
+    fn on_conn_event(&mut self, ev: ConnEvent) {
+        match ev {
+            ConnEvent::Frame(peer, Frame::Message(m)) => {
+                self.stats.received += 1;
+                let local = self.conns.get(&peer).map(|c| c.local);
+                self.trace(
+                    Direction::Received,
+                    local,
+                    peer,
+                    TransportKind::Tcp,
+                    &m.to_bytes(),
+                );
+                let source = Target {
+                    addr: peer,
+                    transport: TransportKind::Tcp,
+                };
+                self.on_message(m, source);
+            }
+            ConnEvent::Frame(_, Frame::Invalid { .. }) => self.stats.malformed += 1,
+            ConnEvent::Frame(peer, Frame::Ping) => {
+                // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong.
+                if let Some(c) = self.conns.get(&peer) {
+                    let _ = c.writer.try_send(Bytes::from_static(b"\r\n"));
+                }
+            }
+            ConnEvent::Frame(_, Frame::Pong) => {}
+            ConnEvent::Closed(peer) => {
+                self.conns.remove(&peer);
+            }
+            ConnEvent::Connected(peer, stream) => self.on_connected(peer, stream),
+            ConnEvent::ConnectFailed(peer) => {
+                // Queued messages are lost; their transactions time out.
+                self.pending.remove(&peer);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        loop {
+            let mut busy = false;
+            while let Some(t) = self.tx.poll_transmit() {
+                busy = true;
+                self.transmit(t);
+            }
+            while let Some(e) = self.tx.poll_event() {
+                busy = true;
+                self.deliver(e);
+            }
+            if !busy {
+                break;
+            }
+        }
+    }
+
+    fn transmit(&mut self, t: Transmit) {
+        self.stats.sent += 1;
+        match t.target.transport {
+            TransportKind::Udp => {
+                let local = self.udp_addr();
+                self.trace(
+                    Direction::Sent,
+                    local,
+                    t.target.addr,
+                    TransportKind::Udp,
+                    &t.data,
+                );
+                if let Some(s) = &self.udp {
+                    // A full socket buffer drops the datagram; UDP
+                    // retransmissions cover it.
+                    let _ = s.try_send_to(&t.data, t.target.addr);
+                }
+            }
+            TransportKind::Tcp => {
+                let local = self.conns.get(&t.target.addr).map(|c| c.local);
+                self.trace(
+                    Direction::Sent,
+                    local,
+                    t.target.addr,
+                    TransportKind::Tcp,
+                    &t.data,
+                );
+                match self.conns.get(&t.target.addr) {
+                    Some(c) => {
+                        if c.writer.try_send(t.data).is_err() {
+                            // The peer does not read: drop the connection.
+                            self.conns.remove(&t.target.addr);
+                        }
+                    }
+                    None => {
+                        let queue = self.pending.entry(t.target.addr).or_default();
+                        if queue.is_empty() && self.conns.len() < self.cfg.max_connections {
+                            tcp::connect(
+                                t.target.addr,
+                                CONNECT_TIMEOUT,
+                                self.conn_events_tx.clone(),
+                            );
+                        }
+                        if queue.len() < PENDING_PER_PEER {
+                            queue.push(t.data);
+                        }
+                    }
+                }
+            }
+            TransportKind::Tls => {}
+        }
+    }
+
+    fn deliver(&mut self, e: Event) {
+        match self.events.try_send(EngineEvent::Transaction(e)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(EngineEvent::Transaction(Event::Request {
+                key,
+                request,
+                ..
+            }))) => {
+                // The application is behind: shed load instead of queueing.
+                self.stats.events_dropped += 1;
+                let busy = Response::for_request(
+                    &request,
+                    StatusCode::new(503).unwrap_or(StatusCode::SERVER_INTERNAL_ERROR),
+                    None,
+                );
+                let _ = self.tx.send_response(Self::now(), &key, busy);
+            }
+            Err(_) => self.stats.events_dropped += 1,
+        }
+    }
+}

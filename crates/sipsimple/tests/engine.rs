@@ -1,0 +1,306 @@
+//! The engine on real loopback sockets: two engines in one process talking
+//! UDP and TCP, malformed input answered or dropped, a broken TCP peer cut
+//! off, timers on real time (scaled down), secrets masked in traces.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sip_proto::headers::HeaderName;
+use sip_proto::transaction::{Event, Target, TimerConfig};
+use sip_proto::uri::Uri;
+use sip_proto::{Message, Method, Request, Response, StatusCode};
+use sipsimple::engine::{Direction, Engine, EngineConfig, EngineEvent, TransportKind};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::timeout;
+
+fn request(
+    method: Method,
+    n: u32,
+    local: SocketAddr,
+    t: TransportKind,
+    target: SocketAddr,
+) -> Request {
+    let mut r = Request::new(
+        method.clone(),
+        &Uri::parse(&format!("sip:bob@{target}")).unwrap(),
+    );
+    let h = &mut r.headers;
+    h.push(
+        HeaderName::Via,
+        format!(
+            "SIP/2.0/{} {local};branch=z9hG4bKeng{n};rport",
+            t.via_name()
+        ),
+    );
+    h.push(HeaderName::MaxForwards, "70");
+    h.push(HeaderName::From, format!("<sip:alice@{local}>;tag=a{n}"));
+    h.push(HeaderName::To, format!("<sip:bob@{target}>"));
+    h.push(HeaderName::CallId, format!("engine-{n}@test"));
+    h.push(HeaderName::CSeq, format!("{n} {method}"));
+    h.push(HeaderName::ContentLength, "0");
+    r
+}
+
+/// Answers every request with 200 until the channel closes.
+fn serve(engine: Engine, mut events: Receiver<EngineEvent>) {
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if let EngineEvent::Transaction(Event::Request { key, request, .. }) = ev {
+                let ok = Response::for_request(&request, StatusCode::OK, Some("srv"));
+                let _ = engine.send_response(&key, ok).await;
+            }
+        }
+    });
+}
+
+async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
+    loop {
+        let ev = timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("a response within 5 s")
+            .expect("engine running");
+        if let EngineEvent::Transaction(Event::Response { response, .. }) = ev {
+            if response.status.is_final() {
+                return response;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn options_over_udp_between_two_engines() {
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    let (la, lb) = (
+        a.local_addr(TransportKind::Udp).unwrap(),
+        b.local_addr(TransportKind::Udp).unwrap(),
+    );
+    let req = request(Method::Options, 1, la, TransportKind::Udp, lb);
+    a.send_request(
+        req,
+        Target {
+            addr: lb,
+            transport: TransportKind::Udp,
+        },
+    )
+    .await
+    .unwrap();
+    let resp = final_response(&mut a_events).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    // The UAS filled in rport with our real source port (RFC 3581).
+    let via = resp.top_via_rport();
+    assert_eq!(via, Some(la.port()));
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+trait ViaRport {
+    fn top_via_rport(&self) -> Option<u16>;
+}
+
+impl ViaRport for Response {
+    fn top_via_rport(&self) -> Option<u16> {
+        self.headers
+            .typed::<sip_proto::headers::Via>()?
+            .ok()?
+            .rport()?
+    }
+}
+
+#[tokio::test]
+async fn message_over_tcp_reuses_the_connection() {
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    let lb = b.local_addr(TransportKind::Tcp).unwrap();
+    let la = a.local_addr(TransportKind::Tcp).unwrap();
+    for n in 1..=3 {
+        let req = request(Method::Message, n, la, TransportKind::Tcp, lb);
+        let mut m = Message::Request(req);
+        m.set_body("text/plain", "hello over tcp");
+        let Message::Request(req) = m else {
+            unreachable!()
+        };
+        a.send_request(
+            req,
+            Target {
+                addr: lb,
+                transport: TransportKind::Tcp,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+    }
+    // One connection carried all three exchanges, both ways.
+    assert_eq!(a.stats().await.unwrap().connections, 1);
+    assert_eq!(b.stats().await.unwrap().connections, 1);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400_and_garbage_is_dropped() {
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    let lb = b.local_addr(TransportKind::Udp).unwrap();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sock.send_to(b"\x00\x01garbage that is no SIP", lb)
+        .await
+        .unwrap();
+    // RFC 4475 mismatch01: CSeq method differs from the request method.
+    let bad = b"OPTIONS sip:user@example.com SIP/2.0\r\nTo: sip:j.user@example.com\r\nFrom: sip:caller@example.net;tag=34525\r\nMax-Forwards: 6\r\nCall-ID: mismatch01.dj0234sxdfl3\r\nCSeq: 8 INVITE\r\nVia: SIP/2.0/UDP host.example.com;branch=z9hG4bKkdjuw\r\nl: 0\r\n\r\n";
+    sock.send_to(bad, lb).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (n, _) = timeout(Duration::from_secs(5), sock.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let resp = Message::parse(buf[..n].to_vec()).unwrap();
+    assert_eq!(resp.as_response().unwrap().status.code(), 400);
+    let stats = b.stats().await.unwrap();
+    assert_eq!(stats.malformed, 2);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tcp_peer_that_never_ends_its_head_is_cut_off() {
+    let cfg = EngineConfig {
+        limits: sip_proto::Limits {
+            max_head_bytes: 4096,
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    let (b, b_events) = Engine::start(cfg).await.unwrap();
+    serve(b.clone(), b_events);
+    let lb = b.local_addr(TransportKind::Tcp).unwrap();
+    let mut s = tokio::net::TcpStream::connect(lb).await.unwrap();
+    s.write_all(b"OPTIONS sip:a@b SIP/2.0\r\n").await.unwrap();
+    let junk = vec![b'X'; 1024];
+    // Keep writing a header line that never ends: the engine must close.
+    let closed = timeout(Duration::from_secs(5), async {
+        for _ in 0..64 {
+            if s.write_all(&junk).await.is_err() {
+                return true;
+            }
+        }
+        let mut one = [0u8; 1];
+        matches!(s.read(&mut one).await, Ok(0) | Err(_))
+    })
+    .await
+    .unwrap();
+    assert!(closed, "the connection should be closed by the engine");
+    // The engine still serves others.
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let la = a.local_addr(TransportKind::Udp).unwrap();
+    let lbu = b.local_addr(TransportKind::Udp).unwrap();
+    a.send_request(
+        request(Method::Options, 9, la, TransportKind::Udp, lbu),
+        Target {
+            addr: lbu,
+            transport: TransportKind::Udp,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn timer_f_on_real_time_when_nobody_answers() {
+    let timers = TimerConfig {
+        t1: Duration::from_millis(10),
+        t2: Duration::from_millis(40),
+        t4: Duration::from_millis(50),
+    };
+    let (a, mut events) = Engine::start(EngineConfig {
+        timers,
+        ..EngineConfig::default()
+    })
+    .await
+    .unwrap();
+    // A bound socket that never answers.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = silent.local_addr().unwrap();
+    let la = a.local_addr(TransportKind::Udp).unwrap();
+    let started = tokio::time::Instant::now();
+    let key = a
+        .send_request(
+            request(Method::Options, 3, la, TransportKind::Udp, to),
+            Target {
+                addr: to,
+                transport: TransportKind::Udp,
+            },
+        )
+        .await
+        .unwrap();
+    let timed_out = loop {
+        let ev = timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let EngineEvent::Transaction(Event::Timeout { key: k }) = ev {
+            break k;
+        }
+    };
+    assert_eq!(timed_out, key);
+    // Timer F = 64·T1 = 640 ms (allow scheduling slack, never earlier).
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(640) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // The silent peer saw the retransmissions (E: 10, 20, 40, 40, ... ms).
+    let mut buf = vec![0u8; 4096];
+    let mut copies = 0;
+    while let Ok(Ok(_)) = timeout(Duration::from_millis(50), silent.recv_from(&mut buf)).await {
+        copies += 1;
+    }
+    assert!(copies > 5, "only {copies} copies");
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn traces_mask_credentials() {
+    let cfg = EngineConfig {
+        trace: true,
+        ..EngineConfig::default()
+    };
+    let (a, mut events) = Engine::start(cfg).await.unwrap();
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = silent.local_addr().unwrap();
+    let la = a.local_addr(TransportKind::Udp).unwrap();
+    let mut req = request(Method::Register, 4, la, TransportKind::Udp, to);
+    req.headers.push(
+        HeaderName::Authorization,
+        r#"Digest username="bob", realm="r", nonce="n", uri="sip:r", response="6629fae49393a05397450978507c4ef1""#,
+    );
+    a.send_request(
+        req,
+        Target {
+            addr: to,
+            transport: TransportKind::Udp,
+        },
+    )
+    .await
+    .unwrap();
+    let trace = loop {
+        if let EngineEvent::Trace(t) = timeout(Duration::from_secs(5), events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            break t;
+        }
+    };
+    assert_eq!(trace.direction, Direction::Sent);
+    assert!(trace.text.contains("REGISTER"));
+    assert!(trace.text.contains("Authorization: ***masked***"));
+    assert!(!trace.text.contains("6629fae4"), "{}", trace.text);
+    a.shutdown().await;
+}
