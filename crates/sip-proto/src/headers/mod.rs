@@ -102,22 +102,68 @@ impl Headers {
         Headers::default()
     }
 
-    /// Headers whose span values index `text` (the parser's constructor).
-    pub(crate) fn with_text(text: ByteString, capacity: usize) -> Self {
+    /// Headers for the parser: span values are pushed before the text
+    /// they index is known, then [`set_text`](Self::set_text) attaches it.
+    pub(crate) fn for_parser(capacity: usize) -> Self {
         Headers {
-            text,
+            text: ByteString::new(),
             entries: Vec::with_capacity(capacity),
         }
     }
 
-    /// Appends a header whose value is `text[start..end]` (parser only).
+    /// Appends a header whose value will be `text[start..end]` (parser only).
     pub(crate) fn push_span(&mut self, name: HeaderName, start: usize, end: usize) {
         let value = match (u32::try_from(start), u32::try_from(end)) {
-            (Ok(s), Ok(e)) if self.text.get(start..end).is_some() => Value::Span(s, e),
-            // Out of range can't happen for parser spans; keep it safe anyway.
+            (Ok(s), Ok(e)) => Value::Span(s, e),
+            // Spans are bounded by the head limit; keep it safe anyway.
             _ => Value::Owned(ByteString::new()),
         };
         self.entries.push(Entry { name, value });
+    }
+
+    /// Appends the value to the last header (a folded continuation). Its
+    /// value becomes owned text with the fold replaced by one SP.
+    pub(crate) fn extend_last(&mut self, raw_head: &[u8], piece: &[u8]) -> Option<usize> {
+        let e = self.entries.last_mut()?;
+        let mut v: Vec<u8> = match &e.value {
+            Value::Span(s, t) => raw_head
+                .get(*s as usize..*t as usize)
+                .unwrap_or(&[])
+                .to_vec(),
+            Value::Owned(b) => b.as_bytes().to_vec(),
+        };
+        if !piece.is_empty() {
+            if !v.is_empty() {
+                v.push(b' ');
+            }
+            v.extend_from_slice(piece);
+        }
+        let len = v.len();
+        e.value = Value::Owned(ByteString::from(String::from_utf8_lossy(&v).into_owned()));
+        Some(len)
+    }
+
+    /// Attaches the head text the spans index (valid UTF-8).
+    pub(crate) fn set_text(&mut self, text: ByteString) {
+        self.text = text;
+    }
+
+    /// The head was not UTF-8: every span becomes its own text, bad octets
+    /// replaced.
+    pub(crate) fn own_spans_lossy(&mut self, raw_head: &[u8]) {
+        for e in &mut self.entries {
+            if let Value::Span(s, t) = e.value {
+                let b = raw_head.get(s as usize..t as usize).unwrap_or(&[]);
+                e.value = Value::Owned(ByteString::from(String::from_utf8_lossy(b).into_owned()));
+            }
+        }
+    }
+
+    /// Names the `i`th header (the parser's unknown names, once text exists).
+    pub(crate) fn set_name(&mut self, i: usize, name: HeaderName) {
+        if let Some(e) = self.entries.get_mut(i) {
+            e.name = name;
+        }
     }
 
     #[inline]

@@ -8,8 +8,10 @@
 use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
 
+mod head;
+
 use crate::error::{ParseError, SyntaxError};
-use crate::grammar::{is_token, is_ws};
+use crate::grammar::is_token;
 use crate::headers::{HeaderName, Headers};
 use crate::message::{Message, Method, Request, Response, StatusCode, Version};
 
@@ -66,278 +68,10 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     None
 }
 
-fn strip_cr(buf: &[u8], start: usize, line_end: usize) -> usize {
-    if line_end > start && buf.get(line_end - 1) == Some(&b'\r') {
-        line_end - 1
-    } else {
-        line_end
-    }
-}
-
-fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
-    let part = buf.get(s..e).unwrap_or(&[]);
-    let lead = part.iter().take_while(|b| is_ws(**b)).count();
-    let trail = part
-        .get(lead..)
-        .unwrap_or(&[])
-        .iter()
-        .rev()
-        .take_while(|b| is_ws(**b))
-        .count();
-    (s + lead, e - trail)
-}
-
-/// Text views into a message head. When the head is valid UTF-8 (the
-/// normal case) it is checked once and every value is a zero-copy slice of
-/// it; otherwise each value is converted on its own, bad octets replaced.
-struct HeadText<'d> {
-    data: &'d Bytes,
-    base: usize,
-    text: Option<ByteString>,
-}
-
-impl<'d> HeadText<'d> {
-    fn new(data: &'d Bytes, start: usize, end: usize) -> Self {
-        HeadText {
-            data,
-            base: start,
-            text: ByteString::try_from(data.slice(start..end)).ok(),
-        }
-    }
-
-    fn get(&self, s: usize, e: usize) -> ByteString {
-        if let Some(t) = &self.text {
-            if let Some(sub) = t.get(s.saturating_sub(self.base)..e.saturating_sub(self.base)) {
-                return t.slice_ref(sub);
-            }
-        }
-        lossy(self.data.get(s..e).unwrap_or(&[]))
-    }
-}
-
-fn lossy(b: &[u8]) -> ByteString {
-    ByteString::from(String::from_utf8_lossy(b).into_owned())
-}
-
-/// A header line found by [`scan_head`], before its value becomes text.
-struct Span {
-    /// `None` for a name without a typed form (made into `Other` later).
-    name: Option<HeaderName>,
-    name_range: (usize, usize),
-    value_range: (usize, usize),
-    /// The unfolded value, when the header spans several lines.
-    folded: Option<Vec<u8>>,
-}
-
-/// The head of a message as found by [`scan_head`].
-struct ScannedHead {
-    start_line: (usize, usize),
-    spans: Vec<Span>,
-    /// End of the header section (start of the blank line, or of the data).
-    head_end: usize,
-    /// First body byte (after the blank line).
-    body_start: usize,
-}
-
-/// Scans the start line and header lines from `pos` in one pass over the
-/// line ends, stopping at the blank line. Without a blank line the head
-/// runs to the end of `buf` (a datagram bounds its message).
-fn scan_head(buf: &[u8], pos: usize, limits: &Limits) -> Result<ScannedHead, ParseError> {
-    let max_end = pos.saturating_add(limits.max_head_bytes);
-    let region = buf.get(pos..).unwrap_or(&[]);
-    let ends = memchr::memchr_iter(b'\n', region)
-        .map(|i| pos + i)
-        .chain(std::iter::once(buf.len()));
-    let mut spans: Vec<Span> = Vec::with_capacity(16);
-    let mut start_line = None;
-    let mut ls = pos;
-    let mut line_no = 0;
-    let mut line_end_crs = 0usize;
-    let (mut head_end, mut body_start) = (buf.len(), buf.len());
-    for nl in ends {
-        if ls >= buf.len() {
-            break;
-        }
-        if nl > max_end {
-            return Err(ParseError::HeadTooLarge {
-                limit: limits.max_head_bytes,
-            });
-        }
-        let le = strip_cr(buf, ls, nl);
-        let line_start = ls;
-        ls = nl + 1;
-        line_no += 1;
-        line_end_crs += usize::from(le != nl);
-        if start_line.is_none() {
-            start_line = Some((line_start, le));
-            continue;
-        }
-        if line_start == le {
-            head_end = line_start;
-            body_start = ls.min(buf.len());
-            break;
-        }
-        if buf.get(line_start).copied().is_some_and(is_ws) {
-            fold_into(buf, spans.last_mut(), line_start, le, line_no, limits)?;
-            continue;
-        }
-        // field-name = token, then optional WS, then ':'.
-        let line = buf.get(line_start..le).unwrap_or(&[]);
-        let name_len = line
-            .iter()
-            .position(|b| !is_token(*b))
-            .unwrap_or(line.len());
-        let name_end = line_start + name_len;
-        let ws = line
-            .get(name_len..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|b| is_ws(**b))
-            .count();
-        let i = name_end + ws;
-        if name_end == line_start || i >= le || buf.get(i) != Some(&b':') {
-            return Err(ParseError::HeaderLine {
-                line: line_no,
-                error: SyntaxError::new(
-                    "a header name (token) and ':'",
-                    &String::from_utf8_lossy(line),
-                ),
-            });
-        }
-        if spans.len() >= limits.max_headers {
-            return Err(ParseError::TooManyHeaders {
-                limit: limits.max_headers,
-            });
-        }
-        let name = buf.get(line_start..name_end).unwrap_or(&[]);
-        let value_range = trim_range(buf, i + 1, le);
-        if value_range.1 - value_range.0 > limits.max_header_bytes {
-            return Err(ParseError::HeaderTooLong {
-                name: String::from_utf8_lossy(name).into_owned(),
-                limit: limits.max_header_bytes,
-            });
-        }
-        spans.push(Span {
-            name: HeaderName::known(name),
-            name_range: (line_start, name_end),
-            value_range,
-            folded: None,
-        });
-    }
-    let start_line = start_line.ok_or(ParseError::Incomplete)?;
-    // A CR not ending a line is a line break to some parsers and text to
-    // others: refusing it keeps every element reading the same headers.
-    // Counting (vectorised) beats searching each line.
-    let head = buf.get(pos..head_end).unwrap_or(&[]);
-    let crs = count_byte(head, b'\r');
-    let last_line_cr = usize::from(head_end < body_start && buf.get(head_end) == Some(&b'\r'));
-    if crs + last_line_cr != line_end_crs {
-        return Err(bare_cr_error(buf, pos, head_end));
-    }
-    Ok(ScannedHead {
-        start_line,
-        spans,
-        head_end,
-        body_start,
-    })
-}
-
-/// Occurrences of `b` in `h`, eight bytes at a time (SWAR): a plain
-/// filter-count is not vectorised here and cost more than the whole split.
-fn count_byte(h: &[u8], b: u8) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let pattern = u64::from_ne_bytes([b; 8]);
-    let mut chunks = h.chunks_exact(8);
-    let mut n = 0;
-    for c in &mut chunks {
-        let w = u64::from_ne_bytes(<[u8; 8]>::try_from(c).unwrap_or([!b; 8])) ^ pattern;
-        // High bit of each byte set iff that byte of `w` is zero.
-        let zero = !(((w & LOW7).wrapping_add(LOW7)) | w | LOW7);
-        n += zero.count_ones() as usize;
-    }
-    n + chunks.remainder().iter().filter(|x| **x == b).count()
-}
-
-/// The error for a bare CR, naming its line (slow path, errors only).
-fn bare_cr_error(buf: &[u8], pos: usize, end: usize) -> ParseError {
-    let head = buf.get(pos..end).unwrap_or(&[]);
-    let at = head
-        .windows(2)
-        .position(|w| w.first() == Some(&b'\r') && w.get(1) != Some(&b'\n'))
-        .unwrap_or(head.len());
-    let line = 1 + head
-        .get(..at)
-        .unwrap_or(&[])
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count();
-    ParseError::HeaderLine {
-        line,
-        error: SyntaxError::new("no CR except before LF", ""),
-    }
-}
-
-/// Appends a continuation line: LWS = [*WSP CRLF] 1*WSP, equivalent to SP.
-fn fold_into(
-    buf: &[u8],
-    span: Option<&mut Span>,
-    ls: usize,
-    le: usize,
-    line_no: usize,
-    limits: &Limits,
-) -> Result<(), ParseError> {
-    let Some(h) = span else {
-        return Err(ParseError::HeaderLine {
-            line: line_no,
-            error: SyntaxError::new("a header name before a continuation line", ""),
-        });
-    };
-    let (s, e) = trim_range(buf, ls, le);
-    let (vs, ve) = h.value_range;
-    let folded = h
-        .folded
-        .get_or_insert_with(|| buf.get(vs..ve).unwrap_or(&[]).to_vec());
-    if s < e {
-        if !folded.is_empty() {
-            folded.push(b' ');
-        }
-        folded.extend_from_slice(buf.get(s..e).unwrap_or(&[]));
-    }
-    if folded.len() > limits.max_header_bytes {
-        let name = buf.get(h.name_range.0..h.name_range.1).unwrap_or(&[]);
-        return Err(ParseError::HeaderTooLong {
-            name: String::from_utf8_lossy(name).into_owned(),
-            limit: limits.max_header_bytes,
-        });
-    }
-    Ok(())
-}
-
-/// Turns scanned spans into headers whose values are text slices.
-fn build_headers(text: &HeadText<'_>, spans: Vec<Span>) -> Headers {
-    let mut headers = Headers::with_text(text.text.clone().unwrap_or_default(), spans.len());
-    for sp in spans {
-        let name = sp
-            .name
-            .unwrap_or_else(|| HeaderName::Other(text.get(sp.name_range.0, sp.name_range.1)));
-        match (sp.folded, &text.text) {
-            (Some(v), _) => match String::from_utf8(v) {
-                Ok(s) => headers.push(name, s),
-                Err(e) => headers.push(name, lossy(e.as_bytes())),
-            },
-            // The usual case: a span of the head, no copy, no reference count.
-            (None, Some(_)) => headers.push_span(
-                name,
-                sp.value_range.0 - text.base,
-                sp.value_range.1 - text.base,
-            ),
-            (None, None) => headers.push(name, text.get(sp.value_range.0, sp.value_range.1)),
-        }
-    }
-    headers
-}
-
 fn parse_version(v: &[u8]) -> Result<Version, SyntaxError> {
+    if v == b"SIP/2.0" {
+        return Ok(Version::SIP_2_0);
+    }
     let bad = || SyntaxError::new("SIP-Version like SIP/2.0", &String::from_utf8_lossy(v));
     let rest = match v.get(..4) {
         Some(p) if p.eq_ignore_ascii_case(b"SIP/") => v.get(4..).unwrap_or(&[]),
@@ -363,8 +97,9 @@ enum StartLine {
     Response(Version, StatusCode, ByteString),
 }
 
-fn parse_start_line(text: &HeadText<'_>, ls: usize, le: usize) -> Result<StartLine, ParseError> {
-    let line = text.data.get(ls..le).unwrap_or(&[]);
+fn parse_start_line(data: &[u8], split: &head::Split) -> Result<StartLine, ParseError> {
+    let (ls, le) = split.start_line;
+    let line = data.get(ls..le).unwrap_or(&[]);
     let err = |what| ParseError::StartLine(SyntaxError::new(what, &String::from_utf8_lossy(line)));
     if line
         .get(..4)
@@ -390,7 +125,7 @@ fn parse_start_line(text: &HeadText<'_>, ls: usize, le: usize) -> Result<StartLi
                     return Err(err("a reason phrase without control characters"));
                 }
                 let start = ls + (line.len() - r.len());
-                text.get(start, le)
+                split.text_of(data, start, le)
             }
             None => ByteString::new(),
         };
@@ -417,7 +152,7 @@ fn parse_start_line(text: &HeadText<'_>, ls: usize, le: usize) -> Result<StartLi
     let uri_start = ls + method.as_str().len() + 1;
     Ok(StartLine::Request(
         method,
-        text.get(uri_start, uri_start + uri.len()),
+        split.text_of(data, uri_start, uri_start + uri.len()),
         version,
     ))
 }
@@ -466,11 +201,10 @@ pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, Pa
         });
     }
     let skip = leading_newlines(&data);
-    let head = scan_head(&data, skip, limits)?;
-    let text = HeadText::new(&data, skip, head.head_end);
-    let start = parse_start_line(&text, head.start_line.0, head.start_line.1)?;
-    let headers = build_headers(&text, head.spans);
-    let body_start = head.body_start;
+    let split = head::split(&data, skip, limits)?;
+    let start = parse_start_line(&data, &split)?;
+    let body_start = split.body_start;
+    let headers = split.headers;
     let available = data.len() - body_start;
     let body_len = match content_lengths(&headers)? {
         // Conflicting values can't frame anything; the datagram bounds the
@@ -640,13 +374,12 @@ impl StreamFramer {
             return Err(self.fail(ParseError::HeadTooLarge { limit }));
         }
         let head = Bytes::copy_from_slice(self.buf.get(..body_start).unwrap_or(&[]));
-        let scanned = match scan_head(&head, 0, &self.limits) {
-            Ok(h) => h,
+        let split = match head::split(&head, 0, &self.limits) {
+            Ok(s) => s,
             Err(e) => return Err(self.fail(e)),
         };
-        let text = HeadText::new(&head, 0, head_end);
-        let (ls, le) = scanned.start_line;
-        let headers = build_headers(&text, scanned.spans);
+        let start = parse_start_line(&head, &split);
+        let headers = split.headers;
         let body_len = match content_lengths(&headers) {
             Ok(Some((n, false))) => n,
             Ok(Some((_, true))) => return Err(self.fail(ParseError::ConflictingContentLength)),
@@ -661,7 +394,7 @@ impl StreamFramer {
             }));
         }
         Ok(Some(PendingHead {
-            start: parse_start_line(&text, ls, le),
+            start,
             headers,
             body_start,
             body_len,
@@ -731,17 +464,6 @@ mod tests {
         f.push(OPTIONS).unwrap();
         assert!(matches!(f.next_frame(), Ok(Some(Frame::Invalid { .. }))));
         assert!(matches!(f.next_frame(), Ok(Some(Frame::Message(_)))));
-    }
-
-    #[test]
-    fn count_byte_matches_naive() {
-        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 29) as u8).collect();
-        for len in [0, 1, 7, 8, 9, 63, 64, 65, 1000] {
-            let h = &data[..len];
-            for b in [0u8, 13, 28, 200] {
-                assert_eq!(count_byte(h, b), h.iter().filter(|x| **x == b).count());
-            }
-        }
     }
 
     #[test]
