@@ -2,12 +2,19 @@
 # Runs every test of sipsimple-rs on a fresh machine of this kind:
 # formatting, lints, a fuzz smoke of every parser, then all unit,
 # corpus, property, differential and CLI tests.
-# Set-up is done here: toolchain components, cargo-fuzz (by scripts/fuzz.sh).
+# Set-up is done here: toolchain components, SIPp (apt), cargo-fuzz (by
+# scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== set-up"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Real peers for the interop tests (Debian packages).
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "installing sip-tester (SIPp)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
