@@ -93,6 +93,18 @@ impl Transactions {
         }
     }
 
+    /// The live client transactions sending to `target` (to fail them
+    /// when the transport cannot reach it).
+    pub fn clients_to(&self, target: Target) -> Vec<ClientKey> {
+        self.clients
+            .iter()
+            .filter(
+                |(_, id)| matches!(self.txs.get(id), Some(Tx::Client(c)) if c.target() == target),
+            )
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }

@@ -11,6 +11,9 @@
 
 mod task;
 mod tcp;
+mod tls;
+
+pub use tls::{TlsError, TlsSettings};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -27,6 +30,9 @@ pub struct EngineConfig {
     pub bind: IpAddr,
     pub udp_port: Option<u16>,
     pub tcp_port: Option<u16>,
+    /// Listen for TLS (needs `tls.identity`). Outgoing TLS works without.
+    pub tls_port: Option<u16>,
+    pub tls: TlsSettings,
     pub timers: TimerConfig,
     pub limits: Limits,
     /// Most TCP connections at once (accepted plus opened).
@@ -46,6 +52,11 @@ impl Default for EngineConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             udp_port: Some(0),
             tcp_port: Some(0),
+            tls_port: None,
+            tls: TlsSettings {
+                verify_server: true,
+                ..TlsSettings::default()
+            },
             timers: TimerConfig::default(),
             limits: Limits::default(),
             max_connections: 1024,
@@ -92,6 +103,10 @@ pub enum EngineError {
     NoTransport(TransportKind),
     #[error(transparent)]
     Transaction(#[from] sip_proto::transaction::TransactionError),
+    #[error("a TLS target needs the name to verify (the SIP domain or TLS name)")]
+    NoTlsName,
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot bind {transport:?} on {addr}: {source}")]
     Bind {
         transport: TransportKind,
@@ -104,6 +119,7 @@ pub(crate) enum Command {
     SendRequest(
         Box<Request>,
         Target,
+        Option<String>,
         oneshot::Sender<Result<ClientKey, EngineError>>,
     ),
     SendResponse(
@@ -135,6 +151,7 @@ pub struct Engine {
     commands: mpsc::Sender<Command>,
     udp: Option<SocketAddr>,
     tcp: Option<SocketAddr>,
+    tls: Option<SocketAddr>,
 }
 
 impl Engine {
@@ -150,6 +167,7 @@ impl Engine {
             commands,
             udp: running.udp_addr(),
             tcp: running.tcp_addr(),
+            tls: running.tls_addr(),
         };
         tokio::spawn(running.run());
         Ok((engine, events))
@@ -160,7 +178,7 @@ impl Engine {
         match transport {
             TransportKind::Udp => self.udp,
             TransportKind::Tcp => self.tcp,
-            TransportKind::Tls => None,
+            TransportKind::Tls => self.tls,
         }
     }
 
@@ -183,7 +201,21 @@ impl Engine {
         request: Request,
         target: Target,
     ) -> Result<ClientKey, EngineError> {
-        self.call(|tx| Command::SendRequest(Box::new(request), target, tx))
+        self.call(|tx| Command::SendRequest(Box::new(request), target, None, tx))
+            .await?
+    }
+
+    /// As [`send_request`](Self::send_request), naming the server for TLS:
+    /// the SIP domain (or configured TLS name) the certificate must match,
+    /// sent as SNI. Never the resolved address.
+    pub async fn send_request_tls(
+        &self,
+        request: Request,
+        target: Target,
+        tls_name: &str,
+    ) -> Result<ClientKey, EngineError> {
+        let name = Some(tls_name.to_owned());
+        self.call(|tx| Command::SendRequest(Box::new(request), target, name, tx))
             .await?
     }
 

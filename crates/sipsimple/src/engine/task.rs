@@ -12,9 +12,10 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::tcp::{self, ConnEvent, ConnHandle};
+use super::tcp::{self, ConnEvent, ConnHandle, ConnKey, Stream};
 use super::{
-    mask_secrets, Command, Direction, EngineConfig, EngineError, EngineEvent, EngineStats, Trace,
+    mask_secrets, tls, Command, Direction, EngineConfig, EngineError, EngineEvent, EngineStats,
+    Trace,
 };
 
 /// Most messages queued for one connection still being opened.
@@ -26,13 +27,17 @@ pub(crate) struct EngineTask {
     cfg: EngineConfig,
     udp: Option<Arc<UdpSocket>>,
     tcp: Option<TcpListener>,
+    tls: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
+    tls_client: Arc<rustls::ClientConfig>,
+    /// The name each TLS peer must prove (from the request's domain).
+    tls_names: HashMap<SocketAddr, rustls::pki_types::ServerName<'static>>,
     tx: Transactions,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<EngineEvent>,
-    conns: HashMap<SocketAddr, ConnHandle>,
+    conns: HashMap<ConnKey, ConnHandle>,
     conn_events_tx: mpsc::Sender<ConnEvent>,
     conn_events: mpsc::Receiver<ConnEvent>,
-    pending: HashMap<SocketAddr, Vec<Bytes>>,
+    pending: HashMap<ConnKey, Vec<Bytes>>,
     stats: EngineStats,
     trace: bool,
 }
@@ -72,8 +77,26 @@ impl EngineTask {
             }
             None => None,
         };
+        let tls = match (cfg.tls_port, tls::server_config(&cfg.tls)?) {
+            (Some(port), Some(server)) => {
+                let addr = SocketAddr::new(cfg.bind, port);
+                let l = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| EngineError::Bind {
+                        transport: TransportKind::Tls,
+                        addr,
+                        source,
+                    })?;
+                Some((l, tokio_rustls::TlsAcceptor::from(server)))
+            }
+            _ => None,
+        };
+        let tls_client = tls::client_config(&cfg.tls)?;
         let (conn_events_tx, conn_events) = mpsc::channel(1024);
         Ok(EngineTask {
+            tls,
+            tls_client,
+            tls_names: HashMap::new(),
             tx: Transactions::new(cfg.timers),
             trace: cfg.trace,
             cfg,
@@ -95,6 +118,10 @@ impl EngineTask {
 
     pub(crate) fn tcp_addr(&self) -> Option<SocketAddr> {
         self.tcp.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
+    pub(crate) fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub(crate) async fn run(mut self) {
@@ -133,7 +160,21 @@ impl EngineTask {
                     }
                 } => {
                     if let Ok((stream, peer)) = a {
-                        self.on_connected(peer, stream);
+                        if let Ok(local) = stream.local_addr() {
+                            self.on_connected((peer, TransportKind::Tcp), Stream::Tcp(stream), local);
+                        }
+                    }
+                },
+                a = async {
+                    match &self.tls {
+                        Some((l, _)) => l.accept().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    if let (Ok((stream, peer)), Some((_, acceptor))) = (a, &self.tls) {
+                        if self.conns.len() < self.cfg.max_connections {
+                            tcp::accept_tls(stream, peer, acceptor.clone(), CONNECT_TIMEOUT, self.conn_events_tx.clone());
+                        }
                     }
                 },
                 ev = self.conn_events.recv() => {
@@ -157,7 +198,17 @@ impl EngineTask {
 
     fn on_command(&mut self, c: Command) {
         match c {
-            Command::SendRequest(req, target, reply) => {
+            Command::SendRequest(req, target, tls_name, reply) => {
+                if let Some(name) = tls_name.as_deref().and_then(tls::server_name) {
+                    self.tls_names.insert(target.addr, name);
+                }
+                let needs_name = target.transport == TransportKind::Tls
+                    && !self.tls_names.contains_key(&target.addr)
+                    && !self.conns.contains_key(&(target.addr, TransportKind::Tls));
+                if needs_name {
+                    let _ = reply.send(Err(EngineError::NoTlsName));
+                    return;
+                }
                 let r = self.check_transport(target.transport).and_then(|()| {
                     self.tx
                         .send_request(Self::now(), *req, target)
@@ -190,9 +241,8 @@ impl EngineTask {
     fn check_transport(&self, t: TransportKind) -> Result<(), EngineError> {
         let ok = match t {
             TransportKind::Udp => self.udp.is_some(),
-            // Outgoing TCP needs no listener.
-            TransportKind::Tcp => true,
-            TransportKind::Tls => false,
+            // Outgoing streams need no listener.
+            TransportKind::Tcp | TransportKind::Tls => true,
         };
         if ok {
             Ok(())
@@ -259,58 +309,60 @@ impl EngineTask {
         self.tx.handle_message(Self::now(), msg, source);
     }
 
-    fn on_connected(&mut self, peer: SocketAddr, stream: tokio::net::TcpStream) {
+    fn on_connected(&mut self, key: ConnKey, stream: Stream, local: SocketAddr) {
         if self.conns.len() >= self.cfg.max_connections {
             // Refused by dropping the stream.
             return;
         }
-        if let Some(h) = tcp::spawn(
+        let h = tcp::spawn(
             stream,
-            peer,
+            key,
+            local,
             self.cfg.limits.clone(),
             self.cfg.idle_timeout,
             self.conn_events_tx.clone(),
-        ) {
-            for data in self.pending.remove(&peer).unwrap_or_default() {
-                let _ = h.writer.try_send(data);
-            }
-            self.conns.insert(peer, h);
+        );
+        for data in self.pending.remove(&key).unwrap_or_default() {
+            let _ = h.writer.try_send(data);
         }
+        self.conns.insert(key, h);
     }
 
     fn on_conn_event(&mut self, ev: ConnEvent) {
         match ev {
-            ConnEvent::Frame(peer, Frame::Message(m)) => {
+            ConnEvent::Frame(key, Frame::Message(m)) => {
                 self.stats.received += 1;
-                let local = self.conns.get(&peer).map(|c| c.local);
-                self.trace(
-                    Direction::Received,
-                    local,
-                    peer,
-                    TransportKind::Tcp,
-                    &m.to_bytes(),
-                );
+                let local = self.conns.get(&key).map(|c| c.local);
+                self.trace(Direction::Received, local, key.0, key.1, &m.to_bytes());
                 let source = Target {
-                    addr: peer,
-                    transport: TransportKind::Tcp,
+                    addr: key.0,
+                    transport: key.1,
                 };
                 self.on_message(m, source);
             }
             ConnEvent::Frame(_, Frame::Invalid { .. }) => self.stats.malformed += 1,
-            ConnEvent::Frame(peer, Frame::Ping) => {
+            ConnEvent::Frame(key, Frame::Ping) => {
                 // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong.
-                if let Some(c) = self.conns.get(&peer) {
+                if let Some(c) = self.conns.get(&key) {
                     let _ = c.writer.try_send(Bytes::from_static(b"\r\n"));
                 }
             }
             ConnEvent::Frame(_, Frame::Pong) => {}
-            ConnEvent::Closed(peer) => {
-                self.conns.remove(&peer);
+            ConnEvent::Closed(key) => {
+                self.conns.remove(&key);
             }
-            ConnEvent::Connected(peer, stream) => self.on_connected(peer, stream),
-            ConnEvent::ConnectFailed(peer) => {
-                // Queued messages are lost; their transactions time out.
-                self.pending.remove(&peer);
+            ConnEvent::Connected(key, stream, local) => self.on_connected(key, stream, local),
+            ConnEvent::ConnectFailed(key) => {
+                // Queued messages are lost: their transactions fail now
+                // instead of waiting for Timer B/F (RFC 3261 §17.1.4).
+                self.pending.remove(&key);
+                let target = Target {
+                    addr: key.0,
+                    transport: key.1,
+                };
+                for k in self.tx.clients_to(target) {
+                    self.tx.handle_transport_error(&k);
+                }
             }
         }
     }
@@ -350,38 +402,39 @@ impl EngineTask {
                     let _ = s.try_send_to(&t.data, t.target.addr);
                 }
             }
-            TransportKind::Tcp => {
-                let local = self.conns.get(&t.target.addr).map(|c| c.local);
-                self.trace(
-                    Direction::Sent,
-                    local,
-                    t.target.addr,
-                    TransportKind::Tcp,
-                    &t.data,
-                );
-                match self.conns.get(&t.target.addr) {
+            TransportKind::Tcp | TransportKind::Tls => {
+                let key = (t.target.addr, t.target.transport);
+                let local = self.conns.get(&key).map(|c| c.local);
+                self.trace(Direction::Sent, local, key.0, key.1, &t.data);
+                match self.conns.get(&key) {
                     Some(c) => {
                         if c.writer.try_send(t.data).is_err() {
                             // The peer does not read: drop the connection.
-                            self.conns.remove(&t.target.addr);
+                            self.conns.remove(&key);
                         }
                     }
                     None => {
-                        let queue = self.pending.entry(t.target.addr).or_default();
-                        if queue.is_empty() && self.conns.len() < self.cfg.max_connections {
-                            tcp::connect(
-                                t.target.addr,
-                                CONNECT_TIMEOUT,
-                                self.conn_events_tx.clone(),
-                            );
-                        }
+                        let queue = self.pending.entry(key).or_default();
+                        let first = queue.is_empty();
                         if queue.len() < PENDING_PER_PEER {
                             queue.push(t.data);
+                        }
+                        if first && self.conns.len() < self.cfg.max_connections {
+                            let tls = match key.1 {
+                                TransportKind::Tls => match self.tls_names.get(&key.0) {
+                                    Some(name) => Some((self.tls_client.clone(), name.clone())),
+                                    None => {
+                                        self.pending.remove(&key);
+                                        return;
+                                    }
+                                },
+                                _ => None,
+                            };
+                            tcp::connect(key, CONNECT_TIMEOUT, tls, self.conn_events_tx.clone());
                         }
                     }
                 }
             }
-            TransportKind::Tls => {}
         }
     }
 

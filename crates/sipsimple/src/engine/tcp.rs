@@ -1,13 +1,15 @@
-//! One TCP connection: a reader task that frames messages with
-//! `StreamFramer` and a writer task fed by a bounded queue. Both end on
-//! error, idle timeout or engine shutdown; the engine hears `Closed`.
+//! One stream connection (TCP or TLS): a reader task that frames messages
+//! with `StreamFramer` and a writer task fed by a bounded queue. Both end
+//! on error, idle timeout or engine shutdown; the engine hears `Closed`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use sip_proto::transaction::TransportKind;
 use sip_proto::{Frame, Limits, StreamFramer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -16,12 +18,20 @@ use tokio::sync::mpsc;
 /// waiting or buffering without bound.
 pub(crate) const WRITE_QUEUE: usize = 64;
 
+/// A connection is known by its peer address and transport.
+pub(crate) type ConnKey = (SocketAddr, TransportKind);
+
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
 pub(crate) enum ConnEvent {
-    Frame(SocketAddr, Frame),
+    Frame(ConnKey, Frame),
     /// A framing error or I/O end: the connection is gone.
-    Closed(SocketAddr),
-    Connected(SocketAddr, TcpStream),
-    ConnectFailed(SocketAddr),
+    Closed(ConnKey),
+    Connected(ConnKey, Stream, SocketAddr),
+    ConnectFailed(ConnKey),
 }
 
 pub(crate) struct ConnHandle {
@@ -30,19 +40,42 @@ pub(crate) struct ConnHandle {
 }
 
 pub(crate) fn spawn(
-    stream: TcpStream,
-    peer: SocketAddr,
+    stream: Stream,
+    key: ConnKey,
+    local: SocketAddr,
     limits: Limits,
     idle: Duration,
     events: mpsc::Sender<ConnEvent>,
-) -> Option<ConnHandle> {
-    let local = stream.local_addr().ok()?;
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+) -> ConnHandle {
+    match stream {
+        Stream::Tcp(s) => {
+            let _ = s.set_nodelay(true);
+            spawn_io(s, key, local, limits, idle, events)
+        }
+        Stream::Tls(s) => spawn_io(*s, key, local, limits, idle, events),
+    }
+}
+
+fn spawn_io<S>(
+    stream: S,
+    key: ConnKey,
+    local: SocketAddr,
+    limits: Limits,
+    idle: Duration,
+    events: mpsc::Sender<ConnEvent>,
+) -> ConnHandle
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let (writer, mut queue) = mpsc::channel::<Bytes>(WRITE_QUEUE);
     tokio::spawn(async move {
         while let Some(data) = queue.recv().await {
-            let write = tokio::time::timeout(idle, wr.write_all(&data)).await;
+            let write = tokio::time::timeout(idle, async {
+                wr.write_all(&data).await?;
+                wr.flush().await
+            })
+            .await;
             if !matches!(write, Ok(Ok(()))) {
                 break;
             }
@@ -63,7 +96,7 @@ pub(crate) fn spawn(
             loop {
                 match framer.next_frame() {
                     Ok(Some(frame)) => {
-                        if events.send(ConnEvent::Frame(peer, frame)).await.is_err() {
+                        if events.send(ConnEvent::Frame(key, frame)).await.is_err() {
                             break 'read;
                         }
                     }
@@ -72,17 +105,64 @@ pub(crate) fn spawn(
                 }
             }
         }
-        let _ = events.send(ConnEvent::Closed(peer)).await;
+        let _ = events.send(ConnEvent::Closed(key)).await;
     });
-    Some(ConnHandle { writer, local })
+    ConnHandle { writer, local }
 }
 
-pub(crate) fn connect(peer: SocketAddr, timeout: Duration, events: mpsc::Sender<ConnEvent>) {
+/// Opens a TCP (and, with `tls`, TLS) connection in the background.
+pub(crate) fn connect(
+    key: ConnKey,
+    timeout: Duration,
+    tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )>,
+    events: mpsc::Sender<ConnEvent>,
+) {
     tokio::spawn(async move {
-        let ev = match tokio::time::timeout(timeout, TcpStream::connect(peer)).await {
-            Ok(Ok(s)) => ConnEvent::Connected(peer, s),
-            _ => ConnEvent::ConnectFailed(peer),
+        let attempt = async {
+            let tcp = TcpStream::connect(key.0).await.ok()?;
+            let local = tcp.local_addr().ok()?;
+            let stream = match tls {
+                None => Stream::Tcp(tcp),
+                Some((cfg, name)) => {
+                    let s = tokio_rustls::TlsConnector::from(cfg)
+                        .connect(name, tcp)
+                        .await
+                        .ok()?;
+                    Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(s)))
+                }
+            };
+            Some((stream, local))
+        };
+        let ev = match tokio::time::timeout(timeout, attempt).await {
+            Ok(Some((s, local))) => ConnEvent::Connected(key, s, local),
+            _ => ConnEvent::ConnectFailed(key),
         };
         let _ = events.send(ev).await;
+    });
+}
+
+/// Completes a TLS handshake on an accepted connection in the background.
+pub(crate) fn accept_tls(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    timeout: Duration,
+    events: mpsc::Sender<ConnEvent>,
+) {
+    tokio::spawn(async move {
+        let Ok(local) = tcp.local_addr() else { return };
+        if let Ok(Ok(s)) = tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+            let stream = Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(s)));
+            let _ = events
+                .send(ConnEvent::Connected(
+                    (peer, TransportKind::Tls),
+                    stream,
+                    local,
+                ))
+                .await;
+        }
     });
 }
