@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of sipsimple-rs on a fresh machine of this kind:
-# formatting, lints, a fuzz smoke of every parser, then all unit,
-# corpus, property, differential and CLI tests.
-# Set-up is done here: toolchain components, SIPp (apt), cargo-fuzz (by
-# scripts/fuzz.sh).
+# formatting, lints, a fuzz smoke of every parser, then all unit, corpus,
+# property, differential, engine, TLS, DNS, SIPp interop and CLI tests.
+# Set-up is done here: toolchain components, SIPp and dnsmasq (apt),
+# cargo-fuzz (by scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== set-up"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
-# Real peers for the interop tests (Debian packages).
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "installing sip-tester (SIPp)"
+# Real peers for the interop and DNS tests (Debian packages).
+missing=""
+command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
+command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
+if [ -n "$missing" ]; then
+  echo "installing$missing"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sip-tester >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
 echo "== cargo fmt --check"

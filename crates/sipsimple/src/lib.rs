@@ -11,5 +11,6 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+pub mod lookup;
 
 pub use sip_proto as proto;
