@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of sipsimple-rs on a fresh machine of this kind:
 # formatting, lints, a fuzz smoke of every parser, then all unit, corpus,
-# property, differential, engine, TLS, DNS, SIPp interop and CLI tests.
-# Set-up is done here: toolchain components, SIPp and dnsmasq (apt),
+# property, differential, engine, TLS, DNS, SIPp and Kamailio interop and
+# CLI tests.
+# Set-up is done here: toolchain components, SIPp, dnsmasq and Kamailio (apt),
 # cargo-fuzz (by scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 missing=""
 command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
 command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
+command -v kamailio >/dev/null 2>&1 || missing="$missing kamailio"
+ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || missing="$missing kamailio-tls-modules"
 if [ -n "$missing" ]; then
   echo "installing$missing"
   apt-get update -qq

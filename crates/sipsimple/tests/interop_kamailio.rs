@@ -1,0 +1,331 @@
+//! Interop with Kamailio (Debian packages kamailio, kamailio-tls-modules;
+//! `scripts/test.sh` installs them), started per test with our own config
+//! (tests/kamailio/kamailio.cfg) on free loopback ports: OPTIONS and a
+//! MESSAGE that Kamailio challenges with 407 and accepts only with the
+//! right digest, over UDP, TCP and TLS (certificate made at test time).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::CertificateDer;
+use sip_proto::digest::{authorize, AuthError, CredentialStore, DigestState};
+use sip_proto::headers::HeaderName;
+use sip_proto::transaction::{Event, Target};
+use sip_proto::uri::Uri;
+use sip_proto::{Message, Method, Request, Response, StatusCode};
+use sipsimple::engine::{Engine, EngineConfig, EngineEvent, TlsSettings, TransportKind};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::timeout;
+
+const TLS_NAME: &str = "kamailio.test";
+
+struct Kamailio {
+    child: Child,
+    dir: PathBuf,
+    udp: u16,
+    tcp: u16,
+    tls: u16,
+    ca: CertificateDer<'static>,
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        // SIGTERM to the main process stops its children too.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn module_path() -> String {
+    [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).join("tls.so").exists())
+    .expect("Kamailio with TLS modules is installed (scripts/test.sh installs it)")
+    .to_owned()
+}
+
+fn start_kamailio() -> Kamailio {
+    let dir = std::env::temp_dir().join(format!(
+        "sipsimple-kamailio-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A CA and a certificate for TLS_NAME.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![TLS_NAME.to_owned()])
+        .unwrap()
+        .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
+        .unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem() + &ca.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let (udp, tcp, tls) = (free_port(), free_port(), free_port());
+    let template = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/kamailio.cfg"),
+    )
+    .unwrap();
+    let cfg = template
+        .replace("@UDP_PORT@", &udp.to_string())
+        .replace("@TCP_PORT@", &tcp.to_string())
+        .replace("@TLS_PORT@", &tls.to_string())
+        .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
+        .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
+        .replace("@MPATH@", &module_path());
+    std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(dir.join("kamailio.cfg"))
+        .args(["-DD", "-E", "-m", "64", "-M", "8"])
+        .arg("-Y")
+        .arg(&dir)
+        .arg("-w")
+        .arg(&dir)
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kamailio is installed (scripts/test.sh installs it)");
+    let mut k = Kamailio {
+        child,
+        dir,
+        udp,
+        tcp,
+        tls,
+        ca: ca.der().clone(),
+    };
+    // Ready when its sockets are bound.
+    for _ in 0..100 {
+        let busy = std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err()
+            && std::net::TcpListener::bind(("127.0.0.1", tls)).is_err();
+        if busy {
+            return k;
+        }
+        if let Ok(Some(status)) = k.child.try_wait() {
+            let log = std::fs::read_to_string(k.dir.join("kamailio.log")).unwrap_or_default();
+            panic!("kamailio exited ({status}):\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("kamailio did not bind its ports");
+}
+
+async fn client(k: &Kamailio) -> (Engine, Receiver<EngineEvent>) {
+    let cfg = EngineConfig {
+        tls: TlsSettings {
+            identity: None,
+            roots: vec![k.ca.clone()],
+            verify_server: true,
+        },
+        ..EngineConfig::default()
+    };
+    Engine::start(cfg).await.unwrap()
+}
+
+fn request(
+    method: Method,
+    local: SocketAddr,
+    peer: SocketAddr,
+    t: TransportKind,
+    n: u32,
+    cseq: u32,
+) -> Request {
+    let mut r = Request::new(
+        method.clone(),
+        &Uri::parse(&format!("sip:bob@{peer}")).unwrap(),
+    );
+    let h = &mut r.headers;
+    h.push(
+        HeaderName::Via,
+        format!(
+            "SIP/2.0/{} {local};branch=z9hG4bKkam{n}x{cseq};rport",
+            t.via_name()
+        ),
+    );
+    h.push(HeaderName::MaxForwards, "70");
+    h.push(
+        HeaderName::From,
+        format!("<sip:alice@sipsimple.test>;tag=k{n}"),
+    );
+    h.push(HeaderName::To, "<sip:bob@sipsimple.test>");
+    h.push(
+        HeaderName::CallId,
+        format!("kam-{n}-{}@127.0.0.1", std::process::id()),
+    );
+    h.push(HeaderName::CSeq, format!("{cseq} {method}"));
+    let mut m = Message::Request(r);
+    if method == Method::Message {
+        m.set_body("text/plain", "hello Kamailio");
+    } else {
+        m.headers_mut().push(HeaderName::ContentLength, "0");
+    }
+    match m {
+        Message::Request(r) => r,
+        Message::Response(_) => unreachable!(),
+    }
+}
+
+async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
+    loop {
+        let ev = timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("answer")
+            .expect("engine");
+        match ev {
+            EngineEvent::Transaction(Event::Response { response, .. })
+                if response.status.is_final() =>
+            {
+                return response
+            }
+            EngineEvent::Transaction(Event::Timeout { .. }) => panic!("transaction failed"),
+            _ => {}
+        }
+    }
+}
+
+impl Kamailio {
+    fn target(&self, t: TransportKind) -> Target {
+        let port = match t {
+            TransportKind::Udp => self.udp,
+            TransportKind::Tcp => self.tcp,
+            TransportKind::Tls => self.tls,
+        };
+        Target {
+            addr: ([127, 0, 0, 1], port).into(),
+            transport: t,
+        }
+    }
+}
+
+async fn send(engine: &Engine, req: Request, target: Target) {
+    if target.transport == TransportKind::Tls {
+        engine
+            .send_request_tls(req, target, TLS_NAME)
+            .await
+            .unwrap();
+    } else {
+        engine.send_request(req, target).await.unwrap();
+    }
+}
+
+async fn options(t: TransportKind) {
+    let k = start_kamailio();
+    let (c, mut events) = client(&k).await;
+    let local = c.local_addr(TransportKind::Udp).unwrap();
+    let target = k.target(t);
+    send(
+        &c,
+        request(Method::Options, local, target.addr, t, 1, 1),
+        target,
+    )
+    .await;
+    assert_eq!(final_response(&mut events).await.status, StatusCode::OK);
+    c.shutdown().await;
+}
+
+/// MESSAGE → 407 from Kamailio → retry with our digest → the status.
+async fn authenticated_message(t: TransportKind, password: &str) -> Result<Response, AuthError> {
+    let k = start_kamailio();
+    let (c, mut events) = client(&k).await;
+    let local = c.local_addr(TransportKind::Udp).unwrap();
+    let target = k.target(t);
+    send(
+        &c,
+        request(Method::Message, local, target.addr, t, 2, 1),
+        target,
+    )
+    .await;
+    let challenge = final_response(&mut events).await;
+    assert_eq!(
+        challenge.status.code(),
+        407,
+        "Kamailio challenges the MESSAGE"
+    );
+    let store = CredentialStore::with_default("alice", password);
+    let mut state = DigestState::default();
+    let mut retry = request(Method::Message, local, target.addr, t, 2, 2);
+    authorize(&mut retry, &challenge, &store, &mut state, "b1e2c3d4").unwrap();
+    send(&c, retry, target).await;
+    let answer = final_response(&mut events).await;
+    if answer.status.code() == 407 {
+        // Challenged again without stale=true: the credentials are wrong.
+        let mut again = request(Method::Message, local, target.addr, t, 2, 3);
+        authorize(&mut again, &answer, &store, &mut state, "b1e2c3d5")?;
+    }
+    c.shutdown().await;
+    Ok(answer)
+}
+
+#[tokio::test]
+async fn options_to_kamailio_over_udp() {
+    options(TransportKind::Udp).await;
+}
+
+#[tokio::test]
+async fn options_to_kamailio_over_tcp() {
+    options(TransportKind::Tcp).await;
+}
+
+#[tokio::test]
+async fn options_to_kamailio_over_tls() {
+    options(TransportKind::Tls).await;
+}
+
+async fn accepted(t: TransportKind) {
+    let answer = authenticated_message(t, "secret").await.unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
+    // Kamailio itself says whom it authenticated.
+    assert_eq!(
+        answer
+            .headers
+            .get_str(&HeaderName::new("X-Authenticated-As")),
+        Some("alice")
+    );
+}
+
+#[tokio::test]
+async fn authenticated_message_to_kamailio_over_udp() {
+    accepted(TransportKind::Udp).await;
+}
+
+#[tokio::test]
+async fn authenticated_message_to_kamailio_over_tcp() {
+    accepted(TransportKind::Tcp).await;
+}
+
+#[tokio::test]
+async fn authenticated_message_to_kamailio_over_tls() {
+    accepted(TransportKind::Tls).await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_rejected_not_retried_forever() {
+    let r = authenticated_message(TransportKind::Udp, "wrong").await;
+    assert_eq!(r.unwrap_err(), AuthError::Rejected("sipsimple.test".into()));
+}
