@@ -235,6 +235,25 @@ impl Request {
     pub fn set_uri(&mut self, uri: &Uri<'_>) {
         self.uri = ByteString::from(uri.to_string());
     }
+
+    /// The serialized length (see [`Message::wire_len`]).
+    pub fn wire_len(&self) -> usize {
+        self.method.as_str().len()
+            + 1
+            + self.uri.len()
+            + 1
+            + self.version.to_string().len()
+            + head_and_body_len(&self.headers, &self.body)
+    }
+}
+
+/// Bytes of the header section (with the blank line) and body.
+fn head_and_body_len(headers: &Headers, body: &Bytes) -> usize {
+    let h: usize = headers
+        .iter()
+        .map(|h| h.name.as_str().len() + 2 + h.value.len() + 2)
+        .sum();
+    2 + h + 2 + body.len()
 }
 
 impl Response {
@@ -415,6 +434,18 @@ impl Message {
 
     pub fn to_header(&self) -> Option<Result<To<'_>, ParseError>> {
         self.headers().typed::<To>()
+    }
+
+    /// The length [`to_bytes`](Self::to_bytes) will produce, without
+    /// building it (to choose a transport by size, RFC 3261 §18.1.1).
+    pub fn wire_len(&self) -> usize {
+        let start = match self {
+            Message::Request(r) => {
+                r.method.as_str().len() + 1 + r.uri.len() + 1 + r.version.to_string().len()
+            }
+            Message::Response(r) => r.version.to_string().len() + 1 + 3 + 1 + r.reason.len(),
+        };
+        start + head_and_body_len(self.headers(), self.body())
     }
 
     /// Serializes in canonical form: long header names, unfolded values,

@@ -295,6 +295,17 @@ pub fn check_request(
     Verdict::Accept
 }
 
+/// The answer to a request with a To tag that matches no dialog (RFC 3261
+/// §12.2.2): 481 Call/Transaction Does Not Exist. The dialog layer knows
+/// when; ACKs get no answer.
+pub fn reject_unknown_dialog(request: &Request) -> Option<Response> {
+    if request.method == Method::Ack {
+        return None;
+    }
+    let status = StatusCode::new(481).unwrap_or(StatusCode::BAD_REQUEST);
+    Some(Response::for_request(request, status, None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +383,27 @@ mod tests {
             )),
             482
         );
+    }
+
+    #[test]
+    fn unknown_dialog_481_but_not_for_ack() {
+        let text = format!("{BASE}Content-Length: 0\n\n").replace(
+            "To: <sip:bob@example.com>",
+            "To: <sip:bob@example.com>;tag=gone",
+        );
+        let Message::Request(r) = msg(&text) else {
+            unreachable!()
+        };
+        let resp = reject_unknown_dialog(&r).unwrap();
+        assert_eq!(resp.status.code(), 481);
+        // The To tag of the request is kept (it names the dialog asked for).
+        assert_eq!(
+            resp.headers.typed::<To>().unwrap().unwrap().tag(),
+            Some("gone")
+        );
+        let mut ack = r.clone();
+        ack.method = Method::Ack;
+        assert_eq!(reject_unknown_dialog(&ack), None);
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn load(name: &str) -> Bytes {
 fn valid(name: &str) -> Message {
     let m = Message::parse(load(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let canonical = m.to_bytes();
+    assert_eq!(m.wire_len(), canonical.len(), "{name}: wire_len");
     let again = Message::parse(canonical.clone()).unwrap_or_else(|e| panic!("{name} reparse: {e}"));
     assert_eq!(again, m, "{name}: parse(serialize(m)) != m");
     assert_eq!(

@@ -304,3 +304,154 @@ async fn traces_mask_credentials() {
     assert!(!trace.text.contains("6629fae4"), "{}", trace.text);
     a.shutdown().await;
 }
+
+/// Answers every request 200 and forwards what arrived (request, source).
+fn serve_and_report(
+    engine: Engine,
+    mut events: Receiver<EngineEvent>,
+) -> Receiver<(Request, Target)> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if let EngineEvent::Transaction(Event::Request {
+                key,
+                request,
+                source,
+            }) = ev
+            {
+                let ok = Response::for_request(&request, StatusCode::OK, Some("srv"));
+                let _ = engine.send_response(&key, ok).await;
+                let _ = tx.send((request, source)).await;
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test]
+async fn a_request_too_large_for_udp_goes_over_tcp() {
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let mut seen = serve_and_report(b.clone(), b_events);
+    let la = a.local_addr(TransportKind::Udp).unwrap();
+    // Aimed at UDP, the request must arrive over TCP: the target is B's TCP
+    // port (a deployment listens on one port for both).
+    let lb = b.local_addr(TransportKind::Tcp).unwrap();
+    let mut m = Message::Request(request(Method::Message, 40, la, TransportKind::Udp, lb));
+    m.set_body("text/plain", "x".repeat(2000));
+    let Message::Request(req) = m else {
+        unreachable!()
+    };
+    // RFC 3261 §18.1.1: over 1300 bytes with an unknown path MTU → TCP.
+    a.send_request(
+        req,
+        Target {
+            addr: lb,
+            transport: TransportKind::Udp,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+    let (got, source) = timeout(Duration::from_secs(5), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.transport, TransportKind::Tcp);
+    let via = got
+        .headers
+        .typed::<sip_proto::headers::Via>()
+        .unwrap()
+        .unwrap();
+    assert_eq!(via.transport, sip_proto::headers::Transport::Tcp);
+    assert_eq!(got.body.len(), 2000);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn ipv6_loopback() {
+    let cfg = || EngineConfig {
+        bind: "::1".parse().unwrap(),
+        ..EngineConfig::default()
+    };
+    let (a, mut a_events) = Engine::start(cfg()).await.unwrap();
+    let (b, b_events) = Engine::start(cfg()).await.unwrap();
+    let mut seen = serve_and_report(b.clone(), b_events);
+    for t in [TransportKind::Udp, TransportKind::Tcp] {
+        let (la, lb) = (a.local_addr(t).unwrap(), b.local_addr(t).unwrap());
+        assert!(lb.is_ipv6());
+        a.send_request(
+            request(Method::Options, 50 + t as u32, la, t, lb),
+            Target {
+                addr: lb,
+                transport: t,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+        let (_, source) = seen.recv().await.unwrap();
+        assert_eq!((source.addr.ip(), source.transport), (la.ip(), t));
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_connections_close_and_pings_get_pongs() {
+    let cfg = EngineConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..EngineConfig::default()
+    };
+    let (b, b_events) = Engine::start(cfg).await.unwrap();
+    serve(b.clone(), b_events);
+    let lb = b.local_addr(TransportKind::Tcp).unwrap();
+    let mut s = tokio::net::TcpStream::connect(lb).await.unwrap();
+    // RFC 5626 §4.4.1: CRLFCRLF ping, CRLF pong.
+    s.write_all(b"\r\n\r\n").await.unwrap();
+    let mut pong = [0u8; 2];
+    timeout(Duration::from_secs(2), s.read_exact(&mut pong))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&pong, b"\r\n");
+    assert_eq!(b.stats().await.unwrap().connections, 1);
+    // Silence for longer than the idle timeout: the engine hangs up.
+    let mut one = [0u8; 1];
+    let n = timeout(Duration::from_secs(3), s.read(&mut one))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed by the engine");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(b.stats().await.unwrap().connections, 0);
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused() {
+    let cfg = EngineConfig {
+        max_connections: 1,
+        ..EngineConfig::default()
+    };
+    let (b, b_events) = Engine::start(cfg).await.unwrap();
+    serve(b.clone(), b_events);
+    let lb = b.local_addr(TransportKind::Tcp).unwrap();
+    let mut first = tokio::net::TcpStream::connect(lb).await.unwrap();
+    first.write_all(b"\r\n\r\n").await.unwrap();
+    let mut pong = [0u8; 2];
+    timeout(Duration::from_secs(2), first.read_exact(&mut pong))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut second = tokio::net::TcpStream::connect(lb).await.unwrap();
+    let mut one = [0u8; 1];
+    let n = timeout(Duration::from_secs(2), second.read(&mut one))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the second connection is closed at once");
+    assert_eq!(b.stats().await.unwrap().connections, 1);
+    b.shutdown().await;
+}

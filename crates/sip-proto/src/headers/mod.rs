@@ -272,6 +272,23 @@ impl Headers {
         }
     }
 
+    /// Replaces the first comma-separated value of the first `name` header
+    /// (a list header such as Via), keeping the values after it.
+    pub fn replace_first_element(&mut self, name: &HeaderName, value: &str) -> bool {
+        let Some(first) = self.get(name).map(|h| h.value.to_owned()) else {
+            return false;
+        };
+        let mut items = split_commas(&first);
+        items.next();
+        let rest: Vec<&str> = items.collect();
+        let new = if rest.is_empty() {
+            value.to_owned()
+        } else {
+            format!("{value}, {}", rest.join(", "))
+        };
+        self.replace_first(name, new)
+    }
+
     /// Removes every value of `name`; returns how many were removed.
     pub fn remove_all(&mut self, name: &HeaderName) -> usize {
         let before = self.entries.len();

@@ -335,7 +335,9 @@ impl Transactions {
         };
         let response_target = response_target(&via, source);
         if let Some(new_via) = received_and_rport(&via, source.addr) {
-            replace_first(&mut request.headers, HeaderName::Via, new_via);
+            request
+                .headers
+                .replace_first_element(&HeaderName::Via, &new_via);
         }
         let Some(key) = server_key(&request, &request.method) else {
             return;
@@ -528,22 +530,6 @@ fn received_and_rport(via: &Via<'_>, source: SocketAddr) -> Option<String> {
         v.params.set("rport", Some(source.port().to_string()));
     }
     Some(v.to_string())
-}
-
-/// Replaces the first value of a (list) header, keeping the others.
-fn replace_first(headers: &mut Headers, name: HeaderName, value: String) {
-    let Some(first) = headers.get(&name).map(|h| h.value.to_owned()) else {
-        return;
-    };
-    let mut items = crate::grammar::split_commas(&first);
-    items.next();
-    let rest: Vec<&str> = items.collect();
-    let new = if rest.is_empty() {
-        value
-    } else {
-        format!("{value}, {}", rest.join(", "))
-    };
-    headers.replace_first(&name, new);
 }
 
 /// The CANCEL of §9.1 for `invite`.

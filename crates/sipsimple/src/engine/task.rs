@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sip_proto::transaction::{Event, Target, Transactions, Transmit, TransportKind};
-use sip_proto::{Frame, Message, Response, StatusCode};
+use sip_proto::{Frame, Message, Request, Response, StatusCode};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -17,6 +17,35 @@ use super::{
     mask_secrets, tls, Command, Direction, EngineConfig, EngineError, EngineEvent, EngineStats,
     Trace,
 };
+
+/// RFC 3261 §18.1.1: a request larger than this (path MTU unknown: 1300
+/// bytes) goes over a congestion-controlled transport instead of UDP.
+pub(crate) const UDP_MAX_REQUEST: usize = 1300;
+
+/// Moves a request that is too large for UDP to TCP, rewriting the
+/// transport of its top Via.
+fn congestion_controlled(mut req: Request, target: Target) -> (Request, Target) {
+    if target.transport != TransportKind::Udp || req.wire_len() <= UDP_MAX_REQUEST {
+        return (req, target);
+    }
+    let via = req
+        .headers
+        .typed::<sip_proto::headers::Via>()
+        .and_then(Result::ok)
+        .map(|mut v| {
+            v.transport = sip_proto::headers::Transport::Tcp;
+            v.to_string()
+        });
+    if let Some(v) = via {
+        req.headers
+            .replace_first_element(&sip_proto::HeaderName::Via, &v);
+    }
+    let target = Target {
+        addr: target.addr,
+        transport: TransportKind::Tcp,
+    };
+    (req, target)
+}
 
 /// Most messages queued for one connection still being opened.
 const PENDING_PER_PEER: usize = 64;
@@ -209,9 +238,10 @@ impl EngineTask {
                     let _ = reply.send(Err(EngineError::NoTlsName));
                     return;
                 }
+                let (req, target) = congestion_controlled(*req, target);
                 let r = self.check_transport(target.transport).and_then(|()| {
                     self.tx
-                        .send_request(Self::now(), *req, target)
+                        .send_request(Self::now(), req, target)
                         .map_err(EngineError::from)
                 });
                 let _ = reply.send(r);
