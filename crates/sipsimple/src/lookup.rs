@@ -98,6 +98,8 @@ pub struct Lookup<T> {
 #[derive(Clone)]
 pub struct DnsLookup {
     resolver: TokioResolver,
+    /// Bound on a whole lookup (all its queries), the spec's `lifetime`.
+    lifetime: Duration,
 }
 
 fn default_port(t: TransportKind) -> u16 {
@@ -170,7 +172,17 @@ impl DnsLookup {
             TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
                 .with_options(opts)
                 .build();
-        DnsLookup { resolver }
+        DnsLookup {
+            resolver,
+            lifetime: Duration::from_secs(15),
+        }
+    }
+
+    /// Sets the bound on a whole lookup (default 15 s, as the spec's
+    /// `lifetime`); per-query bounds are `timeout` × `attempts`.
+    pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
     }
 
     async fn ips(&self, ctx: &mut Ctx, host: &str) -> Vec<IpAddr> {
@@ -290,7 +302,13 @@ impl DnsLookup {
             trace: Vec::new(),
             timed_out: false,
         };
-        let result = self.sip_proxy(&mut ctx, uri, supported).await;
+        let result =
+            match tokio::time::timeout(self.lifetime, self.sip_proxy(&mut ctx, uri, supported))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(LookupError::Timeout(uri.host.to_string())),
+            };
         Lookup {
             result,
             trace: ctx.trace,

@@ -262,6 +262,20 @@ async fn silent_server_times_out() {
 }
 
 #[tokio::test]
+async fn lifetime_bounds_the_whole_lookup() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Each query may take 2 s × 3, but the lookup as a whole only 300 ms.
+    let d = DnsLookup::new(&[silent.local_addr().unwrap()], Duration::from_secs(2), 3)
+        .with_lifetime(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let l = d
+        .lookup_sip_proxy(&sip("sip:example.test"), &[Udp, Tcp])
+        .await;
+    assert!(matches!(l.result, Err(LookupError::Timeout(_))));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
 async fn service_lookups() {
     let s = dnsmasq().await;
     let d = lookup(&s);
