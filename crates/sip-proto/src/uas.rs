@@ -23,6 +23,8 @@ pub struct UasPolicy {
     pub content_types: Vec<String>,
     /// Content codings understood besides identity.
     pub content_encodings: Vec<String>,
+    /// The UA takes no new sessions now: new INVITEs get 486 Busy Here.
+    pub busy: bool,
 }
 
 impl Default for UasPolicy {
@@ -50,6 +52,7 @@ impl Default for UasPolicy {
                 "message/cpim".into(),
             ],
             content_encodings: vec![],
+            busy: false,
         }
     }
 }
@@ -281,6 +284,15 @@ pub fn check_request(
             return Verdict::Reject(r);
         }
     }
+    // A busy UA refuses new sessions (RFC 3261 §21.4.24); in-dialog
+    // re-INVITEs (with a To tag) are not new sessions.
+    let in_dialog = h
+        .typed::<To>()
+        .and_then(Result::ok)
+        .is_some_and(|t| t.tag().is_some());
+    if policy.busy && request.method == Method::Invite && !in_dialog {
+        return Verdict::Reject(reject(request, 486, None, to_tag));
+    }
     // §8.2.2 / RFC 4475 §3.3.15: an INVITE whose Accept excludes SDP cannot
     // be answered with an SDP body.
     if request.method == Method::Invite && h.contains(&HeaderName::Accept) {
@@ -404,6 +416,32 @@ mod tests {
         let mut ack = r.clone();
         ack.method = Method::Ack;
         assert_eq!(reject_unknown_dialog(&ack), None);
+    }
+
+    #[test]
+    fn busy_ua_answers_new_invites_486() {
+        let invite = BASE
+            .replace("OPTIONS sip", "INVITE sip")
+            .replace("1 OPTIONS", "1 INVITE");
+        let text = format!("{invite}Content-Length: 0\n\n");
+        let policy = UasPolicy {
+            busy: true,
+            ..UasPolicy::default()
+        };
+        let v = check_request(&msg(&text), &policy, &mut MergeDetector::new(4), "t");
+        assert_eq!(status(&v), 486);
+        let reinvite = text.replace(
+            "<sip:bob@example.com>\r\n",
+            "<sip:bob@example.com>;tag=d\r\n",
+        );
+        let reinvite = reinvite.replace(
+            "To: <sip:bob@example.com>\n",
+            "To: <sip:bob@example.com>;tag=d\n",
+        );
+        assert_eq!(
+            check_request(&msg(&reinvite), &policy, &mut MergeDetector::new(4), "t"),
+            Verdict::Accept
+        );
     }
 
     #[test]

@@ -455,3 +455,39 @@ async fn connections_beyond_the_limit_are_refused() {
     assert_eq!(b.stats().await.unwrap().connections, 1);
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn keepalive_ping_gets_a_pong_from_the_peer_engine() {
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    let (la, lb) = (
+        a.local_addr(TransportKind::Tcp).unwrap(),
+        b.local_addr(TransportKind::Tcp).unwrap(),
+    );
+    let target = Target {
+        addr: lb,
+        transport: TransportKind::Tcp,
+    };
+    a.send_request(
+        request(Method::Options, 60, la, TransportKind::Tcp, lb),
+        target,
+    )
+    .await
+    .unwrap();
+    assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+    a.send_keepalive(target).await.unwrap();
+    let pong = loop {
+        match timeout(Duration::from_secs(5), a_events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            EngineEvent::Pong(t) => break t,
+            _ => continue,
+        }
+    };
+    assert_eq!(pong, target);
+    a.shutdown().await;
+    b.shutdown().await;
+}

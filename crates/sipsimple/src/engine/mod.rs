@@ -78,6 +78,9 @@ pub enum EngineEvent {
     /// A message sent or received, for traces and the SIPEngineSIPTrace
     /// notification. `text` has credentials masked.
     Trace(Trace),
+    /// A CRLF pong answered our keep-alive ping on a connection (RFC 5626
+    /// §4.4.1): the flow is alive.
+    Pong(Target),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +132,7 @@ pub(crate) enum Command {
     ),
     SendStateless(Target, Box<Message>),
     Cancel(ClientKey, oneshot::Sender<Result<ClientKey, EngineError>>),
+    KeepAlive(Target),
     Stats(oneshot::Sender<EngineStats>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -244,6 +248,16 @@ impl Engine {
     /// Cancels a pending INVITE (RFC 3261 §9.1).
     pub async fn cancel(&self, invite: &ClientKey) -> Result<ClientKey, EngineError> {
         self.call(|tx| Command::Cancel(invite.clone(), tx)).await?
+    }
+
+    /// Sends a CRLFCRLF keep-alive ping on the open TCP or TLS connection
+    /// to `target` (RFC 5626 §4.4.1); the pong arrives as
+    /// [`EngineEvent::Pong`]. Nothing is sent if there is no connection.
+    pub async fn send_keepalive(&self, target: Target) -> Result<(), EngineError> {
+        self.commands
+            .send(Command::KeepAlive(target))
+            .await
+            .map_err(|_| EngineError::Stopped)
     }
 
     pub async fn stats(&self) -> Result<EngineStats, EngineError> {

@@ -258,6 +258,11 @@ impl EngineTask {
                 let r = self.tx.cancel(Self::now(), &key).map_err(EngineError::from);
                 let _ = reply.send(r);
             }
+            Command::KeepAlive(target) => {
+                if let Some(c) = self.conns.get(&(target.addr, target.transport)) {
+                    let _ = c.writer.try_send(Bytes::from_static(b"\r\n\r\n"));
+                }
+            }
             Command::Stats(reply) => {
                 let mut s = self.stats.clone();
                 s.transactions = self.tx.len();
@@ -377,7 +382,13 @@ impl EngineTask {
                     let _ = c.writer.try_send(Bytes::from_static(b"\r\n"));
                 }
             }
-            ConnEvent::Frame(_, Frame::Pong) => {}
+            ConnEvent::Frame(key, Frame::Pong) => {
+                let target = Target {
+                    addr: key.0,
+                    transport: key.1,
+                };
+                let _ = self.events.try_send(EngineEvent::Pong(target));
+            }
             ConnEvent::Closed(key) => {
                 self.conns.remove(&key);
             }
