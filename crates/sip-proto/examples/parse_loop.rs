@@ -9,31 +9,8 @@ use sip_proto::headers::{
 };
 use sip_proto::{Limits, Message};
 
-const INVITE: &[u8] = b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n\
-Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n\
-Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKnashds8;received=192.0.2.1\r\n\
-Max-Forwards: 70\r\n\
-To: Bob <sip:bob@biloxi.example.com>\r\n\
-From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n\
-Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n\
-CSeq: 314159 INVITE\r\n\
-Contact: <sip:alice@pc33.atlanta.example.com:5060;transport=udp>\r\n\
-Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY, MESSAGE, SUBSCRIBE, INFO\r\n\
-Supported: replaces, timer\r\n\
-User-Agent: sipsimple-rs/0.1\r\n\
-Content-Type: application/sdp\r\n\
-Content-Length: 212\r\n\
-\r\n\
-v=0\r\n\
-o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\n\
-s=-\r\n\
-c=IN IP4 192.0.2.101\r\n\
-t=0 0\r\n\
-m=audio 49172 RTP/AVP 0 8 101\r\n\
-a=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:8 PCMA/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\n\
-a=sendrecv\r\n";
+/// A typical INVITE with an SDP offer (shared with the profiling examples).
+const INVITE: &[u8] = include_bytes!("../benches/invite.sip");
 
 fn main() {
     let n: usize = std::env::args()

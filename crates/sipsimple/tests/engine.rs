@@ -7,65 +7,22 @@ use std::time::Duration;
 
 use sip_proto::headers::HeaderName;
 use sip_proto::transaction::{Event, Target, TimerConfig};
-use sip_proto::uri::Uri;
 use sip_proto::{Message, Method, Request, Response, StatusCode};
 use sipsimple::engine::{Direction, Engine, EngineConfig, EngineEvent, TransportKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
+
+mod common;
+use common::{final_response, serve};
 
 fn request(
     method: Method,
     n: u32,
     local: SocketAddr,
     t: TransportKind,
-    target: SocketAddr,
+    peer: SocketAddr,
 ) -> Request {
-    let mut r = Request::new(
-        method.clone(),
-        &Uri::parse(&format!("sip:bob@{target}")).unwrap(),
-    );
-    let h = &mut r.headers;
-    h.push(
-        HeaderName::Via,
-        format!(
-            "SIP/2.0/{} {local};branch=z9hG4bKeng{n};rport",
-            t.via_name()
-        ),
-    );
-    h.push(HeaderName::MaxForwards, "70");
-    h.push(HeaderName::From, format!("<sip:alice@{local}>;tag=a{n}"));
-    h.push(HeaderName::To, format!("<sip:bob@{target}>"));
-    h.push(HeaderName::CallId, format!("engine-{n}@test"));
-    h.push(HeaderName::CSeq, format!("{n} {method}"));
-    h.push(HeaderName::ContentLength, "0");
-    r
-}
-
-/// Answers every request with 200 until the channel closes.
-fn serve(engine: Engine, mut events: Receiver<EngineEvent>) {
-    tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
-            if let EngineEvent::Transaction(Event::Request { key, request, .. }) = ev {
-                let ok = Response::for_request(&request, StatusCode::OK, Some("srv"));
-                let _ = engine.send_response(&key, ok).await;
-            }
-        }
-    });
-}
-
-async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
-    loop {
-        let ev = timeout(Duration::from_secs(5), events.recv())
-            .await
-            .expect("a response within 5 s")
-            .expect("engine running");
-        if let EngineEvent::Transaction(Event::Response { response, .. }) = ev {
-            if response.status.is_final() {
-                return response;
-            }
-        }
-    }
+    common::request(method, local, peer, t, n, n)
 }
 
 #[tokio::test]
@@ -305,34 +262,11 @@ async fn traces_mask_credentials() {
     a.shutdown().await;
 }
 
-/// Answers every request 200 and forwards what arrived (request, source).
-fn serve_and_report(
-    engine: Engine,
-    mut events: Receiver<EngineEvent>,
-) -> Receiver<(Request, Target)> {
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
-    tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
-            if let EngineEvent::Transaction(Event::Request {
-                key,
-                request,
-                source,
-            }) = ev
-            {
-                let ok = Response::for_request(&request, StatusCode::OK, Some("srv"));
-                let _ = engine.send_response(&key, ok).await;
-                let _ = tx.send((request, source)).await;
-            }
-        }
-    });
-    rx
-}
-
 #[tokio::test]
 async fn a_request_too_large_for_udp_goes_over_tcp() {
     let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
     let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
-    let mut seen = serve_and_report(b.clone(), b_events);
+    let mut seen = serve(b.clone(), b_events);
     let la = a.local_addr(TransportKind::Udp).unwrap();
     // Aimed at UDP, the request must arrive over TCP: the target is B's TCP
     // port (a deployment listens on one port for both).
@@ -377,7 +311,7 @@ async fn ipv6_loopback() {
     };
     let (a, mut a_events) = Engine::start(cfg()).await.unwrap();
     let (b, b_events) = Engine::start(cfg()).await.unwrap();
-    let mut seen = serve_and_report(b.clone(), b_events);
+    let mut seen = serve(b.clone(), b_events);
     for t in [TransportKind::Udp, TransportKind::Tcp] {
         let (la, lb) = (a.local_addr(t).unwrap(), b.local_addr(t).unwrap());
         assert!(lb.is_ipv6());

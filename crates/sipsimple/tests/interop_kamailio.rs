@@ -9,16 +9,32 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls::pki_types::CertificateDer;
 use sip_proto::digest::{authorize, AuthError, CredentialStore, DigestState};
 use sip_proto::headers::HeaderName;
-use sip_proto::transaction::{Event, Target};
-use sip_proto::uri::Uri;
-use sip_proto::{Message, Method, Request, Response, StatusCode};
+use sip_proto::transaction::Target;
+use sip_proto::{Method, Request, Response, StatusCode};
 use sipsimple::engine::{Engine, EngineConfig, EngineEvent, TlsSettings, TransportKind};
 use tokio::sync::mpsc::Receiver;
-use tokio::time::timeout;
+
+mod common;
+use common::{final_response, free_port};
+
+fn request(
+    method: Method,
+    local: SocketAddr,
+    peer: SocketAddr,
+    t: TransportKind,
+    n: u32,
+    cseq: u32,
+) -> Request {
+    let r = common::request(method.clone(), local, peer, t, n, cseq);
+    if method == Method::Message {
+        common::with_body(r, "text/plain", "hello Kamailio")
+    } else {
+        r
+    }
+}
 
 const TLS_NAME: &str = "kamailio.test";
 
@@ -43,16 +59,6 @@ impl Drop for Kamailio {
     }
 }
 
-fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn module_path() -> String {
     [
         "/usr/lib/x86_64-linux-gnu/kamailio/modules",
@@ -71,18 +77,9 @@ fn start_kamailio() -> Kamailio {
         free_port()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    // A CA and a certificate for TLS_NAME.
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec![TLS_NAME.to_owned()])
-        .unwrap()
-        .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
-        .unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem() + &ca.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let pki = common::pki(TLS_NAME);
+    std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
     let (udp, tcp, tls) = (free_port(), free_port(), free_port());
     let template = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/kamailio.cfg"),
@@ -118,7 +115,7 @@ fn start_kamailio() -> Kamailio {
         udp,
         tcp,
         tls,
-        ca: ca.der().clone(),
+        ca: pki.ca,
     };
     // Ready when its sockets are bound.
     for _ in 0..100 {
@@ -146,67 +143,6 @@ async fn client(k: &Kamailio) -> (Engine, Receiver<EngineEvent>) {
         ..EngineConfig::default()
     };
     Engine::start(cfg).await.unwrap()
-}
-
-fn request(
-    method: Method,
-    local: SocketAddr,
-    peer: SocketAddr,
-    t: TransportKind,
-    n: u32,
-    cseq: u32,
-) -> Request {
-    let mut r = Request::new(
-        method.clone(),
-        &Uri::parse(&format!("sip:bob@{peer}")).unwrap(),
-    );
-    let h = &mut r.headers;
-    h.push(
-        HeaderName::Via,
-        format!(
-            "SIP/2.0/{} {local};branch=z9hG4bKkam{n}x{cseq};rport",
-            t.via_name()
-        ),
-    );
-    h.push(HeaderName::MaxForwards, "70");
-    h.push(
-        HeaderName::From,
-        format!("<sip:alice@sipsimple.test>;tag=k{n}"),
-    );
-    h.push(HeaderName::To, "<sip:bob@sipsimple.test>");
-    h.push(
-        HeaderName::CallId,
-        format!("kam-{n}-{}@127.0.0.1", std::process::id()),
-    );
-    h.push(HeaderName::CSeq, format!("{cseq} {method}"));
-    let mut m = Message::Request(r);
-    if method == Method::Message {
-        m.set_body("text/plain", "hello Kamailio");
-    } else {
-        m.headers_mut().push(HeaderName::ContentLength, "0");
-    }
-    match m {
-        Message::Request(r) => r,
-        Message::Response(_) => unreachable!(),
-    }
-}
-
-async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
-    loop {
-        let ev = timeout(Duration::from_secs(10), events.recv())
-            .await
-            .expect("answer")
-            .expect("engine");
-        match ev {
-            EngineEvent::Transaction(Event::Response { response, .. })
-                if response.status.is_final() =>
-            {
-                return response
-            }
-            EngineEvent::Transaction(Event::Timeout { .. }) => panic!("transaction failed"),
-            _ => {}
-        }
-    }
 }
 
 impl Kamailio {

@@ -6,18 +6,24 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use sip_proto::digest::{authorize, CredentialStore, DigestState};
 use sip_proto::headers::HeaderName;
-use sip_proto::transaction::{Event, Target};
-use sip_proto::uri::Uri;
-use sip_proto::{Method, Request, Response, StatusCode};
-use sipsimple::engine::{Engine, EngineConfig, EngineEvent, TransportKind};
-use tokio::sync::mpsc::Receiver;
-use tokio::time::timeout;
+use sip_proto::transaction::Target;
+use sip_proto::{Method, Request, StatusCode};
+use sipsimple::engine::{Engine, EngineConfig, TransportKind};
+
+mod common;
+use common::{final_response, free_port, serve};
+
+fn message_to(local: SocketAddr, peer: SocketAddr, t: TransportKind, n: u32, cseq: u32) -> Request {
+    common::with_body(
+        common::request(Method::Message, local, peer, t, n, cseq),
+        "text/plain",
+        "hello SIPp",
+    )
+}
 
 fn scenario(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,17 +43,6 @@ fn sipp_available() {
         ok.is_ok(),
         "SIPp is not installed: run scripts/test.sh (it installs the Debian package sip-tester)"
     );
-}
-
-/// A free port for both UDP and TCP on 127.0.0.1 (SIPp binds it next).
-fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 fn sipp_transport(t: TransportKind) -> &'static str {
@@ -95,24 +90,10 @@ fn common_args(port: u16, media_port: u16, t: TransportKind) -> Vec<String> {
     .collect()
 }
 
-/// Answers every request 200 and counts them.
-fn serve(engine: Engine, mut events: Receiver<EngineEvent>, count: Arc<AtomicUsize>) {
-    tokio::spawn(async move {
-        while let Some(ev) = events.recv().await {
-            if let EngineEvent::Transaction(Event::Request { key, request, .. }) = ev {
-                count.fetch_add(1, Ordering::SeqCst);
-                let ok = Response::for_request(&request, StatusCode::OK, Some("rs"));
-                let _ = engine.send_response(&key, ok).await;
-            }
-        }
-    });
-}
-
 async fn sipp_uac_to_our_uas(scenario_file: &str, t: TransportKind) {
     sipp_available();
     let (engine, events) = Engine::start(EngineConfig::default()).await.unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    serve(engine.clone(), events, count.clone());
+    let mut seen = serve(engine.clone(), events);
     let ours = engine.local_addr(t).unwrap();
     let mut args = vec!["-sf".to_string(), scenario(scenario_file), ours.to_string()];
     args.extend(common_args(free_port(), free_port(), t));
@@ -120,7 +101,11 @@ async fn sipp_uac_to_our_uas(scenario_file: &str, t: TransportKind) {
     let (code, out) = run_sipp(args).await;
     assert_eq!(code, 0, "SIPp reported failed calls:\n{out}");
     // The effect on our side: three requests reached the application.
-    assert_eq!(count.load(Ordering::SeqCst), 3);
+    let mut count = 0;
+    while seen.try_recv().is_ok() {
+        count += 1;
+    }
+    assert_eq!(count, 3);
     engine.shutdown().await;
 }
 
@@ -142,50 +127,6 @@ async fn sipp_message_to_us_over_udp() {
 #[tokio::test]
 async fn sipp_message_to_us_over_tcp() {
     sipp_uac_to_our_uas("uac_message.xml", TransportKind::Tcp).await;
-}
-
-fn message_to(local: SocketAddr, peer: SocketAddr, t: TransportKind, n: u32, cseq: u32) -> Request {
-    let mut r = Request::new(
-        Method::Message,
-        &Uri::parse(&format!("sip:sipp@{peer}")).unwrap(),
-    );
-    let h = &mut r.headers;
-    h.push(
-        HeaderName::Via,
-        format!(
-            "SIP/2.0/{} {local};branch=z9hG4bKinterop{n}c{cseq};rport",
-            t.via_name()
-        ),
-    );
-    h.push(HeaderName::MaxForwards, "70");
-    h.push(HeaderName::From, format!("<sip:alice@{local}>;tag=al{n}"));
-    h.push(HeaderName::To, format!("<sip:sipp@{peer}>"));
-    h.push(HeaderName::CallId, format!("interop-{n}@127.0.0.1"));
-    h.push(HeaderName::CSeq, format!("{cseq} MESSAGE"));
-    let mut m = sip_proto::Message::Request(r);
-    m.set_body("text/plain", "hello SIPp");
-    match m {
-        sip_proto::Message::Request(r) => r,
-        sip_proto::Message::Response(_) => unreachable!(),
-    }
-}
-
-async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
-    loop {
-        let ev = timeout(Duration::from_secs(20), events.recv())
-            .await
-            .expect("answer")
-            .expect("engine");
-        match ev {
-            EngineEvent::Transaction(Event::Response { response, .. })
-                if response.status.is_final() =>
-            {
-                return response
-            }
-            EngineEvent::Transaction(Event::Timeout { .. }) => panic!("transaction timed out"),
-            _ => {}
-        }
-    }
 }
 
 async fn our_uac_to_sipp(t: TransportKind) {

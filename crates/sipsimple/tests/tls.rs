@@ -6,8 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::CertificateDer;
 use sip_proto::headers::HeaderName;
 use sip_proto::transaction::{Event, Target};
 use sip_proto::uri::Uri;
@@ -18,35 +17,11 @@ use sipsimple::engine::{
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
+mod common;
+
 const SERVER_NAME: &str = "sip.example.test";
 
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: PrivateKeyDer<'static>,
-}
-
-/// A CA and a server certificate for `SERVER_NAME` only (no IP address in
-/// it, so a verification against 127.0.0.1 would fail).
-fn pki() -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::from_params(&ca_params, &ca_key);
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec![SERVER_NAME.to_owned()])
-        .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![cert.der().clone(), ca.der().clone()],
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    }
-}
-
-async fn tls_server(pki: &Pki) -> Engine {
+async fn tls_server(pki: &common::Pki) -> Engine {
     let cfg = EngineConfig {
         tls_port: Some(0),
         tls: TlsSettings {
@@ -131,7 +106,7 @@ async fn outcome(events: &mut Receiver<EngineEvent>) -> Option<StatusCode> {
 
 #[tokio::test]
 async fn options_over_tls_verified_against_the_sip_domain() {
-    let pki = pki();
+    let pki = common::pki(SERVER_NAME);
     let server = tls_server(&pki).await;
     let addr = server.local_addr(TransportKind::Tls).unwrap();
     let (c, mut events) = client(vec![pki.ca.clone()], true).await;
@@ -157,7 +132,7 @@ async fn options_over_tls_verified_against_the_sip_domain() {
 
 #[tokio::test]
 async fn wrong_name_fails_the_transaction_at_once() {
-    let pki = pki();
+    let pki = common::pki(SERVER_NAME);
     let server = tls_server(&pki).await;
     let addr = server.local_addr(TransportKind::Tls).unwrap();
     let (c, mut events) = client(vec![pki.ca.clone()], true).await;
@@ -182,7 +157,7 @@ async fn wrong_name_fails_the_transaction_at_once() {
 
 #[tokio::test]
 async fn unknown_ca_is_refused_and_verification_can_be_switched_off() {
-    let pki = pki();
+    let pki = common::pki(SERVER_NAME);
     let server = tls_server(&pki).await;
     let addr = server.local_addr(TransportKind::Tls).unwrap();
     let target = Target {

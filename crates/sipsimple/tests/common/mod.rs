@@ -1,0 +1,138 @@
+//! Helpers shared by the engine, TLS and interop tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sip_proto::headers::HeaderName;
+use sip_proto::transaction::{Event, Target};
+use sip_proto::uri::Uri;
+use sip_proto::{Message, Method, Request, Response, StatusCode};
+use sipsimple::engine::{Engine, EngineEvent, TransportKind};
+use tokio::sync::mpsc::{self, Receiver};
+use tokio::time::timeout;
+
+/// A port free for both UDP and TCP on 127.0.0.1 (a peer binds it next).
+pub fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A request from `local` to `peer`: transaction `n`, CSeq `cseq`, with a
+/// Via for transport `t`, tags, a Call-ID unique per process, no body.
+pub fn request(
+    method: Method,
+    local: SocketAddr,
+    peer: SocketAddr,
+    t: TransportKind,
+    n: u32,
+    cseq: u32,
+) -> Request {
+    let mut r = Request::new(
+        method.clone(),
+        &Uri::parse(&format!("sip:bob@{peer}")).unwrap(),
+    );
+    let h = &mut r.headers;
+    h.push(
+        HeaderName::Via,
+        format!(
+            "SIP/2.0/{} {local};branch=z9hG4bKt{n}x{cseq};rport",
+            t.via_name()
+        ),
+    );
+    h.push(HeaderName::MaxForwards, "70");
+    h.push(HeaderName::From, format!("<sip:alice@{local}>;tag=a{n}"));
+    h.push(HeaderName::To, format!("<sip:bob@{peer}>"));
+    h.push(
+        HeaderName::CallId,
+        format!("t{n}-{}@127.0.0.1", std::process::id()),
+    );
+    h.push(HeaderName::CSeq, format!("{cseq} {method}"));
+    h.push(HeaderName::ContentLength, "0");
+    r
+}
+
+/// `req` with a text body and matching Content-Type/Length.
+pub fn with_body(req: Request, content_type: &str, body: &str) -> Request {
+    let mut m = Message::Request(req);
+    m.set_body(content_type, body.to_owned());
+    match m {
+        Message::Request(r) => r,
+        Message::Response(_) => unreachable!(),
+    }
+}
+
+/// The next final response; panics on a transaction failure or after 20 s.
+pub async fn final_response(events: &mut Receiver<EngineEvent>) -> Response {
+    loop {
+        let ev = timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an answer within 20 s")
+            .expect("engine running");
+        match ev {
+            EngineEvent::Transaction(Event::Response { response, .. })
+                if response.status.is_final() =>
+            {
+                return response
+            }
+            EngineEvent::Transaction(Event::Timeout { .. }) => panic!("transaction failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Answers every request 200 and reports what arrived, and from where.
+pub fn serve(engine: Engine, mut events: Receiver<EngineEvent>) -> Receiver<(Request, Target)> {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if let EngineEvent::Transaction(Event::Request {
+                key,
+                request,
+                source,
+            }) = ev
+            {
+                let ok = Response::for_request(&request, StatusCode::OK, Some("srv"));
+                let _ = engine.send_response(&key, ok).await;
+                let _ = tx.try_send((request, source));
+            }
+        }
+    });
+    rx
+}
+
+/// A CA and a server certificate for one DNS name only (no address in it,
+/// so a verification against 127.0.0.1 would fail).
+pub struct Pki {
+    pub ca: CertificateDer<'static>,
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+pub fn pki(name: &str) -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
+        .unwrap();
+    Pki {
+        ca: ca.der().clone(),
+        chain: vec![cert.der().clone(), ca.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        chain_pem: cert.pem() + &ca.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
