@@ -129,6 +129,32 @@ impl Transactions {
         )
     }
 
+    /// Runs `f` on transaction `id` with the output queues and the timer
+    /// settings, then removes it if it ended or reschedules its timer.
+    fn drive<R>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut Tx, &mut Out<'_>, &TimerConfig) -> R,
+    ) -> Option<R> {
+        let tx = self.txs.get_mut(&id)?;
+        let mut out = Out {
+            transmits: &mut self.transmits,
+            events: &mut self.events,
+        };
+        let r = f(tx, &mut out, &self.cfg);
+        self.settle(id);
+        Some(r)
+    }
+
+    /// A server transaction's request arrived again.
+    fn retransmission(&mut self, id: u64) {
+        self.drive(id, |tx, out, _| {
+            if let Tx::Server(s) = tx {
+                s.on_request_retransmission(out);
+            }
+        });
+    }
+
     fn schedule(&mut self, id: u64) {
         if let Some(t) = self.txs.get(&id).and_then(Tx::deadline) {
             self.timers.push(Reverse((t, id)));
@@ -239,29 +265,22 @@ impl Transactions {
             .servers
             .get(key)
             .ok_or_else(|| TransactionError::NoSuchTransaction(Box::new(key.clone())))?;
-        let mut txs = std::mem::take(&mut self.txs);
-        let result = match txs.get_mut(&id) {
-            Some(Tx::Server(s)) => {
-                let (mut out, cfg) = self.out();
-                s.send_response(now, &response, cfg, &mut out)
-            }
-            _ => Err(TransactionError::NoSuchTransaction(Box::new(key.clone()))),
-        };
-        self.txs = txs;
-        self.settle(id);
-        result
+        let missing = || TransactionError::NoSuchTransaction(Box::new(key.clone()));
+        self.drive(id, |tx, out, cfg| match tx {
+            Tx::Server(s) => s.send_response(now, &response, cfg, out),
+            Tx::Client(_) => Err(missing()),
+        })
+        .unwrap_or_else(|| Err(missing()))
     }
 
     /// The transport could not deliver a client transaction's request.
     pub fn handle_transport_error(&mut self, key: &ClientKey) {
         if let Some(&id) = self.clients.get(key) {
-            let mut txs = std::mem::take(&mut self.txs);
-            if let Some(Tx::Client(c)) = txs.get_mut(&id) {
-                let (mut out, _) = self.out();
-                c.on_transport_error(&mut out);
-            }
-            self.txs = txs;
-            self.settle(id);
+            self.drive(id, |tx, out, _| {
+                if let Tx::Client(c) = tx {
+                    c.on_transport_error(out);
+                }
+            });
         }
     }
 
@@ -281,17 +300,10 @@ impl Transactions {
             if !due {
                 continue;
             }
-            let mut txs = std::mem::take(&mut self.txs);
-            {
-                let (mut out, cfg) = self.out();
-                match txs.get_mut(&id) {
-                    Some(Tx::Client(c)) => c.on_timer(now, cfg, &mut out),
-                    Some(Tx::Server(s)) => s.on_timer(now, cfg, &mut out),
-                    None => {}
-                }
-            }
-            self.txs = txs;
-            self.settle(id);
+            self.drive(id, |tx, out, cfg| match tx {
+                Tx::Client(c) => c.on_timer(now, cfg, out),
+                Tx::Server(s) => s.on_timer(now, cfg, out),
+            });
         }
     }
 
@@ -320,13 +332,11 @@ impl Transactions {
         let Some(&id) = self.clients.get(&key) else {
             return;
         };
-        let mut txs = std::mem::take(&mut self.txs);
-        if let Some(Tx::Client(c)) = txs.get_mut(&id) {
-            let (mut out, cfg) = self.out();
-            c.on_response(now, response, cfg, &mut out);
-        }
-        self.txs = txs;
-        self.settle(id);
+        self.drive(id, |tx, out, cfg| {
+            if let Tx::Client(c) = tx {
+                c.on_response(now, response, cfg, out);
+            }
+        });
     }
 
     fn handle_request(&mut self, now: Instant, mut request: Request, source: Target) {
@@ -347,12 +357,7 @@ impl Transactions {
             Method::Cancel => self.handle_cancel(now, key, request, response_target),
             _ => {
                 if let Some(&id) = self.servers.get(&key) {
-                    let mut txs = std::mem::take(&mut self.txs);
-                    if let Some(Tx::Server(s)) = txs.get_mut(&id) {
-                        let (mut out, _) = self.out();
-                        s.on_request_retransmission(&mut out);
-                    }
-                    self.txs = txs;
+                    self.retransmission(id);
                     return;
                 }
                 let invite = request.method == Method::Invite;
@@ -396,13 +401,11 @@ impl Transactions {
             });
         match matched {
             Some(id) => {
-                let mut txs = std::mem::take(&mut self.txs);
-                if let Some(Tx::Server(s)) = txs.get_mut(&id) {
-                    let (mut out, cfg) = self.out();
-                    s.on_ack(now, cfg, &mut out);
-                }
-                self.txs = txs;
-                self.settle(id);
+                self.drive(id, |tx, out, cfg| {
+                    if let Tx::Server(s) = tx {
+                        s.on_ack(now, cfg, out);
+                    }
+                });
             }
             // The ACK of a 2xx belongs to the dialog, not a transaction.
             None => self.events.push_back(Event::Ack { request, source }),
@@ -417,12 +420,7 @@ impl Transactions {
         response_target: Target,
     ) {
         if let Some(&id) = self.servers.get(&key) {
-            let mut txs = std::mem::take(&mut self.txs);
-            if let Some(Tx::Server(s)) = txs.get_mut(&id) {
-                let (mut out, _) = self.out();
-                s.on_request_retransmission(&mut out);
-            }
-            self.txs = txs;
+            self.retransmission(id);
             return;
         }
         let tx = ServerTx::new(key.clone(), false, response_target, &self.cfg);
