@@ -12,5 +12,6 @@
 
 pub mod engine;
 pub mod lookup;
+pub mod notification;
 
 pub use sip_proto as proto;

@@ -1,0 +1,352 @@
+//! The NotificationCenter: one per application, never a global. Everything
+//! that happens is posted as a [`Notification`] with the spec's name, the
+//! id of its sender, a timestamp and typed data; observers subscribe by
+//! name, by sender, or both, and read an async stream.
+//!
+//! Delivery keeps posting order for every observer (posting fans out under
+//! one lock, so a notification posted while another is being delivered
+//! lands after it). Posting never waits: each observer has a bounded
+//! queue, and what does not fit is dropped for that observer and counted,
+//! so a slow observer is reported, not allowed to stall the engine.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use tokio::sync::mpsc;
+
+use crate::lookup::{QueryTrace, Route};
+
+/// Who posted a notification (an application, account, session, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SenderId(pub u64);
+
+/// The data of each notification, one variant per spec name. The variant
+/// name is the notification name.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(non_camel_case_types)]
+pub enum NotificationData {
+    DNSLookupDidSucceed {
+        result: Vec<Route>,
+    },
+    DNSLookupDidFail {
+        error: String,
+    },
+    DNSLookupTrace {
+        query: QueryTrace,
+        context: &'static str,
+        uri: String,
+    },
+    SIPEngineSIPTrace {
+        received: bool,
+        source: String,
+        destination: String,
+        transport: &'static str,
+        text: String,
+    },
+    /// A notification an application defines for itself.
+    Custom {
+        name: String,
+        data: String,
+    },
+}
+
+impl NotificationData {
+    /// The spec's notification name.
+    pub fn name(&self) -> &str {
+        match self {
+            NotificationData::DNSLookupDidSucceed { .. } => "DNSLookupDidSucceed",
+            NotificationData::DNSLookupDidFail { .. } => "DNSLookupDidFail",
+            NotificationData::DNSLookupTrace { .. } => "DNSLookupTrace",
+            NotificationData::SIPEngineSIPTrace { .. } => "SIPEngineSIPTrace",
+            NotificationData::Custom { name, .. } => name,
+        }
+    }
+}
+
+/// One posted notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub sender: SenderId,
+    pub timestamp: SystemTime,
+    pub data: NotificationData,
+}
+
+impl Notification {
+    pub fn name(&self) -> &str {
+        self.data.name()
+    }
+}
+
+/// What an observer wants: a name, a sender, both, or everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub name: Option<String>,
+    pub sender: Option<SenderId>,
+}
+
+impl Filter {
+    pub fn all() -> Filter {
+        Filter::default()
+    }
+
+    pub fn name(name: &str) -> Filter {
+        Filter {
+            name: Some(name.to_owned()),
+            sender: None,
+        }
+    }
+
+    pub fn sender(sender: SenderId) -> Filter {
+        Filter {
+            name: None,
+            sender: Some(sender),
+        }
+    }
+
+    pub fn and_sender(mut self, sender: SenderId) -> Filter {
+        self.sender = Some(sender);
+        self
+    }
+
+    fn matches(&self, n: &Notification) -> bool {
+        self.name.as_deref().is_none_or(|x| x == n.name())
+            && self.sender.is_none_or(|s| s == n.sender)
+    }
+}
+
+struct Observer {
+    filter: Filter,
+    queue: mpsc::Sender<Notification>,
+    missed: Arc<AtomicU64>,
+}
+
+struct Inner {
+    observers: Vec<Observer>,
+    next_sender: u64,
+}
+
+/// The notification center of one application. Cloning shares it.
+#[derive(Clone)]
+pub struct NotificationCenter {
+    inner: Arc<Mutex<Inner>>,
+    capacity: usize,
+}
+
+/// An observer's stream of notifications.
+pub struct Subscription {
+    queue: mpsc::Receiver<Notification>,
+    missed: Arc<AtomicU64>,
+}
+
+impl Subscription {
+    /// The next notification; `None` once the center is gone.
+    pub async fn next(&mut self) -> Option<Notification> {
+        self.queue.recv().await
+    }
+
+    /// A notification if one is waiting.
+    pub fn try_next(&mut self) -> Option<Notification> {
+        self.queue.try_recv().ok()
+    }
+
+    /// How many notifications were dropped because this observer fell
+    /// behind, since the last call (the lag report).
+    pub fn take_missed(&self) -> u64 {
+        self.missed.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Default for NotificationCenter {
+    fn default() -> Self {
+        NotificationCenter::new(1024)
+    }
+}
+
+impl NotificationCenter {
+    /// A center whose observers may each have `capacity` notifications
+    /// waiting.
+    pub fn new(capacity: usize) -> Self {
+        NotificationCenter {
+            inner: Arc::new(Mutex::new(Inner {
+                observers: Vec::new(),
+                next_sender: 1,
+            })),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned lock only means an observer list mid-update by a
+        // panicking thread; the list itself is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh sender id for an object that posts.
+    pub fn new_sender(&self) -> SenderId {
+        let mut inner = self.lock();
+        let id = SenderId(inner.next_sender);
+        inner.next_sender += 1;
+        id
+    }
+
+    /// Subscribes; dropping the subscription unsubscribes.
+    pub fn subscribe(&self, filter: Filter) -> Subscription {
+        let (queue, rx) = mpsc::channel(self.capacity);
+        let missed = Arc::new(AtomicU64::new(0));
+        self.lock().observers.push(Observer {
+            filter,
+            queue,
+            missed: missed.clone(),
+        });
+        Subscription { queue: rx, missed }
+    }
+
+    /// Posts a notification to every matching observer, without waiting.
+    pub fn post(&self, sender: SenderId, data: NotificationData) {
+        let n = Notification {
+            sender,
+            timestamp: SystemTime::now(),
+            data,
+        };
+        let mut inner = self.lock();
+        inner.observers.retain(|o| {
+            if !o.filter.matches(&n) {
+                return !o.queue.is_closed();
+            }
+            match o.queue.try_send(n.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    o.missed.fetch_add(1, Ordering::Relaxed);
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    /// Observers currently subscribed.
+    pub fn observers(&self) -> usize {
+        self.lock()
+            .observers
+            .iter()
+            .filter(|o| !o.queue.is_closed())
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn custom(name: &str, data: &str) -> NotificationData {
+        NotificationData::Custom {
+            name: name.to_owned(),
+            data: data.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn filters_by_name_sender_and_both() {
+        let nc = NotificationCenter::default();
+        let (a, b) = (nc.new_sender(), nc.new_sender());
+        let mut by_name = nc.subscribe(Filter::name("X"));
+        let mut by_sender = nc.subscribe(Filter::sender(b));
+        let mut both = nc.subscribe(Filter::name("X").and_sender(b));
+        let mut all = nc.subscribe(Filter::all());
+        nc.post(a, custom("X", "1"));
+        nc.post(b, custom("Y", "2"));
+        nc.post(b, custom("X", "3"));
+        let data = |s: &mut Subscription| {
+            std::iter::from_fn(|| s.try_next())
+                .map(|n| match n.data {
+                    NotificationData::Custom { data, .. } => data,
+                    _ => unreachable!(),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(data(&mut by_name), ["1", "3"]);
+        assert_eq!(data(&mut by_sender), ["2", "3"]);
+        assert_eq!(data(&mut both), ["3"]);
+        assert_eq!(data(&mut all), ["1", "2", "3"]);
+    }
+
+    #[tokio::test]
+    async fn a_slow_observer_never_blocks_and_is_told_what_it_missed() {
+        let nc = NotificationCenter::new(4);
+        let s = nc.new_sender();
+        let mut slow = nc.subscribe(Filter::all());
+        let mut fast = nc.subscribe(Filter::all());
+        for i in 0..10 {
+            // Posting returns at once even though `slow` reads nothing.
+            nc.post(s, custom("N", &i.to_string()));
+            assert!(fast.try_next().is_some());
+        }
+        assert_eq!(slow.take_missed(), 6);
+        assert_eq!(slow.take_missed(), 0);
+        // The four that fit arrive, in order.
+        let got: Vec<_> = std::iter::from_fn(|| slow.try_next())
+            .map(|n| n.data)
+            .collect();
+        assert_eq!(
+            got,
+            (0..4)
+                .map(|i| custom("N", &i.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn posting_while_delivering_keeps_order_across_tasks() {
+        let nc = NotificationCenter::default();
+        let s = nc.new_sender();
+        let mut first = nc.subscribe(Filter::name("A"));
+        let mut watcher = nc.subscribe(Filter::all());
+        let relay = nc.clone();
+        // An observer that reacts to A by posting B.
+        let task = tokio::spawn(async move {
+            while let Some(n) = first.next().await {
+                if let NotificationData::Custom { data, .. } = n.data {
+                    relay.post(s, custom("B", &data));
+                }
+            }
+        });
+        nc.post(s, custom("A", "1"));
+        nc.post(s, custom("A", "2"));
+        let mut names = Vec::new();
+        while names.len() < 4 {
+            let n = watcher.next().await.unwrap();
+            let name = n.name().to_owned();
+            let data = match n.data {
+                NotificationData::Custom { data, .. } => data,
+                _ => String::new(),
+            };
+            names.push(format!("{name}{data}"));
+        }
+        // Each B comes after the A that caused it; the A's keep their order.
+        let pos = |x: &str| names.iter().position(|n| n == x).unwrap();
+        assert!(pos("A1") < pos("A2"));
+        assert!(pos("A1") < pos("B1") && pos("A2") < pos("B2"));
+        assert!(pos("B1") < pos("B2"));
+        drop(nc);
+        task.abort();
+    }
+
+    #[test]
+    fn dropped_subscriptions_are_removed() {
+        let nc = NotificationCenter::default();
+        let s = nc.new_sender();
+        let sub = nc.subscribe(Filter::all());
+        assert_eq!(nc.observers(), 1);
+        drop(sub);
+        nc.post(s, custom("N", ""));
+        assert_eq!(nc.observers(), 0);
+    }
+
+    #[test]
+    fn spec_names() {
+        let d = NotificationData::DNSLookupDidFail { error: "x".into() };
+        assert_eq!(d.name(), "DNSLookupDidFail");
+    }
+}
