@@ -2,7 +2,8 @@
 //!
 //! Owns the commands and their output for people: `sip parse` (read SIP
 //! messages from files or stdin, as datagrams or as a TCP-like stream, and
-//! explain them) and `sip demo` (the same printer on embedded samples).
+//! explain them), `sip demo` (the same printer on embedded samples) and
+//! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod lookup;
 mod render;
 
 use std::io::{self, Read, Write};
@@ -44,6 +46,25 @@ enum Command {
     },
     /// Print a few embedded sample messages (no server, no input needed).
     Demo,
+    /// Where requests for a SIP URI go (RFC 3263: NAPTR, SRV, A/AAAA), or
+    /// a domain's MSRP relay / STUN server with --service.
+    #[command(after_help = "Exit status: 0 routes found, 1 none, 2 usage or I/O error.")]
+    Lookup {
+        /// A sip: or sips: URI, or a domain with --service.
+        target: String,
+        /// Transports this client supports, in order of preference.
+        #[arg(long, default_value = "udp,tcp,tls")]
+        transports: String,
+        /// Name servers to ask (IP:PORT); default: the system's.
+        #[arg(long = "nameserver")]
+        nameservers: Vec<std::net::SocketAddr>,
+        /// Look up a service of a domain instead: msrprelay or stun.
+        #[arg(long)]
+        service: Option<String>,
+        /// Seconds per DNS query.
+        #[arg(long, default_value_t = 3.0)]
+        timeout: f64,
+    },
 }
 
 /// Exit statuses.
@@ -56,6 +77,13 @@ fn main() -> ExitCode {
     let status = match cli.command {
         Command::Parse { files, stream } => parse(&mut out, &files, stream),
         Command::Demo => run_demo(&mut out),
+        Command::Lookup {
+            target,
+            transports,
+            nameservers,
+            service,
+            timeout,
+        } => run_lookup(&mut out, target, &transports, nameservers, service, timeout),
     };
     match status {
         Ok(code) => ExitCode::from(code),
@@ -130,6 +158,29 @@ fn run_demo(out: &mut Output) -> Result<u8> {
         ))?;
         Ok(REFUSED)
     }
+}
+
+fn run_lookup(
+    out: &mut Output,
+    target: String,
+    transports: &str,
+    nameservers: Vec<std::net::SocketAddr>,
+    service: Option<String>,
+    timeout: f64,
+) -> Result<u8> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 60.0) {
+        anyhow::bail!("--timeout must be between 0 and 60 seconds");
+    }
+    let args = lookup::Args {
+        target,
+        transports: lookup::transports(transports)?,
+        nameservers,
+        service,
+        timeout: std::time::Duration::from_secs_f64(timeout),
+    };
+    let (text, found) = lookup::run(args)?;
+    out.write(&text)?;
+    Ok(if found { 0 } else { REFUSED })
 }
 
 fn is_stdin(path: &Path) -> bool {

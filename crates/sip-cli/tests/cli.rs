@@ -222,3 +222,101 @@ fn usage_error_exits_two() {
     let o = sip(&["parse", "--no-such-flag"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// dnsmasq on a free loopback port with a small RFC 3263 zone; killed on drop.
+struct Dns(std::process::Child, u16);
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq() -> Dns {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--pid-file=",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            &format!("--port={port}"),
+            "--local=/example.test/",
+            "--host-record=p1.example.test,192.0.2.11",
+            "--host-record=p3.example.test,192.0.2.13",
+            "--naptr-record=example.test,10,50,S,SIP+D2T,,_sip._tcp.example.test",
+            "--srv-host=_sip._tcp.example.test,p3.example.test,5070,10,0",
+            "--srv-host=_stun._udp.example.test,p1.example.test,3479,1,0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq is installed (scripts/test.sh installs dnsmasq-base)");
+    let dns = Dns(child, port);
+    // Ready when the port is taken.
+    for _ in 0..50 {
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_err() {
+            return dns;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("dnsmasq did not start");
+}
+
+#[test]
+fn lookup_prints_queries_and_routes() {
+    let dns = dnsmasq();
+    let ns = format!("127.0.0.1:{}", dns.1);
+    let o = sip(
+        &[
+            "lookup",
+            "sip:example.test",
+            "--nameserver",
+            &ns,
+            "--transports",
+            "udp,tcp",
+        ],
+        None,
+    );
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(out.contains("NAPTR   example.test"), "{out}");
+    assert!(out.contains("1. TCP  192.0.2.13:5070"), "{out}");
+    assert!(out.contains("sip:192.0.2.13:5070;transport=tcp"), "{out}");
+    let o = sip(
+        &[
+            "lookup",
+            "example.test",
+            "--service",
+            "stun",
+            "--nameserver",
+            &ns,
+        ],
+        None,
+    );
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("UDP  192.0.2.11:3479"),
+        "{}",
+        stdout(&o)
+    );
+    // Nothing found: exit 1 with the reason.
+    let o = sip(
+        &["lookup", "sip:nowhere.example.test", "--nameserver", &ns],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("no route"));
+    // Bad input: one line, exit 2.
+    let o = sip(&["lookup", "sip:x", "--transports", "carrier-pigeon"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}

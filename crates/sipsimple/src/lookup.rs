@@ -178,6 +178,20 @@ impl DnsLookup {
         }
     }
 
+    /// A resolver using this machine's name servers (`/etc/resolv.conf`).
+    pub fn system(timeout: Duration, attempts: usize) -> Result<DnsLookup, LookupError> {
+        let mut builder = TokioResolver::builder(TokioConnectionProvider::default())
+            .map_err(|e| LookupError::NotFound(format!("system resolver configuration: {e}")))?;
+        let opts = builder.options_mut();
+        opts.timeout = timeout;
+        opts.attempts = attempts;
+        opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+        Ok(DnsLookup {
+            resolver: builder.build(),
+            lifetime: Duration::from_secs(15),
+        })
+    }
+
     /// Sets the bound on a whole lookup (default 15 s, as the spec's
     /// `lifetime`); per-query bounds are `timeout` × `attempts`.
     pub fn with_lifetime(mut self, lifetime: Duration) -> Self {
