@@ -1,7 +1,8 @@
 //! Address resolution (the spec's DNSLookup, RFC 3263): where to send a
 //! request for a SIP URI, and where a domain's MSRP relay or STUN server
 //! is. Uses hickory-resolver; every query made is recorded in the result
-//! (the data of the DNSLookupTrace notification).
+//! and, with `with_notifications`, posted as DNSLookupTrace followed by
+//! DNSLookupDidSucceed or DNSLookupDidFail.
 //!
 //! RFC 3263 §4 as implemented: `maddr` or the host is the target; a
 //! numeric host or an explicit port goes straight to A/AAAA (UDP for sip,
@@ -24,6 +25,7 @@ use hickory_resolver::{ResolveError, TokioResolver};
 use sip_proto::uri::{Host, Scheme, SipUri, Uri};
 
 use crate::engine::TransportKind;
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// One place to send to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +102,8 @@ pub struct DnsLookup {
     resolver: TokioResolver,
     /// Bound on a whole lookup (all its queries), the spec's `lifetime`.
     lifetime: Duration,
+    /// Where DNSLookupTrace / DidSucceed / DidFail go, if anywhere.
+    notify: Option<(NotificationCenter, SenderId)>,
 }
 
 fn default_port(t: TransportKind) -> u16 {
@@ -135,23 +139,78 @@ fn transport_param(t: &str) -> Option<TransportKind> {
     }
 }
 
-struct Ctx {
+struct Ctx<'a> {
     trace: Vec<QueryTrace>,
     timed_out: bool,
+    notify: Option<&'a (NotificationCenter, SenderId)>,
+    /// The spec's DNSLookupTrace `context`: the method being run.
+    context: &'static str,
+    /// What is being looked up, for the trace notifications.
+    subject: String,
+    service: Option<String>,
 }
 
-impl Ctx {
+impl<'a> Ctx<'a> {
+    fn new(
+        lookup: &'a DnsLookup,
+        context: &'static str,
+        subject: String,
+        service: Option<String>,
+    ) -> Self {
+        Ctx {
+            trace: Vec::new(),
+            timed_out: false,
+            notify: lookup.notify.as_ref(),
+            context,
+            subject,
+            service,
+        }
+    }
+
     fn record(&mut self, name: &str, rt: &'static str, r: Result<Vec<String>, &ResolveError>) {
         if let Err(e) = &r {
             if !e.is_no_records_found() && !e.is_nx_domain() {
                 self.timed_out = true;
             }
         }
-        self.trace.push(QueryTrace {
+        let query = QueryTrace {
             name: name.to_owned(),
             record_type: rt,
             result: r.map_err(|e| e.to_string()),
-        });
+        };
+        // Posted as each answer arrives, so an observer sees a slow lookup
+        // progress rather than everything at the end.
+        if let Some((center, sender)) = self.notify {
+            center.post(
+                *sender,
+                NotificationData::DNSLookupTrace {
+                    query: query.clone(),
+                    context: self.context,
+                    service: self.service.clone(),
+                    uri: self.subject.clone(),
+                },
+            );
+        }
+        self.trace.push(query);
+    }
+
+    /// Posts the outcome and hands back the lookup.
+    fn conclude(self, result: Result<Vec<Route>, LookupError>) -> Lookup<Vec<Route>> {
+        if let Some((center, sender)) = self.notify {
+            let data = match &result {
+                Ok(routes) => NotificationData::DNSLookupDidSucceed {
+                    result: routes.clone(),
+                },
+                Err(e) => NotificationData::DNSLookupDidFail {
+                    error: e.to_string(),
+                },
+            };
+            center.post(*sender, data);
+        }
+        Lookup {
+            result,
+            trace: self.trace,
+        }
     }
 }
 
@@ -175,6 +234,7 @@ impl DnsLookup {
         DnsLookup {
             resolver,
             lifetime: Duration::from_secs(15),
+            notify: None,
         }
     }
 
@@ -189,6 +249,7 @@ impl DnsLookup {
         Ok(DnsLookup {
             resolver: builder.build(),
             lifetime: Duration::from_secs(15),
+            notify: None,
         })
     }
 
@@ -199,7 +260,17 @@ impl DnsLookup {
         self
     }
 
-    async fn ips(&self, ctx: &mut Ctx, host: &str) -> Vec<IpAddr> {
+    /// Posts the spec's notifications to `center`: DNSLookupTrace for each
+    /// query as it is answered, then DNSLookupDidSucceed or DNSLookupDidFail
+    /// once per lookup, all from one sender. Returns the sender id so
+    /// observers can filter on this lookup object.
+    pub fn with_notifications(mut self, center: &NotificationCenter) -> (Self, SenderId) {
+        let sender = center.new_sender();
+        self.notify = Some((center.clone(), sender));
+        (self, sender)
+    }
+
+    async fn ips(&self, ctx: &mut Ctx<'_>, host: &str) -> Vec<IpAddr> {
         match self.resolver.lookup_ip(host).await {
             Ok(l) => {
                 let ips: Vec<IpAddr> = l.iter().collect();
@@ -218,7 +289,7 @@ impl DnsLookup {
     }
 
     /// SRV targets of `name`, ordered by priority then weight (highest).
-    async fn srv(&self, ctx: &mut Ctx, name: &str) -> Vec<(String, u16)> {
+    async fn srv(&self, ctx: &mut Ctx<'_>, name: &str) -> Vec<(String, u16)> {
         match self.resolver.srv_lookup(name).await {
             Ok(l) => {
                 let mut recs: Vec<(u16, u16, String, u16)> = l
@@ -250,7 +321,7 @@ impl DnsLookup {
     /// NAPTR services of `domain` we support, in (order, preference).
     async fn naptr(
         &self,
-        ctx: &mut Ctx,
+        ctx: &mut Ctx<'_>,
         domain: &str,
         supported: &[TransportKind],
     ) -> Vec<(TransportKind, String)> {
@@ -291,7 +362,7 @@ impl DnsLookup {
         }
     }
 
-    async fn srv_routes(&self, ctx: &mut Ctx, name: &str, t: TransportKind) -> Vec<Route> {
+    async fn srv_routes(&self, ctx: &mut Ctx<'_>, name: &str, t: TransportKind) -> Vec<Route> {
         let mut routes = Vec::new();
         for (target, port) in self.srv(ctx, name).await {
             for ip in self.ips(ctx, &target).await {
@@ -312,10 +383,7 @@ impl DnsLookup {
         uri: &SipUri<'_>,
         supported: &[TransportKind],
     ) -> Lookup<Vec<Route>> {
-        let mut ctx = Ctx {
-            trace: Vec::new(),
-            timed_out: false,
-        };
+        let mut ctx = Ctx::new(self, "lookup_sip_proxy", uri.to_string(), None);
         let result =
             match tokio::time::timeout(self.lifetime, self.sip_proxy(&mut ctx, uri, supported))
                 .await
@@ -323,15 +391,12 @@ impl DnsLookup {
                 Ok(r) => r,
                 Err(_) => Err(LookupError::Timeout(uri.host.to_string())),
             };
-        Lookup {
-            result,
-            trace: ctx.trace,
-        }
+        ctx.conclude(result)
     }
 
     async fn sip_proxy(
         &self,
-        ctx: &mut Ctx,
+        ctx: &mut Ctx<'_>,
         uri: &SipUri<'_>,
         supported: &[TransportKind],
     ) -> Result<Vec<Route>, LookupError> {
@@ -437,7 +502,12 @@ impl DnsLookup {
         self.finish(ctx, routes, &host_text)
     }
 
-    fn finish(&self, ctx: &Ctx, routes: Vec<Route>, name: &str) -> Result<Vec<Route>, LookupError> {
+    fn finish(
+        &self,
+        ctx: &Ctx<'_>,
+        routes: Vec<Route>,
+        name: &str,
+    ) -> Result<Vec<Route>, LookupError> {
         if !routes.is_empty() {
             // Duplicates (same target via NAPTR and SRV) are tried once.
             let mut seen = std::collections::HashSet::new();
@@ -453,19 +523,16 @@ impl DnsLookup {
     /// A domain's MSRP relay (`_msrps._tcp`, RFC 4976, port 2855) or STUN
     /// server (`_stun._udp`, RFC 5389, port 3478), falling back to A/AAAA.
     pub async fn lookup_service(&self, domain: &str, service: &str) -> Lookup<Vec<Route>> {
-        let mut ctx = Ctx {
-            trace: Vec::new(),
-            timed_out: false,
-        };
+        let mut ctx = Ctx::new(
+            self,
+            "lookup_service",
+            domain.to_owned(),
+            Some(service.to_owned()),
+        );
         let (prefix, port, t) = match service {
             "msrprelay" => ("_msrps._tcp", 2855, TransportKind::Tls),
             "stun" => ("_stun._udp", 3478, TransportKind::Udp),
-            other => {
-                return Lookup {
-                    result: Err(LookupError::NoTransport(other.to_owned())),
-                    trace: ctx.trace,
-                }
-            }
+            other => return ctx.conclude(Err(LookupError::NoTransport(other.to_owned()))),
         };
         let mut routes = self
             .srv_routes(&mut ctx, &format!("{prefix}.{domain}"), t)
@@ -483,9 +550,6 @@ impl DnsLookup {
                 .collect();
         }
         let result = self.finish(&ctx, routes, domain);
-        Lookup {
-            result,
-            trace: ctx.trace,
-        }
+        ctx.conclude(result)
     }
 }

@@ -35,7 +35,11 @@ pub enum NotificationData {
     },
     DNSLookupTrace {
         query: QueryTrace,
+        /// The method being run: `lookup_sip_proxy` or `lookup_service`.
         context: &'static str,
+        /// The `service` argument, for `lookup_service` only.
+        service: Option<String>,
+        /// The SIP URI, or for `lookup_service` the domain.
         uri: String,
     },
     SIPEngineSIPTrace {

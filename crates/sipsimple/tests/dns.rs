@@ -10,6 +10,7 @@ use std::time::Duration;
 use sip_proto::uri::{SipUri, Uri};
 use sipsimple::engine::TransportKind::{self, Tcp, Tls, Udp};
 use sipsimple::lookup::{DnsLookup, LookupError, Route};
+use sipsimple::notification::{Filter, NotificationCenter, NotificationData};
 
 struct Dnsmasq {
     child: Child,
@@ -290,4 +291,72 @@ async fn service_lookups() {
         l.result.unwrap(),
         [r(Tls, "192.0.2.20", 2855), r(Tls, "2001:db8::20", 2855)]
     );
+}
+
+#[tokio::test]
+async fn notifications_trace_each_query_then_the_outcome() {
+    let s = dnsmasq().await;
+    let center = NotificationCenter::default();
+    let mut all = center.subscribe(Filter::all());
+    let (d, sender) = lookup(&s).with_notifications(&center);
+    let mut mine = center.subscribe(Filter::name("DNSLookupDidSucceed").and_sender(sender));
+
+    let l = d
+        .lookup_sip_proxy(&sip("sip:example.test"), &[Udp, Tcp])
+        .await;
+    let routes = l.result.clone().unwrap();
+    // One DNSLookupTrace per query, in query order, then one DidSucceed.
+    let mut traced = Vec::new();
+    for _ in 0..l.trace.len() {
+        let n = all.try_next().expect("a trace notification per query");
+        assert_eq!(n.sender, sender);
+        match n.data {
+            NotificationData::DNSLookupTrace {
+                query,
+                context,
+                service,
+                uri,
+            } => {
+                assert_eq!(context, "lookup_sip_proxy");
+                assert_eq!(service, None);
+                assert_eq!(uri, "sip:example.test");
+                traced.push(query);
+            }
+            other => panic!("expected DNSLookupTrace, got {}", other.name()),
+        }
+    }
+    assert_eq!(traced, l.trace);
+    let done = all.try_next().expect("the outcome");
+    assert_eq!(
+        done.data,
+        NotificationData::DNSLookupDidSucceed {
+            result: routes.clone()
+        }
+    );
+    assert!(all.try_next().is_none());
+    assert_eq!(mine.try_next().map(|n| n.data), Some(done.data));
+
+    // A failed lookup ends with DidFail carrying the error text.
+    let l = d.lookup_service("missing.example.test", "stun").await;
+    let err = l.result.unwrap_err().to_string();
+    let mut last = None;
+    while let Some(n) = all.try_next() {
+        if let NotificationData::DNSLookupTrace {
+            context,
+            service,
+            uri,
+            ..
+        } = &n.data
+        {
+            assert_eq!(*context, "lookup_service");
+            assert_eq!(service.as_deref(), Some("stun"));
+            assert_eq!(uri, "missing.example.test");
+        }
+        last = Some(n.data);
+    }
+    assert_eq!(
+        last,
+        Some(NotificationData::DNSLookupDidFail { error: err })
+    );
+    assert!(mine.try_next().is_none());
 }
