@@ -49,6 +49,12 @@ pub enum NotificationData {
         transport: &'static str,
         text: String,
     },
+    /// A settings object was saved with these changes (setting path →
+    /// old and new value).
+    CFGSettingsObjectDidChange {
+        modified: std::collections::BTreeMap<String, crate::config::SettingChange>,
+    },
+    CFGSettingsObjectWasDeleted,
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -63,6 +69,8 @@ impl NotificationData {
             NotificationData::DNSLookupDidSucceed { .. } => "DNSLookupDidSucceed",
             NotificationData::DNSLookupDidFail { .. } => "DNSLookupDidFail",
             NotificationData::DNSLookupTrace { .. } => "DNSLookupTrace",
+            NotificationData::CFGSettingsObjectDidChange { .. } => "CFGSettingsObjectDidChange",
+            NotificationData::CFGSettingsObjectWasDeleted => "CFGSettingsObjectWasDeleted",
             NotificationData::SIPEngineSIPTrace { .. } => "SIPEngineSIPTrace",
             NotificationData::Custom { name, .. } => name,
         }

@@ -30,6 +30,11 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// A value refused by its setting, on assignment or when loading.
+    #[error("{setting}: {reason}")]
+    Invalid { setting: String, reason: String },
+    #[error("no setting named {0}")]
+    UnknownSetting(String),
 }
 
 /// Where a ConfigurationManager keeps its settings.
@@ -38,6 +43,8 @@ pub trait StorageBackend: Send + Sync {
     fn load(&self) -> Result<Tree, ConfigError>;
     /// Replaces what is stored with `tree`, all or nothing.
     fn save(&self, tree: &Tree) -> Result<(), ConfigError>;
+    /// Where the settings are, for error messages.
+    fn describe(&self) -> String;
 }
 
 /// Settings held in memory only (tests, throw-away applications).
@@ -67,6 +74,10 @@ impl StorageBackend for MemoryBackend {
     fn save(&self, tree: &Tree) -> Result<(), ConfigError> {
         *self.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree.clone();
         Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "the in-memory configuration".into()
     }
 }
 
@@ -158,6 +169,10 @@ impl StorageBackend for FileBackend {
             let _ = fs::remove_file(&tmp);
             self.io(e)
         })
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
     }
 }
 

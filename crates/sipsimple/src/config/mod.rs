@@ -5,9 +5,16 @@
 //!   written atomically with mode 0600 because it holds passwords, or
 //!   memory. A backend stores a tree of non-default values and knows
 //!   nothing about which settings exist.
-//! - (next) settings objects with typed, validated settings and defaults,
-//!   and the ConfigurationManager that ties them to a backend.
+//! - `schema`: which settings exist — typed, with defaults, nillable or
+//!   not, in nested groups, extensible by the application.
+//! - `object`: settings objects (validated assignment, `save` posting
+//!   CFGSettingsObjectDidChange, `delete`) and the ConfigurationManager
+//!   that keeps them in a backend.
 
 pub mod backend;
+pub mod object;
+pub mod schema;
 
 pub use backend::{ConfigError, FileBackend, MemoryBackend, StorageBackend};
+pub use object::{ConfigurationManager, SettingChange, SettingsObject};
+pub use schema::{Group, Kind, Setting, Value};
