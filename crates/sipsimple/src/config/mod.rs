@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod object;
 pub mod schema;
+pub mod settings;
 
 pub use backend::{ConfigError, FileBackend, MemoryBackend, StorageBackend};
 pub use object::{ConfigurationManager, SettingChange, SettingsObject};

@@ -1,0 +1,453 @@
+//! The SDK's own settings: global (the spec's SIPSimpleSettings), per
+//! account, and for the Bonjour account. Applications add theirs with
+//! `Group::extend`. `docs/CONFIGURATION.md` is generated from these
+//! schemas (`markdown`) and a test keeps it current.
+
+use super::schema::{Group, Kind, Setting, Value};
+use sip_proto::uri::Uri;
+
+const TRANSPORTS: &[&str] = &["tls", "tcp", "udp"];
+/// Codec names as they appear in SDP rtpmap lines.
+const AUDIO_CODECS: &[&str] = &["opus", "G722", "PCMU", "PCMA", "speex", "iLBC", "GSM"];
+const SAMPLE_RATES: &[i64] = &[8000, 16000, 32000, 44100, 48000];
+
+fn text() -> Kind {
+    Kind::Text { non_empty: true }
+}
+
+fn list(item: Kind) -> Kind {
+    Kind::List(Box::new(item))
+}
+
+fn strings(items: &[&str]) -> Value {
+    Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
+}
+
+/// A `sip:` or `sips:` URI, checked with the SDK's own parser.
+fn sip_uri(v: &Value) -> Result<(), String> {
+    let s = v.as_str().unwrap_or_default();
+    match Uri::parse(s) {
+        Ok(u) if u.as_sip().is_some() => Ok(()),
+        Ok(_) => Err(format!("{s:?} is not a sip: or sips: URI")),
+        Err(e) => Err(format!("{s:?} is not a URI: {e}")),
+    }
+}
+
+/// `START-END`, both even ports (RTP on even, RTCP on the odd one above),
+/// START below END.
+fn port_range(v: &Value) -> Result<(), String> {
+    let s = v.as_str().unwrap_or_default();
+    let parsed = s
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)));
+    match parsed {
+        Some((a, b)) if a < b && a % 2 == 0 && b % 2 == 0 && a >= 1024 => Ok(()),
+        _ => Err(format!(
+            "{s:?} is not START-END with even ports, 1024 <= START < END"
+        )),
+    }
+}
+
+fn sample_rate(v: &Value) -> Result<(), String> {
+    match v.as_integer() {
+        Some(r) if SAMPLE_RATES.contains(&r) => Ok(()),
+        _ => Err(format!("must be one of {SAMPLE_RATES:?}")),
+    }
+}
+
+/// The global settings.
+pub fn global() -> Group {
+    Group::new("")
+        .setting(Setting::new(
+            "user_agent",
+            text(),
+            concat!("sipsimple-rs/", env!("CARGO_PKG_VERSION")),
+            "User-Agent and Server header value",
+        ))
+        .setting(Setting::nillable(
+            "default_account",
+            text(),
+            "id of the account used when none is named",
+        ))
+        .setting(Setting::nillable(
+            "local_ip",
+            text(),
+            "address to bind and advertise; nil: chosen per destination",
+        ))
+        .group(
+            Group::new("sip")
+                .setting(Setting::new(
+                    "udp_port",
+                    Kind::PORT,
+                    0,
+                    "UDP listening port; 0: any free port",
+                ))
+                .setting(Setting::new(
+                    "tcp_port",
+                    Kind::PORT,
+                    0,
+                    "TCP listening port; 0: any free port",
+                ))
+                .setting(Setting::new(
+                    "tls_port",
+                    Kind::PORT,
+                    0,
+                    "TLS listening port; 0: any free port",
+                ))
+                .setting(Setting::new(
+                    "transport_list",
+                    list(Kind::Choice(TRANSPORTS)),
+                    strings(&["tls", "tcp", "udp"]),
+                    "transports to enable, most preferred first",
+                ))
+                .setting(Setting::new(
+                    "invite_timeout",
+                    Kind::Integer { min: 5, max: 600 },
+                    90,
+                    "seconds an outgoing call may ring before it is cancelled",
+                )),
+        )
+        .group(
+            Group::new("tls")
+                .setting(Setting::nillable(
+                    "ca_list",
+                    text(),
+                    "PEM file of extra CAs to trust; nil: none",
+                ))
+                .setting(Setting::nillable(
+                    "certificate",
+                    text(),
+                    "PEM file with our certificate and key, for TLS servers and client auth",
+                ))
+                .setting(Setting::new(
+                    "verify_server",
+                    Kind::Bool,
+                    true,
+                    "check the server certificate against the CAs and the name",
+                )),
+        )
+        .group(
+            Group::new("rtp")
+                .setting(
+                    Setting::new(
+                        "port_range",
+                        text(),
+                        "50000-50500",
+                        "local RTP ports, START-END (even)",
+                    )
+                    .validated_by(port_range),
+                )
+                .setting(Setting::new(
+                    "audio_codec_list",
+                    list(Kind::Choice(AUDIO_CODECS)),
+                    strings(&["opus", "G722", "PCMU", "PCMA"]),
+                    "audio codecs to offer, most preferred first",
+                )),
+        )
+        .group(
+            Group::new("audio")
+                .setting(Setting::nillable(
+                    "input_device",
+                    text(),
+                    "microphone; nil: system default",
+                ))
+                .setting(Setting::nillable(
+                    "output_device",
+                    text(),
+                    "speaker; nil: system default",
+                ))
+                .setting(Setting::nillable(
+                    "alert_device",
+                    text(),
+                    "device for ringing; nil: system default",
+                ))
+                .setting(
+                    Setting::new(
+                        "sample_rate",
+                        Kind::Integer {
+                            min: 8000,
+                            max: 48000,
+                        },
+                        48000,
+                        "mixer sample rate in Hz (8000, 16000, 32000, 44100 or 48000)",
+                    )
+                    .validated_by(sample_rate),
+                ),
+        )
+        .group(Group::new("file_transfer").setting(Setting::nillable(
+            "directory",
+            text(),
+            "where received files go; nil: the platform download directory",
+        )))
+        .group(
+            Group::new("logging")
+                .setting(Setting::new(
+                    "trace_sip",
+                    Kind::Bool,
+                    false,
+                    "post and log every SIP message",
+                ))
+                .setting(Setting::new(
+                    "trace_msrp",
+                    Kind::Bool,
+                    false,
+                    "log every MSRP chunk",
+                ))
+                .setting(Setting::new(
+                    "trace_dns",
+                    Kind::Bool,
+                    false,
+                    "log every DNS query",
+                ))
+                .setting(Setting::nillable(
+                    "directory",
+                    text(),
+                    "where trace files go; nil: the platform log directory",
+                )),
+        )
+}
+
+fn srtp() -> Setting {
+    Setting::new(
+        "srtp_encryption",
+        Kind::Choice(&["disabled", "optional", "mandatory"]),
+        "optional",
+        "SRTP (SDES) policy for audio",
+    )
+}
+
+fn msrp_transport() -> Setting {
+    Setting::new(
+        "transport",
+        Kind::Choice(&["tls", "tcp"]),
+        "tls",
+        "MSRP transport",
+    )
+}
+
+/// The settings of one SIP account.
+pub fn account() -> Group {
+    Group::new("")
+        .setting(Setting::new(
+            "enabled",
+            Kind::Bool,
+            false,
+            "register and take calls with it",
+        ))
+        .setting(Setting::nillable(
+            "display_name",
+            text(),
+            "name shown to peers",
+        ))
+        .group(
+            Group::new("auth")
+                .setting(Setting::nillable(
+                    "username",
+                    text(),
+                    "digest user name; nil: the user part of the id",
+                ))
+                .setting(Setting::new(
+                    "password",
+                    Kind::Text { non_empty: false },
+                    "",
+                    "digest password (why the file is mode 0600)",
+                )),
+        )
+        .group(
+            Group::new("sip")
+                .setting(
+                    Setting::nillable(
+                        "outbound_proxy",
+                        text(),
+                        "send every request here (sip: or sips: URI); nil: RFC 3263 on the domain",
+                    )
+                    .validated_by(sip_uri),
+                )
+                .setting(Setting::new(
+                    "register",
+                    Kind::Bool,
+                    true,
+                    "register while enabled",
+                ))
+                .setting(Setting::new(
+                    "register_interval",
+                    Kind::Integer {
+                        min: 30,
+                        max: 86400,
+                    },
+                    3600,
+                    "registration expiry asked for, in seconds",
+                )),
+        )
+        .group(Group::new("tls").setting(Setting::nillable(
+            "name",
+            text(),
+            "name the server certificate must carry; nil: the domain",
+        )))
+        .group(
+            Group::new("rtp")
+                .setting(Setting::nillable(
+                    "audio_codec_list",
+                    list(Kind::Choice(AUDIO_CODECS)),
+                    "codecs for this account; nil: the global list",
+                ))
+                .setting(srtp()),
+        )
+        .group(
+            Group::new("nat_traversal")
+                .setting(Setting::new(
+                    "use_ice",
+                    Kind::Bool,
+                    false,
+                    "ICE for media (RFC 8445)",
+                ))
+                .setting(Setting::nillable(
+                    "stun_server_list",
+                    list(text()),
+                    "STUN servers, host[:port]; nil: _stun._udp SRV of the domain",
+                ))
+                .setting(Setting::nillable(
+                    "msrp_relay",
+                    text(),
+                    "MSRP relay URI; nil: _msrps._tcp SRV of the domain",
+                ))
+                .setting(Setting::new(
+                    "use_msrp_relay_for_outbound",
+                    Kind::Bool,
+                    false,
+                    "use the relay for sessions we start too",
+                )),
+        )
+        .group(
+            Group::new("msrp")
+                .setting(msrp_transport())
+                .setting(Setting::new(
+                    "connection_model",
+                    Kind::Choice(&["relay", "acm"]),
+                    "relay",
+                    "MSRP relay (RFC 4976) or alternative connection model (RFC 6135)",
+                )),
+        )
+        .group(Group::new("presence").setting(Setting::new(
+            "enabled",
+            Kind::Bool,
+            false,
+            "publish and watch presence",
+        )))
+        .group(
+            Group::new("message_summary")
+                .setting(Setting::new(
+                    "enabled",
+                    Kind::Bool,
+                    false,
+                    "subscribe to message-summary (voicemail, RFC 3842)",
+                ))
+                .setting(
+                    Setting::nillable(
+                        "voicemail_uri",
+                        text(),
+                        "voicemail box; nil: the account's own URI",
+                    )
+                    .validated_by(sip_uri),
+                ),
+        )
+}
+
+/// The settings of the Bonjour (peer-to-peer) account.
+pub fn bonjour_account() -> Group {
+    Group::new("")
+        .setting(Setting::new(
+            "enabled",
+            Kind::Bool,
+            true,
+            "publish and browse over mDNS",
+        ))
+        .setting(Setting::nillable(
+            "display_name",
+            text(),
+            "name shown to neighbours",
+        ))
+        .group(Group::new("sip").setting(Setting::new(
+            "transport_list",
+            list(Kind::Choice(TRANSPORTS)),
+            strings(&["tls", "tcp", "udp"]),
+            "transports to publish, most preferred first",
+        )))
+        .group(Group::new("rtp").setting(srtp()))
+        .group(Group::new("msrp").setting(msrp_transport()))
+}
+
+fn render(value: Option<&Value>) -> String {
+    match value {
+        None => "nil".into(),
+        Some(v) => format!("`{v}`"),
+    }
+}
+
+/// The settings reference: one table per settings object.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Configuration\n\n\
+         Generated from `crates/sipsimple/src/config/settings.rs`; the test \
+         `configuration_doc_is_current` fails when this file is stale \
+         (regenerate with `UPDATE_DOCS=1 cargo test -p sipsimple --test config_settings`).\n\n\
+         Settings live in one TOML file (mode 0600, written atomically; only \
+         values that differ from the defaults are stored). Global settings are \
+         at the top level, each account under `[accounts.\"user@domain\"]`, \
+         the Bonjour account under `[bonjour]`. A setting's path is its dotted \
+         name: `sip.register_interval` is `register_interval` in the account's \
+         `sip` table. \"nil\" means unset; a nil setting is simply absent from \
+         the file.\n",
+    );
+    for (title, key, schema) in [
+        ("Global", "(top level)", global()),
+        ("Account", "`[accounts.\"user@domain\"]`", account()),
+        ("Bonjour account", "`[bonjour]`", bonjour_account()),
+    ] {
+        out.push_str(&format!(
+            "\n## {title}\n\nStored at {key}.\n\n| Setting | Type | Default | Meaning |\n|---|---|---|---|\n"
+        ));
+        for (path, s) in schema.walk() {
+            let kind = if s.nillable {
+                format!("{}, or nil", s.kind)
+            } else {
+                s.kind.to_string()
+            };
+            out.push_str(&format!(
+                "| `{path}` | {kind} | {} | {} |\n",
+                render(s.default.as_ref()),
+                s.doc
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_passes_its_own_setting() {
+        for schema in [global(), account(), bonjour_account()] {
+            for (path, s) in schema.walk() {
+                assert!(s.check(s.default.as_ref()).is_ok(), "{path}");
+                assert!(!s.doc.is_empty(), "{path} needs a doc line");
+            }
+        }
+    }
+
+    #[test]
+    fn validators_refuse_what_they_should() {
+        assert!(sip_uri(&"sip:proxy.example.test;transport=tls".into()).is_ok());
+        assert!(sip_uri(&"tel:+1555".into()).is_err());
+        assert!(sip_uri(&"proxy.example.test".into()).is_err());
+        assert!(port_range(&"50000-50500".into()).is_ok());
+        assert!(port_range(&"50001-50500".into()).is_err());
+        assert!(port_range(&"50500-50000".into()).is_err());
+        assert!(port_range(&"80-200".into()).is_err());
+        assert!(port_range(&"a-b".into()).is_err());
+        assert!(sample_rate(&Value::Integer(44100)).is_ok());
+        assert!(sample_rate(&Value::Integer(22050)).is_err());
+    }
+}
