@@ -2,14 +2,16 @@
 //!
 //! Owns the commands and their output for people: `sip parse` (read SIP
 //! messages from files or stdin, as datagrams or as a TCP-like stream, and
-//! explain them), `sip demo` (the same printer on embedded samples) and
-//! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made).
+//! explain them), `sip demo` (the same printer on embedded samples),
+//! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made) and
+//! `sip account` / `sip settings` (the configuration file).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
 //! I/O error.
 #![forbid(unsafe_code)]
 
+mod config;
 mod demo;
 mod lookup;
 mod render;
@@ -24,6 +26,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "sip", version, about = "SIP SIMPLE client (sipsimple-rs)")]
 struct Cli {
+    /// Configuration file (default: $SIP_CONFIG, else
+    /// ~/.config/sipsimple-rs/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +71,62 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         timeout: f64,
     },
+    /// Add, list, show, change and delete SIP accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Show and change the global settings (docs/CONFIGURATION.md).
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Add an account, enabled (the first one becomes the default).
+    Add {
+        /// user@domain
+        id: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Add it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the accounts; `*` marks the default.
+    List,
+    /// Every setting of an account; `*` marks those changed from the default.
+    Show {
+        id: String,
+    },
+    /// Change a setting, e.g. `sip account set alice@example.com sip.register_interval 600`.
+    Set {
+        id: String,
+        setting: String,
+        value: String,
+    },
+    /// Put a setting back to its default (nil for those that may be unset).
+    Reset {
+        id: String,
+        setting: String,
+    },
+    Delete {
+        id: String,
+    },
+    /// Show the default account, or make ID the default.
+    Default {
+        id: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Every global setting; `*` marks those changed from the default.
+    Show,
+    /// Change a setting; lists are comma-separated (`sip.transport_list tls,tcp`).
+    Set { setting: String, value: String },
+    /// Put a setting back to its default.
+    Reset { setting: String },
 }
 
 /// Exit statuses.
@@ -84,6 +146,25 @@ fn main() -> ExitCode {
             service,
             timeout,
         } => run_lookup(&mut out, target, &transports, nameservers, service, timeout),
+        Command::Account(cmd) => run_config(&mut out, cli.config, |c| match cmd {
+            AccountCommand::Add {
+                id,
+                password,
+                display_name,
+                disabled,
+            } => c.account_add(&id, password, display_name, disabled),
+            AccountCommand::List => c.account_list(),
+            AccountCommand::Show { id } => c.account_show(&id),
+            AccountCommand::Set { id, setting, value } => c.account_set(&id, &setting, &value),
+            AccountCommand::Reset { id, setting } => c.account_reset(&id, &setting),
+            AccountCommand::Delete { id } => c.account_delete(&id),
+            AccountCommand::Default { id } => c.account_default(id.as_deref()),
+        }),
+        Command::Settings(cmd) => run_config(&mut out, cli.config, |c| match cmd {
+            SettingsCommand::Show => c.settings_show(),
+            SettingsCommand::Set { setting, value } => c.settings_set(&setting, &value),
+            SettingsCommand::Reset { setting } => c.settings_reset(&setting),
+        }),
     };
     match status {
         Ok(code) => ExitCode::from(code),
@@ -181,6 +262,18 @@ fn run_lookup(
     let (text, found) = lookup::run(args)?;
     out.write(&text)?;
     Ok(if found { 0 } else { REFUSED })
+}
+
+fn run_config(
+    out: &mut Output,
+    explicit: Option<PathBuf>,
+    command: impl FnOnce(&config::Config) -> Result<String>,
+) -> Result<u8> {
+    let path = config::path(explicit)?;
+    let config = config::Config::open(&path)?;
+    let text = command(&config)?;
+    out.write(&text)?;
+    Ok(0)
 }
 
 fn is_stdin(path: &Path) -> bool {

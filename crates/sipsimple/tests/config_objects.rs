@@ -2,38 +2,17 @@
 //! save/delete with their notifications, only non-default values stored,
 //! application extensions, and refusal of bad stored values.
 
+mod common;
+
 use std::fs;
-use std::path::PathBuf;
 use std::sync::Arc;
 
+use common::TempDir;
 use sipsimple::config::{
     ConfigError, ConfigurationManager, FileBackend, Group, Kind, MemoryBackend, Setting,
     SettingChange, StorageBackend, Value,
 };
 use sipsimple::notification::{Filter, NotificationCenter, NotificationData};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "sipsimple-objects-{tag}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn account_schema() -> Arc<Group> {
     Arc::new(

@@ -11,11 +11,13 @@
 //!   CFGSettingsObjectDidChange, `delete`) and the ConfigurationManager
 //!   that keeps them in a backend.
 
+pub mod address;
 pub mod backend;
 pub mod object;
 pub mod schema;
 pub mod settings;
 
+pub use address::SipAddress;
 pub use backend::{ConfigError, FileBackend, MemoryBackend, StorageBackend};
 pub use object::{ConfigurationManager, SettingChange, SettingsObject};
-pub use schema::{Group, Kind, Setting, Value};
+pub use schema::{display, Group, Kind, Setting, Value};

@@ -67,6 +67,44 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// A value as a person types it (command line, text field): `yes`/
+    /// `no` for booleans, digits for integers, text as is, lists as
+    /// comma-separated items (empty text: empty list).
+    pub fn parse_text(&self, text: &str) -> Result<Value, String> {
+        match self {
+            Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(Value::Boolean(true)),
+                "false" | "no" | "off" | "0" => Ok(Value::Boolean(false)),
+                _ => Err(format!("{text:?} is not a boolean (yes or no)")),
+            },
+            Kind::Integer { .. } => text
+                .trim()
+                .parse::<i64>()
+                .map(Value::Integer)
+                .map_err(|_| format!("{text:?} is not an integer")),
+            Kind::Text { .. } | Kind::Choice(_) => Ok(Value::String(text.to_owned())),
+            Kind::List(item) => {
+                if text.trim().is_empty() {
+                    return Ok(Value::Array(Vec::new()));
+                }
+                text.split(',')
+                    .map(|t| item.parse_text(t.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array)
+            }
+        }
+    }
+}
+
+/// A value for people: TOML syntax, `nil` when unset.
+pub fn display(value: Option<&Value>) -> String {
+    match value {
+        None => "nil".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -129,6 +167,13 @@ impl Setting {
     pub fn validated_by(mut self, validator: Validator) -> Self {
         self.validator = Some(validator);
         self
+    }
+
+    /// Reads and checks a value typed by a person (see `Kind::parse_text`).
+    pub fn parse_text(&self, text: &str) -> Result<Value, String> {
+        let v = self.kind.parse_text(text)?;
+        self.check(Some(&v))?;
+        Ok(v)
     }
 
     /// Whether `value` may be assigned; the reason if not.
@@ -242,6 +287,24 @@ mod tests {
         assert!(Kind::Text { non_empty: true }
             .check(&Value::String(String::new()))
             .is_err());
+    }
+
+    #[test]
+    fn text_typed_by_people_is_read_by_kind() {
+        assert_eq!(Kind::Bool.parse_text(" Yes"), Ok(Value::Boolean(true)));
+        assert!(Kind::Bool.parse_text("maybe").is_err());
+        assert_eq!(Kind::PORT.parse_text("5060"), Ok(Value::Integer(5060)));
+        assert!(Kind::PORT.parse_text("50x").is_err());
+        let l = Kind::List(Box::new(Kind::PORT));
+        assert_eq!(
+            l.parse_text("1, 2"),
+            Ok(Value::Array(vec![Value::Integer(1), Value::Integer(2)]))
+        );
+        assert_eq!(l.parse_text(""), Ok(Value::Array(vec![])));
+        let s = Setting::new("p", Kind::PORT, 0, "");
+        assert!(s.parse_text("70000").is_err(), "the kind's bounds apply");
+        assert_eq!(display(None), "nil");
+        assert_eq!(display(Some(&Value::String("a".into()))), "\"a\"");
     }
 
     #[test]
