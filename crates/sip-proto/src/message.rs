@@ -81,6 +81,7 @@ impl StatusCode {
     pub const PROXY_AUTHENTICATION_REQUIRED: StatusCode = StatusCode(407);
     pub const REQUEST_TERMINATED: StatusCode = StatusCode(487);
     pub const SERVER_INTERNAL_ERROR: StatusCode = StatusCode(500);
+    pub const NOT_IMPLEMENTED: StatusCode = StatusCode(501);
     pub const VERSION_NOT_SUPPORTED: StatusCode = StatusCode(505);
     pub const MESSAGE_TOO_LARGE: StatusCode = StatusCode(513);
 

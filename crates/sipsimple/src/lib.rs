@@ -10,6 +10,7 @@
 //! such as `sip-proto`).
 #![forbid(unsafe_code)]
 
+pub mod application;
 pub mod config;
 pub mod engine;
 pub mod lookup;

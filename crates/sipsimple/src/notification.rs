@@ -55,6 +55,15 @@ pub enum NotificationData {
         modified: std::collections::BTreeMap<String, crate::config::SettingChange>,
     },
     CFGSettingsObjectWasDeleted,
+    SIPApplicationWillStart,
+    SIPApplicationDidStart,
+    SIPApplicationWillEnd,
+    SIPApplicationDidEnd,
+    /// TLS could not be set up (certificate or CA file); the engine runs
+    /// without listening for TLS.
+    SIPApplicationFailedToStartTLS {
+        error: String,
+    },
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -71,6 +80,13 @@ impl NotificationData {
             NotificationData::DNSLookupTrace { .. } => "DNSLookupTrace",
             NotificationData::CFGSettingsObjectDidChange { .. } => "CFGSettingsObjectDidChange",
             NotificationData::CFGSettingsObjectWasDeleted => "CFGSettingsObjectWasDeleted",
+            NotificationData::SIPApplicationWillStart => "SIPApplicationWillStart",
+            NotificationData::SIPApplicationDidStart => "SIPApplicationDidStart",
+            NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",
+            NotificationData::SIPApplicationDidEnd => "SIPApplicationDidEnd",
+            NotificationData::SIPApplicationFailedToStartTLS { .. } => {
+                "SIPApplicationFailedToStartTLS"
+            }
             NotificationData::SIPEngineSIPTrace { .. } => "SIPEngineSIPTrace",
             NotificationData::Custom { name, .. } => name,
         }

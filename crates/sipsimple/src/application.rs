@@ -1,0 +1,358 @@
+//! SIPApplication: starts and stops one application's subsystems — its
+//! configuration, its engine — and posts the spec's lifecycle
+//! notifications. Not a process-wide singleton: several applications run
+//! side by side in one process, each with its own ports, engine and
+//! NotificationCenter (tests run alice and bob that way).
+//!
+//! Accounts, sessions and DNS-driven routing start here as they are built
+//! (issue 4 onwards); today the engine answers OPTIONS itself and refuses
+//! other requests with 501 until a session or message handler exists.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sip_proto::headers::HeaderName;
+use sip_proto::transaction::Event;
+use sip_proto::{Method, Response, StatusCode};
+use tokio::sync::mpsc;
+
+use crate::config::{
+    settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
+};
+use crate::engine::{
+    Direction, Engine, EngineConfig, EngineError, EngineEvent, TlsSettings, TransportKind,
+};
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
+
+/// How long `stop` lets the engine wind down before giving up on it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppState {
+    Stopped,
+    Starting,
+    Started,
+    Stopping,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    #[error("the application is {0:?}; start needs it stopped")]
+    NotStopped(AppState),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+struct Running {
+    engine: Engine,
+    config: ConfigurationManager,
+}
+
+struct Inner {
+    state: AppState,
+    running: Option<Running>,
+}
+
+/// One application. Cloning shares it.
+#[derive(Clone)]
+pub struct SipApplication {
+    inner: Arc<Mutex<Inner>>,
+    center: NotificationCenter,
+    sender: SenderId,
+}
+
+impl Default for SipApplication {
+    fn default() -> Self {
+        SipApplication::new()
+    }
+}
+
+fn text(object: &SettingsObject, path: &str) -> Result<Option<String>, ConfigError> {
+    Ok(object.get(path)?.and_then(Value::as_str).map(str::to_owned))
+}
+
+fn port(object: &SettingsObject, path: &str) -> Result<u16, ConfigError> {
+    let v = object.get(path)?.and_then(Value::as_integer).unwrap_or(0);
+    // The schema bounds ports to 0..=65535.
+    Ok(u16::try_from(v).unwrap_or(0))
+}
+
+/// Our certificate chain and key from one PEM file.
+fn load_identity(
+    path: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let chain = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{path}: {e}"))?;
+    if chain.is_empty() {
+        return Err(format!("{path}: no certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| format!("{path}: no usable private key: {e}"))?;
+    Ok((chain, key))
+}
+
+fn load_roots(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+impl SipApplication {
+    pub fn new() -> Self {
+        let center = NotificationCenter::default();
+        SipApplication {
+            sender: center.new_sender(),
+            center,
+            inner: Arc::new(Mutex::new(Inner {
+                state: AppState::Stopped,
+                running: None,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// This application's notification center.
+    pub fn notification_center(&self) -> &NotificationCenter {
+        &self.center
+    }
+
+    /// The sender id of the application's own notifications.
+    pub fn sender(&self) -> SenderId {
+        self.sender
+    }
+
+    pub fn state(&self) -> AppState {
+        self.lock().state
+    }
+
+    /// The running engine, between DidStart and WillEnd.
+    pub fn engine(&self) -> Option<Engine> {
+        self.lock().running.as_ref().map(|r| r.engine.clone())
+    }
+
+    /// The configuration, between DidStart and WillEnd.
+    pub fn configuration(&self) -> Option<ConfigurationManager> {
+        self.lock().running.as_ref().map(|r| r.config.clone())
+    }
+
+    fn post(&self, data: NotificationData) {
+        self.center.post(self.sender, data);
+    }
+
+    /// Loads the configuration from `backend` and starts the engine it
+    /// describes. A configuration or bind error is returned, nothing is
+    /// left running, and start may be called again. A TLS certificate
+    /// that cannot be loaded is not fatal: SIPApplicationFailedToStartTLS
+    /// is posted and the engine runs without listening for TLS.
+    pub async fn start(
+        &self,
+        backend: impl StorageBackend + 'static,
+    ) -> Result<(), ApplicationError> {
+        {
+            let mut inner = self.lock();
+            if inner.state != AppState::Stopped {
+                return Err(ApplicationError::NotStopped(inner.state));
+            }
+            inner.state = AppState::Starting;
+        }
+        match self.start_inner(backend).await {
+            Ok(running) => {
+                let mut inner = self.lock();
+                inner.running = Some(running);
+                inner.state = AppState::Started;
+                drop(inner);
+                self.post(NotificationData::SIPApplicationDidStart);
+                Ok(())
+            }
+            Err(e) => {
+                self.lock().state = AppState::Stopped;
+                Err(e)
+            }
+        }
+    }
+
+    async fn start_inner(
+        &self,
+        backend: impl StorageBackend + 'static,
+    ) -> Result<Running, ApplicationError> {
+        let config = ConfigurationManager::start(backend, self.center.clone())?;
+        let global = config.object(&[], Arc::new(settings::global()))?;
+        self.post(NotificationData::SIPApplicationWillStart);
+
+        let bind = match text(&global, "local_ip")? {
+            Some(ip) => ip.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
+                setting: "local_ip".into(),
+                reason: format!("{ip:?} is not an IP address"),
+            })?,
+            None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        };
+        let transports: Vec<String> = global
+            .get("sip.transport_list")?
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let enabled = |t: &str| transports.iter().any(|x| x == t);
+
+        let mut tls = TlsSettings {
+            verify_server: global
+                .get("tls.verify_server")?
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            ..TlsSettings::default()
+        };
+        let mut tls_problem = None;
+        if let Some(ca) = text(&global, "tls.ca_list")? {
+            match load_roots(&ca) {
+                Ok(roots) => tls.roots = roots,
+                Err(e) => tls_problem = Some(e),
+            }
+        }
+        if enabled("tls") {
+            match text(&global, "tls.certificate")? {
+                Some(cert) => match load_identity(&cert) {
+                    Ok(identity) => tls.identity = Some(identity),
+                    Err(e) => tls_problem = Some(e),
+                },
+                None => tls_problem = Some("no tls.certificate configured".into()),
+            }
+        }
+        if let Some(error) = &tls_problem {
+            self.post(NotificationData::SIPApplicationFailedToStartTLS {
+                error: error.clone(),
+            });
+        }
+        let engine_config = EngineConfig {
+            bind,
+            udp_port: enabled("udp")
+                .then(|| port(&global, "sip.udp_port"))
+                .transpose()?,
+            tcp_port: enabled("tcp")
+                .then(|| port(&global, "sip.tcp_port"))
+                .transpose()?,
+            tls_port: if enabled("tls") && tls.identity.is_some() {
+                Some(port(&global, "sip.tls_port")?)
+            } else {
+                None
+            },
+            tls,
+            trace: global
+                .get("logging.trace_sip")?
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            ..EngineConfig::default()
+        };
+        let user_agent = text(&global, "user_agent")?.unwrap_or_default();
+        let (engine, events) = Engine::start(engine_config).await?;
+        tokio::spawn(pump(
+            engine.clone(),
+            events,
+            self.center.clone(),
+            self.sender,
+            user_agent,
+        ));
+        Ok(Running { engine, config })
+    }
+
+    /// Stops everything. Returns at once: SIPApplicationWillEnd is posted
+    /// now, SIPApplicationDidEnd once the engine is down, or after a
+    /// bounded grace if it does not go down. Needs a tokio runtime.
+    pub fn stop(&self) {
+        let running = {
+            let mut inner = self.lock();
+            if inner.state != AppState::Started {
+                return;
+            }
+            inner.state = AppState::Stopping;
+            inner.running.take()
+        };
+        self.post(NotificationData::SIPApplicationWillEnd);
+        let app = self.clone();
+        tokio::spawn(async move {
+            if let Some(r) = running {
+                let _ = tokio::time::timeout(STOP_GRACE, r.engine.shutdown()).await;
+            }
+            app.lock().state = AppState::Stopped;
+            app.post(NotificationData::SIPApplicationDidEnd);
+        });
+    }
+}
+
+/// Turns engine events into notifications and answers what nothing else
+/// handles yet.
+async fn pump(
+    engine: Engine,
+    mut events: mpsc::Receiver<EngineEvent>,
+    center: NotificationCenter,
+    sender: SenderId,
+    user_agent: String,
+) {
+    let server = (!user_agent.is_empty()).then_some(user_agent);
+    while let Some(event) = events.recv().await {
+        match event {
+            EngineEvent::Trace(t) => center.post(
+                sender,
+                NotificationData::SIPEngineSIPTrace {
+                    received: t.direction == Direction::Received,
+                    source: if t.direction == Direction::Received {
+                        t.remote
+                    } else {
+                        t.local
+                    }
+                    .to_string(),
+                    destination: if t.direction == Direction::Received {
+                        t.local
+                    } else {
+                        t.remote
+                    }
+                    .to_string(),
+                    transport: match t.transport {
+                        TransportKind::Udp => "udp",
+                        TransportKind::Tcp => "tcp",
+                        TransportKind::Tls => "tls",
+                    },
+                    text: t.text,
+                },
+            ),
+            EngineEvent::Transaction(Event::Request { key, request, .. }) => {
+                let status = if request.method == Method::Options {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_IMPLEMENTED
+                };
+                let mut response = Response::for_request(&request, status, Some(&new_tag()));
+                if let Some(server) = &server {
+                    response.headers.push(HeaderName::Server, server.as_str());
+                }
+                let _ = engine.send_response(&key, response).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A To tag with 64 bits from the process's hash seed and a counter
+/// (RFC 3261 §19.3 asks for at least 32 random bits; tags need to be
+/// unique, not secret).
+fn new_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SEED: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let mut h = SEED.get_or_init(Default::default).build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}", h.finish())
+}
