@@ -134,6 +134,11 @@ impl SipApplication {
         self.lock().state
     }
 
+    /// The spec's `running`: true between DidStart and WillEnd.
+    pub fn is_running(&self) -> bool {
+        self.state() == AppState::Started
+    }
+
     /// The running engine, between DidStart and WillEnd.
     pub fn engine(&self) -> Option<Engine> {
         self.lock().running.as_ref().map(|r| r.engine.clone())

@@ -3,8 +3,10 @@
 //!
 //! Owns (as it is built, issue by issue): SIPApplication, the tokio engine
 //! (sockets, timers, TLS, DNS), the NotificationCenter, accounts, sessions
-//! and streams. Today: the engine (UDP and TCP transports driving the
-//! transaction layer) and a re-export of the message layer.
+//! and streams. Today: SipApplication (lifecycle), the engine (UDP, TCP
+//! and TLS driving the transaction layer), RFC 3263 lookup, the
+//! NotificationCenter, the configuration, and a re-export of the message
+//! layer.
 //!
 //! Does not own: protocol syntax and state machines (in the sans-IO crates
 //! such as `sip-proto`).

@@ -82,6 +82,7 @@ async fn two_applications_side_by_side_start_answer_and_stop() {
         ["SIPApplicationWillStart", "SIPApplicationDidStart"]
     );
     assert_eq!(alice.state(), AppState::Started);
+    assert!(alice.is_running());
 
     let a_udp = alice
         .engine()
@@ -129,6 +130,7 @@ async fn two_applications_side_by_side_start_answer_and_stop() {
     // Stop returns at once; DidEnd follows WillEnd.
     alice.stop();
     assert_eq!(alice.state(), AppState::Stopping);
+    assert!(!alice.is_running());
     assert!(alice.engine().is_none());
     assert_eq!(
         names_until(&mut a_events, "SIPApplicationDidEnd").await,
