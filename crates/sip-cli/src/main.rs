@@ -99,7 +99,7 @@ enum AccountCommand {
     Show {
         id: String,
     },
-    /// Change a setting, e.g. `sip account set alice@example.com sip.register_interval 600`.
+    /// Change a setting, e.g. `sip account set alice@example.com registration.interval 600`.
     Set {
         id: String,
         setting: String,

@@ -114,11 +114,11 @@ fn account_lifecycle() {
             "account",
             "set",
             "alice@example.test",
-            "sip.register_interval",
+            "registration.interval",
             "10",
         ],
     );
-    assert_eq!(e, "sip: sip.register_interval: 10 is outside 30..=86400\n");
+    assert_eq!(e, "sip: registration.interval: 10 is outside 30..=86400\n");
     let e = refused(
         &cfg,
         &[
@@ -158,15 +158,15 @@ fn account_lifecycle() {
                 "account",
                 "set",
                 "alice@example.test",
-                "sip.register_interval",
+                "registration.interval",
                 "600"
             ]
         ),
-        "sip.register_interval: 3600 -> 600\n"
+        "registration.interval: 3600 -> 600\n"
     );
     let show = ok(&cfg, &["account", "show", "alice@example.test"]);
-    assert!(show.contains("* sip.register_interval = 600\n"), "{show}");
-    assert!(show.contains("  sip.register = true\n"), "{show}");
+    assert!(show.contains("* registration.interval = 600\n"), "{show}");
+    assert!(show.contains("  registration.enabled = true\n"), "{show}");
     assert!(
         show.contains("* auth.password = (set, not shown)\n"),
         "{show}"
@@ -179,7 +179,7 @@ fn account_lifecycle() {
             "account",
             "reset",
             "alice@example.test",
-            "sip.register_interval",
+            "registration.interval",
         ],
     );
     assert!(stored(&cfg)["accounts"]["alice@example.test"]

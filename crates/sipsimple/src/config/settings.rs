@@ -254,23 +254,26 @@ pub fn account() -> Group {
                 )),
         )
         .group(
-            Group::new("sip")
-                .setting(
-                    Setting::nillable(
-                        "outbound_proxy",
-                        text(),
-                        "send every request here (sip: or sips: URI); nil: RFC 3263 on the domain",
-                    )
-                    .validated_by(sip_uri),
+            Group::new("sip").setting(
+                Setting::nillable(
+                    "outbound_proxy",
+                    text(),
+                    "send every request here (sip: or sips: URI); nil: RFC 3263 on the domain",
                 )
+                .validated_by(sip_uri),
+            ),
+        )
+        // The spec's name: `registration.enabled`.
+        .group(
+            Group::new("registration")
                 .setting(Setting::new(
-                    "register",
+                    "enabled",
                     Kind::Bool,
                     true,
-                    "register while enabled",
+                    "register while the account is enabled",
                 ))
                 .setting(Setting::new(
-                    "register_interval",
+                    "interval",
                     Kind::Integer {
                         min: 30,
                         max: 86400,
@@ -395,8 +398,8 @@ pub fn markdown() -> String {
          values that differ from the defaults are stored). Global settings are \
          at the top level, each account under `[accounts.\"user@domain\"]`, \
          the Bonjour account under `[bonjour]`. A setting's path is its dotted \
-         name: `sip.register_interval` is `register_interval` in the account's \
-         `sip` table. \"nil\" means unset; a nil setting is simply absent from \
+         name: `registration.interval` is `interval` in the account's \
+         `registration` table. \"nil\" means unset; a nil setting is simply absent from \
          the file.\n",
     );
     for (title, key, schema) in [
