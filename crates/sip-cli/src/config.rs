@@ -130,7 +130,7 @@ impl Config {
     }
 
     pub fn account_delete(&self, id: &str) -> Result<String> {
-        let a = self.account(id)?;
+        let mut a = self.account(id)?;
         let id = SipAddress::parse(id).map_err(|e| anyhow!(e))?.to_string();
         a.delete()?;
         let mut text = format!("deleted account {id}\n");

@@ -4,9 +4,10 @@
 //! side by side in one process, each with its own ports, engine and
 //! NotificationCenter (tests run alice and bob that way).
 //!
-//! Accounts, sessions and DNS-driven routing start here as they are built
-//! (issue 4 onwards); today the engine answers OPTIONS itself and refuses
-//! other requests with 501 until a session or message handler exists.
+//! Start order: configuration, engine, accounts (activated, since the
+//! engine runs); stop runs it backwards. Sessions and DNS-driven routing
+//! join as they are built; until a session or message handler exists the
+//! application answers OPTIONS itself and refuses other requests with 501.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ use sip_proto::transaction::Event;
 use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
+use crate::account::AccountManager;
 use crate::config::{
     settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
 };
@@ -64,6 +66,7 @@ pub struct SipApplication {
     inner: Arc<Mutex<Inner>>,
     center: NotificationCenter,
     sender: SenderId,
+    accounts: AccountManager,
 }
 
 impl Default for SipApplication {
@@ -108,6 +111,7 @@ impl SipApplication {
         let center = NotificationCenter::default();
         SipApplication {
             sender: center.new_sender(),
+            accounts: AccountManager::new(center.clone()),
             center,
             inner: Arc::new(Mutex::new(Inner {
                 state: AppState::Stopped,
@@ -123,6 +127,11 @@ impl SipApplication {
     /// This application's notification center.
     pub fn notification_center(&self) -> &NotificationCenter {
         &self.center
+    }
+
+    /// This application's accounts (usable once started).
+    pub fn account_manager(&self) -> &AccountManager {
+        &self.accounts
     }
 
     /// The sender id of the application's own notifications.
@@ -268,6 +277,11 @@ impl SipApplication {
             self.sender,
             user_agent,
         ));
+        if let Err(e) = self.accounts.start(config.clone(), true) {
+            self.accounts.stop();
+            engine.shutdown().await;
+            return Err(e.into());
+        }
         Ok(Running { engine, config })
     }
 
@@ -284,6 +298,7 @@ impl SipApplication {
             inner.running.take()
         };
         self.post(NotificationData::SIPApplicationWillEnd);
+        self.accounts.stop();
         let app = self.clone();
         tokio::spawn(async move {
             if let Some(r) = running {
@@ -337,7 +352,8 @@ async fn pump(
                 } else {
                     StatusCode::NOT_IMPLEMENTED
                 };
-                let mut response = Response::for_request(&request, status, Some(&new_tag()));
+                let mut response =
+                    Response::for_request(&request, status, Some(&crate::random::tag()));
                 if let Some(server) = &server {
                     response.headers.push(HeaderName::Server, server.as_str());
                 }
@@ -346,18 +362,4 @@ async fn pump(
             _ => {}
         }
     }
-}
-
-/// A To tag with 64 bits from the process's hash seed and a counter
-/// (RFC 3261 §19.3 asks for at least 32 random bits; tags need to be
-/// unique, not secret).
-fn new_tag() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static SEED: std::sync::OnceLock<std::collections::hash_map::RandomState> =
-        std::sync::OnceLock::new();
-    let mut h = SEED.get_or_init(Default::default).build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    format!("{:016x}", h.finish())
 }

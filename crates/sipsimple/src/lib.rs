@@ -12,10 +12,12 @@
 //! such as `sip-proto`).
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod application;
 pub mod config;
 pub mod engine;
 pub mod lookup;
 pub mod notification;
+mod random;
 
 pub use sip_proto as proto;

@@ -64,6 +64,20 @@ pub enum NotificationData {
     SIPApplicationFailedToStartTLS {
         error: String,
     },
+    /// Accounts are named by id (user@domain); the manager gives the
+    /// Account itself.
+    SIPAccountManagerDidAddAccount {
+        account: String,
+    },
+    SIPAccountManagerDidRemoveAccount {
+        account: String,
+    },
+    SIPAccountManagerDidChangeDefaultAccount {
+        old_account: Option<String>,
+        account: Option<String>,
+    },
+    SIPAccountDidActivate,
+    SIPAccountDidDeactivate,
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -80,6 +94,17 @@ impl NotificationData {
             NotificationData::DNSLookupTrace { .. } => "DNSLookupTrace",
             NotificationData::CFGSettingsObjectDidChange { .. } => "CFGSettingsObjectDidChange",
             NotificationData::CFGSettingsObjectWasDeleted => "CFGSettingsObjectWasDeleted",
+            NotificationData::SIPAccountManagerDidAddAccount { .. } => {
+                "SIPAccountManagerDidAddAccount"
+            }
+            NotificationData::SIPAccountManagerDidRemoveAccount { .. } => {
+                "SIPAccountManagerDidRemoveAccount"
+            }
+            NotificationData::SIPAccountManagerDidChangeDefaultAccount { .. } => {
+                "SIPAccountManagerDidChangeDefaultAccount"
+            }
+            NotificationData::SIPAccountDidActivate => "SIPAccountDidActivate",
+            NotificationData::SIPAccountDidDeactivate => "SIPAccountDidDeactivate",
             NotificationData::SIPApplicationWillStart => "SIPApplicationWillStart",
             NotificationData::SIPApplicationDidStart => "SIPApplicationDidStart",
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",

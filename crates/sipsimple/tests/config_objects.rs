@@ -277,7 +277,7 @@ fn delete_removes_the_object_and_says_so() {
         a.set("enabled", Some(Value::Boolean(true))).unwrap();
         a.save().unwrap();
     }
-    let a = m
+    let mut a = m
         .object(&["accounts", "alice@example.test"], account_schema())
         .unwrap();
     let sender = a.sender();

@@ -311,8 +311,9 @@ impl SettingsObject {
     }
 
     /// Removes the object from storage and posts
-    /// CFGSettingsObjectWasDeleted.
-    pub fn delete(self) -> Result<(), ConfigError> {
+    /// CFGSettingsObjectWasDeleted. The object is left at its defaults,
+    /// not stored; saving it would store it again.
+    pub fn delete(&mut self) -> Result<(), ConfigError> {
         let key = self.key.clone();
         if let Some((last, parent)) = key.split_last() {
             self.manager.commit(|tree| {
@@ -328,6 +329,9 @@ impl SettingsObject {
                 }
             })?;
         }
+        self.exists = false;
+        self.values.clear();
+        self.saved.clear();
         self.manager
             .center
             .post(self.sender, NotificationData::CFGSettingsObjectWasDeleted);

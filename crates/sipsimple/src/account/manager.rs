@@ -1,0 +1,232 @@
+//! The AccountManager: one per application; loads the stored accounts,
+//! creates and deletes them, keeps the default account, and switches
+//! accounts on and off with the engine.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use sip_proto::uri::SipUri;
+
+use super::Account;
+use crate::config::{settings, ConfigError, ConfigurationManager, SipAddress, Value};
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
+
+const ACCOUNTS: &str = "accounts";
+
+struct Inner {
+    config: Option<ConfigurationManager>,
+    accounts: BTreeMap<String, Arc<Account>>,
+}
+
+/// Tracks the accounts of one application. Cloning shares it.
+#[derive(Clone)]
+pub struct AccountManager {
+    inner: Arc<Mutex<Inner>>,
+    center: NotificationCenter,
+    sender: SenderId,
+    engine_running: Arc<AtomicBool>,
+}
+
+fn invalid(id: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid {
+        setting: format!("account id {id:?}"),
+        reason,
+    }
+}
+
+impl AccountManager {
+    /// A manager with no accounts until `start`.
+    pub fn new(center: NotificationCenter) -> Self {
+        AccountManager {
+            sender: center.new_sender(),
+            center,
+            inner: Arc::new(Mutex::new(Inner {
+                config: None,
+                accounts: BTreeMap::new(),
+            })),
+            engine_running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The sender id of the manager's own notifications.
+    pub fn sender(&self) -> SenderId {
+        self.sender
+    }
+
+    fn post(&self, data: NotificationData) {
+        self.center.post(self.sender, data);
+    }
+
+    /// Loads every stored account (SIPAccountManagerDidAddAccount for
+    /// each) and activates the enabled ones if `engine_running`. A stored
+    /// account with a bad id or setting fails the start, naming it.
+    pub fn start(
+        &self,
+        config: ConfigurationManager,
+        engine_running: bool,
+    ) -> Result<(), ConfigError> {
+        let mut loaded = Vec::new();
+        for id in config.children(&[ACCOUNTS]) {
+            let address = SipAddress::parse(&id).map_err(|e| invalid(&id, e))?;
+            let object = config.object(&[ACCOUNTS, &id], Arc::new(settings::account()))?;
+            loaded.push(Arc::new(Account::new(
+                address,
+                object,
+                self.center.clone(),
+                self.engine_running.clone(),
+            )?));
+        }
+        self.engine_running.store(engine_running, Ordering::SeqCst);
+        {
+            let mut inner = self.lock();
+            inner.config = Some(config);
+            inner.accounts = loaded
+                .iter()
+                .map(|a| (a.id().to_string(), a.clone()))
+                .collect();
+        }
+        for a in &loaded {
+            self.post(NotificationData::SIPAccountManagerDidAddAccount {
+                account: a.id().to_string(),
+            });
+            a.update_activation();
+        }
+        Ok(())
+    }
+
+    /// Deactivates every account (the engine is going away).
+    pub fn stop(&self) {
+        self.engine_running.store(false, Ordering::SeqCst);
+        for a in self.accounts() {
+            a.deactivate();
+        }
+    }
+
+    pub fn has_account(&self, id: &str) -> bool {
+        self.lock().accounts.contains_key(id)
+    }
+
+    pub fn get_account(&self, id: &str) -> Option<Arc<Account>> {
+        self.lock().accounts.get(id).cloned()
+    }
+
+    /// Every account, ordered by id.
+    pub fn accounts(&self) -> Vec<Arc<Account>> {
+        self.lock().accounts.values().cloned().collect()
+    }
+
+    /// The spec's `iter_accounts`.
+    pub fn iter(&self) -> impl Iterator<Item = Arc<Account>> {
+        self.accounts().into_iter()
+    }
+
+    /// The enabled account a request addressed to `contact` is for: by
+    /// the random contact user name, else by id (user@domain).
+    pub fn find_account(&self, contact: &SipUri<'_>) -> Option<Arc<Account>> {
+        let user = contact.user.as_deref()?;
+        let host = contact.host.to_string();
+        let accounts = self.accounts();
+        let enabled = || accounts.iter().filter(|a| a.is_enabled());
+        enabled()
+            .find(|a| a.contact_username() == user)
+            .or_else(|| {
+                enabled()
+                    .find(|a| a.id().username == user && a.id().domain.eq_ignore_ascii_case(&host))
+            })
+            .cloned()
+    }
+
+    /// Makes and stores a new account, or returns the existing one with
+    /// this id. Posts SIPAccountManagerDidAddAccount for a new one.
+    pub fn create_account(&self, id: &str) -> Result<Arc<Account>, ConfigError> {
+        let address = SipAddress::parse(id).map_err(|e| invalid(id, e))?;
+        let key = address.to_string();
+        if let Some(a) = self.get_account(&key) {
+            return Ok(a);
+        }
+        let config = self.config()?;
+        let mut object = config.object(&[ACCOUNTS, &key], Arc::new(settings::account()))?;
+        object.save()?;
+        let account = Arc::new(Account::new(
+            address,
+            object,
+            self.center.clone(),
+            self.engine_running.clone(),
+        )?);
+        self.lock().accounts.insert(key.clone(), account.clone());
+        self.post(NotificationData::SIPAccountManagerDidAddAccount { account: key });
+        Ok(account)
+    }
+
+    /// Deletes an account from storage: deactivates it, posts
+    /// SIPAccountManagerDidRemoveAccount, and clears the default if it
+    /// was the default.
+    pub fn delete_account(&self, id: &str) -> Result<(), ConfigError> {
+        let Some(account) = self.get_account(id) else {
+            return Err(invalid(id, "no such account".into()));
+        };
+        account.delete_settings()?;
+        account.deactivate();
+        self.lock().accounts.remove(id);
+        self.post(NotificationData::SIPAccountManagerDidRemoveAccount {
+            account: id.to_owned(),
+        });
+        if self.default_account_id()?.as_deref() == Some(id) {
+            self.set_default_account(None)?;
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<ConfigurationManager, ConfigError> {
+        self.lock()
+            .config
+            .clone()
+            .ok_or_else(|| invalid("", "the account manager is not started".into()))
+    }
+
+    fn default_account_id(&self) -> Result<Option<String>, ConfigError> {
+        let global = self.config()?.object(&[], Arc::new(settings::global()))?;
+        Ok(global
+            .get("default_account")?
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
+    /// The default account, if one is set and exists.
+    pub fn default_account(&self) -> Option<Arc<Account>> {
+        let id = self.default_account_id().ok().flatten()?;
+        self.get_account(&id)
+    }
+
+    /// Makes `id` the default (or none); stores it in the global
+    /// `default_account` setting and posts
+    /// SIPAccountManagerDidChangeDefaultAccount when it changed.
+    pub fn set_default_account(&self, id: Option<&str>) -> Result<(), ConfigError> {
+        if let Some(id) = id {
+            if !self.has_account(id) {
+                return Err(invalid(id, "no such account".into()));
+            }
+        }
+        let config = self.config()?;
+        let mut global = config.object(&[], Arc::new(settings::global()))?;
+        let old = global
+            .get("default_account")?
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if old.as_deref() == id {
+            return Ok(());
+        }
+        global.set("default_account", id.map(|s| Value::String(s.to_owned())))?;
+        global.save()?;
+        self.post(NotificationData::SIPAccountManagerDidChangeDefaultAccount {
+            old_account: old,
+            account: id.map(str::to_owned),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! The AccountManager and Account inside a SipApplication: loading,
+//! creating, deleting, the default account, activation with the engine,
+//! and every notification the spec names for them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TempDir;
+use sip_proto::uri::Uri;
+use sipsimple::application::{AppState, SipApplication};
+use sipsimple::config::{FileBackend, MemoryBackend, Value};
+use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+
+const CONFIG: &str = r#"
+local_ip = "127.0.0.1"
+default_account = "alice@example.test"
+[sip]
+transport_list = ["udp"]
+[accounts."alice@example.test"]
+enabled = true
+[accounts."bob@example.test"]
+display_name = "Bob"
+"#;
+
+async fn next(sub: &mut Subscription) -> Notification {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("a notification within 10 s")
+        .expect("center alive")
+}
+
+/// Notifications of interest until `last`, as (name, data).
+async fn until(sub: &mut Subscription, last: &str) -> Vec<Notification> {
+    let mut out = Vec::new();
+    loop {
+        let n = next(sub).await;
+        let done = n.name() == last;
+        out.push(n);
+        if done {
+            return out;
+        }
+    }
+}
+
+fn names(ns: &[Notification]) -> Vec<&str> {
+    ns.iter().map(|n| n.name()).collect()
+}
+
+#[tokio::test]
+async fn accounts_load_activate_and_change() {
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(MemoryBackend::with(CONFIG.parse().unwrap()))
+        .await
+        .unwrap();
+    let started = until(&mut all, "SIPApplicationDidStart").await;
+    assert_eq!(
+        names(&started),
+        [
+            "SIPApplicationWillStart",
+            "SIPAccountManagerDidAddAccount",
+            "SIPAccountDidActivate",
+            "SIPAccountManagerDidAddAccount",
+            "SIPApplicationDidStart"
+        ]
+    );
+    let m = app.account_manager();
+    let alice = m.get_account("alice@example.test").unwrap();
+    let bob = m.get_account("bob@example.test").unwrap();
+    assert_eq!(started[2].sender, alice.sender(), "alice activated");
+    assert!(alice.is_active());
+    assert!(!bob.is_active(), "bob is not enabled");
+    assert_eq!(
+        m.accounts()
+            .iter()
+            .map(|a| a.id().to_string())
+            .collect::<Vec<_>>(),
+        ["alice@example.test", "bob@example.test"]
+    );
+    assert_eq!(m.iter().count(), 2);
+    assert!(m.has_account("bob@example.test") && !m.has_account("carol@example.test"));
+    assert_eq!(m.default_account().unwrap().id(), alice.id());
+    assert_eq!(alice.uri().to_string(), "sip:alice@example.test");
+    assert_eq!(
+        bob.get("display_name").unwrap(),
+        Some(Value::String("Bob".into()))
+    );
+
+    // find_account: by the random contact user, or by id; enabled only.
+    let contact = alice.contact_username().to_owned();
+    assert_eq!(contact.len(), 8);
+    assert_ne!(contact, bob.contact_username());
+    let by_contact_text = format!("sip:{contact}@127.0.0.1:5060");
+    let by_contact = Uri::parse(&by_contact_text).unwrap();
+    assert_eq!(
+        m.find_account(by_contact.as_sip().unwrap())
+            .map(|a| a.id().to_string()),
+        Some("alice@example.test".into())
+    );
+    let by_id = Uri::parse("sip:alice@EXAMPLE.test").unwrap();
+    assert!(m.find_account(by_id.as_sip().unwrap()).is_some());
+    let disabled = Uri::parse("sip:bob@example.test").unwrap();
+    assert!(m.find_account(disabled.as_sip().unwrap()).is_none());
+
+    // Enabling bob and saving activates him.
+    bob.set("enabled", Some(Value::Boolean(true))).unwrap();
+    bob.save().unwrap();
+    let ns = until(&mut all, "SIPAccountDidActivate").await;
+    assert_eq!(
+        names(&ns),
+        ["CFGSettingsObjectDidChange", "SIPAccountDidActivate"]
+    );
+    assert_eq!(ns[1].sender, bob.sender());
+    bob.set("enabled", Some(Value::Boolean(false))).unwrap();
+    bob.save().unwrap();
+    assert_eq!(
+        names(&until(&mut all, "SIPAccountDidDeactivate").await),
+        ["CFGSettingsObjectDidChange", "SIPAccountDidDeactivate"]
+    );
+
+    // Creating: a new id is added once; the same id gives the same account.
+    let carol = m.create_account("carol@example.test").unwrap();
+    let again = m.create_account("sip:carol@example.test").unwrap();
+    assert!(std::sync::Arc::ptr_eq(&carol, &again));
+    let ns = until(&mut all, "SIPAccountManagerDidAddAccount").await;
+    assert_eq!(
+        ns.last().map(|n| &n.data),
+        Some(&NotificationData::SIPAccountManagerDidAddAccount {
+            account: "carol@example.test".into()
+        })
+    );
+    assert!(m.create_account("example.test").is_err());
+
+    // The default account.
+    assert!(m.set_default_account(Some("nobody@example.test")).is_err());
+    m.set_default_account(Some("bob@example.test")).unwrap();
+    let ns = until(&mut all, "SIPAccountManagerDidChangeDefaultAccount").await;
+    assert_eq!(
+        ns.last().unwrap().data,
+        NotificationData::SIPAccountManagerDidChangeDefaultAccount {
+            old_account: Some("alice@example.test".into()),
+            account: Some("bob@example.test".into()),
+        }
+    );
+    // Deleting the default account removes it and clears the default.
+    m.delete_account("bob@example.test").unwrap();
+    let ns = until(&mut all, "SIPAccountManagerDidChangeDefaultAccount").await;
+    assert!(
+        names(&ns).contains(&"SIPAccountManagerDidRemoveAccount"),
+        "{:?}",
+        names(&ns)
+    );
+    assert_eq!(
+        ns.last().unwrap().data,
+        NotificationData::SIPAccountManagerDidChangeDefaultAccount {
+            old_account: Some("bob@example.test".into()),
+            account: None,
+        }
+    );
+    assert!(m.default_account().is_none());
+    assert!(!m.has_account("bob@example.test"));
+
+    // Stopping deactivates the active accounts before DidEnd.
+    app.stop();
+    let ns = until(&mut all, "SIPApplicationDidEnd").await;
+    assert_eq!(
+        names(&ns),
+        [
+            "SIPApplicationWillEnd",
+            "SIPAccountDidDeactivate",
+            "SIPApplicationDidEnd"
+        ]
+    );
+    assert!(!alice.is_active());
+}
+
+#[tokio::test]
+async fn accounts_persist_in_the_file_across_applications() {
+    let dir = TempDir::new("accounts-file");
+    let path = dir.0.join("config.toml");
+    std::fs::write(&path, CONFIG).unwrap();
+    let app = SipApplication::new();
+    app.start(FileBackend::new(&path)).await.unwrap();
+    let carol = app
+        .account_manager()
+        .create_account("carol@example.test")
+        .unwrap();
+    carol.set("auth.password", Some("pw".into())).unwrap();
+    carol.save().unwrap();
+    app.account_manager()
+        .delete_account("bob@example.test")
+        .unwrap();
+    let mut events = app
+        .notification_center()
+        .subscribe(Filter::sender(app.sender()));
+    app.stop();
+    while next(&mut events).await.name() != "SIPApplicationDidEnd" {}
+
+    let again = SipApplication::new();
+    again.start(FileBackend::new(&path)).await.unwrap();
+    let ids: Vec<String> = again
+        .account_manager()
+        .accounts()
+        .iter()
+        .map(|a| a.id().to_string())
+        .collect();
+    assert_eq!(ids, ["alice@example.test", "carol@example.test"]);
+    let carol = again
+        .account_manager()
+        .get_account("carol@example.test")
+        .unwrap();
+    assert_eq!(carol.get("auth.password").unwrap(), Some("pw".into()));
+    let mut events = again
+        .notification_center()
+        .subscribe(Filter::sender(again.sender()));
+    again.stop();
+    while next(&mut events).await.name() != "SIPApplicationDidEnd" {}
+}
+
+#[tokio::test]
+async fn a_bad_stored_account_fails_start_and_leaves_nothing_running() {
+    let app = SipApplication::new();
+    let config = "local_ip = \"127.0.0.1\"\n[accounts.\"no-user-part\"]\nenabled = true\n";
+    let e = app
+        .start(MemoryBackend::with(config.parse().unwrap()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no-user-part"), "{e}");
+    assert_eq!(app.state(), AppState::Stopped);
+    assert!(app.engine().is_none());
+    // Fixed, it starts.
+    app.start(MemoryBackend::with(CONFIG.parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(app.account_manager().accounts().len(), 2);
+    app.stop();
+}
