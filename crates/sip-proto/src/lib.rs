@@ -38,6 +38,7 @@ pub mod headers;
 pub mod message;
 pub mod params;
 pub mod parser;
+pub mod registration;
 pub mod transaction;
 pub mod uas;
 pub mod uri;
