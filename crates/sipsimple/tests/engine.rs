@@ -425,3 +425,73 @@ async fn keepalive_ping_gets_a_pong_from_the_peer_engine() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_tracked_request_gets_its_answers_apart_from_the_event_stream() {
+    let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    let la = a.local_addr(TransportKind::Udp).unwrap();
+    let lb = b.local_addr(TransportKind::Udp).unwrap();
+    let target = Target {
+        addr: lb,
+        transport: TransportKind::Udp,
+    };
+    let mut answers = a
+        .request(
+            request(Method::Options, 71, la, TransportKind::Udp, lb),
+            target,
+            None,
+        )
+        .await
+        .unwrap();
+    let r = timeout(Duration::from_secs(10), answers.final_response())
+        .await
+        .unwrap()
+        .expect("a final response");
+    assert_eq!(r.status, StatusCode::OK);
+    // An untracked request still reports on the stream, and the tracked
+    // one's response did not go there.
+    a.send_request(
+        request(Method::Options, 72, la, TransportKind::Udp, lb),
+        target,
+    )
+    .await
+    .unwrap();
+    let r = final_response(&mut a_events).await;
+    assert_eq!(
+        r.headers.get_str(&HeaderName::CSeq),
+        Some("72 OPTIONS"),
+        "the first response on the stream is the untracked one"
+    );
+
+    // A tracked request nobody answers ends with None (Timer F, scaled).
+    let (quiet, _quiet_events) = Engine::start(EngineConfig {
+        timers: TimerConfig {
+            t1: Duration::from_millis(10),
+            t2: Duration::from_millis(40),
+            t4: Duration::from_millis(50),
+        },
+        ..EngineConfig::default()
+    })
+    .await
+    .unwrap();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let lq = quiet.local_addr(TransportKind::Udp).unwrap();
+    let dead = silent.local_addr().unwrap();
+    let mut answers = quiet
+        .request(
+            request(Method::Options, 73, lq, TransportKind::Udp, dead),
+            Target {
+                addr: dead,
+                transport: TransportKind::Udp,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let r = timeout(Duration::from_secs(10), answers.final_response())
+        .await
+        .unwrap();
+    assert!(r.is_none());
+}

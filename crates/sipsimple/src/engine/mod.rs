@@ -123,6 +123,7 @@ pub(crate) enum Command {
         Box<Request>,
         Target,
         Option<String>,
+        Option<mpsc::Sender<Event>>,
         oneshot::Sender<Result<ClientKey, EngineError>>,
     ),
     SendResponse(
@@ -135,6 +136,30 @@ pub(crate) enum Command {
     KeepAlive(Target),
     Stats(oneshot::Sender<EngineStats>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// The events of one client transaction sent with [`Engine::request`].
+pub struct Responses {
+    pub key: ClientKey,
+    events: mpsc::Receiver<Event>,
+}
+
+impl Responses {
+    /// The final response, skipping provisional ones; `None` when the
+    /// transaction timed out or failed to send (Timer F/B, connect
+    /// failure) or the engine stopped.
+    pub async fn final_response(&mut self) -> Option<Response> {
+        while let Some(e) = self.events.recv().await {
+            match e {
+                Event::Response { response, .. } if response.status.is_final() => {
+                    return Some(response)
+                }
+                Event::Timeout { .. } | Event::ClientTerminated { .. } => return None,
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 /// Counters for tests and monitoring.
@@ -205,7 +230,7 @@ impl Engine {
         request: Request,
         target: Target,
     ) -> Result<ClientKey, EngineError> {
-        self.call(|tx| Command::SendRequest(Box::new(request), target, None, tx))
+        self.call(|tx| Command::SendRequest(Box::new(request), target, None, None, tx))
             .await?
     }
 
@@ -219,8 +244,27 @@ impl Engine {
         tls_name: &str,
     ) -> Result<ClientKey, EngineError> {
         let name = Some(tls_name.to_owned());
-        self.call(|tx| Command::SendRequest(Box::new(request), target, name, tx))
+        self.call(|tx| Command::SendRequest(Box::new(request), target, name, None, tx))
             .await?
+    }
+
+    /// Sends a request whose transaction events (responses, timeout) come
+    /// to the returned [`Responses`] instead of the event stream: for
+    /// users inside the middleware (registration, subscriptions) that
+    /// wait for their own answers. `tls_name` as in
+    /// [`send_request_tls`](Self::send_request_tls).
+    pub async fn request(
+        &self,
+        request: Request,
+        target: Target,
+        tls_name: Option<&str>,
+    ) -> Result<Responses, EngineError> {
+        let (events, rx) = mpsc::channel(16);
+        let name = tls_name.map(str::to_owned);
+        let key = self
+            .call(|tx| Command::SendRequest(Box::new(request), target, name, Some(events), tx))
+            .await??;
+        Ok(Responses { key, events: rx })
     }
 
     /// Answers through a server transaction.

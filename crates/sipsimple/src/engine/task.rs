@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_proto::transaction::{Event, Target, Transactions, Transmit, TransportKind};
+use sip_proto::transaction::{ClientKey, Event, Target, Transactions, Transmit, TransportKind};
 use sip_proto::{Frame, Message, Request, Response, StatusCode};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
@@ -67,6 +67,9 @@ pub(crate) struct EngineTask {
     conn_events_tx: mpsc::Sender<ConnEvent>,
     conn_events: mpsc::Receiver<ConnEvent>,
     pending: HashMap<ConnKey, Vec<Bytes>>,
+    /// Client transactions whose events go to their sender
+    /// (`Engine::request`), not to the event stream.
+    waiters: HashMap<ClientKey, mpsc::Sender<Event>>,
     stats: EngineStats,
     trace: bool,
 }
@@ -137,6 +140,7 @@ impl EngineTask {
             conn_events_tx,
             conn_events,
             pending: HashMap::new(),
+            waiters: HashMap::new(),
             stats: EngineStats::default(),
         })
     }
@@ -227,7 +231,7 @@ impl EngineTask {
 
     fn on_command(&mut self, c: Command) {
         match c {
-            Command::SendRequest(req, target, tls_name, reply) => {
+            Command::SendRequest(req, target, tls_name, waiter, reply) => {
                 if let Some(name) = tls_name.as_deref().and_then(tls::server_name) {
                     self.tls_names.insert(target.addr, name);
                 }
@@ -244,6 +248,11 @@ impl EngineTask {
                         .send_request(Self::now(), req, target)
                         .map_err(EngineError::from)
                 });
+                // Registered before any event of the transaction can be
+                // delivered: this task handles both, one at a time.
+                if let (Ok(key), Some(waiter)) = (&r, waiter) {
+                    self.waiters.insert(key.clone(), waiter);
+                }
                 let _ = reply.send(r);
             }
             Command::SendResponse(key, resp, reply) => {
@@ -480,6 +489,22 @@ impl EngineTask {
     }
 
     fn deliver(&mut self, e: Event) {
+        let waited = match &e {
+            Event::Response { key, .. } | Event::Timeout { key } => Some((key.clone(), false)),
+            Event::ClientTerminated { key } => Some((key.clone(), true)),
+            _ => None,
+        };
+        if let Some((key, ended)) = waited {
+            if let Some(waiter) = self.waiters.get(&key) {
+                // A waiter that went away or fell 16 events behind loses
+                // them; its transaction still completes normally.
+                let _ = waiter.try_send(e);
+                if ended {
+                    self.waiters.remove(&key);
+                }
+                return;
+            }
+        }
         match self.events.try_send(EngineEvent::Transaction(e)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(EngineEvent::Transaction(Event::Request {
