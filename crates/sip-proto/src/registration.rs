@@ -101,6 +101,11 @@ impl RegisterClient {
         }
     }
 
+    /// The Contact URI this client registers.
+    pub fn contact(&self) -> &Uri<'static> {
+        &self.config.contact
+    }
+
     /// The expiry currently asked for (raised by a 423).
     pub fn expires(&self) -> u32 {
         self.expires

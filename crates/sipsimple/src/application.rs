@@ -20,13 +20,14 @@ use sip_proto::transaction::Event;
 use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::account::AccountManager;
+use crate::account::{AccountManager, Services};
 use crate::config::{
     settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
 };
 use crate::engine::{
     Direction, Engine, EngineConfig, EngineError, EngineEvent, TlsSettings, TransportKind,
 };
+use crate::lookup::DnsLookup;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// How long `stop` lets the engine wind down before giving up on it.
@@ -269,6 +270,7 @@ impl SipApplication {
             ..EngineConfig::default()
         };
         let user_agent = text(&global, "user_agent")?.unwrap_or_default();
+        let user_agent_header = user_agent.clone();
         let (engine, events) = Engine::start(engine_config).await?;
         tokio::spawn(pump(
             engine.clone(),
@@ -277,8 +279,16 @@ impl SipApplication {
             self.sender,
             user_agent,
         ));
-        if let Err(e) = self.accounts.start(config.clone(), true) {
-            self.accounts.stop();
+        // The system's resolver; without one, only numeric hosts resolve.
+        let dns = DnsLookup::system(Duration::from_secs(3), 2)
+            .unwrap_or_else(|_| DnsLookup::new(&[], Duration::from_secs(3), 2));
+        let services = Services {
+            engine: engine.clone(),
+            dns,
+            user_agent: (!user_agent_header.is_empty()).then_some(user_agent_header),
+        };
+        if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
+            self.accounts.stop().await;
             engine.shutdown().await;
             return Err(e.into());
         }
@@ -298,9 +308,10 @@ impl SipApplication {
             inner.running.take()
         };
         self.post(NotificationData::SIPApplicationWillEnd);
-        self.accounts.stop();
         let app = self.clone();
         tokio::spawn(async move {
+            // Accounts first: they unregister while the engine still runs.
+            app.accounts.stop().await;
             if let Some(r) = running {
                 let _ = tokio::time::timeout(STOP_GRACE, r.engine.shutdown()).await;
             }

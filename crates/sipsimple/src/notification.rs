@@ -78,6 +78,32 @@ pub enum NotificationData {
     },
     SIPAccountDidActivate,
     SIPAccountDidDeactivate,
+    SIPAccountWillRegister,
+    SIPAccountRegistrationWillRefresh,
+    /// Registered (or refreshed): our Contact, every binding the
+    /// registrar listed, the granted expiry, and the registrar used.
+    SIPAccountRegistrationDidSucceed {
+        contact_header: String,
+        contact_header_list: Vec<String>,
+        expires: u32,
+        registrar: Route,
+    },
+    /// The next attempt comes after `retry_in`.
+    SIPAccountRegistrationDidFail {
+        error: String,
+        retry_in: std::time::Duration,
+    },
+    SIPAccountRegistrationDidEnd,
+    SIPAccountRegistrationDidNotEnd {
+        code: u16,
+        reason: String,
+    },
+    /// Every final response to a REGISTER.
+    SIPAccountRegistrationGotAnswer {
+        code: u16,
+        reason: String,
+        registrar: Route,
+    },
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -105,6 +131,23 @@ impl NotificationData {
             }
             NotificationData::SIPAccountDidActivate => "SIPAccountDidActivate",
             NotificationData::SIPAccountDidDeactivate => "SIPAccountDidDeactivate",
+            NotificationData::SIPAccountWillRegister => "SIPAccountWillRegister",
+            NotificationData::SIPAccountRegistrationWillRefresh => {
+                "SIPAccountRegistrationWillRefresh"
+            }
+            NotificationData::SIPAccountRegistrationDidSucceed { .. } => {
+                "SIPAccountRegistrationDidSucceed"
+            }
+            NotificationData::SIPAccountRegistrationDidFail { .. } => {
+                "SIPAccountRegistrationDidFail"
+            }
+            NotificationData::SIPAccountRegistrationDidEnd => "SIPAccountRegistrationDidEnd",
+            NotificationData::SIPAccountRegistrationDidNotEnd { .. } => {
+                "SIPAccountRegistrationDidNotEnd"
+            }
+            NotificationData::SIPAccountRegistrationGotAnswer { .. } => {
+                "SIPAccountRegistrationGotAnswer"
+            }
             NotificationData::SIPApplicationWillStart => "SIPApplicationWillStart",
             NotificationData::SIPApplicationDidStart => "SIPApplicationDidStart",
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",

@@ -19,8 +19,10 @@ default_account = "alice@example.test"
 transport_list = ["udp"]
 [accounts."alice@example.test"]
 enabled = true
+registration.enabled = false
 [accounts."bob@example.test"]
 display_name = "Bob"
+registration.enabled = false
 "#;
 
 async fn next(sub: &mut Subscription) -> Notification {
@@ -144,7 +146,7 @@ async fn accounts_load_activate_and_change() {
         }
     );
     // Deleting the default account removes it and clears the default.
-    m.delete_account("bob@example.test").unwrap();
+    m.delete_account("bob@example.test").await.unwrap();
     let ns = until(&mut all, "SIPAccountManagerDidChangeDefaultAccount").await;
     assert!(
         names(&ns).contains(&"SIPAccountManagerDidRemoveAccount"),
@@ -190,6 +192,7 @@ async fn accounts_persist_in_the_file_across_applications() {
     carol.save().unwrap();
     app.account_manager()
         .delete_account("bob@example.test")
+        .await
         .unwrap();
     let mut events = app
         .notification_center()

@@ -2,7 +2,9 @@
 //! `scripts/test.sh` installs them), started per test with our own config
 //! (tests/kamailio/kamailio.cfg) on free loopback ports: OPTIONS and a
 //! MESSAGE that Kamailio challenges with 407 and accepts only with the
-//! right digest, over UDP, TCP and TLS (certificate made at test time).
+//! right digest, over UDP, TCP and TLS (certificate made at test time);
+//! and a SipApplication account registering with it (the binding checked
+//! in Kamailio's location table with `kamcmd ul.dump`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +16,10 @@ use sip_proto::digest::{authorize, AuthError, CredentialStore, DigestState};
 use sip_proto::headers::HeaderName;
 use sip_proto::transaction::Target;
 use sip_proto::{Method, Request, Response, StatusCode};
+use sipsimple::application::SipApplication;
+use sipsimple::config::MemoryBackend;
 use sipsimple::engine::{Engine, EngineConfig, EngineEvent, TlsSettings, TransportKind};
+use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
 use tokio::sync::mpsc::Receiver;
 
 mod common;
@@ -91,6 +96,7 @@ fn start_kamailio() -> Kamailio {
         .replace("@TLS_PORT@", &tls.to_string())
         .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
         .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
+        .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
         .replace("@MPATH@", &module_path());
     std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
     let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
@@ -264,4 +270,129 @@ async fn authenticated_message_to_kamailio_over_tls() {
 async fn wrong_password_is_rejected_not_retried_forever() {
     let r = authenticated_message(TransportKind::Udp, "wrong").await;
     assert_eq!(r.unwrap_err(), AuthError::Rejected("sipsimple.test".into()));
+}
+
+/// Kamailio's location table, as `kamcmd ul.dump` prints it.
+fn location_table(k: &Kamailio) -> String {
+    let out = Command::new("kamcmd")
+        .arg("-s")
+        .arg(format!("unix:{}", k.dir.join("ctl.sock").display()))
+        .arg("ul.dump")
+        .output()
+        .expect("kamcmd is installed with kamailio");
+    assert!(
+        out.status.success(),
+        "kamcmd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn next_named(sub: &mut Subscription, name: &str) -> Vec<Notification> {
+    let mut seen = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {name} within 20 s; saw {:?}", names(&seen)))
+            .expect("center alive");
+        let done = n.name() == name;
+        seen.push(n);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn names(ns: &[Notification]) -> Vec<String> {
+    ns.iter().map(|n| n.name().to_owned()).collect()
+}
+
+fn account_config(k: &Kamailio, password: &str) -> MemoryBackend {
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"alice@sipsimple.test\"]\nenabled = true\n\
+         auth.password = \"{password}\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n\
+         registration.interval = 60\n",
+        k.udp
+    );
+    MemoryBackend::with(text.parse().unwrap())
+}
+
+#[tokio::test]
+async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters() {
+    let k = start_kamailio();
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(account_config(&k, "secret")).await.unwrap();
+    let seen = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    // 401 (digest), then 423 (we asked 60, Kamailio wants 120), then 200.
+    let answers: Vec<u16> = seen
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::SIPAccountRegistrationGotAnswer { code, .. } => Some(*code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, [401, 423, 200], "{:?}", names(&seen));
+    assert!(names(&seen).contains(&"SIPAccountWillRegister".to_owned()));
+    let Some(NotificationData::SIPAccountRegistrationDidSucceed {
+        contact_header,
+        contact_header_list,
+        expires,
+        registrar,
+    }) = seen.last().map(|n| n.data.clone())
+    else {
+        panic!("no DidSucceed");
+    };
+    assert_eq!(expires, 120, "Min-Expires honoured");
+    assert_eq!(
+        registrar.socket_addr(),
+        SocketAddr::from(([127, 0, 0, 1], k.udp))
+    );
+    let account = app
+        .account_manager()
+        .get_account("alice@sipsimple.test")
+        .unwrap();
+    let user = account.contact_username().to_owned();
+    assert!(contact_header.contains(&user), "{contact_header}");
+    assert!(contact_header_list.iter().any(|c| c.contains(&user)));
+
+    // The binding is in Kamailio's location table.
+    let table = location_table(&k);
+    assert!(table.contains("alice"), "{table}");
+    assert!(table.contains(&format!("sip:{user}@127.0.0.1")), "{table}");
+
+    // Stopping unregisters before the engine goes: the binding is gone.
+    app.stop();
+    let seen = next_named(&mut all, "SIPApplicationDidEnd").await;
+    assert!(
+        names(&seen).contains(&"SIPAccountRegistrationDidEnd".to_owned()),
+        "{:?}",
+        names(&seen)
+    );
+    let table = location_table(&k);
+    assert!(!table.contains(&user), "binding still there: {table}");
+}
+
+#[tokio::test]
+async fn a_wrong_registration_password_fails_with_the_401() {
+    let k = start_kamailio();
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(account_config(&k, "not-the-password"))
+        .await
+        .unwrap();
+    let seen = next_named(&mut all, "SIPAccountRegistrationDidFail").await;
+    let Some(NotificationData::SIPAccountRegistrationDidFail { error, retry_in }) =
+        seen.last().map(|n| n.data.clone())
+    else {
+        panic!("no DidFail");
+    };
+    assert!(error.starts_with("401"), "{error}");
+    assert!(error.contains("authentication failed"), "{error}");
+    assert!(retry_in >= Duration::from_secs(5), "{retry_in:?}");
+    assert!(!location_table(&k).contains("alice"));
+    app.stop();
+    next_named(&mut all, "SIPApplicationDidEnd").await;
 }

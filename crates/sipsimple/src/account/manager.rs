@@ -3,12 +3,11 @@
 //! accounts on and off with the engine.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sip_proto::uri::SipUri;
 
-use super::Account;
+use super::{Account, Services};
 use crate::config::{settings, ConfigError, ConfigurationManager, SipAddress, Value};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
@@ -25,7 +24,7 @@ pub struct AccountManager {
     inner: Arc<Mutex<Inner>>,
     center: NotificationCenter,
     sender: SenderId,
-    engine_running: Arc<AtomicBool>,
+    services: Arc<Mutex<Option<Services>>>,
 }
 
 fn invalid(id: &str, reason: String) -> ConfigError {
@@ -45,7 +44,7 @@ impl AccountManager {
                 config: None,
                 accounts: BTreeMap::new(),
             })),
-            engine_running: Arc::new(AtomicBool::new(false)),
+            services: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -63,12 +62,13 @@ impl AccountManager {
     }
 
     /// Loads every stored account (SIPAccountManagerDidAddAccount for
-    /// each) and activates the enabled ones if `engine_running`. A stored
-    /// account with a bad id or setting fails the start, naming it.
+    /// each) and, given the running `services`, activates the enabled ones
+    /// (which then register). A stored account with a bad id or setting
+    /// fails the start, naming it.
     pub fn start(
         &self,
         config: ConfigurationManager,
-        engine_running: bool,
+        services: Option<Services>,
     ) -> Result<(), ConfigError> {
         let mut loaded = Vec::new();
         for id in config.children(&[ACCOUNTS]) {
@@ -78,10 +78,10 @@ impl AccountManager {
                 address,
                 object,
                 self.center.clone(),
-                self.engine_running.clone(),
+                self.services.clone(),
             )?));
         }
-        self.engine_running.store(engine_running, Ordering::SeqCst);
+        *self.services.lock().unwrap_or_else(|p| p.into_inner()) = services;
         {
             let mut inner = self.lock();
             inner.config = Some(config);
@@ -99,11 +99,18 @@ impl AccountManager {
         Ok(())
     }
 
-    /// Deactivates every account (the engine is going away).
-    pub fn stop(&self) {
-        self.engine_running.store(false, Ordering::SeqCst);
-        for a in self.accounts() {
-            a.deactivate();
+    /// Deactivates every account (the engine is going away) and waits
+    /// for their unregistrations, each bounded by a short grace.
+    pub async fn stop(&self) {
+        *self.services.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        // Concurrently: each waits up to its own grace.
+        let tasks: Vec<_> = self
+            .accounts()
+            .into_iter()
+            .map(|a| tokio::spawn(async move { a.deactivate().await }))
+            .collect();
+        for t in tasks {
+            let _ = t.await;
         }
     }
 
@@ -156,7 +163,7 @@ impl AccountManager {
             address,
             object,
             self.center.clone(),
-            self.engine_running.clone(),
+            self.services.clone(),
         )?);
         self.lock().accounts.insert(key.clone(), account.clone());
         self.post(NotificationData::SIPAccountManagerDidAddAccount { account: key });
@@ -166,12 +173,12 @@ impl AccountManager {
     /// Deletes an account from storage: deactivates it, posts
     /// SIPAccountManagerDidRemoveAccount, and clears the default if it
     /// was the default.
-    pub fn delete_account(&self, id: &str) -> Result<(), ConfigError> {
+    pub async fn delete_account(&self, id: &str) -> Result<(), ConfigError> {
         let Some(account) = self.get_account(id) else {
             return Err(invalid(id, "no such account".into()));
         };
         account.delete_settings()?;
-        account.deactivate();
+        account.deactivate().await;
         self.lock().accounts.remove(id);
         self.post(NotificationData::SIPAccountManagerDidRemoveAccount {
             account: id.to_owned(),

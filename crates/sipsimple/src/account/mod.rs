@@ -4,13 +4,18 @@
 //! and will live in its own module here.
 
 mod manager;
+mod registration;
 
 pub use manager::AccountManager;
+pub use registration::Services;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use sip_proto::uri::Uri;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
@@ -27,9 +32,11 @@ pub struct Account {
     sender: SenderId,
     center: NotificationCenter,
     active: AtomicBool,
-    /// Whether the application's engine runs: an account is active when
-    /// it is enabled and the engine runs.
-    engine_running: Arc<AtomicBool>,
+    /// What the application runs (engine, DNS) while it runs: an account
+    /// is active when it is enabled and these exist.
+    services: Arc<Mutex<Option<Services>>>,
+    /// The running registration task and its stop switch.
+    registration: Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>,
 }
 
 impl std::fmt::Debug for Account {
@@ -46,7 +53,7 @@ impl Account {
         id: SipAddress,
         settings: SettingsObject,
         center: NotificationCenter,
-        engine_running: Arc<AtomicBool>,
+        services: Arc<Mutex<Option<Services>>>,
     ) -> Result<Account, ConfigError> {
         let uri = Uri::parse(&format!("sip:{id}"))
             .map(|u| u.into_owned())
@@ -62,7 +69,8 @@ impl Account {
             settings: Mutex::new(settings),
             center,
             active: AtomicBool::new(false),
-            engine_running,
+            services,
+            registration: Mutex::new(None),
         })
     }
 
@@ -116,24 +124,109 @@ impl Account {
         Ok(changes)
     }
 
+    fn services(&self) -> Option<Services> {
+        self.services
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Active when enabled and the engine runs; posts SIPAccountDidActivate
-    /// or SIPAccountDidDeactivate on a change.
+    /// or SIPAccountDidDeactivate on a change, and starts or stops the
+    /// registration with it.
     fn update_activation(&self) {
-        let want = self.is_enabled() && self.engine_running.load(Ordering::SeqCst);
-        if self.active.swap(want, Ordering::SeqCst) != want {
-            let data = if want {
-                NotificationData::SIPAccountDidActivate
-            } else {
-                NotificationData::SIPAccountDidDeactivate
-            };
-            self.center.post(self.sender, data);
+        let services = self.services();
+        let want = self.is_enabled() && services.is_some();
+        if self.active.swap(want, Ordering::SeqCst) == want {
+            return;
+        }
+        if want {
+            self.center
+                .post(self.sender, NotificationData::SIPAccountDidActivate);
+            if let Some(services) = services {
+                self.start_registration(services);
+            }
+        } else {
+            self.stop_registration();
+            self.center
+                .post(self.sender, NotificationData::SIPAccountDidDeactivate);
         }
     }
 
-    fn deactivate(&self) {
+    fn text(&self, path: &str) -> Option<String> {
+        self.get(path)
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+
+    fn start_registration(&self, services: Services) {
+        if !matches!(
+            self.get("registration.enabled"),
+            Ok(Some(Value::Boolean(true)))
+        ) {
+            return;
+        }
+        let expires = self
+            .get("registration.interval")
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_integer())
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(3600);
+        let outbound_proxy = self
+            .text("sip.outbound_proxy")
+            .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()));
+        let plan = registration::Plan {
+            aor: self.uri.clone(),
+            domain: self.id.domain.clone(),
+            outbound_proxy,
+            username: self
+                .text("auth.username")
+                .unwrap_or_else(|| self.id.username.clone()),
+            password: self.text("auth.password").unwrap_or_default(),
+            contact_user: self.contact_user.clone(),
+            expires,
+            tls_name: self.text("tls.name"),
+        };
+        let (stop_tx, stop) = watch::channel(false);
+        let task = registration::Registration {
+            plan,
+            services,
+            center: self.center.clone(),
+            sender: self.sender,
+            stop,
+        };
+        let handle = tokio::spawn(task.run());
+        *self.registration.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop_tx, handle));
+    }
+
+    /// Asks the registration to unregister and end; returns its task.
+    fn stop_registration(&self) -> Option<JoinHandle<()>> {
+        let (stop, handle) = self
+            .registration
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        let _ = stop.send(true);
+        Some(handle)
+    }
+
+    /// Deactivates and waits (bounded) for the unregistration.
+    async fn deactivate(&self) {
+        let handle = self.stop_registration();
         if self.active.swap(false, Ordering::SeqCst) {
             self.center
                 .post(self.sender, NotificationData::SIPAccountDidDeactivate);
+        }
+        if let Some(mut h) = handle {
+            // Unregistering has its own 5 s bound; this one is a backstop.
+            if tokio::time::timeout(Duration::from_secs(6), &mut h)
+                .await
+                .is_err()
+            {
+                h.abort();
+            }
         }
     }
 

@@ -1,0 +1,347 @@
+//! The registration task of one account: RFC 3263 routes for the outbound
+//! proxy or the domain, the sans-IO [`RegisterClient`] driven over the
+//! engine, refreshes, failover across routes, backoff, and unregistration
+//! when the account stops — each step posted as the spec's
+//! SIPAccountRegistration* notifications.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use sip_proto::digest::CredentialStore;
+use sip_proto::registration::{RegisterClient, RegisterConfig, RegisterOutcome};
+use sip_proto::transaction::Target;
+use sip_proto::uri::Uri;
+use sip_proto::Request;
+use tokio::sync::watch;
+
+use crate::engine::{Engine, TransportKind};
+use crate::lookup::{DnsLookup, Route};
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::random;
+
+/// What the task needs from the application.
+#[derive(Clone)]
+pub struct Services {
+    pub engine: Engine,
+    pub dns: DnsLookup,
+    pub user_agent: Option<String>,
+}
+
+/// The settings a registration runs with (read when it starts).
+pub(crate) struct Plan {
+    pub aor: Uri<'static>,
+    pub domain: String,
+    pub outbound_proxy: Option<Uri<'static>>,
+    pub username: String,
+    pub password: String,
+    pub contact_user: String,
+    pub expires: u32,
+    pub tls_name: Option<String>,
+}
+
+/// How long unregistering may take when the account stops.
+const UNREGISTER_GRACE: Duration = Duration::from_secs(5);
+
+/// Our address as seen on the way to `peer`: the engine's bound address,
+/// or, if it listens on all addresses, the one the kernel would use.
+fn local_addr(engine: &Engine, t: TransportKind, peer: SocketAddr) -> Option<SocketAddr> {
+    let bound = engine.local_addr(t)?;
+    if !bound.ip().is_unspecified() {
+        return Some(bound);
+    }
+    let probe = std::net::UdpSocket::bind((bound.ip(), 0)).ok()?;
+    probe.connect(peer).ok()?;
+    let ip: IpAddr = probe.local_addr().ok()?.ip();
+    Some(SocketAddr::new(ip, bound.port()))
+}
+
+fn host_port(a: SocketAddr) -> String {
+    match a.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]:{}", a.port()),
+        IpAddr::V4(ip) => format!("{ip}:{}", a.port()),
+    }
+}
+
+pub(crate) struct Registration {
+    pub plan: Plan,
+    pub services: Services,
+    pub center: NotificationCenter,
+    pub sender: SenderId,
+    pub stop: watch::Receiver<bool>,
+}
+
+enum Step {
+    /// Registered on this route until the refresh time.
+    Registered(Duration),
+    /// Failed; wait this long (or move to the next route).
+    Failed(Duration, bool),
+    Stopped,
+}
+
+impl Registration {
+    fn post(&self, data: NotificationData) {
+        self.center.post(self.sender, data);
+    }
+
+    /// Sleeps, or returns true early if the account is stopping.
+    async fn wait(&mut self, d: Duration) -> bool {
+        if *self.stop.borrow() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => false,
+            _ = self.stop.changed() => true,
+        }
+    }
+
+    fn transports(&self) -> Vec<TransportKind> {
+        [TransportKind::Tls, TransportKind::Tcp, TransportKind::Udp]
+            .into_iter()
+            .filter(|t| self.services.engine.local_addr(*t).is_some())
+            .collect()
+    }
+
+    async fn routes(&self) -> Result<Vec<Route>, String> {
+        let target = match &self.plan.outbound_proxy {
+            Some(p) => p.clone(),
+            None => Uri::parse(&format!("sip:{}", self.plan.domain))
+                .map_err(|e| e.to_string())?
+                .into_owned(),
+        };
+        let Some(sip) = target.as_sip() else {
+            return Err(format!("{target} is not a SIP URI"));
+        };
+        let lookup = self
+            .services
+            .dns
+            .lookup_sip_proxy(sip, &self.transports())
+            .await;
+        lookup.result.map_err(|e| e.to_string())
+    }
+
+    fn client(&self, route: &Route, local: SocketAddr) -> Result<RegisterClient, String> {
+        let transport = match route.transport {
+            TransportKind::Udp => "",
+            TransportKind::Tcp => ";transport=tcp",
+            TransportKind::Tls => ";transport=tls",
+        };
+        let contact = Uri::parse(&format!(
+            "sip:{}@{}{transport}",
+            self.plan.contact_user,
+            host_port(local)
+        ))
+        .map_err(|e| e.to_string())?
+        .into_owned();
+        let registrar = Uri::parse(&format!("sip:{}", self.plan.domain))
+            .map_err(|e| e.to_string())?
+            .into_owned();
+        let config = RegisterConfig {
+            aor: self.plan.aor.clone(),
+            registrar,
+            contact,
+            expires: self.plan.expires,
+            call_id: format!("{}@{}", random::tag(), local.ip()),
+            from_tag: random::tag(),
+            branch_prefix: random::letters(10),
+            user_agent: self.services.user_agent.clone(),
+            backoff_min: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(600),
+        };
+        Ok(RegisterClient::new(
+            config,
+            CredentialStore::with_default(&self.plan.username, &self.plan.password),
+        ))
+    }
+
+    fn via(route: &Route, local: SocketAddr) -> String {
+        format!(
+            "SIP/2.0/{} {};rport",
+            route.transport.via_name(),
+            host_port(local)
+        )
+    }
+
+    /// Sends `request` and every follow-up the client asks for, until an
+    /// outcome that is not another request.
+    async fn exchange(
+        &self,
+        client: &mut RegisterClient,
+        route: &Route,
+        mut request: Request,
+    ) -> RegisterOutcome {
+        let target = Target {
+            addr: route.socket_addr(),
+            transport: route.transport,
+        };
+        let tls_name = self
+            .plan
+            .tls_name
+            .clone()
+            .unwrap_or_else(|| self.plan.domain.clone());
+        // Bounded: challenges and 423s cannot go on forever.
+        for _ in 0..8 {
+            let sent = self
+                .services
+                .engine
+                .request(request, target, Some(&tls_name))
+                .await;
+            let answer = match sent {
+                Ok(mut answers) => answers.final_response().await,
+                Err(_) => None,
+            };
+            let outcome = match answer {
+                Some(response) => {
+                    self.post(NotificationData::SIPAccountRegistrationGotAnswer {
+                        code: response.status.code(),
+                        reason: response.reason().to_owned(),
+                        registrar: *route,
+                    });
+                    client.handle_response(&response)
+                }
+                None => client.handle_timeout(),
+            };
+            match outcome {
+                RegisterOutcome::Send(next) => request = next,
+                other => return other,
+            }
+        }
+        client.handle_timeout()
+    }
+
+    /// One registration on `route`, refreshed until it fails or the
+    /// account stops; then unregisters.
+    async fn on_route(&mut self, route: Route) -> Step {
+        let Some(local) = local_addr(&self.services.engine, route.transport, route.socket_addr())
+        else {
+            return Step::Failed(Duration::ZERO, true);
+        };
+        let mut client = match self.client(&route, local) {
+            Ok(c) => c,
+            Err(e) => {
+                self.post(NotificationData::SIPAccountRegistrationDidFail {
+                    error: e,
+                    retry_in: Duration::from_secs(60),
+                });
+                return Step::Failed(Duration::from_secs(60), false);
+            }
+        };
+        let via = Self::via(&route, local);
+        let mut refreshing = false;
+        loop {
+            if refreshing {
+                self.post(NotificationData::SIPAccountRegistrationWillRefresh);
+            }
+            let request = client.register(&via);
+            let step = match self.exchange(&mut client, &route, request).await {
+                RegisterOutcome::Registered {
+                    expires,
+                    refresh_in,
+                    contacts,
+                } => {
+                    self.post(NotificationData::SIPAccountRegistrationDidSucceed {
+                        contact_header: format!("<{}>", client.contact()),
+                        contact_header_list: contacts,
+                        expires,
+                        registrar: route,
+                    });
+                    Step::Registered(refresh_in)
+                }
+                RegisterOutcome::Failed {
+                    code,
+                    reason,
+                    retry_in,
+                    next_route,
+                } => {
+                    if !next_route {
+                        self.post(NotificationData::SIPAccountRegistrationDidFail {
+                            error: match code {
+                                Some(c) if !reason.starts_with(&c.to_string()) => {
+                                    format!("{c} {reason}")
+                                }
+                                _ => reason,
+                            },
+                            retry_in,
+                        });
+                    }
+                    return Step::Failed(retry_in, next_route);
+                }
+                RegisterOutcome::Unregistered | RegisterOutcome::Send(_) => {
+                    Step::Failed(Duration::from_secs(5), false)
+                }
+            };
+            let Step::Registered(refresh_in) = step else {
+                return step;
+            };
+            if self.wait(refresh_in).await {
+                self.unregister(&mut client, &route, &via).await;
+                return Step::Stopped;
+            }
+            refreshing = true;
+        }
+    }
+
+    async fn unregister(&self, client: &mut RegisterClient, route: &Route, via: &str) {
+        let request = client.unregister(via);
+        let outcome =
+            tokio::time::timeout(UNREGISTER_GRACE, self.exchange(client, route, request)).await;
+        match outcome {
+            Ok(RegisterOutcome::Unregistered) => {
+                self.post(NotificationData::SIPAccountRegistrationDidEnd)
+            }
+            Ok(RegisterOutcome::Failed { code, reason, .. }) => {
+                self.post(NotificationData::SIPAccountRegistrationDidNotEnd {
+                    code: code.unwrap_or(408),
+                    reason,
+                })
+            }
+            Ok(_) | Err(_) => self.post(NotificationData::SIPAccountRegistrationDidNotEnd {
+                code: 408,
+                reason: "no answer to the unregistration".into(),
+            }),
+        }
+    }
+
+    /// Runs until the account stops.
+    pub async fn run(mut self) {
+        self.post(NotificationData::SIPAccountWillRegister);
+        loop {
+            let routes = match self.routes().await {
+                Ok(r) => r,
+                Err(error) => {
+                    let retry_in = Duration::from_secs(30);
+                    self.post(NotificationData::SIPAccountRegistrationDidFail { error, retry_in });
+                    if self.wait(retry_in).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let mut retry_in = Duration::from_secs(30);
+            let mut all_failed_over = true;
+            for route in routes {
+                match self.on_route(route).await {
+                    Step::Stopped => return,
+                    Step::Failed(d, true) => retry_in = retry_in.min(d.max(Duration::from_secs(1))),
+                    Step::Failed(d, false) => {
+                        retry_in = d;
+                        all_failed_over = false;
+                        break;
+                    }
+                    Step::Registered(_) => {}
+                }
+                if *self.stop.borrow() {
+                    return;
+                }
+            }
+            if all_failed_over {
+                self.post(NotificationData::SIPAccountRegistrationDidFail {
+                    error: "no registrar answered".into(),
+                    retry_in,
+                });
+            }
+            if self.wait(retry_in).await {
+                return;
+            }
+        }
+    }
+}
