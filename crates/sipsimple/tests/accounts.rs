@@ -239,3 +239,46 @@ async fn a_bad_stored_account_fails_start_and_leaves_nothing_running() {
     assert_eq!(app.account_manager().accounts().len(), 2);
     app.stop();
 }
+
+#[tokio::test]
+async fn a_registrar_that_is_down_fails_and_backs_off() {
+    // A TCP port nobody listens on: every connect is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"tcp\"]\n\
+         [accounts.\"alice@example.test\"]\nenabled = true\nauth.password = \"pw\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{closed};transport=tcp\"\n"
+    );
+    let app = SipApplication::new();
+    let mut fails = app
+        .notification_center()
+        .subscribe(Filter::name("SIPAccountRegistrationDidFail"));
+    app.start(MemoryBackend::with(config.parse().unwrap()))
+        .await
+        .unwrap();
+    let mut retries = Vec::new();
+    for _ in 0..2 {
+        match next(&mut fails).await.data {
+            NotificationData::SIPAccountRegistrationDidFail { error, retry_in } => {
+                assert_eq!(error, "no registrar answered");
+                retries.push(retry_in);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        retries,
+        [Duration::from_secs(5), Duration::from_secs(10)],
+        "the backoff doubles"
+    );
+    let mut events = app
+        .notification_center()
+        .subscribe(Filter::sender(app.sender()));
+    app.stop();
+    // Never registered, so nothing to unregister: stopping is quick.
+    while next(&mut events).await.name() != "SIPApplicationDidEnd" {}
+}

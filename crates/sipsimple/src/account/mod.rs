@@ -196,6 +196,7 @@ impl Account {
             center: self.center.clone(),
             sender: self.sender,
             stop,
+            failed_rounds: 0,
         };
         let handle = tokio::spawn(task.run());
         *self.registration.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop_tx, handle));

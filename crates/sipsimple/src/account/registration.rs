@@ -68,13 +68,24 @@ pub(crate) struct Registration {
     pub center: NotificationCenter,
     pub sender: SenderId,
     pub stop: watch::Receiver<bool>,
+    /// Rounds over all routes that failed in a row: the backoff grows
+    /// with them, and a success resets it.
+    pub failed_rounds: u32,
+}
+
+/// 5 s after the first failed round, doubling up to 10 minutes.
+fn backoff(failed_rounds: u32) -> Duration {
+    Duration::from_secs(5)
+        .saturating_mul(1u32 << failed_rounds.saturating_sub(1).min(10))
+        .min(Duration::from_secs(600))
 }
 
 enum Step {
     /// Registered on this route until the refresh time.
     Registered(Duration),
-    /// Failed; wait this long (or move to the next route).
-    Failed(Duration, bool),
+    /// Failed: at least this long to wait, whether the next route may
+    /// do better, and the error to report if not.
+    Failed(Duration, bool, Option<String>),
     Stopped,
 }
 
@@ -213,17 +224,11 @@ impl Registration {
     async fn on_route(&mut self, route: Route) -> Step {
         let Some(local) = local_addr(&self.services.engine, route.transport, route.socket_addr())
         else {
-            return Step::Failed(Duration::ZERO, true);
+            return Step::Failed(Duration::ZERO, true, None);
         };
         let mut client = match self.client(&route, local) {
             Ok(c) => c,
-            Err(e) => {
-                self.post(NotificationData::SIPAccountRegistrationDidFail {
-                    error: e,
-                    retry_in: Duration::from_secs(60),
-                });
-                return Step::Failed(Duration::from_secs(60), false);
-            }
+            Err(e) => return Step::Failed(Duration::from_secs(60), false, Some(e)),
         };
         let via = Self::via(&route, local);
         let mut refreshing = false;
@@ -238,6 +243,7 @@ impl Registration {
                     refresh_in,
                     contacts,
                 } => {
+                    self.failed_rounds = 0;
                     self.post(NotificationData::SIPAccountRegistrationDidSucceed {
                         contact_header: format!("<{}>", client.contact()),
                         contact_header_list: contacts,
@@ -252,22 +258,17 @@ impl Registration {
                     retry_in,
                     next_route,
                 } => {
-                    if !next_route {
-                        self.post(NotificationData::SIPAccountRegistrationDidFail {
-                            error: match code {
-                                Some(c) if !reason.starts_with(&c.to_string()) => {
-                                    format!("{c} {reason}")
-                                }
-                                _ => reason,
-                            },
-                            retry_in,
-                        });
-                    }
-                    return Step::Failed(retry_in, next_route);
+                    let error = match code {
+                        Some(c) if !reason.starts_with(&c.to_string()) => format!("{c} {reason}"),
+                        _ => reason,
+                    };
+                    return Step::Failed(retry_in, next_route, Some(error));
                 }
-                RegisterOutcome::Unregistered | RegisterOutcome::Send(_) => {
-                    Step::Failed(Duration::from_secs(5), false)
-                }
+                RegisterOutcome::Unregistered | RegisterOutcome::Send(_) => Step::Failed(
+                    Duration::from_secs(5),
+                    false,
+                    Some("unexpected answer to REGISTER".into()),
+                ),
             };
             let Step::Registered(refresh_in) = step else {
                 return step;
@@ -316,16 +317,17 @@ impl Registration {
                     continue;
                 }
             };
-            let mut retry_in = Duration::from_secs(30);
-            let mut all_failed_over = true;
+            let mut retry_in = Duration::ZERO;
+            let mut error = "no registrar answered".to_owned();
             for route in routes {
                 match self.on_route(route).await {
                     Step::Stopped => return,
-                    Step::Failed(d, true) => retry_in = retry_in.min(d.max(Duration::from_secs(1))),
-                    Step::Failed(d, false) => {
-                        retry_in = d;
-                        all_failed_over = false;
-                        break;
+                    Step::Failed(d, next_route, e) => {
+                        retry_in = retry_in.max(d);
+                        if let (false, Some(e)) = (next_route, e) {
+                            error = e;
+                            break;
+                        }
                     }
                     Step::Registered(_) => {}
                 }
@@ -333,12 +335,9 @@ impl Registration {
                     return;
                 }
             }
-            if all_failed_over {
-                self.post(NotificationData::SIPAccountRegistrationDidFail {
-                    error: "no registrar answered".into(),
-                    retry_in,
-                });
-            }
+            self.failed_rounds = self.failed_rounds.saturating_add(1);
+            retry_in = retry_in.max(backoff(self.failed_rounds));
+            self.post(NotificationData::SIPAccountRegistrationDidFail { error, retry_in });
             if self.wait(retry_in).await {
                 return;
             }
