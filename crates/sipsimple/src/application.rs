@@ -279,9 +279,23 @@ impl SipApplication {
             self.sender,
             user_agent,
         ));
-        // The system's resolver; without one, only numeric hosts resolve.
-        let dns = DnsLookup::system(Duration::from_secs(3), 2)
-            .unwrap_or_else(|_| DnsLookup::new(&[], Duration::from_secs(3), 2));
+        // The configured name servers, else the system's; without either,
+        // only numeric hosts resolve.
+        let nameservers: Vec<std::net::SocketAddr> = global
+            .get("dns.nameservers")?
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().and_then(settings::nameserver))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let dns = if nameservers.is_empty() {
+            DnsLookup::system(Duration::from_secs(3), 2)
+                .unwrap_or_else(|_| DnsLookup::new(&[], Duration::from_secs(3), 2))
+        } else {
+            DnsLookup::new(&nameservers, Duration::from_secs(3), 2)
+        };
         let services = Services {
             engine: engine.clone(),
             dns,

@@ -3,26 +3,16 @@
 //! free 127.0.0.1 port with a zone of NAPTR, SRV, A and AAAA records, and
 //! stopped when the test ends.
 
-use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::net::IpAddr;
 use std::time::Duration;
 
+mod common;
+
+use common::Dnsmasq;
 use sip_proto::uri::{SipUri, Uri};
 use sipsimple::engine::TransportKind::{self, Tcp, Tls, Udp};
 use sipsimple::lookup::{DnsLookup, LookupError, Route};
 use sipsimple::notification::{Filter, NotificationCenter, NotificationData};
-
-struct Dnsmasq {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const ZONE: &[&str] = &[
     "--host-record=p1.example.test,192.0.2.11,2001:db8::11",
@@ -43,51 +33,9 @@ const ZONE: &[&str] = &[
     "--srv-host=_stun._udp.example.test,p1.example.test,3479,1,0",
 ];
 
-fn free_udp_port() -> u16 {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn dnsmasq() -> Dnsmasq {
-    let port = free_udp_port();
-    let child = Command::new("dnsmasq")
-        .args([
-            "--no-daemon",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--pid-file=",
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            &format!("--port={port}"),
-            "--local=/example.test/",
-        ])
-        .args(ZONE)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq is installed (scripts/test.sh installs dnsmasq-base)");
-    let server = Dnsmasq {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    // Wait until it answers.
-    let probe = DnsLookup::new(&[server.addr], Duration::from_millis(200), 1);
-    for _ in 0..50 {
-        if probe
-            .lookup_service("example.test", "stun")
-            .await
-            .result
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("dnsmasq did not start");
+    let zone: Vec<String> = ZONE.iter().map(|s| s.to_string()).collect();
+    common::dnsmasq("example.test", &zone).await
 }
 
 fn sip(u: &str) -> SipUri<'static> {

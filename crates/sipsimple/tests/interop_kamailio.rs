@@ -396,3 +396,65 @@ async fn a_wrong_registration_password_fails_with_the_401() {
     app.stop();
     next_named(&mut all, "SIPApplicationDidEnd").await;
 }
+
+#[tokio::test]
+async fn registration_fails_over_to_the_second_srv_target() {
+    let k = start_kamailio();
+    // The first SRV target (better priority) refuses connections.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let zone = [
+        "--host-record=dead.sipsimple.test,127.0.0.1".to_owned(),
+        "--host-record=live.sipsimple.test,127.0.0.1".to_owned(),
+        format!("--srv-host=_sip._tcp.sipsimple.test,dead.sipsimple.test,{dead},10,0"),
+        format!(
+            "--srv-host=_sip._tcp.sipsimple.test,live.sipsimple.test,{},20,0",
+            k.tcp
+        ),
+    ];
+    let dns = common::dnsmasq("sipsimple.test", &zone).await;
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\ndns.nameservers = [\"{}\"]\n\
+         [sip]\ntransport_list = [\"tcp\"]\n\
+         [accounts.\"alice@sipsimple.test\"]\nenabled = true\n\
+         auth.password = \"secret\"\nregistration.interval = 300\n",
+        dns.addr
+    );
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(MemoryBackend::with(text.parse().unwrap()))
+        .await
+        .unwrap();
+    let seen = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    assert!(
+        !names(&seen).contains(&"SIPAccountRegistrationDidFail".to_owned()),
+        "failover is not a failure: {:?}",
+        names(&seen)
+    );
+    let Some(NotificationData::SIPAccountRegistrationDidSucceed {
+        registrar, expires, ..
+    }) = seen.last().map(|n| n.data.clone())
+    else {
+        panic!("no DidSucceed");
+    };
+    assert_eq!(
+        registrar.socket_addr(),
+        SocketAddr::from(([127, 0, 0, 1], k.tcp))
+    );
+    assert_eq!(registrar.transport, TransportKind::Tcp);
+    assert_eq!(expires, 300);
+    let user = app
+        .account_manager()
+        .get_account("alice@sipsimple.test")
+        .unwrap()
+        .contact_username()
+        .to_owned();
+    let table = location_table(&k);
+    assert!(table.contains(&format!("sip:{user}@127.0.0.1")), "{table}");
+    app.stop();
+    next_named(&mut all, "SIPApplicationDidEnd").await;
+    assert!(!location_table(&k).contains(&user));
+}

@@ -48,6 +48,25 @@ fn port_range(v: &Value) -> Result<(), String> {
     }
 }
 
+/// A name server: `IP` or `IP:PORT` (IPv6 as `[IP]:PORT`).
+pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
+    text.parse::<std::net::SocketAddr>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| (ip, 53).into())
+    })
+}
+
+fn nameservers(v: &Value) -> Result<(), String> {
+    for item in v.as_array().into_iter().flatten() {
+        let s = item.as_str().unwrap_or_default();
+        if nameserver(s).is_none() {
+            return Err(format!("{s:?} is not IP or IP:PORT"));
+        }
+    }
+    Ok(())
+}
+
 fn sample_rate(v: &Value) -> Result<(), String> {
     match v.as_integer() {
         Some(r) if SAMPLE_RATES.contains(&r) => Ok(()),
@@ -106,6 +125,16 @@ pub fn global() -> Group {
                     90,
                     "seconds an outgoing call may ring before it is cancelled",
                 )),
+        )
+        .group(
+            Group::new("dns").setting(
+                Setting::nillable(
+                    "nameservers",
+                    list(text()),
+                    "DNS servers for RFC 3263 lookups, IP or IP:PORT; nil: the system's",
+                )
+                .validated_by(nameservers),
+            ),
         )
         .group(
             Group::new("tls")
@@ -451,6 +480,9 @@ mod tests {
         assert!(port_range(&"80-200".into()).is_err());
         assert!(port_range(&"a-b".into()).is_err());
         assert!(sample_rate(&Value::Integer(44100)).is_ok());
+        assert!(nameservers(&Value::Array(vec!["127.0.0.1:5353".into(), "::1".into()])).is_ok());
+        assert!(nameservers(&Value::Array(vec!["dns.example".into()])).is_err());
+        assert_eq!(nameserver("192.0.2.1"), Some(([192, 0, 2, 1], 53).into()));
         assert!(sample_rate(&Value::Integer(22050)).is_err());
     }
 }

@@ -157,3 +157,60 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A dnsmasq (Debian package dnsmasq-base) serving `zone` (dnsmasq
+/// arguments such as `--srv-host=...`) for `domain` on a free loopback
+/// port; stopped on drop.
+pub struct Dnsmasq {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn dnsmasq(domain: &str, zone: &[String]) -> Dnsmasq {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("dnsmasq")
+        .args([
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--pid-file=",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            &format!("--port={port}"),
+            &format!("--local=/{domain}/"),
+        ])
+        .args(zone)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dnsmasq is installed (scripts/test.sh installs dnsmasq-base)");
+    let server = Dnsmasq {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    };
+    // Ready once it answers at all (NXDOMAIN for a name it does not have).
+    let probe = sipsimple::lookup::DnsLookup::new(&[server.addr], Duration::from_millis(200), 1);
+    for _ in 0..50 {
+        let r = probe
+            .lookup_service(&format!("probe.{domain}"), "stun")
+            .await
+            .result;
+        if !matches!(r, Err(sipsimple::lookup::LookupError::Timeout(_))) {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("dnsmasq did not start");
+}
