@@ -4,7 +4,8 @@
 //! messages from files or stdin, as datagrams or as a TCP-like stream, and
 //! explain them), `sip demo` (the same printer on embedded samples),
 //! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made) and
-//! `sip account` / `sip settings` (the configuration file).
+//! `sip account` / `sip settings` (the configuration file) and
+//! `sip register` (stay registered until Ctrl-C).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
@@ -14,6 +15,7 @@
 mod config;
 mod demo;
 mod lookup;
+mod register;
 mod render;
 
 use std::io::{self, Read, Write};
@@ -77,6 +79,12 @@ enum Command {
     /// Show and change the global settings (docs/CONFIGURATION.md).
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Register the enabled accounts (or one) and stay registered, printing
+    /// what happens; Ctrl-C unregisters and exits.
+    Register {
+        /// Only show this account (user@domain); it must be enabled.
+        account: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +168,7 @@ fn main() -> ExitCode {
             AccountCommand::Delete { id } => c.account_delete(&id),
             AccountCommand::Default { id } => c.account_default(id.as_deref()),
         }),
+        Command::Register { account } => run_register(&mut out, cli.config, account),
         Command::Settings(cmd) => run_config(&mut out, cli.config, |c| match cmd {
             SettingsCommand::Show => c.settings_show(),
             SettingsCommand::Set { setting, value } => c.settings_set(&setting, &value),
@@ -273,6 +282,16 @@ fn run_config(
     let config = config::Config::open(&path)?;
     let text = command(&config)?;
     out.write(&text)?;
+    Ok(0)
+}
+
+fn run_register(
+    out: &mut Output,
+    explicit: Option<PathBuf>,
+    account: Option<String>,
+) -> Result<u8> {
+    let path = config::path(explicit)?;
+    register::run(&path, account.as_deref(), |line| out.write(line))?;
     Ok(0)
 }
 

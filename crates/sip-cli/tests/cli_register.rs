@@ -1,0 +1,103 @@
+//! `sip register`: what it prints while an account fails to register with
+//! a registrar that is down, and how Ctrl-C stops it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn register_reports_failures_and_stops_on_ctrl_c() {
+    let dir = std::env::temp_dir().join(format!("sip-cli-register-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"tcp\"]\n\
+             [accounts.\"alice@example.test\"]\nenabled = true\n\
+             sip.outbound_proxy = \"sip:127.0.0.1:{closed};transport=tcp\"\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("register")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Backstop: never let a hung child hang the suite.
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
+    });
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut l = String::new();
+        if reader.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        let failed = l.contains("registration failed");
+        lines.push(l);
+        if failed {
+            break;
+        }
+    }
+    assert_eq!(
+        lines,
+        [
+            "alice@example.test: registering\n",
+            "alice@example.test: registration failed: no registrar answered; retrying in 5 s\n"
+        ]
+    );
+    Command::new("kill")
+        .arg("-INT")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(rest, "stopping\nstopped\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn register_without_an_enabled_account_says_so() {
+    let dir = std::env::temp_dir().join(format!("sip-cli-register-none-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, "local_ip = \"127.0.0.1\"\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["register"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "sip: no enabled account (sip account add user@domain)\n"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["register", "bob@example.test"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no account bob@example.test"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
