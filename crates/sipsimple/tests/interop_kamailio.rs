@@ -76,6 +76,11 @@ fn module_path() -> String {
 }
 
 fn start_kamailio() -> Kamailio {
+    start_kamailio_with(120)
+}
+
+/// Kamailio whose registrar asks for at least `min_expires` seconds.
+fn start_kamailio_with(min_expires: u32) -> Kamailio {
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-kamailio-{}-{}",
         std::process::id(),
@@ -97,6 +102,7 @@ fn start_kamailio() -> Kamailio {
         .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
         .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
         .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
+        .replace("@MIN_EXPIRES@", &min_expires.to_string())
         .replace("@MPATH@", &module_path());
     std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
     let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
@@ -291,9 +297,10 @@ fn location_table(k: &Kamailio) -> String {
 async fn next_named(sub: &mut Subscription, name: &str) -> Vec<Notification> {
     let mut seen = Vec::new();
     loop {
-        let n = tokio::time::timeout(Duration::from_secs(20), sub.next())
+        // Long enough for a refresh at the shortest interval (22 s).
+        let n = tokio::time::timeout(Duration::from_secs(40), sub.next())
             .await
-            .unwrap_or_else(|_| panic!("no {name} within 20 s; saw {:?}", names(&seen)))
+            .unwrap_or_else(|_| panic!("no {name} within 40 s; saw {:?}", names(&seen)))
             .expect("center alive");
         let done = n.name() == name;
         seen.push(n);
@@ -308,12 +315,16 @@ fn names(ns: &[Notification]) -> Vec<String> {
 }
 
 fn account_config(k: &Kamailio, password: &str) -> MemoryBackend {
+    account_config_with(k, password, 60)
+}
+
+fn account_config_with(k: &Kamailio, password: &str, interval: u32) -> MemoryBackend {
     let text = format!(
         "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
          [accounts.\"alice@sipsimple.test\"]\nenabled = true\n\
          auth.password = \"{password}\"\n\
          sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n\
-         registration.interval = 60\n",
+         registration.interval = {interval}\n",
         k.udp
     );
     MemoryBackend::with(text.parse().unwrap())
@@ -457,4 +468,50 @@ async fn registration_fails_over_to_the_second_srv_target() {
     app.stop();
     next_named(&mut all, "SIPApplicationDidEnd").await;
     assert!(!location_table(&k).contains(&user));
+}
+
+/// Waits out one refresh (22 s at the shortest interval the settings
+/// allow, 30 s): the binding is renewed with the same Contact.
+#[tokio::test]
+async fn registration_is_refreshed_before_it_expires() {
+    let k = start_kamailio_with(30);
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(account_config_with(&k, "secret", 30))
+        .await
+        .unwrap();
+    let first = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    let contact = |ns: &[Notification]| match ns.last().map(|n| &n.data) {
+        Some(NotificationData::SIPAccountRegistrationDidSucceed {
+            contact_header,
+            expires,
+            ..
+        }) => (contact_header.clone(), *expires),
+        _ => panic!("no DidSucceed"),
+    };
+    let (c1, e1) = contact(&first);
+    assert_eq!(e1, 30);
+    let refreshed = tokio::time::timeout(
+        Duration::from_secs(40),
+        next_named(&mut all, "SIPAccountRegistrationDidSucceed"),
+    )
+    .await
+    .expect("a refresh within the expiry");
+    assert_eq!(
+        names(&refreshed).first().map(String::as_str),
+        Some("SIPAccountRegistrationWillRefresh"),
+        "{:?}",
+        names(&refreshed)
+    );
+    let (c2, e2) = contact(&refreshed);
+    assert_eq!((c2.as_str(), e2), (c1.as_str(), 30), "same binding renewed");
+    let user = app
+        .account_manager()
+        .get_account("alice@sipsimple.test")
+        .unwrap()
+        .contact_username()
+        .to_owned();
+    assert!(location_table(&k).contains(&user));
+    app.stop();
+    next_named(&mut all, "SIPApplicationDidEnd").await;
 }
