@@ -40,7 +40,7 @@ impl Config {
     }
 
     fn account(&self, id: &str) -> Result<SettingsObject> {
-        let id = SipAddress::parse(id).map_err(|e| anyhow!(e))?.to_string();
+        let id = account_id(id)?;
         if !self.manager.children(&[ACCOUNTS]).contains(&id) {
             bail!("no account {id} (sip account list shows them)");
         }
@@ -64,7 +64,7 @@ impl Config {
         display_name: Option<String>,
         disabled: bool,
     ) -> Result<String> {
-        let id = SipAddress::parse(id).map_err(|e| anyhow!(e))?.to_string();
+        let id = account_id(id)?;
         if self.manager.children(&[ACCOUNTS]).contains(&id) {
             bail!("account {id} exists");
         }
@@ -131,7 +131,7 @@ impl Config {
 
     pub fn account_delete(&self, id: &str) -> Result<String> {
         let mut a = self.account(id)?;
-        let id = SipAddress::parse(id).map_err(|e| anyhow!(e))?.to_string();
+        let id = account_id(id)?;
         a.delete()?;
         let mut text = format!("deleted account {id}\n");
         if self.default_account()?.as_deref() == Some(id.as_str()) {
@@ -150,7 +150,7 @@ impl Config {
                 None => "no default account\n".into(),
             }),
             Some(id) => {
-                let id = SipAddress::parse(id).map_err(|e| anyhow!(e))?.to_string();
+                let id = account_id(id)?;
                 self.account(&id)?;
                 let mut g = self.global()?;
                 g.set("default_account", Some(Value::String(id.clone())))?;
@@ -177,6 +177,11 @@ impl Config {
         let mut g = self.global()?;
         set(&mut g, path, None)
     }
+}
+
+/// `user@domain` in its canonical form, or why it is not one.
+fn account_id(text: &str) -> Result<String> {
+    Ok(SipAddress::parse(text).map_err(|e| anyhow!(e))?.to_string())
 }
 
 /// Every setting as `path = value`; values that differ from the default

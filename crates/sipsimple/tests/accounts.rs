@@ -6,11 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::TempDir;
+use common::{names, next_notification as next, until, TempDir};
 use sip_proto::uri::Uri;
 use sipsimple::application::{AppState, SipApplication};
 use sipsimple::config::{FileBackend, MemoryBackend, Value};
-use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+use sipsimple::notification::{Filter, NotificationData};
 
 const CONFIG: &str = r#"
 local_ip = "127.0.0.1"
@@ -24,30 +24,6 @@ registration.enabled = false
 display_name = "Bob"
 registration.enabled = false
 "#;
-
-async fn next(sub: &mut Subscription) -> Notification {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("a notification within 10 s")
-        .expect("center alive")
-}
-
-/// Notifications of interest until `last`, as (name, data).
-async fn until(sub: &mut Subscription, last: &str) -> Vec<Notification> {
-    let mut out = Vec::new();
-    loop {
-        let n = next(sub).await;
-        let done = n.name() == last;
-        out.push(n);
-        if done {
-            return out;
-        }
-    }
-}
-
-fn names(ns: &[Notification]) -> Vec<&str> {
-    ns.iter().map(|n| n.name()).collect()
-}
 
 #[tokio::test]
 async fn accounts_load_activate_and_change() {

@@ -4,40 +4,20 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{final_response, pki, request, TempDir};
+use common::{final_response, names, next_notification as next, pki, request, until, TempDir};
 use sip_proto::headers::HeaderName;
 use sip_proto::transaction::Target;
 use sip_proto::{Method, StatusCode};
 use sipsimple::application::{AppState, ApplicationError, SipApplication};
 use sipsimple::config::{FileBackend, MemoryBackend};
 use sipsimple::engine::{Engine, EngineConfig, TransportKind};
-use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+use sipsimple::notification::{Filter, NotificationData, Subscription};
 
 fn backend(toml: &str) -> MemoryBackend {
     MemoryBackend::with(toml.parse().unwrap())
 }
 
 const LOOPBACK: &str = "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\", \"tcp\"]\n";
-
-async fn next(sub: &mut Subscription) -> Notification {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("a notification within 10 s")
-        .expect("center alive")
-}
-
-async fn names_until(sub: &mut Subscription, last: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    loop {
-        let n = next(sub).await;
-        names.push(n.name().to_owned());
-        if n.name() == last {
-            return names;
-        }
-    }
-}
 
 fn lifecycle(app: &SipApplication) -> Subscription {
     app.notification_center()
@@ -74,11 +54,11 @@ async fn two_applications_side_by_side_start_answer_and_stop() {
         .await
         .unwrap();
     assert_eq!(
-        names_until(&mut a_events, "SIPApplicationDidStart").await,
+        names(&until(&mut a_events, "SIPApplicationDidStart").await),
         ["SIPApplicationWillStart", "SIPApplicationDidStart"]
     );
     assert_eq!(
-        names_until(&mut b_events, "SIPApplicationDidStart").await,
+        names(&until(&mut b_events, "SIPApplicationDidStart").await),
         ["SIPApplicationWillStart", "SIPApplicationDidStart"]
     );
     assert_eq!(alice.state(), AppState::Started);
@@ -133,19 +113,19 @@ async fn two_applications_side_by_side_start_answer_and_stop() {
     assert!(!alice.is_running());
     assert!(alice.engine().is_none());
     assert_eq!(
-        names_until(&mut a_events, "SIPApplicationDidEnd").await,
+        names(&until(&mut a_events, "SIPApplicationDidEnd").await),
         ["SIPApplicationWillEnd", "SIPApplicationDidEnd"]
     );
     assert_eq!(alice.state(), AppState::Stopped);
     // Bob is unaffected.
     assert_eq!(options(b_udp, 3).await.status, StatusCode::OK);
     bob.stop();
-    names_until(&mut b_events, "SIPApplicationDidEnd").await;
+    names(&until(&mut b_events, "SIPApplicationDidEnd").await);
 
     // A stopped application can start again.
     alice.start(backend(LOOPBACK)).await.unwrap();
     alice.stop();
-    names_until(&mut a_events, "SIPApplicationDidEnd").await;
+    names(&until(&mut a_events, "SIPApplicationDidEnd").await);
 }
 
 #[tokio::test]
@@ -178,7 +158,7 @@ async fn a_configuration_error_is_returned_and_start_can_be_retried() {
     );
     let mut lifecycle = lifecycle(&app);
     app.stop();
-    names_until(&mut lifecycle, "SIPApplicationDidEnd").await;
+    names(&until(&mut lifecycle, "SIPApplicationDidEnd").await);
 }
 
 #[tokio::test]
@@ -188,9 +168,9 @@ async fn tls_that_cannot_start_is_reported_and_the_rest_runs() {
     let cfg = "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"tls\", \"udp\"]\n\
                [tls]\ncertificate = \"/nonexistent/cert.pem\"\n";
     app.start(backend(cfg)).await.unwrap();
-    let names = names_until(&mut events, "SIPApplicationDidStart").await;
+    let seen = until(&mut events, "SIPApplicationDidStart").await;
     assert_eq!(
-        names,
+        names(&seen),
         [
             "SIPApplicationWillStart",
             "SIPApplicationFailedToStartTLS",
@@ -202,7 +182,7 @@ async fn tls_that_cannot_start_is_reported_and_the_rest_runs() {
     let udp = engine.local_addr(TransportKind::Udp).unwrap();
     assert_eq!(options(udp, 4).await.status, StatusCode::OK);
     app.stop();
-    names_until(&mut events, "SIPApplicationDidEnd").await;
+    names(&until(&mut events, "SIPApplicationDidEnd").await);
 
     // With a certificate and key in one PEM file, TLS listens.
     let dir = TempDir::new("app-tls");
@@ -215,15 +195,18 @@ async fn tls_that_cannot_start_is_reported_and_the_rest_runs() {
         pem.display().to_string()
     );
     app.start(backend(&cfg)).await.unwrap();
-    let names = names_until(&mut events, "SIPApplicationDidStart").await;
-    assert_eq!(names, ["SIPApplicationWillStart", "SIPApplicationDidStart"]);
+    let seen = until(&mut events, "SIPApplicationDidStart").await;
+    assert_eq!(
+        names(&seen),
+        ["SIPApplicationWillStart", "SIPApplicationDidStart"]
+    );
     assert!(app
         .engine()
         .unwrap()
         .local_addr(TransportKind::Tls)
         .is_some());
     app.stop();
-    names_until(&mut events, "SIPApplicationDidEnd").await;
+    names(&until(&mut events, "SIPApplicationDidEnd").await);
 }
 
 #[tokio::test]

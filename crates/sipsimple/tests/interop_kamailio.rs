@@ -19,11 +19,11 @@ use sip_proto::{Method, Request, Response, StatusCode};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::engine::{Engine, EngineConfig, EngineEvent, TlsSettings, TransportKind};
-use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+use sipsimple::notification::{Filter, Notification, NotificationData};
 use tokio::sync::mpsc::Receiver;
 
 mod common;
-use common::{final_response, free_port};
+use common::{final_response, free_port, names, until};
 
 fn request(
     method: Method,
@@ -294,26 +294,6 @@ fn location_table(k: &Kamailio) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-async fn next_named(sub: &mut Subscription, name: &str) -> Vec<Notification> {
-    let mut seen = Vec::new();
-    loop {
-        // Long enough for a refresh at the shortest interval (22 s).
-        let n = tokio::time::timeout(Duration::from_secs(40), sub.next())
-            .await
-            .unwrap_or_else(|_| panic!("no {name} within 40 s; saw {:?}", names(&seen)))
-            .expect("center alive");
-        let done = n.name() == name;
-        seen.push(n);
-        if done {
-            return seen;
-        }
-    }
-}
-
-fn names(ns: &[Notification]) -> Vec<String> {
-    ns.iter().map(|n| n.name().to_owned()).collect()
-}
-
 fn account_config(k: &Kamailio, password: &str) -> MemoryBackend {
     account_config_with(k, password, 60)
 }
@@ -336,7 +316,7 @@ async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters
     let app = SipApplication::new();
     let mut all = app.notification_center().subscribe(Filter::all());
     app.start(account_config(&k, "secret")).await.unwrap();
-    let seen = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    let seen = until(&mut all, "SIPAccountRegistrationDidSucceed").await;
     // 401 (digest), then 423 (we asked 60, Kamailio wants 120), then 200.
     let answers: Vec<u16> = seen
         .iter()
@@ -346,7 +326,7 @@ async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters
         })
         .collect();
     assert_eq!(answers, [401, 423, 200], "{:?}", names(&seen));
-    assert!(names(&seen).contains(&"SIPAccountWillRegister".to_owned()));
+    assert!(names(&seen).contains(&"SIPAccountWillRegister"));
     let Some(NotificationData::SIPAccountRegistrationDidSucceed {
         contact_header,
         contact_header_list,
@@ -376,9 +356,9 @@ async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters
 
     // Stopping unregisters before the engine goes: the binding is gone.
     app.stop();
-    let seen = next_named(&mut all, "SIPApplicationDidEnd").await;
+    let seen = until(&mut all, "SIPApplicationDidEnd").await;
     assert!(
-        names(&seen).contains(&"SIPAccountRegistrationDidEnd".to_owned()),
+        names(&seen).contains(&"SIPAccountRegistrationDidEnd"),
         "{:?}",
         names(&seen)
     );
@@ -394,7 +374,7 @@ async fn a_wrong_registration_password_fails_with_the_401() {
     app.start(account_config(&k, "not-the-password"))
         .await
         .unwrap();
-    let seen = next_named(&mut all, "SIPAccountRegistrationDidFail").await;
+    let seen = until(&mut all, "SIPAccountRegistrationDidFail").await;
     let Some(NotificationData::SIPAccountRegistrationDidFail { error, retry_in }) =
         seen.last().map(|n| n.data.clone())
     else {
@@ -405,7 +385,7 @@ async fn a_wrong_registration_password_fails_with_the_401() {
     assert!(retry_in >= Duration::from_secs(5), "{retry_in:?}");
     assert!(!location_table(&k).contains("alice"));
     app.stop();
-    next_named(&mut all, "SIPApplicationDidEnd").await;
+    until(&mut all, "SIPApplicationDidEnd").await;
 }
 
 #[tokio::test]
@@ -439,9 +419,9 @@ async fn registration_fails_over_to_the_second_srv_target() {
     app.start(MemoryBackend::with(text.parse().unwrap()))
         .await
         .unwrap();
-    let seen = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    let seen = until(&mut all, "SIPAccountRegistrationDidSucceed").await;
     assert!(
-        !names(&seen).contains(&"SIPAccountRegistrationDidFail".to_owned()),
+        !names(&seen).contains(&"SIPAccountRegistrationDidFail"),
         "failover is not a failure: {:?}",
         names(&seen)
     );
@@ -466,7 +446,7 @@ async fn registration_fails_over_to_the_second_srv_target() {
     let table = location_table(&k);
     assert!(table.contains(&format!("sip:{user}@127.0.0.1")), "{table}");
     app.stop();
-    next_named(&mut all, "SIPApplicationDidEnd").await;
+    until(&mut all, "SIPApplicationDidEnd").await;
     assert!(!location_table(&k).contains(&user));
 }
 
@@ -480,7 +460,7 @@ async fn registration_is_refreshed_before_it_expires() {
     app.start(account_config_with(&k, "secret", 30))
         .await
         .unwrap();
-    let first = next_named(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    let first = until(&mut all, "SIPAccountRegistrationDidSucceed").await;
     let contact = |ns: &[Notification]| match ns.last().map(|n| &n.data) {
         Some(NotificationData::SIPAccountRegistrationDidSucceed {
             contact_header,
@@ -493,13 +473,13 @@ async fn registration_is_refreshed_before_it_expires() {
     assert_eq!(e1, 30);
     let refreshed = tokio::time::timeout(
         Duration::from_secs(40),
-        next_named(&mut all, "SIPAccountRegistrationDidSucceed"),
+        until(&mut all, "SIPAccountRegistrationDidSucceed"),
     )
     .await
     .expect("a refresh within the expiry");
     assert_eq!(
-        names(&refreshed).first().map(String::as_str),
-        Some("SIPAccountRegistrationWillRefresh"),
+        names(&refreshed).first(),
+        Some(&"SIPAccountRegistrationWillRefresh"),
         "{:?}",
         names(&refreshed)
     );
@@ -513,5 +493,5 @@ async fn registration_is_refreshed_before_it_expires() {
         .to_owned();
     assert!(location_table(&k).contains(&user));
     app.stop();
-    next_named(&mut all, "SIPApplicationDidEnd").await;
+    until(&mut all, "SIPApplicationDidEnd").await;
 }

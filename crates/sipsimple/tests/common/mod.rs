@@ -214,3 +214,37 @@ pub async fn dnsmasq(domain: &str, zone: &[String]) -> Dnsmasq {
     }
     panic!("dnsmasq did not start");
 }
+
+/// The next notification; panics after 40 s (long enough for a
+/// registration refresh at the shortest interval, 22 s).
+pub async fn next_notification(
+    sub: &mut sipsimple::notification::Subscription,
+) -> sipsimple::notification::Notification {
+    timeout(Duration::from_secs(40), sub.next())
+        .await
+        .expect("a notification within 40 s")
+        .expect("center alive")
+}
+
+/// Every notification up to and including the first named `last`.
+pub async fn until(
+    sub: &mut sipsimple::notification::Subscription,
+    last: &str,
+) -> Vec<sipsimple::notification::Notification> {
+    let mut seen = Vec::new();
+    loop {
+        let n = timeout(Duration::from_secs(40), sub.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {last} within 40 s; saw {:?}", names(&seen)))
+            .expect("center alive");
+        let done = n.name() == last;
+        seen.push(n);
+        if done {
+            return seen;
+        }
+    }
+}
+
+pub fn names(ns: &[sipsimple::notification::Notification]) -> Vec<&str> {
+    ns.iter().map(|n| n.name()).collect()
+}
