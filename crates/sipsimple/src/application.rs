@@ -278,6 +278,7 @@ impl SipApplication {
             self.center.clone(),
             self.sender,
             user_agent,
+            self.accounts.clone(),
         ));
         // The configured name servers, else the system's; without either,
         // only numeric hosts resolve.
@@ -335,14 +336,15 @@ impl SipApplication {
     }
 }
 
-/// Turns engine events into notifications and answers what nothing else
-/// handles yet.
+/// Turns engine events into notifications and answers the requests the
+/// application handles itself.
 async fn pump(
     engine: Engine,
     mut events: mpsc::Receiver<EngineEvent>,
     center: NotificationCenter,
     sender: SenderId,
     user_agent: String,
+    accounts: AccountManager,
 ) {
     let server = (!user_agent.is_empty()).then_some(user_agent);
     while let Some(event) = events.recv().await {
@@ -371,11 +373,22 @@ async fn pump(
                     text: t.text,
                 },
             ),
-            EngineEvent::Transaction(Event::Request { key, request, .. }) => {
-                let status = if request.method == Method::Options {
-                    StatusCode::OK
-                } else {
-                    StatusCode::NOT_IMPLEMENTED
+            EngineEvent::Transaction(Event::Request {
+                key,
+                request,
+                source,
+                ..
+            }) => {
+                let status = match request.method {
+                    Method::Options => StatusCode::OK,
+                    // RFC 3428 §7: 200 once accepted; a MESSAGE for no
+                    // account of ours is not found here.
+                    Method::Message if is_for_us(&accounts, &request) => {
+                        center.post(sender, crate::message::got_message(&request, source.addr));
+                        StatusCode::OK
+                    }
+                    Method::Message => StatusCode::NOT_FOUND,
+                    _ => StatusCode::NOT_IMPLEMENTED,
                 };
                 let mut response =
                     Response::for_request(&request, status, Some(&crate::random::tag()));
@@ -387,4 +400,12 @@ async fn pump(
             _ => {}
         }
     }
+}
+
+/// Whether the Request-URI names one of our enabled accounts (by contact
+/// user or id).
+fn is_for_us(accounts: &AccountManager, request: &sip_proto::Request) -> bool {
+    let Ok(uri) = request.uri() else { return false };
+    uri.as_sip()
+        .is_some_and(|sip| accounts.find_account(sip).is_some())
 }

@@ -5,8 +5,8 @@
 //! (sockets, timers, TLS, DNS), the NotificationCenter, accounts, sessions
 //! and streams. Today: SipApplication (lifecycle), the engine (UDP, TCP
 //! and TLS driving the transaction layer), RFC 3263 lookup, the
-//! NotificationCenter, the configuration, and a re-export of the message
-//! layer.
+//! NotificationCenter, the configuration, accounts with registration,
+//! pager-mode MESSAGE, and a re-export of the message layer.
 //!
 //! Does not own: protocol syntax and state machines (in the sans-IO crates
 //! such as `sip-proto`).
@@ -17,6 +17,7 @@ pub mod application;
 pub mod config;
 pub mod engine;
 pub mod lookup;
+pub mod message;
 pub mod notification;
 mod random;
 

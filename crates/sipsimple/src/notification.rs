@@ -61,6 +61,28 @@ pub enum NotificationData {
     SIPApplicationDidEnd,
     /// TLS could not be set up (certificate or CA file); the engine runs
     /// without listening for TLS.
+    /// A MESSAGE (RFC 3428) for one of our accounts arrived and was
+    /// answered 200.
+    SIPEngineGotMessage {
+        request_uri: String,
+        from_header: String,
+        to_header: String,
+        content_type: String,
+        body: Vec<u8>,
+        /// Where it came from (`ip:port`).
+        source: String,
+    },
+    /// A sent MESSAGE got a 2xx.
+    SIPMessageDidSucceed {
+        code: u16,
+        reason: String,
+    },
+    /// A sent MESSAGE was refused (`code` is the answer's), got no answer
+    /// (408), or could not be sent (0).
+    SIPMessageDidFail {
+        code: u16,
+        reason: String,
+    },
     SIPApplicationFailedToStartTLS {
         error: String,
     },
@@ -152,6 +174,9 @@ impl NotificationData {
             NotificationData::SIPApplicationDidStart => "SIPApplicationDidStart",
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",
             NotificationData::SIPApplicationDidEnd => "SIPApplicationDidEnd",
+            NotificationData::SIPEngineGotMessage { .. } => "SIPEngineGotMessage",
+            NotificationData::SIPMessageDidSucceed { .. } => "SIPMessageDidSucceed",
+            NotificationData::SIPMessageDidFail { .. } => "SIPMessageDidFail",
             NotificationData::SIPApplicationFailedToStartTLS { .. } => {
                 "SIPApplicationFailedToStartTLS"
             }
@@ -228,6 +253,14 @@ struct Inner {
 pub struct NotificationCenter {
     inner: Arc<Mutex<Inner>>,
     capacity: usize,
+}
+
+impl std::fmt::Debug for NotificationCenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationCenter")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An observer's stream of notifications.

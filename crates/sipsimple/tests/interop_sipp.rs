@@ -227,3 +227,59 @@ async fn message_challenged_with_407_is_retried_with_proxy_authorization() {
     .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// `Message::send` answers SIPp's 401 itself; SIPp's verifyauth judges the
+/// digest: 200 for the right password, 403 for a wrong one.
+async fn message_with_password(password: &str) -> Result<u16, sipsimple::message::MessageError> {
+    use sip_proto::uri::Uri;
+    use sipsimple::lookup::Route;
+    use sipsimple::message::Message;
+    use sipsimple::notification::NotificationCenter;
+
+    sipp_available();
+    let (engine, _events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let port = free_port();
+    let mut args = vec!["-sf".to_string(), scenario("uas_message_auth.xml")];
+    args.extend(common_args(port, free_port(), TransportKind::Udp));
+    args.extend(["-m", "1"].map(String::from));
+    let sipp = tokio::spawn(run_sipp(args));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let center = NotificationCenter::default();
+    let mut message = Message::new(
+        &center,
+        Uri::parse("sip:alice@example.test").unwrap().into_owned(),
+        Uri::parse(&format!("sip:sipp@127.0.0.1:{port}"))
+            .unwrap()
+            .into_owned(),
+        "text/plain",
+        "hello SIPp",
+    );
+    message.credentials = Some(("alice".into(), password.into()));
+    let route = Route {
+        address: [127, 0, 0, 1].into(),
+        port,
+        transport: TransportKind::Udp,
+    };
+    let outcome = message.send(&engine, &[route]).await.map(|d| d.code);
+    let (code, out) = sipp.await.unwrap();
+    assert_eq!(code, 0, "SIPp:\n{out}");
+    engine.shutdown().await;
+    outcome
+}
+
+#[tokio::test]
+async fn message_send_answers_the_challenge_and_sipp_accepts_the_digest() {
+    assert_eq!(message_with_password("secret").await, Ok(200));
+}
+
+#[tokio::test]
+async fn message_send_with_a_wrong_password_is_refused_by_sipp() {
+    let err = message_with_password("wrong").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            sipsimple::message::MessageError::Rejected { code: 403, .. }
+        ),
+        "{err:?}"
+    );
+}

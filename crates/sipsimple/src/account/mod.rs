@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
+use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// One SIP account (user@domain) and its settings.
@@ -229,6 +230,46 @@ impl Account {
                 h.abort();
             }
         }
+    }
+
+    /// Sends a pager-mode MESSAGE (RFC 3428) from this account to `to`:
+    /// through the outbound proxy if one is set, else to the RFC 3263
+    /// routes of `to` itself; digest challenges are answered with the
+    /// account's credentials. Posts SIPMessageDidSucceed/DidFail under the
+    /// returned message's own sender id. Needs the account active.
+    pub async fn send_message(
+        &self,
+        to: &str,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Result<Delivered, MessageError> {
+        let services = self
+            .services()
+            .filter(|_| self.is_active())
+            .ok_or_else(|| MessageError::Local(format!("account {} is not active", self.id)))?;
+        let to = Uri::parse(to)
+            .map_err(|e| MessageError::Local(format!("{to:?} is not a URI: {e}")))?
+            .into_owned();
+        let mut message = Message::new(
+            &self.center,
+            self.uri.clone(),
+            to.clone(),
+            content_type,
+            body,
+        );
+        message.from_display_name = self.text("display_name");
+        message.credentials = Some((
+            self.text("auth.username")
+                .unwrap_or_else(|| self.id.username.clone()),
+            self.text("auth.password").unwrap_or_default(),
+        ));
+        message.user_agent = services.user_agent.clone();
+        message.tls_name = self.text("tls.name");
+        let proxy = self
+            .text("sip.outbound_proxy")
+            .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()));
+        let routes = crate::message::routes_for(&services, proxy.as_ref().unwrap_or(&to)).await?;
+        message.send(&services.engine, &routes).await
     }
 
     fn delete_settings(&self) -> Result<(), ConfigError> {

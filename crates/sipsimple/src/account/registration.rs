@@ -4,7 +4,7 @@
 //! when the account stops — each step posted as the spec's
 //! SIPAccountRegistration* notifications.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use sip_proto::digest::CredentialStore;
@@ -14,7 +14,7 @@ use sip_proto::uri::Uri;
 use sip_proto::Request;
 use tokio::sync::watch;
 
-use crate::engine::{Engine, TransportKind};
+use crate::engine::{host_port, Engine, TransportKind};
 use crate::lookup::{DnsLookup, Route};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::random;
@@ -41,26 +41,6 @@ pub(crate) struct Plan {
 
 /// How long unregistering may take when the account stops.
 const UNREGISTER_GRACE: Duration = Duration::from_secs(5);
-
-/// Our address as seen on the way to `peer`: the engine's bound address,
-/// or, if it listens on all addresses, the one the kernel would use.
-fn local_addr(engine: &Engine, t: TransportKind, peer: SocketAddr) -> Option<SocketAddr> {
-    let bound = engine.local_addr(t)?;
-    if !bound.ip().is_unspecified() {
-        return Some(bound);
-    }
-    let probe = std::net::UdpSocket::bind((bound.ip(), 0)).ok()?;
-    probe.connect(peer).ok()?;
-    let ip: IpAddr = probe.local_addr().ok()?.ip();
-    Some(SocketAddr::new(ip, bound.port()))
-}
-
-fn host_port(a: SocketAddr) -> String {
-    match a.ip() {
-        IpAddr::V6(ip) => format!("[{ip}]:{}", a.port()),
-        IpAddr::V4(ip) => format!("{ip}:{}", a.port()),
-    }
-}
 
 pub(crate) struct Registration {
     pub plan: Plan,
@@ -105,13 +85,6 @@ impl Registration {
         }
     }
 
-    fn transports(&self) -> Vec<TransportKind> {
-        [TransportKind::Tls, TransportKind::Tcp, TransportKind::Udp]
-            .into_iter()
-            .filter(|t| self.services.engine.local_addr(*t).is_some())
-            .collect()
-    }
-
     async fn routes(&self) -> Result<Vec<Route>, String> {
         let target = match &self.plan.outbound_proxy {
             Some(p) => p.clone(),
@@ -125,7 +98,7 @@ impl Registration {
         let lookup = self
             .services
             .dns
-            .lookup_sip_proxy(sip, &self.transports())
+            .lookup_sip_proxy(sip, &self.services.engine.transports())
             .await;
         lookup.result.map_err(|e| e.to_string())
     }
@@ -222,7 +195,10 @@ impl Registration {
     /// One registration on `route`, refreshed until it fails or the
     /// account stops; then unregisters.
     async fn on_route(&mut self, route: Route) -> Step {
-        let Some(local) = local_addr(&self.services.engine, route.transport, route.socket_addr())
+        let Some(local) = self
+            .services
+            .engine
+            .local_addr_towards(route.transport, route.socket_addr())
         else {
             return Step::Failed(Duration::ZERO, true, None);
         };

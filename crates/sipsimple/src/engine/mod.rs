@@ -173,6 +173,14 @@ pub struct EngineStats {
     pub events_dropped: u64,
 }
 
+/// `host:port` as in a Via or URI: IPv6 addresses in brackets.
+pub fn host_port(a: SocketAddr) -> String {
+    match a.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]:{}", a.port()),
+        IpAddr::V4(ip) => format!("{ip}:{}", a.port()),
+    }
+}
+
 /// A handle to a running engine. Cloning is cheap; the engine stops when
 /// [`Engine::shutdown`] is called or every handle is dropped.
 #[derive(Clone)]
@@ -209,6 +217,29 @@ impl Engine {
             TransportKind::Tcp => self.tcp,
             TransportKind::Tls => self.tls,
         }
+    }
+
+    /// The transports this engine runs, most secure first (the order
+    /// RFC 3263 lookups prefer them in).
+    pub fn transports(&self) -> Vec<TransportKind> {
+        [TransportKind::Tls, TransportKind::Tcp, TransportKind::Udp]
+            .into_iter()
+            .filter(|t| self.local_addr(*t).is_some())
+            .collect()
+    }
+
+    /// Our address as seen on the way to `peer`: the bound address, or,
+    /// when the engine listens on all addresses, the one the kernel would
+    /// use to reach `peer` (what goes into Via and Contact).
+    pub fn local_addr_towards(&self, t: TransportKind, peer: SocketAddr) -> Option<SocketAddr> {
+        let bound = self.local_addr(t)?;
+        if !bound.ip().is_unspecified() {
+            return Some(bound);
+        }
+        let probe = std::net::UdpSocket::bind((bound.ip(), 0)).ok()?;
+        probe.connect(peer).ok()?;
+        let ip: IpAddr = probe.local_addr().ok()?.ip();
+        Some(SocketAddr::new(ip, bound.port()))
     }
 
     async fn call<T>(

@@ -1,0 +1,167 @@
+//! Pager-mode MESSAGE (RFC 3428) between two applications in one process
+//! on loopback: alice's account sends, bob's application answers 200 and
+//! posts SIPEngineGotMessage; a MESSAGE for nobody at bob gets 404.
+
+mod common;
+
+use common::next_notification as next;
+use sipsimple::application::SipApplication;
+use sipsimple::config::MemoryBackend;
+use sipsimple::engine::TransportKind;
+use sipsimple::message::MessageError;
+use sipsimple::notification::{Filter, NotificationData};
+
+fn config(user: &str, transports: &str) -> String {
+    format!(
+        r#"
+local_ip = "127.0.0.1"
+[sip]
+transport_list = [{transports}]
+[accounts."{user}@example.test"]
+enabled = true
+display_name = "{user} example"
+registration.enabled = false
+"#
+    )
+}
+
+async fn app(user: &str, transports: &str) -> SipApplication {
+    let app = SipApplication::new();
+    app.start(MemoryBackend::with(
+        config(user, transports).parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    app
+}
+
+async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
+    let alice = app("alice", transports).await;
+    let bob = app("bob", transports).await;
+    let bob_account = bob
+        .account_manager()
+        .get_account("bob@example.test")
+        .unwrap();
+    let bob_addr = bob.engine().unwrap().local_addr(transport).unwrap();
+    let param = match transport {
+        TransportKind::Tcp => ";transport=tcp",
+        _ => "",
+    };
+    let to = format!("sip:{}@{bob_addr}{param}", bob_account.contact_username());
+    let mut got = bob
+        .notification_center()
+        .subscribe(Filter::name("SIPEngineGotMessage"));
+    let mut outcome = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPMessageDidSucceed"));
+
+    let alice_account = alice
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap();
+    let delivered = alice_account
+        .send_message(&to, "text/plain", "hello bob")
+        .await
+        .unwrap();
+    assert_eq!(delivered.code, 200);
+    assert_eq!(delivered.route.transport, transport);
+    assert_eq!(delivered.route.socket_addr(), bob_addr);
+    assert!(matches!(
+        next(&mut outcome).await.data,
+        NotificationData::SIPMessageDidSucceed { code: 200, .. }
+    ));
+
+    let n = next(&mut got).await;
+    assert_eq!(n.sender, bob.sender());
+    let NotificationData::SIPEngineGotMessage {
+        request_uri,
+        from_header,
+        content_type,
+        body,
+        ..
+    } = n.data
+    else {
+        panic!("{n:?}")
+    };
+    assert_eq!(request_uri, to);
+    assert!(
+        from_header.starts_with("\"alice example\" <sip:alice@example.test>;tag="),
+        "{from_header}"
+    );
+    assert_eq!(content_type, "text/plain");
+    assert_eq!(body, b"hello bob");
+
+    alice.stop();
+    bob.stop();
+}
+
+#[tokio::test]
+async fn alice_sends_bob_a_message_over_udp() {
+    message_from_alice_to_bob(TransportKind::Udp, r#""udp""#).await;
+}
+
+#[tokio::test]
+async fn alice_sends_bob_a_message_over_tcp() {
+    message_from_alice_to_bob(TransportKind::Tcp, r#""tcp""#).await;
+}
+
+#[tokio::test]
+async fn a_message_for_nobody_here_gets_404_and_did_fail() {
+    let alice = app("alice", r#""udp""#).await;
+    let bob = app("bob", r#""udp""#).await;
+    let bob_addr = bob
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Udp)
+        .unwrap();
+    let mut failed = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPMessageDidFail"));
+    let alice_account = alice
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap();
+    let err = alice_account
+        .send_message(&format!("sip:carol@{bob_addr}"), "text/plain", "hi")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, MessageError::Rejected { code: 404, .. }),
+        "{err:?}"
+    );
+    assert!(matches!(
+        next(&mut failed).await.data,
+        NotificationData::SIPMessageDidFail { code: 404, .. }
+    ));
+    alice.stop();
+    bob.stop();
+}
+
+#[tokio::test]
+async fn a_message_to_a_closed_port_fails_as_unanswered() {
+    let alice = app("alice", r#""tcp""#).await;
+    let mut failed = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPMessageDidFail"));
+    // A closed TCP port refuses the connection at once (a silent UDP
+    // peer would take Timer F, 32 s).
+    let closed = common::free_port();
+    let alice_account = alice
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap();
+    let err = alice_account
+        .send_message(
+            &format!("sip:bob@127.0.0.1:{closed};transport=tcp"),
+            "text/plain",
+            "hi",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MessageError::NoAnswer(_)), "{err:?}");
+    assert!(matches!(
+        next(&mut failed).await.data,
+        NotificationData::SIPMessageDidFail { code: 408, .. }
+    ));
+    alice.stop();
+}
