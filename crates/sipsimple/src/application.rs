@@ -403,9 +403,14 @@ async fn pump(
 }
 
 /// Whether the Request-URI names one of our enabled accounts (by contact
-/// user or id).
+/// user or id) or the active Bonjour account.
 fn is_for_us(accounts: &AccountManager, request: &sip_proto::Request) -> bool {
     let Ok(uri) = request.uri() else { return false };
-    uri.as_sip()
-        .is_some_and(|sip| accounts.find_account(sip).is_some())
+    let Some(sip) = uri.as_sip() else {
+        return false;
+    };
+    accounts.find_account(sip).is_some()
+        || accounts
+            .bonjour_account()
+            .is_some_and(|b| b.is_active() && sip.user.as_deref() == Some(b.contact_username()))
 }

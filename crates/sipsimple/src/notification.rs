@@ -61,6 +61,31 @@ pub enum NotificationData {
     SIPApplicationDidEnd,
     /// TLS could not be set up (certificate or CA file); the engine runs
     /// without listening for TLS.
+    BonjourAccountWillRegister,
+    /// A contact was published (`name` is the contact URI).
+    BonjourAccountRegistrationDidSucceed {
+        name: String,
+        transport: crate::engine::TransportKind,
+    },
+    /// Publishing failed. `code` is a Bonjour error code where the mDNS
+    /// library gives one (mdns-sd gives none).
+    BonjourAccountRegistrationDidFail {
+        code: Option<i32>,
+        reason: String,
+    },
+    BonjourAccountRegistrationDidEnd,
+    BonjourAccountWillRestartDiscovery,
+    BonjourAccountDidAddNeighbour {
+        /// The service's full name: the neighbour's key.
+        neighbour: String,
+        display_name: Option<String>,
+        host: String,
+        uri: String,
+    },
+    BonjourAccountDidRemoveNeighbour {
+        neighbour: String,
+        uri: String,
+    },
     /// A MESSAGE (RFC 3428) for one of our accounts arrived and was
     /// answered 200.
     SIPEngineGotMessage {
@@ -175,6 +200,25 @@ impl NotificationData {
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",
             NotificationData::SIPApplicationDidEnd => "SIPApplicationDidEnd",
             NotificationData::SIPEngineGotMessage { .. } => "SIPEngineGotMessage",
+            NotificationData::BonjourAccountWillRegister => "BonjourAccountWillRegister",
+            NotificationData::BonjourAccountRegistrationDidSucceed { .. } => {
+                "BonjourAccountRegistrationDidSucceed"
+            }
+            NotificationData::BonjourAccountRegistrationDidFail { .. } => {
+                "BonjourAccountRegistrationDidFail"
+            }
+            NotificationData::BonjourAccountRegistrationDidEnd => {
+                "BonjourAccountRegistrationDidEnd"
+            }
+            NotificationData::BonjourAccountWillRestartDiscovery => {
+                "BonjourAccountWillRestartDiscovery"
+            }
+            NotificationData::BonjourAccountDidAddNeighbour { .. } => {
+                "BonjourAccountDidAddNeighbour"
+            }
+            NotificationData::BonjourAccountDidRemoveNeighbour { .. } => {
+                "BonjourAccountDidRemoveNeighbour"
+            }
             NotificationData::SIPMessageDidSucceed { .. } => "SIPMessageDidSucceed",
             NotificationData::SIPMessageDidFail { .. } => "SIPMessageDidFail",
             NotificationData::SIPApplicationFailedToStartTLS { .. } => {

@@ -7,15 +7,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sip_proto::uri::SipUri;
 
-use super::{Account, Services};
+use super::{Account, BonjourAccount, Services};
 use crate::config::{settings, ConfigError, ConfigurationManager, SipAddress, Value};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 const ACCOUNTS: &str = "accounts";
+const BONJOUR: &str = "bonjour";
 
 struct Inner {
     config: Option<ConfigurationManager>,
     accounts: BTreeMap<String, Arc<Account>>,
+    bonjour: Option<Arc<BonjourAccount>>,
 }
 
 /// Tracks the accounts of one application. Cloning shares it.
@@ -43,6 +45,7 @@ impl AccountManager {
             inner: Arc::new(Mutex::new(Inner {
                 config: None,
                 accounts: BTreeMap::new(),
+                bonjour: None,
             })),
             services: Arc::new(Mutex::new(None)),
         }
@@ -81,10 +84,16 @@ impl AccountManager {
                 self.services.clone(),
             )?));
         }
+        let bonjour = Arc::new(BonjourAccount::new(
+            config.object(&[BONJOUR], Arc::new(settings::bonjour_account()))?,
+            self.center.clone(),
+            self.services.clone(),
+        ));
         *self.services.lock().unwrap_or_else(|p| p.into_inner()) = services;
         {
             let mut inner = self.lock();
             inner.config = Some(config);
+            inner.bonjour = Some(bonjour.clone());
             inner.accounts = loaded
                 .iter()
                 .map(|a| (a.id().to_string(), a.clone()))
@@ -96,6 +105,7 @@ impl AccountManager {
             });
             a.update_activation();
         }
+        bonjour.update_activation();
         Ok(())
     }
 
@@ -104,14 +114,23 @@ impl AccountManager {
     pub async fn stop(&self) {
         *self.services.lock().unwrap_or_else(|p| p.into_inner()) = None;
         // Concurrently: each waits up to its own grace.
-        let tasks: Vec<_> = self
+        let mut tasks: Vec<_> = self
             .accounts()
             .into_iter()
             .map(|a| tokio::spawn(async move { a.deactivate().await }))
             .collect();
+        if let Some(b) = self.bonjour_account() {
+            tasks.push(tokio::spawn(async move { b.deactivate().await }));
+        }
         for t in tasks {
             let _ = t.await;
         }
+    }
+
+    /// The Bonjour account (`bonjour@local`), once started. Kept apart
+    /// from [`accounts`](Self::accounts): it is a different type.
+    pub fn bonjour_account(&self) -> Option<Arc<BonjourAccount>> {
+        self.lock().bonjour.clone()
     }
 
     pub fn has_account(&self, id: &str) -> bool {

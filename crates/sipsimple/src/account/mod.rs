@@ -1,11 +1,13 @@
 //! SIP accounts (the spec's `sipsimple.account`): the AccountManager that
-//! loads and tracks them, and the Account with its settings, contact and
-//! activation. Registration (RFC 3261 §10) is the next part of issue 4
-//! and will live in its own module here.
+//! loads and tracks them, the Account with its settings, contact,
+//! activation and registration (RFC 3261 §10, in `registration`), and
+//! the serverless BonjourAccount (in `bonjour`).
 
+mod bonjour;
 mod manager;
 mod registration;
 
+pub use bonjour::{BonjourAccount, Neighbour, BONJOUR_ID};
 pub use manager::AccountManager;
 pub use registration::Services;
 

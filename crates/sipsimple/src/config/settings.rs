@@ -391,8 +391,9 @@ pub fn bonjour_account() -> Group {
         .setting(Setting::new(
             "enabled",
             Kind::Bool,
-            true,
-            "publish and browse over mDNS",
+            false,
+            "publish our contact and browse for neighbours over mDNS (off by \
+             default: it announces you to everyone on the LAN)",
         ))
         .setting(Setting::nillable(
             "display_name",
@@ -407,6 +408,22 @@ pub fn bonjour_account() -> Group {
         )))
         .group(Group::new("rtp").setting(srtp()))
         .group(Group::new("msrp").setting(msrp_transport()))
+        .group(
+            Group::new("mdns")
+                .setting(Setting::new(
+                    "interfaces",
+                    list(text()),
+                    strings(&[]),
+                    "interfaces (names such as `eth0`, or addresses) to publish and browse on; \
+                     empty means every interface",
+                ))
+                .setting(Setting::new(
+                    "port",
+                    Kind::PORT,
+                    5353,
+                    "the mDNS port; change it only to keep a test network apart",
+                )),
+        )
 }
 
 fn render(value: Option<&Value>) -> String {
