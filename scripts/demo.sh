@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: the `sip` command's demo on embedded sample messages.
+# The main job: `sip demo`, two SIP applications exchanging MESSAGEs on loopback.
 # No server, no input, no set-up beyond the Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."

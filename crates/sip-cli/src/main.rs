@@ -2,7 +2,8 @@
 //!
 //! Owns the commands and their output for people: `sip parse` (read SIP
 //! messages from files or stdin, as datagrams or as a TCP-like stream, and
-//! explain them), `sip demo` (the same printer on embedded samples),
+//! explain them), `sip demo` (alice and bob exchange MESSAGEs on
+//! loopback; `--samples`: the parse printer on embedded samples),
 //! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made) and
 //! `sip account` / `sip settings` (the configuration file) and
 //! `sip register` (stay registered until Ctrl-C).
@@ -14,6 +15,7 @@
 
 mod config;
 mod demo;
+mod demo_agents;
 mod lookup;
 mod register;
 mod render;
@@ -52,8 +54,13 @@ enum Command {
         #[arg(long)]
         stream: bool,
     },
-    /// Print a few embedded sample messages (no server, no input needed).
-    Demo,
+    /// Two user agents in this process exchange MESSAGEs on loopback (no
+    /// server, no set-up); with --samples, explain embedded sample messages.
+    Demo {
+        /// Parse and explain embedded sample messages instead.
+        #[arg(long)]
+        samples: bool,
+    },
     /// Where requests for a SIP URI go (RFC 3263: NAPTR, SRV, A/AAAA), or
     /// a domain's MSRP relay / STUN server with --service.
     #[command(after_help = "Exit status: 0 routes found, 1 none, 2 usage or I/O error.")]
@@ -146,7 +153,8 @@ fn main() -> ExitCode {
     let mut out = Output::new();
     let status = match cli.command {
         Command::Parse { files, stream } => parse(&mut out, &files, stream),
-        Command::Demo => run_demo(&mut out),
+        Command::Demo { samples: true } => run_demo(&mut out),
+        Command::Demo { samples: false } => demo_agents::run(|text| out.write(text)).map(|()| 0),
         Command::Lookup {
             target,
             transports,
@@ -221,7 +229,7 @@ fn parse(out: &mut Output, files: &[PathBuf], stream: bool) -> Result<u8> {
     Ok(status)
 }
 
-/// `sip demo`: exits 0 when every sample is judged as expected (the
+/// `sip demo --samples`: exits 0 when every sample is judged as expected (the
 /// invalid one refused).
 fn run_demo(out: &mut Output) -> Result<u8> {
     let total = demo::SAMPLES.len();

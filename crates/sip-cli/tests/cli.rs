@@ -40,8 +40,36 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn demo_exits_zero_and_shows_samples() {
+fn demo_two_agents_exchange_messages_on_loopback() {
     let o = sip(&["demo"], None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    // Each side's application saw the other's MESSAGE, body intact, and
+    // each sender got the 200.
+    assert!(
+        out.contains(r#"bob: got a MESSAGE from "Alice" <sip:alice@example.test>"#)
+            && out.contains(r#"(text/plain): "Hello Bob, this is Alice.""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#"alice: got a MESSAGE from "Bob" <sip:bob@example.test>"#)
+            && out.contains(r#"(text/plain): "Hi Alice! Got it.""#),
+        "{out}"
+    );
+    assert_eq!(out.matches("MESSAGE delivered: 200 OK").count(), 2, "{out}");
+    // The wire: requests and answers shown, on loopback only.
+    assert!(
+        out.contains(">> 127.0.0.1:") && out.contains("<< 127.0.0.1:"),
+        "{out}"
+    );
+    assert_eq!(out.matches("application stopped").count(), 2, "{out}");
+    let longest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 160, "a line of {longest} characters");
+}
+
+#[test]
+fn demo_samples_exits_zero_and_shows_samples() {
+    let o = sip(&["demo", "--samples"], None);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     // The INVITE's Call-ID, read through the typed Call-ID view too.

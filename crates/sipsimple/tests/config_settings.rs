@@ -80,6 +80,12 @@ fn the_sdk_schemas_validate_and_store_like_any_other() {
         .object(&["bonjour"], Arc::new(settings::bonjour_account()))
         .unwrap();
     // Off unless asked for: it announces the user on the LAN.
-    assert_eq!(bonjour.get("enabled").unwrap(), Some(&Value::Boolean(false)));
-    assert_eq!(bonjour.get("mdns.port").unwrap(), Some(&Value::Integer(5353)));
+    assert_eq!(
+        bonjour.get("enabled").unwrap(),
+        Some(&Value::Boolean(false))
+    );
+    assert_eq!(
+        bonjour.get("mdns.port").unwrap(),
+        Some(&Value::Integer(5353))
+    );
 }

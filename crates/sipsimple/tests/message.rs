@@ -17,6 +17,8 @@ fn config(user: &str, transports: &str) -> String {
 local_ip = "127.0.0.1"
 [sip]
 transport_list = [{transports}]
+[logging]
+trace_sip = true
 [accounts."{user}@example.test"]
 enabled = true
 display_name = "{user} example"
@@ -54,6 +56,9 @@ async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
     let mut outcome = alice
         .notification_center()
         .subscribe(Filter::name("SIPMessageDidSucceed"));
+    let mut wire = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPEngineSIPTrace"));
 
     let alice_account = alice
         .account_manager()
@@ -70,6 +75,22 @@ async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
         next(&mut outcome).await.data,
         NotificationData::SIPMessageDidSucceed { code: 200, .. }
     ));
+    // Sent once and answered: the first datagram of a fresh engine is
+    // not lost (it once was, and only the retransmission got through).
+    let mut sent = 0;
+    loop {
+        let NotificationData::SIPEngineSIPTrace { received, text, .. } = next(&mut wire).await.data
+        else {
+            continue;
+        };
+        if !received && text.starts_with("MESSAGE ") {
+            sent += 1;
+        }
+        if received && text.starts_with("SIP/2.0 200") {
+            break;
+        }
+    }
+    assert_eq!(sent, 1, "the MESSAGE went out once");
 
     let n = next(&mut got).await;
     assert_eq!(n.sender, bob.sender());

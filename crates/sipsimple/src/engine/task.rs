@@ -54,7 +54,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) struct EngineTask {
     cfg: EngineConfig,
-    udp: Option<Arc<UdpSocket>>,
+    /// The UDP socket (reads) and a std handle on it (sends).
+    udp: Option<(Arc<UdpSocket>, std::net::UdpSocket)>,
     tcp: Option<TcpListener>,
     tls: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
     tls_client: Arc<rustls::ClientConfig>,
@@ -83,14 +84,21 @@ impl EngineTask {
         let udp = match cfg.udp_port {
             Some(port) => {
                 let addr = SocketAddr::new(cfg.bind, port);
-                let s = UdpSocket::bind(addr)
-                    .await
-                    .map_err(|source| EngineError::Bind {
-                        transport: TransportKind::Udp,
-                        addr,
-                        source,
-                    })?;
-                Some(Arc::new(s))
+                let bind_error = |source| EngineError::Bind {
+                    transport: TransportKind::Udp,
+                    addr,
+                    source,
+                };
+                // Sends go through a std handle on the same socket: tokio's
+                // try_send_to answers WouldBlock until its reactor has seen
+                // the socket writable, which silently dropped the first
+                // datagram of a fresh engine. A plain non-blocking sendto
+                // only fails when the kernel buffer is full.
+                let std = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
+                std.set_nonblocking(true).map_err(bind_error)?;
+                let sender = std.try_clone().map_err(bind_error)?;
+                let s = UdpSocket::from_std(std).map_err(bind_error)?;
+                Some((Arc::new(s), sender))
             }
             None => None,
         };
@@ -146,7 +154,7 @@ impl EngineTask {
     }
 
     pub(crate) fn udp_addr(&self) -> Option<SocketAddr> {
-        self.udp.as_ref().and_then(|s| s.local_addr().ok())
+        self.udp.as_ref().and_then(|(s, _)| s.local_addr().ok())
     }
 
     pub(crate) fn tcp_addr(&self) -> Option<SocketAddr> {
@@ -165,7 +173,7 @@ impl EngineTask {
                 .poll_timeout()
                 .map(Instant::from_std)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
-            let udp = self.udp.clone();
+            let udp = self.udp.as_ref().map(|(s, _)| s.clone());
             tokio::select! {
                 cmd = self.commands.recv() => match cmd {
                     None => break,
@@ -446,10 +454,10 @@ impl EngineTask {
                     TransportKind::Udp,
                     &t.data,
                 );
-                if let Some(s) = &self.udp {
+                if let Some((_, s)) = &self.udp {
                     // A full socket buffer drops the datagram; UDP
                     // retransmissions cover it.
-                    let _ = s.try_send_to(&t.data, t.target.addr);
+                    let _ = s.send_to(&t.data, t.target.addr);
                 }
             }
             TransportKind::Tcp | TransportKind::Tls => {
