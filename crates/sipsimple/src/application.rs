@@ -297,11 +297,13 @@ impl SipApplication {
         } else {
             DnsLookup::new(&nameservers, Duration::from_secs(3), 2)
         };
-        let services = Services {
-            engine: engine.clone(),
+        // Every lookup the application makes posts DNSLookup* here.
+        let (dns, _) = dns.with_notifications(&self.center);
+        let services = Services::new(
+            engine.clone(),
             dns,
-            user_agent: (!user_agent_header.is_empty()).then_some(user_agent_header),
-        };
+            (!user_agent_header.is_empty()).then_some(user_agent_header),
+        );
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;
             engine.shutdown().await;

@@ -7,11 +7,8 @@
 //! in Kamailio's location table with `kamcmd ul.dump`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
 use sip_proto::digest::{authorize, AuthError, CredentialStore, DigestState};
 use sip_proto::headers::HeaderName;
 use sip_proto::transaction::Target;
@@ -23,7 +20,9 @@ use sipsimple::notification::{Filter, Notification, NotificationData};
 use tokio::sync::mpsc::Receiver;
 
 mod common;
-use common::{final_response, free_port, names, until};
+mod kamailio;
+use common::{final_response, names, until};
+use kamailio::{location_table, start_kamailio, start_kamailio_with, Kamailio, TLS_NAME};
 
 fn request(
     method: Method,
@@ -39,110 +38,6 @@ fn request(
     } else {
         r
     }
-}
-
-const TLS_NAME: &str = "kamailio.test";
-
-struct Kamailio {
-    child: Child,
-    dir: PathBuf,
-    udp: u16,
-    tcp: u16,
-    tls: u16,
-    ca: CertificateDer<'static>,
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        // SIGTERM to the main process stops its children too.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn module_path() -> String {
-    [
-        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-        "/usr/lib/kamailio/modules",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).join("tls.so").exists())
-    .expect("Kamailio with TLS modules is installed (scripts/test.sh installs it)")
-    .to_owned()
-}
-
-fn start_kamailio() -> Kamailio {
-    start_kamailio_with(120)
-}
-
-/// Kamailio whose registrar asks for at least `min_expires` seconds.
-fn start_kamailio_with(min_expires: u32) -> Kamailio {
-    let dir = std::env::temp_dir().join(format!(
-        "sipsimple-kamailio-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pki = common::pki(TLS_NAME);
-    std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
-    std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
-    let (udp, tcp, tls) = (free_port(), free_port(), free_port());
-    let template = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/kamailio.cfg"),
-    )
-    .unwrap();
-    let cfg = template
-        .replace("@UDP_PORT@", &udp.to_string())
-        .replace("@TCP_PORT@", &tcp.to_string())
-        .replace("@TLS_PORT@", &tls.to_string())
-        .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
-        .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
-        .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
-        .replace("@MIN_EXPIRES@", &min_expires.to_string())
-        .replace("@MPATH@", &module_path());
-    std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
-    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
-    let child = Command::new("kamailio")
-        .arg("-f")
-        .arg(dir.join("kamailio.cfg"))
-        .args(["-DD", "-E", "-m", "64", "-M", "8"])
-        .arg("-Y")
-        .arg(&dir)
-        .arg("-w")
-        .arg(&dir)
-        .arg("-P")
-        .arg(dir.join("kamailio.pid"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("kamailio is installed (scripts/test.sh installs it)");
-    let mut k = Kamailio {
-        child,
-        dir,
-        udp,
-        tcp,
-        tls,
-        ca: pki.ca,
-    };
-    // Ready when its sockets are bound.
-    for _ in 0..100 {
-        let busy = std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err()
-            && std::net::TcpListener::bind(("127.0.0.1", tls)).is_err();
-        if busy {
-            return k;
-        }
-        if let Ok(Some(status)) = k.child.try_wait() {
-            let log = std::fs::read_to_string(k.dir.join("kamailio.log")).unwrap_or_default();
-            panic!("kamailio exited ({status}):\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("kamailio did not bind its ports");
 }
 
 async fn client(k: &Kamailio) -> (Engine, Receiver<EngineEvent>) {
@@ -276,22 +171,6 @@ async fn authenticated_message_to_kamailio_over_tls() {
 async fn wrong_password_is_rejected_not_retried_forever() {
     let r = authenticated_message(TransportKind::Udp, "wrong").await;
     assert_eq!(r.unwrap_err(), AuthError::Rejected("sipsimple.test".into()));
-}
-
-/// Kamailio's location table, as `kamcmd ul.dump` prints it.
-fn location_table(k: &Kamailio) -> String {
-    let out = Command::new("kamcmd")
-        .arg("-s")
-        .arg(format!("unix:{}", k.dir.join("ctl.sock").display()))
-        .arg("ul.dump")
-        .output()
-        .expect("kamcmd is installed with kamailio");
-    assert!(
-        out.status.success(),
-        "kamcmd: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn account_config(k: &Kamailio, password: &str) -> MemoryBackend {

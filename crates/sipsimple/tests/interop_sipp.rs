@@ -283,3 +283,59 @@ async fn message_send_with_a_wrong_password_is_refused_by_sipp() {
         "{err:?}"
     );
 }
+
+/// A SipApplication account registers with SIPp acting as registrar
+/// (401 with qop=auth; SIPp's verifyauth judges the digest), and on stop
+/// unregisters (Expires 0, challenged and verified again).
+#[tokio::test]
+async fn account_registers_with_sipp_registrar_qop_auth_and_unregisters() {
+    use sipsimple::application::SipApplication;
+    use sipsimple::config::MemoryBackend;
+    use sipsimple::notification::{Filter, NotificationData};
+
+    sipp_available();
+    let port = free_port();
+    let mut args = vec!["-sf".to_string(), scenario("uas_register_auth.xml")];
+    args.extend(common_args(port, free_port(), TransportKind::Udp));
+    args.extend(["-m", "1"].map(String::from));
+    let sipp = tokio::spawn(run_sipp(args));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let app = SipApplication::new();
+    let mut events = app.notification_center().subscribe(Filter::all());
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"alice@sipsimple.test\"]\nenabled = true\n\
+         auth.password = \"secret\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{port}\"\n\
+         registration.interval = 600\n"
+    );
+    app.start(MemoryBackend::with(config.parse().unwrap()))
+        .await
+        .unwrap();
+    let seen = common::until(&mut events, "SIPAccountRegistrationDidSucceed").await;
+    let answers: Vec<u16> = seen
+        .iter()
+        .filter_map(|n| match n.data {
+            NotificationData::SIPAccountRegistrationGotAnswer { code, .. } => Some(code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers, [401, 200], "challenged, then accepted by SIPp");
+    let Some(NotificationData::SIPAccountRegistrationDidSucceed { expires, .. }) =
+        seen.last().map(|n| &n.data)
+    else {
+        unreachable!()
+    };
+    assert_eq!(*expires, 60, "the registrar's granted expiry");
+
+    app.stop();
+    let ended = common::until(&mut events, "SIPApplicationDidEnd").await;
+    assert!(
+        common::names(&ended).contains(&"SIPAccountRegistrationDidEnd"),
+        "{:?}",
+        common::names(&ended)
+    );
+    let (code, out) = sipp.await.unwrap();
+    assert_eq!(code, 0, "SIPp:\n{out}");
+}

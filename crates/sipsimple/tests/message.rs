@@ -59,6 +59,9 @@ async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
     let mut wire = alice
         .notification_center()
         .subscribe(Filter::name("SIPEngineSIPTrace"));
+    let mut lookups = alice
+        .notification_center()
+        .subscribe(Filter::name("DNSLookupDidSucceed"));
 
     let alice_account = alice
         .account_manager()
@@ -91,6 +94,12 @@ async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
         }
     }
     assert_eq!(sent, 1, "the MESSAGE went out once");
+    // The route came from the application's RFC 3263 lookup, which
+    // reports itself.
+    let NotificationData::DNSLookupDidSucceed { result } = next(&mut lookups).await.data else {
+        unreachable!()
+    };
+    assert_eq!(result, [delivered.route]);
 
     let n = next(&mut got).await;
     assert_eq!(n.sender, bob.sender());

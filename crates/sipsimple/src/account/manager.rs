@@ -27,6 +27,8 @@ pub struct AccountManager {
     center: NotificationCenter,
     sender: SenderId,
     services: Arc<Mutex<Option<Services>>>,
+    /// One schema shared by every account's settings object.
+    account_schema: Arc<crate::config::Group>,
 }
 
 fn invalid(id: &str, reason: String) -> ConfigError {
@@ -48,6 +50,7 @@ impl AccountManager {
                 bonjour: None,
             })),
             services: Arc::new(Mutex::new(None)),
+            account_schema: Arc::new(settings::account()),
         }
     }
 
@@ -74,9 +77,10 @@ impl AccountManager {
         services: Option<Services>,
     ) -> Result<(), ConfigError> {
         let mut loaded = Vec::new();
+        let schema = self.account_schema.clone();
         for id in config.children(&[ACCOUNTS]) {
             let address = SipAddress::parse(&id).map_err(|e| invalid(&id, e))?;
-            let object = config.object(&[ACCOUNTS, &id], Arc::new(settings::account()))?;
+            let object = config.object(&[ACCOUNTS, &id], schema.clone())?;
             loaded.push(Arc::new(Account::new(
                 address,
                 object,
@@ -176,7 +180,7 @@ impl AccountManager {
             return Ok(a);
         }
         let config = self.config()?;
-        let mut object = config.object(&[ACCOUNTS, &key], Arc::new(settings::account()))?;
+        let mut object = config.object(&[ACCOUNTS, &key], self.account_schema.clone())?;
         object.save()?;
         let account = Arc::new(Account::new(
             address,

@@ -9,7 +9,7 @@ mod registration;
 
 pub use bonjour::{BonjourAccount, Neighbour, BONJOUR_ID};
 pub use manager::AccountManager;
-pub use registration::Services;
+pub use registration::{Services, REGISTERING_AT_ONCE};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -12,7 +12,9 @@ use sip_proto::registration::{RegisterClient, RegisterConfig, RegisterOutcome};
 use sip_proto::transaction::Target;
 use sip_proto::uri::Uri;
 use sip_proto::Request;
-use tokio::sync::watch;
+use std::sync::Arc;
+
+use tokio::sync::{watch, Semaphore};
 
 use crate::engine::{host_port, Engine, TransportKind};
 use crate::lookup::{DnsLookup, Route};
@@ -25,6 +27,25 @@ pub struct Services {
     pub engine: Engine,
     pub dns: DnsLookup,
     pub user_agent: Option<String>,
+    /// Bounds the REGISTER exchanges in flight across all accounts: a
+    /// thousand accounts starting at once would otherwise overflow the
+    /// registrar's receive buffer, and a third of them would wait for a
+    /// retransmission (measured: docs/PERFORMANCE.md).
+    pub registering: Arc<Semaphore>,
+}
+
+/// REGISTER exchanges in flight per application.
+pub const REGISTERING_AT_ONCE: usize = 64;
+
+impl Services {
+    pub fn new(engine: Engine, dns: DnsLookup, user_agent: Option<String>) -> Services {
+        Services {
+            engine,
+            dns,
+            user_agent,
+            registering: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
+        }
+    }
 }
 
 /// The settings a registration runs with (read when it starts).
@@ -213,7 +234,10 @@ impl Registration {
                 self.post(NotificationData::SIPAccountRegistrationWillRefresh);
             }
             let request = client.register(&via);
-            let step = match self.exchange(&mut client, &route, request).await {
+            let permit = self.services.registering.clone().acquire_owned().await;
+            let outcome = self.exchange(&mut client, &route, request).await;
+            drop(permit);
+            let step = match outcome {
                 RegisterOutcome::Registered {
                     expires,
                     refresh_in,
@@ -259,8 +283,13 @@ impl Registration {
 
     async fn unregister(&self, client: &mut RegisterClient, route: &Route, via: &str) {
         let request = client.unregister(via);
-        let outcome =
-            tokio::time::timeout(UNREGISTER_GRACE, self.exchange(client, route, request)).await;
+        // Waiting for a turn counts against the grace: stopping stays
+        // bounded however many accounts there are.
+        let outcome = tokio::time::timeout(UNREGISTER_GRACE, async {
+            let _permit = self.services.registering.clone().acquire_owned().await;
+            self.exchange(client, route, request).await
+        })
+        .await;
         match outcome {
             Ok(RegisterOutcome::Unregistered) => {
                 self.post(NotificationData::SIPAccountRegistrationDidEnd)

@@ -1,0 +1,148 @@
+//! A Kamailio started for one test or benchmark with our config
+//! (tests/kamailio/kamailio.cfg) on free loopback ports, and stopped (its
+//! whole process group) when dropped. Shared by the interop tests and the
+//! registration benchmark (`#[path]`-included there).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+
+use crate::common::{self, free_port};
+
+pub const TLS_NAME: &str = "kamailio.test";
+
+pub struct Kamailio {
+    child: Child,
+    pub dir: PathBuf,
+    pub udp: u16,
+    pub tcp: u16,
+    pub tls: u16,
+    pub ca: CertificateDer<'static>,
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        // SIGTERM to the main process stops its children too.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn module_path() -> String {
+    [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).join("tls.so").exists())
+    .expect("Kamailio with TLS modules is installed (scripts/test.sh installs it)")
+    .to_owned()
+}
+
+pub fn start_kamailio() -> Kamailio {
+    start_kamailio_with(120)
+}
+
+/// Kamailio whose registrar asks for at least `min_expires` seconds.
+pub fn start_kamailio_with(min_expires: u32) -> Kamailio {
+    let dir = std::env::temp_dir().join(format!(
+        "sipsimple-kamailio-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = common::pki(TLS_NAME);
+    std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
+    let (udp, tcp, tls) = (free_port(), free_port(), free_port());
+    let template = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/kamailio.cfg"),
+    )
+    .unwrap();
+    let cfg = template
+        .replace("@UDP_PORT@", &udp.to_string())
+        .replace("@TCP_PORT@", &tcp.to_string())
+        .replace("@TLS_PORT@", &tls.to_string())
+        .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
+        .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
+        .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
+        .replace("@MIN_EXPIRES@", &min_expires.to_string())
+        .replace("@MPATH@", &module_path());
+    std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(dir.join("kamailio.cfg"))
+        .args(["-DD", "-E", "-m", "64", "-M", "8"])
+        .arg("-Y")
+        .arg(&dir)
+        .arg("-w")
+        .arg(&dir)
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kamailio is installed (scripts/test.sh installs it)");
+    let mut k = Kamailio {
+        child,
+        dir,
+        udp,
+        tcp,
+        tls,
+        ca: pki.ca,
+    };
+    // Ready when its sockets are bound.
+    for _ in 0..100 {
+        let busy = std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err()
+            && std::net::TcpListener::bind(("127.0.0.1", tls)).is_err();
+        if busy {
+            return k;
+        }
+        if let Ok(Some(status)) = k.child.try_wait() {
+            let log = std::fs::read_to_string(k.dir.join("kamailio.log")).unwrap_or_default();
+            panic!("kamailio exited ({status}):\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("kamailio did not bind its ports");
+}
+
+/// What `kamcmd COMMAND...` prints on this Kamailio's ctl socket.
+pub fn kamcmd(k: &Kamailio, command: &[&str]) -> String {
+    let out = Command::new("kamcmd")
+        .arg("-s")
+        .arg(format!("unix:{}", k.dir.join("ctl.sock").display()))
+        .args(command)
+        .output()
+        .expect("kamcmd is installed with kamailio");
+    assert!(
+        out.status.success(),
+        "kamcmd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Kamailio's location table, as `kamcmd ul.dump` prints it (small
+/// tables only: kamcmd refuses a reply over its buffer).
+pub fn location_table(k: &Kamailio) -> String {
+    kamcmd(k, &["ul.dump"])
+}
+
+/// How many contacts the location table holds (usrloc's statistics).
+pub fn contact_count(k: &Kamailio) -> usize {
+    let out = kamcmd(k, &["stats.get_statistics", "usrloc:"]);
+    out.lines()
+        .find(|l| l.contains("location_contacts"))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no usrloc:location_contacts statistic in {out:?}"))
+}
