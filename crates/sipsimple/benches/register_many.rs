@@ -9,7 +9,6 @@
 //!
 //! Needs kamailio, kamcmd and sipp (scripts/test.sh installs them).
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[allow(dead_code)]

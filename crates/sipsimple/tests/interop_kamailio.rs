@@ -22,7 +22,9 @@ use tokio::sync::mpsc::Receiver;
 mod common;
 mod kamailio;
 use common::{final_response, names, until};
-use kamailio::{location_table, start_kamailio, start_kamailio_with, Kamailio, TLS_NAME};
+use kamailio::{
+    contact_count, location_table, start_kamailio, start_kamailio_with, Kamailio, TLS_NAME,
+};
 
 fn request(
     method: Method,
@@ -232,6 +234,7 @@ async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters
     let table = location_table(&k);
     assert!(table.contains("alice"), "{table}");
     assert!(table.contains(&format!("sip:{user}@127.0.0.1")), "{table}");
+    assert_eq!(contact_count(&k), 1, "one binding, counted by usrloc");
 
     // Stopping unregisters before the engine goes: the binding is gone.
     app.stop();
@@ -243,6 +246,7 @@ async fn account_registers_with_kamailio_through_digest_and_423_then_unregisters
     );
     let table = location_table(&k);
     assert!(!table.contains(&user), "binding still there: {table}");
+    assert_eq!(contact_count(&k), 0);
 }
 
 #[tokio::test]
