@@ -258,3 +258,50 @@ async fn a_registrar_that_is_down_fails_and_backs_off() {
     // Never registered, so nothing to unregister: stopping is quick.
     while next(&mut events).await.name() != "SIPApplicationDidEnd" {}
 }
+
+#[tokio::test]
+async fn credentials_follow_the_auth_settings_and_never_print_the_password() {
+    let app = SipApplication::new();
+    app.start(MemoryBackend::with(CONFIG.parse().unwrap()))
+        .await
+        .unwrap();
+    let alice = app
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap();
+    let c = alice.credentials();
+    assert_eq!((c.username.as_str(), c.password.as_str()), ("alice", ""));
+    alice
+        .set("auth.username", Some(Value::String("alice-auth".into())))
+        .unwrap();
+    alice
+        .set("auth.password", Some(Value::String("s3cret".into())))
+        .unwrap();
+    alice.save().unwrap();
+    let c = alice.credentials();
+    assert_eq!(
+        (c.username.as_str(), c.password.as_str()),
+        ("alice-auth", "s3cret")
+    );
+    assert!(!format!("{c:?}").contains("s3cret"));
+    // Contact: the random user at the engine's UDP address.
+    let udp = app
+        .engine()
+        .unwrap()
+        .local_addr(sipsimple::engine::TransportKind::Udp)
+        .unwrap();
+    assert_eq!(
+        alice
+            .contact(sipsimple::engine::TransportKind::Udp)
+            .unwrap()
+            .to_string(),
+        format!("sip:{}@{udp}", alice.contact_username())
+    );
+    assert!(
+        alice
+            .contact(sipsimple::engine::TransportKind::Tcp)
+            .is_none(),
+        "no TCP runs"
+    );
+    app.stop();
+}

@@ -50,6 +50,8 @@ async fn message_from_alice_to_bob(transport: TransportKind, transports: &str) {
         _ => "",
     };
     let to = format!("sip:{}@{bob_addr}{param}", bob_account.contact_username());
+    // The spec's contact[transport] is exactly that address.
+    assert_eq!(bob_account.contact(transport).unwrap().to_string(), to);
     let mut got = bob
         .notification_center()
         .subscribe(Filter::name("SIPEngineGotMessage"));

@@ -23,7 +23,7 @@ use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
 use sip_proto::uri::Uri;
 use tokio::task::JoinHandle;
 
-use super::Services;
+use super::{Credentials, Services};
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
 use crate::engine::{host_port, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
@@ -86,14 +86,6 @@ fn service_type(t: TransportKind) -> String {
     format!("_sipuri._{}.local.", t.via_name().to_ascii_lowercase())
 }
 
-fn transport_param(t: TransportKind) -> &'static str {
-    match t {
-        TransportKind::Udp => "",
-        TransportKind::Tcp => ";transport=tcp",
-        TransportKind::Tls => ";transport=tls",
-    }
-}
-
 /// This machine's name as an mDNS host (`name.local.`), reduced to the
 /// characters a DNS label may carry.
 fn mdns_host() -> String {
@@ -154,22 +146,22 @@ impl BonjourAccount {
     /// the default route) and port.
     pub fn contact(&self, transport: TransportKind) -> Option<Uri<'static>> {
         let services = lock(&self.services).clone()?;
-        let addr = contact_addr(&services, transport)?;
-        Uri::parse(&format!(
-            "sip:{}@{}{}",
-            self.contact_user,
-            host_port(addr),
-            transport_param(transport)
-        ))
-        .ok()
-        .map(|u| u.into_owned())
+        super::contact_uri(&services, &self.contact_user, transport)
+    }
+
+    /// The spec's `credentials`: the contact user name, no password.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            username: self.contact_user.clone(),
+            password: String::new(),
+        }
     }
 
     /// The spec's `uri`: the contact without port or transport, for From.
     pub fn uri(&self) -> Option<Uri<'static>> {
         let services = lock(&self.services).clone()?;
         let t = *services.engine.transports().first()?;
-        let ip = contact_addr(&services, t)?.ip();
+        let ip = super::contact_addr(&services, t)?.ip();
         let host = match ip {
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
@@ -423,22 +415,6 @@ impl BonjourAccount {
     }
 }
 
-/// Our address for `t` as a neighbour should reach it.
-fn contact_addr(services: &Services, t: TransportKind) -> Option<SocketAddr> {
-    let bound = services.engine.local_addr(t)?;
-    if !bound.ip().is_unspecified() {
-        return Some(bound);
-    }
-    // The address on the default route; connecting a UDP socket sends
-    // nothing. Without a route, loopback is all there is.
-    let probe: SocketAddr = ([192, 0, 2, 1], 9).into();
-    services
-        .engine
-        .local_addr_towards(t, probe)
-        .filter(|a| !a.ip().is_unspecified())
-        .or_else(|| Some(SocketAddr::new([127, 0, 0, 1].into(), bound.port())))
-}
-
 /// The URI a resolved service is reached at: its published contact if
 /// that names a concrete address, else built from what mDNS resolved.
 fn neighbour_uri(service: &mdns_sd::ResolvedService, t: TransportKind) -> Option<Uri<'static>> {
@@ -462,7 +438,7 @@ fn neighbour_uri(service: &mdns_sd::ResolvedService, t: TransportKind) -> Option
     Uri::parse(&format!(
         "sip:{user}@{}{}",
         host_port(SocketAddr::new(ip, service.port)),
-        transport_param(t)
+        super::transport_param(t)
     ))
     .ok()
     .map(|u| u.into_owned())

@@ -15,13 +15,68 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::net::SocketAddr;
+
 use sip_proto::uri::Uri;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
+use crate::engine::{host_port, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+
+/// A user name and password for digest authentication (the spec's
+/// `credentials`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password: Debug output ends up in logs.
+        write!(f, "<Credentials for {:?}>", self.username)
+    }
+}
+
+/// `transport=` for a contact URI (none for UDP, the default).
+fn transport_param(t: TransportKind) -> &'static str {
+    match t {
+        TransportKind::Udp => "",
+        TransportKind::Tcp => ";transport=tcp",
+        TransportKind::Tls => ";transport=tls",
+    }
+}
+
+/// Our address for `t` as a peer should reach it: the engine's bound
+/// address, or, when it listens on all addresses, the one on the default
+/// route (connecting a UDP socket sends nothing); loopback without one.
+fn contact_addr(services: &Services, t: TransportKind) -> Option<SocketAddr> {
+    let bound = services.engine.local_addr(t)?;
+    if !bound.ip().is_unspecified() {
+        return Some(bound);
+    }
+    let probe: SocketAddr = ([192, 0, 2, 1], 9).into();
+    services
+        .engine
+        .local_addr_towards(t, probe)
+        .filter(|a| !a.ip().is_unspecified())
+        .or_else(|| Some(SocketAddr::new([127, 0, 0, 1].into(), bound.port())))
+}
+
+/// `sip:user@address:port;transport=...` for `t`, if the engine runs it.
+fn contact_uri(services: &Services, user: &str, t: TransportKind) -> Option<Uri<'static>> {
+    let addr = contact_addr(services, t)?;
+    Uri::parse(&format!(
+        "sip:{user}@{}{}",
+        host_port(addr),
+        transport_param(t)
+    ))
+    .ok()
+    .map(|u| u.into_owned())
+}
 
 /// One SIP account (user@domain) and its settings.
 pub struct Account {
@@ -99,6 +154,26 @@ impl Account {
     /// The user part of the account's Contact URIs.
     pub fn contact_username(&self) -> &str {
         &self.contact_user
+    }
+
+    /// The spec's `contact[transport]`: this account's Contact URI for
+    /// `transport` while the engine runs it (the random user at the
+    /// engine's address). Registration uses the address towards the
+    /// registrar instead, which is the same unless the engine listens on
+    /// every address of a multihomed host.
+    pub fn contact(&self, transport: TransportKind) -> Option<Uri<'static>> {
+        contact_uri(&self.services()?, &self.contact_user, transport)
+    }
+
+    /// The spec's `credentials`: `auth.username` (else the id's user)
+    /// and `auth.password`, as they are now.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            username: self
+                .text("auth.username")
+                .unwrap_or_else(|| self.id.username.clone()),
+            password: self.text("auth.password").unwrap_or_default(),
+        }
     }
 
     /// A setting's effective value (see docs/CONFIGURATION.md).
@@ -180,14 +255,13 @@ impl Account {
         let outbound_proxy = self
             .text("sip.outbound_proxy")
             .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()));
+        let credentials = self.credentials();
         let plan = registration::Plan {
             aor: self.uri.clone(),
             domain: self.id.domain.clone(),
             outbound_proxy,
-            username: self
-                .text("auth.username")
-                .unwrap_or_else(|| self.id.username.clone()),
-            password: self.text("auth.password").unwrap_or_default(),
+            username: credentials.username,
+            password: credentials.password,
             contact_user: self.contact_user.clone(),
             expires,
             tls_name: self.text("tls.name"),
@@ -260,11 +334,8 @@ impl Account {
             body,
         );
         message.from_display_name = self.text("display_name");
-        message.credentials = Some((
-            self.text("auth.username")
-                .unwrap_or_else(|| self.id.username.clone()),
-            self.text("auth.password").unwrap_or_default(),
-        ));
+        let credentials = self.credentials();
+        message.credentials = Some((credentials.username, credentials.password));
         message.user_agent = services.user_agent.clone();
         message.tls_name = self.text("tls.name");
         let proxy = self
