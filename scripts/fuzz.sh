@@ -17,7 +17,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -38,6 +38,7 @@ for t in $targets; do
   mkdir -p "fuzz/corpus/$t"
   case $t in
     message|stream) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
+    sdp) cp -n crates/sdp/tests/data/*.sdp "fuzz/corpus/$t/" ;;
   esac
 done
 

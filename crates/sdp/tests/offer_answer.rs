@@ -1,0 +1,225 @@
+//! RFC 3264 offer/answer for RTP audio: what an offer carries, how an
+//! answer picks codecs (our order, the offerer's numbers), directions and
+//! hold, refusal with port 0, and reading an answer with its own payload
+//! numbers.
+
+use std::net::{IpAddr, SocketAddr};
+
+use sdp::offer_answer::{
+    answer_media, offer_media, read_answer, Codec, LocalRtp, NegotiationError,
+};
+use sdp::{AddrType, Connection, Direction, Origin, SessionDescription};
+
+fn local(codecs: Vec<Codec>, direction: Direction) -> LocalRtp {
+    LocalRtp {
+        address: "192.0.2.1".parse().unwrap(),
+        port: 40000,
+        codecs,
+        direction,
+        protocol: "RTP/AVP".into(),
+        ptime: Some(20),
+        attributes: Vec::new(),
+    }
+}
+
+fn session(address: &str) -> SessionDescription {
+    let ip: IpAddr = address.parse().unwrap();
+    let mut d = SessionDescription::new(Origin {
+        username: "-".into(),
+        session_id: "42".into(),
+        session_version: 1,
+        net_type: "IN".into(),
+        addr_type: AddrType::of(ip),
+        address: address.into(),
+    });
+    d.connection = Some(Connection::new(ip));
+    d
+}
+
+/// A peer's offer, as text, reparsed (what arrives on the wire).
+fn peer_offer(media_lines: &str) -> SessionDescription {
+    let text = format!(
+        "v=0\r\no=peer 7 7 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n{media_lines}"
+    );
+    SessionDescription::parse(text.as_bytes()).unwrap()
+}
+
+fn ours() -> Vec<Codec> {
+    vec![Codec::pcmu(), Codec::pcma(), Codec::telephone_event()]
+}
+
+#[test]
+fn an_offer_uses_static_numbers_and_101_for_dtmf() {
+    let (m, formats) = offer_media(&local(ours(), Direction::SendRecv));
+    assert_eq!(m.formats, ["0", "8", "101"]);
+    assert_eq!(
+        formats.iter().map(|f| f.payload_type).collect::<Vec<_>>(),
+        [0, 8, 101]
+    );
+    let mut d = session("192.0.2.1");
+    d.media.push(m);
+    let text = d.to_string();
+    assert!(text.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{text}");
+    assert!(text.contains("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"));
+    assert!(text.contains("a=ptime:20\r\na=sendrecv\r\n"));
+    // And it parses back as an offer a peer would read.
+    let again = SessionDescription::parse(text.as_bytes()).unwrap();
+    assert_eq!(again.media[0].rtpmap(8).unwrap().encoding, "PCMA");
+}
+
+#[test]
+fn dynamic_codecs_get_free_dynamic_numbers() {
+    let codecs = vec![
+        Codec::new("opus", 48000),
+        Codec::new("G722", 8000),
+        Codec::new("speex", 16000),
+        Codec::telephone_event(),
+    ];
+    let (_, formats) = offer_media(&local(codecs, Direction::SendRecv));
+    assert_eq!(
+        formats.iter().map(|f| f.payload_type).collect::<Vec<_>>(),
+        [96, 9, 97, 101]
+    );
+}
+
+#[test]
+fn the_answer_keeps_our_order_and_the_offerers_numbers() {
+    // The peer prefers opus, numbers PCMU oddly, and calls DTMF 100.
+    let offer = peer_offer(
+        "m=audio 30000 RTP/AVP 111 8 97 100\r\n\
+         a=rtpmap:111 opus/48000/2\r\n\
+         a=rtpmap:97 PCMU/8000\r\n\
+         a=rtpmap:100 telephone-event/8000\r\n\
+         a=fmtp:100 0-16\r\n",
+    );
+    let (m, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
+    let n = n.unwrap();
+    assert_eq!(m.formats, ["97", "8", "100"], "ours first, theirs numbered");
+    assert_eq!(m.port, 40000);
+    assert_eq!(
+        m.fmtp("100").as_deref(),
+        Some("0-16"),
+        "the offer's events kept"
+    );
+    assert_eq!(n.send_codec().unwrap().payload_type, 97);
+    assert_eq!(n.send_codec().unwrap().codec.encoding, "PCMU");
+    assert_eq!(n.send_telephone_event(), Some(100));
+    assert_eq!(n.direction, Direction::SendRecv);
+    assert_eq!(
+        n.remote_rtp,
+        Some("198.51.100.7:30000".parse::<SocketAddr>().unwrap())
+    );
+    assert_eq!(
+        n.remote_rtcp,
+        Some("198.51.100.7:30001".parse::<SocketAddr>().unwrap())
+    );
+}
+
+#[test]
+fn static_types_without_rtpmap_are_understood() {
+    let offer = peer_offer("m=audio 30000 RTP/AVP 8 0\r\na=rtcp:30011 IN IP4 198.51.100.9\r\n");
+    let (m, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
+    assert_eq!(m.formats, ["0", "8"]);
+    let n = n.unwrap();
+    assert_eq!(n.send_telephone_event(), None, "not offered");
+    assert_eq!(
+        n.remote_rtcp,
+        Some("198.51.100.9:30011".parse::<SocketAddr>().unwrap())
+    );
+}
+
+#[test]
+fn nothing_in_common_refuses_the_stream_with_port_zero() {
+    let offer = peer_offer("m=audio 30000 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\n");
+    let (m, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
+    assert_eq!(n.unwrap_err(), NegotiationError::NoCommonCodec);
+    assert_eq!(m.port, 0);
+    assert_eq!(m.media, "audio");
+    assert_eq!(m.formats.len(), 1, "a refused m= line still lists a format");
+}
+
+#[test]
+fn directions_answer_what_both_sides_allow() {
+    let cases = [
+        ("a=sendonly\r\n", Direction::SendRecv, Direction::RecvOnly),
+        ("a=recvonly\r\n", Direction::SendRecv, Direction::SendOnly),
+        ("a=inactive\r\n", Direction::SendRecv, Direction::Inactive),
+        ("", Direction::SendOnly, Direction::SendOnly),
+        ("a=sendonly\r\n", Direction::SendOnly, Direction::Inactive),
+    ];
+    for (attr, mine, expected) in cases {
+        let offer = peer_offer(&format!("m=audio 30000 RTP/AVP 0\r\n{attr}"));
+        let (m, n) = answer_media(&offer, 0, &local(ours(), mine));
+        assert_eq!(n.unwrap().direction, expected, "{attr:?} with {mine:?}");
+        let mut d = session("192.0.2.1");
+        d.media.push(m);
+        assert_eq!(d.direction(0), expected);
+    }
+}
+
+#[test]
+fn the_old_hold_address_means_we_send_nothing() {
+    let text = "v=0\r\no=peer 7 8 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n";
+    let offer = SessionDescription::parse(text.as_bytes()).unwrap();
+    let (_, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
+    let n = n.unwrap();
+    assert_eq!(n.direction, Direction::RecvOnly);
+    assert_eq!(n.remote_rtp, None);
+}
+
+#[test]
+fn reading_an_answer_maps_numbers_both_ways() {
+    let mut offer = session("192.0.2.1");
+    let (m, offered) = offer_media(&local(ours(), Direction::SendRecv));
+    offer.media.push(m);
+    // The peer answers PCMA first and numbers DTMF 100 (RFC 3264 §6.1
+    // lets it: SHOULD, not MUST, keep our numbers).
+    let answer = peer_offer(
+        "m=audio 31000 RTP/AVP 8 100\r\na=rtpmap:100 telephone-event/8000\r\na=sendrecv\r\n",
+    );
+    let n = read_answer(&offer, &answer, 0, &offered).unwrap();
+    assert_eq!(
+        n.send.iter().map(|f| f.payload_type).collect::<Vec<_>>(),
+        [8, 100]
+    );
+    assert_eq!(
+        n.receive.iter().map(|f| f.payload_type).collect::<Vec<_>>(),
+        [8, 101]
+    );
+    assert_eq!(n.send_codec().unwrap().codec.encoding, "PCMA");
+    assert_eq!(
+        n.remote_rtp,
+        Some("198.51.100.7:31000".parse::<SocketAddr>().unwrap())
+    );
+    assert_eq!(n.direction, Direction::SendRecv);
+}
+
+#[test]
+fn an_answer_that_breaks_the_rules_is_refused() {
+    let mut offer = session("192.0.2.1");
+    let (m, offered) = offer_media(&local(ours(), Direction::SendRecv));
+    offer.media.push(m);
+    let not_offered = peer_offer("m=audio 31000 RTP/AVP 9\r\n");
+    assert_eq!(
+        read_answer(&offer, &not_offered, 0, &offered),
+        Err(NegotiationError::NotOffered(0))
+    );
+    let two = peer_offer("m=audio 31000 RTP/AVP 0\r\nm=audio 31002 RTP/AVP 0\r\n");
+    assert_eq!(
+        read_answer(&offer, &two, 0, &offered),
+        Err(NegotiationError::MediaCount {
+            offer: 1,
+            answer: 2
+        })
+    );
+    let rejected = peer_offer("m=audio 0 RTP/AVP 0\r\n");
+    assert_eq!(
+        read_answer(&offer, &rejected, 0, &offered),
+        Err(NegotiationError::NoCommonCodec)
+    );
+    let video = peer_offer("m=video 31000 RTP/AVP 0\r\n");
+    assert_eq!(
+        read_answer(&offer, &video, 0, &offered),
+        Err(NegotiationError::MediaMismatch(0))
+    );
+}

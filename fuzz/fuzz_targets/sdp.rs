@@ -1,0 +1,26 @@
+//! SDP parsing: never panics; what parses prints back to text that parses
+//! to the same description; and answering it as an offer never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sdp::offer_answer::{answer_media, Codec, LocalRtp};
+use sdp::{Direction, SessionDescription};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(d) = SessionDescription::parse(data) else { return };
+    let text = d.to_string();
+    let again = SessionDescription::parse(text.as_bytes()).expect("printed SDP must parse");
+    assert_eq!(again, d);
+    let local = LocalRtp {
+        address: [127, 0, 0, 1].into(),
+        port: 4000,
+        codecs: vec![Codec::pcmu(), Codec::pcma(), Codec::telephone_event()],
+        direction: Direction::SendRecv,
+        protocol: "RTP/AVP".into(),
+        ptime: None,
+        attributes: Vec::new(),
+    };
+    for i in 0..d.media.len() {
+        let _ = answer_media(&d, i, &local);
+    }
+});
