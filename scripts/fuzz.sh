@@ -17,7 +17,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
