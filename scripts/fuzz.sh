@@ -17,7 +17,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -37,7 +37,7 @@ seed_dir=crates/sip-proto/tests/data/rfc4475
 for t in $targets; do
   mkdir -p "fuzz/corpus/$t"
   case $t in
-    message|stream) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
+    message|stream|invite) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
     sdp) cp -n crates/sdp/tests/data/*.sdp "fuzz/corpus/$t/" ;;
   esac
 done

@@ -35,6 +35,7 @@ pub mod error;
 pub mod fuzzing;
 mod grammar;
 pub mod headers;
+pub mod invite;
 pub mod message;
 pub mod params;
 pub mod parser;
