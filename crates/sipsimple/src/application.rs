@@ -29,6 +29,7 @@ use crate::engine::{
 };
 use crate::lookup::DnsLookup;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::session::SessionManager;
 
 /// How long `stop` lets the engine wind down before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -68,6 +69,7 @@ pub struct SipApplication {
     center: NotificationCenter,
     sender: SenderId,
     accounts: AccountManager,
+    sessions: SessionManager,
 }
 
 impl Default for SipApplication {
@@ -113,6 +115,7 @@ impl SipApplication {
         SipApplication {
             sender: center.new_sender(),
             accounts: AccountManager::new(center.clone()),
+            sessions: SessionManager::new(center.clone()),
             center,
             inner: Arc::new(Mutex::new(Inner {
                 state: AppState::Stopped,
@@ -133,6 +136,11 @@ impl SipApplication {
     /// This application's accounts (usable once started).
     pub fn account_manager(&self) -> &AccountManager {
         &self.accounts
+    }
+
+    /// This application's sessions (usable once started).
+    pub fn session_manager(&self) -> &SessionManager {
+        &self.sessions
     }
 
     /// The sender id of the application's own notifications.
@@ -279,6 +287,7 @@ impl SipApplication {
             self.sender,
             user_agent,
             self.accounts.clone(),
+            self.sessions.clone(),
         ));
         // The configured name servers, else the system's; without either,
         // only numeric hosts resolve.
@@ -304,6 +313,7 @@ impl SipApplication {
             dns,
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
+        self.sessions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;
             engine.shutdown().await;
@@ -327,7 +337,9 @@ impl SipApplication {
         self.post(NotificationData::SIPApplicationWillEnd);
         let app = self.clone();
         tokio::spawn(async move {
-            // Accounts first: they unregister while the engine still runs.
+            // Sessions and accounts first: they say goodbye while the
+            // engine still runs.
+            app.sessions.stop().await;
             app.accounts.stop().await;
             if let Some(r) = running {
                 let _ = tokio::time::timeout(STOP_GRACE, r.engine.shutdown()).await;
@@ -347,6 +359,7 @@ async fn pump(
     sender: SenderId,
     user_agent: String,
     accounts: AccountManager,
+    sessions: SessionManager,
 ) {
     let server = (!user_agent.is_empty()).then_some(user_agent);
     while let Some(event) = events.recv().await {
@@ -381,16 +394,48 @@ async fn pump(
                 source,
                 ..
             }) => {
-                let status = match request.method {
-                    Method::Options => StatusCode::OK,
-                    // RFC 3428 §7: 200 once accepted; a MESSAGE for no
-                    // account of ours is not found here.
-                    Method::Message if is_for_us(&accounts, &request) => {
-                        center.post(sender, crate::message::got_message(&request, source.addr));
-                        StatusCode::OK
+                let in_dialog = request
+                    .headers
+                    .typed::<sip_proto::headers::To>()
+                    .and_then(Result::ok)
+                    .is_some_and(|t| t.tag().is_some());
+                let status = if in_dialog {
+                    if sessions
+                        .dispatch(key.clone(), request.clone(), source)
+                        .await
+                    {
+                        continue;
                     }
-                    Method::Message => StatusCode::NOT_FOUND,
-                    _ => StatusCode::NOT_IMPLEMENTED,
+                    // RFC 3261 §12.2.2: no such dialog here.
+                    StatusCode::new(481).unwrap_or(StatusCode::NOT_FOUND)
+                } else {
+                    match request.method {
+                        Method::Options => StatusCode::OK,
+                        Method::Invite => match recipient(&accounts, &request) {
+                            Some((account, user)) => {
+                                match sessions.incoming(
+                                    &account,
+                                    &user,
+                                    key.clone(),
+                                    &request,
+                                    source,
+                                ) {
+                                    Ok(_) => continue,
+                                    Err(code) => StatusCode::new(code)
+                                        .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR),
+                                }
+                            }
+                            None => StatusCode::NOT_FOUND,
+                        },
+                        // RFC 3428 §7: 200 once accepted; a MESSAGE for no
+                        // account of ours is not found here.
+                        Method::Message if recipient(&accounts, &request).is_some() => {
+                            center.post(sender, crate::message::got_message(&request, source.addr));
+                            StatusCode::OK
+                        }
+                        Method::Message => StatusCode::NOT_FOUND,
+                        _ => StatusCode::NOT_IMPLEMENTED,
+                    }
                 };
                 let mut response =
                     Response::for_request(&request, status, Some(&crate::random::tag()));
@@ -399,20 +444,25 @@ async fn pump(
                 }
                 let _ = engine.send_response(&key, response).await;
             }
+            EngineEvent::Transaction(Event::Ack { request, .. }) => sessions.ack(request).await,
+            EngineEvent::Transaction(Event::Cancelled { invite }) => {
+                sessions.cancelled(&invite).await
+            }
             _ => {}
         }
     }
 }
 
-/// Whether the Request-URI names one of our enabled accounts (by contact
-/// user or id) or the active Bonjour account.
-fn is_for_us(accounts: &AccountManager, request: &sip_proto::Request) -> bool {
-    let Ok(uri) = request.uri() else { return false };
-    let Some(sip) = uri.as_sip() else {
-        return false;
-    };
-    accounts.find_account(sip).is_some()
-        || accounts
-            .bonjour_account()
-            .is_some_and(|b| b.is_active() && sip.user.as_deref() == Some(b.contact_username()))
+/// The account a request is for, by its Request-URI (an enabled
+/// account's contact user or id, or the active Bonjour account's contact
+/// user): its id and contact user name.
+fn recipient(accounts: &AccountManager, request: &sip_proto::Request) -> Option<(String, String)> {
+    let uri = request.uri().ok()?;
+    let sip = uri.as_sip()?;
+    if let Some(a) = accounts.find_account(sip) {
+        return Some((a.id().to_string(), a.contact_username().to_owned()));
+    }
+    let b = accounts.bonjour_account()?;
+    (b.is_active() && sip.user.as_deref() == Some(b.contact_username()))
+        .then(|| (b.id().to_string(), b.contact_username().to_owned()))
 }

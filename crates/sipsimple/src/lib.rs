@@ -20,5 +20,7 @@ pub mod lookup;
 pub mod message;
 pub mod notification;
 mod random;
+pub mod session;
+pub mod streams;
 
 pub use sip_proto as proto;

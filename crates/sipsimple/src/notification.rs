@@ -61,6 +61,27 @@ pub enum NotificationData {
     SIPApplicationDidEnd,
     /// TLS could not be set up (certificate or CA file); the engine runs
     /// without listening for TLS.
+    SIPSessionNewOutgoing,
+    SIPSessionNewIncoming,
+    SIPSessionGotRingIndication,
+    SIPSessionGotProvisionalResponse {
+        code: u16,
+        reason: String,
+    },
+    SIPSessionWillStart,
+    SIPSessionDidStart,
+    SIPSessionDidFail {
+        /// "local" or "remote".
+        originator: &'static str,
+        code: u16,
+        reason: String,
+        failure_reason: String,
+    },
+    SIPSessionWillEnd,
+    SIPSessionDidEnd {
+        originator: &'static str,
+        end_reason: String,
+    },
     BonjourAccountWillRegister,
     /// A contact was published (`name` is the contact URI).
     BonjourAccountRegistrationDidSucceed {
@@ -200,6 +221,17 @@ impl NotificationData {
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",
             NotificationData::SIPApplicationDidEnd => "SIPApplicationDidEnd",
             NotificationData::SIPEngineGotMessage { .. } => "SIPEngineGotMessage",
+            NotificationData::SIPSessionNewOutgoing => "SIPSessionNewOutgoing",
+            NotificationData::SIPSessionNewIncoming => "SIPSessionNewIncoming",
+            NotificationData::SIPSessionGotRingIndication => "SIPSessionGotRingIndication",
+            NotificationData::SIPSessionGotProvisionalResponse { .. } => {
+                "SIPSessionGotProvisionalResponse"
+            }
+            NotificationData::SIPSessionWillStart => "SIPSessionWillStart",
+            NotificationData::SIPSessionDidStart => "SIPSessionDidStart",
+            NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
+            NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
+            NotificationData::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
             NotificationData::BonjourAccountWillRegister => "BonjourAccountWillRegister",
             NotificationData::BonjourAccountRegistrationDidSucceed { .. } => {
                 "BonjourAccountRegistrationDidSucceed"

@@ -15,6 +15,15 @@ pub(crate) fn random_u64() -> u64 {
     h.finish()
 }
 
+/// A number in `0..n` (0 when `n` is 0): RTP SSRCs, first sequence
+/// numbers and timestamps, port choices.
+pub(crate) fn below(n: u32) -> u32 {
+    if n == 0 {
+        return 0;
+    }
+    (random_u64() % u64::from(n)) as u32
+}
+
 /// A tag (RFC 3261 §19.3 asks for at least 32 random bits).
 pub(crate) fn tag() -> String {
     format!("{:016x}", random_u64())

@@ -145,6 +145,12 @@ pub struct Responses {
 }
 
 impl Responses {
+    /// The next transaction event (provisional and final responses,
+    /// timeout); `None` once the transaction ended.
+    pub async fn next(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
     /// The final response, skipping provisional ones; `None` when the
     /// transaction timed out or failed to send (Timer F/B, connect
     /// failure) or the engine stopped.

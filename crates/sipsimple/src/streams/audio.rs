@@ -1,0 +1,313 @@
+//! AudioStream (first slice): RTP over UDP with G.711 (PCMU, PCMA) and
+//! RFC 4733 telephone-events offered, on a port pair from the configured
+//! range. Audio comes from an [`AudioSource`] and what arrives is decoded
+//! into a bounded recording, 20 ms per packet.
+//!
+//! Not yet: the jitter buffer and loss concealment (packets are decoded
+//! in arrival order), RTCP reports, hold, DTMF sending, the mixer and
+//! devices. Those are the next parts of issue 5.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use media::g711::Law;
+use media::rtp::{RtpPacket, RtpSender};
+use media::stats::ReceiverStats;
+use media::tone::ToneGenerator;
+use sdp::offer_answer::{Codec, LocalRtp, PayloadFormat, RtpNegotiation};
+use sdp::{Direction, Media};
+use tokio::net::UdpSocket;
+use tokio::task::JoinHandle;
+
+/// Samples per 20 ms packet at 8 kHz.
+const FRAME: usize = 160;
+/// Recording bound: ten minutes at 8 kHz.
+const MAX_RECORDED: usize = 8000 * 600;
+
+/// Where the audio we send comes from.
+pub enum AudioSource {
+    Silence,
+    Tone(ToneGenerator),
+    /// These samples (8 kHz), then silence.
+    Samples(Vec<i16>),
+}
+
+impl AudioSource {
+    fn fill(&mut self, frame: &mut [i16], position: &mut usize) {
+        match self {
+            AudioSource::Silence => frame.fill(0),
+            AudioSource::Tone(t) => t.fill(frame),
+            AudioSource::Samples(s) => {
+                for out in frame.iter_mut() {
+                    *out = s.get(*position).copied().unwrap_or(0);
+                    *position += 1;
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the stream measured, for tests and the status line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AudioStats {
+    pub packets_sent: u32,
+    pub packets_received: u32,
+    pub lost: i64,
+    pub jitter: u32,
+}
+
+struct Running {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// One audio stream of a session.
+pub struct AudioStream {
+    rtp: Arc<UdpSocket>,
+    rtcp: Arc<UdpSocket>,
+    local: SocketAddr,
+    codecs: Vec<Codec>,
+    source: Mutex<Option<AudioSource>>,
+    recorded: Arc<Mutex<Vec<i16>>>,
+    stats: Arc<Mutex<AudioStats>>,
+    negotiation: Mutex<Option<RtpNegotiation>>,
+    running: Mutex<Option<Running>>,
+}
+
+impl std::fmt::Debug for AudioStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioStream")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds an even RTP port and the odd RTCP port above it, trying the
+/// range from a random start.
+async fn bind_pair(ip: IpAddr, range: (u16, u16)) -> std::io::Result<(UdpSocket, UdpSocket)> {
+    let (start, end) = range;
+    let pairs = u32::from((end - start) / 2).max(1);
+    let first = crate::random::below(pairs);
+    for i in 0..pairs {
+        let port = start + (((first + i) % pairs) * 2) as u16;
+        let Ok(rtp) = UdpSocket::bind((ip, port)).await else {
+            continue;
+        };
+        if let Ok(rtcp) = UdpSocket::bind((ip, port + 1)).await {
+            return Ok((rtp, rtcp));
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        format!("no free RTP port pair in {start}-{end}"),
+    ))
+}
+
+impl AudioStream {
+    /// A stream on `ip`, with a port pair from `range`, offering `codecs`
+    /// (telephone-event is added).
+    pub async fn new(
+        ip: IpAddr,
+        range: (u16, u16),
+        codecs: Vec<Codec>,
+        source: AudioSource,
+    ) -> std::io::Result<AudioStream> {
+        let (rtp, rtcp) = bind_pair(ip, range).await?;
+        let local = rtp.local_addr()?;
+        let mut codecs = codecs;
+        if !codecs.iter().any(Codec::is_telephone_event) {
+            codecs.push(Codec::telephone_event());
+        }
+        Ok(AudioStream {
+            rtp: Arc::new(rtp),
+            rtcp: Arc::new(rtcp),
+            local,
+            codecs,
+            source: Mutex::new(Some(source)),
+            recorded: Arc::new(Mutex::new(Vec::new())),
+            stats: Arc::new(Mutex::new(AudioStats::default())),
+            negotiation: Mutex::new(None),
+            running: Mutex::new(None),
+        })
+    }
+
+    /// The local RTP address (as in our SDP).
+    pub fn local_rtp(&self) -> SocketAddr {
+        self.local
+    }
+
+    fn local_rtp_config(&self, direction: Direction) -> LocalRtp {
+        LocalRtp {
+            address: self.local.ip(),
+            port: self.local.port(),
+            codecs: self.codecs.clone(),
+            direction,
+            protocol: "RTP/AVP".into(),
+            ptime: Some(20),
+            attributes: Vec::new(),
+        }
+    }
+
+    /// The m= line for an offer, and what it offers.
+    pub fn offer(&self) -> (Media, Vec<PayloadFormat>) {
+        sdp::offer_answer::offer_media(&self.local_rtp_config(Direction::SendRecv))
+    }
+
+    /// Answers media `index` of `offer`.
+    pub fn answer(
+        &self,
+        offer: &sdp::SessionDescription,
+        index: usize,
+    ) -> (
+        Media,
+        Result<RtpNegotiation, sdp::offer_answer::NegotiationError>,
+    ) {
+        sdp::offer_answer::answer_media(offer, index, &self.local_rtp_config(Direction::SendRecv))
+    }
+
+    /// The samples received so far (8 kHz, decoded).
+    pub fn recorded(&self) -> Vec<i16> {
+        lock(&self.recorded).clone()
+    }
+
+    pub fn stats(&self) -> AudioStats {
+        lock(&self.stats).clone()
+    }
+
+    /// The negotiated codec we send with, once started.
+    pub fn codec(&self) -> Option<String> {
+        lock(&self.negotiation)
+            .as_ref()
+            .and_then(|n| n.send_codec().map(|f| f.codec.encoding.clone()))
+    }
+
+    /// Starts sending and receiving as `negotiation` says.
+    pub fn start(&self, negotiation: RtpNegotiation) -> Result<(), String> {
+        let send = negotiation
+            .send_codec()
+            .cloned()
+            .ok_or("no codec to send with")?;
+        let law = Law::from_encoding(&send.codec.encoding)
+            .ok_or_else(|| format!("{} is not supported yet", send.codec.encoding))?;
+        let receive: Vec<(u8, Law)> = negotiation
+            .receive
+            .iter()
+            .filter_map(|f| Some((f.payload_type, Law::from_encoding(&f.codec.encoding)?)))
+            .collect();
+        let mut tasks = Vec::new();
+        if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
+            let source = lock(&self.source).take().unwrap_or(AudioSource::Silence);
+            tasks.push(tokio::spawn(send_loop(
+                self.rtp.clone(),
+                remote,
+                send.payload_type,
+                law,
+                source,
+                self.stats.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(receive_loop(
+            self.rtp.clone(),
+            receive,
+            self.recorded.clone(),
+            self.stats.clone(),
+        )));
+        // RTCP: read and drop for now (reports come with the next part).
+        let rtcp = self.rtcp.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while rtcp.recv_from(&mut buf).await.is_ok() {}
+        }));
+        *lock(&self.negotiation) = Some(negotiation);
+        *lock(&self.running) = Some(Running { tasks });
+        Ok(())
+    }
+
+    /// Stops sending and receiving.
+    pub fn end(&self) {
+        if let Some(r) = lock(&self.running).take() {
+            for t in r.tasks {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl Drop for AudioStream {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+async fn send_loop(
+    socket: Arc<UdpSocket>,
+    remote: SocketAddr,
+    payload_type: u8,
+    law: Law,
+    mut source: AudioSource,
+    stats: Arc<Mutex<AudioStats>>,
+) {
+    let mut sender = RtpSender::new(
+        crate::random::below(u32::MAX),
+        crate::random::below(u32::from(u16::MAX)) as u16,
+        crate::random::below(u32::MAX),
+    );
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut frame = [0i16; FRAME];
+    let mut position = 0;
+    let mut payload = Vec::with_capacity(FRAME);
+    let mut first = true;
+    loop {
+        ticks.tick().await;
+        source.fill(&mut frame, &mut position);
+        payload.clear();
+        law.encode(&frame, &mut payload);
+        let packet = sender
+            .packet(payload_type, first, &payload, FRAME as u32)
+            .to_vec();
+        first = false;
+        if socket.send_to(&packet, remote).await.is_ok() {
+            lock(&stats).packets_sent += 1;
+        }
+    }
+}
+
+async fn receive_loop(
+    socket: Arc<UdpSocket>,
+    formats: Vec<(u8, Law)>,
+    recorded: Arc<Mutex<Vec<i16>>>,
+    stats: Arc<Mutex<AudioStats>>,
+) {
+    let mut buf = [0u8; 2048];
+    let mut source: Option<ReceiverStats> = None;
+    let started = tokio::time::Instant::now();
+    let mut samples = Vec::with_capacity(FRAME);
+    while let Ok((n, _from)) = socket.recv_from(&mut buf).await {
+        let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
+            continue;
+        };
+        let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
+        let s = source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
+        s.on_packet(packet.sequence, packet.timestamp, arrival);
+        {
+            let mut st = lock(&stats);
+            st.packets_received += 1;
+            st.lost = s.lost().max(0);
+            st.jitter = s.jitter_units();
+        }
+        let Some((_, law)) = formats.iter().find(|(pt, _)| *pt == packet.payload_type) else {
+            continue;
+        };
+        samples.clear();
+        law.decode(packet.payload, &mut samples);
+        let mut rec = lock(&recorded);
+        if rec.len() + samples.len() <= MAX_RECORDED {
+            rec.extend_from_slice(&samples);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Sessions between two applications in one process on loopback: alice
+//! calls bob, bob rings and accepts, audio flows both ways over RTP with
+//! G.711 (each side plays a tone; what arrives is checked by frequency),
+//! and the call ends with BYE; a refused call and a cancelled one fail
+//! with the right codes on both sides.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{names, next_notification as next, until};
+use media::tone::{goertzel, ToneGenerator};
+use sdp::offer_answer::Codec;
+use sipsimple::application::SipApplication;
+use sipsimple::config::MemoryBackend;
+use sipsimple::engine::TransportKind;
+use sipsimple::notification::{Filter, NotificationData};
+use sipsimple::session::{Session, SessionState};
+use sipsimple::streams::audio::{AudioSource, AudioStream};
+
+fn config(user: &str) -> String {
+    format!(
+        r#"
+local_ip = "127.0.0.1"
+[sip]
+transport_list = ["udp"]
+[accounts."{user}@example.test"]
+enabled = true
+registration.enabled = false
+"#
+    )
+}
+
+async fn app(user: &str) -> SipApplication {
+    let app = SipApplication::new();
+    app.start(MemoryBackend::with(config(user).parse().unwrap()))
+        .await
+        .unwrap();
+    app
+}
+
+async fn tone_stream(hz: f64, codecs: Vec<Codec>) -> Arc<AudioStream> {
+    Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            codecs,
+            AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+fn bob_uri(bob: &SipApplication) -> String {
+    let account = bob.account_manager().accounts().remove(0);
+    let addr = bob
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Udp)
+        .unwrap();
+    format!("sip:{}@{addr}", account.contact_username())
+}
+
+/// Bob's side of a new call, once NewIncoming is posted.
+async fn incoming(
+    bob: &SipApplication,
+    sub: &mut sipsimple::notification::Subscription,
+) -> Session {
+    let n = until(sub, "SIPSessionNewIncoming").await;
+    let sender = n.last().unwrap().sender;
+    bob.session_manager()
+        .sessions()
+        .into_iter()
+        .find(|s| s.sender() == sender)
+        .expect("the session of the notification")
+}
+
+fn power(samples: &[i16], hz: f64) -> f64 {
+    goertzel(samples, 8000, hz)
+}
+
+#[tokio::test]
+async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu(), Codec::pcma()]).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .await
+        .unwrap();
+    assert_eq!(call.state(), SessionState::Outgoing);
+    assert_eq!(call.direction(), "outgoing");
+
+    let answer = incoming(&bob, &mut bob_all).await;
+    assert_eq!(answer.state(), SessionState::Incoming);
+    assert!(answer.remote_identity().contains("alice@example.test"));
+    answer.send_ring_indication().await.unwrap();
+    // Bob prefers PCMA: the answer picks it, alice sends with it too.
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcma(), Codec::pcmu()]).await;
+    answer.accept(bob_audio.clone()).await.unwrap();
+
+    let started = until(&mut alice_all, "SIPSessionDidStart").await;
+    let session_names: Vec<&str> = names(&started)
+        .into_iter()
+        .filter(|n| n.starts_with("SIPSession"))
+        .collect();
+    assert_eq!(
+        session_names,
+        [
+            "SIPSessionNewOutgoing",
+            "SIPSessionGotProvisionalResponse",
+            "SIPSessionGotRingIndication",
+            "SIPSessionWillStart",
+            "SIPSessionDidStart"
+        ]
+    );
+    let bob_started = until(&mut bob_all, "SIPSessionDidStart").await;
+    assert!(names(&bob_started).contains(&"SIPSessionWillStart"));
+    assert_eq!(call.state(), SessionState::Connected);
+    assert_eq!(answer.state(), SessionState::Connected);
+    assert!(call.start_time().is_some());
+    assert_eq!(alice_audio.codec().as_deref(), Some("PCMA"));
+    assert_eq!(bob_audio.codec().as_deref(), Some("PCMA"));
+
+    // A second of audio each way.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let heard_by_bob = bob_audio.recorded();
+    let heard_by_alice = alice_audio.recorded();
+    assert!(
+        heard_by_bob.len() >= 6400,
+        "bob got {} samples",
+        heard_by_bob.len()
+    );
+    assert!(
+        heard_by_alice.len() >= 6400,
+        "alice got {} samples",
+        heard_by_alice.len()
+    );
+    assert!(
+        power(&heard_by_bob, 440.0) > 100.0 * power(&heard_by_bob, 1000.0),
+        "bob hears alice's 440 Hz"
+    );
+    assert!(
+        power(&heard_by_alice, 1000.0) > 100.0 * power(&heard_by_alice, 440.0),
+        "alice hears bob's 1000 Hz"
+    );
+    let stats = bob_audio.stats();
+    assert!(stats.packets_received >= 40 && stats.lost == 0, "{stats:?}");
+
+    call.end().await.unwrap();
+    let ended = until(&mut alice_all, "SIPSessionDidEnd").await;
+    assert!(names(&ended).contains(&"SIPSessionWillEnd"));
+    assert!(matches!(
+        &ended.last().unwrap().data,
+        NotificationData::SIPSessionDidEnd {
+            originator: "local",
+            ..
+        }
+    ));
+    let bob_ended = until(&mut bob_all, "SIPSessionDidEnd").await;
+    assert!(matches!(
+        &bob_ended.last().unwrap().data,
+        NotificationData::SIPSessionDidEnd {
+            originator: "remote",
+            ..
+        }
+    ));
+    assert_eq!(call.state(), SessionState::Terminated);
+    assert!(call.stop_time().is_some());
+    alice.stop();
+    bob.stop();
+}
+
+#[tokio::test]
+async fn a_refused_call_fails_with_486_on_both_sides() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_fail = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPSessionDidFail"));
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    alice
+        .session_manager()
+        .connect(
+            &account,
+            &bob_uri(&bob),
+            tone_stream(440.0, vec![Codec::pcmu()]).await,
+        )
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    answer.reject(486, None).await.unwrap();
+    let NotificationData::SIPSessionDidFail {
+        originator,
+        code,
+        reason,
+        ..
+    } = next(&mut alice_fail).await.data
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (originator, code, reason.as_str()),
+        ("remote", 486, "Busy Here")
+    );
+    let failed = until(&mut bob_all, "SIPSessionDidFail").await;
+    assert!(matches!(
+        failed.last().unwrap().data,
+        NotificationData::SIPSessionDidFail {
+            originator: "local",
+            code: 486,
+            ..
+        }
+    ));
+    alice.stop();
+    bob.stop();
+}
+
+#[tokio::test]
+async fn ending_a_ringing_call_cancels_it_with_487() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &bob_uri(&bob),
+            tone_stream(440.0, vec![Codec::pcmu()]).await,
+        )
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    answer.send_ring_indication().await.unwrap();
+    until(&mut alice_all, "SIPSessionGotRingIndication").await;
+    call.end().await.unwrap();
+    let failed = until(&mut alice_all, "SIPSessionDidFail").await;
+    assert!(matches!(
+        failed.last().unwrap().data,
+        NotificationData::SIPSessionDidFail {
+            originator: "local",
+            code: 487,
+            ..
+        }
+    ));
+    let failed = until(&mut bob_all, "SIPSessionDidFail").await;
+    assert!(matches!(
+        failed.last().unwrap().data,
+        NotificationData::SIPSessionDidFail {
+            originator: "remote",
+            code: 487,
+            ..
+        }
+    ));
+    assert_eq!(answer.state(), SessionState::Terminated);
+    alice.stop();
+    bob.stop();
+}
