@@ -2,8 +2,10 @@
 //! this one process on loopback. Nothing to set up: each starts on an
 //! in-memory configuration with one account that registers nowhere.
 //! Alice sends bob a MESSAGE addressed straight to his contact; bob's
-//! application answers 200 and reports it; bob answers in kind. Every
-//! SIP message on the wire is shown, shortened to its first lines.
+//! application answers 200 and reports it; bob answers in kind. Then
+//! alice calls bob, each plays a tone, and what each hears is checked by
+//! frequency. Every SIP message on the wire is shown, shortened to its
+//! first lines.
 
 use std::time::Duration;
 
@@ -11,7 +13,10 @@ use anyhow::{bail, Context, Result};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
+use sipsimple::media::tone::{goertzel, ToneGenerator};
 use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+use sipsimple::sdp::offer_answer::Codec;
+use sipsimple::streams::audio::{AudioSource, AudioStream};
 
 /// How long to wait for any one step; loopback takes milliseconds.
 const STEP: Duration = Duration::from_secs(10);
@@ -54,22 +59,31 @@ fn describe(who: &str, n: &Notification) -> Option<String> {
             } else {
                 (">>", destination)
             };
-            let mut lines = text.lines().filter(|l| {
-                let l = l.to_ascii_lowercase();
-                l.starts_with("message ")
-                    || l.starts_with("sip/2.0 ")
-                    || l.starts_with("from:")
-                    || l.starts_with("to:")
-                    || l.starts_with("content-type:")
-            });
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+            let mut lines = head.lines();
             let first = lines.next().unwrap_or_default().to_owned();
             let mut s = format!("{arrow} {peer}  {first}");
+            let pad = format!("\n{:8}{:>24}  ", "", "");
+            let mut sdp = false;
             for l in lines {
-                s.push_str(&format!("\n{:8}{:>24}  {l}", "", ""));
+                let lower = l.to_ascii_lowercase();
+                if lower.starts_with("from:")
+                    || lower.starts_with("to:")
+                    || lower.starts_with("content-type:")
+                {
+                    s.push_str(&pad);
+                    s.push_str(l);
+                }
+                sdp |= lower.starts_with("content-type: application/sdp");
             }
-            let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-            if !body.is_empty() {
-                s.push_str(&format!("\n{:8}{:>24}  | {body}", "", ""));
+            if sdp {
+                // The media lines say what the offer or answer is about.
+                for l in body.lines().filter(|l| l.starts_with("m=")) {
+                    s.push_str(&format!("{pad}| SDP {l}"));
+                }
+            } else if !body.is_empty() {
+                let short: String = body.chars().take(80).collect();
+                s.push_str(&format!("{pad}| {short}"));
             }
             s
         }
@@ -87,6 +101,16 @@ fn describe(who: &str, n: &Notification) -> Option<String> {
         }
         NotificationData::SIPMessageDidFail { code, reason } => {
             format!("MESSAGE failed: {code} {reason}")
+        }
+        NotificationData::SIPSessionNewOutgoing => "calling".to_owned(),
+        NotificationData::SIPSessionNewIncoming => "incoming call".to_owned(),
+        NotificationData::SIPSessionGotRingIndication => "ringing".to_owned(),
+        NotificationData::SIPSessionDidStart => "call started".to_owned(),
+        NotificationData::SIPSessionDidFail { code, reason, .. } => {
+            format!("call failed: {code} {reason}")
+        }
+        NotificationData::SIPSessionDidEnd { originator, .. } => {
+            format!("call ended ({originator} hung up)")
         }
         _ => return None,
     };
@@ -208,6 +232,109 @@ async fn exchange(
     }
 }
 
+/// A tone as an audio stream on loopback.
+async fn tone(hz: f64) -> Result<std::sync::Arc<AudioStream>> {
+    let stream = AudioStream::new(
+        std::net::Ipv4Addr::LOCALHOST.into(),
+        (50000, 50500),
+        vec![Codec::pcmu(), Codec::pcma()],
+        AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
+    )
+    .await
+    .context("no RTP port free in 50000-50500")?;
+    Ok(std::sync::Arc::new(stream))
+}
+
+/// Which of `candidates` (Hz) is loudest in `samples`, and by how much
+/// over the next one (dB).
+fn loudest(samples: &[i16], candidates: &[f64]) -> (f64, f64) {
+    let mut p: Vec<(f64, f64)> = candidates
+        .iter()
+        .map(|f| (*f, goertzel(samples, 8000, *f)))
+        .collect();
+    p.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let (best, top) = p.first().copied().unwrap_or((0.0, 0.0));
+    let next = p.get(1).map_or(1e-9, |x| x.1.max(1e-9));
+    (best, 10.0 * (top / next).log10())
+}
+
+/// Alice calls bob; each plays a tone (alice 440 Hz, bob 1000 Hz) for a
+/// second; what each hears is checked by frequency; alice hangs up.
+async fn call(
+    out: &mut impl FnMut(&str) -> Result<()>,
+    alice: &mut Agent,
+    bob: &mut Agent,
+) -> Result<()> {
+    let address = bob.contact()?;
+    out(&format!(
+        "\nalice calls bob at {address} (she plays 440 Hz, he plays 1000 Hz)\n"
+    ))?;
+    let account = alice
+        .app
+        .account_manager()
+        .accounts()
+        .into_iter()
+        .next()
+        .context("no account")?;
+    let alice_audio = tone(440.0).await?;
+    let session = alice
+        .app
+        .session_manager()
+        .connect(&account, &address, alice_audio.clone())
+        .await
+        .context("alice could not call")?;
+    bob.show_until(out, |d| {
+        matches!(d, NotificationData::SIPSessionNewIncoming)
+    })
+    .await?;
+    let incoming = bob
+        .app
+        .session_manager()
+        .sessions()
+        .into_iter()
+        .next()
+        .context("bob has no session")?;
+    incoming.send_ring_indication().await.context("ringing")?;
+    let bob_audio = tone(1000.0).await?;
+    incoming
+        .accept(bob_audio.clone())
+        .await
+        .context("accepting")?;
+    alice
+        .show_until(out, |d| matches!(d, NotificationData::SIPSessionDidStart))
+        .await?;
+    bob.show_until(out, |d| matches!(d, NotificationData::SIPSessionDidStart))
+        .await?;
+    out(&format!(
+        "  the call is up: {} both ways; one second of audio...\n",
+        alice_audio.codec().unwrap_or_default()
+    ))?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let tones = [440.0, 1000.0];
+    let (bob_hears, bob_margin) = loudest(&bob_audio.recorded(), &tones);
+    let (alice_hears, alice_margin) = loudest(&alice_audio.recorded(), &tones);
+    out(&format!(
+        "  bob received {} samples: loudest {bob_hears} Hz ({bob_margin:.0} dB over the other tone)\n  \
+         alice received {} samples: loudest {alice_hears} Hz ({alice_margin:.0} dB over the other tone)\n",
+        bob_audio.recorded().len(),
+        alice_audio.recorded().len()
+    ))?;
+    session.end().await.context("hanging up")?;
+    alice
+        .show_until(out, |d| {
+            matches!(d, NotificationData::SIPSessionDidEnd { .. })
+        })
+        .await?;
+    bob.show_until(out, |d| {
+        matches!(d, NotificationData::SIPSessionDidEnd { .. })
+    })
+    .await?;
+    if bob_hears != 440.0 || alice_hears != 1000.0 {
+        bail!("the audio did not arrive as sent");
+    }
+    Ok(())
+}
+
 /// Runs the demo, writing through `out`. Errors if any step fails.
 pub fn run(mut out: impl FnMut(&str) -> Result<()>) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -230,6 +357,7 @@ pub fn run(mut out: impl FnMut(&str) -> Result<()>) -> Result<()> {
 
         exchange(&mut out, &mut alice, &mut bob, "Hello Bob, this is Alice.").await?;
         exchange(&mut out, &mut bob, &mut alice, "Hi Alice! Got it.").await?;
+        call(&mut out, &mut alice, &mut bob).await?;
 
         out("\n")?;
         for agent in [&mut alice, &mut bob] {
@@ -240,7 +368,10 @@ pub fn run(mut out: impl FnMut(&str) -> Result<()>) -> Result<()> {
                 })
                 .await?;
         }
-        out("\nboth MESSAGEs arrived; see `sip demo --samples` for the message parser\n")?;
+        out(
+            "\nboth MESSAGEs arrived and the call carried audio both ways;\n\
+             see `sip demo --samples` for the message parser\n",
+        )?;
         Ok(())
     })
 }

@@ -62,6 +62,18 @@ fn demo_two_agents_exchange_messages_on_loopback() {
         out.contains(">> 127.0.0.1:") && out.contains("<< 127.0.0.1:"),
         "{out}"
     );
+    // The call: set up, a tone each way arrived at its frequency, ended.
+    assert_eq!(out.matches("call started").count(), 2, "{out}");
+    assert!(
+        out.contains("bob received") && out.contains("loudest 440 Hz"),
+        "{out}"
+    );
+    assert!(
+        out.contains("alice received") && out.contains("loudest 1000 Hz"),
+        "{out}"
+    );
+    assert!(out.contains("alice: call ended (local hung up)"), "{out}");
+    assert!(out.contains("bob: call ended (remote hung up)"), "{out}");
     assert_eq!(out.matches("application stopped").count(), 2, "{out}");
     let longest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     assert!(longest <= 160, "a line of {longest} characters");

@@ -23,4 +23,6 @@ mod random;
 pub mod session;
 pub mod streams;
 
+pub use media;
+pub use sdp;
 pub use sip_proto as proto;
