@@ -16,6 +16,7 @@ command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
 command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
 command -v kamailio >/dev/null 2>&1 || missing="$missing kamailio"
 ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || missing="$missing kamailio-tls-modules"
+command -v baresip >/dev/null 2>&1 || missing="$missing baresip"
 # The Bonjour tests run in network namespaces of their own.
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
