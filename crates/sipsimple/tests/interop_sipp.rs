@@ -339,3 +339,97 @@ async fn account_registers_with_sipp_registrar_qop_auth_and_unregisters() {
     let (code, out) = sipp.await.unwrap();
     assert_eq!(code, 0, "SIPp:\n{out}");
 }
+
+/// An application with one account, for the session scenarios.
+async fn session_app(user: &str) -> sipsimple::application::SipApplication {
+    let app = sipsimple::application::SipApplication::new();
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
+    );
+    app.start(sipsimple::config::MemoryBackend::with(
+        config.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    app
+}
+
+/// SIPp calls with only G.729 offered: 488 (checked by SIPp's scenario),
+/// and no session is left behind.
+#[tokio::test]
+async fn an_invite_with_only_an_unsupported_codec_gets_488() {
+    sipp_available();
+    let app = session_app("bob").await;
+    let account = app.account_manager().accounts().remove(0);
+    let ours = app
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Udp)
+        .unwrap();
+    let mut args = vec![
+        "-sf".to_string(),
+        scenario("uac_invite_g729.xml"),
+        ours.to_string(),
+        "-s".into(),
+        account.contact_username().to_owned(),
+    ];
+    args.extend(common_args(free_port(), free_port(), TransportKind::Udp));
+    args.extend(["-m", "1"].map(String::from));
+    let (code, out) = run_sipp(args).await;
+    assert_eq!(code, 0, "SIPp expected 488:\n{out}");
+    assert!(app.session_manager().sessions().is_empty());
+    app.stop();
+}
+
+/// We call SIPp's built-in UAS with RTP echo: it answers, sends our own
+/// audio back, and takes our BYE; what we hear is our 1000 Hz tone.
+#[tokio::test]
+async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
+    use media::tone::{goertzel, ToneGenerator};
+    use sdp::offer_answer::Codec;
+    use sipsimple::notification::Filter;
+    use sipsimple::streams::audio::{AudioSource, AudioStream};
+
+    sipp_available();
+    let port = free_port();
+    let media_port = 40000 + (free_port() % 5000) * 2;
+    let mut args = vec!["-sn".to_string(), "uas".into(), "-rtp_echo".into()];
+    args.extend(common_args(port, media_port, TransportKind::Udp));
+    args.extend(["-m", "1"].map(String::from));
+    let sipp = tokio::spawn(run_sipp(args));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let app = session_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = std::sync::Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![Codec::pcmu()],
+            AudioSource::Tone(ToneGenerator::new(8000, &[1000.0], 8000)),
+        )
+        .await
+        .unwrap(),
+    );
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:service@127.0.0.1:{port}"),
+            audio.clone(),
+        )
+        .await
+        .unwrap();
+    common::until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    call.end().await.unwrap();
+    common::until(&mut all, "SIPSessionDidEnd").await;
+    let heard = audio.recorded();
+    assert!(heard.len() >= 4000, "{} samples echoed", heard.len());
+    assert!(goertzel(&heard, 8000, 1000.0) > 100.0 * goertzel(&heard, 8000, 440.0));
+    let (code, out) = sipp.await.unwrap();
+    assert_eq!(code, 0, "SIPp:\n{out}");
+    app.stop();
+}

@@ -268,11 +268,21 @@ impl SessionManager {
             return Err(482);
         }
         let offer = SessionDescription::parse(&request.body).map_err(|_| 488u16)?;
-        if !offer
-            .media
-            .iter()
-            .any(|m| m.media == "audio" && m.port != 0)
-        {
+        // An audio stream we can take: G.711 is what the AudioStream
+        // speaks so far (RFC 3261 §13.3.1.3: 488 for an offer we cannot
+        // answer).
+        let usable = offer.media.iter().any(|m| {
+            m.media == "audio"
+                && m.port != 0
+                && m.formats.iter().any(|f| {
+                    let map = f.parse().ok().and_then(|pt| m.rtpmap(pt));
+                    match map {
+                        Some(r) => media::g711::Law::from_encoding(&r.encoding).is_some(),
+                        None => f == "0" || f == "8",
+                    }
+                })
+        });
+        if !usable {
             return Err(488);
         }
         let local = services
