@@ -78,6 +78,13 @@ pub enum NotificationData {
         failure_reason: String,
     },
     SIPSessionWillEnd,
+    /// Hold changed: `originator` "local" (we hold the peer) or "remote"
+    /// (the peer holds us).
+    SIPSessionDidChangeHoldState {
+        originator: &'static str,
+        on_hold: bool,
+        partial: bool,
+    },
     SIPSessionDidEnd {
         originator: &'static str,
         end_reason: String,
@@ -231,6 +238,7 @@ impl NotificationData {
             NotificationData::SIPSessionDidStart => "SIPSessionDidStart",
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
+            NotificationData::SIPSessionDidChangeHoldState { .. } => "SIPSessionDidChangeHoldState",
             NotificationData::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
             NotificationData::BonjourAccountWillRegister => "BonjourAccountWillRegister",
             NotificationData::BonjourAccountRegistrationDidSucceed { .. } => {

@@ -300,3 +300,53 @@ async fn we_call_baresip_it_answers_and_hangs_up() {
     check_audio(&audio, &b);
     app.stop();
 }
+
+/// baresip puts our call on hold and resumes it (re-INVITEs with
+/// sendonly, then sendrecv): we see the hold changes, and we hang up.
+#[tokio::test]
+async fn baresip_holds_and_resumes_our_call() {
+    let b = start_baresip(true);
+    let app = SipApplication::new();
+    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
+        .await
+        .unwrap();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = tone_stream().await;
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            audio.clone(),
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    b.command("hold", "");
+    let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert!(
+        matches!(
+            held.last().unwrap().data,
+            NotificationData::SIPSessionDidChangeHoldState {
+                originator: "remote",
+                on_hold: true,
+                ..
+            }
+        ),
+        "{}",
+        b.log()
+    );
+    assert!(call.on_hold());
+    b.command("resume", "");
+    let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        resumed.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState { on_hold: false, .. }
+    ));
+    assert!(!call.on_hold());
+    call.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}

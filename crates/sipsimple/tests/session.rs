@@ -266,3 +266,84 @@ async fn ending_a_ringing_call_cancels_it_with_487() {
     alice.stop();
     bob.stop();
 }
+
+#[tokio::test]
+async fn hold_and_unhold_renegotiate_the_audio_direction() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    answer.accept(bob_audio.clone()).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    until(&mut bob_all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    call.hold().await.unwrap();
+    let held = until(&mut alice_all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        held.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator: "local",
+            on_hold: true,
+            ..
+        }
+    ));
+    let held = until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        held.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator: "remote",
+            on_hold: true,
+            ..
+        }
+    ));
+    assert!(call.on_hold() && answer.on_hold());
+    assert_eq!(alice_audio.direction(), Some(sdp::Direction::SendOnly));
+    assert_eq!(bob_audio.direction(), Some(sdp::Direction::RecvOnly));
+    // On hold, bob sends nothing: alice's recording stops growing (one
+    // packet may still be in flight), while bob still hears alice.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (a0, b0) = (alice_audio.recorded().len(), bob_audio.recorded().len());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (a1, b1) = (alice_audio.recorded().len(), bob_audio.recorded().len());
+    assert!(
+        a1 - a0 <= 160,
+        "alice still got {} samples on hold",
+        a1 - a0
+    );
+    assert!(
+        b1 - b0 >= 1600,
+        "bob got only {} samples from alice",
+        b1 - b0
+    );
+
+    call.unhold().await.unwrap();
+    let unheld = until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        unheld.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState { on_hold: false, .. }
+    ));
+    until(&mut alice_all, "SIPSessionDidChangeHoldState").await;
+    assert!(!call.on_hold() && !answer.on_hold());
+    let a2 = alice_audio.recorded().len();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        alice_audio.recorded().len() - a2 >= 1600,
+        "bob's audio is back"
+    );
+    let heard = alice_audio.recorded();
+    assert!(power(&heard[a2..], 1000.0) > 100.0 * power(&heard[a2..], 440.0));
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

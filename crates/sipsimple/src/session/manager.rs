@@ -112,6 +112,8 @@ impl SessionManager {
             invite_client: None,
             offer: None,
             remote_offer: None,
+            local_sdp: None,
+            pending_hold: None,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -225,6 +227,8 @@ impl SessionManager {
             start_time: Mutex::new(None),
             stop_time: Mutex::new(None),
             audio: Mutex::new(Some(audio)),
+            local_hold: Mutex::new(false),
+            remote_hold: Mutex::new(false),
         });
         self.center
             .post(shared.sender, NotificationData::SIPSessionNewOutgoing);
@@ -239,6 +243,7 @@ impl SessionManager {
             services,
             |t| {
                 t.route = Some(target);
+                t.local_sdp = Some(offer.clone());
                 t.offer = Some((offer, offered));
             },
             vec![sip_proto::invite::Action::SendRequest(request)],
@@ -333,6 +338,8 @@ impl SessionManager {
             start_time: Mutex::new(None),
             stop_time: Mutex::new(None),
             audio: Mutex::new(None),
+            local_hold: Mutex::new(false),
+            remote_hold: Mutex::new(false),
         });
         let cseq = request
             .headers

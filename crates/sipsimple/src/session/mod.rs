@@ -61,6 +61,9 @@ pub(crate) struct Shared {
     pub(crate) start_time: Mutex<Option<SystemTime>>,
     pub(crate) stop_time: Mutex<Option<SystemTime>>,
     pub(crate) audio: Mutex<Option<Arc<AudioStream>>>,
+    /// We put the peer on hold / the peer put us on hold.
+    pub(crate) local_hold: Mutex<bool>,
+    pub(crate) remote_hold: Mutex<bool>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,6 +76,7 @@ pub(crate) enum Command {
     Accept(Arc<AudioStream>, oneshot::Sender<Result<(), SessionError>>),
     Reject(u16, String, oneshot::Sender<Result<(), SessionError>>),
     End(oneshot::Sender<Result<(), SessionError>>),
+    Hold(bool, oneshot::Sender<Result<(), SessionError>>),
 }
 
 /// One call. Cloning shares it.
@@ -167,6 +171,22 @@ impl Session {
         });
         self.command(|tx| Command::Reject(code, reason.to_owned(), tx))
             .await
+    }
+
+    /// Puts the peer on hold: a re-INVITE offering sendonly (RFC 3264
+    /// §8.4). SIPSessionDidChangeHoldState follows once it is accepted.
+    pub async fn hold(&self) -> Result<(), SessionError> {
+        self.command(|tx| Command::Hold(true, tx)).await
+    }
+
+    /// Takes the peer off hold (a re-INVITE offering sendrecv).
+    pub async fn unhold(&self) -> Result<(), SessionError> {
+        self.command(|tx| Command::Hold(false, tx)).await
+    }
+
+    /// Held by either side.
+    pub fn on_hold(&self) -> bool {
+        *lock(&self.shared.local_hold) || *lock(&self.shared.remote_hold)
     }
 
     /// Ends the session whatever its state: BYE, CANCEL or a refusal.

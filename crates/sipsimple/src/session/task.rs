@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use sdp::offer_answer::PayloadFormat;
@@ -54,6 +54,11 @@ pub(crate) struct SessionTask {
     pub(crate) offer: Option<(SessionDescription, Vec<PayloadFormat>)>,
     /// The peer's offer (incoming).
     pub(crate) remote_offer: Option<SessionDescription>,
+    /// Our last offer or answer (its origin is kept, its version raised
+    /// for each new one, RFC 3264 §8).
+    pub(crate) local_sdp: Option<SessionDescription>,
+    /// Our re-INVITE in flight for hold (true) or unhold (false).
+    pub(crate) pending_hold: Option<bool>,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
 }
 
@@ -221,6 +226,7 @@ impl SessionTask {
                         .unwrap_or_default();
                 }
                 *lock(&self.shared.audio) = Some(audio);
+                self.local_sdp = Some(answer.clone());
                 self.set_state(SessionState::Accepting);
                 self.post(NotificationData::SIPSessionWillStart);
                 let actions = self
@@ -240,6 +246,27 @@ impl SessionTask {
                     Vec::new()
                 }
             },
+            Command::Hold(on, reply) => {
+                let offer = (state == SessionState::Connected)
+                    .then(|| self.new_offer(on))
+                    .flatten();
+                let Some((sdp, formats)) = offer else {
+                    let _ = reply.send(refuse(if on { "hold" } else { "unhold" }));
+                    return Vec::new();
+                };
+                match self.invite.reinvite(Some(Body::sdp(sdp.to_string()))) {
+                    Ok(actions) => {
+                        self.pending_hold = Some(on);
+                        self.offer = Some((sdp, formats));
+                        let _ = reply.send(Ok(()));
+                        actions
+                    }
+                    Err(_) => {
+                        let _ = reply.send(refuse(if on { "hold" } else { "unhold" }));
+                        Vec::new()
+                    }
+                }
+            }
             Command::End(reply) => match self.invite.end() {
                 Ok(a) => {
                     if state == SessionState::Connected {
@@ -426,17 +453,108 @@ impl SessionTask {
                         end_reason: reason,
                     });
                 }
-                SessionEvent::RemoteReinvite { .. } => {
-                    // Proposals come with the next part: refuse for now.
-                    let actions = self
-                        .invite
-                        .reject_reinvite(488, "Not Acceptable Here")
-                        .unwrap_or_default();
+                SessionEvent::RemoteReinvite { body } => {
+                    let actions = self.remote_reinvite(body);
                     self.execute(actions).await;
                 }
-                SessionEvent::ReinviteAccepted { .. } | SessionEvent::ReinviteRejected { .. } => {}
+                SessionEvent::ReinviteAccepted { body } => self.reinvite_accepted(body),
+                SessionEvent::ReinviteRejected { .. } => self.pending_hold = None,
             }
         }
+    }
+
+    /// Our next offer: the last SDP with its version raised and the audio
+    /// offered sendonly (hold) or sendrecv.
+    fn new_offer(&self, hold: bool) -> Option<(SessionDescription, Vec<PayloadFormat>)> {
+        let audio = lock(&self.shared.audio).clone()?;
+        let mut sdp = self.local_sdp.clone()?;
+        let index = sdp.media.iter().position(|m| m.media == "audio")?;
+        let direction = if hold {
+            sdp::Direction::SendOnly
+        } else {
+            sdp::Direction::SendRecv
+        };
+        let (media, formats) = audio.offer_with(direction);
+        *sdp.media.get_mut(index)? = media;
+        sdp.origin.session_version = sdp.origin.session_version.wrapping_add(1);
+        Some((sdp, formats))
+    }
+
+    fn hold_changed(&self, originator: &'static str, held: &Mutex<bool>, on: bool) {
+        let was = std::mem::replace(&mut *lock(held), on);
+        if was != on {
+            self.post(NotificationData::SIPSessionDidChangeHoldState {
+                originator,
+                on_hold: on,
+                partial: false,
+            });
+        }
+    }
+
+    /// Our hold or unhold re-INVITE was accepted: restart the audio on
+    /// the answer's terms.
+    fn reinvite_accepted(&mut self, body: Option<Body>) {
+        let Some(on) = self.pending_hold.take() else {
+            return;
+        };
+        let restarted = (|| {
+            let (offer, offered) = self.offer.as_ref()?;
+            let answer = SessionDescription::parse(&body?.data).ok()?;
+            let index = offer.media.iter().position(|m| m.media == "audio")?;
+            let n = sdp::offer_answer::read_answer(offer, &answer, index, offered).ok()?;
+            lock(&self.shared.audio).clone()?.start(n).ok()
+        })();
+        if restarted.is_some() {
+            self.local_sdp = self.offer.as_ref().map(|(o, _)| o.clone());
+            let shared = self.shared.clone();
+            self.hold_changed("local", &shared.local_hold, on);
+        }
+    }
+
+    /// The peer re-INVITEs with an offer: answer it with the audio (still
+    /// holding the peer if we do) and notice whether it holds us. An
+    /// offer-less re-INVITE is refused for now (488).
+    fn remote_reinvite(&mut self, body: Option<Body>) -> Vec<Action> {
+        let now = std::time::Instant::now();
+        let refuse = |s: &mut Self| {
+            s.invite
+                .reject_reinvite(488, "Not Acceptable Here")
+                .unwrap_or_default()
+        };
+        let Some(offer) = body.and_then(|b| SessionDescription::parse(&b.data).ok()) else {
+            return refuse(self);
+        };
+        let (Some(audio), Some(index), Some(mut sdp)) = (
+            lock(&self.shared.audio).clone(),
+            offer.media.iter().position(|m| m.media == "audio"),
+            self.local_sdp.clone(),
+        ) else {
+            return refuse(self);
+        };
+        let want = if *lock(&self.shared.local_hold) {
+            sdp::Direction::SendOnly
+        } else {
+            sdp::Direction::SendRecv
+        };
+        let (media, negotiation) = audio.answer_with(&offer, index, want);
+        let Ok(negotiation) = negotiation else {
+            return refuse(self);
+        };
+        let Some(slot) = sdp.media.get_mut(index) else {
+            return refuse(self);
+        };
+        *slot = media;
+        sdp.origin.session_version = sdp.origin.session_version.wrapping_add(1);
+        if audio.start(negotiation).is_err() {
+            return refuse(self);
+        }
+        let held_by_peer = !offer.direction(index).receives();
+        self.local_sdp = Some(sdp.clone());
+        let shared = self.shared.clone();
+        self.hold_changed("remote", &shared.remote_hold, held_by_peer);
+        self.invite
+            .accept_reinvite(Some(Body::sdp(sdp.to_string())), now)
+            .unwrap_or_default()
     }
 
     /// The session is up; for an outgoing one the answer starts the

@@ -52,6 +52,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The outcome of answering an offer.
+pub type Answered = Result<RtpNegotiation, sdp::offer_answer::NegotiationError>;
+
 /// What the stream measured, for tests and the status line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AudioStats {
@@ -71,7 +74,11 @@ pub struct AudioStream {
     rtcp: Arc<UdpSocket>,
     local: SocketAddr,
     codecs: Vec<Codec>,
-    source: Mutex<Option<AudioSource>>,
+    /// The source and how far it has been read: shared with the send
+    /// loop, so a restart (hold, unhold) carries on where it was.
+    source: Arc<Mutex<(AudioSource, usize)>>,
+    /// SSRC, sequence and clock survive restarts (RFC 3550 §5.1).
+    sender: Arc<Mutex<RtpSender>>,
     recorded: Arc<Mutex<Vec<i16>>>,
     stats: Arc<Mutex<AudioStats>>,
     negotiation: Mutex<Option<RtpNegotiation>>,
@@ -127,7 +134,12 @@ impl AudioStream {
             rtcp: Arc::new(rtcp),
             local,
             codecs,
-            source: Mutex::new(Some(source)),
+            source: Arc::new(Mutex::new((source, 0))),
+            sender: Arc::new(Mutex::new(RtpSender::new(
+                crate::random::below(u32::MAX),
+                crate::random::below(u32::from(u16::MAX)) as u16,
+                crate::random::below(u32::MAX),
+            ))),
             recorded: Arc::new(Mutex::new(Vec::new())),
             stats: Arc::new(Mutex::new(AudioStats::default())),
             negotiation: Mutex::new(None),
@@ -154,19 +166,32 @@ impl AudioStream {
 
     /// The m= line for an offer, and what it offers.
     pub fn offer(&self) -> (Media, Vec<PayloadFormat>) {
-        sdp::offer_answer::offer_media(&self.local_rtp_config(Direction::SendRecv))
+        self.offer_with(Direction::SendRecv)
+    }
+
+    /// An offer with `direction` (sendonly to put the peer on hold).
+    pub fn offer_with(&self, direction: Direction) -> (Media, Vec<PayloadFormat>) {
+        sdp::offer_answer::offer_media(&self.local_rtp_config(direction))
     }
 
     /// Answers media `index` of `offer`.
-    pub fn answer(
+    pub fn answer(&self, offer: &sdp::SessionDescription, index: usize) -> (Media, Answered) {
+        self.answer_with(offer, index, Direction::SendRecv)
+    }
+
+    /// Answers media `index` of `offer`, wanting at most `direction`.
+    pub fn answer_with(
         &self,
         offer: &sdp::SessionDescription,
         index: usize,
-    ) -> (
-        Media,
-        Result<RtpNegotiation, sdp::offer_answer::NegotiationError>,
-    ) {
-        sdp::offer_answer::answer_media(offer, index, &self.local_rtp_config(Direction::SendRecv))
+        direction: Direction,
+    ) -> (Media, Answered) {
+        sdp::offer_answer::answer_media(offer, index, &self.local_rtp_config(direction))
+    }
+
+    /// The direction negotiated last, once started.
+    pub fn direction(&self) -> Option<Direction> {
+        lock(&self.negotiation).as_ref().map(|n| n.direction)
     }
 
     /// The samples received so far (8 kHz, decoded).
@@ -185,8 +210,11 @@ impl AudioStream {
             .and_then(|n| n.send_codec().map(|f| f.codec.encoding.clone()))
     }
 
-    /// Starts sending and receiving as `negotiation` says.
+    /// Starts sending and receiving as `negotiation` says; called again
+    /// after a renegotiation (hold, unhold) it restarts with the new
+    /// terms, keeping the RTP stream's identity.
     pub fn start(&self, negotiation: RtpNegotiation) -> Result<(), String> {
+        self.end();
         let send = negotiation
             .send_codec()
             .cloned()
@@ -200,13 +228,13 @@ impl AudioStream {
             .collect();
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
-            let source = lock(&self.source).take().unwrap_or(AudioSource::Silence);
             tasks.push(tokio::spawn(send_loop(
                 self.rtp.clone(),
                 remote,
                 send.payload_type,
                 law,
-                source,
+                self.source.clone(),
+                self.sender.clone(),
                 self.stats.clone(),
             )));
         }
@@ -248,26 +276,26 @@ async fn send_loop(
     remote: SocketAddr,
     payload_type: u8,
     law: Law,
-    mut source: AudioSource,
+    source: Arc<Mutex<(AudioSource, usize)>>,
+    sender: Arc<Mutex<RtpSender>>,
     stats: Arc<Mutex<AudioStats>>,
 ) {
-    let mut sender = RtpSender::new(
-        crate::random::below(u32::MAX),
-        crate::random::below(u32::from(u16::MAX)) as u16,
-        crate::random::below(u32::MAX),
-    );
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut frame = [0i16; FRAME];
-    let mut position = 0;
     let mut payload = Vec::with_capacity(FRAME);
+    // The first packet after a (re)start marks a talkspurt (RFC 3551 §4.1).
     let mut first = true;
     loop {
         ticks.tick().await;
-        source.fill(&mut frame, &mut position);
+        {
+            let mut guard = lock(&source);
+            let (src, position) = &mut *guard;
+            src.fill(&mut frame, position);
+        }
         payload.clear();
         law.encode(&frame, &mut payload);
-        let packet = sender
+        let packet = lock(&sender)
             .packet(payload_type, first, &payload, FRAME as u32)
             .to_vec();
         first = false;
