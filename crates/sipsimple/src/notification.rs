@@ -78,6 +78,10 @@ pub enum NotificationData {
         failure_reason: String,
     },
     SIPSessionWillEnd,
+    /// An RFC 4733 event arrived (reported once per event).
+    AudioStreamGotDTMF {
+        digit: char,
+    },
     /// Hold changed: `originator` "local" (we hold the peer) or "remote"
     /// (the peer holds us).
     SIPSessionDidChangeHoldState {
@@ -238,6 +242,7 @@ impl NotificationData {
             NotificationData::SIPSessionDidStart => "SIPSessionDidStart",
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
+            NotificationData::AudioStreamGotDTMF { .. } => "AudioStreamGotDTMF",
             NotificationData::SIPSessionDidChangeHoldState { .. } => "SIPSessionDidChangeHoldState",
             NotificationData::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
             NotificationData::BonjourAccountWillRegister => "BonjourAccountWillRegister",

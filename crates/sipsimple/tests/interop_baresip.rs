@@ -350,3 +350,46 @@ async fn baresip_holds_and_resumes_our_call() {
     until(&mut all, "SIPSessionDidEnd").await;
     app.stop();
 }
+
+/// DTMF to baresip as RFC 4733 events: baresip reports each key and its
+/// end.
+#[tokio::test]
+async fn baresip_receives_our_dtmf() {
+    let b = start_baresip(true);
+    let app = SipApplication::new();
+    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
+        .await
+        .unwrap();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = tone_stream().await;
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            audio.clone(),
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    for d in ['4', '2'] {
+        audio.send_dtmf(d).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let log = b.log();
+    // baresip logs each RFC 4733 packet as "received event: 'K' (end=E)".
+    let events: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("received event:"))
+        .collect();
+    for key in ["'4' (end=1)", "'2' (end=1)"] {
+        assert!(
+            events.iter().any(|l| l.contains(key)),
+            "no {key} in baresip's log:\n{log}"
+        );
+    }
+    call.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}

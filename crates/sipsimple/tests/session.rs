@@ -347,3 +347,45 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
     alice.stop();
     bob.stop();
 }
+
+#[tokio::test]
+async fn dtmf_digits_arrive_as_rfc_4733_events() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    assert!(alice_audio.send_dtmf('1').is_err(), "not negotiated yet");
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    answer
+        .accept(tone_stream(1000.0, vec![Codec::pcmu()]).await)
+        .await
+        .unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    let mut digits = bob
+        .notification_center()
+        .subscribe(Filter::name("AudioStreamGotDTMF"));
+    for d in ['1', '#', 'A'] {
+        alice_audio.send_dtmf(d).unwrap();
+    }
+    assert!(alice_audio.send_dtmf('x').is_err());
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let n = next(&mut digits).await;
+        assert_eq!(n.sender, answer.sender());
+        if let NotificationData::AudioStreamGotDTMF { digit } = n.data {
+            got.push(digit);
+        }
+    }
+    assert_eq!(got, ['1', '#', 'A'], "each once, in order");
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

@@ -230,6 +230,9 @@ impl SessionManager {
             local_hold: Mutex::new(false),
             remote_hold: Mutex::new(false),
         });
+        if let Some(a) = lock(&shared.audio).as_ref() {
+            a.notify_to(self.center.clone(), shared.sender);
+        }
         self.center
             .post(shared.sender, NotificationData::SIPSessionNewOutgoing);
         let target = Target {

@@ -225,6 +225,7 @@ impl SessionTask {
                         .reject(488, "Not Acceptable Here")
                         .unwrap_or_default();
                 }
+                audio.notify_to(self.center.clone(), self.shared.sender);
                 *lock(&self.shared.audio) = Some(audio);
                 self.local_sdp = Some(answer.clone());
                 self.set_state(SessionState::Accepting);

@@ -7,6 +7,7 @@
 //! in arrival order), RTCP reports, hold, DTMF sending, the mixer and
 //! devices. Those are the next parts of issue 5.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -19,6 +20,8 @@ use sdp::offer_answer::{Codec, LocalRtp, PayloadFormat, RtpNegotiation};
 use sdp::{Direction, Media};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
+
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// Samples per 20 ms packet at 8 kHz.
 const FRAME: usize = 160;
@@ -83,6 +86,10 @@ pub struct AudioStream {
     stats: Arc<Mutex<AudioStats>>,
     negotiation: Mutex<Option<RtpNegotiation>>,
     running: Mutex<Option<Running>>,
+    /// Digits waiting to be sent as RFC 4733 events.
+    dtmf: Arc<Mutex<VecDeque<char>>>,
+    /// Where AudioStreamGotDTMF goes (set by the session).
+    notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -144,6 +151,8 @@ impl AudioStream {
             stats: Arc::new(Mutex::new(AudioStats::default())),
             negotiation: Mutex::new(None),
             running: Mutex::new(None),
+            dtmf: Arc::new(Mutex::new(VecDeque::new())),
+            notify: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -203,6 +212,28 @@ impl AudioStream {
         lock(&self.stats).clone()
     }
 
+    /// Sends `digit` (0-9, *, #, A-D) as an RFC 4733 event of 100 ms,
+    /// in place of audio while it lasts. Needs telephone-event to have
+    /// been negotiated.
+    pub fn send_dtmf(&self, digit: char) -> Result<(), String> {
+        media::dtmf::digit_event(digit).map_err(|e| e.to_string())?;
+        let negotiated = lock(&self.negotiation)
+            .as_ref()
+            .and_then(RtpNegotiation::send_telephone_event)
+            .is_some();
+        if !negotiated {
+            return Err("the peer did not accept telephone-event".into());
+        }
+        lock(&self.dtmf).push_back(digit);
+        Ok(())
+    }
+
+    /// Posts AudioStreamGotDTMF to `center` as `sender` (the session
+    /// does this when the stream joins it).
+    pub fn notify_to(&self, center: NotificationCenter, sender: SenderId) {
+        *lock(&self.notify) = Some((center, sender));
+    }
+
     /// The negotiated codec we send with, once started.
     pub fn codec(&self) -> Option<String> {
         lock(&self.negotiation)
@@ -228,22 +259,37 @@ impl AudioStream {
             .collect();
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
-            tasks.push(tokio::spawn(send_loop(
-                self.rtp.clone(),
-                remote,
-                send.payload_type,
-                law,
-                self.source.clone(),
-                self.sender.clone(),
-                self.stats.clone(),
-            )));
+            tasks.push(tokio::spawn(
+                SendSide {
+                    socket: self.rtp.clone(),
+                    remote,
+                    payload_type: send.payload_type,
+                    law,
+                    source: self.source.clone(),
+                    sender: self.sender.clone(),
+                    stats: self.stats.clone(),
+                    events: negotiation
+                        .send_telephone_event()
+                        .map(|pt| (pt, self.dtmf.clone())),
+                }
+                .run(),
+            ));
         }
-        tasks.push(tokio::spawn(receive_loop(
-            self.rtp.clone(),
-            receive,
-            self.recorded.clone(),
-            self.stats.clone(),
-        )));
+        tasks.push(tokio::spawn(
+            ReceiveSide {
+                socket: self.rtp.clone(),
+                formats: receive,
+                events: negotiation
+                    .receive
+                    .iter()
+                    .find(|f| f.codec.is_telephone_event())
+                    .map(|f| f.payload_type),
+                recorded: self.recorded.clone(),
+                stats: self.stats.clone(),
+                notify: self.notify.clone(),
+            }
+            .run(),
+        ));
         // RTCP: read and drop for now (reports come with the next part).
         let rtcp = self.rtcp.clone();
         tasks.push(tokio::spawn(async move {
@@ -271,7 +317,13 @@ impl Drop for AudioStream {
     }
 }
 
-async fn send_loop(
+/// Samples (at 8 kHz: 100 ms) of one DTMF event we send.
+const DTMF_SAMPLES: u16 = 800;
+
+/// The (marker, payload) packets of one event still to send.
+type EventPackets = std::vec::IntoIter<(bool, [u8; 4])>;
+
+struct SendSide {
     socket: Arc<UdpSocket>,
     remote: SocketAddr,
     payload_type: u8,
@@ -279,63 +331,129 @@ async fn send_loop(
     source: Arc<Mutex<(AudioSource, usize)>>,
     sender: Arc<Mutex<RtpSender>>,
     stats: Arc<Mutex<AudioStats>>,
-) {
-    let mut ticks = tokio::time::interval(Duration::from_millis(20));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut frame = [0i16; FRAME];
-    let mut payload = Vec::with_capacity(FRAME);
-    // The first packet after a (re)start marks a talkspurt (RFC 3551 §4.1).
-    let mut first = true;
-    loop {
-        ticks.tick().await;
-        {
-            let mut guard = lock(&source);
-            let (src, position) = &mut *guard;
-            src.fill(&mut frame, position);
-        }
-        payload.clear();
-        law.encode(&frame, &mut payload);
-        let packet = lock(&sender)
-            .packet(payload_type, first, &payload, FRAME as u32)
-            .to_vec();
-        first = false;
-        if socket.send_to(&packet, remote).await.is_ok() {
-            lock(&stats).packets_sent += 1;
+    /// The peer's telephone-event payload type and our digit queue.
+    events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
+}
+
+impl SendSide {
+    /// Every 20 ms: the next audio frame, or the next packets of a DTMF
+    /// event (RFC 4733 §2.5: all with the event's start timestamp, the
+    /// duration growing, the end sent three times; the media clock runs
+    /// on meanwhile).
+    async fn run(self) {
+        let mut ticks = tokio::time::interval(Duration::from_millis(20));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut frame = [0i16; FRAME];
+        let mut payload = Vec::with_capacity(FRAME);
+        // The first packet after a (re)start marks a talkspurt.
+        let mut first = true;
+        let mut event: Option<(u32, EventPackets)> = None;
+        loop {
+            ticks.tick().await;
+            if event.is_none() {
+                if let Some((_, queue)) = &self.events {
+                    let digit = lock(queue).pop_front();
+                    if let Some(d) = digit {
+                        let start = lock(&self.sender).timestamp();
+                        if let Ok(p) = media::dtmf::digit_packets(d, DTMF_SAMPLES, FRAME as u16, 10)
+                        {
+                            event = Some((start, p.into_iter()));
+                        }
+                    }
+                }
+            }
+            let mut packets = Vec::new();
+            if let (Some((start, parts)), Some((pt, _))) = (event.as_mut(), &self.events) {
+                // The update of this tick, and with the last one all
+                // three end packets.
+                let mut sender = lock(&self.sender);
+                for (marker, body) in parts.by_ref() {
+                    let end = body.get(1).is_some_and(|f| f & 0x80 != 0);
+                    packets.push(sender.packet_at(*pt, marker, &body, *start).to_vec());
+                    if !end {
+                        break;
+                    }
+                }
+                sender.skip(FRAME as u32);
+                if parts.len() == 0 {
+                    event = None;
+                    first = true;
+                }
+            } else {
+                {
+                    let mut guard = lock(&self.source);
+                    let (src, position) = &mut *guard;
+                    src.fill(&mut frame, position);
+                }
+                payload.clear();
+                self.law.encode(&frame, &mut payload);
+                packets.push(
+                    lock(&self.sender)
+                        .packet(self.payload_type, first, &payload, FRAME as u32)
+                        .to_vec(),
+                );
+                first = false;
+            }
+            for packet in packets {
+                if self.socket.send_to(&packet, self.remote).await.is_ok() {
+                    lock(&self.stats).packets_sent += 1;
+                }
+            }
         }
     }
 }
 
-async fn receive_loop(
+struct ReceiveSide {
     socket: Arc<UdpSocket>,
     formats: Vec<(u8, Law)>,
+    /// Our telephone-event payload type.
+    events: Option<u8>,
     recorded: Arc<Mutex<Vec<i16>>>,
     stats: Arc<Mutex<AudioStats>>,
-) {
-    let mut buf = [0u8; 2048];
-    let mut source: Option<ReceiverStats> = None;
-    let started = tokio::time::Instant::now();
-    let mut samples = Vec::with_capacity(FRAME);
-    while let Ok((n, _from)) = socket.recv_from(&mut buf).await {
-        let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
-            continue;
-        };
-        let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
-        let s = source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
-        s.on_packet(packet.sequence, packet.timestamp, arrival);
-        {
-            let mut st = lock(&stats);
-            st.packets_received += 1;
-            st.lost = s.lost().max(0);
-            st.jitter = s.jitter_units();
-        }
-        let Some((_, law)) = formats.iter().find(|(pt, _)| *pt == packet.payload_type) else {
-            continue;
-        };
-        samples.clear();
-        law.decode(packet.payload, &mut samples);
-        let mut rec = lock(&recorded);
-        if rec.len() + samples.len() <= MAX_RECORDED {
-            rec.extend_from_slice(&samples);
+    notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
+}
+
+impl ReceiveSide {
+    async fn run(self) {
+        let mut buf = [0u8; 2048];
+        let mut source: Option<ReceiverStats> = None;
+        let mut digits = media::dtmf::EventReceiver::default();
+        let started = tokio::time::Instant::now();
+        let mut samples = Vec::with_capacity(FRAME);
+        while let Ok((n, _from)) = self.socket.recv_from(&mut buf).await {
+            let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
+                continue;
+            };
+            let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
+            let s = source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
+            s.on_packet(packet.sequence, packet.timestamp, arrival);
+            {
+                let mut st = lock(&self.stats);
+                st.packets_received += 1;
+                st.lost = s.lost().max(0);
+                st.jitter = s.jitter_units();
+            }
+            if Some(packet.payload_type) == self.events {
+                if let Some(digit) = digits.on_packet(packet.timestamp, packet.payload) {
+                    if let Some((center, sender)) = lock(&self.notify).as_ref() {
+                        center.post(*sender, NotificationData::AudioStreamGotDTMF { digit });
+                    }
+                }
+                continue;
+            }
+            let Some((_, law)) = self
+                .formats
+                .iter()
+                .find(|(pt, _)| *pt == packet.payload_type)
+            else {
+                continue;
+            };
+            samples.clear();
+            law.decode(packet.payload, &mut samples);
+            let mut rec = lock(&self.recorded);
+            if rec.len() + samples.len() <= MAX_RECORDED {
+                rec.extend_from_slice(&samples);
+            }
         }
     }
 }
