@@ -78,6 +78,18 @@ pub enum NotificationData {
         failure_reason: String,
     },
     SIPSessionWillEnd,
+    AudioStreamWillStartRecordingAudio {
+        filename: String,
+    },
+    AudioStreamDidStartRecordingAudio {
+        filename: String,
+    },
+    AudioStreamWillStopRecordingAudio {
+        filename: String,
+    },
+    AudioStreamDidStopRecordingAudio {
+        filename: String,
+    },
     /// An RFC 4733 event arrived (reported once per event).
     AudioStreamGotDTMF {
         digit: char,
@@ -243,6 +255,18 @@ impl NotificationData {
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
             NotificationData::AudioStreamGotDTMF { .. } => "AudioStreamGotDTMF",
+            NotificationData::AudioStreamWillStartRecordingAudio { .. } => {
+                "AudioStreamWillStartRecordingAudio"
+            }
+            NotificationData::AudioStreamDidStartRecordingAudio { .. } => {
+                "AudioStreamDidStartRecordingAudio"
+            }
+            NotificationData::AudioStreamWillStopRecordingAudio { .. } => {
+                "AudioStreamWillStopRecordingAudio"
+            }
+            NotificationData::AudioStreamDidStopRecordingAudio { .. } => {
+                "AudioStreamDidStopRecordingAudio"
+            }
             NotificationData::SIPSessionDidChangeHoldState { .. } => "SIPSessionDidChangeHoldState",
             NotificationData::SIPSessionDidEnd { .. } => "SIPSessionDidEnd",
             NotificationData::BonjourAccountWillRegister => "BonjourAccountWillRegister",

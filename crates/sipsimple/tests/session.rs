@@ -389,3 +389,75 @@ async fn dtmf_digits_arrive_as_rfc_4733_events() {
     alice.stop();
     bob.stop();
 }
+
+#[tokio::test]
+async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
+    let dir = common::TempDir::new("wav");
+    // 1 s of 1000 Hz at 16 kHz stereo: the stream mixes down and converts.
+    let input = dir.0.join("in.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&input, spec).unwrap();
+    let mut tone = vec![0i16; 16000];
+    ToneGenerator::new(16000, &[1000.0], 8000).fill(&mut tone);
+    for s in &tone {
+        w.write_sample(*s).unwrap();
+        w.write_sample(*s).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_audio = Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![Codec::pcmu()],
+            AudioSource::wav(&input).unwrap(),
+        )
+        .await
+        .unwrap(),
+    );
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), alice_audio)
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    let bob_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    answer.accept(bob_audio.clone()).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    let output = dir.0.join("out.wav");
+    bob_audio.start_recording(&output).unwrap();
+    assert_eq!(
+        bob_audio.recording_filename().as_deref(),
+        Some(output.as_path())
+    );
+    let started = until(&mut bob_all, "AudioStreamDidStartRecordingAudio").await;
+    assert!(names(&started).contains(&"AudioStreamWillStartRecordingAudio"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    bob_audio.stop_recording();
+    until(&mut bob_all, "AudioStreamDidStopRecordingAudio").await;
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+
+    let recorded = sipsimple::streams::audio::read_wav(&output).unwrap();
+    assert!(
+        recorded.len() >= 4800,
+        "{} samples recorded",
+        recorded.len()
+    );
+    assert!(
+        power(&recorded, 1000.0) > 100.0 * power(&recorded, 440.0),
+        "the file's tone"
+    );
+    alice.stop();
+    bob.stop();
+}

@@ -133,6 +133,7 @@ impl SessionTask {
         }
         if let Some(a) = lock(&self.shared.audio).as_ref() {
             a.end();
+            a.stop_recording();
         }
         (self.on_exit)();
     }

@@ -36,7 +36,63 @@ pub enum AudioSource {
     Samples(Vec<i16>),
 }
 
+/// The samples of a WAV file as 8 kHz mono: channels mixed down, other
+/// rates converted by linear interpolation (enough for speech at G.711's
+/// band; a better resampler comes with the mixer).
+pub fn read_wav(path: &std::path::Path) -> Result<Vec<i16>, String> {
+    let mut r = hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let spec = r.spec();
+    let channels = usize::from(spec.channels.max(1));
+    let raw: Vec<i32> = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => r
+            .samples::<i16>()
+            .map(|s| s.map(i32::from))
+            .collect::<Result<_, _>>(),
+        (hound::SampleFormat::Int, 8) => r
+            .samples::<i8>()
+            .map(|s| s.map(|v| i32::from(v) << 8))
+            .collect(),
+        (hound::SampleFormat::Int, 24 | 32) => {
+            let shift = spec.bits_per_sample - 16;
+            r.samples::<i32>().map(|s| s.map(|v| v >> shift)).collect()
+        }
+        (hound::SampleFormat::Float, _) => r
+            .samples::<f32>()
+            .map(|s| s.map(|v| (v * 32767.0) as i32))
+            .collect(),
+        (_, bits) => {
+            return Err(format!(
+                "{}: {bits}-bit samples are not supported",
+                path.display()
+            ))
+        }
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mono: Vec<f64> = raw
+        .chunks(channels)
+        .map(|c| c.iter().map(|v| f64::from(*v)).sum::<f64>() / c.len() as f64)
+        .collect();
+    let step = f64::from(spec.sample_rate) / 8000.0;
+    let n = (mono.len() as f64 / step) as usize;
+    Ok((0..n)
+        .map(|i| {
+            let x = i as f64 * step;
+            let k = x as usize;
+            let a = mono.get(k).copied().unwrap_or(0.0);
+            let b = mono.get(k + 1).copied().unwrap_or(a);
+            (a + (b - a) * (x - k as f64))
+                .round()
+                .clamp(-32768.0, 32767.0) as i16
+        })
+        .collect())
+}
+
 impl AudioSource {
+    /// The audio of a WAV file (see [`read_wav`]).
+    pub fn wav(path: &std::path::Path) -> Result<AudioSource, String> {
+        read_wav(path).map(AudioSource::Samples)
+    }
+
     fn fill(&mut self, frame: &mut [i16], position: &mut usize) {
         match self {
             AudioSource::Silence => frame.fill(0),
@@ -90,6 +146,14 @@ pub struct AudioStream {
     dtmf: Arc<Mutex<VecDeque<char>>>,
     /// Where AudioStreamGotDTMF goes (set by the session).
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
+    /// What arrives is also written here while recording.
+    recording: Arc<Mutex<Option<Recording>>>,
+}
+
+/// A WAV file being written with what arrives (8 kHz mono).
+struct Recording {
+    path: std::path::PathBuf,
+    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -153,6 +217,7 @@ impl AudioStream {
             running: Mutex::new(None),
             dtmf: Arc::new(Mutex::new(VecDeque::new())),
             notify: Arc::new(Mutex::new(None)),
+            recording: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -228,6 +293,56 @@ impl AudioStream {
         Ok(())
     }
 
+    fn post(&self, data: NotificationData) {
+        if let Some((center, sender)) = lock(&self.notify).as_ref() {
+            center.post(*sender, data);
+        }
+    }
+
+    /// Writes what arrives from now on to `path` (a WAV file, 8 kHz mono
+    /// 16-bit), posting AudioStreamWillStartRecordingAudio and
+    /// DidStartRecordingAudio. A recording already running is stopped
+    /// first.
+    pub fn start_recording(&self, path: &std::path::Path) -> Result<(), String> {
+        self.stop_recording();
+        let filename = path.display().to_string();
+        self.post(NotificationData::AudioStreamWillStartRecordingAudio {
+            filename: filename.clone(),
+        });
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer =
+            hound::WavWriter::create(path, spec).map_err(|e| format!("{filename}: {e}"))?;
+        *lock(&self.recording) = Some(Recording {
+            path: path.to_owned(),
+            writer,
+        });
+        self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
+        Ok(())
+    }
+
+    /// Finishes the WAV file, if recording (Will/DidStopRecordingAudio).
+    pub fn stop_recording(&self) {
+        let Some(r) = lock(&self.recording).take() else {
+            return;
+        };
+        let filename = r.path.display().to_string();
+        self.post(NotificationData::AudioStreamWillStopRecordingAudio {
+            filename: filename.clone(),
+        });
+        let _ = r.writer.finalize();
+        self.post(NotificationData::AudioStreamDidStopRecordingAudio { filename });
+    }
+
+    /// The file being recorded to, if any.
+    pub fn recording_filename(&self) -> Option<std::path::PathBuf> {
+        lock(&self.recording).as_ref().map(|r| r.path.clone())
+    }
+
     /// Posts AudioStreamGotDTMF to `center` as `sender` (the session
     /// does this when the stream joins it).
     pub fn notify_to(&self, center: NotificationCenter, sender: SenderId) {
@@ -287,6 +402,7 @@ impl AudioStream {
                 recorded: self.recorded.clone(),
                 stats: self.stats.clone(),
                 notify: self.notify.clone(),
+                recording: self.recording.clone(),
             }
             .run(),
         ));
@@ -314,6 +430,7 @@ impl AudioStream {
 impl Drop for AudioStream {
     fn drop(&mut self) {
         self.end();
+        self.stop_recording();
     }
 }
 
@@ -411,6 +528,7 @@ struct ReceiveSide {
     recorded: Arc<Mutex<Vec<i16>>>,
     stats: Arc<Mutex<AudioStats>>,
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
+    recording: Arc<Mutex<Option<Recording>>>,
 }
 
 impl ReceiveSide {
@@ -450,6 +568,11 @@ impl ReceiveSide {
             };
             samples.clear();
             law.decode(packet.payload, &mut samples);
+            if let Some(r) = lock(&self.recording).as_mut() {
+                for s in &samples {
+                    let _ = r.writer.write_sample(*s);
+                }
+            }
             let mut rec = lock(&self.recorded);
             if rec.len() + samples.len() <= MAX_RECORDED {
                 rec.extend_from_slice(&samples);
