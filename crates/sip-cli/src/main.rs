@@ -5,14 +5,16 @@
 //! explain them), `sip demo` (alice and bob exchange MESSAGEs on
 //! loopback; `--samples`: the parse printer on embedded samples),
 //! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made) and
-//! `sip account` / `sip settings` (the configuration file) and
-//! `sip register` (stay registered until Ctrl-C).
+//! `sip account` / `sip settings` (the configuration file),
+//! `sip register` (stay registered until Ctrl-C), and `sip call` /
+//! `sip listen` (calls with audio from and to WAV files).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
 //! I/O error.
 #![forbid(unsafe_code)]
 
+mod call;
 mod config;
 mod demo;
 mod demo_agents;
@@ -92,6 +94,57 @@ enum Command {
         /// Only show this account (user@domain); it must be enabled.
         account: Option<String>,
     },
+    /// Call a SIP URI with audio. While the call is up, type hangup, hold,
+    /// unhold, dtmf DIGITS, record [FILE], mute or unmute; Ctrl-C hangs up.
+    #[command(
+        after_help = "Exit status: 0 the call ended normally, 1 it failed, 2 usage or I/O error."
+    )]
+    Call {
+        uri: String,
+        /// Call from this account (default: the default account).
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        audio: AudioArgs,
+        /// Hang up after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        hangup_after: Option<f64>,
+    },
+    /// Wait for calls to the enabled accounts and answer them (asking, or
+    /// at once with --auto-answer).
+    Listen {
+        #[arg(long)]
+        auto_answer: bool,
+        #[command(flatten)]
+        audio: AudioArgs,
+        /// Stop after this many calls.
+        #[arg(long, value_name = "N")]
+        max_calls: Option<u32>,
+    },
+}
+
+/// Where call audio comes from and goes to, without a sound card.
+#[derive(clap::Args)]
+struct AudioArgs {
+    /// Send this WAV file (any rate and channels; converted to 8 kHz mono).
+    #[arg(long, value_name = "FILE.wav")]
+    input: Option<PathBuf>,
+    /// Send a tone of this frequency instead.
+    #[arg(long, value_name = "HZ", conflicts_with = "input")]
+    tone: Option<f64>,
+    /// Record what arrives to this WAV file (8 kHz mono).
+    #[arg(long, value_name = "FILE.wav")]
+    output: Option<PathBuf>,
+}
+
+impl AudioArgs {
+    fn options(self) -> call::AudioOptions {
+        call::AudioOptions {
+            input: self.input,
+            tone: self.tone,
+            output: self.output,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -177,6 +230,33 @@ fn main() -> ExitCode {
             AccountCommand::Default { id } => c.account_default(id.as_deref()),
         }),
         Command::Register { account } => run_register(&mut out, cli.config, account),
+        Command::Call {
+            uri,
+            account,
+            audio,
+            hangup_after,
+        } => config::path(cli.config).and_then(|path| {
+            let limit = hangup_after
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(std::time::Duration::from_secs_f64);
+            call::call(
+                &path,
+                &uri,
+                account.as_deref(),
+                audio.options(),
+                limit,
+                |l| out.write(l),
+            )
+        }),
+        Command::Listen {
+            auto_answer,
+            audio,
+            max_calls,
+        } => config::path(cli.config).and_then(|path| {
+            call::listen(&path, auto_answer, audio.options(), max_calls, |l| {
+                out.write(l)
+            })
+        }),
         Command::Settings(cmd) => run_config(&mut out, cli.config, |c| match cmd {
             SettingsCommand::Show => c.settings_show(),
             SettingsCommand::Set { setting, value } => c.settings_set(&setting, &value),

@@ -148,6 +148,8 @@ pub struct AudioStream {
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     /// What arrives is also written here while recording.
     recording: Arc<Mutex<Option<Recording>>>,
+    /// Send silence instead of the source (the source does not advance).
+    muted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A WAV file being written with what arrives (8 kHz mono).
@@ -195,7 +197,18 @@ impl AudioStream {
         source: AudioSource,
     ) -> std::io::Result<AudioStream> {
         let (rtp, rtcp) = bind_pair(ip, range).await?;
-        let local = rtp.local_addr()?;
+        // Bound to every address, the SDP still needs one: the address on
+        // the default route (connecting a UDP socket sends nothing), else
+        // loopback.
+        let advertised = if ip.is_unspecified() {
+            std::net::UdpSocket::bind((ip, 0))
+                .and_then(|s| s.connect(("192.0.2.1", 9)).and_then(|()| s.local_addr()))
+                .map(|a| a.ip())
+                .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+        } else {
+            ip
+        };
+        let local = SocketAddr::new(advertised, rtp.local_addr()?.port());
         let mut codecs = codecs;
         if !codecs.iter().any(Codec::is_telephone_event) {
             codecs.push(Codec::telephone_event());
@@ -218,10 +231,12 @@ impl AudioStream {
             dtmf: Arc::new(Mutex::new(VecDeque::new())),
             notify: Arc::new(Mutex::new(None)),
             recording: Arc::new(Mutex::new(None)),
+            muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
-    /// The local RTP address (as in our SDP).
+    /// The local RTP address as our SDP gives it (for a stream bound to
+    /// every address, the one on the default route).
     pub fn local_rtp(&self) -> SocketAddr {
         self.local
     }
@@ -338,6 +353,17 @@ impl AudioStream {
         self.post(NotificationData::AudioStreamDidStopRecordingAudio { filename });
     }
 
+    /// Sends silence while muted (the input mute of the spec's device,
+    /// per stream).
+    pub fn set_muted(&self, muted: bool) {
+        self.muted
+            .store(muted, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.muted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The file being recorded to, if any.
     pub fn recording_filename(&self) -> Option<std::path::PathBuf> {
         lock(&self.recording).as_ref().map(|r| r.path.clone())
@@ -383,6 +409,7 @@ impl AudioStream {
                     source: self.source.clone(),
                     sender: self.sender.clone(),
                     stats: self.stats.clone(),
+                    muted: self.muted.clone(),
                     events: negotiation
                         .send_telephone_event()
                         .map(|pt| (pt, self.dtmf.clone())),
@@ -448,6 +475,7 @@ struct SendSide {
     source: Arc<Mutex<(AudioSource, usize)>>,
     sender: Arc<Mutex<RtpSender>>,
     stats: Arc<Mutex<AudioStats>>,
+    muted: Arc<std::sync::atomic::AtomicBool>,
     /// The peer's telephone-event payload type and our digit queue.
     events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
 }
@@ -497,7 +525,9 @@ impl SendSide {
                     first = true;
                 }
             } else {
-                {
+                if self.muted.load(std::sync::atomic::Ordering::Relaxed) {
+                    frame.fill(0);
+                } else {
                     let mut guard = lock(&self.source);
                     let (src, position) = &mut *guard;
                     src.fill(&mut frame, position);

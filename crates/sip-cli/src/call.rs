@@ -1,0 +1,390 @@
+//! `sip call URI` and `sip listen`: calls with one audio stream, on the
+//! configuration file's accounts. Without a sound card the audio comes
+//! from `--input FILE.wav` (or `--tone HZ`, or silence) and what arrives
+//! goes to `--output FILE.wav`.
+//!
+//! While a call is up, lines on standard input are commands: `hangup`,
+//! `hold`, `unhold`, `dtmf DIGITS`, `record FILE.wav`, `mute`, `unmute`.
+//! Ctrl-C (or SIGTERM) hangs up and exits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use sipsimple::application::SipApplication;
+use sipsimple::config::FileBackend;
+use sipsimple::media::tone::ToneGenerator;
+use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::sdp::offer_answer::Codec;
+use sipsimple::session::Session;
+use sipsimple::streams::audio::{AudioSource, AudioStream};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::signal::unix::{signal, SignalKind};
+
+/// Options shared by `call` and `listen`.
+pub struct AudioOptions {
+    pub input: Option<PathBuf>,
+    pub tone: Option<f64>,
+    pub output: Option<PathBuf>,
+}
+
+impl AudioOptions {
+    /// A stream on the engine's address (every address if it listens on
+    /// all).
+    async fn stream(&self, app: &SipApplication) -> Result<Arc<AudioStream>> {
+        let ip = app
+            .engine()
+            .and_then(|e| e.transports().first().and_then(|t| e.local_addr(*t)))
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        let source = match (&self.input, self.tone) {
+            (Some(path), _) => AudioSource::wav(path).map_err(anyhow::Error::msg)?,
+            (None, Some(hz)) => AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
+            (None, None) => AudioSource::Silence,
+        };
+        let stream = AudioStream::new(
+            ip,
+            (50000, 50500),
+            vec![Codec::pcmu(), Codec::pcma()],
+            source,
+        )
+        .await
+        .context("no RTP port free in 50000-50500")?;
+        Ok(Arc::new(stream))
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
+    let app = SipApplication::new();
+    let events = app.notification_center().subscribe(Filter::all());
+    app.start(FileBackend::new(config)).await?;
+    Ok((app, events))
+}
+
+/// The account to use: the named one, else the default, else the first
+/// enabled one.
+fn pick_account(
+    app: &SipApplication,
+    name: Option<&str>,
+) -> Result<Arc<sipsimple::account::Account>> {
+    let m = app.account_manager();
+    let found = match name {
+        Some(id) => m.get_account(id),
+        None => m
+            .default_account()
+            .or_else(|| m.accounts().into_iter().find(|a| a.is_enabled())),
+    };
+    match found {
+        Some(a) if a.is_active() => Ok(a),
+        Some(a) => bail!("account {} is disabled", a.id()),
+        None => bail!("no account to call from (sip account add user@domain)"),
+    }
+}
+
+/// One line for a notification of `session`, if worth showing.
+fn line(n: &NotificationData) -> Option<String> {
+    Some(match n {
+        NotificationData::SIPSessionGotRingIndication => "ringing".into(),
+        NotificationData::SIPSessionGotProvisionalResponse { code, reason } => {
+            format!("{code} {reason}")
+        }
+        NotificationData::SIPSessionDidStart => "call started".into(),
+        NotificationData::SIPSessionDidFail { code, reason, .. } => {
+            format!("call failed: {code} {reason}")
+        }
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator,
+            on_hold,
+            ..
+        } => format!(
+            "{} {}",
+            if *originator == "local" {
+                "we"
+            } else {
+                "the peer"
+            },
+            if *on_hold {
+                "put the call on hold"
+            } else {
+                "resumed the call"
+            }
+        ),
+        NotificationData::SIPSessionDidEnd { originator, .. } => {
+            format!("call ended ({originator} hung up)")
+        }
+        NotificationData::AudioStreamGotDTMF { digit } => format!("DTMF {digit}"),
+        NotificationData::AudioStreamDidStartRecordingAudio { filename } => {
+            format!("recording to {filename}")
+        }
+        NotificationData::AudioStreamDidStopRecordingAudio { filename } => {
+            format!("recording saved to {filename}")
+        }
+        _ => return None,
+    })
+}
+
+/// How a call ended.
+enum Outcome {
+    Ended,
+    Failed,
+    Interrupted,
+}
+
+/// Follows `session` until it ends: prints its notifications, runs the
+/// commands typed on stdin, hangs up after `limit` or on a signal.
+async fn follow(
+    session: &Session,
+    audio: &Arc<AudioStream>,
+    events: &mut Subscription,
+    options: &AudioOptions,
+    limit: Option<Duration>,
+    out: &mut impl FnMut(&str) -> Result<()>,
+) -> Result<Outcome> {
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let deadline = tokio::time::sleep(limit.unwrap_or(Duration::from_secs(u64::MAX / 4)));
+    tokio::pin!(deadline);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            n = events.next() => {
+                let Some(n) = n else { return Ok(Outcome::Failed) };
+                if n.sender != session.sender() {
+                    continue;
+                }
+                if let Some(l) = line(&n.data) {
+                    out(&format!("{l}\n"))?;
+                }
+                match n.data {
+                    NotificationData::SIPSessionDidStart => {
+                        out(&format!("codec {}\n", audio.codec().unwrap_or_default()))?;
+                        if let Some(path) = &options.output {
+                            audio.start_recording(path).map_err(anyhow::Error::msg)?;
+                        }
+                    }
+                    NotificationData::SIPSessionDidEnd { .. } => {
+                        return Ok(if interrupted { Outcome::Interrupted } else { Outcome::Ended });
+                    }
+                    NotificationData::SIPSessionDidFail { .. } => return Ok(Outcome::Failed),
+                    _ => {}
+                }
+            }
+            l = stdin.next_line(), if stdin_open => match l {
+                Ok(Some(l)) => command(l.trim(), session, audio, out).await?,
+                _ => stdin_open = false,
+            },
+            _ = &mut deadline => {
+                out("hanging up\n")?;
+                let _ = session.end().await;
+                deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
+            }
+            _ = interrupt.recv() => {
+                interrupted = true;
+                out("hanging up\n")?;
+                let _ = session.end().await;
+            }
+            _ = terminate.recv() => {
+                interrupted = true;
+                let _ = session.end().await;
+            }
+        }
+    }
+}
+
+async fn command(
+    l: &str,
+    session: &Session,
+    audio: &Arc<AudioStream>,
+    out: &mut impl FnMut(&str) -> Result<()>,
+) -> Result<()> {
+    let (verb, arg) = l.split_once(' ').unwrap_or((l, ""));
+    let result = match verb {
+        "" => Ok(()),
+        "hangup" | "bye" => session.end().await.map_err(|e| e.to_string()),
+        "hold" => session.hold().await.map_err(|e| e.to_string()),
+        "unhold" | "resume" => session.unhold().await.map_err(|e| e.to_string()),
+        "dtmf" => arg.chars().try_for_each(|d| audio.send_dtmf(d)),
+        "record" if !arg.is_empty() => audio.start_recording(Path::new(arg)),
+        "record" => {
+            audio.stop_recording();
+            Ok(())
+        }
+        "mute" => {
+            audio.set_muted(true);
+            out("muted\n")?;
+            Ok(())
+        }
+        "unmute" => {
+            audio.set_muted(false);
+            out("unmuted\n")?;
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command {other:?}: hangup, hold, unhold, dtmf DIGITS, record [FILE], mute, unmute"
+        )),
+    };
+    if let Err(e) = result {
+        out(&format!("! {e}\n"))?;
+    }
+    Ok(())
+}
+
+/// `sip call URI`.
+pub fn call(
+    config: &Path,
+    uri: &str,
+    account: Option<&str>,
+    options: AudioOptions,
+    hangup_after: Option<Duration>,
+    mut out: impl FnMut(&str) -> Result<()>,
+) -> Result<u8> {
+    let rt = runtime()?;
+    let status = rt.block_on(async move {
+        let (app, mut events) = start(config).await?;
+        let result = async {
+            let account = pick_account(&app, account)?;
+            let audio = options.stream(&app).await?;
+            out(&format!("calling {uri} from {}\n", account.id()))?;
+            let session = app
+                .session_manager()
+                .connect(&account, uri, audio.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            follow(
+                &session,
+                &audio,
+                &mut events,
+                &options,
+                hangup_after,
+                &mut out,
+            )
+            .await
+        }
+        .await;
+        app.stop();
+        let _ = tokio::time::timeout(Duration::from_secs(8), async {
+            while let Some(n) = events.next().await {
+                if n.name() == "SIPApplicationDidEnd" {
+                    break;
+                }
+            }
+        })
+        .await;
+        match result? {
+            Outcome::Ended | Outcome::Interrupted => Ok(0),
+            Outcome::Failed => Ok(1),
+        }
+    });
+    // The stdin reader sits in a blocking thread: do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    status
+}
+
+/// `sip listen`: waits for calls to the enabled accounts; answers them
+/// (at once with `auto_answer`, else after asking on stdin); stops after
+/// `max_calls` calls or on Ctrl-C.
+pub fn listen(
+    config: &Path,
+    auto_answer: bool,
+    options: AudioOptions,
+    max_calls: Option<u32>,
+    mut out: impl FnMut(&str) -> Result<()>,
+) -> Result<u8> {
+    let rt = runtime()?;
+    let status = rt.block_on(async move {
+        let (app, mut events) = start(config).await?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+        let addresses: Vec<String> = app
+            .account_manager()
+            .accounts()
+            .iter()
+            .filter(|a| a.is_active())
+            .map(|a| a.id().to_string())
+            .collect();
+        if addresses.is_empty() {
+            app.stop();
+            bail!("no enabled account to take calls for");
+        }
+        if let Some(engine) = app.engine() {
+            for t in engine.transports() {
+                if let Some(addr) = engine.local_addr(t) {
+                    out(&format!("listening on {addr} ({})\n", t.via_name()))?;
+                }
+            }
+        }
+        out(&format!("accounts: {}\n", addresses.join(", ")))?;
+        let mut calls = 0;
+        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        loop {
+            if max_calls.is_some_and(|m| calls >= m) {
+                break;
+            }
+            let n = tokio::select! {
+                n = events.next() => n,
+                _ = interrupt.recv() => break,
+            };
+            let Some(n) = n else { break };
+            if n.name() != "SIPSessionNewIncoming" {
+                continue;
+            }
+            let Some(session) = app
+                .session_manager()
+                .sessions()
+                .into_iter()
+                .find(|s| s.sender() == n.sender)
+            else {
+                continue;
+            };
+            calls += 1;
+            out(&format!(
+                "incoming call from {}\n",
+                session.remote_identity()
+            ))?;
+            let _ = session.send_ring_indication().await;
+            let answer = if auto_answer {
+                true
+            } else {
+                out("answer? [y/n] ")?;
+                matches!(stdin.next_line().await, Ok(Some(l)) if l.trim().eq_ignore_ascii_case("y"))
+            };
+            if !answer {
+                let _ = session.reject(603, None).await;
+                out("declined\n")?;
+                continue;
+            }
+            let audio = options.stream(&app).await?;
+            session
+                .accept(audio.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Outcome::Interrupted =
+                follow(&session, &audio, &mut events, &options, None, &mut out).await?
+            {
+                break;
+            }
+        }
+        app.stop();
+        let _ = tokio::time::timeout(Duration::from_secs(8), async {
+            while let Some(n) = events.next().await {
+                if n.name() == "SIPApplicationDidEnd" {
+                    break;
+                }
+            }
+        })
+        .await;
+        out("stopped\n")?;
+        Ok(0)
+    });
+    rt.shutdown_timeout(Duration::from_millis(100));
+    status
+}

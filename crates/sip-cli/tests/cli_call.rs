@@ -1,0 +1,280 @@
+//! `sip listen` and `sip call` as two processes on loopback: bob listens
+//! and answers by himself, alice calls with a tone and hangs up after a
+//! while; each records what arrives to a WAV file, and the files are
+//! checked by frequency.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sipsimple::media::tone::goertzel;
+use sipsimple::streams::audio::read_wav;
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(dir: &Path, user: &str, port: u16) -> PathBuf {
+    let path = dir.join(format!("{user}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "local_ip = \"127.0.0.1\"\ndefault_account = \"{user}@127.0.0.1\"\n\
+             [sip]\ntransport_list = [\"udp\"]\nudp_port = {port}\n\
+             [accounts.\"{user}@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn loudest(path: &Path) -> (usize, f64) {
+    let samples = read_wav(path).unwrap_or_else(|e| panic!("{e}"));
+    let f = [440.0, 1000.0]
+        .into_iter()
+        .max_by(|a, b| goertzel(&samples, 8000, *a).total_cmp(&goertzel(&samples, 8000, *b)))
+        .unwrap();
+    (samples.len(), f)
+}
+
+#[test]
+fn listen_answers_call_calls_and_both_record_the_other_side() {
+    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let bob_port = free_udp_port();
+    let bob_cfg = config(&dir.0, "bob", bob_port);
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let bob_wav = dir.0.join("bob.wav");
+    let alice_wav = dir.0.join("alice.wav");
+
+    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&bob_cfg)
+        .args([
+            "listen",
+            "--auto-answer",
+            "--tone",
+            "1000",
+            "--max-calls",
+            "1",
+            "--output",
+        ])
+        .arg(&bob_wav)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut bob_out = BufReader::new(bob.stdout.take().unwrap());
+    let mut bob_lines = Vec::new();
+    let mut line = String::new();
+    while bob_out.read_line(&mut line).unwrap() > 0 {
+        bob_lines.push(line.trim_end().to_owned());
+        if line.starts_with("accounts:") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(
+        bob_lines
+            .iter()
+            .any(|l| l.contains(&format!("127.0.0.1:{bob_port}"))),
+        "{bob_lines:?}"
+    );
+
+    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&alice_cfg)
+        .args(["call", &format!("sip:bob@127.0.0.1:{bob_port}")])
+        .args(["--tone", "440", "--hangup-after", "1.5", "--output"])
+        .arg(&alice_wav)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let alice_out = String::from_utf8_lossy(&alice.stdout);
+    assert_eq!(
+        alice.status.code(),
+        Some(0),
+        "{alice_out}{}",
+        String::from_utf8_lossy(&alice.stderr)
+    );
+    for expected in [
+        "calling sip:bob@127.0.0.1",
+        "ringing",
+        "call started",
+        "codec PCMU",
+    ] {
+        assert!(
+            alice_out.contains(expected),
+            "no {expected:?} in:\n{alice_out}"
+        );
+    }
+    assert!(
+        alice_out.contains("call ended (local hung up)"),
+        "{alice_out}"
+    );
+
+    // Bob took one call and stops by himself.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = bob.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sip listen did not stop after one call"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut bob_out, &mut rest).unwrap();
+    for expected in [
+        "incoming call from",
+        "call started",
+        "call ended (remote hung up)",
+        "stopped",
+    ] {
+        assert!(rest.contains(expected), "no {expected:?} in:\n{rest}");
+    }
+
+    let (n, f) = loudest(&bob_wav);
+    assert!(n >= 8000, "bob recorded {n} samples");
+    assert_eq!(f, 440.0, "bob recorded alice's tone");
+    let (n, f) = loudest(&alice_wav);
+    assert!(n >= 8000, "alice recorded {n} samples");
+    assert_eq!(f, 1000.0, "alice recorded bob's tone");
+}
+
+#[test]
+fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
+    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-fail-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let bob_port = free_udp_port();
+    let bob_cfg = config(&dir.0, "bob", bob_port);
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&bob_cfg)
+        .args(["listen", "--auto-answer", "--max-calls", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(bob.stdout.take().unwrap());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 && !line.starts_with("accounts:") {
+        line.clear();
+    }
+    // carol has no account at bob's: 404.
+    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&alice_cfg)
+        .args(["call", &format!("sip:carol@127.0.0.1:{bob_port}")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&alice.stdout);
+    assert_eq!(alice.status.code(), Some(1), "{text}");
+    assert!(text.contains("call failed: 404"), "{text}");
+    let _ = bob.kill();
+    let _ = bob.wait();
+}
+
+/// Lines from a child's stdout, read on a thread, so a test can wait for
+/// one with a deadline.
+fn lines_of(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, what: &str, seen: &mut Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            let hit = l.contains(what);
+            seen.push(l);
+            if hit {
+                return;
+            }
+        }
+    }
+    panic!("no {what:?} within 10 s; saw {seen:?}");
+}
+
+#[test]
+fn commands_typed_during_a_call_reach_the_other_side() {
+    use std::io::Write;
+    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-cmd-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let bob_port = free_udp_port();
+    let bob_cfg = config(&dir.0, "bob", bob_port);
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&bob_cfg)
+        .args(["listen", "--auto-answer", "--max-calls", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bob_rx = lines_of(bob.stdout.take().unwrap());
+    let mut bob_seen = Vec::new();
+    wait_for(&bob_rx, "accounts:", &mut bob_seen);
+    let mut alice = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&alice_cfg)
+        .args([
+            "call",
+            &format!("sip:bob@127.0.0.1:{bob_port}"),
+            "--tone",
+            "440",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let alice_rx = lines_of(alice.stdout.take().unwrap());
+    let mut alice_seen = Vec::new();
+    let mut input = alice.stdin.take().unwrap();
+    wait_for(&alice_rx, "call started", &mut alice_seen);
+    writeln!(input, "dtmf 7#").unwrap();
+    wait_for(&bob_rx, "DTMF 7", &mut bob_seen);
+    wait_for(&bob_rx, "DTMF #", &mut bob_seen);
+    writeln!(input, "hold").unwrap();
+    wait_for(&alice_rx, "we put the call on hold", &mut alice_seen);
+    wait_for(&bob_rx, "the peer put the call on hold", &mut bob_seen);
+    writeln!(input, "unhold").unwrap();
+    wait_for(&bob_rx, "the peer resumed the call", &mut bob_seen);
+    writeln!(input, "frobnicate").unwrap();
+    wait_for(
+        &alice_rx,
+        "! unknown command \"frobnicate\"",
+        &mut alice_seen,
+    );
+    writeln!(input, "hangup").unwrap();
+    wait_for(&alice_rx, "call ended (local hung up)", &mut alice_seen);
+    assert!(alice.wait().unwrap().success());
+    wait_for(&bob_rx, "stopped", &mut bob_seen);
+    assert!(bob.wait().unwrap().success());
+}
