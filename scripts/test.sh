@@ -26,6 +26,14 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
+# PJSIP 2.15 (the pjsua2 binding, a PyPI wheel) for tests/interop_pjsip.rs.
+export SIPSIMPLE_PJ_VENV=${SIPSIMPLE_PJ_VENV:-$HOME/.cache/sipsimple-rs/pjvenv}
+if ! "$SIPSIMPLE_PJ_VENV/bin/python" -c "import pjsua2" >/dev/null 2>&1; then
+  echo "installing pjsua2 into $SIPSIMPLE_PJ_VENV"
+  python3 -m venv "$SIPSIMPLE_PJ_VENV"
+  "$SIPSIMPLE_PJ_VENV/bin/pip" install -q pjsua2-python==2.15.1.post1
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

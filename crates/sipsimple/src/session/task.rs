@@ -159,7 +159,12 @@ impl SessionTask {
             Input::Cancelled => self.invite.handle_cancel(),
             Input::Response(r) => {
                 if r.status.is_final() {
-                    if let Some(ua) = r.headers.get_str(&HeaderName::Server) {
+                    // RFC 3261 §20.35 says Server; some stacks send User-Agent.
+                    let ua = r
+                        .headers
+                        .get_str(&HeaderName::Server)
+                        .or_else(|| r.headers.get_str(&HeaderName::UserAgent));
+                    if let Some(ua) = ua {
                         *lock(&self.shared.remote_user_agent) = Some(ua.to_owned());
                     }
                 }
