@@ -29,7 +29,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -127,5 +130,7 @@ fn main() {
         uas_only as f64 / n as f64 / 1024.0,
         (both - uas_only) as f64 / n as f64 / 1024.0
     );
-    assert!(uas.iter().all(|s| s.state() == sip_proto::invite::SessionState::Confirmed));
+    assert!(uas
+        .iter()
+        .all(|s| s.state() == sip_proto::invite::SessionState::Confirmed));
 }

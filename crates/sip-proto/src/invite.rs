@@ -596,6 +596,17 @@ impl InviteSession {
         r
     }
 
+    /// A response of ours that creates (or confirms) the dialog: RFC 3261
+    /// §12.1.1 has the UAS copy every Record-Route of the request into it,
+    /// in order, so the caller learns the route set too.
+    fn dialog_response(&self, request: &Request, code: u16) -> Response {
+        let mut r = self.response(request, code, None);
+        for h in request.headers.get_all(&HeaderName::RecordRoute) {
+            r.headers.push_copy(h);
+        }
+        r
+    }
+
     /// 180 Ringing (or another provisional `code`) on the INVITE.
     pub fn ring(&mut self, code: u16, body: Option<Body>) -> Result<Vec<Action>, StateError> {
         if self.state != SessionState::Incoming || !(101..200).contains(&code) {
@@ -604,7 +615,7 @@ impl InviteSession {
                 state: self.state,
             });
         }
-        let mut r = self.response(&self.invite, code, None);
+        let mut r = self.dialog_response(&self.invite, code);
         r.headers
             .push(HeaderName::Contact, format!("<{}>", self.config.contact));
         let data = self.with_body(&mut r.headers, body.as_ref());
@@ -624,7 +635,7 @@ impl InviteSession {
                 state: self.state,
             });
         }
-        let mut r = self.response(&self.invite, 200, None);
+        let mut r = self.dialog_response(&self.invite, 200);
         self.common_headers(&mut r.headers);
         let data = self.with_body(&mut r.headers, body.as_ref());
         r.body = data.into();
@@ -761,7 +772,7 @@ impl InviteSession {
                 state: self.state,
             });
         };
-        let mut r = self.response(&request, 200, None);
+        let mut r = self.dialog_response(&request, 200);
         self.common_headers(&mut r.headers);
         let data = self.with_body(&mut r.headers, body.as_ref());
         r.body = data.into();

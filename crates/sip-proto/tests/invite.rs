@@ -542,3 +542,54 @@ fn methods_in_the_wrong_state_say_which_state() {
     bob.reject(603, "Decline").unwrap();
     assert_eq!(bob.end().unwrap_err().state, SessionState::Terminated);
 }
+
+/// Found through Kamailio: the UAS copies the INVITE's Record-Route into
+/// its 1xx and 2xx (RFC 3261 §12.1.1), so the caller's ACK and BYE go
+/// through the proxies that asked to stay on the path.
+#[test]
+fn record_route_reaches_the_caller_and_routes_its_requests() {
+    let now = Instant::now();
+    let (mut alice, invite) = InviteSession::outgoing(
+        config("alice", 5060, "atag"),
+        NameAddr::new(uri("sip:bob@example.test")),
+        uri("sip:bob@example.test"),
+        "call-rr@127.0.0.1",
+        Some(Body::sdp(OFFER)),
+    );
+    // What a proxy does before relaying: two Record-Routes.
+    let mut relayed = request(Message::Request(invite));
+    relayed
+        .headers
+        .push(HeaderName::RecordRoute, "<sip:p2.example.test;lr>");
+    relayed
+        .headers
+        .push(HeaderName::RecordRoute, "<sip:p1.example.test;lr>");
+    let mut bob = InviteSession::incoming(config("bob", 5070, "btag"), &relayed);
+    let ringing = only_response(bob.ring(180, None).unwrap());
+    let ok = only_response(bob.accept(None, now).unwrap());
+    for r in [&ringing, &ok] {
+        let rr: Vec<&str> = r
+            .headers
+            .get_all(&HeaderName::RecordRoute)
+            .map(|h| h.value)
+            .collect();
+        assert_eq!(rr, ["<sip:p2.example.test;lr>", "<sip:p1.example.test;lr>"]);
+    }
+    let acks = stateless(&alice.handle_response(&ok, now));
+    let [Message::Request(ack)] = acks.as_slice() else {
+        panic!()
+    };
+    // The caller's route set is the reverse: p1 first.
+    let routes: Vec<&str> = ack
+        .headers
+        .get_all(&HeaderName::Route)
+        .map(|h| h.value)
+        .collect();
+    assert_eq!(
+        routes,
+        ["<sip:p1.example.test;lr>", "<sip:p2.example.test;lr>"]
+    );
+    assert_eq!(ack.uri_str(), "sip:bob@127.0.0.1:5070");
+    let bye = only_request(alice.end().unwrap());
+    assert_eq!(bye.headers.get_all(&HeaderName::Route).count(), 2);
+}
