@@ -381,8 +381,8 @@ impl SessionManager {
         };
         s.commands
             .send(Input::Request {
-                key,
-                request,
+                key: Box::new(key),
+                request: Box::new(request),
                 source,
             })
             .await
@@ -391,7 +391,7 @@ impl SessionManager {
 
     pub(crate) async fn ack(&self, request: Request) {
         if let Some(s) = self.by_call_id(&request) {
-            let _ = s.commands.send(Input::Ack(request)).await;
+            let _ = s.commands.send(Input::Ack(Box::new(request))).await;
         }
     }
 
