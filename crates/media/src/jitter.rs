@@ -93,8 +93,11 @@ impl JitterBuffer {
     /// The delay to build before playing, in frames: twice the jitter
     /// plus a frame, within the floor and ceiling.
     pub fn target_frames(&self) -> u32 {
-        let jitter = (self.jitter_q4 >> 4) as u32;
-        (2 * jitter / self.frame + 1).clamp(self.min_frames, self.max_frames)
+        let jitter = self.jitter_q4 >> 4;
+        let frames = (jitter.saturating_mul(2) / u64::from(self.frame)).saturating_add(1);
+        u32::try_from(frames)
+            .unwrap_or(u32::MAX)
+            .clamp(self.min_frames, self.max_frames)
     }
 
     /// Frames waiting.
@@ -110,8 +113,11 @@ impl JitterBuffer {
         let transit = i64::from(arrival) - t;
         if let Some(prev) = self.transit {
             let d = (transit - prev).unsigned_abs();
-            let j = self.jitter_q4 as i64;
-            self.jitter_q4 = (j + d as i64 - ((j + 8) >> 4)).max(0) as u64;
+            // A.8 in Q4, saturating: a wild arrival time must not
+            // overflow (found by property testing).
+            let j = self.jitter_q4;
+            self.jitter_q4 =
+                j.saturating_add(d) - (j.saturating_add(8) >> 4).min(j.saturating_add(d));
         }
         self.transit = Some(transit);
         if self.next.or(self.done_before).is_some_and(|n| t < n) {
