@@ -309,9 +309,10 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
     assert!(call.on_hold() && answer.on_hold());
     assert_eq!(alice_audio.direction(), Some(sdp::Direction::SendOnly));
     assert_eq!(bob_audio.direction(), Some(sdp::Direction::RecvOnly));
-    // On hold, bob sends nothing: alice's recording stops growing (one
-    // packet may still be in flight), while bob still hears alice.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // On hold, bob sends nothing: alice's recording stops growing once
+    // her jitter buffer has drained and concealed its last frames
+    // (at most 200 ms), while bob still hears alice.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     let (a0, b0) = (alice_audio.recorded().len(), bob_audio.recorded().len());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let (a1, b1) = (alice_audio.recorded().len(), bob_audio.recorded().len());

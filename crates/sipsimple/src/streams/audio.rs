@@ -3,9 +3,11 @@
 //! range. Audio comes from an [`AudioSource`] and what arrives is decoded
 //! into a bounded recording, 20 ms per packet.
 //!
-//! Not yet: the jitter buffer and loss concealment (packets are decoded
-//! in arrival order), RTCP reports, hold, DTMF sending, the mixer and
-//! devices. Those are the next parts of issue 5.
+//! Arriving audio goes through an adaptive jitter buffer (40-200 ms) and
+//! is played out every 20 ms, a missing packet concealed.
+//!
+//! Not yet: RTCP reports, the mixer and devices. Those are the next parts
+//! of issue 5.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use media::g711::Law;
+use media::jitter::{Concealer, Frame, JitterBuffer};
 use media::rtp::{RtpPacket, RtpSender};
 use media::stats::ReceiverStats;
 use media::tone::ToneGenerator;
@@ -562,12 +565,22 @@ struct ReceiveSide {
 }
 
 impl ReceiveSide {
+    /// Packets go into the jitter buffer as they arrive; a playout task
+    /// takes one frame every 20 ms, decodes it (or conceals a missing
+    /// one), and hands it to the recording.
     async fn run(self) {
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(FRAME as u32, 2, 10)));
+        let playout = tokio::spawn(playout(
+            jitter.clone(),
+            self.formats.clone(),
+            self.recorded.clone(),
+            self.recording.clone(),
+        ));
         let mut buf = [0u8; 2048];
         let mut source: Option<ReceiverStats> = None;
         let mut digits = media::dtmf::EventReceiver::default();
         let started = tokio::time::Instant::now();
-        let mut samples = Vec::with_capacity(FRAME);
+        let mut tagged = Vec::with_capacity(FRAME + 1);
         while let Ok((n, _from)) = self.socket.recv_from(&mut buf).await {
             let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
                 continue;
@@ -589,24 +602,52 @@ impl ReceiveSide {
                 }
                 continue;
             }
-            let Some((_, law)) = self
-                .formats
-                .iter()
-                .find(|(pt, _)| *pt == packet.payload_type)
-            else {
-                continue;
-            };
-            samples.clear();
-            law.decode(packet.payload, &mut samples);
-            if let Some(r) = lock(&self.recording).as_mut() {
-                for s in &samples {
-                    let _ = r.writer.write_sample(*s);
-                }
+            // The payload type rides along in front of the payload.
+            tagged.clear();
+            tagged.push(packet.payload_type);
+            tagged.extend_from_slice(packet.payload);
+            lock(&jitter).push(packet.timestamp, &tagged, arrival);
+        }
+        playout.abort();
+    }
+}
+
+/// Every 20 ms: the next frame out of the jitter buffer, decoded or
+/// concealed, into the recording.
+async fn playout(
+    jitter: Arc<Mutex<JitterBuffer>>,
+    formats: Vec<(u8, Law)>,
+    recorded: Arc<Mutex<Vec<i16>>>,
+    recording: Arc<Mutex<Option<Recording>>>,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut concealer = Concealer::default();
+    let mut samples = Vec::with_capacity(FRAME);
+    loop {
+        ticks.tick().await;
+        let frame = lock(&jitter).pop();
+        samples.clear();
+        match frame {
+            Frame::Audio(tagged) => {
+                let (pt, payload) = tagged.split_first().map_or((0, &[][..]), |(p, r)| (*p, r));
+                let Some((_, law)) = formats.iter().find(|(f, _)| *f == pt) else {
+                    continue;
+                };
+                law.decode(payload, &mut samples);
+                concealer.good(&samples);
             }
-            let mut rec = lock(&self.recorded);
-            if rec.len() + samples.len() <= MAX_RECORDED {
-                rec.extend_from_slice(&samples);
+            Frame::Missing => samples = concealer.conceal(FRAME),
+            Frame::Idle => continue,
+        }
+        if let Some(r) = lock(&recording).as_mut() {
+            for s in &samples {
+                let _ = r.writer.write_sample(*s);
             }
+        }
+        let mut rec = lock(&recorded);
+        if rec.len() + samples.len() <= MAX_RECORDED {
+            rec.extend_from_slice(&samples);
         }
     }
 }
