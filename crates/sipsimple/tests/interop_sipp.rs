@@ -45,6 +45,21 @@ fn sipp_available() {
     );
 }
 
+/// Waits (up to 10 s) until SIPp holds its `port` (UDP or TCP), instead
+/// of a fixed sleep that a loaded machine can outrun.
+async fn sipp_listening(port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+        && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIPp did not bind port {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn sipp_transport(t: TransportKind) -> &'static str {
     match t {
         TransportKind::Udp => "u1",
@@ -137,7 +152,7 @@ async fn our_uac_to_sipp(t: TransportKind) {
     args.extend(common_args(port, free_port(), t));
     args.extend(["-m", "1"].map(String::from));
     let sipp = tokio::spawn(run_sipp(args));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sipp_listening(port).await;
     let peer: SocketAddr = ([127, 0, 0, 1], port).into();
     let local = engine.local_addr(t).unwrap();
     engine
@@ -177,7 +192,7 @@ async fn challenged_message(scenario_file: &str, expect: u16, header: HeaderName
     args.extend(common_args(port, free_port(), t));
     args.extend(["-m", "1"].map(String::from));
     let sipp = tokio::spawn(run_sipp(args));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sipp_listening(port).await;
     let peer: SocketAddr = ([127, 0, 0, 1], port).into();
     let local = engine.local_addr(t).unwrap();
     let target = Target {
@@ -243,7 +258,7 @@ async fn message_with_password(password: &str) -> Result<u16, sipsimple::message
     args.extend(common_args(port, free_port(), TransportKind::Udp));
     args.extend(["-m", "1"].map(String::from));
     let sipp = tokio::spawn(run_sipp(args));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sipp_listening(port).await;
     let center = NotificationCenter::default();
     let mut message = Message::new(
         &center,
@@ -299,7 +314,7 @@ async fn account_registers_with_sipp_registrar_qop_auth_and_unregisters() {
     args.extend(common_args(port, free_port(), TransportKind::Udp));
     args.extend(["-m", "1"].map(String::from));
     let sipp = tokio::spawn(run_sipp(args));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sipp_listening(port).await;
 
     let app = SipApplication::new();
     let mut events = app.notification_center().subscribe(Filter::all());
@@ -398,7 +413,7 @@ async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
     args.extend(common_args(port, media_port, TransportKind::Udp));
     args.extend(["-m", "1"].map(String::from));
     let sipp = tokio::spawn(run_sipp(args));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    sipp_listening(port).await;
 
     let app = session_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
