@@ -462,3 +462,37 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
     alice.stop();
     bob.stop();
 }
+
+#[tokio::test]
+async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    alice_audio.set_rtcp_interval(Duration::from_millis(300));
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    bob_audio.set_rtcp_interval(Duration::from_millis(300));
+    answer.accept(bob_audio.clone()).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (name, audio) in [("alice", &alice_audio), ("bob", &bob_audio)] {
+        let s = audio.stats();
+        assert!(s.rtcp_sent >= 3 && s.rtcp_received >= 3, "{name}: {s:?}");
+        // The peer's report block is about our stream: nothing lost, and
+        // it has seen our packets.
+        assert_eq!(s.remote_fraction_lost, Some(0), "{name}: {s:?}");
+        assert!(s.remote_highest_sequence.is_some(), "{name}: {s:?}");
+    }
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

@@ -110,7 +110,7 @@ impl AudioSource {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -124,6 +124,12 @@ pub struct AudioStats {
     pub packets_received: u32,
     pub lost: i64,
     pub jitter: u32,
+    pub rtcp_sent: u32,
+    pub rtcp_received: u32,
+    /// What the peer's last report says of our stream.
+    pub remote_fraction_lost: Option<u8>,
+    pub remote_jitter: Option<u32>,
+    pub remote_highest_sequence: Option<u32>,
 }
 
 struct Running {
@@ -153,6 +159,10 @@ pub struct AudioStream {
     recording: Arc<Mutex<Option<Recording>>>,
     /// Send silence instead of the source (the source does not advance).
     muted: Arc<std::sync::atomic::AtomicBool>,
+    /// The source we receive, shared by the receive side and RTCP.
+    receiver: Arc<Mutex<Option<ReceiverStats>>>,
+    /// How often RTCP reports go out (RFC 3550 §6.2: 5 s).
+    rtcp_interval: Mutex<Duration>,
 }
 
 /// A WAV file being written with what arrives (8 kHz mono).
@@ -235,6 +245,8 @@ impl AudioStream {
             notify: Arc::new(Mutex::new(None)),
             recording: Arc::new(Mutex::new(None)),
             muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            receiver: Arc::new(Mutex::new(None)),
+            rtcp_interval: Mutex::new(Duration::from_secs(5)),
         })
     }
 
@@ -356,6 +368,12 @@ impl AudioStream {
         self.post(NotificationData::AudioStreamDidStopRecordingAudio { filename });
     }
 
+    /// Sets how often RTCP reports are sent (from the next start); RFC
+    /// 3550's 5 s is the default.
+    pub fn set_rtcp_interval(&self, interval: Duration) {
+        *lock(&self.rtcp_interval) = interval.max(Duration::from_millis(100));
+    }
+
     /// Sends silence while muted (the input mute of the spec's device,
     /// per stream).
     pub fn set_muted(&self, muted: bool) {
@@ -433,15 +451,22 @@ impl AudioStream {
                 stats: self.stats.clone(),
                 notify: self.notify.clone(),
                 recording: self.recording.clone(),
+                receiver: self.receiver.clone(),
             }
             .run(),
         ));
-        // RTCP: read and drop for now (reports come with the next part).
-        let rtcp = self.rtcp.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut buf = [0u8; 1500];
-            while rtcp.recv_from(&mut buf).await.is_ok() {}
-        }));
+        tasks.push(tokio::spawn(
+            super::rtcp::RtcpSide {
+                socket: self.rtcp.clone(),
+                remote: negotiation.remote_rtcp,
+                sender: self.sender.clone(),
+                receiver: self.receiver.clone(),
+                stats: self.stats.clone(),
+                interval: *lock(&self.rtcp_interval),
+                cname: format!("{}@{}", lock(&self.sender).ssrc, self.local.ip()),
+            }
+            .run(),
+        ));
         *lock(&self.negotiation) = Some(negotiation);
         *lock(&self.running) = Some(Running { tasks });
         Ok(())
@@ -562,6 +587,7 @@ struct ReceiveSide {
     stats: Arc<Mutex<AudioStats>>,
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     recording: Arc<Mutex<Option<Recording>>>,
+    receiver: Arc<Mutex<Option<ReceiverStats>>>,
 }
 
 impl ReceiveSide {
@@ -577,7 +603,6 @@ impl ReceiveSide {
             self.recording.clone(),
         ));
         let mut buf = [0u8; 2048];
-        let mut source: Option<ReceiverStats> = None;
         let mut digits = media::dtmf::EventReceiver::default();
         let started = tokio::time::Instant::now();
         let mut tagged = Vec::with_capacity(FRAME + 1);
@@ -586,9 +611,11 @@ impl ReceiveSide {
                 continue;
             };
             let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
-            let s = source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
-            s.on_packet(packet.sequence, packet.timestamp, arrival);
             {
+                let mut source = lock(&self.receiver);
+                let s =
+                    source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
+                s.on_packet(packet.sequence, packet.timestamp, arrival);
                 let mut st = lock(&self.stats);
                 st.packets_received += 1;
                 st.lost = s.lost().max(0);

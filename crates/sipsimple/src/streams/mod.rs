@@ -2,3 +2,4 @@
 //! issue 5); MSRP streams come later.
 
 pub mod audio;
+mod rtcp;
