@@ -15,7 +15,7 @@ use sip_proto::transaction::Target;
 use sip_proto::uri::Uri;
 use sip_proto::{Method, Request, Response};
 
-use crate::engine::{host_port, Engine};
+use crate::engine::{via_without_branch, Engine};
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::random;
@@ -133,9 +133,8 @@ impl Message {
         h.push(
             HeaderName::Via,
             format!(
-                "SIP/2.0/{} {};rport;branch=z9hG4bK{}",
-                route.transport.via_name(),
-                host_port(local),
+                "{};branch=z9hG4bK{}",
+                via_without_branch(route.transport, local),
                 random::letters(16)
             ),
         );

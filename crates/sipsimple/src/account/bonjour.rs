@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use super::{Credentials, Services};
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
-use crate::engine::{host_port, TransportKind};
+use crate::engine::{host_port, transport_param, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
@@ -438,7 +438,7 @@ fn neighbour_uri(service: &mdns_sd::ResolvedService, t: TransportKind) -> Option
     Uri::parse(&format!(
         "sip:{user}@{}{}",
         host_port(SocketAddr::new(ip, service.port)),
-        super::transport_param(t)
+        transport_param(t)
     ))
     .ok()
     .map(|u| u.into_owned())

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
-use crate::engine::{host_port, TransportKind};
+use crate::engine::{host_port, transport_param, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
@@ -38,15 +38,6 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the password: Debug output ends up in logs.
         write!(f, "<Credentials for {:?}>", self.username)
-    }
-}
-
-/// `transport=` for a contact URI (none for UDP, the default).
-fn transport_param(t: TransportKind) -> &'static str {
-    match t {
-        TransportKind::Udp => "",
-        TransportKind::Tcp => ";transport=tcp",
-        TransportKind::Tls => ";transport=tls",
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::{watch, Semaphore};
 
-use crate::engine::{host_port, Engine, TransportKind};
+use crate::engine::{host_port, transport_param, via_without_branch, Engine};
 use crate::lookup::{DnsLookup, Route};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::random;
@@ -125,11 +125,7 @@ impl Registration {
     }
 
     fn client(&self, route: &Route, local: SocketAddr) -> Result<RegisterClient, String> {
-        let transport = match route.transport {
-            TransportKind::Udp => "",
-            TransportKind::Tcp => ";transport=tcp",
-            TransportKind::Tls => ";transport=tls",
-        };
+        let transport = transport_param(route.transport);
         let contact = Uri::parse(&format!(
             "sip:{}@{}{transport}",
             self.plan.contact_user,
@@ -159,11 +155,7 @@ impl Registration {
     }
 
     fn via(route: &Route, local: SocketAddr) -> String {
-        format!(
-            "SIP/2.0/{} {};rport",
-            route.transport.via_name(),
-            host_port(local)
-        )
+        via_without_branch(route.transport, local)
     }
 
     /// Sends `request` and every follow-up the client asks for, until an

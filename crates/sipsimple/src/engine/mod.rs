@@ -187,6 +187,20 @@ pub fn host_port(a: SocketAddr) -> String {
     }
 }
 
+/// `;transport=...` for a URI (none for UDP, the default).
+pub fn transport_param(t: TransportKind) -> &'static str {
+    match t {
+        TransportKind::Udp => "",
+        TransportKind::Tcp => ";transport=tcp",
+        TransportKind::Tls => ";transport=tls",
+    }
+}
+
+/// A top Via without its branch: `SIP/2.0/UDP host:port;rport`.
+pub fn via_without_branch(t: TransportKind, local: SocketAddr) -> String {
+    format!("SIP/2.0/{} {};rport", t.via_name(), host_port(local))
+}
+
 /// A handle to a running engine. Cloning is cheap; the engine stops when
 /// [`Engine::shutdown`] is called or every handle is dropped.
 #[derive(Clone)]

@@ -4,7 +4,6 @@
 //! what belongs to no session (481).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use sdp::SessionDescription;
@@ -19,7 +18,7 @@ use tokio::sync::mpsc;
 use super::task::{Input, SessionTask};
 use super::{lock, Session, SessionError, SessionState, Shared};
 use crate::account::{Account, Services};
-use crate::engine::{host_port, TransportKind};
+use crate::engine::{host_port, transport_param, via_without_branch};
 use crate::notification::{NotificationCenter, NotificationData};
 use crate::streams::audio::AudioStream;
 
@@ -37,18 +36,6 @@ struct Inner {
 pub struct SessionManager {
     inner: Arc<Mutex<Inner>>,
     center: NotificationCenter,
-}
-
-fn via(t: TransportKind, local: SocketAddr) -> String {
-    format!("SIP/2.0/{} {};rport", t.via_name(), host_port(local))
-}
-
-fn transport_param(t: TransportKind) -> &'static str {
-    match t {
-        TransportKind::Udp => "",
-        TransportKind::Tcp => ";transport=tcp",
-        TransportKind::Tls => ";transport=tls",
-    }
 }
 
 impl SessionManager {
@@ -199,7 +186,7 @@ impl SessionManager {
         let config = SessionConfig {
             local: local_name,
             contact,
-            via: via(route.transport, local),
+            via: via_without_branch(route.transport, local),
             branch_prefix: crate::random::letters(12),
             local_tag: crate::random::tag(),
             user_agent: services.user_agent.clone(),
@@ -313,7 +300,7 @@ impl SessionManager {
         let config = SessionConfig {
             local: to,
             contact,
-            via: via(source.transport, local),
+            via: via_without_branch(source.transport, local),
             branch_prefix: crate::random::letters(12),
             local_tag: crate::random::tag(),
             user_agent: services.user_agent.clone(),
