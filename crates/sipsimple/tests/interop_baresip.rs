@@ -18,13 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{free_port, until, TempDir};
-use media::tone::{goertzel, ToneGenerator};
+use media::tone::goertzel;
 use sdp::offer_answer::Codec;
-use sipsimple::application::SipApplication;
-use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
 use sipsimple::notification::{Filter, NotificationData};
-use sipsimple::streams::audio::{AudioSource, AudioStream};
+use sipsimple::streams::audio::AudioStream;
 
 struct Baresip {
     child: Child,
@@ -157,24 +155,8 @@ fn read_wav(path: &Path) -> (Vec<i16>, u32) {
     (samples, spec.sample_rate)
 }
 
-fn config(user: &str) -> String {
-    format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
-    )
-}
-
 async fn tone_stream() -> Arc<AudioStream> {
-    Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            vec![Codec::pcmu(), Codec::pcma()],
-            AudioSource::Tone(ToneGenerator::new(8000, &[1000.0], 8000)),
-        )
-        .await
-        .unwrap(),
-    )
+    common::tone_stream(1000.0, vec![Codec::pcmu(), Codec::pcma()]).await
 }
 
 fn dominant(samples: &[i16], rate: u32) -> f64 {
@@ -215,10 +197,7 @@ fn check_audio(ours: &AudioStream, baresip: &Baresip) {
 #[tokio::test]
 async fn baresip_calls_us_and_we_hang_up() {
     let b = start_baresip(false);
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("bob").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("bob").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let addr = app
@@ -231,14 +210,7 @@ async fn baresip_calls_us_and_we_hang_up() {
         &format!("sip:{}@{addr}", account.contact_username()),
     );
 
-    let n = until(&mut all, "SIPSessionNewIncoming").await;
-    let sender = n.last().unwrap().sender;
-    let session = app
-        .session_manager()
-        .sessions()
-        .into_iter()
-        .find(|s| s.sender() == sender)
-        .unwrap();
+    let session = common::incoming_session(&app, &mut all).await;
     assert!(session
         .remote_user_agent()
         .is_some_and(|ua| ua.to_ascii_lowercase().contains("baresip")));
@@ -270,10 +242,7 @@ async fn baresip_calls_us_and_we_hang_up() {
 #[tokio::test]
 async fn we_call_baresip_it_answers_and_hangs_up() {
     let b = start_baresip(true);
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
@@ -306,10 +275,7 @@ async fn we_call_baresip_it_answers_and_hangs_up() {
 #[tokio::test]
 async fn baresip_holds_and_resumes_our_call() {
     let b = start_baresip(true);
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
@@ -356,10 +322,7 @@ async fn baresip_holds_and_resumes_our_call() {
 #[tokio::test]
 async fn baresip_receives_our_dtmf() {
     let b = start_baresip(true);
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;

@@ -16,13 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{free_port, until, TempDir};
-use media::tone::{goertzel, ToneGenerator};
+use media::tone::goertzel;
 use sdp::offer_answer::Codec;
-use sipsimple::application::SipApplication;
-use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
 use sipsimple::notification::Filter;
-use sipsimple::streams::audio::{read_wav, AudioSource, AudioStream};
+use sipsimple::streams::audio::{read_wav, AudioStream};
 
 fn python() -> PathBuf {
     let venv = std::env::var_os("SIPSIMPLE_PJ_VENV")
@@ -104,24 +102,8 @@ fn start_peer(role: &str, uri: Option<&str>) -> Peer {
     }
 }
 
-fn config(user: &str) -> String {
-    format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
-    )
-}
-
 async fn stream() -> Arc<AudioStream> {
-    Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            vec![Codec::pcmu(), Codec::pcma()],
-            AudioSource::Tone(ToneGenerator::new(8000, &[1000.0], 8000)),
-        )
-        .await
-        .unwrap(),
-    )
+    common::tone_stream(1000.0, vec![Codec::pcmu(), Codec::pcma()]).await
 }
 
 fn louder(samples: &[i16], f: f64, than: f64) -> bool {
@@ -156,10 +138,7 @@ fn peer_heard_our_tone(mut peer: Peer) {
 #[tokio::test]
 async fn we_call_pjsip_and_audio_flows_both_ways() {
     let peer = start_peer("answer", None);
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("alice").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let audio = stream().await;
@@ -186,10 +165,7 @@ async fn we_call_pjsip_and_audio_flows_both_ways() {
 
 #[tokio::test]
 async fn pjsip_calls_us_and_audio_flows_both_ways() {
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config("bob").parse().unwrap()))
-        .await
-        .unwrap();
+    let app = common::account_app("bob").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
     let addr = app
@@ -201,14 +177,7 @@ async fn pjsip_calls_us_and_audio_flows_both_ways() {
         "call",
         Some(&format!("sip:{}@{addr}", account.contact_username())),
     );
-    let n = until(&mut all, "SIPSessionNewIncoming").await;
-    let sender = n.last().unwrap().sender;
-    let session = app
-        .session_manager()
-        .sessions()
-        .into_iter()
-        .find(|s| s.sender() == sender)
-        .unwrap();
+    let session = common::incoming_session(&app, &mut all).await;
     session.send_ring_indication().await.unwrap();
     let audio = stream().await;
     session.accept(audio.clone()).await.unwrap();

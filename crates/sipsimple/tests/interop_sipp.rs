@@ -355,27 +355,12 @@ async fn account_registers_with_sipp_registrar_qop_auth_and_unregisters() {
     assert_eq!(code, 0, "SIPp:\n{out}");
 }
 
-/// An application with one account, for the session scenarios.
-async fn session_app(user: &str) -> sipsimple::application::SipApplication {
-    let app = sipsimple::application::SipApplication::new();
-    let config = format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
-    );
-    app.start(sipsimple::config::MemoryBackend::with(
-        config.parse().unwrap(),
-    ))
-    .await
-    .unwrap();
-    app
-}
-
 /// SIPp calls with only G.729 offered: 488 (checked by SIPp's scenario),
 /// and no session is left behind.
 #[tokio::test]
 async fn an_invite_with_only_an_unsupported_codec_gets_488() {
     sipp_available();
-    let app = session_app("bob").await;
+    let app = common::account_app("bob").await;
     let account = app.account_manager().accounts().remove(0);
     let ours = app
         .engine()
@@ -401,10 +386,9 @@ async fn an_invite_with_only_an_unsupported_codec_gets_488() {
 /// audio back, and takes our BYE; what we hear is our 1000 Hz tone.
 #[tokio::test]
 async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
-    use media::tone::{goertzel, ToneGenerator};
+    use media::tone::goertzel;
     use sdp::offer_answer::Codec;
     use sipsimple::notification::Filter;
-    use sipsimple::streams::audio::{AudioSource, AudioStream};
 
     sipp_available();
     let port = free_port();
@@ -415,19 +399,10 @@ async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
     let sipp = tokio::spawn(run_sipp(args));
     sipp_listening(port).await;
 
-    let app = session_app("alice").await;
+    let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
-    let audio = std::sync::Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            vec![Codec::pcmu()],
-            AudioSource::Tone(ToneGenerator::new(8000, &[1000.0], 8000)),
-        )
-        .await
-        .unwrap(),
-    );
+    let audio = common::tone_stream(1000.0, vec![Codec::pcmu()]).await;
     let call = app
         .session_manager()
         .connect(

@@ -13,44 +13,17 @@ use common::{names, next_notification as next, until};
 use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::application::SipApplication;
-use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
 use sipsimple::notification::{Filter, NotificationData};
 use sipsimple::session::{Session, SessionState};
 use sipsimple::streams::audio::{AudioSource, AudioStream};
 
-fn config(user: &str) -> String {
-    format!(
-        r#"
-local_ip = "127.0.0.1"
-[sip]
-transport_list = ["udp"]
-[accounts."{user}@example.test"]
-enabled = true
-registration.enabled = false
-"#
-    )
-}
-
 async fn app(user: &str) -> SipApplication {
-    let app = SipApplication::new();
-    app.start(MemoryBackend::with(config(user).parse().unwrap()))
-        .await
-        .unwrap();
-    app
+    common::account_app(user).await
 }
 
 async fn tone_stream(hz: f64, codecs: Vec<Codec>) -> Arc<AudioStream> {
-    Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            codecs,
-            AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
-        )
-        .await
-        .unwrap(),
-    )
+    common::tone_stream(hz, codecs).await
 }
 
 fn bob_uri(bob: &SipApplication) -> String {
@@ -68,13 +41,7 @@ async fn incoming(
     bob: &SipApplication,
     sub: &mut sipsimple::notification::Subscription,
 ) -> Session {
-    let n = until(sub, "SIPSessionNewIncoming").await;
-    let sender = n.last().unwrap().sender;
-    bob.session_manager()
-        .sessions()
-        .into_iter()
-        .find(|s| s.sender() == sender)
-        .expect("the session of the notification")
+    common::incoming_session(bob, sub).await
 }
 
 fn power(samples: &[i16], hz: f64) -> f64 {

@@ -248,3 +248,55 @@ pub async fn until(
 pub fn names(ns: &[sipsimple::notification::Notification]) -> Vec<&str> {
     ns.iter().map(|n| n.name()).collect()
 }
+
+/// An application on 127.0.0.1 (UDP) with one enabled account
+/// `user@example.test` that registers nowhere: the calling and answering
+/// side of the session tests.
+pub async fn account_app(user: &str) -> sipsimple::application::SipApplication {
+    let app = sipsimple::application::SipApplication::new();
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
+    );
+    app.start(sipsimple::config::MemoryBackend::with(
+        config.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    app
+}
+
+/// An audio stream on 127.0.0.1 playing a tone of `hz`.
+pub async fn tone_stream(
+    hz: f64,
+    codecs: Vec<sdp::offer_answer::Codec>,
+) -> std::sync::Arc<sipsimple::streams::audio::AudioStream> {
+    std::sync::Arc::new(
+        sipsimple::streams::audio::AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            codecs,
+            sipsimple::streams::audio::AudioSource::Tone(media::tone::ToneGenerator::new(
+                8000,
+                &[hz],
+                8000,
+            )),
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+/// The session a SIPSessionNewIncoming (the next one on `sub`) is about.
+pub async fn incoming_session(
+    app: &sipsimple::application::SipApplication,
+    sub: &mut sipsimple::notification::Subscription,
+) -> sipsimple::session::Session {
+    let n = until(sub, "SIPSessionNewIncoming").await;
+    let sender = n.last().unwrap().sender;
+    app.session_manager()
+        .sessions()
+        .into_iter()
+        .find(|s| s.sender() == sender)
+        .expect("the session of the notification")
+}
