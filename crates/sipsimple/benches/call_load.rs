@@ -11,10 +11,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,30 +26,8 @@ use sipsimple::engine::TransportKind;
 use sipsimple::notification::Filter;
 use sipsimple::streams::audio::{AudioSource, AudioStream};
 
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -181,7 +159,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(6)); // finished transactions expire (Timer K/J)
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let held = 200;
     let runner = std::thread::spawn(move || sipp(port, 100, held, 10_000));
     let wait = Instant::now();
@@ -192,7 +170,7 @@ fn main() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let up = app.session_manager().sessions().len();
-    let live = LIVE.load(Ordering::Relaxed) - before;
+    let live = counting::live() - before;
     println!(
         "{up} calls established at once: heap +{:.1} MiB, {:.1} KiB per call \
          (session task, INVITE session, audio stream with its sockets and tasks, \

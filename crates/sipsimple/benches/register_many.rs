@@ -11,14 +11,14 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 #[allow(dead_code)]
 #[path = "../tests/kamailio/mod.rs"]
 mod kamailio;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sipsimple::application::SipApplication;
@@ -27,34 +27,11 @@ use sipsimple::notification::{Filter, NotificationData};
 
 /// Counts live heap bytes: RSS only grows (freed memory stays with the
 /// allocator), so what the accounts really hold is measured here.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 fn live_kib() -> f64 {
-    LIVE.load(Ordering::Relaxed) as f64 / 1024.0
+    counting::live() as f64 / 1024.0
 }
 
 /// utime + stime of a process from /proc/PID/stat, in seconds.
