@@ -451,6 +451,7 @@ fn a_reinvite_is_offered_answered_and_acked() {
         "the re-INVITE's 200 waits for its ACK"
     );
     bob.handle_ack(ack);
+    assert_eq!(events(&mut bob), [SessionEvent::ReinviteAcked { body: None }]);
     assert_eq!(bob.poll_timeout(), None);
     assert_eq!(
         (alice.state(), bob.state()),
@@ -471,6 +472,72 @@ fn a_reinvite_is_offered_answered_and_acked() {
         }]
     );
     assert_eq!(bob.state(), SessionState::Confirmed);
+}
+
+#[test]
+fn an_offerless_reinvite_gets_our_offer_in_the_200_and_its_answer_in_the_ack() {
+    let now = Instant::now();
+    let (mut alice, mut bob) = established(now);
+    // Alice's side stands in for a peer that re-INVITEs without SDP
+    // (RFC 3261 §14.2: the UAS offers in the 2xx, the answer is in the ACK).
+    let reinvite = only_request(alice.reinvite(None).unwrap());
+    assert!(reinvite.body.is_empty());
+    bob.handle_request(&reinvite, now);
+    assert_eq!(events(&mut bob), [SessionEvent::RemoteReinvite { body: None }]);
+    let ok = only_response(bob.accept_reinvite(Some(Body::sdp(OFFER)), now).unwrap());
+    assert_eq!(ok.body.as_ref(), OFFER);
+    let acks = stateless(&alice.handle_response(&ok, now));
+    let [Message::Request(ack)] = acks.as_slice() else {
+        panic!("one ACK")
+    };
+    let mut ack = ack.clone();
+    ack.headers.remove_all(&HeaderName::ContentLength);
+    ack.headers.push(HeaderName::ContentType, "application/sdp");
+    ack.headers
+        .push(HeaderName::ContentLength, ANSWER.len().to_string());
+    ack.body = ANSWER.to_vec().into();
+    assert!(bob.handle_ack(&ack).is_empty());
+    assert_eq!(
+        events(&mut bob),
+        [SessionEvent::ReinviteAcked {
+            body: Some(Body::sdp(ANSWER))
+        }]
+    );
+    assert_eq!(bob.poll_timeout(), None, "the 200 is no longer repeated");
+}
+
+#[test]
+fn a_cancelled_reinvite_is_refused_with_487_and_the_session_goes_on() {
+    let now = Instant::now();
+    let (mut alice, mut bob) = established(now);
+    assert!(alice.cancel_reinvite().is_err(), "nothing to cancel yet");
+    let reinvite = only_request(alice.reinvite(Some(Body::sdp(OFFER))).unwrap());
+    assert_eq!(
+        alice.cancel_reinvite().unwrap(),
+        [Action::CancelReinvite { seq: 2 }]
+    );
+    bob.handle_request(&reinvite, now);
+    events(&mut bob);
+    // The transaction layer answered the CANCEL; the session answers the
+    // re-INVITE itself.
+    let refused = only_response(bob.handle_reinvite_cancel());
+    assert_eq!(refused.status.code(), 487);
+    assert_eq!(events(&mut bob), [SessionEvent::RemoteReinviteCancelled]);
+    assert!(bob.handle_reinvite_cancel().is_empty(), "only once");
+    alice.handle_response(&refused, now);
+    assert_eq!(
+        events(&mut alice),
+        [SessionEvent::ReinviteRejected {
+            code: 487,
+            reason: "Request Terminated".into()
+        }]
+    );
+    assert_eq!(
+        (alice.state(), bob.state()),
+        (SessionState::Confirmed, SessionState::Confirmed)
+    );
+    // And the next re-INVITE goes through.
+    assert!(alice.reinvite(Some(Body::sdp(OFFER))).is_ok());
 }
 
 #[test]

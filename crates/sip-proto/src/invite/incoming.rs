@@ -132,16 +132,27 @@ impl InviteSession {
             return Vec::new();
         }
         self.two_hundred = None;
+        let body = Body::of(&ack.headers, &ack.body);
         if self.state == SessionState::Accepting {
             self.state = SessionState::Confirmed;
-            self.events.push_back(SessionEvent::Established {
-                body: Body::of(&ack.headers, &ack.body),
-            });
+            self.events.push_back(SessionEvent::Established { body });
             if self.bye_after_ack {
                 return self.end().unwrap_or_default();
             }
+        } else if self.state == SessionState::Confirmed {
+            self.events.push_back(SessionEvent::ReinviteAcked { body });
         }
         Vec::new()
+    }
+
+    /// The peer cancelled its re-INVITE (the transaction layer answered
+    /// the CANCEL): 487 on the re-INVITE if it is still unanswered.
+    pub fn handle_reinvite_cancel(&mut self) -> Vec<Action> {
+        let Some(request) = self.remote_reinvite.take() else {
+            return Vec::new();
+        };
+        self.events.push_back(SessionEvent::RemoteReinviteCancelled);
+        vec![Action::Respond(self.response(&request, 487, None))]
     }
 
     /// A request inside the dialog (BYE, re-INVITE, ...): the actions

@@ -128,8 +128,16 @@ pub enum SessionEvent {
     RemoteReinvite { body: Option<Body> },
     /// Our re-INVITE was accepted; the 2xx's body (the answer).
     ReinviteAccepted { body: Option<Body> },
-    /// Our re-INVITE was refused; the session goes on unchanged.
+    /// Our re-INVITE was refused (487 after `cancel_reinvite`); the
+    /// session goes on unchanged.
     ReinviteRejected { code: u16, reason: String },
+    /// The ACK of our 2xx to the peer's re-INVITE arrived; its body is
+    /// the answer when the re-INVITE had no offer (RFC 3264 §5 via
+    /// RFC 3261 §14.2).
+    ReinviteAcked { body: Option<Body> },
+    /// The peer cancelled its re-INVITE before we answered it (we sent
+    /// 487); the session goes on unchanged.
+    RemoteReinviteCancelled,
 }
 
 /// What to send.
@@ -143,6 +151,9 @@ pub enum Action {
     /// Cancel the INVITE client transaction (the caller's transaction
     /// layer builds the CANCEL, RFC 3261 §9.1).
     CancelInvite,
+    /// Cancel our re-INVITE's client transaction (the one whose request
+    /// had this CSeq number).
+    CancelReinvite { seq: u32 },
 }
 
 /// A method called in a state that does not allow it.
@@ -614,6 +625,18 @@ impl InviteSession {
         let seq = cseq_of(&r.headers).map_or(0, |c| c.seq);
         self.reinvite = Some((seq, body));
         Some(Action::SendRequest(r))
+    }
+
+    /// Cancels our re-INVITE that has no final answer yet (RFC 3261
+    /// §14.1 allows it; the 487 that follows is a ReinviteRejected).
+    pub fn cancel_reinvite(&mut self) -> Result<Vec<Action>, StateError> {
+        match &self.reinvite {
+            Some((seq, _)) => Ok(vec![Action::CancelReinvite { seq: *seq }]),
+            None => Err(StateError {
+                action: "cancel_reinvite (no re-INVITE in flight)",
+                state: self.state,
+            }),
+        }
     }
 
     fn on_reinvite_response(&mut self, response: &Response, now: Instant) -> Vec<Action> {
