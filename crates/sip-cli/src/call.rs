@@ -96,7 +96,7 @@ fn line(n: &NotificationData) -> Option<String> {
         NotificationData::SIPSessionGotProvisionalResponse { code, reason } => {
             format!("{code} {reason}")
         }
-        NotificationData::SIPSessionDidStart => "call started".into(),
+        NotificationData::SIPSessionDidStart { .. } => "call started".into(),
         NotificationData::SIPSessionDidFail { code, reason, .. } => {
             format!("call failed: {code} {reason}")
         }
@@ -166,7 +166,7 @@ async fn follow(
                     out(&format!("{l}\n"))?;
                 }
                 match n.data {
-                    NotificationData::SIPSessionDidStart => {
+                    NotificationData::SIPSessionDidStart { .. } => {
                         out(&format!("codec {}\n", audio.codec().unwrap_or_default()))?;
                         if let Some(path) = &options.output {
                             audio.start_recording(path).map_err(anyhow::Error::msg)?;
@@ -257,7 +257,7 @@ pub fn call(
             out(&format!("calling {uri} from {}\n", account.id()))?;
             let session = app
                 .session_manager()
-                .connect(&account, uri, audio.clone())
+                .connect(&account, uri, vec![audio.clone()])
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             follow(
@@ -364,7 +364,7 @@ pub fn listen(
             }
             let audio = options.stream(&app).await?;
             session
-                .accept(audio.clone())
+                .accept(vec![audio.clone()])
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Outcome::Interrupted =

@@ -102,10 +102,10 @@ fn describe(who: &str, n: &Notification) -> Option<String> {
         NotificationData::SIPMessageDidFail { code, reason } => {
             format!("MESSAGE failed: {code} {reason}")
         }
-        NotificationData::SIPSessionNewOutgoing => "calling".to_owned(),
-        NotificationData::SIPSessionNewIncoming => "incoming call".to_owned(),
+        NotificationData::SIPSessionNewOutgoing { .. } => "calling".to_owned(),
+        NotificationData::SIPSessionNewIncoming { .. } => "incoming call".to_owned(),
         NotificationData::SIPSessionGotRingIndication => "ringing".to_owned(),
-        NotificationData::SIPSessionDidStart => "call started".to_owned(),
+        NotificationData::SIPSessionDidStart { .. } => "call started".to_owned(),
         NotificationData::SIPSessionDidFail { code, reason, .. } => {
             format!("call failed: {code} {reason}")
         }
@@ -280,11 +280,11 @@ async fn call(
     let session = alice
         .app
         .session_manager()
-        .connect(&account, &address, alice_audio.clone())
+        .connect(&account, &address, vec![alice_audio.clone()])
         .await
         .context("alice could not call")?;
     bob.show_until(out, |d| {
-        matches!(d, NotificationData::SIPSessionNewIncoming)
+        matches!(d, NotificationData::SIPSessionNewIncoming { .. })
     })
     .await?;
     let incoming = bob
@@ -297,14 +297,18 @@ async fn call(
     incoming.send_ring_indication().await.context("ringing")?;
     let bob_audio = tone(1000.0).await?;
     incoming
-        .accept(bob_audio.clone())
+        .accept(vec![bob_audio.clone()])
         .await
         .context("accepting")?;
     alice
-        .show_until(out, |d| matches!(d, NotificationData::SIPSessionDidStart))
+        .show_until(out, |d| {
+            matches!(d, NotificationData::SIPSessionDidStart { .. })
+        })
         .await?;
-    bob.show_until(out, |d| matches!(d, NotificationData::SIPSessionDidStart))
-        .await?;
+    bob.show_until(out, |d| {
+        matches!(d, NotificationData::SIPSessionDidStart { .. })
+    })
+    .await?;
     out(&format!(
         "  the call is up: {} both ways; one second of audio...\n",
         alice_audio.codec().unwrap_or_default()

@@ -451,7 +451,10 @@ fn a_reinvite_is_offered_answered_and_acked() {
         "the re-INVITE's 200 waits for its ACK"
     );
     bob.handle_ack(ack);
-    assert_eq!(events(&mut bob), [SessionEvent::ReinviteAcked { body: None }]);
+    assert_eq!(
+        events(&mut bob),
+        [SessionEvent::ReinviteAcked { body: None }]
+    );
     assert_eq!(bob.poll_timeout(), None);
     assert_eq!(
         (alice.state(), bob.state()),
@@ -483,7 +486,10 @@ fn an_offerless_reinvite_gets_our_offer_in_the_200_and_its_answer_in_the_ack() {
     let reinvite = only_request(alice.reinvite(None).unwrap());
     assert!(reinvite.body.is_empty());
     bob.handle_request(&reinvite, now);
-    assert_eq!(events(&mut bob), [SessionEvent::RemoteReinvite { body: None }]);
+    assert_eq!(
+        events(&mut bob),
+        [SessionEvent::RemoteReinvite { body: None }]
+    );
     let ok = only_response(bob.accept_reinvite(Some(Body::sdp(OFFER)), now).unwrap());
     assert_eq!(ok.body.as_ref(), OFFER);
     let acks = stateless(&alice.handle_response(&ok, now));

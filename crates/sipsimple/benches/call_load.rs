@@ -75,7 +75,7 @@ async fn answering_app() -> (SipApplication, u16) {
                 )
                 .await;
                 if let Ok(stream) = stream {
-                    let _ = session.accept(Arc::new(stream)).await;
+                    let _ = session.accept(vec![Arc::new(stream)]).await;
                 }
             });
         }

@@ -30,6 +30,7 @@ use crate::engine::{
 use crate::lookup::DnsLookup;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::session::SessionManager;
+use crate::streams::MediaStreamRegistry;
 
 /// How long `stop` lets the engine wind down before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -82,6 +83,18 @@ fn text(object: &SettingsObject, path: &str) -> Result<Option<String>, ConfigErr
     Ok(object.get(path)?.and_then(Value::as_str).map(str::to_owned))
 }
 
+fn strings(object: &SettingsObject, path: &str) -> Result<Vec<String>, ConfigError> {
+    Ok(object
+        .get(path)?
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 fn port(object: &SettingsObject, path: &str) -> Result<u16, ConfigError> {
     let v = object.get(path)?.and_then(Value::as_integer).unwrap_or(0);
     // The schema bounds ports to 0..=65535.
@@ -112,10 +125,12 @@ fn load_roots(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
 impl SipApplication {
     pub fn new() -> Self {
         let center = NotificationCenter::default();
+        let registry = MediaStreamRegistry::default();
+        registry.add(Arc::new(crate::streams::audio::AudioStreamType));
         SipApplication {
             sender: center.new_sender(),
             accounts: AccountManager::new(center.clone()),
-            sessions: SessionManager::new(center.clone()),
+            sessions: SessionManager::new(center.clone(), registry),
             center,
             inner: Arc::new(Mutex::new(Inner {
                 state: AppState::Stopped,
@@ -139,6 +154,12 @@ impl SipApplication {
     }
 
     /// This application's sessions (usable once started).
+    /// The stream types incoming offers are matched against (audio by
+    /// default); add the application's own here.
+    pub fn stream_registry(&self) -> &MediaStreamRegistry {
+        self.sessions.registry()
+    }
+
     pub fn session_manager(&self) -> &SessionManager {
         &self.sessions
     }
@@ -308,11 +329,18 @@ impl SipApplication {
         };
         // Every lookup the application makes posts DNSLookup* here.
         let (dns, _) = dns.with_notifications(&self.center);
-        let services = Services::new(
+        let mut services = Services::new(
             engine.clone(),
             dns,
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
+        if let Some(range) = text(&global, "rtp.port_range")?.and_then(|r| {
+            let (a, b) = r.split_once('-')?;
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        }) {
+            services.rtp_port_range = range;
+        }
+        services.audio_codecs = strings(&global, "rtp.audio_codec_list")?;
         self.sessions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;
@@ -413,13 +441,10 @@ async fn pump(
                         Method::Options => StatusCode::OK,
                         Method::Invite => match recipient(&accounts, &request) {
                             Some((account, user)) => {
-                                match sessions.incoming(
-                                    &account,
-                                    &user,
-                                    key.clone(),
-                                    &request,
-                                    source,
-                                ) {
+                                match sessions
+                                    .incoming(&account, &user, key.clone(), &request, source)
+                                    .await
+                                {
                                     Ok(_) => continue,
                                     Err(code) => StatusCode::new(code)
                                         .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR),

@@ -16,6 +16,17 @@ use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 use crate::lookup::{QueryTrace, Route};
+use crate::streams::StreamList;
+
+/// Whether the ACK of an INVITE's 2xx arrived
+/// (SIPSessionDidProcessTransaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckReceived {
+    Yes,
+    No,
+    /// A non-2xx answer: its ACK is the transaction layer's.
+    Unknown,
+}
 
 /// Who posted a notification (an application, account, session, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,15 +72,74 @@ pub enum NotificationData {
     SIPApplicationDidEnd,
     /// TLS could not be set up (certificate or CA file); the engine runs
     /// without listening for TLS.
-    SIPSessionNewOutgoing,
-    SIPSessionNewIncoming,
+    /// The streams offered to the peer.
+    SIPSessionNewOutgoing {
+        streams: StreamList,
+    },
+    /// The streams made for the peer's offer (the session's
+    /// `proposed_streams`).
+    SIPSessionNewIncoming {
+        streams: StreamList,
+    },
     SIPSessionGotRingIndication,
     SIPSessionGotProvisionalResponse {
         code: u16,
         reason: String,
     },
     SIPSessionWillStart,
-    SIPSessionDidStart,
+    /// The streams now active.
+    SIPSessionDidStart {
+        streams: StreamList,
+    },
+    /// Streams were proposed ("local": by add_stream; "remote": by the
+    /// peer's re-INVITE).
+    SIPSessionGotProposal {
+        originator: &'static str,
+        streams: StreamList,
+    },
+    SIPSessionGotRejectProposal {
+        originator: &'static str,
+        code: u16,
+        reason: String,
+        streams: StreamList,
+    },
+    SIPSessionGotAcceptProposal {
+        originator: &'static str,
+        streams: StreamList,
+        proposed_streams: StreamList,
+    },
+    SIPSessionHadProposalFailure {
+        failure_reason: String,
+        streams: StreamList,
+    },
+    /// `action` is "add" or "remove".
+    SIPSessionDidRenegotiateStreams {
+        action: &'static str,
+        streams: StreamList,
+    },
+    /// A transaction of the session's dialog completed.
+    SIPSessionDidProcessTransaction {
+        originator: &'static str,
+        method: String,
+        code: u16,
+        reason: String,
+        /// For INVITE transactions only.
+        ack_received: Option<AckReceived>,
+    },
+    MediaStreamDidInitialize,
+    MediaStreamDidStart,
+    MediaStreamDidFail {
+        reason: String,
+    },
+    MediaStreamWillEnd,
+    MediaStreamDidEnd,
+    /// `on_hold` as seen from `originator`'s side.
+    AudioStreamDidChangeHoldState {
+        originator: &'static str,
+        on_hold: bool,
+    },
+    /// The codec or the peer's RTP address changed on renegotiation.
+    AudioStreamDidChangeRTPParameters,
     SIPSessionDidFail {
         /// "local" or "remote".
         originator: &'static str,
@@ -244,14 +314,35 @@ impl NotificationData {
             NotificationData::SIPApplicationWillEnd => "SIPApplicationWillEnd",
             NotificationData::SIPApplicationDidEnd => "SIPApplicationDidEnd",
             NotificationData::SIPEngineGotMessage { .. } => "SIPEngineGotMessage",
-            NotificationData::SIPSessionNewOutgoing => "SIPSessionNewOutgoing",
-            NotificationData::SIPSessionNewIncoming => "SIPSessionNewIncoming",
+            NotificationData::SIPSessionNewOutgoing { .. } => "SIPSessionNewOutgoing",
+            NotificationData::SIPSessionNewIncoming { .. } => "SIPSessionNewIncoming",
             NotificationData::SIPSessionGotRingIndication => "SIPSessionGotRingIndication",
             NotificationData::SIPSessionGotProvisionalResponse { .. } => {
                 "SIPSessionGotProvisionalResponse"
             }
             NotificationData::SIPSessionWillStart => "SIPSessionWillStart",
-            NotificationData::SIPSessionDidStart => "SIPSessionDidStart",
+            NotificationData::SIPSessionDidStart { .. } => "SIPSessionDidStart",
+            NotificationData::SIPSessionGotProposal { .. } => "SIPSessionGotProposal",
+            NotificationData::SIPSessionGotRejectProposal { .. } => "SIPSessionGotRejectProposal",
+            NotificationData::SIPSessionGotAcceptProposal { .. } => "SIPSessionGotAcceptProposal",
+            NotificationData::SIPSessionHadProposalFailure { .. } => "SIPSessionHadProposalFailure",
+            NotificationData::SIPSessionDidRenegotiateStreams { .. } => {
+                "SIPSessionDidRenegotiateStreams"
+            }
+            NotificationData::SIPSessionDidProcessTransaction { .. } => {
+                "SIPSessionDidProcessTransaction"
+            }
+            NotificationData::MediaStreamDidInitialize => "MediaStreamDidInitialize",
+            NotificationData::MediaStreamDidStart => "MediaStreamDidStart",
+            NotificationData::MediaStreamDidFail { .. } => "MediaStreamDidFail",
+            NotificationData::MediaStreamWillEnd => "MediaStreamWillEnd",
+            NotificationData::MediaStreamDidEnd => "MediaStreamDidEnd",
+            NotificationData::AudioStreamDidChangeHoldState { .. } => {
+                "AudioStreamDidChangeHoldState"
+            }
+            NotificationData::AudioStreamDidChangeRTPParameters => {
+                "AudioStreamDidChangeRTPParameters"
+            }
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
             NotificationData::AudioStreamGotDTMF { .. } => "AudioStreamGotDTMF",

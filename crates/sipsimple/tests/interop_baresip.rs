@@ -216,7 +216,7 @@ async fn baresip_calls_us_and_we_hang_up() {
         .is_some_and(|ua| ua.to_ascii_lowercase().contains("baresip")));
     session.send_ring_indication().await.unwrap();
     let audio = tone_stream().await;
-    session.accept(audio.clone()).await.unwrap();
+    session.accept(vec![audio.clone()]).await.unwrap();
     until(&mut all, "SIPSessionDidStart").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     session.end().await.unwrap();
@@ -250,7 +250,7 @@ async fn we_call_baresip_it_answers_and_hangs_up() {
         .connect(
             &account,
             &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            audio.clone(),
+            vec![audio.clone()],
         )
         .await
         .unwrap();
@@ -284,7 +284,7 @@ async fn baresip_holds_and_resumes_our_call() {
         .connect(
             &account,
             &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            audio.clone(),
+            vec![audio.clone()],
         )
         .await
         .unwrap();
@@ -331,7 +331,7 @@ async fn baresip_receives_our_dtmf() {
         .connect(
             &account,
             &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            audio.clone(),
+            vec![audio.clone()],
         )
         .await
         .unwrap();

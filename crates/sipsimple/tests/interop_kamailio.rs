@@ -431,7 +431,11 @@ async fn a_call_through_kamailio_with_auth_carries_audio_and_ends() {
     let account = alice.account_manager().accounts().remove(0);
     alice
         .session_manager()
-        .connect(&account, "sip:bob@sipsimple.test", alice_audio.clone())
+        .connect(
+            &account,
+            "sip:bob@sipsimple.test",
+            vec![alice_audio.clone()],
+        )
         .await
         .unwrap();
     let n = until(&mut bob_all, "SIPSessionNewIncoming").await;
@@ -444,7 +448,7 @@ async fn a_call_through_kamailio_with_auth_carries_audio_and_ends() {
         .unwrap();
     assert!(session.remote_identity().contains("alice@sipsimple.test"));
     let bob_audio = tone(1000.0).await;
-    session.accept(bob_audio.clone()).await.unwrap();
+    session.accept(vec![bob_audio.clone()]).await.unwrap();
     let started = until(&mut alice_all, "SIPSessionDidStart").await;
     assert!(!names(&started).contains(&"SIPSessionDidFail"));
     until(&mut bob_all, "SIPSessionDidStart").await;

@@ -146,7 +146,7 @@ async fn we_call_pjsip_and_audio_flows_both_ways() {
         .connect(
             &account,
             &format!("sip:pjsua@127.0.0.1:{}", peer.port),
-            audio.clone(),
+            vec![audio.clone()],
         )
         .await
         .unwrap();
@@ -180,7 +180,7 @@ async fn pjsip_calls_us_and_audio_flows_both_ways() {
     let session = common::incoming_session(&app, &mut all).await;
     session.send_ring_indication().await.unwrap();
     let audio = stream().await;
-    session.accept(audio.clone()).await.unwrap();
+    session.accept(vec![audio.clone()]).await.unwrap();
     until(&mut all, "SIPSessionDidStart").await;
     until(&mut all, "SIPSessionDidEnd").await;
     let heard = audio.recorded();

@@ -408,7 +408,7 @@ async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
         .connect(
             &account,
             &format!("sip:service@127.0.0.1:{port}"),
-            audio.clone(),
+            vec![audio.clone()],
         )
         .await
         .unwrap();

@@ -14,7 +14,7 @@ use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::application::SipApplication;
 use sipsimple::engine::TransportKind;
-use sipsimple::notification::{Filter, NotificationData};
+use sipsimple::notification::{AckReceived, Filter, NotificationData};
 use sipsimple::session::{Session, SessionState};
 use sipsimple::streams::audio::{AudioSource, AudioStream};
 
@@ -59,7 +59,7 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
-        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
         .await
         .unwrap();
     assert_eq!(call.state(), SessionState::Outgoing);
@@ -71,7 +71,7 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
     answer.send_ring_indication().await.unwrap();
     // Bob prefers PCMA: the answer picks it, alice sends with it too.
     let bob_audio = tone_stream(1000.0, vec![Codec::pcma(), Codec::pcmu()]).await;
-    answer.accept(bob_audio.clone()).await.unwrap();
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
 
     let started = until(&mut alice_all, "SIPSessionDidStart").await;
     let session_names: Vec<&str> = names(&started)
@@ -84,12 +84,50 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
             "SIPSessionNewOutgoing",
             "SIPSessionGotProvisionalResponse",
             "SIPSessionGotRingIndication",
+            "SIPSessionDidProcessTransaction",
             "SIPSessionWillStart",
             "SIPSessionDidStart"
         ]
     );
+    let processed = started
+        .iter()
+        .find(|n| n.name() == "SIPSessionDidProcessTransaction")
+        .unwrap();
+    assert!(matches!(
+        &processed.data,
+        NotificationData::SIPSessionDidProcessTransaction {
+            originator: "local",
+            method,
+            code: 200,
+            ack_received: Some(AckReceived::Yes),
+            ..
+        } if method == "INVITE"
+    ));
+    // Alice's stream started, as its own sender, before the session did.
+    let stream_started = started
+        .iter()
+        .find(|n| n.name() == "MediaStreamDidStart")
+        .expect("MediaStreamDidStart");
+    assert_ne!(stream_started.sender, call.sender());
+    match &started.last().unwrap().data {
+        NotificationData::SIPSessionDidStart { streams } => {
+            assert_eq!(streams.types(), ["audio"]);
+            assert_eq!(call.streams().len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
     let bob_started = until(&mut bob_all, "SIPSessionDidStart").await;
     assert!(names(&bob_started).contains(&"SIPSessionWillStart"));
+    // Bob's 200 was ACKed: his side of the INVITE transaction says so.
+    assert!(bob_started.iter().any(|n| matches!(
+        &n.data,
+        NotificationData::SIPSessionDidProcessTransaction {
+            originator: "remote",
+            code: 200,
+            ack_received: Some(AckReceived::Yes),
+            ..
+        }
+    )));
     assert_eq!(call.state(), SessionState::Connected);
     assert_eq!(answer.state(), SessionState::Connected);
     assert!(call.start_time().is_some());
@@ -159,7 +197,7 @@ async fn a_refused_call_fails_with_486_on_both_sides() {
         .connect(
             &account,
             &bob_uri(&bob),
-            tone_stream(440.0, vec![Codec::pcmu()]).await,
+            vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
         )
         .await
         .unwrap();
@@ -203,7 +241,7 @@ async fn ending_a_ringing_call_cancels_it_with_487() {
         .connect(
             &account,
             &bob_uri(&bob),
-            tone_stream(440.0, vec![Codec::pcmu()]).await,
+            vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
         )
         .await
         .unwrap();
@@ -244,12 +282,12 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
-        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
         .await
         .unwrap();
     let answer = incoming(&bob, &mut bob_all).await;
     let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
-    answer.accept(bob_audio.clone()).await.unwrap();
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     until(&mut bob_all, "SIPSessionDidStart").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -327,15 +365,18 @@ async fn dtmf_digits_arrive_as_rfc_4733_events() {
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
-        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
         .await
         .unwrap();
     let answer = incoming(&bob, &mut bob_all).await;
     answer
-        .accept(tone_stream(1000.0, vec![Codec::pcmu()]).await)
+        .accept(vec![tone_stream(1000.0, vec![Codec::pcmu()]).await])
         .await
         .unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
+    // The stream posts as itself (the sender of its MediaStreamDidStart).
+    let bob_started = until(&mut bob_all, "MediaStreamDidStart").await;
+    let bob_stream = bob_started.last().unwrap().sender;
     let mut digits = bob
         .notification_center()
         .subscribe(Filter::name("AudioStreamGotDTMF"));
@@ -346,7 +387,7 @@ async fn dtmf_digits_arrive_as_rfc_4733_events() {
     let mut got = Vec::new();
     while got.len() < 3 {
         let n = next(&mut digits).await;
-        assert_eq!(n.sender, answer.sender());
+        assert_eq!(n.sender, bob_stream);
         if let NotificationData::AudioStreamGotDTMF { digit } = n.data {
             got.push(digit);
         }
@@ -395,12 +436,12 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
-        .connect(&account, &bob_uri(&bob), alice_audio)
+        .connect(&account, &bob_uri(&bob), vec![alice_audio])
         .await
         .unwrap();
     let answer = incoming(&bob, &mut bob_all).await;
     let bob_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
-    answer.accept(bob_audio.clone()).await.unwrap();
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     let output = dir.0.join("out.wav");
     bob_audio.start_recording(&output).unwrap();
@@ -441,13 +482,13 @@ async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
-        .connect(&account, &bob_uri(&bob), alice_audio.clone())
+        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
         .await
         .unwrap();
     let answer = incoming(&bob, &mut bob_all).await;
     let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
     bob_audio.set_rtcp_interval(Duration::from_millis(300));
-    answer.accept(bob_audio.clone()).await.unwrap();
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for (name, audio) in [("alice", &alice_audio), ("bob", &bob_audio)] {

@@ -153,7 +153,9 @@ pub enum Action {
     CancelInvite,
     /// Cancel our re-INVITE's client transaction (the one whose request
     /// had this CSeq number).
-    CancelReinvite { seq: u32 },
+    CancelReinvite {
+        seq: u32,
+    },
 }
 
 /// A method called in a state that does not allow it.

@@ -32,6 +32,10 @@ pub struct Services {
     /// registrar's receive buffer, and a third of them would wait for a
     /// retransmission (measured: docs/PERFORMANCE.md).
     pub registering: Arc<Semaphore>,
+    /// `rtp.port_range` and `rtp.audio_codec_list` as the application
+    /// started with them (streams made for incoming offers use these).
+    pub rtp_port_range: (u16, u16),
+    pub audio_codecs: Vec<String>,
 }
 
 /// REGISTER exchanges in flight per application.
@@ -44,6 +48,8 @@ impl Services {
             dns,
             user_agent,
             registering: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
+            rtp_port_range: (50000, 50500),
+            audio_codecs: vec!["PCMU".into(), "PCMA".into()],
         }
     }
 }

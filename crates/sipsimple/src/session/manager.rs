@@ -15,12 +15,22 @@ use sip_proto::uri::Uri;
 use sip_proto::Request;
 use tokio::sync::mpsc;
 
-use super::task::{Input, SessionTask};
+use super::task::{Input, OfferKind, OurOffer, SessionTask};
 use super::{lock, Session, SessionError, SessionState, Shared};
 use crate::account::{Account, Services};
-use crate::engine::{host_port, transport_param, via_without_branch};
+use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
 use crate::notification::{NotificationCenter, NotificationData};
-use crate::streams::audio::AudioStream;
+use crate::streams::{
+    MediaStream, MediaStreamRegistry, StreamContext, StreamDirection, StreamList, StreamSettings,
+};
+
+fn transport_name(t: TransportKind) -> &'static str {
+    match t {
+        TransportKind::Udp => "udp",
+        TransportKind::Tcp => "tcp",
+        TransportKind::Tls => "tls",
+    }
+}
 
 #[derive(Default)]
 struct Inner {
@@ -36,13 +46,34 @@ struct Inner {
 pub struct SessionManager {
     inner: Arc<Mutex<Inner>>,
     center: NotificationCenter,
+    registry: MediaStreamRegistry,
 }
 
 impl SessionManager {
-    pub fn new(center: NotificationCenter) -> Self {
+    pub fn new(center: NotificationCenter, registry: MediaStreamRegistry) -> Self {
         SessionManager {
             inner: Arc::new(Mutex::new(Inner::default())),
             center,
+            registry,
+        }
+    }
+
+    /// The stream types incoming offers are matched against.
+    pub fn registry(&self) -> &MediaStreamRegistry {
+        &self.registry
+    }
+
+    fn settings(
+        &self,
+        services: &Services,
+        account: &str,
+        local_ip: std::net::IpAddr,
+    ) -> StreamSettings {
+        StreamSettings {
+            account: account.to_owned(),
+            local_ip,
+            rtp_port_range: services.rtp_port_range,
+            audio_codecs: services.audio_codecs.clone(),
         }
     }
 
@@ -76,7 +107,7 @@ impl SessionManager {
         call_id: String,
         invite: InviteSession,
         shared: Arc<Shared>,
-        services: Services,
+        (services, settings): (Services, StreamSettings),
         setup: impl FnOnce(&mut SessionTask),
         first: Vec<sip_proto::invite::Action>,
     ) -> Session {
@@ -94,13 +125,24 @@ impl SessionManager {
             self_tx: tx,
             services,
             center: self.center.clone(),
+            registry: self.registry.clone(),
+            settings,
             server: HashMap::new(),
             route: None,
             invite_client: None,
-            offer: None,
-            remote_offer: None,
+            reinvite_client: None,
+            slots: Vec::new(),
             local_sdp: None,
-            pending_hold: None,
+            remote_sdp: None,
+            our_offer: None,
+            remote_offer: None,
+            proposed: Vec::new(),
+            remote_proposal: None,
+            offer_in_200: None,
+            hold_queued: false,
+            announced_hold: [(false, false); 2],
+            unacked: None,
+            processed_seq: 0,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -113,16 +155,19 @@ impl SessionManager {
         session
     }
 
-    /// Calls `to` from `account` with one audio stream: routes from the
+    /// Calls `to` from `account` offering `streams`: routes from the
     /// account's outbound proxy, else from `to` (RFC 3263; the first
-    /// route is used). Posts SIPSessionNewOutgoing; the rest follows as
-    /// the call progresses.
+    /// route is used). The streams are initialized first; posts
+    /// SIPSessionNewOutgoing, and the rest follows as the call progresses.
     pub async fn connect(
         &self,
         account: &Account,
         to: &str,
-        audio: Arc<AudioStream>,
+        streams: Vec<Arc<dyn MediaStream>>,
     ) -> Result<Session, SessionError> {
+        if streams.is_empty() {
+            return Err(SessionError::Failed("a session needs a stream".into()));
+        }
         let services = self.services()?;
         let to_uri = Uri::parse(to)
             .map_err(|e| SessionError::Failed(format!("{to:?} is not a URI: {e}")))?
@@ -152,18 +197,6 @@ impl SessionManager {
             .engine
             .local_addr_towards(route.transport, route.socket_addr())
             .ok_or_else(|| SessionError::Failed("no local address".into()))?;
-
-        let (media, offered) = audio.offer();
-        let mut offer = SessionDescription::new(sdp::Origin {
-            username: "-".into(),
-            session_id: crate::random::below(u32::MAX).to_string(),
-            session_version: 1,
-            net_type: "IN".into(),
-            addr_type: sdp::AddrType::of(audio.local_rtp().ip()),
-            address: audio.local_rtp().ip().to_string(),
-        });
-        offer.connection = Some(sdp::Connection::new(audio.local_rtp().ip()));
-        offer.media.push(media);
 
         let credentials = account.credentials();
         let mut local_name = NameAddr::new(account.uri().clone());
@@ -197,6 +230,44 @@ impl SessionManager {
             )),
         };
         let call_id = format!("{}@{}", crate::random::tag(), local.ip());
+        let shared = Arc::new(Shared {
+            sender: self.center.new_sender(),
+            state: Mutex::new(SessionState::Outgoing),
+            outgoing: true,
+            account: account.id().to_string(),
+            transport: transport_name(route.transport),
+            local_identity: account.uri().to_string(),
+            remote_identity: Mutex::new(to_uri.to_string()),
+            remote_user_agent: Mutex::new(None),
+            start_time: Mutex::new(None),
+            stop_time: Mutex::new(None),
+            streams: Mutex::new(Vec::new()),
+            proposed: Mutex::new(Some(streams.clone())),
+        });
+        let settings = self.settings(&services, &account.id().to_string(), local.ip());
+        // Each stream gets ready and describes itself in the offer.
+        let mut offer = super::negotiation::new_sdp(local.ip());
+        for (i, s) in streams.iter().enumerate() {
+            let context = StreamContext {
+                center: self.center.clone(),
+                sender: self.center.new_sender(),
+                session: shared.sender,
+            };
+            let ready = s.initialize(context, StreamDirection::Outgoing).await;
+            let media = ready.and_then(|()| s.get_local_media(None));
+            match media {
+                Ok(m) => offer.media.push(m),
+                Err(e) => {
+                    for t in streams.iter().take(i + 1) {
+                        t.end();
+                    }
+                    return Err(SessionError::Failed(format!(
+                        "the {} stream could not be offered: {e}",
+                        s.stream_type()
+                    )));
+                }
+            }
+        }
         let (invite, request) = InviteSession::outgoing(
             config,
             NameAddr::new(to_uri.clone()),
@@ -204,24 +275,12 @@ impl SessionManager {
             &call_id,
             Some(Body::sdp(offer.to_string())),
         );
-        let shared = Arc::new(Shared {
-            sender: self.center.new_sender(),
-            state: Mutex::new(SessionState::Outgoing),
-            outgoing: true,
-            local_identity: account.uri().to_string(),
-            remote_identity: Mutex::new(to_uri.to_string()),
-            remote_user_agent: Mutex::new(None),
-            start_time: Mutex::new(None),
-            stop_time: Mutex::new(None),
-            audio: Mutex::new(Some(audio)),
-            local_hold: Mutex::new(false),
-            remote_hold: Mutex::new(false),
-        });
-        if let Some(a) = lock(&shared.audio).as_ref() {
-            a.notify_to(self.center.clone(), shared.sender);
-        }
-        self.center
-            .post(shared.sender, NotificationData::SIPSessionNewOutgoing);
+        self.center.post(
+            shared.sender,
+            NotificationData::SIPSessionNewOutgoing {
+                streams: StreamList(streams.clone()),
+            },
+        );
         let target = Target {
             addr: route.socket_addr(),
             transport: route.transport,
@@ -230,20 +289,24 @@ impl SessionManager {
             call_id,
             invite,
             shared,
-            services,
+            (services, settings),
             |t| {
                 t.route = Some(target);
-                t.local_sdp = Some(offer.clone());
-                t.offer = Some((offer, offered));
+                t.slots = streams.into_iter().map(Some).collect();
+                t.our_offer = Some(OurOffer {
+                    sdp: offer,
+                    kind: OfferKind::Initial,
+                });
             },
             vec![sip_proto::invite::Action::SendRequest(request)],
         ))
     }
 
-    /// A dialog-creating INVITE for `account`: a new incoming session, or
-    /// the status to refuse it with (488 for an offer without audio or
-    /// that does not parse).
-    pub(crate) fn incoming(
+    /// A dialog-creating INVITE for `account`: a new incoming session
+    /// with a stream from the registry for each m-line one takes, or the
+    /// status to refuse it with (488 for an offer no stream takes or that
+    /// does not parse).
+    pub(crate) async fn incoming(
         &self,
         account: &str,
         contact_user: &str,
@@ -263,27 +326,21 @@ impl SessionManager {
             return Err(482);
         }
         let offer = SessionDescription::parse(&request.body).map_err(|_| 488u16)?;
-        // An audio stream we can take: G.711 is what the AudioStream
-        // speaks so far (RFC 3261 §13.3.1.3: 488 for an offer we cannot
-        // answer).
-        let usable = offer.media.iter().any(|m| {
-            m.media == "audio"
-                && m.port != 0
-                && m.formats.iter().any(|f| {
-                    let map = f.parse().ok().and_then(|pt| m.rtpmap(pt));
-                    match map {
-                        Some(r) => media::g711::Law::from_encoding(&r.encoding).is_some(),
-                        None => f == "0" || f == "8",
-                    }
-                })
-        });
-        if !usable {
-            return Err(488);
-        }
         let local = services
             .engine
             .local_addr_towards(source.transport, source.addr)
             .ok_or(500u16)?;
+        let settings = self.settings(&services, account, local.ip());
+        // RFC 3261 §13.3.1.3: 488 for an offer we cannot answer.
+        let mut proposed: Vec<(usize, Arc<dyn MediaStream>)> = Vec::new();
+        for i in 0..offer.media.len() {
+            if let Some(s) = self.registry.new_from_sdp(&settings, &offer, i).await {
+                proposed.push((i, s));
+            }
+        }
+        if proposed.is_empty() {
+            return Err(488);
+        }
         let to = request
             .headers
             .typed::<To>()
@@ -317,6 +374,8 @@ impl SessionManager {
             sender: self.center.new_sender(),
             state: Mutex::new(SessionState::Incoming),
             outgoing: false,
+            account: account.to_owned(),
+            transport: transport_name(source.transport),
             local_identity: account.to_owned(),
             remote_identity: Mutex::new(remote),
             remote_user_agent: Mutex::new(
@@ -327,9 +386,8 @@ impl SessionManager {
             ),
             start_time: Mutex::new(None),
             stop_time: Mutex::new(None),
-            audio: Mutex::new(None),
-            local_hold: Mutex::new(false),
-            remote_hold: Mutex::new(false),
+            streams: Mutex::new(Vec::new()),
+            proposed: Mutex::new(Some(proposed.iter().map(|(_, s)| s.clone()).collect())),
         });
         let cseq = request
             .headers
@@ -344,15 +402,20 @@ impl SessionManager {
             call_id,
             invite,
             shared,
-            services,
+            (services, settings),
             |t| {
                 t.server.insert(cseq, (key, source));
                 t.remote_offer = Some(offer);
+                t.proposed = proposed;
             },
             Vec::new(),
         );
-        self.center
-            .post(session.sender(), NotificationData::SIPSessionNewIncoming);
+        self.center.post(
+            session.sender(),
+            NotificationData::SIPSessionNewIncoming {
+                streams: StreamList(session.proposed_streams().unwrap_or_default()),
+            },
+        );
         Ok(session)
     }
 

@@ -1,16 +1,15 @@
-//! Sessions (the spec's `sipsimple.session`, first slice): `Session`
-//! drives one `sip_proto::invite::InviteSession` over the engine in a task
-//! of its own and carries one audio stream; `SessionManager` turns
-//! incoming INVITEs into sessions and routes the requests of a dialog to
-//! its session.
+//! Sessions (the spec's `sipsimple.session`): `Session` drives one
+//! `sip_proto::invite::InviteSession` over the engine in a task of its
+//! own and negotiates its streams, which it knows only as
+//! [`MediaStream`]s; `SessionManager` turns incoming INVITEs into
+//! sessions with streams from the registry and routes the requests of a
+//! dialog to its session.
 //!
-//! Built so far: connect (RFC 3263 routes, tried in order), ring, accept,
-//! reject, CANCEL, BYE either way, SDP offer/answer for one audio stream,
-//! and the notifications NewOutgoing/NewIncoming, GotRingIndication,
-//! GotProvisionalResponse, WillStart, DidStart, DidFail, WillEnd, DidEnd.
-//! Proposals, hold and stream changes are the next part.
+//! `task.rs` is the I/O and event loop; `negotiation.rs` the SDP
+//! offer/answer with the streams, proposals and hold.
 
 mod manager;
+mod negotiation;
 mod task;
 
 pub use manager::SessionManager;
@@ -22,6 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::notification::SenderId;
 use crate::streams::audio::AudioStream;
+use crate::streams::MediaStream;
+
+type Reply = oneshot::Sender<Result<(), SessionError>>;
 
 /// The spec's session states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,15 +57,19 @@ pub(crate) struct Shared {
     pub(crate) sender: SenderId,
     pub(crate) state: Mutex<SessionState>,
     pub(crate) outgoing: bool,
+    /// The account's id (user@domain).
+    pub(crate) account: String,
+    pub(crate) transport: &'static str,
     pub(crate) local_identity: String,
     pub(crate) remote_identity: Mutex<String>,
     pub(crate) remote_user_agent: Mutex<Option<String>>,
     pub(crate) start_time: Mutex<Option<SystemTime>>,
     pub(crate) stop_time: Mutex<Option<SystemTime>>,
-    pub(crate) audio: Mutex<Option<Arc<AudioStream>>>,
-    /// We put the peer on hold / the peer put us on hold.
-    pub(crate) local_hold: Mutex<bool>,
-    pub(crate) remote_hold: Mutex<bool>,
+    /// The active streams, in m-line order.
+    pub(crate) streams: Mutex<Vec<Arc<dyn MediaStream>>>,
+    /// The streams of the proposal in progress (the initial offer of an
+    /// incoming session included).
+    pub(crate) proposed: Mutex<Option<Vec<Arc<dyn MediaStream>>>>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -72,11 +78,16 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Commands from the API to the session task.
 pub(crate) enum Command {
-    Ring(oneshot::Sender<Result<(), SessionError>>),
-    Accept(Arc<AudioStream>, oneshot::Sender<Result<(), SessionError>>),
-    Reject(u16, String, oneshot::Sender<Result<(), SessionError>>),
-    End(oneshot::Sender<Result<(), SessionError>>),
-    Hold(bool, oneshot::Sender<Result<(), SessionError>>),
+    Ring(Reply),
+    Accept(Vec<Arc<dyn MediaStream>>, Reply),
+    Reject(u16, String, Reply),
+    End(Reply),
+    Hold(bool, Reply),
+    AddStream(Arc<dyn MediaStream>, Reply),
+    RemoveStream(Arc<dyn MediaStream>, Reply),
+    AcceptProposal(Vec<Arc<dyn MediaStream>>, Reply),
+    RejectProposal(u16, String, Reply),
+    CancelProposal(Reply),
 }
 
 /// One call. Cloning shares it.
@@ -134,9 +145,31 @@ impl Session {
         *lock(&self.shared.stop_time)
     }
 
-    /// The audio stream, once it is part of the session.
+    /// The id of the account the session belongs to.
+    pub fn account(&self) -> &str {
+        &self.shared.account
+    }
+
+    /// "udp", "tcp" or "tls".
+    pub fn transport(&self) -> &'static str {
+        self.shared.transport
+    }
+
+    /// The active streams.
+    pub fn streams(&self) -> Vec<Arc<dyn MediaStream>> {
+        lock(&self.shared.streams).clone()
+    }
+
+    /// The streams of the proposal in progress, if any.
+    pub fn proposed_streams(&self) -> Option<Vec<Arc<dyn MediaStream>>> {
+        lock(&self.shared.proposed).clone()
+    }
+
+    /// The first active audio stream.
     pub fn audio_stream(&self) -> Option<Arc<AudioStream>> {
-        lock(&self.shared.audio).clone()
+        self.streams()
+            .into_iter()
+            .find_map(|s| s.downcast::<AudioStream>())
     }
 
     async fn command(
@@ -156,9 +189,53 @@ impl Session {
         self.command(Command::Ring).await
     }
 
-    /// Accepts an incoming session with `audio` answering its offer.
-    pub async fn accept(&self, audio: Arc<AudioStream>) -> Result<(), SessionError> {
-        self.command(|tx| Command::Accept(audio, tx)).await
+    /// Accepts an incoming session with `streams`: proposed streams, or
+    /// streams of the application's own that take the place of a
+    /// proposed stream of the same type (to choose codecs or a source).
+    /// The m-lines no stream takes are refused (port 0).
+    pub async fn accept(&self, streams: Vec<Arc<dyn MediaStream>>) -> Result<(), SessionError> {
+        self.command(|tx| Command::Accept(streams, tx)).await
+    }
+
+    /// Accepts the peer's proposal with `streams` (chosen as in `accept`).
+    pub async fn accept_proposal(
+        &self,
+        streams: Vec<Arc<dyn MediaStream>>,
+    ) -> Result<(), SessionError> {
+        self.command(|tx| Command::AcceptProposal(streams, tx))
+            .await
+    }
+
+    /// Refuses the peer's proposal (488 by default).
+    pub async fn reject_proposal(
+        &self,
+        code: u16,
+        reason: Option<&str>,
+    ) -> Result<(), SessionError> {
+        let reason = reason.unwrap_or(if code == 488 {
+            "Not Acceptable Here"
+        } else {
+            "Rejected"
+        });
+        self.command(|tx| Command::RejectProposal(code, reason.to_owned(), tx))
+            .await
+    }
+
+    /// Proposes `stream` to the peer (a re-INVITE adding its m-line).
+    pub async fn add_stream(&self, stream: Arc<dyn MediaStream>) -> Result<(), SessionError> {
+        self.command(|tx| Command::AddStream(stream, tx)).await
+    }
+
+    /// Ends `stream` and tells the peer (its m-line goes to port 0). The
+    /// stream is removed even if the peer refuses the re-INVITE.
+    pub async fn remove_stream(&self, stream: Arc<dyn MediaStream>) -> Result<(), SessionError> {
+        self.command(|tx| Command::RemoveStream(stream, tx)).await
+    }
+
+    /// Withdraws our proposal (CANCEL of its re-INVITE);
+    /// SIPSessionGotRejectProposal follows with 487.
+    pub async fn cancel_proposal(&self) -> Result<(), SessionError> {
+        self.command(Command::CancelProposal).await
     }
 
     /// Refuses an incoming session (603 Decline by default).
@@ -173,8 +250,9 @@ impl Session {
             .await
     }
 
-    /// Puts the peer on hold: a re-INVITE offering sendonly (RFC 3264
-    /// §8.4). SIPSessionDidChangeHoldState follows once it is accepted.
+    /// Puts the streams that support hold on hold: a re-INVITE offering
+    /// sendonly (RFC 3264 §8.4), now or as soon as one can be sent.
+    /// SIPSessionDidChangeHoldState follows once it is accepted.
     pub async fn hold(&self) -> Result<(), SessionError> {
         self.command(|tx| Command::Hold(true, tx)).await
     }
@@ -184,9 +262,9 @@ impl Session {
         self.command(|tx| Command::Hold(false, tx)).await
     }
 
-    /// Held by either side.
+    /// A stream is held by either side.
     pub fn on_hold(&self) -> bool {
-        *lock(&self.shared.local_hold) || *lock(&self.shared.remote_hold)
+        self.streams().iter().any(|s| s.on_hold())
     }
 
     /// Ends the session whatever its state: BYE, CANCEL or a refusal.

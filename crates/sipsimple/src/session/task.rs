@@ -4,22 +4,22 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use sdp::offer_answer::PayloadFormat;
 use sdp::SessionDescription;
 use sip_proto::headers::HeaderName;
-use sip_proto::invite::{Action, Body, InviteSession, Originator, SessionEvent};
+use sip_proto::invite::{Action, InviteSession, Originator, SessionEvent};
 use sip_proto::transaction::{ClientKey, Event, ServerKey, Target};
 use sip_proto::uri::Uri;
 use sip_proto::{Message, Method, Request, Response};
 use tokio::sync::mpsc;
 
-use super::{lock, Command, SessionError, SessionState, Shared};
+use super::{lock, SessionState, Shared};
 use crate::account::Services;
 use crate::engine::TransportKind;
-use crate::notification::{NotificationCenter, NotificationData};
+use crate::notification::{AckReceived, NotificationCenter, NotificationData};
+use crate::streams::{MediaStream, MediaStreamRegistry, StreamSettings};
 
 /// Messages are boxed: a channel allocates its slots in blocks of the
 /// largest variant, and every session has one (measured: the per-call
@@ -37,7 +37,35 @@ pub(crate) enum Input {
         method: Method,
         seq: u32,
     },
-    Command(Command),
+    Command(super::Command),
+}
+
+/// A stream and the index of its m-line.
+pub(crate) type Placed = (usize, Arc<dyn MediaStream>);
+
+/// Our offer in flight, and what it was for.
+pub(crate) struct OurOffer {
+    pub(crate) sdp: SessionDescription,
+    pub(crate) kind: OfferKind,
+}
+
+pub(crate) enum OfferKind {
+    /// The INVITE's.
+    Initial,
+    /// A re-INVITE for hold, unhold or a removed stream; `hold` says
+    /// which hold change it carries, to undo if refused.
+    Refresh { hold: Option<bool> },
+    /// A re-INVITE adding these streams (add_stream).
+    Add(Vec<Arc<dyn MediaStream>>),
+}
+
+/// The peer's re-INVITE offering new streams, waiting for
+/// accept_proposal or reject_proposal.
+pub(crate) struct RemoteProposal {
+    pub(crate) offer: SessionDescription,
+    pub(crate) streams: Vec<Placed>,
+    /// m-lines the offer disabled (their streams go when it is answered).
+    pub(crate) removed: Vec<usize>,
 }
 
 pub(crate) struct SessionTask {
@@ -47,21 +75,41 @@ pub(crate) struct SessionTask {
     pub(crate) self_tx: mpsc::Sender<Input>,
     pub(crate) services: Services,
     pub(crate) center: NotificationCenter,
+    pub(crate) registry: MediaStreamRegistry,
+    /// For streams made from the peer's offers.
+    pub(crate) settings: StreamSettings,
     /// Server transactions by the CSeq of their request, and where the
     /// request came from (2xx retransmissions go there).
     pub(crate) server: HashMap<(u32, String), (ServerKey, Target)>,
     /// The first hop of an outgoing session.
     pub(crate) route: Option<Target>,
     pub(crate) invite_client: Option<ClientKey>,
-    /// What our offer offered (outgoing), to read the answer with.
-    pub(crate) offer: Option<(SessionDescription, Vec<PayloadFormat>)>,
-    /// The peer's offer (incoming).
-    pub(crate) remote_offer: Option<SessionDescription>,
-    /// Our last offer or answer (its origin is kept, its version raised
-    /// for each new one, RFC 3264 §8).
+    /// Our re-INVITE's client transaction (cancel_proposal).
+    pub(crate) reinvite_client: Option<ClientKey>,
+    /// The negotiated m-lines, each with its stream (None: refused or
+    /// removed; the m-line stays, RFC 3264 §8.2).
+    pub(crate) slots: Vec<Option<Arc<dyn MediaStream>>>,
+    /// The SDPs of the last completed exchange (ours keeps its origin,
+    /// its version raised for each new one, RFC 3264 §8).
     pub(crate) local_sdp: Option<SessionDescription>,
-    /// Our re-INVITE in flight for hold (true) or unhold (false).
-    pub(crate) pending_hold: Option<bool>,
+    pub(crate) remote_sdp: Option<SessionDescription>,
+    pub(crate) our_offer: Option<OurOffer>,
+    /// Incoming: the peer's offer and the streams made for its m-lines.
+    pub(crate) remote_offer: Option<SessionDescription>,
+    pub(crate) proposed: Vec<Placed>,
+    pub(crate) remote_proposal: Option<RemoteProposal>,
+    /// Our offer sent in the 200 to an offer-less re-INVITE, until the
+    /// ACK brings the answer.
+    pub(crate) offer_in_200: Option<SessionDescription>,
+    /// A hold change waiting for the session to be able to re-INVITE.
+    pub(crate) hold_queued: bool,
+    /// The hold state last announced (SIPSessionDidChangeHoldState).
+    pub(crate) announced_hold: [(bool, bool); 2],
+    /// Final answers of ours to INVITEs, waiting for the ACK before
+    /// SIPSessionDidProcessTransaction.
+    pub(crate) unacked: Option<(u16, String)>,
+    /// The highest CSeq of ours whose final answer was announced.
+    pub(crate) processed_seq: u32,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
 }
 
@@ -98,11 +146,11 @@ fn numeric_target(uri: &Uri<'_>) -> Option<Target> {
 }
 
 impl SessionTask {
-    fn post(&self, data: NotificationData) {
+    pub(crate) fn post(&self, data: NotificationData) {
         self.center.post(self.shared.sender, data);
     }
 
-    fn set_state(&self, s: SessionState) {
+    pub(crate) fn set_state(&self, s: SessionState) {
         *lock(&self.shared.state) = s;
     }
 
@@ -134,14 +182,23 @@ impl SessionTask {
             self.on_input(input).await;
             self.events().await;
         }
-        if let Some(a) = lock(&self.shared.audio).as_ref() {
-            a.end();
-            a.stop_recording();
+        for s in self.slots.iter().flatten() {
+            s.end();
         }
+        if let Some(OurOffer {
+            kind: OfferKind::Add(streams),
+            ..
+        }) = &self.our_offer
+        {
+            for s in streams {
+                s.end();
+            }
+        }
+        lock(&self.shared.streams).clear();
         (self.on_exit)();
     }
 
-    fn state(&self) -> SessionState {
+    pub(crate) fn state(&self) -> SessionState {
         *lock(&self.shared.state)
     }
 
@@ -162,6 +219,7 @@ impl SessionTask {
             Input::Cancelled => self.invite.handle_cancel(),
             Input::Response(r) => {
                 if r.status.is_final() {
+                    self.processed(&r);
                     // RFC 3261 §20.35 says Server; some stacks send User-Agent.
                     let ua = r
                         .headers
@@ -179,119 +237,6 @@ impl SessionTask {
             Input::Command(c) => self.on_command(c, now).await,
         };
         self.execute(actions).await;
-    }
-
-    async fn on_command(&mut self, c: Command, now: std::time::Instant) -> Vec<Action> {
-        let state = self.state();
-        let refuse = |action| Err(SessionError::State { action, state });
-        match c {
-            Command::Ring(reply) => match self.invite.ring(180, None) {
-                Ok(a) => {
-                    let _ = reply.send(Ok(()));
-                    a
-                }
-                Err(_) => {
-                    let _ = reply.send(refuse("send_ring_indication"));
-                    Vec::new()
-                }
-            },
-            Command::Accept(audio, reply) => {
-                if state != SessionState::Incoming {
-                    let _ = reply.send(refuse("accept"));
-                    return Vec::new();
-                }
-                let Some(offer) = self.remote_offer.clone() else {
-                    let _ = reply.send(Err(SessionError::Failed("no offer to answer".into())));
-                    return Vec::new();
-                };
-                let index = offer
-                    .media
-                    .iter()
-                    .position(|m| m.media == "audio")
-                    .unwrap_or(0);
-                let (media, negotiation) = audio.answer(&offer, index);
-                let negotiation = match negotiation {
-                    Ok(n) => n,
-                    Err(e) => {
-                        let _ = reply.send(Err(SessionError::Failed(e.to_string())));
-                        return self
-                            .invite
-                            .reject(488, "Not Acceptable Here")
-                            .unwrap_or_default();
-                    }
-                };
-                let answer = build_sdp(
-                    audio.local_rtp().ip(),
-                    offer.media.len(),
-                    index,
-                    media,
-                    &offer,
-                );
-                if let Err(e) = audio.start(negotiation) {
-                    let _ = reply.send(Err(SessionError::Failed(e)));
-                    return self
-                        .invite
-                        .reject(488, "Not Acceptable Here")
-                        .unwrap_or_default();
-                }
-                audio.notify_to(self.center.clone(), self.shared.sender);
-                *lock(&self.shared.audio) = Some(audio);
-                self.local_sdp = Some(answer.clone());
-                self.set_state(SessionState::Accepting);
-                self.post(NotificationData::SIPSessionWillStart);
-                let actions = self
-                    .invite
-                    .accept(Some(Body::sdp(answer.to_string())), now)
-                    .unwrap_or_default();
-                let _ = reply.send(Ok(()));
-                actions
-            }
-            Command::Reject(code, reason, reply) => match self.invite.reject(code, &reason) {
-                Ok(a) => {
-                    let _ = reply.send(Ok(()));
-                    a
-                }
-                Err(_) => {
-                    let _ = reply.send(refuse("reject"));
-                    Vec::new()
-                }
-            },
-            Command::Hold(on, reply) => {
-                let offer = (state == SessionState::Connected)
-                    .then(|| self.new_offer(on))
-                    .flatten();
-                let Some((sdp, formats)) = offer else {
-                    let _ = reply.send(refuse(if on { "hold" } else { "unhold" }));
-                    return Vec::new();
-                };
-                match self.invite.reinvite(Some(Body::sdp(sdp.to_string()))) {
-                    Ok(actions) => {
-                        self.pending_hold = Some(on);
-                        self.offer = Some((sdp, formats));
-                        let _ = reply.send(Ok(()));
-                        actions
-                    }
-                    Err(_) => {
-                        let _ = reply.send(refuse(if on { "hold" } else { "unhold" }));
-                        Vec::new()
-                    }
-                }
-            }
-            Command::End(reply) => match self.invite.end() {
-                Ok(a) => {
-                    if state == SessionState::Connected {
-                        self.set_state(SessionState::Terminating);
-                        self.post(NotificationData::SIPSessionWillEnd);
-                    }
-                    let _ = reply.send(Ok(()));
-                    a
-                }
-                Err(_) => {
-                    let _ = reply.send(refuse("end"));
-                    Vec::new()
-                }
-            },
-        }
     }
 
     /// Where a request of ours goes: the first hop of the call for the
@@ -328,7 +273,7 @@ impl SessionTask {
         })
     }
 
-    async fn execute(&mut self, actions: Vec<Action>) {
+    pub(crate) async fn execute(&mut self, actions: Vec<Action>) {
         for action in actions {
             match action {
                 Action::SendRequest(request) => self.send_request(request).await,
@@ -336,6 +281,7 @@ impl SessionTask {
                     let Some(c) = cseq(&response.headers) else {
                         continue;
                     };
+                    self.responded(&c.1, &response);
                     if let Some((key, _)) = self.server.get(&c) {
                         let _ = self.services.engine.send_response(key, response).await;
                     }
@@ -363,6 +309,11 @@ impl SessionTask {
                 }
                 Action::CancelInvite => {
                     if let Some(key) = &self.invite_client {
+                        let _ = self.services.engine.cancel(key).await;
+                    }
+                }
+                Action::CancelReinvite { .. } => {
+                    if let Some(key) = &self.reinvite_client {
                         let _ = self.services.engine.cancel(key).await;
                     }
                 }
@@ -395,8 +346,12 @@ impl SessionTask {
                 return;
             }
         };
-        if method == Method::Invite && self.invite.dialog().is_none() {
-            self.invite_client = Some(responses.key.clone());
+        if method == Method::Invite {
+            if self.invite.dialog().is_none() {
+                self.invite_client = Some(responses.key.clone());
+            } else {
+                self.reinvite_client = Some(responses.key.clone());
+            }
         }
         let tx = self.self_tx.clone();
         tokio::spawn(async move {
@@ -431,6 +386,9 @@ impl SessionTask {
                     }
                 }
                 SessionEvent::Established { body } => {
+                    if !self.shared.outgoing {
+                        self.ack_arrived();
+                    }
                     let actions = self.established(body);
                     self.execute(actions).await;
                 }
@@ -439,6 +397,9 @@ impl SessionTask {
                     code,
                     reason,
                 } => {
+                    if reason == "no ACK" {
+                        self.ack_missing();
+                    }
                     self.set_state(SessionState::Terminated);
                     *lock(&self.shared.stop_time) = Some(SystemTime::now());
                     self.post(NotificationData::SIPSessionDidFail {
@@ -453,6 +414,7 @@ impl SessionTask {
                     });
                 }
                 SessionEvent::Ended { originator, reason } => {
+                    self.ack_missing();
                     if originator == Originator::Remote {
                         self.post(NotificationData::SIPSessionWillEnd);
                     }
@@ -464,138 +426,97 @@ impl SessionTask {
                     });
                 }
                 SessionEvent::RemoteReinvite { body } => {
-                    let actions = self.remote_reinvite(body);
+                    let actions = self.remote_reinvite(body).await;
                     self.execute(actions).await;
                 }
-                SessionEvent::ReinviteAccepted { body } => self.reinvite_accepted(body),
-                SessionEvent::ReinviteRejected { .. } => self.pending_hold = None,
+                SessionEvent::ReinviteAccepted { body } => {
+                    let actions = self.reinvite_accepted(body);
+                    self.execute(actions).await;
+                }
+                SessionEvent::ReinviteRejected { code, reason } => {
+                    let actions = self.reinvite_rejected(code, reason);
+                    self.execute(actions).await;
+                }
+                SessionEvent::ReinviteAcked { body } => {
+                    self.ack_arrived();
+                    let actions = self.reinvite_acked(body);
+                    self.execute(actions).await;
+                }
+                SessionEvent::RemoteReinviteCancelled => self.remote_proposal_cancelled(),
             }
         }
     }
 
-    /// Our next offer: the last SDP with its version raised and the audio
-    /// offered sendonly (hold) or sendrecv.
-    fn new_offer(&self, hold: bool) -> Option<(SessionDescription, Vec<PayloadFormat>)> {
-        let audio = lock(&self.shared.audio).clone()?;
-        let mut sdp = self.local_sdp.clone()?;
-        let index = sdp.media.iter().position(|m| m.media == "audio")?;
-        let direction = if hold {
-            sdp::Direction::SendOnly
-        } else {
-            sdp::Direction::SendRecv
-        };
-        let (media, formats) = audio.offer_with(direction);
-        *sdp.media.get_mut(index)? = media;
-        sdp.origin.session_version = sdp.origin.session_version.wrapping_add(1);
-        Some((sdp, formats))
+    /// A final answer of ours went out: announce the transaction, or
+    /// for a 2xx to an INVITE wait for its ACK.
+    fn responded(&mut self, method: &str, response: &Response) {
+        let code = response.status.code();
+        if code < 200 {
+            return;
+        }
+        let reason = response.reason().to_owned();
+        if method == "INVITE" && code < 300 {
+            self.unacked = Some((code, reason));
+            return;
+        }
+        self.post(NotificationData::SIPSessionDidProcessTransaction {
+            originator: "remote",
+            method: method.to_owned(),
+            code,
+            reason,
+            ack_received: (method == "INVITE").then_some(AckReceived::Unknown),
+        });
     }
 
-    fn hold_changed(&self, originator: &'static str, held: &Mutex<bool>, on: bool) {
-        let was = std::mem::replace(&mut *lock(held), on);
-        if was != on {
-            self.post(NotificationData::SIPSessionDidChangeHoldState {
-                originator,
-                on_hold: on,
-                partial: false,
+    fn ack_arrived(&mut self) {
+        if let Some((code, reason)) = self.unacked.take() {
+            self.post(NotificationData::SIPSessionDidProcessTransaction {
+                originator: "remote",
+                method: "INVITE".into(),
+                code,
+                reason,
+                ack_received: Some(AckReceived::Yes),
             });
         }
     }
 
-    /// Our hold or unhold re-INVITE was accepted: restart the audio on
-    /// the answer's terms.
-    fn reinvite_accepted(&mut self, body: Option<Body>) {
-        let Some(on) = self.pending_hold.take() else {
+    fn ack_missing(&mut self) {
+        if let Some((code, reason)) = self.unacked.take() {
+            self.post(NotificationData::SIPSessionDidProcessTransaction {
+                originator: "remote",
+                method: "INVITE".into(),
+                code,
+                reason,
+                ack_received: Some(AckReceived::No),
+            });
+        }
+    }
+
+    /// The final answer to a request of ours (each CSeq once: 2xx
+    /// retransmissions are not transactions of their own).
+    fn processed(&mut self, response: &Response) {
+        let Some((seq, method)) = cseq(&response.headers) else {
             return;
         };
-        let restarted = (|| {
-            let (offer, offered) = self.offer.as_ref()?;
-            let answer = SessionDescription::parse(&body?.data).ok()?;
-            let index = offer.media.iter().position(|m| m.media == "audio")?;
-            let n = sdp::offer_answer::read_answer(offer, &answer, index, offered).ok()?;
-            lock(&self.shared.audio).clone()?.start(n).ok()
-        })();
-        if restarted.is_some() {
-            self.local_sdp = self.offer.as_ref().map(|(o, _)| o.clone());
-            let shared = self.shared.clone();
-            self.hold_changed("local", &shared.local_hold, on);
+        if seq <= self.processed_seq && self.processed_seq != 0 {
+            return;
         }
-    }
-
-    /// The peer re-INVITEs with an offer: answer it with the audio (still
-    /// holding the peer if we do) and notice whether it holds us. An
-    /// offer-less re-INVITE is refused for now (488).
-    fn remote_reinvite(&mut self, body: Option<Body>) -> Vec<Action> {
-        let now = std::time::Instant::now();
-        let refuse = |s: &mut Self| {
-            s.invite
-                .reject_reinvite(488, "Not Acceptable Here")
-                .unwrap_or_default()
-        };
-        let Some(offer) = body.and_then(|b| SessionDescription::parse(&b.data).ok()) else {
-            return refuse(self);
-        };
-        let (Some(audio), Some(index), Some(mut sdp)) = (
-            lock(&self.shared.audio).clone(),
-            offer.media.iter().position(|m| m.media == "audio"),
-            self.local_sdp.clone(),
-        ) else {
-            return refuse(self);
-        };
-        let want = if *lock(&self.shared.local_hold) {
-            sdp::Direction::SendOnly
-        } else {
-            sdp::Direction::SendRecv
-        };
-        let (media, negotiation) = audio.answer_with(&offer, index, want);
-        let Ok(negotiation) = negotiation else {
-            return refuse(self);
-        };
-        let Some(slot) = sdp.media.get_mut(index) else {
-            return refuse(self);
-        };
-        *slot = media;
-        sdp.origin.session_version = sdp.origin.session_version.wrapping_add(1);
-        if audio.start(negotiation).is_err() {
-            return refuse(self);
+        self.processed_seq = seq;
+        let code = response.status.code();
+        if code == 401 || code == 407 {
+            return;
         }
-        let held_by_peer = !offer.direction(index).receives();
-        self.local_sdp = Some(sdp.clone());
-        let shared = self.shared.clone();
-        self.hold_changed("remote", &shared.remote_hold, held_by_peer);
-        self.invite
-            .accept_reinvite(Some(Body::sdp(sdp.to_string())), now)
-            .unwrap_or_default()
-    }
-
-    /// The session is up; for an outgoing one the answer starts the
-    /// audio. An unusable answer fails the session and hangs up.
-    fn established(&mut self, body: Option<Body>) -> Vec<Action> {
-        if self.shared.outgoing {
-            self.post(NotificationData::SIPSessionWillStart);
-            let started = (|| {
-                let (offer, offered) = self.offer.as_ref()?;
-                let answer = SessionDescription::parse(&body?.data).ok()?;
-                let index = offer.media.iter().position(|m| m.media == "audio")?;
-                let n = sdp::offer_answer::read_answer(offer, &answer, index, offered).ok()?;
-                let audio = lock(&self.shared.audio).clone()?;
-                audio.start(n).ok()
-            })();
-            if started.is_none() {
-                self.post(NotificationData::SIPSessionDidFail {
-                    originator: "local",
-                    code: 488,
-                    reason: "Not Acceptable Here".into(),
-                    failure_reason: "the answer could not be used".into(),
-                });
-                let actions = self.invite.end().unwrap_or_default();
-                self.set_state(SessionState::Terminated);
-                return actions;
-            }
-        }
-        self.set_state(SessionState::Connected);
-        *lock(&self.shared.start_time) = Some(SystemTime::now());
-        self.post(NotificationData::SIPSessionDidStart);
-        Vec::new()
+        self.post(NotificationData::SIPSessionDidProcessTransaction {
+            originator: "local",
+            ack_received: (method == "INVITE").then_some(if code < 300 {
+                AckReceived::Yes
+            } else {
+                AckReceived::Unknown
+            }),
+            method,
+            code,
+            reason: response.reason().to_owned(),
+        });
     }
 }
 
@@ -604,39 +525,4 @@ fn originator_name(o: Originator) -> &'static str {
         Originator::Local => "local",
         Originator::Remote => "remote",
     }
-}
-
-/// An SDP with `media` at `index` and the other m= lines of `offer`
-/// refused (port 0), for an answer.
-pub(crate) fn build_sdp(
-    ip: IpAddr,
-    count: usize,
-    index: usize,
-    media: sdp::Media,
-    offer: &SessionDescription,
-) -> SessionDescription {
-    let mut d = SessionDescription::new(sdp::Origin {
-        username: "-".into(),
-        session_id: crate::random::below(u32::MAX).to_string(),
-        session_version: 1,
-        net_type: "IN".into(),
-        addr_type: sdp::AddrType::of(ip),
-        address: ip.to_string(),
-    });
-    d.connection = Some(sdp::Connection::new(ip));
-    for i in 0..count {
-        if i == index {
-            d.media.push(media.clone());
-        } else if let Some(m) = offer.media.get(i) {
-            let mut refused = sdp::Media::new(
-                &m.media,
-                0,
-                &m.protocol,
-                m.formats.iter().take(1).cloned().collect(),
-            );
-            refused.connections.clear();
-            d.media.push(refused);
-        }
-    }
-    d
 }

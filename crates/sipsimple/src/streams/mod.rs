@@ -1,5 +1,12 @@
-//! Media streams of a session. `audio`: RTP with G.711 (first slice of
-//! issue 5); MSRP streams come later.
+//! Media streams of a session: the stream interface and registry
+//! (`interface`), and the streams. `audio`: RTP with G.711; MSRP streams
+//! come with the MSRP issue.
 
 pub mod audio;
+mod interface;
 mod rtcp;
+
+pub use interface::{
+    BoxFuture, MediaStream, MediaStreamRegistry, MediaStreamType, StreamContext, StreamDirection,
+    StreamError, StreamList, StreamSettings,
+};

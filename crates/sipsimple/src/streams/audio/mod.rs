@@ -6,8 +6,16 @@
 //! Arriving audio goes through an adaptive jitter buffer (40-200 ms) and
 //! is played out every 20 ms, a missing packet concealed.
 //!
-//! Not yet: RTCP reports, the mixer and devices. Those are the next parts
-//! of issue 5.
+//! RTCP reports go out every 5 s (`rtcp.rs`). The stream is a
+//! [`MediaStream`](crate::streams::MediaStream) (`media_stream.rs`); the
+//! RTP loops are in `rtp_io.rs`.
+//!
+//! Not yet: the mixer and devices, SRTP, ICE.
+
+mod media_stream;
+mod rtp_io;
+
+pub use media_stream::AudioStreamType;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -15,8 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use media::g711::Law;
-use media::jitter::{Concealer, Frame, JitterBuffer};
-use media::rtp::{RtpPacket, RtpSender};
+use media::rtp::RtpSender;
 use media::stats::ReceiverStats;
 use media::tone::ToneGenerator;
 use sdp::offer_answer::{Codec, LocalRtp, PayloadFormat, RtpNegotiation};
@@ -163,6 +170,14 @@ pub struct AudioStream {
     receiver: Arc<Mutex<Option<ReceiverStats>>>,
     /// How often RTCP reports go out (RFC 3550 §6.2: 5 s).
     rtcp_interval: Mutex<Duration>,
+    /// Held by us / by the peer (IMediaStream's on_hold_by_*).
+    local_hold: std::sync::atomic::AtomicBool,
+    remote_hold: std::sync::atomic::AtomicBool,
+    /// What our last m= line offered or answered, until the SDP it was
+    /// in is negotiated.
+    pending: Mutex<Option<media_stream::Pending>>,
+    /// Set by `initialize`: where MediaStream* notifications go.
+    initialized: std::sync::atomic::AtomicBool,
 }
 
 /// A WAV file being written with what arrives (8 kHz mono).
@@ -247,6 +262,10 @@ impl AudioStream {
             muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             receiver: Arc::new(Mutex::new(None)),
             rtcp_interval: Mutex::new(Duration::from_secs(5)),
+            local_hold: Default::default(),
+            remote_hold: Default::default(),
+            pending: Mutex::new(None),
+            initialized: Default::default(),
         })
     }
 
@@ -268,23 +287,13 @@ impl AudioStream {
         }
     }
 
-    /// The m= line for an offer, and what it offers.
-    pub fn offer(&self) -> (Media, Vec<PayloadFormat>) {
-        self.offer_with(Direction::SendRecv)
-    }
-
-    /// An offer with `direction` (sendonly to put the peer on hold).
-    pub fn offer_with(&self, direction: Direction) -> (Media, Vec<PayloadFormat>) {
+    /// The m= line for an offer with `direction`, and what it offers.
+    fn offer_with(&self, direction: Direction) -> (Media, Vec<PayloadFormat>) {
         sdp::offer_answer::offer_media(&self.local_rtp_config(direction))
     }
 
-    /// Answers media `index` of `offer`.
-    pub fn answer(&self, offer: &sdp::SessionDescription, index: usize) -> (Media, Answered) {
-        self.answer_with(offer, index, Direction::SendRecv)
-    }
-
     /// Answers media `index` of `offer`, wanting at most `direction`.
-    pub fn answer_with(
+    fn answer_with(
         &self,
         offer: &sdp::SessionDescription,
         index: usize,
@@ -390,12 +399,6 @@ impl AudioStream {
         lock(&self.recording).as_ref().map(|r| r.path.clone())
     }
 
-    /// Posts AudioStreamGotDTMF to `center` as `sender` (the session
-    /// does this when the stream joins it).
-    pub fn notify_to(&self, center: NotificationCenter, sender: SenderId) {
-        *lock(&self.notify) = Some((center, sender));
-    }
-
     /// The negotiated codec we send with, once started.
     pub fn codec(&self) -> Option<String> {
         lock(&self.negotiation)
@@ -406,8 +409,8 @@ impl AudioStream {
     /// Starts sending and receiving as `negotiation` says; called again
     /// after a renegotiation (hold, unhold) it restarts with the new
     /// terms, keeping the RTP stream's identity.
-    pub fn start(&self, negotiation: RtpNegotiation) -> Result<(), String> {
-        self.end();
+    fn run_rtp(&self, negotiation: RtpNegotiation) -> Result<(), String> {
+        self.stop_rtp();
         let send = negotiation
             .send_codec()
             .cloned()
@@ -422,7 +425,7 @@ impl AudioStream {
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
             tasks.push(tokio::spawn(
-                SendSide {
+                rtp_io::SendSide {
                     socket: self.rtp.clone(),
                     remote,
                     payload_type: send.payload_type,
@@ -439,7 +442,7 @@ impl AudioStream {
             ));
         }
         tasks.push(tokio::spawn(
-            ReceiveSide {
+            rtp_io::ReceiveSide {
                 socket: self.rtp.clone(),
                 formats: receive,
                 events: negotiation
@@ -473,7 +476,7 @@ impl AudioStream {
     }
 
     /// Stops sending and receiving.
-    pub fn end(&self) {
+    fn stop_rtp(&self) {
         if let Some(r) = lock(&self.running).take() {
             for t in r.tasks {
                 t.abort();
@@ -484,197 +487,7 @@ impl AudioStream {
 
 impl Drop for AudioStream {
     fn drop(&mut self) {
-        self.end();
+        self.stop_rtp();
         self.stop_recording();
-    }
-}
-
-/// Samples (at 8 kHz: 100 ms) of one DTMF event we send.
-const DTMF_SAMPLES: u16 = 800;
-
-/// The (marker, payload) packets of one event still to send.
-type EventPackets = std::vec::IntoIter<(bool, [u8; 4])>;
-
-struct SendSide {
-    socket: Arc<UdpSocket>,
-    remote: SocketAddr,
-    payload_type: u8,
-    law: Law,
-    source: Arc<Mutex<(AudioSource, usize)>>,
-    sender: Arc<Mutex<RtpSender>>,
-    stats: Arc<Mutex<AudioStats>>,
-    muted: Arc<std::sync::atomic::AtomicBool>,
-    /// The peer's telephone-event payload type and our digit queue.
-    events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
-}
-
-impl SendSide {
-    /// Every 20 ms: the next audio frame, or the next packets of a DTMF
-    /// event (RFC 4733 §2.5: all with the event's start timestamp, the
-    /// duration growing, the end sent three times; the media clock runs
-    /// on meanwhile).
-    async fn run(self) {
-        let mut ticks = tokio::time::interval(Duration::from_millis(20));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut frame = [0i16; FRAME];
-        let mut payload = Vec::with_capacity(FRAME);
-        // The first packet after a (re)start marks a talkspurt.
-        let mut first = true;
-        let mut event: Option<(u32, EventPackets)> = None;
-        loop {
-            ticks.tick().await;
-            if event.is_none() {
-                if let Some((_, queue)) = &self.events {
-                    let digit = lock(queue).pop_front();
-                    if let Some(d) = digit {
-                        let start = lock(&self.sender).timestamp();
-                        if let Ok(p) = media::dtmf::digit_packets(d, DTMF_SAMPLES, FRAME as u16, 10)
-                        {
-                            event = Some((start, p.into_iter()));
-                        }
-                    }
-                }
-            }
-            let mut packets = Vec::new();
-            if let (Some((start, parts)), Some((pt, _))) = (event.as_mut(), &self.events) {
-                // The update of this tick, and with the last one all
-                // three end packets.
-                let mut sender = lock(&self.sender);
-                for (marker, body) in parts.by_ref() {
-                    let end = body.get(1).is_some_and(|f| f & 0x80 != 0);
-                    packets.push(sender.packet_at(*pt, marker, &body, *start).to_vec());
-                    if !end {
-                        break;
-                    }
-                }
-                sender.skip(FRAME as u32);
-                if parts.len() == 0 {
-                    event = None;
-                    first = true;
-                }
-            } else {
-                if self.muted.load(std::sync::atomic::Ordering::Relaxed) {
-                    frame.fill(0);
-                } else {
-                    let mut guard = lock(&self.source);
-                    let (src, position) = &mut *guard;
-                    src.fill(&mut frame, position);
-                }
-                payload.clear();
-                self.law.encode(&frame, &mut payload);
-                packets.push(
-                    lock(&self.sender)
-                        .packet(self.payload_type, first, &payload, FRAME as u32)
-                        .to_vec(),
-                );
-                first = false;
-            }
-            for packet in packets {
-                if self.socket.send_to(&packet, self.remote).await.is_ok() {
-                    lock(&self.stats).packets_sent += 1;
-                }
-            }
-        }
-    }
-}
-
-struct ReceiveSide {
-    socket: Arc<UdpSocket>,
-    formats: Vec<(u8, Law)>,
-    /// Our telephone-event payload type.
-    events: Option<u8>,
-    recorded: Arc<Mutex<Vec<i16>>>,
-    stats: Arc<Mutex<AudioStats>>,
-    notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
-    recording: Arc<Mutex<Option<Recording>>>,
-    receiver: Arc<Mutex<Option<ReceiverStats>>>,
-}
-
-impl ReceiveSide {
-    /// Packets go into the jitter buffer as they arrive; a playout task
-    /// takes one frame every 20 ms, decodes it (or conceals a missing
-    /// one), and hands it to the recording.
-    async fn run(self) {
-        let jitter = Arc::new(Mutex::new(JitterBuffer::new(FRAME as u32, 2, 10)));
-        let playout = tokio::spawn(playout(
-            jitter.clone(),
-            self.formats.clone(),
-            self.recorded.clone(),
-            self.recording.clone(),
-        ));
-        let mut buf = [0u8; 2048];
-        let mut digits = media::dtmf::EventReceiver::default();
-        let started = tokio::time::Instant::now();
-        let mut tagged = Vec::with_capacity(FRAME + 1);
-        while let Ok((n, _from)) = self.socket.recv_from(&mut buf).await {
-            let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
-                continue;
-            };
-            let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
-            {
-                let mut source = lock(&self.receiver);
-                let s =
-                    source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
-                s.on_packet(packet.sequence, packet.timestamp, arrival);
-                let mut st = lock(&self.stats);
-                st.packets_received += 1;
-                st.lost = s.lost().max(0);
-                st.jitter = s.jitter_units();
-            }
-            if Some(packet.payload_type) == self.events {
-                if let Some(digit) = digits.on_packet(packet.timestamp, packet.payload) {
-                    if let Some((center, sender)) = lock(&self.notify).as_ref() {
-                        center.post(*sender, NotificationData::AudioStreamGotDTMF { digit });
-                    }
-                }
-                continue;
-            }
-            // The payload type rides along in front of the payload.
-            tagged.clear();
-            tagged.push(packet.payload_type);
-            tagged.extend_from_slice(packet.payload);
-            lock(&jitter).push(packet.timestamp, &tagged, arrival);
-        }
-        playout.abort();
-    }
-}
-
-/// Every 20 ms: the next frame out of the jitter buffer, decoded or
-/// concealed, into the recording.
-async fn playout(
-    jitter: Arc<Mutex<JitterBuffer>>,
-    formats: Vec<(u8, Law)>,
-    recorded: Arc<Mutex<Vec<i16>>>,
-    recording: Arc<Mutex<Option<Recording>>>,
-) {
-    let mut ticks = tokio::time::interval(Duration::from_millis(20));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut concealer = Concealer::default();
-    let mut samples = Vec::with_capacity(FRAME);
-    loop {
-        ticks.tick().await;
-        let frame = lock(&jitter).pop();
-        samples.clear();
-        match frame {
-            Frame::Audio(tagged) => {
-                let (pt, payload) = tagged.split_first().map_or((0, &[][..]), |(p, r)| (*p, r));
-                let Some((_, law)) = formats.iter().find(|(f, _)| *f == pt) else {
-                    continue;
-                };
-                law.decode(payload, &mut samples);
-                concealer.good(&samples);
-            }
-            Frame::Missing => samples = concealer.conceal(FRAME),
-            Frame::Idle => continue,
-        }
-        if let Some(r) = lock(&recording).as_mut() {
-            for s in &samples {
-                let _ = r.writer.write_sample(*s);
-            }
-        }
-        let mut rec = lock(&recorded);
-        if rec.len() + samples.len() <= MAX_RECORDED {
-            rec.extend_from_slice(&samples);
-        }
     }
 }

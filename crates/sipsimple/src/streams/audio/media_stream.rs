@@ -1,0 +1,266 @@
+//! AudioStream as a MediaStream: its m= lines reflect the hold state,
+//! negotiated SDPs (re)start the RTP loops, and the stream posts the
+//! MediaStream* and AudioStream* notifications as its own sender. Also
+//! the registry's audio type, which makes a stream for an offered audio
+//! m-line it can take.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use sdp::offer_answer::{Codec, PayloadFormat, RtpNegotiation};
+use sdp::{Direction, Media, SessionDescription};
+
+use super::{lock, AudioSource, AudioStream};
+use crate::notification::NotificationData;
+use crate::streams::interface::{
+    BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
+    StreamSettings,
+};
+
+/// Our side of an SDP exchange that has not completed yet.
+pub(crate) enum Pending {
+    /// We offered these formats (our payload numbers).
+    Offered(Vec<PayloadFormat>),
+    /// We answered; this is what the answer agreed.
+    Answered(RtpNegotiation),
+}
+
+/// The codecs the AudioStream can run (G.711 so far), in the order of
+/// `names` (rtpmap encoding names, as in `rtp.audio_codec_list`).
+pub fn supported_codecs(names: &[String]) -> Vec<Codec> {
+    names
+        .iter()
+        .filter_map(|n| match n.to_ascii_uppercase().as_str() {
+            "PCMU" => Some(Codec::pcmu()),
+            "PCMA" => Some(Codec::pcma()),
+            _ => None,
+        })
+        .collect()
+}
+
+impl AudioStream {
+    /// Replaces what is sent (a stream made for an incoming offer starts
+    /// with silence).
+    pub fn set_source(&self, source: AudioSource) {
+        *lock(&self.source) = (source, 0);
+    }
+
+    /// The direction our next SDP asks for: sendonly while we hold the
+    /// peer (inactive if it holds us too, RFC 3264 §8.4).
+    fn wanted_direction(&self) -> Direction {
+        match (
+            self.local_hold.load(Ordering::Relaxed),
+            self.remote_hold.load(Ordering::Relaxed),
+        ) {
+            (false, _) => Direction::SendRecv,
+            (true, false) => Direction::SendOnly,
+            (true, true) => Direction::Inactive,
+        }
+    }
+
+    /// Runs the RTP loops on the terms of the exchange just completed.
+    fn apply(
+        &self,
+        local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+        first: bool,
+    ) -> Result<(), StreamError> {
+        let negotiation = match lock(&self.pending).take() {
+            Some(Pending::Answered(n)) => n,
+            Some(Pending::Offered(formats)) => {
+                sdp::offer_answer::read_answer(local, remote, index, &formats)
+                    .map_err(|e| StreamError(e.to_string()))?
+            }
+            None => return Err("no offer or answer of this stream to apply".into()),
+        };
+        let before = lock(&self.negotiation)
+            .as_ref()
+            .map(|n| (n.send_codec().cloned(), n.remote_rtp));
+        let after = (negotiation.send_codec().cloned(), negotiation.remote_rtp);
+        self.run_rtp(negotiation).map_err(StreamError)?;
+        let held = !remote.direction(index).receives();
+        if self.remote_hold.swap(held, Ordering::Relaxed) != held {
+            self.post(NotificationData::AudioStreamDidChangeHoldState {
+                originator: "remote",
+                on_hold: held,
+            });
+        }
+        if !first && before != Some(after) {
+            self.post(NotificationData::AudioStreamDidChangeRTPParameters);
+        }
+        Ok(())
+    }
+
+    fn set_local_hold(&self, on: bool) {
+        if self.local_hold.swap(on, Ordering::Relaxed) != on {
+            self.post(NotificationData::AudioStreamDidChangeHoldState {
+                originator: "local",
+                on_hold: on,
+            });
+        }
+    }
+}
+
+impl MediaStream for AudioStream {
+    fn stream_type(&self) -> &'static str {
+        "audio"
+    }
+
+    fn get_local_media(
+        &self,
+        remote: Option<(&SessionDescription, usize)>,
+    ) -> Result<Media, StreamError> {
+        let direction = self.wanted_direction();
+        match remote {
+            None => {
+                let (media, formats) = self.offer_with(direction);
+                *lock(&self.pending) = Some(Pending::Offered(formats));
+                Ok(media)
+            }
+            Some((offer, index)) => {
+                let want = if self.local_hold.load(Ordering::Relaxed) {
+                    Direction::SendOnly
+                } else {
+                    Direction::SendRecv
+                };
+                let (media, negotiation) = self.answer_with(offer, index, want);
+                let negotiation = negotiation.map_err(|e| StreamError(e.to_string()))?;
+                *lock(&self.pending) = Some(Pending::Answered(negotiation));
+                Ok(media)
+            }
+        }
+    }
+
+    fn initialize(
+        &self,
+        context: StreamContext,
+        _direction: StreamDirection,
+    ) -> BoxFuture<'_, Result<(), StreamError>> {
+        *lock(&self.notify) = Some((context.center, context.sender));
+        self.initialized.store(true, Ordering::Relaxed);
+        self.post(NotificationData::MediaStreamDidInitialize);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn start(
+        &self,
+        local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        match self.apply(local, remote, index, true) {
+            Ok(()) => {
+                self.post(NotificationData::MediaStreamDidStart);
+                Ok(())
+            }
+            Err(e) => {
+                self.post(NotificationData::MediaStreamDidFail {
+                    reason: e.to_string(),
+                });
+                Err(e)
+            }
+        }
+    }
+
+    fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
+        remote.media.get(index).is_some_and(|m| m.media == "audio")
+            && self
+                .answer_with(remote, index, Direction::SendRecv)
+                .1
+                .is_ok()
+    }
+
+    fn update(
+        &self,
+        local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        self.apply(local, remote, index, false)
+    }
+
+    fn hold_supported(&self) -> bool {
+        true
+    }
+
+    fn hold(&self) {
+        self.set_local_hold(true);
+    }
+
+    fn unhold(&self) {
+        self.set_local_hold(false);
+    }
+
+    fn on_hold_by_local(&self) -> bool {
+        self.local_hold.load(Ordering::Relaxed)
+    }
+
+    fn on_hold_by_remote(&self) -> bool {
+        self.remote_hold.load(Ordering::Relaxed)
+    }
+
+    fn end(&self) {
+        if !self.initialized.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        self.post(NotificationData::MediaStreamWillEnd);
+        self.stop_rtp();
+        self.stop_recording();
+        self.post(NotificationData::MediaStreamDidEnd);
+    }
+}
+
+/// The registry's audio type: takes an RTP/AVP audio m-line with a codec
+/// of the account's list it can run, on a port pair from
+/// `rtp.port_range`, sending silence until the application gives it a
+/// source.
+#[derive(Debug, Default)]
+pub struct AudioStreamType;
+
+impl MediaStreamType for AudioStreamType {
+    fn type_name(&self) -> &'static str {
+        "audio"
+    }
+
+    fn priority(&self) -> i32 {
+        10
+    }
+
+    fn new_from_sdp<'a>(
+        &'a self,
+        settings: &'a StreamSettings,
+        remote: &'a SessionDescription,
+        index: usize,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async move {
+            let m = remote.media.get(index)?;
+            if m.media != "audio" || m.port == 0 || m.protocol != "RTP/AVP" {
+                return None;
+            }
+            let codecs = supported_codecs(&settings.audio_codecs);
+            let probe = sdp::offer_answer::LocalRtp {
+                address: settings.local_ip,
+                port: 9,
+                codecs: codecs.clone(),
+                direction: Direction::SendRecv,
+                protocol: "RTP/AVP".into(),
+                ptime: None,
+                attributes: Vec::new(),
+            };
+            // RFC 3264 §6: a stream we could only refuse is not taken.
+            sdp::offer_answer::answer_media(remote, index, &probe)
+                .1
+                .ok()?;
+            let stream = AudioStream::new(
+                settings.local_ip,
+                settings.rtp_port_range,
+                codecs,
+                AudioSource::Silence,
+            )
+            .await
+            .ok()?;
+            Some(Arc::new(stream) as Arc<dyn MediaStream>)
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! The loops behind a running AudioStream: the send side (a 20 ms clock
+//! reading the source or sending DTMF events) and the receive side
+//! (jitter buffer, playout, recording, DTMF detection).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use media::g711::Law;
+use media::jitter::{Concealer, Frame, JitterBuffer};
+use media::rtp::{RtpPacket, RtpSender};
+use media::stats::ReceiverStats;
+use tokio::net::UdpSocket;
+
+use super::{lock, AudioSource, AudioStats, Recording, FRAME, MAX_RECORDED};
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
+
+/// Samples (at 8 kHz: 100 ms) of one DTMF event we send.
+const DTMF_SAMPLES: u16 = 800;
+
+/// The (marker, payload) packets of one event still to send.
+type EventPackets = std::vec::IntoIter<(bool, [u8; 4])>;
+
+pub(super) struct SendSide {
+    pub(super) socket: Arc<UdpSocket>,
+    pub(super) remote: SocketAddr,
+    pub(super) payload_type: u8,
+    pub(super) law: Law,
+    pub(super) source: Arc<Mutex<(AudioSource, usize)>>,
+    pub(super) sender: Arc<Mutex<RtpSender>>,
+    pub(super) stats: Arc<Mutex<AudioStats>>,
+    pub(super) muted: Arc<std::sync::atomic::AtomicBool>,
+    /// The peer's telephone-event payload type and our digit queue.
+    pub(super) events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
+}
+
+impl SendSide {
+    /// Every 20 ms: the next audio frame, or the next packets of a DTMF
+    /// event (RFC 4733 §2.5: all with the event's start timestamp, the
+    /// duration growing, the end sent three times; the media clock runs
+    /// on meanwhile).
+    pub(super) async fn run(self) {
+        let mut ticks = tokio::time::interval(Duration::from_millis(20));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut frame = [0i16; FRAME];
+        let mut payload = Vec::with_capacity(FRAME);
+        // The first packet after a (re)start marks a talkspurt.
+        let mut first = true;
+        let mut event: Option<(u32, EventPackets)> = None;
+        loop {
+            ticks.tick().await;
+            if event.is_none() {
+                if let Some((_, queue)) = &self.events {
+                    let digit = lock(queue).pop_front();
+                    if let Some(d) = digit {
+                        let start = lock(&self.sender).timestamp();
+                        if let Ok(p) = media::dtmf::digit_packets(d, DTMF_SAMPLES, FRAME as u16, 10)
+                        {
+                            event = Some((start, p.into_iter()));
+                        }
+                    }
+                }
+            }
+            let mut packets = Vec::new();
+            if let (Some((start, parts)), Some((pt, _))) = (event.as_mut(), &self.events) {
+                // The update of this tick, and with the last one all
+                // three end packets.
+                let mut sender = lock(&self.sender);
+                for (marker, body) in parts.by_ref() {
+                    let end = body.get(1).is_some_and(|f| f & 0x80 != 0);
+                    packets.push(sender.packet_at(*pt, marker, &body, *start).to_vec());
+                    if !end {
+                        break;
+                    }
+                }
+                sender.skip(FRAME as u32);
+                if parts.len() == 0 {
+                    event = None;
+                    first = true;
+                }
+            } else {
+                if self.muted.load(std::sync::atomic::Ordering::Relaxed) {
+                    frame.fill(0);
+                } else {
+                    let mut guard = lock(&self.source);
+                    let (src, position) = &mut *guard;
+                    src.fill(&mut frame, position);
+                }
+                payload.clear();
+                self.law.encode(&frame, &mut payload);
+                packets.push(
+                    lock(&self.sender)
+                        .packet(self.payload_type, first, &payload, FRAME as u32)
+                        .to_vec(),
+                );
+                first = false;
+            }
+            for packet in packets {
+                if self.socket.send_to(&packet, self.remote).await.is_ok() {
+                    lock(&self.stats).packets_sent += 1;
+                }
+            }
+        }
+    }
+}
+
+pub(super) struct ReceiveSide {
+    pub(super) socket: Arc<UdpSocket>,
+    pub(super) formats: Vec<(u8, Law)>,
+    /// Our telephone-event payload type.
+    pub(super) events: Option<u8>,
+    pub(super) recorded: Arc<Mutex<Vec<i16>>>,
+    pub(super) stats: Arc<Mutex<AudioStats>>,
+    pub(super) notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
+    pub(super) recording: Arc<Mutex<Option<Recording>>>,
+    pub(super) receiver: Arc<Mutex<Option<ReceiverStats>>>,
+}
+
+impl ReceiveSide {
+    /// Packets go into the jitter buffer as they arrive; a playout task
+    /// takes one frame every 20 ms, decodes it (or conceals a missing
+    /// one), and hands it to the recording.
+    pub(super) async fn run(self) {
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(FRAME as u32, 2, 10)));
+        let playout = tokio::spawn(playout(
+            jitter.clone(),
+            self.formats.clone(),
+            self.recorded.clone(),
+            self.recording.clone(),
+        ));
+        let mut buf = [0u8; 2048];
+        let mut digits = media::dtmf::EventReceiver::default();
+        let started = tokio::time::Instant::now();
+        let mut tagged = Vec::with_capacity(FRAME + 1);
+        while let Ok((n, _from)) = self.socket.recv_from(&mut buf).await {
+            let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
+                continue;
+            };
+            let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
+            {
+                let mut source = lock(&self.receiver);
+                let s =
+                    source.get_or_insert_with(|| ReceiverStats::new(packet.ssrc, packet.sequence));
+                s.on_packet(packet.sequence, packet.timestamp, arrival);
+                let mut st = lock(&self.stats);
+                st.packets_received += 1;
+                st.lost = s.lost().max(0);
+                st.jitter = s.jitter_units();
+            }
+            if Some(packet.payload_type) == self.events {
+                if let Some(digit) = digits.on_packet(packet.timestamp, packet.payload) {
+                    if let Some((center, sender)) = lock(&self.notify).as_ref() {
+                        center.post(*sender, NotificationData::AudioStreamGotDTMF { digit });
+                    }
+                }
+                continue;
+            }
+            // The payload type rides along in front of the payload.
+            tagged.clear();
+            tagged.push(packet.payload_type);
+            tagged.extend_from_slice(packet.payload);
+            lock(&jitter).push(packet.timestamp, &tagged, arrival);
+        }
+        playout.abort();
+    }
+}
+
+/// Every 20 ms: the next frame out of the jitter buffer, decoded or
+/// concealed, into the recording.
+async fn playout(
+    jitter: Arc<Mutex<JitterBuffer>>,
+    formats: Vec<(u8, Law)>,
+    recorded: Arc<Mutex<Vec<i16>>>,
+    recording: Arc<Mutex<Option<Recording>>>,
+) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut concealer = Concealer::default();
+    let mut samples = Vec::with_capacity(FRAME);
+    loop {
+        ticks.tick().await;
+        let frame = lock(&jitter).pop();
+        samples.clear();
+        match frame {
+            Frame::Audio(tagged) => {
+                let (pt, payload) = tagged.split_first().map_or((0, &[][..]), |(p, r)| (*p, r));
+                let Some((_, law)) = formats.iter().find(|(f, _)| *f == pt) else {
+                    continue;
+                };
+                law.decode(payload, &mut samples);
+                concealer.good(&samples);
+            }
+            Frame::Missing => samples = concealer.conceal(FRAME),
+            Frame::Idle => continue,
+        }
+        if let Some(r) = lock(&recording).as_mut() {
+            for s in &samples {
+                let _ = r.writer.write_sample(*s);
+            }
+        }
+        let mut rec = lock(&recorded);
+        if rec.len() + samples.len() <= MAX_RECORDED {
+            rec.extend_from_slice(&samples);
+        }
+    }
+}
