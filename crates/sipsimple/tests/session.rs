@@ -13,7 +13,6 @@ use common::{names, next_notification as next, until};
 use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::application::SipApplication;
-use sipsimple::engine::TransportKind;
 use sipsimple::notification::{AckReceived, Filter, NotificationData};
 use sipsimple::session::{Session, SessionState};
 use sipsimple::streams::audio::{AudioSource, AudioStream};
@@ -27,13 +26,7 @@ async fn tone_stream(hz: f64, codecs: Vec<Codec>) -> Arc<AudioStream> {
 }
 
 fn bob_uri(bob: &SipApplication) -> String {
-    let account = bob.account_manager().accounts().remove(0);
-    let addr = bob
-        .engine()
-        .unwrap()
-        .local_addr(TransportKind::Udp)
-        .unwrap();
-    format!("sip:{}@{addr}", account.contact_username())
+    common::contact_uri(bob)
 }
 
 /// Bob's side of a new call, once NewIncoming is posted.

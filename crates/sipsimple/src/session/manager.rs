@@ -429,6 +429,14 @@ impl SessionManager {
         let Some(s) = self.by_call_id(&request) else {
             return false;
         };
+        if request.method == sip_proto::Method::Invite {
+            // A re-INVITE can be cancelled too (cancel_proposal).
+            if let Some(call_id) = request.headers.get_str(&HeaderName::CallId) {
+                let mut inner = lock(&self.inner);
+                inner.invites.retain(|_, c| c != call_id);
+                inner.invites.insert(key.clone(), call_id.to_owned());
+            }
+        }
         s.commands
             .send(Input::Request {
                 key: Box::new(key),

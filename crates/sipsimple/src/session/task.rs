@@ -216,7 +216,13 @@ impl SessionTask {
                 self.invite.handle_request(&request, now)
             }
             Input::Ack(ack) => self.invite.handle_ack(&ack),
-            Input::Cancelled => self.invite.handle_cancel(),
+            Input::Cancelled => {
+                if self.state() == SessionState::Incoming {
+                    self.invite.handle_cancel()
+                } else {
+                    self.invite.handle_reinvite_cancel()
+                }
+            }
             Input::Response(r) => {
                 if r.status.is_final() {
                     self.processed(&r);

@@ -300,3 +300,14 @@ pub async fn incoming_session(
         .find(|s| s.sender() == sender)
         .expect("the session of the notification")
 }
+
+/// The URI that reaches `app`'s first account over UDP on loopback.
+pub fn contact_uri(app: &sipsimple::application::SipApplication) -> String {
+    let account = app.account_manager().accounts().remove(0);
+    let addr = app
+        .engine()
+        .unwrap()
+        .local_addr(sipsimple::engine::TransportKind::Udp)
+        .unwrap();
+    format!("sip:{}@{addr}", account.contact_username())
+}
