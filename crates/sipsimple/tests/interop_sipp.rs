@@ -4,9 +4,6 @@
 //! with 407 by SIPp and retried with a digest that SIPp itself verifies.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use sip_proto::digest::{authorize, CredentialStore, DigestState};
 use sip_proto::headers::HeaderName;
@@ -15,6 +12,7 @@ use sip_proto::{Method, Request, StatusCode};
 use sipsimple::engine::{Engine, EngineConfig, TransportKind};
 
 mod common;
+use common::sipp::{common_args, run_sipp, scenario, sipp_available, sipp_listening};
 use common::{final_response, free_port, serve};
 
 fn message_to(local: SocketAddr, peer: SocketAddr, t: TransportKind, n: u32, cseq: u32) -> Request {
@@ -23,86 +21,6 @@ fn message_to(local: SocketAddr, peer: SocketAddr, t: TransportKind, n: u32, cse
         "text/plain",
         "hello SIPp",
     )
-}
-
-fn scenario(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn sipp_available() {
-    let ok = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    assert!(
-        ok.is_ok(),
-        "SIPp is not installed: run scripts/test.sh (it installs the Debian package sip-tester)"
-    );
-}
-
-/// Waits (up to 10 s) until SIPp holds its `port` (UDP or TCP), instead
-/// of a fixed sleep that a loaded machine can outrun.
-async fn sipp_listening(port: u16) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
-        && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "SIPp did not bind port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn sipp_transport(t: TransportKind) -> &'static str {
-    match t {
-        TransportKind::Udp => "u1",
-        _ => "t1",
-    }
-}
-
-/// Runs SIPp to completion (bounded by its own -timeout) off the runtime.
-async fn run_sipp(args: Vec<String>) -> (i32, String) {
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("sipp")
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("sipp runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.code().unwrap_or(-1), text)
-    })
-    .await
-    .unwrap()
-}
-
-fn common_args(port: u16, media_port: u16, t: TransportKind) -> Vec<String> {
-    [
-        "-i",
-        "127.0.0.1",
-        "-p",
-        &port.to_string(),
-        "-mp",
-        &media_port.to_string(),
-        "-t",
-        sipp_transport(t),
-        "-nostdin",
-        "-timeout",
-        "20s",
-        "-timeout_error",
-        "-max_socket",
-        "10",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
 }
 
 async fn sipp_uac_to_our_uas(scenario_file: &str, t: TransportKind) {
@@ -353,73 +271,4 @@ async fn account_registers_with_sipp_registrar_qop_auth_and_unregisters() {
     );
     let (code, out) = sipp.await.unwrap();
     assert_eq!(code, 0, "SIPp:\n{out}");
-}
-
-/// SIPp calls with only G.729 offered: 488 (checked by SIPp's scenario),
-/// and no session is left behind.
-#[tokio::test]
-async fn an_invite_with_only_an_unsupported_codec_gets_488() {
-    sipp_available();
-    let app = common::account_app("bob").await;
-    let account = app.account_manager().accounts().remove(0);
-    let ours = app
-        .engine()
-        .unwrap()
-        .local_addr(TransportKind::Udp)
-        .unwrap();
-    let mut args = vec![
-        "-sf".to_string(),
-        scenario("uac_invite_g729.xml"),
-        ours.to_string(),
-        "-s".into(),
-        account.contact_username().to_owned(),
-    ];
-    args.extend(common_args(free_port(), free_port(), TransportKind::Udp));
-    args.extend(["-m", "1"].map(String::from));
-    let (code, out) = run_sipp(args).await;
-    assert_eq!(code, 0, "SIPp expected 488:\n{out}");
-    assert!(app.session_manager().sessions().is_empty());
-    app.stop();
-}
-
-/// We call SIPp's built-in UAS with RTP echo: it answers, sends our own
-/// audio back, and takes our BYE; what we hear is our 1000 Hz tone.
-#[tokio::test]
-async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
-    use media::tone::goertzel;
-    use sdp::offer_answer::Codec;
-    use sipsimple::notification::Filter;
-
-    sipp_available();
-    let port = free_port();
-    let media_port = 40000 + (free_port() % 5000) * 2;
-    let mut args = vec!["-sn".to_string(), "uas".into(), "-rtp_echo".into()];
-    args.extend(common_args(port, media_port, TransportKind::Udp));
-    args.extend(["-m", "1"].map(String::from));
-    let sipp = tokio::spawn(run_sipp(args));
-    sipp_listening(port).await;
-
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let audio = common::tone_stream(1000.0, vec![Codec::pcmu()]).await;
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:service@127.0.0.1:{port}"),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
-    common::until(&mut all, "SIPSessionDidStart").await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    call.end().await.unwrap();
-    common::until(&mut all, "SIPSessionDidEnd").await;
-    let heard = audio.recorded();
-    assert!(heard.len() >= 4000, "{} samples echoed", heard.len());
-    assert!(goertzel(&heard, 8000, 1000.0) > 100.0 * goertzel(&heard, 8000, 440.0));
-    let (code, out) = sipp.await.unwrap();
-    assert_eq!(code, 0, "SIPp:\n{out}");
-    app.stop();
 }

@@ -142,6 +142,7 @@ impl SessionManager {
             hold_queued: false,
             announced_hold: [(false, false); 2],
             unacked: None,
+            early: false,
             processed_seq: 0,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);

@@ -515,6 +515,31 @@ impl SessionTask {
         actions
     }
 
+    /// A provisional response of our INVITE carried SDP: the answer, to
+    /// hear early media with (RFC 3261 §13.2.1 without 100rel: the 2xx
+    /// repeats it). The streams start now; refusals wait for the 2xx.
+    pub(crate) fn early_media(&mut self, body: Body) {
+        if self.early || self.state() != SessionState::Outgoing {
+            return;
+        }
+        let (Some(offer), Ok(answer)) = (
+            self.our_offer.as_ref().map(|o| &o.sdp),
+            SessionDescription::parse(&body.data),
+        ) else {
+            return;
+        };
+        if answer.media.len() != offer.media.len() {
+            return;
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            if let (Some(s), Some(m)) = (slot, answer.media.get(i)) {
+                if m.port != 0 && s.start(offer, &answer, i).is_ok() {
+                    self.early = true;
+                }
+            }
+        }
+    }
+
     /// The session is up; for an outgoing one the answer starts the
     /// streams (those it refused are ended). With no stream left the
     /// session fails and hangs up.
@@ -528,7 +553,12 @@ impl SessionTask {
                     for (i, slot) in self.slots.iter_mut().enumerate() {
                         let refused = a.media.get(i).is_none_or(|m| m.port == 0);
                         if let Some(s) = slot.take() {
-                            if !refused && s.start(o, a, i).is_ok() {
+                            let result = match (refused, self.early) {
+                                (true, _) => Err("refused".into()),
+                                (false, true) => s.update(o, a, i),
+                                (false, false) => s.start(o, a, i),
+                            };
+                            if result.is_ok() {
                                 *slot = Some(s);
                             } else {
                                 s.end();

@@ -108,6 +108,9 @@ pub(crate) struct SessionTask {
     /// Final answers of ours to INVITEs, waiting for the ACK before
     /// SIPSessionDidProcessTransaction.
     pub(crate) unacked: Option<(u16, String)>,
+    /// The streams started on a provisional answer (early media, RFC
+    /// 3960's gateway model): the 2xx updates them instead.
+    pub(crate) early: bool,
     /// The highest CSeq of ours whose final answer was announced.
     pub(crate) processed_seq: u32,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
@@ -382,11 +385,14 @@ impl SessionTask {
     async fn events(&mut self) {
         while let Some(e) = self.invite.poll_event() {
             match e {
-                SessionEvent::Provisional { code, reason, .. } => {
+                SessionEvent::Provisional { code, reason, body } => {
                     self.post(NotificationData::SIPSessionGotProvisionalResponse {
                         code,
                         reason: reason.clone(),
                     });
+                    if let Some(body) = body {
+                        self.early_media(body);
+                    }
                     if code == 180 || code == 183 {
                         self.post(NotificationData::SIPSessionGotRingIndication);
                     }

@@ -66,10 +66,12 @@ impl AudioStream {
         index: usize,
         first: bool,
     ) -> Result<(), StreamError> {
-        let negotiation = match lock(&self.pending).take() {
-            Some(Pending::Answered(n)) => n,
+        // Kept until our next m= line: an early answer and the 2xx's
+        // are both read against the same offer.
+        let negotiation = match &*lock(&self.pending) {
+            Some(Pending::Answered(n)) => n.clone(),
             Some(Pending::Offered(formats)) => {
-                sdp::offer_answer::read_answer(local, remote, index, &formats)
+                sdp::offer_answer::read_answer(local, remote, index, formats)
                     .map_err(|e| StreamError(e.to_string()))?
             }
             None => return Err("no offer or answer of this stream to apply".into()),
