@@ -159,7 +159,7 @@ async fn follow(
         tokio::select! {
             n = events.next() => {
                 let Some(n) = n else { return Ok(Outcome::Failed) };
-                if n.sender != session.sender() {
+                if n.sender != session.sender() && Some(n.sender) != audio.sender() {
                     continue;
                 }
                 if let Some(l) = line(&n.data) {

@@ -81,8 +81,8 @@ async fn our_call_to_sipp_with_rtp_echo_hears_itself() {
 }
 
 /// SIPp re-INVITEs without SDP: our 200 must carry an offer (SIPp checks
-/// it), and the answer in its ACK (a=sendonly) must reach our side: the
-/// peer now holds us.
+/// it), and the answer in its ACK (a=sendonly, another port) must reach
+/// our side: the peer now holds us and its RTP address changed.
 #[tokio::test]
 async fn a_reinvite_without_sdp_gets_our_offer_and_the_ack_answer_holds_us() {
     sipp_available();
@@ -129,7 +129,13 @@ async fn a_reinvite_without_sdp_gets_our_offer_and_the_ack_answer_holds_us() {
         }
     )));
     assert!(session.on_hold());
-    until(&mut all, "SIPSessionDidEnd").await;
+    let ended = until(&mut all, "SIPSessionDidEnd").await;
+    assert!(
+        held.iter()
+            .chain(&ended)
+            .any(|n| n.name() == "AudioStreamDidChangeRTPParameters"),
+        "the new port is noticed"
+    );
     let (code, out) = sipp.await.unwrap();
     assert_eq!(code, 0, "SIPp:\n{out}");
     app.stop();

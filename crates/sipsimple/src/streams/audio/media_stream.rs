@@ -39,6 +39,11 @@ pub fn supported_codecs(names: &[String]) -> Vec<Codec> {
 }
 
 impl AudioStream {
+    /// The sender id of this stream's notifications, once initialized.
+    pub fn sender(&self) -> Option<crate::notification::SenderId> {
+        lock(&self.notify).as_ref().map(|(_, s)| *s)
+    }
+
     /// Replaces what is sent (a stream made for an incoming offer starts
     /// with silence).
     pub fn set_source(&self, source: AudioSource) {
