@@ -140,6 +140,9 @@ pub enum NotificationData {
     },
     /// The codec or the peer's RTP address changed on renegotiation.
     AudioStreamDidChangeRTPParameters,
+    /// No RTP arrived for the stream's RTP timeout while audio was
+    /// expected (posted once until media comes back).
+    AudioStreamDidTimeout,
     SIPSessionDidFail {
         /// "local" or "remote".
         originator: &'static str,
@@ -343,6 +346,7 @@ impl NotificationData {
             NotificationData::AudioStreamDidChangeRTPParameters => {
                 "AudioStreamDidChangeRTPParameters"
             }
+            NotificationData::AudioStreamDidTimeout => "AudioStreamDidTimeout",
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
             NotificationData::AudioStreamGotDTMF { .. } => "AudioStreamGotDTMF",

@@ -497,3 +497,64 @@ async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
     alice.stop();
     bob.stop();
 }
+
+/// The stream's RTP attributes, and the RTP timeout: when alice's media
+/// dies without a word in SIP, bob's stream says so once.
+#[tokio::test]
+async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
+    use sipsimple::streams::MediaStream;
+
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    bob_audio.set_rtp_timeout(Duration::from_millis(300));
+    assert_eq!(bob_audio.sample_rate(), None, "not started");
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(bob_audio.sample_rate(), Some(8000));
+    assert_eq!(
+        bob_audio.remote_rtp_address_sdp(),
+        Some(alice_audio.local_rtp())
+    );
+    assert_eq!(
+        bob_audio.remote_rtp_address_received(),
+        Some(alice_audio.local_rtp()),
+        "alice sends from the port she announced"
+    );
+    assert!(!bob_audio.srtp_active() && !bob_audio.ice_active());
+    assert_eq!(answer.transport(), "udp");
+    assert_eq!(answer.account(), "bob@example.test");
+
+    // Alice's RTP stops; SIP knows nothing of it.
+    MediaStream::end(&*alice_audio);
+    let timed_out = until(&mut bob_all, "AudioStreamDidTimeout").await;
+    assert!(
+        !names(&timed_out).contains(&"SIPSessionDidEnd"),
+        "the session is still up"
+    );
+    // Once only.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut more = bob
+        .notification_center()
+        .subscribe(Filter::name("AudioStreamDidTimeout"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), more.next())
+            .await
+            .is_err()
+    );
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

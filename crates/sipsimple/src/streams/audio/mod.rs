@@ -170,6 +170,10 @@ pub struct AudioStream {
     receiver: Arc<Mutex<Option<ReceiverStats>>>,
     /// How often RTCP reports go out (RFC 3550 §6.2: 5 s).
     rtcp_interval: Mutex<Duration>,
+    /// Where RTP last came from.
+    received_from: Arc<Mutex<Option<SocketAddr>>>,
+    /// No RTP for this long while expecting some: AudioStreamDidTimeout.
+    rtp_timeout: Mutex<Duration>,
     /// Held by us / by the peer (IMediaStream's on_hold_by_*).
     local_hold: std::sync::atomic::AtomicBool,
     remote_hold: std::sync::atomic::AtomicBool,
@@ -262,6 +266,8 @@ impl AudioStream {
             muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             receiver: Arc::new(Mutex::new(None)),
             rtcp_interval: Mutex::new(Duration::from_secs(5)),
+            received_from: Arc::new(Mutex::new(None)),
+            rtp_timeout: Mutex::new(Duration::from_secs(30)),
             local_hold: Default::default(),
             remote_hold: Default::default(),
             pending: Mutex::new(None),
@@ -383,6 +389,41 @@ impl AudioStream {
         *lock(&self.rtcp_interval) = interval.max(Duration::from_millis(100));
     }
 
+    /// How long no RTP may arrive, while the negotiated direction
+    /// expects some, before AudioStreamDidTimeout (30 s by default;
+    /// taken at the next start).
+    pub fn set_rtp_timeout(&self, timeout: Duration) {
+        *lock(&self.rtp_timeout) = timeout.max(Duration::from_millis(100));
+    }
+
+    /// The sample rate of the negotiated codec, once started.
+    pub fn sample_rate(&self) -> Option<u32> {
+        lock(&self.negotiation)
+            .as_ref()
+            .and_then(|n| n.send_codec().map(|f| f.codec.clock_rate))
+    }
+
+    /// Where the peer's SDP says to send RTP (None before the start, or
+    /// when it wants none).
+    pub fn remote_rtp_address_sdp(&self) -> Option<SocketAddr> {
+        lock(&self.negotiation).as_ref().and_then(|n| n.remote_rtp)
+    }
+
+    /// Where RTP actually comes from (it may differ behind a NAT).
+    pub fn remote_rtp_address_received(&self) -> Option<SocketAddr> {
+        *lock(&self.received_from)
+    }
+
+    /// SRTP is not built yet: always false.
+    pub fn srtp_active(&self) -> bool {
+        false
+    }
+
+    /// ICE is not built yet: always false.
+    pub fn ice_active(&self) -> bool {
+        false
+    }
+
     /// Sends silence while muted (the input mute of the spec's device,
     /// per stream).
     pub fn set_muted(&self, muted: bool) {
@@ -455,6 +496,11 @@ impl AudioStream {
                 notify: self.notify.clone(),
                 recording: self.recording.clone(),
                 receiver: self.receiver.clone(),
+                received_from: self.received_from.clone(),
+                timeout: negotiation
+                    .direction
+                    .receives()
+                    .then(|| *lock(&self.rtp_timeout)),
             }
             .run(),
         ));

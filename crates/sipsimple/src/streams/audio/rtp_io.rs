@@ -115,9 +115,20 @@ pub(super) struct ReceiveSide {
     pub(super) notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     pub(super) recording: Arc<Mutex<Option<Recording>>>,
     pub(super) receiver: Arc<Mutex<Option<ReceiverStats>>>,
+    /// Where the last packet came from.
+    pub(super) received_from: Arc<Mutex<Option<SocketAddr>>>,
+    /// Silence this long while we expect audio is a timeout (None: we
+    /// expect none).
+    pub(super) timeout: Option<Duration>,
 }
 
 impl ReceiveSide {
+    fn post(&self, data: NotificationData) {
+        if let Some((center, sender)) = lock(&self.notify).as_ref() {
+            center.post(*sender, data);
+        }
+    }
+
     /// Packets go into the jitter buffer as they arrive; a playout task
     /// takes one frame every 20 ms, decodes it (or conceals a missing
     /// one), and hands it to the recording.
@@ -133,7 +144,24 @@ impl ReceiveSide {
         let mut digits = media::dtmf::EventReceiver::default();
         let started = tokio::time::Instant::now();
         let mut tagged = Vec::with_capacity(FRAME + 1);
-        while let Ok((n, _from)) = self.socket.recv_from(&mut buf).await {
+        let mut timed_out = false;
+        loop {
+            let got = match self.timeout {
+                Some(t) => match tokio::time::timeout(t, self.socket.recv_from(&mut buf)).await {
+                    Ok(got) => got,
+                    Err(_) => {
+                        // Once per silence: media that comes back re-arms it.
+                        if !std::mem::replace(&mut timed_out, true) {
+                            self.post(NotificationData::AudioStreamDidTimeout);
+                        }
+                        continue;
+                    }
+                },
+                None => self.socket.recv_from(&mut buf).await,
+            };
+            let Ok((n, from)) = got else { break };
+            timed_out = false;
+            *lock(&self.received_from) = Some(from);
             let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
                 continue;
             };
@@ -150,9 +178,7 @@ impl ReceiveSide {
             }
             if Some(packet.payload_type) == self.events {
                 if let Some(digit) = digits.on_packet(packet.timestamp, packet.payload) {
-                    if let Some((center, sender)) = lock(&self.notify).as_ref() {
-                        center.post(*sender, NotificationData::AudioStreamGotDTMF { digit });
-                    }
+                    self.post(NotificationData::AudioStreamGotDTMF { digit });
                 }
                 continue;
             }
