@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod application;
+pub mod audio;
 pub mod config;
 pub mod engine;
 pub mod lookup;

@@ -140,6 +140,11 @@ pub enum NotificationData {
     },
     /// The codec or the peer's RTP address changed on renegotiation.
     AudioStreamDidChangeRTPParameters,
+    WavePlayerDidStart,
+    WavePlayerDidEnd,
+    WavePlayerDidFail {
+        error: String,
+    },
     /// No RTP arrived for the stream's RTP timeout while audio was
     /// expected (posted once until media comes back).
     AudioStreamDidTimeout,
@@ -347,6 +352,9 @@ impl NotificationData {
                 "AudioStreamDidChangeRTPParameters"
             }
             NotificationData::AudioStreamDidTimeout => "AudioStreamDidTimeout",
+            NotificationData::WavePlayerDidStart => "WavePlayerDidStart",
+            NotificationData::WavePlayerDidEnd => "WavePlayerDidEnd",
+            NotificationData::WavePlayerDidFail { .. } => "WavePlayerDidFail",
             NotificationData::SIPSessionDidFail { .. } => "SIPSessionDidFail",
             NotificationData::SIPSessionWillEnd => "SIPSessionWillEnd",
             NotificationData::AudioStreamGotDTMF { .. } => "AudioStreamGotDTMF",
