@@ -10,6 +10,7 @@
 //! application answers OPTIONS itself and refuses other requests with 501.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
 use crate::account::{AccountManager, Services};
+use crate::audio::{
+    AudioBackend, AudioBridge, AudioDevice, AudioMixer, AudioPort, NullBackend, WavBackend,
+};
 use crate::config::{
     settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
 };
@@ -51,11 +55,57 @@ pub enum ApplicationError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// An audio device setting or file that cannot be used.
+    #[error("audio: {0}")]
+    Audio(String),
 }
 
 struct Running {
     engine: Engine,
     config: ConfigurationManager,
+    voice: AudioSet,
+    alert: AudioSet,
+}
+
+/// A mixer on a device, the device as a port and a bridge holding it
+/// (the spec's *_audio_mixer, *_audio_device, *_audio_bridge).
+#[derive(Clone)]
+struct AudioSet {
+    mixer: AudioMixer,
+    device: Arc<AudioDevice>,
+    bridge: Arc<AudioBridge>,
+}
+
+impl AudioSet {
+    fn new(backend: Box<dyn AudioBackend>, center: &NotificationCenter) -> AudioSet {
+        let mixer = AudioMixer::new(backend);
+        mixer.set_notification_center(center.clone());
+        let device = AudioDevice::new(&mixer, false, false);
+        let bridge = AudioBridge::new(&mixer);
+        let port: Arc<dyn AudioPort> = device.clone();
+        // Same mixer: cannot fail.
+        let _ = bridge.add(&port);
+        mixer.start();
+        AudioSet {
+            mixer,
+            device,
+            bridge,
+        }
+    }
+}
+
+/// The WAV file of a `wav:PATH` device setting; None for `null` or nil;
+/// an error for anything else.
+fn wav_device(setting: &str, value: Option<String>) -> Result<Option<PathBuf>, ApplicationError> {
+    match value.as_deref() {
+        None | Some("null") => Ok(None),
+        Some(v) => match v.strip_prefix("wav:") {
+            Some(p) if !p.is_empty() => Ok(Some(PathBuf::from(p))),
+            _ => Err(ApplicationError::Audio(format!(
+                "{setting} = {v:?}: use null or wav:PATH (no sound card support is built in)"
+            ))),
+        },
+    }
 }
 
 struct Inner {
@@ -183,6 +233,35 @@ impl SipApplication {
         self.lock().running.as_ref().map(|r| r.engine.clone())
     }
 
+    /// The mixer of the voice device (microphone and speaker), while
+    /// running.
+    pub fn voice_audio_mixer(&self) -> Option<AudioMixer> {
+        self.lock().running.as_ref().map(|r| r.voice.mixer.clone())
+    }
+
+    /// A bridge with the voice device in it: ports added here are heard
+    /// on the speaker and hear the microphone.
+    pub fn voice_audio_bridge(&self) -> Option<Arc<AudioBridge>> {
+        self.lock().running.as_ref().map(|r| r.voice.bridge.clone())
+    }
+
+    pub fn voice_audio_device(&self) -> Option<Arc<AudioDevice>> {
+        self.lock().running.as_ref().map(|r| r.voice.device.clone())
+    }
+
+    /// The mixer of the alert device (ringing).
+    pub fn alert_audio_mixer(&self) -> Option<AudioMixer> {
+        self.lock().running.as_ref().map(|r| r.alert.mixer.clone())
+    }
+
+    pub fn alert_audio_bridge(&self) -> Option<Arc<AudioBridge>> {
+        self.lock().running.as_ref().map(|r| r.alert.bridge.clone())
+    }
+
+    pub fn alert_audio_device(&self) -> Option<Arc<AudioDevice>> {
+        self.lock().running.as_ref().map(|r| r.alert.device.clone())
+    }
+
     /// The configuration, between DidStart and WillEnd.
     pub fn configuration(&self) -> Option<ConfigurationManager> {
         self.lock().running.as_ref().map(|r| r.config.clone())
@@ -231,6 +310,7 @@ impl SipApplication {
         let config = ConfigurationManager::start(backend, self.center.clone())?;
         let global = config.object(&[], Arc::new(settings::global()))?;
         self.post(NotificationData::SIPApplicationWillStart);
+        let (voice, alert) = self.audio_sets(&global)?;
 
         let bind = match text(&global, "local_ip")? {
             Some(ip) => ip.parse::<IpAddr>().map_err(|_| ConfigError::Invalid {
@@ -341,13 +421,48 @@ impl SipApplication {
             services.rtp_port_range = range;
         }
         services.audio_codecs = strings(&global, "rtp.audio_codec_list")?;
+        services.voice_mixer = Some(voice.mixer.clone());
         self.sessions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;
             engine.shutdown().await;
             return Err(e.into());
         }
-        Ok(Running { engine, config })
+        Ok(Running {
+            engine,
+            config,
+            voice,
+            alert,
+        })
+    }
+
+    /// The voice and alert mixers on the configured devices.
+    fn audio_sets(
+        &self,
+        global: &SettingsObject,
+    ) -> Result<(AudioSet, AudioSet), ApplicationError> {
+        let rate = global
+            .get("audio.sample_rate")?
+            .and_then(Value::as_integer)
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(48000);
+        let input = wav_device("audio.input_device", text(global, "audio.input_device")?)?;
+        let output = wav_device("audio.output_device", text(global, "audio.output_device")?)?;
+        let alert = wav_device("audio.alert_device", text(global, "audio.alert_device")?)?;
+        let device = |input: Option<&std::path::Path>,
+                      output: Option<&std::path::Path>|
+         -> Result<Box<dyn AudioBackend>, ApplicationError> {
+            if input.is_none() && output.is_none() {
+                return Ok(Box::new(NullBackend { sample_rate: rate }));
+            }
+            WavBackend::new(rate, input, true, output)
+                .map(|b| Box::new(b) as Box<dyn AudioBackend>)
+                .map_err(ApplicationError::Audio)
+        };
+        Ok((
+            AudioSet::new(device(input.as_deref(), output.as_deref())?, &self.center),
+            AudioSet::new(device(None, alert.as_deref())?, &self.center),
+        ))
     }
 
     /// Stops everything. Returns at once: SIPApplicationWillEnd is posted

@@ -36,6 +36,9 @@ pub struct Services {
     /// started with them (streams made for incoming offers use these).
     pub rtp_port_range: (u16, u16),
     pub audio_codecs: Vec<String>,
+    /// The application's voice mixer: streams made for incoming offers
+    /// join it.
+    pub voice_mixer: Option<crate::audio::AudioMixer>,
 }
 
 /// REGISTER exchanges in flight per application.
@@ -50,6 +53,7 @@ impl Services {
             registering: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
             rtp_port_range: (50000, 50500),
             audio_codecs: vec!["PCMU".into(), "PCMA".into()],
+            voice_mixer: None,
         }
     }
 }

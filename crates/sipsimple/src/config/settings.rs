@@ -178,17 +178,17 @@ pub fn global() -> Group {
                 .setting(Setting::nillable(
                     "input_device",
                     text(),
-                    "microphone; nil: system default",
+                    "microphone: `null`, or `wav:PATH` (a WAV file played in a loop); nil: the default (no sound card support yet: null)",
                 ))
                 .setting(Setting::nillable(
                     "output_device",
                     text(),
-                    "speaker; nil: system default",
+                    "speaker: `null`, or `wav:PATH` (a WAV file written); nil: the default (null)",
                 ))
                 .setting(Setting::nillable(
                     "alert_device",
                     text(),
-                    "device for ringing; nil: system default",
+                    "device for ringing: `null` or `wav:PATH`; nil: the default (null)",
                 ))
                 .setting(
                     Setting::new(

@@ -74,6 +74,7 @@ impl SessionManager {
             local_ip,
             rtp_port_range: services.rtp_port_range,
             audio_codecs: services.audio_codecs.clone(),
+            voice_mixer: services.voice_mixer.clone(),
         }
     }
 

@@ -196,6 +196,8 @@ pub struct StreamSettings {
     /// The account's audio codecs (else the global list), most preferred
     /// first, as rtpmap encoding names.
     pub audio_codecs: Vec<String>,
+    /// The application's voice mixer, for audio streams to join.
+    pub voice_mixer: Option<crate::audio::AudioMixer>,
 }
 
 /// A stream type, as the registry holds it (the spec's stream class):

@@ -86,6 +86,7 @@ impl AudioStream {
             .map(|n| (n.send_codec().cloned(), n.remote_rtp));
         let after = (negotiation.send_codec().cloned(), negotiation.remote_rtp);
         self.run_rtp(negotiation).map_err(StreamError)?;
+        self.refresh_bridge();
         let held = !remote.direction(index).receives();
         if self.remote_hold.swap(held, Ordering::Relaxed) != held {
             self.post(NotificationData::AudioStreamDidChangeHoldState {
@@ -100,7 +101,9 @@ impl AudioStream {
     }
 
     fn set_local_hold(&self, on: bool) {
-        if self.local_hold.swap(on, Ordering::Relaxed) != on {
+        let changed = self.local_hold.swap(on, Ordering::Relaxed) != on;
+        self.refresh_bridge();
+        if changed {
             self.post(NotificationData::AudioStreamDidChangeHoldState {
                 originator: "local",
                 on_hold: on,
@@ -213,6 +216,7 @@ impl MediaStream for AudioStream {
         }
         self.post(NotificationData::MediaStreamWillEnd);
         self.stop_rtp();
+        self.refresh_bridge();
         self.stop_recording();
         self.post(NotificationData::MediaStreamDidEnd);
     }
@@ -220,8 +224,8 @@ impl MediaStream for AudioStream {
 
 /// The registry's audio type: takes an RTP/AVP audio m-line with a codec
 /// of the account's list it can run, on a port pair from
-/// `rtp.port_range`, sending silence until the application gives it a
-/// source.
+/// `rtp.port_range`, attached to the application's voice mixer (so the
+/// call is heard on the voice device).
 #[derive(Debug, Default)]
 pub struct AudioStreamType;
 
@@ -267,6 +271,9 @@ impl MediaStreamType for AudioStreamType {
             )
             .await
             .ok()?;
+            if let Some(mixer) = &settings.voice_mixer {
+                stream.attach(mixer).ok()?;
+            }
             Some(Arc::new(stream) as Arc<dyn MediaStream>)
         })
     }

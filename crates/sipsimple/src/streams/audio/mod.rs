@@ -13,6 +13,7 @@
 //! Not yet: the mixer and devices, SRTP, ICE.
 
 mod media_stream;
+mod port;
 mod rtp_io;
 
 pub use media_stream::AudioStreamType;
@@ -182,6 +183,19 @@ pub struct AudioStream {
     pending: Mutex<Option<media_stream::Pending>>,
     /// Set by `initialize`: where MediaStream* notifications go.
     initialized: std::sync::atomic::AtomicBool,
+    /// Once attached to a mixer: the stream's port (what it sends comes
+    /// from there, what it receives goes there), shared with the loops.
+    feed: Arc<Mutex<Option<Arc<port::StreamIo>>>>,
+    audio: Mutex<Option<Attached>>,
+}
+
+/// A stream on a mixer: its port, and its bridge with the mixer's device
+/// (the stream joins that bridge while active: started, not held).
+struct Attached {
+    port: Arc<port::StreamPort>,
+    bridge: Arc<crate::audio::AudioBridge>,
+    /// The bridge holds ports weakly; the device lives here.
+    _device: Arc<crate::audio::AudioDevice>,
 }
 
 /// A WAV file being written with what arrives (8 kHz mono).
@@ -272,6 +286,8 @@ impl AudioStream {
             remote_hold: Default::default(),
             pending: Mutex::new(None),
             initialized: Default::default(),
+            feed: Arc::new(Mutex::new(None)),
+            audio: Mutex::new(None),
         })
     }
 
@@ -389,6 +405,54 @@ impl AudioStream {
         *lock(&self.rtcp_interval) = interval.max(Duration::from_millis(100));
     }
 
+    /// Puts the stream on `mixer` (the application's voice mixer, for a
+    /// softphone): its audio then comes from the mixer and what it
+    /// receives goes there, through a bridge with the mixer's device that
+    /// the stream joins while active. The AudioSource is no longer used.
+    pub fn attach(&self, mixer: &crate::audio::AudioMixer) -> Result<(), String> {
+        let port = port::StreamPort::new(mixer)?;
+        let bridge = crate::audio::AudioBridge::new(mixer);
+        let device = crate::audio::AudioDevice::new(mixer, false, false);
+        let as_port: Arc<dyn crate::audio::AudioPort> = device.clone();
+        bridge.add(&as_port).map_err(|e| e.to_string())?;
+        *lock(&self.feed) = Some(port.io.clone());
+        *lock(&self.audio) = Some(Attached {
+            port,
+            bridge,
+            _device: device,
+        });
+        self.refresh_bridge();
+        Ok(())
+    }
+
+    /// The stream as an audio port, once attached to a mixer.
+    pub fn port(&self) -> Option<Arc<dyn crate::audio::AudioPort>> {
+        lock(&self.audio)
+            .as_ref()
+            .map(|a| a.port.clone() as Arc<dyn crate::audio::AudioPort>)
+    }
+
+    /// The stream's bridge (the spec's `bridge`): the mixer's device, and
+    /// the stream while it is active. Add a WaveRecorder or WavePlayer
+    /// here to record or play into the call.
+    pub fn bridge(&self) -> Option<Arc<crate::audio::AudioBridge>> {
+        lock(&self.audio).as_ref().map(|a| a.bridge.clone())
+    }
+
+    /// Joins or leaves the bridge as the stream becomes active or not.
+    pub(crate) fn refresh_bridge(&self) {
+        let active = lock(&self.running).is_some()
+            && !self.local_hold.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(a) = lock(&self.audio).as_ref() {
+            let port: Arc<dyn crate::audio::AudioPort> = a.port.clone();
+            if active {
+                let _ = a.bridge.add(&port);
+            } else if a.bridge.contains(&port) {
+                let _ = a.bridge.remove(&port);
+            }
+        }
+    }
+
     /// How long no RTP may arrive, while the negotiated direction
     /// expects some, before AudioStreamDidTimeout (30 s by default;
     /// taken at the next start).
@@ -475,6 +539,7 @@ impl AudioStream {
                     sender: self.sender.clone(),
                     stats: self.stats.clone(),
                     muted: self.muted.clone(),
+                    feed: self.feed.clone(),
                     events: negotiation
                         .send_telephone_event()
                         .map(|pt| (pt, self.dtmf.clone())),
@@ -497,6 +562,7 @@ impl AudioStream {
                 recording: self.recording.clone(),
                 receiver: self.receiver.clone(),
                 received_from: self.received_from.clone(),
+                feed: self.feed.clone(),
                 timeout: negotiation
                     .direction
                     .receives()

@@ -31,6 +31,8 @@ pub(super) struct SendSide {
     pub(super) sender: Arc<Mutex<RtpSender>>,
     pub(super) stats: Arc<Mutex<AudioStats>>,
     pub(super) muted: Arc<std::sync::atomic::AtomicBool>,
+    /// The mixer port, once attached: it replaces the source.
+    pub(super) feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
     /// The peer's telephone-event payload type and our digit queue.
     pub(super) events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
 }
@@ -80,8 +82,16 @@ impl SendSide {
                     first = true;
                 }
             } else {
+                let feed = lock(&self.feed).clone();
                 if self.muted.load(std::sync::atomic::Ordering::Relaxed) {
                     frame.fill(0);
+                    if let Some(f) = feed {
+                        // Keep the queue moving: muted audio is dropped.
+                        f.next_to_send(&mut frame);
+                        frame.fill(0);
+                    }
+                } else if let Some(f) = feed {
+                    f.next_to_send(&mut frame);
                 } else {
                     let mut guard = lock(&self.source);
                     let (src, position) = &mut *guard;
@@ -117,6 +127,7 @@ pub(super) struct ReceiveSide {
     pub(super) receiver: Arc<Mutex<Option<ReceiverStats>>>,
     /// Where the last packet came from.
     pub(super) received_from: Arc<Mutex<Option<SocketAddr>>>,
+    pub(super) feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
     /// Silence this long while we expect audio is a timeout (None: we
     /// expect none).
     pub(super) timeout: Option<Duration>,
@@ -139,6 +150,7 @@ impl ReceiveSide {
             self.formats.clone(),
             self.recorded.clone(),
             self.recording.clone(),
+            self.feed.clone(),
         ));
         let mut buf = [0u8; 2048];
         let mut digits = media::dtmf::EventReceiver::default();
@@ -199,6 +211,7 @@ async fn playout(
     formats: Vec<(u8, Law)>,
     recorded: Arc<Mutex<Vec<i16>>>,
     recording: Arc<Mutex<Option<Recording>>>,
+    feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -219,6 +232,9 @@ async fn playout(
             }
             Frame::Missing => samples = concealer.conceal(FRAME),
             Frame::Idle => continue,
+        }
+        if let Some(f) = lock(&feed).as_ref() {
+            f.push_received(&samples);
         }
         if let Some(r) = lock(&recording).as_mut() {
             for s in &samples {
