@@ -180,7 +180,7 @@ async fn each_side_hears_the_other_microphone_on_its_speaker() {
     let call_audio = read_wav_at(&dir.0.join("call.wav"), 8000).unwrap();
     assert!(power(&call_audio, 8000, 440.0) > 100.0 * power(&call_audio, 8000, 700.0));
     assert!(power(&call_audio, 8000, 1000.0) > 100.0 * power(&call_audio, 8000, 700.0));
-    let _ = stream.end();
+    stream.end();
 }
 
 #[tokio::test]
