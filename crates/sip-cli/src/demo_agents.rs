@@ -242,6 +242,8 @@ async fn tone(hz: f64) -> Result<std::sync::Arc<AudioStream>> {
     )
     .await
     .context("no RTP port free in 50000-50500")?;
+    // The demo checks what each side heard.
+    stream.keep_received(60);
     Ok(std::sync::Arc::new(stream))
 }
 

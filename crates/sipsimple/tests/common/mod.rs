@@ -285,6 +285,10 @@ pub async fn tone_stream(
             )),
         )
         .await
+        .map(|s| {
+            s.keep_received(600);
+            s
+        })
         .unwrap(),
     )
 }

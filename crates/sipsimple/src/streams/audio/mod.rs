@@ -156,6 +156,9 @@ pub struct AudioStream {
     /// SSRC, sequence and clock survive restarts (RFC 3550 §5.1).
     sender: Arc<Mutex<RtpSender>>,
     recorded: Arc<Mutex<Vec<i16>>>,
+    /// How many received samples `recorded` keeps (0: none; an SDK
+    /// stream keeps nothing unless asked, tests and the demo ask).
+    keep: Arc<std::sync::atomic::AtomicUsize>,
     stats: Arc<Mutex<AudioStats>>,
     negotiation: Mutex<Option<RtpNegotiation>>,
     running: Mutex<Option<Running>>,
@@ -271,6 +274,7 @@ impl AudioStream {
                 crate::random::below(u32::MAX),
             ))),
             recorded: Arc::new(Mutex::new(Vec::new())),
+            keep: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             stats: Arc::new(Mutex::new(AudioStats::default())),
             negotiation: Mutex::new(None),
             running: Mutex::new(None),
@@ -329,7 +333,18 @@ impl AudioStream {
         lock(&self.negotiation).as_ref().map(|n| n.direction)
     }
 
-    /// The samples received so far (8 kHz, decoded).
+    /// Keeps up to `seconds` (at most 600) of what arrives, decoded, for
+    /// [`AudioStream::recorded`]. Off by default.
+    pub fn keep_received(&self, seconds: u32) {
+        let samples = (8000 * seconds.min(600)) as usize;
+        self.keep.store(
+            samples.min(MAX_RECORDED),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// The samples received so far (8 kHz, decoded), if `keep_received`
+    /// asked for them.
     pub fn recorded(&self) -> Vec<i16> {
         lock(&self.recorded).clone()
     }
@@ -557,6 +572,7 @@ impl AudioStream {
                     .find(|f| f.codec.is_telephone_event())
                     .map(|f| f.payload_type),
                 recorded: self.recorded.clone(),
+                keep: self.keep.clone(),
                 stats: self.stats.clone(),
                 notify: self.notify.clone(),
                 recording: self.recording.clone(),

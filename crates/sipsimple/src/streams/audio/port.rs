@@ -17,11 +17,35 @@ use crate::audio::{AudioMixer, AudioPort, SlotHandle, SlotId, SlotIo};
 const QUEUE_FRAMES: usize = 4;
 
 pub(crate) struct StreamIo {
+    rate: u32,
     to_send: Mutex<VecDeque<i16>>,
     received: Mutex<VecDeque<i16>>,
-    /// Mixer rate → 8 kHz, and back.
-    down: Mutex<FrameResampler>,
-    up: Mutex<FrameResampler>,
+    /// Mixer rate → 8 kHz, and back; made on first use (a call that
+    /// only ever carries silence never needs them: measured, making and
+    /// running them per call was most of a call's CPU under load).
+    down: Mutex<Option<FrameResampler>>,
+    up: Mutex<Option<FrameResampler>>,
+}
+
+/// Runs `frame` through the converter in `slot`, making it if needed.
+fn convert(
+    slot: &Mutex<Option<FrameResampler>>,
+    from: u32,
+    to: u32,
+    frame: &[i16],
+    out: &mut Vec<i16>,
+) {
+    let mut r = lock(slot);
+    if r.is_none() {
+        *r = FrameResampler::new(from, to).ok();
+    }
+    match r.as_mut() {
+        Some(r) => r.process(frame, out),
+        None => {
+            out.clear();
+            out.resize((to / 50) as usize, 0);
+        }
+    }
 }
 
 fn bounded_push(q: &mut VecDeque<i16>, samples: &[i16]) {
@@ -57,8 +81,11 @@ impl SlotIo for StreamIo {
             }
             q.drain(..FRAME).collect()
         };
+        if narrow.iter().all(|s| *s == 0) && lock(&self.up).is_none() {
+            return false;
+        }
         let mut wide = Vec::with_capacity(frame.len());
-        lock(&self.up).process(&narrow, &mut wide);
+        convert(&self.up, 8000, self.rate, &narrow, &mut wide);
         for (o, i) in frame.iter_mut().zip(&wide) {
             *o = *i;
         }
@@ -66,8 +93,14 @@ impl SlotIo for StreamIo {
     }
 
     fn consume(&self, frame: &[i16]) {
+        // Silence stays silence at any rate: no converter needed until
+        // there is sound.
+        if frame.iter().all(|s| *s == 0) && lock(&self.down).is_none() {
+            bounded_push(&mut lock(&self.to_send), &[0; FRAME]);
+            return;
+        }
         let mut narrow = Vec::with_capacity(FRAME);
-        lock(&self.down).process(frame, &mut narrow);
+        convert(&self.down, self.rate, 8000, frame, &mut narrow);
         bounded_push(&mut lock(&self.to_send), &narrow);
     }
 }
@@ -82,11 +115,17 @@ pub(crate) struct StreamPort {
 impl StreamPort {
     pub(crate) fn new(mixer: &AudioMixer) -> Result<Arc<StreamPort>, String> {
         let rate = mixer.sample_rate();
+        // Checked now so a mixer rate we cannot convert is an error here
+        // (20 ms frames need a multiple of 50 Hz).
+        if rate == 0 || rate % 50 != 0 {
+            return Err(format!("a mixer at {rate} Hz has no 20 ms frames"));
+        }
         let io = Arc::new(StreamIo {
+            rate,
             to_send: Mutex::new(VecDeque::new()),
             received: Mutex::new(VecDeque::new()),
-            down: Mutex::new(FrameResampler::new(rate, 8000).map_err(|e| e.to_string())?),
-            up: Mutex::new(FrameResampler::new(8000, rate).map_err(|e| e.to_string())?),
+            down: Mutex::new(None),
+            up: Mutex::new(None),
         });
         let weak: Weak<dyn SlotIo> = Arc::downgrade(&(io.clone() as Arc<dyn SlotIo>));
         let slot = mixer.add_slot(weak, true, true);

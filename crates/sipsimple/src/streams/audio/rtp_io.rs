@@ -13,7 +13,7 @@ use media::rtp::{RtpPacket, RtpSender};
 use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
-use super::{lock, AudioSource, AudioStats, Recording, FRAME, MAX_RECORDED};
+use super::{lock, AudioSource, AudioStats, Recording, FRAME};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// Samples (at 8 kHz: 100 ms) of one DTMF event we send.
@@ -121,6 +121,7 @@ pub(super) struct ReceiveSide {
     /// Our telephone-event payload type.
     pub(super) events: Option<u8>,
     pub(super) recorded: Arc<Mutex<Vec<i16>>>,
+    pub(super) keep: Arc<std::sync::atomic::AtomicUsize>,
     pub(super) stats: Arc<Mutex<AudioStats>>,
     pub(super) notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     pub(super) recording: Arc<Mutex<Option<Recording>>>,
@@ -148,7 +149,7 @@ impl ReceiveSide {
         let playout = tokio::spawn(playout(
             jitter.clone(),
             self.formats.clone(),
-            self.recorded.clone(),
+            (self.recorded.clone(), self.keep.clone()),
             self.recording.clone(),
             self.feed.clone(),
         ));
@@ -209,7 +210,7 @@ impl ReceiveSide {
 async fn playout(
     jitter: Arc<Mutex<JitterBuffer>>,
     formats: Vec<(u8, Law)>,
-    recorded: Arc<Mutex<Vec<i16>>>,
+    (recorded, keep): (Arc<Mutex<Vec<i16>>>, Arc<std::sync::atomic::AtomicUsize>),
     recording: Arc<Mutex<Option<Recording>>>,
     feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
 ) {
@@ -241,9 +242,12 @@ async fn playout(
                 let _ = r.writer.write_sample(*s);
             }
         }
-        let mut rec = lock(&recorded);
-        if rec.len() + samples.len() <= MAX_RECORDED {
-            rec.extend_from_slice(&samples);
+        let keep = keep.load(std::sync::atomic::Ordering::Relaxed);
+        if keep > 0 {
+            let mut rec = lock(&recorded);
+            if rec.len() + samples.len() <= keep {
+                rec.extend_from_slice(&samples);
+            }
         }
     }
 }
