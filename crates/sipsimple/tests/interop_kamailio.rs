@@ -424,10 +424,7 @@ async fn a_call_through_kamailio_with_auth_carries_audio_and_ends() {
                 AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
             )
             .await
-            .map(|s| {
-                s.keep_received(600);
-                s
-            })
+            .inspect(|s| s.keep_received(600))
             .unwrap(),
         )
     };

@@ -285,10 +285,7 @@ pub async fn tone_stream(
             )),
         )
         .await
-        .map(|s| {
-            s.keep_received(600);
-            s
-        })
+        .inspect(|s| s.keep_received(600))
         .unwrap(),
     )
 }
