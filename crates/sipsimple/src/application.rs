@@ -80,7 +80,7 @@ impl AudioSet {
     fn new(backend: Box<dyn AudioBackend>, center: &NotificationCenter) -> AudioSet {
         let mixer = AudioMixer::new(backend);
         mixer.set_notification_center(center.clone());
-        let device = AudioDevice::new(&mixer, false, false);
+        let device = mixer.device();
         let bridge = AudioBridge::new(&mixer);
         let port: Arc<dyn AudioPort> = device.clone();
         // Same mixer: cannot fail.

@@ -31,9 +31,14 @@ pub trait SlotIo: Send + Sync {
         false
     }
 
-    /// The mix of the slots connected to this one (silence when none
-    /// sends anything: consumers keep time).
+    /// The mix of the slots connected to this one.
     fn consume(&self, _frame: &[i16]) {}
+
+    /// Nothing reached this slot this tick. Consumers that keep time
+    /// (recorders) take a frame of zeros, as by default; others skip it.
+    fn consume_silence(&self, zeros: &[i16]) {
+        self.consume(zeros);
+    }
 }
 
 struct Slot {
@@ -46,6 +51,48 @@ struct Slot {
 struct Graph {
     slots: Vec<Option<Slot>>,
     edges: BTreeSet<(SlotId, SlotId)>,
+    /// What a tick needs, rebuilt only after a change: the live slots and
+    /// for each consumer the producers connected to it.
+    plan: Option<Arc<Plan>>,
+}
+
+struct Plan {
+    slots: Vec<(SlotId, Weak<dyn SlotIo>, bool, bool)>,
+    /// (consumer, producers), consumers in slot order.
+    inputs: Vec<(SlotId, Vec<SlotId>)>,
+}
+
+impl Graph {
+    fn plan(&mut self) -> Arc<Plan> {
+        if let Some(p) = &self.plan {
+            return p.clone();
+        }
+        let slots: Vec<(SlotId, Weak<dyn SlotIo>, bool, bool)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let s = s.as_ref()?;
+                Some((SlotId(i as u32), s.io.clone(), s.producer, s.consumer))
+            })
+            .collect();
+        let inputs = slots
+            .iter()
+            .filter(|(_, _, _, consumer)| *consumer)
+            .map(|(id, ..)| {
+                let from = self
+                    .edges
+                    .iter()
+                    .filter(|(_, to)| to == id)
+                    .map(|(from, _)| *from)
+                    .collect();
+                (*id, from)
+            })
+            .collect();
+        let plan = Arc::new(Plan { slots, inputs });
+        self.plan = Some(plan.clone());
+        plan
+    }
 }
 
 struct Device {
@@ -62,6 +109,9 @@ struct Inner {
     device: Mutex<Device>,
     clock: Mutex<Option<tokio::task::JoinHandle<()>>>,
     notify: Mutex<Option<NotificationCenter>>,
+    /// The AudioDevice port most users share (one slot for all the
+    /// streams' bridges), while anyone holds it.
+    shared_device: Mutex<Weak<super::port::AudioDevice>>,
 }
 
 impl Drop for Inner {
@@ -114,6 +164,7 @@ impl Drop for SlotHandle {
             }
             let id = self.id;
             g.edges.retain(|(a, b)| *a != id && *b != id);
+            g.plan = None;
         }
     }
 }
@@ -137,12 +188,25 @@ impl AudioMixer {
                 }),
                 clock: Mutex::new(None),
                 notify: Mutex::new(None),
+                shared_device: Mutex::new(Weak::new()),
             }),
         }
     }
 
     pub fn sample_rate(&self) -> u32 {
         self.inner.sample_rate
+    }
+
+    /// The device port shared by the application and its streams (made
+    /// unmuted when nobody holds one).
+    pub fn device(&self) -> Arc<super::port::AudioDevice> {
+        let mut shared = lock(&self.inner.shared_device);
+        if let Some(d) = shared.upgrade() {
+            return d;
+        }
+        let d = super::port::AudioDevice::new(self, false, false);
+        *shared = Arc::downgrade(&d);
+        d
     }
 
     /// Samples in one 20 ms frame.
@@ -204,6 +268,7 @@ impl AudioMixer {
                 g.slots.len() - 1
             }
         };
+        g.plan = None;
         SlotHandle {
             mixer: Arc::downgrade(&self.inner),
             id: SlotId(index as u32),
@@ -214,12 +279,18 @@ impl AudioMixer {
     /// itself.
     pub fn connect(&self, from: SlotId, to: SlotId) {
         if from != to {
-            lock(&self.inner.graph).edges.insert((from, to));
+            let mut g = lock(&self.inner.graph);
+            if g.edges.insert((from, to)) {
+                g.plan = None;
+            }
         }
     }
 
     pub fn disconnect(&self, from: SlotId, to: SlotId) {
-        lock(&self.inner.graph).edges.remove(&(from, to));
+        let mut g = lock(&self.inner.graph);
+        if g.edges.remove(&(from, to)) {
+            g.plan = None;
+        }
     }
 
     /// The connections, as (from, to) pairs.
@@ -267,42 +338,44 @@ impl AudioMixer {
             *have_input = backend.read(input);
             output.fill(0);
         }
-        // The graph is copied out so slots may call the mixer.
-        let (slots, edges) = {
-            let g = lock(&self.inner.graph);
-            let slots: Vec<(SlotId, Arc<dyn SlotIo>, bool, bool)> = g
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| {
-                    let s = s.as_ref()?;
-                    Some((SlotId(i as u32), s.io.upgrade()?, s.producer, s.consumer))
-                })
-                .collect();
-            (slots, g.edges.clone())
+        // The plan is shared out of the lock so slots may call the mixer.
+        let plan = lock(&self.inner.graph).plan();
+        let live: Vec<Option<Arc<dyn SlotIo>>> =
+            plan.slots.iter().map(|(_, io, ..)| io.upgrade()).collect();
+        let io_of = |id: SlotId| {
+            plan.slots
+                .binary_search_by_key(&id, |(s, ..)| *s)
+                .ok()
+                .and_then(|i| live.get(i).cloned().flatten())
         };
         let mut produced: Vec<(SlotId, Vec<i16>)> = Vec::new();
-        for (id, io, producer, _) in &slots {
-            if *producer {
-                let mut frame = vec![0i16; frame_len];
+        let mut frame = vec![0i16; frame_len];
+        for ((id, _, producer, _), io) in plan.slots.iter().zip(&live) {
+            if let (true, Some(io)) = (*producer, io) {
+                frame.fill(0);
                 if io.produce(&mut frame) {
-                    produced.push((*id, frame));
+                    produced.push((*id, frame.clone()));
                 }
             }
         }
+        let zeros = vec![0i16; frame_len];
         let mut mix = vec![0i32; frame_len];
         let mut out = vec![0i16; frame_len];
-        for (id, io, _, consumer) in &slots {
-            if !*consumer {
-                continue;
-            }
+        for (id, from) in &plan.inputs {
+            let Some(io) = io_of(*id) else { continue };
+            let mut any = false;
             mix.fill(0);
-            for (from, frame) in &produced {
-                if edges.contains(&(*from, *id)) {
+            for (p, frame) in &produced {
+                if from.contains(p) {
+                    any = true;
                     for (m, s) in mix.iter_mut().zip(frame) {
                         *m += i32::from(*s);
                     }
                 }
+            }
+            if !any {
+                io.consume_silence(&zeros);
+                continue;
             }
             for (o, m) in out.iter_mut().zip(&mix) {
                 *o = (*m).clamp(-32768, 32767) as i16;

@@ -53,6 +53,8 @@ impl SlotIo for DeviceIo {
             self.mixer.device_output(frame);
         }
     }
+
+    fn consume_silence(&self, _zeros: &[i16]) {}
 }
 
 impl AudioDevice {
@@ -118,7 +120,7 @@ impl SlotIo for Relay {
                 for (o, i) in frame.iter_mut().zip(&f) {
                     *o = *i;
                 }
-                f.iter().any(|s| *s != 0)
+                true
             }
             None => false,
         }
@@ -126,6 +128,10 @@ impl SlotIo for Relay {
 
     fn consume(&self, frame: &[i16]) {
         *lock(&self.frame) = Some(frame.to_vec());
+    }
+
+    fn consume_silence(&self, _zeros: &[i16]) {
+        *lock(&self.frame) = None;
     }
 }
 

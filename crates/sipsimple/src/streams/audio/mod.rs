@@ -427,7 +427,7 @@ impl AudioStream {
     pub fn attach(&self, mixer: &crate::audio::AudioMixer) -> Result<(), String> {
         let port = port::StreamPort::new(mixer)?;
         let bridge = crate::audio::AudioBridge::new(mixer);
-        let device = crate::audio::AudioDevice::new(mixer, false, false);
+        let device = mixer.device();
         let as_port: Arc<dyn crate::audio::AudioPort> = device.clone();
         bridge.add(&as_port).map_err(|e| e.to_string())?;
         *lock(&self.feed) = Some(port.io.clone());

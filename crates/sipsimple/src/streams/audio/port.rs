@@ -103,6 +103,11 @@ impl SlotIo for StreamIo {
         convert(&self.down, self.rate, 8000, frame, &mut narrow);
         bounded_push(&mut lock(&self.to_send), &narrow);
     }
+
+    fn consume_silence(&self, _zeros: &[i16]) {
+        // The send loop sends silence when the queue is empty.
+        lock(&self.to_send).clear();
+    }
 }
 
 /// The stream's place in a mixer.
