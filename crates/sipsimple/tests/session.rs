@@ -558,3 +558,51 @@ async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
     alice.stop();
     bob.stop();
 }
+
+/// An ended call leaves nothing running: the session task, the stream's
+/// send, receive, playout and RTCP tasks all go (a playout task once
+/// outlived every call: found under SIPp load).
+#[tokio::test]
+async fn an_ended_call_leaves_no_task_behind() {
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = metrics.num_alive_tasks();
+    for _ in 0..3 {
+        let call = alice
+            .session_manager()
+            .connect(
+                &account,
+                &bob_uri(&bob),
+                vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
+            )
+            .await
+            .unwrap();
+        let answer = incoming(&bob, &mut bob_all).await;
+        answer
+            .accept(answer.proposed_streams().unwrap())
+            .await
+            .unwrap();
+        until(&mut alice_all, "SIPSessionDidStart").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            metrics.num_alive_tasks() > before + 6,
+            "the call's tasks run"
+        );
+        call.end().await.unwrap();
+        until(&mut alice_all, "SIPSessionDidEnd").await;
+        until(&mut bob_all, "SIPSessionDidEnd").await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = metrics.num_alive_tasks();
+    // What may remain: per call, alice's readers of her INVITE and BYE
+    // client transactions, which end with those transactions (Timers M
+    // and K, up to 32 s). A leaked playout task would add two per call.
+    assert!(after <= before + 2 * 3, "{before} tasks before, {after} after");
+    alice.stop();
+    bob.stop();
+}

@@ -115,6 +115,15 @@ impl SendSide {
     }
 }
 
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 pub(super) struct ReceiveSide {
     pub(super) socket: Arc<UdpSocket>,
     pub(super) formats: Vec<(u8, Law)>,
@@ -146,13 +155,16 @@ impl ReceiveSide {
     /// one), and hands it to the recording.
     pub(super) async fn run(self) {
         let jitter = Arc::new(Mutex::new(JitterBuffer::new(FRAME as u32, 2, 10)));
-        let playout = tokio::spawn(playout(
+        // Aborted with this task (the stream stops by aborting it, so a
+        // plain abort after the loop would never run: measured, every
+        // ended call left its playout ticking).
+        let _playout = AbortOnDrop(tokio::spawn(playout(
             jitter.clone(),
             self.formats.clone(),
             (self.recorded.clone(), self.keep.clone()),
             self.recording.clone(),
             self.feed.clone(),
-        ));
+        )));
         let mut buf = [0u8; 2048];
         let mut digits = media::dtmf::EventReceiver::default();
         let started = tokio::time::Instant::now();
@@ -201,7 +213,6 @@ impl ReceiveSide {
             tagged.extend_from_slice(packet.payload);
             lock(&jitter).push(packet.timestamp, &tagged, arrival);
         }
-        playout.abort();
     }
 }
 
