@@ -5,7 +5,9 @@
 //! MediaStream that answers the audio m-line and moves no media), so the
 //! heap counted while all 10,000 are up is the signalling state per
 //! dialog: the session and its task, the sans-IO INVITE session with its
-//! dialog, and the INVITE transaction the engine keeps until Timer L.
+//! dialog, and the INVITE transaction the engine keeps until Timer L. It
+//! is counted again once those transactions are gone (55 s in, before
+//! the first BYE at 60 s).
 //!
 //! cargo bench -p sipsimple --bench dialogs_10k [-- CALLS]
 
@@ -202,6 +204,21 @@ fn main() {
         heap as f64 / 1024.0 / up.max(1) as f64,
         rss as f64 / 1024.0,
         rss as f64 / up.max(1) as f64
+    );
+    // Once the INVITE transactions have ended (RFC 6026's Timer L, 32 s
+    // after each 2xx) and before the first BYE (60 s): the dialogs alone.
+    let settle = Duration::from_secs(55);
+    if let Some(left) = settle.checked_sub(started.elapsed()) {
+        std::thread::sleep(left);
+    }
+    let up = app.session_manager().sessions().len();
+    let heap = counting::live() - heap_before;
+    println!(
+        "{up} dialogs still up {:.0} s in, their transactions gone: heap +{:.1} MiB, \
+         {:.1} KiB per dialog",
+        started.elapsed().as_secs_f64(),
+        heap as f64 / 1048576.0,
+        heap as f64 / 1024.0 / up.max(1) as f64
     );
     let _ = sipp.wait();
     let text = std::fs::read_to_string(&stats).unwrap_or_default();

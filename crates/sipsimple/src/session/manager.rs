@@ -153,7 +153,8 @@ impl SessionManager {
         };
         setup(&mut task);
         lock(&self.inner).sessions.insert(call_id, session.clone());
-        tokio::spawn(task.run(first));
+        // Boxed: the task's future then holds a pointer, not the task.
+        tokio::spawn(Box::new(task).run(first));
         session
     }
 
@@ -407,7 +408,7 @@ impl SessionManager {
             (services, settings),
             |t| {
                 t.server.insert(cseq, (key, source));
-                t.remote_offer = Some(offer);
+                t.remote_offer = Some(Box::new(offer));
                 t.proposed = proposed;
             },
             Vec::new(),

@@ -461,7 +461,7 @@ impl SessionTask {
         reply: Reply,
         now: Instant,
     ) -> Vec<Action> {
-        let Some(offer) = self.remote_offer.clone() else {
+        let Some(offer) = self.remote_offer.as_deref().cloned() else {
             let _ = reply.send(Err(SessionError::Failed("no offer to answer".into())));
             return Vec::new();
         };
@@ -500,6 +500,7 @@ impl SessionTask {
                 .unwrap_or_default();
         }
         self.proposed.clear();
+        self.remote_offer = None;
         *lock(&self.shared.proposed) = None;
         self.slots = slots;
         self.publish_streams();
@@ -603,7 +604,7 @@ impl SessionTask {
                         .invite
                         .accept_reinvite(Some(Body::sdp(offer.to_string())), now)
                         .unwrap_or_default();
-                    self.offer_in_200 = Some(offer);
+                    self.offer_in_200 = Some(Box::new(offer));
                     actions
                 }
                 Err(_) => self.refuse_reinvite(500, "Server Internal Error"),
@@ -638,11 +639,11 @@ impl SessionTask {
         }
         let streams: Vec<_> = proposal.iter().map(|(_, s)| s.clone()).collect();
         *lock(&self.shared.proposed) = Some(streams.clone());
-        self.remote_proposal = Some(RemoteProposal {
+        self.remote_proposal = Some(Box::new(RemoteProposal {
             offer,
             streams: proposal,
             removed,
-        });
+        }));
         self.set_state(SessionState::ReceivedProposal);
         self.post(NotificationData::SIPSessionGotProposal {
             originator: "remote",
@@ -762,7 +763,7 @@ impl SessionTask {
     /// The ACK of our 200 to the peer's re-INVITE; if that 200 carried
     /// our offer, the ACK's body is the answer.
     pub(crate) fn reinvite_acked(&mut self, body: Option<Body>) -> Vec<Action> {
-        let Some(offer) = self.offer_in_200.take() else {
+        let Some(offer) = self.offer_in_200.take().map(|o| *o) else {
             return Vec::new();
         };
         let Some(answer) = body.and_then(|b| SessionDescription::parse(&b.data).ok()) else {

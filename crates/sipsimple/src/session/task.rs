@@ -95,12 +95,14 @@ pub(crate) struct SessionTask {
     pub(crate) remote_sdp: Option<SessionDescription>,
     pub(crate) our_offer: Option<OurOffer>,
     /// Incoming: the peer's offer and the streams made for its m-lines.
-    pub(crate) remote_offer: Option<SessionDescription>,
+    /// (The rarely set fields are boxed: a session's state is counted
+    /// per dialog, see docs/PERFORMANCE.md.)
+    pub(crate) remote_offer: Option<Box<SessionDescription>>,
     pub(crate) proposed: Vec<Placed>,
-    pub(crate) remote_proposal: Option<RemoteProposal>,
+    pub(crate) remote_proposal: Option<Box<RemoteProposal>>,
     /// Our offer sent in the 200 to an offer-less re-INVITE, until the
     /// ACK brings the answer.
-    pub(crate) offer_in_200: Option<SessionDescription>,
+    pub(crate) offer_in_200: Option<Box<SessionDescription>>,
     /// A hold change waiting for the session to be able to re-INVITE.
     pub(crate) hold_queued: bool,
     /// The hold state last announced (SIPSessionDidChangeHoldState).
@@ -158,8 +160,8 @@ impl SessionTask {
     }
 
     /// Runs until the session has ended.
-    pub(crate) async fn run(mut self, first: Vec<Action>) {
-        self.execute(first).await;
+    pub(crate) async fn run(mut self: Box<Self>, first: Vec<Action>) {
+        Box::pin(self.execute(first)).await;
         loop {
             if self.state() == SessionState::Terminated {
                 break;
@@ -177,13 +179,16 @@ impl SessionTask {
                     }
                 } => {
                     let actions = self.invite.handle_timeout(std::time::Instant::now());
-                    self.execute(actions).await;
-                    self.events().await;
+                    Box::pin(self.execute(actions)).await;
+                    Box::pin(self.events()).await;
                     continue;
                 }
             };
-            self.on_input(input).await;
-            self.events().await;
+            // Boxed: the work behind an input (DNS, the engine, streams)
+            // is deep, and inline it made every idle session's task 15
+            // KiB (measured); boxed, only a running step takes room.
+            Box::pin(self.on_input(input)).await;
+            Box::pin(self.events()).await;
         }
         for s in self.slots.iter().flatten() {
             s.end();
