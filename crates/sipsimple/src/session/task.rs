@@ -23,7 +23,7 @@ use crate::streams::{MediaStream, MediaStreamRegistry, StreamSettings};
 
 /// Messages are boxed: a channel allocates its slots in blocks of the
 /// largest variant, and every session has one (measured: the per-call
-/// heap of `benches/call_load.rs`).
+/// heap of the call-load benchmark, `benches/peer_load.rs`).
 pub(crate) enum Input {
     Request {
         key: Box<ServerKey>,
