@@ -602,7 +602,10 @@ async fn an_ended_call_leaves_no_task_behind() {
     // What may remain: per call, alice's readers of her INVITE and BYE
     // client transactions, which end with those transactions (Timers M
     // and K, up to 32 s). A leaked playout task would add two per call.
-    assert!(after <= before + 2 * 3, "{before} tasks before, {after} after");
+    assert!(
+        after <= before + 2 * 3,
+        "{before} tasks before, {after} after"
+    );
     alice.stop();
     bob.stop();
 }
