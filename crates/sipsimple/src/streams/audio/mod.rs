@@ -47,55 +47,10 @@ pub enum AudioSource {
     Samples(Vec<i16>),
 }
 
-/// The samples of a WAV file as 8 kHz mono: channels mixed down, other
-/// rates converted by linear interpolation (enough for speech at G.711's
-/// band; a better resampler comes with the mixer).
+/// The samples of a WAV file as 8 kHz mono (see
+/// [`crate::audio::backend::read_wav_at`]).
 pub fn read_wav(path: &std::path::Path) -> Result<Vec<i16>, String> {
-    let mut r = hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let spec = r.spec();
-    let channels = usize::from(spec.channels.max(1));
-    let raw: Vec<i32> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Int, 16) => r
-            .samples::<i16>()
-            .map(|s| s.map(i32::from))
-            .collect::<Result<_, _>>(),
-        (hound::SampleFormat::Int, 8) => r
-            .samples::<i8>()
-            .map(|s| s.map(|v| i32::from(v) << 8))
-            .collect(),
-        (hound::SampleFormat::Int, 24 | 32) => {
-            let shift = spec.bits_per_sample - 16;
-            r.samples::<i32>().map(|s| s.map(|v| v >> shift)).collect()
-        }
-        (hound::SampleFormat::Float, _) => r
-            .samples::<f32>()
-            .map(|s| s.map(|v| (v * 32767.0) as i32))
-            .collect(),
-        (_, bits) => {
-            return Err(format!(
-                "{}: {bits}-bit samples are not supported",
-                path.display()
-            ))
-        }
-    }
-    .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mono: Vec<f64> = raw
-        .chunks(channels)
-        .map(|c| c.iter().map(|v| f64::from(*v)).sum::<f64>() / c.len() as f64)
-        .collect();
-    let step = f64::from(spec.sample_rate) / 8000.0;
-    let n = (mono.len() as f64 / step) as usize;
-    Ok((0..n)
-        .map(|i| {
-            let x = i as f64 * step;
-            let k = x as usize;
-            let a = mono.get(k).copied().unwrap_or(0.0);
-            let b = mono.get(k + 1).copied().unwrap_or(a);
-            (a + (b - a) * (x - k as f64))
-                .round()
-                .clamp(-32768.0, 32767.0) as i16
-        })
-        .collect())
+    crate::audio::backend::read_wav_at(path, 8000)
 }
 
 impl AudioSource {
