@@ -11,6 +11,8 @@
 //!
 //! cargo bench -p sipsimple --bench dialogs_10k [-- CALLS]
 
+#[path = "support/answer.rs"]
+mod answer;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/counting.rs"]
@@ -24,7 +26,6 @@ use sdp::{Media, SessionDescription};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
-use sipsimple::notification::Filter;
 use sipsimple::streams::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
     StreamSettings,
@@ -136,26 +137,7 @@ fn main() {
             .await
             .unwrap();
         app.stream_registry().add(Arc::new(SignallingOnlyType));
-        let mut incoming = app
-            .notification_center()
-            .subscribe(Filter::name("SIPSessionNewIncoming"));
-        let manager = app.session_manager().clone();
-        tokio::spawn(async move {
-            while let Some(n) = incoming.next().await {
-                let Some(session) = manager
-                    .sessions()
-                    .into_iter()
-                    .find(|s| s.sender() == n.sender)
-                else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    if let Some(streams) = session.proposed_streams() {
-                        let _ = session.accept(streams).await;
-                    }
-                });
-            }
-        });
+        answer::answer_every_call(&app);
         app
     });
     let port = app

@@ -12,6 +12,8 @@
 //! Needs sipp and baresip (scripts/test.sh installs them) and the pjsua2
 //! venv ($SIPSIMPLE_PJ_VENV, default ~/.cache/sipsimple-rs/pjvenv).
 
+#[path = "support/answer.rs"]
+mod answer;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -22,7 +24,6 @@ use std::time::{Duration, Instant};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::engine::TransportKind;
-use sipsimple::notification::Filter;
 
 const RATES: [u32; 11] = [25, 50, 75, 100, 150, 200, 400, 800, 1600, 2400, 3200];
 /// Calls held at once for the memory figure. The pjsua2 wheel is built
@@ -219,26 +220,7 @@ fn ours(rt: &tokio::runtime::Runtime) -> Answerer {
         app.start(MemoryBackend::with(config.parse().unwrap()))
             .await
             .unwrap();
-        let mut incoming = app
-            .notification_center()
-            .subscribe(Filter::name("SIPSessionNewIncoming"));
-        let manager = app.session_manager().clone();
-        tokio::spawn(async move {
-            while let Some(n) = incoming.next().await {
-                let Some(session) = manager
-                    .sessions()
-                    .into_iter()
-                    .find(|s| s.sender() == n.sender)
-                else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    if let Some(streams) = session.proposed_streams() {
-                        let _ = session.accept(streams).await;
-                    }
-                });
-            }
-        });
+        answer::answer_every_call(&app);
         app
     });
     let port = app

@@ -108,30 +108,34 @@ impl AudioPort for AudioDevice {
 }
 
 /// A pass-through slot: what it consumes one tick it produces the next.
+/// Its buffer is reused tick after tick (it runs on the mixer's clock).
 #[derive(Default)]
 struct Relay {
-    frame: Mutex<Option<Vec<i16>>>,
+    /// The frame held, and whether it holds one.
+    frame: Mutex<(Vec<i16>, bool)>,
 }
 
 impl SlotIo for Relay {
     fn produce(&self, frame: &mut [i16]) -> bool {
-        match lock(&self.frame).take() {
-            Some(f) => {
-                for (o, i) in frame.iter_mut().zip(&f) {
-                    *o = *i;
-                }
-                true
-            }
-            None => false,
+        let mut held = lock(&self.frame);
+        if !std::mem::replace(&mut held.1, false) {
+            return false;
         }
+        for (o, i) in frame.iter_mut().zip(&held.0) {
+            *o = *i;
+        }
+        true
     }
 
     fn consume(&self, frame: &[i16]) {
-        *lock(&self.frame) = Some(frame.to_vec());
+        let mut held = lock(&self.frame);
+        held.0.clear();
+        held.0.extend_from_slice(frame);
+        held.1 = true;
     }
 
     fn consume_silence(&self, _zeros: &[i16]) {
-        *lock(&self.frame) = None;
+        lock(&self.frame).1 = false;
     }
 }
 
