@@ -251,11 +251,7 @@ impl SessionManager {
         // Each stream gets ready and describes itself in the offer.
         let mut offer = super::negotiation::new_sdp(local.ip());
         for (i, s) in streams.iter().enumerate() {
-            let context = StreamContext {
-                center: self.center.clone(),
-                sender: self.center.new_sender(),
-                session: shared.sender,
-            };
+            let context = StreamContext::for_session(&self.center, shared.sender);
             let ready = s.initialize(context, StreamDirection::Outgoing).await;
             let media = ready.and_then(|()| s.get_local_media(None));
             match media {

@@ -84,11 +84,7 @@ fn pick(
 
 impl SessionTask {
     fn context(&self) -> StreamContext {
-        StreamContext {
-            center: self.center.clone(),
-            sender: self.center.new_sender(),
-            session: self.shared.sender,
-        }
+        StreamContext::for_session(&self.center, self.shared.sender)
     }
 
     /// Initializes `streams`; those that fail are ended and left out.

@@ -56,6 +56,18 @@ pub struct StreamContext {
     pub session: SenderId,
 }
 
+impl StreamContext {
+    /// A context for a new stream of the session `session`: the stream
+    /// gets a sender id of its own.
+    pub(crate) fn for_session(center: &NotificationCenter, session: SenderId) -> StreamContext {
+        StreamContext {
+            center: center.clone(),
+            sender: center.new_sender(),
+            session,
+        }
+    }
+}
+
 impl fmt::Debug for StreamContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamContext")
