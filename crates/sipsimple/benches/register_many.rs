@@ -13,7 +13,6 @@
 mod common;
 #[path = "support/counting.rs"]
 mod counting;
-#[allow(dead_code)]
 #[path = "../tests/kamailio/mod.rs"]
 mod kamailio;
 

@@ -384,22 +384,7 @@ async fn registered(
     k: &Kamailio,
     user: &str,
 ) -> (SipApplication, sipsimple::notification::Subscription) {
-    let app = SipApplication::new();
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let text = format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-         [logging]\ntrace_sip = true\n\
-         [accounts.\"{user}@sipsimple.test\"]\nenabled = true\n\
-         auth.password = \"secret\"\n\
-         sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n\
-         registration.interval = 600\n",
-        k.udp
-    );
-    app.start(MemoryBackend::with(text.parse().unwrap()))
-        .await
-        .unwrap();
-    until(&mut all, "SIPAccountRegistrationDidSucceed").await;
-    (app, all)
+    common::registered_app(k.udp, user).await
 }
 
 /// Alice calls bob through Kamailio: both registered with digest, the
@@ -475,12 +460,6 @@ async fn a_call_through_kamailio_with_auth_carries_audio_and_ends() {
             _ => None,
         })
         .collect();
-    for (r, t) in &wire {
-        eprintln!(
-            "DBG {r} {}",
-            t.lines().take(12).collect::<Vec<_>>().join(" | ")
-        );
-    }
     assert!(wire.iter().any(|(r, t)| *r && t.starts_with("SIP/2.0 407")));
     assert!(wire.iter().any(|(r, t)| !*r
         && t.starts_with("INVITE ")

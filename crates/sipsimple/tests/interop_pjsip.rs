@@ -4,23 +4,28 @@
 //! the binding into a venv (`$SIPSIMPLE_PJ_VENV`, default
 //! ~/.cache/sipsimple-rs/pjvenv).
 //!
-//! Both ways; pjsua2 plays 440 Hz and records what it gets, we play
-//! 1000 Hz and record what we get, and both recordings are checked by
-//! frequency.
+//! pjsua2 plays 440 Hz and records what it gets, we play 1000 Hz and
+//! record what we get, and both recordings are checked by frequency.
+//! Calls both ways, directly and through Kamailio with digest auth, with
+//! PCMU and PCMA; hold and resume by either side; DTMF both ways; our
+//! 486/603 and our CANCEL as pjsua2 reports them. The peer prints one line
+//! per event it sees ("codec PCMA", "media remote-hold", "dtmf 4",
+//! "disconnected 487"), which is what the tests check on its side.
 
 mod common;
+mod kamailio;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{free_port, until, TempDir};
 use media::tone::goertzel;
 use sdp::offer_answer::Codec;
-use sipsimple::engine::TransportKind;
-use sipsimple::notification::Filter;
+use sipsimple::notification::{Filter, NotificationData};
 use sipsimple::streams::audio::{read_wav, AudioStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 fn python() -> PathBuf {
     let venv = std::env::var_os("SIPSIMPLE_PJ_VENV")
@@ -42,6 +47,8 @@ struct Peer {
     child: Child,
     port: u16,
     record: PathBuf,
+    lines: UnboundedReceiver<String>,
+    seen: Vec<String>,
     _dir: TempDir,
 }
 
@@ -52,53 +59,96 @@ impl Drop for Peer {
     }
 }
 
-fn start_peer(role: &str, uri: Option<&str>) -> Peer {
+/// Starts tests/pjsua2/peer.py in `role` ("answer" or "call") with the
+/// extra `args`, and waits for it to be ready (registered, when given a
+/// registrar).
+async fn start_peer(role: &str, args: &[&str]) -> Peer {
     let dir = TempDir::new("pjsua2");
     let port = free_port();
     let record = dir.0.join("pjsua2.wav");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pjsua2/peer.py");
-    let mut cmd = Command::new(python());
-    cmd.arg(script)
+    let mut child = Command::new(python())
+        .arg(script)
         .arg(role)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--tone",
-            "440",
-            "--seconds",
-            "2",
-        ])
+        .args(["--port", &port.to_string(), "--tone", "440"])
         .arg("--record")
         .arg(&record)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(uri) = uri {
-        cmd.args(["--uri", uri]);
-    }
-    let mut child = cmd.spawn().expect("the pjsua2 peer starts");
-    // Wait for "ready".
-    use std::io::{BufRead, BufReader};
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the pjsua2 peer starts");
     let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, lines) = unbounded_channel();
     std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
         for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
+            if tx.send(l).is_err() {
+                break;
+            }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(l) if l == "ready" => break,
-            _ if Instant::now() > deadline => panic!("the pjsua2 peer did not get ready"),
-            _ => {}
-        }
-    }
-    Peer {
+    let mut peer = Peer {
         child,
         port,
         record,
+        lines,
+        seen: Vec::new(),
         _dir: dir,
+    };
+    peer.line("ready").await;
+    peer
+}
+
+impl Peer {
+    /// Waits (20 s at most) for the peer to print `want`.
+    async fn line(&mut self, want: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(l)) => {
+                    let found = l == want;
+                    self.seen.push(l);
+                    if found {
+                        return;
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    panic!(
+                        "the pjsua2 peer never said {want:?}; it said {:?}",
+                        self.seen
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for the peer to exit (it hangs up or sees our BYE) and
+    /// checks that it heard our 1000 Hz.
+    async fn heard_our_tone(mut self) {
+        let mut status = None;
+        for _ in 0..150 {
+            status = self.child.try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = status.expect("the pjsua2 peer finishes");
+        assert!(
+            status.success(),
+            "the pjsua2 peer's call did not go through: {:?}",
+            self.seen
+        );
+        let heard = read_wav(&self.record).unwrap();
+        assert!(
+            heard.len() >= 8000,
+            "pjsua2 recorded {} samples",
+            heard.len()
+        );
+        let tail = &heard[heard.len() / 4..];
+        assert!(louder(tail, 1000.0, 440.0), "pjsua2 heard our 1000 Hz");
     }
 }
 
@@ -110,39 +160,25 @@ fn louder(samples: &[i16], f: f64, than: f64) -> bool {
     goertzel(samples, 8000, f) > 100.0 * goertzel(samples, 8000, than)
 }
 
-/// Waits for the peer to exit (it hangs up or sees our BYE) and checks
-/// what it recorded.
-fn peer_heard_our_tone(mut peer: Peer) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = peer.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the pjsua2 peer did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+fn we_heard_pjsip(audio: &AudioStream) {
+    let heard = audio.recorded();
+    assert!(heard.len() >= 8000, "we got {} samples", heard.len());
     assert!(
-        status.success(),
-        "the pjsua2 peer's call did not go through"
+        louder(&heard[heard.len() / 4..], 440.0, 1000.0),
+        "we heard pjsua2's 440 Hz"
     );
-    let heard = read_wav(&peer.record).unwrap();
-    assert!(
-        heard.len() >= 8000,
-        "pjsua2 recorded {} samples",
-        heard.len()
-    );
-    let tail = &heard[heard.len() / 4..];
-    assert!(louder(tail, 1000.0, 440.0), "pjsua2 heard our 1000 Hz");
 }
 
-#[tokio::test]
-async fn we_call_pjsip_and_audio_flows_both_ways() {
-    let peer = start_peer("answer", None);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
+/// We call the peer (answering with `args`); returns once the call is up.
+async fn call_peer(
+    app: &sipsimple::application::SipApplication,
+    all: &mut sipsimple::notification::Subscription,
+    peer: &Peer,
+) -> (sipsimple::session::Session, Arc<AudioStream>) {
     let account = app.account_manager().accounts().remove(0);
     let audio = stream().await;
-    app.session_manager()
+    let session = app
+        .session_manager()
         .connect(
             &account,
             &format!("sip:pjsua@127.0.0.1:{}", peer.port),
@@ -150,45 +186,233 @@ async fn we_call_pjsip_and_audio_flows_both_ways() {
         )
         .await
         .unwrap();
-    until(&mut all, "SIPSessionDidStart").await;
+    until(all, "SIPSessionDidStart").await;
+    (session, audio)
+}
+
+/// A call both ways with the peer offering or accepting only `codec`:
+/// both sides say that codec was chosen, and the audio arrives.
+async fn call_with_codec(we_call: bool, codec: &str) {
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let (mut peer, audio) = if we_call {
+        let peer = start_peer("answer", &["--codec", codec, "--seconds", "2"]).await;
+        let (_session, audio) = call_peer(&app, &mut all, &peer).await;
+        (peer, audio)
+    } else {
+        let uri = common::contact_uri(&app);
+        let peer = start_peer("call", &["--codec", codec, "--seconds", "2", "--uri", &uri]).await;
+        let session = common::incoming_session(&app, &mut all).await;
+        session.send_ring_indication().await.unwrap();
+        let audio = stream().await;
+        session.accept(vec![audio.clone()]).await.unwrap();
+        until(&mut all, "SIPSessionDidStart").await;
+        (peer, audio)
+    };
+    assert_eq!(audio.codec().as_deref(), Some(codec));
+    peer.line(&format!("codec {codec}")).await;
     // The peer hangs up after 2 s: a BYE from PJSIP ends our side.
     until(&mut all, "SIPSessionDidEnd").await;
-    let heard = audio.recorded();
-    assert!(heard.len() >= 8000, "we got {} samples", heard.len());
-    assert!(
-        louder(&heard[heard.len() / 4..], 440.0, 1000.0),
-        "we heard pjsua2's 440 Hz"
-    );
-    peer_heard_our_tone(peer);
+    we_heard_pjsip(&audio);
+    peer.heard_our_tone().await;
     app.stop();
 }
 
 #[tokio::test]
-async fn pjsip_calls_us_and_audio_flows_both_ways() {
+async fn we_call_pjsip_with_pcmu_and_audio_flows_both_ways() {
+    call_with_codec(true, "PCMU").await;
+}
+
+#[tokio::test]
+async fn we_call_pjsip_with_pcma_and_audio_flows_both_ways() {
+    call_with_codec(true, "PCMA").await;
+}
+
+#[tokio::test]
+async fn pjsip_calls_us_with_pcmu_and_audio_flows_both_ways() {
+    call_with_codec(false, "PCMU").await;
+}
+
+#[tokio::test]
+async fn pjsip_calls_us_with_pcma_and_audio_flows_both_ways() {
+    call_with_codec(false, "PCMA").await;
+}
+
+fn hold_state(n: &[sipsimple::notification::Notification]) -> (&'static str, bool) {
+    match n.last().unwrap().data {
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator,
+            on_hold,
+            ..
+        } => (originator, on_hold),
+        ref other => panic!("{other:?}"),
+    }
+}
+
+/// We hold PJSIP and resume: it reports the remote hold and then active
+/// media again, we report our local hold changes, and our tone reaches
+/// it after the resume.
+#[tokio::test]
+async fn we_hold_and_resume_pjsip() {
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let mut peer = start_peer("answer", &["--seconds", "15"]).await;
+    let (session, _audio) = call_peer(&app, &mut all, &peer).await;
+    peer.line("media active").await;
+    session.hold().await.unwrap();
+    let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert_eq!(hold_state(&held), ("local", true));
+    peer.line("media remote-hold").await;
+    assert!(session.on_hold());
+    session.unhold().await.unwrap();
+    let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert_eq!(hold_state(&resumed), ("local", false));
+    peer.line("media active").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    peer.line("disconnected 200").await;
+    peer.heard_our_tone().await;
+    app.stop();
+}
+
+/// PJSIP holds our call and resumes it (re-INVITEs sendonly, then
+/// sendrecv): we see both hold changes as remote.
+#[tokio::test]
+async fn pjsip_holds_and_resumes_our_call() {
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let mut peer = start_peer("answer", &["--hold", "--seconds", "15"]).await;
+    let (session, _audio) = call_peer(&app, &mut all, &peer).await;
+    let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert_eq!(hold_state(&held), ("remote", true));
+    peer.line("held").await;
+    let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert_eq!(hold_state(&resumed), ("remote", false));
+    peer.line("resumed").await;
+    assert!(!session.on_hold());
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}
+
+/// RFC 4733 DTMF both ways: PJSIP reports our 4 and 2, we report its 1
+/// and 3 as AudioStreamGotDTMF.
+#[tokio::test]
+async fn dtmf_flows_both_ways_with_pjsip() {
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let mut peer = start_peer("answer", &["--dtmf", "13", "--seconds", "15"]).await;
+    let (session, audio) = call_peer(&app, &mut all, &peer).await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let n = until(&mut all, "AudioStreamGotDTMF").await;
+        if let NotificationData::AudioStreamGotDTMF { digit } = n.last().unwrap().data {
+            got.push(digit);
+        }
+    }
+    assert_eq!(got, ['1', '3']);
+    for d in ['4', '2'] {
+        audio.send_dtmf(d).unwrap();
+    }
+    peer.line("dtmf 4").await;
+    peer.line("dtmf 2").await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}
+
+/// PJSIP calls us and we refuse with 486, then 603: it reports each code.
+#[tokio::test]
+async fn pjsip_sees_our_486_and_603() {
     let app = common::account_app("bob").await;
     let mut all = app.notification_center().subscribe(Filter::all());
+    for code in [486, 603] {
+        let uri = common::contact_uri(&app);
+        let mut peer = start_peer("call", &["--uri", &uri]).await;
+        let session = common::incoming_session(&app, &mut all).await;
+        session.reject(code, None).await.unwrap();
+        let failed = until(&mut all, "SIPSessionDidFail").await;
+        assert!(matches!(
+            failed.last().unwrap().data,
+            NotificationData::SIPSessionDidFail { originator: "local", code: c, .. } if c == code
+        ));
+        peer.line(&format!("disconnected {code}")).await;
+    }
+    app.stop();
+}
+
+/// We call PJSIP, it rings, and we give up: our CANCEL reaches it and it
+/// reports the INVITE ended with 487.
+#[tokio::test]
+async fn pjsip_sees_our_cancel() {
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let mut peer = start_peer("answer", &["--answer", "180"]).await;
     let account = app.account_manager().accounts().remove(0);
-    let addr = app
-        .engine()
-        .unwrap()
-        .local_addr(TransportKind::Udp)
+    let session = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:pjsua@127.0.0.1:{}", peer.port),
+            vec![stream().await],
+        )
+        .await
         .unwrap();
-    let peer = start_peer(
-        "call",
-        Some(&format!("sip:{}@{addr}", account.contact_username())),
+    until(&mut all, "SIPSessionGotRingIndication").await;
+    session.end().await.unwrap();
+    let failed = until(&mut all, "SIPSessionDidFail").await;
+    assert!(
+        matches!(
+            failed.last().unwrap().data,
+            NotificationData::SIPSessionDidFail {
+                originator: "local",
+                code: 487,
+                ..
+            }
+        ),
+        "{:?}",
+        failed.last().unwrap().data
     );
+    peer.line("disconnected 487").await;
+    app.stop();
+}
+
+/// Both registered with Kamailio (digest auth for REGISTER and INVITE):
+/// we call PJSIP by its address of record, then PJSIP calls us; the
+/// audio arrives both ways each time.
+#[tokio::test]
+async fn calls_with_pjsip_through_kamailio_with_auth() {
+    let k = kamailio::start_kamailio();
+    let registrar = format!("127.0.0.1:{}", k.udp);
+    let (app, mut all) = common::registered_app(k.udp, "alice").await;
+    let account = app.account_manager().accounts().remove(0);
+
+    let peer_args = ["--registrar", &registrar, "--user", "bob", "--seconds", "2"];
+    let mut peer = start_peer("answer", &peer_args).await;
+    assert!(peer.seen.contains(&"registered".to_owned()));
+    let audio = stream().await;
+    app.session_manager()
+        .connect(&account, "sip:bob@sipsimple.test", vec![audio.clone()])
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    peer.line("confirmed").await;
+    until(&mut all, "SIPSessionDidEnd").await;
+    we_heard_pjsip(&audio);
+    peer.heard_our_tone().await;
+
+    let mut args = peer_args.to_vec();
+    args.extend(["--uri", "sip:alice@sipsimple.test"]);
+    let mut peer = start_peer("call", &args).await;
     let session = common::incoming_session(&app, &mut all).await;
-    session.send_ring_indication().await.unwrap();
+    assert!(session.remote_identity().contains("bob@sipsimple.test"));
     let audio = stream().await;
     session.accept(vec![audio.clone()]).await.unwrap();
     until(&mut all, "SIPSessionDidStart").await;
+    peer.line("confirmed").await;
     until(&mut all, "SIPSessionDidEnd").await;
-    let heard = audio.recorded();
-    assert!(heard.len() >= 8000, "we got {} samples", heard.len());
-    assert!(
-        louder(&heard[heard.len() / 4..], 440.0, 1000.0),
-        "we heard pjsua2's 440 Hz"
-    );
-    peer_heard_our_tone(peer);
+    we_heard_pjsip(&audio);
+    peer.heard_our_tone().await;
     app.stop();
 }

@@ -314,3 +314,34 @@ pub fn contact_uri(app: &sipsimple::application::SipApplication) -> String {
         .unwrap();
     format!("sip:{}@{addr}", account.contact_username())
 }
+
+/// An application whose account `user@sipsimple.test` (password `secret`)
+/// registered through the proxy on 127.0.0.1:`proxy_udp` (the tests'
+/// Kamailio); its subscription has seen the registration succeed.
+pub async fn registered_app(
+    proxy_udp: u16,
+    user: &str,
+) -> (
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+) {
+    let app = sipsimple::application::SipApplication::new();
+    let mut all = app
+        .notification_center()
+        .subscribe(sipsimple::notification::Filter::all());
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+         [logging]\ntrace_sip = true\n\
+         [accounts.\"{user}@sipsimple.test\"]\nenabled = true\n\
+         auth.password = \"secret\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{proxy_udp}\"\n\
+         registration.interval = 600\n"
+    );
+    app.start(sipsimple::config::MemoryBackend::with(
+        text.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    until(&mut all, "SIPAccountRegistrationDidSucceed").await;
+    (app, all)
+}

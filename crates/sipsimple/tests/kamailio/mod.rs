@@ -2,6 +2,7 @@
 //! (tests/kamailio/kamailio.cfg) on free loopback ports, and stopped (its
 //! whole process group) when dropped. Shared by the interop tests and the
 //! registration benchmark (`#[path]`-included there).
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

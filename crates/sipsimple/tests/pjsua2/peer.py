@@ -11,8 +11,21 @@ test can check both directions by frequency.
   peer.py call --port P --uri URI --record F.wav [--tone 440] [--seconds 3]
       call URI, play and record, hang up after SECONDS.
 
-It prints one line per event ("ready", "confirmed", "disconnected CODE")
-and exits 0 when the call was confirmed and ended, 1 otherwise.
+Options for either role:
+  --codec PCMA        offer/accept only this codec (plus telephone-event).
+  --answer 180,486    the responses to send to an incoming INVITE, in
+                      order (default 180,200; "180" alone rings for ever).
+  --dtmf 13           send these digits (RFC 4733) once the call is up.
+  --hold              once the call is up, hold it (re-INVITE sendonly),
+                      then resume it (re-INVITE sendrecv).
+  --registrar H:P --user U --password P
+                      register U@sipsimple.test there with digest and
+                      send every request through it.
+
+It prints one line per event ("ready", "registered", "confirmed",
+"codec NAME", "media STATUS", "dtmf D", "held", "resumed",
+"disconnected CODE") and exits 0 when the call was confirmed and ended,
+1 otherwise.
 pjsua2 runs without threads of its own and is polled from here.
 """
 import argparse
@@ -23,6 +36,14 @@ import time
 import pjsua2 as pj
 
 endpoint = None
+
+MEDIA_STATUS = {
+    pj.PJSUA_CALL_MEDIA_NONE: "none",
+    pj.PJSUA_CALL_MEDIA_ACTIVE: "active",
+    pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "local-hold",
+    pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "remote-hold",
+    pj.PJSUA_CALL_MEDIA_ERROR: "error",
+}
 
 
 def say(*words):
@@ -44,6 +65,7 @@ class Call(pj.Call):
         self.code = None
         self.tone = None
         self.recorder = None
+        self.media = None
 
     def onCallState(self, prm):
         info = self.getInfo()
@@ -54,10 +76,17 @@ class Call(pj.Call):
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             say("disconnected", info.lastStatusCode)
 
+    def onDtmfDigit(self, prm):
+        say("dtmf", prm.digit)
+
     def onCallMediaState(self, prm):
         info = self.getInfo()
         for i, media in enumerate(info.media):
-            if media.type != pj.PJMEDIA_TYPE_AUDIO or media.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            self.media = MEDIA_STATUS.get(media.status, str(media.status))
+            say("media", self.media)
+            if media.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                 continue
             audio = self.getAudioMedia(i)
             if self.tone is None:
@@ -83,11 +112,15 @@ class Account(pj.Account):
         super().__init__()
         self.args = args
         self.calls = []
+        self.registered = None
+
+    def onRegState(self, prm):
+        self.registered = prm.code
 
     def onIncomingCall(self, prm):
         call = Call(self, prm.callId, self.args)
         self.calls.append(call)
-        for code in (180, 200):
+        for code in self.args.answer:
             op = pj.CallOpParam()
             op.statusCode = code
             call.answer(op)
@@ -102,6 +135,14 @@ def main():
     ap.add_argument("--record", required=True)
     ap.add_argument("--tone", type=int, default=440)
     ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--codec")
+    ap.add_argument("--answer", default="180,200",
+                    type=lambda s: [int(c) for c in s.split(",")])
+    ap.add_argument("--dtmf")
+    ap.add_argument("--hold", action="store_true")
+    ap.add_argument("--registrar")
+    ap.add_argument("--user", default="pjsua")
+    ap.add_argument("--password", default="secret")
     args = ap.parse_args()
 
     endpoint = pj.Endpoint()
@@ -121,9 +162,21 @@ def main():
     endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
     endpoint.libStart()
     endpoint.audDevManager().setNullDev()
+    if args.codec:
+        for codec in endpoint.codecEnum2():
+            wanted = codec.codecId.startswith(args.codec + "/")
+            endpoint.codecSetPriority(codec.codecId, 255 if wanted else 0)
 
     account_config = pj.AccountConfig()
-    account_config.idUri = f"sip:pjsua@127.0.0.1:{args.port}"
+    if args.registrar:
+        account_config.idUri = f"sip:{args.user}@sipsimple.test"
+        account_config.regConfig.registrarUri = f"sip:{args.registrar}"
+        account_config.sipConfig.proxies.append(f"sip:{args.registrar};lr")
+        account_config.sipConfig.authCreds.append(
+            pj.AuthCredInfo("digest", "*", args.user, 0, args.password))
+    else:
+        account_config.idUri = f"sip:{args.user}@127.0.0.1:{args.port}"
+    account_config.regConfig.registerOnAdd = bool(args.registrar)
     account_config.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
     account_config.natConfig.iceEnabled = False
     account_config.natConfig.contactRewriteUse = 0
@@ -131,6 +184,11 @@ def main():
     account_config.natConfig.sdpNatRewriteUse = 0
     account = Account(args)
     account.create(account_config)
+    if args.registrar:
+        if not poll(10, lambda: account.registered is not None) or account.registered != 200:
+            say("registration failed", account.registered)
+            os._exit(1)
+        say("registered")
     say("ready")
 
     ok = False
@@ -138,12 +196,31 @@ def main():
         call = Call(account, args=args)
         account.calls.append(call)
         call.makeCall(args.uri, pj.CallOpParam(True))
-    if poll(15, lambda: any(c.state == pj.PJSIP_INV_STATE_CONFIRMED for c in account.calls)):
+    confirmed = lambda: any(c.state == pj.PJSIP_INV_STATE_CONFIRMED for c in account.calls)
+    failed = lambda: any(c.state == pj.PJSIP_INV_STATE_DISCONNECTED for c in account.calls)
+    if poll(15, lambda: confirmed() or failed()) and confirmed():
         call = next(c for c in account.calls if c.state == pj.PJSIP_INV_STATE_CONFIRMED)
         gone = lambda: call.state == pj.PJSIP_INV_STATE_DISCONNECTED
+        poll(0.3, gone)
+        say("codec", call.getStreamInfo(0).codecName)
+        if args.dtmf:
+            call.dialDtmf(args.dtmf)
+        if args.hold and not poll(0.5, gone):
+            call.setHold(pj.CallOpParam(True))
+            if poll(5, lambda: gone() or call.media == "local-hold") and not gone():
+                say("held")
+            if not poll(0.5, gone):
+                op = pj.CallOpParam(True)
+                op.opt.flag = pj.PJSUA_CALL_UNHOLD
+                call.reinvite(op)
+                if poll(5, lambda: gone() or call.media == "active") and not gone():
+                    say("resumed")
         if not poll(args.seconds, gone):
             call.hangup(pj.CallOpParam(True))
         ok = poll(5, gone)
+    else:
+        # Unanswered, rejected or cancelled: wait for it to end.
+        poll(15, failed)
     # Dropping the recorder closes its WAV (header written); the rest of
     # pjsua2 must not be destroyed from Python: leave without cleanup.
     for c in account.calls:
