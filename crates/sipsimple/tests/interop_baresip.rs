@@ -4,11 +4,15 @@
 //! it decodes to WAV, and it is driven over `ctrl_tcp` (netstring JSON).
 //!
 //! Both ways: baresip calls us and we answer; we call baresip and it
-//! answers by itself. In each, the audio is checked by frequency on both
+//! answers by itself; directly and through Kamailio with digest auth;
+//! PCMU and PCMA. In each, the audio is checked by frequency on both
 //! sides (what we record, and the WAV baresip wrote), and the call ends
-//! from one side with the other seeing it.
+//! from one side with the other seeing it. Also: hold and resume by
+//! either side, DTMF both ways, and our 486/603 and CANCEL as baresip
+//! reports them (its ctrl_tcp CALL_CLOSED events).
 
 mod common;
+mod kamailio;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -28,7 +32,13 @@ struct Baresip {
     child: Child,
     dir: TempDir,
     sip_port: u16,
-    ctrl_port: u16,
+    /// The one ctrl_tcp connection (baresip 1.0 serves only the latest
+    /// one): commands go out on it, and everything baresip sends on it,
+    /// replies and events (netstring JSON: CALL_INCOMING, CALL_CLOSED,
+    /// ...), is collected in `events`.
+    ctrl: Option<TcpStream>,
+    events: Arc<std::sync::Mutex<String>>,
+    commands: std::sync::atomic::AtomicU32,
 }
 
 impl Drop for Baresip {
@@ -39,6 +49,18 @@ impl Drop for Baresip {
 }
 
 fn start_baresip(answer_automatically: bool) -> Baresip {
+    let answermode = if answer_automatically {
+        "auto"
+    } else {
+        "manual"
+    };
+    start_baresip_as(|sip_port| {
+        format!("<sip:carol@127.0.0.1:{sip_port}>;regint=0;answermode={answermode}")
+    })
+}
+
+/// baresip with the account line `account(sip_port)` makes.
+fn start_baresip_as(account: impl FnOnce(u16) -> String) -> Baresip {
     let dir = TempDir::new("baresip");
     let sip_port = free_port();
     let ctrl_port = free_port();
@@ -70,16 +92,7 @@ fn start_baresip(answer_automatically: bool) -> Baresip {
         dir.0.display()
     );
     std::fs::write(dir.0.join("config"), config).unwrap();
-    let answermode = if answer_automatically {
-        "auto"
-    } else {
-        "manual"
-    };
-    std::fs::write(
-        dir.0.join("accounts"),
-        format!("<sip:carol@127.0.0.1:{sip_port}>;regint=0;answermode={answermode}\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.0.join("accounts"), account(sip_port) + "\n").unwrap();
     std::fs::write(dir.0.join("contacts"), "").unwrap();
     let log = std::fs::File::create(dir.0.join("baresip.log")).unwrap();
     let child = Command::new("baresip")
@@ -95,7 +108,9 @@ fn start_baresip(answer_automatically: bool) -> Baresip {
         child,
         dir,
         sip_port,
-        ctrl_port,
+        ctrl: None,
+        events: Arc::default(),
+        commands: Default::default(),
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", ctrl_port)).is_err() {
@@ -109,24 +124,68 @@ fn start_baresip(answer_automatically: bool) -> Baresip {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    let mut events = TcpStream::connect(("127.0.0.1", ctrl_port)).unwrap();
+    b.ctrl = Some(events.try_clone().unwrap());
+    let seen = b.events.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = events.read(&mut buf) {
+            seen.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
     b
 }
 
 impl Baresip {
+    /// baresip's ctrl_tcp events so far.
+    fn events(&self) -> String {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Waits (10 s at most) for an event containing `want`.
+    async fn event(&self, want: &str) {
+        for _ in 0..100 {
+            if self.events().contains(want) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {want:?} among baresip's events: {}", self.events());
+    }
+
+    /// The CALL_CLOSED events so far, in order.
+    fn closed_calls(&self) -> Vec<String> {
+        self.events()
+            .split("},")
+            .filter(|e| e.contains("\"type\":\"CALL_CLOSED\""))
+            .map(str::to_owned)
+            .collect()
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.0.join("baresip.log")).unwrap_or_default()
     }
 
     /// Sends one ctrl_tcp command (netstring JSON).
     fn command(&self, command: &str, params: &str) {
-        let json = format!("{{\"command\":\"{command}\",\"params\":\"{params}\",\"token\":\"t\"}}");
-        let mut s = TcpStream::connect(("127.0.0.1", self.ctrl_port)).unwrap();
-        s.write_all(format!("{}:{json},", json.len()).as_bytes())
+        let n = self
+            .commands
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("\"token\":\"t{n}\"");
+        let json = format!("{{\"command\":\"{command}\",\"params\":\"{params}\",{token}}}");
+        let mut ctrl = self.ctrl.as_ref().unwrap();
+        ctrl.write_all(format!("{}:{json},", json.len()).as_bytes())
             .unwrap();
-        // Its reply (or the first event) says the command was taken.
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut buf = [0u8; 512];
-        let _ = s.read(&mut buf);
+        // Its reply, carrying the token, says the command was taken.
+        for _ in 0..100 {
+            if self.events().contains(&token) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("baresip did not answer {json}: {}", self.events());
     }
 
     /// The WAV files sndfile wrote of what baresip decoded.
@@ -354,5 +413,249 @@ async fn baresip_receives_our_dtmf() {
     }
     call.end().await.unwrap();
     until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}
+
+/// A call to baresip offering PCMA only: it answers with PCMA and the
+/// audio arrives both ways; then baresip calls us and we accept PCMA
+/// only from its offer.
+#[tokio::test]
+async fn calls_with_baresip_in_pcma_both_ways() {
+    let b = start_baresip(true);
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = common::tone_stream(1000.0, vec![Codec::pcma()]).await;
+    app.session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            vec![audio.clone()],
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    assert_eq!(audio.codec().as_deref(), Some("PCMA"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.command("hangup", "");
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_audio(&audio, &b);
+    drop(b);
+
+    let b = start_baresip(false);
+    b.command("dial", &common::contact_uri(&app));
+    let session = common::incoming_session(&app, &mut all).await;
+    let audio = common::tone_stream(1000.0, vec![Codec::pcma()]).await;
+    session.accept(vec![audio.clone()]).await.unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    assert_eq!(audio.codec().as_deref(), Some("PCMA"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_audio(&audio, &b);
+    app.stop();
+}
+
+/// We hold baresip and resume: our local hold changes are reported, and
+/// baresip, answering our sendonly offer recvonly, stops sending RTP
+/// while held and sends again once resumed.
+#[tokio::test]
+async fn we_hold_and_resume_baresip() {
+    let b = start_baresip(true);
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = tone_stream().await;
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            vec![audio.clone()],
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    call.hold().await.unwrap();
+    let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        held.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator: "local",
+            on_hold: true,
+            ..
+        }
+    ));
+    // baresip answers the sendonly offer recvonly: its RTP stops.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = audio.stats().packets_received;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let during = audio.stats().packets_received - before;
+    call.unhold().await.unwrap();
+    let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
+    assert!(matches!(
+        resumed.last().unwrap().data,
+        NotificationData::SIPSessionDidChangeHoldState {
+            originator: "local",
+            on_hold: false,
+            ..
+        }
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = audio.stats().packets_received;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = audio.stats().packets_received - before;
+    assert!(during <= 2, "baresip sent {during} packets to a held call");
+    assert!(
+        after >= 40,
+        "baresip sent {after} packets in 1 s after the resume"
+    );
+    call.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}
+
+/// baresip sends DTMF (its `sndcode`, RFC 4733): we report each digit.
+#[tokio::test]
+async fn we_receive_dtmf_from_baresip() {
+    let b = start_baresip(true);
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            vec![tone_stream().await],
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    let mut got = Vec::new();
+    for d in ['7', '9'] {
+        b.command("sndcode", &d.to_string());
+        let n = until(&mut all, "AudioStreamGotDTMF").await;
+        if let NotificationData::AudioStreamGotDTMF { digit } = n.last().unwrap().data {
+            got.push(digit);
+        }
+    }
+    assert_eq!(got, ['7', '9'], "{}", b.log());
+    call.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    app.stop();
+}
+
+/// baresip calls us and we refuse with 486, then 603: baresip reports
+/// the call closed with each.
+#[tokio::test]
+async fn baresip_sees_our_486_and_603() {
+    let b = start_baresip(false);
+    let app = common::account_app("bob").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    for code in [486u16, 603] {
+        b.command("dial", &common::contact_uri(&app));
+        let session = common::incoming_session(&app, &mut all).await;
+        session.reject(code, None).await.unwrap();
+        until(&mut all, "SIPSessionDidFail").await;
+        let reason = if code == 486 { "Busy Here" } else { "Decline" };
+        b.event(&format!("\"param\":\"{code} {reason}\"")).await;
+    }
+    let closed = b.closed_calls();
+    assert_eq!(closed.len(), 2, "{closed:?}");
+    assert!(closed
+        .iter()
+        .all(|e| e.contains("\"direction\":\"outgoing\"")));
+    assert!(closed[0].contains("486 Busy Here") && closed[1].contains("603 Decline"));
+    app.stop();
+}
+
+/// We call baresip, it rings (manual answer), and we give up: our CANCEL
+/// closes the incoming call on baresip's side, and its 487 fails ours.
+#[tokio::test]
+async fn baresip_sees_our_cancel() {
+    let b = start_baresip(false);
+    let app = common::account_app("alice").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            vec![tone_stream().await],
+        )
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionGotRingIndication").await;
+    call.end().await.unwrap();
+    let failed = until(&mut all, "SIPSessionDidFail").await;
+    assert!(matches!(
+        failed.last().unwrap().data,
+        NotificationData::SIPSessionDidFail {
+            originator: "local",
+            code: 487,
+            ..
+        }
+    ));
+    // libre ends an INVITE server transaction on CANCEL with ECONNRESET,
+    // which baresip reports as the incoming call closed with its text.
+    b.event("\"type\":\"CALL_CLOSED\"").await;
+    let closed = &b.closed_calls()[0];
+    assert!(closed.contains("\"direction\":\"incoming\""), "{closed}");
+    assert!(closed.contains("Connection reset by peer"), "{closed}");
+    app.stop();
+}
+
+/// Both registered with Kamailio (digest for REGISTER and INVITE): we
+/// call baresip by its address of record, then baresip calls us; audio
+/// both ways each time.
+#[tokio::test]
+async fn calls_with_baresip_through_kamailio_with_auth() {
+    let k = kamailio::start_kamailio();
+    let (app, mut all) = common::registered_app(k.udp, "alice").await;
+    let proxy = k.udp;
+    let b = start_baresip_as(|_| {
+        format!(
+            "<sip:bob@sipsimple.test>;auth_pass=secret;outbound=\"sip:127.0.0.1:{proxy}\";\
+             regint=600;answermode=auto"
+        )
+    });
+    for _ in 0..100 {
+        if kamailio::contact_count(&k) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(kamailio::contact_count(&k), 2, "{}", b.log());
+    let account = app.account_manager().accounts().remove(0);
+    let audio = tone_stream().await;
+    app.session_manager()
+        .connect(&account, "sip:bob@sipsimple.test", vec![audio.clone()])
+        .await
+        .unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.command("hangup", "");
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_audio(&audio, &b);
+    for wav in b.decoded() {
+        std::fs::remove_file(wav).unwrap();
+    }
+
+    b.command("dial", "sip:alice@sipsimple.test");
+    let session = common::incoming_session(&app, &mut all).await;
+    assert!(session.remote_identity().contains("bob@sipsimple.test"));
+    let audio = tone_stream().await;
+    session.accept(vec![audio.clone()]).await.unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_audio(&audio, &b);
     app.stop();
 }
