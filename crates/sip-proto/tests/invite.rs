@@ -219,6 +219,47 @@ fn a_rejected_call_fails_with_the_code_on_both_sides() {
     ));
 }
 
+/// RFC 3263 §4.3 failover: the first server never answered; the INVITE
+/// goes again as a new transaction (new branch, next CSeq, the new
+/// transport's Via and Contact, same Call-ID, tags and body), and the
+/// second server's answer sets the call up.
+#[test]
+fn a_failed_invite_is_retried_as_a_new_transaction_for_the_next_server() {
+    let now = Instant::now();
+    let (mut alice, _, first) = call();
+    let tcp = (
+        "SIP/2.0/TCP 127.0.0.1:5062".to_owned(),
+        uri("sip:alice@127.0.0.1:5062;transport=tcp"),
+    );
+    let again = request(Message::Request(alice.retry_invite(Some(tcp)).unwrap()));
+    assert!(events(&mut alice).is_empty(), "failover is not a failure");
+    let via = |r: &Request| r.headers.get_str(&HeaderName::Via).unwrap().to_owned();
+    assert!(via(&again).starts_with("SIP/2.0/TCP 127.0.0.1:5062;branch=z9hG4bK"));
+    assert_ne!(via(&again), via(&first));
+    assert_eq!(again.headers.get_str(&HeaderName::CSeq), Some("2 INVITE"));
+    assert_eq!(
+        again.headers.get_str(&HeaderName::Contact),
+        Some("<sip:alice@127.0.0.1:5062;transport=tcp>")
+    );
+    for h in [HeaderName::CallId, HeaderName::From, HeaderName::To] {
+        assert_eq!(again.headers.get_str(&h), first.headers.get_str(&h));
+    }
+    assert_eq!(again.body, first.body);
+
+    // The second server answers; the ACK is for the retried INVITE.
+    let mut bob = InviteSession::incoming(config("bob", 5070, "btag"), &again);
+    let ok = only_response(bob.accept(Some(Body::sdp(ANSWER)), now).unwrap());
+    let acks = stateless(&alice.handle_response(&ok, now));
+    let Some(Message::Request(ack)) = acks.first() else {
+        panic!("no ACK")
+    };
+    assert_eq!(ack.headers.get_str(&HeaderName::CSeq), Some("2 ACK"));
+    assert_eq!(alice.state(), SessionState::Confirmed);
+
+    // Once answered there is nothing to fail over.
+    assert!(alice.retry_invite(None).is_err());
+}
+
 #[test]
 fn cancel_ends_an_unanswered_call_with_487() {
     let now = Instant::now();

@@ -542,6 +542,50 @@ impl InviteSession {
         }
     }
 
+    /// RFC 3263 §4.3 failover: our INVITE's transaction failed (timed
+    /// out, or the transport refused it) or a server answered 503, and
+    /// there is another server to try. Returns the INVITE again as a new
+    /// transaction (new branch, next CSeq, credentials kept) for the
+    /// caller to send there; an early dialog of the first server is
+    /// forgotten. `local` replaces our Via (without branch) and Contact
+    /// when the next server is reached over another transport or from
+    /// another address.
+    pub fn retry_invite(
+        &mut self,
+        local: Option<(String, Uri<'static>)>,
+    ) -> Result<Request, StateError> {
+        if !self.outgoing || !matches!(self.state, SessionState::Calling | SessionState::Proceeding)
+        {
+            return Err(StateError {
+                action: "retry the INVITE",
+                state: self.state,
+            });
+        }
+        if let Some((via, contact)) = local {
+            self.config.via = via;
+            self.config.contact = contact;
+        }
+        let mut invite = self.invite.clone();
+        let seq = cseq_of(&invite.headers)
+            .map_or(1, |c| c.seq)
+            .wrapping_add(1);
+        invite.headers.remove_all(&HeaderName::Via);
+        invite.headers.remove_all(&HeaderName::CSeq);
+        invite.headers.remove_all(&HeaderName::Contact);
+        let via = self.via();
+        invite.headers.push(HeaderName::Via, via);
+        invite
+            .headers
+            .push(HeaderName::CSeq, format!("{seq} INVITE"));
+        invite
+            .headers
+            .push(HeaderName::Contact, format!("<{}>", self.config.contact));
+        self.invite = invite.clone();
+        self.dialog = None;
+        self.state = SessionState::Calling;
+        Ok(invite)
+    }
+
     /// Cancels an outgoing session that has no final answer yet (§9.1).
     /// The INVITE's answer (487, or a 2xx that crossed the CANCEL) ends
     /// it.

@@ -15,7 +15,7 @@ use sip_proto::uri::Uri;
 use sip_proto::Request;
 use tokio::sync::mpsc;
 
-use super::task::{Input, OfferKind, OurOffer, SessionTask};
+use super::task::{Failover, Input, OfferKind, OurOffer, SessionTask};
 use super::{lock, Session, SessionError, SessionState, Shared};
 use crate::account::{Account, Services};
 use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
@@ -130,6 +130,7 @@ impl SessionManager {
             settings,
             server: HashMap::new(),
             route: None,
+            failover: Vec::new(),
             invite_client: None,
             reinvite_client: None,
             slots: Vec::new(),
@@ -159,9 +160,11 @@ impl SessionManager {
     }
 
     /// Calls `to` from `account` offering `streams`: routes from the
-    /// account's outbound proxy, else from `to` (RFC 3263; the first
-    /// route is used). The streams are initialized first; posts
-    /// SIPSessionNewOutgoing, and the rest follows as the call progresses.
+    /// account's outbound proxy, else from `to` (RFC 3263; the INVITE
+    /// fails over to the next route when a server does not answer, cannot
+    /// be reached or answers 503). The streams are initialized first;
+    /// posts SIPSessionNewOutgoing, and the rest follows as the call
+    /// progresses.
     pub async fn connect(
         &self,
         account: &Account,
@@ -211,14 +214,32 @@ impl SessionManager {
         {
             local_name = local_name.with_display_name(name);
         }
-        let contact = Uri::parse(&format!(
-            "sip:{}@{}{}",
-            account.contact_username(),
-            host_port(local),
-            transport_param(route.transport)
-        ))
-        .map_err(|e| SessionError::Failed(e.to_string()))?
-        .into_owned();
+        let contact_on = |transport, local| {
+            Uri::parse(&format!(
+                "sip:{}@{}{}",
+                account.contact_username(),
+                host_port(local),
+                transport_param(transport)
+            ))
+            .map(|u| u.into_owned())
+            .map_err(|e| SessionError::Failed(e.to_string()))
+        };
+        let contact = contact_on(route.transport, local)?;
+        // The other routes, for the INVITE to fail over to.
+        let mut failover = Vec::new();
+        for r in routes.iter().skip(1) {
+            let target = Target {
+                addr: r.socket_addr(),
+                transport: r.transport,
+            };
+            if let Some(local) = services.engine.local_addr_towards(r.transport, target.addr) {
+                failover.push(Failover {
+                    target,
+                    via: via_without_branch(r.transport, local),
+                    contact: contact_on(r.transport, local)?,
+                });
+            }
+        }
         let config = SessionConfig {
             local: local_name,
             contact,
@@ -291,6 +312,7 @@ impl SessionManager {
             (services, settings),
             |t| {
                 t.route = Some(target);
+                t.failover = failover;
                 t.slots = streams.into_iter().map(Some).collect();
                 t.our_offer = Some(OurOffer {
                     sdp: offer,

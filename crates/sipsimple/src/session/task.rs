@@ -40,6 +40,14 @@ pub(crate) enum Input {
     Command(super::Command),
 }
 
+/// A further route for the INVITE (RFC 3263 §4.3), with the Via (no
+/// branch) and Contact we have on it.
+pub(crate) struct Failover {
+    pub(crate) target: Target,
+    pub(crate) via: String,
+    pub(crate) contact: Uri<'static>,
+}
+
 /// A stream and the index of its m-line.
 pub(crate) type Placed = (usize, Arc<dyn MediaStream>);
 
@@ -83,6 +91,9 @@ pub(crate) struct SessionTask {
     pub(crate) server: HashMap<(u32, String), (ServerKey, Target)>,
     /// The first hop of an outgoing session.
     pub(crate) route: Option<Target>,
+    /// The other RFC 3263 routes of an outgoing session, in order, for
+    /// the INVITE to fail over to.
+    pub(crate) failover: Vec<Failover>,
     pub(crate) invite_client: Option<ClientKey>,
     /// Our re-INVITE's client transaction (cancel_proposal).
     pub(crate) reinvite_client: Option<ClientKey>,
@@ -231,6 +242,15 @@ impl SessionTask {
                     self.invite.handle_reinvite_cancel()
                 }
             }
+            Input::Response(r) if r.status.code() == 503 && self.is_initial_invite(&r.headers) => {
+                match self.fail_over() {
+                    Some(actions) => actions,
+                    None => {
+                        self.processed(&r);
+                        self.invite.handle_response(&r, now)
+                    }
+                }
+            }
             Input::Response(r) => {
                 if r.status.is_final() {
                     self.processed(&r);
@@ -246,11 +266,43 @@ impl SessionTask {
                 self.invite.handle_response(&r, now)
             }
             Input::RequestFailed { method, seq } => {
-                self.invite.handle_request_timeout(&method, seq)
+                let initial = cseq(&self.invite.invite().headers)
+                    .is_some_and(|(s, _)| s == seq && self.shared.outgoing);
+                match self
+                    .fail_over()
+                    .filter(|_| initial && method == Method::Invite)
+                {
+                    Some(actions) => actions,
+                    None => self.invite.handle_request_timeout(&method, seq),
+                }
             }
             Input::Command(c) => self.on_command(c, now).await,
         };
         self.execute(actions).await;
+    }
+
+    /// Whether these are the headers of a response to our (latest)
+    /// initial INVITE.
+    fn is_initial_invite(&self, headers: &sip_proto::headers::Headers) -> bool {
+        self.shared.outgoing
+            && cseq(headers).is_some_and(|c| Some(c) == cseq(&self.invite.invite().headers))
+    }
+
+    /// The INVITE again, to the next route, if there is one and the
+    /// session can still fail over (no final answer, not cancelled).
+    fn fail_over(&mut self) -> Option<Vec<Action>> {
+        if self.failover.is_empty() {
+            return None;
+        }
+        let next = &self.failover[0];
+        let request = self
+            .invite
+            .retry_invite(Some((next.via.clone(), next.contact.clone())))
+            .ok()?;
+        let next = self.failover.remove(0);
+        self.route = Some(next.target);
+        self.invite_client = None;
+        Some(vec![Action::SendRequest(request)])
     }
 
     /// Where a request of ours goes: the first hop of the call for the
