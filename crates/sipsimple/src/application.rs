@@ -557,7 +557,7 @@ async fn pump(
                         Method::Invite => match recipient(&accounts, &request) {
                             Some((account, user)) => {
                                 match sessions
-                                    .incoming(&account, &user, key.clone(), &request, source)
+                                    .incoming(account, &user, key.clone(), &request, source)
                                     .await
                                 {
                                     Ok(_) => continue,
@@ -596,13 +596,17 @@ async fn pump(
 /// The account a request is for, by its Request-URI (an enabled
 /// account's contact user or id, or the active Bonjour account's contact
 /// user): its id and contact user name.
-fn recipient(accounts: &AccountManager, request: &sip_proto::Request) -> Option<(String, String)> {
+fn recipient(
+    accounts: &AccountManager,
+    request: &sip_proto::Request,
+) -> Option<(crate::session::SessionAccount, String)> {
     let uri = request.uri().ok()?;
     let sip = uri.as_sip()?;
     if let Some(a) = accounts.find_account(sip) {
-        return Some((a.id().to_string(), a.contact_username().to_owned()));
+        let user = a.contact_username().to_owned();
+        return Some((a.into(), user));
     }
     let b = accounts.bonjour_account()?;
-    (b.is_active() && sip.user.as_deref() == Some(b.contact_username()))
-        .then(|| (b.id().to_string(), b.contact_username().to_owned()))
+    let user = b.contact_username().to_owned();
+    (b.is_active() && sip.user.as_deref() == Some(&user)).then(|| (b.into(), user))
 }

@@ -293,7 +293,15 @@ impl MediaStream for NoteStream {
         _context: StreamContext,
         _direction: StreamDirection,
     ) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(async { Ok(()) })
+        // A note nobody can send, to see a stream fail to get ready.
+        let unusable = self.note == "unusable";
+        Box::pin(async move {
+            if unusable {
+                Err("no way to send this note".into())
+            } else {
+                Ok(())
+            }
+        })
     }
 
     fn start(
@@ -473,6 +481,59 @@ async fn an_offer_no_registered_stream_takes_is_refused_with_488() {
         last(&failed),
         NotificationData::SIPSessionDidFail { code: 488, .. }
     ));
+    alice.stop();
+    bob.stop();
+}
+
+/// A stream that cannot get ready fails the call before any INVITE:
+/// connect says why, SIPSessionDidFail follows SIPSessionNewOutgoing,
+/// and bob never hears of it.
+#[tokio::test]
+async fn a_stream_that_cannot_initialize_fails_the_call_before_any_invite() {
+    let alice = common::account_app("alice").await;
+    let bob = common::account_app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    let note = Arc::new(NoteStream {
+        note: "unusable".into(),
+        heard: Mutex::new(None),
+    });
+    let call = Session::new(alice.session_manager(), account);
+    let r = call
+        .connect(
+            &contact_uri(&bob),
+            vec![sipsimple::lookup::Route {
+                address: [127, 0, 0, 1].into(),
+                port: bob
+                    .engine()
+                    .unwrap()
+                    .local_addr(sipsimple::engine::TransportKind::Udp)
+                    .unwrap()
+                    .port(),
+                transport: sipsimple::engine::TransportKind::Udp,
+            }],
+            vec![audio, note],
+        )
+        .await;
+    let Err(sipsimple::session::SessionError::Failed(why)) = r else {
+        panic!("{r:?}");
+    };
+    assert!(why.contains("no way to send this note"), "{why}");
+    assert_eq!(call.state(), SessionState::Terminated);
+    let seen = until(&mut alice_all, "SIPSessionDidFail").await;
+    assert_eq!(seen[0].name(), "SIPSessionNewOutgoing");
+    assert!(matches!(
+        last(&seen),
+        NotificationData::SIPSessionDidFail { originator: "local", failure_reason, .. }
+            if failure_reason.contains("no way to send this note")
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        bob_all.try_next().is_none(),
+        "bob heard of a call that was never made"
+    );
     alice.stop();
     bob.stop();
 }

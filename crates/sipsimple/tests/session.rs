@@ -533,8 +533,9 @@ async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
         "alice sends from the port she announced"
     );
     assert!(!bob_audio.srtp_active() && !bob_audio.ice_active());
-    assert_eq!(answer.transport(), "udp");
-    assert_eq!(answer.account(), "bob@example.test");
+    assert_eq!(answer.transport(), Some("udp"));
+    assert_eq!(answer.account().id(), "bob@example.test");
+    assert_eq!(call.account().id(), "alice@example.test");
 
     // Alice's RTP stops; SIP knows nothing of it.
     MediaStream::end(&*alice_audio);
@@ -606,6 +607,90 @@ async fn an_ended_call_leaves_no_task_behind() {
         after <= before + 2 * 3,
         "{before} tasks before, {after} after"
     );
+    alice.stop();
+    bob.stop();
+}
+
+/// The spec's two steps: `Session::new(account)` makes a session in the
+/// Null state, where only `connect` (and `end`) may be called; `connect`
+/// takes the routes to try in order (here one over a transport alice
+/// does not run, then bob's).
+#[tokio::test]
+async fn a_session_is_made_in_the_null_state_and_connected_over_given_routes() {
+    use sipsimple::engine::TransportKind;
+    use sipsimple::lookup::Route;
+    use sipsimple::session::SessionError;
+
+    let alice = app("alice").await;
+    let bob = app("bob").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let call = Session::new(alice.session_manager(), account.clone());
+    assert_eq!(call.state(), SessionState::Null);
+    assert!(Arc::ptr_eq(call.account().as_sip().unwrap(), &account));
+    assert_eq!(call.transport(), None);
+    assert_eq!(
+        call.hold().await,
+        Err(SessionError::State {
+            action: "hold",
+            state: SessionState::Null
+        })
+    );
+    assert!(alice.session_manager().sessions().is_empty());
+
+    let bob_addr = bob
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Udp)
+        .unwrap();
+    // A route over TCP, which alice does not run, is passed over (failover
+    // past servers that fail is tests/call_failover.rs).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let routes = vec![
+        Route {
+            address: bob_addr.ip(),
+            port: dead,
+            transport: TransportKind::Tcp,
+        },
+        Route {
+            address: bob_addr.ip(),
+            port: bob_addr.port(),
+            transport: TransportKind::Udp,
+        },
+    ];
+    let audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    call.connect(&bob_uri(&bob), routes.clone(), vec![audio.clone()])
+        .await
+        .unwrap();
+    assert_eq!(call.state(), SessionState::Outgoing);
+    assert!(matches!(
+        call.connect(&bob_uri(&bob), routes, vec![audio]).await,
+        Err(SessionError::State {
+            action: "connect",
+            ..
+        })
+    ));
+    let answer = incoming(&bob, &mut bob_all).await;
+    answer
+        .accept(vec![tone_stream(1000.0, vec![Codec::pcmu()]).await])
+        .await
+        .unwrap();
+    let seen = until(&mut alice_all, "SIPSessionDidStart").await;
+    assert!(!names(&seen).contains(&"SIPSessionDidFail"));
+    assert_eq!(names(&seen)[0], "SIPSessionNewOutgoing");
+    assert_eq!(call.transport(), Some("udp"), "the route that took it");
+    call.end().await.unwrap();
+    until(&mut alice_all, "SIPSessionDidEnd").await;
+
+    // A session never connected just ends.
+    let unused = Session::new(alice.session_manager(), account);
+    unused.end().await.unwrap();
+    assert_eq!(unused.state(), SessionState::Terminated);
     alice.stop();
     bob.stop();
 }

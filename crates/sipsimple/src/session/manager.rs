@@ -16,15 +16,16 @@ use sip_proto::Request;
 use tokio::sync::mpsc;
 
 use super::task::{Failover, Input, OfferKind, OurOffer, SessionTask};
-use super::{lock, Session, SessionError, SessionState, Shared};
-use crate::account::{Account, Services};
+use super::{lock, Session, SessionAccount, SessionError, SessionState, Shared};
+use crate::account::Services;
 use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
+use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};
 use crate::streams::{
     MediaStream, MediaStreamRegistry, StreamContext, StreamDirection, StreamList, StreamSettings,
 };
 
-fn transport_name(t: TransportKind) -> &'static str {
+pub(crate) fn transport_name(t: TransportKind) -> &'static str {
     match t {
         TransportKind::Udp => "udp",
         TransportKind::Tcp => "tcp",
@@ -103,26 +104,25 @@ impl SessionManager {
             .ok_or_else(|| SessionError::Failed("the application is not running".into()))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn spawn(
         &self,
+        session: Session,
+        inputs: mpsc::Receiver<Input>,
         call_id: String,
         invite: InviteSession,
-        shared: Arc<Shared>,
         (services, settings): (Services, StreamSettings),
         setup: impl FnOnce(&mut SessionTask),
         first: Vec<sip_proto::invite::Action>,
-    ) -> Session {
-        let (tx, rx) = mpsc::channel(64);
-        let session = Session {
-            shared: shared.clone(),
-            commands: tx.clone(),
-        };
+    ) {
+        let shared = session.shared.clone();
+        let tx = session.commands.clone();
         let inner = self.inner.clone();
         let id = call_id.clone();
         let mut task = SessionTask {
             shared,
             invite,
-            inputs: rx,
+            inputs,
             self_tx: tx,
             services,
             center: self.center.clone(),
@@ -156,36 +156,28 @@ impl SessionManager {
         lock(&self.inner).sessions.insert(call_id, session.clone());
         // Boxed: the task's future then holds a pointer, not the task.
         tokio::spawn(Box::new(task).run(first));
-        session
     }
 
-    /// Calls `to` from `account` offering `streams`: routes from the
-    /// account's outbound proxy, else from `to` (RFC 3263; the INVITE
-    /// fails over to the next route when a server does not answer, cannot
-    /// be reached or answers 503). The streams are initialized first;
-    /// posts SIPSessionNewOutgoing, and the rest follows as the call
-    /// progresses.
+    /// Calls `to` from `account` offering `streams`: `Session::new` and
+    /// `Session::connect` with the routes of the account's outbound
+    /// proxy, else of `to` (RFC 3263; the INVITE fails over to the next
+    /// route when a server does not answer, cannot be reached or answers
+    /// 503).
     pub async fn connect(
         &self,
-        account: &Account,
+        account: impl Into<SessionAccount>,
         to: &str,
         streams: Vec<Arc<dyn MediaStream>>,
     ) -> Result<Session, SessionError> {
-        if streams.is_empty() {
-            return Err(SessionError::Failed("a session needs a stream".into()));
-        }
+        let account = account.into();
         let services = self.services()?;
         let to_uri = Uri::parse(to)
             .map_err(|e| SessionError::Failed(format!("{to:?} is not a URI: {e}")))?
             .into_owned();
-        let proxy = account
-            .get("sip.outbound_proxy")
-            .ok()
-            .flatten()
-            .and_then(|v| {
-                v.as_str()
-                    .and_then(|p| Uri::parse(p).ok().map(|u| u.into_owned()))
-            });
+        let proxy = account.setting("sip.outbound_proxy").and_then(|v| {
+            v.as_str()
+                .and_then(|p| Uri::parse(p).ok().map(|u| u.into_owned()))
+        });
         let hop = proxy.as_ref().unwrap_or(&to_uri);
         let sip = hop
             .as_sip()
@@ -196,20 +188,50 @@ impl SessionManager {
             .await
             .result
             .map_err(|e| SessionError::Failed(format!("no route to {hop}: {e}")))?;
-        let route = *routes
-            .first()
-            .ok_or_else(|| SessionError::Failed(format!("no route to {hop}")))?;
-        let local = services
-            .engine
-            .local_addr_towards(route.transport, route.socket_addr())
-            .ok_or_else(|| SessionError::Failed("no local address".into()))?;
+        let session = Session::new(self, account);
+        session.connect(to, routes, streams).await?;
+        Ok(session)
+    }
 
+    pub(crate) fn new_sender(&self) -> crate::notification::SenderId {
+        self.center.new_sender()
+    }
+
+    /// `Session::connect`: the INVITE to the first of `routes`, the rest
+    /// kept to fail over to.
+    pub(crate) async fn start_outgoing(
+        &self,
+        session: Session,
+        inputs: mpsc::Receiver<Input>,
+        to: &str,
+        routes: Vec<Route>,
+        streams: Vec<Arc<dyn MediaStream>>,
+    ) -> Result<(), SessionError> {
+        if streams.is_empty() {
+            return Err(SessionError::Failed("a session needs a stream".into()));
+        }
+        let services = self.services()?;
+        let to_uri = Uri::parse(to)
+            .map_err(|e| SessionError::Failed(format!("{to:?} is not a URI: {e}")))?
+            .into_owned();
+        let account = session.shared.account.clone();
+        // The routes over transports we run, each with our address on it.
+        let mut usable = routes.iter().filter_map(|r| {
+            let local = services
+                .engine
+                .local_addr_towards(r.transport, r.socket_addr())?;
+            Some((*r, local))
+        });
+        let (route, local) = usable.next().ok_or_else(|| {
+            SessionError::Failed(format!("no route to {to} over a transport we run"))
+        })?;
+        let from = account
+            .uri()
+            .ok_or_else(|| SessionError::Failed("the account has no address yet".into()))?;
         let credentials = account.credentials();
-        let mut local_name = NameAddr::new(account.uri().clone());
+        let mut local_name = NameAddr::new(from);
         if let Some(name) = account
-            .get("display_name")
-            .ok()
-            .flatten()
+            .setting("display_name")
             .and_then(|v| v.as_str().map(str::to_owned))
         {
             local_name = local_name.with_display_name(name);
@@ -227,18 +249,15 @@ impl SessionManager {
         let contact = contact_on(route.transport, local)?;
         // The other routes, for the INVITE to fail over to.
         let mut failover = Vec::new();
-        for r in routes.iter().skip(1) {
-            let target = Target {
-                addr: r.socket_addr(),
-                transport: r.transport,
-            };
-            if let Some(local) = services.engine.local_addr_towards(r.transport, target.addr) {
-                failover.push(Failover {
-                    target,
-                    via: via_without_branch(r.transport, local),
-                    contact: contact_on(r.transport, local)?,
-                });
-            }
+        for (r, local) in usable {
+            failover.push(Failover {
+                target: Target {
+                    addr: r.socket_addr(),
+                    transport: r.transport,
+                },
+                via: via_without_branch(r.transport, local),
+                contact: contact_on(r.transport, local)?,
+            });
         }
         let config = SessionConfig {
             local: local_name,
@@ -254,21 +273,19 @@ impl SessionManager {
             )),
         };
         let call_id = format!("{}@{}", crate::random::tag(), local.ip());
-        let shared = Arc::new(Shared {
-            sender: self.center.new_sender(),
-            state: Mutex::new(SessionState::Outgoing),
-            outgoing: true,
-            account: account.id().to_string(),
-            transport: transport_name(route.transport),
-            local_identity: account.uri().to_string(),
-            remote_identity: Mutex::new(to_uri.to_string()),
-            remote_user_agent: Mutex::new(None),
-            start_time: Mutex::new(None),
-            stop_time: Mutex::new(None),
-            streams: Mutex::new(Vec::new()),
-            proposed: Mutex::new(Some(streams.clone())),
-        });
-        let settings = self.settings(&services, &account.id().to_string(), local.ip());
+        let shared = &session.shared;
+        *lock(&shared.transport) = Some(transport_name(route.transport));
+        *lock(&shared.remote_identity) = to_uri.to_string();
+        *lock(&shared.proposed) = Some(streams.clone());
+        let settings = self.settings(&services, &account.id(), local.ip());
+        // Announced before anything is done for it (the streams'
+        // notifications follow), as the spec asks.
+        self.center.post(
+            shared.sender,
+            NotificationData::SIPSessionNewOutgoing {
+                streams: StreamList(streams.clone()),
+            },
+        );
         // Each stream gets ready and describes itself in the offer.
         let mut offer = super::negotiation::new_sdp(local.ip());
         for (i, s) in streams.iter().enumerate() {
@@ -281,10 +298,17 @@ impl SessionManager {
                     for t in streams.iter().take(i + 1) {
                         t.end();
                     }
-                    return Err(SessionError::Failed(format!(
-                        "the {} stream could not be offered: {e}",
-                        s.stream_type()
-                    )));
+                    let why = format!("the {} stream could not be offered: {e}", s.stream_type());
+                    self.center.post(
+                        shared.sender,
+                        NotificationData::SIPSessionDidFail {
+                            originator: "local",
+                            code: 0,
+                            reason: String::new(),
+                            failure_reason: why.clone(),
+                        },
+                    );
+                    return Err(SessionError::Failed(why));
                 }
             }
         }
@@ -295,20 +319,15 @@ impl SessionManager {
             &call_id,
             Some(Body::sdp(offer.to_string())),
         );
-        self.center.post(
-            shared.sender,
-            NotificationData::SIPSessionNewOutgoing {
-                streams: StreamList(streams.clone()),
-            },
-        );
         let target = Target {
             addr: route.socket_addr(),
             transport: route.transport,
         };
-        Ok(self.spawn(
+        self.spawn(
+            session.clone(),
+            inputs,
             call_id,
             invite,
-            shared,
             (services, settings),
             |t| {
                 t.route = Some(target);
@@ -320,7 +339,8 @@ impl SessionManager {
                 });
             },
             vec![sip_proto::invite::Action::SendRequest(request)],
-        ))
+        );
+        Ok(())
     }
 
     /// A dialog-creating INVITE for `account`: a new incoming session
@@ -329,7 +349,7 @@ impl SessionManager {
     /// does not parse).
     pub(crate) async fn incoming(
         &self,
-        account: &str,
+        account: SessionAccount,
         contact_user: &str,
         key: ServerKey,
         request: &Request,
@@ -351,7 +371,7 @@ impl SessionManager {
             .engine
             .local_addr_towards(source.transport, source.addr)
             .ok_or(500u16)?;
-        let settings = self.settings(&services, account, local.ip());
+        let settings = self.settings(&services, &account.id(), local.ip());
         // RFC 3261 §13.3.1.3: 488 for an offer we cannot answer.
         let mut proposed: Vec<(usize, Arc<dyn MediaStream>)> = Vec::new();
         for i in 0..offer.media.len() {
@@ -391,25 +411,21 @@ impl SessionManager {
             .get_str(&HeaderName::From)
             .unwrap_or_default()
             .to_owned();
-        let shared = Arc::new(Shared {
-            sender: self.center.new_sender(),
-            state: Mutex::new(SessionState::Incoming),
-            outgoing: false,
-            account: account.to_owned(),
-            transport: transport_name(source.transport),
-            local_identity: account.to_owned(),
-            remote_identity: Mutex::new(remote),
-            remote_user_agent: Mutex::new(
-                request
-                    .headers
-                    .get_str(&HeaderName::UserAgent)
-                    .map(str::to_owned),
-            ),
-            start_time: Mutex::new(None),
-            stop_time: Mutex::new(None),
-            streams: Mutex::new(Vec::new()),
-            proposed: Mutex::new(Some(proposed.iter().map(|(_, s)| s.clone()).collect())),
-        });
+        let id = account.id();
+        let shared = Arc::new(Shared::new(
+            self.center.new_sender(),
+            account,
+            false,
+            SessionState::Incoming,
+            id,
+            remote,
+        ));
+        *lock(&shared.transport) = Some(transport_name(source.transport));
+        *lock(&shared.remote_user_agent) = request
+            .headers
+            .get_str(&HeaderName::UserAgent)
+            .map(str::to_owned);
+        *lock(&shared.proposed) = Some(proposed.iter().map(|(_, s)| s.clone()).collect());
         let cseq = request
             .headers
             .typed::<sip_proto::headers::CSeq>()
@@ -419,10 +435,13 @@ impl SessionManager {
         lock(&self.inner)
             .invites
             .insert(key.clone(), call_id.clone());
-        let session = self.spawn(
+        let (commands, inputs) = mpsc::channel(64);
+        let session = Session { shared, commands };
+        self.spawn(
+            session.clone(),
+            inputs,
             call_id,
             invite,
-            shared,
             (services, settings),
             |t| {
                 t.server.insert(cseq, (key, source));

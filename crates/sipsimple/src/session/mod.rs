@@ -8,10 +8,12 @@
 //! `task.rs` is the I/O and event loop; `negotiation.rs` the SDP
 //! offer/answer with the streams, proposals and hold.
 
+mod account;
 mod manager;
 mod negotiation;
 mod task;
 
+pub use account::SessionAccount;
 pub use manager::SessionManager;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,9 +59,9 @@ pub(crate) struct Shared {
     pub(crate) sender: SenderId,
     pub(crate) state: Mutex<SessionState>,
     pub(crate) outgoing: bool,
-    /// The account's id (user@domain).
-    pub(crate) account: String,
-    pub(crate) transport: &'static str,
+    pub(crate) account: SessionAccount,
+    /// Set by the first request in or out (and by failover).
+    pub(crate) transport: Mutex<Option<&'static str>>,
     pub(crate) local_identity: String,
     pub(crate) remote_identity: Mutex<String>,
     pub(crate) remote_user_agent: Mutex<Option<String>>,
@@ -70,6 +72,40 @@ pub(crate) struct Shared {
     /// The streams of the proposal in progress (the initial offer of an
     /// incoming session included).
     pub(crate) proposed: Mutex<Option<Vec<Arc<dyn MediaStream>>>>,
+    /// A new session's inputs until `connect` starts its task.
+    pub(crate) pending: Mutex<Option<Box<Pending>>>,
+}
+
+pub(crate) struct Pending {
+    pub(crate) manager: SessionManager,
+    pub(crate) inputs: mpsc::Receiver<task::Input>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        sender: SenderId,
+        account: SessionAccount,
+        outgoing: bool,
+        state: SessionState,
+        local_identity: String,
+        remote_identity: String,
+    ) -> Shared {
+        Shared {
+            sender,
+            state: Mutex::new(state),
+            outgoing,
+            account,
+            transport: Mutex::new(None),
+            local_identity,
+            remote_identity: Mutex::new(remote_identity),
+            remote_user_agent: Mutex::new(None),
+            start_time: Mutex::new(None),
+            stop_time: Mutex::new(None),
+            streams: Mutex::new(Vec::new()),
+            proposed: Mutex::new(None),
+            pending: Mutex::new(None),
+        }
+    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -107,6 +143,64 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
+    /// A new outgoing session of `account` in the Null state (the
+    /// spec's `Session(account)`); `connect` calls.
+    pub fn new(manager: &SessionManager, account: impl Into<SessionAccount>) -> Session {
+        let account = account.into();
+        let local = account
+            .uri()
+            .map_or_else(|| account.id(), |u| u.to_string());
+        let shared = Arc::new(Shared::new(
+            manager.new_sender(),
+            account,
+            true,
+            SessionState::Null,
+            local,
+            String::new(),
+        ));
+        let (commands, inputs) = mpsc::channel(64);
+        *lock(&shared.pending) = Some(Box::new(Pending {
+            manager: manager.clone(),
+            inputs,
+        }));
+        Session { shared, commands }
+    }
+
+    /// Calls `to` (a SIP URI), trying `routes` in order until one takes
+    /// the INVITE, and offers `streams` (initialized first). Posts
+    /// SIPSessionNewOutgoing, then the call's progress. Only in the Null
+    /// state; on an error returned here the session is Terminated.
+    /// `SessionManager::connect` looks the routes up (RFC 3263) first.
+    pub async fn connect(
+        &self,
+        to: &str,
+        routes: Vec<crate::lookup::Route>,
+        streams: Vec<Arc<dyn MediaStream>>,
+    ) -> Result<(), SessionError> {
+        let pending = {
+            let mut state = lock(&self.shared.state);
+            if *state != SessionState::Null {
+                return Err(SessionError::State {
+                    action: "connect",
+                    state: *state,
+                });
+            }
+            *state = SessionState::Outgoing;
+            lock(&self.shared.pending).take()
+        };
+        let Some(pending) = pending else {
+            return Err(SessionError::Gone);
+        };
+        let Pending { manager, inputs } = *pending;
+        let started = manager
+            .start_outgoing(self.clone(), inputs, to, routes, streams)
+            .await;
+        if started.is_err() {
+            *lock(&self.shared.state) = SessionState::Terminated;
+        }
+        started
+    }
+
     /// The sender id of this session's notifications.
     pub fn sender(&self) -> SenderId {
         self.shared.sender
@@ -145,14 +239,14 @@ impl Session {
         *lock(&self.shared.stop_time)
     }
 
-    /// The id of the account the session belongs to.
-    pub fn account(&self) -> &str {
+    /// The account the session belongs to.
+    pub fn account(&self) -> &SessionAccount {
         &self.shared.account
     }
 
-    /// "udp", "tcp" or "tls".
-    pub fn transport(&self) -> &'static str {
-        self.shared.transport
+    /// "udp", "tcp" or "tls"; None before `connect`.
+    pub fn transport(&self) -> Option<&'static str> {
+        *lock(&self.shared.transport)
     }
 
     /// The active streams.
@@ -174,8 +268,14 @@ impl Session {
 
     async fn command(
         &self,
+        action: &'static str,
         make: impl FnOnce(oneshot::Sender<Result<(), SessionError>>) -> Command,
     ) -> Result<(), SessionError> {
+        // Before connect no task reads the commands.
+        let state = self.state();
+        if state == SessionState::Null {
+            return Err(SessionError::State { action, state });
+        }
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(task::Input::Command(make(tx)))
@@ -186,7 +286,7 @@ impl Session {
 
     /// Sends 180 Ringing on an incoming session.
     pub async fn send_ring_indication(&self) -> Result<(), SessionError> {
-        self.command(Command::Ring).await
+        self.command("send_ring_indication", Command::Ring).await
     }
 
     /// Accepts an incoming session with `streams`: proposed streams, or
@@ -194,7 +294,8 @@ impl Session {
     /// proposed stream of the same type (to choose codecs or a source).
     /// The m-lines no stream takes are refused (port 0).
     pub async fn accept(&self, streams: Vec<Arc<dyn MediaStream>>) -> Result<(), SessionError> {
-        self.command(|tx| Command::Accept(streams, tx)).await
+        self.command("accept", |tx| Command::Accept(streams, tx))
+            .await
     }
 
     /// Accepts the peer's proposal with `streams` (chosen as in `accept`).
@@ -202,7 +303,7 @@ impl Session {
         &self,
         streams: Vec<Arc<dyn MediaStream>>,
     ) -> Result<(), SessionError> {
-        self.command(|tx| Command::AcceptProposal(streams, tx))
+        self.command("accept_proposal", |tx| Command::AcceptProposal(streams, tx))
             .await
     }
 
@@ -217,25 +318,30 @@ impl Session {
         } else {
             "Rejected"
         });
-        self.command(|tx| Command::RejectProposal(code, reason.to_owned(), tx))
-            .await
+        self.command("reject_proposal", |tx| {
+            Command::RejectProposal(code, reason.to_owned(), tx)
+        })
+        .await
     }
 
     /// Proposes `stream` to the peer (a re-INVITE adding its m-line).
     pub async fn add_stream(&self, stream: Arc<dyn MediaStream>) -> Result<(), SessionError> {
-        self.command(|tx| Command::AddStream(stream, tx)).await
+        self.command("add_stream", |tx| Command::AddStream(stream, tx))
+            .await
     }
 
     /// Ends `stream` and tells the peer (its m-line goes to port 0). The
     /// stream is removed even if the peer refuses the re-INVITE.
     pub async fn remove_stream(&self, stream: Arc<dyn MediaStream>) -> Result<(), SessionError> {
-        self.command(|tx| Command::RemoveStream(stream, tx)).await
+        self.command("remove_stream", |tx| Command::RemoveStream(stream, tx))
+            .await
     }
 
     /// Withdraws our proposal (CANCEL of its re-INVITE);
     /// SIPSessionGotRejectProposal follows with 487.
     pub async fn cancel_proposal(&self) -> Result<(), SessionError> {
-        self.command(Command::CancelProposal).await
+        self.command("cancel_proposal", Command::CancelProposal)
+            .await
     }
 
     /// Refuses an incoming session (603 Decline by default).
@@ -246,7 +352,7 @@ impl Session {
             603 => "Decline",
             _ => "Rejected",
         });
-        self.command(|tx| Command::Reject(code, reason.to_owned(), tx))
+        self.command("reject", |tx| Command::Reject(code, reason.to_owned(), tx))
             .await
     }
 
@@ -254,12 +360,12 @@ impl Session {
     /// sendonly (RFC 3264 §8.4), now or as soon as one can be sent.
     /// SIPSessionDidChangeHoldState follows once it is accepted.
     pub async fn hold(&self) -> Result<(), SessionError> {
-        self.command(|tx| Command::Hold(true, tx)).await
+        self.command("hold", |tx| Command::Hold(true, tx)).await
     }
 
     /// Takes the peer off hold (a re-INVITE offering sendrecv).
     pub async fn unhold(&self) -> Result<(), SessionError> {
-        self.command(|tx| Command::Hold(false, tx)).await
+        self.command("unhold", |tx| Command::Hold(false, tx)).await
     }
 
     /// A stream is held by either side.
@@ -267,8 +373,17 @@ impl Session {
         self.streams().iter().any(|s| s.on_hold())
     }
 
-    /// Ends the session whatever its state: BYE, CANCEL or a refusal.
+    /// Ends the session whatever its state: BYE, CANCEL or a refusal;
+    /// a session never connected just becomes Terminated.
     pub async fn end(&self) -> Result<(), SessionError> {
-        self.command(Command::End).await
+        {
+            let mut state = lock(&self.shared.state);
+            if *state == SessionState::Null {
+                *state = SessionState::Terminated;
+                lock(&self.shared.pending).take();
+                return Ok(());
+            }
+        }
+        self.command("end", Command::End).await
     }
 }

@@ -1,0 +1,88 @@
+//! The account a session belongs to: a SIP account or the Bonjour
+//! account (the spec's `Session(account)` takes either).
+
+use std::sync::Arc;
+
+use sip_proto::uri::Uri;
+
+use crate::account::{Account, BonjourAccount, Credentials};
+use crate::config::Value;
+
+#[derive(Clone)]
+pub enum SessionAccount {
+    Sip(Arc<Account>),
+    Bonjour(Arc<BonjourAccount>),
+}
+
+impl std::fmt::Debug for SessionAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionAccount({})", self.id())
+    }
+}
+
+impl From<Arc<Account>> for SessionAccount {
+    fn from(a: Arc<Account>) -> Self {
+        SessionAccount::Sip(a)
+    }
+}
+
+impl From<&Arc<Account>> for SessionAccount {
+    fn from(a: &Arc<Account>) -> Self {
+        SessionAccount::Sip(a.clone())
+    }
+}
+
+impl From<Arc<BonjourAccount>> for SessionAccount {
+    fn from(a: Arc<BonjourAccount>) -> Self {
+        SessionAccount::Bonjour(a)
+    }
+}
+
+impl SessionAccount {
+    /// The account's id: user@domain, or `bonjour@local`.
+    pub fn id(&self) -> String {
+        match self {
+            SessionAccount::Sip(a) => a.id().to_string(),
+            SessionAccount::Bonjour(a) => a.id().to_string(),
+        }
+    }
+
+    pub fn contact_username(&self) -> &str {
+        match self {
+            SessionAccount::Sip(a) => a.contact_username(),
+            SessionAccount::Bonjour(a) => a.contact_username(),
+        }
+    }
+
+    /// Our From: the account's URI (Bonjour: its contact's, while the
+    /// engine runs).
+    pub fn uri(&self) -> Option<Uri<'static>> {
+        match self {
+            SessionAccount::Sip(a) => Some(a.uri().clone()),
+            SessionAccount::Bonjour(a) => a.uri(),
+        }
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        match self {
+            SessionAccount::Sip(a) => a.credentials(),
+            SessionAccount::Bonjour(a) => a.credentials(),
+        }
+    }
+
+    /// A setting's value, None when unset or unreadable.
+    pub(crate) fn setting(&self, path: &str) -> Option<Value> {
+        match self {
+            SessionAccount::Sip(a) => a.get(path).ok().flatten(),
+            SessionAccount::Bonjour(a) => a.get(path).ok().flatten(),
+        }
+    }
+
+    /// The SIP account, if it is one.
+    pub fn as_sip(&self) -> Option<&Arc<Account>> {
+        match self {
+            SessionAccount::Sip(a) => Some(a),
+            SessionAccount::Bonjour(_) => None,
+        }
+    }
+}
