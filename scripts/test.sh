@@ -20,6 +20,8 @@ command -v baresip >/dev/null 2>&1 || missing="$missing baresip"
 # The Bonjour tests run in network namespaces of their own.
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+# ALSA headers for the sound card device (cargo feature sound-card).
+pkg-config --exists alsa 2>/dev/null || missing="$missing libasound2-dev pkg-config"
 if [ -n "$missing" ]; then
   echo "installing$missing"
   apt-get update -qq
@@ -37,8 +39,9 @@ fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy -D warnings"
+echo "== cargo clippy -D warnings (default features, then all)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --all-features -- -D warnings
 
 echo "== fuzz smoke (every target, bounded)"
 scripts/fuzz.sh --smoke
@@ -46,6 +49,9 @@ scripts/fuzz.sh --smoke
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
+  # The sound card device's tests again, built with cpal.
+  cargo nextest run -p sipsimple --features sound-card --test sound_card --locked
 else
   cargo test --workspace --locked --no-fail-fast
+  cargo test -p sipsimple --features sound-card --test sound_card --locked
 fi

@@ -10,7 +10,6 @@
 //! application answers OPTIONS itself and refuses other requests with 501.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,9 +21,8 @@ use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
 use crate::account::{AccountManager, Services};
-use crate::audio::{
-    AudioBackend, AudioBridge, AudioDevice, AudioMixer, AudioPort, NullBackend, WavBackend,
-};
+use crate::audio::backend::open_device;
+use crate::audio::{AudioBackend, AudioBridge, AudioDevice, AudioMixer, AudioPort, DeviceSetting};
 use crate::config::{
     settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
 };
@@ -94,18 +92,10 @@ impl AudioSet {
     }
 }
 
-/// The WAV file of a `wav:PATH` device setting; None for `null` or nil;
-/// an error for anything else.
-fn wav_device(setting: &str, value: Option<String>) -> Result<Option<PathBuf>, ApplicationError> {
-    match value.as_deref() {
-        None | Some("null") => Ok(None),
-        Some(v) => match v.strip_prefix("wav:") {
-            Some(p) if !p.is_empty() => Ok(Some(PathBuf::from(p))),
-            _ => Err(ApplicationError::Audio(format!(
-                "{setting} = {v:?}: use null or wav:PATH (no sound card support is built in)"
-            ))),
-        },
-    }
+/// A device setting's value, or an error naming the setting.
+fn device_setting(setting: &str, value: Option<String>) -> Result<DeviceSetting, ApplicationError> {
+    DeviceSetting::parse(value.as_deref())
+        .map_err(|e| ApplicationError::Audio(format!("{setting}: {e}")))
 }
 
 struct Inner {
@@ -446,22 +436,17 @@ impl SipApplication {
             .and_then(Value::as_integer)
             .and_then(|r| u32::try_from(r).ok())
             .unwrap_or(48000);
-        let input = wav_device("audio.input_device", text(global, "audio.input_device")?)?;
-        let output = wav_device("audio.output_device", text(global, "audio.output_device")?)?;
-        let alert = wav_device("audio.alert_device", text(global, "audio.alert_device")?)?;
-        let device = |input: Option<&std::path::Path>,
-                      output: Option<&std::path::Path>|
-         -> Result<Box<dyn AudioBackend>, ApplicationError> {
-            if input.is_none() && output.is_none() {
-                return Ok(Box::new(NullBackend { sample_rate: rate }));
-            }
-            WavBackend::new(rate, input, true, output)
-                .map(|b| Box::new(b) as Box<dyn AudioBackend>)
-                .map_err(ApplicationError::Audio)
-        };
+        let input = device_setting("audio.input_device", text(global, "audio.input_device")?)?;
+        let output = device_setting("audio.output_device", text(global, "audio.output_device")?)?;
+        let alert = device_setting("audio.alert_device", text(global, "audio.alert_device")?)?;
+        let voice = open_device(rate, &input, &output).map_err(|e| {
+            ApplicationError::Audio(format!("audio.input_device/output_device: {e}"))
+        })?;
+        let alert = open_device(rate, &DeviceSetting::Null, &alert)
+            .map_err(|e| ApplicationError::Audio(format!("audio.alert_device: {e}")))?;
         Ok((
-            AudioSet::new(device(input.as_deref(), output.as_deref())?, &self.center),
-            AudioSet::new(device(None, alert.as_deref())?, &self.center),
+            AudioSet::new(voice, &self.center),
+            AudioSet::new(alert, &self.center),
         ))
     }
 

@@ -1,7 +1,8 @@
 //! What a mixer's device is: nothing (a null device), WAV files (input
 //! read from one, output written to another: headless use and tests), or
-//! the sound card (`cpal`, behind the `sound-card` feature; not built
-//! yet). The mixer calls `read` and `write` once per 20 ms tick.
+//! the sound card (`sound_card`, cpal behind the `sound-card` feature);
+//! input and output may be different kinds ([`DuplexBackend`]). The
+//! mixer calls `read` and `write` once per 20 ms tick.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,168 @@ pub trait AudioBackend: Send {
     /// What the device is, for logs and the settings (`null`,
     /// `wav:in=...,out=...`).
     fn describe(&self) -> String;
+}
+
+/// One direction of a device, as the settings `audio.input_device`,
+/// `audio.output_device` and `audio.alert_device` name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceSetting {
+    /// `null`: silence in, output dropped.
+    Null,
+    /// `wav:PATH`: a WAV file (the microphone's played in a loop).
+    Wav(PathBuf),
+    /// `sound` or `sound:NAME`: the sound card's default device or the
+    /// one of that name (needs the `sound-card` feature).
+    Sound(String),
+    /// Not set: the sound card's default device when the `sound-card`
+    /// feature is built and the card opens, else null.
+    Default,
+}
+
+impl DeviceSetting {
+    /// Parses a setting's value (None: not set); the error says what is
+    /// accepted.
+    pub fn parse(value: Option<&str>) -> Result<DeviceSetting, String> {
+        match value {
+            None | Some("") => Ok(DeviceSetting::Default),
+            Some("null") => Ok(DeviceSetting::Null),
+            Some("sound") => Ok(DeviceSetting::Sound("default".into())),
+            Some(v) => {
+                if let Some(p) = v.strip_prefix("wav:").filter(|p| !p.is_empty()) {
+                    Ok(DeviceSetting::Wav(PathBuf::from(p)))
+                } else if let Some(n) = v.strip_prefix("sound:").filter(|n| !n.is_empty()) {
+                    Ok(DeviceSetting::Sound(n.to_owned()))
+                } else {
+                    Err(format!(
+                        "{v:?} is not a device: use null, wav:PATH, sound or sound:NAME"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// A device whose input and output are different backends (a WAV file
+/// as the microphone and the sound card as the speaker, say). Runs at
+/// its output's rate; both must have the mixer's.
+pub struct DuplexBackend {
+    pub input: Box<dyn AudioBackend>,
+    pub output: Box<dyn AudioBackend>,
+}
+
+impl AudioBackend for DuplexBackend {
+    fn sample_rate(&self) -> u32 {
+        self.output.sample_rate()
+    }
+
+    fn read(&mut self, frame: &mut [i16]) -> bool {
+        self.input.read(frame)
+    }
+
+    fn write(&mut self, frame: &[i16]) {
+        self.output.write(frame)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "in:{} out:{}",
+            self.input.describe(),
+            self.output.describe()
+        )
+    }
+}
+
+/// The device a mixer at `rate` drives for `input` and `output` (the
+/// alert device has no input: pass `Null`). Errors name the setting's
+/// problem: a file that does not read, a card that does not open, a
+/// sound card without the `sound-card` feature.
+pub fn open_device(
+    rate: u32,
+    input: &DeviceSetting,
+    output: &DeviceSetting,
+) -> Result<Box<dyn AudioBackend>, String> {
+    let wants_default = [input, output].contains(&&DeviceSetting::Default);
+    let default = if wants_default && sound_card_opens() {
+        DeviceSetting::Sound("default".into())
+    } else {
+        DeviceSetting::Null
+    };
+    let resolve = |d: &DeviceSetting| match d {
+        DeviceSetting::Default => default.clone(),
+        other => other.clone(),
+    };
+    let (input, output) = (resolve(input), resolve(output));
+    let sound = |d: &DeviceSetting| match d {
+        DeviceSetting::Sound(n) => Some(n.clone()),
+        _ => None,
+    };
+    let wav = |d: &DeviceSetting| match d {
+        DeviceSetting::Wav(p) => Some(p.clone()),
+        _ => None,
+    };
+    let card: Option<Box<dyn AudioBackend>> = match (sound(&input), sound(&output)) {
+        (None, None) => None,
+        (i, o) => Some(open_sound_card(rate, i.as_deref(), o.as_deref())?),
+    };
+    let files: Option<Box<dyn AudioBackend>> = match (wav(&input), wav(&output)) {
+        (None, None) => None,
+        (i, o) => Some(Box::new(WavBackend::new(
+            rate,
+            i.as_deref(),
+            true,
+            o.as_deref(),
+        )?)),
+    };
+    let null = || Box::new(NullBackend { sample_rate: rate }) as Box<dyn AudioBackend>;
+    Ok(match (card, files) {
+        (None, None) => null(),
+        (Some(b), None) | (None, Some(b)) => b,
+        (Some(card), Some(files)) => {
+            // One of each: the card has the side the files do not.
+            if matches!(input, DeviceSetting::Sound(_)) {
+                Box::new(DuplexBackend {
+                    input: card,
+                    output: files,
+                })
+            } else {
+                Box::new(DuplexBackend {
+                    input: files,
+                    output: card,
+                })
+            }
+        }
+    })
+}
+
+#[cfg(feature = "sound-card")]
+fn sound_card_opens() -> bool {
+    // Opening both sides of the default device is the only sure test
+    // (ALSA lists a "default" that may not open).
+    super::sound_card::SoundCardBackend::open(48000, Some("default"), Some("default")).is_ok()
+}
+
+#[cfg(not(feature = "sound-card"))]
+fn sound_card_opens() -> bool {
+    false
+}
+
+#[cfg(feature = "sound-card")]
+fn open_sound_card(
+    rate: u32,
+    input: Option<&str>,
+    output: Option<&str>,
+) -> Result<Box<dyn AudioBackend>, String> {
+    super::sound_card::SoundCardBackend::open(rate, input, output)
+        .map(|b| Box::new(b) as Box<dyn AudioBackend>)
+}
+
+#[cfg(not(feature = "sound-card"))]
+fn open_sound_card(
+    _rate: u32,
+    _input: Option<&str>,
+    _output: Option<&str>,
+) -> Result<Box<dyn AudioBackend>, String> {
+    Err("this build has no sound card support (cargo feature sound-card)".into())
 }
 
 /// No device: silence in, output dropped.

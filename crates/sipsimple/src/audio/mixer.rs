@@ -209,6 +209,12 @@ impl AudioMixer {
         d
     }
 
+    /// What the mixer's device is (`null`, `wav:in=...,out=...`,
+    /// `sound:in=...,out=...`, or `in:... out:...` for one of each).
+    pub fn device_description(&self) -> String {
+        lock(&self.inner.device).backend.describe()
+    }
+
     /// Samples in one 20 ms frame.
     pub fn frame_len(&self) -> usize {
         (self.inner.sample_rate / 50) as usize

@@ -10,10 +10,11 @@
 pub mod backend;
 mod mixer;
 mod port;
+pub mod sound_card;
 mod tone;
 mod wave;
 
-pub use backend::{AudioBackend, NullBackend, WavBackend};
+pub use backend::{AudioBackend, DeviceSetting, DuplexBackend, NullBackend, WavBackend};
 pub use mixer::{AudioMixer, SlotHandle, SlotId, SlotIo};
 pub use port::{AudioBridge, AudioDevice, AudioError, AudioPort};
 pub use tone::TonePlayer;
