@@ -50,6 +50,13 @@ impl AudioOptions {
         )
         .await
         .context("no RTP port free in 50000-50500")?;
+        // Without a file or a tone the call is on the voice device (the
+        // sound card when there is one, see `audio.*_device`).
+        if self.input.is_none() && self.tone.is_none() {
+            if let Some(mixer) = app.voice_audio_mixer() {
+                stream.attach(&mixer).map_err(anyhow::Error::msg)?;
+            }
+        }
         Ok(Arc::new(stream))
     }
 }

@@ -278,3 +278,84 @@ fn commands_typed_during_a_call_reach_the_other_side() {
     wait_for(&bob_rx, "stopped", &mut bob_seen);
     assert!(bob.wait().unwrap().success());
 }
+
+/// Without --input or --tone a call is on the voice device: bob's config
+/// makes it WAV files (`audio.input_device`, `audio.output_device`; the
+/// sound card would be `sound`), so alice hears bob's microphone file and
+/// bob's speaker file holds alice's tone.
+#[test]
+fn a_call_without_input_options_uses_the_voice_device() {
+    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-device-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mic = dir.0.join("bob-mic.wav");
+    let speaker = dir.0.join("bob-speaker.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&mic, spec).unwrap();
+    let mut tone = sipsimple::media::tone::ToneGenerator::new(16000, &[1000.0], 8000);
+    let mut samples = vec![0i16; 16000];
+    tone.fill(&mut samples);
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let bob_port = free_udp_port();
+    let bob_cfg = config(&dir.0, "bob", bob_port);
+    let mut text = std::fs::read_to_string(&bob_cfg).unwrap();
+    text = text.replacen(
+        "[sip]",
+        &format!(
+            "[audio]\ninput_device = \"wav:{}\"\noutput_device = \"wav:{}\"\nsample_rate = 16000\n[sip]",
+            mic.display(),
+            speaker.display()
+        ),
+        1,
+    );
+    std::fs::write(&bob_cfg, text).unwrap();
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let alice_wav = dir.0.join("alice.wav");
+
+    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&bob_cfg)
+        .args(["listen", "--auto-answer", "--max-calls", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(bob.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    wait_for(&lines, "accounts:", &mut seen);
+
+    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&alice_cfg)
+        .args(["call", &format!("sip:bob@127.0.0.1:{bob_port}")])
+        .args(["--tone", "440", "--hangup-after", "2", "--output"])
+        .arg(&alice_wav)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        alice.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&alice.stdout),
+        String::from_utf8_lossy(&alice.stderr)
+    );
+    wait_for(&lines, "stopped", &mut seen);
+    let _ = bob.wait();
+
+    let (n, f) = loudest(&alice_wav);
+    assert!(n >= 8000, "alice recorded {n} samples");
+    assert_eq!(f, 1000.0, "alice heard bob's microphone file");
+    let (n, f) = loudest(&speaker);
+    assert!(n >= 8000, "bob's speaker file has {n} samples");
+    assert_eq!(f, 440.0, "bob's speaker file holds alice's tone");
+}
