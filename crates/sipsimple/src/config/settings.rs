@@ -178,17 +178,17 @@ pub fn global() -> Group {
                 .setting(Setting::nillable(
                     "input_device",
                     text(),
-                    "microphone: `null`, or `wav:PATH` (a WAV file played in a loop); nil: the default (no sound card support yet: null)",
+                    "microphone: `null`, `wav:PATH` (a WAV file played in a loop), `sound` (the sound card's default device) or `sound:NAME` (a cpal device; both need the cargo feature `sound-card`); nil: the card's default device if it opens, else null",
                 ))
                 .setting(Setting::nillable(
                     "output_device",
                     text(),
-                    "speaker: `null`, or `wav:PATH` (a WAV file written); nil: the default (null)",
+                    "speaker: `null`, `wav:PATH` (a WAV file written), `sound` or `sound:NAME`; nil: the card's default device if it opens, else null",
                 ))
                 .setting(Setting::nillable(
                     "alert_device",
                     text(),
-                    "device for ringing: `null` or `wav:PATH`; nil: the default (null)",
+                    "device for ringing: `null`, `wav:PATH`, `sound` or `sound:NAME`; nil: the card's default device if it opens, else null",
                 ))
                 .setting(
                     Setting::new(
