@@ -694,3 +694,51 @@ async fn a_session_is_made_in_the_null_state_and_connected_over_given_routes() {
     alice.stop();
     bob.stop();
 }
+
+/// An account's own `rtp.audio_codec_list` decides the answer to an
+/// offer: alice offers PCMU first, bob's account lists only PCMA, and
+/// the stream the registry made for him (accepted as proposed) answers
+/// with PCMA; an account without the setting follows the global list.
+#[tokio::test]
+async fn an_accounts_codec_list_chooses_the_answer_to_an_offer() {
+    for (own, expected) in [(Some("[\"PCMA\"]"), "PCMA"), (None, "PCMU")] {
+        let alice = app("alice").await;
+        let bob = SipApplication::new();
+        let own = own
+            .map(|l| format!("rtp.audio_codec_list = {l}\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
+             [accounts.\"bob@example.test\"]\nenabled = true\nregistration.enabled = false\n{own}"
+        );
+        bob.start(sipsimple::config::MemoryBackend::with(
+            text.parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let mut alice_all = alice.notification_center().subscribe(Filter::all());
+        let mut bob_all = bob.notification_center().subscribe(Filter::all());
+        let account = alice.account_manager().accounts().remove(0);
+        let audio = tone_stream(440.0, vec![Codec::pcmu(), Codec::pcma()]).await;
+        let call = alice
+            .session_manager()
+            .connect(&account, &bob_uri(&bob), vec![audio.clone()])
+            .await
+            .unwrap();
+        let answer = incoming(&bob, &mut bob_all).await;
+        answer
+            .accept(answer.proposed_streams().unwrap())
+            .await
+            .unwrap();
+        until(&mut alice_all, "SIPSessionDidStart").await;
+        assert_eq!(audio.codec().as_deref(), Some(expected));
+        assert_eq!(
+            answer.audio_stream().unwrap().codec().as_deref(),
+            Some(expected)
+        );
+        call.end().await.unwrap();
+        until(&mut alice_all, "SIPSessionDidEnd").await;
+        alice.stop();
+        bob.stop();
+    }
+}

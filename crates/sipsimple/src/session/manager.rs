@@ -64,17 +64,29 @@ impl SessionManager {
         &self.registry
     }
 
+    /// What streams made for `account`'s sessions go by: its own
+    /// `rtp.audio_codec_list` if set, else the application's.
     fn settings(
         &self,
         services: &Services,
-        account: &str,
+        account: &SessionAccount,
         local_ip: std::net::IpAddr,
     ) -> StreamSettings {
+        let own_codecs: Option<Vec<String>> = account
+            .setting("rtp.audio_codec_list")
+            .and_then(|v| {
+                v.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+            })
+            .filter(|c: &Vec<String>| !c.is_empty());
         StreamSettings {
-            account: account.to_owned(),
+            account: account.id(),
             local_ip,
             rtp_port_range: services.rtp_port_range,
-            audio_codecs: services.audio_codecs.clone(),
+            audio_codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
             voice_mixer: services.voice_mixer.clone(),
         }
     }
@@ -277,7 +289,7 @@ impl SessionManager {
         *lock(&shared.transport) = Some(transport_name(route.transport));
         *lock(&shared.remote_identity) = to_uri.to_string();
         *lock(&shared.proposed) = Some(streams.clone());
-        let settings = self.settings(&services, &account.id(), local.ip());
+        let settings = self.settings(&services, &account, local.ip());
         // Announced before anything is done for it (the streams'
         // notifications follow), as the spec asks.
         self.center.post(
@@ -371,7 +383,7 @@ impl SessionManager {
             .engine
             .local_addr_towards(source.transport, source.addr)
             .ok_or(500u16)?;
-        let settings = self.settings(&services, &account.id(), local.ip());
+        let settings = self.settings(&services, &account, local.ip());
         // RFC 3261 §13.3.1.3: 488 for an offer we cannot answer.
         let mut proposed: Vec<(usize, Arc<dyn MediaStream>)> = Vec::new();
         for i in 0..offer.media.len() {
