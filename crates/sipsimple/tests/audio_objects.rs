@@ -90,6 +90,25 @@ fn a_bridge_meshes_its_ports_and_never_a_port_with_itself() {
     assert!(power(&heard, 8000, 440.0) > 100.0 * power(&heard, 8000, 700.0));
     assert!(power(&heard, 8000, 1000.0) > 100.0 * power(&heard, 8000, 700.0));
 
+    // The recorder is reusable; a new filename keeps the first recording.
+    rec.set_filename(&dir.0.join("again.wav")).unwrap();
+    assert_eq!(rec.filename(), dir.0.join("again.wav"));
+    rec.start().unwrap();
+    assert!(
+        rec.set_filename(&dir.0.join("x.wav")).is_err(),
+        "not while recording"
+    );
+    ticks(&mixer, 10);
+    rec.stop();
+    assert_eq!(
+        read_wav_at(&dir.0.join("again.wav"), 8000).unwrap().len(),
+        10 * 160
+    );
+    assert_eq!(
+        read_wav_at(&dir.0.join("out.wav"), 8000).unwrap().len(),
+        25 * 160
+    );
+
     // Another mixer's port is refused; removing a stranger is an error.
     let other = null_mixer(8000);
     let stranger = WaveRecorder::new(&other, &dir.0.join("x.wav"));

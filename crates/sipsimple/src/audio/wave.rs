@@ -218,7 +218,7 @@ impl SlotIo for RecorderIo {
 /// 16-bit at the mixer's rate).
 pub struct WaveRecorder {
     mixer: AudioMixer,
-    path: PathBuf,
+    path: Mutex<PathBuf>,
     io: Arc<RecorderIo>,
     slot: SlotHandle,
 }
@@ -232,20 +232,34 @@ impl WaveRecorder {
         let slot = mixer.add_slot(weak, false, true);
         Arc::new(WaveRecorder {
             mixer: mixer.clone(),
-            path: path.to_owned(),
+            path: Mutex::new(path.to_owned()),
             io,
             slot,
         })
     }
 
-    pub fn filename(&self) -> &Path {
-        &self.path
+    pub fn filename(&self) -> PathBuf {
+        lock(&self.path).clone()
+    }
+
+    /// Records the next time to `path` (the spec's writable `filename`):
+    /// the recorder is reusable, and without a new name a new recording
+    /// overwrites the last. Not while recording.
+    pub fn set_filename(&self, path: &Path) -> Result<(), AudioError> {
+        if self.is_active() {
+            return Err(AudioError::Failed(
+                "the recorder is recording: stop it before changing its file".into(),
+            ));
+        }
+        *lock(&self.path) = path.to_owned();
+        Ok(())
     }
 
     /// Creates the file (and its directories) and records from the next
     /// tick; a file recorded before under this name is overwritten.
     pub fn start(&self) -> Result<(), AudioError> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let path = self.filename();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AudioError::Failed(format!("{}: {e}", dir.display())))?;
         }
@@ -255,8 +269,8 @@ impl WaveRecorder {
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
-        let writer = hound::WavWriter::create(&self.path, spec)
-            .map_err(|e| AudioError::Failed(format!("{}: {e}", self.path.display())))?;
+        let writer = hound::WavWriter::create(&path, spec)
+            .map_err(|e| AudioError::Failed(format!("{}: {e}", path.display())))?;
         if let Some(old) = lock(&self.io.writer).replace(writer) {
             let _ = old.finalize();
         }
