@@ -171,6 +171,11 @@ fn a_call_rings_is_answered_acked_and_ended_with_bye() {
     let bye = only_request(alice.end().unwrap());
     assert_eq!(bye.method, Method::Bye);
     assert_eq!(bye.headers.get_str(&HeaderName::CSeq), Some("2 BYE"));
+    // RFC 3326: the BYE says why.
+    assert_eq!(
+        bye.headers.get_str(&HeaderName::Reason),
+        Some("SIP ;cause=200 ;text=\"Call completed\"")
+    );
     assert_eq!(alice.state(), SessionState::Terminating);
     let ok = only_response(bob.handle_request(&bye, now));
     assert_eq!(ok.status, StatusCode::OK);
@@ -178,7 +183,7 @@ fn a_call_rings_is_answered_acked_and_ended_with_bye() {
         events(&mut bob),
         [SessionEvent::Ended {
             originator: Originator::Remote,
-            reason: "BYE".into()
+            reason: "Call completed".into()
         }]
     );
     alice.handle_response(&ok, now);
@@ -706,4 +711,34 @@ fn record_route_reaches_the_caller_and_routes_its_requests() {
     assert_eq!(ack.uri_str(), "sip:bob@127.0.0.1:5070");
     let bye = only_request(alice.end().unwrap());
     assert_eq!(bye.headers.get_all(&HeaderName::Route).count(), 2);
+}
+
+/// The peer's BYE says why in a Reason header (RFC 3326), or not at all:
+/// the end reason is its text, else "BYE".
+#[test]
+fn the_end_reason_is_the_text_of_the_byes_reason_header() {
+    for (reason, expected) in [
+        (
+            Some("Q.850 ;cause=16 ;text=\"Normal call clearing\""),
+            "Normal call clearing",
+        ),
+        (None, "BYE"),
+    ] {
+        let now = Instant::now();
+        let (mut alice, mut bob) = established(now);
+        let mut bye = only_request(alice.end().unwrap());
+        bye.headers.remove_all(&HeaderName::Reason);
+        if let Some(r) = reason {
+            bye.headers.push(HeaderName::Reason, r);
+        }
+        let bye = request(Message::Request(bye));
+        only_response(bob.handle_request(&bye, now));
+        assert_eq!(
+            events(&mut bob),
+            [SessionEvent::Ended {
+                originator: Originator::Remote,
+                reason: expected.into()
+            }]
+        );
+    }
 }

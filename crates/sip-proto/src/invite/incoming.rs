@@ -180,7 +180,14 @@ impl InviteSession {
                     return vec![Action::Respond(ok), Action::Respond(r)];
                 }
                 if was_up && self.state != SessionState::Terminated {
-                    self.ended(Originator::Remote, "BYE");
+                    // RFC 3326: the peer may say why; "BYE" when it does not.
+                    let why = request
+                        .headers
+                        .typed::<crate::headers::Reason>()
+                        .and_then(Result::ok)
+                        .and_then(|r| r.text().map(|t| t.into_owned()))
+                        .unwrap_or_else(|| "BYE".to_owned());
+                    self.ended(Originator::Remote, &why);
                 }
                 vec![Action::Respond(ok)]
             }

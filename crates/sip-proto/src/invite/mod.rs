@@ -411,12 +411,18 @@ impl InviteSession {
         Some(ack)
     }
 
-    fn bye_in(&mut self, dialog: &mut Dialog) -> Request {
+    /// A BYE in `dialog`, saying why in a Reason header (RFC 3326):
+    /// `cause` is the SIP status code that describes it.
+    fn bye_in(&mut self, dialog: &mut Dialog, cause: u16, text: &str) -> Request {
         let via_text = self.via();
         let mut bye = match <Via as TypedHeader>::parse(&via_text).ok() {
             Some(via) => dialog.new_request(Method::Bye, &via, None).0,
             None => Request::new(Method::Bye, &dialog.remote_target),
         };
+        bye.headers.push(
+            HeaderName::Reason,
+            format!("SIP ;cause={cause} ;text=\"{text}\""),
+        );
         if let Some(ua) = &self.config.user_agent {
             bye.headers.push(HeaderName::UserAgent, ua.as_str());
         }
@@ -471,7 +477,7 @@ impl InviteSession {
             // A forked 2xx after the first: ACK and end it (§13.2.2.4).
             Some(_) => {
                 if let Ok(mut fork) = Dialog::uac(&self.invite, response) {
-                    let bye = self.bye_in(&mut fork);
+                    let bye = self.bye_in(&mut fork, 200, "Call completed elsewhere");
                     actions.push(Action::SendRequest(bye));
                 }
             }
@@ -488,7 +494,7 @@ impl InviteSession {
                 };
                 if self.state == SessionState::Cancelling {
                     // The 2xx crossed our CANCEL: the call is up, so end it.
-                    let bye = self.bye_in(&mut dialog);
+                    let bye = self.bye_in(&mut dialog, 487, "Request Terminated");
                     self.dialog = Some(dialog);
                     self.state = SessionState::Terminating;
                     actions.push(Action::SendRequest(bye));
@@ -621,7 +627,7 @@ impl InviteSession {
                         state: self.state,
                     });
                 };
-                let bye = self.bye_in(&mut dialog);
+                let bye = self.bye_in(&mut dialog, 200, "Call completed");
                 self.dialog = Some(dialog);
                 self.state = SessionState::Terminating;
                 self.two_hundred = None;
