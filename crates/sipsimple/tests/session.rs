@@ -67,6 +67,18 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
 
     let started = until(&mut alice_all, "SIPSessionDidStart").await;
+    // The identities are the headers, tags included: each side's local
+    // identity is the other's remote one.
+    let tag = |h: String| h.split(";tag=").nth(1).map(str::to_owned);
+    assert!(call.local_identity().contains("<sip:alice@example.test>"));
+    assert!(tag(call.local_identity()).is_some());
+    assert_eq!(tag(call.local_identity()), tag(answer.remote_identity()));
+    assert!(
+        tag(call.remote_identity()).is_some(),
+        "bob's tag, from the 200"
+    );
+    assert_eq!(tag(call.remote_identity()), tag(answer.local_identity()));
+    assert!(answer.local_identity().contains(&bob_uri(&bob)));
     let session_names: Vec<&str> = names(&started)
         .into_iter()
         .filter(|n| n.starts_with("SIPSession"))

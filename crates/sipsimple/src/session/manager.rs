@@ -331,6 +331,14 @@ impl SessionManager {
             &call_id,
             Some(Body::sdp(offer.to_string())),
         );
+        for (header, identity) in [
+            (HeaderName::From, &shared.local_identity),
+            (HeaderName::To, &shared.remote_identity),
+        ] {
+            if let Some(v) = request.headers.get_str(&header) {
+                *lock(identity) = v.to_owned();
+            }
+        }
         let target = Target {
             addr: route.socket_addr(),
             transport: route.transport,
@@ -423,13 +431,17 @@ impl SessionManager {
             .get_str(&HeaderName::From)
             .unwrap_or_default()
             .to_owned();
-        let id = account.id();
+        let local = request
+            .headers
+            .get_str(&HeaderName::To)
+            .unwrap_or_default()
+            .to_owned();
         let shared = Arc::new(Shared::new(
             self.center.new_sender(),
             account,
             false,
             SessionState::Incoming,
-            id,
+            local,
             remote,
         ));
         *lock(&shared.transport) = Some(transport_name(source.transport));

@@ -62,7 +62,8 @@ pub(crate) struct Shared {
     pub(crate) account: SessionAccount,
     /// Set by the first request in or out (and by failover).
     pub(crate) transport: Mutex<Option<&'static str>>,
-    pub(crate) local_identity: String,
+    /// Our From (outgoing) or To (incoming) header, with our tag.
+    pub(crate) local_identity: Mutex<String>,
     pub(crate) remote_identity: Mutex<String>,
     pub(crate) remote_user_agent: Mutex<Option<String>>,
     pub(crate) start_time: Mutex<Option<SystemTime>>,
@@ -96,7 +97,7 @@ impl Shared {
             outgoing,
             account,
             transport: Mutex::new(None),
-            local_identity,
+            local_identity: Mutex::new(local_identity),
             remote_identity: Mutex::new(remote_identity),
             remote_user_agent: Mutex::new(None),
             start_time: Mutex::new(None),
@@ -219,10 +220,14 @@ impl Session {
         }
     }
 
-    pub fn local_identity(&self) -> &str {
-        &self.shared.local_identity
+    /// Our From (outgoing) or To (incoming) header: display name, URI
+    /// and our tag.
+    pub fn local_identity(&self) -> String {
+        lock(&self.shared.local_identity).clone()
     }
 
+    /// The peer's To (outgoing; with its tag once it answered) or From
+    /// (incoming) header.
     pub fn remote_identity(&self) -> String {
         lock(&self.shared.remote_identity).clone()
     }

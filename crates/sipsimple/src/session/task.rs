@@ -252,6 +252,11 @@ impl SessionTask {
                 }
             }
             Input::Response(r) => {
+                if r.status.code() / 100 == 2 && self.is_initial_invite(&r.headers) {
+                    if let Some(to) = r.headers.get_str(&HeaderName::To) {
+                        *lock(&self.shared.remote_identity) = to.to_owned();
+                    }
+                }
                 if r.status.is_final() {
                     self.processed(&r);
                     // RFC 3261 §20.35 says Server; some stacks send User-Agent.
@@ -348,6 +353,13 @@ impl SessionTask {
                     let Some(c) = cseq(&response.headers) else {
                         continue;
                     };
+                    if !self.shared.outgoing && c.1 == "INVITE" && response.status.code() / 100 == 2
+                    {
+                        // Our answer's To has our tag: that is who we are.
+                        if let Some(to) = response.headers.get_str(&HeaderName::To) {
+                            *lock(&self.shared.local_identity) = to.to_owned();
+                        }
+                    }
                     self.responded(&c.1, &response);
                     if let Some((key, _)) = self.server.get(&c) {
                         let _ = self.services.engine.send_response(key, response).await;
