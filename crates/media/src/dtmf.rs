@@ -51,6 +51,10 @@ impl TelephoneEvent {
     }
 }
 
+/// The DTMF digits (RFC 4733 events 0-15), the spec's digit constants:
+/// what `send_dtmf` takes and AudioStreamGotDTMF reports.
+pub const DIGITS: &str = "0123456789*#ABCD";
+
 /// A digit's event code.
 pub fn digit_event(digit: char) -> Result<u8, DtmfError> {
     Ok(match digit.to_ascii_uppercase() {

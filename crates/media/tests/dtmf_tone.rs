@@ -27,6 +27,11 @@ fn the_event_payload_is_laid_out_as_rfc_4733_says() {
     }
     assert!(digit_event('x').is_err());
     assert_eq!(event_digit(16), None);
+    // DIGITS lists the sixteen events in code order.
+    for (code, d) in media::dtmf::DIGITS.chars().enumerate() {
+        assert_eq!(usize::from(digit_event(d).unwrap()), code);
+    }
+    assert_eq!(media::dtmf::DIGITS.len(), 16);
 }
 
 #[test]

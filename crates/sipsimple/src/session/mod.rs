@@ -27,6 +27,11 @@ use crate::streams::MediaStream;
 
 type Reply = oneshot::Sender<Result<(), SessionError>>;
 
+/// The spec's originator constants: the `originator` of session, stream
+/// and transaction notifications.
+pub const LOCAL: &str = "local";
+pub const REMOTE: &str = "remote";
+
 /// The spec's session states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {

@@ -604,7 +604,7 @@ impl SessionTask {
 
 fn originator_name(o: Originator) -> &'static str {
     match o {
-        Originator::Local => "local",
-        Originator::Remote => "remote",
+        Originator::Local => super::LOCAL,
+        Originator::Remote => super::REMOTE,
     }
 }
