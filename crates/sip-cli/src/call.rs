@@ -4,7 +4,8 @@
 //! goes to `--output FILE.wav`.
 //!
 //! While a call is up, lines on standard input are commands: `hangup`,
-//! `hold`, `unhold`, `dtmf DIGITS`, `record FILE.wav`, `mute`, `unmute`.
+//! `hold`, `unhold`, `dtmf DIGITS`, `record [FILE.wav]` (alone: start
+//! under a generated name, or stop), `mute`, `unmute`.
 //! Ctrl-C (or SIGTERM) hangs up and exits.
 
 use std::path::{Path, PathBuf};
@@ -176,7 +177,9 @@ async fn follow(
                     NotificationData::SIPSessionDidStart { .. } => {
                         out(&format!("codec {}\n", audio.codec().unwrap_or_default()))?;
                         if let Some(path) = &options.output {
-                            audio.start_recording(path).map_err(anyhow::Error::msg)?;
+                            audio
+                                .start_recording(Some(path))
+                                .map_err(anyhow::Error::msg)?;
                         }
                     }
                     NotificationData::SIPSessionDidEnd { .. } => {
@@ -221,11 +224,14 @@ async fn command(
         "hold" => session.hold().await.map_err(|e| e.to_string()),
         "unhold" | "resume" => session.unhold().await.map_err(|e| e.to_string()),
         "dtmf" => arg.chars().try_for_each(|d| audio.send_dtmf(d)),
-        "record" if !arg.is_empty() => audio.start_recording(Path::new(arg)),
-        "record" => {
+        "record" if !arg.is_empty() => audio.start_recording(Some(Path::new(arg))).map(|_| ()),
+        // Alone, `record` starts a recording under a name of its own
+        // (audio.recordings_directory), or stops the one running.
+        "record" if audio.recording_filename().is_some() => {
             audio.stop_recording();
             Ok(())
         }
+        "record" => audio.start_recording(None).map(|_| ()),
         "mute" => {
             audio.set_muted(true);
             out("muted\n")?;

@@ -412,6 +412,9 @@ impl SipApplication {
         }
         services.audio_codecs = strings(&global, "rtp.audio_codec_list")?;
         services.voice_mixer = Some(voice.mixer.clone());
+        if let Some(dir) = text(&global, "audio.recordings_directory")? {
+            services.recordings_directory = dir.into();
+        }
         self.sessions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;

@@ -449,7 +449,7 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     let output = dir.0.join("out.wav");
-    bob_audio.start_recording(&output).unwrap();
+    assert_eq!(bob_audio.start_recording(Some(&output)).unwrap(), output);
     assert_eq!(
         bob_audio.recording_filename().as_deref(),
         Some(output.as_path())
@@ -753,4 +753,83 @@ async fn an_accounts_codec_list_chooses_the_answer_to_an_offer() {
         alice.stop();
         bob.stop();
     }
+}
+
+/// A recording's default name: the directory of
+/// `audio.recordings_directory`, the UTC time, and the participants'
+/// addresses made safe for a file name.
+#[test]
+fn a_default_recording_name_has_the_time_and_the_participants() {
+    use sipsimple::streams::RecordingDefaults;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let d = RecordingDefaults::new(
+        "/rec".into(),
+        "alice@example.test",
+        "\"Bob\" <sip:bob@example.test:5070;transport=tcp>;tag=x1",
+    );
+    assert_eq!(d.participants, "alice@example.test-bob@example.test_5070");
+    for (secs, name) in [
+        (1_795_801_359, "20261127-174239"),
+        (951_782_400, "20000229-000000"),
+        (946_684_799, "19991231-235959"),
+    ] {
+        assert_eq!(
+            d.path(UNIX_EPOCH + Duration::from_secs(secs)),
+            std::path::PathBuf::from(format!(
+                "/rec/{name}-alice@example.test-bob@example.test_5070.wav"
+            ))
+        );
+    }
+}
+
+/// start_recording without a file name records under
+/// `audio.recordings_directory` with a name of the session's own.
+#[tokio::test]
+async fn start_recording_without_a_name_records_in_the_recordings_directory() {
+    let dir = common::TempDir::new("recordings");
+    let alice = app("alice").await;
+    let bob = SipApplication::new();
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\n[audio]\nrecordings_directory = \"{}\"\n\
+         [sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"bob@example.test\"]\nenabled = true\nregistration.enabled = false\n",
+        dir.0.join("calls").display()
+    );
+    bob.start(sipsimple::config::MemoryBackend::with(
+        text.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &bob_uri(&bob),
+            vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
+        )
+        .await
+        .unwrap();
+    let answer = incoming(&bob, &mut bob_all).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    let path = bob_audio.start_recording(None).unwrap();
+    assert_eq!(path.parent(), Some(dir.0.join("calls").as_path()));
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.ends_with("-bob@example.test-alice@example.test.wav"),
+        "{name}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    bob_audio.stop_recording();
+    let recorded = sipsimple::streams::audio::read_wav(&path).unwrap();
+    assert!(recorded.len() >= 2400, "{} samples", recorded.len());
+    call.end().await.unwrap();
+    until(&mut alice_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
 }

@@ -39,6 +39,21 @@ pub struct Services {
     /// The application's voice mixer: streams made for incoming offers
     /// join it.
     pub voice_mixer: Option<crate::audio::AudioMixer>,
+    /// `audio.recordings_directory`, resolved.
+    pub recordings_directory: std::path::PathBuf,
+}
+
+/// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
+/// `~/.local/share`, else under the temporary directory.
+pub fn default_recordings_directory() -> std::path::PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share"))
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    data.join("sipsimple-rs").join("recordings")
 }
 
 /// REGISTER exchanges in flight per application.
@@ -54,6 +69,7 @@ impl Services {
             rtp_port_range: (50000, 50500),
             audio_codecs: vec!["PCMU".into(), "PCMA".into()],
             voice_mixer: None,
+            recordings_directory: default_recordings_directory(),
         }
     }
 }

@@ -186,6 +186,11 @@ pub fn global() -> Group {
                     "speaker: `null`, `wav:PATH` (a WAV file written), `sound` or `sound:NAME`; nil: the card's default device if it opens, else null",
                 ))
                 .setting(Setting::nillable(
+                    "recordings_directory",
+                    text(),
+                    "where AudioStream::start_recording(None) writes; nil: $XDG_DATA_HOME (else ~/.local/share)/sipsimple-rs/recordings",
+                ))
+                .setting(Setting::nillable(
                     "alert_device",
                     text(),
                     "device for ringing: `null`, `wav:PATH`, `sound` or `sound:NAME`; nil: the card's default device if it opens, else null",

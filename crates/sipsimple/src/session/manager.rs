@@ -22,7 +22,8 @@ use crate::engine::{host_port, transport_param, via_without_branch, TransportKin
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};
 use crate::streams::{
-    MediaStream, MediaStreamRegistry, StreamContext, StreamDirection, StreamList, StreamSettings,
+    MediaStream, MediaStreamRegistry, RecordingDefaults, StreamContext, StreamDirection,
+    StreamList, StreamSettings,
 };
 
 pub(crate) fn transport_name(t: TransportKind) -> &'static str {
@@ -301,7 +302,15 @@ impl SessionManager {
         // Each stream gets ready and describes itself in the offer.
         let mut offer = super::negotiation::new_sdp(local.ip());
         for (i, s) in streams.iter().enumerate() {
-            let context = StreamContext::for_session(&self.center, shared.sender);
+            let context = StreamContext::for_session(
+                &self.center,
+                shared.sender,
+                RecordingDefaults::new(
+                    services.recordings_directory.clone(),
+                    &account.id(),
+                    &to_uri.to_string(),
+                ),
+            );
             let ready = s.initialize(context, StreamDirection::Outgoing).await;
             let media = ready.and_then(|()| s.get_local_media(None));
             match media {

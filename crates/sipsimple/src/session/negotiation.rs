@@ -14,7 +14,7 @@ use sip_proto::invite::{Action, Body};
 use super::task::{OfferKind, OurOffer, Placed, RemoteProposal, SessionTask};
 use super::{lock, Command, Reply, SessionError, SessionState};
 use crate::notification::NotificationData;
-use crate::streams::{MediaStream, StreamContext, StreamDirection, StreamList};
+use crate::streams::{MediaStream, RecordingDefaults, StreamContext, StreamDirection, StreamList};
 
 /// A fresh SDP from `ip`, with no media yet.
 pub(crate) fn new_sdp(ip: IpAddr) -> SessionDescription {
@@ -84,7 +84,15 @@ fn pick(
 
 impl SessionTask {
     fn context(&self) -> StreamContext {
-        StreamContext::for_session(&self.center, self.shared.sender)
+        StreamContext::for_session(
+            &self.center,
+            self.shared.sender,
+            RecordingDefaults::new(
+                self.services.recordings_directory.clone(),
+                &self.shared.account.id(),
+                &lock(&self.shared.remote_identity),
+            ),
+        )
     }
 
     /// Initializes `streams`; those that fail are ended and left out.

@@ -54,16 +54,98 @@ pub struct StreamContext {
     pub sender: SenderId,
     /// The session's sender id.
     pub session: SenderId,
+    /// Where a recording asked for without a file name goes.
+    pub recordings: Option<RecordingDefaults>,
+}
+
+/// The directory (`audio.recordings_directory`) and the participants a
+/// default recording name is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingDefaults {
+    pub directory: std::path::PathBuf,
+    /// `local-remote`, e.g. `alice@example.com-bob@example.com`.
+    pub participants: String,
+}
+
+impl RecordingDefaults {
+    /// Defaults for a session between `local` and `remote` (user@host, or
+    /// a header or URI whose address is taken).
+    pub fn new(directory: std::path::PathBuf, local: &str, remote: &str) -> RecordingDefaults {
+        RecordingDefaults {
+            directory,
+            participants: format!("{}-{}", file_safe(local), file_safe(remote)),
+        }
+    }
+
+    /// `DIRECTORY/YYYYMMDD-HHMMSS-PARTICIPANTS.wav`, at `now` (UTC).
+    pub fn path(&self, now: std::time::SystemTime) -> std::path::PathBuf {
+        let secs = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (days, rest) = (secs / 86400, secs % 86400);
+        let (y, m, d) = civil_from_days(days as i64);
+        self.directory.join(format!(
+            "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{}.wav",
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60,
+            self.participants
+        ))
+    }
+}
+
+/// The address in a header (`"Bob" <sip:bob@h>;tag=x`) or URI, without
+/// the scheme, with only file-name-safe characters.
+fn file_safe(identity: &str) -> String {
+    let address = match (identity.find('<'), identity.find('>')) {
+        (Some(a), Some(b)) if a < b => &identity[a + 1..b],
+        _ => identity.split(';').next().unwrap_or(identity),
+    };
+    let address = address
+        .trim()
+        .trim_start_matches("sips:")
+        .trim_start_matches("sip:");
+    let address = address.split(';').next().unwrap_or(address);
+    address
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '-' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Days since 1970-01-01 as a proleptic Gregorian date (H. Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 impl StreamContext {
     /// A context for a new stream of the session `session`: the stream
     /// gets a sender id of its own.
-    pub(crate) fn for_session(center: &NotificationCenter, session: SenderId) -> StreamContext {
+    pub(crate) fn for_session(
+        center: &NotificationCenter,
+        session: SenderId,
+        recordings: RecordingDefaults,
+    ) -> StreamContext {
         StreamContext {
             center: center.clone(),
             sender: center.new_sender(),
             session,
+            recordings: Some(recordings),
         }
     }
 }

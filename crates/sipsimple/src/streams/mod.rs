@@ -7,6 +7,6 @@ mod interface;
 mod rtcp;
 
 pub use interface::{
-    BoxFuture, MediaStream, MediaStreamRegistry, MediaStreamType, StreamContext, StreamDirection,
-    StreamError, StreamList, StreamSettings,
+    BoxFuture, MediaStream, MediaStreamRegistry, MediaStreamType, RecordingDefaults, StreamContext,
+    StreamDirection, StreamError, StreamList, StreamSettings,
 };

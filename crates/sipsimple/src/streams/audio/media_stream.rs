@@ -148,6 +148,7 @@ impl MediaStream for AudioStream {
         _direction: StreamDirection,
     ) -> BoxFuture<'_, Result<(), StreamError>> {
         *lock(&self.notify) = Some((context.center, context.sender));
+        *lock(&self.recordings) = context.recordings;
         self.initialized.store(true, Ordering::Relaxed);
         self.post(NotificationData::MediaStreamDidInitialize);
         Box::pin(std::future::ready(Ok(())))

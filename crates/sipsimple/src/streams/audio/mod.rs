@@ -121,6 +121,8 @@ pub struct AudioStream {
     dtmf: Arc<Mutex<VecDeque<char>>>,
     /// Where AudioStreamGotDTMF goes (set by the session).
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
+    /// Where `start_recording(None)` writes (from the session).
+    recordings: Mutex<Option<crate::streams::RecordingDefaults>>,
     /// What arrives is also written here while recording.
     recording: Arc<Mutex<Option<Recording>>>,
     /// Send silence instead of the source (the source does not advance).
@@ -235,6 +237,7 @@ impl AudioStream {
             running: Mutex::new(None),
             dtmf: Arc::new(Mutex::new(VecDeque::new())),
             notify: Arc::new(Mutex::new(None)),
+            recordings: Mutex::new(None),
             recording: Arc::new(Mutex::new(None)),
             muted: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             receiver: Arc::new(Mutex::new(None)),
@@ -332,9 +335,26 @@ impl AudioStream {
 
     /// Writes what arrives from now on to `path` (a WAV file, 8 kHz mono
     /// 16-bit), posting AudioStreamWillStartRecordingAudio and
-    /// DidStartRecordingAudio. A recording already running is stopped
+    /// DidStartRecordingAudio; returns the file. Without a path the
+    /// file is `audio.recordings_directory/YYYYMMDD-HHMMSS-LOCAL-REMOTE.wav`
+    /// (the directory is made). A recording already running is stopped
     /// first.
-    pub fn start_recording(&self, path: &std::path::Path) -> Result<(), String> {
+    pub fn start_recording(
+        &self,
+        path: Option<&std::path::Path>,
+    ) -> Result<std::path::PathBuf, String> {
+        let path = match path {
+            Some(p) => p.to_owned(),
+            None => {
+                let defaults = lock(&self.recordings).clone().ok_or_else(|| {
+                    "no file name, and the stream is in no session to name one after".to_owned()
+                })?;
+                std::fs::create_dir_all(&defaults.directory)
+                    .map_err(|e| format!("{}: {e}", defaults.directory.display()))?;
+                defaults.path(std::time::SystemTime::now())
+            }
+        };
+        let path = path.as_path();
         self.stop_recording();
         let filename = path.display().to_string();
         self.post(NotificationData::AudioStreamWillStartRecordingAudio {
@@ -353,7 +373,7 @@ impl AudioStream {
             writer,
         });
         self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
-        Ok(())
+        Ok(path.to_owned())
     }
 
     /// Finishes the WAV file, if recording (Will/DidStopRecordingAudio).
