@@ -225,6 +225,30 @@ fn dominant(samples: &[i16], rate: u32) -> f64 {
         .unwrap()
 }
 
+/// Alice's application calling baresip's carol with `stream`.
+async fn call_baresip(
+    b: &Baresip,
+    stream: Arc<AudioStream>,
+) -> (
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+    sipsimple::session::Session,
+) {
+    let app = common::account_app("alice").await;
+    let all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let call = app
+        .session_manager()
+        .connect(
+            &account,
+            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
+            vec![stream],
+        )
+        .await
+        .unwrap();
+    (app, all, call)
+}
+
 /// Both directions of audio, checked once a call with baresip is up.
 fn check_audio(ours: &AudioStream, baresip: &Baresip) {
     let heard = ours.recorded();
@@ -301,18 +325,8 @@ async fn baresip_calls_us_and_we_hang_up() {
 #[tokio::test]
 async fn we_call_baresip_it_answers_and_hangs_up() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
-    app.session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
     until(&mut all, "SIPSessionDidStart").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     b.command("hangup", "");
@@ -334,19 +348,8 @@ async fn we_call_baresip_it_answers_and_hangs_up() {
 #[tokio::test]
 async fn baresip_holds_and_resumes_our_call() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, call) = call_baresip(&b, audio.clone()).await;
     until(&mut all, "SIPSessionDidStart").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     b.command("hold", "");
@@ -381,19 +384,8 @@ async fn baresip_holds_and_resumes_our_call() {
 #[tokio::test]
 async fn baresip_receives_our_dtmf() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, call) = call_baresip(&b, audio.clone()).await;
     until(&mut all, "SIPSessionDidStart").await;
     for d in ['4', '2'] {
         audio.send_dtmf(d).unwrap();
@@ -422,18 +414,8 @@ async fn baresip_receives_our_dtmf() {
 #[tokio::test]
 async fn calls_with_baresip_in_pcma_both_ways() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
     let audio = common::tone_stream(1000.0, vec![Codec::pcma()]).await;
-    app.session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
     until(&mut all, "SIPSessionDidStart").await;
     assert_eq!(audio.codec().as_deref(), Some("PCMA"));
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -464,19 +446,8 @@ async fn calls_with_baresip_in_pcma_both_ways() {
 #[tokio::test]
 async fn we_hold_and_resume_baresip() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
     let audio = tone_stream().await;
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![audio.clone()],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, call) = call_baresip(&b, audio.clone()).await;
     until(&mut all, "SIPSessionDidStart").await;
     call.hold().await.unwrap();
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
@@ -521,18 +492,7 @@ async fn we_hold_and_resume_baresip() {
 #[tokio::test]
 async fn we_receive_dtmf_from_baresip() {
     let b = start_baresip(true);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![tone_stream().await],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, call) = call_baresip(&b, tone_stream().await).await;
     until(&mut all, "SIPSessionDidStart").await;
     let mut got = Vec::new();
     for d in ['7', '9'] {
@@ -577,18 +537,7 @@ async fn baresip_sees_our_486_and_603() {
 #[tokio::test]
 async fn baresip_sees_our_cancel() {
     let b = start_baresip(false);
-    let app = common::account_app("alice").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let call = app
-        .session_manager()
-        .connect(
-            &account,
-            &format!("sip:carol@127.0.0.1:{}", b.sip_port),
-            vec![tone_stream().await],
-        )
-        .await
-        .unwrap();
+    let (app, mut all, call) = call_baresip(&b, tone_stream().await).await;
     until(&mut all, "SIPSessionGotRingIndication").await;
     call.end().await.unwrap();
     let failed = until(&mut all, "SIPSessionDidFail").await;

@@ -715,19 +715,10 @@ async fn a_session_is_made_in_the_null_state_and_connected_over_given_routes() {
 async fn an_accounts_codec_list_chooses_the_answer_to_an_offer() {
     for (own, expected) in [(Some("[\"PCMA\"]"), "PCMA"), (None, "PCMU")] {
         let alice = app("alice").await;
-        let bob = SipApplication::new();
         let own = own
             .map(|l| format!("rtp.audio_codec_list = {l}\n"))
             .unwrap_or_default();
-        let text = format!(
-            "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-             [accounts.\"bob@example.test\"]\nenabled = true\nregistration.enabled = false\n{own}"
-        );
-        bob.start(sipsimple::config::MemoryBackend::with(
-            text.parse().unwrap(),
-        ))
-        .await
-        .unwrap();
+        let bob = common::account_app_with("bob", "", &own).await;
         let mut alice_all = alice.notification_center().subscribe(Filter::all());
         let mut bob_all = bob.notification_center().subscribe(Filter::all());
         let account = alice.account_manager().accounts().remove(0);
@@ -789,18 +780,11 @@ fn a_default_recording_name_has_the_time_and_the_participants() {
 async fn start_recording_without_a_name_records_in_the_recordings_directory() {
     let dir = common::TempDir::new("recordings");
     let alice = app("alice").await;
-    let bob = SipApplication::new();
-    let text = format!(
-        "local_ip = \"127.0.0.1\"\n[audio]\nrecordings_directory = \"{}\"\n\
-         [sip]\ntransport_list = [\"udp\"]\n\
-         [accounts.\"bob@example.test\"]\nenabled = true\nregistration.enabled = false\n",
+    let audio = format!(
+        "[audio]\nrecordings_directory = \"{}\"\n",
         dir.0.join("calls").display()
     );
-    bob.start(sipsimple::config::MemoryBackend::with(
-        text.parse().unwrap(),
-    ))
-    .await
-    .unwrap();
+    let bob = common::account_app_with("bob", &audio, "").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let account = alice.account_manager().accounts().remove(0);

@@ -513,12 +513,10 @@ impl InviteSession {
         actions
     }
 
-    fn authenticate(&mut self, challenge: &Response) -> Vec<Action> {
-        let code = challenge.status.code();
-        let Some(store) = self.config.credentials.clone() else {
-            self.fail(Originator::Remote, code, challenge.reason());
-            return Vec::new();
-        };
+    /// Our INVITE again as a new transaction: a new branch and the next
+    /// CSeq (§8.1.3.5 for a retry with credentials, RFC 3263 for
+    /// failover).
+    fn next_invite(&mut self) -> Request {
         let mut invite = self.invite.clone();
         let seq = cseq_of(&invite.headers)
             .map_or(1, |c| c.seq)
@@ -530,6 +528,16 @@ impl InviteSession {
         invite
             .headers
             .push(HeaderName::CSeq, format!("{seq} INVITE"));
+        invite
+    }
+
+    fn authenticate(&mut self, challenge: &Response) -> Vec<Action> {
+        let code = challenge.status.code();
+        let Some(store) = self.config.credentials.clone() else {
+            self.fail(Originator::Remote, code, challenge.reason());
+            return Vec::new();
+        };
+        let mut invite = self.next_invite();
         let cnonce = format!("{}c{}", self.config.branch_prefix, self.branches);
         match digest::authorize(&mut invite, challenge, &store, &mut self.digest, &cnonce) {
             Ok(()) => {
@@ -571,18 +579,8 @@ impl InviteSession {
             self.config.via = via;
             self.config.contact = contact;
         }
-        let mut invite = self.invite.clone();
-        let seq = cseq_of(&invite.headers)
-            .map_or(1, |c| c.seq)
-            .wrapping_add(1);
-        invite.headers.remove_all(&HeaderName::Via);
-        invite.headers.remove_all(&HeaderName::CSeq);
+        let mut invite = self.next_invite();
         invite.headers.remove_all(&HeaderName::Contact);
-        let via = self.via();
-        invite.headers.push(HeaderName::Via, via);
-        invite
-            .headers
-            .push(HeaderName::CSeq, format!("{seq} INVITE"));
         invite
             .headers
             .push(HeaderName::Contact, format!("<{}>", self.config.contact));

@@ -255,10 +255,22 @@ pub fn names(ns: &[sipsimple::notification::Notification]) -> Vec<&str> {
 /// `user@example.test` that registers nowhere: the calling and answering
 /// side of the session tests.
 pub async fn account_app(user: &str) -> sipsimple::application::SipApplication {
+    account_app_with(user, "", "").await
+}
+
+/// `account_app` with more settings: `global` TOML lines (tables of
+/// their own, e.g. `[audio]...`) before `[sip]`, `account` lines in the
+/// account's table.
+pub async fn account_app_with(
+    user: &str,
+    global: &str,
+    account: &str,
+) -> sipsimple::application::SipApplication {
     let app = sipsimple::application::SipApplication::new();
     let config = format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\n\
-         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n"
+        "local_ip = \"127.0.0.1\"\n{global}[sip]\ntransport_list = [\"udp\"]\n\
+         [accounts.\"{user}@example.test\"]\nenabled = true\nregistration.enabled = false\n\
+         {account}"
     );
     app.start(sipsimple::config::MemoryBackend::with(
         config.parse().unwrap(),
