@@ -5,10 +5,13 @@
 //! sessions with streams from the registry and routes the requests of a
 //! dialog to its session.
 //!
-//! `task.rs` is the I/O and event loop; `negotiation.rs` the SDP
-//! offer/answer with the streams, proposals and hold.
+//! `task.rs` is the I/O and event loop; `commands.rs` carries out the
+//! API's commands; `negotiation.rs` the SDP offer/answer with the
+//! streams, proposals and hold; `manager.rs` makes sessions and routes
+//! requests to them; `account.rs` is the account a session belongs to.
 
 mod account;
+mod commands;
 mod manager;
 mod negotiation;
 mod task;
