@@ -275,6 +275,16 @@ fn check_audio(ours: &AudioStream, baresip: &Baresip) {
     );
     let tail = &samples[samples.len() / 4..];
     assert_eq!(dominant(tail, rate), 1000.0, "our 1000 Hz reached baresip");
+    // The tests hold each call up for 2 s: both recordings last about that.
+    for (who, seconds) in [
+        ("we", heard.len() as f64 / 8000.0),
+        ("baresip", samples.len() as f64 / f64::from(rate)),
+    ] {
+        assert!(
+            (1.5..=3.0).contains(&seconds),
+            "{who} recorded {seconds:.2} s of a 2 s call"
+        );
+    }
 }
 
 #[tokio::test]

@@ -124,9 +124,9 @@ impl Peer {
         }
     }
 
-    /// Waits for the peer to exit (it hangs up or sees our BYE) and
-    /// checks that it heard our 1000 Hz.
-    async fn heard_our_tone(mut self) {
+    /// Waits for the peer to exit (it hangs up or sees our BYE), checks
+    /// that it heard our 1000 Hz, and returns what it recorded (8 kHz).
+    async fn heard_our_tone(mut self) -> Vec<i16> {
         let mut status = None;
         for _ in 0..150 {
             status = self.child.try_wait().unwrap();
@@ -149,6 +149,7 @@ impl Peer {
         );
         let tail = &heard[heard.len() / 4..];
         assert!(louder(tail, 1000.0, 440.0), "pjsua2 heard our 1000 Hz");
+        heard
     }
 }
 
@@ -214,7 +215,16 @@ async fn call_with_codec(we_call: bool, codec: &str) {
     // The peer hangs up after 2 s: a BYE from PJSIP ends our side.
     until(&mut all, "SIPSessionDidEnd").await;
     we_heard_pjsip(&audio);
-    peer.heard_our_tone().await;
+    let theirs = peer.heard_our_tone().await;
+    // Both recordings last about as long as the call (2.3 s of media:
+    // the peer's 0.3 s codec report, then its 2 s).
+    for (who, samples) in [("we", audio.recorded().len()), ("pjsua2", theirs.len())] {
+        let seconds = samples as f64 / 8000.0;
+        assert!(
+            (1.8..=3.0).contains(&seconds),
+            "{who} recorded {seconds:.2} s of a 2.3 s call"
+        );
+    }
     app.stop();
 }
 
