@@ -1,15 +1,18 @@
 //! `sipsimple`: the middleware of the SIP SIMPLE SDK (see
 //! `docs/API-MAP.md` for what of the spec exists).
 //!
-//! Owns (as it is built, issue by issue): SIPApplication, the tokio engine
-//! (sockets, timers, TLS, DNS), the NotificationCenter, accounts, sessions
-//! and streams. Today: SipApplication (lifecycle), the engine (UDP, TCP
-//! and TLS driving the transaction layer), RFC 3263 lookup, the
-//! NotificationCenter, the configuration, accounts with registration,
-//! pager-mode MESSAGE, and a re-export of the message layer.
+//! Owns everything that runs: SipApplication (lifecycle), the tokio engine
+//! (UDP, TCP and TLS driving the transaction layer), RFC 3263 lookup, the
+//! NotificationCenter, the configuration, accounts with registration and
+//! the Bonjour account, pager-mode MESSAGE, sessions (`session`) with
+//! pluggable streams (`streams`: the stream interface, its registry, and
+//! AudioStream over RTP), and the audio objects (`audio`: a clocked mixer,
+//! bridges, WAV player/recorder, tones, devices: null, WAV files, and the
+//! sound card through cpal behind the `sound-card` feature).
 //!
-//! Does not own: protocol syntax and state machines (in the sans-IO crates
-//! such as `sip-proto`).
+//! Does not own: protocol syntax and state machines (the sans-IO crates
+//! `sip-proto`, `sdp`) or media coding (`media`: RTP/RTCP, G.711, DTMF,
+//! jitter buffer, resampling).
 #![forbid(unsafe_code)]
 
 pub mod account;
