@@ -20,8 +20,11 @@ command -v baresip >/dev/null 2>&1 || missing="$missing baresip"
 # The Bonjour tests run in network namespaces of their own.
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
-# ALSA headers for the sound card device (cargo feature sound-card).
+# ALSA headers for the sound card device (cargo feature sound-card), and
+# a sound server for its end-to-end test (no sound card here).
 pkg-config --exists alsa 2>/dev/null || missing="$missing libasound2-dev pkg-config"
+command -v pulseaudio >/dev/null 2>&1 || missing="$missing pulseaudio"
+ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 || missing="$missing libasound2-plugins"
 if [ -n "$missing" ]; then
   echo "installing$missing"
   apt-get update -qq

@@ -5,7 +5,10 @@
 //! and `sound:NAME` open the card (a build without the `sound-card`
 //! feature says so; this machine has no card, so a build with it names
 //! the device that did not open), and with nothing set the voice device
-//! is the card's default when one opens, else null.
+//! is the card's default when one opens, else null. Last, with the
+//! feature, the whole path through a real sound server: a private
+//! PulseAudio whose null sink's monitor is the microphone, reached by
+//! cpal through ALSA's pulse plugin; a tone played on the card comes back.
 
 mod common;
 
@@ -174,4 +177,144 @@ fn card_opens() -> bool {
 #[cfg(not(feature = "sound-card"))]
 fn card_opens() -> bool {
     false
+}
+
+/// A private PulseAudio (Debian packages pulseaudio and
+/// libasound2-plugins; scripts/test.sh installs them) with one null sink
+/// whose monitor is the default source: what is played to the sound card
+/// comes back as its microphone, on the server's real-time clock. ALSA's
+/// `default` device reaches it through the pulse plugin, found through
+/// PULSE_SERVER. Stopped, by PID, when dropped.
+#[cfg(feature = "sound-card")]
+struct PulseServer {
+    child: std::process::Child,
+    _dir: common::TempDir,
+}
+
+#[cfg(feature = "sound-card")]
+impl Drop for PulseServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(feature = "sound-card")]
+fn pulse_server() -> PulseServer {
+    use std::process::{Command, Stdio};
+    let dir = common::TempDir::new("pulse");
+    let socket = dir.0.join("native");
+    let child = Command::new("pulseaudio")
+        .args([
+            "-n",
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disable-shm=yes",
+            "--use-pid-file=no",
+            "--log-target=stderr",
+        ])
+        .arg("-L")
+        .arg(format!(
+            "module-native-protocol-unix socket={} auth-anonymous=1",
+            socket.display()
+        ))
+        .args(["-L", "module-null-sink sink_name=sipsimple_test rate=48000"])
+        .env("HOME", &dir.0)
+        .env("XDG_RUNTIME_DIR", &dir.0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pulseaudio is installed (scripts/test.sh installs it)");
+    let server = format!("unix:{}", socket.display());
+    let pulse = PulseServer { child, _dir: dir };
+    let pactl = |args: &[&str]| {
+        Command::new("pactl")
+            .args(["-s", &server])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut up = false;
+    for _ in 0..100 {
+        if pactl(&["info"]) {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "pulseaudio did not start");
+    assert!(pactl(&["set-default-source", "sipsimple_test.monitor"]));
+    // Each nextest test is a process of its own: this reaches only us.
+    std::env::set_var("PULSE_SERVER", &server);
+    pulse
+}
+
+/// Through a real sound server: a 1 kHz WAV plays on the mixer's sound
+/// card (cpal → ALSA → PulseAudio's null sink) and comes back as its
+/// microphone (the sink's monitor), recorded by a WaveRecorder that hears
+/// only the card's input.
+#[cfg(feature = "sound-card")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tone_played_on_the_sound_card_comes_back_from_its_microphone() {
+    use sipsimple::audio::sound_card::SoundCardBackend;
+    use sipsimple::audio::{AudioMixer, AudioPort, PlayOptions, WavePlayer, WaveRecorder};
+
+    let _pulse = pulse_server();
+    let dir = common::TempDir::new("card-loop");
+    let tone_file = dir.0.join("tone.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&tone_file, spec).unwrap();
+    for s in tone(16000, 1000.0, 16000) {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let card = SoundCardBackend::open(16000, Some("default"), Some("default"))
+        .unwrap_or_else(|e| panic!("the PulseAudio-backed card opens: {e}"));
+    let mixer = AudioMixer::new(Box::new(card));
+    assert_eq!(mixer.device_description(), "sound:in=default,out=default");
+    let device = mixer.device();
+    let player = WavePlayer::new(
+        &mixer,
+        &tone_file,
+        PlayOptions {
+            loop_count: 0,
+            ..PlayOptions::default()
+        },
+    );
+    let recorded = dir.0.join("mic.wav");
+    let recorder = WaveRecorder::new(&mixer, &recorded);
+    // player → card output; card input → recorder (and nothing else).
+    mixer.connect(
+        player.producer_slot().unwrap(),
+        device.consumer_slot().unwrap(),
+    );
+    mixer.connect(
+        device.producer_slot().unwrap(),
+        recorder.consumer_slot().unwrap(),
+    );
+    mixer.start();
+    player.start().unwrap();
+    recorder.start().unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    recorder.stop();
+    player.stop();
+
+    let heard = sipsimple::audio::backend::read_wav_at(&recorded, 16000).unwrap();
+    assert!(heard.len() >= 2 * 16000, "{} samples recorded", heard.len());
+    // The last second: past the server's latency, the tone is back.
+    let tail = &heard[heard.len() - 16000..];
+    assert_eq!(dominant(tail, 16000, &[440.0, 1000.0, 3000.0]), 1000.0);
+    assert!(
+        goertzel(tail, 16000, 1000.0) > 100.0 * goertzel(tail, 16000, 3000.0),
+        "a clean 1 kHz came back"
+    );
 }
