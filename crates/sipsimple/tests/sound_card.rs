@@ -318,3 +318,86 @@ async fn a_tone_played_on_the_sound_card_comes_back_from_its_microphone() {
         "a clean 1 kHz came back"
     );
 }
+
+/// A call with one side on the sound card. Alice sets no audio device:
+/// with a sound server running her voice device is the card's default
+/// (the spec's default). Bob's microphone is a 1 kHz WAV and his speaker
+/// a WAV file. Bob's tone reaches alice's speaker (the null sink), her
+/// microphone (its monitor) picks it up and sends it back: bob's speaker
+/// file holds his own tone, which only alice's card can have returned.
+#[cfg(feature = "sound-card")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_heard_and_answered_through_the_sound_card() {
+    use sipsimple::notification::Filter;
+    use sipsimple::streams::audio::{AudioSource, AudioStream};
+
+    let _pulse = pulse_server();
+    let dir = common::TempDir::new("card-call");
+    let mic = dir.0.join("bob-mic.wav");
+    let speaker = dir.0.join("bob-speaker.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&mic, spec).unwrap();
+    for s in tone(16000, 1000.0, 16000) {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+
+    let alice = common::account_app("alice").await;
+    assert_eq!(
+        alice.voice_audio_mixer().unwrap().device_description(),
+        "sound:in=default,out=default",
+        "unset devices are the sound card's default one"
+    );
+    let devices = format!(
+        "[audio]\nsample_rate = 16000\ninput_device = \"wav:{}\"\noutput_device = \"wav:{}\"\n",
+        mic.display(),
+        speaker.display()
+    );
+    let bob = common::account_app_with("bob", &devices, "").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let stream = std::sync::Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![sdp::offer_answer::Codec::pcmu()],
+            AudioSource::Silence,
+        )
+        .await
+        .unwrap(),
+    );
+    stream.attach(&bob.voice_audio_mixer().unwrap()).unwrap();
+    let account = bob.account_manager().accounts().remove(0);
+    let call = bob
+        .session_manager()
+        .connect(&account, &common::contact_uri(&alice), vec![stream])
+        .await
+        .unwrap();
+    // Alice takes the stream her registry made: it is on her card.
+    let answer = common::incoming_session(&alice, &mut alice_all).await;
+    answer
+        .accept(answer.proposed_streams().unwrap())
+        .await
+        .unwrap();
+    common::until(&mut bob_all, "SIPSessionDidStart").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    call.end().await.unwrap();
+    common::until(&mut bob_all, "SIPSessionDidEnd").await;
+    bob.stop();
+    alice.stop();
+    common::until(&mut bob_all, "SIPApplicationDidEnd").await;
+
+    let heard = sipsimple::audio::backend::read_wav_at(&speaker, 16000).unwrap();
+    assert!(heard.len() >= 2 * 16000, "{} samples", heard.len());
+    let tail = &heard[heard.len() - 16000..];
+    assert_eq!(dominant(tail, 16000, &[440.0, 1000.0, 3000.0]), 1000.0);
+    assert!(
+        goertzel(tail, 16000, 1000.0) > 100.0 * goertzel(tail, 16000, 3000.0),
+        "bob's tone came back through alice's card"
+    );
+}
