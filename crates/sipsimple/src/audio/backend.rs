@@ -102,17 +102,29 @@ pub fn open_device(
     input: &DeviceSetting,
     output: &DeviceSetting,
 ) -> Result<Box<dyn AudioBackend>, String> {
-    let wants_default = [input, output].contains(&&DeviceSetting::Default);
-    let default = if wants_default && sound_card_opens() {
-        DeviceSetting::Sound("default".into())
-    } else {
-        DeviceSetting::Null
+    let with_default = |default: &DeviceSetting| {
+        let resolve = |d: &DeviceSetting| match d {
+            DeviceSetting::Default => default.clone(),
+            other => other.clone(),
+        };
+        open_resolved(rate, resolve(input), resolve(output))
     };
-    let resolve = |d: &DeviceSetting| match d {
-        DeviceSetting::Default => default.clone(),
-        other => other.clone(),
-    };
-    let (input, output) = (resolve(input), resolve(output));
+    if ![input, output].contains(&&DeviceSetting::Default) {
+        return open_resolved(rate, input.clone(), output.clone());
+    }
+    // Unset: the card's default device if it opens (ALSA may list a
+    // "default" that does not), else null; then a card named explicitly
+    // must open on its own, and its error is the one returned.
+    with_default(&DeviceSetting::Sound("default".into()))
+        .or_else(|_| with_default(&DeviceSetting::Null))
+}
+
+/// `open_device` once `Default` is decided.
+fn open_resolved(
+    rate: u32,
+    input: DeviceSetting,
+    output: DeviceSetting,
+) -> Result<Box<dyn AudioBackend>, String> {
     let sound = |d: &DeviceSetting| match d {
         DeviceSetting::Sound(n) => Some(n.clone()),
         _ => None,
@@ -153,18 +165,6 @@ pub fn open_device(
             }
         }
     })
-}
-
-#[cfg(feature = "sound-card")]
-fn sound_card_opens() -> bool {
-    // Opening both sides of the default device is the only sure test
-    // (ALSA lists a "default" that may not open).
-    super::sound_card::SoundCardBackend::open(48000, Some("default"), Some("default")).is_ok()
-}
-
-#[cfg(not(feature = "sound-card"))]
-fn sound_card_opens() -> bool {
-    false
 }
 
 #[cfg(feature = "sound-card")]
