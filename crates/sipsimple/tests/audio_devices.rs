@@ -11,30 +11,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{contact_uri, incoming_session, until, TempDir};
-use media::tone::{goertzel, ToneGenerator};
+use common::{contact_uri, incoming_session, until, write_tone, TempDir};
+use media::tone::goertzel;
 use sipsimple::application::SipApplication;
 use sipsimple::audio::{backend::read_wav_at, AudioPort, PlayOptions, WavePlayer, WaveRecorder};
 use sipsimple::notification::Filter;
 use sipsimple::streams::audio::{AudioSource, AudioStream};
 use sipsimple::streams::MediaStream;
-
-fn write_tone(path: &Path, rate: u32, hz: f64, seconds: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut t = ToneGenerator::new(rate, &[hz], 8000);
-    let mut buf = vec![0i16; (f64::from(rate) * seconds) as usize];
-    t.fill(&mut buf);
-    for s in buf {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
 
 /// An application whose voice device is `mic` and `speaker` (WAV files)
 /// with its mixer at `rate`.

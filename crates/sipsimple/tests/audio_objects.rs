@@ -7,33 +7,15 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
-use common::TempDir;
-use media::tone::{goertzel, ToneGenerator};
+use common::{write_tone, TempDir};
+use media::tone::goertzel;
 use sipsimple::audio::{
     backend::read_wav_at, AudioBridge, AudioDevice, AudioError, AudioMixer, AudioPort, NullBackend,
     PlayOptions, TonePlayer, WavBackend, WavePlayer, WaveRecorder,
 };
 use sipsimple::notification::{Filter, NotificationCenter, NotificationData};
-
-fn write_tone(path: &Path, rate: u32, hz: f64, seconds: f64) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    let mut t = ToneGenerator::new(rate, &[hz], 8000);
-    let mut buf = vec![0i16; (f64::from(rate) * seconds) as usize];
-    t.fill(&mut buf);
-    for s in buf {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
 
 fn null_mixer(rate: u32) -> AudioMixer {
     AudioMixer::new(Box::new(NullBackend { sample_rate: rate }))

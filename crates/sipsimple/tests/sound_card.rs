@@ -265,17 +265,7 @@ async fn a_tone_played_on_the_sound_card_comes_back_from_its_microphone() {
     let _pulse = pulse_server();
     let dir = common::TempDir::new("card-loop");
     let tone_file = dir.0.join("tone.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&tone_file, spec).unwrap();
-    for s in tone(16000, 1000.0, 16000) {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    common::write_tone(&tone_file, 16000, 1000.0, 1.0);
 
     let card = SoundCardBackend::open(16000, Some("default"), Some("default"))
         .unwrap_or_else(|e| panic!("the PulseAudio-backed card opens: {e}"));
@@ -335,17 +325,7 @@ async fn a_call_heard_and_answered_through_the_sound_card() {
     let dir = common::TempDir::new("card-call");
     let mic = dir.0.join("bob-mic.wav");
     let speaker = dir.0.join("bob-speaker.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&mic, spec).unwrap();
-    for s in tone(16000, 1000.0, 16000) {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    common::write_tone(&mic, 16000, 1000.0, 1.0);
 
     let alice = common::account_app("alice").await;
     assert_eq!(

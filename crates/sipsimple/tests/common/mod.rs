@@ -357,3 +357,21 @@ pub async fn registered_app(
     until(&mut all, "SIPAccountRegistrationDidSucceed").await;
     (app, all)
 }
+
+/// Writes `seconds` of a `hz` tone as a mono 16-bit WAV at `rate`.
+pub fn write_tone(path: &std::path::Path, rate: u32, hz: f64, seconds: f64) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let mut t = media::tone::ToneGenerator::new(rate, &[hz], 8000);
+    let mut buf = vec![0i16; (f64::from(rate) * seconds) as usize];
+    t.fill(&mut buf);
+    for s in buf {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
