@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use sip_proto::invite::{Action, Body};
 
-use super::negotiation::{list, pick, Answer};
+use super::negotiation::{list, pick};
 use super::task::{OfferKind, SessionTask};
 use super::{lock, Command, Reply, SessionError, SessionState};
 use crate::notification::NotificationData;
@@ -227,15 +227,7 @@ impl SessionTask {
             }
         };
         let (ready, mut errors) = self.initialize(chosen, StreamDirection::Incoming).await;
-        let Answer {
-            sdp: answer,
-            answering,
-            failed,
-        } = self.build_answer(&offer, ready);
-        for s in failed {
-            errors.push(format!("{} cannot answer the offer", s.stream_type()));
-            s.end();
-        }
+        let (answer, answering) = self.build_answer(&offer, ready, &mut errors);
         let mut slots = vec![None; offer.media.len()];
         for (i, s) in answering {
             match s.start(&answer, &offer, i) {

@@ -40,13 +40,6 @@ fn disabled(m: &Media) -> Media {
     )
 }
 
-/// Our answer, the streams answering in it, and those that could not.
-pub(super) struct Answer {
-    pub(super) sdp: SessionDescription,
-    pub(super) answering: Vec<Placed>,
-    pub(super) failed: Vec<Arc<dyn MediaStream>>,
-}
-
 pub(super) fn list(streams: &[Arc<dyn MediaStream>]) -> StreamList {
     StreamList(streams.to_vec())
 }
@@ -160,12 +153,17 @@ impl SessionTask {
     }
 
     /// Our answer to `offer` with `streams` (index, stream) answering
-    /// their m-lines and the rest refused. Streams that cannot answer are
-    /// returned apart (their m-line refused).
-    pub(super) fn build_answer(&self, offer: &SessionDescription, streams: Vec<Placed>) -> Answer {
+    /// their m-lines and the rest refused, and the streams answering in
+    /// it. Streams that cannot answer are ended, their m-line refused,
+    /// and named in `errors`.
+    pub(super) fn build_answer(
+        &self,
+        offer: &SessionDescription,
+        streams: Vec<Placed>,
+        errors: &mut Vec<String>,
+    ) -> (SessionDescription, Vec<Placed>) {
         let mut sdp = self.next_sdp();
         let mut answering = Vec::new();
-        let mut failed = Vec::new();
         for (i, m) in offer.media.iter().enumerate() {
             let stream = streams.iter().find(|(j, _)| *j == i).map(|(_, s)| s);
             let media = match stream.map(|s| (s, s.get_local_media(Some((offer, i))))) {
@@ -174,18 +172,15 @@ impl SessionTask {
                     media
                 }
                 Some((s, Err(_))) => {
-                    failed.push(s.clone());
+                    errors.push(format!("{} cannot answer the offer", s.stream_type()));
+                    s.end();
                     disabled(m)
                 }
                 None => disabled(m),
             };
             sdp.media.push(media);
         }
-        Answer {
-            sdp,
-            answering,
-            failed,
-        }
+        (sdp, answering)
     }
 
     pub(super) fn publish_streams(&self) {
@@ -433,15 +428,7 @@ impl SessionTask {
             .filter_map(|(i, s)| Some((i, s.clone()?)))
             .chain(added.iter().cloned())
             .collect();
-        let Answer {
-            sdp: answer,
-            answering,
-            failed,
-        } = self.build_answer(&offer, current);
-        for s in failed {
-            errors.push(format!("{} cannot answer the offer", s.stream_type()));
-            s.end();
-        }
+        let (answer, answering) = self.build_answer(&offer, current, &mut errors);
         let actions = self
             .invite
             .accept_reinvite(Some(Body::sdp(answer.to_string())), now)
