@@ -243,11 +243,9 @@ mod card {
         ring: Arc<Ring>,
     ) -> Result<cpal::Stream, String> {
         let channels = usize::from(config.channels);
-        let failed = |e: cpal::StreamError| {
-            // A card that goes away leaves the mixer with silence; the
-            // call goes on.
-            let _ = e;
-        };
+        // A card that goes away leaves the mixer with silence; the call
+        // goes on.
+        let failed = |_: cpal::StreamError| {};
         let stream = match side {
             Side::Capture => device.build_input_stream(
                 config,
