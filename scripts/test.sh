@@ -39,6 +39,11 @@ if ! "$SIPSIMPLE_PJ_VENV/bin/python" -c "import pjsua2" >/dev/null 2>&1; then
   "$SIPSIMPLE_PJ_VENV/bin/pip" install -q pjsua2-python==2.15.1.post1
 fi
 
+# A clean clone builds the suite from nothing: incremental caches would only
+# double the disk it takes (see the profile notes in Cargo.toml).
+export CARGO_INCREMENTAL=0
+echo "disk free before the build: $(df -h --output=avail . | tail -1 | tr -d ' ')"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
