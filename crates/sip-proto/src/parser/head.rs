@@ -13,76 +13,67 @@ use crate::headers::{HeaderName, Headers};
 use super::Limits;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// The high bit of each byte of the result is set exactly where that byte
-/// of `w` equals `b` (no false positives, unlike the simpler zero test).
+/// The high bit of each byte of `w` below 0x20 (a control byte). Only the
+/// lowest marker is exact: a borrow can mark bytes above a real one, never
+/// below, which is all a search for the first one needs.
 #[inline]
-fn byte_markers(w: u64, b: u8) -> u64 {
-    let x = w ^ ONES.wrapping_mul(u64::from(b));
-    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+fn control_markers(w: u64) -> u64 {
+    w.wrapping_sub(ONES.wrapping_mul(0x20)) & !w & HIGH
 }
 
-/// Line ends of `buf` from a position, eight bytes at a time, noting the
-/// first CR not followed by LF.
-struct LineScan<'b> {
-    buf: &'b [u8],
-    next_word: usize,
-    base: usize,
-    lf: u64,
-    bare_cr: Option<usize>,
+#[inline]
+fn word_at(buf: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
 }
 
-impl<'b> LineScan<'b> {
-    fn new(buf: &'b [u8], from: usize) -> Self {
-        LineScan {
-            buf,
-            next_word: from,
-            base: from,
-            lf: 0,
-            bare_cr: None,
+/// Where a line ends.
+#[derive(Debug, PartialEq, Eq)]
+struct LineEnd {
+    /// End of the line's content (its CR or LF, or the end of the buffer).
+    content: usize,
+    /// First byte of the next line.
+    next: usize,
+}
+
+/// The end of the line holding `buf[from]`, found eight bytes at a time:
+/// only control bytes stop the word loop, and of those only CR and LF end
+/// a line. `Err(at)` is a CR not followed by LF.
+fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
+    let mut i = from;
+    loop {
+        while let Some(w) = word_at(buf, i) {
+            let m = control_markers(w);
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
         }
-    }
-
-    fn load(&self, at: usize) -> u64 {
-        match self.buf.get(at..at + 8) {
-            Some(s) => u64::from_le_bytes(<[u8; 8]>::try_from(s).unwrap_or([0; 8])),
+        match buf.get(i) {
             None => {
-                let mut w = [0u8; 8];
-                for (d, s) in w.iter_mut().zip(self.buf.get(at..).unwrap_or(&[])) {
-                    *d = *s;
-                }
-                u64::from_le_bytes(w)
+                return Ok(LineEnd {
+                    content: buf.len(),
+                    next: buf.len(),
+                })
             }
-        }
-    }
-
-    /// The next LF position, or `None` past the end of the buffer.
-    #[inline]
-    fn next_lf(&mut self) -> Option<usize> {
-        loop {
-            if self.lf != 0 {
-                let i = self.base + (self.lf.trailing_zeros() / 8) as usize;
-                self.lf &= self.lf - 1;
-                return Some(i);
+            Some(b'\n') => {
+                return Ok(LineEnd {
+                    content: i,
+                    next: i + 1,
+                })
             }
-            if self.next_word >= self.buf.len() {
-                return None;
+            Some(b'\r') if buf.get(i + 1) == Some(&b'\n') => {
+                return Ok(LineEnd {
+                    content: i,
+                    next: i + 2,
+                })
             }
-            self.base = self.next_word;
-            self.next_word += 8;
-            let w = self.load(self.base);
-            self.lf = byte_markers(w, b'\n');
-            let cr = byte_markers(w, b'\r');
-            if cr != 0 && self.bare_cr.is_none() {
-                // A CR is fine when the next byte is LF (maybe in the next word).
-                let lf_after =
-                    (self.lf >> 8) | (u64::from(self.buf.get(self.base + 8) == Some(&b'\n')) << 63);
-                let bare = cr & !lf_after;
-                if bare != 0 {
-                    self.bare_cr = Some(self.base + (bare.trailing_zeros() / 8) as usize);
-                }
-            }
+            Some(b'\r') => return Err(i),
+            // HTAB and other control bytes are the typed parsers' business.
+            Some(_) => i += 1,
         }
     }
 }
@@ -107,14 +98,6 @@ impl Split {
             }
         }
         ByteString::from(String::from_utf8_lossy(data.get(s..e).unwrap_or(&[])).into_owned())
-    }
-}
-
-fn strip_cr(buf: &[u8], start: usize, line_end: usize) -> usize {
-    if line_end > start && buf.get(line_end - 1) == Some(&b'\r') {
-        line_end - 1
-    } else {
-        line_end
     }
 }
 
@@ -144,7 +127,6 @@ fn line_error(line_no: usize, expected: &'static str, line: &[u8]) -> ParseError
 pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, ParseError> {
     let buf: &[u8] = data;
     let max_end = pos.saturating_add(limits.max_head_bytes);
-    let mut lines = LineScan::new(buf, pos);
     let mut headers = Headers::for_parser(16);
     // Unknown names are named once the head text exists.
     let mut unknown: Vec<(usize, usize, usize)> = Vec::new();
@@ -153,16 +135,21 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
     let mut line_no = 0;
     let (mut head_end, mut body_start) = (buf.len(), buf.len());
     while ls < buf.len() {
-        let nl = lines.next_lf().unwrap_or(buf.len());
-        if nl > max_end {
+        line_no += 1;
+        // A CR not ending a line is a line break to some parsers and text
+        // to others: refusing it keeps every element reading the same
+        // headers.
+        let end = find_line_end(buf, ls).map_err(|_| ParseError::HeaderLine {
+            line: line_no,
+            error: SyntaxError::new("no CR except before LF", ""),
+        })?;
+        if end.content > max_end {
             return Err(ParseError::HeadTooLarge {
                 limit: limits.max_head_bytes,
             });
         }
-        let le = strip_cr(buf, ls, nl);
-        let line_start = ls;
-        ls = nl + 1;
-        line_no += 1;
+        let (line_start, le) = (ls, end.content);
+        ls = end.next;
         if start_line.is_none() {
             start_line = Some((line_start, le));
             continue;
@@ -231,16 +218,6 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
         headers.push_span(name, vs - pos, ve - pos);
     }
     let start_line = start_line.ok_or(ParseError::Incomplete)?;
-    // A CR not ending a line is a line break to some parsers and text to
-    // others: refusing it keeps every element reading the same headers.
-    if let Some(p) = lines.bare_cr.filter(|p| *p < head_end) {
-        let before = buf.get(pos..p).unwrap_or(&[]);
-        let line = 1 + before.iter().filter(|b| **b == b'\n').count();
-        return Err(ParseError::HeaderLine {
-            line,
-            error: SyntaxError::new("no CR except before LF", ""),
-        });
-    }
     let raw_head = buf.get(pos..head_end).unwrap_or(&[]);
     let text = ByteString::try_from(data.slice(pos..head_end)).ok();
     let mut split = Split {
@@ -265,25 +242,44 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
 mod tests {
     use super::*;
 
-    #[test]
-    fn markers_are_exact() {
-        let w = u64::from_le_bytes(*b"a\r\nb\n\x8a\x0a\r");
-        let lf = byte_markers(w, b'\n');
-        let positions: Vec<_> = (0..8).filter(|i| lf & (0x80 << (8 * i)) != 0).collect();
-        assert_eq!(positions, [2, 4, 6]);
+    fn ends(buf: &[u8]) -> Vec<Result<(usize, usize), usize>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < buf.len() {
+            match find_line_end(buf, i) {
+                Ok(e) => {
+                    out.push(Ok((e.content, e.next)));
+                    i = e.next;
+                }
+                Err(at) => {
+                    out.push(Err(at));
+                    break;
+                }
+            }
+        }
+        out
     }
 
     #[test]
-    fn line_scan_finds_all_and_bare_cr() {
-        let buf = b"0123456\n89\r\nbc\rxyz\nlast";
-        let mut s = LineScan::new(buf, 0);
-        let ends: Vec<_> = std::iter::from_fn(|| s.next_lf()).collect();
-        assert_eq!(ends, [7, 11, 18]);
-        assert_eq!(s.bare_cr, Some(14));
-        // A CR at the end of a word followed by LF in the next is fine.
-        let buf = b"1234567\r\nabc";
-        let mut s = LineScan::new(buf, 0);
-        while s.next_lf().is_some() {}
-        assert_eq!(s.bare_cr, None);
+    fn line_ends_across_words_tabs_and_high_bytes() {
+        // LF, CRLF, a CRLF straddling a word boundary, a tab and UTF-8
+        // (bytes above 0x80) inside lines, no newline at the end.
+        let buf = "0123456\n89\r\n\tb\u{e9}c12345\r\nxyz\u{fc}\u{fc}\u{fc}last".as_bytes();
+        assert_eq!(
+            ends(buf),
+            [
+                Ok((7, 8)),
+                Ok((10, 12)),
+                Ok((22, 24)),
+                Ok((buf.len(), buf.len()))
+            ]
+        );
+    }
+
+    #[test]
+    fn bare_cr_is_found_wherever_it_is() {
+        assert_eq!(ends(b"ab\r\ncd\ref\n"), [Ok((2, 4)), Err(6)]);
+        assert_eq!(ends(b"abcdefghijk\r"), [Err(11)]);
+        assert_eq!(ends(b"a\r\r\n"), [Err(1)]);
     }
 }
