@@ -84,26 +84,40 @@ fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-/// RFC 3261 §25.1 hostname: `*( domainlabel "." ) toplabel [ "." ]`, labels
-/// not empty and not starting or ending with '-', the top label starting
-/// with a letter. (Characters were checked by the caller.)
-fn is_hostname(s: &str) -> bool {
-    let b = s.as_bytes();
-    let b = b.strip_suffix(b".").unwrap_or(b);
-    let mut top_start = 0;
-    let mut prev = b'.';
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'.' {
-            if prev == b'.' || prev == b'-' {
-                return false;
-            }
-            top_start = i + 1;
-        } else if c == b'-' && prev == b'.' {
-            return false;
-        }
-        prev = c;
+/// What a pass over a host learned.
+enum HostShape {
+    /// RFC 3261 §25.1 hostname: `*( domainlabel "." ) toplabel [ "." ]`,
+    /// labels not empty and not starting or ending with '-', the top label
+    /// starting with a letter.
+    Hostname,
+    /// Only digits and dots, starting with a digit: an IPv4 address if it
+    /// parses as one.
+    Numeric,
+    Invalid,
+}
+
+/// Classifies a host: its characters, then its labels (few per name). Underscores are not in RFC 1034 names but common in the
+/// wild (SRV-style names); accepting them costs nothing.
+fn host_shape(b: &[u8]) -> HostShape {
+    if !b.iter().all(|c| is_host_char(*c)) {
+        return HostShape::Invalid;
     }
-    prev != b'.' && prev != b'-' && b.get(top_start).is_some_and(u8::is_ascii_alphabetic)
+    // A hostname's top label starts with a letter: all digits is IPv4.
+    if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        return HostShape::Numeric;
+    }
+    let name = b.strip_suffix(b".").unwrap_or(b);
+    let mut top = None;
+    for label in name.split(|c| *c == b'.') {
+        match (label.first(), label.last()) {
+            (Some(f), Some(l)) if *f != b'-' && *l != b'-' => top = Some(*f),
+            _ => return HostShape::Invalid,
+        }
+    }
+    match top {
+        Some(t) if t.is_ascii_alphabetic() => HostShape::Hostname,
+        _ => HostShape::Invalid,
+    }
 }
 
 /// 1 to 5 digits, at most 65535.
@@ -230,28 +244,16 @@ impl<'a> Host<'a> {
                     .map(Host::V6)
                     .map_err(|_| SyntaxError::new("IPv6 address", s))
             }
-            Some(first) => {
-                // One pass: hostname characters, and whether it could be IPv4.
-                // Underscores are not in RFC 1034 names but common in the
-                // wild (SRV-style names); accepting them costs nothing.
-                if !b.iter().all(|c| is_host_char(*c)) {
-                    return Err(SyntaxError::new("host name", s));
-                }
-                if first.is_ascii_digit() && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
-                    // A hostname's top label starts with a letter: IPv4.
-                    return Ipv4Addr::from_str(s)
-                        .map(Host::V4)
-                        .map_err(|_| SyntaxError::new("IPv4 address", s));
-                }
-                if !is_hostname(s) {
-                    return Err(SyntaxError::new(
-                        "host name (labels of letters, digits, '-')",
-                        s,
-                    ));
-                }
-                let _ = first;
-                Ok(Host::Domain(Cow::Borrowed(s)))
-            }
+            Some(_) => match host_shape(b) {
+                HostShape::Hostname => Ok(Host::Domain(Cow::Borrowed(s))),
+                HostShape::Numeric => Ipv4Addr::from_str(s)
+                    .map(Host::V4)
+                    .map_err(|_| SyntaxError::new("IPv4 address", s)),
+                HostShape::Invalid if b.iter().all(|c| *c == b'.' || is_host_char(*c)) => Err(
+                    SyntaxError::new("host name (labels of letters, digits, '-')", s),
+                ),
+                HostShape::Invalid => Err(SyntaxError::new("host name", s)),
+            },
         }
     }
 
@@ -714,8 +716,27 @@ mod tests {
             "sip:example.com.",
             "sip:a_b.example.com",
             "sip:x",
+            "sip:a--b.example.com",
+            "sip:192.0.2.1",
         ] {
             assert!(Uri::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "sip:.",
+            "sip:a..b",
+            "sip:example.com..",
+            "sip:-a.example.com",
+            "sip:a.-b.com",
+            "sip:a.b-",
+            "sip:a.b-.",
+            "sip:a.1b",
+            "sip:.a.com",
+            "sip:1.2.3.4.",
+            "sip:1..2.3",
+            "sip:256.1.1.1",
+            "sip:a b",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad}");
         }
     }
 
