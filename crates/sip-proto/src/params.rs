@@ -106,6 +106,10 @@ impl<'a> Params<'a> {
     pub(crate) fn parse_header(c: &mut Cursor<'a>) -> Result<Self, SyntaxError> {
         let mut params = Vec::new();
         while c.eat_sep(b';') {
+            if params.is_empty() {
+                // Most lists hold one to three: one allocation, no regrowth.
+                params.reserve_exact(4);
+            }
             let name = c.token("parameter name")?;
             let value = if c.eat_sep(b'=') {
                 Some(if c.peek() == Some(b'"') {

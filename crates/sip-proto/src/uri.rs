@@ -361,6 +361,10 @@ impl<'a> SipUri<'a> {
         let (host, port) = Host::parse_hostport(hostpart.get(..hp_end).unwrap_or(""))?;
         let mut tail = hostpart.get(hp_end..).unwrap_or("");
         let mut params = Vec::new();
+        if tail.as_bytes().first() == Some(&b';') {
+            // One allocation for the usual few parameters.
+            params.reserve_exact(4);
+        }
         while tail.as_bytes().first() == Some(&b';') {
             let p = tail.get(1..).unwrap_or("");
             let end = p
