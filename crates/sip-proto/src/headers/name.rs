@@ -24,25 +24,35 @@ macro_rules! header_names {
                 }
             }
 
-            /// Classifies a received name (already checked to be a token).
+            /// Classifies a name: known names become their variant.
             pub(crate) fn classify(raw: &[u8], other: impl FnOnce() -> ByteString) -> HeaderName {
-                Self::known(raw).unwrap_or_else(|| HeaderName::Other(other()))
+                let known = if raw.iter().all(|b| crate::grammar::is_token(*b)) {
+                    Self::known_token(raw)
+                } else {
+                    None
+                };
+                known.unwrap_or_else(|| HeaderName::Other(other()))
             }
 
-            /// The variant for a known name or compact form, any case.
-            pub(crate) fn known(raw: &[u8]) -> Option<HeaderName> {
+            /// The variant for a known name or compact form, any case; `raw`
+            /// must be a token (the parser checked it).
+            pub(crate) fn known_token(raw: &[u8]) -> Option<HeaderName> {
                 let mut buf = [0u8; 24];
-                if let Some(dst) = buf.get_mut(..raw.len()) {
-                    for (d, s) in dst.iter_mut().zip(raw) {
-                        *d = s.to_ascii_lowercase();
-                    }
-                    // Slice patterns compile to a switch on length, then
-                    // comparisons among the few names of that length.
-                    match &*dst {
-                        $( $lower => return Some(HeaderName::$variant), )*
-                        $( $( [$compact] => return Some(HeaderName::$variant), )? )*
-                        _ => {}
-                    }
+                buf.get_mut(..raw.len())?.copy_from_slice(raw);
+                // Setting bit 0x20 lowercases letters and leaves '-' and
+                // the digits as they are; the only other token character it
+                // changes is '_' (to DEL), which no known name has, and no
+                // non-letter token byte becomes a letter. One pass over a
+                // fixed-size buffer, which the compiler does a word at a time.
+                for b in &mut buf {
+                    *b |= 0x20;
+                }
+                // Slice patterns compile to a switch on length, then
+                // comparisons among the few names of that length.
+                match buf.get(..raw.len())? {
+                    $( $lower => return Some(HeaderName::$variant), )*
+                    $( $( [$compact] => return Some(HeaderName::$variant), )? )*
+                    _ => {}
                 }
                 None
             }
@@ -153,5 +163,9 @@ mod tests {
         assert_eq!(other, HeaderName::new("c%6fntact"));
         assert_ne!(other, HeaderName::Contact);
         assert!(matches!(HeaderName::new("y"), HeaderName::Other(_)));
+        // Non-token bytes that would fold onto a known name stay unknown.
+        assert!(matches!(HeaderName::new("call\rid"), HeaderName::Other(_)));
+        assert!(matches!(HeaderName::new("call_id"), HeaderName::Other(_)));
+        assert!(matches!(HeaderName::new("\u{c}"), HeaderName::Other(_)));
     }
 }

@@ -208,7 +208,7 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
                 limit: limits.max_header_bytes,
             });
         }
-        let name = match HeaderName::known(name_bytes) {
+        let name = match HeaderName::known_token(name_bytes) {
             Some(n) => n,
             None => {
                 unknown.push((headers.len(), line_start, line_start + name_len));
