@@ -154,6 +154,26 @@ impl<'a> Via<'a> {
     }
 }
 
+/// The parameters RFC 3261 and RFC 3581 give a syntax: branch, received
+/// and maddr need a value, ttl is 0-255, rport is empty or a port. `name`
+/// is a token, so setting bit 0x20 lowercases it without making a
+/// different token equal to one of these names.
+fn via_param_ok(name: &str, v: Option<&str>) -> bool {
+    let mut lower = [0u8; 8];
+    let Some(dst) = lower.get_mut(..name.len()) else {
+        return true;
+    };
+    for (d, c) in dst.iter_mut().zip(name.bytes()) {
+        *d = c | 0x20;
+    }
+    match &*dst {
+        b"branch" | b"received" | b"maddr" => v.is_some(),
+        b"ttl" => v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok()),
+        b"rport" => v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok()),
+        _ => true,
+    }
+}
+
 impl<'a> TypedHeader<'a> for Via<'a> {
     const NAME: HeaderName = HeaderName::Via;
     const LIST: bool = true;
@@ -202,18 +222,7 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         let params = Params::parse_header(&mut c)?;
         c.expect_end("end of Via value")?;
         for p in params.iter() {
-            let v = p.value.as_deref();
-            let is = |n: &str| p.name.eq_ignore_ascii_case(n);
-            let valid = if is("branch") || is("received") || is("maddr") {
-                v.is_some()
-            } else if is("ttl") {
-                v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok())
-            } else if is("rport") {
-                v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok())
-            } else {
-                true
-            };
-            if !valid {
+            if !via_param_ok(&p.name, p.value.as_deref()) {
                 return Err(SyntaxError::new("valid Via parameter", &p.name));
             }
         }
@@ -277,6 +286,13 @@ mod tests {
     }
 
     #[test]
+    fn unknown_and_long_parameters_pass() {
+        let v = Via::parse("SIP/2.0/UDP host;branch=z9hG4bKa;x_y;received-by=1;a-very-long-name")
+            .unwrap();
+        assert_eq!(v.params.len(), 4);
+    }
+
+    #[test]
     fn refused() {
         for bad in [
             "SIP/2.0/UDP 192.0.2.15;;",
@@ -285,6 +301,12 @@ mod tests {
             "SIP/2.0/UDP",
             "SIP/2.0/UDP host;ttl=300",
             "SIP/2.0/UDP host;branch",
+            "SIP/2.0/UDP host;BRANCH",
+            "SIP/2.0/UDP host;Received",
+            "SIP/2.0/UDP host;maddr",
+            "SIP/2.0/UDP host;rport=",
+            "SIP/2.0/UDP host;RPort=70000",
+            "SIP/2.0/UDP host;TTL=1000",
             "SIP/2.0/UDP host extra",
         ] {
             assert!(Via::parse(bad).is_err(), "{bad:?}");
