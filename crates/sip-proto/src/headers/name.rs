@@ -38,18 +38,17 @@ macro_rules! header_names {
             /// must be a token (the parser checked it).
             pub(crate) fn known_token(raw: &[u8]) -> Option<HeaderName> {
                 let mut buf = [0u8; 24];
-                buf.get_mut(..raw.len())?.copy_from_slice(raw);
+                let dst = buf.get_mut(..raw.len())?;
                 // Setting bit 0x20 lowercases letters and leaves '-' and
                 // the digits as they are; the only other token character it
                 // changes is '_' (to DEL), which no known name has, and no
-                // non-letter token byte becomes a letter. One pass over a
-                // fixed-size buffer, which the compiler does a word at a time.
-                for b in &mut buf {
-                    *b |= 0x20;
+                // non-letter token byte becomes a letter.
+                for (d, s) in dst.iter_mut().zip(raw) {
+                    *d = s | 0x20;
                 }
                 // Slice patterns compile to a switch on length, then
                 // comparisons among the few names of that length.
-                match buf.get(..raw.len())? {
+                match &*dst {
                     $( $lower => return Some(HeaderName::$variant), )*
                     $( $( [$compact] => return Some(HeaderName::$variant), )? )*
                     _ => {}
