@@ -114,6 +114,33 @@ fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
     (s + lead, e - trail)
 }
 
+/// A header line's parts as offsets into it: the name's length and the
+/// value's span, surrounding whitespace removed. `None` when the line does
+/// not start with `token *WS ":"`.
+#[inline]
+fn header_parts(line: &[u8]) -> Option<(usize, usize, usize)> {
+    let mut i = 0;
+    while line.get(i).is_some_and(|b| is_token(*b)) {
+        i += 1;
+    }
+    let name_len = i;
+    while line.get(i).is_some_and(|b| is_ws(*b)) {
+        i += 1;
+    }
+    if name_len == 0 || line.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    while line.get(i).is_some_and(|b| is_ws(*b)) {
+        i += 1;
+    }
+    let mut end = line.len();
+    while end > i && line.get(end - 1).is_some_and(|b| is_ws(*b)) {
+        end -= 1;
+    }
+    Some((name_len, i, end))
+}
+
 fn line_error(line_no: usize, expected: &'static str, line: &[u8]) -> ParseError {
     ParseError::HeaderLine {
         line: line_no,
@@ -182,26 +209,16 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
             }
         }
         // field-name = token, optional WS, ':'.
-        let name_len = line
-            .iter()
-            .position(|b| !is_token(*b))
-            .unwrap_or(line.len());
-        let ws = line
-            .get(name_len..)
-            .unwrap_or(&[])
-            .iter()
-            .take_while(|b| is_ws(**b))
-            .count();
-        if name_len == 0 || line.get(name_len + ws) != Some(&b':') {
+        let Some((name_len, v_start, v_end)) = header_parts(line) else {
             return Err(line_error(line_no, "a header name (token) and ':'", line));
-        }
+        };
         if headers.len() >= limits.max_headers {
             return Err(ParseError::TooManyHeaders {
                 limit: limits.max_headers,
             });
         }
         let name_bytes = line.get(..name_len).unwrap_or(&[]);
-        let (vs, ve) = trim_range(buf, line_start + name_len + ws + 1, le);
+        let (vs, ve) = (line_start + v_start, line_start + v_end);
         if ve - vs > limits.max_header_bytes {
             return Err(ParseError::HeaderTooLong {
                 name: String::from_utf8_lossy(name_bytes).into_owned(),
