@@ -96,12 +96,18 @@ enum HostShape {
     Invalid,
 }
 
-/// Classifies a host: its characters, then its labels (few per name). Underscores are not in RFC 1034 names but common in the
-/// wild (SRV-style names); accepting them costs nothing.
+/// Classifies a host: its characters, then its labels (few per name).
+/// Underscores are not in RFC 1034 names but common in the wild
+/// (SRV-style names); accepting them costs nothing.
 fn host_shape(b: &[u8]) -> HostShape {
     if !b.iter().all(|c| is_host_char(*c)) {
         return HostShape::Invalid;
     }
+    host_chars_shape(b)
+}
+
+/// [`host_shape`] of bytes already known to be host characters.
+fn host_chars_shape(b: &[u8]) -> HostShape {
     // A hostname's top label starts with a letter: all digits is IPv4.
     if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
         return HostShape::Numeric;
@@ -257,25 +263,48 @@ impl<'a> Host<'a> {
         }
     }
 
-    /// Splits `host[:port]` as found in a URI or Via sent-by.
-    pub(crate) fn parse_hostport(s: &'a str) -> Result<(Self, Option<u16>), SyntaxError> {
-        let split = if s.starts_with('[') {
-            find_byte(s, b']')
-                .map(|end| end + 1)
-                .ok_or_else(|| SyntaxError::new("IPv6 reference", s))?
+    /// Reads `host[:port]` from the start of `s` (a URI's hostport) and
+    /// returns it with the number of bytes read; what follows is the
+    /// caller's to check. One walk over the host's characters.
+    pub(crate) fn parse_hostport_prefix(
+        s: &'a str,
+    ) -> Result<(Self, Option<u16>, usize), SyntaxError> {
+        let b = s.as_bytes();
+        let (host, mut used) = if b.first() == Some(&b'[') {
+            let end = find_byte(s, b']').ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
+            (Host::parse(s.get(..=end).unwrap_or(""))?, end + 1)
         } else {
-            // Hostnames hold no ':', so the last one starts the port.
-            s.bytes().rposition(|c| c == b':').unwrap_or(s.len())
-        };
-        let (host, port) = (s.get(..split).unwrap_or(""), s.get(split..).unwrap_or(""));
-        let port = match port.as_bytes() {
-            [] => None,
-            [b':', digits @ ..] => {
-                Some(parse_port(digits).ok_or_else(|| SyntaxError::new("port number", port))?)
+            let mut i = 0;
+            while b.get(i).is_some_and(|c| is_host_char(*c)) {
+                i += 1;
             }
-            _ => return Err(SyntaxError::new("':' before port", port)),
+            let text = s.get(..i).unwrap_or("");
+            let host = match host_chars_shape(text.as_bytes()) {
+                _ if i == 0 => return Err(SyntaxError::new("host", s)),
+                HostShape::Hostname => Host::Domain(Cow::Borrowed(text)),
+                HostShape::Numeric => Ipv4Addr::from_str(text)
+                    .map(Host::V4)
+                    .map_err(|_| SyntaxError::new("IPv4 address", text))?,
+                HostShape::Invalid => {
+                    return Err(SyntaxError::new(
+                        "host name (labels of letters, digits, '-')",
+                        text,
+                    ))
+                }
+            };
+            (host, i)
         };
-        Ok((Host::parse(host)?, port))
+        let port = if b.get(used) == Some(&b':') {
+            let digits = b.get(used + 1..).unwrap_or(&[]);
+            let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+            let port = parse_port(digits.get(..n).unwrap_or(&[]))
+                .ok_or_else(|| SyntaxError::new("port number", s.get(used..).unwrap_or("")))?;
+            used += 1 + n;
+            Some(port)
+        } else {
+            None
+        };
+        Ok((host, port, used))
     }
 
     pub fn into_owned(self) -> Host<'static> {
@@ -354,12 +383,16 @@ impl<'a> SipUri<'a> {
             }
         };
         // hostport ends at the first ';' or '?' (neither is legal in it).
-        let hp_end = hostpart
-            .bytes()
-            .position(|c| c == b';' || c == b'?')
-            .unwrap_or(hostpart.len());
-        let (host, port) = Host::parse_hostport(hostpart.get(..hp_end).unwrap_or(""))?;
-        let mut tail = hostpart.get(hp_end..).unwrap_or("");
+        let (host, port, used) = Host::parse_hostport_prefix(hostpart)?;
+        let mut tail = hostpart.get(used..).unwrap_or("");
+        if !matches!(tail.as_bytes().first(), None | Some(b';' | b'?')) {
+            let what = if port.is_some() {
+                "port number"
+            } else {
+                "host name"
+            };
+            return Err(SyntaxError::new(what, hostpart));
+        }
         let mut params = Vec::new();
         if tail.as_bytes().first() == Some(&b';') {
             // One allocation for the usual few parameters.
@@ -722,6 +755,9 @@ mod tests {
             "sip:x",
             "sip:a--b.example.com",
             "sip:192.0.2.1",
+            "sip:[2001:db8::1]:5061;transport=tls",
+            "sip:h:0?Subject=x",
+            "sip:example.com.:5060;lr",
         ] {
             assert!(Uri::parse(ok).is_ok(), "{ok}");
         }
@@ -739,6 +775,16 @@ mod tests {
             "sip:1..2.3",
             "sip:256.1.1.1",
             "sip:a b",
+            "sip:host:5060x",
+            "sip:host:",
+            "sip:host:65536",
+            "sip:host:123456",
+            "sip:host:50:60",
+            "sip:[::1]x",
+            "sip:[::1",
+            "sip:;lr",
+            "sip:user@",
+            "sip:h/x",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
         }
