@@ -263,37 +263,43 @@ impl<'a> Host<'a> {
         }
     }
 
+    /// Reads a host from the start of `s` and returns it with the number
+    /// of bytes read: one walk over its characters, then its labels.
+    pub(crate) fn parse_prefix(s: &'a str) -> Result<(Self, usize), SyntaxError> {
+        let b = s.as_bytes();
+        if b.first() == Some(&b'[') {
+            let end = find_byte(s, b']').ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
+            return Ok((Host::parse(s.get(..=end).unwrap_or(""))?, end + 1));
+        }
+        let mut i = 0;
+        while b.get(i).is_some_and(|c| is_host_char(*c)) {
+            i += 1;
+        }
+        let text = s.get(..i).unwrap_or("");
+        let host = match host_chars_shape(text.as_bytes()) {
+            _ if i == 0 => return Err(SyntaxError::new("host", s)),
+            HostShape::Hostname => Host::Domain(Cow::Borrowed(text)),
+            HostShape::Numeric => Ipv4Addr::from_str(text)
+                .map(Host::V4)
+                .map_err(|_| SyntaxError::new("IPv4 address", text))?,
+            HostShape::Invalid => {
+                return Err(SyntaxError::new(
+                    "host name (labels of letters, digits, '-')",
+                    text,
+                ))
+            }
+        };
+        Ok((host, i))
+    }
+
     /// Reads `host[:port]` from the start of `s` (a URI's hostport) and
     /// returns it with the number of bytes read; what follows is the
-    /// caller's to check. One walk over the host's characters.
+    /// caller's to check.
     pub(crate) fn parse_hostport_prefix(
         s: &'a str,
     ) -> Result<(Self, Option<u16>, usize), SyntaxError> {
         let b = s.as_bytes();
-        let (host, mut used) = if b.first() == Some(&b'[') {
-            let end = find_byte(s, b']').ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
-            (Host::parse(s.get(..=end).unwrap_or(""))?, end + 1)
-        } else {
-            let mut i = 0;
-            while b.get(i).is_some_and(|c| is_host_char(*c)) {
-                i += 1;
-            }
-            let text = s.get(..i).unwrap_or("");
-            let host = match host_chars_shape(text.as_bytes()) {
-                _ if i == 0 => return Err(SyntaxError::new("host", s)),
-                HostShape::Hostname => Host::Domain(Cow::Borrowed(text)),
-                HostShape::Numeric => Ipv4Addr::from_str(text)
-                    .map(Host::V4)
-                    .map_err(|_| SyntaxError::new("IPv4 address", text))?,
-                HostShape::Invalid => {
-                    return Err(SyntaxError::new(
-                        "host name (labels of letters, digits, '-')",
-                        text,
-                    ))
-                }
-            };
-            (host, i)
-        };
+        let (host, mut used) = Host::parse_prefix(s)?;
         let port = if b.get(used) == Some(&b':') {
             let digits = b.get(used + 1..).unwrap_or(&[]);
             let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();

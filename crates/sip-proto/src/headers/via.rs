@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::{HeaderName, TypedHeader};
 use crate::error::SyntaxError;
-use crate::grammar::{is_token, Cursor};
+use crate::grammar::Cursor;
 use crate::params::Params;
 use crate::uri::Host;
 
@@ -192,20 +192,11 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         let transport = c.token("Via transport")?;
         c.skip_ws();
         // sent-by = host [ COLON port ], COLON = SWS ":" SWS (RFC 3261 §25.1).
-        let host_text = if c.peek() == Some(b'[') {
-            let from = c.rest();
-            let h = c.take_while(|b| b != b']');
-            if !c.eat(b']') {
-                return Err(SyntaxError::new("']' closing an IPv6 reference", h));
-            }
-            from.get(..from.len() - c.rest().len()).unwrap_or("")
-        } else {
-            c.take_while(is_token)
-        };
-        if host_text.is_empty() {
+        if c.is_empty() {
             return Err(SyntaxError::new("Via sent-by", c.rest()));
         }
-        let host = Host::parse(host_text)?;
+        let (host, used) = Host::parse_prefix(c.rest())?;
+        c.advance(used);
         let port = if c.eat_sep(b':') {
             let digits = c.take_while(|b| b.is_ascii_digit());
             if digits.is_empty() || digits.len() > 5 {
