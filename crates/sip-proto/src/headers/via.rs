@@ -299,6 +299,11 @@ mod tests {
             "SIP/2.0/UDP host;RPort=70000",
             "SIP/2.0/UDP host;TTL=1000",
             "SIP/2.0/UDP host extra",
+            "SIP/2.0/UDP h!x;branch=z9hG4bK1",
+            "SIP/2.0/UDP [::1;branch=z9hG4bK1",
+            "SIP/2.0/UDP ",
+            "SIP/2.0/UDP a..b",
+            "SIP/2.0/UDP h:99999",
         ] {
             assert!(Via::parse(bad).is_err(), "{bad:?}");
         }
