@@ -56,6 +56,11 @@ const fn word_pred(b: u8) -> bool {
         )
 }
 
+/// `gen-value` characters outside quotes: token, and host's ':' '[' ']'.
+const fn gen_value_pred(b: u8) -> bool {
+    token_pred(b) || matches!(b, b':' | b'[' | b']')
+}
+
 const fn host_pred(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
 }
@@ -72,6 +77,8 @@ const fn param_pred(b: u8) -> bool {
 static TOKEN: [bool; 256] = class_table!(token_pred);
 #[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static HOST: [bool; 256] = class_table!(host_pred);
+#[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
+static GEN_VALUE: [bool; 256] = class_table!(gen_value_pred);
 #[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
 static USER: [bool; 256] = class_table!(user_pred);
 #[allow(clippy::indexing_slicing)] // const-evaluated: a bad index fails the build
@@ -103,6 +110,30 @@ static WORD: [bool; 256] = class_table!(word_pred);
 #[inline(always)]
 pub(crate) fn is_token(b: u8) -> bool {
     TOKEN.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// Characters of an unquoted `gen-value` (token / host).
+#[inline(always)]
+pub(crate) fn is_gen_value_char(b: u8) -> bool {
+    GEN_VALUE.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// The first position at or after `i` that is not SP or HTAB.
+#[inline]
+pub(crate) fn skip_ws_from(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| is_ws(*c)) {
+        i += 1;
+    }
+    i
+}
+
+/// The first position at or after `i` whose byte fails `f`.
+#[inline]
+pub(crate) fn walk_from(b: &[u8], mut i: usize, f: impl Fn(u8) -> bool) -> usize {
+    while b.get(i).is_some_and(|c| f(*c)) {
+        i += 1;
+    }
+    i
 }
 
 /// `unreserved` = alphanum / mark
@@ -273,7 +304,7 @@ pub(crate) fn parse_u32(digits: &str, what: &'static str) -> Result<u32, SyntaxE
 
 /// Finds the end of a quoted string at the start of `s`.
 /// Returns (content between the quotes, raw, total length incl. quotes).
-fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
+pub(crate) fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
     let bytes = s.as_bytes();
     if bytes.first() != Some(&b'"') {
         return Err(SyntaxError::new("opening quote", s));

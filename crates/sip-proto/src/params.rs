@@ -8,7 +8,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::SyntaxError;
-use crate::grammar::{is_token, unquote, Cursor};
+use crate::grammar::{
+    is_gen_value_char, is_token, scan_quoted, skip_ws_from, unquote, walk_from, Cursor,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param<'a> {
@@ -102,36 +104,57 @@ impl<'a> Params<'a> {
     }
 
     /// Parses `*( SEMI generic-param )` of a header field, with LWS allowed
-    /// around `;` and `=`. Stops before anything that is not a `;`.
+    /// around `;` and `=`. Stops before anything that is not a `;` (the
+    /// whitespace before it included). One walk over the bytes.
     pub(crate) fn parse_header(c: &mut Cursor<'a>) -> Result<Self, SyntaxError> {
-        let mut params = Vec::new();
-        while c.eat_sep(b';') {
-            if params.is_empty() {
-                // Most lists hold one to three: one allocation, no regrowth.
-                params.reserve_exact(4);
+        let s = c.rest();
+        let b = s.as_bytes();
+        let mut i = skip_ws_from(b, 0);
+        if b.get(i) != Some(&b';') {
+            return Ok(Params::new());
+        }
+        // One allocation for the usual few.
+        let mut params = Vec::with_capacity(4);
+        let end = loop {
+            let name_start = skip_ws_from(b, i + 1);
+            i = walk_from(b, name_start, is_token);
+            if i == name_start {
+                return Err(SyntaxError::new("parameter name", rest_at(s, name_start)));
             }
-            let name = c.token("parameter name")?;
-            let value = if c.eat_sep(b'=') {
-                Some(if c.peek() == Some(b'"') {
-                    c.quoted_raw()?
+            let name = s.get(name_start..i).unwrap_or("");
+            let eq = skip_ws_from(b, i);
+            let value = if b.get(eq) == Some(&b'=') {
+                let v_start = skip_ws_from(b, eq + 1);
+                if b.get(v_start) == Some(&b'"') {
+                    let (_, len) = scan_quoted(rest_at(s, v_start))?;
+                    i = v_start + len;
                 } else {
-                    // gen-value = token / host / quoted-string
-                    let v = c.take_while(|b| is_token(b) || matches!(b, b':' | b'[' | b']'));
-                    if v.is_empty() {
-                        return Err(SyntaxError::new("parameter value", c.rest()));
+                    i = walk_from(b, v_start, is_gen_value_char);
+                    if i == v_start {
+                        return Err(SyntaxError::new("parameter value", rest_at(s, v_start)));
                     }
-                    v
-                })
+                }
+                Some(Cow::Borrowed(s.get(v_start..i).unwrap_or("")))
             } else {
                 None
             };
             params.push(Param {
                 name: Cow::Borrowed(name),
-                value: value.map(Cow::Borrowed),
+                value,
             });
-        }
+            let next = skip_ws_from(b, i);
+            if b.get(next) != Some(&b';') {
+                break i;
+            }
+            i = next;
+        };
+        c.advance(end);
         Ok(Params(params))
     }
+}
+
+fn rest_at(s: &str, i: usize) -> &str {
+    s.get(i..).unwrap_or("")
 }
 
 impl fmt::Display for Params<'_> {
