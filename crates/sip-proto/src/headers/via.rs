@@ -180,15 +180,27 @@ impl<'a> TypedHeader<'a> for Via<'a> {
 
     fn parse(value: &'a str) -> Result<Self, SyntaxError> {
         let mut c = Cursor::new(value);
-        // sent-protocol allows LWS around each SLASH (RFC 4475 §3.1.1.1).
-        let protocol_name = c.token("Via protocol name")?;
-        if !c.eat_sep(b'/') {
-            return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
-        }
-        let protocol_version = c.token("Via protocol version")?;
-        if !c.eat_sep(b'/') {
-            return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
-        }
+        let (protocol_name, protocol_version) = match value.get(..8) {
+            // Nearly every Via: no need to walk tokens and separators.
+            Some("SIP/2.0/") => {
+                c.advance(8);
+                ("SIP", "2.0")
+            }
+            _ => {
+                // sent-protocol allows LWS around each SLASH (RFC 4475 §3.1.1.1).
+                let name = c.token("Via protocol name")?;
+                if !c.eat_sep(b'/') {
+                    return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
+                }
+                let version = c.token("Via protocol version")?;
+                if !c.eat_sep(b'/') {
+                    return Err(SyntaxError::new("'/' in Via sent-protocol", c.rest()));
+                }
+                (name, version)
+            }
+        };
+        // LWS may follow the last SLASH too.
+        c.skip_ws();
         let transport = c.token("Via transport")?;
         c.skip_ws();
         // sent-by = host [ COLON port ], COLON = SWS ":" SWS (RFC 3261 §25.1).
