@@ -1,5 +1,5 @@
 //! Splitting a message head into its start line and header fields in one
-//! pass: line ends are found eight bytes at a time (SWAR), which also finds
+//! pass: line ends are found sixteen bytes at a time (SWAR), which also finds
 //! any CR that does not end a line, and header values are recorded as
 //! spans of the head, which is checked as UTF-8 once at the end.
 
@@ -12,21 +12,23 @@ use crate::headers::{HeaderName, Headers};
 
 use super::Limits;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+/// Bytes per step of the line scan.
+const STEP: usize = 16;
 
 /// The high bit of each byte of `w` below 0x20 (a control byte). Only the
 /// lowest marker is exact: a borrow can mark bytes above a real one, never
 /// below, which is all a search for the first one needs.
 #[inline]
-fn control_markers(w: u64) -> u64 {
+fn control_markers(w: u128) -> u128 {
     w.wrapping_sub(ONES.wrapping_mul(0x20)) & !w & HIGH
 }
 
 #[inline]
-fn word_at(buf: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; 8] = buf.get(at..at.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
+fn word_at(buf: &[u8], at: usize) -> Option<u128> {
+    let bytes: [u8; STEP] = buf.get(at..at.checked_add(STEP)?)?.try_into().ok()?;
+    Some(u128::from_le_bytes(bytes))
 }
 
 /// Where a line ends.
@@ -38,7 +40,7 @@ struct LineEnd {
     next: usize,
 }
 
-/// The end of the line holding `buf[from]`, found eight bytes at a time:
+/// The end of the line holding `buf[from]`, found sixteen bytes at a time:
 /// only control bytes stop the word loop, and of those only CR and LF end
 /// a line. `Err(at)` is a CR not followed by LF.
 fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
@@ -50,7 +52,7 @@ fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
                 i += (m.trailing_zeros() / 8) as usize;
                 break;
             }
-            i += 8;
+            i += STEP;
         }
         match buf.get(i) {
             None => {
