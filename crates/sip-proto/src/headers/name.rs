@@ -12,7 +12,9 @@ macro_rules! header_names {
         pub enum HeaderName {
             $( $variant, )*
             /// A header this crate has no typed form for, spelled as received.
-            Other(ByteString),
+            /// Boxed: it is the rare case, and the box keeps every header
+            /// entry of a message small (see `headers::Entry`).
+            Other(Box<ByteString>),
         }
 
         impl HeaderName {
@@ -31,7 +33,7 @@ macro_rules! header_names {
                 } else {
                     None
                 };
-                known.unwrap_or_else(|| HeaderName::Other(other()))
+                known.unwrap_or_else(|| HeaderName::Other(Box::new(other())))
             }
 
             /// The variant for a known name or compact form, any case; `raw`

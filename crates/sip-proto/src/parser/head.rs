@@ -157,8 +157,6 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
     let buf: &[u8] = data;
     let max_end = pos.saturating_add(limits.max_head_bytes);
     let mut headers = Headers::for_parser(16);
-    // Unknown names are named once the head text exists.
-    let mut unknown: Vec<(usize, usize, usize)> = Vec::new();
     let mut start_line = None;
     let mut ls = pos;
     let mut line_no = 0;
@@ -229,10 +227,11 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
         }
         let name = match HeaderName::known_token(name_bytes) {
             Some(n) => n,
-            None => {
-                unknown.push((headers.len(), line_start, line_start + name_len));
-                HeaderName::Other(ByteString::new())
-            }
+            // A token is ASCII, so always text.
+            None => HeaderName::Other(Box::new(
+                ByteString::try_from(data.slice(line_start..line_start + name_len))
+                    .unwrap_or_default(),
+            )),
         };
         headers.push_span(name, vs - pos, ve - pos);
     }
@@ -246,10 +245,6 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
         text,
         base: pos,
     };
-    for (i, s, e) in unknown {
-        let name = split.text_of(buf, s, e);
-        split.headers.set_name(i, HeaderName::Other(name));
-    }
     match &split.text {
         Some(t) => split.headers.set_text(t.clone()),
         None => split.headers.own_spans_lossy(raw_head),
