@@ -287,6 +287,22 @@ impl<'a> Cursor<'a> {
 
 /// Parses decimal digits into a u32; overflow is an error, not a wrap.
 pub(crate) fn parse_u32(digits: &str, what: &'static str) -> Result<u32, SyntaxError> {
+    let b = digits.as_bytes();
+    // Up to nine digits cannot overflow: one pass, no trimming.
+    if !b.is_empty() && b.len() <= 9 {
+        let mut v: u32 = 0;
+        let mut all_digits = true;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            all_digits &= d < 10;
+            v = v.wrapping_mul(10).wrapping_add(u32::from(d));
+        }
+        return if all_digits {
+            Ok(v)
+        } else {
+            Err(SyntaxError::new(what, digits))
+        };
+    }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SyntaxError::new(what, digits));
     }
@@ -502,6 +518,25 @@ pub(crate) fn check_escaped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_numbers() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("000000007", Some(7)),
+            ("123456789", Some(123_456_789)),
+            ("4294967295", Some(u32::MAX)),
+            ("0000000000004294967295", Some(u32::MAX)),
+            ("4294967296", None),
+            ("", None),
+            ("12a", None),
+            ("1 2", None),
+            ("-1", None),
+            ("99999999999", None),
+        ] {
+            assert_eq!(parse_u32(text, "n").ok(), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn commas_respect_quotes_and_angles() {

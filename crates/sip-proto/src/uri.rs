@@ -126,6 +126,14 @@ fn host_chars_shape(b: &[u8]) -> HostShape {
     }
 }
 
+/// `b[start..end]` is a domain label: not empty, no '-' at either end.
+#[inline]
+fn label_ok(b: &[u8], start: usize, end: usize) -> bool {
+    end > start
+        && b.get(start) != Some(&b'-')
+        && end.checked_sub(1).and_then(|l| b.get(l)) != Some(&b'-')
+}
+
 /// 1 to 5 digits, at most 65535.
 fn parse_port(d: &[u8]) -> Option<u16> {
     if d.is_empty() || d.len() > 5 {
@@ -153,6 +161,10 @@ const fn is_opaque_char(b: u8) -> bool {
 
 impl<'a> Uri<'a> {
     pub fn parse(s: &'a str) -> Result<Self, SyntaxError> {
+        // Nearly every URI here: no scheme to search for and check.
+        if let Some(rest) = s.strip_prefix("sip:") {
+            return SipUri::parse_rest(Scheme::Sip, rest).map(Uri::Sip);
+        }
         let colon = find_byte(s, b':').ok_or_else(|| SyntaxError::new("URI scheme", s))?;
         let (scheme, rest) = (
             s.get(..colon).unwrap_or(""),
@@ -271,13 +283,44 @@ impl<'a> Host<'a> {
             let end = find_byte(s, b']').ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
             return Ok((Host::parse(s.get(..=end).unwrap_or(""))?, end + 1));
         }
+        // One walk: the host's characters, its labels checked at each dot
+        // (not empty, no '-' at either end), whether it is only digits and
+        // dots (IPv4), and where the top label starts.
         let mut i = 0;
-        while b.get(i).is_some_and(|c| is_host_char(*c)) {
+        let mut label_start = 0;
+        let mut labels_ok = true;
+        let mut numeric = true;
+        while let Some(&c) = b.get(i) {
+            if c == b'.' {
+                labels_ok &= label_ok(b, label_start, i);
+                label_start = i + 1;
+            } else if is_host_char(c) {
+                numeric &= c.is_ascii_digit();
+            } else {
+                break;
+            }
             i += 1;
         }
         let text = s.get(..i).unwrap_or("");
-        let host = match host_chars_shape(text.as_bytes()) {
-            _ if i == 0 => return Err(SyntaxError::new("host", s)),
+        // A trailing dot ends a name: its top label is the one before.
+        let top_start = if label_start == i && i > 0 {
+            b.get(..i - 1)
+                .and_then(|n| n.iter().rposition(|c| *c == b'.'))
+                .map_or(0, |d| d + 1)
+        } else {
+            labels_ok &= label_ok(b, label_start, i);
+            label_start
+        };
+        let shape = if i == 0 {
+            return Err(SyntaxError::new("host", s));
+        } else if numeric && b.first().is_some_and(u8::is_ascii_digit) {
+            HostShape::Numeric
+        } else if labels_ok && b.get(top_start).is_some_and(u8::is_ascii_alphabetic) {
+            HostShape::Hostname
+        } else {
+            HostShape::Invalid
+        };
+        let host = match shape {
             HostShape::Hostname => Host::Domain(Cow::Borrowed(text)),
             HostShape::Numeric => Ipv4Addr::from_str(text)
                 .map(Host::V4)
