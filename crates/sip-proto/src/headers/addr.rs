@@ -78,10 +78,11 @@ impl<'a> NameAddr<'a> {
         if !c.eat(b'<') {
             return Err(SyntaxError::new("'<' after display name", c.rest()));
         }
-        let inner = c.take_while(|b| b != b'>');
-        if !c.eat(b'>') {
-            return Err(SyntaxError::new("'>' closing the URI", inner));
-        }
+        let Some(close) = memchr::memchr(b'>', c.rest().as_bytes()) else {
+            return Err(SyntaxError::new("'>' closing the URI", c.rest()));
+        };
+        let inner = c.rest().get(..close).unwrap_or("");
+        c.advance(close + 1);
         if inner.bytes().next().is_some_and(is_ws) || inner.bytes().last().is_some_and(is_ws) {
             return Err(SyntaxError::new("no whitespace inside <...>", inner));
         }
