@@ -132,27 +132,39 @@ fn parse_start_line(data: &[u8], split: &head::Split) -> Result<StartLine, Parse
         return Ok(StartLine::Response(version, status, reason));
     }
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly two SPs
-    // (RFC 4475 §3.1.2.8-10 refuse extra or trailing whitespace).
-    let mut parts = line.split(|b| *b == b' ');
-    let (Some(method), Some(uri), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // (RFC 4475 §3.1.2.8-10 refuse extra or trailing whitespace). One walk:
+    // the method's token characters, the URI's visible ones, the version.
+    let method_end = crate::grammar::walk_from(line, 0, is_token);
+    if method_end == 0 || line.get(method_end) != Some(&b' ') {
+        return Err(if line.get(method_end).is_none_or(|b| *b == b' ') {
+            err("Method SP Request-URI SP SIP-Version separated by single spaces")
+        } else {
+            err("a method token")
+        });
+    }
+    let uri_start = method_end + 1;
+    let uri_end = crate::grammar::walk_from(line, uri_start, |b| b.is_ascii_graphic());
+    match line.get(uri_end) {
+        Some(b' ') if uri_end > uri_start => {}
+        Some(b' ') | None => {
+            return Err(err(
+                "Method SP Request-URI SP SIP-Version separated by single spaces",
+            ))
+        }
+        Some(_) => return Err(err("a Request-URI of visible ASCII characters")),
+    }
+    let version = line.get(uri_end + 1..).unwrap_or(&[]);
+    if version.contains(&b' ') {
         return Err(err(
             "Method SP Request-URI SP SIP-Version separated by single spaces",
         ));
-    };
-    if method.is_empty() || !method.iter().all(|b| is_token(*b)) {
-        return Err(err("a method token"));
-    }
-    if uri.is_empty() || !uri.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(err("a Request-URI of visible ASCII characters"));
     }
     let version = parse_version(version).map_err(ParseError::StartLine)?;
-    let method = Method::from_token(std::str::from_utf8(method).unwrap_or_default());
-    let uri_start = ls + method.as_str().len() + 1;
+    // Token characters are ASCII.
+    let method = std::str::from_utf8(line.get(..method_end).unwrap_or(&[])).unwrap_or_default();
     Ok(StartLine::Request(
-        method,
-        split.text_of(data, uri_start, uri_start + uri.len()),
+        Method::from_token(method),
+        split.text_of(data, ls + uri_start, ls + uri_end),
         version,
     ))
 }
@@ -475,6 +487,39 @@ mod tests {
         }
         let lf_only = b"OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h\n\n";
         assert!(parse_datagram(Bytes::from_static(lf_only), &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn request_lines() {
+        let parse = |line: &str| {
+            let m = format!("{line}\r\nContent-Length: 0\r\n\r\n");
+            parse_datagram(Bytes::from(m), &Limits::default())
+        };
+        let m = parse("INVITE sip:bob@h SIP/2.0").unwrap();
+        assert!(
+            matches!(&m, Message::Request(r) if r.method == Method::Invite && &*r.uri == "sip:bob@h")
+        );
+        assert!(
+            matches!(parse("FOO sip:h SIP/2.0"), Ok(Message::Request(r)) if r.method.as_str() == "FOO")
+        );
+        for bad in [
+            "INVITE  sip:h SIP/2.0",
+            "INVITE sip:h  SIP/2.0",
+            "INVITE sip:h SIP/2.0 ",
+            " INVITE sip:h SIP/2.0",
+            "INVITE sip:h",
+            "INVITE",
+            "INV@TE sip:h SIP/2.0",
+            "INVITE sip:a\tb SIP/2.0",
+            "INVITE sip:h SIP/3",
+            "INVITE sip:h\u{e9} SIP/2.0",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ParseError::StartLine(_))),
+                "{bad:?}: {:?}",
+                parse(bad)
+            );
+        }
     }
 
     #[test]
