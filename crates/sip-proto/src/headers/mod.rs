@@ -195,7 +195,11 @@ impl Headers {
 
     /// All values of `name`, in order.
     pub fn get_all<'s>(&'s self, name: &'s HeaderName) -> impl Iterator<Item = Header<'s>> + 's {
-        self.iter().filter(move |h| h.name == name)
+        // Names first: only the matches need their value sliced out.
+        self.entries
+            .iter()
+            .filter(move |e| e.name == *name)
+            .map(|e| self.view(e))
     }
 
     /// The first value of `name`.
