@@ -135,7 +135,7 @@ fn label_ok(b: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// 1 to 5 digits, at most 65535.
-fn parse_port(d: &[u8]) -> Option<u16> {
+pub(crate) fn parse_port(d: &[u8]) -> Option<u16> {
     if d.is_empty() || d.len() > 5 {
         return None;
     }

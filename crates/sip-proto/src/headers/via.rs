@@ -211,13 +211,9 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         c.advance(used);
         let port = if c.eat_sep(b':') {
             let digits = c.take_while(|b| b.is_ascii_digit());
-            if digits.is_empty() || digits.len() > 5 {
-                return Err(SyntaxError::new("Via port number", digits));
-            }
             Some(
-                digits
-                    .parse()
-                    .map_err(|_| SyntaxError::new("Via port number", digits))?,
+                crate::uri::parse_port(digits.as_bytes())
+                    .ok_or_else(|| SyntaxError::new("Via port number", digits))?,
             )
         } else {
             None
