@@ -284,24 +284,24 @@ impl<'a> Host<'a> {
             return Ok((Host::parse(s.get(..=end).unwrap_or(""))?, end + 1));
         }
         // One walk: the host's characters, its labels checked at each dot
-        // (not empty, no '-' at either end), whether it is only digits and
-        // dots (IPv4), and where the top label starts.
+        // (not empty, no '-' at either end), and where the top label starts.
         let mut i = 0;
         let mut label_start = 0;
         let mut labels_ok = true;
-        let mut numeric = true;
         while let Some(&c) = b.get(i) {
             if c == b'.' {
                 labels_ok &= label_ok(b, label_start, i);
                 label_start = i + 1;
-            } else if is_host_char(c) {
-                numeric &= c.is_ascii_digit();
-            } else {
+            } else if !is_host_char(c) {
                 break;
             }
             i += 1;
         }
         let text = s.get(..i).unwrap_or("");
+        // Only digits and dots is IPv4 (names start their top label with a
+        // letter); only worth a look when it starts with a digit.
+        let numeric = b.first().is_some_and(u8::is_ascii_digit)
+            && text.bytes().all(|c| c.is_ascii_digit() || c == b'.');
         // A trailing dot ends a name: its top label is the one before.
         let top_start = if label_start == i && i > 0 {
             b.get(..i - 1)
@@ -313,7 +313,7 @@ impl<'a> Host<'a> {
         };
         let shape = if i == 0 {
             return Err(SyntaxError::new("host", s));
-        } else if numeric && b.first().is_some_and(u8::is_ascii_digit) {
+        } else if numeric {
             HostShape::Numeric
         } else if labels_ok && b.get(top_start).is_some_and(u8::is_ascii_alphabetic) {
             HostShape::Hostname
