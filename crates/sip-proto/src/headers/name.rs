@@ -41,16 +41,21 @@ macro_rules! header_names {
             pub(crate) fn known_token(raw: &[u8]) -> Option<HeaderName> {
                 let mut buf = [0u8; 24];
                 let dst = buf.get_mut(..raw.len())?;
-                // Setting bit 0x20 lowercases letters and leaves '-' and
-                // the digits as they are; the only other token character it
-                // changes is '_' (to DEL), which no known name has, and no
-                // non-letter token byte becomes a letter.
                 for (d, s) in dst.iter_mut().zip(raw) {
-                    *d = s | 0x20;
+                    *d = *s | 0x20;
                 }
+                Self::known_folded(dst)
+            }
+
+            /// The variant for a name whose bytes had bit 0x20 set. That
+            /// lowercases letters and leaves '-' and the digits as they are.
+            /// The only other bytes it turns into a known name's characters
+            /// (letters, digits, '-') are below 0x20, which the parser never
+            /// passes here: so a match also proves the name is a token.
+            pub(crate) fn known_folded(folded: &[u8]) -> Option<HeaderName> {
                 // Slice patterns compile to a switch on length, then
                 // comparisons among the few names of that length.
-                match &*dst {
+                match folded {
                     $( $lower => return Some(HeaderName::$variant), )*
                     $( $( [$compact] => return Some(HeaderName::$variant), )? )*
                     _ => {}

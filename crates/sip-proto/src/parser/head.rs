@@ -31,6 +31,41 @@ fn word_at(buf: &[u8], at: usize) -> Option<u128> {
     Some(u128::from_le_bytes(bytes))
 }
 
+/// The high bit of each byte of `w` that is ':' or below 0x21 (SP, HTAB,
+/// the line end): where a header name stops. Lowest marker exact, as with
+/// [`control_markers`].
+#[inline]
+fn name_stop_markers(w: u128) -> u128 {
+    let below_21 = w.wrapping_sub(ONES.wrapping_mul(0x21)) & !w & HIGH;
+    let x = w ^ ONES.wrapping_mul(u128::from(b':'));
+    let colon = x.wrapping_sub(ONES) & !x & HIGH;
+    below_21 | colon
+}
+
+/// A header line's name: its length (up to the first ':', SP, HTAB or the
+/// line end) and, when it fits in one word, its bytes case-folded for the
+/// known-name lookup. One word step for the usual names; `line_start` may
+/// be followed by more of the buffer than the line, which the stop bytes
+/// (the line's end among them) keep out of the name.
+#[inline]
+fn read_name(buf: &[u8], line_start: usize, line_end: usize) -> (usize, Option<[u8; STEP]>) {
+    let line_len = line_end - line_start;
+    if let Some(w) = word_at(buf, line_start) {
+        let m = name_stop_markers(w);
+        if m != 0 {
+            let len = ((m.trailing_zeros() / 8) as usize).min(line_len);
+            let folded = w | ONES.wrapping_mul(0x20);
+            return (len, Some(folded.to_le_bytes()));
+        }
+    }
+    let line = buf.get(line_start..line_end).unwrap_or(&[]);
+    let len = line
+        .iter()
+        .position(|b| *b <= b' ' || *b == b':')
+        .unwrap_or(line.len());
+    (len, None)
+}
+
 /// Where a line ends.
 #[derive(Debug, PartialEq, Eq)]
 struct LineEnd {
@@ -116,16 +151,12 @@ fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
     (s + lead, e - trail)
 }
 
-/// A header line's parts as offsets into it: the name's length and the
-/// value's span, surrounding whitespace removed. `None` when the line does
-/// not start with `token *WS ":"`.
+/// A header line's value span, surrounding whitespace removed, after a
+/// name of `name_len` bytes. `None` when the line does not go on with
+/// `*WS ":"` there, or the name is empty.
 #[inline]
-fn header_parts(line: &[u8]) -> Option<(usize, usize, usize)> {
-    let mut i = 0;
-    while line.get(i).is_some_and(|b| is_token(*b)) {
-        i += 1;
-    }
-    let name_len = i;
+fn header_value(line: &[u8], name_len: usize) -> Option<(usize, usize)> {
+    let mut i = name_len;
     while line.get(i).is_some_and(|b| is_ws(*b)) {
         i += 1;
     }
@@ -140,7 +171,7 @@ fn header_parts(line: &[u8]) -> Option<(usize, usize, usize)> {
     while end > i && line.get(end - 1).is_some_and(|b| is_ws(*b)) {
         end -= 1;
     }
-    Some((name_len, i, end))
+    Some((i, end))
 }
 
 fn line_error(line_no: usize, expected: &'static str, line: &[u8]) -> ParseError {
@@ -208,8 +239,18 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
                 Some(_) => continue,
             }
         }
-        // field-name = token, optional WS, ':'.
-        let Some((name_len, v_start, v_end)) = header_parts(line) else {
+        // field-name = token, optional WS, ':'. A known name is a token;
+        // any other is checked byte by byte.
+        let (name_len, folded) = read_name(buf, line_start, le);
+        let name_bytes = line.get(..name_len).unwrap_or(&[]);
+        let known = match &folded {
+            Some(f) => f.get(..name_len).and_then(HeaderName::known_folded),
+            None => HeaderName::known_token(name_bytes),
+        };
+        if known.is_none() && !name_bytes.iter().all(|b| is_token(*b)) {
+            return Err(line_error(line_no, "a header name (token) and ':'", line));
+        }
+        let Some((v_start, v_end)) = header_value(line, name_len) else {
             return Err(line_error(line_no, "a header name (token) and ':'", line));
         };
         if headers.len() >= limits.max_headers {
@@ -217,7 +258,6 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
                 limit: limits.max_headers,
             });
         }
-        let name_bytes = line.get(..name_len).unwrap_or(&[]);
         let (vs, ve) = (line_start + v_start, line_start + v_end);
         if ve - vs > limits.max_header_bytes {
             return Err(ParseError::HeaderTooLong {
@@ -225,7 +265,7 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
                 limit: limits.max_header_bytes,
             });
         }
-        let name = match HeaderName::known_token(name_bytes) {
+        let name = match known {
             Some(n) => n,
             // A token is ASCII, so always text.
             None => HeaderName::Other(Box::new(

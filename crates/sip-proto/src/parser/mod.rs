@@ -490,6 +490,51 @@ mod tests {
     }
 
     #[test]
+    fn header_names_known_unknown_and_refused() {
+        let parse = |head: &str| {
+            parse_datagram(
+                Bytes::from(format!("OPTIONS sip:h SIP/2.0\r\n{head}")),
+                &Limits::default(),
+            )
+        };
+        let m = parse(
+            "vIA: SIP/2.0/UDP h\r\nX-A-Rather-Long-Extension-Name: 1\r\nCONTENT-disposition: x\r\nf\t:\t<sip:a@b>\r\nCSeq: 1 OPTIONS",
+        )
+        .unwrap();
+        let names: Vec<_> = m
+            .headers()
+            .iter()
+            .map(|h| h.name.as_str().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Via",
+                "X-A-Rather-Long-Extension-Name",
+                "Content-Disposition",
+                "From",
+                "CSeq"
+            ]
+        );
+        assert_eq!(m.headers().get_str(&HeaderName::CSeq), Some("1 OPTIONS"));
+        assert_eq!(m.headers().get_str(&HeaderName::From), Some("<sip:a@b>"));
+        // Bytes that bit 0x20 would fold onto a known name's are not a name.
+        for bad in [
+            "V\u{7f}a: x\r\n",
+            "Vi@: x\r\n",
+            "C[eq: 1\r\n",
+            "Vi\u{e1}: x\r\n",
+            ": x\r\n",
+            "Via x\r\n",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ParseError::HeaderLine { line: 2, .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn request_lines() {
         let parse = |line: &str| {
             let m = format!("{line}\r\nContent-Length: 0\r\n\r\n");
