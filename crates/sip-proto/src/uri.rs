@@ -442,11 +442,12 @@ impl<'a> SipUri<'a> {
             };
             return Err(SyntaxError::new(what, hostpart));
         }
-        let mut params = Vec::new();
-        if tail.as_bytes().first() == Some(&b';') {
-            // One allocation for the usual few parameters.
-            params.reserve_exact(4);
-        }
+        // One allocation for the usual few parameters, none without.
+        let mut params = if tail.as_bytes().first() == Some(&b';') {
+            Vec::with_capacity(4)
+        } else {
+            Vec::new()
+        };
         while tail.as_bytes().first() == Some(&b';') {
             let p = tail.get(1..).unwrap_or("");
             let end = p
@@ -556,6 +557,9 @@ pub const MAX_URI_PARAMS: usize = 64;
 /// RFC 3261 §19.1.1: a parameter name appears at most once (compared
 /// unescaped and case-insensitively, as §19.1.4 compares them).
 fn check_new_param(params: &[Param<'_>], new: &Param<'_>) -> Result<(), SyntaxError> {
+    if params.is_empty() {
+        return Ok(());
+    }
     if params.len() >= MAX_URI_PARAMS {
         return Err(SyntaxError::new("at most 64 URI parameters", &new.name));
     }
