@@ -201,7 +201,22 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         };
         // LWS may follow the last SLASH too.
         c.skip_ws();
-        let transport = c.token("Via transport")?;
+        // The usual transports as senders write them, then any token.
+        let transport = match c.rest().as_bytes() {
+            [b'U', b'D', b'P', b' ', ..] => {
+                c.advance(3);
+                Transport::Udp
+            }
+            [b'T', b'C', b'P', b' ', ..] => {
+                c.advance(3);
+                Transport::Tcp
+            }
+            [b'T', b'L', b'S', b' ', ..] => {
+                c.advance(3);
+                Transport::Tls
+            }
+            _ => Transport::parse(c.token("Via transport")?),
+        };
         c.skip_ws();
         // sent-by = host [ COLON port ], COLON = SWS ":" SWS (RFC 3261 §25.1).
         if c.is_empty() {
@@ -228,7 +243,7 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         Ok(Via {
             protocol_name: Cow::Borrowed(protocol_name),
             protocol_version: Cow::Borrowed(protocol_version),
-            transport: Transport::parse(transport),
+            transport,
             host,
             port,
             params,
@@ -282,6 +297,22 @@ mod tests {
         let v = Via::parse("SIP/2.0/TCP h;rport;branch=z9hG4bKy").unwrap();
         assert_eq!(v.rport(), Some(None));
         assert!(v.has_rfc3261_branch());
+    }
+
+    #[test]
+    fn transports_any_case_and_unknown() {
+        for (text, want) in [
+            ("SIP/2.0/UDP h", Transport::Udp),
+            ("SIP/2.0/udp h", Transport::Udp),
+            ("SIP/2.0/UDP\th", Transport::Udp),
+            ("SIP/2.0/TCP h", Transport::Tcp),
+            ("SIP/2.0/TLS h", Transport::Tls),
+            ("SIP / 2.0 / tls h", Transport::Tls),
+            ("SIP/2.0/WSS h", Transport::Wss),
+            ("SIP/2.0/TCPX h", Transport::Other("TCPX".into())),
+        ] {
+            assert_eq!(Via::parse(text).map(|v| v.transport), Ok(want), "{text:?}");
+        }
     }
 
     #[test]
