@@ -489,6 +489,30 @@ const fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// The first position at or after `i` that is neither a byte `allowed`
+/// accepts nor the start of a `%HH` escape; `Err(at)` for a `%` that
+/// starts no escape.
+#[inline]
+pub(crate) fn walk_escaped(
+    b: &[u8],
+    mut i: usize,
+    allowed: impl Fn(u8) -> bool,
+) -> Result<usize, usize> {
+    loop {
+        match b.get(i) {
+            Some(b'%') => {
+                let hex = |at: usize| b.get(at).and_then(|x| hex_val(*x)).is_some();
+                if !(hex(i + 1) && hex(i + 2)) {
+                    return Err(i);
+                }
+                i += 3;
+            }
+            Some(&c) if allowed(c) => i += 1,
+            _ => return Ok(i),
+        }
+    }
+}
+
 /// Checks that every `%` starts a `%HH` escape and every other byte is
 /// allowed by `allowed`.
 pub(crate) fn check_escaped(
@@ -496,23 +520,10 @@ pub(crate) fn check_escaped(
     allowed: impl Fn(u8) -> bool,
     what: &'static str,
 ) -> Result<(), SyntaxError> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let ok = b.get(i + 1).and_then(|x| hex_val(*x)).is_some()
-                && b.get(i + 2).and_then(|x| hex_val(*x)).is_some();
-            if !ok {
-                return Err(SyntaxError::new(what, s.get(i..).unwrap_or("")));
-            }
-            i += 3;
-        } else if allowed(c) {
-            i += 1;
-        } else {
-            return Err(SyntaxError::new(what, s.get(i..).unwrap_or("")));
-        }
+    match walk_escaped(s.as_bytes(), 0, allowed) {
+        Ok(end) if end == s.len() => Ok(()),
+        Ok(at) | Err(at) => Err(SyntaxError::new(what, s.get(at..).unwrap_or(""))),
     }
-    Ok(())
 }
 
 #[cfg(test)]

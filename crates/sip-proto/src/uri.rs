@@ -12,7 +12,7 @@ use std::str::FromStr;
 use crate::error::SyntaxError;
 use crate::grammar::{
     check_escaped, find_byte, is_host_char, is_param_char, is_unreserved, is_user_char,
-    percent_decode, split_byte,
+    percent_decode, split_byte, walk_escaped,
 };
 use crate::params::{Param, Params};
 
@@ -450,12 +450,7 @@ impl<'a> SipUri<'a> {
         };
         while tail.as_bytes().first() == Some(&b';') {
             let p = tail.get(1..).unwrap_or("");
-            let end = p
-                .bytes()
-                .position(|c| c == b';' || c == b'?')
-                .unwrap_or(p.len());
-            let param =
-                parse_uri_param(p.get(..end).unwrap_or(""), is_param_char, "URI parameter")?;
+            let (param, end) = read_uri_param(p)?;
             check_new_param(&params, &param)?;
             params.push(param);
             tail = p.get(end..).unwrap_or("");
@@ -574,6 +569,29 @@ fn check_new_param(params: &[Param<'_>], new: &Param<'_>) -> Result<(), SyntaxEr
         ));
     }
     Ok(())
+}
+
+/// One `uri-parameter` at the start of `p` (after its ';'), read in one
+/// walk up to the next ';' or '?'; returns it and the bytes read.
+fn read_uri_param(p: &str) -> Result<(Param<'_>, usize), SyntaxError> {
+    let b = p.as_bytes();
+    let bad = |_| SyntaxError::new("URI parameter", p);
+    let name_end = walk_escaped(b, 0, is_param_char).map_err(bad)?;
+    let (value, end) = if b.get(name_end) == Some(&b'=') {
+        let value_end = walk_escaped(b, name_end + 1, is_param_char).map_err(bad)?;
+        (p.get(name_end + 1..value_end), value_end)
+    } else {
+        (None, name_end)
+    };
+    let ends_well = matches!(b.get(end), None | Some(b';' | b'?'));
+    if name_end == 0 || value == Some("") || !ends_well {
+        return Err(SyntaxError::new("URI parameter", p));
+    }
+    let param = Param {
+        name: Cow::Borrowed(p.get(..name_end).unwrap_or("")),
+        value: value.map(Cow::Borrowed),
+    };
+    Ok((param, end))
 }
 
 fn parse_uri_param<'a>(
@@ -813,6 +831,8 @@ mod tests {
             "sip:[2001:db8::1]:5061;transport=tls",
             "sip:h:0?Subject=x",
             "sip:example.com.:5060;lr",
+            "sip:h;a%41=%42;lr;transport=tcp?x=y",
+            "sip:h;maddr=[2001:db8::1];x=/a:b&c+$",
         ] {
             assert!(Uri::parse(ok).is_ok(), "{ok}");
         }
@@ -845,6 +865,14 @@ mod tests {
             "sip:;lr",
             "sip:user@",
             "sip:h/x",
+            "sip:h;a=b=c",
+            "sip:h;a=",
+            "sip:h;=b",
+            "sip:h;a%zz",
+            "sip:h;a=%4",
+            "sip:h;a b",
+            "sip:h;;a",
+            "sip:h;a;",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
         }
