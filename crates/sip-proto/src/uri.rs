@@ -405,6 +405,14 @@ impl<'a> SipUri<'a> {
     }
 
     fn parse_rest(scheme: Scheme, rest: &'a str) -> Result<Self, SyntaxError> {
+        // The usual `user@`: one walk over the user's characters.
+        if let Ok(at) = walk_escaped(rest.as_bytes(), 0, is_user_char) {
+            if at > 0 && rest.as_bytes().get(at) == Some(&b'@') {
+                let user = rest.get(..at).unwrap_or("");
+                let hostpart = rest.get(at + 1..).unwrap_or("");
+                return Self::parse_hostpart(scheme, Some(Cow::Borrowed(user)), None, hostpart);
+            }
+        }
         // '@' can appear only as the userinfo separator: no other component
         // of a SIP URI allows it unescaped.
         let (userinfo, hostpart) = match find_byte(rest, b'@') {
@@ -431,6 +439,17 @@ impl<'a> SipUri<'a> {
                 (Some(Cow::Borrowed(u)), p.map(Cow::Borrowed))
             }
         };
+        Self::parse_hostpart(scheme, user, password, hostpart)
+    }
+
+    /// The rest of a SIP URI after its userinfo: hostport, parameters,
+    /// headers.
+    fn parse_hostpart(
+        scheme: Scheme,
+        user: Option<Cow<'a, str>>,
+        password: Option<Cow<'a, str>>,
+        hostpart: &'a str,
+    ) -> Result<Self, SyntaxError> {
         // hostport ends at the first ';' or '?' (neither is legal in it).
         let (host, port, used) = Host::parse_hostport_prefix(hostpart)?;
         let mut tail = hostpart.get(used..).unwrap_or("");
@@ -818,6 +837,24 @@ mod tests {
     }
 
     #[test]
+    fn userinfo_forms() {
+        for (text, user, password, host) in [
+            ("sip:alice@h", Some("alice"), None, "h"),
+            ("sip:h;x=y@z", Some("h;x=y"), None, "z"),
+            ("sip:a%40b@h", Some("a%40b"), None, "h"),
+            ("sip:user:pass@h:5060", Some("user"), Some("pass"), "h"),
+            ("sip:h:5060;lr", None, None, "h"),
+        ] {
+            let Ok(Uri::Sip(u)) = Uri::parse(text) else {
+                panic!("{text}")
+            };
+            assert_eq!(u.user.as_deref(), user, "{text}");
+            assert_eq!(u.password.as_deref(), password, "{text}");
+            assert_eq!(u.host, Host::Domain(Cow::Borrowed(host)), "{text}");
+        }
+    }
+
+    #[test]
     fn hostnames() {
         for ok in [
             "sip:1a.example.com",
@@ -833,6 +870,10 @@ mod tests {
             "sip:example.com.:5060;lr",
             "sip:h;a%41=%42;lr;transport=tcp?x=y",
             "sip:h;maddr=[2001:db8::1];x=/a:b&c+$",
+            "sip:h;x=y@z",
+            "sip:a%40b@h",
+            "sip:user:pass@h:5060",
+            "sip:user:@h",
         ] {
             assert!(Uri::parse(ok).is_ok(), "{ok}");
         }
@@ -873,6 +914,11 @@ mod tests {
             "sip:h;a b",
             "sip:h;;a",
             "sip:h;a;",
+            "sip:a[b@c",
+            "sip:h;a=[x]@y",
+            "sip:%4@h",
+            "sip:@h",
+            "sip:a b@h",
         ] {
             assert!(Uri::parse(bad).is_err(), "{bad}");
         }
