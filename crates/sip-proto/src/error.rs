@@ -17,6 +17,10 @@ pub struct SyntaxError {
 impl SyntaxError {
     const EXCERPT: usize = 40;
 
+    /// Out of line and marked cold: parsers call this on their rare path,
+    /// and keeping its copy out of their hot code makes them faster.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn new(expected: &'static str, found: &str) -> Self {
         let mut end = found.len().min(Self::EXCERPT);
         while !found.is_char_boundary(end) {

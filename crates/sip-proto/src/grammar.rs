@@ -244,6 +244,7 @@ impl<'a> Cursor<'a> {
         self.s.get(start..self.pos).unwrap_or("")
     }
 
+    #[inline]
     pub(crate) fn token(&mut self, what: &'static str) -> Result<&'a str, SyntaxError> {
         let t = self.take_while(is_token);
         if t.is_empty() {
@@ -270,6 +271,7 @@ impl<'a> Cursor<'a> {
         Ok(self.s.get(start..self.pos).unwrap_or(""))
     }
 
+    #[inline]
     pub(crate) fn expect_end(&mut self, what: &'static str) -> Result<(), SyntaxError> {
         self.skip_ws();
         if self.is_empty() {

@@ -174,6 +174,8 @@ fn header_value(line: &[u8], name_len: usize) -> Option<(usize, usize)> {
     Some((i, end))
 }
 
+#[cold]
+#[inline(never)]
 fn line_error(line_no: usize, expected: &'static str, line: &[u8]) -> ParseError {
     ParseError::HeaderLine {
         line: line_no,
