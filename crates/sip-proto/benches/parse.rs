@@ -8,12 +8,11 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rsip::headers::ToTypedHeader;
-use rsip::prelude::HeadersExt;
-use sip_proto::headers::{
-    Authorization, CSeq, CallId, Contact, ContentLength, ContentType, From, MaxForwards, To, Via,
-};
-use sip_proto::{Limits, Message};
+use sip_proto::Message;
+
+#[path = "common/reads.rs"]
+mod reads;
+use reads::{ours, ours_lazy, theirs};
 
 /// A typical INVITE with an SDP offer (shared with the profiling examples).
 const INVITE: &[u8] = include_bytes!("invite.sip");
@@ -40,88 +39,6 @@ Contact: <sip:bob@192.0.2.4>;expires=7200\r\n\
 Authorization: Digest username=\"bob\", realm=\"biloxi.example.com\", nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", uri=\"sip:registrar.biloxi.example.com\", response=\"6629fae49393a05397450978507c4ef1\", algorithm=MD5, cnonce=\"0a4f113b\", qop=auth, nc=00000001\r\n\
 Content-Length: 0\r\n\
 \r\n";
-
-/// Parse (validating the headers every element reads), then read, typed,
-/// every header a UA acts on.
-fn ours(data: &Bytes) -> usize {
-    read(&Message::parse(data.clone()).unwrap())
-}
-
-/// Split only, then read typed: each header is validated once, as it is
-/// read (what an engine that reads the core headers anyway does).
-fn ours_lazy(data: &Bytes) -> usize {
-    read(&Message::parse_unvalidated(data.clone(), &Limits::default()).unwrap())
-}
-
-fn read(m: &Message) -> usize {
-    let h = m.headers();
-    let mut n = 0;
-    for v in h.typed_all::<Via>() {
-        n += v.unwrap().branch().map_or(0, str::len);
-    }
-    n += h
-        .typed::<From>()
-        .unwrap()
-        .unwrap()
-        .tag()
-        .map_or(0, str::len);
-    n += h.typed::<To>().unwrap().unwrap().tag().map_or(0, str::len);
-    n += h.typed::<CallId>().unwrap().unwrap().0.len();
-    n += h.typed::<CSeq>().unwrap().unwrap().seq as usize;
-    if let Some(c) = h.typed::<Contact>() {
-        n += usize::from(c.unwrap().addr().is_some());
-    }
-    if let Some(mf) = h.typed::<MaxForwards>() {
-        n += usize::from(mf.unwrap().0);
-    }
-    if let Some(ct) = h.typed::<ContentType>() {
-        n += ct.unwrap().0.subtype.len();
-    }
-    n += h.typed::<ContentLength>().unwrap().unwrap().0 as usize;
-    if let Some(a) = h.typed::<Authorization>() {
-        n += a.unwrap().param("response").map_or(0, |r| r.len());
-    }
-    n + m.body().len()
-}
-
-/// The same reads through rsip's typed headers.
-fn theirs(data: &[u8]) -> usize {
-    let m = rsip::SipMessage::try_from(data).unwrap();
-    let mut n = 0;
-    n += m
-        .via_header()
-        .unwrap()
-        .typed()
-        .unwrap()
-        .branch()
-        .map_or(0, |b| b.to_string().len());
-    n += m
-        .from_header()
-        .unwrap()
-        .typed()
-        .unwrap()
-        .tag()
-        .map_or(0, |t| t.to_string().len());
-    n += m
-        .to_header()
-        .unwrap()
-        .typed()
-        .unwrap()
-        .tag()
-        .map_or(0, |t| t.to_string().len());
-    n += m.call_id_header().unwrap().to_string().len();
-    n += m.cseq_header().unwrap().typed().unwrap().seq as usize;
-    if let Ok(c) = m.contact_header() {
-        n += c.typed().map_or(0, |_| 1);
-    }
-    if let Ok(mf) = m.max_forwards_header() {
-        n += mf.num().unwrap_or(0) as usize;
-    }
-    if let Some(a) = m.authorization_header() {
-        n += a.typed().unwrap().response.len();
-    }
-    n + m.body().len()
-}
 
 fn bench(c: &mut Criterion) {
     for (name, data) in [
