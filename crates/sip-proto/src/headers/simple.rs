@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::{HeaderName, TypedHeader};
 use crate::error::SyntaxError;
-use crate::grammar::{is_token, is_word, parse_u32, write_quoted, Cursor};
+use crate::grammar::{is_token, is_word, parse_u32, walk_from, write_quoted, Cursor};
 use crate::message::Method;
 use crate::params::Params;
 
@@ -165,13 +165,15 @@ macro_rules! text_header {
 }
 
 fn is_call_id(v: &str) -> bool {
-    // callid = word [ "@" word ]
-    let ok = |w: &[u8]| !w.is_empty() && w.iter().all(|c| is_word(*c));
-    match v.bytes().position(|c| c == b'@') {
-        Some(i) => {
-            ok(v.as_bytes().get(..i).unwrap_or(&[])) && ok(v.as_bytes().get(i + 1..).unwrap_or(&[]))
+    // callid = word [ "@" word ]: one walk, '@' not being a word character.
+    let b = v.as_bytes();
+    let first = walk_from(b, 0, is_word);
+    match b.get(first) {
+        None => first > 0,
+        Some(b'@') => {
+            first > 0 && b.len() > first + 1 && walk_from(b, first + 1, is_word) == b.len()
         }
-        None => ok(v.as_bytes()),
+        Some(_) => false,
     }
 }
 
@@ -806,6 +808,12 @@ mod tests {
             })
         );
         assert!(CallId::parse("a b").is_err());
+        for bad in ["", "@", "a@", "@b", "a@b@c", "a@b c"] {
+            assert!(CallId::parse(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["a", "a@b", "a84b4c76e66710@pc33.atlanta.example.com"] {
+            assert!(CallId::parse(ok).is_ok(), "{ok:?}");
+        }
         assert!(CallId::parse("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{").is_ok());
     }
 }
