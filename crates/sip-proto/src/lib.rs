@@ -1,21 +1,22 @@
-//! `sip-proto`: the sans-IO SIP message layer of sipsimple-rs.
+//! `sip-proto`: the sans-IO SIP core of sipsimple-rs.
 //!
 //! Owns: the SIP message model ([`Message`], [`Request`], [`Response`]),
 //! the parser for datagrams and byte streams ([`StreamFramer`]), SIP/SIPS/TEL
 //! URIs with RFC 3261 §19.1.4 comparison, typed header views, multipart
-//! bodies, and the serializer. It opens no socket, reads no clock and spawns
-//! no task.
+//! bodies and the serializer; on top of them the transaction layer, the UAS
+//! core, dialogs, digest authentication, the REGISTER client and the INVITE
+//! session state machine. It opens no socket, reads no clock and spawns no
+//! task: time and bytes are passed in, actions are polled out.
 //!
-//! Does not own (yet, or ever): transactions, dialogs and digest (the SIP
-//! engine issue adds them here), sockets and timers (the `sipsimple` engine),
-//! SDP (its own crate).
+//! Does not own: sockets, timers and DNS (the `sipsimple` engine), SDP (its
+//! own crate), media.
 //!
 //! Why our own parser: no maintained crate parses the RFC 4475 torture
 //! corpus, keeps unknown headers exact, bounds its work, and reads a
-//! typical INVITE in well under a microsecond. The raw message is kept as a
-//! [`bytes::Bytes`] buffer; header values are slices of it and typed
-//! headers borrow from them, so parsing allocates little and typed access
-//! is cheap.
+//! typical INVITE with its typed headers several times faster than rsip
+//! (docs/PERFORMANCE.md has the figures and the targets still open). The
+//! raw message is kept as a [`bytes::Bytes`] buffer; header values are spans
+//! of it and typed headers borrow from them, so parsing allocates little.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
