@@ -84,48 +84,6 @@ fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-/// What a pass over a host learned.
-enum HostShape {
-    /// RFC 3261 §25.1 hostname: `*( domainlabel "." ) toplabel [ "." ]`,
-    /// labels not empty and not starting or ending with '-', the top label
-    /// starting with a letter.
-    Hostname,
-    /// Only digits and dots, starting with a digit: an IPv4 address if it
-    /// parses as one.
-    Numeric,
-    Invalid,
-}
-
-/// Classifies a host: its characters, then its labels (few per name).
-/// Underscores are not in RFC 1034 names but common in the wild
-/// (SRV-style names); accepting them costs nothing.
-fn host_shape(b: &[u8]) -> HostShape {
-    if !b.iter().all(|c| is_host_char(*c)) {
-        return HostShape::Invalid;
-    }
-    host_chars_shape(b)
-}
-
-/// [`host_shape`] of bytes already known to be host characters.
-fn host_chars_shape(b: &[u8]) -> HostShape {
-    // A hostname's top label starts with a letter: all digits is IPv4.
-    if b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
-        return HostShape::Numeric;
-    }
-    let name = b.strip_suffix(b".").unwrap_or(b);
-    let mut top = None;
-    for label in name.split(|c| *c == b'.') {
-        match (label.first(), label.last()) {
-            (Some(f), Some(l)) if *f != b'-' && *l != b'-' => top = Some(*f),
-            _ => return HostShape::Invalid,
-        }
-    }
-    match top {
-        Some(t) if t.is_ascii_alphabetic() => HostShape::Hostname,
-        _ => HostShape::Invalid,
-    }
-}
-
 /// `b[start..end]` is a domain label: not empty, no '-' at either end.
 #[inline]
 fn label_ok(b: &[u8], start: usize, end: usize) -> bool {
@@ -262,21 +220,16 @@ impl<'a> Host<'a> {
                     .map(Host::V6)
                     .map_err(|_| SyntaxError::new("IPv6 address", s))
             }
-            Some(_) => match host_shape(b) {
-                HostShape::Hostname => Ok(Host::Domain(Cow::Borrowed(s))),
-                HostShape::Numeric => Ipv4Addr::from_str(s)
-                    .map(Host::V4)
-                    .map_err(|_| SyntaxError::new("IPv4 address", s)),
-                HostShape::Invalid if b.iter().all(|c| *c == b'.' || is_host_char(*c)) => Err(
-                    SyntaxError::new("host name (labels of letters, digits, '-')", s),
-                ),
-                HostShape::Invalid => Err(SyntaxError::new("host name", s)),
+            Some(_) => match Host::parse_prefix(s)? {
+                (host, used) if used == s.len() => Ok(host),
+                _ => Err(SyntaxError::new("host name", s)),
             },
         }
     }
 
     /// Reads a host from the start of `s` and returns it with the number
-    /// of bytes read: one walk over its characters, then its labels.
+    /// of bytes read: one walk over its characters that checks its labels
+    /// at each dot. [`Host::parse`] is this, reading all of `s`.
     pub(crate) fn parse_prefix(s: &'a str) -> Result<(Self, usize), SyntaxError> {
         let b = s.as_bytes();
         if b.first() == Some(&b'[') {
@@ -311,26 +264,23 @@ impl<'a> Host<'a> {
             labels_ok &= label_ok(b, label_start, i);
             label_start
         };
-        let shape = if i == 0 {
+        let host = if i == 0 {
             return Err(SyntaxError::new("host", s));
         } else if numeric {
-            HostShape::Numeric
-        } else if labels_ok && b.get(top_start).is_some_and(u8::is_ascii_alphabetic) {
-            HostShape::Hostname
-        } else {
-            HostShape::Invalid
-        };
-        let host = match shape {
-            HostShape::Hostname => Host::Domain(Cow::Borrowed(text)),
-            HostShape::Numeric => Ipv4Addr::from_str(text)
+            Ipv4Addr::from_str(text)
                 .map(Host::V4)
-                .map_err(|_| SyntaxError::new("IPv4 address", text))?,
-            HostShape::Invalid => {
-                return Err(SyntaxError::new(
-                    "host name (labels of letters, digits, '-')",
-                    text,
-                ))
-            }
+                .map_err(|_| SyntaxError::new("IPv4 address", text))?
+        } else if labels_ok && b.get(top_start).is_some_and(u8::is_ascii_alphabetic) {
+            // RFC 3261 §25.1 hostname: labels not empty and not starting or
+            // ending with '-', the top label starting with a letter.
+            // Underscores are not in RFC 1034 names but common in the wild
+            // (SRV-style names); accepting them costs nothing.
+            Host::Domain(Cow::Borrowed(text))
+        } else {
+            return Err(SyntaxError::new(
+                "host name (labels of letters, digits, '-')",
+                text,
+            ));
         };
         Ok((host, i))
     }
@@ -469,7 +419,7 @@ impl<'a> SipUri<'a> {
         };
         while tail.as_bytes().first() == Some(&b';') {
             let p = tail.get(1..).unwrap_or("");
-            let (param, end) = read_uri_param(p)?;
+            let (param, end) = read_uri_param(p, "URI parameter")?;
             check_new_param(&params, &param)?;
             params.push(param);
             tail = p.get(end..).unwrap_or("");
@@ -592,9 +542,9 @@ fn check_new_param(params: &[Param<'_>], new: &Param<'_>) -> Result<(), SyntaxEr
 
 /// One `uri-parameter` at the start of `p` (after its ';'), read in one
 /// walk up to the next ';' or '?'; returns it and the bytes read.
-fn read_uri_param(p: &str) -> Result<(Param<'_>, usize), SyntaxError> {
+fn read_uri_param<'p>(p: &'p str, what: &'static str) -> Result<(Param<'p>, usize), SyntaxError> {
     let b = p.as_bytes();
-    let bad = |_| SyntaxError::new("URI parameter", p);
+    let bad = |_| SyntaxError::new(what, p);
     let name_end = walk_escaped(b, 0, is_param_char).map_err(bad)?;
     let (value, end) = if b.get(name_end) == Some(&b'=') {
         let value_end = walk_escaped(b, name_end + 1, is_param_char).map_err(bad)?;
@@ -604,35 +554,13 @@ fn read_uri_param(p: &str) -> Result<(Param<'_>, usize), SyntaxError> {
     };
     let ends_well = matches!(b.get(end), None | Some(b';' | b'?'));
     if name_end == 0 || value == Some("") || !ends_well {
-        return Err(SyntaxError::new("URI parameter", p));
+        return Err(SyntaxError::new(what, p));
     }
     let param = Param {
         name: Cow::Borrowed(p.get(..name_end).unwrap_or("")),
         value: value.map(Cow::Borrowed),
     };
     Ok((param, end))
-}
-
-fn parse_uri_param<'a>(
-    p: &'a str,
-    allowed: fn(u8) -> bool,
-    what: &'static str,
-) -> Result<Param<'a>, SyntaxError> {
-    let (name, value) = match split_byte(p, b'=') {
-        Some((n, v)) => (n, Some(v)),
-        None => (p, None),
-    };
-    if name.is_empty() || value.is_some_and(str::is_empty) {
-        return Err(SyntaxError::new(what, p));
-    }
-    check_escaped(name, allowed, what)?;
-    if let Some(v) = value {
-        check_escaped(v, allowed, what)?;
-    }
-    Ok(Param {
-        name: Cow::Borrowed(name),
-        value: value.map(Cow::Borrowed),
-    })
 }
 
 impl<'a> TelUri<'a> {
@@ -648,7 +576,11 @@ impl<'a> TelUri<'a> {
         }
         let mut params = Vec::new();
         for p in parts {
-            let param = parse_uri_param(p, is_param_char, "tel URI parameter")?;
+            // The part ends at ';'; a '?' is no terminator in a TEL URI.
+            let (param, end) = read_uri_param(p, "tel URI parameter")?;
+            if end != p.len() {
+                return Err(SyntaxError::new("tel URI parameter", p));
+            }
             check_new_param(&params, &param)?;
             params.push(param);
         }
@@ -851,6 +783,36 @@ mod tests {
             assert_eq!(u.user.as_deref(), user, "{text}");
             assert_eq!(u.password.as_deref(), password, "{text}");
             assert_eq!(u.host, Host::Domain(Cow::Borrowed(host)), "{text}");
+        }
+    }
+
+    #[test]
+    fn host_parse_reads_all_of_its_text() {
+        for ok in [
+            "a.example.com",
+            "example.com.",
+            "192.0.2.1",
+            "[2001:db8::1]",
+            "a_b",
+        ] {
+            assert!(Host::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "a b", "a..b", "a:5060", "1.2.3.4.", "[::1]x", "-a"] {
+            assert!(Host::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tel_parameters() {
+        assert!(Uri::parse("tel:+1;a=b;c").is_ok());
+        for bad in [
+            "tel:+1;a=b?c",
+            "tel:+1;;a",
+            "tel:+1;a=",
+            "tel:+1;a=%zz",
+            "tel:+1;a;A",
+        ] {
+            assert!(Uri::parse(bad).is_err(), "{bad}");
         }
     }
 

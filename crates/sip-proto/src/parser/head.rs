@@ -7,7 +7,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::{ParseError, SyntaxError};
-use crate::grammar::{is_token, is_ws};
+use crate::grammar::{is_token, is_ws, skip_ws_from};
 use crate::headers::{HeaderName, Headers};
 
 use super::Limits;
@@ -138,17 +138,20 @@ impl Split {
     }
 }
 
+/// `buf[s..e]` without the SP and HTAB around it.
+#[inline]
 fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
-    let part = buf.get(s..e).unwrap_or(&[]);
-    let lead = part.iter().take_while(|b| is_ws(**b)).count();
-    let trail = part
-        .get(lead..)
-        .unwrap_or(&[])
-        .iter()
-        .rev()
-        .take_while(|b| is_ws(**b))
-        .count();
-    (s + lead, e - trail)
+    let s = skip_ws_from(buf, s).min(e);
+    (s, trim_end(buf, s, e))
+}
+
+/// `e` moved back over the SP and HTAB before it, not below `s`.
+#[inline]
+fn trim_end(buf: &[u8], s: usize, mut e: usize) -> usize {
+    while e > s && buf.get(e - 1).is_some_and(|b| is_ws(*b)) {
+        e -= 1;
+    }
+    e
 }
 
 /// A header line's value span, surrounding whitespace removed, after a
@@ -156,22 +159,12 @@ fn trim_range(buf: &[u8], s: usize, e: usize) -> (usize, usize) {
 /// `*WS ":"` there, or the name is empty.
 #[inline]
 fn header_value(line: &[u8], name_len: usize) -> Option<(usize, usize)> {
-    let mut i = name_len;
-    while line.get(i).is_some_and(|b| is_ws(*b)) {
-        i += 1;
-    }
-    if name_len == 0 || line.get(i) != Some(&b':') {
+    let colon = skip_ws_from(line, name_len);
+    if name_len == 0 || line.get(colon) != Some(&b':') {
         return None;
     }
-    i += 1;
-    while line.get(i).is_some_and(|b| is_ws(*b)) {
-        i += 1;
-    }
-    let mut end = line.len();
-    while end > i && line.get(end - 1).is_some_and(|b| is_ws(*b)) {
-        end -= 1;
-    }
-    Some((i, end))
+    let start = skip_ws_from(line, colon + 1);
+    Some((start, trim_end(line, start, line.len())))
 }
 
 #[cold]
