@@ -208,8 +208,7 @@ impl<'a> Cursor<'a> {
 
     #[inline]
     pub(crate) fn skip_ws(&mut self) {
-        let rest = self.s.as_bytes().get(self.pos..).unwrap_or(&[]);
-        self.pos += rest.iter().take_while(|b| is_ws(**b)).count();
+        self.pos = skip_ws_from(self.s.as_bytes(), self.pos);
     }
 
     /// Consumes `b` (after optional LWS) and the LWS after it.
