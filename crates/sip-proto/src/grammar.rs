@@ -118,6 +118,21 @@ pub(crate) fn is_gen_value_char(b: u8) -> bool {
     GEN_VALUE.get(usize::from(b)).copied().unwrap_or(false)
 }
 
+/// `raw` with bit 0x20 set in every byte, written into `buf`: `None` if it
+/// does not fit. For matching a name against lowercase names made of
+/// letters, digits and '-': the fold lowercases letters and leaves '-' and
+/// the digits as they are, and the only other bytes it turns into such
+/// characters are below 0x20. So a fold equal to such a name proves `raw`
+/// is that name in some case, whatever else `raw` held.
+#[inline]
+pub(crate) fn fold_name<'b>(raw: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let dst = buf.get_mut(..raw.len())?;
+    for (d, s) in dst.iter_mut().zip(raw) {
+        *d = *s | 0x20;
+    }
+    Some(dst)
+}
+
 /// The first position at or after `i` that is not SP or HTAB.
 #[inline]
 pub(crate) fn skip_ws_from(b: &[u8], mut i: usize) -> usize {

@@ -40,18 +40,13 @@ macro_rules! header_names {
             /// must be a token (the parser checked it).
             pub(crate) fn known_token(raw: &[u8]) -> Option<HeaderName> {
                 let mut buf = [0u8; 24];
-                let dst = buf.get_mut(..raw.len())?;
-                for (d, s) in dst.iter_mut().zip(raw) {
-                    *d = *s | 0x20;
-                }
-                Self::known_folded(dst)
+                Self::known_folded(crate::grammar::fold_name(raw, &mut buf)?)
             }
 
-            /// The variant for a name whose bytes had bit 0x20 set. That
-            /// lowercases letters and leaves '-' and the digits as they are.
-            /// The only other bytes it turns into a known name's characters
-            /// (letters, digits, '-') are below 0x20, which the parser never
-            /// passes here: so a match also proves the name is a token.
+            /// The variant for a name passed through
+            /// [`fold_name`](crate::grammar::fold_name) (or the parser's
+            /// word-wide equivalent). Bytes below 0x20 never reach here, so
+            /// a match also proves the name is a token.
             pub(crate) fn known_folded(folded: &[u8]) -> Option<HeaderName> {
                 // Slice patterns compile to a switch on length, then
                 // comparisons among the few names of that length.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::{HeaderName, TypedHeader};
 use crate::error::SyntaxError;
-use crate::grammar::Cursor;
+use crate::grammar::{fold_name, Cursor};
 use crate::params::Params;
 use crate::uri::Host;
 
@@ -155,18 +155,13 @@ impl<'a> Via<'a> {
 }
 
 /// The parameters RFC 3261 and RFC 3581 give a syntax: branch, received
-/// and maddr need a value, ttl is 0-255, rport is empty or a port. `name`
-/// is a token, so setting bit 0x20 lowercases it without making a
-/// different token equal to one of these names.
+/// and maddr need a value, ttl is 0-255, rport is empty or a port.
 fn via_param_ok(name: &str, v: Option<&str>) -> bool {
-    let mut lower = [0u8; 8];
-    let Some(dst) = lower.get_mut(..name.len()) else {
+    let mut buf = [0u8; 8];
+    let Some(lower) = fold_name(name.as_bytes(), &mut buf) else {
         return true;
     };
-    for (d, c) in dst.iter_mut().zip(name.bytes()) {
-        *d = c | 0x20;
-    }
-    match &*dst {
+    match lower {
         b"branch" | b"received" | b"maddr" => v.is_some(),
         b"ttl" => v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok()),
         b"rport" => v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok()),

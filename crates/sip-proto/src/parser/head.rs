@@ -54,6 +54,7 @@ fn read_name(buf: &[u8], line_start: usize, line_end: usize) -> (usize, Option<[
         let m = name_stop_markers(w);
         if m != 0 {
             let len = ((m.trailing_zeros() / 8) as usize).min(line_len);
+            // `grammar::fold_name`, a word at a time.
             let folded = w | ONES.wrapping_mul(0x20);
             return (len, Some(folded.to_le_bytes()));
         }
