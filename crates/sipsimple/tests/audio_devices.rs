@@ -11,12 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{contact_uri, incoming_session, until, write_tone, TempDir};
+use common::{incoming_session, until, write_tone, TempDir};
 use media::tone::goertzel;
 use sipsimple::application::SipApplication;
 use sipsimple::audio::{backend::read_wav_at, AudioPort, PlayOptions, WavePlayer, WaveRecorder};
 use sipsimple::notification::Filter;
-use sipsimple::streams::audio::{AudioSource, AudioStream};
+use sipsimple::streams::audio::AudioStream;
 use sipsimple::streams::MediaStream;
 
 /// An application whose voice device is `mic` and `speaker` (WAV files)
@@ -71,23 +71,7 @@ async fn each_side_hears_the_other_microphone_on_its_speaker() {
 
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let stream = Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            vec![sdp::offer_answer::Codec::pcmu()],
-            AudioSource::Silence,
-        )
-        .await
-        .unwrap(),
-    );
-    stream.attach(&alice.voice_audio_mixer().unwrap()).unwrap();
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &contact_uri(&bob), vec![stream.clone()])
-        .await
-        .unwrap();
+    let (call, stream) = common::call_on_voice_mixer(&alice, &bob).await;
     let answer = incoming_session(&bob, &mut bob_all).await;
     // Bob takes the stream his registry made: it is on his voice mixer.
     let proposed = answer.proposed_streams().unwrap();

@@ -319,7 +319,6 @@ async fn a_tone_played_on_the_sound_card_comes_back_from_its_microphone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_heard_and_answered_through_the_sound_card() {
     use sipsimple::notification::Filter;
-    use sipsimple::streams::audio::{AudioSource, AudioStream};
 
     let _pulse = pulse_server();
     let dir = common::TempDir::new("card-call");
@@ -341,23 +340,7 @@ async fn a_call_heard_and_answered_through_the_sound_card() {
     let bob = common::account_app_with("bob", &devices, "").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let stream = std::sync::Arc::new(
-        AudioStream::new(
-            "127.0.0.1".parse().unwrap(),
-            (50000, 50500),
-            vec![sdp::offer_answer::Codec::pcmu()],
-            AudioSource::Silence,
-        )
-        .await
-        .unwrap(),
-    );
-    stream.attach(&bob.voice_audio_mixer().unwrap()).unwrap();
-    let account = bob.account_manager().accounts().remove(0);
-    let call = bob
-        .session_manager()
-        .connect(&account, &common::contact_uri(&alice), vec![stream])
-        .await
-        .unwrap();
+    let (call, _stream) = common::call_on_voice_mixer(&bob, &alice).await;
     // Alice takes the stream her registry made: it is on her card.
     let answer = common::incoming_session(&alice, &mut alice_all).await;
     answer

@@ -302,6 +302,35 @@ pub async fn tone_stream(
     )
 }
 
+/// A PCMU call from `caller`'s first account to `callee` whose stream sends
+/// and plays through `caller`'s voice mixer (its devices).
+pub async fn call_on_voice_mixer(
+    caller: &sipsimple::application::SipApplication,
+    callee: &sipsimple::application::SipApplication,
+) -> (
+    sipsimple::session::Session,
+    std::sync::Arc<sipsimple::streams::audio::AudioStream>,
+) {
+    let stream = std::sync::Arc::new(
+        sipsimple::streams::audio::AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![sdp::offer_answer::Codec::pcmu()],
+            sipsimple::streams::audio::AudioSource::Silence,
+        )
+        .await
+        .unwrap(),
+    );
+    stream.attach(&caller.voice_audio_mixer().unwrap()).unwrap();
+    let account = caller.account_manager().accounts().remove(0);
+    let call = caller
+        .session_manager()
+        .connect(&account, &contact_uri(callee), vec![stream.clone()])
+        .await
+        .unwrap();
+    (call, stream)
+}
+
 /// The session a SIPSessionNewIncoming (the next one on `sub`) is about.
 pub async fn incoming_session(
     app: &sipsimple::application::SipApplication,
