@@ -450,6 +450,15 @@ async fn calls_with_baresip_in_pcma_both_ways() {
     app.stop();
 }
 
+/// RTP packets `audio` receives in one second, from 300 ms on (time for a
+/// direction change to take effect).
+async fn packets_in_a_second(audio: &sipsimple::streams::audio::AudioStream) -> u32 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = audio.stats().packets_received;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    audio.stats().packets_received - before
+}
+
 /// We hold baresip and resume: our local hold changes are reported, and
 /// baresip, answering our sendonly offer recvonly, stops sending RTP
 /// while held and sends again once resumed.
@@ -461,33 +470,13 @@ async fn we_hold_and_resume_baresip() {
     until(&mut all, "SIPSessionDidStart").await;
     call.hold().await.unwrap();
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert!(matches!(
-        held.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "local",
-            on_hold: true,
-            ..
-        }
-    ));
+    assert_eq!(common::hold_state(&held), ("local", true));
     // baresip answers the sendonly offer recvonly: its RTP stops.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = audio.stats().packets_received;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let during = audio.stats().packets_received - before;
+    let during = packets_in_a_second(&audio).await;
     call.unhold().await.unwrap();
     let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert!(matches!(
-        resumed.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "local",
-            on_hold: false,
-            ..
-        }
-    ));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = audio.stats().packets_received;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = audio.stats().packets_received - before;
+    assert_eq!(common::hold_state(&resumed), ("local", false));
+    let after = packets_in_a_second(&audio).await;
     assert!(during <= 2, "baresip sent {during} packets to a held call");
     assert!(
         after >= 40,

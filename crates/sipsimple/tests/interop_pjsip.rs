@@ -248,17 +248,6 @@ async fn pjsip_calls_us_with_pcma_and_audio_flows_both_ways() {
     call_with_codec(false, "PCMA").await;
 }
 
-fn hold_state(n: &[sipsimple::notification::Notification]) -> (&'static str, bool) {
-    match n.last().unwrap().data {
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator,
-            on_hold,
-            ..
-        } => (originator, on_hold),
-        ref other => panic!("{other:?}"),
-    }
-}
-
 /// We hold PJSIP and resume: it reports the remote hold and then active
 /// media again, we report our local hold changes, and our tone reaches
 /// it after the resume.
@@ -271,12 +260,12 @@ async fn we_hold_and_resume_pjsip() {
     peer.line("media active").await;
     session.hold().await.unwrap();
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert_eq!(hold_state(&held), ("local", true));
+    assert_eq!(common::hold_state(&held), ("local", true));
     peer.line("media remote-hold").await;
     assert!(session.on_hold());
     session.unhold().await.unwrap();
     let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert_eq!(hold_state(&resumed), ("local", false));
+    assert_eq!(common::hold_state(&resumed), ("local", false));
     peer.line("media active").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     session.end().await.unwrap();
@@ -295,10 +284,10 @@ async fn pjsip_holds_and_resumes_our_call() {
     let mut peer = start_peer("answer", &["--hold", "--seconds", "15"]).await;
     let (session, _audio) = call_peer(&app, &mut all, &peer).await;
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert_eq!(hold_state(&held), ("remote", true));
+    assert_eq!(common::hold_state(&held), ("remote", true));
     peer.line("held").await;
     let resumed = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert_eq!(hold_state(&resumed), ("remote", false));
+    assert_eq!(common::hold_state(&resumed), ("remote", false));
     peer.line("resumed").await;
     assert!(!session.on_hold());
     session.end().await.unwrap();

@@ -110,14 +110,7 @@ async fn a_reinvite_without_sdp_gets_our_offer_and_the_ack_answer_holds_us() {
         .await
         .unwrap();
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
-    assert!(matches!(
-        &held.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "remote",
-            on_hold: true,
-            ..
-        }
-    ));
+    assert_eq!(common::hold_state(&held), ("remote", true));
     // The re-INVITE's transaction completed with its ACK.
     assert!(held.iter().any(|n| matches!(
         &n.data,
@@ -174,14 +167,7 @@ async fn a_reinvite_refused_with_491_is_retried_after_the_rfc_wait() {
     call.hold().await.unwrap();
     let held = until(&mut all, "SIPSessionDidChangeHoldState").await;
     let waited = asked.elapsed();
-    assert!(matches!(
-        &held.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "local",
-            on_hold: true,
-            ..
-        }
-    ));
+    assert_eq!(common::hold_state(&held), ("local", true));
     assert!(held.iter().any(|n| matches!(
         &n.data,
         NotificationData::SIPSessionDidProcessTransaction { code: 491, .. }

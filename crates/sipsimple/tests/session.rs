@@ -299,23 +299,9 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
 
     call.hold().await.unwrap();
     let held = until(&mut alice_all, "SIPSessionDidChangeHoldState").await;
-    assert!(matches!(
-        held.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "local",
-            on_hold: true,
-            ..
-        }
-    ));
+    assert_eq!(common::hold_state(&held), ("local", true));
     let held = until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
-    assert!(matches!(
-        held.last().unwrap().data,
-        NotificationData::SIPSessionDidChangeHoldState {
-            originator: "remote",
-            on_hold: true,
-            ..
-        }
-    ));
+    assert_eq!(common::hold_state(&held), ("remote", true));
     assert!(call.on_hold() && answer.on_hold());
     assert_eq!(alice_audio.direction(), Some(sdp::Direction::SendOnly));
     assert_eq!(bob_audio.direction(), Some(sdp::Direction::RecvOnly));

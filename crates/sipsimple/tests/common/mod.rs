@@ -331,6 +331,19 @@ pub async fn call_on_voice_mixer(
     (call, stream)
 }
 
+/// The originator and hold state a SIPSessionDidChangeHoldState (the last
+/// of `n`) reports.
+pub fn hold_state(n: &[sipsimple::notification::Notification]) -> (&'static str, bool) {
+    match n.last().unwrap().data {
+        sipsimple::notification::NotificationData::SIPSessionDidChangeHoldState {
+            originator,
+            on_hold,
+            ..
+        } => (originator, on_hold),
+        ref other => panic!("{other:?}"),
+    }
+}
+
 /// The session a SIPSessionNewIncoming (the next one on `sub`) is about.
 pub async fn incoming_session(
     app: &sipsimple::application::SipApplication,
