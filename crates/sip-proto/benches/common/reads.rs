@@ -3,7 +3,9 @@
 //! UA acts on, with our parser and with rsip.
 
 use bytes::Bytes;
-use rsip::headers::ToTypedHeader;
+use rsip::headers::typed::MediaType;
+use rsip::headers::{Header, ToTypedHeader};
+use rsip::message::HasHeaders;
 use rsip::prelude::HeadersExt;
 use sip_proto::headers::{
     Authorization, CSeq, CallId, Contact, ContentLength, ContentType, From, MaxForwards, To, Via,
@@ -57,13 +59,28 @@ fn read(m: &Message) -> usize {
 pub fn theirs(data: &[u8]) -> usize {
     let m = rsip::SipMessage::try_from(data).unwrap();
     let mut n = 0;
-    n += m
-        .via_header()
-        .unwrap()
-        .typed()
-        .unwrap()
-        .branch()
-        .map_or(0, |b| b.to_string().len());
+    // rsip has accessors for the first Via only and none for the content
+    // headers: walk the list for every Via and the two content headers, so
+    // both sides read the same headers typed.
+    for header in m.headers().iter() {
+        match header {
+            Header::Via(via) => {
+                n += via
+                    .typed()
+                    .unwrap()
+                    .branch()
+                    .map_or(0, |b| b.to_string().len());
+            }
+            Header::ContentType(ct) => {
+                n += match ct.typed().unwrap().0 {
+                    MediaType::Sdp(_) => "sdp".len(),
+                    MediaType::Other(subtype, _) => subtype.len(),
+                };
+            }
+            Header::ContentLength(cl) => n += cl.length().unwrap() as usize,
+            _ => {}
+        }
+    }
     n += m
         .from_header()
         .unwrap()
