@@ -1,10 +1,11 @@
 //! Splitting a message head into its start line and header fields in one
-//! pass: line ends are found sixteen bytes at a time (SWAR), which also finds
+//! pass: line ends are found sixteen bytes at a time (SIMD), which also finds
 //! any CR that does not end a line, and header values are recorded as
 //! spans of the head, which is checked as UTF-8 once at the end.
 
 use bytes::Bytes;
 use bytestring::ByteString;
+use wide::u8x16;
 
 use crate::error::{ParseError, SyntaxError};
 use crate::grammar::{is_token, is_ws, skip_ws_from};
@@ -12,51 +13,28 @@ use crate::headers::{HeaderName, Headers};
 
 use super::Limits;
 
-const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
-const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
 /// Bytes per step of the line scan.
 const STEP: usize = 16;
 
-/// The high bit of each byte of `w` below 0x20 (a control byte). Only the
-/// lowest marker is exact: a borrow can mark bytes above a real one, never
-/// below, which is all a search for the first one needs.
-#[inline]
-fn control_markers(w: u128) -> u128 {
-    w.wrapping_sub(ONES.wrapping_mul(0x20)) & !w & HIGH
-}
-
-#[inline]
-fn word_at(buf: &[u8], at: usize) -> Option<u128> {
-    let bytes: [u8; STEP] = buf.get(at..at.checked_add(STEP)?)?.try_into().ok()?;
-    Some(u128::from_le_bytes(bytes))
-}
-
-/// The high bit of each byte of `w` that is ':' or below 0x21 (SP, HTAB,
-/// the line end): where a header name stops. Lowest marker exact, as with
-/// [`control_markers`].
-#[inline]
-fn name_stop_markers(w: u128) -> u128 {
-    let below_21 = w.wrapping_sub(ONES.wrapping_mul(0x21)) & !w & HIGH;
-    let x = w ^ ONES.wrapping_mul(u128::from(b':'));
-    let colon = x.wrapping_sub(ONES) & !x & HIGH;
-    below_21 | colon
-}
-
 /// A header line's name: its length (up to the first ':', SP, HTAB or the
-/// line end) and, when it fits in one word, its bytes case-folded for the
-/// known-name lookup. One word step for the usual names; `line_start` may
-/// be followed by more of the buffer than the line, which the stop bytes
-/// (the line's end among them) keep out of the name.
+/// line end) and, when it fits in one vector, its bytes case-folded for
+/// the known-name lookup. One vector step for the usual names;
+/// `line_start` may be followed by more of the buffer than the line, which
+/// the stop bytes (the line's end among them) keep out of the name.
 #[inline]
 fn read_name(buf: &[u8], line_start: usize, line_end: usize) -> (usize, Option<[u8; STEP]>) {
     let line_len = line_end - line_start;
-    if let Some(w) = word_at(buf, line_start) {
-        let m = name_stop_markers(w);
+    let word = buf.get(line_start..).and_then(|r| r.first_chunk::<STEP>());
+    if let Some(word) = word {
+        let v = u8x16::from(*word);
+        // Bytes up to SP (controls, SP, HTAB) or ':'.
+        let stops = v.min(u8x16::splat(b' ')).simd_eq(v) | v.simd_eq(u8x16::splat(b':'));
+        let m = stops.to_bitmask();
         if m != 0 {
-            let len = ((m.trailing_zeros() / 8) as usize).min(line_len);
-            // `grammar::fold_name`, a word at a time.
-            let folded = w | ONES.wrapping_mul(0x20);
-            return (len, Some(folded.to_le_bytes()));
+            let len = (m.trailing_zeros() as usize).min(line_len);
+            // `grammar::fold_name`, a vector at a time.
+            let folded = (v | u8x16::splat(0x20)).to_array();
+            return (len, Some(folded));
         }
     }
     let line = buf.get(line_start..line_end).unwrap_or(&[]);
@@ -76,43 +54,44 @@ struct LineEnd {
     next: usize,
 }
 
-/// The end of the line holding `buf[from]`, found sixteen bytes at a time:
-/// only control bytes stop the word loop, and of those only CR and LF end
-/// a line. `Err(at)` is a CR not followed by LF.
+/// The end of the line holding `buf[from]`: the next CR or LF, found
+/// sixteen bytes a step with SIMD compares (`wide`'s safe vectors); only
+/// CR and LF end a line (HTAB and other control bytes are the typed
+/// parsers' business). `Err(at)` is a CR not followed by LF.
 fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
-    let mut i = from;
-    loop {
-        while let Some(w) = word_at(buf, i) {
-            let m = control_markers(w);
-            if m != 0 {
-                i += (m.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += STEP;
+    let rest = buf.get(from..).unwrap_or(&[]);
+    let (chunks, tail) = rest.as_chunks::<STEP>();
+    let (cr, lf) = (u8x16::splat(b'\r'), u8x16::splat(b'\n'));
+    let mut found = None;
+    for (n, chunk) in chunks.iter().enumerate() {
+        let v = u8x16::from(*chunk);
+        let m = (v.simd_eq(cr) | v.simd_eq(lf)).to_bitmask();
+        if m != 0 {
+            found = Some(n * STEP + m.trailing_zeros() as usize);
+            break;
         }
-        match buf.get(i) {
-            None => {
-                return Ok(LineEnd {
-                    content: buf.len(),
-                    next: buf.len(),
-                })
-            }
-            Some(b'\n') => {
-                return Ok(LineEnd {
-                    content: i,
-                    next: i + 1,
-                })
-            }
-            Some(b'\r') if buf.get(i + 1) == Some(&b'\n') => {
-                return Ok(LineEnd {
-                    content: i,
-                    next: i + 2,
-                })
-            }
-            Some(b'\r') => return Err(i),
-            // HTAB and other control bytes are the typed parsers' business.
-            Some(_) => i += 1,
-        }
+    }
+    let found = found.or_else(|| {
+        let at = tail.iter().position(|b| *b == b'\r' || *b == b'\n')?;
+        Some(chunks.len() * STEP + at)
+    });
+    let Some(at) = found else {
+        return Ok(LineEnd {
+            content: buf.len(),
+            next: buf.len(),
+        });
+    };
+    let i = from + at;
+    match rest.get(at..at + 2) {
+        Some(b"\r\n") => Ok(LineEnd {
+            content: i,
+            next: i + 2,
+        }),
+        _ if rest.get(at) == Some(&b'\n') => Ok(LineEnd {
+            content: i,
+            next: i + 1,
+        }),
+        _ => Err(i),
     }
 }
 
@@ -324,6 +303,30 @@ mod tests {
                 Ok((buf.len(), buf.len()))
             ]
         );
+    }
+
+    #[test]
+    fn name_stops_at_colon_space_tab_or_line_end_in_one_vector() {
+        let name = |line: &[u8]| {
+            let mut buf = line.to_vec();
+            let end = buf.len();
+            buf.extend_from_slice(b"\r\nNext: header and more bytes");
+            read_name(&buf, 0, end)
+        };
+        let (len, folded) = name(b"Call-ID: x");
+        assert_eq!(len, 7);
+        assert_eq!(folded.unwrap().get(..7), Some(&b"call-id"[..]));
+        assert_eq!(name(b"To :x").0, 2);
+        assert_eq!(name(b"To\t:x").0, 2);
+        // The line's end stops a name that has no colon.
+        assert_eq!(name(b"Subject").0, 7);
+        // Bytes above 0x7f are not stops (the token check refuses them).
+        assert_eq!(name("Caf\u{e9}: x".as_bytes()).0, 5);
+        // Longer than a vector: found byte by byte, nothing folded.
+        let (len, folded) = name(b"X-A-Very-Long-Header-Name: 1");
+        assert_eq!((len, folded), (25, None));
+        // Near the end of the buffer (no whole vector left).
+        assert_eq!(read_name(b"Via: x", 0, 6), (3, None));
     }
 
     #[test]
