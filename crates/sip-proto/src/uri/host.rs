@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::error::SyntaxError;
 use crate::grammar::{find_byte, is_host_char};
+use wide::u8x32;
 
 use super::parse_port;
 
@@ -24,6 +25,121 @@ fn label_ok(b: &[u8], start: usize, end: usize) -> bool {
     end > start
         && b.get(start) != Some(&b'-')
         && end.checked_sub(1).and_then(|l| b.get(l)) != Some(&b'-')
+}
+
+/// What the host grammar decides on, learnt from one look at the text.
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    /// Host characters (letters, digits, '-', '.', '_') at the start.
+    len: usize,
+    /// Starts with a digit and holds only digits and dots: IPv4 or nothing
+    /// (names start their top label with a letter).
+    numeric: bool,
+    /// No empty label and no label starting or ending with '-'; a final
+    /// dot only ends the name.
+    labels_ok: bool,
+    /// The top label (the last one, before any final dot) starts with a
+    /// letter.
+    top_label_alpha: bool,
+}
+
+/// Bytes the vector look covers; longer hosts take the byte walk.
+const VECTOR: usize = 32;
+
+impl Shape {
+    /// The shape from one 32-byte vector: each character class a bit mask,
+    /// the label rules bit arithmetic on them. `None` when the host
+    /// characters run to the end of the vector.
+    #[inline]
+    fn of_vector(b: &[u8]) -> Option<Shape> {
+        // Zero is not a host character: the padding ends a short host.
+        let bytes = match b.first_chunk::<VECTOR>() {
+            Some(chunk) => *chunk,
+            None => {
+                let mut bytes = [0u8; VECTOR];
+                bytes.get_mut(..b.len())?.copy_from_slice(b);
+                bytes
+            }
+        };
+        let v = u8x32::from(bytes);
+        let between = |x: u8x32, low: u8, span: u8| {
+            let d = x - u8x32::splat(low);
+            d.min(u8x32::splat(span)).simd_eq(d).to_bitmask()
+        };
+        let alpha = between(v | u8x32::splat(0x20), b'a', b'z' - b'a');
+        let digit = between(v, b'0', 9);
+        let dot = v.simd_eq(u8x32::splat(b'.')).to_bitmask();
+        let hyphen = v.simd_eq(u8x32::splat(b'-')).to_bitmask();
+        let underscore = v.simd_eq(u8x32::splat(b'_')).to_bitmask();
+        let len = (!(alpha | digit | dot | hyphen | underscore)).trailing_zeros();
+        if len as usize >= VECTOR {
+            return None;
+        }
+        if len == 0 {
+            return Some(Shape {
+                len: 0,
+                numeric: false,
+                labels_ok: false,
+                top_label_alpha: false,
+            });
+        }
+        let within = (1u32 << len) - 1;
+        let (alpha, digit, dot, hyphen) = (
+            alpha & within,
+            digit & within,
+            dot & within,
+            hyphen & within,
+        );
+        let last = 1u32 << (len - 1);
+        // Empty labels: a dot first, or two in a row.
+        let empty = dot & 1 != 0 || dot & (dot << 1) != 0;
+        // '-' opening a label (first, or after a dot) or closing one (last,
+        // or before a dot).
+        let bad_hyphen = hyphen & ((dot << 1) | 1 | (dot >> 1) | last) != 0;
+        // The top label starts after the last dot that is not the final one.
+        let inner_dots = if dot & last != 0 { dot & !last } else { dot };
+        let top_start = u32::BITS - inner_dots.leading_zeros();
+        Some(Shape {
+            len: len as usize,
+            numeric: digit & 1 != 0 && (digit | dot) == within,
+            labels_ok: !empty && !bad_hyphen,
+            top_label_alpha: (alpha >> top_start) & 1 != 0,
+        })
+    }
+
+    /// The same, one byte at a time, checking labels at each dot.
+    fn of_bytes(b: &[u8]) -> Shape {
+        let mut i = 0;
+        let mut label_start = 0;
+        let mut labels_ok = true;
+        while let Some(&c) = b.get(i) {
+            if c == b'.' {
+                labels_ok &= label_ok(b, label_start, i);
+                label_start = i + 1;
+            } else if !is_host_char(c) {
+                break;
+            }
+            i += 1;
+        }
+        let text = b.get(..i).unwrap_or(&[]);
+        let numeric = b.first().is_some_and(u8::is_ascii_digit)
+            && text.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+        // A final dot ends a name: its top label is the one before.
+        let top_start = if label_start == i && i > 0 {
+            b.get(..i - 1)
+                .and_then(|n| n.iter().rposition(|c| *c == b'.'))
+                .map_or(0, |d| d + 1)
+        } else {
+            labels_ok &= label_ok(b, label_start, i);
+            label_start
+        };
+        Shape {
+            len: i,
+            numeric,
+            labels_ok: labels_ok && i > 0,
+            top_label_alpha: text.get(top_start).is_some_and(u8::is_ascii_alphabetic),
+        }
+    }
 }
 
 impl<'a> Host<'a> {
@@ -48,49 +164,25 @@ impl<'a> Host<'a> {
     }
 
     /// Reads a host from the start of `s` and returns it with the number
-    /// of bytes read: one walk over its characters that checks its labels
-    /// at each dot. [`Host::parse`] is this, reading all of `s`.
+    /// of bytes read: one vector look at its first 32 bytes (or a walk
+    /// over longer ones) decides its characters, labels and kind.
+    /// [`Host::parse`] is this, reading all of `s`.
     pub(crate) fn parse_prefix(s: &'a str) -> Result<(Self, usize), SyntaxError> {
         let b = s.as_bytes();
         if b.first() == Some(&b'[') {
             let end = find_byte(s, b']').ok_or_else(|| SyntaxError::new("IPv6 reference", s))?;
             return Ok((Host::parse(s.get(..=end).unwrap_or(""))?, end + 1));
         }
-        // One walk: the host's characters, its labels checked at each dot
-        // (not empty, no '-' at either end), and where the top label starts.
-        let mut i = 0;
-        let mut label_start = 0;
-        let mut labels_ok = true;
-        while let Some(&c) = b.get(i) {
-            if c == b'.' {
-                labels_ok &= label_ok(b, label_start, i);
-                label_start = i + 1;
-            } else if !is_host_char(c) {
-                break;
-            }
-            i += 1;
-        }
+        let shape = Shape::of_vector(b).unwrap_or_else(|| Shape::of_bytes(b));
+        let i = shape.len;
         let text = s.get(..i).unwrap_or("");
-        // Only digits and dots is IPv4 (names start their top label with a
-        // letter); only worth a look when it starts with a digit.
-        let numeric = b.first().is_some_and(u8::is_ascii_digit)
-            && text.bytes().all(|c| c.is_ascii_digit() || c == b'.');
-        // A trailing dot ends a name: its top label is the one before.
-        let top_start = if label_start == i && i > 0 {
-            b.get(..i - 1)
-                .and_then(|n| n.iter().rposition(|c| *c == b'.'))
-                .map_or(0, |d| d + 1)
-        } else {
-            labels_ok &= label_ok(b, label_start, i);
-            label_start
-        };
         let host = if i == 0 {
             return Err(SyntaxError::new("host", s));
-        } else if numeric {
+        } else if shape.numeric {
             Ipv4Addr::from_str(text)
                 .map(Host::V4)
                 .map_err(|_| SyntaxError::new("IPv4 address", text))?
-        } else if labels_ok && b.get(top_start).is_some_and(u8::is_ascii_alphabetic) {
+        } else if shape.labels_ok && shape.top_label_alpha {
             // RFC 3261 §25.1 hostname: labels not empty and not starting or
             // ending with '-', the top label starting with a letter.
             // Underscores are not in RFC 1034 names but common in the wild
@@ -151,6 +243,58 @@ impl fmt::Display for Host<'_> {
             Host::Domain(d) => f.write_str(d),
             Host::V4(a) => write!(f, "{a}"),
             Host::V6(a) => write!(f, "[{a}]"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn shapes_of_usual_hosts() {
+        let shape = |s: &str| Shape::of_vector(s.as_bytes()).unwrap();
+        assert_eq!(
+            shape("pc33.atlanta.example.com:5060"),
+            Shape {
+                len: 24,
+                numeric: false,
+                labels_ok: true,
+                top_label_alpha: true
+            }
+        );
+        assert_eq!(
+            shape("192.0.2.10;branch"),
+            Shape {
+                len: 10,
+                numeric: true,
+                labels_ok: true,
+                top_label_alpha: false
+            }
+        );
+        assert!(!shape("a..b").labels_ok);
+        assert!(!shape("-a.b").labels_ok);
+        assert!(!shape("a-.b").labels_ok);
+        assert!(!shape("a.-b").labels_ok);
+        assert!(!shape("a.b-").labels_ok);
+        assert!(shape("a.b.").labels_ok && shape("a.b.").top_label_alpha);
+        assert!(!shape("a.1b").top_label_alpha);
+        assert!(Shape::of_vector(b"a-host-name-of-exactly-32-bytes.").is_none());
+    }
+
+    proptest! {
+        /// The vector look and the byte walk agree on every text.
+        #[test]
+        fn vector_and_byte_walk_agree(
+            text in proptest::collection::vec(
+                prop::sample::select(b"aZ09.-_:;>[ \x00\xc3\xa9".to_vec()), 0..40)
+        ) {
+            if let Some(v) = Shape::of_vector(&text) {
+                prop_assert_eq!(v, Shape::of_bytes(&text));
+            } else {
+                prop_assert!(Shape::of_bytes(&text).len >= VECTOR);
+            }
         }
     }
 }
