@@ -79,7 +79,14 @@ impl<'a> Header<'a> {
 /// reference count per header), or its own text (built or unfolded).
 #[derive(Debug, Clone)]
 enum Value {
-    Span(u32, u32),
+    /// A span of the head text; `commas` is false when the parser saw no
+    /// comma in it, so a list header's value is one element without a
+    /// second look.
+    Span {
+        start: u32,
+        end: u32,
+        commas: bool,
+    },
     Owned(ByteString),
 }
 
@@ -115,9 +122,9 @@ impl Headers {
     }
 
     /// Appends a header whose value will be `text[start..end]` (parser only).
-    pub(crate) fn push_span(&mut self, name: HeaderName, start: usize, end: usize) {
+    pub(crate) fn push_span(&mut self, name: HeaderName, start: usize, end: usize, commas: bool) {
         let value = match (u32::try_from(start), u32::try_from(end)) {
-            (Ok(s), Ok(e)) => Value::Span(s, e),
+            (Ok(start), Ok(end)) => Value::Span { start, end, commas },
             // Spans are bounded by the head limit; keep it safe anyway.
             _ => Value::Owned(ByteString::new()),
         };
@@ -129,8 +136,8 @@ impl Headers {
     pub(crate) fn extend_last(&mut self, raw_head: &[u8], piece: &[u8]) -> Option<usize> {
         let e = self.entries.last_mut()?;
         let mut v: Vec<u8> = match &e.value {
-            Value::Span(s, t) => raw_head
-                .get(*s as usize..*t as usize)
+            Value::Span { start, end, .. } => raw_head
+                .get(*start as usize..*end as usize)
                 .unwrap_or(&[])
                 .to_vec(),
             Value::Owned(b) => b.as_bytes().to_vec(),
@@ -155,8 +162,8 @@ impl Headers {
     /// replaced.
     pub(crate) fn own_spans_lossy(&mut self, raw_head: &[u8]) {
         for e in &mut self.entries {
-            if let Value::Span(s, t) = e.value {
-                let b = raw_head.get(s as usize..t as usize).unwrap_or(&[]);
+            if let Value::Span { start, end, .. } = e.value {
+                let b = raw_head.get(start as usize..end as usize).unwrap_or(&[]);
                 e.value = Value::Owned(ByteString::from(String::from_utf8_lossy(b).into_owned()));
             }
         }
@@ -165,7 +172,9 @@ impl Headers {
     #[inline]
     fn value_of<'s>(&'s self, e: &'s Entry) -> &'s str {
         match &e.value {
-            Value::Span(s, e) => self.text.get(*s as usize..*e as usize).unwrap_or(""),
+            Value::Span { start, end, .. } => {
+                self.text.get(*start as usize..*end as usize).unwrap_or("")
+            }
             Value::Owned(b) => b,
         }
     }
@@ -411,6 +420,16 @@ impl<'s, T: TypedHeader<'s>> Iterator for TypedIter<'s, T> {
             let e = self.entries.find(|e| e.name == T::NAME)?;
             let value = self.headers.value_of(e);
             if T::LIST {
+                // A parsed value without a comma is one element, already
+                // trimmed; an empty one has none.
+                if let Value::Span { commas: false, .. } = e.value {
+                    if value.is_empty() {
+                        continue;
+                    }
+                    return Some(
+                        T::parse(value).map_err(|err| ParseError::header(e.name.as_str(), err)),
+                    );
+                }
                 self.current = Some((&e.name, split_commas(value)));
             } else {
                 return Some(
@@ -446,9 +465,33 @@ impl<'a, T: TypedHeader<'a>> Iterator for TypedValues<'a, T> {
 }
 
 #[cfg(test)]
-mod size_tests {
+mod tests {
+    use super::*;
+    use crate::{Limits, Message};
+
     #[test]
     fn size_of_entry() {
-        assert!(std::mem::size_of::<super::Entry>() <= 48);
+        assert!(std::mem::size_of::<Entry>() <= 48);
+    }
+
+    /// List headers read the same whether the parser saw a comma in the
+    /// value (split at top-level commas) or none (one element, or none
+    /// when blank), and when folding made the value owned text.
+    #[test]
+    fn list_values_with_and_without_commas() {
+        let raw = "OPTIONS sip:a@b SIP/2.0\r\nSupported: timer\r\nSupported:\r\n\
+                   Supported: path, \"x\"\r\nSupported: 100rel,\r\n gruu\r\n\r\n";
+        let m = Message::parse_unvalidated(bytes::Bytes::from(raw), &Limits::default()).unwrap();
+        let tags: Vec<String> = m
+            .headers()
+            .typed_all::<Supported>()
+            .map(|r| r.map(|s| s.0.to_string()).unwrap_or_else(|e| format!("error: {e}")))
+            .collect();
+        assert_eq!(tags.len(), 5, "{tags:?}");
+        assert_eq!(tags.first().map(String::as_str), Some("timer"));
+        assert_eq!(tags.get(1).map(String::as_str), Some("path"));
+        assert!(tags.get(2).is_some_and(|t| t.starts_with("error")), "{tags:?}");
+        assert_eq!(tags.get(3).map(String::as_str), Some("100rel"));
+        assert_eq!(tags.get(4).map(String::as_str), Some("gruu"));
     }
 }

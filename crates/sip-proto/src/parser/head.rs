@@ -52,33 +52,49 @@ struct LineEnd {
     content: usize,
     /// First byte of the next line.
     next: usize,
+    /// A comma somewhere before `content`.
+    comma: bool,
 }
 
 /// The end of the line holding `buf[from]`: the next CR or LF, found
 /// sixteen bytes a step with SIMD compares (`wide`'s safe vectors); only
 /// CR and LF end a line (HTAB and other control bytes are the typed
-/// parsers' business). `Err(at)` is a CR not followed by LF.
+/// parsers' business). Notes on the way whether the line holds a comma,
+/// which spares list headers a second scan. `Err(at)` is a CR not
+/// followed by LF.
 fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
     let rest = buf.get(from..).unwrap_or(&[]);
     let (chunks, tail) = rest.as_chunks::<STEP>();
-    let (cr, lf) = (u8x16::splat(b'\r'), u8x16::splat(b'\n'));
+    let (cr, lf, comma) = (u8x16::splat(b'\r'), u8x16::splat(b'\n'), u8x16::splat(b','));
     let mut found = None;
+    let mut commas = 0;
     for (n, chunk) in chunks.iter().enumerate() {
         let v = u8x16::from(*chunk);
         let m = (v.simd_eq(cr) | v.simd_eq(lf)).to_bitmask();
+        let c = v.simd_eq(comma).to_bitmask();
         if m != 0 {
+            // Commas before the line end only.
+            commas |= c & (m & m.wrapping_neg()).wrapping_sub(1);
             found = Some(n * STEP + m.trailing_zeros() as usize);
             break;
         }
+        commas |= c;
     }
     let found = found.or_else(|| {
-        let at = tail.iter().position(|b| *b == b'\r' || *b == b'\n')?;
-        Some(chunks.len() * STEP + at)
+        let tail_at = chunks.len() * STEP;
+        let at = tail.iter().position(|b| *b == b'\r' || *b == b'\n');
+        let before = tail.get(..at.unwrap_or(tail.len())).unwrap_or(&[]);
+        if before.contains(&b',') {
+            commas = 1;
+        }
+        Some(tail_at + at?)
     });
+    let comma = commas != 0;
     let Some(at) = found else {
         return Ok(LineEnd {
             content: buf.len(),
             next: buf.len(),
+            comma,
         });
     };
     let i = from + at;
@@ -86,10 +102,12 @@ fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
         Some(b"\r\n") => Ok(LineEnd {
             content: i,
             next: i + 2,
+            comma,
         }),
         _ if rest.get(at) == Some(&b'\n') => Ok(LineEnd {
             content: i,
             next: i + 1,
+            comma,
         }),
         _ => Err(i),
     }
@@ -248,7 +266,7 @@ pub(super) fn split(data: &Bytes, pos: usize, limits: &Limits) -> Result<Split, 
                     .unwrap_or_default(),
             )),
         };
-        headers.push_span(name, vs - pos, ve - pos);
+        headers.push_span(name, vs - pos, ve - pos, end.comma);
     }
     let start_line = start_line.ok_or(ParseError::Incomplete)?;
     let raw_head = buf.get(pos..head_end).unwrap_or(&[]);
@@ -327,6 +345,17 @@ mod tests {
         assert_eq!((len, folded), (25, None));
         // Near the end of the buffer (no whole vector left).
         assert_eq!(read_name(b"Via: x", 0, 6), (3, None));
+    }
+
+    #[test]
+    fn commas_are_noted_before_the_line_end_only() {
+        let comma = |buf: &[u8]| find_line_end(buf, 0).map(|e| e.comma);
+        assert_eq!(comma(b"Via: a\r\nX: b, c\r\n"), Ok(false));
+        assert_eq!(comma(b"Via: a, b\r\nX: c\r\n"), Ok(true));
+        // In a later vector than the first, and in the tail.
+        assert_eq!(comma(b"Supported: timer, 100rel, path\r\n"), Ok(true));
+        assert_eq!(comma(b"Supported: timer and more,x"), Ok(true));
+        assert_eq!(comma(b"Supported: timer and more x\r\n,"), Ok(false));
     }
 
     #[test]
