@@ -485,12 +485,18 @@ mod tests {
         let tags: Vec<String> = m
             .headers()
             .typed_all::<Supported>()
-            .map(|r| r.map(|s| s.0.to_string()).unwrap_or_else(|e| format!("error: {e}")))
+            .map(|r| {
+                r.map(|s| s.0.to_string())
+                    .unwrap_or_else(|e| format!("error: {e}"))
+            })
             .collect();
         assert_eq!(tags.len(), 5, "{tags:?}");
         assert_eq!(tags.first().map(String::as_str), Some("timer"));
         assert_eq!(tags.get(1).map(String::as_str), Some("path"));
-        assert!(tags.get(2).is_some_and(|t| t.starts_with("error")), "{tags:?}");
+        assert!(
+            tags.get(2).is_some_and(|t| t.starts_with("error")),
+            "{tags:?}"
+        );
         assert_eq!(tags.get(3).map(String::as_str), Some("100rel"));
         assert_eq!(tags.get(4).map(String::as_str), Some("gruu"));
     }
