@@ -40,7 +40,7 @@ impl FrameResampler {
     /// rates pass frames through untouched).
     pub fn new(from: u32, to: u32) -> Result<FrameResampler, ResampleError> {
         let err = |reason: String| ResampleError { from, to, reason };
-        if from == 0 || to == 0 || from % 50 != 0 || to % 50 != 0 {
+        if from == 0 || to == 0 || !from.is_multiple_of(50) || !to.is_multiple_of(50) {
             return Err(err("rates must be positive multiples of 50 Hz".into()));
         }
         let input_len = (from / 50) as usize;

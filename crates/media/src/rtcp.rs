@@ -251,7 +251,7 @@ impl RtcpPacket {
                     }
                     // At least one zero octet, then to a 32-bit boundary.
                     out.push(0);
-                    while (out.len() - chunk_start) % 4 != 0 {
+                    while !(out.len() - chunk_start).is_multiple_of(4) {
                         out.push(0);
                     }
                 }

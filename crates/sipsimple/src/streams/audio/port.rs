@@ -122,7 +122,7 @@ impl StreamPort {
         let rate = mixer.sample_rate();
         // Checked now so a mixer rate we cannot convert is an error here
         // (20 ms frames need a multiple of 50 Hz).
-        if rate == 0 || rate % 50 != 0 {
+        if rate == 0 || !rate.is_multiple_of(50) {
             return Err(format!("a mixer at {rate} Hz has no 20 ms frames"));
         }
         let io = Arc::new(StreamIo {
