@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{names, next_notification as next, until};
+use common::{alice_calls_bob, names, next_notification as next, until, Pair};
 use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::application::SipApplication;
@@ -43,10 +43,12 @@ fn power(samples: &[i16], hz: f64) -> f64 {
 
 #[tokio::test]
 async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
 
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu(), Codec::pcma()]).await;
     let account = alice.account_manager().accounts().remove(0);
@@ -236,10 +238,12 @@ async fn a_refused_call_fails_with_486_on_both_sides() {
 
 #[tokio::test]
 async fn ending_a_ringing_call_cancels_it_with_487() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
@@ -279,18 +283,15 @@ async fn ending_a_ringing_call_cancels_it_with_487() {
 
 #[tokio::test]
 async fn hold_and_unhold_renegotiate_the_audio_direction() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
-        .await
-        .unwrap();
-    let answer = incoming(&bob, &mut bob_all).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
     let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
@@ -347,19 +348,16 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
 
 #[tokio::test]
 async fn dtmf_digits_arrive_as_rfc_4733_events() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     assert!(alice_audio.send_dtmf('1').is_err(), "not negotiated yet");
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
-        .await
-        .unwrap();
-    let answer = incoming(&bob, &mut bob_all).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
     answer
         .accept(vec![tone_stream(1000.0, vec![Codec::pcmu()]).await])
         .await
@@ -410,10 +408,12 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
     }
     w.finalize().unwrap();
 
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let alice_audio = Arc::new(
         AudioStream::new(
             "127.0.0.1".parse().unwrap(),
@@ -424,13 +424,7 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
         .await
         .unwrap(),
     );
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &bob_uri(&bob), vec![alice_audio])
-        .await
-        .unwrap();
-    let answer = incoming(&bob, &mut bob_all).await;
+    let (call, answer) = alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio]).await;
     let bob_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
@@ -464,19 +458,16 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
 
 #[tokio::test]
 async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     alice_audio.set_rtcp_interval(Duration::from_millis(300));
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
-        .await
-        .unwrap();
-    let answer = incoming(&bob, &mut bob_all).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
     let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
     bob_audio.set_rtcp_interval(Duration::from_millis(300));
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
@@ -502,18 +493,15 @@ async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
 async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
     use sipsimple::streams::MediaStream;
 
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
-    let account = alice.account_manager().accounts().remove(0);
-    let call = alice
-        .session_manager()
-        .connect(&account, &bob_uri(&bob), vec![alice_audio.clone()])
-        .await
-        .unwrap();
-    let answer = incoming(&bob, &mut bob_all).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
     let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
     bob_audio.set_rtp_timeout(Duration::from_millis(300));
     assert_eq!(bob_audio.sample_rate(), None, "not started");
@@ -563,10 +551,12 @@ async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
 /// outlived every call: found under SIPp load).
 #[tokio::test]
 async fn an_ended_call_leaves_no_task_behind() {
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let account = alice.account_manager().accounts().remove(0);
     let metrics = tokio::runtime::Handle::current().metrics();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -619,10 +609,12 @@ async fn a_session_is_made_in_the_null_state_and_connected_over_given_routes() {
     use sipsimple::lookup::Route;
     use sipsimple::session::SessionError;
 
-    let alice = app("alice").await;
-    let bob = app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let account = alice.account_manager().accounts().remove(0);
     let call = Session::new(alice.session_manager(), account.clone());
     assert_eq!(call.state(), SessionState::Null);

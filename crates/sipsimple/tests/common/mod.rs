@@ -417,3 +417,45 @@ pub fn write_tone(path: &std::path::Path, rate: u32, hz: f64, seconds: f64) {
     }
     w.finalize().unwrap();
 }
+
+/// Alice and Bob: two [`account_app`]s on loopback, each watched by a
+/// subscription to every notification it posts.
+pub struct Pair {
+    pub alice: sipsimple::application::SipApplication,
+    pub bob: sipsimple::application::SipApplication,
+    pub alice_all: sipsimple::notification::Subscription,
+    pub bob_all: sipsimple::notification::Subscription,
+}
+
+impl Pair {
+    pub async fn new() -> Pair {
+        let alice = account_app("alice").await;
+        let bob = account_app("bob").await;
+        let filter = sipsimple::notification::Filter::all;
+        let alice_all = alice.notification_center().subscribe(filter());
+        let bob_all = bob.notification_center().subscribe(filter());
+        Pair {
+            alice,
+            bob,
+            alice_all,
+            bob_all,
+        }
+    }
+}
+
+/// Alice calls Bob from her first account with `streams`: her session,
+/// and Bob's once his SIPSessionNewIncoming is posted (seen on `bob_all`).
+pub async fn alice_calls_bob(
+    alice: &sipsimple::application::SipApplication,
+    bob: &sipsimple::application::SipApplication,
+    bob_all: &mut sipsimple::notification::Subscription,
+    streams: Vec<std::sync::Arc<dyn sipsimple::streams::MediaStream>>,
+) -> (sipsimple::session::Session, sipsimple::session::Session) {
+    let account = alice.account_manager().accounts().remove(0);
+    let call = alice
+        .session_manager()
+        .connect(&account, &contact_uri(bob), streams)
+        .await
+        .unwrap();
+    (call, incoming_session(bob, bob_all).await)
+}
