@@ -10,7 +10,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{contact_uri, incoming_session, tone_stream, until};
+use common::{alice_calls_bob, contact_uri, incoming_session, tone_stream, until, Pair};
 use media::tone::goertzel;
 use sdp::offer_answer::Codec;
 use sdp::{Attribute, Media, SessionDescription};
@@ -35,21 +35,19 @@ struct Call {
 /// Alice calls bob with one audio stream each (440 Hz / 1000 Hz) and
 /// waits until both sides are connected.
 async fn call() -> Call {
-    let alice = common::account_app("alice").await;
-    let bob = common::account_app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let caller = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
-        )
-        .await
-        .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
+    let (caller, callee) = alice_calls_bob(
+        &alice,
+        &bob,
+        &mut bob_all,
+        vec![tone_stream(440.0, vec![Codec::pcmu()]).await],
+    )
+    .await;
     callee
         .accept(vec![tone_stream(1000.0, vec![Codec::pcmu()]).await])
         .await
@@ -424,25 +422,23 @@ async fn an_application_defined_stream_is_negotiated_next_to_audio() {
 
 #[tokio::test]
 async fn an_offered_stream_no_registered_type_takes_is_refused_and_the_rest_goes_on() {
-    let alice = common::account_app("alice").await;
-    let bob = common::account_app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let note = Arc::new(NoteStream {
         note: "hello".into(),
         heard: Mutex::new(None),
     });
-    let session = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![tone_stream(440.0, vec![Codec::pcmu()]).await, note.clone()],
-        )
-        .await
-        .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
+    let (session, callee) = alice_calls_bob(
+        &alice,
+        &bob,
+        &mut bob_all,
+        vec![tone_stream(440.0, vec![Codec::pcmu()]).await, note.clone()],
+    )
+    .await;
     assert_eq!(callee.proposed_streams().unwrap().len(), 1, "audio only");
     callee
         .accept(callee.proposed_streams().unwrap())
@@ -490,10 +486,12 @@ async fn an_offer_no_registered_stream_takes_is_refused_with_488() {
 /// and bob never hears of it.
 #[tokio::test]
 async fn a_stream_that_cannot_initialize_fails_the_call_before_any_invite() {
-    let alice = common::account_app("alice").await;
-    let bob = common::account_app("bob").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let Pair {
+        alice,
+        bob,
+        mut alice_all,
+        mut bob_all,
+    } = Pair::new().await;
     let account = alice.account_manager().accounts().remove(0);
     let audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     let note = Arc::new(NoteStream {
