@@ -11,7 +11,23 @@ use std::time::{Duration, Instant};
 use sipsimple::media::tone::goertzel;
 use sipsimple::streams::audio::read_wav;
 
+/// A scratch directory for one test, removed when the test ends.
 struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = Dir(std::env::temp_dir().join(format!("sip-cli-{name}-{}", std::process::id())));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        dir
+    }
+}
+
+/// The `sip` binary with configuration `cfg`.
+fn sip(cfg: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sip"));
+    c.arg("--config").arg(cfg);
+    c
+}
 
 impl Drop for Dir {
     fn drop(&mut self) {
@@ -52,17 +68,14 @@ fn loudest(path: &Path) -> (usize, f64) {
 
 #[test]
 fn listen_answers_call_calls_and_both_record_the_other_side() {
-    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("call");
     let bob_port = free_udp_port();
     let bob_cfg = config(&dir.0, "bob", bob_port);
     let alice_cfg = config(&dir.0, "alice", 0);
     let bob_wav = dir.0.join("bob.wav");
     let alice_wav = dir.0.join("alice.wav");
 
-    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&bob_cfg)
+    let mut bob = sip(&bob_cfg)
         .args([
             "listen",
             "--auto-answer",
@@ -95,9 +108,7 @@ fn listen_answers_call_calls_and_both_record_the_other_side() {
         "{bob_lines:?}"
     );
 
-    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&alice_cfg)
+    let alice = sip(&alice_cfg)
         .args(["call", &format!("sip:bob@127.0.0.1:{bob_port}")])
         .args(["--tone", "440", "--hangup-after", "1.5", "--output"])
         .arg(&alice_wav)
@@ -161,14 +172,11 @@ fn listen_answers_call_calls_and_both_record_the_other_side() {
 
 #[test]
 fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
-    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-fail-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("call-fail");
     let bob_port = free_udp_port();
     let bob_cfg = config(&dir.0, "bob", bob_port);
     let alice_cfg = config(&dir.0, "alice", 0);
-    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&bob_cfg)
+    let mut bob = sip(&bob_cfg)
         .args(["listen", "--auto-answer", "--max-calls", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -180,9 +188,7 @@ fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
         line.clear();
     }
     // carol has no account at bob's: 404.
-    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&alice_cfg)
+    let alice = sip(&alice_cfg)
         .args(["call", &format!("sip:carol@127.0.0.1:{bob_port}")])
         .stdin(Stdio::null())
         .output()
@@ -225,14 +231,11 @@ fn wait_for(rx: &std::sync::mpsc::Receiver<String>, what: &str, seen: &mut Vec<S
 #[test]
 fn commands_typed_during_a_call_reach_the_other_side() {
     use std::io::Write;
-    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-call-cmd-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("call-cmd");
     let bob_port = free_udp_port();
     let bob_cfg = config(&dir.0, "bob", bob_port);
     let alice_cfg = config(&dir.0, "alice", 0);
-    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&bob_cfg)
+    let mut bob = sip(&bob_cfg)
         .args(["listen", "--auto-answer", "--max-calls", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -241,9 +244,7 @@ fn commands_typed_during_a_call_reach_the_other_side() {
     let bob_rx = lines_of(bob.stdout.take().unwrap());
     let mut bob_seen = Vec::new();
     wait_for(&bob_rx, "accounts:", &mut bob_seen);
-    let mut alice = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&alice_cfg)
+    let mut alice = sip(&alice_cfg)
         .args([
             "call",
             &format!("sip:bob@127.0.0.1:{bob_port}"),
@@ -285,8 +286,7 @@ fn commands_typed_during_a_call_reach_the_other_side() {
 /// bob's speaker file holds alice's tone.
 #[test]
 fn a_call_without_input_options_uses_the_voice_device() {
-    let dir = Dir(std::env::temp_dir().join(format!("sip-cli-device-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = Dir::new("device");
     let mic = dir.0.join("bob-mic.wav");
     let speaker = dir.0.join("bob-speaker.wav");
     let spec = hound::WavSpec {
@@ -320,9 +320,7 @@ fn a_call_without_input_options_uses_the_voice_device() {
     let alice_cfg = config(&dir.0, "alice", 0);
     let alice_wav = dir.0.join("alice.wav");
 
-    let mut bob = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&bob_cfg)
+    let mut bob = sip(&bob_cfg)
         .args(["listen", "--auto-answer", "--max-calls", "1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -333,9 +331,7 @@ fn a_call_without_input_options_uses_the_voice_device() {
     let mut seen = Vec::new();
     wait_for(&lines, "accounts:", &mut seen);
 
-    let alice = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&alice_cfg)
+    let alice = sip(&alice_cfg)
         .args(["call", &format!("sip:bob@127.0.0.1:{bob_port}")])
         .args(["--tone", "440", "--hangup-after", "2", "--output"])
         .arg(&alice_wav)
