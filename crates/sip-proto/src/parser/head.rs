@@ -157,6 +157,18 @@ fn trim_end(buf: &[u8], s: usize, mut e: usize) -> usize {
 /// `*WS ":"` there, or the name is empty.
 #[inline]
 fn header_value(line: &[u8], name_len: usize) -> Option<(usize, usize)> {
+    // The usual "Name: value": the colon at once, one SP, no trailing WS.
+    if name_len > 0 && line.get(name_len) == Some(&b':') {
+        let start = match line.get(name_len + 1..name_len + 3) {
+            Some([b' ', c]) if !is_ws(*c) => name_len + 2,
+            _ => skip_ws_from(line, name_len + 1),
+        };
+        let end = match line.last() {
+            Some(c) if is_ws(*c) => trim_end(line, start, line.len()),
+            _ => line.len(),
+        };
+        return Some((start, end.max(start)));
+    }
     let colon = skip_ws_from(line, name_len);
     if name_len == 0 || line.get(colon) != Some(&b':') {
         return None;
@@ -356,6 +368,24 @@ mod tests {
         assert_eq!(comma(b"Supported: timer, 100rel, path\r\n"), Ok(true));
         assert_eq!(comma(b"Supported: timer and more,x"), Ok(true));
         assert_eq!(comma(b"Supported: timer and more x\r\n,"), Ok(false));
+    }
+
+    #[test]
+    fn header_values_trimmed_in_every_spacing() {
+        fn value(line: &str, name_len: usize) -> Option<&str> {
+            header_value(line.as_bytes(), name_len).map(|(s, e)| line.get(s..e).unwrap_or("?"))
+        }
+        assert_eq!(value("To: a", 2), Some("a"));
+        assert_eq!(value("To:a", 2), Some("a"));
+        assert_eq!(value("To:  a \t", 2), Some("a"));
+        assert_eq!(value("To: \ta", 2), Some("a"));
+        assert_eq!(value("To :a", 2), Some("a"));
+        assert_eq!(value("To\t: a b ", 2), Some("a b"));
+        assert_eq!(value("To:", 2), Some(""));
+        assert_eq!(value("To: ", 2), Some(""));
+        assert_eq!(value("To:   ", 2), Some(""));
+        assert_eq!(value("To a", 2), None);
+        assert_eq!(value(": a", 0), None);
     }
 
     #[test]
