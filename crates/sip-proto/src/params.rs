@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::error::SyntaxError;
 use crate::grammar::{
-    is_gen_value_char, is_token, scan_quoted, skip_ws_from, unquote, walk_from, Cursor,
+    is_gen_value_char, is_token, scan_quoted, skip_ws_from, unquote, walk_alnum_from, Cursor,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl<'a> Params<'a> {
         let mut params = Vec::with_capacity(4);
         let end = loop {
             let name_start = skip_ws_from(b, i + 1);
-            i = walk_from(b, name_start, is_token);
+            i = walk_alnum_from(b, name_start, is_token);
             if i == name_start {
                 return Err(SyntaxError::new("parameter name", rest_at(s, name_start)));
             }
@@ -129,7 +129,7 @@ impl<'a> Params<'a> {
                     let (_, len) = scan_quoted(rest_at(s, v_start))?;
                     i = v_start + len;
                 } else {
-                    i = walk_from(b, v_start, is_gen_value_char);
+                    i = walk_alnum_from(b, v_start, is_gen_value_char);
                     if i == v_start {
                         return Err(SyntaxError::new("parameter value", rest_at(s, v_start)));
                     }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::{HeaderName, TypedHeader};
 use crate::error::SyntaxError;
-use crate::grammar::{is_token, is_word, parse_u32, walk_from, write_quoted, Cursor};
+use crate::grammar::{is_token, is_word, parse_u32, walk_alnum_from, write_quoted, Cursor};
 use crate::message::Method;
 use crate::params::Params;
 
@@ -167,11 +167,11 @@ macro_rules! text_header {
 fn is_call_id(v: &str) -> bool {
     // callid = word [ "@" word ]: one walk, '@' not being a word character.
     let b = v.as_bytes();
-    let first = walk_from(b, 0, is_word);
+    let first = walk_alnum_from(b, 0, is_word);
     match b.get(first) {
         None => first > 0,
         Some(b'@') => {
-            first > 0 && b.len() > first + 1 && walk_from(b, first + 1, is_word) == b.len()
+            first > 0 && b.len() > first + 1 && walk_alnum_from(b, first + 1, is_word) == b.len()
         }
         Some(_) => false,
     }

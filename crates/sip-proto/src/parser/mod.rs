@@ -134,7 +134,7 @@ fn parse_start_line(data: &[u8], split: &head::Split) -> Result<StartLine, Parse
     // Request-Line = Method SP Request-URI SP SIP-Version: exactly two SPs
     // (RFC 4475 §3.1.2.8-10 refuse extra or trailing whitespace). One walk:
     // the method's token characters, the URI's visible ones, the version.
-    let method_end = crate::grammar::walk_from(line, 0, is_token);
+    let method_end = crate::grammar::walk_alnum_from(line, 0, is_token);
     if method_end == 0 || line.get(method_end) != Some(&b' ') {
         return Err(if line.get(method_end).is_none_or(|b| *b == b' ') {
             err("Method SP Request-URI SP SIP-Version separated by single spaces")
@@ -143,7 +143,7 @@ fn parse_start_line(data: &[u8], split: &head::Split) -> Result<StartLine, Parse
         });
     }
     let uri_start = method_end + 1;
-    let uri_end = crate::grammar::walk_from(line, uri_start, |b| b.is_ascii_graphic());
+    let uri_end = crate::grammar::walk_alnum_from(line, uri_start, |b| b.is_ascii_graphic());
     match line.get(uri_end) {
         Some(b' ') if uri_end > uri_start => {}
         Some(b' ') | None => {
