@@ -370,7 +370,12 @@ pub(crate) fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
         return Err(SyntaxError::new("opening quote", s));
     }
     let mut i = 1;
-    while let Some(&b) = bytes.get(i) {
+    loop {
+        // Plain text up to the next quote, backslash or line break.
+        i = walk_alnum_from(bytes, i, |c| !matches!(c, b'"' | b'\\' | b'\r' | b'\n'));
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         match b {
             b'"' => return Ok((s.get(1..i).unwrap_or(""), i + 1)),
             // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
