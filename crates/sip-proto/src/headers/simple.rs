@@ -226,6 +226,22 @@ impl CSeq {
 impl<'a> TypedHeader<'a> for CSeq {
     const NAME: HeaderName = HeaderName::CSeq;
     fn parse(value: &'a str) -> Result<Self, SyntaxError> {
+        // The usual "314159 INVITE": up to nine digits, one SP, the method.
+        let b = value.as_bytes();
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if (1..=9).contains(&digits) && b.get(digits) == Some(&b' ') {
+            let method = value.get(digits + 1..).unwrap_or("");
+            let seq = b
+                .iter()
+                .take(digits)
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            if !method.is_empty() && method.bytes().all(is_token) && seq <= CSeq::MAX {
+                return Ok(CSeq {
+                    seq,
+                    method: Method::from_token(method),
+                });
+            }
+        }
         let mut c = Cursor::new(value);
         c.skip_ws();
         let seq = c.u32("CSeq number below 2^31")?;
@@ -752,6 +768,16 @@ mod tests {
         assert!(CSeq::parse("2147483648 INVITE").is_err());
         assert!(CSeq::parse("1").is_err());
         assert!(CSeq::parse("1INVITE").is_err());
+        // The one-SP form and the general one read alike.
+        let seq = |v| CSeq::parse(v).map(|c| (c.seq, c.method.to_string()));
+        assert_eq!(seq("314159 INVITE"), Ok((314159, "INVITE".into())));
+        assert_eq!(seq("314159 \t INVITE "), Ok((314159, "INVITE".into())));
+        assert_eq!(seq("2147483647 FOO"), Ok((2147483647, "FOO".into())));
+        assert_eq!(seq("123456789 x-y"), Ok((123456789, "x-y".into())));
+        assert!(seq("1 ").is_err());
+        assert!(seq("1 IN VITE").is_err());
+        assert!(seq("1 INV@TE").is_err());
+        assert!(seq("999999999 ").is_err());
     }
 
     #[test]
