@@ -548,6 +548,19 @@ impl<'a> MediaType<'a> {
     }
 
     pub fn parse(value: &'a str) -> Result<Self, SyntaxError> {
+        // The usual "type/subtype": two tokens, no whitespace, no parameters.
+        let b = value.as_bytes();
+        let slash = b.iter().take_while(|c| is_token(**c)).count();
+        if slash > 0 && b.get(slash) == Some(&b'/') {
+            let subtype = value.get(slash + 1..).unwrap_or("");
+            if !subtype.is_empty() && subtype.bytes().all(is_token) {
+                return Ok(MediaType {
+                    mtype: Cow::Borrowed(value.get(..slash).unwrap_or("")),
+                    subtype: Cow::Borrowed(subtype),
+                    params: Params::new(),
+                });
+            }
+        }
         let mut c = Cursor::new(value);
         c.skip_ws();
         let mtype = c.token("media type")?;
@@ -787,6 +800,14 @@ mod tests {
         assert_eq!(m.boundary().as_deref(), Some("7a9cbec02ceef655"));
         let m = MediaType::parse("text / plain ; charset=\"utf-8\"").unwrap();
         assert_eq!(m.to_string(), "text/plain;charset=\"utf-8\"");
+        // The bare form and the general one read alike.
+        let m = MediaType::parse("application/sdp").unwrap();
+        assert!(m.matches("application", "SDP") && m.params.is_empty());
+        assert_eq!(MediaType::parse("application/sdp "), Ok(m));
+        assert!(MediaType::parse("application/").is_err());
+        assert!(MediaType::parse("/sdp").is_err());
+        assert!(MediaType::parse("application/sd@p").is_err());
+        assert!(MediaType::parse("application/sdp/x").is_err());
     }
 
     #[test]
