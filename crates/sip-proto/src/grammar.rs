@@ -299,9 +299,13 @@ impl<'a> Cursor<'a> {
     /// A `quoted-string`; the cursor must be at the opening DQUOTE.
     /// Returns the content with quoted-pairs resolved.
     pub(crate) fn quoted(&mut self) -> Result<Cow<'a, str>, SyntaxError> {
-        let (raw, len) = scan_quoted(self.rest())?;
+        let (raw, len, pairs) = scan_quoted_pairs(self.rest())?;
         self.pos += len;
-        Ok(unquote_raw(raw))
+        Ok(if pairs {
+            unquote_raw(raw)
+        } else {
+            Cow::Borrowed(raw)
+        })
     }
 
     /// Like [`quoted`](Self::quoted) but returns the raw text including the
@@ -365,11 +369,18 @@ pub(crate) fn parse_u32(digits: &str, what: &'static str) -> Result<u32, SyntaxE
 /// Finds the end of a quoted string at the start of `s`.
 /// Returns (content between the quotes, raw, total length incl. quotes).
 pub(crate) fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
+    scan_quoted_pairs(s).map(|(content, len, _)| (content, len))
+}
+
+/// [`scan_quoted`], also saying whether the content holds a quoted-pair
+/// (so whether it needs decoding).
+pub(crate) fn scan_quoted_pairs(s: &str) -> Result<(&str, usize, bool), SyntaxError> {
     let bytes = s.as_bytes();
     if bytes.first() != Some(&b'"') {
         return Err(SyntaxError::new("opening quote", s));
     }
     let mut i = 1;
+    let mut pairs = false;
     loop {
         // Plain text up to the next quote, backslash or line break.
         i = walk_alnum_from(bytes, i, |c| !matches!(c, b'"' | b'\\' | b'\r' | b'\n'));
@@ -377,10 +388,13 @@ pub(crate) fn scan_quoted(s: &str) -> Result<(&str, usize), SyntaxError> {
             break;
         };
         match b {
-            b'"' => return Ok((s.get(1..i).unwrap_or(""), i + 1)),
+            b'"' => return Ok((s.get(1..i).unwrap_or(""), i + 1, pairs)),
             // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
             b'\\' => match bytes.get(i + 1) {
-                Some(&n) if n <= 0x7f && n != b'\r' && n != b'\n' => i += 2,
+                Some(&n) if n <= 0x7f && n != b'\r' && n != b'\n' => {
+                    pairs = true;
+                    i += 2;
+                }
                 _ => return Err(SyntaxError::new("valid quoted-pair", s)),
             },
             b'\r' | b'\n' => return Err(SyntaxError::new("closing quote", s)),
