@@ -10,7 +10,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{alice_calls_bob, contact_uri, incoming_session, tone_stream, until, Pair};
+use common::{alice_and_bob, alice_calls_bob, contact_uri, incoming_session, tone_stream, until};
 use media::tone::goertzel;
 use sdp::offer_answer::Codec;
 use sdp::{Attribute, Media, SessionDescription};
@@ -35,12 +35,7 @@ struct Call {
 /// Alice calls bob with one audio stream each (440 Hz / 1000 Hz) and
 /// waits until both sides are connected.
 async fn call() -> Call {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let (caller, callee) = alice_calls_bob(
         &alice,
         &bob,
@@ -422,12 +417,7 @@ async fn an_application_defined_stream_is_negotiated_next_to_audio() {
 
 #[tokio::test]
 async fn an_offered_stream_no_registered_type_takes_is_refused_and_the_rest_goes_on() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let note = Arc::new(NoteStream {
         note: "hello".into(),
         heard: Mutex::new(None),
@@ -486,12 +476,7 @@ async fn an_offer_no_registered_stream_takes_is_refused_with_488() {
 /// and bob never hears of it.
 #[tokio::test]
 async fn a_stream_that_cannot_initialize_fails_the_call_before_any_invite() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let account = alice.account_manager().accounts().remove(0);
     let audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     let note = Arc::new(NoteStream {

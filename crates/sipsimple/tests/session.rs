@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{alice_calls_bob, names, next_notification as next, until, Pair};
+use common::{alice_and_bob, alice_calls_bob, names, next_notification as next, until};
 use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::application::SipApplication;
@@ -43,12 +43,7 @@ fn power(samples: &[i16], hz: f64) -> f64 {
 
 #[tokio::test]
 async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
 
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu(), Codec::pcma()]).await;
     let account = alice.account_manager().accounts().remove(0);
@@ -238,12 +233,7 @@ async fn a_refused_call_fails_with_486_on_both_sides() {
 
 #[tokio::test]
 async fn ending_a_ringing_call_cancels_it_with_487() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let account = alice.account_manager().accounts().remove(0);
     let call = alice
         .session_manager()
@@ -283,12 +273,7 @@ async fn ending_a_ringing_call_cancels_it_with_487() {
 
 #[tokio::test]
 async fn hold_and_unhold_renegotiate_the_audio_direction() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     let (call, answer) =
         alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
@@ -348,12 +333,7 @@ async fn hold_and_unhold_renegotiate_the_audio_direction() {
 
 #[tokio::test]
 async fn dtmf_digits_arrive_as_rfc_4733_events() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     assert!(alice_audio.send_dtmf('1').is_err(), "not negotiated yet");
     let (call, answer) =
@@ -408,12 +388,7 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
     }
     w.finalize().unwrap();
 
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let alice_audio = Arc::new(
         AudioStream::new(
             "127.0.0.1".parse().unwrap(),
@@ -458,12 +433,7 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
 
 #[tokio::test]
 async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     alice_audio.set_rtcp_interval(Duration::from_millis(300));
     let (call, answer) =
@@ -493,12 +463,7 @@ async fn rtcp_reports_go_both_ways_and_carry_what_each_side_received() {
 async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
     use sipsimple::streams::MediaStream;
 
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
     let (call, answer) =
         alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
@@ -551,12 +516,7 @@ async fn rtp_attributes_and_a_timeout_when_the_peer_media_dies() {
 /// outlived every call: found under SIPp load).
 #[tokio::test]
 async fn an_ended_call_leaves_no_task_behind() {
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let account = alice.account_manager().accounts().remove(0);
     let metrics = tokio::runtime::Handle::current().metrics();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -609,12 +569,7 @@ async fn a_session_is_made_in_the_null_state_and_connected_over_given_routes() {
     use sipsimple::lookup::Route;
     use sipsimple::session::SessionError;
 
-    let Pair {
-        alice,
-        bob,
-        mut alice_all,
-        mut bob_all,
-    } = Pair::new().await;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
     let account = alice.account_manager().accounts().remove(0);
     let call = Session::new(alice.session_manager(), account.clone());
     assert_eq!(call.state(), SessionState::Null);

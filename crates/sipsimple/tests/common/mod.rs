@@ -418,29 +418,20 @@ pub fn write_tone(path: &std::path::Path, rate: u32, hz: f64, seconds: f64) {
     w.finalize().unwrap();
 }
 
-/// Alice and Bob: two [`account_app`]s on loopback, each watched by a
-/// subscription to every notification it posts.
-pub struct Pair {
-    pub alice: sipsimple::application::SipApplication,
-    pub bob: sipsimple::application::SipApplication,
-    pub alice_all: sipsimple::notification::Subscription,
-    pub bob_all: sipsimple::notification::Subscription,
-}
-
-impl Pair {
-    pub async fn new() -> Pair {
-        let alice = account_app("alice").await;
-        let bob = account_app("bob").await;
-        let filter = sipsimple::notification::Filter::all;
-        let alice_all = alice.notification_center().subscribe(filter());
-        let bob_all = bob.notification_center().subscribe(filter());
-        Pair {
-            alice,
-            bob,
-            alice_all,
-            bob_all,
-        }
-    }
+/// Alice and Bob: two [`account_app`]s on loopback, and a subscription to
+/// every notification each posts (alice's, then bob's).
+pub async fn alice_and_bob() -> (
+    sipsimple::application::SipApplication,
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+    sipsimple::notification::Subscription,
+) {
+    let alice = account_app("alice").await;
+    let bob = account_app("bob").await;
+    let filter = sipsimple::notification::Filter::all;
+    let alice_all = alice.notification_center().subscribe(filter());
+    let bob_all = bob.notification_center().subscribe(filter());
+    (alice, bob, alice_all, bob_all)
 }
 
 /// Alice calls Bob from her first account with `streams`: her session,
