@@ -397,8 +397,8 @@ pub(crate) fn scan_quoted_pairs(s: &str) -> Result<(&str, usize, bool), SyntaxEr
                 }
                 _ => return Err(SyntaxError::new("valid quoted-pair", s)),
             },
-            b'\r' | b'\n' => return Err(SyntaxError::new("closing quote", s)),
-            _ => i += 1,
+            // CR or LF: the walk stops at nothing else.
+            _ => return Err(SyntaxError::new("closing quote", s)),
         }
     }
     Err(SyntaxError::new("closing quote", s))

@@ -80,15 +80,18 @@ fn find_line_end(buf: &[u8], from: usize) -> Result<LineEnd, usize> {
         }
         commas |= c;
     }
-    let found = found.or_else(|| {
-        let tail_at = chunks.len() * STEP;
+    if found.is_none() {
+        // The last bytes, fewer than a vector, one at a time.
         let at = tail.iter().position(|b| *b == b'\r' || *b == b'\n');
-        let before = tail.get(..at.unwrap_or(tail.len())).unwrap_or(&[]);
-        if before.contains(&b',') {
+        if tail
+            .get(..at.unwrap_or(tail.len()))
+            .unwrap_or(&[])
+            .contains(&b',')
+        {
             commas = 1;
         }
-        Some(tail_at + at?)
-    });
+        found = at.map(|at| chunks.len() * STEP + at);
+    }
     let comma = commas != 0;
     let Some(at) = found else {
         return Ok(LineEnd {
