@@ -199,6 +199,38 @@ pub(crate) fn find_byte(s: &str, b: u8) -> Option<usize> {
     s.bytes().position(|c| c == b)
 }
 
+/// Position of the first `byte` at or after `i`, or `b.len()`: sixteen
+/// bytes a step (the parameter values searched, branches and tags, are
+/// mostly ten to thirty bytes).
+#[inline]
+pub(crate) fn find_byte_from(b: &[u8], mut i: usize, byte: u8) -> usize {
+    use wide::u8x16;
+    let mask = |chunk: &[u8; 16]| u8x16::from(*chunk).simd_eq(u8x16::splat(byte)).to_bitmask();
+    while let Some(chunk) = b.get(i..).and_then(|r| r.first_chunk::<16>()) {
+        let m = mask(chunk);
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    if i >= b.len() {
+        return b.len();
+    }
+    // Fewer than sixteen bytes left: the buffer's last sixteen, those
+    // before `i` shifted out.
+    if let Some(last) = b.last_chunk::<16>() {
+        let m = mask(last) >> (i + 16 - b.len());
+        return if m == 0 {
+            b.len()
+        } else {
+            i + m.trailing_zeros() as usize
+        };
+    }
+    b.get(i..)
+        .and_then(|r| r.iter().position(|c| *c == byte))
+        .map_or(b.len(), |at| i + at)
+}
+
 /// Splits `s` at the first `b`, dropping it.
 #[inline]
 pub(crate) fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {

@@ -248,12 +248,11 @@ fn sip_uri(u: &UriModel) -> SipUri<'_> {
     for (n, v) in &u.params {
         s = s.with_param(n.as_str(), v.as_deref());
     }
-    s.headers = Params(
-        u.headers
-            .iter()
-            .map(|(n, v)| Param::new(n.as_str(), Some(v.as_str())))
-            .collect(),
-    );
+    s.headers = u
+        .headers
+        .iter()
+        .map(|(n, v)| Param::new(n.as_str(), Some(v.as_str())))
+        .collect();
     s
 }
 

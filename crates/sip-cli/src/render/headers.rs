@@ -363,7 +363,7 @@ fn media(m: &sipsimple::proto::headers::MediaType<'_>) -> String {
 }
 
 /// `  name=value` per parameter, values decoded from quoted-strings.
-fn params<'p, 'a: 'p>(ps: impl IntoIterator<Item = &'p Param<'a>>) -> String {
+fn params<'p>(ps: impl IntoIterator<Item = Param<'p>>) -> String {
     let mut s = String::new();
     for p in ps {
         let _ = write!(s, "  {}", clean(&p.name, 30));

@@ -45,6 +45,17 @@ impl<'a> NameAddr<'a> {
     }
 
     pub fn parse(value: &'a str) -> Result<Self, SyntaxError> {
+        Self::parse_checked(value, |_, _| true, "")
+    }
+
+    /// [`parse`](Self::parse), each header parameter also asked of
+    /// `param_ok` as it is read (a refusal is a `what` error).
+    #[inline]
+    fn parse_checked(
+        value: &'a str,
+        param_ok: impl Fn(&str, Option<&str>) -> bool,
+        what: &'static str,
+    ) -> Result<Self, SyntaxError> {
         let mut c = Cursor::new(value);
         c.skip_ws();
         let start = c;
@@ -71,7 +82,7 @@ impl<'a> NameAddr<'a> {
                     (!d.is_empty()).then_some(Cow::Borrowed(d))
                 } else {
                     c = start;
-                    return Self::parse_addr_spec(c);
+                    return Self::parse_addr_spec(c, param_ok, what);
                 }
             }
         };
@@ -87,7 +98,7 @@ impl<'a> NameAddr<'a> {
             return Err(SyntaxError::new("no whitespace inside <...>", inner));
         }
         let uri = Uri::parse(inner)?;
-        let params = Params::parse_header(&mut c)?;
+        let params = Params::parse_header_checked(&mut c, param_ok, what)?;
         c.expect_end("end of value after parameters")?;
         Ok(NameAddr {
             display_name,
@@ -96,7 +107,11 @@ impl<'a> NameAddr<'a> {
         })
     }
 
-    fn parse_addr_spec(mut c: Cursor<'a>) -> Result<Self, SyntaxError> {
+    fn parse_addr_spec(
+        mut c: Cursor<'a>,
+        param_ok: impl Fn(&str, Option<&str>) -> bool,
+        what: &'static str,
+    ) -> Result<Self, SyntaxError> {
         let rest = c.rest();
         // A '<' before the parameters means a display name we could not
         // read (RFC 4475 §3.1.2.15); after ';' it may sit in a quoted value.
@@ -117,7 +132,7 @@ impl<'a> NameAddr<'a> {
             ));
         }
         let uri = Uri::parse(uri_text)?;
-        let params = Params::parse_header(&mut c)?;
+        let params = Params::parse_header_checked(&mut c, param_ok, what)?;
         c.expect_end("end of value after parameters")?;
         Ok(NameAddr {
             display_name: None,
@@ -174,9 +189,7 @@ macro_rules! name_addr_header {
             const NAME: HeaderName = HeaderName::$name;
             const LIST: bool = $list;
             fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-                let na = NameAddr::parse(value)?;
-                check_tag(&na)?;
-                Ok($ty(na))
+                NameAddr::parse_checked(value, tag_ok, "tag=value").map($ty)
             }
         }
 
@@ -188,11 +201,9 @@ macro_rules! name_addr_header {
     };
 }
 
-fn check_tag(na: &NameAddr<'_>) -> Result<(), SyntaxError> {
-    match na.params.get("tag") {
-        Some(None) => Err(SyntaxError::new("tag=value", "tag")),
-        _ => Ok(()),
-    }
+/// A tag has a value (RFC 3261 §25.1: `tag-param = "tag" EQUAL token`).
+fn tag_ok(name: &str, value: Option<&str>) -> bool {
+    value.is_some() || !name.eq_ignore_ascii_case("tag")
 }
 
 name_addr_header!(

@@ -4,7 +4,8 @@
 //! A parsed message stores each header value as a slice of the received
 //! buffer (unfolded and trimmed). Typed access ([`Headers::typed`],
 //! [`Headers::typed_all`]) parses that slice into a struct that borrows from
-//! it, so reading a header costs no allocation beyond small parameter lists.
+//! it, so reading a header costs no allocation (parameter lists stay the
+//! text they were received as, read on demand).
 
 mod addr;
 mod auth;

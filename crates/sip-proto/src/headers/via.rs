@@ -228,13 +228,8 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         } else {
             None
         };
-        let params = Params::parse_header(&mut c)?;
+        let params = Params::parse_header_checked(&mut c, via_param_ok, "valid Via parameter")?;
         c.expect_end("end of Via value")?;
-        for p in params.iter() {
-            if !via_param_ok(&p.name, p.value.as_deref()) {
-                return Err(SyntaxError::new("valid Via parameter", &p.name));
-            }
-        }
         Ok(Via {
             protocol_name: Cow::Borrowed(protocol_name),
             protocol_version: Cow::Borrowed(protocol_version),

@@ -279,19 +279,22 @@ impl<'a> SipUri<'a> {
             };
             return Err(SyntaxError::new(what, hostpart));
         }
-        // One allocation for the usual few parameters, none without.
-        let mut params = if tail.as_bytes().first() == Some(&b';') {
-            Vec::with_capacity(4)
-        } else {
-            Vec::new()
-        };
+        // The parameters stay the text they were received as.
+        let params_text = tail;
+        let mut count = 0;
         while tail.as_bytes().first() == Some(&b';') {
             let p = tail.get(1..).unwrap_or("");
             let (param, end) = read_uri_param(p, "URI parameter")?;
-            check_new_param(&params, &param)?;
-            params.push(param);
+            let earlier = params_text
+                .get(..params_text.len() - tail.len())
+                .unwrap_or("");
+            check_new_param(earlier, count, &param)?;
+            count += 1;
             tail = p.get(end..).unwrap_or("");
         }
+        let params_text = params_text
+            .get(..params_text.len() - tail.len())
+            .unwrap_or("");
         let header_str = tail
             .get(1..)
             .filter(|_| tail.as_bytes().first() == Some(&b'?'));
@@ -317,8 +320,8 @@ impl<'a> SipUri<'a> {
             password,
             host,
             port,
-            params: Params(params),
-            headers: Params(headers),
+            params: Params::received_uri(params_text),
+            headers: Params::from(headers),
         })
     }
 
@@ -367,13 +370,13 @@ impl<'a> SipUri<'a> {
             );
             match (a, b) {
                 (None, None) => {}
-                (Some(a), Some(b)) if param_value_eq(a, b) => {}
+                (Some(a), Some(b)) if param_value_eq(&a, &b) => {}
                 _ => return false,
             }
         }
         for a in self.params.iter() {
             if let Some(b) = find_escaped(&other.params, &a.name) {
-                if !param_value_eq(a, b) {
+                if !param_value_eq(&a, &b) {
                     return false;
                 }
             }
@@ -388,15 +391,15 @@ pub const MAX_URI_PARAMS: usize = 64;
 
 /// RFC 3261 §19.1.1: a parameter name appears at most once (compared
 /// unescaped and case-insensitively, as §19.1.4 compares them).
-fn check_new_param(params: &[Param<'_>], new: &Param<'_>) -> Result<(), SyntaxError> {
-    if params.is_empty() {
+fn check_new_param(earlier: &str, count: usize, new: &Param<'_>) -> Result<(), SyntaxError> {
+    if count == 0 {
         return Ok(());
     }
-    if params.len() >= MAX_URI_PARAMS {
+    if count >= MAX_URI_PARAMS {
         return Err(SyntaxError::new("at most 64 URI parameters", &new.name));
     }
     let name = percent_decode(&new.name);
-    if params
+    if Params::received_uri(earlier)
         .iter()
         .any(|p| percent_decode(&p.name).eq_ignore_ascii_case(&name))
     {
@@ -442,19 +445,20 @@ impl<'a> TelUri<'a> {
         if !number_ok {
             return Err(SyntaxError::new("telephone number", number));
         }
-        let mut params = Vec::new();
-        for p in parts {
+        let params_text = rest.get(number.len()..).unwrap_or("");
+        let mut used = 0;
+        for (count, p) in parts.enumerate() {
             // The part ends at ';'; a '?' is no terminator in a TEL URI.
             let (param, end) = read_uri_param(p, "tel URI parameter")?;
             if end != p.len() {
                 return Err(SyntaxError::new("tel URI parameter", p));
             }
-            check_new_param(&params, &param)?;
-            params.push(param);
+            check_new_param(params_text.get(..used).unwrap_or(""), count, &param)?;
+            used += 1 + p.len();
         }
         Ok(TelUri {
             number: Cow::Borrowed(number),
-            params: Params(params),
+            params: Params::received_uri(params_text),
         })
     }
 }
@@ -493,7 +497,7 @@ fn headers_equal(a: &Params<'_>, b: &Params<'_>) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let key = |p: &Param<'_>| {
+    let key = |p: Param<'_>| {
         (
             percent_decode(&p.name).to_ascii_lowercase(),
             p.value.as_deref().map(|v| percent_decode(v).into_owned()),
@@ -508,7 +512,7 @@ fn headers_equal(a: &Params<'_>, b: &Params<'_>) -> bool {
 
 /// Looks a parameter up by name, comparing names unescaped and
 /// case-insensitively (`n%61me` is `name`).
-fn find_escaped<'p, 'a>(params: &'p Params<'a>, name: &str) -> Option<&'p Param<'a>> {
+fn find_escaped<'p>(params: &'p Params<'_>, name: &str) -> Option<Param<'p>> {
     let want = percent_decode(name);
     params
         .iter()
@@ -519,7 +523,7 @@ fn find_escaped<'p, 'a>(params: &'p Params<'a>, name: &str) -> Option<&'p Param<
 fn params_equal_all(a: &Params<'_>, b: &Params<'_>) -> bool {
     let covered = |x: &Params<'_>, y: &Params<'_>| {
         x.iter()
-            .all(|p| find_escaped(y, &p.name).is_some_and(|q| param_value_eq(p, q)))
+            .all(|p| find_escaped(y, &p.name).is_some_and(|q| param_value_eq(&p, &q)))
     };
     a.len() == b.len() && covered(a, b) && covered(b, a)
 }
@@ -658,6 +662,26 @@ mod tests {
         for bad in ["", ".", "a b", "a..b", "a:5060", "1.2.3.4.", "[::1]x", "-a"] {
             assert!(Host::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn parameters_read_from_the_received_text() {
+        let u = Uri::parse("sip:h;transport=TCP;lr;maddr=%31.0.0.1;x=1?h=v").unwrap();
+        let s = u.as_sip().unwrap();
+        assert_eq!(s.transport_param(), Some("TCP"));
+        assert!(s.is_loose_router());
+        assert_eq!(s.params.get("MADDR"), Some(Some("%31.0.0.1")));
+        assert_eq!(s.params.len(), 4);
+        assert_eq!(s.headers.get("h"), Some(Some("v")));
+        assert_eq!(
+            u.to_string(),
+            "sip:h;transport=TCP;lr;maddr=%31.0.0.1;x=1?h=v"
+        );
+        let t = Uri::parse("tel:+1;a=b;c").unwrap();
+        let Uri::Tel(t) = t else { panic!("tel") };
+        assert_eq!(t.params.get("c"), Some(None));
+        assert_eq!(t.params.get("a"), Some(Some("b")));
+        assert_eq!(t.params.len(), 2);
     }
 
     #[test]
