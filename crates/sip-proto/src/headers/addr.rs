@@ -8,7 +8,7 @@ use std::ops::{Deref, DerefMut};
 
 use super::{HeaderName, TypedHeader};
 use crate::error::SyntaxError;
-use crate::grammar::{is_token, is_ws, write_quoted, Cursor};
+use crate::grammar::{find_byte_from, is_token, is_ws, write_quoted, Cursor};
 use crate::params::Params;
 use crate::uri::Uri;
 
@@ -89,9 +89,11 @@ impl<'a> NameAddr<'a> {
         if !c.eat(b'<') {
             return Err(SyntaxError::new("'<' after display name", c.rest()));
         }
-        let Some(close) = memchr::memchr(b'>', c.rest().as_bytes()) else {
+        let rest = c.rest().as_bytes();
+        let close = find_byte_from(rest, 0, b'>');
+        if close == rest.len() {
             return Err(SyntaxError::new("'>' closing the URI", c.rest()));
-        };
+        }
         let inner = c.rest().get(..close).unwrap_or("");
         c.advance(close + 1);
         if inner.bytes().next().is_some_and(is_ws) || inner.bytes().last().is_some_and(is_ws) {
