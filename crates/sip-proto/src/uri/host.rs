@@ -27,6 +27,28 @@ fn label_ok(b: &[u8], start: usize, end: usize) -> bool {
         && end.checked_sub(1).and_then(|l| b.get(l)) != Some(&b'-')
 }
 
+/// An IPv4 address from text known to hold only digits and dots: four
+/// decimal octets of one to three digits, at most 255, no leading zero
+/// (as the standard library reads them, in one pass over what is left).
+fn ipv4_from_digits_and_dots(text: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let (mut n, mut value, mut digits) = (0usize, 0u32, 0u32);
+    for &c in text {
+        if c == b'.' {
+            *octets.get_mut(n).filter(|_| digits > 0 && n < 3)? = u8::try_from(value).ok()?;
+            (n, value, digits) = (n + 1, 0, 0);
+        } else {
+            if digits == 3 || (digits == 1 && value == 0) {
+                return None;
+            }
+            value = value * 10 + u32::from(c.wrapping_sub(b'0'));
+            digits += 1;
+        }
+    }
+    *octets.get_mut(n).filter(|_| digits > 0 && n == 3)? = u8::try_from(value).ok()?;
+    Some(Ipv4Addr::from(octets))
+}
+
 /// What the host grammar decides on, learnt from one look at the text.
 #[derive(Debug, PartialEq, Eq)]
 struct Shape {
@@ -179,9 +201,9 @@ impl<'a> Host<'a> {
         let host = if i == 0 {
             return Err(SyntaxError::new("host", s));
         } else if shape.numeric {
-            Ipv4Addr::from_str(text)
+            ipv4_from_digits_and_dots(text.as_bytes())
                 .map(Host::V4)
-                .map_err(|_| SyntaxError::new("IPv4 address", text))?
+                .ok_or_else(|| SyntaxError::new("IPv4 address", text))?
         } else if shape.labels_ok && shape.top_label_alpha {
             // RFC 3261 §25.1 hostname: labels not empty and not starting or
             // ending with '-', the top label starting with a letter.
@@ -295,6 +317,19 @@ mod tests {
             } else {
                 prop_assert!(Shape::of_bytes(&text).len >= VECTOR);
             }
+        }
+
+        /// The IPv4 reader refuses and accepts what the standard library's does.
+        #[test]
+        fn ipv4_reader_agrees_with_std(s in "[0-9]{0,4}(\\.[0-9]{0,4}){0,4}\\.?") {
+            prop_assert_eq!(ipv4_from_digits_and_dots(s.as_bytes()), Ipv4Addr::from_str(&s).ok());
+        }
+
+        /// Every address reads back from its text.
+        #[test]
+        fn ipv4_reader_reads_every_address(a: [u8; 4]) {
+            let addr = Ipv4Addr::from(a);
+            prop_assert_eq!(ipv4_from_digits_and_dots(addr.to_string().as_bytes()), Some(addr));
         }
     }
 }
