@@ -627,6 +627,24 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// The vector search finds what a byte walk finds, from every
+        /// start, in buffers of every length up to three vectors.
+        #[test]
+        fn find_byte_from_agrees_with_a_walk(
+            text in proptest::collection::vec(prop::sample::select(b";=>a\x00".to_vec()), 0..48),
+            byte in prop::sample::select(b";=>\x00".to_vec()),
+        ) {
+            for i in 0..=text.len() + 1 {
+                let walk = text
+                    .get(i..)
+                    .and_then(|r| r.iter().position(|c| *c == byte))
+                    .map_or(text.len(), |at| i + at);
+                prop_assert_eq!(find_byte_from(&text, i, byte), walk, "from {}", i);
+            }
+        }
+    }
+
+    proptest! {
         /// Skipping letters and digits a vector at a time ends where the
         /// byte walk ends, for every class that holds them.
         #[test]
