@@ -14,6 +14,7 @@ mod simple;
 mod via;
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use bytestring::ByteString;
 
@@ -105,7 +106,32 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct Headers {
     text: ByteString,
-    entries: Vec<Entry>,
+    /// Held as `ManuallyDrop`: the entries of a parsed list (spans, known
+    /// names) own nothing, and dropping the list then skips a drop call
+    /// per entry; [`Drop`] below drops the entries when any owns text.
+    /// Entries taken out of the list are dropped where they are taken.
+    entries: Vec<ManuallyDrop<Entry>>,
+}
+
+impl Drop for Headers {
+    fn drop(&mut self) {
+        if self.entries.iter().any(|e| e.owns_text()) {
+            for e in self.entries.drain(..) {
+                drop(ManuallyDrop::into_inner(e));
+            }
+        }
+    }
+}
+
+impl Entry {
+    #[inline]
+    fn owns_text(&self) -> bool {
+        matches!(self.value, Value::Owned(_)) || matches!(self.name, HeaderName::Other(_))
+    }
+
+    fn new(name: HeaderName, value: Value) -> ManuallyDrop<Entry> {
+        ManuallyDrop::new(Entry { name, value })
+    }
 }
 
 impl Headers {
@@ -129,7 +155,7 @@ impl Headers {
             // Spans are bounded by the head limit; keep it safe anyway.
             _ => Value::Owned(ByteString::new()),
         };
-        self.entries.push(Entry { name, value });
+        self.entries.push(Entry::new(name, value));
     }
 
     /// Appends the value to the last header (a folded continuation). Its
@@ -234,21 +260,14 @@ impl Headers {
     }
 
     pub fn push(&mut self, name: HeaderName, value: impl Into<ByteString>) {
-        self.entries.push(Entry {
-            name,
-            value: Value::Owned(value.into()),
-        });
+        self.entries
+            .push(Entry::new(name, Value::Owned(value.into())));
     }
 
     /// Inserts a header before all others (a proxy's or UA's own Via).
     pub fn push_front(&mut self, name: HeaderName, value: impl Into<ByteString>) {
-        self.entries.insert(
-            0,
-            Entry {
-                name,
-                value: Value::Owned(value.into()),
-            },
-        );
+        self.entries
+            .insert(0, Entry::new(name, Value::Owned(value.into())));
     }
 
     /// Replaces every value of `name` by one value, at the first one's place.
@@ -260,13 +279,14 @@ impl Headers {
                     e.value = value;
                 }
                 let mut k = 0;
-                self.entries.retain(|e| {
-                    let keep = k <= i || e.name != name;
+                let removed = self.entries.extract_if(.., |e| {
+                    let take = k > i && e.name == name;
                     k += 1;
-                    keep
+                    take
                 });
+                removed.for_each(|e| drop(ManuallyDrop::into_inner(e)));
             }
-            None => self.entries.push(Entry { name, value }),
+            None => self.entries.push(Entry::new(name, value)),
         }
     }
 
@@ -301,9 +321,8 @@ impl Headers {
 
     /// Removes every value of `name`; returns how many were removed.
     pub fn remove_all(&mut self, name: &HeaderName) -> usize {
-        let before = self.entries.len();
-        self.entries.retain(|e| e.name != *name);
-        before - self.entries.len()
+        let removed = self.entries.extract_if(.., |e| e.name == *name);
+        removed.map(|e| drop(ManuallyDrop::into_inner(e))).count()
     }
 
     /// Removes the first value of `name` (for a list header, the first
@@ -312,7 +331,7 @@ impl Headers {
     pub fn remove_first(&mut self, name: &HeaderName) -> Option<ByteString> {
         let i = self.entries.iter().position(|e| e.name == *name)?;
         let value = ByteString::from(self.value_of(self.entries.get(i)?));
-        self.entries.remove(i);
+        drop(ManuallyDrop::into_inner(self.entries.remove(i)));
         Some(value)
     }
 
@@ -350,7 +369,7 @@ impl Headers {
 /// The headers in order, as [`Header`] views.
 pub struct Iter<'a> {
     headers: &'a Headers,
-    entries: std::slice::Iter<'a, Entry>,
+    entries: std::slice::Iter<'a, ManuallyDrop<Entry>>,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -401,7 +420,7 @@ impl std::fmt::Debug for Headers {
 /// Typed values across all headers of one name.
 pub struct TypedIter<'s, T> {
     headers: &'s Headers,
-    entries: std::slice::Iter<'s, Entry>,
+    entries: std::slice::Iter<'s, ManuallyDrop<Entry>>,
     current: Option<(&'s HeaderName, crate::grammar::CommaSplit<'s>)>,
     _t: std::marker::PhantomData<T>,
 }
@@ -473,6 +492,62 @@ mod tests {
     #[test]
     fn size_of_entry() {
         assert!(std::mem::size_of::<Entry>() <= 48);
+    }
+
+    /// Text whose owner counts its drops.
+    fn counted(
+        drops: &std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        text: &'static str,
+    ) -> ByteString {
+        struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>, &'static str);
+        impl AsRef<[u8]> for Counted {
+            fn as_ref(&self) -> &[u8] {
+                self.1.as_bytes()
+            }
+        }
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        ByteString::try_from(bytes::Bytes::from_owner(Counted(drops.clone(), text))).unwrap()
+    }
+
+    /// Entries are held undropped: owned text must still be dropped when
+    /// an entry is replaced or removed, and with the list.
+    #[test]
+    fn owned_text_is_dropped_when_replaced_removed_or_with_the_list() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = || drops.load(Ordering::SeqCst);
+        let raw = b"OPTIONS sip:b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\r\nX-A: 1\r\n\r\n";
+        let m =
+            Message::parse_unvalidated(bytes::Bytes::from_static(raw), &Limits::default()).unwrap();
+        let mut h = m.headers().clone();
+        drop(m);
+        h.push(HeaderName::Subject, counted(&drops, "one"));
+        h.push(HeaderName::Subject, counted(&drops, "two"));
+        h.push_front(HeaderName::Server, counted(&drops, "three"));
+        h.push(HeaderName::new("X-B"), counted(&drops, "four"));
+        h.push(HeaderName::Date, counted(&drops, "five"));
+        assert_eq!(count(), 0);
+        // `set` keeps the first Subject (its value replaced) and removes the second.
+        h.set(HeaderName::Subject, counted(&drops, "six"));
+        assert_eq!(count(), 2);
+        assert_eq!(h.remove_all(&HeaderName::new("x-b")), 1);
+        assert_eq!(count(), 3);
+        assert_eq!(
+            h.remove_first(&HeaderName::Server).as_deref(),
+            Some("three")
+        );
+        assert_eq!(count(), 4);
+        assert!(h.replace_first(&HeaderName::Date, "5"));
+        assert_eq!(count(), 5);
+        let copy = h.clone();
+        drop(h);
+        assert_eq!(count(), 5, "the copy still holds the last one");
+        drop(copy);
+        assert_eq!(count(), 6);
     }
 
     /// List headers read the same whether the parser saw a comma in the
