@@ -33,6 +33,15 @@ macro_rules! methods {
                 }
             }
 
+            /// The method `t` names, if this crate knows it (a known
+            /// method is a token).
+            pub(crate) fn known(t: &str) -> Option<Method> {
+                match t {
+                    $( $s => Some(Method::$variant), )*
+                    _ => None,
+                }
+            }
+
             /// Maps a token to a method (the caller has checked the token).
             pub fn from_token(t: &str) -> Method {
                 match t {

@@ -226,16 +226,21 @@ impl CSeq {
 impl<'a> TypedHeader<'a> for CSeq {
     const NAME: HeaderName = HeaderName::CSeq;
     fn parse(value: &'a str) -> Result<Self, SyntaxError> {
-        // The usual "314159 INVITE": up to nine digits, one SP, the method.
+        // The usual "314159 INVITE": up to nine digits, one SP, the method
+        // (a known one needs no token check). Anything else takes the
+        // general reader below.
         let b = value.as_bytes();
-        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        if (1..=9).contains(&digits) && b.get(digits) == Some(&b' ') {
+        let (mut seq, mut digits) = (0u32, 0);
+        while let Some(d) = b.get(digits).filter(|d| digits < 9 && d.is_ascii_digit()) {
+            seq = seq * 10 + u32::from(d - b'0');
+            digits += 1;
+        }
+        if digits > 0 && b.get(digits) == Some(&b' ') && seq <= CSeq::MAX {
             let method = value.get(digits + 1..).unwrap_or("");
-            let seq = b
-                .iter()
-                .take(digits)
-                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
-            if !method.is_empty() && method.bytes().all(is_token) && seq <= CSeq::MAX {
+            if let Some(method) = Method::known(method) {
+                return Ok(CSeq { seq, method });
+            }
+            if !method.is_empty() && method.bytes().all(is_token) {
                 return Ok(CSeq {
                     seq,
                     method: Method::from_token(method),
@@ -787,6 +792,12 @@ mod tests {
         assert_eq!(seq("314159 \t INVITE "), Ok((314159, "INVITE".into())));
         assert_eq!(seq("2147483647 FOO"), Ok((2147483647, "FOO".into())));
         assert_eq!(seq("123456789 x-y"), Ok((123456789, "x-y".into())));
+        // Methods are case-sensitive: a lowercase INVITE is an extension.
+        assert_eq!(
+            CSeq::parse("1 invite").map(|c| c.method),
+            Ok(Method::Extension("invite".into()))
+        );
+        assert_eq!(seq("7 BYE "), Ok((7, "BYE".into())));
         assert!(seq("1 ").is_err());
         assert!(seq("1 IN VITE").is_err());
         assert!(seq("1 INV@TE").is_err());
