@@ -68,6 +68,25 @@ struct Shape {
 /// Bytes the vector look covers; longer hosts take the byte walk.
 const VECTOR: usize = 32;
 
+/// `b` (shorter than a vector) followed by zeros. Texts of eight bytes or
+/// more are copied as their first and last eight or sixteen, two fixed
+/// copies that may overlap, rather than by a call to `memcpy`.
+#[inline]
+fn padded(b: &[u8]) -> Option<[u8; VECTOR]> {
+    let mut bytes = [0u8; VECTOR];
+    let n = b.len();
+    if let (Some(first), Some(last)) = (b.first_chunk::<16>(), b.last_chunk::<16>()) {
+        *bytes.first_chunk_mut::<16>()? = *first;
+        *bytes.get_mut(n - 16..)?.first_chunk_mut::<16>()? = *last;
+    } else if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        *bytes.first_chunk_mut::<8>()? = *first;
+        *bytes.get_mut(n - 8..)?.first_chunk_mut::<8>()? = *last;
+    } else {
+        bytes.get_mut(..n)?.copy_from_slice(b);
+    }
+    Some(bytes)
+}
+
 impl Shape {
     /// The shape from one 32-byte vector: each character class a bit mask,
     /// the label rules bit arithmetic on them. `None` when the host
@@ -77,11 +96,7 @@ impl Shape {
         // Zero is not a host character: the padding ends a short host.
         let bytes = match b.first_chunk::<VECTOR>() {
             Some(chunk) => *chunk,
-            None => {
-                let mut bytes = [0u8; VECTOR];
-                bytes.get_mut(..b.len())?.copy_from_slice(b);
-                bytes
-            }
+            None => padded(b)?,
         };
         let v = u8x32::from(bytes);
         let between = |x: u8x32, low: u8, span: u8| {
