@@ -157,6 +157,12 @@ impl<'a> Via<'a> {
 /// The parameters RFC 3261 and RFC 3581 give a syntax: branch, received
 /// and maddr need a value, ttl is 0-255, rport is empty or a port.
 fn via_param_ok(name: &str, v: Option<&str>) -> bool {
+    // The usual lowercase spellings first, without the case fold.
+    match name {
+        "branch" | "received" => return v.is_some(),
+        "rport" if v.is_none() => return true,
+        _ => {}
+    }
     let mut buf = [0u8; 8];
     let Some(lower) = fold_name(name.as_bytes(), &mut buf) else {
         return true;
@@ -323,6 +329,8 @@ mod tests {
             "SIP/2.0/UDP host;branch",
             "SIP/2.0/UDP host;BRANCH",
             "SIP/2.0/UDP host;Received",
+            "SIP/2.0/UDP host;received",
+            "SIP/2.0/UDP host;rport=x1",
             "SIP/2.0/UDP host;maddr",
             "SIP/2.0/UDP host;rport=",
             "SIP/2.0/UDP host;RPort=70000",
