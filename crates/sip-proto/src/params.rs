@@ -63,8 +63,9 @@ enum Repr<'a> {
 }
 
 impl Default for Repr<'_> {
+    /// No parameters: an empty received text, which has nothing to drop.
     fn default() -> Self {
-        Repr::Built(Vec::new())
+        Repr::Plain("")
     }
 }
 
@@ -76,16 +77,12 @@ impl<'a> Params<'a> {
     /// A received list of URI parameters, `;name[=value]...`, already
     /// checked (no whitespace, no quotes: it splits at ';' and '=').
     pub(crate) fn received_uri(text: &'a str) -> Self {
-        if text.is_empty() {
-            return Params::new();
-        }
         Params(Repr::Plain(text))
     }
 
     pub fn is_empty(&self) -> bool {
         match &self.0 {
-            // A received list is never empty: none is kept as `Built`.
-            Repr::Plain(_) | Repr::Spaced(_) => false,
+            Repr::Plain(text) | Repr::Spaced(text) => text.is_empty(),
             Repr::Built(v) => v.is_empty(),
         }
     }
@@ -498,6 +495,21 @@ mod tests {
         assert_eq!(q.get("q"), Some(Some("\"x;lr=2\"")));
         assert_eq!(q.to_string(), ";a=1;q=\"x;lr=2\";lr");
         assert_eq!(q.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_list_reads_and_grows() {
+        let mut p = Params::new();
+        assert!(p.is_empty());
+        assert_eq!(
+            (p.len(), p.get("a"), p.to_string()),
+            (0, None, String::new())
+        );
+        assert_eq!(p, Params::from(Vec::new()));
+        assert_eq!(p.remove("a"), None);
+        p.set("a", Some("1"));
+        assert!(!p.is_empty());
+        assert_eq!(p.to_string(), ";a=1");
     }
 
     #[test]
