@@ -226,6 +226,26 @@ pub(crate) fn find_byte_from(b: &[u8], mut i: usize, byte: u8) -> usize {
             i + m.trailing_zeros() as usize
         };
     }
+    // A buffer of eight to fifteen bytes (a tag, a short parameter list):
+    // one vector of it, filled by two fixed eight-byte copies.
+    if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+        let mut v = [0u8; 16];
+        if let Some(lo) = v.first_chunk_mut::<8>() {
+            *lo = *first;
+        }
+        if let Some(hi) = v
+            .get_mut(b.len() - 8..)
+            .and_then(|r| r.first_chunk_mut::<8>())
+        {
+            *hi = *last;
+        }
+        let m = (mask(&v) & ((1 << b.len()) - 1)) >> i;
+        return if m == 0 {
+            b.len()
+        } else {
+            i + m.trailing_zeros() as usize
+        };
+    }
     b.get(i..)
         .and_then(|r| r.iter().position(|c| *c == byte))
         .map_or(b.len(), |at| i + at)
