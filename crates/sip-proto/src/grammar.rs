@@ -606,7 +606,8 @@ const fn hex_val(b: u8) -> Option<u8> {
 
 /// The first position at or after `i` that is neither a byte `allowed`
 /// accepts nor the start of a `%HH` escape; `Err(at)` for a `%` that
-/// starts no escape.
+/// starts no escape. `allowed` accepts every letter and digit (every URI
+/// class does).
 #[inline]
 pub(crate) fn walk_escaped(
     b: &[u8],
@@ -614,17 +615,17 @@ pub(crate) fn walk_escaped(
     allowed: impl Fn(u8) -> bool,
 ) -> Result<usize, usize> {
     loop {
-        match b.get(i) {
-            Some(b'%') => {
-                let hex = |at: usize| b.get(at).and_then(|x| hex_val(*x)).is_some();
-                if !(hex(i + 1) && hex(i + 2)) {
-                    return Err(i);
-                }
-                i += 3;
-            }
-            Some(&c) if allowed(c) => i += 1,
-            _ => return Ok(i),
+        // Runs of letters and digits sixteen bytes at a time (`allowed`
+        // holds them all: user, password, parameter and header classes).
+        i = walk_alnum_from(b, i, |c| c != b'%' && allowed(c));
+        if b.get(i) != Some(&b'%') {
+            return Ok(i);
         }
+        let hex = |at: usize| b.get(at).and_then(|x| hex_val(*x)).is_some();
+        if !(hex(i + 1) && hex(i + 2)) {
+            return Err(i);
+        }
+        i += 3;
     }
 }
 
@@ -645,6 +646,33 @@ pub(crate) fn check_escaped(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The escaped walk (letters and digits sixteen at a time) ends
+        /// where a byte-by-byte walk ends, with the same verdict.
+        #[test]
+        fn escaped_walk_agrees_with_a_byte_walk(
+            text in proptest::collection::vec(prop::sample::select(b"aZ09%fG;=@-.".to_vec()), 0..40),
+            from in 0usize..4,
+        ) {
+            let byte_walk = |mut i: usize| -> Result<usize, usize> {
+                loop {
+                    match text.get(i) {
+                        Some(b'%') => {
+                            let hex = |at: usize| text.get(at).is_some_and(u8::is_ascii_hexdigit);
+                            if !(hex(i + 1) && hex(i + 2)) {
+                                return Err(i);
+                            }
+                            i += 3;
+                        }
+                        Some(&c) if is_user_char(c) => i += 1,
+                        _ => return Ok(i),
+                    }
+                }
+            };
+            prop_assert_eq!(walk_escaped(&text, from, is_user_char), byte_walk(from));
+        }
+    }
 
     proptest! {
         /// The vector search finds what a byte walk finds, from every
