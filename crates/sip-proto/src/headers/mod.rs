@@ -124,6 +124,8 @@ impl Drop for Headers {
 }
 
 impl Entry {
+    /// Whether dropping the entry frees anything: every field that can
+    /// own memory must be asked here, or `Headers` would leak it.
     #[inline]
     fn owns_text(&self) -> bool {
         matches!(self.value, Value::Owned(_)) || matches!(self.name, HeaderName::Other(_))
