@@ -226,11 +226,10 @@ impl<'a> TypedHeader<'a> for Via<'a> {
         let (host, used) = Host::parse_prefix(c.rest())?;
         c.advance(used);
         let port = if c.eat_sep(b':') {
-            let digits = c.take_while(|b| b.is_ascii_digit());
-            Some(
-                crate::uri::parse_port(digits.as_bytes())
-                    .ok_or_else(|| SyntaxError::new("Via port number", digits))?,
-            )
+            let (port, n) = crate::uri::read_port(c.rest().as_bytes())
+                .ok_or_else(|| SyntaxError::new("Via port number", c.rest()))?;
+            c.advance(n);
+            Some(port)
         } else {
             None
         };

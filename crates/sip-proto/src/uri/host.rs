@@ -10,7 +10,7 @@ use crate::error::SyntaxError;
 use crate::grammar::{find_byte, is_host_char};
 use wide::u8x32;
 
-use super::parse_port;
+use super::read_port;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Host<'a> {
@@ -243,9 +243,7 @@ impl<'a> Host<'a> {
         let b = s.as_bytes();
         let (host, mut used) = Host::parse_prefix(s)?;
         let port = if b.get(used) == Some(&b':') {
-            let digits = b.get(used + 1..).unwrap_or(&[]);
-            let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
-            let port = parse_port(digits.get(..n).unwrap_or(&[]))
+            let (port, n) = read_port(b.get(used + 1..).unwrap_or(&[]))
                 .ok_or_else(|| SyntaxError::new("port number", s.get(used..).unwrap_or("")))?;
             used += 1 + n;
             Some(port)

@@ -79,19 +79,21 @@ fn is_hnv_char(b: u8) -> bool {
     is_unreserved(b) || matches!(b, b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$')
 }
 
-/// 1 to 5 digits, at most 65535.
-pub(crate) fn parse_port(d: &[u8]) -> Option<u16> {
-    if d.is_empty() || d.len() > 5 {
-        return None;
-    }
+/// A port at the start of `b`: 1 to 5 digits, at most 65535, read in one
+/// pass; the port and how many digits it took. `None` when there is no
+/// digit, a sixth one, or the value is too large.
+pub(crate) fn read_port(b: &[u8]) -> Option<(u16, usize)> {
     let mut v: u32 = 0;
-    for &c in d {
-        if !c.is_ascii_digit() {
+    let mut n = 0;
+    while let Some(d) = b.get(n).filter(|c| c.is_ascii_digit()) {
+        if n == 5 {
             return None;
         }
-        v = v * 10 + u32::from(c - b'0');
+        v = v * 10 + u32::from(d - b'0');
+        n += 1;
     }
-    u16::try_from(v).ok()
+    let port = u16::try_from(v).ok().filter(|_| n > 0)?;
+    Some((port, n))
 }
 
 const fn is_scheme_char(b: u8) -> bool {
@@ -682,6 +684,17 @@ mod tests {
         assert_eq!(t.params.get("c"), Some(None));
         assert_eq!(t.params.get("a"), Some(Some("b")));
         assert_eq!(t.params.len(), 2);
+    }
+
+    #[test]
+    fn ports_of_one_to_five_digits_up_to_65535() {
+        assert_eq!(read_port(b"5060;x"), Some((5060, 4)));
+        assert_eq!(read_port(b"65535"), Some((65535, 5)));
+        assert_eq!(read_port(b"00080>"), Some((80, 5)));
+        assert_eq!(read_port(b"0"), Some((0, 1)));
+        for bad in [&b""[..], b"x1", b"65536", b"000001", b"123456"] {
+            assert_eq!(read_port(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
