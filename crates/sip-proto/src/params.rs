@@ -212,7 +212,7 @@ impl<'a> Params<'a> {
     #[inline]
     pub(crate) fn parse_header_checked(
         c: &mut Cursor<'a>,
-        check: impl Fn(&str, Option<&str>) -> bool,
+        check: impl Fn(&[u8], Option<&[u8]>) -> bool,
         what: &'static str,
     ) -> Result<Self, SyntaxError> {
         let s = c.rest();
@@ -231,7 +231,9 @@ impl<'a> Params<'a> {
             if i == name_start {
                 return Err(SyntaxError::new("parameter name", rest_at(s, name_start)));
             }
-            let name = s.get(name_start..i).unwrap_or("");
+            // Bytes, not text: the names and values are ASCII, and a text
+            // slice would check its ends for character boundaries.
+            let name = b.get(name_start..i).unwrap_or(&[]);
             let eq = skip_ws_from(b, i);
             let value = if b.get(eq) == Some(&b'=') {
                 let v_start = skip_ws_from(b, eq + 1);
@@ -246,12 +248,12 @@ impl<'a> Params<'a> {
                         return Err(SyntaxError::new("parameter value", rest_at(s, v_start)));
                     }
                 }
-                s.get(v_start..i)
+                b.get(v_start..i)
             } else {
                 None
             };
             if !check(name, value) {
-                return Err(SyntaxError::new(what, name));
+                return Err(SyntaxError::new(what, rest_at(s, name_start)));
             }
             let next = skip_ws_from(b, i);
             if b.get(next) != Some(&b';') {

@@ -53,7 +53,7 @@ impl<'a> NameAddr<'a> {
     #[inline]
     fn parse_checked(
         value: &'a str,
-        param_ok: impl Fn(&str, Option<&str>) -> bool,
+        param_ok: impl Fn(&[u8], Option<&[u8]>) -> bool,
         what: &'static str,
     ) -> Result<Self, SyntaxError> {
         let mut c = Cursor::new(value);
@@ -111,7 +111,7 @@ impl<'a> NameAddr<'a> {
 
     fn parse_addr_spec(
         mut c: Cursor<'a>,
-        param_ok: impl Fn(&str, Option<&str>) -> bool,
+        param_ok: impl Fn(&[u8], Option<&[u8]>) -> bool,
         what: &'static str,
     ) -> Result<Self, SyntaxError> {
         let rest = c.rest();
@@ -204,8 +204,8 @@ macro_rules! name_addr_header {
 }
 
 /// A tag has a value (RFC 3261 §25.1: `tag-param = "tag" EQUAL token`).
-fn tag_ok(name: &str, value: Option<&str>) -> bool {
-    value.is_some() || !name.eq_ignore_ascii_case("tag")
+fn tag_ok(name: &[u8], value: Option<&[u8]>) -> bool {
+    value.is_some() || !name.eq_ignore_ascii_case(b"tag")
 }
 
 name_addr_header!(

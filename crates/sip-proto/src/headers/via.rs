@@ -156,21 +156,26 @@ impl<'a> Via<'a> {
 
 /// The parameters RFC 3261 and RFC 3581 give a syntax: branch, received
 /// and maddr need a value, ttl is 0-255, rport is empty or a port.
-fn via_param_ok(name: &str, v: Option<&str>) -> bool {
+fn via_param_ok(name: &[u8], v: Option<&[u8]>) -> bool {
     // The usual lowercase spellings first, without the case fold.
     match name {
-        "branch" | "received" => return v.is_some(),
-        "rport" if v.is_none() => return true,
+        b"branch" | b"received" => return v.is_some(),
+        b"rport" if v.is_none() => return true,
         _ => {}
     }
     let mut buf = [0u8; 8];
-    let Some(lower) = fold_name(name.as_bytes(), &mut buf) else {
+    let Some(lower) = fold_name(name, &mut buf) else {
         return true;
+    };
+    // ttl = 1*3DIGIT (0-255), rport = [EQUAL 1*DIGIT] (a port).
+    let number = |t: &[u8], digits: usize| {
+        ((1..=digits).contains(&t.len()) && t.iter().all(u8::is_ascii_digit))
+            .then(|| t.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
     };
     match lower {
         b"branch" | b"received" | b"maddr" => v.is_some(),
-        b"ttl" => v.is_some_and(|t| t.len() <= 3 && t.parse::<u8>().is_ok()),
-        b"rport" => v.is_none_or(|t| !t.is_empty() && t.parse::<u16>().is_ok()),
+        b"ttl" => v.is_some_and(|t| number(t, 3).is_some_and(|n| n <= 255)),
+        b"rport" => v.is_none_or(|t| number(t, 5).is_some_and(|n| n <= 65535)),
         _ => true,
     }
 }
@@ -289,6 +294,9 @@ mod tests {
         assert_eq!(v.rport(), Some(Some(5071)));
         assert_eq!(v.received(), Some("192.0.2.1"));
         assert_eq!(v.port, Some(5070));
+        // Any case, at the limits of their ranges.
+        assert!(Via::parse("SIP/2.0/UDP h;TTL=255;RPORT=65535;Branch=z9hG4bKq;maddr=m").is_ok());
+        assert!(Via::parse("SIP/2.0/UDP h;ttl=0;rport=0;branch=z9hG4bKq").is_ok());
         let v = Via::parse("SIP/2.0/TCP h;rport;branch=z9hG4bKy").unwrap();
         assert_eq!(v.rport(), Some(None));
         assert!(v.has_rfc3261_branch());
@@ -330,6 +338,9 @@ mod tests {
             "SIP/2.0/UDP host;Received",
             "SIP/2.0/UDP host;received",
             "SIP/2.0/UDP host;rport=x1",
+            "SIP/2.0/UDP host;rport=+5060",
+            "SIP/2.0/UDP host;ttl=+5",
+            "SIP/2.0/UDP host;ttl=",
             "SIP/2.0/UDP host;maddr",
             "SIP/2.0/UDP host;rport=",
             "SIP/2.0/UDP host;RPort=70000",
