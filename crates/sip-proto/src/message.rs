@@ -44,10 +44,7 @@ macro_rules! methods {
 
             /// Maps a token to a method (the caller has checked the token).
             pub fn from_token(t: &str) -> Method {
-                match t {
-                    $( $s => Method::$variant, )*
-                    other => Method::Extension(other.into()),
-                }
+                Self::known(t).unwrap_or_else(|| Method::Extension(t.into()))
             }
         }
     };

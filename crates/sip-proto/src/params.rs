@@ -97,17 +97,11 @@ impl<'a> Params<'a> {
 
     /// The parameters in order, borrowed from the list.
     pub fn iter(&self) -> Iter<'_, 'a> {
-        Iter(match &self.0 {
-            Repr::Plain(text) => IterRepr::Received {
-                rest: text,
-                plain: true,
-            },
-            Repr::Spaced(text) => IterRepr::Received {
-                rest: text,
-                plain: false,
-            },
-            Repr::Built(v) => IterRepr::Built(v.iter()),
-        })
+        match &self.0 {
+            Repr::Plain(text) => Iter::received(text, true),
+            Repr::Spaced(text) => Iter::received(text, false),
+            Repr::Built(v) => Iter(IterRepr::Built(v.iter())),
+        }
     }
 
     /// The first parameter named `name`.
@@ -151,16 +145,8 @@ impl<'a> Params<'a> {
     fn change<R>(&mut self, f: impl FnOnce(&mut Vec<Param<'a>>) -> R) -> R {
         let mut list = match std::mem::take(&mut self.0) {
             Repr::Built(v) => v,
-            Repr::Plain(text) => Iter(IterRepr::Received {
-                rest: text,
-                plain: true,
-            })
-            .collect(),
-            Repr::Spaced(text) => Iter(IterRepr::Received {
-                rest: text,
-                plain: false,
-            })
-            .collect(),
+            Repr::Plain(text) => Iter::received(text, true).collect(),
+            Repr::Spaced(text) => Iter::received(text, false).collect(),
         };
         let r = f(&mut list);
         self.0 = Repr::Built(list);
@@ -322,11 +308,11 @@ fn plain_get<'t>(text: &'t str, name: &str) -> Option<Option<&'t str>> {
         for (d, c) in w.iter_mut().zip(n) {
             *d = *c;
         }
-        let mask = u64::MAX >> (64 - 8 * n.len()).min(63) >> u32::from(n.is_empty());
-        (
-            u64::from_le_bytes(w),
-            if n.len() == 8 { u64::MAX } else { mask },
-        )
+        let mask = match n.len() {
+            8 => u64::MAX,
+            len => (1u64 << (8 * len)) - 1,
+        };
+        (u64::from_le_bytes(w), mask)
     });
     let mut i = 0;
     while b.get(i) == Some(&b';') {
@@ -361,6 +347,13 @@ fn plain_get<'t>(text: &'t str, name: &str) -> Option<Option<&'t str>> {
 
 /// The parameters of a list, in order.
 pub struct Iter<'s, 'a>(IterRepr<'s, 'a>);
+
+impl<'s, 'a> Iter<'s, 'a> {
+    /// The parameters of received text (`plain`: see [`Repr::Plain`]).
+    fn received(rest: &'a str, plain: bool) -> Self {
+        Iter(IterRepr::Received { rest, plain })
+    }
+}
 
 enum IterRepr<'s, 'a> {
     Received { rest: &'a str, plain: bool },
