@@ -227,18 +227,8 @@ pub(crate) fn find_byte_from(b: &[u8], mut i: usize, byte: u8) -> usize {
         };
     }
     // A buffer of eight to fifteen bytes (a tag, a short parameter list):
-    // one vector of it, filled by two fixed eight-byte copies.
-    if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        let mut v = [0u8; 16];
-        if let Some(lo) = v.first_chunk_mut::<8>() {
-            *lo = *first;
-        }
-        if let Some(hi) = v
-            .get_mut(b.len() - 8..)
-            .and_then(|r| r.first_chunk_mut::<8>())
-        {
-            *hi = *last;
-        }
+    // one vector of it, padded; the padding's bits masked off.
+    if let Some(v) = padded16(b) {
         let m = (mask(&v) & ((1 << b.len()) - 1)) >> i;
         return if m == 0 {
             b.len()
@@ -249,6 +239,18 @@ pub(crate) fn find_byte_from(b: &[u8], mut i: usize, byte: u8) -> usize {
     b.get(i..)
         .and_then(|r| r.iter().position(|c| *c == byte))
         .map_or(b.len(), |at| i + at)
+}
+
+/// `b`, of eight to sixteen bytes, followed by zeros: its first and last
+/// eight, two fixed copies that may overlap, rather than a call to
+/// `memcpy`. `None` for other lengths.
+#[inline]
+pub(crate) fn padded16(b: &[u8]) -> Option<[u8; 16]> {
+    let (first, last) = (b.first_chunk::<8>()?, b.last_chunk::<8>()?);
+    let mut v = [0u8; 16];
+    *v.first_chunk_mut::<8>()? = *first;
+    *v.get_mut(b.len() - 8..)?.first_chunk_mut::<8>()? = *last;
+    Some(v)
 }
 
 /// Splits `s` at the first `b`, dropping it.

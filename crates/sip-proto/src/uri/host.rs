@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use crate::error::SyntaxError;
-use crate::grammar::{find_byte, is_host_char};
+use crate::grammar::{find_byte, is_host_char, padded16};
 use wide::u8x32;
 
 use super::read_port;
@@ -68,21 +68,19 @@ struct Shape {
 /// Bytes the vector look covers; longer hosts take the byte walk.
 const VECTOR: usize = 32;
 
-/// `b` (shorter than a vector) followed by zeros. Texts of eight bytes or
-/// more are copied as their first and last eight or sixteen, two fixed
-/// copies that may overlap, rather than by a call to `memcpy`.
+/// `b` (shorter than a vector) followed by zeros: sixteen bytes or more
+/// as their first and last sixteen, two fixed copies that may overlap;
+/// eight to fifteen by [`padded16`]; fewer copied as they are.
 #[inline]
 fn padded(b: &[u8]) -> Option<[u8; VECTOR]> {
     let mut bytes = [0u8; VECTOR];
-    let n = b.len();
     if let (Some(first), Some(last)) = (b.first_chunk::<16>(), b.last_chunk::<16>()) {
         *bytes.first_chunk_mut::<16>()? = *first;
-        *bytes.get_mut(n - 16..)?.first_chunk_mut::<16>()? = *last;
-    } else if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        *bytes.first_chunk_mut::<8>()? = *first;
-        *bytes.get_mut(n - 8..)?.first_chunk_mut::<8>()? = *last;
+        *bytes.get_mut(b.len() - 16..)?.first_chunk_mut::<16>()? = *last;
+    } else if let Some(v) = padded16(b) {
+        *bytes.first_chunk_mut::<16>()? = v;
     } else {
-        bytes.get_mut(..n)?.copy_from_slice(b);
+        bytes.get_mut(..b.len())?.copy_from_slice(b);
     }
     Some(bytes)
 }
