@@ -163,19 +163,25 @@ fn via_param_ok(name: &[u8], v: Option<&[u8]>) -> bool {
         b"rport" if v.is_none() => return true,
         _ => {}
     }
+    via_param_ok_any_case(name, v)
+}
+
+/// [`via_param_ok`] for other spellings and names, kept out of line: the
+/// parameter walk it is inlined into stays small.
+#[cold]
+#[inline(never)]
+fn via_param_ok_any_case(name: &[u8], v: Option<&[u8]>) -> bool {
     let mut buf = [0u8; 8];
     let Some(lower) = fold_name(name, &mut buf) else {
         return true;
     };
-    // ttl = 1*3DIGIT (0-255), rport = [EQUAL 1*DIGIT] (a port).
-    let number = |t: &[u8], digits: usize| {
-        ((1..=digits).contains(&t.len()) && t.iter().all(u8::is_ascii_digit))
-            .then(|| t.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
-    };
+    // ttl = 1*3DIGIT (0-255), rport = [EQUAL 1*DIGIT] (a port): digits
+    // only, all of the value.
+    let number = |t: &[u8]| crate::uri::read_port(t).filter(|(_, used)| *used == t.len());
     match lower {
         b"branch" | b"received" | b"maddr" => v.is_some(),
-        b"ttl" => v.is_some_and(|t| number(t, 3).is_some_and(|n| n <= 255)),
-        b"rport" => v.is_none_or(|t| number(t, 5).is_some_and(|n| n <= 65535)),
+        b"ttl" => v.is_some_and(|t| number(t).is_some_and(|(n, used)| used <= 3 && n <= 255)),
+        b"rport" => v.is_none_or(|t| number(t).is_some()),
         _ => true,
     }
 }
