@@ -270,6 +270,6 @@ fn main() {
     rt.block_on(ours(&k, n));
     // SIPp with the same bound on exchanges in flight as the SDK, then
     // with all at once (other users, so each run's bindings are counted).
-    sipp(&k, n, sipsimple::account::REGISTERING_AT_ONCE, "a");
+    sipp(&k, n, sipsimple::services::REGISTERING_AT_ONCE, "a");
     sipp(&k, n, n, "b");
 }

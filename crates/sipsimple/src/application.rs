@@ -20,7 +20,7 @@ use sip_proto::transaction::Event;
 use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
-use crate::account::{AccountManager, Services};
+use crate::account::AccountManager;
 use crate::audio::backend::open_device;
 use crate::audio::{AudioBackend, AudioBridge, AudioDevice, AudioMixer, AudioPort, DeviceSetting};
 use crate::config::{
@@ -31,6 +31,7 @@ use crate::engine::{
 };
 use crate::lookup::DnsLookup;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::services::Services;
 use crate::session::SessionManager;
 use crate::streams::MediaStreamRegistry;
 

@@ -298,7 +298,7 @@ impl Message {
 /// The RFC 3263 routes to reach `target` (a SIP or SIPS URI) over the
 /// transports the engine runs.
 pub(crate) async fn routes_for(
-    services: &crate::account::Services,
+    services: &crate::services::Services,
     target: &Uri<'_>,
 ) -> Result<Vec<Route>, MessageError> {
     let sip = target

@@ -23,11 +23,12 @@ use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
 use sip_proto::uri::Uri;
 use tokio::task::JoinHandle;
 
-use super::{Credentials, Services};
+use super::Credentials;
 use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Value};
 use crate::engine::{host_port, transport_param, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::services::Services;
 
 /// The id every Bonjour account has.
 pub const BONJOUR_ID: &str = "bonjour@local";

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sip_proto::uri::SipUri;
 
-use super::{Account, BonjourAccount, Services};
+use super::{Account, BonjourAccount};
 use crate::config::{settings, ConfigError, ConfigurationManager, SipAddress, Value};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::services::Services;
 
 const ACCOUNTS: &str = "accounts";
 const BONJOUR: &str = "bonjour";

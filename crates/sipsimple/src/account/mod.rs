@@ -9,7 +9,6 @@ mod registration;
 
 pub use bonjour::{BonjourAccount, Neighbour, BONJOUR_ID};
 pub use manager::AccountManager;
-pub use registration::{Services, REGISTERING_AT_ONCE};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,6 +24,7 @@ use crate::config::{ConfigError, SettingChange, SettingsObject, SipAddress, Valu
 use crate::engine::{host_port, transport_param, TransportKind};
 use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::services::Services;
 
 /// A user name and password for digest authentication (the spec's
 /// `credentials`).

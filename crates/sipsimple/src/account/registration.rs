@@ -12,67 +12,14 @@ use sip_proto::registration::{RegisterClient, RegisterConfig, RegisterOutcome};
 use sip_proto::transaction::Target;
 use sip_proto::uri::Uri;
 use sip_proto::Request;
-use std::sync::Arc;
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
-use crate::engine::{host_port, transport_param, via_without_branch, Engine};
-use crate::lookup::{DnsLookup, Route};
+use crate::engine::{host_port, transport_param, via_without_branch};
+use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::random;
-
-/// What the task needs from the application.
-#[derive(Clone)]
-pub struct Services {
-    pub engine: Engine,
-    pub dns: DnsLookup,
-    pub user_agent: Option<String>,
-    /// Bounds the REGISTER exchanges in flight across all accounts: a
-    /// thousand accounts starting at once would otherwise overflow the
-    /// registrar's receive buffer, and a third of them would wait for a
-    /// retransmission (measured: docs/PERFORMANCE.md).
-    pub registering: Arc<Semaphore>,
-    /// `rtp.port_range` and `rtp.audio_codec_list` as the application
-    /// started with them (streams made for incoming offers use these).
-    pub rtp_port_range: (u16, u16),
-    pub audio_codecs: Vec<String>,
-    /// The application's voice mixer: streams made for incoming offers
-    /// join it.
-    pub voice_mixer: Option<crate::audio::AudioMixer>,
-    /// `audio.recordings_directory`, resolved.
-    pub recordings_directory: std::path::PathBuf,
-}
-
-/// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
-/// `~/.local/share`, else under the temporary directory.
-pub fn default_recordings_directory() -> std::path::PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share"))
-        })
-        .unwrap_or_else(std::env::temp_dir);
-    data.join("sipsimple-rs").join("recordings")
-}
-
-/// REGISTER exchanges in flight per application.
-pub const REGISTERING_AT_ONCE: usize = 64;
-
-impl Services {
-    pub fn new(engine: Engine, dns: DnsLookup, user_agent: Option<String>) -> Services {
-        Services {
-            engine,
-            dns,
-            user_agent,
-            registering: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
-            rtp_port_range: (50000, 50500),
-            audio_codecs: vec!["PCMU".into(), "PCMA".into()],
-            voice_mixer: None,
-            recordings_directory: default_recordings_directory(),
-        }
-    }
-}
+use crate::services::Services;
 
 /// The settings a registration runs with (read when it starts).
 pub(crate) struct Plan {

@@ -17,10 +17,10 @@ use tokio::sync::mpsc;
 
 use super::task::{Failover, Input, OfferKind, OurOffer, SessionTask};
 use super::{lock, Session, SessionAccount, SessionError, SessionState, Shared};
-use crate::account::Services;
 use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};
+use crate::services::Services;
 use crate::streams::{
     MediaStream, MediaStreamRegistry, RecordingDefaults, StreamContext, StreamDirection,
     StreamList, StreamSettings,

@@ -16,9 +16,9 @@ use sip_proto::{Message, Method, Request, Response};
 use tokio::sync::mpsc;
 
 use super::{lock, SessionState, Shared};
-use crate::account::Services;
 use crate::engine::TransportKind;
 use crate::notification::{AckReceived, NotificationCenter, NotificationData};
+use crate::services::Services;
 use crate::streams::{MediaStream, MediaStreamRegistry, StreamSettings};
 
 /// Messages are boxed: a channel allocates its slots in blocks of the
