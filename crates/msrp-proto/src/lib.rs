@@ -1,6 +1,27 @@
 //! `msrp-proto`: the sans-IO MSRP core of sipsimple-rs (RFC 4975, relays
 //! RFC 4976, connection model RFC 6135/6714).
 //!
+//! Owns: MSRP URIs with the RFC 4975 §6.1 comparison ([`MsrpUri`]).
+//!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
+//!
+//! Why our own: MSRP framing is an end-line search over a stream whose
+//! body may be gigabytes; the crates that exist buffer whole chunks, panic
+//! on bad input or bring their own runtime. A sans-IO core that hands the
+//! body on as it arrives is small and is what the engine and the fuzzers
+//! need.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod uri;
+
+pub use uri::{Host, MsrpUri, UriError};
