@@ -1,7 +1,10 @@
 //! `msrp-proto`: the sans-IO MSRP core of sipsimple-rs (RFC 4975, relays
 //! RFC 4976, connection model RFC 6135/6714).
 //!
-//! Owns: MSRP URIs with the RFC 4975 §6.1 comparison ([`MsrpUri`]).
+//! Owns: MSRP URIs with the RFC 4975 §6.1 comparison ([`MsrpUri`]); the
+//! message model ([`Head`], [`Request`], [`Response`], [`Flag`]) with the
+//! typed headers of RFC 4975 and RFC 4976 ([`headers`]); answering a
+//! relay's AUTH challenge ([`auth`], hashing by `sip_proto::digest`).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
@@ -22,6 +25,13 @@
     )
 )]
 
+pub mod auth;
+pub mod headers;
+pub mod message;
 pub mod uri;
 
+pub use headers::{HeaderError, TypedHeader};
+pub use message::{
+    Flag, Head, Header, Headers, MessageError, Method, Request, Response, TransactionId,
+};
 pub use uri::{Host, MsrpUri, UriError};
