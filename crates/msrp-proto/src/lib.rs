@@ -4,7 +4,10 @@
 //! Owns: MSRP URIs with the RFC 4975 §6.1 comparison ([`MsrpUri`]); the
 //! message model ([`Head`], [`Request`], [`Response`], [`Flag`]) with the
 //! typed headers of RFC 4975 and RFC 4976 ([`headers`]); answering a
-//! relay's AUTH challenge ([`auth`], hashing by `sip_proto::digest`).
+//! relay's AUTH challenge ([`auth`], hashing by `sip_proto::digest`); the
+//! serializer and a seeded transaction-id generator ([`write`]); the
+//! incremental stream parser that hands bodies on as they arrive
+//! ([`Parser`]).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
@@ -28,10 +31,15 @@
 pub mod auth;
 pub mod headers;
 pub mod message;
+pub mod parser;
+mod search;
 pub mod uri;
+pub mod write;
 
 pub use headers::{HeaderError, TypedHeader};
 pub use message::{
     Flag, Head, Header, Headers, MessageError, Method, Request, Response, TransactionId,
 };
+pub use parser::{parse_chunk, Event, Limits, Parser, StreamError};
 pub use uri::{Host, MsrpUri, UriError};
+pub use write::{encode, TidGenerator, WriteError};
