@@ -1,0 +1,333 @@
+//! The RFC 4975/4976 example messages (tests/data/README.md says where
+//! each comes from), each parsed in every split size, asserted against
+//! what the RFC says, and written back byte for byte.
+
+use msrp_proto::auth::{answer, AuthParams};
+use msrp_proto::headers::{
+    AuthenticationInfo, Authorization, ByteRange, ContentType, Expires, FailureReport, FromPath,
+    MessageId, Status, SuccessReport, ToPath, UsePath, WwwAuthenticate,
+};
+use msrp_proto::{
+    encode, parse_chunk, Event, Flag, Head, Host, Method, MsrpUri, Parser, TypedHeader,
+};
+
+fn load(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parses `name` whole and in every split size up to 64, checks all give
+/// the same chunk, and that writing it back gives the file.
+fn chunk(name: &str) -> (Head, Option<Vec<u8>>, Flag) {
+    let data = load(name);
+    let whole = parse_chunk(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for step in 1..=64 {
+        let mut p = Parser::default();
+        let (mut head, mut body, mut flag) = (None, None::<Vec<u8>>, None);
+        for piece in data.chunks(step) {
+            p.feed(piece).unwrap();
+            while let Some(ev) = p.poll().unwrap() {
+                match ev {
+                    Event::Head(h) => head = Some(h),
+                    Event::BodyData(b) => body.get_or_insert_with(Vec::new).extend_from_slice(&b),
+                    Event::End(f) => flag = Some(f),
+                }
+            }
+        }
+        assert!(p.is_idle(), "{name} step {step}");
+        assert_eq!(head.as_ref(), Some(&whole.0), "{name} step {step}");
+        assert_eq!(
+            body.unwrap_or_default(),
+            whole.1.clone().unwrap_or_default(),
+            "{name} step {step}"
+        );
+        assert_eq!(flag, Some(whole.2), "{name} step {step}");
+    }
+    let again = encode(&whole.0, whole.1.as_deref(), whole.2).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again),
+        String::from_utf8_lossy(&data),
+        "{name} round trip"
+    );
+    whole
+}
+
+fn typed<T: TypedHeader>(h: &Head) -> T {
+    h.headers()
+        .typed::<T>()
+        .unwrap_or_else(|| panic!("no {}", T::NAME))
+        .unwrap_or_else(|e| panic!("{}: {e}", T::NAME))
+}
+
+fn uri(s: &str) -> MsrpUri {
+    MsrpUri::parse(s).unwrap()
+}
+
+fn request(h: &Head) -> &msrp_proto::Request {
+    match h {
+        Head::Request(r) => r,
+        Head::Response(_) => panic!("not a request"),
+    }
+}
+
+fn response(h: &Head) -> &msrp_proto::Response {
+    match h {
+        Head::Response(r) => r,
+        Head::Request(_) => panic!("not a response"),
+    }
+}
+
+#[test]
+fn rfc4975_4_overview_send_and_response() {
+    let (h, body, flag) = chunk("rfc4975-4-send.msrp");
+    let r = request(&h);
+    assert_eq!(r.tid.as_str(), "a786hjs2");
+    assert_eq!(r.method, Method::Send);
+    let to = typed::<ToPath>(&h).0;
+    assert_eq!(
+        to,
+        [uri("msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp")]
+    );
+    let u = to.first().unwrap();
+    assert_eq!(u.host, Host::Name("biloxi.example.com".into()));
+    assert_eq!(
+        (u.port, u.session_id.as_deref()),
+        (Some(12763), Some("kjhd37s2s20w2a"))
+    );
+    assert_eq!(
+        typed::<FromPath>(&h).0,
+        [uri("msrp://atlanta.example.com:7654/jshA7weztas;tcp")]
+    );
+    assert_eq!(typed::<MessageId>(&h).0, "87652491");
+    let br = typed::<ByteRange>(&h);
+    assert_eq!((br.start, br.end, br.total), (1, Some(25), Some(25)));
+    assert_eq!(typed::<ContentType>(&h).media_type(), "text/plain");
+    assert_eq!(body.as_deref(), Some(&b"Hey Bob, are you there?"[..]));
+    // The RFC counts the CRLF before the end-line (see data/README.md).
+    assert_eq!(body.map(|b| b.len() as u64 + 2), br.len());
+    assert_eq!(flag, Flag::Complete);
+
+    let (h, body, flag) = chunk("rfc4975-4-200.msrp");
+    let r = response(&h);
+    assert_eq!(
+        (r.tid.as_str(), r.status, r.comment.as_deref()),
+        ("a786hjs2", 200, Some("OK"))
+    );
+    assert_eq!(
+        typed::<ToPath>(&h).0,
+        [uri("msrp://atlanta.example.com:7654/jshA7weztas;tcp")]
+    );
+    assert_eq!((body, flag), (None, Flag::Complete));
+}
+
+#[test]
+fn rfc4975_11_1_basic_session() {
+    let alice = uri("msrp://alicepc.example.com:7777/iau39soe2843z;tcp");
+    let bob = uri("msrp://bob.example.com:8888/9di4eae923wzd;tcp");
+    for (send, ok, tid, from, to, mid, text, range) in [
+        (
+            "rfc4975-11.1-send-alice.msrp",
+            "rfc4975-11.1-200-bob.msrp",
+            "d93kswow",
+            &alice,
+            &bob,
+            "12339sdqwer",
+            &b"Hi, I'm Alice!"[..],
+            16,
+        ),
+        (
+            "rfc4975-11.1-send-bob.msrp",
+            "rfc4975-11.1-200-alice.msrp",
+            "dkei38sd",
+            &bob,
+            &alice,
+            "456s9wlk3",
+            &b"Hi, Alice! I'm Bob!"[..],
+            21,
+        ),
+    ] {
+        let (h, body, flag) = chunk(send);
+        assert_eq!(h.tid().as_str(), tid);
+        assert_eq!(request(&h).method, Method::Send);
+        assert_eq!(typed::<ToPath>(&h).0, [to.clone()]);
+        assert_eq!(typed::<FromPath>(&h).0, [from.clone()]);
+        assert_eq!(typed::<MessageId>(&h).0, mid);
+        assert_eq!(
+            typed::<ByteRange>(&h),
+            ByteRange {
+                start: 1,
+                end: Some(range),
+                total: Some(range)
+            }
+        );
+        assert_eq!(body.as_deref(), Some(text));
+        assert_eq!(flag, Flag::Complete);
+        // Absent report headers mean: no success report, failure reports
+        // with a response (RFC 4975 §7.1.1).
+        assert!(h.headers().typed::<SuccessReport>().is_none());
+        assert!(h.headers().typed::<FailureReport>().is_none());
+
+        let (r, body, _) = chunk(ok);
+        assert_eq!((r.tid().as_str(), response(&r).status), (tid, 200));
+        // The response swaps the paths: it goes back the way it came.
+        assert_eq!(typed::<ToPath>(&r).0, [from.clone()]);
+        assert_eq!(typed::<FromPath>(&r).0, [to.clone()]);
+        assert_eq!(body, None);
+    }
+}
+
+#[test]
+fn rfc4975_11_5_positive_report() {
+    let (h, body, _) = chunk("rfc4975-11.5-send.msrp");
+    assert_eq!(typed::<SuccessReport>(&h), SuccessReport(true));
+    assert_eq!(typed::<FailureReport>(&h), FailureReport::No);
+    assert_eq!(typed::<ContentType>(&h).media_type(), "text/html");
+    assert!(body.is_some_and(|b| b.starts_with(b"<html>")));
+
+    let (r, body, flag) = chunk("rfc4975-11.5-report.msrp");
+    let req = request(&r);
+    assert_eq!(
+        (req.tid.as_str(), &req.method),
+        ("dkei38sd", &Method::Report)
+    );
+    // The REPORT names the message and the bytes it covers, and carries
+    // no report headers of its own (RFC 4975 §7.1.2).
+    assert_eq!(typed::<MessageId>(&r), typed::<MessageId>(&h));
+    assert_eq!(typed::<ByteRange>(&r), typed::<ByteRange>(&h));
+    assert_eq!(
+        typed::<Status>(&r),
+        Status {
+            namespace: 0,
+            code: 200,
+            reason: Some("OK".into())
+        }
+    );
+    assert!(r.headers().get("Success-Report").is_none());
+    assert_eq!((body, flag), (None, Flag::Complete));
+}
+
+#[test]
+fn rfc4976_auth_exchange() {
+    let relay = uri("msrps://alice@intra.example.com;tcp");
+    let alice = uri("msrps://alice.example.com:9892/98cjs;tcp");
+
+    let (a1, body, _) = chunk("rfc4976-auth-1.msrp");
+    assert_eq!(
+        (a1.tid().as_str(), &request(&a1).method),
+        ("49fh", &Method::Auth)
+    );
+    let to = typed::<ToPath>(&a1).0;
+    assert_eq!(to, [relay.clone()]);
+    let r = to.first().unwrap();
+    assert!(r.secure);
+    assert_eq!(
+        (r.userinfo.as_deref(), r.port, r.session_id.as_deref()),
+        (Some("alice"), None, None)
+    );
+    assert_eq!(typed::<FromPath>(&a1).0, [alice.clone()]);
+    assert_eq!(body, None);
+
+    let (c, _, _) = chunk("rfc4976-auth-1-401.msrp");
+    let cr = response(&c);
+    assert_eq!((cr.tid.as_str(), cr.status), ("49fh", 401));
+    assert_eq!(cr.comment.as_deref(), Some("Unauthorized"));
+    let ch = typed::<WwwAuthenticate>(&c);
+    assert!(ch.0.is_digest());
+    assert_eq!(ch.0.param("realm").as_deref(), Some("intra.example.com"));
+    assert_eq!(ch.0.param("qop").as_deref(), Some("auth"));
+    assert_eq!(
+        ch.0.param("nonce").as_deref(),
+        Some("dcd98b7102dd2f0e8b11d0f600bfb0c093")
+    );
+
+    let (a2, _, _) = chunk("rfc4976-auth-2.msrp");
+    assert_eq!(a2.tid().as_str(), "49fi");
+    let auth = typed::<Authorization>(&a2);
+    for (n, v) in [
+        ("username", "Alice"),
+        ("realm", "intra.example.com"),
+        ("nonce", "dcd98b7102dd2f0e8b11d0f600bfb0c093"),
+        ("qop", "auth"),
+        ("nc", "00000001"),
+        ("cnonce", "0a4f113b"),
+        ("response", "6629fae49393a05397450978507c4ef1"),
+    ] {
+        assert_eq!(auth.0.param(n).as_deref(), Some(v), "{n}");
+    }
+    // Our answer to the same challenge names the same parameters.
+    let ours = answer(
+        &ch,
+        &AuthParams {
+            username: "Alice",
+            password: "unknown to the RFC",
+            uri: &relay.to_string(),
+            cnonce: "0a4f113b",
+            nc: 1,
+        },
+    )
+    .unwrap();
+    for n in ["username", "realm", "nonce", "qop", "nc", "cnonce"] {
+        assert_eq!(ours.authorization.0.param(n), auth.0.param(n), "{n}");
+    }
+    assert!(!ours.verify(&AuthenticationInfo(vec![])));
+
+    let (ok, _, _) = chunk("rfc4976-auth-2-200.msrp");
+    assert_eq!((ok.tid().as_str(), response(&ok).status), ("49fi", 200));
+    assert_eq!(
+        typed::<UsePath>(&ok).0,
+        [uri("msrps://relay.example.com:9000/hjdhfha;tcp")]
+    );
+    assert_eq!(typed::<Expires>(&ok), Expires(1800));
+}
+
+#[test]
+fn constructed_chunks_and_abort() {
+    let (h1, b1, f1) = chunk("constructed-chunked-1.msrp");
+    let (h2, b2, f2) = chunk("constructed-chunked-2.msrp");
+    assert_eq!(typed::<MessageId>(&h1), typed::<MessageId>(&h2));
+    assert_eq!((f1, f2), (Flag::More, Flag::Complete));
+    let r1 = typed::<ByteRange>(&h1);
+    let r2 = typed::<ByteRange>(&h2);
+    assert_eq!(r1.len(), b1.as_ref().map(|b| b.len() as u64));
+    assert_eq!(r2.len(), b2.as_ref().map(|b| b.len() as u64));
+    assert_eq!(r1.end.map(|e| e + 1), Some(r2.start));
+
+    let (h, body, flag) = chunk("constructed-aborted.msrp");
+    assert_eq!(flag, Flag::Aborted);
+    let br = typed::<ByteRange>(&h);
+    assert_eq!((br.end, br.total), (None, None));
+    // End-lines of other transactions are body (RFC 4975 §7.1).
+    let body = String::from_utf8(body.unwrap()).unwrap();
+    assert!(body.contains("-------7443hs0$\r\n-------7443hs04$\r\nand more"));
+}
+
+#[test]
+fn corpus_back_to_back_on_one_stream() {
+    let names = [
+        "rfc4976-auth-1.msrp",
+        "rfc4976-auth-1-401.msrp",
+        "rfc4976-auth-2.msrp",
+        "rfc4976-auth-2-200.msrp",
+        "rfc4975-4-send.msrp",
+        "rfc4975-4-200.msrp",
+        "constructed-chunked-1.msrp",
+        "rfc4975-11.5-report.msrp",
+        "constructed-chunked-2.msrp",
+        "constructed-aborted.msrp",
+    ];
+    let stream: Vec<u8> = names.iter().flat_map(|n| load(n)).collect();
+    for step in [1, 3, 17, 256, stream.len()] {
+        let mut p = Parser::default();
+        let mut ends = 0;
+        for piece in stream.chunks(step) {
+            p.feed(piece).unwrap();
+            while let Some(ev) = p.poll().unwrap() {
+                if matches!(ev, Event::End(_)) {
+                    ends += 1;
+                }
+            }
+        }
+        assert_eq!(ends, names.len(), "step {step}");
+        assert!(p.finish().is_ok());
+    }
+}
