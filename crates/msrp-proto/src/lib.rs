@@ -7,7 +7,8 @@
 //! relay's AUTH challenge ([`auth`], hashing by `sip_proto::digest`); the
 //! serializer and a seeded transaction-id generator ([`write`]); the
 //! incremental stream parser that hands bodies on as they arrive
-//! ([`Parser`]).
+//! ([`Parser`]); chunking of outgoing messages ([`chunk::Chunker`]) and
+//! bounded reassembly of incoming ones ([`reassembly::Reassembler`]).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
@@ -29,9 +30,11 @@
 )]
 
 pub mod auth;
+pub mod chunk;
 pub mod headers;
 pub mod message;
 pub mod parser;
+pub mod reassembly;
 mod search;
 pub mod uri;
 pub mod write;
