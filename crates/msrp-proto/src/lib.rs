@@ -8,7 +8,8 @@
 //! serializer and a seeded transaction-id generator ([`write`]); the
 //! incremental stream parser that hands bodies on as they arrive
 //! ([`Parser`]); chunking of outgoing messages ([`chunk::Chunker`]) and
-//! bounded reassembly of incoming ones ([`reassembly::Reassembler`]).
+//! bounded reassembly of incoming ones ([`reassembly::Reassembler`]); a
+//! first endpoint session core in the quinn-proto shape ([`Session`]).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
@@ -36,6 +37,7 @@ pub mod message;
 pub mod parser;
 pub mod reassembly;
 mod search;
+pub mod session;
 pub mod uri;
 pub mod write;
 
@@ -44,5 +46,6 @@ pub use message::{
     Flag, Head, Header, Headers, MessageError, Method, Request, Response, TransactionId,
 };
 pub use parser::{parse_chunk, Event, Limits, Parser, StreamError};
+pub use session::{Session, SessionConfig, SessionEvent};
 pub use uri::{Host, MsrpUri, UriError};
 pub use write::{encode, TidGenerator, WriteError};

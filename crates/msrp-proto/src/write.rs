@@ -20,6 +20,8 @@ pub enum WriteError {
     EndLineInBody(TransactionId),
     #[error("no transaction id found that is absent from the body")]
     TidExhausted,
+    #[error("status {0} is not three digits")]
+    BadStatus(u16),
 }
 
 /// The start line and headers, and the empty line before a body if
@@ -41,7 +43,10 @@ pub fn write_head(head: &Head, has_body: bool, out: &mut Vec<u8>) -> Result<(), 
             if has_body {
                 return Err(WriteError::ResponseBody);
             }
-            out.extend_from_slice(format!("{:03}", r.status % 1000).as_bytes());
+            if r.status > 999 {
+                return Err(WriteError::BadStatus(r.status));
+            }
+            out.extend_from_slice(format!("{:03}", r.status).as_bytes());
             if let Some(c) = &r.comment {
                 if !is_utf8text(c) {
                     return Err(WriteError::BadHeader("(comment)".into()));

@@ -1,0 +1,514 @@
+//! A minimal MSRP endpoint session core in the quinn-proto shape:
+//! [`Session::handle_input`] takes received bytes and the time,
+//! [`Session::poll_transmit`] hands out bytes to write,
+//! [`Session::poll_event`] what happened, [`Session::poll_timeout`] and
+//! [`Session::handle_timeout`] drive the transaction timer.
+//!
+//! What it does (RFC 4975 §7): sends messages as chunks of a configured
+//! size, one chunk per message in turn so a large message interleaves
+//! with small ones; answers SENDs with 200 or an error as their
+//! Failure-Report asks; reassembles incoming messages; sends a success
+//! REPORT when asked; reads REPORTs; answers unknown methods with 501;
+//! fails a chunk whose response does not come in time (408).
+//!
+//! Not yet: relay AUTH sequencing (the [`crate::auth`] pieces exist),
+//! failure REPORTs towards the sender, partial success REPORTs, the
+//! RFC 6135 connection binding, interrupting a chunk in mid-body.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::chunk::Chunker;
+use crate::headers::{
+    ByteRange, ContentType, FailureReport, FromPath, MessageId, Status, SuccessReport, ToPath,
+    TypedHeader,
+};
+use crate::message::{Flag, Head, Headers, Method, Request, Response, TransactionId};
+use crate::parser::{Event, Limits, Parser, StreamError};
+use crate::reassembly::{Progress, Reassembler, ReassemblyLimits};
+use crate::uri::MsrpUri;
+use crate::write::{encode, TidGenerator};
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Our From-Path: relays first, our own URI last.
+    pub local_path: Vec<MsrpUri>,
+    /// The To-Path towards the peer, its URI last.
+    pub remote_path: Vec<MsrpUri>,
+    pub chunk_size: u64,
+    /// How long a chunk waits for its response (RFC 4975 §7.1.1: 30 s).
+    pub transaction_timeout: Duration,
+    pub limits: Limits,
+    pub reassembly: ReassemblyLimits,
+    /// Seeds transaction and message ids.
+    pub seed: u64,
+}
+
+impl SessionConfig {
+    /// 2048-byte chunks: RFC 4975 §7.1.1 asks senders to chunk anything
+    /// larger, so other messages are never stuck behind one.
+    pub fn new(local_path: Vec<MsrpUri>, remote_path: Vec<MsrpUri>, seed: u64) -> Self {
+        SessionConfig {
+            local_path,
+            remote_path,
+            chunk_size: 2048,
+            transaction_timeout: Duration::from_secs(30),
+            limits: Limits::default(),
+            reassembly: ReassemblyLimits::default(),
+            seed,
+        }
+    }
+}
+
+/// What the session reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    MessageReceived {
+        message_id: String,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
+    /// The peer abandoned a message it was sending.
+    MessageAborted { message_id: String },
+    /// Every chunk was accepted by the next hop (or written, when no
+    /// responses were asked for).
+    MessageSent { message_id: String },
+    /// A chunk was refused, timed out, or a failure REPORT came.
+    MessageFailed {
+        message_id: String,
+        status: u16,
+        reason: Option<String>,
+    },
+    /// A success REPORT (RFC 4975 §7.1.2) for these bytes.
+    MessageDelivered {
+        message_id: String,
+        range: Option<ByteRange>,
+    },
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    message_id: MessageId,
+    content_type: String,
+    body: Bytes,
+    chunker: Chunker,
+    success_report: bool,
+    failure_report: FailureReport,
+    /// Chunks written whose response is awaited.
+    awaiting: usize,
+}
+
+#[derive(Debug)]
+struct Pending {
+    message_id: String,
+    deadline: Option<Instant>,
+}
+
+/// The request being read off the stream.
+#[derive(Debug)]
+struct Incoming {
+    req: Request,
+    body: Vec<u8>,
+    too_large: bool,
+}
+
+/// One MSRP session over one connection.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    parser: Parser,
+    reassembler: Reassembler,
+    tids: TidGenerator,
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    /// Messages with chunks left to write, taken in turn.
+    outgoing: VecDeque<Outgoing>,
+    /// Messages fully written, waiting for responses to their chunks.
+    finishing: HashMap<String, Outgoing>,
+    pending: HashMap<TransactionId, Pending>,
+    incoming: Option<Incoming>,
+}
+
+impl Session {
+    pub fn new(cfg: SessionConfig) -> Self {
+        Session {
+            parser: Parser::new(cfg.limits),
+            reassembler: Reassembler::new(cfg.reassembly),
+            tids: TidGenerator::new(cfg.seed),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            outgoing: VecDeque::new(),
+            finishing: HashMap::new(),
+            pending: HashMap::new(),
+            incoming: None,
+            cfg,
+        }
+    }
+
+    /// Queues a message; its id names it in later events.
+    pub fn send_message(
+        &mut self,
+        content_type: &str,
+        body: Bytes,
+        success_report: bool,
+        failure_report: FailureReport,
+    ) -> String {
+        // A transaction id is an ident too; one of them names the message.
+        let message_id = MessageId(self.tids.next_tid().as_str().to_owned());
+        let id = message_id.0.clone();
+        let chunker = Chunker::new(Some(body.len() as u64), self.cfg.chunk_size.max(1));
+        match chunker {
+            Ok(chunker) => self.outgoing.push_back(Outgoing {
+                message_id,
+                content_type: content_type.to_owned(),
+                body,
+                chunker,
+                success_report,
+                failure_report,
+                awaiting: 0,
+            }),
+            Err(_) => self.events.push_back(SessionEvent::MessageFailed {
+                message_id: id.clone(),
+                status: 413,
+                reason: Some("message too large".into()),
+            }),
+        }
+        id
+    }
+
+    /// Received bytes. An error means the stream cannot be read further:
+    /// close the connection.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), StreamError> {
+        self.parser.feed(data)?;
+        while let Some(ev) = self.parser.poll()? {
+            match ev {
+                Event::Head(Head::Request(req)) => {
+                    self.incoming = Some(Incoming {
+                        req,
+                        body: Vec::new(),
+                        too_large: false,
+                    });
+                }
+                Event::Head(Head::Response(resp)) => self.on_response(now, resp),
+                Event::BodyData(b) => {
+                    if let Some(inc) = &mut self.incoming {
+                        let max = self.cfg.reassembly.max_message_bytes;
+                        if (inc.body.len() + b.len()) as u64 > max {
+                            inc.too_large = true;
+                        } else {
+                            inc.body.extend_from_slice(&b);
+                        }
+                    }
+                }
+                Event::End(flag) => {
+                    if let Some(inc) = self.incoming.take() {
+                        self.on_request(inc, flag);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next bytes to write: queued responses and REPORTs first, then
+    /// one chunk of the next outgoing message in turn.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if let Some(t) = self.transmits.pop_front() {
+            return Some(t);
+        }
+        let mut msg = self.outgoing.pop_front()?;
+        let avail = msg.body.len() as u64 - msg.chunker.sent();
+        let plan = msg.chunker.next_chunk(avail, true)?;
+        let piece = msg.body.get(plan.offsets()).unwrap_or_default();
+        let id = msg.message_id.0.clone();
+        let Ok(tid) = self.tids.next_for_body(piece) else {
+            self.fail(&id, 500, Some("no transaction id fits the body"));
+            return None;
+        };
+        let mut h = self.path_headers(&self.cfg.remote_path.clone());
+        h.push_typed(&msg.message_id);
+        h.push_typed(&plan.range);
+        if msg.success_report {
+            h.push_typed(&SuccessReport(true));
+        }
+        if msg.failure_report != FailureReport::Yes {
+            h.push_typed(&msg.failure_report);
+        }
+        let body = (!piece.is_empty()).then_some(piece);
+        if body.is_some() {
+            h.push(ContentType::NAME, msg.content_type.clone());
+        }
+        let head = Head::Request(Request {
+            tid: tid.clone(),
+            method: Method::Send,
+            headers: h,
+        });
+        let bytes = match encode(&head, body, plan.flag) {
+            Ok(b) => b,
+            Err(e) => {
+                self.fail(&id, 400, Some(&e.to_string()));
+                return None;
+            }
+        };
+        if msg.failure_report == FailureReport::Yes {
+            msg.awaiting += 1;
+            self.pending.insert(
+                tid,
+                Pending {
+                    message_id: id.clone(),
+                    // A timeout beyond the clock's range means never.
+                    deadline: now.checked_add(self.cfg.transaction_timeout),
+                },
+            );
+        }
+        if !msg.chunker.is_finished() {
+            self.outgoing.push_back(msg);
+        } else if msg.awaiting == 0 {
+            self.events
+                .push_back(SessionEvent::MessageSent { message_id: id });
+        } else {
+            self.finishing.insert(id, msg);
+        }
+        Some(bytes)
+    }
+
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.pending.values().filter_map(|p| p.deadline).min()
+    }
+
+    /// Fails chunks whose response did not come in time (RFC 4975
+    /// §7.1.1: as if a 408 had come).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<TransactionId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(t, _)| t.clone())
+            .collect();
+        for t in expired {
+            if let Some(p) = self.pending.remove(&t) {
+                self.fail(&p.message_id, 408, Some("no response in time"));
+            }
+        }
+    }
+
+    /// Whether everything queued was written and answered.
+    pub fn is_idle(&self) -> bool {
+        self.transmits.is_empty()
+            && self.outgoing.is_empty()
+            && self.pending.is_empty()
+            && self.finishing.is_empty()
+    }
+
+    fn our_uri(&self) -> Option<&MsrpUri> {
+        self.cfg.local_path.last()
+    }
+
+    fn path_headers(&self, to: &[MsrpUri]) -> Headers {
+        let mut h = Headers::new();
+        h.push_typed(&ToPath(to.to_vec()));
+        h.push_typed(&FromPath(self.cfg.local_path.clone()));
+        h
+    }
+
+    /// Drops what is left of an outgoing message and reports it once.
+    fn fail(&mut self, message_id: &str, status: u16, reason: Option<&str>) {
+        let before = self.outgoing.len();
+        self.outgoing.retain(|m| m.message_id.0 != message_id);
+        let was_known =
+            self.finishing.remove(message_id).is_some() || self.outgoing.len() != before;
+        self.pending.retain(|_, p| p.message_id != message_id);
+        if was_known {
+            self.events.push_back(SessionEvent::MessageFailed {
+                message_id: message_id.to_owned(),
+                status,
+                reason: reason.map(str::to_owned),
+            });
+        }
+    }
+
+    fn on_response(&mut self, _now: Instant, resp: Response) {
+        let Some(p) = self.pending.remove(&resp.tid) else {
+            // A late answer to a transaction already timed out.
+            return;
+        };
+        if resp.status != 200 {
+            self.fail(&p.message_id, resp.status, resp.comment.as_deref());
+            return;
+        }
+        let in_queue = self
+            .outgoing
+            .iter_mut()
+            .find(|m| m.message_id.0 == p.message_id);
+        if let Some(m) = in_queue {
+            m.awaiting = m.awaiting.saturating_sub(1);
+            return;
+        }
+        let done = self.finishing.get_mut(&p.message_id).is_some_and(|m| {
+            m.awaiting = m.awaiting.saturating_sub(1);
+            m.awaiting == 0
+        });
+        if done {
+            self.finishing.remove(&p.message_id);
+            self.events.push_back(SessionEvent::MessageSent {
+                message_id: p.message_id,
+            });
+        }
+    }
+
+    fn respond(&mut self, req: &Request, status: u16, comment: &str) {
+        let to = match req.headers.typed::<FromPath>() {
+            Some(Ok(FromPath(p))) => p.into_iter().take(1).collect::<Vec<_>>(),
+            _ => return,
+        };
+        let mut headers = Headers::new();
+        headers.push_typed(&ToPath(to));
+        if let Some(me) = self.our_uri() {
+            headers.push_typed(&FromPath(vec![me.clone()]));
+        }
+        let head = Head::Response(Response {
+            tid: req.tid.clone(),
+            status,
+            comment: Some(comment.to_owned()),
+            headers,
+        });
+        if let Ok(b) = encode(&head, None, Flag::Complete) {
+            self.transmits.push_back(b);
+        }
+    }
+
+    fn on_request(&mut self, inc: Incoming, flag: Flag) {
+        let req = &inc.req;
+        let failure = match req.headers.typed::<FailureReport>() {
+            None => Some(FailureReport::Yes),
+            Some(r) => r.ok(),
+        };
+        let answer = |s: &mut Self, status: u16, comment: &str| {
+            let wanted = match failure {
+                Some(FailureReport::Yes) | None => true,
+                Some(FailureReport::No) => false,
+                Some(FailureReport::Partial) => status != 200,
+            };
+            if wanted {
+                s.respond(req, status, comment);
+            }
+        };
+        match req.method {
+            Method::Send => {}
+            // REPORTs are never answered (RFC 4975 §7.1.2).
+            Method::Report => return self.on_report(req),
+            _ => return answer(self, 501, "Unknown method"),
+        }
+        let to_ok = match req.headers.typed::<ToPath>() {
+            Some(Ok(ToPath(p))) => p.last() == self.our_uri(),
+            _ => return answer(self, 400, "Bad To-Path"),
+        };
+        if !to_ok {
+            return answer(self, 481, "Session does not exist");
+        }
+        let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
+            return answer(self, 400, "Bad Message-ID");
+        };
+        // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
+        let range = match req.headers.typed::<ByteRange>() {
+            None => ByteRange {
+                start: 1,
+                end: None,
+                total: None,
+            },
+            Some(Ok(r)) => r,
+            Some(Err(_)) => return answer(self, 400, "Bad Byte-Range"),
+        };
+        if inc.too_large {
+            self.reassembler.remove(&mid);
+            return answer(self, 413, "Message too large");
+        }
+        match self.reassembler.chunk(&mid, range, &inc.body, flag) {
+            Err(e) => answer(self, e.status(), &e.to_string()),
+            Ok(p) => {
+                answer(self, 200, "OK");
+                match p {
+                    Progress::Partial { .. } => {}
+                    Progress::Aborted { .. } => self
+                        .events
+                        .push_back(SessionEvent::MessageAborted { message_id: mid }),
+                    Progress::Complete(body) => {
+                        let wants = req.headers.typed::<SuccessReport>();
+                        if matches!(wants, Some(Ok(SuccessReport(true)))) {
+                            self.report(req, &mid, body.len() as u64);
+                        }
+                        self.events.push_back(SessionEvent::MessageReceived {
+                            message_id: mid,
+                            content_type: req.headers.get(ContentType::NAME).map(str::to_owned),
+                            body,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// A success REPORT for a whole message, back along its From-Path.
+    fn report(&mut self, req: &Request, mid: &str, len: u64) {
+        let Some(Ok(FromPath(back))) = req.headers.typed::<FromPath>() else {
+            return;
+        };
+        let mut h = Headers::new();
+        h.push_typed(&ToPath(back));
+        if let Some(me) = self.our_uri() {
+            h.push_typed(&FromPath(vec![me.clone()]));
+        }
+        h.push_typed(&MessageId(mid.to_owned()));
+        h.push_typed(&ByteRange {
+            start: 1,
+            end: Some(len),
+            total: Some(len),
+        });
+        h.push_typed(&Status {
+            namespace: 0,
+            code: 200,
+            reason: Some("OK".into()),
+        });
+        let head = Head::Request(Request {
+            tid: self.tids.next_tid(),
+            method: Method::Report,
+            headers: h,
+        });
+        if let Ok(b) = encode(&head, None, Flag::Complete) {
+            self.transmits.push_back(b);
+        }
+    }
+
+    fn on_report(&mut self, req: &Request) {
+        let (Some(Ok(MessageId(mid))), Some(Ok(status))) = (
+            req.headers.typed::<MessageId>(),
+            req.headers.typed::<Status>(),
+        ) else {
+            return;
+        };
+        let range = req.headers.typed::<ByteRange>().and_then(Result::ok);
+        self.events.push_back(if status.code == 200 {
+            SessionEvent::MessageDelivered {
+                message_id: mid,
+                range,
+            }
+        } else {
+            SessionEvent::MessageFailed {
+                message_id: mid,
+                status: status.code,
+                reason: status.reason,
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

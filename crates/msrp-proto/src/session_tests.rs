@@ -1,0 +1,186 @@
+//! Two sessions wired back to back on virtual time.
+
+use super::*;
+
+fn uri(s: &str) -> MsrpUri {
+    MsrpUri::parse(s).unwrap()
+}
+
+fn pair(chunk: u64) -> (Session, Session) {
+    let a = uri("msrp://alicepc.example.com:7777/iau39soe2843z;tcp");
+    let b = uri("msrp://bob.example.com:8888/9di4eae923wzd;tcp");
+    let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 1);
+    let mut cb = SessionConfig::new(vec![b], vec![a], 2);
+    ca.chunk_size = chunk;
+    cb.chunk_size = chunk;
+    (Session::new(ca), Session::new(cb))
+}
+
+/// Moves everything each side has to write to the other, in `step`-byte
+/// reads, until both are quiet. Returns the bytes alice wrote.
+fn pump(a: &mut Session, b: &mut Session, now: Instant, step: usize) -> Vec<Vec<u8>> {
+    let mut from_a = Vec::new();
+    loop {
+        let mut moved = false;
+        while let Some(t) = a.poll_transmit(now) {
+            for piece in t.chunks(step) {
+                b.handle_input(now, piece).unwrap();
+            }
+            from_a.push(t);
+            moved = true;
+        }
+        while let Some(t) = b.poll_transmit(now) {
+            for piece in t.chunks(step) {
+                a.handle_input(now, piece).unwrap();
+            }
+            moved = true;
+        }
+        if !moved {
+            return from_a;
+        }
+    }
+}
+
+fn events(s: &mut Session) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+#[test]
+fn large_message_interleaves_with_small_and_is_reported() {
+    let (mut a, mut b) = pair(100);
+    let now = Instant::now();
+    let big: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let big_id = a.send_message(
+        "application/octet-stream",
+        Bytes::from(big.clone()),
+        true,
+        FailureReport::Yes,
+    );
+    let small_id = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"hi"),
+        false,
+        FailureReport::Yes,
+    );
+    let written = pump(&mut a, &mut b, now, 7);
+    // The small message went out second, not after ten chunks.
+    let second = written
+        .get(1)
+        .map(|w| String::from_utf8_lossy(w).into_owned());
+    assert!(second.is_some_and(|s| s.contains(&small_id)));
+    let got = events(&mut b);
+    assert!(got.contains(&SessionEvent::MessageReceived {
+        message_id: small_id.clone(),
+        content_type: Some("text/plain".into()),
+        body: b"hi".to_vec(),
+    }));
+    assert!(got.contains(&SessionEvent::MessageReceived {
+        message_id: big_id.clone(),
+        content_type: Some("application/octet-stream".into()),
+        body: big,
+    }));
+    let sent = events(&mut a);
+    assert!(sent.contains(&SessionEvent::MessageSent {
+        message_id: small_id
+    }));
+    assert!(sent.contains(&SessionEvent::MessageSent {
+        message_id: big_id.clone()
+    }));
+    assert!(sent.contains(&SessionEvent::MessageDelivered {
+        message_id: big_id,
+        range: Some(ByteRange {
+            start: 1,
+            end: Some(1000),
+            total: Some(1000)
+        }),
+    }));
+    assert!(a.is_idle() && b.is_idle());
+    assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn missing_response_times_out_as_408() {
+    let (mut a, _) = pair(100);
+    let t0 = Instant::now();
+    let id = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::Yes,
+    );
+    assert!(a.poll_transmit(t0).is_some());
+    let deadline = a.poll_timeout().unwrap();
+    assert_eq!(deadline, t0 + Duration::from_secs(30));
+    a.handle_timeout(deadline - Duration::from_millis(1));
+    assert_eq!(a.poll_event(), None);
+    a.handle_timeout(deadline);
+    assert_eq!(
+        a.poll_event(),
+        Some(SessionEvent::MessageFailed {
+            message_id: id,
+            status: 408,
+            reason: Some("no response in time".into()),
+        })
+    );
+    assert!(a.is_idle());
+}
+
+#[test]
+fn no_failure_report_means_no_response() {
+    let (mut a, mut b) = pair(100);
+    let now = Instant::now();
+    let id = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::No,
+    );
+    let _ = pump(&mut a, &mut b, now, 1000);
+    assert_eq!(
+        a.poll_event(),
+        Some(SessionEvent::MessageSent { message_id: id })
+    );
+    assert!(b.poll_transmit(now).is_none());
+    assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn wrong_session_gets_481_and_unknown_method_501() {
+    let (mut a, mut b) = pair(100);
+    let now = Instant::now();
+    let stray = b"MSRP abcd1234 SEND\r\nTo-Path: msrp://bob.example.com:8888/other;tcp\r\n\
+From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\nMessage-ID: m1234\r\n\
+Content-Type: text/plain\r\n\r\nx\r\n-------abcd1234$\r\n\
+MSRP efgh5678 NICKNAME\r\nTo-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n\
+From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n-------efgh5678$\r\n";
+    b.handle_input(now, stray).unwrap();
+    let r1 = String::from_utf8(b.poll_transmit(now).unwrap()).unwrap();
+    let r2 = String::from_utf8(b.poll_transmit(now).unwrap()).unwrap();
+    assert!(r1.starts_with("MSRP abcd1234 481 "), "{r1}");
+    assert!(r1.contains("To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n"));
+    assert!(r2.starts_with("MSRP efgh5678 501 "), "{r2}");
+    assert_eq!(b.poll_event(), None);
+    // A refused chunk fails the sender's message.
+    let id = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::Yes,
+    );
+    let chunk = a.poll_transmit(now).unwrap();
+    let text = String::from_utf8(chunk).unwrap();
+    let tid = text.split(' ').nth(1).unwrap();
+    let refusal = format!(
+        "MSRP {tid} 413 Stop\r\nTo-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
+From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
+    );
+    a.handle_input(now, refusal.as_bytes()).unwrap();
+    assert_eq!(
+        a.poll_event(),
+        Some(SessionEvent::MessageFailed {
+            message_id: id,
+            status: 413,
+            reason: Some("Stop".into()),
+        })
+    );
+}
