@@ -406,8 +406,10 @@ impl Session {
             Method::Report => return self.on_report(req),
             _ => return answer(self, 501, "Unknown method"),
         }
+        // The first To-Path URI names this hop's recipient: relays take
+        // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
         let to_ok = match req.headers.typed::<ToPath>() {
-            Some(Ok(ToPath(p))) => p.last() == self.our_uri(),
+            Some(Ok(ToPath(p))) => p.first() == self.our_uri(),
             _ => return answer(self, 400, "Bad To-Path"),
         };
         if !to_ok {
