@@ -1,4 +1,36 @@
 //! `payloads`: the bodies SIP SIMPLE carries inside MSRP and SIP messages.
 //!
-//! Does not own: the transports that carry them (MSRP, SIP).
+//! Owns: Message/CPIM (RFC 3862, [`cpim`]), the is-composing indication
+//! (RFC 3994, [`iscomposing`]), instant message disposition notifications
+//! (RFC 5438, [`imdn`]: the CPIM request headers and the
+//! `message/imdn+xml` document), the RFC 3339 timestamps they share
+//! ([`DateTime`]) and the bounded XML tree the XML documents are read
+//! through ([`xml`]). Every parser takes bytes and limits and returns a
+//! typed value or a typed error; every value prints back to bytes that
+//! parse to the same value.
+//!
+//! Does not own: the transports that carry these bodies (MSRP framing in
+//! `msrp-proto`, SIP MESSAGE/NOTIFY in `sip-proto`), the outer MIME headers
+//! of a SIP or MSRP message, and any policy (when to send is-composing,
+//! which notifications to honour): that is the middleware's.
+//!
+//! Why our own CPIM code: no maintained crate parses RFC 3862 with its
+//! namespaces and escapes. Why `quick-xml` under the documents: it is a
+//! pull parser that expands no DTD entities and allocates little; on top
+//! of it [`xml::XmlElement`] keeps the elements of foreign namespaces that
+//! RFC 3863/4479 require a client to pass on untouched.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod cpim;
+mod datetime;
+
+pub use datetime::{DateTime, DateTimeError, Offset};
