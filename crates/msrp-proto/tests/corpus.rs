@@ -331,3 +331,75 @@ fn corpus_back_to_back_on_one_stream() {
         assert!(p.finish().is_ok());
     }
 }
+
+/// Streams the RFC grammar refuses, each with the error it must give
+/// whatever the split, and the parser staying failed afterwards.
+#[test]
+fn malformed_streams_fail_the_same_way_in_any_split() {
+    use msrp_proto::{MessageError, StreamError};
+    let to = "To-Path: msrp://b.example.com:1/x;tcp\r\n";
+    let cases: Vec<(String, fn(&StreamError) -> bool)> = vec![
+        // Lower-case method (other-method is 1*UPALPHA).
+        (format!("MSRP abcd send\r\n{to}-------abcd$\r\n"), |e| {
+            matches!(e, StreamError::Syntax(MessageError::Method(_)))
+        }),
+        // A transaction id shorter than ident allows.
+        (format!("MSRP abc SEND\r\n{to}-------abc$\r\n"), |e| {
+            matches!(e, StreamError::Syntax(MessageError::TransactionId(_)))
+        }),
+        // An end-line with another transaction's id straight after the
+        // headers: not a header, not this message's end.
+        (format!("MSRP abcd SEND\r\n{to}-------abce$\r\n"), |e| {
+            matches!(e, StreamError::BadEndLine(_))
+        }),
+        // A bad continuation flag.
+        (format!("MSRP abcd SEND\r\n{to}-------abcd!\r\n"), |e| {
+            matches!(e, StreamError::BadEndLine(_))
+        }),
+        // A response with a body.
+        (
+            format!("MSRP abcd 200 OK\r\n{to}\r\nbody\r\n-------abcd$\r\n"),
+            |e| matches!(e, StreamError::ResponseBody),
+        ),
+        // Bare LF line ends.
+        (
+            "MSRP abcd SEND\nTo-Path: x\n-------abcd$\n\r\n".to_owned(),
+            |e| matches!(e, StreamError::Syntax(MessageError::StartLine(_))),
+        ),
+        // A header line without a colon.
+        (
+            format!("MSRP abcd SEND\r\n{to}Junk\r\n-------abcd$\r\n"),
+            |e| matches!(e, StreamError::Syntax(MessageError::HeaderLine(_))),
+        ),
+        // A control byte in a header value.
+        ("MSRP abcd SEND\r\nX: \u{0}\r\n".to_owned(), |e| {
+            matches!(e, StreamError::Syntax(MessageError::HeaderLine(_)))
+        }),
+    ];
+    for (text, ok) in &cases {
+        for step in 1..=text.len() {
+            let mut p = Parser::default();
+            let mut err = None;
+            'feed: for piece in text.as_bytes().chunks(step) {
+                p.feed(piece).unwrap();
+                loop {
+                    match p.poll() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(e) => {
+                            err = Some(e);
+                            break 'feed;
+                        }
+                    }
+                }
+            }
+            let e = err.unwrap_or_else(|| panic!("{text:?} step {step}: accepted"));
+            assert!(ok(&e), "{text:?} step {step}: {e}");
+            assert!(p.is_failed() && p.poll() == Err(e.clone()));
+        }
+    }
+    let mut p = Parser::default();
+    p.feed(&[b'M', b'S', b'R', b'P', b' ', 0xff, 0xfe, b'\r', b'\n'])
+        .unwrap();
+    assert_eq!(p.poll(), Err(StreamError::NotUtf8));
+}
