@@ -338,7 +338,8 @@ fn corpus_back_to_back_on_one_stream() {
 fn malformed_streams_fail_the_same_way_in_any_split() {
     use msrp_proto::{MessageError, StreamError};
     let to = "To-Path: msrp://b.example.com:1/x;tcp\r\n";
-    let cases: Vec<(String, fn(&StreamError) -> bool)> = vec![
+    type Check = fn(&StreamError) -> bool;
+    let cases: Vec<(String, Check)> = vec![
         // Lower-case method (other-method is 1*UPALPHA).
         (format!("MSRP abcd send\r\n{to}-------abcd$\r\n"), |e| {
             matches!(e, StreamError::Syntax(MessageError::Method(_)))
