@@ -32,5 +32,6 @@
 
 pub mod cpim;
 mod datetime;
-
+pub mod iscomposing;
+pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};
