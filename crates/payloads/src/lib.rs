@@ -32,6 +32,7 @@
 
 pub mod cpim;
 mod datetime;
+pub mod imdn;
 pub mod iscomposing;
 pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};

@@ -42,6 +42,20 @@ impl Address {
             uri: uri.to_owned(),
         }
     }
+
+    /// Reads `[Formal-name] <URI>` as the `From`, `To` and `cc` headers
+    /// (and RFC 5438's `imdn.Original-To`) write it.
+    pub fn parse(value: &str) -> Option<Address> {
+        grammar::parse_address(value)
+    }
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::new();
+        grammar::write_address(&mut s, self);
+        f.write_str(&s)
+    }
 }
 
 /// A `Subject` (several may be present, one per language).
