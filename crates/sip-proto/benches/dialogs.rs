@@ -56,6 +56,7 @@ fn config(user: &str, n: usize) -> SessionConfig {
         user_agent: Some("sipsimple-rs".into()),
         timers: TimerConfig::default(),
         credentials: None,
+        allow: None,
     }
 }
 

@@ -359,6 +359,17 @@ impl Message {
         parser::parse_datagram(data.into(), limits)
     }
 
+    /// The start line and headers of a datagram, without its body: what
+    /// a UAS needs to answer 400 for a datagram that
+    /// [`parse_unvalidated`](Self::parse_unvalidated) refuses after its
+    /// head, such as one shorter than its Content-Length (RFC 3261 §18.3).
+    pub fn parse_head_unvalidated(
+        data: impl Into<Bytes>,
+        limits: &Limits,
+    ) -> Result<Message, ParseError> {
+        parser::parse_datagram_head(data.into(), limits)
+    }
+
     pub fn headers(&self) -> &Headers {
         match self {
             Message::Request(r) => &r.headers,

@@ -19,7 +19,7 @@ pub struct UasPolicy {
     pub schemes: Vec<String>,
     /// Option tags this UAS implements (for Require).
     pub extensions: Vec<String>,
-    /// Body types understood, as `type/subtype` (lower case).
+    /// Body types understood, as `type/subtype` or `type/*` (lower case).
     pub content_types: Vec<String>,
     /// Content codings understood besides identity.
     pub content_encodings: Vec<String>,
@@ -212,9 +212,15 @@ pub fn check_request(
             to_tag,
         ));
     }
-    // §8.2.1 method.
+    // §8.2.1 method: 405 for a method we know but do not take here, 501
+    // for one we do not know at all (§21.5.2); both list what we take.
     if !policy.allowed_methods.contains(&request.method) {
-        let mut r = reject(request, 405, None, to_tag);
+        let code = if matches!(request.method, Method::Extension(_)) {
+            501
+        } else {
+            405
+        };
+        let mut r = reject(request, code, None, to_tag);
         let allow: Vec<&str> = policy.allowed_methods.iter().map(Method::as_str).collect();
         r.headers.push(HeaderName::Allow, allow.join(", "));
         return Verdict::Reject(r);
@@ -256,7 +262,13 @@ pub fn check_request(
         let type_ok = match h.typed::<ContentType>() {
             Some(Ok(ct)) => {
                 let t = format!("{}/{}", ct.0.mtype, ct.0.subtype).to_ascii_lowercase();
-                t.starts_with("multipart/") || policy.content_types.contains(&t)
+                t.starts_with("multipart/")
+                    || policy.content_types.iter().any(|c| {
+                        c == &t
+                            || c.strip_suffix("/*").is_some_and(|top| {
+                                t.split_once('/').is_some_and(|(tt, _)| tt == top)
+                            })
+                    })
             }
             // A body without Content-Type: application/sdp is the default
             // nowhere; refuse what we cannot read.
@@ -355,13 +367,23 @@ mod tests {
     }
 
     #[test]
-    fn unknown_method_405_with_allow() {
+    fn known_method_not_taken_405_with_allow() {
+        let m = msg(&BASE
+            .replace("OPTIONS sip", "SUBSCRIBE sip")
+            .replace("1 OPTIONS", "1 SUBSCRIBE")
+            .replace("Max", "Content-Length: 0\nMax"));
+        let v = check_request(&m, &UasPolicy::default(), &mut MergeDetector::new(4), "t");
+        assert_eq!(status(&v), 405);
+    }
+
+    #[test]
+    fn unknown_method_501_with_allow() {
         let m = msg(&BASE
             .replace("OPTIONS sip", "FOO sip")
             .replace("1 OPTIONS", "1 FOO")
             .replace("Max", "Content-Length: 0\nMax"));
         let v = check_request(&m, &UasPolicy::default(), &mut MergeDetector::new(4), "t");
-        assert_eq!(status(&v), 405);
+        assert_eq!(status(&v), 501);
         let Verdict::Reject(r) = v else {
             unreachable!()
         };
@@ -441,6 +463,36 @@ mod tests {
         assert_eq!(
             check_request(&msg(&reinvite), &policy, &mut MergeDetector::new(4), "t"),
             Verdict::Accept
+        );
+    }
+
+    #[test]
+    fn wildcard_content_types_take_any_subtype() {
+        let policy = UasPolicy {
+            content_types: vec!["text/*".into()],
+            ..UasPolicy::default()
+        };
+        let check = |ct: &str| {
+            let text = format!("{BASE}Content-Type: {ct}\nContent-Length: 1\n\nx");
+            check_request(&msg(&text), &policy, &mut MergeDetector::new(4), "t")
+        };
+        assert_eq!(check("text/html"), Verdict::Accept);
+        assert_eq!(check("Text/Plain"), Verdict::Accept);
+        assert_eq!(status(&check("application/sdp")), 415);
+        // "text/*" is no prefix match on the whole type.
+        assert_eq!(status(&check("textual/plain")), 415);
+    }
+
+    #[test]
+    fn unsupported_require_420_names_the_tags() {
+        let v = verdict("Require: 100rel, foo\n", "");
+        assert_eq!(status(&v), 420);
+        let Verdict::Reject(r) = v else {
+            unreachable!()
+        };
+        assert_eq!(
+            r.headers.get_str(&HeaderName::Unsupported),
+            Some("100rel, foo")
         );
     }
 

@@ -29,6 +29,7 @@ fn config(user: &str, port: u16, tag: &str) -> SessionConfig {
         user_agent: Some(format!("{user}-ua")),
         timers: TimerConfig::default(),
         credentials: None,
+        allow: None,
     }
 }
 

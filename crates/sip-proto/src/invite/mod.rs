@@ -72,6 +72,10 @@ pub struct SessionConfig {
     pub timers: TimerConfig,
     /// Answers to 401/407 on our INVITE and re-INVITEs.
     pub credentials: Option<CredentialStore>,
+    /// The Allow header's value in our INVITE, 2xx and re-INVITEs: the
+    /// methods the application as a whole takes (RFC 3261 §20.5), which
+    /// only it knows; `None` lists what this session itself handles.
+    pub allow: Option<String>,
 }
 
 /// Where the session is (the spec's Session states map onto these).
@@ -197,6 +201,8 @@ pub struct InviteSession {
     bye_after_ack: bool,
     /// For glare timers: whether we own the Call-ID (we sent the INVITE).
     outgoing: bool,
+    /// Any response to our INVITE came (100 Trying included).
+    heard_from_peer: bool,
 }
 
 fn cseq_of(headers: &crate::headers::Headers) -> Option<CSeq> {
@@ -219,11 +225,18 @@ impl InviteSession {
             remote_reinvite: None,
             bye_after_ack: false,
             outgoing,
+            heard_from_peer: false,
         }
     }
 
     pub fn state(&self) -> SessionState {
         self.state
+    }
+
+    /// Whether anything (a 100 Trying at least) answered our INVITE: a
+    /// CANCEL of an INVITE nothing answered can only end by Timer B.
+    pub fn heard_from_peer(&self) -> bool {
+        self.heard_from_peer
     }
 
     pub fn dialog(&self) -> Option<&Dialog> {
@@ -297,7 +310,10 @@ impl InviteSession {
         h.push(HeaderName::Contact, format!("<{}>", self.config.contact));
         h.push(
             HeaderName::Allow,
-            "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE",
+            self.config
+                .allow
+                .as_deref()
+                .unwrap_or("INVITE, ACK, CANCEL, BYE"),
         );
         if let Some(ua) = &self.config.user_agent {
             h.push(HeaderName::UserAgent, ua.as_str());
@@ -433,6 +449,7 @@ impl InviteSession {
         let code = response.status.code();
         let reason = response.reason().to_owned();
         let body = Body::of(&response.headers, &response.body);
+        self.heard_from_peer = true;
         match code {
             100 => Vec::new(),
             101..=199 => {

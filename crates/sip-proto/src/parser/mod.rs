@@ -240,6 +240,20 @@ pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, Pa
     Ok(assemble(start, headers, body))
 }
 
+/// The head of a datagram with an empty body (see
+/// `Message::parse_head_unvalidated`).
+pub(crate) fn parse_datagram_head(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+    if data.len() > limits.max_message_bytes() {
+        return Err(ParseError::MessageTooLarge {
+            limit: limits.max_message_bytes(),
+        });
+    }
+    let skip = leading_newlines(&data);
+    let split = head::split(&data, skip, limits)?;
+    let start = parse_start_line(&data, &split)?;
+    Ok(assemble(start, split.headers, Bytes::new()))
+}
+
 /// Whether a datagram is only CRLFs: a keep-alive, not a message.
 pub fn is_keepalive(data: &[u8]) -> bool {
     !data.is_empty() && leading_newlines(data) == data.len()
@@ -419,6 +433,25 @@ mod tests {
     use super::*;
 
     const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 5\r\n\r\nhello";
+
+    #[test]
+    fn a_truncated_datagram_still_has_a_head_to_answer() {
+        let text: &[u8] = b"MESSAGE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nContent-Length: 9\r\n\r\nabc";
+        let limits = Limits::default();
+        assert_eq!(
+            Message::parse_unvalidated(text, &limits).err(),
+            Some(ParseError::BodyTruncated {
+                declared: 9,
+                available: 3
+            })
+        );
+        let Message::Request(r) = Message::parse_head_unvalidated(text, &limits).unwrap() else {
+            panic!("a request")
+        };
+        assert_eq!(r.method, crate::Method::Message);
+        assert!(r.body.is_empty());
+        assert!(r.headers.contains(&HeaderName::Via));
+    }
 
     #[test]
     fn stream_frames_across_reads_with_keepalives() {
