@@ -5,9 +5,9 @@
 //! NotificationCenter (tests run alice and bob that way).
 //!
 //! Start order: configuration, engine, accounts (activated, since the
-//! engine runs); stop runs it backwards. Sessions and DNS-driven routing
-//! join as they are built; until a session or message handler exists the
-//! application answers OPTIONS itself and refuses other requests with 501.
+//! engine runs); stop runs it backwards. Incoming requests go through
+//! the request router (`router`), where sessions and pager-mode MESSAGE
+//! are registered as owners.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sip_proto::headers::HeaderName;
 use sip_proto::transaction::Event;
-use sip_proto::{Method, Response, StatusCode};
 use tokio::sync::mpsc;
 
 use crate::account::AccountManager;
@@ -30,9 +28,11 @@ use crate::engine::{
     Direction, Engine, EngineConfig, EngineError, EngineEvent, TlsSettings, TransportKind,
 };
 use crate::lookup::DnsLookup;
+use crate::message::MessageRequests;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::router::{IncomingRequest, RequestRouter, Responder};
 use crate::services::Services;
-use crate::session::SessionManager;
+use crate::session::{SessionManager, SessionRequests};
 use crate::streams::MediaStreamRegistry;
 
 /// How long `stop` lets the engine wind down before giving up on it.
@@ -112,6 +112,7 @@ pub struct SipApplication {
     sender: SenderId,
     accounts: AccountManager,
     sessions: SessionManager,
+    router: RequestRouter,
 }
 
 impl Default for SipApplication {
@@ -168,16 +169,36 @@ impl SipApplication {
         let center = NotificationCenter::default();
         let registry = MediaStreamRegistry::default();
         registry.add(Arc::new(crate::streams::audio::AudioStreamType));
+        let sender = center.new_sender();
+        let accounts = AccountManager::new(center.clone());
+        let sessions = SessionManager::new(center.clone(), registry);
+        let router = RequestRouter::new();
+        router.register(Arc::new(SessionRequests {
+            sessions: sessions.clone(),
+            accounts: accounts.clone(),
+        }));
+        router.register(Arc::new(MessageRequests {
+            accounts: accounts.clone(),
+            center: center.clone(),
+            sender,
+        }));
         SipApplication {
-            sender: center.new_sender(),
-            accounts: AccountManager::new(center.clone()),
-            sessions: SessionManager::new(center.clone(), registry),
+            sender,
+            accounts,
+            sessions,
+            router,
             center,
             inner: Arc::new(Mutex::new(Inner {
                 state: AppState::Stopped,
                 running: None,
             })),
         }
+    }
+
+    /// Where every incoming request goes: register an owner here for a
+    /// method or dialog usage the application takes itself.
+    pub fn request_router(&self) -> &RequestRouter {
+        &self.router
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -373,13 +394,14 @@ impl SipApplication {
         let user_agent_header = user_agent.clone();
         let (engine, events) = Engine::start(engine_config).await?;
         tokio::spawn(pump(
-            engine.clone(),
             events,
             self.center.clone(),
             self.sender,
-            user_agent,
-            self.accounts.clone(),
-            self.sessions.clone(),
+            self.router.clone(),
+            Responder::new(
+                engine.clone(),
+                (!user_agent.is_empty()).then_some(user_agent),
+            ),
         ));
         // The configured name servers, else the system's; without either,
         // only numeric hosts resolve.
@@ -405,6 +427,7 @@ impl SipApplication {
             dns,
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
+        services.capabilities = self.router.capability_source();
         if let Some(range) = text(&global, "rtp.port_range")?.and_then(|r| {
             let (a, b) = r.split_once('-')?;
             Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
@@ -482,18 +505,15 @@ impl SipApplication {
     }
 }
 
-/// Turns engine events into notifications and answers the requests the
-/// application handles itself.
+/// Turns engine events into notifications and hands every request to the
+/// router (which never waits on slow work, so neither does this loop).
 async fn pump(
-    engine: Engine,
     mut events: mpsc::Receiver<EngineEvent>,
     center: NotificationCenter,
     sender: SenderId,
-    user_agent: String,
-    accounts: AccountManager,
-    sessions: SessionManager,
+    router: RequestRouter,
+    responder: Responder,
 ) {
-    let server = (!user_agent.is_empty()).then_some(user_agent);
     while let Some(event) = events.recv().await {
         match event {
             EngineEvent::Trace(t) => center.post(
@@ -524,78 +544,19 @@ async fn pump(
                 key,
                 request,
                 source,
-                ..
             }) => {
-                let in_dialog = request
-                    .headers
-                    .typed::<sip_proto::headers::To>()
-                    .and_then(Result::ok)
-                    .is_some_and(|t| t.tag().is_some());
-                let status = if in_dialog {
-                    if sessions
-                        .dispatch(key.clone(), request.clone(), source)
-                        .await
-                    {
-                        continue;
-                    }
-                    // RFC 3261 §12.2.2: no such dialog here.
-                    StatusCode::new(481).unwrap_or(StatusCode::NOT_FOUND)
-                } else {
-                    match request.method {
-                        Method::Options => StatusCode::OK,
-                        Method::Invite => match recipient(&accounts, &request) {
-                            Some((account, user)) => {
-                                match sessions
-                                    .incoming(account, &user, key.clone(), &request, source)
-                                    .await
-                                {
-                                    Ok(_) => continue,
-                                    Err(code) => StatusCode::new(code)
-                                        .unwrap_or(StatusCode::SERVER_INTERNAL_ERROR),
-                                }
-                            }
-                            None => StatusCode::NOT_FOUND,
-                        },
-                        // RFC 3428 §7: 200 once accepted; a MESSAGE for no
-                        // account of ours is not found here.
-                        Method::Message if recipient(&accounts, &request).is_some() => {
-                            center.post(sender, crate::message::got_message(&request, source.addr));
-                            StatusCode::OK
-                        }
-                        Method::Message => StatusCode::NOT_FOUND,
-                        _ => StatusCode::NOT_IMPLEMENTED,
-                    }
-                };
-                let mut response =
-                    Response::for_request(&request, status, Some(&crate::random::tag()));
-                if let Some(server) = &server {
-                    response.headers.push(HeaderName::Server, server.as_str());
-                }
-                let _ = engine.send_response(&key, response).await;
+                router
+                    .route(IncomingRequest {
+                        key,
+                        request,
+                        source,
+                        responder: responder.clone(),
+                    })
+                    .await
             }
-            EngineEvent::Transaction(Event::Ack { request, .. }) => sessions.ack(request).await,
-            EngineEvent::Transaction(Event::Cancelled { invite }) => {
-                sessions.cancelled(&invite).await
-            }
+            EngineEvent::Transaction(Event::Ack { request, .. }) => router.ack(&request),
+            EngineEvent::Transaction(Event::Cancelled { invite }) => router.cancelled(&invite),
             _ => {}
         }
     }
-}
-
-/// The account a request is for, by its Request-URI (an enabled
-/// account's contact user or id, or the active Bonjour account's contact
-/// user): its id and contact user name.
-fn recipient(
-    accounts: &AccountManager,
-    request: &sip_proto::Request,
-) -> Option<(crate::session::SessionAccount, String)> {
-    let uri = request.uri().ok()?;
-    let sip = uri.as_sip()?;
-    if let Some(a) = accounts.find_account(sip) {
-        let user = a.contact_username().to_owned();
-        return Some((a.into(), user));
-    }
-    let b = accounts.bonjour_account()?;
-    let user = b.contact_username().to_owned();
-    (b.is_active() && sip.user.as_deref() == Some(&user)).then(|| (b.into(), user))
 }

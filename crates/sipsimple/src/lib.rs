@@ -24,6 +24,7 @@ pub mod lookup;
 pub mod message;
 pub mod notification;
 mod random;
+pub mod router;
 pub mod services;
 pub mod session;
 pub mod streams;

@@ -63,7 +63,7 @@ pub struct Delivered {
 
 /// One MESSAGE to send. Build with [`Message::new`], adjust the public
 /// fields, then [`send`](Message::send).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Message {
     pub from: Uri<'static>,
     pub from_display_name: Option<String>,
@@ -80,6 +80,19 @@ pub struct Message {
     pub extra_headers: Vec<(String, String)>,
     center: NotificationCenter,
     sender: SenderId,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password (Debug output ends up in logs), nor the body.
+        f.debug_struct("Message")
+            .field("from", &self.from.to_string())
+            .field("to", &self.to.to_string())
+            .field("content_type", &self.content_type)
+            .field("body_len", &self.body.len())
+            .field("username", &self.credentials.as_ref().map(|(u, _)| u))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Message {
@@ -332,5 +345,42 @@ pub(crate) fn got_message(request: &Request, source: std::net::SocketAddr) -> No
             .to_owned(),
         body: request.body.to_vec(),
         source: source.to_string(),
+    }
+}
+
+/// Pager-mode MESSAGE (RFC 3428) as a request owner: a MESSAGE for one of
+/// our accounts is posted as SIPEngineGotMessage and answered 200 (§7);
+/// one for nobody here gets 404.
+pub(crate) struct MessageRequests {
+    pub accounts: crate::account::AccountManager,
+    pub center: crate::notification::NotificationCenter,
+    pub sender: crate::notification::SenderId,
+}
+
+impl crate::router::RequestOwner for MessageRequests {
+    fn methods(&self) -> Vec<sip_proto::Method> {
+        vec![sip_proto::Method::Message]
+    }
+
+    fn accepts(&self) -> Vec<String> {
+        // What the application is handed; CPIM and is-composing are
+        // decoded by whoever reads the notification.
+        vec![
+            "text/*".into(),
+            "message/cpim".into(),
+            "application/im-iscomposing+xml".into(),
+        ]
+    }
+
+    fn request(&self, incoming: crate::router::IncomingRequest) -> crate::router::Disposition {
+        use crate::router::Disposition;
+        if crate::session::recipient(&self.accounts, &incoming.request).is_none() {
+            return Disposition::answer(404);
+        }
+        self.center.post(
+            self.sender,
+            got_message(&incoming.request, incoming.source.addr),
+        );
+        Disposition::answer(200)
     }
 }

@@ -32,6 +32,8 @@ pub struct Services {
     pub voice_mixer: Option<crate::audio::AudioMixer>,
     /// `audio.recordings_directory`, resolved.
     pub recordings_directory: std::path::PathBuf,
+    /// What the application takes (Allow in our INVITEs and 2xx).
+    pub capabilities: crate::router::CapabilitySource,
 }
 
 /// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
@@ -61,6 +63,7 @@ impl Services {
             audio_codecs: vec!["PCMU".into(), "PCMA".into()],
             voice_mixer: None,
             recordings_directory: default_recordings_directory(),
+            capabilities: crate::router::CapabilitySource::default(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Pager-mode MESSAGE (RFC 3428) between two applications in one process
 //! on loopback: alice's account sends, bob's application answers 200 and
-//! posts SIPEngineGotMessage; a MESSAGE for nobody at bob gets 404.
+//! posts SIPEngineGotMessage; a MESSAGE to bob's address for a user he
+//! does not know reaches his only (or default) account, and gets 404 when
+//! he has several and none is the default.
 
 mod common;
 
@@ -28,9 +30,13 @@ registration.enabled = false
 }
 
 async fn app(user: &str, transports: &str) -> SipApplication {
+    app_with(user, transports, "").await
+}
+
+async fn app_with(user: &str, transports: &str, extra: &str) -> SipApplication {
     let app = SipApplication::new();
     app.start(MemoryBackend::with(
-        config(user, transports).parse().unwrap(),
+        (config(user, transports) + extra).parse().unwrap(),
     ))
     .await
     .unwrap();
@@ -138,9 +144,43 @@ async fn alice_sends_bob_a_message_over_tcp() {
 }
 
 #[tokio::test]
-async fn a_message_for_nobody_here_gets_404_and_did_fail() {
+async fn a_message_to_our_address_for_an_unknown_user_reaches_the_only_account() {
     let alice = app("alice", r#""udp""#).await;
     let bob = app("bob", r#""udp""#).await;
+    let bob_addr = bob
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Udp)
+        .unwrap();
+    let mut got = bob
+        .notification_center()
+        .subscribe(Filter::name("SIPEngineGotMessage"));
+    let alice_account = alice
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap();
+    alice_account
+        .send_message(&format!("sip:carol@{bob_addr}"), "text/plain", "hi")
+        .await
+        .unwrap();
+    let NotificationData::SIPEngineGotMessage { body, .. } = next(&mut got).await.data else {
+        unreachable!()
+    };
+    assert_eq!(body, b"hi");
+    alice.stop();
+    bob.stop();
+}
+
+#[tokio::test]
+async fn a_message_for_nobody_here_gets_404_and_did_fail() {
+    let alice = app("alice", r#""udp""#).await;
+    // Two accounts, no default: a user bob does not know is nobody's.
+    let bob = app_with(
+        "bob",
+        r#""udp""#,
+        "[accounts.\"robert@example.test\"]\nenabled = true\nregistration.enabled = false\n",
+    )
+    .await;
     let bob_addr = bob
         .engine()
         .unwrap()

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sip_proto::transaction::{ClientKey, Event, Target, Transactions, Transmit, TransportKind};
-use sip_proto::{Frame, Message, Request, Response, StatusCode};
+use sip_proto::{Frame, Message, ParseError, Request, Response, StatusCode};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -336,9 +336,24 @@ impl EngineTask {
             addr: from,
             transport: TransportKind::Udp,
         };
-        match Message::parse_unvalidated(data, &self.cfg.limits) {
+        match Message::parse_unvalidated(data.clone(), &self.cfg.limits) {
             Ok(msg) => self.on_message(msg, source),
-            Err(_) => self.stats.malformed += 1,
+            Err(e) => {
+                self.stats.malformed += 1;
+                // RFC 3261 §18.3: a datagram shorter than its
+                // Content-Length is answered 400 when its head allows.
+                if matches!(e, ParseError::BodyTruncated { .. }) {
+                    if let Ok(Message::Request(r)) =
+                        Message::parse_head_unvalidated(data, &self.cfg.limits)
+                    {
+                        if r.headers.contains(&sip_proto::HeaderName::Via) {
+                            let mut resp = Response::for_request(&r, StatusCode::BAD_REQUEST, None);
+                            resp.set_reason(&format!("Bad Request ({e})"));
+                            self.tx.send_stateless(source, &Message::Response(resp));
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -86,3 +86,38 @@ impl SessionAccount {
         }
     }
 }
+
+/// The account a request is for, by its Request-URI: an enabled
+/// account's contact user, or its user at its domain; the active Bonjour
+/// account's contact user; else, for a request to an IP address of ours
+/// with a user we do not know (a peer dialling `sip:bob@192.0.2.7`), the
+/// default account, or the only enabled one — as desktop softphones do.
+/// A domain name with an unknown user stays unknown (404): users of a
+/// domain are distinct people.
+pub(crate) fn recipient(
+    accounts: &crate::account::AccountManager,
+    request: &sip_proto::Request,
+) -> Option<SessionAccount> {
+    let uri = request.uri().ok()?;
+    let sip = uri.as_sip()?;
+    if let Some(a) = accounts.find_account(sip) {
+        return Some(a.into());
+    }
+    if let Some(b) = accounts.bonjour_account() {
+        if b.is_active() && sip.user.as_deref() == Some(b.contact_username()) {
+            return Some(b.into());
+        }
+    }
+    if !matches!(sip.host, sip_proto::Host::V4(_) | sip_proto::Host::V6(_)) {
+        return None;
+    }
+    let enabled: Vec<_> = accounts.iter().filter(|a| a.is_enabled()).collect();
+    accounts
+        .default_account()
+        .filter(|a| a.is_enabled())
+        .or_else(|| match enabled.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        })
+        .map(Into::into)
+}

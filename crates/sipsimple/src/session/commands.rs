@@ -189,6 +189,30 @@ impl SessionTask {
                 }
             }
             Command::End(reply) => match self.invite.end() {
+                Ok(a)
+                    if self.invite.state() == sip_proto::invite::SessionState::Cancelling
+                        && !self.invite.heard_from_peer() =>
+                {
+                    // Nothing answered at all (not even 100): waiting for
+                    // the CANCEL's outcome would hold the user for Timer
+                    // B's 32 s. The session ends for them now.
+                    self.ended_for_user = true;
+                    for s in self.slots.iter().flatten() {
+                        s.deactivate();
+                        s.end();
+                    }
+                    self.set_state(SessionState::Terminated);
+                    *lock(&self.shared.stop_time) = Some(std::time::SystemTime::now());
+                    let remote = lock(&self.shared.remote_identity).clone();
+                    self.post(NotificationData::SIPSessionDidFail {
+                        originator: "local",
+                        code: 0,
+                        reason: String::new(),
+                        failure_reason: format!("no answer from {remote}; cancelled"),
+                    });
+                    let _ = reply.send(Ok(()));
+                    a
+                }
                 Ok(a) => {
                     if !matches!(
                         state,
@@ -215,16 +239,15 @@ impl SessionTask {
         reply: Reply,
         now: Instant,
     ) -> Vec<Action> {
-        let Some(offer) = self.remote_offer.as_deref().cloned() else {
-            let _ = reply.send(Err(SessionError::Failed("no offer to answer".into())));
-            return Vec::new();
-        };
         let chosen = match pick(&self.proposed, chosen) {
             Ok(c) => c,
             Err(e) => {
                 let _ = reply.send(Err(e));
                 return Vec::new();
             }
+        };
+        let Some(offer) = self.remote_offer.as_deref().cloned() else {
+            return self.accept_with_offer(chosen, reply, now).await;
         };
         let (ready, mut errors) = self.initialize(chosen, StreamDirection::Incoming).await;
         let (answer, answering) = self.build_answer(&offer, ready, &mut errors);
@@ -257,6 +280,48 @@ impl SessionTask {
         let actions = self
             .invite
             .accept(Some(Body::sdp(answer.to_string())), now)
+            .unwrap_or_default();
+        let _ = reply.send(Ok(()));
+        actions
+    }
+
+    /// Accepts an INVITE that had no offer: ours goes in the 200, and the
+    /// streams start when the ACK brings the answer (`established`).
+    async fn accept_with_offer(
+        &mut self,
+        chosen: Vec<(usize, Arc<dyn MediaStream>)>,
+        reply: Reply,
+        now: Instant,
+    ) -> Vec<Action> {
+        let (ready, errors) = self.initialize(chosen, StreamDirection::Incoming).await;
+        let streams: Vec<Arc<dyn MediaStream>> = ready.into_iter().map(|(_, s)| s).collect();
+        let offer = match self.build_offer(&streams) {
+            Ok(o) if !streams.is_empty() => o,
+            outcome => {
+                for s in &streams {
+                    s.end();
+                }
+                let why = match outcome {
+                    Err(e) => e.to_string(),
+                    Ok(_) => errors.join("; "),
+                };
+                let _ = reply.send(Err(SessionError::Failed(why)));
+                return self
+                    .invite
+                    .reject(488, "Not Acceptable Here")
+                    .unwrap_or_default();
+            }
+        };
+        self.proposed.clear();
+        *lock(&self.shared.proposed) = None;
+        self.slots = streams.into_iter().map(Some).collect();
+        self.publish_streams();
+        self.offer_in_200 = Some(Box::new(offer.clone()));
+        self.set_state(SessionState::Accepting);
+        self.post(NotificationData::SIPSessionWillStart);
+        let actions = self
+            .invite
+            .accept(Some(Body::sdp(offer.to_string())), now)
             .unwrap_or_default();
         let _ = reply.send(Ok(()));
         actions

@@ -20,6 +20,7 @@ use super::{lock, Session, SessionAccount, SessionError, SessionState, Shared};
 use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};
+use crate::router::{Disposition, IncomingRequest};
 use crate::services::Services;
 use crate::streams::{
     MediaStream, MediaStreamRegistry, RecordingDefaults, StreamContext, StreamDirection,
@@ -41,6 +42,33 @@ struct Inner {
     /// The INVITE server transaction of each incoming session.
     invites: HashMap<ServerKey, String>,
     services: Option<Services>,
+    /// Incoming INVITEs admitted whose session is still being made.
+    admitting: usize,
+    limits: SessionLimits,
+}
+
+/// How many sessions one application holds (see
+/// [`SessionManager::set_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Sessions of any state; past it new INVITEs get 486 Busy Here.
+    pub max_sessions: usize,
+    /// Incoming sessions not yet accepted or rejected; past it new
+    /// INVITEs get 503 with Retry-After.
+    pub max_unanswered_incoming: usize,
+    /// Streams made for one incoming offer; the m-lines past it are
+    /// declined (port 0), so one INVITE cannot bind 64 port pairs.
+    pub max_streams_per_offer: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_sessions: 64,
+            max_unanswered_incoming: 8,
+            max_streams_per_offer: 4,
+        }
+    }
 }
 
 /// The sessions of one application. Cloning shares it.
@@ -58,6 +86,15 @@ impl SessionManager {
             center,
             registry,
         }
+    }
+
+    /// Changes the limits for sessions admitted from now on.
+    pub fn set_limits(&self, limits: SessionLimits) {
+        lock(&self.inner).limits = limits;
+    }
+
+    pub fn limits(&self) -> SessionLimits {
+        lock(&self.inner).limits
     }
 
     /// The stream types incoming offers are matched against.
@@ -90,6 +127,19 @@ impl SessionManager {
             audio_codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
             voice_mixer: services.voice_mixer.clone(),
         }
+    }
+
+    /// What streams made for `account`'s sessions go by while the
+    /// application runs (`rtp.port_range`, the account's or the global
+    /// `rtp.audio_codec_list`, the voice mixer): an application making
+    /// its own streams uses these so that every setting is honoured.
+    pub fn stream_settings(
+        &self,
+        account: impl Into<SessionAccount>,
+        local_ip: std::net::IpAddr,
+    ) -> Result<StreamSettings, SessionError> {
+        let services = self.services()?;
+        Ok(self.settings(&services, &account.into(), local_ip))
     }
 
     pub(crate) fn start(&self, services: Services) {
@@ -159,6 +209,7 @@ impl SessionManager {
             unacked: None,
             early: false,
             processed_seq: 0,
+            ended_for_user: false,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -284,6 +335,10 @@ impl SessionManager {
                 &credentials.username,
                 &credentials.password,
             )),
+            allow: services
+                .capabilities
+                .capabilities()
+                .map(|c| c.allow_header()),
         };
         let call_id = format!("{}@{}", crate::random::tag(), local.ip());
         let shared = &session.shared;
@@ -395,7 +450,13 @@ impl SessionManager {
             // §8.2.2.2 is the UAS core's; here it is simply refused.
             return Err(482);
         }
-        let offer = SessionDescription::parse(&request.body).map_err(|_| 488u16)?;
+        // No body: a delayed offer (RFC 3261 §13.2.1), ours goes in the
+        // 200 and the answer comes in the ACK.
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            Some(SessionDescription::parse(&request.body).map_err(|_| 488u16)?)
+        };
         let local = services
             .engine
             .local_addr_towards(source.transport, source.addr)
@@ -403,9 +464,22 @@ impl SessionManager {
         let settings = self.settings(&services, &account, local.ip());
         // RFC 3261 §13.3.1.3: 488 for an offer we cannot answer.
         let mut proposed: Vec<(usize, Arc<dyn MediaStream>)> = Vec::new();
-        for i in 0..offer.media.len() {
-            if let Some(s) = self.registry.new_from_sdp(&settings, &offer, i).await {
-                proposed.push((i, s));
+        let max_streams = self.limits().max_streams_per_offer;
+        match &offer {
+            Some(offer) => {
+                for i in 0..offer.media.len() {
+                    if proposed.len() >= max_streams {
+                        break;
+                    }
+                    if let Some(s) = self.registry.new_from_sdp(&settings, offer, i).await {
+                        proposed.push((i, s));
+                    }
+                }
+            }
+            // Placed in the order of our offer-to-be.
+            None => {
+                let streams = self.registry.new_for_offer(&settings).await;
+                proposed.extend(streams.into_iter().take(max_streams).enumerate());
             }
         }
         if proposed.is_empty() {
@@ -433,6 +507,10 @@ impl SessionManager {
             user_agent: services.user_agent.clone(),
             timers: TimerConfig::default(),
             credentials: None,
+            allow: services
+                .capabilities
+                .capabilities()
+                .map(|c| c.allow_header()),
         };
         let invite = InviteSession::incoming(config, request);
         let remote = request
@@ -478,7 +556,7 @@ impl SessionManager {
             (services, settings),
             |t| {
                 t.server.insert(cseq, (key, source));
-                t.remote_offer = Some(Box::new(offer));
+                t.remote_offer = offer.map(Box::new);
                 t.proposed = proposed;
             },
             Vec::new(),
@@ -497,36 +575,79 @@ impl SessionManager {
         lock(&self.inner).sessions.get(call_id).cloned()
     }
 
-    /// A request inside a dialog: to its session, or false if none.
-    pub(crate) async fn dispatch(&self, key: ServerKey, request: Request, source: Target) -> bool {
-        let Some(s) = self.by_call_id(&request) else {
-            return false;
+    /// A request inside a dialog, to its session without waiting: `Err`
+    /// hands it back when no session has its dialog, `Ok(Some(_))` when
+    /// the session's queue is full (the caller answers for it).
+    pub(crate) fn dispatch(
+        &self,
+        incoming: Box<IncomingRequest>,
+    ) -> Result<Option<Box<IncomingRequest>>, Box<IncomingRequest>> {
+        let Some(s) = self.by_call_id(&incoming.request) else {
+            return Err(incoming);
         };
-        if request.method == sip_proto::Method::Invite {
-            // A re-INVITE can be cancelled too (cancel_proposal).
-            if let Some(call_id) = request.headers.get_str(&HeaderName::CallId) {
-                let mut inner = lock(&self.inner);
-                inner.invites.retain(|_, c| c != call_id);
-                inner.invites.insert(key.clone(), call_id.to_owned());
+        let IncomingRequest {
+            key,
+            request,
+            source,
+            responder,
+        } = *incoming;
+        let is_invite = request.method == sip_proto::Method::Invite;
+        let call_id = request
+            .headers
+            .get_str(&HeaderName::CallId)
+            .map(str::to_owned);
+        let input = Input::Request {
+            key: Box::new(key.clone()),
+            request: Box::new(request),
+            source,
+        };
+        match s.commands.try_send(input) {
+            Ok(()) => {
+                if let (true, Some(call_id)) = (is_invite, call_id) {
+                    // A re-INVITE can be cancelled too (cancel_proposal).
+                    let mut inner = lock(&self.inner);
+                    inner.invites.retain(|_, c| *c != call_id);
+                    inner.invites.insert(key, call_id);
+                }
+                Ok(None)
             }
-        }
-        s.commands
-            .send(Input::Request {
-                key: Box::new(key),
-                request: Box::new(request),
+            Err(mpsc::error::TrySendError::Full(Input::Request {
+                key,
+                request,
                 source,
-            })
-            .await
-            .is_ok()
-    }
-
-    pub(crate) async fn ack(&self, request: Request) {
-        if let Some(s) = self.by_call_id(&request) {
-            let _ = s.commands.send(Input::Ack(Box::new(request))).await;
+            }))
+            | Err(mpsc::error::TrySendError::Closed(Input::Request {
+                key,
+                request,
+                source,
+            })) => Ok(Some(Box::new(IncomingRequest {
+                key: *key,
+                request: *request,
+                source,
+                responder,
+            }))),
+            Err(_) => Ok(None),
         }
     }
 
-    pub(crate) async fn cancelled(&self, invite: &ServerKey) {
+    /// Hands `input` to `session` without holding up the caller: at once
+    /// when its queue has room, else from a task of its own (an ACK or a
+    /// CANCEL must not be lost, and must not stall the router either).
+    fn deliver(session: Session, input: Input) {
+        if let Err(mpsc::error::TrySendError::Full(input)) = session.commands.try_send(input) {
+            tokio::spawn(async move {
+                let _ = session.commands.send(input).await;
+            });
+        }
+    }
+
+    pub(crate) fn ack(&self, request: Request) {
+        if let Some(s) = self.by_call_id(&request) {
+            Self::deliver(s, Input::Ack(Box::new(request)));
+        }
+    }
+
+    pub(crate) fn cancelled(&self, invite: &ServerKey) {
         let session = {
             let inner = lock(&self.inner);
             inner
@@ -536,7 +657,39 @@ impl SessionManager {
                 .cloned()
         };
         if let Some(s) = session {
-            let _ = s.commands.send(Input::Cancelled).await;
+            Self::deliver(s, Input::Cancelled);
         }
+    }
+
+    /// Reserves room for one more incoming session, or says how to refuse
+    /// it: a stranger's INVITEs must not take every RTP port and task.
+    /// [`Self::admitted`] gives the reservation back once the session
+    /// exists (it then counts as unanswered) or was refused.
+    pub(crate) fn admit_incoming(&self) -> Result<(), Disposition> {
+        let mut inner = lock(&self.inner);
+        let unanswered = inner
+            .sessions
+            .values()
+            .filter(|s| s.state() == SessionState::Incoming)
+            .count()
+            + inner.admitting;
+        if inner.sessions.len() + inner.admitting >= inner.limits.max_sessions {
+            // RFC 3261 §21.4.24: this end takes no more calls now.
+            return Err(Disposition::answer(486));
+        }
+        if unanswered >= inner.limits.max_unanswered_incoming {
+            // §21.5.4: overloaded for now; try again shortly.
+            return Err(Disposition::Answer(
+                503,
+                vec![(HeaderName::RetryAfter, "5".to_owned())],
+            ));
+        }
+        inner.admitting += 1;
+        Ok(())
+    }
+
+    pub(crate) fn admitted(&self) {
+        let mut inner = lock(&self.inner);
+        inner.admitting = inner.admitting.saturating_sub(1);
     }
 }

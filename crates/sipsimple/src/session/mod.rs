@@ -14,10 +14,13 @@ mod account;
 mod commands;
 mod manager;
 mod negotiation;
+mod requests;
 mod task;
 
+pub(crate) use account::recipient;
 pub use account::SessionAccount;
-pub use manager::SessionManager;
+pub use manager::{SessionLimits, SessionManager};
+pub(crate) use requests::SessionRequests;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;

@@ -326,6 +326,43 @@ impl SessionTask {
             }
             self.local_sdp = offer;
             self.remote_sdp = answer;
+        } else if let Some(offer) = self.offer_in_200.take().map(|o| *o) {
+            // A delayed offer: the ACK carries the peer's answer.
+            let answer = body.and_then(|b| SessionDescription::parse(&b.data).ok());
+            let started = match &answer {
+                Some(a) if a.media.len() == offer.media.len() => {
+                    for (i, slot) in self.slots.iter_mut().enumerate() {
+                        let refused = a.media.get(i).is_none_or(|m| m.port == 0);
+                        if let Some(s) = slot.take() {
+                            if !refused && s.start(&offer, a, i).is_ok() {
+                                *slot = Some(s);
+                            } else {
+                                s.end();
+                            }
+                        }
+                    }
+                    self.slots.iter().any(Option::is_some)
+                }
+                _ => false,
+            };
+            if !started {
+                // RFC 3261 §13.2.2.4 leaves a missing or unusable answer
+                // in the ACK to a BYE.
+                for s in self.slots.iter_mut().filter_map(Option::take) {
+                    s.end();
+                }
+                self.post(NotificationData::SIPSessionDidFail {
+                    originator: "remote",
+                    code: 0,
+                    reason: String::new(),
+                    failure_reason: "the ACK carried no usable answer to our offer".into(),
+                });
+                let actions = self.invite.end().unwrap_or_default();
+                self.set_state(SessionState::Terminated);
+                return actions;
+            }
+            self.local_sdp = Some(offer);
+            self.remote_sdp = answer;
         }
         *lock(&self.shared.start_time) = Some(SystemTime::now());
         self.publish_streams();

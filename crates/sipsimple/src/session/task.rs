@@ -126,6 +126,11 @@ pub(crate) struct SessionTask {
     pub(crate) early: bool,
     /// The highest CSeq of ours whose final answer was announced.
     pub(crate) processed_seq: u32,
+    /// The user ended an outgoing session nothing had answered: it was
+    /// reported failed at once, and what the INVITE transaction still
+    /// brings (a 487, Timer B, a late 2xx that is ACKed and BYEd) is
+    /// handled without telling anyone again.
+    pub(crate) ended_for_user: bool,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
 }
 
@@ -454,6 +459,11 @@ impl SessionTask {
     /// Turns the InviteSession's events into state and notifications.
     async fn events(&mut self) {
         while let Some(e) = self.invite.poll_event() {
+            if self.ended_for_user {
+                // Only the protocol's own follow-up remains (the core
+                // sends the ACK and BYE of a late 2xx itself).
+                continue;
+            }
             match e {
                 SessionEvent::Provisional { code, reason, body } => {
                     self.post(NotificationData::SIPSessionGotProvisionalResponse {

@@ -310,6 +310,16 @@ pub trait MediaStreamType: Send + Sync {
         remote: &'a SessionDescription,
         index: usize,
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>>;
+
+    /// A stream to offer ourselves when an incoming INVITE carries no
+    /// offer (delayed offer, RFC 3261 §13.2.1): the types a caller would
+    /// expect in such a call (audio) make one, the others none.
+    fn new_for_offer<'a>(
+        &'a self,
+        _settings: &'a StreamSettings,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async { None })
+    }
 }
 
 /// The stream types incoming offers are matched against, highest
@@ -344,6 +354,18 @@ impl MediaStreamRegistry {
     /// The types, highest priority first (the spec's `__iter__`).
     pub fn types(&self) -> Vec<Arc<dyn MediaStreamType>> {
         self.types.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A stream of every type that offers one for an INVITE without an
+    /// offer, by priority.
+    pub async fn new_for_offer(&self, settings: &StreamSettings) -> Vec<Arc<dyn MediaStream>> {
+        let mut streams = Vec::new();
+        for t in self.types() {
+            if let Some(s) = t.new_for_offer(settings).await {
+                streams.push(s);
+            }
+        }
+        streams
     }
 
     /// The first stream, by priority, that takes m-line `index`.

@@ -230,6 +230,23 @@ impl MediaStream for AudioStream {
 #[derive(Debug, Default)]
 pub struct AudioStreamType;
 
+/// An audio stream for a session the registry makes: silent until the
+/// application gives it a source, on the voice mixer when there is one.
+async fn audio_for(settings: &StreamSettings, codecs: Vec<Codec>) -> Option<Arc<dyn MediaStream>> {
+    let stream = AudioStream::new(
+        settings.local_ip,
+        settings.rtp_port_range,
+        codecs,
+        AudioSource::Silence,
+    )
+    .await
+    .ok()?;
+    if let Some(mixer) = &settings.voice_mixer {
+        stream.attach(mixer).ok()?;
+    }
+    Some(Arc::new(stream) as Arc<dyn MediaStream>)
+}
+
 impl MediaStreamType for AudioStreamType {
     fn type_name(&self) -> &'static str {
         "audio"
@@ -264,18 +281,14 @@ impl MediaStreamType for AudioStreamType {
             sdp::offer_answer::answer_media(remote, index, &probe)
                 .1
                 .ok()?;
-            let stream = AudioStream::new(
-                settings.local_ip,
-                settings.rtp_port_range,
-                codecs,
-                AudioSource::Silence,
-            )
-            .await
-            .ok()?;
-            if let Some(mixer) = &settings.voice_mixer {
-                stream.attach(mixer).ok()?;
-            }
-            Some(Arc::new(stream) as Arc<dyn MediaStream>)
+            audio_for(settings, codecs).await
         })
+    }
+
+    fn new_for_offer<'a>(
+        &'a self,
+        settings: &'a StreamSettings,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async move { audio_for(settings, supported_codecs(&settings.audio_codecs)).await })
     }
 }
