@@ -19,5 +19,5 @@ pub mod settings;
 
 pub use address::SipAddress;
 pub use backend::{ConfigError, FileBackend, MemoryBackend, StorageBackend};
-pub use object::{ConfigurationManager, SettingChange, SettingsObject};
+pub use object::{ConfigurationManager, SettingChange, SettingsObject, MASKED};
 pub use schema::{display, Group, Kind, Setting, Value};

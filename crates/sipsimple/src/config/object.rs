@@ -15,6 +15,9 @@ use super::backend::{ConfigError, StorageBackend, Tree};
 use super::schema::{Group, Value};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
+/// What a secret setting's value reads as in a notification.
+pub const MASKED: &str = "***masked***";
+
 /// One setting's change in a save: effective values, `None` for nil.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingChange {
@@ -262,6 +265,33 @@ impl SettingsObject {
         Ok(())
     }
 
+    /// `changes` with the values of secret settings replaced by a marker:
+    /// observers learn that a password changed, never what it was or is.
+    fn masked(&self, changes: &BTreeMap<String, SettingChange>) -> BTreeMap<String, SettingChange> {
+        let secret: Vec<String> = self
+            .schema
+            .walk()
+            .into_iter()
+            .filter(|(_, s)| s.secret)
+            .map(|(p, _)| p)
+            .collect();
+        let hide = |v: &Option<Value>| v.as_ref().map(|_| Value::String(MASKED.to_owned()));
+        changes
+            .iter()
+            .map(|(path, c)| {
+                let c = if secret.contains(path) {
+                    SettingChange {
+                        old: hide(&c.old),
+                        new: hide(&c.new),
+                    }
+                } else {
+                    c.clone()
+                };
+                (path.clone(), c)
+            })
+            .collect()
+    }
+
     /// Changes not yet saved: setting path → old and new effective value.
     pub fn pending(&self) -> BTreeMap<String, SettingChange> {
         let mut out = BTreeMap::new();
@@ -303,7 +333,7 @@ impl SettingsObject {
             self.manager.center.post(
                 self.sender,
                 NotificationData::CFGSettingsObjectDidChange {
-                    modified: modified.clone(),
+                    modified: self.masked(&modified),
                 },
             );
         }

@@ -132,6 +132,9 @@ pub struct Setting {
     pub validator: Option<Validator>,
     /// One line for `sip settings show` and docs/CONFIGURATION.md.
     pub doc: &'static str,
+    /// A password or key: its values never leave the configuration in a
+    /// notification (CFGSettingsObjectDidChange says only that it changed).
+    pub secret: bool,
 }
 
 impl Setting {
@@ -148,6 +151,7 @@ impl Setting {
             default: Some(default.into()),
             nillable: false,
             validator: None,
+            secret: false,
             doc,
         }
     }
@@ -160,8 +164,15 @@ impl Setting {
             default: None,
             nillable: true,
             validator: None,
+            secret: false,
             doc,
         }
+    }
+
+    /// Marks the setting as a secret (see [`Setting::secret`]).
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
     }
 
     pub fn validated_by(mut self, validator: Validator) -> Self {

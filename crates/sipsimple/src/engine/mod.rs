@@ -367,24 +367,79 @@ impl Engine {
 }
 
 /// Replaces the values of credentials and digest responses in a trace so
-/// secrets never reach logs (DESIGN.md: secrets are masked).
+/// secrets never reach logs (DESIGN.md: secrets are masked): the values
+/// of Authorization and Proxy-Authorization (whatever the spacing before
+/// the colon, and their folded continuation lines), and the password of
+/// a `user:password@` in any SIP or SIPS URI.
 pub fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut in_head = true;
+    let mut masking = false;
     for line in text.split_inclusive('\n') {
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("authorization:") || lower.starts_with("proxy-authorization:") {
-            let colon = line.find(':').unwrap_or(0);
-            let (name, _) = line.split_at(colon + 1);
-            out.push_str(name);
-            out.push_str(" ***masked***");
-            if line.ends_with("\r\n") {
-                out.push_str("\r\n");
-            } else if line.ends_with('\n') {
-                out.push('\n');
-            }
-        } else {
-            out.push_str(line);
+        let content = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[content.len()..];
+        if in_head && content.is_empty() {
+            in_head = false;
+            masking = false;
         }
+        let folded = content.starts_with([' ', '\t']);
+        if in_head && !folded {
+            masking = content.split_once(':').is_some_and(|(name, _)| {
+                let name = name.trim_end();
+                name.eq_ignore_ascii_case("authorization")
+                    || name.eq_ignore_ascii_case("proxy-authorization")
+            });
+            if masking {
+                if let Some(colon) = content.find(':') {
+                    out.push_str(&content[..=colon]);
+                    out.push_str(" ***masked***");
+                    out.push_str(ending);
+                    continue;
+                }
+            }
+        } else if in_head && masking {
+            // A continuation of a masked header: nothing of it is kept.
+            out.push_str(" ***masked***");
+            out.push_str(ending);
+            continue;
+        }
+        out.push_str(&mask_uri_passwords(content));
+        out.push_str(ending);
     }
+    out
+}
+
+/// `sip:user:secret@host` → `sip:user:***@host`, for every SIP or SIPS URI
+/// in `line`.
+fn mask_uri_passwords(line: &str) -> String {
+    let lower = line.to_ascii_lowercase();
+    let mut out = String::with_capacity(line.len());
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("sip") {
+        let at = from + found;
+        let scheme_end = if lower[at..].starts_with("sips:") {
+            at + 5
+        } else if lower[at..].starts_with("sip:") {
+            at + 4
+        } else {
+            from = at + 3;
+            continue;
+        };
+        // The userinfo ends at '@' before anything that ends a URI.
+        let rest = &line[scheme_end..];
+        let end = rest
+            .find(['@', '>', ' ', ';', '?', ',', '"', '\t'])
+            .unwrap_or(rest.len());
+        if rest[end..].starts_with('@') {
+            if let Some(colon) = rest[..end].find(':') {
+                out.push_str(&line[done..scheme_end + colon + 1]);
+                out.push_str("***");
+                done = scheme_end + end;
+            }
+        }
+        from = scheme_end + end;
+    }
+    out.push_str(&line[done..]);
     out
 }
