@@ -17,9 +17,8 @@ use sipsimple::application::SipApplication;
 use sipsimple::config::FileBackend;
 use sipsimple::media::tone::ToneGenerator;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
-use sipsimple::sdp::offer_answer::Codec;
-use sipsimple::session::Session;
-use sipsimple::streams::audio::{AudioSource, AudioStream};
+use sipsimple::session::{Session, SessionAccount, SessionLimits};
+use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -32,25 +31,37 @@ pub struct AudioOptions {
 
 impl AudioOptions {
     /// A stream on the engine's address (every address if it listens on
-    /// all).
-    async fn stream(&self, app: &SipApplication) -> Result<Arc<AudioStream>> {
+    /// all), with the ports and codecs the settings give `account`
+    /// (`rtp.port_range`, its or the global `rtp.audio_codec_list`).
+    async fn stream(
+        &self,
+        app: &SipApplication,
+        account: impl Into<SessionAccount>,
+    ) -> Result<Arc<AudioStream>> {
         let ip = app
             .engine()
             .and_then(|e| e.transports().first().and_then(|t| e.local_addr(*t)))
             .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        let settings = app
+            .session_manager()
+            .stream_settings(account, ip)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let codecs = supported_codecs(&settings.audio_codecs);
+        if codecs.is_empty() {
+            bail!(
+                "rtp.audio_codec_list ({}) names no codec this client runs",
+                settings.audio_codecs.join(", ")
+            );
+        }
+        let (low, high) = settings.rtp_port_range;
         let source = match (&self.input, self.tone) {
             (Some(path), _) => AudioSource::wav(path).map_err(anyhow::Error::msg)?,
             (None, Some(hz)) => AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
             (None, None) => AudioSource::Silence,
         };
-        let stream = AudioStream::new(
-            ip,
-            (50000, 50500),
-            vec![Codec::pcmu(), Codec::pcma()],
-            source,
-        )
-        .await
-        .context("no RTP port free in 50000-50500")?;
+        let stream = AudioStream::new(ip, settings.rtp_port_range, codecs, source)
+            .await
+            .with_context(|| format!("no RTP port free in {low}-{high} (rtp.port_range)"))?;
         // Without a file or a tone the call is on the voice device (the
         // sound card when there is one, see `audio.*_device`).
         if self.input.is_none() && self.tone.is_none() {
@@ -105,6 +116,13 @@ fn line(n: &NotificationData) -> Option<String> {
             format!("{code} {reason}")
         }
         NotificationData::SIPSessionDidStart { .. } => "call started".into(),
+        // No response behind it (cancelled unanswered, no route): the
+        // reason is ours.
+        NotificationData::SIPSessionDidFail {
+            code: 0,
+            failure_reason,
+            ..
+        } => format!("call failed: {failure_reason}"),
         NotificationData::SIPSessionDidFail { code, reason, .. } => {
             format!("call failed: {code} {reason}")
         }
@@ -138,6 +156,9 @@ fn line(n: &NotificationData) -> Option<String> {
         _ => return None,
     })
 }
+
+/// How long a call's BYE may take once a signal asked us to stop.
+const SIGNAL_GRACE: Duration = Duration::from_secs(3);
 
 /// How a call ended.
 enum Outcome {
@@ -194,6 +215,11 @@ async fn follow(
                 _ => stdin_open = false,
             },
             _ = &mut deadline => {
+                if interrupted {
+                    // The BYE got no answer in time: a signal asked us to
+                    // go, so go (the peer's own timers end its side).
+                    return Ok(Outcome::Interrupted);
+                }
                 out("hanging up\n")?;
                 let _ = session.end().await;
                 deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
@@ -202,10 +228,12 @@ async fn follow(
                 interrupted = true;
                 out("hanging up\n")?;
                 let _ = session.end().await;
+                deadline.as_mut().reset(tokio::time::Instant::now() + SIGNAL_GRACE);
             }
             _ = terminate.recv() => {
                 interrupted = true;
                 let _ = session.end().await;
+                deadline.as_mut().reset(tokio::time::Instant::now() + SIGNAL_GRACE);
             }
         }
     }
@@ -266,7 +294,7 @@ pub fn call(
         let (app, mut events) = start(config).await?;
         let result = async {
             let account = pick_account(&app, account)?;
-            let audio = options.stream(&app).await?;
+            let audio = options.stream(&app, &account).await?;
             out(&format!("calling {uri} from {}\n", account.id()))?;
             let session = app
                 .session_manager()
@@ -303,6 +331,42 @@ pub fn call(
     status
 }
 
+/// What the person at the prompt said, or what happened meanwhile.
+enum Answer {
+    Yes,
+    No,
+    /// The session ended before an answer.
+    Gone,
+    /// Standard input closed, or a signal: stop listening.
+    Stop,
+}
+
+/// Waits for "y" or "n" on stdin while watching `session`: a caller who
+/// cancels must not leave a question behind that a later "y" answers.
+async fn ask(
+    session: &Session,
+    events: &mut Subscription,
+    stdin: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
+) -> Answer {
+    loop {
+        tokio::select! {
+            l = stdin.next_line() => return match l {
+                Ok(Some(l)) if l.trim().eq_ignore_ascii_case("y") => Answer::Yes,
+                Ok(Some(_)) => Answer::No,
+                _ => Answer::Stop,
+            },
+            n = events.next() => match n {
+                None => return Answer::Stop,
+                Some(n) if n.sender == session.sender() && matches!(
+                    n.data,
+                    NotificationData::SIPSessionDidFail { .. } | NotificationData::SIPSessionDidEnd { .. }
+                ) => return Answer::Gone,
+                Some(_) => {}
+            },
+        }
+    }
+}
+
 /// `sip listen`: waits for calls to the enabled accounts; answers them
 /// (at once with `auto_answer`, else after asking on stdin); stops after
 /// `max_calls` calls or on Ctrl-C.
@@ -316,7 +380,14 @@ pub fn listen(
     let rt = runtime()?;
     let status = rt.block_on(async move {
         let (app, mut events) = start(config).await?;
+        // One call at a time: the SDK answers a second INVITE 486 Busy
+        // Here while one is up (no call waiting in this client).
+        app.session_manager().set_limits(SessionLimits {
+            max_sessions: 1,
+            ..app.session_manager().limits()
+        });
         let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
         let addresses: Vec<String> = app
             .account_manager()
             .accounts()
@@ -338,6 +409,7 @@ pub fn listen(
         out(&format!("accounts: {}\n", addresses.join(", ")))?;
         let mut calls = 0;
         let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        let mut stdin_open = true;
         loop {
             if max_calls.is_some_and(|m| calls >= m) {
                 break;
@@ -345,6 +417,18 @@ pub fn listen(
             let n = tokio::select! {
                 n = events.next() => n,
                 _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                // What is typed with no question pending answers nothing
+                // (a "y" meant for a call that went away must not take
+                // the next one).
+                l = stdin.next_line(), if stdin_open => {
+                    match l {
+                        Ok(Some(l)) if !l.trim().is_empty() => out("no call to answer\n")?,
+                        Ok(Some(_)) => {}
+                        _ => stdin_open = false,
+                    }
+                    continue;
+                }
             };
             let Some(n) = n else { break };
             if n.name() != "SIPSessionNewIncoming" {
@@ -365,17 +449,27 @@ pub fn listen(
             ))?;
             let _ = session.send_ring_indication().await;
             let answer = if auto_answer {
-                true
+                Answer::Yes
             } else {
                 out("answer? [y/n] ")?;
-                matches!(stdin.next_line().await, Ok(Some(l)) if l.trim().eq_ignore_ascii_case("y"))
+                ask(&session, &mut events, &mut stdin).await
             };
-            if !answer {
-                let _ = session.reject(603, None).await;
-                out("declined\n")?;
-                continue;
+            match answer {
+                Answer::Yes => {}
+                Answer::Gone => {
+                    // The caller cancelled (or the call failed) while we
+                    // asked: the question no longer stands.
+                    out("\nthe call went away before it was answered\n")?;
+                    continue;
+                }
+                Answer::Stop => break,
+                Answer::No => {
+                    let _ = session.reject(603, None).await;
+                    out("declined\n")?;
+                    continue;
+                }
             }
-            let audio = options.stream(&app).await?;
+            let audio = options.stream(&app, session.account().clone()).await?;
             session
                 .accept(vec![audio.clone()])
                 .await

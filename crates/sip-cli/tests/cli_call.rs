@@ -175,6 +175,14 @@ fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
     let dir = Dir::new("call-fail");
     let bob_port = free_udp_port();
     let bob_cfg = config(&dir.0, "bob", bob_port);
+    // A second account: a user bob's side does not know then belongs to
+    // neither (with one account, calls to his address reach it).
+    let mut text = std::fs::read_to_string(&bob_cfg).unwrap();
+    text.push_str(
+        "[accounts.\"robert@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n",
+    );
+    text = text.replace("default_account = \"bob@127.0.0.1\"\n", "");
+    std::fs::write(&bob_cfg, text).unwrap();
     let alice_cfg = config(&dir.0, "alice", 0);
     let mut bob = sip(&bob_cfg)
         .args(["listen", "--auto-answer", "--max-calls", "1"])
@@ -187,7 +195,7 @@ fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
     while out.read_line(&mut line).unwrap() > 0 && !line.starts_with("accounts:") {
         line.clear();
     }
-    // carol has no account at bob's: 404.
+    // carol has no account at bob's, and he has no default: 404.
     let alice = sip(&alice_cfg)
         .args(["call", &format!("sip:carol@127.0.0.1:{bob_port}")])
         .stdin(Stdio::null())
@@ -354,4 +362,27 @@ fn a_call_without_input_options_uses_the_voice_device() {
     let (n, f) = loudest(&speaker);
     assert!(n >= 8000, "bob's speaker file has {n} samples");
     assert_eq!(f, 440.0, "bob's speaker file holds alice's tone");
+}
+
+/// `--hangup-after` to an address where nothing answers: the user asked to
+/// stop, so the call ends then with its reason, not after Timer B (32 s).
+#[test]
+fn hangup_after_ends_an_unanswered_call_at_once() {
+    let dir = Dir::new("call-silent");
+    // A socket that reads nothing: every INVITE goes unanswered.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let started = Instant::now();
+    let alice = sip(&alice_cfg)
+        .args(["call", &format!("sip:nobody@127.0.0.1:{port}")])
+        .args(["--hangup-after", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&alice.stdout);
+    assert_eq!(alice.status.code(), Some(1), "{text}");
+    assert!(text.contains("no answer from"), "{text}");
+    assert!(took < Duration::from_secs(12), "took {took:?}:\n{text}");
 }
