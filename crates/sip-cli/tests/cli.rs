@@ -360,3 +360,26 @@ fn lookup_prints_queries_and_routes() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
+
+/// RFC 3261 §8.1.1: a request without Call-ID or CSeq is not valid, and
+/// `sip parse` names the header missing.
+#[test]
+fn parse_names_a_missing_mandatory_header() {
+    let full = "OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+                To: <sip:bob@example.com>\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\n\
+                CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    let o = sip(&["parse", "-"], Some(full.as_bytes()));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    for (name, line) in [
+        ("Call-ID", "Call-ID: c1\r\n"),
+        ("CSeq", "CSeq: 1 OPTIONS\r\n"),
+    ] {
+        let o = sip(&["parse", "-"], Some(full.replace(line, "").as_bytes()));
+        assert_eq!(o.status.code(), Some(1), "without {name}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains(&format!("missing {name} header")),
+            "{}",
+            stdout(&o)
+        );
+    }
+}

@@ -66,6 +66,10 @@ pub enum ParseError {
     ConflictingContentLength,
     #[error("malformed multipart body: {0}")]
     Multipart(SyntaxError),
+    /// A header every request and response carries (RFC 3261 §8.1.1,
+    /// §20) is absent.
+    #[error("missing {0} header")]
+    MissingHeader(&'static str),
     #[error("CSeq method {cseq:?} does not match request method {method:?}")]
     CSeqMethodMismatch { method: String, cseq: String },
 }

@@ -528,13 +528,28 @@ impl Message {
                 )));
             }
         }
-        // One pass in message order: the first faulty header is reported.
+        // One pass in message order: the first faulty header is reported,
+        // and the headers every message needs (RFC 3261 §8.1.1, §20) are
+        // noted as they pass.
+        let mut seen = 0u8;
         for h in self.headers().iter() {
             match h.name {
-                HeaderName::Via => check::<Via>(h)?,
-                HeaderName::From => check::<FromHeader>(h)?,
-                HeaderName::To => check::<To>(h)?,
-                HeaderName::CallId => check::<CallId>(h)?,
+                HeaderName::Via => {
+                    seen |= 1;
+                    check::<Via>(h)?
+                }
+                HeaderName::From => {
+                    seen |= 2;
+                    check::<FromHeader>(h)?
+                }
+                HeaderName::To => {
+                    seen |= 4;
+                    check::<To>(h)?
+                }
+                HeaderName::CallId => {
+                    seen |= 8;
+                    check::<CallId>(h)?
+                }
                 HeaderName::MaxForwards => check::<MaxForwards>(h)?,
                 HeaderName::Contact => check::<Contact>(h)?,
                 HeaderName::Route => check::<Route>(h)?,
@@ -547,6 +562,7 @@ impl Message {
                 HeaderName::RetryAfter => check::<RetryAfter>(h)?,
                 HeaderName::Warning => check::<Warning>(h)?,
                 HeaderName::CSeq => {
+                    seen |= 16;
                     for cseq in h.typed_values::<CSeq>() {
                         let cseq = cseq?;
                         if let Message::Request(r) = self {
@@ -560,6 +576,20 @@ impl Message {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Max-Forwards is left out: RFC 2543 clients omit it and RFC 4475
+        // §3.4.1 asks a UAS to accept such a request (only proxies act on
+        // it), though RFC 3261 §8.1.1 makes it mandatory for senders.
+        for (bit, name) in [
+            (1, "Via"),
+            (2, "From"),
+            (4, "To"),
+            (8, "Call-ID"),
+            (16, "CSeq"),
+        ] {
+            if seen & bit == 0 {
+                return Err(ParseError::MissingHeader(name));
             }
         }
         Ok(())

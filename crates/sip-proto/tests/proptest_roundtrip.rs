@@ -901,7 +901,7 @@ fn regression_via_sent_by_allows_lws_around_colon() {
     assert_eq!(v.port, Some(5060));
     // And in a message, folded.
     let m = Message::parse(
-        &b"OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP host.example.com\r\n :5060;branch=z9hG4bK1\r\n\r\n"[..],
+        &b"OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP host.example.com\r\n :5060;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:example.com>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"[..],
     )
     .unwrap();
     assert_eq!(m.top_via().unwrap().unwrap().port, Some(5060));
@@ -921,7 +921,16 @@ fn regression_display_name_with_crlf_cannot_inject() {
     let name = NameAddr::new(Uri::parse("sip:alice@example.com").unwrap())
         .with_display_name("Alice\r\nInjected: yes");
     let mut r = Request::new(Method::Options, &Uri::parse("sip:example.com").unwrap());
+    r.headers
+        .push(HeaderName::Via, "SIP/2.0/UDP h;branch=z9hG4bK1");
     r.headers.push_typed(&FromHeader(name));
+    for (n, v) in [
+        (HeaderName::To, "<sip:example.com>"),
+        (HeaderName::CallId, "c"),
+        (HeaderName::CSeq, "1 OPTIONS"),
+    ] {
+        r.headers.push(n, v);
+    }
     let wire = Message::from(r).to_bytes();
     let text = String::from_utf8_lossy(&wire);
     assert!(
@@ -945,7 +954,7 @@ fn regression_bare_addr_spec_allows_lt_in_quoted_param() {
     let to = To::parse(r#"sip:bob@example.com;x="<""#).unwrap();
     assert_eq!(to.params.get("x"), Some(Some(r#""<""#)));
     let m = Message::parse(
-        &b"OPTIONS sip:example.com SIP/2.0\r\nTo: sip:bob@example.com;x=\"<\"\r\n\r\n"[..],
+        &b"OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: sip:bob@example.com;x=\"<\"\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"[..],
     );
     assert!(m.is_ok(), "{m:?}");
 }
