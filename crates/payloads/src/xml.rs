@@ -214,9 +214,13 @@ fn syntax(e: impl std::fmt::Display) -> XmlError {
 fn namespace_of(r: ResolveResult<'_>) -> Result<String, XmlError> {
     match r {
         ResolveResult::Unbound => Ok(String::new()),
-        ResolveResult::Bound(ns) => std::str::from_utf8(ns.into_inner())
-            .map(str::to_owned)
-            .map_err(|_| XmlError::NotUtf8),
+        // quick-xml hands the declaring attribute's raw text: references
+        // in a namespace name are ours to resolve.
+        ResolveResult::Bound(ns) => {
+            let raw = std::str::from_utf8(ns.into_inner()).map_err(|_| XmlError::NotUtf8)?;
+            let name = quick_xml::escape::unescape(raw).map_err(syntax)?;
+            checked(name.into_owned())
+        }
         ResolveResult::Unknown(p) => Err(XmlError::UnknownPrefix(
             String::from_utf8_lossy(&p).chars().take(40).collect(),
         )),
@@ -240,6 +244,32 @@ fn predefined_entity(name: &str) -> Option<char> {
     })
 }
 
+/// XML 1.0 §2.2 Char: what a document may contain at all. Checked on
+/// input so that everything read can be printed again.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{fffe}' && c != '\u{ffff}')
+}
+
+fn checked(s: String) -> Result<String, XmlError> {
+    if s.chars().all(is_xml_char) {
+        Ok(s)
+    } else {
+        Err(XmlError::Syntax("a character XML does not allow".into()))
+    }
+}
+
+/// A local name as the writer can print it again: non-empty, no colon.
+fn local_name(b: &[u8]) -> Result<String, XmlError> {
+    let name = utf8(b)?;
+    if name.is_empty() || name.contains(':') || !name.chars().all(is_xml_char) {
+        return Err(XmlError::Syntax(format!(
+            "bad name {:?}",
+            name.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok(name)
+}
+
 fn open_element(
     reader: &NsReader<&[u8]>,
     ns: String,
@@ -248,7 +278,7 @@ fn open_element(
 ) -> Result<XmlElement, XmlError> {
     let mut el = XmlElement {
         ns,
-        name: utf8(start.local_name().into_inner())?,
+        name: local_name(start.local_name().into_inner())?,
         ..XmlElement::default()
     };
     for (count, attr) in start.attributes().enumerate() {
@@ -264,10 +294,14 @@ fn open_element(
         let value = attr
             .decode_and_unescape_value(reader.decoder())
             .map_err(syntax)?;
+        let name = local_name(local.into_inner())?;
+        if el.attributes.iter().any(|a| a.ns == ns && a.name == name) {
+            return Err(XmlError::Syntax(format!("attribute {name:?} repeated")));
+        }
         el.attributes.push(XmlAttribute {
             ns,
-            name: utf8(local.into_inner())?,
-            value: value.into_owned(),
+            name,
+            value: checked(value.into_owned())?,
         });
     }
     Ok(el)
@@ -351,11 +385,11 @@ fn parse_document(input: &[u8], limits: &XmlLimits) -> Result<XmlElement, XmlErr
             }
             Event::End(_) => close_element(&mut stack, &mut root)?,
             Event::Text(t) => {
-                let t = t.xml10_content().map_err(syntax)?;
+                let t = checked(t.xml10_content().map_err(syntax)?.into_owned())?;
                 push_text(&mut stack, &t)?;
             }
             Event::CData(c) => {
-                let t = c.xml10_content().map_err(syntax)?;
+                let t = checked(c.xml10_content().map_err(syntax)?.into_owned())?;
                 if stack.is_empty() {
                     return Err(XmlError::Syntax("CDATA outside the root element".into()));
                 }
@@ -371,9 +405,9 @@ fn parse_document(input: &[u8], limits: &XmlLimits) -> Result<XmlElement, XmlErr
                         })?
                     }
                 };
-                if stack.is_empty() {
+                if stack.is_empty() || !is_xml_char(c) {
                     return Err(XmlError::Syntax(
-                        "reference outside the root element".into(),
+                        "reference outside the root element or to a non-character".into(),
                     ));
                 }
                 push_text(&mut stack, c.encode_utf8(&mut [0u8; 4]))?;

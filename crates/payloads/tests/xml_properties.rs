@@ -152,6 +152,21 @@ proptest! {
     }
 
     #[test]
+    fn xmlish_text_reprints_the_same_tree(
+        parts in proptest::collection::vec(
+            "<[ab](:[ab])?( (xmlns(:[ab])?|[ab](:[ab])?)=\"[a-z:&;#0-9]{0,4}\"){0,3}/?>|</[ab](:[ab])?>|&(lt|amp|#x[0-9A-F]{1,2}|#[0-9]{1,3}|zz);|[ a-z\t\r\n]{1,3}|<!\\[CDATA\\[[a-z<&]{0,4}\\]\\]>",
+            0..16,
+        )
+    ) {
+        let input = format!("<r xmlns:a=\"urn:a\" xmlns:b=\"urn:b\">{}</r>", parts.concat());
+        if let Ok(tree) = XmlElement::parse(input.as_bytes(), &XmlLimits::default()) {
+            let text = tree.to_document();
+            let again = XmlElement::parse(text.as_bytes(), &XmlLimits::default());
+            prop_assert_eq!(again.as_ref(), Ok(&tree), "{} -> {}", input, text);
+        }
+    }
+
+    #[test]
     fn trees_round_trip(e in element()) {
         let text = e.to_document();
         let again = XmlElement::parse(text.as_bytes(), &XmlLimits::default()).unwrap();
