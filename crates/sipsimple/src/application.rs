@@ -35,6 +35,10 @@ use crate::services::Services;
 use crate::session::{SessionManager, SessionRequests};
 use crate::streams::MediaStreamRegistry;
 
+/// SIP traces waiting to be posted; beyond, the engine drops and counts
+/// them (`EngineStats::traces_dropped`) rather than hold up requests.
+const TRACE_QUEUE: usize = 1024;
+
 /// How long `stop` lets the engine wind down before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -102,6 +106,8 @@ fn device_setting(setting: &str, value: Option<String>) -> Result<DeviceSetting,
 struct Inner {
     state: AppState,
     running: Option<Running>,
+    /// Trace SIP whatever `logging.trace_sip` says (a `--trace` flag).
+    force_sip_trace: bool,
 }
 
 /// One application. Cloning shares it.
@@ -191,8 +197,16 @@ impl SipApplication {
             inner: Arc::new(Mutex::new(Inner {
                 state: AppState::Stopped,
                 running: None,
+                force_sip_trace: false,
             })),
         }
+    }
+
+    /// Posts SIPEngineSIPTrace for every SIP message from the next start
+    /// on, even with `logging.trace_sip` off (which alone also writes
+    /// them to `logging.directory`).
+    pub fn enable_sip_trace(&self) {
+        self.lock().force_sip_trace = true;
     }
 
     /// Where every incoming request goes: register an owner here for a
@@ -370,6 +384,30 @@ impl SipApplication {
                 error: error.clone(),
             });
         }
+        let (trace_tx, trace_rx) = mpsc::channel(TRACE_QUEUE);
+        let trace_setting = global
+            .get("logging.trace_sip")?
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        // The setting logs to a file; a file that cannot be opened is
+        // said once, and tracing goes on without it.
+        let trace_file = if trace_setting {
+            let dir = text(&global, "logging.directory")?
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(crate::trace_log::default_log_directory);
+            match crate::trace_log::TraceFile::open(&dir) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    eprintln!(
+                        "sipsimple: cannot write the SIP trace to {}: {e}",
+                        dir.display()
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let engine_config = EngineConfig {
             bind,
             udp_port: enabled("udp")
@@ -384,12 +422,16 @@ impl SipApplication {
                 None
             },
             tls,
-            trace: global
-                .get("logging.trace_sip")?
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            trace: trace_setting || self.lock().force_sip_trace,
+            trace_sink: Some(trace_tx),
             ..EngineConfig::default()
         };
+        tokio::spawn(post_traces(
+            trace_rx,
+            trace_file,
+            self.center.clone(),
+            self.sender,
+        ));
         let user_agent = text(&global, "user_agent")?.unwrap_or_default();
         let user_agent_header = user_agent.clone();
         let (engine, events) = Engine::start(engine_config).await?;
@@ -505,6 +547,46 @@ impl SipApplication {
     }
 }
 
+/// A SIP trace as the spec's SIPEngineSIPTrace.
+fn trace_notification(t: crate::engine::Trace) -> NotificationData {
+    let received = t.direction == Direction::Received;
+    let (source, destination) = if received {
+        (t.remote, t.local)
+    } else {
+        (t.local, t.remote)
+    };
+    NotificationData::SIPEngineSIPTrace {
+        received,
+        source: source.to_string(),
+        destination: destination.to_string(),
+        transport: match t.transport {
+            TransportKind::Udp => "udp",
+            TransportKind::Tcp => "tcp",
+            TransportKind::Tls => "tls",
+        },
+        text: t.text,
+    }
+}
+
+/// Traces posted in order from their own bounded queue (see
+/// `EngineConfig::trace_sink`), apart from the requests' path.
+async fn post_traces(
+    mut traces: mpsc::Receiver<crate::engine::Trace>,
+    mut file: Option<crate::trace_log::TraceFile>,
+    center: NotificationCenter,
+    sender: SenderId,
+) {
+    while let Some(t) = traces.recv().await {
+        if let Some(f) = &mut file {
+            if let Err(e) = f.write(&t) {
+                eprintln!("sipsimple: the SIP trace file stopped: {e}");
+                file = None;
+            }
+        }
+        center.post(sender, trace_notification(t));
+    }
+}
+
 /// Turns engine events into notifications and hands every request to the
 /// router (which never waits on slow work, so neither does this loop).
 async fn pump(
@@ -516,30 +598,7 @@ async fn pump(
 ) {
     while let Some(event) = events.recv().await {
         match event {
-            EngineEvent::Trace(t) => center.post(
-                sender,
-                NotificationData::SIPEngineSIPTrace {
-                    received: t.direction == Direction::Received,
-                    source: if t.direction == Direction::Received {
-                        t.remote
-                    } else {
-                        t.local
-                    }
-                    .to_string(),
-                    destination: if t.direction == Direction::Received {
-                        t.local
-                    } else {
-                        t.remote
-                    }
-                    .to_string(),
-                    transport: match t.transport {
-                        TransportKind::Udp => "udp",
-                        TransportKind::Tcp => "tcp",
-                        TransportKind::Tls => "tls",
-                    },
-                    text: t.text,
-                },
-            ),
+            EngineEvent::Trace(t) => center.post(sender, trace_notification(t)),
             EngineEvent::Transaction(Event::Request {
                 key,
                 request,

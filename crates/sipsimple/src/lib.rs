@@ -28,6 +28,7 @@ pub mod router;
 pub mod services;
 pub mod session;
 pub mod streams;
+pub mod trace_log;
 
 pub use media;
 pub use sdp;

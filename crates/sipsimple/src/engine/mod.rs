@@ -44,6 +44,10 @@ pub struct EngineConfig {
     pub event_queue: usize,
     /// Report every message sent and received as a `Trace` event.
     pub trace: bool,
+    /// Where traces go instead of the event channel: a bounded path of
+    /// their own, so that under load they never crowd out requests (a
+    /// full sink drops the trace and counts it in `traces_dropped`).
+    pub trace_sink: Option<mpsc::Sender<Trace>>,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +67,7 @@ impl Default for EngineConfig {
             idle_timeout: Duration::from_secs(300),
             event_queue: 4096,
             trace: false,
+            trace_sink: None,
         }
     }
 }
@@ -177,6 +182,8 @@ pub struct EngineStats {
     pub sent: u64,
     pub malformed: u64,
     pub events_dropped: u64,
+    /// Traces lost because their sink was full.
+    pub traces_dropped: u64,
 }
 
 /// `host:port` as in a Via or URI: IPv6 addresses in brackets.

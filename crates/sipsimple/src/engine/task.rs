@@ -316,13 +316,20 @@ impl EngineTask {
         }
         let text = mask_secrets(&String::from_utf8_lossy(data));
         let local = local.unwrap_or_else(|| SocketAddr::new(self.cfg.bind, 0));
-        let _ = self.events.try_send(EngineEvent::Trace(Trace {
+        let trace = Trace {
             direction,
             local,
             remote,
             transport: t,
             text,
-        }));
+        };
+        let sent = match &self.cfg.trace_sink {
+            Some(sink) => sink.try_send(trace).is_ok(),
+            None => self.events.try_send(EngineEvent::Trace(trace)).is_ok(),
+        };
+        if !sent {
+            self.stats.traces_dropped += 1;
+        }
     }
 
     fn on_datagram(&mut self, data: Bytes, from: SocketAddr) {
