@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target of sip-proto for a bounded time.
+# Runs every cargo-fuzz target (SIP, SDP, RTP, MSRP, CPIM and XML payloads)
+# for a bounded time.
 #
 #   scripts/fuzz.sh            # 60 s per target
 #   scripts/fuzz.sh 300        # 300 s per target
@@ -17,7 +18,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_uri cpim payload_xml"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -39,6 +40,7 @@ for t in $targets; do
   case $t in
     message|stream|invite) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
     sdp) cp -n crates/sdp/tests/data/*.sdp "fuzz/corpus/$t/" ;;
+    msrp) cp -n crates/msrp-proto/tests/data/*.msrp "fuzz/corpus/$t/" 2>/dev/null || true ;;
   esac
 done
 

@@ -20,6 +20,7 @@ fn config(user: &str) -> SessionConfig {
         user_agent: None,
         timers: TimerConfig::default(),
         credentials: None,
+        allow: None,
     }
 }
 
