@@ -2,8 +2,9 @@
 //! checking its `rspauth`. The hashing is `sip_proto::digest`'s: the
 //! digest is HTTP's (RFC 2617) with method `AUTH` and, as digest-uri, the
 //! relay URI the AUTH was sent to (its To-Path). RFC 4976's example
-//! Authorization carries no `uri` parameter, so none is written: the
-//! relay knows the URI from the To-Path it received.
+//! Authorization carries no `uri` parameter, but RFC 2617 makes it
+//! mandatory and real relays (Kamailio's msrp module) refuse credentials
+//! without it, so it is written: the value is the relay URI hashed.
 //!
 //! Sans-IO: the caller supplies the client nonce and the nonce count.
 
@@ -99,6 +100,7 @@ pub fn answer(challenge: &WwwAuthenticate, p: &AuthParams<'_>) -> Result<AuthAns
     cred.push_quoted("username", p.username);
     cred.push_quoted("realm", &realm);
     cred.push_quoted("nonce", &nonce);
+    cred.push_quoted("uri", p.uri);
     if alg_name.is_some() {
         cred.push_token("algorithm", algorithm.as_str());
     }
@@ -159,7 +161,7 @@ mod tests {
         assert_eq!(cred.param("username").as_deref(), Some("Alice"));
         assert_eq!(cred.param("nc").as_deref(), Some("00000001"));
         assert_eq!(cred.param("qop").as_deref(), Some("auth"));
-        assert!(cred.param("uri").is_none());
+        assert_eq!(cred.param("uri").as_deref(), Some(p.uri));
         let expected = DigestInput {
             algorithm: Algorithm::Md5,
             username: "Alice",

@@ -36,6 +36,7 @@ pub mod headers;
 pub mod message;
 pub mod parser;
 pub mod reassembly;
+pub mod relay;
 mod search;
 pub mod session;
 pub mod uri;
@@ -46,6 +47,7 @@ pub use message::{
     Flag, Head, Header, Headers, MessageError, Method, Request, Response, TransactionId,
 };
 pub use parser::{parse_chunk, Event, Limits, Parser, StreamError};
+pub use relay::{AuthClient, Authorized, RelayAuthError};
 pub use session::{Session, SessionConfig, SessionEvent};
 pub use uri::{Host, MsrpUri, UriError};
 pub use write::{encode, TidGenerator, WriteError};

@@ -307,6 +307,24 @@ impl Session {
             && self.finishing.is_empty()
     }
 
+    /// Messages queued whose chunks are not all written yet: the
+    /// transport takes no new message while this is high, so a slow peer
+    /// slows the sender instead of growing a queue.
+    pub fn queued_messages(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// Whether the stream is in the middle of a message: a connection
+    /// that ends now cut a message off.
+    pub fn in_message(&self) -> bool {
+        !self.parser.is_idle()
+    }
+
+    /// Our From-Path and the To-Path towards the peer.
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
     fn our_uri(&self) -> Option<&MsrpUri> {
         self.cfg.local_path.last()
     }

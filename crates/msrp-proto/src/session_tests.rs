@@ -184,3 +184,33 @@ From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
         })
     );
 }
+
+#[test]
+fn empty_send_binds_and_is_answered_without_a_message_body() {
+    // RFC 4975 §5.4: the active side may open with an empty SEND; some
+    // clients also send empty SENDs as keep-alives (non-standard
+    // `Keep-Alive: yes`). Both get a 200 and carry no content.
+    let (mut a, mut b) = pair(2048);
+    let now = Instant::now();
+    let id = a.send_message("", Bytes::new(), false, FailureReport::Yes);
+    pump(&mut a, &mut b, now, 7);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::MessageSent { message_id: id }]
+    );
+    let got = events(&mut b);
+    assert!(matches!(
+        got.as_slice(),
+        [SessionEvent::MessageReceived { content_type: None, body, .. }] if body.is_empty()
+    ));
+    let keepalive = concat!(
+        "MSRP ka1x SEND\r\nTo-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n\
+         From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
+         Message-ID: kam1\r\nByte-Range: 1-0/0\r\nKeep-Alive: yes\r\n-------ka1x$\r\n"
+    );
+    b.handle_input(now, keepalive.as_bytes()).unwrap();
+    let answer = b.poll_transmit(now).unwrap();
+    assert!(answer.starts_with(b"MSRP ka1x 200"));
+    assert!(!b.in_message());
+    assert_eq!(b.queued_messages(), 0);
+}
