@@ -203,11 +203,9 @@ fn empty_send_binds_and_is_answered_without_a_message_body() {
         got.as_slice(),
         [SessionEvent::MessageReceived { content_type: None, body, .. }] if body.is_empty()
     ));
-    let keepalive = concat!(
-        "MSRP ka1x SEND\r\nTo-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n\
+    let keepalive = "MSRP ka1x SEND\r\nTo-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n\
          From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
-         Message-ID: kam1\r\nByte-Range: 1-0/0\r\nKeep-Alive: yes\r\n-------ka1x$\r\n"
-    );
+         Message-ID: kam1\r\nByte-Range: 1-0/0\r\nKeep-Alive: yes\r\n-------ka1x$\r\n";
     b.handle_input(now, keepalive.as_bytes()).unwrap();
     let answer = b.poll_transmit(now).unwrap();
     assert!(answer.starts_with(b"MSRP ka1x 200"));
