@@ -203,18 +203,25 @@ fn assemble(start: StartLine, headers: Headers, body: Bytes) -> Message {
     }
 }
 
-/// Parses a datagram. Content-Length is optional; octets after the body it
-/// declares are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8); a body shorter
-/// than declared is an error (RFC 4475 §3.1.2.2).
-pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+/// A datagram's start line and header split, within the size limit.
+#[inline]
+fn datagram_head(data: &Bytes, limits: &Limits) -> Result<(StartLine, head::Split), ParseError> {
     if data.len() > limits.max_message_bytes() {
         return Err(ParseError::MessageTooLarge {
             limit: limits.max_message_bytes(),
         });
     }
-    let skip = leading_newlines(&data);
-    let split = head::split(&data, skip, limits)?;
-    let start = parse_start_line(&data, &split)?;
+    let skip = leading_newlines(data);
+    let split = head::split(data, skip, limits)?;
+    let start = parse_start_line(data, &split)?;
+    Ok((start, split))
+}
+
+/// Parses a datagram. Content-Length is optional; octets after the body it
+/// declares are ignored (RFC 3261 §18.3, RFC 4475 §3.1.1.8); a body shorter
+/// than declared is an error (RFC 4475 §3.1.2.2).
+pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
+    let (start, split) = datagram_head(&data, limits)?;
     let body_start = split.body_start;
     let headers = split.headers;
     let available = data.len() - body_start;
@@ -243,14 +250,7 @@ pub(crate) fn parse_datagram(data: Bytes, limits: &Limits) -> Result<Message, Pa
 /// The head of a datagram with an empty body (see
 /// `Message::parse_head_unvalidated`).
 pub(crate) fn parse_datagram_head(data: Bytes, limits: &Limits) -> Result<Message, ParseError> {
-    if data.len() > limits.max_message_bytes() {
-        return Err(ParseError::MessageTooLarge {
-            limit: limits.max_message_bytes(),
-        });
-    }
-    let skip = leading_newlines(&data);
-    let split = head::split(&data, skip, limits)?;
-    let start = parse_start_line(&data, &split)?;
+    let (start, split) = datagram_head(&data, limits)?;
     Ok(assemble(start, split.headers, Bytes::new()))
 }
 
