@@ -41,6 +41,9 @@ for t in $targets; do
     message|stream|invite) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
     sdp) cp -n crates/sdp/tests/data/*.sdp "fuzz/corpus/$t/" ;;
     msrp) cp -n crates/msrp-proto/tests/data/*.msrp "fuzz/corpus/$t/" 2>/dev/null || true ;;
+    cpim) cp -n crates/payloads/tests/data/*.cpim "fuzz/corpus/$t/" 2>/dev/null || true ;;
+    # The crash that a CI run found (an element name `a/`), kept as a seed.
+    payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
   esac
 done
 

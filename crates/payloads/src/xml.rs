@@ -258,10 +258,30 @@ fn checked(s: String) -> Result<String, XmlError> {
     }
 }
 
-/// A local name as the writer can print it again: non-empty, no colon.
+/// XML 1.0 (5th edition) §2.3 NameStartChar, without the colon.
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 §2.3 NameChar, without the colon.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A local name as the writer can print it again: an NCName (Namespaces in
+/// XML §3). quick-xml splits names at whitespace only, so `<a/ >` would
+/// otherwise give an element `a/` that prints as an empty element `a`.
 fn local_name(b: &[u8]) -> Result<String, XmlError> {
     let name = utf8(b)?;
-    if name.is_empty() || name.contains(':') || !name.chars().all(is_xml_char) {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char);
+    if !valid {
         return Err(XmlError::Syntax(format!(
             "bad name {:?}",
             name.chars().take(40).collect::<String>()
@@ -567,6 +587,16 @@ mod tests {
             assert_eq!(XmlElement::parse(input, &l), Err(want));
         }
         assert!(XmlElement::parse(b"<a><b></a>", &l).is_err());
+        // Names outside the Name production, which the writer could not
+        // print back as the same element (`a/` would print as `<a/>`).
+        for bad in [&b"<a/ >x</a/>"[..], b"<1a/>", b"<a b/c=\"1\"/>", b"<-a/>"] {
+            assert!(
+                matches!(XmlElement::parse(bad, &l), Err(XmlError::Syntax(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(XmlElement::parse("<é.b-1·/>".as_bytes(), &l).is_ok());
         let deep = "<a>".repeat(40) + &"</a>".repeat(40);
         assert_eq!(
             XmlElement::parse(deep.as_bytes(), &l),
