@@ -128,8 +128,17 @@ pub struct Session {
     /// Messages fully written, waiting for responses to their chunks.
     finishing: HashMap<String, Outgoing>,
     pending: HashMap<TransactionId, Pending>,
+    /// Chunks sent with `Failure-Report: partial`: no 200 comes for them,
+    /// only an error response. The newest are remembered (bounded) so an
+    /// error still names its message.
+    partial: VecDeque<(TransactionId, String)>,
     incoming: Option<Incoming>,
 }
+
+/// How many `Failure-Report: partial` transactions are remembered for
+/// matching an error response (a peer answers within a round trip; 4096
+/// chunks in flight is far more than any window).
+const PARTIAL_MEMORY: usize = 4096;
 
 impl Session {
     pub fn new(cfg: SessionConfig) -> Self {
@@ -142,6 +151,7 @@ impl Session {
             outgoing: VecDeque::new(),
             finishing: HashMap::new(),
             pending: HashMap::new(),
+            partial: VecDeque::new(),
             incoming: None,
             cfg,
         }
@@ -252,6 +262,12 @@ impl Session {
                 return None;
             }
         };
+        if msg.failure_report == FailureReport::Partial {
+            if self.partial.len() >= PARTIAL_MEMORY {
+                self.partial.pop_front();
+            }
+            self.partial.push_back((tid.clone(), id.clone()));
+        }
         if msg.failure_report == FailureReport::Yes {
             msg.awaiting += 1;
             self.pending.insert(
@@ -314,6 +330,13 @@ impl Session {
         self.outgoing.len()
     }
 
+    /// Responses, REPORTs and chunks produced but not yet taken by
+    /// [`Session::poll_transmit`]: the transport stops reading while this
+    /// is high, so a peer that sends without reading cannot grow it.
+    pub fn pending_transmits(&self) -> usize {
+        self.transmits.len()
+    }
+
     /// Whether the stream is in the middle of a message: a connection
     /// that ends now cut a message off.
     pub fn in_message(&self) -> bool {
@@ -354,7 +377,13 @@ impl Session {
 
     fn on_response(&mut self, _now: Instant, resp: Response) {
         let Some(p) = self.pending.remove(&resp.tid) else {
-            // A late answer to a transaction already timed out.
+            let at = self.partial.iter().position(|(t, _)| *t == resp.tid);
+            if let Some((_, message_id)) = at.and_then(|at| self.partial.remove(at)) {
+                if resp.status != 200 {
+                    self.failed_after_sent(message_id, resp.status, resp.comment);
+                }
+            }
+            // Else a late answer to a transaction already timed out.
             return;
         };
         if resp.status != 200 {
@@ -504,6 +533,18 @@ impl Session {
         if let Ok(b) = encode(&head, None, Flag::Complete) {
             self.transmits.push_back(b);
         }
+    }
+
+    /// An error for a message whose chunks were all written (or which
+    /// asked for no responses): reported even though it left the queues.
+    fn failed_after_sent(&mut self, message_id: String, status: u16, reason: Option<String>) {
+        self.outgoing.retain(|m| m.message_id.0 != message_id);
+        self.finishing.remove(&message_id);
+        self.events.push_back(SessionEvent::MessageFailed {
+            message_id,
+            status,
+            reason,
+        });
     }
 
     fn on_report(&mut self, req: &Request) {

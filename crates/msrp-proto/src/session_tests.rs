@@ -212,3 +212,62 @@ fn empty_send_binds_and_is_answered_without_a_message_body() {
     assert!(!b.in_message());
     assert_eq!(b.queued_messages(), 0);
 }
+
+#[test]
+fn partial_failure_report_gets_no_200_but_an_error_names_the_message() {
+    // RFC 4975 §7.1.1: with `Failure-Report: partial` the receiver answers
+    // only errors; the sender must still match such an error to its
+    // message although it never waited for a 200.
+    let (mut a, mut b) = pair(2048);
+    let now = Instant::now();
+    let ok = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"hi"),
+        true,
+        FailureReport::Partial,
+    );
+    pump(&mut a, &mut b, now, 5);
+    let got = events(&mut a);
+    assert!(
+        got.contains(&SessionEvent::MessageSent {
+            message_id: ok.clone()
+        }),
+        "{got:?}"
+    );
+    assert!(
+        got.iter().any(
+            |e| matches!(e, SessionEvent::MessageDelivered { message_id, .. } if *message_id == ok)
+        ),
+        "{got:?}"
+    );
+    assert!(a.is_idle(), "no 200 awaited for a partial report");
+    // A chunk the peer refuses: it answers 415 (an unknown session here,
+    // 481, serves the same purpose).
+    let bad = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::Partial,
+    );
+    let chunk = a.poll_transmit(now).unwrap();
+    let tid = std::str::from_utf8(&chunk)
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let answer = format!(
+        "MSRP {tid} 481 No session\r\nTo-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
+         From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
+    );
+    events(&mut a);
+    a.handle_input(now, answer.as_bytes()).unwrap();
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::MessageFailed {
+            message_id: bad,
+            status: 481,
+            reason: Some("No session".into())
+        }]
+    );
+}
