@@ -167,6 +167,26 @@ impl Session {
     ) -> String {
         // A transaction id is an ident too; one of them names the message.
         let message_id = MessageId(self.tids.next_tid().as_str().to_owned());
+        self.send_message_with_id(
+            message_id,
+            content_type,
+            body,
+            success_report,
+            failure_report,
+        )
+    }
+
+    /// Queues a message under an id chosen by the caller (a stream that
+    /// hands out ids before its connection exists). The id must be an
+    /// RFC 4975 ident, unique within the session.
+    pub fn send_message_with_id(
+        &mut self,
+        message_id: MessageId,
+        content_type: &str,
+        body: Bytes,
+        success_report: bool,
+        failure_report: FailureReport,
+    ) -> String {
         let id = message_id.0.clone();
         let chunker = Chunker::new(Some(body.len() as u64), self.cfg.chunk_size.max(1));
         match chunker {

@@ -175,6 +175,7 @@ impl SipApplication {
         let center = NotificationCenter::default();
         let registry = MediaStreamRegistry::default();
         registry.add(Arc::new(crate::streams::audio::AudioStreamType));
+        registry.add(Arc::new(crate::streams::msrp::ChatStreamType));
         let sender = center.new_sender();
         let accounts = AccountManager::new(center.clone());
         let sessions = SessionManager::new(center.clone(), registry);

@@ -22,6 +22,7 @@ pub mod config;
 pub mod engine;
 pub mod lookup;
 pub mod message;
+pub mod msrp;
 pub mod notification;
 mod random;
 pub mod router;

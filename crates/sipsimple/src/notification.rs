@@ -133,6 +133,42 @@ pub enum NotificationData {
     },
     MediaStreamWillEnd,
     MediaStreamDidEnd,
+    /// A chat message arrived (plain or unwrapped from CPIM).
+    ChatStreamGotMessage {
+        message: crate::streams::msrp::ChatMessage,
+    },
+    /// A success REPORT came for a message we sent.
+    ChatStreamDidDeliverMessage {
+        message_id: String,
+        code: u16,
+        reason: String,
+    },
+    /// A failure REPORT or error response came, or the message could not
+    /// be sent at all.
+    ChatStreamDidNotDeliverMessage {
+        message_id: String,
+        code: u16,
+        reason: String,
+    },
+    /// Every chunk of a message we sent was written.
+    ChatStreamDidSendMessage {
+        message_id: String,
+    },
+    /// An is-composing indication (RFC 3994) arrived, or the last one
+    /// timed out to idle (then `refresh` is None).
+    ChatStreamGotComposingIndication {
+        state: String,
+        refresh: Option<u32>,
+        last_active: Option<payloads::DateTime>,
+        content_type: Option<String>,
+        sender: Option<payloads::cpim::Address>,
+    },
+    /// An MSRP chunk sent or received (`logging.trace_msrp`): the head,
+    /// the body cut short.
+    MSRPTransportTrace {
+        direction: &'static str,
+        data: String,
+    },
     /// `on_hold` as seen from `originator`'s side.
     AudioStreamDidChangeHoldState {
         originator: &'static str,
@@ -345,6 +381,16 @@ impl NotificationData {
             NotificationData::MediaStreamDidFail { .. } => "MediaStreamDidFail",
             NotificationData::MediaStreamWillEnd => "MediaStreamWillEnd",
             NotificationData::MediaStreamDidEnd => "MediaStreamDidEnd",
+            NotificationData::ChatStreamGotMessage { .. } => "ChatStreamGotMessage",
+            NotificationData::ChatStreamDidDeliverMessage { .. } => "ChatStreamDidDeliverMessage",
+            NotificationData::ChatStreamDidNotDeliverMessage { .. } => {
+                "ChatStreamDidNotDeliverMessage"
+            }
+            NotificationData::ChatStreamDidSendMessage { .. } => "ChatStreamDidSendMessage",
+            NotificationData::ChatStreamGotComposingIndication { .. } => {
+                "ChatStreamGotComposingIndication"
+            }
+            NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {
                 "AudioStreamDidChangeHoldState"
             }

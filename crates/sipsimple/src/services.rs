@@ -34,6 +34,8 @@ pub struct Services {
     pub recordings_directory: std::path::PathBuf,
     /// What the application takes (Allow in our INVITEs and 2xx).
     pub capabilities: crate::router::CapabilitySource,
+    /// The MSRP listening ports every MSRP stream shares.
+    pub msrp: crate::msrp::MsrpEndpoint,
 }
 
 /// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
@@ -64,6 +66,7 @@ impl Services {
             voice_mixer: None,
             recordings_directory: default_recordings_directory(),
             capabilities: crate::router::CapabilitySource::default(),
+            msrp: crate::msrp::MsrpEndpoint::default(),
         }
     }
 }

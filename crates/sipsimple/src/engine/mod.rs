@@ -11,7 +11,7 @@
 
 mod task;
 mod tcp;
-mod tls;
+pub(crate) mod tls;
 
 pub use tls::{TlsError, TlsSettings};
 

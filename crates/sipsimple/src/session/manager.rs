@@ -126,6 +126,11 @@ impl SessionManager {
             rtp_port_range: services.rtp_port_range,
             audio_codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
             voice_mixer: services.voice_mixer.clone(),
+            msrp: services.msrp.clone(),
+            msrp_tls: account
+                .setting("msrp.transport")
+                .and_then(|v| v.as_str().map(|t| t != "tcp"))
+                .unwrap_or(true),
         }
     }
 
@@ -365,6 +370,8 @@ impl SessionManager {
                     &account.id(),
                     &to_uri.to_string(),
                 ),
+                format!("sip:{}", account.id()),
+                to_uri.to_string(),
             );
             let ready = s.initialize(context, StreamDirection::Outgoing).await;
             let media = ready.and_then(|()| s.get_local_media(None));

@@ -77,14 +77,17 @@ pub(super) fn pick(
 
 impl SessionTask {
     pub(super) fn context(&self) -> StreamContext {
+        let remote = lock(&self.shared.remote_identity).clone();
         StreamContext::for_session(
             &self.center,
             self.shared.sender,
             RecordingDefaults::new(
                 self.services.recordings_directory.clone(),
                 &self.shared.account.id(),
-                &lock(&self.shared.remote_identity),
+                &remote,
             ),
+            format!("sip:{}", self.shared.account.id()),
+            remote,
         )
     }
 

@@ -56,6 +56,10 @@ pub struct StreamContext {
     pub session: SenderId,
     /// Where a recording asked for without a file name goes.
     pub recordings: Option<RecordingDefaults>,
+    /// Who we are in this session (a SIP URI; CPIM `From` of chat).
+    pub local_identity: String,
+    /// Who the peer is (its SIP URI, possibly with a display name).
+    pub remote_identity: String,
 }
 
 /// The directory (`audio.recordings_directory`) and the participants a
@@ -140,12 +144,16 @@ impl StreamContext {
         center: &NotificationCenter,
         session: SenderId,
         recordings: RecordingDefaults,
+        local_identity: String,
+        remote_identity: String,
     ) -> StreamContext {
         StreamContext {
             center: center.clone(),
             sender: center.new_sender(),
             session,
             recordings: Some(recordings),
+            local_identity,
+            remote_identity,
         }
     }
 }
@@ -292,6 +300,10 @@ pub struct StreamSettings {
     pub audio_codecs: Vec<String>,
     /// The application's voice mixer, for audio streams to join.
     pub voice_mixer: Option<crate::audio::AudioMixer>,
+    /// The application's MSRP listening ports, for MSRP streams.
+    pub msrp: crate::msrp::MsrpEndpoint,
+    /// The account's `msrp.transport` is `tls` (`msrps:`, TCP/TLS/MSRP).
+    pub msrp_tls: bool,
 }
 
 /// A stream type, as the registry holds it (the spec's stream class):

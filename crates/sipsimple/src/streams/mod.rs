@@ -1,9 +1,10 @@
 //! Media streams of a session: the stream interface and registry
-//! (`interface`), and the streams. `audio`: RTP with G.711; MSRP streams
-//! come with the MSRP issue.
+//! (`interface`), and the streams. `audio`: RTP with G.711; `msrp`: the MSRP
+//! streams (chat).
 
 pub mod audio;
 mod interface;
+pub mod msrp;
 mod rtcp;
 
 pub use interface::{

@@ -1,0 +1,274 @@
+//! One MSRP session's connection: a reader task and a writer task around
+//! the sans-IO [`msrp_proto::Session`], which both share under a mutex
+//! that is never held across an await.
+//!
+//! Two tasks, not one: a task that writes a large chunk to a peer that is
+//! itself blocked writing to us would never read, and both would wait on
+//! full socket buffers for ever.
+//!
+//! Back-pressure: a sender may have at most [`MAX_QUEUED_MESSAGES`]
+//! messages not yet fully written ([`MsrpSendError::QueueFull`] beyond);
+//! the reader stops reading while more than [`MAX_BACKLOG`] responses and
+//! REPORTs wait to be written, so a peer that sends without reading
+//! stalls on its own socket instead of growing our memory.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use msrp_proto::headers::{FailureReport, MessageId};
+use msrp_proto::{Session, SessionEvent};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::MsrpIo;
+
+/// Messages a connection takes before its sender must wait.
+pub const MAX_QUEUED_MESSAGES: usize = 4096;
+
+/// Responses and REPORTs waiting to be written before reading pauses.
+pub const MAX_BACKLOG: usize = 256;
+
+/// Bytes gathered into one write (many small chunks, one syscall).
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// What a connection reports to its stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEvent {
+    Session(SessionEvent),
+    /// The connection is gone: `error` is None for a clean close by the
+    /// peer between messages or by us.
+    Closed {
+        error: Option<String>,
+    },
+}
+
+/// Called with every event, in order, while the connection's state is
+/// locked: it must not call back into the connection (spawn for that).
+pub type EventSink = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;
+
+/// Why a message was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MsrpSendError {
+    #[error("the MSRP connection is closed")]
+    Closed,
+    #[error("{MAX_QUEUED_MESSAGES} messages are waiting to be written: try again later")]
+    QueueFull,
+}
+
+struct Shared {
+    session: Mutex<Session>,
+    /// Something to write, or closing.
+    wake: Notify,
+    /// The writer took transmits: the reader may go on.
+    drained: Notify,
+    closed: AtomicBool,
+    sink: EventSink,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands every queued event to the sink; called with the lock held
+    /// so that events leave in the order the core made them.
+    fn drain(&self, session: &mut Session) {
+        while let Some(e) = session.poll_event() {
+            (self.sink)(ConnectionEvent::Session(e));
+        }
+    }
+
+    /// Reports the end once, whoever sees it first.
+    fn close(&self, error: Option<String>) {
+        if !self.closed.swap(true, Ordering::SeqCst) {
+            let _guard = self.lock();
+            (self.sink)(ConnectionEvent::Closed { error });
+        }
+        self.wake.notify_one();
+        self.drained.notify_one();
+    }
+}
+
+/// A running MSRP connection. Dropping it closes the connection.
+pub struct MsrpConnection {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MsrpConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpConnection")
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MsrpConnection {
+    /// Runs `session` on `io`; `initial` is what was already read from it
+    /// (the server reads the first request to find the session).
+    pub fn spawn(
+        io: Box<dyn MsrpIo>,
+        initial: Vec<u8>,
+        session: Session,
+        sink: EventSink,
+    ) -> MsrpConnection {
+        let shared = Arc::new(Shared {
+            session: Mutex::new(session),
+            wake: Notify::new(),
+            drained: Notify::new(),
+            closed: AtomicBool::new(false),
+            sink,
+        });
+        let (reader, writer) = tokio::io::split(io);
+        let tasks = vec![
+            tokio::spawn(read_loop(shared.clone(), reader, initial)),
+            tokio::spawn(write_loop(shared.clone(), writer)),
+        ];
+        MsrpConnection { shared, tasks }
+    }
+
+    /// Queues a message under `message_id`; it goes out in chunks in turn
+    /// with the others.
+    pub fn send(
+        &self,
+        message_id: &str,
+        content_type: &str,
+        body: Bytes,
+        success_report: bool,
+        failure_report: FailureReport,
+    ) -> Result<(), MsrpSendError> {
+        if self.is_closed() {
+            return Err(MsrpSendError::Closed);
+        }
+        let mut s = self.shared.lock();
+        if s.queued_messages() >= MAX_QUEUED_MESSAGES {
+            return Err(MsrpSendError::QueueFull);
+        }
+        s.send_message_with_id(
+            MessageId(message_id.to_owned()),
+            content_type,
+            body,
+            success_report,
+            failure_report,
+        );
+        // A message refused at once (too large) reports now.
+        self.shared.drain(&mut s);
+        drop(s);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    /// Messages not yet fully written.
+    pub fn queued_messages(&self) -> usize {
+        self.shared.lock().queued_messages()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// Closes the connection; the sink hears `Closed { error: None }`.
+    pub fn close(&self) {
+        self.shared.close(None);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for MsrpConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+async fn read_loop(
+    shared: Arc<Shared>,
+    mut reader: tokio::io::ReadHalf<Box<dyn MsrpIo>>,
+    initial: Vec<u8>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending = initial;
+    loop {
+        if !pending.is_empty() {
+            let result = {
+                let mut s = shared.lock();
+                let r = s.handle_input(Instant::now(), &pending);
+                shared.drain(&mut s);
+                r
+            };
+            pending.clear();
+            shared.wake.notify_one();
+            if let Err(e) = result {
+                return shared.close(Some(format!("bad MSRP from the peer: {e}")));
+            }
+        }
+        // Read no more while our answers pile up unwritten.
+        while !shared.closed.load(Ordering::SeqCst)
+            && shared.lock().pending_transmits() > MAX_BACKLOG
+        {
+            shared.drained.notified().await;
+        }
+        if shared.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        match reader.read(&mut buf).await {
+            Ok(0) => {
+                let cut = shared.lock().in_message();
+                let error =
+                    cut.then(|| "the connection closed in the middle of a message".to_owned());
+                return shared.close(error);
+            }
+            Ok(n) => pending.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(e) => return shared.close(Some(format!("reading: {e}"))),
+        }
+    }
+}
+
+async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dyn MsrpIo>>) {
+    let mut batch: Vec<u8> = Vec::new();
+    loop {
+        let deadline = {
+            let mut s = shared.lock();
+            let now = Instant::now();
+            if s.poll_timeout().is_some_and(|t| t <= now) {
+                s.handle_timeout(now);
+            }
+            while batch.len() < WRITE_BATCH {
+                match s.poll_transmit(now) {
+                    Some(t) => batch.extend_from_slice(&t),
+                    None => break,
+                }
+            }
+            shared.drain(&mut s);
+            s.poll_timeout()
+        };
+        if !batch.is_empty() {
+            shared.drained.notify_one();
+            if let Err(e) = writer.write_all(&batch).await {
+                return shared.close(Some(format!("writing: {e}")));
+            }
+            batch.clear();
+            continue;
+        }
+        if shared.closed.load(Ordering::SeqCst) {
+            let _ = writer.shutdown().await;
+            return;
+        }
+        if let Err(e) = writer.flush().await {
+            return shared.close(Some(format!("writing: {e}")));
+        }
+        match deadline {
+            Some(d) => {
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = tokio::time::sleep_until(d.into()) => {}
+                }
+            }
+            None => shared.wake.notified().await,
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The listening side and the connecting side of MSRP connections.
+//!
+//! One [`MsrpServer`] per local address serves every session of the
+//! application: a connection is accepted, TLS is told from plain MSRP by
+//! its first byte (a TLS handshake record starts with 0x16, MSRP with
+//! `M`), its first request is read, and the connection goes to the
+//! session whose session-id the request's To-Path names (RFC 4975 §5.4;
+//! the rest of the binding check is the stream's). Connections nobody
+//! waits for are closed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use msrp_proto::headers::ToPath;
+use msrp_proto::message::Head;
+use msrp_proto::parser::{Event, Limits, Parser};
+use msrp_proto::uri::{Host, MsrpUri};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+
+use super::MsrpIo;
+
+/// How long an accepted connection may take to send its first request.
+const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepted connections still being identified at once.
+const IDENTIFYING_AT_ONCE: usize = 64;
+
+/// A connection the server handed to a session.
+pub struct Accepted {
+    pub io: Box<dyn MsrpIo>,
+    /// What was read to identify it: the session core reads it first.
+    pub initial: Vec<u8>,
+    pub peer: SocketAddr,
+    pub tls: bool,
+}
+
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accepted")
+            .field("peer", &self.peer)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+type Waiting = Mutex<HashMap<String, mpsc::Sender<Accepted>>>;
+
+struct ServerInner {
+    waiting: Waiting,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    identifying: Semaphore,
+}
+
+/// A listening MSRP port shared by every session.
+#[derive(Clone)]
+pub struct MsrpServer {
+    inner: Arc<ServerInner>,
+    local: SocketAddr,
+    _task: Arc<AbortOnDrop>,
+}
+
+/// Stops the accept loop with the last clone of the server.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::fmt::Debug for MsrpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpServer")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session waiting for its connection; dropping it stops waiting.
+pub struct Registration {
+    session_id: String,
+    rx: mpsc::Receiver<Accepted>,
+    server: Weak<ServerInner>,
+}
+
+impl Registration {
+    /// The next connection naming this session.
+    pub async fn accept(&mut self) -> Option<Accepted> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.upgrade() {
+            lock(&s.waiting).remove(&self.session_id);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MsrpServer {
+    /// Listens on `addr` (port 0: any); `tls` lets it accept `msrps:`.
+    pub async fn bind(
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<MsrpServer> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let inner = Arc::new(ServerInner {
+            waiting: Mutex::new(HashMap::new()),
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
+            identifying: Semaphore::new(IDENTIFYING_AT_ONCE),
+        });
+        let weak = Arc::downgrade(&inner);
+        let task = tokio::spawn(accept_loop(listener, weak)).abort_handle();
+        Ok(MsrpServer {
+            inner,
+            local,
+            _task: Arc::new(AbortOnDrop(task)),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn accepts_tls(&self) -> bool {
+        self.inner.tls.is_some()
+    }
+
+    /// Waits for connections whose first request is for `session_id`.
+    pub fn register(&self, session_id: &str) -> Registration {
+        let (tx, rx) = mpsc::channel(2);
+        lock(&self.inner.waiting).insert(session_id.to_owned(), tx);
+        Registration {
+            session_id: session_id.to_owned(),
+            rx,
+            server: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Sessions waiting for a connection.
+    pub fn waiting(&self) -> usize {
+        lock(&self.inner.waiting).len()
+    }
+}
+
+async fn accept_loop(listener: TcpListener, server: Weak<ServerInner>) {
+    loop {
+        let Ok((tcp, peer)) = listener.accept().await else {
+            // Out of descriptors and the like: try again shortly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let Some(inner) = server.upgrade() else {
+            return;
+        };
+        let Ok(permit) = inner.identifying.try_acquire() else {
+            continue; // too many half-open connections: drop this one
+        };
+        permit.forget();
+        let weak = Arc::downgrade(&inner);
+        drop(inner);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, identify(tcp, peer, &weak)).await;
+            if let Some(inner) = weak.upgrade() {
+                inner.identifying.add_permits(1);
+            }
+        });
+    }
+}
+
+/// Reads the first request of `tcp` and hands the connection on.
+async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) {
+    let _ = tcp.set_nodelay(true);
+    let mut first = [0u8; 1];
+    if !matches!(tcp.peek(&mut first).await, Ok(1)) {
+        return;
+    }
+    let tls = first[0] == 0x16;
+    let mut io: Box<dyn MsrpIo> = if tls {
+        let Some(acceptor) = server.upgrade().and_then(|s| s.tls.clone()) else {
+            return;
+        };
+        match acceptor.accept(tcp).await {
+            Ok(t) => Box::new(t),
+            Err(_) => return,
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let mut parser = Parser::new(Limits::default());
+    let mut initial = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let session_id = loop {
+        let Ok(n) = io.read(&mut buf).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        let got = buf.get(..n).unwrap_or_default();
+        initial.extend_from_slice(got);
+        if parser.feed(got).is_err() {
+            return;
+        }
+        match parser.poll() {
+            Ok(Some(Event::Head(Head::Request(req)))) => {
+                let Some(Ok(ToPath(path))) = req.headers.typed::<ToPath>() else {
+                    return;
+                };
+                match path.first().and_then(|u| u.session_id.clone()) {
+                    Some(id) => break id,
+                    None => return,
+                }
+            }
+            Ok(None) => continue,
+            _ => return,
+        }
+    };
+    let Some(tx) = server
+        .upgrade()
+        .and_then(|s| lock(&s.waiting).get(&session_id).cloned())
+    else {
+        return;
+    };
+    let _ = tx
+        .send(Accepted {
+            io,
+            initial,
+            peer,
+            tls,
+        })
+        .await;
+}
+
+/// The servers of an application, one per local address, bound when a
+/// session first needs one. Cloning shares them.
+#[derive(Clone, Default)]
+pub struct MsrpEndpoint {
+    servers: Arc<tokio::sync::Mutex<HashMap<IpAddr, MsrpServer>>>,
+    tls: Arc<Mutex<Option<Arc<rustls::ServerConfig>>>>,
+}
+
+impl std::fmt::Debug for MsrpEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpEndpoint").finish_non_exhaustive()
+    }
+}
+
+impl MsrpEndpoint {
+    /// The server on `ip`, bound on first use (any port; TLS with the
+    /// application's MSRP certificate).
+    pub async fn server(&self, ip: IpAddr) -> std::io::Result<MsrpServer> {
+        let mut servers = self.servers.lock().await;
+        if let Some(s) = servers.get(&ip) {
+            return Ok(s.clone());
+        }
+        let known = lock(&self.tls).clone();
+        let tls = match known {
+            Some(t) => t,
+            None => {
+                let t = super::tls::self_signed_server_config().map_err(std::io::Error::other)?;
+                *lock(&self.tls) = Some(t.clone());
+                t
+            }
+        };
+        let tls = Some(tls);
+        let s = MsrpServer::bind(SocketAddr::new(ip, 0), tls).await?;
+        servers.insert(ip, s.clone());
+        Ok(s)
+    }
+}
+
+/// A socket bound on `ip` before it connects, so that the port can go in
+/// our `a=path` (the active side's URI, RFC 4975 §5.4).
+pub fn bind_for_connect(ip: IpAddr) -> std::io::Result<(TcpSocket, SocketAddr)> {
+    let socket = match ip {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    let local = socket.local_addr()?;
+    Ok((socket, local))
+}
+
+/// Connects `socket` (or a fresh one) to the first hop of a To-Path:
+/// TLS for `msrps:` (certificate checked against the URI's host only when
+/// `verify` is given: direct peers present self-signed certificates).
+pub async fn connect(
+    socket: Option<TcpSocket>,
+    to: &MsrpUri,
+    client: Option<Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Box<dyn MsrpIo>> {
+    let port = to.port.unwrap_or(2855);
+    let addr = match &to.host {
+        Host::Ipv4(a) => SocketAddr::new(IpAddr::V4(*a), port),
+        Host::Ipv6(a) => SocketAddr::new(IpAddr::V6(*a), port),
+        Host::Name(n) => tokio::net::lookup_host((n.as_str(), port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{n} has no address")))?,
+    };
+    let tcp = match socket {
+        Some(s) => s.connect(addr).await?,
+        None => TcpStream::connect(addr).await?,
+    };
+    let _ = tcp.set_nodelay(true);
+    if !to.secure {
+        return Ok(Box::new(tcp));
+    }
+    let config = match client {
+        Some(c) => c,
+        None => super::tls::accept_any_client_config()
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
+    };
+    let name = match &to.host {
+        Host::Name(n) => crate::engine::tls::server_name(n)
+            .ok_or_else(|| std::io::Error::other("the MSRP URI's host is no TLS name"))?,
+        Host::Ipv4(_) | Host::Ipv6(_) => rustls::pki_types::ServerName::IpAddress(addr.ip().into()),
+    };
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await?;
+    Ok(Box::new(tls))
+}

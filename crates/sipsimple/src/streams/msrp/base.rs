@@ -1,0 +1,517 @@
+//! MSRPStreamBase: what every MSRP stream does with SDP and its
+//! connection. The concrete streams (chat; file transfer and desktop
+//! sharing to come) hold one and handle what arrives.
+//!
+//! Who connects (RFC 4975 §5.4 with RFC 6135's `a=setup`): the side that
+//! offers listens (`actpass`) and the answerer connects (`active`),
+//! unless the offer said `active`, then we listen (`passive`). The active
+//! side binds its socket before the SDP is written so that the port in
+//! its `a=path` is the real one, and opens with an empty SEND that binds
+//! the connection to the session. The passive side waits on the
+//! application's shared MSRP port for a connection whose first request
+//! names its session-id.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use msrp_proto::headers::FailureReport;
+use msrp_proto::uri::MsrpUri;
+use msrp_proto::{Session, SessionConfig};
+use sdp::{Attribute, Media, SessionDescription, Setup};
+use tokio::net::TcpSocket;
+
+use crate::msrp::{
+    bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent, EventSink,
+    MsrpConnection, MsrpEndpoint, MsrpSendError, Registration,
+};
+use crate::notification::NotificationData;
+use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
+
+/// How long the passive side waits for the peer to connect.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Messages a stream keeps for sending before its connection is up.
+pub const MAX_QUEUED_BEFORE_START: usize = 1024;
+
+/// A message for the connection.
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    pub message_id: String,
+    pub content_type: String,
+    pub body: Bytes,
+    pub success_report: bool,
+    pub failure_report: FailureReport,
+}
+
+/// The peer's side of the stream, from its m-line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteMedia {
+    pub path: Vec<MsrpUri>,
+    pub accept_types: Vec<String>,
+    pub accept_wrapped_types: Vec<String>,
+    pub setup: Option<Setup>,
+    /// `TCP/TLS/MSRP`.
+    pub tls: bool,
+}
+
+impl RemoteMedia {
+    /// Reads m-line `index` of `sdp`.
+    pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<RemoteMedia, StreamError> {
+        let m = sdp
+            .media
+            .get(index)
+            .ok_or_else(|| StreamError::from("no such m-line"))?;
+        let path = m
+            .msrp_path()
+            .into_iter()
+            .flat_map(|p| p.split_ascii_whitespace())
+            .map(|u| MsrpUri::parse(u).map_err(|e| StreamError(format!("bad a=path {u:?}: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if path.is_empty() {
+            return Err("the MSRP m-line has no a=path".into());
+        }
+        Ok(RemoteMedia {
+            path,
+            accept_types: words(m.accept_types()),
+            accept_wrapped_types: words(m.accept_wrapped_types()),
+            setup: m.setup(),
+            tls: m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP"),
+        })
+    }
+}
+
+fn words(values: Vec<&str>) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split_ascii_whitespace())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `content_type` is among `accepted` (`*`, `type/*` wildcards).
+pub fn type_accepted(accepted: &[String], content_type: &str) -> bool {
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    accepted.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        a == "*"
+            || a == ct
+            || a.strip_suffix("/*")
+                .is_some_and(|major| ct.split('/').next() == Some(major))
+    })
+}
+
+enum Role {
+    /// We connect, from this socket (taken when connecting).
+    Active(Option<TcpSocket>),
+    /// We wait on the shared port.
+    Passive(Option<Registration>),
+}
+
+struct State {
+    role: Option<Role>,
+    setup: Setup,
+    local_uri: Option<MsrpUri>,
+    remote: Option<RemoteMedia>,
+    connection: Option<Arc<MsrpConnection>>,
+    queued: Vec<OutgoingMessage>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What the base and the connection's sink share without the state lock
+/// (the sink runs under the connection's lock; the state lock is taken
+/// while calling into the connection, so the sink must never take it).
+struct Flags {
+    context: OnceLock<StreamContext>,
+    ended: AtomicBool,
+    deactivated: AtomicBool,
+    failed: AtomicBool,
+    /// The id of our binding SEND, whose events are not the stream's.
+    bind_id: OnceLock<String>,
+}
+
+/// The spec's MSRPStreamBase.
+pub struct MsrpStreamBase {
+    /// `message`, `application`, ... (the m-line's media).
+    pub media_type: &'static str,
+    /// What we take, sent as `a=accept-types`.
+    pub accept_types: Vec<String>,
+    /// What we take inside CPIM, sent as `a=accept-wrapped-types`.
+    pub accept_wrapped_types: Vec<String>,
+    endpoint: MsrpEndpoint,
+    local_ip: IpAddr,
+    tls: bool,
+    /// The peer's offer, for a stream made to answer one.
+    offer: Option<RemoteMedia>,
+    state: Arc<Mutex<State>>,
+    flags: Arc<Flags>,
+}
+
+impl std::fmt::Debug for MsrpStreamBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpStreamBase")
+            .field("media_type", &self.media_type)
+            .field(
+                "local_uri",
+                &self.lock().local_uri.as_ref().map(ToString::to_string),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl MsrpStreamBase {
+    /// A stream on `local_ip`; `offer` is the peer's m-line when the
+    /// stream answers one (its protocol is then ours too).
+    pub fn new(
+        media_type: &'static str,
+        accept_types: Vec<String>,
+        accept_wrapped_types: Vec<String>,
+        endpoint: MsrpEndpoint,
+        local_ip: IpAddr,
+        tls: bool,
+        offer: Option<RemoteMedia>,
+    ) -> MsrpStreamBase {
+        MsrpStreamBase {
+            media_type,
+            accept_types,
+            accept_wrapped_types,
+            endpoint,
+            local_ip,
+            tls: offer.as_ref().map_or(tls, |o| o.tls),
+            offer,
+            state: Arc::new(Mutex::new(State {
+                role: None,
+                setup: Setup::ActPass,
+                local_uri: None,
+                remote: None,
+                connection: None,
+                queued: Vec::new(),
+                task: None,
+            })),
+            flags: Arc::new(Flags {
+                context: OnceLock::new(),
+                ended: AtomicBool::new(false),
+                deactivated: AtomicBool::new(false),
+                failed: AtomicBool::new(false),
+                bind_id: OnceLock::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// The context `initialize` got.
+    pub fn context(&self) -> Option<&StreamContext> {
+        self.flags.context.get()
+    }
+
+    /// Our MSRP URI (the last of our path), once initialized.
+    pub fn local_uri(&self) -> Option<MsrpUri> {
+        self.lock().local_uri.clone()
+    }
+
+    /// The peer's m-line as negotiated (or offered, before the answer).
+    pub fn remote_media(&self) -> Option<RemoteMedia> {
+        let s = self.lock();
+        s.remote.clone().or_else(|| self.offer.clone())
+    }
+
+    /// Whether the connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.lock().connection.is_some()
+    }
+
+    /// Picks who connects, binds what that needs and makes our URI.
+    pub async fn initialize(
+        &self,
+        context: StreamContext,
+        _direction: StreamDirection,
+    ) -> Result<(), StreamError> {
+        let post = |c: &StreamContext, d| c.center.post(c.sender, d);
+        let active = match self.offer.as_ref().and_then(|o| o.setup) {
+            // The offer listens (or said nothing: RFC 4975's offerer
+            // listens): we connect.
+            Some(Setup::ActPass) | Some(Setup::Passive) | None if self.offer.is_some() => true,
+            _ => false,
+        };
+        let session_id = new_session_id();
+        let result: Result<(Role, Setup, u16), String> = if active {
+            bind_for_connect(self.local_ip)
+                .map(|(socket, local)| (Role::Active(Some(socket)), Setup::Active, local.port()))
+                .map_err(|e| format!("cannot bind an MSRP socket: {e}"))
+        } else {
+            match self.endpoint.server(self.local_ip).await {
+                Ok(server) => Ok((
+                    Role::Passive(Some(server.register(&session_id))),
+                    if self.offer.is_some() {
+                        Setup::Passive
+                    } else {
+                        Setup::ActPass
+                    },
+                    server.local_addr().port(),
+                )),
+                Err(e) => Err(format!("cannot listen for MSRP: {e}")),
+            }
+        };
+        let (role, setup, port) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                post(
+                    &context,
+                    NotificationData::MediaStreamDidFail { reason: e.clone() },
+                );
+                return Err(e.into());
+            }
+        };
+        let uri = MsrpUri::new(
+            self.tls,
+            host_of(self.local_ip),
+            Some(port),
+            Some(&session_id),
+        );
+        {
+            let mut s = self.lock();
+            s.role = Some(role);
+            s.setup = setup;
+            s.local_uri = Some(uri);
+        }
+        let _ = self.flags.context.set(context.clone());
+        post(&context, NotificationData::MediaStreamDidInitialize);
+        Ok(())
+    }
+
+    /// Our m-line.
+    pub fn get_local_media(&self) -> Result<Media, StreamError> {
+        let s = self.lock();
+        let uri = s
+            .local_uri
+            .as_ref()
+            .ok_or_else(|| StreamError::from("the MSRP stream is not initialized"))?;
+        let protocol = if self.tls { "TCP/TLS/MSRP" } else { "TCP/MSRP" };
+        let mut m = Media::new(
+            self.media_type,
+            uri.port.unwrap_or(9),
+            protocol,
+            vec!["*".into()],
+        );
+        m.attributes.push(Attribute::new("path", uri.to_string()));
+        m.attributes
+            .push(Attribute::new("accept-types", self.accept_types.join(" ")));
+        if !self.accept_wrapped_types.is_empty() {
+            m.attributes.push(Attribute::new(
+                "accept-wrapped-types",
+                self.accept_wrapped_types.join(" "),
+            ));
+        }
+        m.attributes.push(Attribute::new("setup", s.setup.as_str()));
+        Ok(m)
+    }
+
+    /// Negotiated: connects or waits for the peer, then runs the session
+    /// with `sink` hearing every event (the base handles `Closed`).
+    pub fn start(
+        &self,
+        remote: &SessionDescription,
+        index: usize,
+        sink: EventSink,
+    ) -> Result<(), StreamError> {
+        let remote = RemoteMedia::from_sdp(remote, index)?;
+        let Some(context) = self.flags.context.get().cloned() else {
+            return Err("the MSRP stream is not initialized".into());
+        };
+        let mut s = self.lock();
+        if s.task.is_some() {
+            // A re-INVITE that kept the stream: nothing to redo.
+            s.remote = Some(remote);
+            return Ok(());
+        }
+        let local = s
+            .local_uri
+            .clone()
+            .ok_or_else(|| StreamError::from("the MSRP stream is not initialized"))?;
+        let role = match s.role.as_mut() {
+            Some(Role::Active(socket)) => Role::Active(socket.take()),
+            Some(Role::Passive(reg)) => Role::Passive(reg.take()),
+            None => return Err("the MSRP stream is not initialized".into()),
+        };
+        s.remote = Some(remote.clone());
+        let cfg = SessionConfig::new(
+            vec![local],
+            remote.path.clone(),
+            crate::random::random_u64(),
+        );
+        let session = Session::new(cfg);
+        let sink = base_sink(self.flags.clone(), sink);
+        let state = Arc::downgrade(&self.state);
+        let flags = self.flags.clone();
+        s.task = Some(tokio::spawn(async move {
+            let connected = open(role, &remote, session, sink).await;
+            let Some(state) = state.upgrade() else { return };
+            let post = |d| context.center.post(context.sender, d);
+            match connected {
+                Ok(conn) => {
+                    let mut s = lock(&state);
+                    if flags.ended.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let conn = Arc::new(conn);
+                    if let Role::Active(_) = s.role.as_ref().unwrap_or(&Role::Passive(None)) {
+                        // RFC 4975 §5.4: the active side binds first.
+                        let id = new_message_id();
+                        let _ = flags.bind_id.set(id.clone());
+                        let _ = conn.send(&id, "", Bytes::new(), false, FailureReport::Yes);
+                    }
+                    for m in std::mem::take(&mut s.queued) {
+                        let _ = conn.send(
+                            &m.message_id,
+                            &m.content_type,
+                            m.body,
+                            m.success_report,
+                            m.failure_report,
+                        );
+                    }
+                    s.connection = Some(conn);
+                    drop(s);
+                    post(NotificationData::MediaStreamDidStart);
+                }
+                Err(e) => {
+                    if !flags.ended.load(Ordering::SeqCst) {
+                        flags.failed.store(true, Ordering::SeqCst);
+                        post(NotificationData::MediaStreamDidFail { reason: e });
+                    }
+                }
+            }
+        }));
+        Ok(())
+    }
+
+    /// Sends `m` now, or once the connection is up.
+    pub fn send(&self, m: OutgoingMessage) -> Result<(), MsrpSendError> {
+        if self.flags.ended.load(Ordering::SeqCst) || self.flags.failed.load(Ordering::SeqCst) {
+            return Err(MsrpSendError::Closed);
+        }
+        let mut s = self.lock();
+        match &s.connection {
+            Some(c) => c.send(
+                &m.message_id,
+                &m.content_type,
+                m.body,
+                m.success_report,
+                m.failure_report,
+            ),
+            None if s.queued.len() >= MAX_QUEUED_BEFORE_START => Err(MsrpSendError::QueueFull),
+            None => {
+                s.queued.push(m);
+                Ok(())
+            }
+        }
+    }
+
+    /// The id of the binding SEND, whose events belong to no message of
+    /// the stream's.
+    pub fn is_bind(&self, message_id: &str) -> bool {
+        self.flags.bind_id.get().is_some_and(|b| b == message_id)
+    }
+
+    /// About to be removed: the connection closing is no failure.
+    pub fn deactivate(&self) {
+        self.flags.deactivated.store(true, Ordering::SeqCst);
+    }
+
+    /// Closes the connection (MediaStreamWillEnd, MediaStreamDidEnd).
+    pub fn end(&self) {
+        if self.flags.ended.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let context = self.flags.context.get();
+        if let Some(c) = context {
+            c.center
+                .post(c.sender, NotificationData::MediaStreamWillEnd);
+        }
+        let (conn, task) = {
+            let mut s = self.lock();
+            s.role = None;
+            s.queued.clear();
+            (s.connection.take(), s.task.take())
+        };
+        if let Some(t) = task {
+            t.abort();
+        }
+        if let Some(c) = conn {
+            c.close();
+        }
+        if let Some(c) = context {
+            c.center.post(c.sender, NotificationData::MediaStreamDidEnd);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The concrete stream's sink, with the base's handling of the end of
+/// the connection in front: a close we did not ask for fails the stream.
+fn base_sink(flags: Arc<Flags>, inner: EventSink) -> EventSink {
+    Arc::new(move |ev: ConnectionEvent| {
+        if let ConnectionEvent::Closed { error } = &ev {
+            let quiet =
+                flags.ended.load(Ordering::SeqCst) || flags.deactivated.load(Ordering::SeqCst);
+            if !quiet && !flags.failed.swap(true, Ordering::SeqCst) {
+                if let Some(c) = flags.context.get() {
+                    let reason = error
+                        .clone()
+                        .unwrap_or_else(|| "the peer closed the MSRP connection".to_owned());
+                    c.center
+                        .post(c.sender, NotificationData::MediaStreamDidFail { reason });
+                }
+            }
+        }
+        inner(ev);
+    })
+}
+
+/// Makes the connection: connects to the first hop of the peer's path,
+/// or takes the one the shared port hands us.
+async fn open(
+    role: Role,
+    remote: &RemoteMedia,
+    session: Session,
+    sink: EventSink,
+) -> Result<MsrpConnection, String> {
+    match role {
+        Role::Active(socket) => {
+            let first = remote
+                .path
+                .first()
+                .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
+            let io = tokio::time::timeout(CONNECT_TIMEOUT, connect(socket, first, None))
+                .await
+                .map_err(|_| format!("connecting to {first} timed out"))?
+                .map_err(|e| format!("cannot connect to {first}: {e}"))?;
+            Ok(MsrpConnection::spawn(io, Vec::new(), session, sink))
+        }
+        Role::Passive(Some(mut reg)) => {
+            let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept())
+                .await
+                .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
+                .ok_or_else(|| "the MSRP port closed".to_owned())?;
+            Ok(MsrpConnection::spawn(
+                accepted.io,
+                accepted.initial,
+                session,
+                sink,
+            ))
+        }
+        Role::Passive(None) => Err("the MSRP stream was started twice".into()),
+    }
+}

@@ -1,0 +1,662 @@
+//! ChatStream: session-based instant messaging over MSRP (RFC 4975),
+//! wrapping in Message/CPIM (RFC 3862) when the peer takes it, and
+//! is-composing indications (RFC 3994).
+//!
+//! Reports: messages go with `Success-Report: yes` and `Failure-Report:
+//! partial`, as the spec asks: the peer answers a chunk only when it
+//! refuses it, and confirms delivery end to end with a REPORT. Each
+//! message's state (pending, sent, delivered, failed) is kept for the
+//! application to read ([`ChatStream::delivery_state`]), bounded to the
+//! newest [`DELIVERY_MEMORY`] messages.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use msrp_proto::headers::FailureReport;
+use msrp_proto::SessionEvent;
+use payloads::cpim::{self, Address};
+use payloads::iscomposing::IsComposing;
+use payloads::{DateTime, Offset};
+use sdp::{Media, SessionDescription};
+
+use super::base::{type_accepted, MsrpStreamBase, OutgoingMessage, RemoteMedia};
+use crate::msrp::{new_message_id, ConnectionEvent, MsrpSendError};
+use crate::notification::NotificationData;
+use crate::streams::interface::{
+    BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
+    StreamSettings,
+};
+
+/// How many messages' delivery states are kept.
+pub const DELIVERY_MEMORY: usize = 10_000;
+
+/// RFC 3994 §4.2: an active state without a refresh lapses after 120 s.
+const COMPOSING_DEFAULT_REFRESH: u32 = 120;
+
+const CPIM: &str = "message/cpim";
+const IS_COMPOSING: &str = "application/im-iscomposing+xml";
+
+/// A chat message as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub message_id: String,
+    /// The content type of the message itself (inside CPIM if wrapped).
+    pub content_type: String,
+    pub content: Vec<u8>,
+    /// CPIM `From`; for a plain message, the session's peer.
+    pub sender: Option<Address>,
+    pub recipients: Vec<Address>,
+    pub courtesy_recipients: Vec<Address>,
+    pub subject: Option<String>,
+    pub timestamp: Option<DateTime>,
+    pub required: Vec<String>,
+    /// Whether it came wrapped in CPIM.
+    pub cpim: bool,
+}
+
+impl ChatMessage {
+    /// The content as text (lossy for bytes that are not UTF-8).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.content).into_owned()
+    }
+}
+
+/// Where a message we sent stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Queued or being written.
+    Pending,
+    /// Written to the connection; no report yet.
+    Sent,
+    /// The peer's success REPORT came.
+    Delivered,
+    Failed {
+        code: u16,
+        reason: String,
+    },
+}
+
+/// The spec's ChatStreamError.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatStreamError {
+    #[error("{0} needs CPIM, which the peer does not accept")]
+    NeedsCpim(&'static str),
+    #[error("the peer does not accept {0}")]
+    NotAccepted(String),
+    #[error("the chat stream has ended")]
+    Ended,
+    #[error("too many messages are waiting: try again later")]
+    QueueFull,
+}
+
+impl From<MsrpSendError> for ChatStreamError {
+    fn from(e: MsrpSendError) -> Self {
+        match e {
+            MsrpSendError::Closed => ChatStreamError::Ended,
+            MsrpSendError::QueueFull => ChatStreamError::QueueFull,
+        }
+    }
+}
+
+/// The optional arguments of `send_message` (all CPIM headers).
+#[derive(Debug, Clone, Default)]
+pub struct MessageOptions {
+    /// CPIM `To`; the default is the session's peer.
+    pub recipients: Vec<Address>,
+    pub courtesy_recipients: Vec<Address>,
+    /// Subjects with their languages (`None`: no `;lang`).
+    pub subject: Vec<(String, Option<String>)>,
+    /// CPIM `DateTime`; the default is now.
+    pub timestamp: Option<DateTime>,
+    pub required: Vec<String>,
+    /// Extra CPIM headers: (namespace URI, name, value).
+    pub additional_headers: Vec<(String, String, String)>,
+}
+
+impl MessageOptions {
+    fn needs_cpim(&self) -> Option<&'static str> {
+        if !self.recipients.is_empty() {
+            Some("recipients")
+        } else if !self.courtesy_recipients.is_empty() {
+            Some("courtesy_recipients")
+        } else if !self.subject.is_empty() {
+            Some("subject")
+        } else if !self.required.is_empty() {
+            Some("required")
+        } else if !self.additional_headers.is_empty() {
+            Some("additional_headers")
+        } else {
+            None
+        }
+    }
+}
+
+/// `active` or `idle`, as `send_composing_indication` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComposingState {
+    Active,
+    Idle,
+}
+
+#[derive(Default)]
+struct ChatState {
+    delivery: HashMap<String, DeliveryState>,
+    order: VecDeque<String>,
+    /// The timer that turns the peer's `active` into `idle`.
+    composing_timer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ChatState {
+    fn set(&mut self, id: &str, state: DeliveryState) {
+        if !self.delivery.contains_key(id) {
+            if self.order.len() >= DELIVERY_MEMORY {
+                if let Some(old) = self.order.pop_front() {
+                    self.delivery.remove(&old);
+                }
+            }
+            self.order.push_back(id.to_owned());
+        }
+        self.delivery.insert(id.to_owned(), state);
+    }
+
+    /// Only a message we know changes state.
+    fn update(&mut self, id: &str, state: DeliveryState) -> bool {
+        match self.delivery.get_mut(id) {
+            Some(s) => {
+                // A late `sent` never undoes a report.
+                if !(state == DeliveryState::Sent && *s != DeliveryState::Pending) {
+                    *s = state;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+struct ChatInner {
+    base: MsrpStreamBase,
+    chat: Mutex<ChatState>,
+}
+
+/// The spec's ChatStream.
+pub struct ChatStream {
+    inner: Arc<ChatInner>,
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("base", &self.inner.base)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a chat stream accepts: CPIM, any text, is-composing.
+fn chat_accept_types() -> Vec<String> {
+    vec![CPIM.into(), "text/*".into(), IS_COMPOSING.into()]
+}
+
+impl ChatStream {
+    /// A chat stream to offer, for a session of the account `settings`
+    /// were made for (`SessionManager::stream_settings`).
+    pub fn new(settings: &StreamSettings) -> ChatStream {
+        ChatStream::with_offer(settings, None)
+    }
+
+    fn with_offer(settings: &StreamSettings, offer: Option<RemoteMedia>) -> ChatStream {
+        ChatStream {
+            inner: Arc::new(ChatInner {
+                base: MsrpStreamBase::new(
+                    "message",
+                    chat_accept_types(),
+                    vec!["*".into()],
+                    settings.msrp.clone(),
+                    settings.local_ip,
+                    settings.msrp_tls,
+                    offer,
+                ),
+                chat: Mutex::new(ChatState::default()),
+            }),
+        }
+    }
+
+    /// The MSRP base (URIs, the peer's accept-types, connection state).
+    pub fn base(&self) -> &MsrpStreamBase {
+        &self.inner.base
+    }
+
+    /// Whether the peer takes Message/CPIM.
+    pub fn cpim_supported(&self) -> bool {
+        self.inner
+            .base
+            .remote_media()
+            .is_some_and(|r| type_accepted(&r.accept_types, CPIM))
+    }
+
+    /// Sends a message (queued until the stream starts); returns its
+    /// Message-ID. Wrapped in CPIM when the peer takes CPIM; without CPIM
+    /// the options that need it are refused.
+    pub fn send_message(
+        &self,
+        content: impl Into<Bytes>,
+        content_type: &str,
+        options: MessageOptions,
+    ) -> Result<String, ChatStreamError> {
+        let content = content.into();
+        let (msrp_type, body) = self.wrap(content, content_type, &options)?;
+        let id = new_message_id();
+        lock(&self.inner.chat).set(&id, DeliveryState::Pending);
+        let sent = self.inner.base.send(OutgoingMessage {
+            message_id: id.clone(),
+            content_type: msrp_type,
+            body,
+            success_report: true,
+            failure_report: FailureReport::Partial,
+        });
+        if let Err(e) = sent {
+            let mut c = lock(&self.inner.chat);
+            c.delivery.remove(&id);
+            c.order.retain(|o| *o != id);
+            return Err(e.into());
+        }
+        Ok(id)
+    }
+
+    /// Sends an is-composing indication (RFC 3994); returns its id.
+    pub fn send_composing_indication(
+        &self,
+        state: ComposingState,
+        refresh: Option<u32>,
+        last_active: Option<DateTime>,
+        recipients: Vec<Address>,
+    ) -> Result<String, ChatStreamError> {
+        let doc = match state {
+            ComposingState::Active => IsComposing::active(Some("text/plain"), refresh),
+            ComposingState::Idle => IsComposing::idle(last_active, Some("text/plain")),
+        };
+        let options = MessageOptions {
+            recipients,
+            ..MessageOptions::default()
+        };
+        let (msrp_type, body) = self.wrap(Bytes::from(doc.to_xml()), IS_COMPOSING, &options)?;
+        let id = new_message_id();
+        // No reports: an indication that is lost is replaced by the next.
+        self.inner.base.send(OutgoingMessage {
+            message_id: id.clone(),
+            content_type: msrp_type,
+            body,
+            success_report: false,
+            failure_report: FailureReport::Partial,
+        })?;
+        Ok(id)
+    }
+
+    /// Where a message we sent stands (None: unknown or forgotten).
+    pub fn delivery_state(&self, message_id: &str) -> Option<DeliveryState> {
+        lock(&self.inner.chat).delivery.get(message_id).cloned()
+    }
+
+    /// The MSRP content type and body for `content`.
+    fn wrap(
+        &self,
+        content: Bytes,
+        content_type: &str,
+        options: &MessageOptions,
+    ) -> Result<(String, Bytes), ChatStreamError> {
+        let remote = self.inner.base.remote_media();
+        let accepted = remote.as_ref().map(|r| r.accept_types.clone());
+        // Before the peer's SDP is known, assume what every chat peer
+        // takes: CPIM (the original SDK and RFC 7701 clients do).
+        let cpim = accepted.as_ref().is_none_or(|a| type_accepted(a, CPIM));
+        if !cpim {
+            if let Some(what) = options.needs_cpim() {
+                return Err(ChatStreamError::NeedsCpim(what));
+            }
+            if let Some(a) = &accepted {
+                if !type_accepted(a, content_type) {
+                    return Err(ChatStreamError::NotAccepted(content_type.to_owned()));
+                }
+            }
+            return Ok((content_type.to_owned(), content));
+        }
+        if let Some(wrapped) = remote.as_ref().map(|r| &r.accept_wrapped_types) {
+            if !wrapped.is_empty() && !type_accepted(wrapped, content_type) {
+                return Err(ChatStreamError::NotAccepted(content_type.to_owned()));
+            }
+        }
+        let context = self.inner.base.context();
+        let from = context.map(|c| identity(&c.local_identity));
+        let to = if options.recipients.is_empty() {
+            context
+                .map(|c| vec![identity(&c.remote_identity)])
+                .unwrap_or_default()
+        } else {
+            options.recipients.clone()
+        };
+        let mut b = cpim::Message::builder(content_type, content.to_vec()).datetime(
+            options
+                .timestamp
+                .unwrap_or_else(|| DateTime::from_system_time(SystemTime::now(), Offset::Utc)),
+        );
+        if let Some(f) = from {
+            b = b.from(f);
+        }
+        for t in to {
+            b = b.to(t);
+        }
+        for c in &options.courtesy_recipients {
+            b = b.cc(c.clone());
+        }
+        for (text, lang) in &options.subject {
+            b = b.subject(text, lang.as_deref());
+        }
+        for (i, (ns, name, value)) in options.additional_headers.iter().enumerate() {
+            let prefix = format!("x{i}");
+            b = b.namespace(&prefix, ns).header(ns, name, value);
+        }
+        for r in &options.required {
+            b = b.require(r);
+        }
+        let message = b
+            .build()
+            .map_err(|e| ChatStreamError::NotAccepted(format!("CPIM: {e}")))?;
+        Ok((CPIM.to_owned(), Bytes::from(message.to_bytes())))
+    }
+}
+
+/// A CPIM address from a SIP identity (`"Name" <sip:u@h>;tag=..`, or a
+/// bare URI).
+fn identity(text: &str) -> Address {
+    if let (Some(a), Some(b)) = (text.find('<'), text.rfind('>')) {
+        if a < b {
+            let name = text[..a].trim().trim_matches('"');
+            return Address::with_name(name, &text[a + 1..b]);
+        }
+    }
+    Address::new(text.split(';').next().unwrap_or(text).trim())
+}
+
+impl ChatInner {
+    fn post(&self, data: NotificationData) {
+        if let Some(c) = self.base.context() {
+            c.center.post(c.sender, data);
+        }
+    }
+
+    /// Every event of the connection, in order (runs under its lock).
+    fn on_event(self: &Arc<Self>, ev: ConnectionEvent) {
+        let ConnectionEvent::Session(ev) = ev else {
+            return;
+        };
+        match ev {
+            SessionEvent::MessageReceived {
+                message_id,
+                content_type,
+                body,
+            } => self.on_message(message_id, content_type, body),
+            SessionEvent::MessageSent { message_id } => {
+                if self.base.is_bind(&message_id) {
+                    return;
+                }
+                if lock(&self.chat).update(&message_id, DeliveryState::Sent) {
+                    self.post(NotificationData::ChatStreamDidSendMessage { message_id });
+                }
+            }
+            SessionEvent::MessageDelivered { message_id, .. } => {
+                if lock(&self.chat).update(&message_id, DeliveryState::Delivered) {
+                    self.post(NotificationData::ChatStreamDidDeliverMessage {
+                        message_id,
+                        code: 200,
+                        reason: "OK".into(),
+                    });
+                }
+            }
+            SessionEvent::MessageFailed {
+                message_id,
+                status,
+                reason,
+            } => {
+                if self.base.is_bind(&message_id) {
+                    return;
+                }
+                let reason = reason.unwrap_or_default();
+                let known = lock(&self.chat).update(
+                    &message_id,
+                    DeliveryState::Failed {
+                        code: status,
+                        reason: reason.clone(),
+                    },
+                );
+                if known {
+                    self.post(NotificationData::ChatStreamDidNotDeliverMessage {
+                        message_id,
+                        code: status,
+                        reason,
+                    });
+                }
+            }
+            SessionEvent::MessageAborted { .. } => {}
+        }
+    }
+
+    fn on_message(
+        self: &Arc<Self>,
+        message_id: String,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    ) {
+        // An empty SEND binds the connection or keeps it alive.
+        let Some(content_type) = content_type.filter(|_| !body.is_empty()) else {
+            return;
+        };
+        let peer = self.base.context().map(|c| identity(&c.remote_identity));
+        let bare = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let message = if bare == CPIM {
+            // As large as an MSRP message may be (msrp-proto's reassembly
+            // bound), so that whatever MSRP took, CPIM takes.
+            let limits = cpim::Limits {
+                max_size: body.len().max(cpim::Limits::default().max_size),
+                ..cpim::Limits::default()
+            };
+            let Ok(m) = cpim::Message::parse_with(&body, &limits) else {
+                return; // RFC 4975 leaves it to us: a CPIM we cannot read is dropped
+            };
+            ChatMessage {
+                message_id,
+                content_type: m.content_type().unwrap_or("text/plain").to_owned(),
+                sender: m.from.clone().or(peer),
+                recipients: m.to.clone(),
+                courtesy_recipients: m.cc.clone(),
+                subject: m.subjects.first().map(|s| s.text.clone()),
+                timestamp: m.datetime,
+                required: m.require.clone(),
+                content: m.body,
+                cpim: true,
+            }
+        } else {
+            ChatMessage {
+                message_id,
+                content_type: content_type.clone(),
+                content: body,
+                sender: peer,
+                recipients: Vec::new(),
+                courtesy_recipients: Vec::new(),
+                subject: None,
+                timestamp: None,
+                required: Vec::new(),
+                cpim: false,
+            }
+        };
+        let inner_type = message
+            .content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if inner_type == IS_COMPOSING {
+            if let Ok(doc) = IsComposing::parse(&message.content) {
+                self.on_composing(doc, message.sender);
+            }
+            return;
+        }
+        self.post(NotificationData::ChatStreamGotMessage { message });
+    }
+
+    fn on_composing(self: &Arc<Self>, doc: IsComposing, sender: Option<Address>) {
+        let active = doc.state.is_active();
+        self.post(NotificationData::ChatStreamGotComposingIndication {
+            state: doc.state.as_str().to_owned(),
+            refresh: doc.refresh,
+            last_active: doc.last_active,
+            content_type: doc.content_type.clone(),
+            sender: sender.clone(),
+        });
+        let mut c = lock(&self.chat);
+        if let Some(t) = c.composing_timer.take() {
+            t.abort();
+        }
+        if active {
+            // RFC 3994 §4.2: without a refresh in time, the peer is idle.
+            let after =
+                Duration::from_secs(u64::from(doc.refresh.unwrap_or(COMPOSING_DEFAULT_REFRESH)));
+            let weak: Weak<ChatInner> = Arc::downgrade(self);
+            c.composing_timer = Some(tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                if let Some(me) = weak.upgrade() {
+                    me.post(NotificationData::ChatStreamGotComposingIndication {
+                        state: "idle".into(),
+                        refresh: None,
+                        last_active: None,
+                        content_type: doc.content_type,
+                        sender,
+                    });
+                }
+            }));
+        }
+    }
+}
+
+impl MediaStream for ChatStream {
+    fn stream_type(&self) -> &'static str {
+        "chat"
+    }
+
+    fn get_local_media(
+        &self,
+        _remote: Option<(&SessionDescription, usize)>,
+    ) -> Result<Media, StreamError> {
+        self.inner.base.get_local_media()
+    }
+
+    fn initialize(
+        &self,
+        context: StreamContext,
+        direction: StreamDirection,
+    ) -> BoxFuture<'_, Result<(), StreamError>> {
+        Box::pin(self.inner.base.initialize(context, direction))
+    }
+
+    fn start(
+        &self,
+        _local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.base.start(
+            remote,
+            index,
+            Arc::new(move |ev| {
+                if let Some(me) = weak.upgrade() {
+                    me.on_event(ev);
+                }
+            }),
+        )
+    }
+
+    fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
+        // The path must stay: moving an MSRP session is not supported.
+        let Ok(new) = RemoteMedia::from_sdp(remote, index) else {
+            return false;
+        };
+        self.inner
+            .base
+            .remote_media()
+            .is_none_or(|old| old.path == new.path)
+    }
+
+    fn update(
+        &self,
+        _local: &SessionDescription,
+        _remote: &SessionDescription,
+        _index: usize,
+    ) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn deactivate(&self) {
+        self.inner.base.deactivate();
+    }
+
+    fn end(&self) {
+        if let Some(t) = lock(&self.inner.chat).composing_timer.take() {
+            t.abort();
+        }
+        self.inner.base.end();
+    }
+}
+
+/// The registry's chat type: takes `m=message` over TCP/MSRP or
+/// TCP/TLS/MSRP whose accept-types include something a chat takes, and
+/// no file selector (that is a file transfer).
+#[derive(Debug, Default)]
+pub struct ChatStreamType;
+
+impl MediaStreamType for ChatStreamType {
+    fn type_name(&self) -> &'static str {
+        "chat"
+    }
+
+    fn priority(&self) -> i32 {
+        5
+    }
+
+    fn new_from_sdp<'a>(
+        &'a self,
+        settings: &'a StreamSettings,
+        remote: &'a SessionDescription,
+        index: usize,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async move {
+            let m = remote.media.get(index)?;
+            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
+                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
+            if m.media != "message" || m.port == 0 || !msrp || m.file_selector().is_some() {
+                return None;
+            }
+            let offer = RemoteMedia::from_sdp(remote, index).ok()?;
+            let ours = chat_accept_types();
+            let takes = offer
+                .accept_types
+                .iter()
+                .any(|t| t == "*" || type_accepted(&ours, t) || t.eq_ignore_ascii_case(CPIM));
+            if !takes {
+                return None;
+            }
+            Some(Arc::new(ChatStream::with_offer(settings, Some(offer))) as Arc<dyn MediaStream>)
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! Chat between two applications in one process on loopback: MSRP over
+//! TLS (the default `msrp.transport`) and over TCP, CPIM both ways with
+//! success reports, 1,000 messages in order with every report, a 1 MB
+//! message chunked and reassembled, is-composing with its idle timeout.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{account_app_with, contact_uri, incoming_session, until};
+use sipsimple::application::SipApplication;
+use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::session::Session;
+use sipsimple::streams::msrp::{ChatStream, ComposingState, DeliveryState, MessageOptions};
+use sipsimple::streams::MediaStream;
+
+struct Chat {
+    _alice: SipApplication,
+    _bob: SipApplication,
+    alice_all: Subscription,
+    bob_all: Subscription,
+    caller: Session,
+    callee: Session,
+    alice_chat: Arc<ChatStream>,
+    bob_chat: Arc<ChatStream>,
+}
+
+/// Alice starts a chat session with bob; bob takes the chat stream the
+/// registry made for her offer. Both MSRP sides are started.
+async fn chat(transport: &str) -> Chat {
+    let account = format!("msrp.transport = \"{transport}\"\n");
+    let alice = account_app_with("alice", "", &account).await;
+    let bob = account_app_with("bob", "", &account).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let caller = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    assert_eq!(
+        proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["chat"]
+    );
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    until(&mut bob_all, "SIPSessionDidStart").await;
+    Chat {
+        _alice: alice,
+        _bob: bob,
+        alice_all,
+        bob_all,
+        caller,
+        callee,
+        alice_chat,
+        bob_chat,
+    }
+}
+
+/// Waits for `name` from `sub` and returns its data.
+async fn next(sub: &mut Subscription, name: &str) -> NotificationData {
+    until(sub, name).await.pop().unwrap().data
+}
+
+fn got_message(d: NotificationData) -> sipsimple::streams::msrp::ChatMessage {
+    match d {
+        NotificationData::ChatStreamGotMessage { message } => message,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn both_ways(transport: &str) {
+    let mut c = chat(transport).await;
+    let tls = transport == "tls";
+    let path = c.alice_chat.base().local_uri().unwrap();
+    assert_eq!(path.secure, tls, "{path}");
+
+    let id = c
+        .alice_chat
+        .send_message("hello bob", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "hello bob");
+    assert_eq!(m.content_type, "text/plain");
+    assert!(m.cpim, "both sides accept CPIM, so it is wrapped");
+    assert_eq!(m.sender.as_ref().unwrap().uri, "sip:alice@example.test");
+    assert!(m.timestamp.is_some());
+    match next(&mut c.alice_all, "ChatStreamDidDeliverMessage").await {
+        NotificationData::ChatStreamDidDeliverMessage {
+            message_id, code, ..
+        } => {
+            assert_eq!((message_id.as_str(), code), (id.as_str(), 200));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+
+    let options = MessageOptions {
+        subject: vec![("re: hello".into(), Some("en".into()))],
+        ..MessageOptions::default()
+    };
+    let back = c
+        .bob_chat
+        .send_message("hi alice", "text/plain", options)
+        .unwrap();
+    let m = got_message(next(&mut c.alice_all, "ChatStreamGotMessage").await);
+    assert_eq!(
+        (m.text().as_str(), m.subject.as_deref()),
+        ("hi alice", Some("re: hello"))
+    );
+    next(&mut c.bob_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        c.bob_chat.delivery_state(&back),
+        Some(DeliveryState::Delivered)
+    );
+
+    c.caller.end().await.unwrap();
+    until(&mut c.alice_all, "SIPSessionDidEnd").await;
+    until(&mut c.bob_all, "SIPSessionDidEnd").await;
+    let _ = &c.callee;
+}
+
+#[tokio::test]
+async fn chat_both_ways_over_tls_with_cpim_and_reports() {
+    both_ways("tls").await;
+}
+
+#[tokio::test]
+async fn chat_both_ways_over_tcp_with_cpim_and_reports() {
+    both_ways("tcp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_messages_arrive_in_order_with_every_report_and_a_megabyte_whole() {
+    let c = chat("tcp").await;
+    let center_b = c.bob_chat.base().context().unwrap().center.clone();
+    let center_a = c.alice_chat.base().context().unwrap().center.clone();
+    let mut got = center_b.subscribe(Filter::name("ChatStreamGotMessage"));
+    let mut delivered = center_a.subscribe(Filter::name("ChatStreamDidDeliverMessage"));
+    let mut ids = Vec::new();
+    for i in 0..1000 {
+        ids.push(
+            c.alice_chat
+                .send_message(
+                    format!("message {i}"),
+                    "text/plain",
+                    MessageOptions::default(),
+                )
+                .unwrap(),
+        );
+    }
+    for i in 0..1000 {
+        let n = tokio::time::timeout(Duration::from_secs(30), got.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let m = got_message(n.data);
+        assert_eq!(m.text(), format!("message {i}"), "in order");
+    }
+    let mut reported = std::collections::HashSet::new();
+    while reported.len() < 1000 {
+        let n = tokio::time::timeout(Duration::from_secs(30), delivered.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if let NotificationData::ChatStreamDidDeliverMessage { message_id, .. } = n.data {
+            reported.insert(message_id);
+        }
+    }
+    assert!(ids.iter().all(|id| reported.contains(id)));
+    assert_eq!(got.take_missed() + delivered.take_missed(), 0);
+
+    // 1 MB in 2 KB chunks: reassembled byte for byte.
+    let big: Vec<u8> = (0..1_048_576u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let id = c
+        .alice_chat
+        .send_message(big.clone(), "text/plain", MessageOptions::default())
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(30), got.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got_message(n.data).content, big);
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), delivered.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if matches!(&n.data, NotificationData::ChatStreamDidDeliverMessage { message_id, .. } if *message_id == id)
+        {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn composing_indication_arrives_and_lapses_to_idle_after_its_refresh() {
+    let mut c = chat("tcp").await;
+    c.alice_chat
+        .send_composing_indication(ComposingState::Active, Some(1), None, Vec::new())
+        .unwrap();
+    match next(&mut c.bob_all, "ChatStreamGotComposingIndication").await {
+        NotificationData::ChatStreamGotComposingIndication {
+            state,
+            refresh,
+            sender,
+            ..
+        } => {
+            assert_eq!((state.as_str(), refresh), ("active", Some(1)));
+            assert_eq!(sender.unwrap().uri, "sip:alice@example.test");
+        }
+        other => panic!("{other:?}"),
+    }
+    // RFC 3994 §4.2: no refresh within 1 s, so bob's side turns idle.
+    match next(&mut c.bob_all, "ChatStreamGotComposingIndication").await {
+        NotificationData::ChatStreamGotComposingIndication { state, refresh, .. } => {
+            assert_eq!((state.as_str(), refresh), ("idle", None));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing of it is a chat message.
+    assert!(c
+        .bob_all
+        .try_next()
+        .is_none_or(|n| n.name() != "ChatStreamGotMessage"));
+}
+
+#[tokio::test]
+async fn messages_sent_before_the_stream_starts_are_queued_and_delivered() {
+    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = Arc::new(ChatStream::new(&settings));
+    let early = chat
+        .send_message("early", "text/plain", MessageOptions::default())
+        .unwrap();
+    assert_eq!(chat.delivery_state(&early), Some(DeliveryState::Pending));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    callee
+        .accept(callee.proposed_streams().unwrap())
+        .await
+        .unwrap();
+    let m = got_message(next(&mut bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "early");
+}
