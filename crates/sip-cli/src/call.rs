@@ -19,8 +19,12 @@ use sipsimple::media::tone::ToneGenerator;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::{Session, SessionAccount, SessionLimits};
 use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
+use sipsimple::streams::msrp::ChatStream;
+use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
+
+use crate::chat::ChatView;
 
 /// Options shared by `call` and `listen`.
 pub struct AudioOptions {
@@ -38,10 +42,7 @@ impl AudioOptions {
         app: &SipApplication,
         account: impl Into<SessionAccount>,
     ) -> Result<Arc<AudioStream>> {
-        let ip = app
-            .engine()
-            .and_then(|e| e.transports().first().and_then(|t| e.local_addr(*t)))
-            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
+        let ip = local_ip(app);
         let settings = app
             .session_manager()
             .stream_settings(account, ip)
@@ -73,7 +74,15 @@ impl AudioOptions {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The engine's address (every address if it listens on all), for the
+/// media of a session.
+pub(crate) fn local_ip(app: &SipApplication) -> std::net::IpAddr {
+    app.engine()
+        .and_then(|e| e.transports().first().and_then(|t| e.local_addr(*t)))
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip())
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -81,7 +90,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
+pub(crate) async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
     let app = SipApplication::new();
     let events = app.notification_center().subscribe(Filter::all());
     app.start(FileBackend::new(config)).await?;
@@ -90,7 +99,7 @@ async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
 
 /// The account to use: the named one, else the default, else the first
 /// enabled one.
-fn pick_account(
+pub(crate) fn pick_account(
     app: &SipApplication,
     name: Option<&str>,
 ) -> Result<Arc<sipsimple::account::Account>> {
@@ -171,7 +180,8 @@ enum Outcome {
 /// commands typed on stdin, hangs up after `limit` or on a signal.
 async fn follow(
     session: &Session,
-    audio: &Arc<AudioStream>,
+    audio: Option<&Arc<AudioStream>>,
+    mut chat: Option<&mut ChatView>,
     events: &mut Subscription,
     options: &AudioOptions,
     limit: Option<Duration>,
@@ -188,7 +198,11 @@ async fn follow(
         tokio::select! {
             n = events.next() => {
                 let Some(n) = n else { return Ok(Outcome::Failed) };
-                if n.sender != session.sender() && Some(n.sender) != audio.sender() {
+                if let Some(c) = chat.as_mut().filter(|c| c.owns(n.sender)) {
+                    c.on(&n.data, out)?;
+                    continue;
+                }
+                if n.sender != session.sender() && audio.and_then(|a| a.sender()) != Some(n.sender) {
                     continue;
                 }
                 if let Some(l) = line(&n.data) {
@@ -196,6 +210,7 @@ async fn follow(
                 }
                 match n.data {
                     NotificationData::SIPSessionDidStart { .. } => {
+                        let Some(audio) = audio else { continue };
                         out(&format!("codec {}\n", audio.codec().unwrap_or_default()))?;
                         if let Some(path) = &options.output {
                             audio
@@ -211,7 +226,7 @@ async fn follow(
                 }
             }
             l = stdin.next_line(), if stdin_open => match l {
-                Ok(Some(l)) => command(l.trim(), session, audio, out).await?,
+                Ok(Some(l)) => command(l.trim(), session, audio, chat.as_deref_mut(), out).await?,
                 _ => stdin_open = false,
             },
             _ = &mut deadline => {
@@ -242,13 +257,31 @@ async fn follow(
 async fn command(
     l: &str,
     session: &Session,
-    audio: &Arc<AudioStream>,
+    audio: Option<&Arc<AudioStream>>,
+    chat: Option<&mut ChatView>,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<()> {
     let (verb, arg) = l.split_once(' ').unwrap_or((l, ""));
+    if let "" | "hangup" | "bye" = verb {
+        if !verb.is_empty() {
+            if let Err(e) = session.end().await {
+                out(&format!("! {e}\n"))?;
+            }
+        }
+        return Ok(());
+    }
+    // With chat, `msg TEXT` sends a message; without audio every line does.
+    if let Some(chat) = chat {
+        match (verb, audio) {
+            ("msg", _) => return chat.send(arg, out).map(|_| ()),
+            (_, None) => return chat.send(l, out).map(|_| ()),
+            _ => {}
+        }
+    }
+    let Some(audio) = audio else {
+        return Ok(());
+    };
     let result = match verb {
-        "" => Ok(()),
-        "hangup" | "bye" => session.end().await.map_err(|e| e.to_string()),
         "hold" => session.hold().await.map_err(|e| e.to_string()),
         "unhold" | "resume" => session.unhold().await.map_err(|e| e.to_string()),
         "dtmf" => arg.chars().try_for_each(|d| audio.send_dtmf(d)),
@@ -271,7 +304,7 @@ async fn command(
             Ok(())
         }
         other => Err(format!(
-            "unknown command {other:?}: hangup, hold, unhold, dtmf DIGITS, record [FILE], mute, unmute"
+            "unknown command {other:?}: hangup, hold, unhold, dtmf DIGITS, record [FILE], mute, unmute, msg TEXT (with chat)"
         )),
     };
     if let Err(e) = result {
@@ -303,7 +336,8 @@ pub fn call(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             follow(
                 &session,
-                &audio,
+                Some(&audio),
+                None,
                 &mut events,
                 &options,
                 hangup_after,
@@ -375,6 +409,7 @@ pub fn listen(
     auto_answer: bool,
     options: AudioOptions,
     max_calls: Option<u32>,
+    echo: bool,
     mut out: impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
     let rt = runtime()?;
@@ -443,9 +478,19 @@ pub fn listen(
                 continue;
             };
             calls += 1;
+            let proposed = session.proposed_streams().unwrap_or_default();
+            let kinds: Vec<&str> = proposed.iter().map(|s| s.stream_type()).collect();
+            let chat = proposed
+                .iter()
+                .find_map(|s| s.clone().downcast::<ChatStream>());
             out(&format!(
-                "incoming call from {}\n",
-                session.remote_identity()
+                "incoming call from {}{}\n",
+                session.remote_identity(),
+                if chat.is_some() {
+                    format!(" ({})", kinds.join(", "))
+                } else {
+                    String::new()
+                }
             ))?;
             let _ = session.send_ring_indication().await;
             let answer = if auto_answer {
@@ -469,14 +514,32 @@ pub fn listen(
                     continue;
                 }
             }
-            let audio = options.stream(&app, session.account().clone()).await?;
+            // Audio from our own source in place of the proposed one; a
+            // chat as the registry made it for the offer.
+            let audio = if chat.is_none() || kinds.contains(&"audio") {
+                Some(options.stream(&app, session.account().clone()).await?)
+            } else {
+                None
+            };
+            let mut chat = chat.map(|c| ChatView::new(c, echo));
+            let mut streams: Vec<Arc<dyn MediaStream>> = Vec::new();
+            streams.extend(audio.clone().map(|a| a as Arc<dyn MediaStream>));
+            streams.extend(chat.as_ref().map(ChatView::stream));
             session
-                .accept(vec![audio.clone()])
+                .accept(streams)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Outcome::Interrupted =
-                follow(&session, &audio, &mut events, &options, None, &mut out).await?
-            {
+            let outcome = follow(
+                &session,
+                audio.as_ref(),
+                chat.as_mut(),
+                &mut events,
+                &options,
+                None,
+                &mut out,
+            )
+            .await?;
+            if let Outcome::Interrupted = outcome {
                 break;
             }
         }

@@ -7,7 +7,8 @@
 //! `sip lookup` (RFC 3263 routes for a URI, with the DNS queries made) and
 //! `sip account` / `sip settings` (the configuration file),
 //! `sip register` (stay registered until Ctrl-C), and `sip call` /
-//! `sip listen` (calls with audio from and to WAV files).
+//! `sip listen` (calls with audio from and to WAV files), `sip chat`
+//! (chat over MSRP; `sip listen` takes chat sessions too).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod call;
+mod chat;
 mod config;
 mod demo;
 mod demo_agents;
@@ -120,6 +122,29 @@ enum Command {
         /// Stop after this many calls.
         #[arg(long, value_name = "N")]
         max_calls: Option<u32>,
+        /// Send every chat message that arrives back to its sender.
+        #[arg(long)]
+        echo: bool,
+    },
+    /// Chat with a SIP URI over MSRP: lines typed are sent, what arrives
+    /// is printed with its time and sender, and each message's delivery
+    /// report is shown. End of input, Ctrl-C or the peer hanging up ends
+    /// the chat. With --message, send one message and wait for its report.
+    #[command(
+        after_help = "Exit status: 0 the chat ended normally (with --message: the message was delivered), 1 it failed or was not delivered, 2 usage or I/O error."
+    )]
+    Chat {
+        uri: String,
+        /// Chat from this account (default: the default account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Send this one message, wait for its delivery report and exit.
+        #[arg(long, value_name = "TEXT")]
+        message: Option<String>,
+        /// Seconds to wait for the report of --message (or, at the end of
+        /// input, for the reports still missing).
+        #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+        timeout: f64,
     },
 }
 
@@ -252,10 +277,29 @@ fn main() -> ExitCode {
             auto_answer,
             audio,
             max_calls,
+            echo,
         } => config::path(cli.config).and_then(|path| {
-            call::listen(&path, auto_answer, audio.options(), max_calls, |l| {
+            call::listen(&path, auto_answer, audio.options(), max_calls, echo, |l| {
                 out.write(l)
             })
+        }),
+        Command::Chat {
+            uri,
+            account,
+            message,
+            timeout,
+        } => config::path(cli.config).and_then(|path| {
+            if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+                anyhow::bail!("--timeout must be between 0 and 86400 seconds");
+            }
+            chat::chat(
+                &path,
+                &uri,
+                account.as_deref(),
+                message,
+                std::time::Duration::from_secs_f64(timeout),
+                |l| out.write(l),
+            )
         }),
         Command::Settings(cmd) => run_config(&mut out, cli.config, |c| match cmd {
             SettingsCommand::Show => c.settings_show(),
