@@ -493,6 +493,11 @@ impl Session {
                 total: None,
             },
             Some(Ok(r)) => r,
+            // Positions beyond what any limit here allows: the message is
+            // too large to take (RFC 4975 §7.1.1), not malformed.
+            Some(Err(crate::headers::HeaderError::Overflow)) => {
+                return answer(self, 413, "Message too large")
+            }
             Some(Err(_)) => return answer(self, 400, "Bad Byte-Range"),
         };
         if inc.too_large {

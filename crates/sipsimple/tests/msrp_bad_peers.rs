@@ -1,0 +1,283 @@
+//! Bad MSRP peers against the engine's MSRP side (RFC 4975): a raw TCP
+//! peer on the shared MSRP port sends garbage, a truncated chunk, a
+//! Byte-Range total of 2^63, a body without its end-line, 100,000
+//! one-byte chunks, or cuts the connection in the middle of a message.
+//! The connection fails or answers as the RFC says, the server keeps
+//! serving other sessions, and nothing grows without bound.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use msrp_proto::uri::MsrpUri;
+use msrp_proto::{Session, SessionConfig, SessionEvent};
+use sipsimple::msrp::{ConnectionEvent, MsrpConnection, MsrpServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Peer {
+    _server: MsrpServer,
+    raw: TcpStream,
+    events: mpsc::Receiver<ConnectionEvent>,
+    _conn: MsrpConnection,
+    ours: String,
+    theirs: String,
+}
+
+/// A session `ours` waiting on a fresh server, a raw peer connected to it
+/// whose first request is `first` (it must name `ours` in its To-Path:
+/// `{ours}` in the text is replaced).
+async fn peer(first: &str) -> Peer {
+    let server = MsrpServer::bind("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let port = server.local_addr().port();
+    let ours = format!("msrp://127.0.0.1:{port}/oursess;tcp");
+    let theirs = "msrp://127.0.0.1:9/theirs;tcp".to_owned();
+    let mut reg = server.register("oursess");
+    let mut raw = TcpStream::connect(server.local_addr()).await.unwrap();
+    raw.write_all(first.replace("{ours}", &ours).as_bytes())
+        .await
+        .unwrap();
+    let accepted = tokio::time::timeout(Duration::from_secs(10), reg.accept())
+        .await
+        .expect("the server hands the connection on")
+        .unwrap();
+    let cfg = SessionConfig::new(
+        vec![MsrpUri::parse(&ours).unwrap()],
+        vec![MsrpUri::parse(&theirs).unwrap()],
+        7,
+    );
+    let (tx, events) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let conn = MsrpConnection::spawn(
+        accepted.io,
+        accepted.initial,
+        Session::new(cfg),
+        Arc::new(move |e| {
+            let _ = tx.lock().unwrap().send(e);
+        }),
+    );
+    Peer {
+        _server: server,
+        raw,
+        events,
+        _conn: conn,
+        ours,
+        theirs,
+    }
+}
+
+fn send(tid: &str, ours: &str, theirs: &str, extra: &str, body: &str, flag: char) -> String {
+    let body_part = if body.is_empty() {
+        String::new()
+    } else {
+        format!("Content-Type: text/plain\r\n\r\n{body}\r\n")
+    };
+    format!(
+        "MSRP {tid} SEND\r\nTo-Path: {ours}\r\nFrom-Path: {theirs}\r\nMessage-ID: m{tid}\r\n{extra}{body_part}-------{tid}{flag}\r\n"
+    )
+}
+
+/// The events until the connection closes (or 20 s pass).
+async fn until_closed(events: &mpsc::Receiver<ConnectionEvent>) -> Vec<ConnectionEvent> {
+    let mut seen = Vec::new();
+    for _ in 0..2000 {
+        while let Ok(e) = events.try_recv() {
+            let closed = matches!(e, ConnectionEvent::Closed { .. });
+            seen.push(e);
+            if closed {
+                return seen;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the connection did not close; saw {seen:?}");
+}
+
+async fn read_some(raw: &mut TcpStream) -> String {
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), raw.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+fn closed_with_error(seen: &[ConnectionEvent]) -> String {
+    match seen.last() {
+        Some(ConnectionEvent::Closed { error: Some(e) }) => e.clone(),
+        other => panic!("expected a close with an error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn garbage_after_a_good_chunk_closes_the_connection_with_a_clear_error() {
+    let mut p = peer(&send(
+        "trx1",
+        "{ours}",
+        "msrp://127.0.0.1:9/theirs;tcp",
+        "",
+        "hi",
+        '$',
+    ))
+    .await;
+    assert!(read_some(&mut p.raw).await.starts_with("MSRP trx1 200"));
+    p.raw
+        .write_all(b"\x00\x01GARBAGE NOT MSRP\r\n\r\n")
+        .await
+        .unwrap();
+    let seen = until_closed(&p.events).await;
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. }) if body == b"hi"
+    )));
+    let e = closed_with_error(&seen);
+    assert!(e.contains("bad MSRP"), "{e}");
+}
+
+#[tokio::test]
+async fn a_connection_cut_in_the_middle_of_a_message_is_a_failure() {
+    let head = format!(
+        "MSRP trx1 SEND\r\nTo-Path: {{ours}}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\nByte-Range: 1-*/100\r\n\
+         Content-Type: text/plain\r\n\r\nfirst half of the bod",
+        "msrp://127.0.0.1:9/theirs;tcp"
+    );
+    let p = peer(&head).await;
+    drop(p.raw);
+    let seen = until_closed(&p.events).await;
+    let e = closed_with_error(&seen);
+    assert!(e.contains("middle of a message"), "{e}");
+    assert!(!seen.iter().any(|e| matches!(
+        e,
+        ConnectionEvent::Session(SessionEvent::MessageReceived { .. })
+    )));
+}
+
+#[tokio::test]
+async fn a_byte_range_total_of_2_pow_63_is_refused_with_413_and_the_session_goes_on() {
+    let big = format!("Byte-Range: 1-2/{}\r\n", 1u64 << 63);
+    let mut p = peer(&send(
+        "trx1",
+        "{ours}",
+        "msrp://127.0.0.1:9/theirs;tcp",
+        &big,
+        "ab",
+        '+',
+    ))
+    .await;
+    let answer = read_some(&mut p.raw).await;
+    assert!(answer.starts_with("MSRP trx1 413"), "{answer}");
+    let next = send("trx2", &p.ours, &p.theirs, "", "after", '$');
+    p.raw.write_all(next.as_bytes()).await.unwrap();
+    assert!(read_some(&mut p.raw).await.starts_with("MSRP trx2 200"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. })) =
+            p.events.try_recv()
+        {
+            assert_eq!(body, b"after");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the next message did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_body_without_its_end_line_then_eof_fails_without_delivering() {
+    let text = "MSRP trx1 SEND\r\nTo-Path: {ours}\r\nFrom-Path: msrp://127.0.0.1:9/theirs;tcp\r\n\
+                Message-ID: m1\r\nContent-Type: text/plain\r\n\r\nno end line follows";
+    let p = peer(text).await;
+    drop(p.raw);
+    let seen = until_closed(&p.events).await;
+    closed_with_error(&seen);
+    assert!(!seen.iter().any(|e| matches!(
+        e,
+        ConnectionEvent::Session(SessionEvent::MessageReceived { .. })
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_one_byte_chunks_reassemble_to_one_message() {
+    const N: usize = 100_000;
+    let chunk = |i: usize, ours: &str, theirs: &str| {
+        let flag = if i == N { '$' } else { '+' };
+        format!(
+            "MSRP c{i:07} SEND\r\nTo-Path: {ours}\r\nFrom-Path: {theirs}\r\nMessage-ID: bigmessage\r\n\
+             Byte-Range: {i}-{i}/{N}\r\nFailure-Report: no\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------c{i:07}{flag}\r\n",
+            (b'a' + (i % 26) as u8) as char
+        )
+    };
+    let mut p = peer(&chunk(1, "{ours}", "msrp://127.0.0.1:9/theirs;tcp")).await;
+    let mut batch = String::new();
+    for i in 2..=N {
+        batch.push_str(&chunk(i, &p.ours, &p.theirs));
+        if batch.len() > 64 * 1024 || i == N {
+            p.raw.write_all(batch.as_bytes()).await.unwrap();
+            batch.clear();
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        match p.events.try_recv() {
+            Ok(ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. })) => break body,
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the message did not complete"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(body.len(), N);
+    assert!(body
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == b'a' + ((i + 1) % 26) as u8));
+}
+
+#[tokio::test]
+async fn a_connection_for_no_waiting_session_is_closed_and_the_server_goes_on() {
+    let server = MsrpServer::bind("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let mut stray = TcpStream::connect(server.local_addr()).await.unwrap();
+    let first = send(
+        "trx1",
+        "msrp://127.0.0.1:1/nobody;tcp",
+        "msrp://127.0.0.1:9/x;tcp",
+        "",
+        "hi",
+        '$',
+    );
+    stray.write_all(first.as_bytes()).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), stray.read(&mut buf))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)), "closed without an answer");
+    // A session registered afterwards still gets its connection.
+    let mut reg = server.register("late");
+    let mut good = TcpStream::connect(server.local_addr()).await.unwrap();
+    let first = send(
+        "trx2",
+        "msrp://127.0.0.1:1/late;tcp",
+        "msrp://127.0.0.1:9/x;tcp",
+        "",
+        "",
+        '$',
+    );
+    good.write_all(first.as_bytes()).await.unwrap();
+    assert!(tokio::time::timeout(Duration::from_secs(10), reg.accept())
+        .await
+        .unwrap()
+        .is_some());
+    drop(reg);
+    assert_eq!(server.waiting(), 0, "a dropped registration is forgotten");
+}
