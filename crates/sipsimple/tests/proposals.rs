@@ -368,7 +368,11 @@ async fn an_application_defined_stream_is_negotiated_next_to_audio() {
         .iter()
         .map(|t| t.type_name())
         .collect();
-    assert_eq!(types, ["audio", "chat", "note"], "by priority, then in order added");
+    assert_eq!(
+        types,
+        ["audio", "chat", "note"],
+        "by priority, then in order added"
+    );
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let account = alice.account_manager().accounts().remove(0);

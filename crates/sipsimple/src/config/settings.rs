@@ -93,6 +93,16 @@ fn ice_implemented(v: &Value) -> Result<(), String> {
     }
 }
 
+/// `nat_traversal.msrp_relay`: an MSRP URI or `host[:port]`.
+fn msrp_relay_valid(v: &Value) -> Result<(), String> {
+    match v.as_str() {
+        Some(text) => crate::msrp::MsrpRelaySettings::parse_relay(text, true)
+            .map(|_| ())
+            .map_err(|e| format!("not an MSRP relay: {e}")),
+        None => Ok(()),
+    }
+}
+
 /// A name server: `IP` or `IP:PORT` (IPv6 as `[IP]:PORT`).
 pub fn nameserver(text: &str) -> Option<std::net::SocketAddr> {
     text.parse::<std::net::SocketAddr>().ok().or_else(|| {
@@ -401,11 +411,15 @@ pub fn account() -> Group {
                     list(text()),
                     "STUN servers, host[:port]; nil: _stun._udp SRV of the domain",
                 ))
-                .setting(Setting::nillable(
-                    "msrp_relay",
-                    text(),
-                    "MSRP relay URI; nil: _msrps._tcp SRV of the domain",
-                ))
+                .setting(
+                    Setting::nillable(
+                        "msrp_relay",
+                        text(),
+                        "MSRP relay (msrp[s]://host:port;tcp or host[:port]); nil: none \
+                         (the _msrps._tcp SRV lookup is not done yet)",
+                    )
+                    .validated_by(msrp_relay_valid),
+                )
                 .setting(Setting::new(
                     "use_msrp_relay_for_outbound",
                     Kind::Bool,

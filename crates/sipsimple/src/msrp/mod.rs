@@ -15,12 +15,14 @@
 //! it keeps a slow file transfer from delaying a chat on the same port.
 
 mod connection;
+mod relay;
 mod server;
 mod tls;
 
 use std::net::IpAddr;
 
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError};
+pub use relay::authorize;
 pub use server::{bind_for_connect, connect, Accepted, MsrpEndpoint, MsrpServer, Registration};
 
 use msrp_proto::uri::Host;
@@ -29,6 +31,52 @@ use msrp_proto::uri::Host;
 pub trait MsrpIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> MsrpIo for T {}
+
+/// An account's MSRP relay (RFC 4976): where it is and the credentials
+/// of the account's AUTH to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MsrpRelaySettings {
+    /// The relay's URI (`msrps://relay.example.com:2855;tcp`).
+    pub uri: msrp_proto::MsrpUri,
+    pub username: String,
+    pub password: String,
+    /// `nat_traversal.use_msrp_relay_for_outbound`: sessions we start
+    /// use the relay too (incoming ones always do).
+    pub for_outbound: bool,
+}
+
+impl std::fmt::Debug for MsrpRelaySettings {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpRelaySettings")
+            .field("uri", &self.uri.to_string())
+            .field("username", &self.username)
+            .field("for_outbound", &self.for_outbound)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MsrpRelaySettings {
+    /// Reads `nat_traversal.msrp_relay`: an MSRP URI, or `host[:port]`
+    /// (port 2855, `msrps` when `tls`).
+    pub fn parse_relay(text: &str, tls: bool) -> Result<msrp_proto::MsrpUri, String> {
+        let text = text.trim();
+        if text.starts_with("msrp://") || text.starts_with("msrps://") {
+            return msrp_proto::MsrpUri::parse(text).map_err(|e| format!("{text:?}: {e}"));
+        }
+        let scheme = if tls { "msrps" } else { "msrp" };
+        let with_port = if text
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            text.to_owned()
+        } else {
+            format!("{text}:2855")
+        };
+        msrp_proto::MsrpUri::parse(&format!("{scheme}://{with_port};tcp"))
+            .map_err(|e| format!("{text:?}: {e}"))
+    }
+}
 
 /// The URI host for an address.
 pub fn host_of(ip: IpAddr) -> Host {

@@ -120,6 +120,31 @@ impl SessionManager {
                 })
             })
             .filter(|c: &Vec<String>| !c.is_empty());
+        let text = |path: &str| {
+            account
+                .setting(path)
+                .and_then(|v| v.as_str().map(str::to_owned))
+        };
+        let msrp_tls = text("msrp.transport").is_none_or(|t| t != "tcp");
+        // A relay URI that does not parse was refused by the setting's
+        // validator; here it only means no relay.
+        let msrp_relay = text("nat_traversal.msrp_relay")
+            .filter(|_| text("msrp.connection_model").as_deref() != Some("acm"))
+            .and_then(|r| crate::msrp::MsrpRelaySettings::parse_relay(&r, msrp_tls).ok())
+            .map(|uri| {
+                let id = account.id();
+                crate::msrp::MsrpRelaySettings {
+                    uri,
+                    username: text("auth.username")
+                        .filter(|u| !u.is_empty())
+                        .unwrap_or_else(|| id.split('@').next().unwrap_or(&id).to_owned()),
+                    password: text("auth.password").unwrap_or_default(),
+                    for_outbound: account
+                        .setting("nat_traversal.use_msrp_relay_for_outbound")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false),
+                }
+            });
         StreamSettings {
             account: account.id(),
             local_ip,
@@ -127,10 +152,8 @@ impl SessionManager {
             audio_codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
             voice_mixer: services.voice_mixer.clone(),
             msrp: services.msrp.clone(),
-            msrp_tls: account
-                .setting("msrp.transport")
-                .and_then(|v| v.as_str().map(|t| t != "tcp"))
-                .unwrap_or(true),
+            msrp_tls,
+            msrp_relay,
         }
     }
 

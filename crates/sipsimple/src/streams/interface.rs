@@ -304,6 +304,9 @@ pub struct StreamSettings {
     pub msrp: crate::msrp::MsrpEndpoint,
     /// The account's `msrp.transport` is `tls` (`msrps:`, TCP/TLS/MSRP).
     pub msrp_tls: bool,
+    /// The account's MSRP relay, when `msrp.connection_model` is `relay`
+    /// and `nat_traversal.msrp_relay` names one.
+    pub msrp_relay: Option<crate::msrp::MsrpRelaySettings>,
 }
 
 /// A stream type, as the registry holds it (the spec's stream class):

@@ -147,3 +147,73 @@ pub fn contact_count(k: &Kamailio) -> usize {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no usrloc:location_contacts statistic in {out:?}"))
 }
+
+/// A Kamailio that is only an MSRP relay (RFC 4976; its `msrp` module),
+/// with msrp-proto's relay config: digest AUTH for any user with
+/// `password`, on a free loopback TCP port.
+pub struct MsrpRelay {
+    child: Child,
+    pub dir: PathBuf,
+    pub port: u16,
+}
+
+impl Drop for MsrpRelay {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default();
+            eprintln!("---- MSRP relay log ----\n{log}");
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn start_msrp_relay(password: &str) -> MsrpRelay {
+    let dir = std::env::temp_dir().join(format!(
+        "sipsimple-msrp-relay-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let cfg = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../msrp-proto/tests/kamailio/msrp-relay.cfg");
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(&cfg)
+        .args(["-DD", "-E", "-m", "32", "-M", "8"])
+        .arg("-Y")
+        .arg(&dir)
+        .arg("-w")
+        .arg(&dir)
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .arg("-A")
+        .arg(format!("MSRP_LISTEN=tcp:127.0.0.1:{port}"))
+        .arg("-A")
+        .arg(format!("MSRP_USE_PATH=\"127.0.0.1:{port}\""))
+        .arg("-A")
+        .arg(format!("MSRP_PASS=\"{password}\""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kamailio is installed (scripts/test.sh installs it)");
+    let mut relay = MsrpRelay { child, dir, port };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return relay;
+        }
+        if let Ok(Some(status)) = relay.child.try_wait() {
+            let log = std::fs::read_to_string(relay.dir.join("kamailio.log")).unwrap_or_default();
+            panic!("the MSRP relay exited ({status}):\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the MSRP relay did not listen");
+}

@@ -24,11 +24,12 @@ use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
 use crate::msrp::{
-    bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent, EventSink,
-    MsrpConnection, MsrpEndpoint, MsrpSendError, Registration,
+    authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
+    EventSink, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpRelaySettings, MsrpSendError,
+    Registration,
 };
 use crate::notification::NotificationData;
-use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
+use crate::streams::interface::{StreamContext, StreamDirection, StreamError, StreamSettings};
 
 /// How long the passive side waits for the peer to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -113,12 +114,16 @@ enum Role {
     Active(Option<TcpSocket>),
     /// We wait on the shared port.
     Passive(Option<Registration>),
+    /// We are on our relay through this authorized connection.
+    Relay(Option<Box<dyn MsrpIo>>),
 }
 
 struct State {
     role: Option<Role>,
     setup: Setup,
     local_uri: Option<MsrpUri>,
+    /// The relays in front of our URI in our path (their Use-Path).
+    relays: Vec<MsrpUri>,
     remote: Option<RemoteMedia>,
     connection: Option<Arc<MsrpConnection>>,
     queued: Vec<OutgoingMessage>,
@@ -148,6 +153,7 @@ pub struct MsrpStreamBase {
     endpoint: MsrpEndpoint,
     local_ip: IpAddr,
     tls: bool,
+    relay: Option<MsrpRelaySettings>,
     /// The peer's offer, for a stream made to answer one.
     offer: Option<RemoteMedia>,
     state: Arc<Mutex<State>>,
@@ -167,29 +173,30 @@ impl std::fmt::Debug for MsrpStreamBase {
 }
 
 impl MsrpStreamBase {
-    /// A stream on `local_ip`; `offer` is the peer's m-line when the
+    /// A stream by `settings`; `offer` is the peer's m-line when the
     /// stream answers one (its protocol is then ours too).
     pub fn new(
         media_type: &'static str,
         accept_types: Vec<String>,
         accept_wrapped_types: Vec<String>,
-        endpoint: MsrpEndpoint,
-        local_ip: IpAddr,
-        tls: bool,
+        settings: &StreamSettings,
         offer: Option<RemoteMedia>,
     ) -> MsrpStreamBase {
+        let tls = settings.msrp_tls;
         MsrpStreamBase {
             media_type,
             accept_types,
             accept_wrapped_types,
-            endpoint,
-            local_ip,
+            endpoint: settings.msrp.clone(),
+            local_ip: settings.local_ip,
+            relay: settings.msrp_relay.clone(),
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
             state: Arc::new(Mutex::new(State {
                 role: None,
                 setup: Setup::ActPass,
                 local_uri: None,
+                relays: Vec::new(),
                 remote: None,
                 connection: None,
                 queued: Vec::new(),
@@ -244,6 +251,39 @@ impl MsrpStreamBase {
             _ => false,
         };
         let session_id = new_session_id();
+        // With a relay (RFC 4976), incoming sessions always use it and
+        // ours when the account says so: a client behind NAT can neither
+        // be reached nor count on reaching the peer's first hop.
+        let on_relay = self
+            .relay
+            .as_ref()
+            .is_some_and(|r| self.offer.is_some() || r.for_outbound);
+        if on_relay {
+            let relay = self.relay.as_ref().ok_or("no relay")?;
+            let path = match authorize(relay, &session_id).await {
+                Ok(p) => p,
+                Err(e) => {
+                    post(
+                        &context,
+                        NotificationData::MediaStreamDidFail { reason: e.clone() },
+                    );
+                    return Err(e.into());
+                }
+            };
+            let mut s = self.lock();
+            s.role = Some(Role::Relay(Some(path.io)));
+            s.setup = if self.offer.is_some() {
+                Setup::Passive
+            } else {
+                Setup::ActPass
+            };
+            s.local_uri = Some(path.local);
+            s.relays = path.authorized.use_path;
+            drop(s);
+            let _ = self.flags.context.set(context.clone());
+            post(&context, NotificationData::MediaStreamDidInitialize);
+            return Ok(());
+        }
         let result: Result<(Role, Setup, u16), String> = if active {
             bind_for_connect(self.local_ip)
                 .map(|(socket, local)| (Role::Active(Some(socket)), Setup::Active, local.port()))
@@ -296,14 +336,27 @@ impl MsrpStreamBase {
             .local_uri
             .as_ref()
             .ok_or_else(|| StreamError::from("the MSRP stream is not initialized"))?;
-        let protocol = if self.tls { "TCP/TLS/MSRP" } else { "TCP/MSRP" };
+        let protocol = if uri.secure {
+            "TCP/TLS/MSRP"
+        } else {
+            "TCP/MSRP"
+        };
+        // With a relay, the m-line's port is the relay's: the first hop
+        // is where peers connect.
+        let first = s.relays.first().unwrap_or(uri);
         let mut m = Media::new(
             self.media_type,
-            uri.port.unwrap_or(9),
+            first.port.unwrap_or(2855),
             protocol,
             vec!["*".into()],
         );
-        m.attributes.push(Attribute::new("path", uri.to_string()));
+        let path: Vec<String> = s
+            .relays
+            .iter()
+            .chain([uri])
+            .map(ToString::to_string)
+            .collect();
+        m.attributes.push(Attribute::new("path", path.join(" ")));
         m.attributes
             .push(Attribute::new("accept-types", self.accept_types.join(" ")));
         if !self.accept_wrapped_types.is_empty() {
@@ -341,14 +394,14 @@ impl MsrpStreamBase {
         let role = match s.role.as_mut() {
             Some(Role::Active(socket)) => Role::Active(socket.take()),
             Some(Role::Passive(reg)) => Role::Passive(reg.take()),
+            Some(Role::Relay(io)) => Role::Relay(io.take()),
             None => return Err("the MSRP stream is not initialized".into()),
         };
         s.remote = Some(remote.clone());
-        let cfg = SessionConfig::new(
-            vec![local],
-            remote.path.clone(),
-            crate::random::random_u64(),
-        );
+        // On a relay, our To-Path starts with it (RFC 4976 §6) and our
+        // From-Path is our URI alone: the relay adds itself.
+        let to_path: Vec<MsrpUri> = s.relays.iter().chain(&remote.path).cloned().collect();
+        let cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink);
         let state = Arc::downgrade(&self.state);
@@ -364,8 +417,9 @@ impl MsrpStreamBase {
                         return;
                     }
                     let conn = Arc::new(conn);
-                    if let Role::Active(_) = s.role.as_ref().unwrap_or(&Role::Passive(None)) {
-                        // RFC 4975 §5.4: the active side binds first.
+                    if matches!(s.role, Some(Role::Active(_)) | Some(Role::Relay(_))) {
+                        // RFC 4975 §5.4: the active side binds first; on a
+                        // relay we bind too, so the relays connect through.
                         let id = new_message_id();
                         let _ = flags.bind_id.set(id.clone());
                         let _ = conn.send(&id, "", Bytes::new(), false, FailureReport::Yes);
@@ -512,6 +566,7 @@ async fn open(
                 sink,
             ))
         }
-        Role::Passive(None) => Err("the MSRP stream was started twice".into()),
+        Role::Relay(Some(io)) => Ok(MsrpConnection::spawn(io, Vec::new(), session, sink)),
+        Role::Passive(None) | Role::Relay(None) => Err("the MSRP stream was started twice".into()),
     }
 }

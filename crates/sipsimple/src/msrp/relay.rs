@@ -1,0 +1,119 @@
+//! Getting a path through an MSRP relay (RFC 4976 §5.1): connect to the
+//! relay, AUTH with the account's credentials (digest, by msrp-proto's
+//! sans-IO [`AuthClient`]), and keep the connection: the session runs on
+//! it, with the relay's Use-Path in front of our URI.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use msrp_proto::{AuthClient, Authorized, MsrpUri};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{connect, host_of, MsrpIo, MsrpRelaySettings};
+
+/// How long connecting and authorizing may take.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// An authorized connection to the relay.
+pub struct RelayPath {
+    pub io: Box<dyn MsrpIo>,
+    /// Our URI: the address of our end of the connection and `session_id`.
+    pub local: MsrpUri,
+    pub authorized: Authorized,
+}
+
+impl std::fmt::Debug for RelayPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayPath")
+            .field("local", &self.local.to_string())
+            .field("authorized", &self.authorized)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to `relay` and authorizes `session_id` there.
+pub async fn authorize(relay: &MsrpRelaySettings, session_id: &str) -> Result<RelayPath, String> {
+    tokio::time::timeout(AUTH_TIMEOUT, run(relay, session_id))
+        .await
+        .map_err(|_| format!("the MSRP relay {} did not authorize us in time", relay.uri))?
+}
+
+async fn run(relay: &MsrpRelaySettings, session_id: &str) -> Result<RelayPath, String> {
+    let (socket, bound) = super::bind_for_connect(local_ip_towards(&relay.uri).await?)
+        .map_err(|e| format!("cannot bind a socket for the MSRP relay: {e}"))?;
+    let mut io = connect(Some(socket), &relay.uri, None)
+        .await
+        .map_err(|e| format!("cannot connect to the MSRP relay {}: {e}", relay.uri))?;
+    let local = MsrpUri::new(
+        relay.uri.secure,
+        host_of(bound.ip()),
+        Some(bound.port()),
+        Some(session_id),
+    );
+    // AUTH goes to the relay's URI without a session-id (RFC 4976 §5.1).
+    let mut target = relay.uri.clone();
+    target.session_id = None;
+    let mut client = AuthClient::new(
+        target,
+        local.clone(),
+        &relay.username,
+        &relay.password,
+        None,
+        crate::random::random_u64(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        while let Some(out) = client.poll_transmit() {
+            io.write_all(&out)
+                .await
+                .map_err(|e| format!("writing to the MSRP relay: {e}"))?;
+        }
+        let n = io
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("reading from the MSRP relay: {e}"))?;
+        if n == 0 {
+            return Err("the MSRP relay closed the connection during AUTH".into());
+        }
+        match client.handle_input(buf.get(..n).unwrap_or_default()) {
+            Ok(Some(authorized)) => {
+                if client.buffered() > 0 {
+                    return Err("the MSRP relay sent more than the AUTH answer".into());
+                }
+                if authorized.use_path.is_empty() {
+                    return Err("the MSRP relay's 200 has no Use-Path".into());
+                }
+                return Ok(RelayPath {
+                    io,
+                    local,
+                    authorized,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Err(format!("MSRP relay {}: {e}", relay.uri)),
+        }
+    }
+}
+
+/// The local address the system would use towards the relay.
+async fn local_ip_towards(uri: &MsrpUri) -> Result<std::net::IpAddr, String> {
+    let port = uri.port.unwrap_or(2855);
+    let addr: SocketAddr = match &uri.host {
+        msrp_proto::Host::Ipv4(a) => SocketAddr::new((*a).into(), port),
+        msrp_proto::Host::Ipv6(a) => SocketAddr::new((*a).into(), port),
+        msrp_proto::Host::Name(n) => tokio::net::lookup_host((n.as_str(), port))
+            .await
+            .map_err(|e| format!("the MSRP relay {n}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("the MSRP relay {n} has no address"))?,
+    };
+    let probe = std::net::UdpSocket::bind(if addr.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    })
+    .and_then(|s| s.connect(addr).and_then(|()| s.local_addr()))
+    .map_err(|e| format!("no route to the MSRP relay {addr}: {e}"))?;
+    Ok(probe.ip())
+}

@@ -1,0 +1,204 @@
+//! Chat through a real MSRP relay (RFC 4976): Kamailio's `msrp` module,
+//! started by the test. Both applications authorize with digest AUTH,
+//! put the relay's Use-Path in their `a=path`, and their messages and
+//! success reports go relay to relay.
+
+mod common;
+mod kamailio;
+
+use std::sync::Arc;
+
+use common::{account_app_with, contact_uri, incoming_session, until};
+use sipsimple::notification::{Filter, NotificationData};
+use sipsimple::streams::msrp::{ChatStream, DeliveryState, MessageOptions};
+use sipsimple::streams::MediaStream;
+
+const PASSWORD: &str = "relay-secret";
+
+fn relay_settings(port: u16, for_outbound: bool) -> String {
+    format!(
+        "msrp.transport = \"tcp\"\nmsrp.connection_model = \"relay\"\n\
+         auth.password = \"{PASSWORD}\"\n\
+         nat_traversal.msrp_relay = \"msrp://127.0.0.1:{port};tcp\"\n\
+         nat_traversal.use_msrp_relay_for_outbound = {for_outbound}\n"
+    )
+}
+
+#[tokio::test]
+async fn both_parties_chat_through_the_relay_with_reports() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let alice = account_app_with("alice", "", &relay_settings(relay.port, true)).await;
+    let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+
+    // Each side's path starts at the relay: the Use-Path of its AUTH.
+    let relay_prefix = format!("msrp://127.0.0.1:{}/", relay.port);
+    for chat in [&alice_chat, &bob_chat] {
+        let remote = chat.base().remote_media().unwrap();
+        assert_eq!(remote.path.len(), 2, "{:?}", remote.path);
+        assert!(
+            remote.path[0].to_string().starts_with(&relay_prefix),
+            "{}",
+            remote.path[0]
+        );
+    }
+
+    let id = alice_chat
+        .send_message("via the relay", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "via the relay")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+
+    let back = bob_chat
+        .send_message("and back", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "and back")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        bob_chat.delivery_state(&back),
+        Some(DeliveryState::Delivered)
+    );
+
+    // 200 KB in chunks through two relay hops, whole.
+    let big: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    alice_chat
+        .send_message(big.clone(), "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.content, big),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_relay_password_fails_the_stream_with_the_relays_answer() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let bad = relay_settings(relay.port, true).replace(PASSWORD, "wrong");
+    let alice = account_app_with("alice", "", &bad).await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = Arc::new(ChatStream::new(&settings));
+    let r = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![chat as Arc<dyn MediaStream>],
+        )
+        .await;
+    let seen = until(&mut alice_all, "MediaStreamDidFail").await;
+    match &seen.last().unwrap().data {
+        NotificationData::MediaStreamDidFail { reason } => {
+            assert!(reason.contains("401"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = r;
+    until(&mut alice_all, "SIPSessionDidFail").await;
+}
+
+#[tokio::test]
+async fn a_direct_peer_connects_to_the_other_partys_relay() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let alice = account_app_with("alice", "", &relay_settings(relay.port, true)).await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    until(&mut bob_all, "SIPSessionDidStart").await;
+    // Bob has no relay: his path is his own URI; alice's starts at hers.
+    assert_eq!(alice_chat.base().remote_media().unwrap().path.len(), 1);
+    assert_eq!(bob_chat.base().remote_media().unwrap().path.len(), 2);
+
+    bob_chat
+        .send_message("to your relay", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "to your relay")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
+    let id = alice_chat
+        .send_message(
+            "from behind my relay",
+            "text/plain",
+            MessageOptions::default(),
+        )
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "from behind my relay")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+}
