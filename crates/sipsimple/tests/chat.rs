@@ -274,3 +274,106 @@ async fn messages_sent_before_the_stream_starts_are_queued_and_delivered() {
     let m = got_message(next(&mut bob_all, "ChatStreamGotMessage").await);
     assert_eq!(m.text(), "early");
 }
+
+/// The chat stream proposed to `session`'s peer in its last proposal.
+async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<ChatStream> {
+    let proposal = until(sub, "SIPSessionGotProposal").await;
+    let streams = match &proposal.last().unwrap().data {
+        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["chat"]
+    );
+    let chat = streams[0].clone().downcast::<ChatStream>().unwrap();
+    session.accept_proposal(streams).await.unwrap();
+    chat
+}
+
+#[tokio::test]
+async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
+    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let codecs = vec![sdp::offer_answer::Codec::pcmu()];
+    let (caller, callee) = common::alice_calls_bob(
+        &alice,
+        &bob,
+        &mut bob_all,
+        vec![common::tone_stream(440.0, codecs.clone()).await],
+    )
+    .await;
+    let bob_audio = common::tone_stream(1000.0, codecs).await;
+    callee.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    caller.add_stream(alice_chat.clone()).await.unwrap();
+    let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
+    until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
+    assert_eq!(caller.streams().len(), 2);
+
+    alice_chat
+        .send_message("during the call", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "during the call");
+    bob_chat
+        .send_message("heard you", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut alice_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "heard you");
+
+    caller.remove_stream(alice_chat.clone()).await.unwrap();
+    let removed = until(&mut bob_all, "SIPSessionDidRenegotiateStreams").await;
+    assert!(removed.iter().any(|n| n.name() == "MediaStreamDidEnd"));
+    assert_eq!(callee.streams().len(), 1);
+    assert_eq!(callee.streams()[0].stream_type(), "audio");
+    // The chat is gone, the audio is not: bob still hears alice's tone.
+    assert!(alice_chat
+        .send_message("too late", "text/plain", MessageOptions::default())
+        .is_err());
+    let before = bob_audio.stats();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after = bob_audio.stats();
+    assert!(
+        after.packets_received > before.packets_received + 10,
+        "{before:?} {after:?}"
+    );
+    caller.end().await.unwrap();
+}
+
+#[tokio::test]
+async fn audio_added_to_a_chat_session() {
+    let mut c = chat("tcp").await;
+    let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
+    c.callee.add_stream(audio.clone()).await.unwrap();
+    let proposal = until(&mut c.alice_all, "SIPSessionGotProposal").await;
+    let streams = match &proposal.last().unwrap().data {
+        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["audio"]
+    );
+    c.caller.accept_proposal(streams).await.unwrap();
+    until(&mut c.bob_all, "SIPSessionDidRenegotiateStreams").await;
+    assert_eq!(c.callee.streams().len(), 2);
+    // The chat goes on next to the new audio.
+    c.alice_chat
+        .send_message("still here", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "still here");
+    let before = audio.stats();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(audio.stats().packets_sent > before.packets_sent + 10);
+}
