@@ -17,7 +17,6 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use msrp_proto::headers::{ByteRange, ContentType, FromPath, MessageId, SuccessReport, ToPath};
 use msrp_proto::message::{Flag, Head, Headers, Method, Request, TransactionId};
-use msrp_proto::TypedHeader as _;
 use msrp_proto::{encode, Event, Limits, MsrpUri, Parser, Session, SessionConfig};
 
 fn send_head(tid: &str, len: u64) -> Head {
