@@ -247,13 +247,17 @@ async fn follow(
     let mut wanted = None;
     if let Some(text) = &message {
         wanted = view.send(text, out)?;
-        if wanted.is_none() {
-            let _ = session.end().await;
-            return Ok(1);
-        }
     }
+    // It could not be sent: the stream ended already (the session failed
+    // meanwhile, whose notification tells why) or refused it.
+    let unsent = one && wanted.is_none();
     let far = Duration::from_secs(u64::MAX / 4);
-    let deadline = tokio::time::sleep(if one { timeout } else { far });
+    let first = match (one, unsent) {
+        (true, true) => GRACE,
+        (true, false) => timeout,
+        _ => far,
+    };
+    let deadline = tokio::time::sleep(first);
     tokio::pin!(deadline);
     // Decided: the status to exit with once the session is over.
     let mut ending: Option<u8> = None;
@@ -331,7 +335,10 @@ async fn follow(
                     // The BYE got no answer in time: go anyway.
                     return Ok(status);
                 }
-                if one {
+                if unsent {
+                    eprintln!("sip: the message could not be sent");
+                    end_with = Some(1);
+                } else if one {
                     eprintln!("sip: no delivery report within {} s", timeout.as_secs_f64());
                     end_with = Some(1);
                 } else {

@@ -1,6 +1,7 @@
 //! `sip chat` against `sip listen --echo` as two real processes on
 //! loopback (MSRP over TLS, the default, and over TCP), against an
-//! in-process SDK application (what exactly arrives, audio with chat),
+//! in-process SDK application (what exactly arrives, audio with chat,
+//! is-composing),
 //! and the failures: a declined session, a peer that never answers.
 //! Every process started is killed by its PID when the test ends.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
-use sipsimple::streams::msrp::{ChatStream, MessageOptions};
+use sipsimple::streams::msrp::{ChatStream, ComposingState, MessageOptions};
 use sipsimple::streams::MediaStream;
 
 /// A scratch directory for one test, removed when the test ends.
@@ -131,6 +132,15 @@ impl Proc {
                 }
                 Err(_) => panic!("no {text:?} from sip; saw {:?}", self.seen),
             }
+        }
+    }
+
+    /// A line containing `text`, already seen or waited for (for lines
+    /// whose order against others is not fixed).
+    fn saw(&mut self, text: &str) -> String {
+        match self.seen.iter().find(|l| l.contains(text)) {
+            Some(l) => l.clone(),
+            None => self.wait_for(text),
         }
     }
 
@@ -479,6 +489,9 @@ async fn sip_listen_takes_audio_with_chat_and_echoes_the_chat() {
     );
     let line = tokio::task::block_in_place(|| bob.wait_for("incoming call from"));
     assert!(line.contains("(audio, chat)"), "{line}");
+    chat.send_composing_indication(ComposingState::Active, Some(30), None, Vec::new())
+        .unwrap();
+    tokio::task::block_in_place(|| bob.saw("sip:alice@127.0.0.1 is typing"));
     chat.send_message("ping", "text/plain", MessageOptions::default())
         .unwrap();
     let NotificationData::ChatStreamGotMessage { message } =
@@ -488,11 +501,11 @@ async fn sip_listen_takes_audio_with_chat_and_echoes_the_chat() {
     };
     assert_eq!(message.text(), "ping", "bob echoed it");
     tokio::task::block_in_place(|| {
-        bob.wait_for("codec ");
-        bob.wait_for("sip:alice@127.0.0.1: ping");
+        bob.saw("codec PCM");
+        bob.saw("sip:alice@127.0.0.1: ping");
     });
     session.end().await.unwrap();
     until(&mut events, "SIPSessionDidEnd").await;
-    tokio::task::block_in_place(|| bob.wait_for("call ended (remote hung up)"));
+    tokio::task::block_in_place(|| bob.saw("call ended (remote hung up)"));
     alice.stop();
 }
