@@ -49,11 +49,18 @@ async fn run(messages: usize) {
     let chat = Arc::new(ChatStream::new(&settings));
     let _call = alice
         .session_manager()
-        .connect(&acc, &common::contact_uri(&bob), vec![chat.clone() as Arc<dyn MediaStream>])
+        .connect(
+            &acc,
+            &common::contact_uri(&bob),
+            vec![chat.clone() as Arc<dyn MediaStream>],
+        )
         .await
         .unwrap();
     let callee = common::incoming_session(&bob, &mut bob_all).await;
-    callee.accept(callee.proposed_streams().unwrap()).await.unwrap();
+    callee
+        .accept(callee.proposed_streams().unwrap())
+        .await
+        .unwrap();
     common::until(&mut alice_all, "SIPSessionDidStart").await;
     common::until(&mut bob_all, "SIPSessionDidStart").await;
     drop((alice_all, bob_all));
@@ -61,7 +68,9 @@ async fn run(messages: usize) {
     let mut delivered = alice
         .notification_center()
         .subscribe(Filter::name("ChatStreamDidDeliverMessage"));
-    let mut got = bob.notification_center().subscribe(Filter::name("ChatStreamGotMessage"));
+    let mut got = bob
+        .notification_center()
+        .subscribe(Filter::name("ChatStreamGotMessage"));
     let text = "a chat message of about the length people type, forty-odd bytes";
 
     // Throughput: WINDOW in flight, every report awaited.
@@ -83,7 +92,11 @@ async fn run(messages: usize) {
         while got.try_next().is_some() {}
     }
     let secs = started.elapsed().as_secs_f64();
-    assert_eq!(delivered.take_missed(), 0, "no report notification was dropped");
+    assert_eq!(
+        delivered.take_missed(),
+        0,
+        "no report notification was dropped"
+    );
     println!(
         "throughput: {messages} messages, every success report back, in {secs:.3} s = {:.0} messages/s",
         messages as f64 / secs

@@ -273,6 +273,38 @@ async fn messages_sent_before_the_stream_starts_are_queued_and_delivered() {
         .unwrap();
     let m = got_message(next(&mut bob_all, "ChatStreamGotMessage").await);
     assert_eq!(m.text(), "early");
+    // Wrapped once the session's identities were known: CPIM From and To.
+    assert!(m.cpim);
+    assert_eq!(m.sender.unwrap().uri, "sip:alice@example.test");
+    assert_eq!(m.recipients.len(), 1, "{:?}", m.recipients);
+}
+
+#[tokio::test]
+async fn a_message_still_queued_when_the_stream_ends_is_reported_not_delivered() {
+    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = ChatStream::new(&settings);
+    let id = chat
+        .send_message("never sent", "text/plain", MessageOptions::default())
+        .unwrap();
+    chat.end();
+    assert!(matches!(
+        chat.delivery_state(&id),
+        Some(DeliveryState::Failed { code: 0, .. })
+    ));
+    assert!(chat
+        .send_message("after", "text/plain", MessageOptions::default())
+        .is_err());
+    // Never initialized, the stream has no sender to post as; the state
+    // says it all.
+    assert!(alice_all
+        .try_next()
+        .is_none_or(|n| n.name() != "ChatStreamDidNotDeliverMessage"));
 }
 
 /// The chat stream proposed to `session`'s peer in its last proposal.

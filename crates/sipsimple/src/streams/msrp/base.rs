@@ -232,6 +232,12 @@ impl MsrpStreamBase {
         s.remote.clone().or_else(|| self.offer.clone())
     }
 
+    /// Whether `end` was called or the connection failed: nothing more
+    /// can be sent.
+    pub fn is_ended(&self) -> bool {
+        self.flags.ended.load(Ordering::SeqCst) || self.flags.failed.load(Ordering::SeqCst)
+    }
+
     /// Whether the connection is up.
     pub fn is_connected(&self) -> bool {
         self.lock().connection.is_some()

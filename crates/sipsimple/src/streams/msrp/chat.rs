@@ -140,8 +140,18 @@ pub enum ComposingState {
     Idle,
 }
 
+/// A message sent before the stream was initialized: wrapped once the
+/// session's identities are known (CPIM From and To).
+struct Early {
+    id: String,
+    content: Bytes,
+    content_type: String,
+    options: MessageOptions,
+}
+
 #[derive(Default)]
 struct ChatState {
+    early: Vec<Early>,
     delivery: HashMap<String, DeliveryState>,
     order: VecDeque<String>,
     /// The timer that turns the peer's `active` into `idle`.
@@ -248,8 +258,39 @@ impl ChatStream {
         options: MessageOptions,
     ) -> Result<String, ChatStreamError> {
         let content = content.into();
-        let (msrp_type, body) = self.wrap(content, content_type, &options)?;
+        if self.inner.base.is_ended() {
+            return Err(ChatStreamError::Ended);
+        }
+        if self.inner.base.context().is_none() {
+            // Not initialized: who we and the peer are is not known yet.
+            let mut c = lock(&self.inner.chat);
+            if c.early.len() >= super::base::MAX_QUEUED_BEFORE_START {
+                return Err(ChatStreamError::QueueFull);
+            }
+            let id = new_message_id();
+            c.early.push(Early {
+                id: id.clone(),
+                content,
+                content_type: content_type.to_owned(),
+                options,
+            });
+            c.set(&id, DeliveryState::Pending);
+            return Ok(id);
+        }
         let id = new_message_id();
+        self.send_as(id.clone(), content, content_type, &options)?;
+        Ok(id)
+    }
+
+    /// Wraps and queues a message under `id`.
+    fn send_as(
+        &self,
+        id: String,
+        content: Bytes,
+        content_type: &str,
+        options: &MessageOptions,
+    ) -> Result<(), ChatStreamError> {
+        let (msrp_type, body) = self.wrap(content, content_type, options)?;
         lock(&self.inner.chat).set(&id, DeliveryState::Pending);
         let sent = self.inner.base.send(OutgoingMessage {
             message_id: id.clone(),
@@ -264,7 +305,18 @@ impl ChatStream {
             c.order.retain(|o| *o != id);
             return Err(e.into());
         }
-        Ok(id)
+        Ok(())
+    }
+
+    /// Sends what came before `initialize`, now that the identities are
+    /// known. One that cannot go (the queue is full) is reported.
+    fn send_early(&self) {
+        let early = std::mem::take(&mut lock(&self.inner.chat).early);
+        for m in early {
+            if let Err(e) = self.send_as(m.id.clone(), m.content, &m.content_type, &m.options) {
+                self.inner.not_delivered(&m.id, 0, &e.to_string());
+            }
+        }
     }
 
     /// Sends an is-composing indication (RFC 3994); returns its id.
@@ -382,6 +434,29 @@ fn identity(text: &str) -> Address {
 }
 
 impl ChatInner {
+    /// A message that will not be delivered: its state and the
+    /// notification (code 0: no MSRP status, a local reason).
+    fn not_delivered(&self, message_id: &str, code: u16, reason: &str) {
+        let failed = DeliveryState::Failed {
+            code,
+            reason: reason.to_owned(),
+        };
+        let known = {
+            let mut c = lock(&self.chat);
+            if !c.delivery.contains_key(message_id) {
+                c.set(message_id, failed.clone());
+            }
+            c.update(message_id, failed)
+        };
+        if known {
+            self.post(NotificationData::ChatStreamDidNotDeliverMessage {
+                message_id: message_id.to_owned(),
+                code,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+
     fn post(&self, data: NotificationData) {
         if let Some(c) = self.base.context() {
             c.center.post(c.sender, data);
@@ -564,7 +639,11 @@ impl MediaStream for ChatStream {
         context: StreamContext,
         direction: StreamDirection,
     ) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(self.inner.base.initialize(context, direction))
+        Box::pin(async move {
+            self.inner.base.initialize(context, direction).await?;
+            self.send_early();
+            Ok(())
+        })
     }
 
     fn start(
@@ -610,8 +689,23 @@ impl MediaStream for ChatStream {
     }
 
     fn end(&self) {
-        if let Some(t) = lock(&self.inner.chat).composing_timer.take() {
-            t.abort();
+        let never_sent: Vec<String> = {
+            let mut c = lock(&self.inner.chat);
+            if let Some(t) = c.composing_timer.take() {
+                t.abort();
+            }
+            c.early.clear();
+            c.order
+                .iter()
+                .filter(|id| c.delivery.get(*id) == Some(&DeliveryState::Pending))
+                .cloned()
+                .collect()
+        };
+        // Messages not written when the stream ends will never be; those
+        // written but without a report stay `Sent`: they may have arrived.
+        for id in never_sent {
+            self.inner
+                .not_delivered(&id, 0, "the stream ended before the message was sent");
         }
         self.inner.base.end();
     }
