@@ -471,6 +471,12 @@ impl SipApplication {
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
         services.capabilities = self.router.capability_source();
+        services.msrp.set_trace(
+            global
+                .get("logging.trace_msrp")?
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        );
         if let Some(range) = text(&global, "rtp.port_range")?.and_then(|r| {
             let (a, b) = r.split_once('-')?;
             Some((a.trim().parse().ok()?, b.trim().parse().ok()?))

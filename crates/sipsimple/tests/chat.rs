@@ -409,3 +409,68 @@ async fn audio_added_to_a_chat_session() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(audio.stats().packets_sent > before.packets_sent + 10);
 }
+
+#[tokio::test]
+async fn trace_msrp_posts_every_chunk_both_ways_with_bodies_cut() {
+    let global = "[logging]\ntrace_msrp = true\n";
+    let tcp = "msrp.transport = \"tcp\"\n";
+    let alice = account_app_with("alice", global, tcp).await;
+    let bob = account_app_with("bob", "", tcp).await;
+    let mut traces = alice
+        .notification_center()
+        .subscribe(Filter::name("MSRPTransportTrace"));
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    callee
+        .accept(callee.proposed_streams().unwrap())
+        .await
+        .unwrap();
+    let long = "z".repeat(5000);
+    chat.send_message(long.clone(), "text/plain", MessageOptions::default())
+        .unwrap();
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    let mut seen = Vec::new();
+    while let Some(n) = traces.try_next() {
+        if let NotificationData::MSRPTransportTrace { direction, data } = n.data {
+            seen.push((direction, data));
+        }
+    }
+    // Bob's empty binding SEND came in, our chunks went out, his REPORT
+    // came back; no trace carries the whole 5,000-byte body.
+    assert!(
+        seen.iter()
+            .any(|(d, t)| *d == "incoming" && t.contains(" SEND")),
+        "{seen:?}"
+    );
+    assert!(seen
+        .iter()
+        .any(|(d, t)| *d == "outgoing" && t.contains(" SEND") && t.contains("bytes in all")));
+    assert!(seen
+        .iter()
+        .any(|(d, t)| *d == "incoming" && t.contains(" REPORT")));
+    assert!(seen.iter().all(|(_, t)| !t.contains(&long[..1000])));
+    // Bob did not ask for traces.
+    assert_eq!(
+        bob.notification_center()
+            .subscribe(Filter::name("MSRPTransportTrace"))
+            .try_next()
+            .map(|n| n.name().to_owned()),
+        None
+    );
+}

@@ -57,6 +57,7 @@ async fn peer(first: &str) -> Peer {
         Arc::new(move |e| {
             let _ = tx.lock().unwrap().send(e);
         }),
+        None,
     );
     Peer {
         _server: server,

@@ -66,6 +66,7 @@ struct Shared {
     drained: Notify,
     closed: AtomicBool,
     sink: EventSink,
+    trace: Option<super::trace::TraceSink>,
 }
 
 impl Shared {
@@ -114,6 +115,7 @@ impl MsrpConnection {
         initial: Vec<u8>,
         session: Session,
         sink: EventSink,
+        trace: Option<super::trace::TraceSink>,
     ) -> MsrpConnection {
         let shared = Arc::new(Shared {
             session: Mutex::new(session),
@@ -121,6 +123,7 @@ impl MsrpConnection {
             drained: Notify::new(),
             closed: AtomicBool::new(false),
             sink,
+            trace,
         });
         let (reader, writer) = tokio::io::split(io);
         let tasks = vec![
@@ -192,7 +195,14 @@ async fn read_loop(
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut pending = initial;
+    let mut tracer = shared
+        .trace
+        .as_ref()
+        .map(|_| super::trace::ReadTracer::new());
     loop {
+        if let (Some(t), Some(sink)) = (&mut tracer, &shared.trace) {
+            t.feed(&pending, &mut |text| sink("incoming", text));
+        }
         if !pending.is_empty() {
             let result = {
                 let mut s = shared.lock();
@@ -239,7 +249,12 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             }
             while batch.len() < WRITE_BATCH {
                 match s.poll_transmit(now) {
-                    Some(t) => batch.extend_from_slice(&t),
+                    Some(t) => {
+                        if let Some(sink) = &shared.trace {
+                            sink("outgoing", super::trace::describe_written(&t));
+                        }
+                        batch.extend_from_slice(&t);
+                    }
                     None => break,
                 }
             }

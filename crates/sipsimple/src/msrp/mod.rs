@@ -18,6 +18,7 @@ mod connection;
 mod relay;
 mod server;
 mod tls;
+pub mod trace;
 
 use std::net::IpAddr;
 

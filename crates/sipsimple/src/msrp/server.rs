@@ -248,6 +248,8 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
 pub struct MsrpEndpoint {
     servers: Arc<tokio::sync::Mutex<HashMap<IpAddr, MsrpServer>>>,
     tls: Arc<Mutex<Option<Arc<rustls::ServerConfig>>>>,
+    /// `logging.trace_msrp`: connections made from now on trace.
+    trace: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {
@@ -257,6 +259,15 @@ impl std::fmt::Debug for MsrpEndpoint {
 }
 
 impl MsrpEndpoint {
+    /// Turns MSRPTransportTrace on or off for connections made later.
+    pub fn set_trace(&self, on: bool) {
+        self.trace.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn tracing(&self) -> bool {
+        self.trace.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The server on `ip`, bound on first use (any port; TLS with the
     /// application's MSRP certificate).
     pub async fn server(&self, ip: IpAddr) -> std::io::Result<MsrpServer> {

@@ -410,10 +410,21 @@ impl MsrpStreamBase {
         let cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink);
+        // MSRPTransportTrace goes out as the stream, on behalf of its
+        // connection.
+        let trace: Option<crate::msrp::trace::TraceSink> = self.endpoint.tracing().then(|| {
+            let c = context.clone();
+            Arc::new(move |direction: &'static str, data: String| {
+                c.center.post(
+                    c.sender,
+                    NotificationData::MSRPTransportTrace { direction, data },
+                )
+            }) as crate::msrp::trace::TraceSink
+        });
         let state = Arc::downgrade(&self.state);
         let flags = self.flags.clone();
         s.task = Some(tokio::spawn(async move {
-            let connected = open(role, &remote, session, sink).await;
+            let connected = open(role, &remote, session, sink, trace).await;
             let Some(state) = state.upgrade() else { return };
             let post = |d| context.center.post(context.sender, d);
             match connected {
@@ -547,6 +558,7 @@ async fn open(
     remote: &RemoteMedia,
     session: Session,
     sink: EventSink,
+    trace: Option<crate::msrp::trace::TraceSink>,
 ) -> Result<MsrpConnection, String> {
     match role {
         Role::Active(socket) => {
@@ -558,7 +570,7 @@ async fn open(
                 .await
                 .map_err(|_| format!("connecting to {first} timed out"))?
                 .map_err(|e| format!("cannot connect to {first}: {e}"))?;
-            Ok(MsrpConnection::spawn(io, Vec::new(), session, sink))
+            Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace))
         }
         Role::Passive(Some(mut reg)) => {
             let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept())
@@ -570,9 +582,10 @@ async fn open(
                 accepted.initial,
                 session,
                 sink,
+                trace,
             ))
         }
-        Role::Relay(Some(io)) => Ok(MsrpConnection::spawn(io, Vec::new(), session, sink)),
+        Role::Relay(Some(io)) => Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace)),
         Role::Passive(None) | Role::Relay(None) => Err("the MSRP stream was started twice".into()),
     }
 }
