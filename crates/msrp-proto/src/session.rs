@@ -33,9 +33,14 @@ use crate::write::{encode, TidGenerator};
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Our From-Path: relays first, our own URI last.
+    /// Our From-Path: our own URI, last. Through a relay this is still our
+    /// URI alone: the relay puts itself in front as it forwards (RFC 4976
+    /// §6); the relay's Use-Path goes into the SDP `a=path`, not here.
+    /// Seen against Kamailio: a From-Path that already names the relay
+    /// gets the relay twice and answers routed to the relay itself.
     pub local_path: Vec<MsrpUri>,
-    /// The To-Path towards the peer, its URI last.
+    /// The To-Path towards the peer, its URI last: through a relay, our
+    /// relay's Use-Path first, then the peer's `a=path`.
     pub remote_path: Vec<MsrpUri>,
     pub chunk_size: u64,
     /// How long a chunk waits for its response (RFC 4975 §7.1.1: 30 s).
