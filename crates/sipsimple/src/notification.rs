@@ -163,6 +163,14 @@ pub enum NotificationData {
         content_type: Option<String>,
         sender: Option<payloads::cpim::Address>,
     },
+    /// An IMDN (RFC 5438) came for a message we sent: `kind` is
+    /// `delivery`, `display` or `processing`, `status` e.g. `delivered`,
+    /// `displayed`, `failed`.
+    ChatStreamGotDispositionNotification {
+        message_id: String,
+        kind: &'static str,
+        status: String,
+    },
     /// An MSRP chunk sent or received (`logging.trace_msrp`): the head,
     /// the body cut short.
     MSRPTransportTrace {
@@ -389,6 +397,9 @@ impl NotificationData {
             NotificationData::ChatStreamDidSendMessage { .. } => "ChatStreamDidSendMessage",
             NotificationData::ChatStreamGotComposingIndication { .. } => {
                 "ChatStreamGotComposingIndication"
+            }
+            NotificationData::ChatStreamGotDispositionNotification { .. } => {
+                "ChatStreamGotDispositionNotification"
             }
             NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {

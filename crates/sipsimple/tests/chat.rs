@@ -474,3 +474,78 @@ async fn trace_msrp_posts_every_chunk_both_ways_with_bodies_cut() {
         None
     );
 }
+
+#[tokio::test]
+async fn imdn_delivery_is_answered_by_the_stream_and_display_by_the_application() {
+    use payloads::imdn::Disposition;
+    let mut c = chat("tcp").await;
+    let options = MessageOptions {
+        notifications: vec![Disposition::PositiveDelivery, Disposition::Display],
+        ..MessageOptions::default()
+    };
+    let id = c
+        .alice_chat
+        .send_message("read me", "text/plain", options)
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    let request = m
+        .notification_request
+        .clone()
+        .expect("the IMDN request came along");
+    assert_eq!(request.message_id, id);
+    assert!(request.wants(&Disposition::Display));
+
+    // Bob's stream answered positive-delivery on its own.
+    match next(&mut c.alice_all, "ChatStreamGotDispositionNotification").await {
+        NotificationData::ChatStreamGotDispositionNotification {
+            message_id,
+            kind,
+            status,
+        } => {
+            assert_eq!(
+                (message_id.as_str(), kind, status.as_str()),
+                (id.as_str(), "delivery", "delivered")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Bob shows it: his application sends the display notification.
+    c.bob_chat.send_display_notification(&m).unwrap();
+    match next(&mut c.alice_all, "ChatStreamGotDispositionNotification").await {
+        NotificationData::ChatStreamGotDispositionNotification {
+            message_id,
+            kind,
+            status,
+        } => {
+            assert_eq!(
+                (message_id.as_str(), kind, status.as_str()),
+                (id.as_str(), "display", "displayed")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.alice_chat.delivery_state(&id),
+        Some(DeliveryState::Displayed)
+    );
+    // A message that asked for nothing gets no display notification.
+    c.alice_chat
+        .send_message("plain", "text/plain", MessageOptions::default())
+        .unwrap();
+    let plain = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert!(plain.notification_request.is_none());
+    assert!(c.bob_chat.send_display_notification(&plain).is_err());
+    // IMDNs are no chat messages on alice's side.
+    assert!(!until_quiet(&mut c.alice_all)
+        .await
+        .contains(&"ChatStreamGotMessage".to_owned()));
+}
+
+/// The names of what arrives until nothing has for 300 ms.
+async fn until_quiet(sub: &mut Subscription) -> Vec<String> {
+    let mut names = Vec::new();
+    while let Ok(Some(n)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
+        names.push(n.name().to_owned());
+    }
+    names
+}

@@ -35,8 +35,8 @@ pub const DELIVERY_MEMORY: usize = 10_000;
 /// RFC 3994 §4.2: an active state without a refresh lapses after 120 s.
 const COMPOSING_DEFAULT_REFRESH: u32 = 120;
 
-const CPIM: &str = "message/cpim";
-const IS_COMPOSING: &str = "application/im-iscomposing+xml";
+pub(super) const CPIM: &str = "message/cpim";
+pub(super) const IS_COMPOSING: &str = "application/im-iscomposing+xml";
 
 /// A chat message as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,10 @@ pub struct ChatMessage {
     pub required: Vec<String>,
     /// Whether it came wrapped in CPIM.
     pub cpim: bool,
+    /// The IMDN notifications the sender asked for (RFC 5438), if any. A
+    /// positive-delivery one is answered by the stream; display is the
+    /// application's to send (`ChatStream::send_display_notification`).
+    pub notification_request: Option<payloads::imdn::Request>,
 }
 
 impl ChatMessage {
@@ -70,8 +74,10 @@ pub enum DeliveryState {
     Pending,
     /// Written to the connection; no report yet.
     Sent,
-    /// The peer's success REPORT came.
+    /// The peer's success REPORT came (or its IMDN said delivered).
     Delivered,
+    /// The peer's IMDN display notification came (RFC 5438).
+    Displayed,
     Failed {
         code: u16,
         reason: String,
@@ -113,6 +119,9 @@ pub struct MessageOptions {
     pub required: Vec<String>,
     /// Extra CPIM headers: (namespace URI, name, value).
     pub additional_headers: Vec<(String, String, String)>,
+    /// IMDN notifications to ask the peer for (RFC 5438
+    /// `imdn.Disposition-Notification`), e.g. positive-delivery, display.
+    pub notifications: Vec<payloads::imdn::Disposition>,
 }
 
 impl MessageOptions {
@@ -127,6 +136,8 @@ impl MessageOptions {
             Some("required")
         } else if !self.additional_headers.is_empty() {
             Some("additional_headers")
+        } else if !self.notifications.is_empty() {
+            Some("notifications")
         } else {
             None
         }
@@ -150,9 +161,9 @@ struct Early {
 }
 
 #[derive(Default)]
-struct ChatState {
+pub(super) struct ChatState {
     early: Vec<Early>,
-    delivery: HashMap<String, DeliveryState>,
+    pub(super) delivery: HashMap<String, DeliveryState>,
     order: VecDeque<String>,
     /// The timer that turns the peer's `active` into `idle`.
     composing_timer: Option<tokio::task::JoinHandle<()>>,
@@ -172,11 +183,15 @@ impl ChatState {
     }
 
     /// Only a message we know changes state.
-    fn update(&mut self, id: &str, state: DeliveryState) -> bool {
+    pub(super) fn update(&mut self, id: &str, state: DeliveryState) -> bool {
         match self.delivery.get_mut(id) {
             Some(s) => {
-                // A late `sent` never undoes a report.
-                if !(state == DeliveryState::Sent && *s != DeliveryState::Pending) {
+                // A late `sent` never undoes a report, nor a success
+                // REPORT an IMDN's `displayed`.
+                let late_sent = state == DeliveryState::Sent && *s != DeliveryState::Pending;
+                let late_delivered =
+                    state == DeliveryState::Delivered && *s == DeliveryState::Displayed;
+                if !late_sent && !late_delivered {
                     *s = state;
                 }
                 true
@@ -186,9 +201,9 @@ impl ChatState {
     }
 }
 
-struct ChatInner {
-    base: MsrpStreamBase,
-    chat: Mutex<ChatState>,
+pub(super) struct ChatInner {
+    pub(super) base: MsrpStreamBase,
+    pub(super) chat: Mutex<ChatState>,
 }
 
 /// The spec's ChatStream.
@@ -204,7 +219,7 @@ impl std::fmt::Debug for ChatStream {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -278,34 +293,9 @@ impl ChatStream {
             return Ok(id);
         }
         let id = new_message_id();
-        self.send_as(id.clone(), content, content_type, &options)?;
+        self.inner
+            .send_as(id.clone(), content, content_type, &options)?;
         Ok(id)
-    }
-
-    /// Wraps and queues a message under `id`.
-    fn send_as(
-        &self,
-        id: String,
-        content: Bytes,
-        content_type: &str,
-        options: &MessageOptions,
-    ) -> Result<(), ChatStreamError> {
-        let (msrp_type, body) = self.wrap(content, content_type, options)?;
-        lock(&self.inner.chat).set(&id, DeliveryState::Pending);
-        let sent = self.inner.base.send(OutgoingMessage {
-            message_id: id.clone(),
-            content_type: msrp_type,
-            body,
-            success_report: true,
-            failure_report: FailureReport::Partial,
-        });
-        if let Err(e) = sent {
-            let mut c = lock(&self.inner.chat);
-            c.delivery.remove(&id);
-            c.order.retain(|o| *o != id);
-            return Err(e.into());
-        }
-        Ok(())
     }
 
     /// Sends what came before `initialize`, now that the identities are
@@ -313,7 +303,10 @@ impl ChatStream {
     fn send_early(&self) {
         let early = std::mem::take(&mut lock(&self.inner.chat).early);
         for m in early {
-            if let Err(e) = self.send_as(m.id.clone(), m.content, &m.content_type, &m.options) {
+            if let Err(e) = self
+                .inner
+                .send_as(m.id.clone(), m.content, &m.content_type, &m.options)
+            {
                 self.inner.not_delivered(&m.id, 0, &e.to_string());
             }
         }
@@ -335,8 +328,10 @@ impl ChatStream {
             recipients,
             ..MessageOptions::default()
         };
-        let (msrp_type, body) = self.wrap(Bytes::from(doc.to_xml()), IS_COMPOSING, &options)?;
         let id = new_message_id();
+        let (msrp_type, body) =
+            self.inner
+                .wrap(&id, Bytes::from(doc.to_xml()), IS_COMPOSING, &options)?;
         // No reports: an indication that is lost is replaced by the next.
         self.inner.base.send(OutgoingMessage {
             message_id: id.clone(),
@@ -348,19 +343,83 @@ impl ChatStream {
         Ok(id)
     }
 
+    /// Tells the sender of `message` that it was displayed (RFC 5438
+    /// display notification), when it asked for that; returns the id of
+    /// the notification's own message.
+    pub fn send_display_notification(
+        &self,
+        message: &ChatMessage,
+    ) -> Result<String, ChatStreamError> {
+        let asked = message
+            .notification_request
+            .as_ref()
+            .is_some_and(|r| r.wants(&payloads::imdn::Disposition::Display));
+        if !asked {
+            return Err(ChatStreamError::NotAccepted(
+                "a display notification the sender did not ask for".into(),
+            ));
+        }
+        self.inner.send_notification(
+            message,
+            payloads::imdn::NotificationKind::Display,
+            payloads::imdn::Status::Displayed,
+        )
+    }
+
     /// Where a message we sent stands (None: unknown or forgotten).
     pub fn delivery_state(&self, message_id: &str) -> Option<DeliveryState> {
         lock(&self.inner.chat).delivery.get(message_id).cloned()
     }
+}
+
+/// A CPIM address from a SIP identity (`"Name" <sip:u@h>;tag=..`, or a
+/// bare URI).
+pub(super) fn identity(text: &str) -> Address {
+    if let (Some(a), Some(b)) = (text.find('<'), text.rfind('>')) {
+        if a < b {
+            let name = text[..a].trim().trim_matches('"');
+            return Address::with_name(name, &text[a + 1..b]);
+        }
+    }
+    Address::new(text.split(';').next().unwrap_or(text).trim())
+}
+
+impl ChatInner {
+    /// Wraps and queues a message under `id`.
+    pub(super) fn send_as(
+        &self,
+        id: String,
+        content: Bytes,
+        content_type: &str,
+        options: &MessageOptions,
+    ) -> Result<(), ChatStreamError> {
+        let (msrp_type, body) = self.wrap(&id, content, content_type, options)?;
+        lock(&self.chat).set(&id, DeliveryState::Pending);
+        let sent = self.base.send(OutgoingMessage {
+            message_id: id.clone(),
+            content_type: msrp_type,
+            body,
+            success_report: true,
+            failure_report: FailureReport::Partial,
+        });
+        if let Err(e) = sent {
+            let mut c = lock(&self.chat);
+            c.delivery.remove(&id);
+            c.order.retain(|o| *o != id);
+            return Err(e.into());
+        }
+        Ok(())
+    }
 
     /// The MSRP content type and body for `content`.
-    fn wrap(
+    pub(super) fn wrap(
         &self,
+        id: &str,
         content: Bytes,
         content_type: &str,
         options: &MessageOptions,
     ) -> Result<(String, Bytes), ChatStreamError> {
-        let remote = self.inner.base.remote_media();
+        let remote = self.base.remote_media();
         let accepted = remote.as_ref().map(|r| r.accept_types.clone());
         // Before the peer's SDP is known, assume what every chat peer
         // takes: CPIM (the original SDK and RFC 7701 clients do).
@@ -381,7 +440,7 @@ impl ChatStream {
                 return Err(ChatStreamError::NotAccepted(content_type.to_owned()));
             }
         }
-        let context = self.inner.base.context();
+        let context = self.base.context();
         let from = context.map(|c| identity(&c.local_identity));
         let to = if options.recipients.is_empty() {
             context
@@ -414,26 +473,16 @@ impl ChatStream {
         for r in &options.required {
             b = b.require(r);
         }
+        if !options.notifications.is_empty() {
+            // The IMDN Message-ID is the MSRP one: one id names the message.
+            b = payloads::imdn::RequestBuilder::imdn_request(b, id, &options.notifications);
+        }
         let message = b
             .build()
             .map_err(|e| ChatStreamError::NotAccepted(format!("CPIM: {e}")))?;
         Ok((CPIM.to_owned(), Bytes::from(message.to_bytes())))
     }
-}
 
-/// A CPIM address from a SIP identity (`"Name" <sip:u@h>;tag=..`, or a
-/// bare URI).
-fn identity(text: &str) -> Address {
-    if let (Some(a), Some(b)) = (text.find('<'), text.rfind('>')) {
-        if a < b {
-            let name = text[..a].trim().trim_matches('"');
-            return Address::with_name(name, &text[a + 1..b]);
-        }
-    }
-    Address::new(text.split(';').next().unwrap_or(text).trim())
-}
-
-impl ChatInner {
     /// A message that will not be delivered: its state and the
     /// notification (code 0: no MSRP status, a local reason).
     fn not_delivered(&self, message_id: &str, code: u16, reason: &str) {
@@ -457,7 +506,7 @@ impl ChatInner {
         }
     }
 
-    fn post(&self, data: NotificationData) {
+    pub(super) fn post(&self, data: NotificationData) {
         if let Some(c) = self.base.context() {
             c.center.post(c.sender, data);
         }
@@ -555,6 +604,7 @@ impl ChatInner {
                 subject: m.subjects.first().map(|s| s.text.clone()),
                 timestamp: m.datetime,
                 required: m.require.clone(),
+                notification_request: payloads::imdn::request(&m),
                 content: m.body,
                 cpim: true,
             }
@@ -570,6 +620,7 @@ impl ChatInner {
                 timestamp: None,
                 required: Vec::new(),
                 cpim: false,
+                notification_request: None,
             }
         };
         let inner_type = message
@@ -585,6 +636,10 @@ impl ChatInner {
             }
             return;
         }
+        if inner_type == payloads::imdn::CONTENT_TYPE {
+            return self.on_imdn(&message.content);
+        }
+        self.answer_delivery_request(&message);
         self.post(NotificationData::ChatStreamGotMessage { message });
     }
 

@@ -3,6 +3,7 @@
 
 pub mod base;
 pub mod chat;
+mod imdn;
 
 pub use base::{MsrpStreamBase, OutgoingMessage, RemoteMedia};
 pub use chat::{
