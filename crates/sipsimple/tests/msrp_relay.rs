@@ -202,3 +202,70 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
         Some(DeliveryState::Delivered)
     );
 }
+
+/// The whole path a deployed client takes: both registered with digest
+/// through Kamailio as SIP proxy, the INVITE challenged (407) and
+/// relayed to bob's binding, the chat through the MSRP relay with the
+/// accounts' own credentials.
+#[tokio::test]
+async fn chat_session_through_kamailio_as_proxy_and_msrp_relay() {
+    let proxy = kamailio::start_kamailio();
+    // The SIP accounts' password (common::registered_app) for the relay too.
+    let relay = kamailio::start_msrp_relay("secret");
+    let lines =
+        relay_settings(relay.port, true).replace(&format!("auth.password = \"{PASSWORD}\"\n"), "");
+    let (alice, mut alice_all) = common::registered_app_with(proxy.udp, "alice", &lines).await;
+    let (bob, mut bob_all) = common::registered_app_with(proxy.udp, "bob", &lines).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    alice
+        .session_manager()
+        .connect(
+            &account,
+            "sip:bob@sipsimple.test",
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    assert!(callee.remote_identity().contains("alice@sipsimple.test"));
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    let started = until(&mut alice_all, "SIPSessionDidStart").await;
+    // The INVITE was challenged by the proxy and answered.
+    assert!(started.iter().any(|n| matches!(
+        &n.data,
+        NotificationData::SIPEngineSIPTrace { received: true, text, .. } if text.starts_with("SIP/2.0 407")
+    )));
+    let relay_prefix = format!("msrp://127.0.0.1:{}/", relay.port);
+    assert!(bob_chat.base().remote_media().unwrap().path[0]
+        .to_string()
+        .starts_with(&relay_prefix));
+
+    let id = alice_chat
+        .send_message("through both", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "through both");
+            assert_eq!(
+                message.sender.as_ref().unwrap().uri,
+                "sip:alice@sipsimple.test"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+    callee.end().await.unwrap();
+    until(&mut alice_all, "SIPSessionDidEnd").await;
+}

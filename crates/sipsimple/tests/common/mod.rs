@@ -379,6 +379,18 @@ pub async fn registered_app(
     sipsimple::application::SipApplication,
     sipsimple::notification::Subscription,
 ) {
+    registered_app_with(proxy_udp, user, "").await
+}
+
+/// [`registered_app`] with more `account` lines in the account's table.
+pub async fn registered_app_with(
+    proxy_udp: u16,
+    user: &str,
+    account: &str,
+) -> (
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+) {
     let app = sipsimple::application::SipApplication::new();
     let mut all = app
         .notification_center()
@@ -389,7 +401,7 @@ pub async fn registered_app(
          [accounts.\"{user}@sipsimple.test\"]\nenabled = true\n\
          auth.password = \"secret\"\n\
          sip.outbound_proxy = \"sip:127.0.0.1:{proxy_udp}\"\n\
-         registration.interval = 600\n"
+         registration.interval = 600\n{account}"
     );
     app.start(sipsimple::config::MemoryBackend::with(
         text.parse().unwrap(),
