@@ -282,3 +282,38 @@ async fn a_connection_for_no_waiting_session_is_closed_and_the_server_goes_on() 
     drop(reg);
     assert_eq!(server.waiting(), 0, "a dropped registration is forgotten");
 }
+
+#[tokio::test]
+async fn an_interrupted_message_is_reported_aborted_and_the_next_one_arrives() {
+    // RFC 4975 §7.1.1: `#` ends a message the sender abandons.
+    let first = "MSRP trx1 SEND\r\nTo-Path: {ours}\r\nFrom-Path: msrp://127.0.0.1:9/theirs;tcp\r\n\
+                 Message-ID: interrupted1\r\nByte-Range: 1-*/50000\r\nContent-Type: text/plain\r\n\r\n\
+                 the first part of a long message\r\n-------trx1#\r\n";
+    let mut p = peer(first).await;
+    let answer = read_some(&mut p.raw).await;
+    assert!(answer.starts_with("MSRP trx1 200"), "{answer}");
+    let next = send("trx2", &p.ours, &p.theirs, "", "the next one", '$');
+    p.raw.write_all(next.as_bytes()).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while tokio::time::Instant::now() < deadline && seen.len() < 2 {
+        match p.events.try_recv() {
+            Ok(e) => seen.push(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    assert!(
+        matches!(
+            &seen[0],
+            ConnectionEvent::Session(SessionEvent::MessageAborted { message_id }) if message_id == "interrupted1"
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(
+            &seen[1],
+            ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. }) if body == b"the next one"
+        ),
+        "{seen:?}"
+    );
+}
