@@ -47,20 +47,20 @@ impl AudioOptions {
             .session_manager()
             .stream_settings(account, ip)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let codecs = supported_codecs(&settings.audio_codecs);
+        let codecs = supported_codecs(&settings.audio.codecs);
         if codecs.is_empty() {
             bail!(
                 "rtp.audio_codec_list ({}) names no codec this client runs",
-                settings.audio_codecs.join(", ")
+                settings.audio.codecs.join(", ")
             );
         }
-        let (low, high) = settings.rtp_port_range;
+        let (low, high) = settings.audio.rtp_port_range;
         let source = match (&self.input, self.tone) {
             (Some(path), _) => AudioSource::wav(path).map_err(anyhow::Error::msg)?,
             (None, Some(hz)) => AudioSource::Tone(ToneGenerator::new(8000, &[hz], 8000)),
             (None, None) => AudioSource::Silence,
         };
-        let stream = AudioStream::new(ip, settings.rtp_port_range, codecs, source)
+        let stream = AudioStream::new(ip, settings.audio.rtp_port_range, codecs, source)
             .await
             .with_context(|| format!("no RTP port free in {low}-{high} (rtp.port_range)"))?;
         // Without a file or a tone the call is on the voice device (the

@@ -466,8 +466,8 @@ async fn sip_listen_takes_audio_with_chat_and_echoes_the_chat() {
     let audio = Arc::new(
         sipsimple::streams::audio::AudioStream::new(
             "127.0.0.1".parse().unwrap(),
-            settings.rtp_port_range,
-            sipsimple::streams::audio::supported_codecs(&settings.audio_codecs),
+            settings.audio.rtp_port_range,
+            sipsimple::streams::audio::supported_codecs(&settings.audio.codecs),
             sipsimple::streams::audio::AudioSource::Silence,
         )
         .await

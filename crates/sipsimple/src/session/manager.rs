@@ -148,12 +148,16 @@ impl SessionManager {
         StreamSettings {
             account: account.id(),
             local_ip,
-            rtp_port_range: services.rtp_port_range,
-            audio_codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
-            voice_mixer: services.voice_mixer.clone(),
-            msrp: services.msrp.clone(),
-            msrp_tls,
-            msrp_relay,
+            audio: crate::streams::audio::AudioSettings {
+                rtp_port_range: services.rtp_port_range,
+                codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
+                voice_mixer: services.voice_mixer.clone(),
+            },
+            msrp: crate::streams::msrp::MsrpSettings {
+                endpoint: services.msrp.clone(),
+                tls: msrp_tls,
+                relay: msrp_relay,
+            },
         }
     }
 

@@ -286,27 +286,18 @@ impl From<Vec<Arc<dyn MediaStream>>> for StreamList {
 }
 
 /// What a stream type may use to make a stream for an incoming offer:
-/// the account's and application's settings, resolved.
+/// the account's and application's settings, resolved. What every stream
+/// gets, then what each kind of stream adds.
 #[derive(Debug, Clone)]
 pub struct StreamSettings {
     /// The account the offer came to (its id, user@domain).
     pub account: String,
     /// Our address towards the peer.
     pub local_ip: IpAddr,
-    /// `rtp.port_range`.
-    pub rtp_port_range: (u16, u16),
-    /// The account's audio codecs (else the global list), most preferred
-    /// first, as rtpmap encoding names.
-    pub audio_codecs: Vec<String>,
-    /// The application's voice mixer, for audio streams to join.
-    pub voice_mixer: Option<crate::audio::AudioMixer>,
-    /// The application's MSRP listening ports, for MSRP streams.
-    pub msrp: crate::msrp::MsrpEndpoint,
-    /// The account's `msrp.transport` is `tls` (`msrps:`, TCP/TLS/MSRP).
-    pub msrp_tls: bool,
-    /// The account's MSRP relay, when `msrp.connection_model` is `relay`
-    /// and `nat_traversal.msrp_relay` names one.
-    pub msrp_relay: Option<crate::msrp::MsrpRelaySettings>,
+    /// For RTP audio streams.
+    pub audio: crate::streams::audio::AudioSettings,
+    /// For MSRP streams (chat, file transfer, desktop sharing).
+    pub msrp: crate::streams::msrp::MsrpSettings,
 }
 
 /// A stream type, as the registry holds it (the spec's stream class):

@@ -25,6 +25,18 @@ pub(crate) enum Pending {
     Answered(RtpNegotiation),
 }
 
+/// What audio streams made for an account go by.
+#[derive(Debug, Clone)]
+pub struct AudioSettings {
+    /// `rtp.port_range`.
+    pub rtp_port_range: (u16, u16),
+    /// The account's audio codecs (else the global list), most preferred
+    /// first, as rtpmap encoding names.
+    pub codecs: Vec<String>,
+    /// The application's voice mixer, for audio streams to join.
+    pub voice_mixer: Option<crate::audio::AudioMixer>,
+}
+
 /// The codecs the AudioStream can run (G.711 so far), in the order of
 /// `names` (rtpmap encoding names, as in `rtp.audio_codec_list`).
 pub fn supported_codecs(names: &[String]) -> Vec<Codec> {
@@ -235,13 +247,13 @@ pub struct AudioStreamType;
 async fn audio_for(settings: &StreamSettings, codecs: Vec<Codec>) -> Option<Arc<dyn MediaStream>> {
     let stream = AudioStream::new(
         settings.local_ip,
-        settings.rtp_port_range,
+        settings.audio.rtp_port_range,
         codecs,
         AudioSource::Silence,
     )
     .await
     .ok()?;
-    if let Some(mixer) = &settings.voice_mixer {
+    if let Some(mixer) = &settings.audio.voice_mixer {
         stream.attach(mixer).ok()?;
     }
     Some(Arc::new(stream) as Arc<dyn MediaStream>)
@@ -267,7 +279,7 @@ impl MediaStreamType for AudioStreamType {
             if m.media != "audio" || m.port == 0 || m.protocol != "RTP/AVP" {
                 return None;
             }
-            let codecs = supported_codecs(&settings.audio_codecs);
+            let codecs = supported_codecs(&settings.audio.codecs);
             let probe = sdp::offer_answer::LocalRtp {
                 address: settings.local_ip,
                 port: 9,
@@ -289,6 +301,6 @@ impl MediaStreamType for AudioStreamType {
         &'a self,
         settings: &'a StreamSettings,
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
-        Box::pin(async move { audio_for(settings, supported_codecs(&settings.audio_codecs)).await })
+        Box::pin(async move { audio_for(settings, supported_codecs(&settings.audio.codecs)).await })
     }
 }

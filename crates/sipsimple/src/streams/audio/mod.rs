@@ -16,7 +16,7 @@ mod media_stream;
 mod port;
 mod rtp_io;
 
-pub use media_stream::{supported_codecs, AudioStreamType};
+pub use media_stream::{supported_codecs, AudioSettings, AudioStreamType};
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};

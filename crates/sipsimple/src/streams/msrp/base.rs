@@ -37,6 +37,18 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Messages a stream keeps for sending before its connection is up.
 pub const MAX_QUEUED_BEFORE_START: usize = 1024;
 
+/// What MSRP streams made for an account go by.
+#[derive(Debug, Clone, Default)]
+pub struct MsrpSettings {
+    /// The application's MSRP listening ports.
+    pub endpoint: MsrpEndpoint,
+    /// The account's `msrp.transport` is `tls` (`msrps:`, TCP/TLS/MSRP).
+    pub tls: bool,
+    /// The account's MSRP relay, when `msrp.connection_model` is `relay`
+    /// and `nat_traversal.msrp_relay` names one.
+    pub relay: Option<MsrpRelaySettings>,
+}
+
 /// A message for the connection.
 #[derive(Debug, Clone)]
 pub struct OutgoingMessage {
@@ -182,14 +194,14 @@ impl MsrpStreamBase {
         settings: &StreamSettings,
         offer: Option<RemoteMedia>,
     ) -> MsrpStreamBase {
-        let tls = settings.msrp_tls;
+        let tls = settings.msrp.tls;
         MsrpStreamBase {
             media_type,
             accept_types,
             accept_wrapped_types,
-            endpoint: settings.msrp.clone(),
+            endpoint: settings.msrp.endpoint.clone(),
             local_ip: settings.local_ip,
-            relay: settings.msrp_relay.clone(),
+            relay: settings.msrp.relay.clone(),
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
             state: Arc::new(Mutex::new(State {

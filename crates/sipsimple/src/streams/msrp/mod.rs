@@ -5,7 +5,7 @@ pub mod base;
 pub mod chat;
 mod imdn;
 
-pub use base::{MsrpStreamBase, OutgoingMessage, RemoteMedia};
+pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
 pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ChatStreamType, ComposingState, DeliveryState,
     MessageOptions,
