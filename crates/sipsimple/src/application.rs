@@ -409,6 +409,8 @@ impl SipApplication {
         } else {
             None
         };
+        // MSRP relays are checked with the same trust as SIP servers.
+        let tls_for_msrp = tls.clone();
         let engine_config = EngineConfig {
             bind,
             udp_port: enabled("udp")
@@ -471,6 +473,9 @@ impl SipApplication {
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
         services.capabilities = self.router.capability_source();
+        if let Ok(c) = crate::engine::tls::client_config(&tls_for_msrp) {
+            services.msrp.set_relay_tls(c);
+        }
         services.msrp.set_trace(
             global
                 .get("logging.trace_msrp")?

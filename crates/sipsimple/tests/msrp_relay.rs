@@ -269,3 +269,90 @@ async fn chat_session_through_kamailio_as_proxy_and_msrp_relay() {
     callee.end().await.unwrap();
     until(&mut alice_all, "SIPSessionDidEnd").await;
 }
+
+/// Over TLS to the relay (`msrps:`): its certificate is checked against
+/// its name (here the address 127.0.0.1) with the application's trust
+/// (`tls.ca_list`); without that trust the stream fails.
+#[tokio::test]
+async fn chat_through_the_relay_over_tls_checks_its_certificate() {
+    let relay = kamailio::start_msrp_relay_with(PASSWORD, true);
+    let tls_port = relay.tls_port.unwrap();
+    let ca = relay.ca_pem.clone().unwrap();
+    let lines = format!(
+        "msrp.transport = \"tls\"\nmsrp.connection_model = \"relay\"\n\
+         auth.password = \"{PASSWORD}\"\n\
+         nat_traversal.msrp_relay = \"msrps://127.0.0.1:{tls_port};tcp\"\n\
+         nat_traversal.use_msrp_relay_for_outbound = true\n"
+    );
+    let trust = format!("[tls]\nca_list = \"{}\"\n", ca.display());
+    let alice = account_app_with("alice", &trust, &lines).await;
+    let bob = account_app_with("bob", &trust, &lines).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    assert!(alice_chat.base().local_uri().unwrap().secure);
+    let id = alice_chat
+        .send_message(
+            "over TLS to the relay",
+            "text/plain",
+            MessageOptions::default(),
+        )
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "over TLS to the relay")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+    let _ = bob_chat;
+
+    // Without the CA, the relay's certificate is refused.
+    let carol = account_app_with("carol", "", &lines).await;
+    let mut carol_all = carol.notification_center().subscribe(Filter::all());
+    let account = carol.account_manager().accounts().remove(0);
+    let settings = carol
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = Arc::new(ChatStream::new(&settings));
+    let _ = carol
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![chat as Arc<dyn MediaStream>],
+        )
+        .await;
+    let seen = until(&mut carol_all, "MediaStreamDidFail").await;
+    match &seen.last().unwrap().data {
+        NotificationData::MediaStreamDidFail { reason } => {
+            assert!(reason.to_lowercase().contains("certificate"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

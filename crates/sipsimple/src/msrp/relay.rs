@@ -4,6 +4,7 @@
 //! it, with the relay's Use-Path in front of our URI.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use msrp_proto::{AuthClient, Authorized, MsrpUri};
@@ -32,16 +33,25 @@ impl std::fmt::Debug for RelayPath {
 }
 
 /// Connects to `relay` and authorizes `session_id` there.
-pub async fn authorize(relay: &MsrpRelaySettings, session_id: &str) -> Result<RelayPath, String> {
-    tokio::time::timeout(AUTH_TIMEOUT, run(relay, session_id))
+pub async fn authorize(
+    relay: &MsrpRelaySettings,
+    session_id: &str,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<RelayPath, String> {
+    tokio::time::timeout(AUTH_TIMEOUT, run(relay, session_id, tls))
         .await
         .map_err(|_| format!("the MSRP relay {} did not authorize us in time", relay.uri))?
 }
 
-async fn run(relay: &MsrpRelaySettings, session_id: &str) -> Result<RelayPath, String> {
+async fn run(
+    relay: &MsrpRelaySettings,
+    session_id: &str,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<RelayPath, String> {
     let (socket, bound) = super::bind_for_connect(local_ip_towards(&relay.uri).await?)
         .map_err(|e| format!("cannot bind a socket for the MSRP relay: {e}"))?;
-    let mut io = connect(Some(socket), &relay.uri, None)
+    // A relay's certificate is checked against its name (RFC 4976 §4).
+    let mut io = connect(Some(socket), &relay.uri, Some(tls))
         .await
         .map_err(|e| format!("cannot connect to the MSRP relay {}: {e}", relay.uri))?;
     let local = MsrpUri::new(

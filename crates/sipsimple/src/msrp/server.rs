@@ -250,6 +250,9 @@ pub struct MsrpEndpoint {
     tls: Arc<Mutex<Option<Arc<rustls::ServerConfig>>>>,
     /// `logging.trace_msrp`: connections made from now on trace.
     trace: Arc<std::sync::atomic::AtomicBool>,
+    /// How relays' certificates are checked: the application's TLS
+    /// trust (`tls.ca_list`, `tls.verify_server`).
+    relay_tls: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {
@@ -266,6 +269,26 @@ impl MsrpEndpoint {
 
     pub fn tracing(&self) -> bool {
         self.trace.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The TLS client configuration relay connections verify with.
+    pub fn set_relay_tls(&self, config: Arc<rustls::ClientConfig>) {
+        *lock(&self.relay_tls) = Some(config);
+    }
+
+    /// What relay connections verify with: the application's, else the
+    /// system default of this crate's TLS (no trust anchors: every relay
+    /// certificate is refused until `tls.ca_list` names some, or
+    /// `tls.verify_server` is off).
+    pub fn relay_tls(&self) -> Result<Arc<rustls::ClientConfig>, String> {
+        if let Some(c) = lock(&self.relay_tls).clone() {
+            return Ok(c);
+        }
+        crate::engine::tls::client_config(&crate::engine::TlsSettings {
+            verify_server: true,
+            ..crate::engine::TlsSettings::default()
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// The server on `ip`, bound on first use (any port; TLS with the
@@ -304,8 +327,9 @@ pub fn bind_for_connect(ip: IpAddr) -> std::io::Result<(TcpSocket, SocketAddr)> 
 }
 
 /// Connects `socket` (or a fresh one) to the first hop of a To-Path:
-/// TLS for `msrps:` (certificate checked against the URI's host only when
-/// `verify` is given: direct peers present self-signed certificates).
+/// TLS for `msrps:`, verified by `client` against the URI's host (a
+/// relay), or accepting any certificate when `client` is None (a direct
+/// peer: they present self-signed certificates).
 pub async fn connect(
     socket: Option<TcpSocket>,
     to: &MsrpUri,

@@ -4,9 +4,9 @@
 //! practice, as the original SDK and its clients do, so the client side
 //! of a direct connection accepts any certificate (the handshake is still
 //! checked) and the server side uses a certificate made when the
-//! application first listens for MSRP. Relays should be a different
-//! matter (their certificate checked against their name); that is not
-//! done yet: relay connections accept any certificate too.
+//! application first listens for MSRP. Relays are a different matter:
+//! their certificate is checked against their name with the
+//! application's TLS trust (`MsrpEndpoint::relay_tls`).
 
 use std::sync::Arc;
 

@@ -155,6 +155,10 @@ pub struct MsrpRelay {
     child: Child,
     pub dir: PathBuf,
     pub port: u16,
+    /// MSRP over TLS, with a certificate for 127.0.0.1 from `ca_pem`.
+    pub tls_port: Option<u16>,
+    /// The CA (PEM) of the TLS certificate, for `tls.ca_list`.
+    pub ca_pem: Option<PathBuf>,
 }
 
 impl Drop for MsrpRelay {
@@ -173,6 +177,12 @@ impl Drop for MsrpRelay {
 }
 
 pub fn start_msrp_relay(password: &str) -> MsrpRelay {
+    start_msrp_relay_with(password, false)
+}
+
+/// [`start_msrp_relay`], also on TLS when `tls` (a certificate for the
+/// IP address 127.0.0.1, signed by a CA made for the test).
+pub fn start_msrp_relay_with(password: &str, tls: bool) -> MsrpRelay {
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-msrp-relay-{}-{}",
         std::process::id(),
@@ -183,7 +193,31 @@ pub fn start_msrp_relay(password: &str) -> MsrpRelay {
     let cfg = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../msrp-proto/tests/kamailio/msrp-relay.cfg");
     let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
-    let child = Command::new("kamailio")
+    let mut cmd = Command::new("kamailio");
+    let (mut tls_port, mut ca_pem) = (None, None);
+    if tls {
+        let pki = common::pki("127.0.0.1");
+        std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &pki.chain_pem).unwrap();
+        let p = free_port();
+        cmd.arg("-A")
+            .arg(format!("MSRP_TLS_LISTEN=tls:127.0.0.1:{p}"))
+            .arg("-A")
+            .arg(format!(
+                "MSRP_TLS_CERT=\"{}\"",
+                dir.join("cert.pem").display()
+            ))
+            .arg("-A")
+            .arg(format!(
+                "MSRP_TLS_KEY=\"{}\"",
+                dir.join("key.pem").display()
+            ));
+        tls_port = Some(p);
+        ca_pem = Some(ca);
+    }
+    let child = cmd
         .arg("-f")
         .arg(&cfg)
         .args(["-DD", "-E", "-m", "32", "-M", "8"])
@@ -196,7 +230,12 @@ pub fn start_msrp_relay(password: &str) -> MsrpRelay {
         .arg("-A")
         .arg(format!("MSRP_LISTEN=tcp:127.0.0.1:{port}"))
         .arg("-A")
-        .arg(format!("MSRP_USE_PATH=\"127.0.0.1:{port}\""))
+        // The module has one Use-Path address: with TLS, the TLS one (it
+        // writes msrps: for connections that came over TLS).
+        .arg(format!(
+            "MSRP_USE_PATH=\"127.0.0.1:{}\"",
+            tls_port.unwrap_or(port)
+        ))
         .arg("-A")
         .arg(format!("MSRP_PASS=\"{password}\""))
         .stdin(Stdio::null())
@@ -204,9 +243,17 @@ pub fn start_msrp_relay(password: &str) -> MsrpRelay {
         .stderr(log)
         .spawn()
         .expect("kamailio is installed (scripts/test.sh installs it)");
-    let mut relay = MsrpRelay { child, dir, port };
+    let mut relay = MsrpRelay {
+        child,
+        dir,
+        port,
+        tls_port,
+        ca_pem,
+    };
     for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        let tls_up =
+            tls_port.is_none_or(|p| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok());
+        if tls_up && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return relay;
         }
         if let Ok(Some(status)) = relay.child.try_wait() {

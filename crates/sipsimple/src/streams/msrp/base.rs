@@ -278,7 +278,12 @@ impl MsrpStreamBase {
             .is_some_and(|r| self.offer.is_some() || r.for_outbound);
         if on_relay {
             let relay = self.relay.as_ref().ok_or("no relay")?;
-            let path = match authorize(relay, &session_id).await {
+            let verified = self.endpoint.relay_tls();
+            let authorized = match verified {
+                Ok(tls) => authorize(relay, &session_id, tls).await,
+                Err(e) => Err(format!("no TLS configuration for the MSRP relay: {e}")),
+            };
+            let path = match authorized {
                 Ok(p) => p,
                 Err(e) => {
                     post(
