@@ -317,3 +317,55 @@ async fn an_interrupted_message_is_reported_aborted_and_the_next_one_arrives() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn a_connection_from_another_session_is_not_taken_for_ours() {
+    // RFC 4975 §5.4: the passive side checks who the first request is
+    // from (by session-id, as CEMA does): guessing our session-id alone
+    // does not get an intruder our session.
+    let server = MsrpServer::bind("127.0.0.1:0".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let mut reg = server.register("oursess");
+    let ours = format!(
+        "msrp://127.0.0.1:{}/oursess;tcp",
+        server.local_addr().port()
+    );
+    let mut intruder = TcpStream::connect(server.local_addr()).await.unwrap();
+    let first = send(
+        "trx1",
+        &ours,
+        "msrp://127.0.0.1:9/intruder;tcp",
+        "",
+        "",
+        '$',
+    );
+    intruder.write_all(first.as_bytes()).await.unwrap();
+    let taken = tokio::time::timeout(Duration::from_millis(500), reg.accept_from("theirs")).await;
+    assert!(
+        taken.is_err(),
+        "the intruder's connection was not handed over"
+    );
+    let mut good = TcpStream::connect(server.local_addr()).await.unwrap();
+    // A placeholder port in the peer's URI does not matter, its session-id does.
+    let first = send(
+        "trx2",
+        &ours,
+        "msrp://127.0.0.1:2855/theirs;tcp",
+        "",
+        "",
+        '$',
+    );
+    good.write_all(first.as_bytes()).await.unwrap();
+    let a = tokio::time::timeout(Duration::from_secs(10), reg.accept_from("theirs"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.from_session.as_deref(), Some("theirs"));
+    // The intruder's connection was closed.
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), intruder.read(&mut buf))
+        .await
+        .unwrap();
+    assert!(matches!(n, Ok(0) | Err(_)));
+}

@@ -356,3 +356,62 @@ async fn chat_through_the_relay_over_tls_checks_its_certificate() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_peer_on_its_relay_reaches_a_direct_listener_through_it() {
+    // Alice has no relay and listens (actpass); bob takes the call through
+    // his relay, whose connection to alice carries his binding SEND.
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
+    until(&mut alice_all, "MediaStreamDidStart").await;
+    assert_eq!(
+        alice_chat.base().remote_media().unwrap().path.len(),
+        2,
+        "bob's path starts at his relay"
+    );
+    let id = alice_chat
+        .send_message(
+            "to you on your relay",
+            "text/plain",
+            MessageOptions::default(),
+        )
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "to you on your relay")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+    bob_chat
+        .send_message("and back", "text/plain", MessageOptions::default())
+        .unwrap();
+    until(&mut alice_all, "ChatStreamGotMessage").await;
+}

@@ -36,6 +36,9 @@ pub struct Accepted {
     pub initial: Vec<u8>,
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The session-id of the sender's own URI: the last of the first
+    /// request's From-Path (relays put themselves in front).
+    pub from_session: Option<String>,
 }
 
 impl std::fmt::Debug for Accepted {
@@ -91,6 +94,21 @@ impl Registration {
     /// The next connection naming this session.
     pub async fn accept(&mut self) -> Option<Accepted> {
         self.rx.recv().await
+    }
+
+    /// The next connection naming this session whose first request comes
+    /// from `peer_session` (the session-id of the last URI of the peer's
+    /// `a=path`); others are closed. RFC 4975 §5.4 compares the whole
+    /// URI; only the session-id is compared, as CEMA (RFC 6714) does,
+    /// because middleboxes rewrite the rest and the original SDK's active
+    /// side puts a placeholder port in its path.
+    pub async fn accept_from(&mut self, peer_session: &str) -> Option<Accepted> {
+        loop {
+            let a = self.rx.recv().await?;
+            if a.from_session.as_deref() == Some(peer_session) {
+                return Some(a);
+            }
+        }
     }
 }
 
@@ -200,7 +218,7 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
     let mut parser = Parser::new(Limits::default());
     let mut initial = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let session_id = loop {
+    let (session_id, from_session) = loop {
         let Ok(n) = io.read(&mut buf).await else {
             return;
         };
@@ -217,8 +235,14 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
                 let Some(Ok(ToPath(path))) = req.headers.typed::<ToPath>() else {
                     return;
                 };
+                let from = match req.headers.typed::<msrp_proto::headers::FromPath>() {
+                    Some(Ok(msrp_proto::headers::FromPath(p))) => {
+                        p.last().and_then(|u| u.session_id.clone())
+                    }
+                    _ => None,
+                };
                 match path.first().and_then(|u| u.session_id.clone()) {
-                    Some(id) => break id,
+                    Some(id) => break (id, from),
                     None => return,
                 }
             }
@@ -238,6 +262,7 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
             initial,
             peer,
             tls,
+            from_session,
         })
         .await;
 }

@@ -590,7 +590,12 @@ async fn open(
             Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace))
         }
         Role::Passive(Some(mut reg)) => {
-            let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept())
+            let peer = remote
+                .path
+                .last()
+                .and_then(|u| u.session_id.clone())
+                .unwrap_or_default();
+            let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept_from(&peer))
                 .await
                 .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
