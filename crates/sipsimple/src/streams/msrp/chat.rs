@@ -19,15 +19,11 @@ use msrp_proto::SessionEvent;
 use payloads::cpim::{self, Address};
 use payloads::iscomposing::IsComposing;
 use payloads::{DateTime, Offset};
-use sdp::{Media, SessionDescription};
 
 use super::base::{type_accepted, MsrpStreamBase, OutgoingMessage, RemoteMedia};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpSendError};
 use crate::notification::NotificationData;
-use crate::streams::interface::{
-    BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
-    StreamSettings,
-};
+use crate::streams::interface::StreamSettings;
 
 /// How many messages' delivery states are kept.
 pub const DELIVERY_MEMORY: usize = 10_000;
@@ -153,7 +149,7 @@ pub enum ComposingState {
 
 /// A message sent before the stream was initialized: wrapped once the
 /// session's identities are known (CPIM From and To).
-struct Early {
+pub(super) struct Early {
     id: String,
     content: Bytes,
     content_type: String,
@@ -162,11 +158,11 @@ struct Early {
 
 #[derive(Default)]
 pub(super) struct ChatState {
-    early: Vec<Early>,
+    pub(super) early: Vec<Early>,
     pub(super) delivery: HashMap<String, DeliveryState>,
-    order: VecDeque<String>,
+    pub(super) order: VecDeque<String>,
     /// The timer that turns the peer's `active` into `idle`.
-    composing_timer: Option<tokio::task::JoinHandle<()>>,
+    pub(super) composing_timer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ChatState {
@@ -208,7 +204,7 @@ pub(super) struct ChatInner {
 
 /// The spec's ChatStream.
 pub struct ChatStream {
-    inner: Arc<ChatInner>,
+    pub(super) inner: Arc<ChatInner>,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -224,7 +220,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What a chat stream accepts: CPIM, any text, is-composing.
-fn chat_accept_types() -> Vec<String> {
+pub(super) fn chat_accept_types() -> Vec<String> {
     vec![CPIM.into(), "text/*".into(), IS_COMPOSING.into()]
 }
 
@@ -235,7 +231,7 @@ impl ChatStream {
         ChatStream::with_offer(settings, None)
     }
 
-    fn with_offer(settings: &StreamSettings, offer: Option<RemoteMedia>) -> ChatStream {
+    pub(super) fn with_offer(settings: &StreamSettings, offer: Option<RemoteMedia>) -> ChatStream {
         ChatStream {
             inner: Arc::new(ChatInner {
                 base: MsrpStreamBase::new(
@@ -300,7 +296,7 @@ impl ChatStream {
 
     /// Sends what came before `initialize`, now that the identities are
     /// known. One that cannot go (the queue is full) is reported.
-    fn send_early(&self) {
+    pub(super) fn send_early(&self) {
         let early = std::mem::take(&mut lock(&self.inner.chat).early);
         for m in early {
             if let Err(e) = self
@@ -485,7 +481,7 @@ impl ChatInner {
 
     /// A message that will not be delivered: its state and the
     /// notification (code 0: no MSRP status, a local reason).
-    fn not_delivered(&self, message_id: &str, code: u16, reason: &str) {
+    pub(super) fn not_delivered(&self, message_id: &str, code: u16, reason: &str) {
         let failed = DeliveryState::Failed {
             code,
             reason: reason.to_owned(),
@@ -513,7 +509,7 @@ impl ChatInner {
     }
 
     /// Every event of the connection, in order (runs under its lock).
-    fn on_event(self: &Arc<Self>, ev: ConnectionEvent) {
+    pub(super) fn on_event(self: &Arc<Self>, ev: ConnectionEvent) {
         let ConnectionEvent::Session(ev) = ev else {
             return;
         };
@@ -674,136 +670,5 @@ impl ChatInner {
                 }
             }));
         }
-    }
-}
-
-impl MediaStream for ChatStream {
-    fn stream_type(&self) -> &'static str {
-        "chat"
-    }
-
-    fn get_local_media(
-        &self,
-        _remote: Option<(&SessionDescription, usize)>,
-    ) -> Result<Media, StreamError> {
-        self.inner.base.get_local_media()
-    }
-
-    fn initialize(
-        &self,
-        context: StreamContext,
-        direction: StreamDirection,
-    ) -> BoxFuture<'_, Result<(), StreamError>> {
-        Box::pin(async move {
-            self.inner.base.initialize(context, direction).await?;
-            self.send_early();
-            Ok(())
-        })
-    }
-
-    fn start(
-        &self,
-        _local: &SessionDescription,
-        remote: &SessionDescription,
-        index: usize,
-    ) -> Result<(), StreamError> {
-        let weak = Arc::downgrade(&self.inner);
-        self.inner.base.start(
-            remote,
-            index,
-            Arc::new(move |ev| {
-                if let Some(me) = weak.upgrade() {
-                    me.on_event(ev);
-                }
-            }),
-        )
-    }
-
-    fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
-        // The path must stay: moving an MSRP session is not supported.
-        let Ok(new) = RemoteMedia::from_sdp(remote, index) else {
-            return false;
-        };
-        self.inner
-            .base
-            .remote_media()
-            .is_none_or(|old| old.path == new.path)
-    }
-
-    fn update(
-        &self,
-        _local: &SessionDescription,
-        _remote: &SessionDescription,
-        _index: usize,
-    ) -> Result<(), StreamError> {
-        Ok(())
-    }
-
-    fn deactivate(&self) {
-        self.inner.base.deactivate();
-    }
-
-    fn end(&self) {
-        let never_sent: Vec<String> = {
-            let mut c = lock(&self.inner.chat);
-            if let Some(t) = c.composing_timer.take() {
-                t.abort();
-            }
-            c.early.clear();
-            c.order
-                .iter()
-                .filter(|id| c.delivery.get(*id) == Some(&DeliveryState::Pending))
-                .cloned()
-                .collect()
-        };
-        // Messages not written when the stream ends will never be; those
-        // written but without a report stay `Sent`: they may have arrived.
-        for id in never_sent {
-            self.inner
-                .not_delivered(&id, 0, "the stream ended before the message was sent");
-        }
-        self.inner.base.end();
-    }
-}
-
-/// The registry's chat type: takes `m=message` over TCP/MSRP or
-/// TCP/TLS/MSRP whose accept-types include something a chat takes, and
-/// no file selector (that is a file transfer).
-#[derive(Debug, Default)]
-pub struct ChatStreamType;
-
-impl MediaStreamType for ChatStreamType {
-    fn type_name(&self) -> &'static str {
-        "chat"
-    }
-
-    fn priority(&self) -> i32 {
-        5
-    }
-
-    fn new_from_sdp<'a>(
-        &'a self,
-        settings: &'a StreamSettings,
-        remote: &'a SessionDescription,
-        index: usize,
-    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
-        Box::pin(async move {
-            let m = remote.media.get(index)?;
-            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
-                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
-            if m.media != "message" || m.port == 0 || !msrp || m.file_selector().is_some() {
-                return None;
-            }
-            let offer = RemoteMedia::from_sdp(remote, index).ok()?;
-            let ours = chat_accept_types();
-            let takes = offer
-                .accept_types
-                .iter()
-                .any(|t| t == "*" || type_accepted(&ours, t) || t.eq_ignore_ascii_case(CPIM));
-            if !takes {
-                return None;
-            }
-            Some(Arc::new(ChatStream::with_offer(settings, Some(offer))) as Arc<dyn MediaStream>)
-        })
     }
 }

@@ -3,10 +3,11 @@
 
 pub mod base;
 pub mod chat;
+mod chat_media;
 mod imdn;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
 pub use chat::{
-    ChatMessage, ChatStream, ChatStreamError, ChatStreamType, ComposingState, DeliveryState,
-    MessageOptions,
+    ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
+pub use chat_media::ChatStreamType;

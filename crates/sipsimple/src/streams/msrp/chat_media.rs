@@ -1,0 +1,145 @@
+//! ChatStream as a MediaStream (the session drives it through these), and
+//! the registry's chat type, which makes a ChatStream for an offered
+//! `m=message` line a chat can take.
+
+use std::sync::Arc;
+
+use sdp::{Media, SessionDescription};
+
+use super::base::{type_accepted, RemoteMedia};
+use super::chat::{chat_accept_types, lock, ChatStream, DeliveryState, CPIM};
+use crate::streams::interface::{
+    BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
+    StreamSettings,
+};
+
+impl MediaStream for ChatStream {
+    fn stream_type(&self) -> &'static str {
+        "chat"
+    }
+
+    fn get_local_media(
+        &self,
+        _remote: Option<(&SessionDescription, usize)>,
+    ) -> Result<Media, StreamError> {
+        self.inner.base.get_local_media()
+    }
+
+    fn initialize(
+        &self,
+        context: StreamContext,
+        direction: StreamDirection,
+    ) -> BoxFuture<'_, Result<(), StreamError>> {
+        Box::pin(async move {
+            self.inner.base.initialize(context, direction).await?;
+            self.send_early();
+            Ok(())
+        })
+    }
+
+    fn start(
+        &self,
+        _local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.base.start(
+            remote,
+            index,
+            Arc::new(move |ev| {
+                if let Some(me) = weak.upgrade() {
+                    me.on_event(ev);
+                }
+            }),
+        )
+    }
+
+    fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
+        // The path must stay: moving an MSRP session is not supported.
+        let Ok(new) = RemoteMedia::from_sdp(remote, index) else {
+            return false;
+        };
+        self.inner
+            .base
+            .remote_media()
+            .is_none_or(|old| old.path == new.path)
+    }
+
+    fn update(
+        &self,
+        _local: &SessionDescription,
+        _remote: &SessionDescription,
+        _index: usize,
+    ) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn deactivate(&self) {
+        self.inner.base.deactivate();
+    }
+
+    fn end(&self) {
+        let never_sent: Vec<String> = {
+            let mut c = lock(&self.inner.chat);
+            if let Some(t) = c.composing_timer.take() {
+                t.abort();
+            }
+            c.early.clear();
+            c.order
+                .iter()
+                .filter(|id| c.delivery.get(*id) == Some(&DeliveryState::Pending))
+                .cloned()
+                .collect()
+        };
+        // Messages not written when the stream ends will never be; those
+        // written but without a report stay `Sent`: they may have arrived.
+        for id in never_sent {
+            self.inner
+                .not_delivered(&id, 0, "the stream ended before the message was sent");
+        }
+        self.inner.base.end();
+    }
+}
+
+/// The registry's chat type: takes `m=message` over TCP/MSRP or
+/// TCP/TLS/MSRP whose accept-types include something a chat takes, and
+/// no file selector (that is a file transfer).
+#[derive(Debug, Default)]
+pub struct ChatStreamType;
+
+impl MediaStreamType for ChatStreamType {
+    fn type_name(&self) -> &'static str {
+        "chat"
+    }
+
+    fn priority(&self) -> i32 {
+        5
+    }
+
+    fn new_from_sdp<'a>(
+        &'a self,
+        settings: &'a StreamSettings,
+        remote: &'a SessionDescription,
+        index: usize,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async move {
+            let m = remote.media.get(index)?;
+            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
+                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
+            if m.media != "message" || m.port == 0 || !msrp || m.file_selector().is_some() {
+                return None;
+            }
+            let offer = RemoteMedia::from_sdp(remote, index).ok()?;
+            let ours = chat_accept_types();
+            let takes = offer
+                .accept_types
+                .iter()
+                .any(|t| t == "*" || type_accepted(&ours, t) || t.eq_ignore_ascii_case(CPIM));
+            if !takes {
+                return None;
+            }
+            Some(Arc::new(ChatStream::with_offer(settings, Some(offer))) as Arc<dyn MediaStream>)
+        })
+    }
+}
