@@ -5,13 +5,16 @@
 //! (UDP, TCP and TLS driving the transaction layer), RFC 3263 lookup, the
 //! NotificationCenter, the configuration, accounts with registration and
 //! the Bonjour account, pager-mode MESSAGE, sessions (`session`) with
-//! pluggable streams (`streams`: the stream interface, its registry, and
-//! AudioStream over RTP), and the audio objects (`audio`: a clocked mixer,
-//! bridges, WAV player/recorder, tones, devices: null, WAV files, and the
-//! sound card through cpal behind the `sound-card` feature).
+//! pluggable streams (`streams`: the stream interface, its registry,
+//! AudioStream over RTP and the MSRP streams, ChatStream so far), MSRP
+//! connections, the shared MSRP port and relays (`msrp`), and the audio
+//! objects (`audio`: a clocked mixer, bridges, WAV player/recorder, tones,
+//! devices: null, WAV files, and the sound card through cpal behind the
+//! `sound-card` feature).
 //!
 //! Does not own: protocol syntax and state machines (the sans-IO crates
-//! `sip-proto`, `sdp`) or media coding (`media`: RTP/RTCP, G.711, DTMF,
+//! `sip-proto`, `sdp`, `msrp-proto`), message bodies (`payloads`: CPIM,
+//! is-composing, IMDN) or media coding (`media`: RTP/RTCP, G.711, DTMF,
 //! jitter buffer, resampling).
 #![forbid(unsafe_code)]
 
