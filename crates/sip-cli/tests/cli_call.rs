@@ -208,57 +208,6 @@ fn call_to_nobody_fails_with_a_clear_line_and_status_1() {
     let _ = bob.wait();
 }
 
-#[test]
-fn trace_prints_the_invite_and_its_answer_on_stderr_only_when_asked() {
-    let dir = Dir::new("call-trace");
-    let bob_port = free_udp_port();
-    let bob_cfg = config(&dir.0, "bob", bob_port);
-    let mut text = std::fs::read_to_string(&bob_cfg).unwrap();
-    text.push_str(
-        "[accounts.\"robert@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n",
-    );
-    text = text.replace("default_account = \"bob@127.0.0.1\"\n", "");
-    std::fs::write(&bob_cfg, text).unwrap();
-    let alice_cfg = config(&dir.0, "alice", 0);
-    let mut bob = sip(&bob_cfg)
-        .args(["listen", "--auto-answer", "--max-calls", "2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(bob.stdout.take().unwrap());
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 && !line.starts_with("accounts:") {
-        line.clear();
-    }
-    let target = format!("sip:carol@127.0.0.1:{bob_port}");
-    let traced = sip(&alice_cfg)
-        .args(["--trace", "call", &target])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let plain = sip(&alice_cfg)
-        .args(["call", &target])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = bob.kill();
-    let _ = bob.wait();
-    let err = String::from_utf8_lossy(&traced.stderr);
-    assert!(err.contains("INVITE sip:carol@127.0.0.1"), "{err}");
-    assert!(err.contains("SIP/2.0 404"), "{err}");
-    let err = String::from_utf8_lossy(&plain.stderr);
-    assert!(
-        !err.contains("INVITE sip:") && !err.contains("SIP/2.0 404"),
-        "{err}"
-    );
-    // The trace goes to stderr: what stdout says is the same either way.
-    for o in [&traced, &plain] {
-        assert_eq!(o.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&o.stdout).contains("call failed: 404"));
-    }
-}
-
 /// Lines from a child's stdout, read on a thread, so a test can wait for
 /// one with a deadline.
 fn lines_of(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
