@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use sipsimple::application::SipApplication;
 use sipsimple::config::FileBackend;
 use sipsimple::media::tone::ToneGenerator;
-use sipsimple::notification::{Filter, NotificationData};
+use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::{Session, SessionAccount, SessionLimits};
 use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
 use sipsimple::streams::msrp::ChatStream;
@@ -25,7 +25,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::chat::ChatView;
-use crate::trace::Events;
 
 /// Options shared by `call` and `listen`.
 pub struct AudioOptions {
@@ -91,10 +90,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub(crate) async fn start(config: &Path) -> Result<(SipApplication, Events)> {
+pub(crate) async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
     let app = SipApplication::new();
-    let events = Events::new(app.notification_center().subscribe(Filter::all()));
-    crate::trace::prepare(&app);
+    let events = app.notification_center().subscribe(Filter::all());
     app.start(FileBackend::new(config)).await?;
     Ok((app, events))
 }
@@ -184,7 +182,7 @@ async fn follow(
     session: &Session,
     audio: Option<&Arc<AudioStream>>,
     mut chat: Option<&mut ChatView>,
-    events: &mut Events,
+    events: &mut Subscription,
     options: &AudioOptions,
     limit: Option<Duration>,
     out: &mut impl FnMut(&str) -> Result<()>,
@@ -381,7 +379,7 @@ enum Answer {
 /// cancels must not leave a question behind that a later "y" answers.
 async fn ask(
     session: &Session,
-    events: &mut Events,
+    events: &mut Subscription,
     stdin: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
 ) -> Answer {
     loop {

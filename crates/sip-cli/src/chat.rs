@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use sipsimple::notification::{NotificationData, SenderId};
+use sipsimple::notification::{NotificationData, SenderId, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatStream, MessageOptions};
 use sipsimple::streams::MediaStream;
@@ -29,7 +29,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::call::{local_ip, pick_account, runtime, start};
-use crate::trace::Events;
 
 /// How long the BYE may take once we decided to end.
 const GRACE: Duration = Duration::from_secs(3);
@@ -234,7 +233,7 @@ pub fn chat(
 async fn follow(
     session: &Session,
     view: &mut ChatView,
-    events: &mut Events,
+    events: &mut Subscription,
     message: Option<String>,
     timeout: Duration,
     out: &mut impl FnMut(&str) -> Result<()>,

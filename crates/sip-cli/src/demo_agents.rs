@@ -47,7 +47,46 @@ fn describe(who: &str, n: &Notification) -> Option<String> {
         NotificationData::SIPApplicationDidStart => "application started".to_owned(),
         NotificationData::SIPAccountDidActivate => "account active".to_owned(),
         NotificationData::SIPApplicationDidEnd => "application stopped".to_owned(),
-        NotificationData::SIPEngineSIPTrace { .. } => crate::trace::brief(&n.data)?,
+        NotificationData::SIPEngineSIPTrace {
+            received,
+            source,
+            destination,
+            text,
+            ..
+        } => {
+            let (arrow, peer) = if *received {
+                ("<<", source)
+            } else {
+                (">>", destination)
+            };
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+            let mut lines = head.lines();
+            let first = lines.next().unwrap_or_default().to_owned();
+            let mut s = format!("{arrow} {peer}  {first}");
+            let pad = format!("\n{:8}{:>24}  ", "", "");
+            let mut sdp = false;
+            for l in lines {
+                let lower = l.to_ascii_lowercase();
+                if lower.starts_with("from:")
+                    || lower.starts_with("to:")
+                    || lower.starts_with("content-type:")
+                {
+                    s.push_str(&pad);
+                    s.push_str(l);
+                }
+                sdp |= lower.starts_with("content-type: application/sdp");
+            }
+            if sdp {
+                // The media lines say what the offer or answer is about.
+                for l in body.lines().filter(|l| l.starts_with("m=")) {
+                    s.push_str(&format!("{pad}| SDP {l}"));
+                }
+            } else if !body.is_empty() {
+                let short: String = body.chars().take(80).collect();
+                s.push_str(&format!("{pad}| {short}"));
+            }
+            s
+        }
         NotificationData::SIPEngineGotMessage {
             from_header,
             content_type,

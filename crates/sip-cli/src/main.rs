@@ -23,7 +23,6 @@ mod demo_agents;
 mod lookup;
 mod register;
 mod render;
-mod trace;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -39,10 +38,6 @@ struct Cli {
     /// ~/.config/sipsimple-rs/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Print every SIP message sent and received, in full, on standard
-    /// error (for register, call, listen and chat).
-    #[arg(long, global = true)]
-    trace: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -233,9 +228,6 @@ const FAILURE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.trace {
-        trace::enable();
-    }
     let mut out = Output::new();
     let status = match cli.command {
         Command::Parse { files, stream } => parse(&mut out, &files, stream),

@@ -53,9 +53,7 @@ pub fn run(
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         let app = SipApplication::new();
-        let mut events =
-            crate::trace::Events::new(app.notification_center().subscribe(Filter::all()));
-        crate::trace::prepare(&app);
+        let mut events = app.notification_center().subscribe(Filter::all());
         app.start(FileBackend::new(config)).await?;
         let accounts = app.account_manager().accounts();
         let mut names: HashMap<_, String> = HashMap::new();
