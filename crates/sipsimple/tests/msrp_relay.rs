@@ -24,35 +24,6 @@ fn relay_settings(port: u16, for_outbound: bool) -> String {
     )
 }
 
-/// Alice offers bob a chat at his contact address; bob accepts the chat
-/// stream his registry made for it. Alice's stream, then bob's.
-async fn chat_to_bob(
-    alice: &sipsimple::application::SipApplication,
-    bob: &sipsimple::application::SipApplication,
-    bob_all: &mut sipsimple::notification::Subscription,
-) -> (Arc<ChatStream>, Arc<ChatStream>) {
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
-        .await
-        .unwrap();
-    let callee = incoming_session(bob, bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
-    (alice_chat, bob_chat)
-}
-
 #[tokio::test]
 async fn both_parties_chat_through_the_relay_with_reports() {
     let relay = kamailio::start_msrp_relay(PASSWORD);
@@ -60,7 +31,25 @@ async fn both_parties_chat_through_the_relay_with_reports() {
     let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let (alice_chat, bob_chat) = chat_to_bob(&alice, &bob, &mut bob_all).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
 
     // Each side's path starts at the relay: the Use-Path of its AUTH.
@@ -158,7 +147,25 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let (alice_chat, bob_chat) = chat_to_bob(&alice, &bob, &mut bob_all).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
     until(&mut bob_all, "SIPSessionDidStart").await;
     // Bob has no relay: his path is his own URI; alice's starts at hers.
     assert_eq!(alice_chat.base().remote_media().unwrap().path.len(), 1);
@@ -282,7 +289,25 @@ async fn chat_through_the_relay_over_tls_checks_its_certificate() {
     let bob = account_app_with("bob", &trust, &lines).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let (alice_chat, bob_chat) = chat_to_bob(&alice, &bob, &mut bob_all).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     assert!(alice_chat.base().local_uri().unwrap().secure);
     let id = alice_chat
@@ -341,7 +366,25 @@ async fn a_peer_on_its_relay_reaches_a_direct_listener_through_it() {
     let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let (alice_chat, bob_chat) = chat_to_bob(&alice, &bob, &mut bob_all).await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let _call = alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&bob),
+            vec![alice_chat.clone() as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    callee.accept(proposed).await.unwrap();
     until(&mut alice_all, "MediaStreamDidStart").await;
     assert_eq!(
         alice_chat.base().remote_media().unwrap().path.len(),
