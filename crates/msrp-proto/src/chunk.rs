@@ -17,6 +17,8 @@ pub enum ChunkError {
     ZeroChunkSize,
     #[error("message size above 2^63-1")]
     TooLarge,
+    #[error("first byte {first} is not within the message of {total} bytes")]
+    OutOfRange { first: u64, total: u64 },
 }
 
 /// One planned chunk: `len` body bytes starting at message offset
@@ -65,7 +67,21 @@ impl Chunker {
         })
     }
 
-    /// Bytes sent so far.
+    /// A message of `total` bytes sent from byte `first` on (1-based):
+    /// the rest of a file whose start the peer already has (RFC 5547
+    /// `a=file-range`). Ranges and flags are those of the whole message.
+    pub fn starting_at(total: u64, chunk_size: u64, first: u64) -> Result<Self, ChunkError> {
+        let mut c = Chunker::new(Some(total), chunk_size)?;
+        let empty_whole = total == 0 && first == 1;
+        if first == 0 || (first > total && !empty_whole) {
+            return Err(ChunkError::OutOfRange { first, total });
+        }
+        c.next = first;
+        Ok(c)
+    }
+
+    /// Bytes sent so far (for a message started at byte `first`, the
+    /// bytes before it count as sent).
     pub fn sent(&self) -> u64 {
         self.next - 1
     }
@@ -202,6 +218,26 @@ mod tests {
         );
         assert!(s.is_finished());
         assert_eq!(s.next_chunk(1, true), None);
+    }
+
+    #[test]
+    fn starts_in_the_middle() {
+        let mut c = Chunker::starting_at(25, 10, 21).unwrap();
+        let p = c.next_chunk(5, true).unwrap();
+        assert_eq!(
+            (p.range.to_value(), p.flag, p.len),
+            ("21-25/25".into(), Flag::Complete, 5)
+        );
+        assert!(c.is_finished());
+        assert!(Chunker::starting_at(0, 10, 1).is_ok());
+        assert_eq!(
+            Chunker::starting_at(25, 10, 26),
+            Err(ChunkError::OutOfRange {
+                first: 26,
+                total: 25
+            })
+        );
+        assert!(Chunker::starting_at(25, 10, 0).is_err());
     }
 
     #[test]

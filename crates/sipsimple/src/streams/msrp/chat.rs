@@ -560,7 +560,11 @@ impl ChatInner {
                     });
                 }
             }
-            SessionEvent::MessageAborted { .. } => {}
+            // Chat reads whole messages: these are file-transfer events.
+            SessionEvent::MessageAborted { .. }
+            | SessionEvent::ChunkAcknowledged { .. }
+            | SessionEvent::ChunkData { .. }
+            | SessionEvent::ChunkReceived { .. } => {}
         }
     }
 

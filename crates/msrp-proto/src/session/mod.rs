@@ -11,6 +11,15 @@
 //! REPORT when asked; reads REPORTs; answers unknown methods with 501;
 //! fails a chunk whose response does not come in time (408).
 //!
+//! Files (RFC 5547): [`Session::begin_message`] starts a message whose
+//! body the caller hands over piece by piece ([`Session::append_body`])
+//! as it reads them, possibly from the middle of the file on; its chunks
+//! are acknowledged one by one ([`SessionEvent::ChunkAcknowledged`]). With
+//! [`SessionConfig::stream_incoming`] incoming bodies are not reassembled
+//! but handed on as they arrive ([`SessionEvent::ChunkData`],
+//! [`SessionEvent::ChunkReceived`]) and the caller decides what REPORT to
+//! send ([`Session::report`]): memory stays flat whatever the size.
+//!
 //! Not yet: relay AUTH sequencing (the [`crate::auth`] pieces exist),
 //! failure REPORTs towards the sender, partial success REPORTs, the
 //! RFC 6135 connection binding, interrupting a chunk in mid-body.
@@ -19,6 +28,11 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+mod body;
+mod incoming;
+use body::BodyBuffer;
+use incoming::{Incoming, StreamedPaths};
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -49,6 +63,9 @@ pub struct SessionConfig {
     pub reassembly: ReassemblyLimits,
     /// Seeds transaction and message ids.
     pub seed: u64,
+    /// Hand incoming SEND bodies on as they arrive instead of
+    /// reassembling them (a file transfer's receiving side).
+    pub stream_incoming: bool,
 }
 
 impl SessionConfig {
@@ -63,6 +80,7 @@ impl SessionConfig {
             limits: Limits::default(),
             reassembly: ReassemblyLimits::default(),
             seed,
+            stream_incoming: false,
         }
     }
 }
@@ -91,14 +109,40 @@ pub enum SessionEvent {
         message_id: String,
         range: Option<ByteRange>,
     },
+    /// The next hop accepted a chunk of a message started with
+    /// [`Session::begin_message`].
+    ChunkAcknowledged {
+        message_id: String,
+        range: ByteRange,
+    },
+    /// With `stream_incoming`: body bytes of a chunk as they arrive;
+    /// `offset` is the 0-based position of `data` in the message.
+    ChunkData {
+        message_id: String,
+        offset: u64,
+        data: Bytes,
+    },
+    /// With `stream_incoming`: a chunk ended and was answered 200.
+    /// `range` is what it carried (its end is the last byte that came);
+    /// `success_report` says the sender asked for a REPORT, which
+    /// [`Session::report`] sends.
+    ChunkReceived {
+        message_id: String,
+        content_type: Option<String>,
+        range: ByteRange,
+        flag: Flag,
+        success_report: bool,
+    },
 }
 
 #[derive(Debug)]
 struct Outgoing {
     message_id: MessageId,
     content_type: String,
-    body: Bytes,
+    body: BodyBuffer,
     chunker: Chunker,
+    /// Report every acknowledged chunk (files, not chat messages).
+    chunk_events: bool,
     success_report: bool,
     failure_report: FailureReport,
     /// Chunks written whose response is awaited.
@@ -109,14 +153,8 @@ struct Outgoing {
 struct Pending {
     message_id: String,
     deadline: Option<Instant>,
-}
-
-/// The request being read off the stream.
-#[derive(Debug)]
-struct Incoming {
-    req: Request,
-    body: Vec<u8>,
-    too_large: bool,
+    /// Set when the chunk's acknowledgement is reported.
+    range: Option<ByteRange>,
 }
 
 /// One MSRP session over one connection.
@@ -138,6 +176,8 @@ pub struct Session {
     /// error still names its message.
     partial: VecDeque<(TransactionId, String)>,
     incoming: Option<Incoming>,
+    /// With `stream_incoming`: where REPORTs for each message go.
+    streamed: StreamedPaths,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -158,6 +198,7 @@ impl Session {
             pending: HashMap::new(),
             partial: VecDeque::new(),
             incoming: None,
+            streamed: StreamedPaths::default(),
             cfg,
         }
     }
@@ -198,8 +239,9 @@ impl Session {
             Ok(chunker) => self.outgoing.push_back(Outgoing {
                 message_id,
                 content_type: content_type.to_owned(),
-                body,
+                body: BodyBuffer::whole(body),
                 chunker,
+                chunk_events: false,
                 success_report,
                 failure_report,
                 awaiting: 0,
@@ -213,6 +255,59 @@ impl Session {
         id
     }
 
+    /// Starts a message of `total` bytes whose body comes later through
+    /// [`Session::append_body`], sent from byte `first` (1-based) on: 1
+    /// for a whole file, N + 1 to resume after N bytes. Chunks go out as
+    /// their bytes arrive, each acknowledgement is reported.
+    #[allow(clippy::too_many_arguments)]
+    pub fn begin_message(
+        &mut self,
+        message_id: MessageId,
+        content_type: &str,
+        total: u64,
+        first: u64,
+        success_report: bool,
+        failure_report: FailureReport,
+    ) -> Result<(), crate::chunk::ChunkError> {
+        let chunker = Chunker::starting_at(total, self.cfg.chunk_size.max(1), first)?;
+        self.outgoing.push_back(Outgoing {
+            message_id,
+            content_type: content_type.to_owned(),
+            body: BodyBuffer::streamed(),
+            chunker,
+            chunk_events: true,
+            success_report,
+            failure_report,
+            awaiting: 0,
+        });
+        Ok(())
+    }
+
+    /// The next bytes of a message begun with [`Session::begin_message`];
+    /// `last` when no more will come. False when no such message is
+    /// waiting for data (finished, failed or never begun).
+    pub fn append_body(&mut self, message_id: &str, data: Bytes, last: bool) -> bool {
+        match self
+            .outgoing
+            .iter_mut()
+            .find(|m| m.message_id.0 == message_id && m.chunk_events)
+        {
+            Some(m) => {
+                m.body.push(data, last);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Bytes given for `message_id` and not yet written.
+    pub fn buffered(&self, message_id: &str) -> Option<u64> {
+        self.outgoing
+            .iter()
+            .find(|m| m.message_id.0 == message_id)
+            .map(|m| m.body.len())
+    }
+
     /// Received bytes. An error means the stream cannot be read further:
     /// close the connection.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), StreamError> {
@@ -220,15 +315,25 @@ impl Session {
         while let Some(ev) = self.parser.poll()? {
             match ev {
                 Event::Head(Head::Request(req)) => {
+                    let streamed = (self.cfg.stream_incoming && req.method == Method::Send)
+                        .then(|| self.begin_streamed(&req));
                     self.incoming = Some(Incoming {
                         req,
                         body: Vec::new(),
                         too_large: false,
+                        streamed,
                     });
                 }
                 Event::Head(Head::Response(resp)) => self.on_response(now, resp),
                 Event::BodyData(b) => {
-                    if let Some(inc) = &mut self.incoming {
+                    if let Some(Incoming {
+                        streamed: Some(st), ..
+                    }) = &mut self.incoming
+                    {
+                        if let Some(e) = st.data(b) {
+                            self.events.push_back(e);
+                        }
+                    } else if let Some(inc) = &mut self.incoming {
                         let max = self.cfg.reassembly.max_message_bytes;
                         if (inc.body.len() + b.len()) as u64 > max {
                             inc.too_large = true;
@@ -253,10 +358,30 @@ impl Session {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
-        let mut msg = self.outgoing.pop_front()?;
-        let avail = msg.body.len() as u64 - msg.chunker.sent();
-        let plan = msg.chunker.next_chunk(avail, true)?;
-        let piece = msg.body.get(plan.offsets()).unwrap_or_default();
+        // A message waiting for its bytes lets the others go first.
+        let mut plan = None;
+        for _ in 0..self.outgoing.len() {
+            let mut msg = self.outgoing.pop_front()?;
+            // Whole chunks while more is to come: a slow reader makes no
+            // flood of small ones.
+            if !msg.body.is_complete() && msg.body.len() < self.cfg.chunk_size {
+                self.outgoing.push_back(msg);
+                continue;
+            }
+            match msg
+                .chunker
+                .next_chunk(msg.body.len(), msg.body.is_complete())
+            {
+                Some(p) => {
+                    plan = Some((msg, p));
+                    break;
+                }
+                None => self.outgoing.push_back(msg),
+            }
+        }
+        let (mut msg, plan) = plan?;
+        let piece = msg.body.take(plan.len);
+        let piece = &piece[..];
         let id = msg.message_id.0.clone();
         let Ok(tid) = self.tids.next_for_body(piece) else {
             self.fail(&id, 500, Some("no transaction id fits the body"));
@@ -301,6 +426,7 @@ impl Session {
                     message_id: id.clone(),
                     // A timeout beyond the clock's range means never.
                     deadline: now.checked_add(self.cfg.transaction_timeout),
+                    range: msg.chunk_events.then_some(plan.range),
                 },
             );
         }
@@ -415,6 +541,12 @@ impl Session {
             self.fail(&p.message_id, resp.status, resp.comment.as_deref());
             return;
         }
+        if let Some(range) = p.range {
+            self.events.push_back(SessionEvent::ChunkAcknowledged {
+                message_id: p.message_id.clone(),
+                range,
+            });
+        }
         let in_queue = self
             .outgoing
             .iter_mut()
@@ -456,39 +588,32 @@ impl Session {
         }
     }
 
-    fn on_request(&mut self, inc: Incoming, flag: Flag) {
-        let req = &inc.req;
-        let failure = match req.headers.typed::<FailureReport>() {
-            None => Some(FailureReport::Yes),
-            Some(r) => r.ok(),
+    /// Answers `req` as its Failure-Report asks (RFC 4975 §7.1.2: `no`
+    /// wants no response, `partial` only errors).
+    fn answer(&mut self, req: &Request, status: u16, comment: &str) {
+        let wanted = match req.headers.typed::<FailureReport>() {
+            None => true,
+            Some(Ok(FailureReport::Yes)) | Some(Err(_)) => true,
+            Some(Ok(FailureReport::No)) => false,
+            Some(Ok(FailureReport::Partial)) => status != 200,
         };
-        let answer = |s: &mut Self, status: u16, comment: &str| {
-            let wanted = match failure {
-                Some(FailureReport::Yes) | None => true,
-                Some(FailureReport::No) => false,
-                Some(FailureReport::Partial) => status != 200,
-            };
-            if wanted {
-                s.respond(req, status, comment);
-            }
-        };
-        match req.method {
-            Method::Send => {}
-            // REPORTs are never answered (RFC 4975 §7.1.2).
-            Method::Report => return self.on_report(req),
-            _ => return answer(self, 501, "Unknown method"),
+        if wanted {
+            self.respond(req, status, comment);
         }
+    }
+
+    /// The checks every SEND passes: that it is for us, its Message-ID and
+    /// its Byte-Range. `Err` carries the response to give.
+    fn check_send(&self, req: &Request) -> Result<(String, ByteRange), (u16, &'static str)> {
         // The first To-Path URI names this hop's recipient: relays take
         // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
-        let to_ok = match req.headers.typed::<ToPath>() {
-            Some(Ok(ToPath(p))) => p.first() == self.our_uri(),
-            _ => return answer(self, 400, "Bad To-Path"),
-        };
-        if !to_ok {
-            return answer(self, 481, "Session does not exist");
+        match req.headers.typed::<ToPath>() {
+            Some(Ok(ToPath(p))) if p.first() == self.our_uri() => {}
+            Some(Ok(_)) => return Err((481, "Session does not exist")),
+            _ => return Err((400, "Bad To-Path")),
         }
         let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
-            return answer(self, 400, "Bad Message-ID");
+            return Err((400, "Bad Message-ID"));
         };
         // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
         let range = match req.headers.typed::<ByteRange>() {
@@ -501,18 +626,36 @@ impl Session {
             // Positions beyond what any limit here allows: the message is
             // too large to take (RFC 4975 §7.1.1), not malformed.
             Some(Err(crate::headers::HeaderError::Overflow)) => {
-                return answer(self, 413, "Message too large")
+                return Err((413, "Message too large"))
             }
-            Some(Err(_)) => return answer(self, 400, "Bad Byte-Range"),
+            Some(Err(_)) => return Err((400, "Bad Byte-Range")),
+        };
+        Ok((mid, range))
+    }
+
+    fn on_request(&mut self, inc: Incoming, flag: Flag) {
+        let req = &inc.req;
+        match req.method {
+            Method::Send => {}
+            // REPORTs are never answered (RFC 4975 §7.1.2).
+            Method::Report => return self.on_report(req),
+            _ => return self.answer(req, 501, "Unknown method"),
+        }
+        if let Some(streamed) = inc.streamed {
+            return self.end_streamed(req, streamed, flag);
+        }
+        let (mid, range) = match self.check_send(req) {
+            Ok(v) => v,
+            Err((status, comment)) => return self.answer(req, status, comment),
         };
         if inc.too_large {
             self.reassembler.remove(&mid);
-            return answer(self, 413, "Message too large");
+            return self.answer(req, 413, "Message too large");
         }
         match self.reassembler.chunk(&mid, range, &inc.body, flag) {
-            Err(e) => answer(self, e.status(), &e.to_string()),
+            Err(e) => self.answer(req, e.status(), &e.to_string()),
             Ok(p) => {
-                answer(self, 200, "OK");
+                self.answer(req, 200, "OK");
                 match p {
                     Progress::Partial { .. } => {}
                     Progress::Aborted { .. } => self
@@ -521,7 +664,16 @@ impl Session {
                     Progress::Complete(body) => {
                         let wants = req.headers.typed::<SuccessReport>();
                         if matches!(wants, Some(Ok(SuccessReport(true)))) {
-                            self.report(req, &mid, body.len() as u64);
+                            let len = body.len() as u64;
+                            let from = req.headers.typed::<FromPath>().and_then(Result::ok);
+                            if let Some(FromPath(back)) = from {
+                                let range = ByteRange {
+                                    start: 1,
+                                    end: Some(len),
+                                    total: Some(len),
+                                };
+                                self.send_report(back, &mid, range, 200, "OK");
+                            }
                         }
                         self.events.push_back(SessionEvent::MessageReceived {
                             message_id: mid,
@@ -534,26 +686,46 @@ impl Session {
         }
     }
 
-    /// A success REPORT for a whole message, back along its From-Path.
-    fn report(&mut self, req: &Request, mid: &str, len: u64) {
-        let Some(Ok(FromPath(back))) = req.headers.typed::<FromPath>() else {
-            return;
-        };
+    /// A REPORT about `range` of an incoming message read with
+    /// `stream_incoming`, back along the From-Path its chunks came by:
+    /// 200 once the bytes are safely kept, an error when they cannot be.
+    /// False when the message is not known (never streamed here, or
+    /// forgotten: the newest 64 are remembered).
+    pub fn report(
+        &mut self,
+        message_id: &str,
+        range: ByteRange,
+        status: u16,
+        reason: &str,
+    ) -> bool {
+        match self.streamed.path(message_id) {
+            Some(back) => {
+                self.send_report(back, message_id, range, status, reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn send_report(
+        &mut self,
+        back: Vec<MsrpUri>,
+        mid: &str,
+        range: ByteRange,
+        code: u16,
+        reason: &str,
+    ) {
         let mut h = Headers::new();
         h.push_typed(&ToPath(back));
         if let Some(me) = self.our_uri() {
             h.push_typed(&FromPath(vec![me.clone()]));
         }
         h.push_typed(&MessageId(mid.to_owned()));
-        h.push_typed(&ByteRange {
-            start: 1,
-            end: Some(len),
-            total: Some(len),
-        });
+        h.push_typed(&range);
         h.push_typed(&Status {
             namespace: 0,
-            code: 200,
-            reason: Some("OK".into()),
+            code,
+            reason: Some(reason.to_owned()),
         });
         let head = Head::Request(Request {
             tid: self.tids.next_tid(),
@@ -601,5 +773,4 @@ impl Session {
 }
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;

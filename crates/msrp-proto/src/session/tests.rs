@@ -271,3 +271,183 @@ fn partial_failure_report_gets_no_200_but_an_error_names_the_message() {
         }]
     );
 }
+
+/// A file handed over piece by piece, sent from byte 301 on (a resumed
+/// transfer), read streamed by a receiver that reports each chunk.
+#[test]
+fn streamed_file_from_the_middle_with_chunk_reports() {
+    let (mut a, mut b) = pair(100);
+    b = Session::new(SessionConfig {
+        stream_incoming: true,
+        ..b.config().clone()
+    });
+    let now = Instant::now();
+    let file: Vec<u8> = (0..1000u32).map(|i| (i % 253) as u8).collect();
+    a.begin_message(
+        MessageId("file0001".into()),
+        "application/octet-stream",
+        1000,
+        301,
+        true,
+        FailureReport::Yes,
+    )
+    .unwrap();
+    // Nothing to write before bytes come; a chat message is not held up.
+    a.send_message(
+        "text/plain",
+        Bytes::from_static(b"hi"),
+        false,
+        FailureReport::Yes,
+    );
+    let first = a.poll_transmit(now).unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("Content-Type: text/plain"));
+    assert_eq!(a.poll_transmit(now), None);
+    b.handle_input(now, &first).unwrap();
+    let mut got = vec![0u8; 1000];
+    let mut received = Vec::new();
+    let mut fed = 300;
+    loop {
+        if fed < 1000 {
+            let end = (fed + 150).min(1000);
+            let piece = Bytes::copy_from_slice(&file[fed..end]);
+            assert!(a.append_body("file0001", piece, end == 1000));
+            fed = end;
+        }
+        pump(&mut a, &mut b, now, 33);
+        for e in events(&mut b) {
+            match e {
+                SessionEvent::ChunkData {
+                    message_id,
+                    offset,
+                    data,
+                } => {
+                    if message_id != "file0001" {
+                        // The chat message, streamed like everything.
+                        assert_eq!(&data[..], b"hi");
+                        continue;
+                    }
+                    let at = offset as usize;
+                    got[at..at + data.len()].copy_from_slice(&data);
+                }
+                SessionEvent::ChunkReceived {
+                    message_id,
+                    range,
+                    flag,
+                    success_report,
+                    content_type,
+                } => {
+                    if message_id != "file0001" {
+                        continue;
+                    }
+                    assert!(success_report);
+                    assert_eq!(content_type.as_deref(), Some("application/octet-stream"));
+                    assert!(b.report(&message_id, range, 200, "OK"));
+                    received.push((range.to_value(), flag));
+                }
+                SessionEvent::MessageReceived { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if fed == 1000 && a.is_idle() {
+            pump(&mut a, &mut b, now, 33);
+            break;
+        }
+    }
+    assert_eq!(&got[300..], &file[300..]);
+    assert!(got[..300].iter().all(|&x| x == 0));
+    assert_eq!(
+        received.first(),
+        Some(&("301-400/1000".to_owned(), Flag::More))
+    );
+    assert_eq!(
+        received.last(),
+        Some(&("901-1000/1000".to_owned(), Flag::Complete))
+    );
+    assert_eq!(received.len(), 7);
+    let sent = events(&mut a);
+    let acks: Vec<_> = sent
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::ChunkAcknowledged { range, .. } => Some(range.to_value()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 7);
+    assert_eq!(acks.last().map(String::as_str), Some("901-1000/1000"));
+    let reports = sent
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::MessageDelivered { message_id, .. } if message_id == "file0001"))
+        .count();
+    assert_eq!(reports, 7);
+    assert!(sent.contains(&SessionEvent::MessageSent {
+        message_id: "file0001".into()
+    }));
+    // A finished message takes no more bytes; unknown ids get no REPORT.
+    assert!(!a.append_body("file0001", Bytes::from_static(b"x"), true));
+    assert!(!b.report(
+        "nosuchid",
+        ByteRange {
+            start: 1,
+            end: Some(1),
+            total: Some(1)
+        },
+        200,
+        "OK"
+    ));
+}
+
+/// A streamed SEND that fails the head checks is answered with the error
+/// and its body is not handed on.
+#[test]
+fn streamed_send_for_another_session_is_refused_and_dropped() {
+    let a = uri("msrp://alicepc.example.com:7777/iau39soe2843z;tcp");
+    let wrong = uri("msrp://bob.example.com:8888/wrongsessionid;tcp");
+    let b = uri("msrp://bob.example.com:8888/9di4eae923wzd;tcp");
+    let mut sa = Session::new(SessionConfig::new(vec![a.clone()], vec![wrong], 1));
+    let mut sb = Session::new(SessionConfig {
+        stream_incoming: true,
+        ..SessionConfig::new(vec![b], vec![a], 2)
+    });
+    let now = Instant::now();
+    sa.send_message(
+        "text/plain",
+        Bytes::from_static(b"secret"),
+        false,
+        FailureReport::Yes,
+    );
+    pump(&mut sa, &mut sb, now, 5);
+    assert_eq!(events(&mut sb), vec![]);
+    let ev = events(&mut sa);
+    assert!(
+        matches!(
+            ev.first(),
+            Some(SessionEvent::MessageFailed { status: 481, .. })
+        ),
+        "{ev:?}"
+    );
+}
+
+/// More body than the Byte-Range announced: the extra is not handed on
+/// and the chunk is refused.
+#[test]
+fn streamed_body_longer_than_its_range_is_cut_and_refused() {
+    let (_, b) = pair(100);
+    let mut b = Session::new(SessionConfig {
+        stream_incoming: true,
+        ..b.config().clone()
+    });
+    let now = Instant::now();
+    let raw = "MSRP tid1234 SEND\r\nTo-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\nFrom-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\nMessage-ID: mid12345\r\nByte-Range: 1-3/3\r\nContent-Type: text/plain\r\n\r\nabcdef\r\n-------tid1234$\r\n";
+    b.handle_input(now, raw.as_bytes()).unwrap();
+    let ev = events(&mut b);
+    assert_eq!(
+        ev,
+        vec![SessionEvent::ChunkData {
+            message_id: "mid12345".into(),
+            offset: 0,
+            data: Bytes::from_static(b"abc"),
+        }]
+    );
+    let out = String::from_utf8(b.poll_transmit(now).unwrap()).unwrap();
+    assert!(out.starts_with("MSRP tid1234 400"), "{out}");
+}
