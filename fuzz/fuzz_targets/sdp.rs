@@ -1,4 +1,4 @@
-//! SDP parsing: never panics; what parses prints back to text that parses
+//! SDP parsing (and RFC 5547's file-selector/file-range): never panics; what parses prints back to text that parses
 //! to the same description; and answering it as an offer never panics.
 #![no_main]
 
@@ -7,6 +7,16 @@ use sdp::offer_answer::{answer_media, Codec, LocalRtp};
 use sdp::{Direction, SessionDescription};
 
 fuzz_target!(|data: &[u8]| {
+    // RFC 5547 attributes: what parses prints back to the same value.
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(fs) = sdp::FileSelector::parse(text) {
+            let again = sdp::FileSelector::parse(&fs.sdp_repr()).expect("printed selector must parse");
+            assert_eq!(again, fs);
+        }
+        if let Ok(r) = sdp::FileRange::parse(text) {
+            assert_eq!(sdp::FileRange::parse(&r.to_value()), Ok(r));
+        }
+    }
     let Ok(d) = SessionDescription::parse(data) else { return };
     let text = d.to_string();
     let again = SessionDescription::parse(text.as_bytes()).expect("printed SDP must parse");

@@ -28,6 +28,7 @@
 
 mod attributes;
 mod error;
+pub mod file_selector;
 mod model;
 pub mod offer_answer;
 mod parse;
@@ -35,6 +36,7 @@ mod write;
 
 pub use attributes::{Crypto, Direction, Fmtp, RtcpAttr, RtpMap, Setup};
 pub use error::{ErrorKind, SdpError};
+pub use file_selector::{FileHash, FileRange, FileSelector, FileSelectorError};
 pub use model::{
     AddrType, Attribute, Bandwidth, Connection, Media, Origin, SessionDescription, Timing,
 };
