@@ -176,6 +176,7 @@ impl SipApplication {
         let registry = MediaStreamRegistry::default();
         registry.add(Arc::new(crate::streams::audio::AudioStreamType));
         registry.add(Arc::new(crate::streams::msrp::ChatStreamType));
+        registry.add(Arc::new(crate::streams::msrp::FileTransferStreamType));
         let sender = center.new_sender();
         let accounts = AccountManager::new(center.clone());
         let sessions = SessionManager::new(center.clone(), registry);
@@ -492,6 +493,9 @@ impl SipApplication {
         services.voice_mixer = Some(voice.mixer.clone());
         if let Some(dir) = text(&global, "audio.recordings_directory")? {
             services.recordings_directory = dir.into();
+        }
+        if let Some(dir) = text(&global, "file_transfer.directory")? {
+            services.download_directory = dir.into();
         }
         self.sessions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {

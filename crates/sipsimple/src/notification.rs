@@ -171,6 +171,35 @@ pub enum NotificationData {
         kind: &'static str,
         status: String,
     },
+    /// A success REPORT came for a chunk of the file we send.
+    FileTransferStreamDidDeliverChunk {
+        message_id: String,
+        code: u16,
+        reason: String,
+        /// Bytes of the file the peer has confirmed (with those it had
+        /// before, when resuming).
+        transferred_bytes: u64,
+        file_size: u64,
+    },
+    /// A chunk of the file we send was refused or failed.
+    FileTransferStreamDidNotDeliverChunk {
+        message_id: String,
+        code: u16,
+        reason: String,
+    },
+    /// The transfer is over, either way: `error` says why it failed.
+    /// (The spec's notification has no fields; the reason is an
+    /// addition, as in python3-sipsimple.)
+    FileTransferStreamDidFinish {
+        error: Option<String>,
+    },
+    /// Bytes of the file we receive arrived (and are being stored).
+    FileTransferStreamGotChunk {
+        content: bytes::Bytes,
+        content_type: String,
+        transferred_bytes: u64,
+        file_size: u64,
+    },
     /// An MSRP chunk sent or received (`logging.trace_msrp`): the head,
     /// the body cut short.
     MSRPTransportTrace {
@@ -401,6 +430,14 @@ impl NotificationData {
             NotificationData::ChatStreamGotDispositionNotification { .. } => {
                 "ChatStreamGotDispositionNotification"
             }
+            NotificationData::FileTransferStreamDidDeliverChunk { .. } => {
+                "FileTransferStreamDidDeliverChunk"
+            }
+            NotificationData::FileTransferStreamDidNotDeliverChunk { .. } => {
+                "FileTransferStreamDidNotDeliverChunk"
+            }
+            NotificationData::FileTransferStreamDidFinish { .. } => "FileTransferStreamDidFinish",
+            NotificationData::FileTransferStreamGotChunk { .. } => "FileTransferStreamGotChunk",
             NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {
                 "AudioStreamDidChangeHoldState"

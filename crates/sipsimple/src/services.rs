@@ -36,6 +36,8 @@ pub struct Services {
     pub capabilities: crate::router::CapabilitySource,
     /// The MSRP listening ports every MSRP stream shares.
     pub msrp: crate::msrp::MsrpEndpoint,
+    /// `file_transfer.directory`, resolved: where received files go.
+    pub download_directory: std::path::PathBuf,
 }
 
 /// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
@@ -49,6 +51,16 @@ pub fn default_recordings_directory() -> std::path::PathBuf {
         })
         .unwrap_or_else(std::env::temp_dir);
     data.join("sipsimple-rs").join("recordings")
+}
+
+/// `$XDG_DOWNLOAD_DIR`, else `~/Downloads`, else the temporary directory
+/// (the platform download directory for `file_transfer.directory: nil`).
+pub fn default_download_directory() -> std::path::PathBuf {
+    std::env::var_os("XDG_DOWNLOAD_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join("Downloads")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// REGISTER exchanges in flight per application.
@@ -67,6 +79,7 @@ impl Services {
             recordings_directory: default_recordings_directory(),
             capabilities: crate::router::CapabilitySource::default(),
             msrp: crate::msrp::MsrpEndpoint::default(),
+            download_directory: default_download_directory(),
         }
     }
 }

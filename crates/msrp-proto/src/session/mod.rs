@@ -397,7 +397,9 @@ impl Session {
             h.push_typed(&msg.failure_report);
         }
         let body = (!piece.is_empty()).then_some(piece);
-        if body.is_some() {
+        // A file's chunks say their type even when empty (an empty file):
+        // the receiver tells them from an empty binding SEND by it.
+        if body.is_some() || msg.chunk_events {
             h.push(ContentType::NAME, msg.content_type.clone());
         }
         let head = Head::Request(Request {

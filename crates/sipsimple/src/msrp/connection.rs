@@ -12,12 +12,12 @@
 //! REPORTs wait to be written, so a peer that sends without reading
 //! stalls on its own socket instead of growing our memory.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use msrp_proto::headers::{FailureReport, MessageId};
+use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
 use msrp_proto::{Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -67,6 +67,58 @@ struct Shared {
     closed: AtomicBool,
     sink: EventSink,
     trace: Option<super::trace::TraceSink>,
+    /// A batch was written: a streamed message may take more bytes.
+    written: Notify,
+    /// Set by a stream that keeps what it reads somewhere slower than
+    /// the network (a file): reading waits while it is closed.
+    gate: OnceLock<Arc<ReadGate>>,
+}
+
+/// Back-pressure from whoever consumes incoming bodies: it holds the
+/// bytes it was handed until they are stored, and reading pauses while
+/// more than `limit` are held.
+#[derive(Debug)]
+pub struct ReadGate {
+    limit: u64,
+    held: AtomicU64,
+    released: Notify,
+}
+
+impl ReadGate {
+    pub fn new(limit: u64) -> Arc<ReadGate> {
+        Arc::new(ReadGate {
+            limit,
+            held: AtomicU64::new(0),
+            released: Notify::new(),
+        })
+    }
+
+    /// `n` more bytes are waiting to be stored.
+    pub fn hold(&self, n: u64) {
+        self.held.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// `n` bytes were stored (callable from any thread).
+    pub fn release(&self, n: u64) {
+        let _ = self
+            .held
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |h| {
+                Some(h.saturating_sub(n))
+            });
+        self.released.notify_waiters();
+    }
+
+    async fn wait_open(&self, closed: &AtomicBool) {
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.held.load(Ordering::SeqCst) <= self.limit || closed.load(Ordering::SeqCst) {
+                return;
+            }
+            released.await;
+        }
+    }
 }
 
 impl Shared {
@@ -90,6 +142,10 @@ impl Shared {
         }
         self.wake.notify_one();
         self.drained.notify_one();
+        self.written.notify_waiters();
+        if let Some(g) = self.gate.get() {
+            g.released.notify_waiters();
+        }
     }
 }
 
@@ -124,6 +180,8 @@ impl MsrpConnection {
             closed: AtomicBool::new(false),
             sink,
             trace,
+            written: Notify::new(),
+            gate: OnceLock::new(),
         });
         let (reader, writer) = tokio::io::split(io);
         let tasks = vec![
@@ -162,6 +220,88 @@ impl MsrpConnection {
         drop(s);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// Starts a message of `total` bytes sent from byte `first` on, whose
+    /// body comes through [`MsrpConnection::append`] (a file).
+    pub fn begin(
+        &self,
+        message_id: &str,
+        content_type: &str,
+        total: u64,
+        first: u64,
+        success_report: bool,
+    ) -> Result<(), String> {
+        if self.is_closed() {
+            return Err(MsrpSendError::Closed.to_string());
+        }
+        let mut s = self.shared.lock();
+        s.begin_message(
+            MessageId(message_id.to_owned()),
+            content_type,
+            total,
+            first,
+            success_report,
+            FailureReport::Yes,
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// The next bytes of a message begun with [`MsrpConnection::begin`].
+    pub fn append(&self, message_id: &str, data: Bytes, last: bool) -> Result<(), MsrpSendError> {
+        if self.is_closed() {
+            return Err(MsrpSendError::Closed);
+        }
+        let taken = self.shared.lock().append_body(message_id, data, last);
+        self.shared.wake.notify_one();
+        if taken {
+            Ok(())
+        } else {
+            Err(MsrpSendError::Closed)
+        }
+    }
+
+    /// Waits until no more than `limit` bytes of `message_id` wait to be
+    /// written (or the connection closes): a file is read only as fast as
+    /// it is sent.
+    pub async fn wait_buffered_below(&self, message_id: &str, limit: u64) {
+        loop {
+            let written = self.shared.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            let buffered = self.shared.lock().buffered(message_id).unwrap_or(0);
+            if buffered <= limit || self.is_closed() {
+                return;
+            }
+            written.await;
+        }
+    }
+
+    /// A REPORT for bytes of an incoming streamed message.
+    pub fn report(&self, message_id: &str, range: ByteRange, status: u16, reason: &str) {
+        let sent = self.shared.lock().report(message_id, range, status, reason);
+        if sent {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Waits (up to `limit`) until what the session has to write was
+    /// taken by the writer: a last REPORT goes out before a close.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        let until = Instant::now() + limit;
+        while self.shared.lock().pending_transmits() > 0
+            && Instant::now() < until
+            && !self.is_closed()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // The writer's batch: written within a moment on loopback or LAN.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    /// Makes reading wait on `gate` (once per connection).
+    pub fn set_read_gate(&self, gate: Arc<ReadGate>) {
+        let _ = self.shared.gate.set(gate);
     }
 
     /// Messages not yet fully written.
@@ -222,6 +362,9 @@ async fn read_loop(
         {
             shared.drained.notified().await;
         }
+        if let Some(gate) = shared.gate.get() {
+            gate.wait_open(&shared.closed).await;
+        }
         if shared.closed.load(Ordering::SeqCst) {
             return;
         }
@@ -263,6 +406,7 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
         };
         if !batch.is_empty() {
             shared.drained.notify_one();
+            shared.written.notify_waiters();
             if let Err(e) = writer.write_all(&batch).await {
                 return shared.close(Some(format!("writing: {e}")));
             }

@@ -22,7 +22,7 @@ pub mod trace;
 
 use std::net::IpAddr;
 
-pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError};
+pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
 pub use relay::authorize;
 pub use server::{bind_for_connect, connect, Accepted, MsrpEndpoint, MsrpServer, Registration};
 

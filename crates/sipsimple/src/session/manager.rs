@@ -157,6 +157,7 @@ impl SessionManager {
                 endpoint: services.msrp.clone(),
                 tls: msrp_tls,
                 relay: msrp_relay,
+                file_directory: services.download_directory.clone(),
             },
         }
     }

@@ -47,6 +47,8 @@ pub struct MsrpSettings {
     /// The account's MSRP relay, when `msrp.connection_model` is `relay`
     /// and `nat_traversal.msrp_relay` names one.
     pub relay: Option<MsrpRelaySettings>,
+    /// Where received files go (`file_transfer.directory`).
+    pub file_directory: std::path::PathBuf,
 }
 
 /// A message for the connection.
@@ -152,6 +154,8 @@ struct Flags {
     failed: AtomicBool,
     /// The id of our binding SEND, whose events are not the stream's.
     bind_id: OnceLock<String>,
+    /// The connection once it is up (None again when the stream ends).
+    connected: tokio::sync::watch::Sender<Option<Arc<MsrpConnection>>>,
 }
 
 /// The spec's MSRPStreamBase.
@@ -162,6 +166,10 @@ pub struct MsrpStreamBase {
     pub accept_types: Vec<String>,
     /// What we take inside CPIM, sent as `a=accept-wrapped-types`.
     pub accept_wrapped_types: Vec<String>,
+    /// The session's chunk size (msrp-proto's default when None).
+    pub chunk_size: Option<u64>,
+    /// Incoming bodies handed on as they arrive (files), not reassembled.
+    pub stream_incoming: bool,
     endpoint: MsrpEndpoint,
     local_ip: IpAddr,
     tls: bool,
@@ -199,6 +207,8 @@ impl MsrpStreamBase {
             media_type,
             accept_types,
             accept_wrapped_types,
+            chunk_size: None,
+            stream_incoming: false,
             endpoint: settings.msrp.endpoint.clone(),
             local_ip: settings.local_ip,
             relay: settings.msrp.relay.clone(),
@@ -220,6 +230,7 @@ impl MsrpStreamBase {
                 deactivated: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
                 bind_id: OnceLock::new(),
+                connected: tokio::sync::watch::Sender::new(None),
             }),
         }
     }
@@ -248,6 +259,24 @@ impl MsrpStreamBase {
     /// can be sent.
     pub fn is_ended(&self) -> bool {
         self.flags.ended.load(Ordering::SeqCst) || self.flags.failed.load(Ordering::SeqCst)
+    }
+
+    /// The connection, once it is up; None if the stream ends first.
+    pub async fn connection(&self) -> Option<Arc<MsrpConnection>> {
+        let mut rx = self.flags.connected.subscribe();
+        loop {
+            if let Some(c) = rx.borrow_and_update().clone() {
+                return Some(c);
+            }
+            if self.is_ended() {
+                return None;
+            }
+            // A failure before the connection wakes us through the end.
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return None },
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
     }
 
     /// Whether the connection is up.
@@ -424,7 +453,11 @@ impl MsrpStreamBase {
         // On a relay, our To-Path starts with it (RFC 4976 §6) and our
         // From-Path is our URI alone: the relay adds itself.
         let to_path: Vec<MsrpUri> = s.relays.iter().chain(&remote.path).cloned().collect();
-        let cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
+        let mut cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
+        if let Some(size) = self.chunk_size {
+            cfg.chunk_size = size;
+        }
+        cfg.stream_incoming = self.stream_incoming;
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink);
         // MSRPTransportTrace goes out as the stream, on behalf of its
@@ -467,8 +500,9 @@ impl MsrpStreamBase {
                             m.failure_report,
                         );
                     }
-                    s.connection = Some(conn);
+                    s.connection = Some(conn.clone());
                     drop(s);
+                    flags.connected.send_replace(Some(conn));
                     post(NotificationData::MediaStreamDidStart);
                 }
                 Err(e) => {
@@ -531,6 +565,7 @@ impl MsrpStreamBase {
             s.queued.clear();
             (s.connection.take(), s.task.take())
         };
+        self.flags.connected.send_replace(None);
         if let Some(t) = task {
             t.abort();
         }

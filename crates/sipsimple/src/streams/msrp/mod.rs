@@ -1,9 +1,13 @@
 //! The MSRP streams: the base every one of them stands on (SDP, who
-//! connects, the connection, queueing until it is up) and ChatStream.
+//! connects, the connection, queueing until it is up), ChatStream and
+//! FileTransferStream.
 
 pub mod base;
 pub mod chat;
 mod chat_media;
+mod file_media;
+mod file_store;
+pub mod file_transfer;
 mod imdn;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
@@ -11,3 +15,8 @@ pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
 pub use chat_media::ChatStreamType;
+pub use file_media::FileTransferStreamType;
+pub use file_store::safe_file_name;
+pub use file_transfer::{
+    file_selector_for, FileTransferStream, TransferDirection, TransferProgress,
+};

@@ -1,0 +1,165 @@
+//! FileTransferStream as a MediaStream, and the registry's file-transfer
+//! type: it takes an offered `m=message` with a `file-selector`, pushed
+//! to us (`sendonly`: we receive) or asked of us (`recvonly`: a pull,
+//! for which the application names the file with `set_file`).
+
+use std::sync::Arc;
+
+use sdp::{Attribute, Direction, FileRange, FileSelector, Media, SessionDescription};
+
+use super::base::RemoteMedia;
+use super::file_transfer::{FileTransferStream, TransferDirection};
+use crate::streams::interface::{
+    BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
+    StreamSettings,
+};
+
+impl MediaStream for FileTransferStream {
+    fn stream_type(&self) -> &'static str {
+        "file-transfer"
+    }
+
+    fn get_local_media(
+        &self,
+        _remote: Option<(&SessionDescription, usize)>,
+    ) -> Result<Media, StreamError> {
+        let inner = &self.inner;
+        let mut m = inner.base.get_local_media()?;
+        m.set_direction(match inner.direction {
+            TransferDirection::Send => Direction::SendOnly,
+            TransferDirection::Receive => Direction::RecvOnly,
+        });
+        m.attributes
+            .push(Attribute::new("file-selector", inner.selector.sdp_repr()));
+        m.attributes.push(Attribute::new(
+            "file-transfer-id",
+            inner.transfer_id.clone(),
+        ));
+        if let Some(r) = inner.range {
+            m.attributes
+                .push(Attribute::new("file-range", r.to_value()));
+        }
+        Ok(m)
+    }
+
+    fn initialize(
+        &self,
+        context: StreamContext,
+        direction: StreamDirection,
+    ) -> BoxFuture<'_, Result<(), StreamError>> {
+        Box::pin(async move { self.inner.base.initialize(context, direction).await })
+    }
+
+    fn start(
+        &self,
+        _local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        let weak = Arc::downgrade(&self.inner);
+        self.inner.base.start(
+            remote,
+            index,
+            Arc::new(move |ev| {
+                if let Some(inner) = weak.upgrade() {
+                    FileTransferStream { inner }.on_event(ev);
+                }
+            }),
+        )?;
+        self.on_started();
+        Ok(())
+    }
+
+    fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
+        // Neither the path nor the file may change under a transfer.
+        let Ok(new) = RemoteMedia::from_sdp(remote, index) else {
+            return false;
+        };
+        let same_file = remote
+            .media
+            .get(index)
+            .and_then(Media::file_selector)
+            .and_then(|f| FileSelector::parse(f).ok())
+            .is_some_and(|f| {
+                f.size == self.inner.selector.size && f.hash == self.inner.selector.hash
+            });
+        same_file
+            && self
+                .inner
+                .base
+                .remote_media()
+                .is_none_or(|old| old.path == new.path)
+    }
+
+    fn update(
+        &self,
+        _local: &SessionDescription,
+        _remote: &SessionDescription,
+        _index: usize,
+    ) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn deactivate(&self) {
+        self.inner.base.deactivate();
+    }
+
+    fn end(&self) {
+        self.inner.end();
+    }
+}
+
+/// The registry's file-transfer type.
+#[derive(Debug, Default)]
+pub struct FileTransferStreamType;
+
+impl MediaStreamType for FileTransferStreamType {
+    fn type_name(&self) -> &'static str {
+        "file-transfer"
+    }
+
+    fn priority(&self) -> i32 {
+        6
+    }
+
+    fn new_from_sdp<'a>(
+        &'a self,
+        settings: &'a StreamSettings,
+        remote: &'a SessionDescription,
+        index: usize,
+    ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
+        Box::pin(async move {
+            let m = remote.media.get(index)?;
+            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
+                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
+            if m.media != "message" || m.port == 0 || !msrp {
+                return None;
+            }
+            // A selector we cannot read, or without a size, is no file we
+            // can take (RFC 5547 lets size out; a receiver cannot check
+            // or store what it cannot bound).
+            let selector = FileSelector::parse(m.file_selector()?).ok()?;
+            selector.size?;
+            let direction = match remote.direction(index) {
+                Direction::SendOnly => TransferDirection::Receive,
+                Direction::RecvOnly => TransferDirection::Send,
+                _ => return None,
+            };
+            let range = match m.attribute("file-range") {
+                Some(r) => Some(FileRange::parse(r).ok()?),
+                None => None,
+            };
+            let transfer_id = m.attribute("file-transfer-id").map(str::to_owned);
+            let offer = RemoteMedia::from_sdp(remote, index).ok()?;
+            Some(Arc::new(FileTransferStream::make(
+                settings,
+                direction,
+                selector,
+                None,
+                range,
+                transfer_id,
+                Some(offer),
+            )) as Arc<dyn MediaStream>)
+        })
+    }
+}

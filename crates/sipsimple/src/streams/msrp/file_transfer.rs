@@ -1,0 +1,631 @@
+//! FileTransferStream: one file over MSRP (RFC 5547), pushed (we offer
+//! `sendonly`) or pulled (we offer `recvonly` naming a file the peer
+//! has), whole or from a byte on (`a=file-range`, to resume).
+//!
+//! The file is one MSRP message sent in chunks of [`CHUNK_SIZE`] with
+//! `Success-Report: yes`: the receiver REPORTs each chunk once it is on
+//! disk, and the last one only when the whole file's SHA-1 matches the
+//! `file-selector`, so a REPORT covering the last byte means the peer has
+//! the file, checked. The sender reads the file as fast as the connection
+//! takes it (at most [`SEND_BUFFER`] bytes wait in memory); the receiver
+//! writes through a thread of its own (`file_store`) and the connection
+//! stops reading while [`RECEIVE_BUFFER`] bytes wait for the disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
+
+use bytes::Bytes;
+use msrp_proto::headers::ByteRange;
+use msrp_proto::{Flag, SessionEvent};
+use sdp::{FileHash, FileRange, FileSelector};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::base::{MsrpStreamBase, RemoteMedia};
+use super::file_store::{part_path, safe_file_name, sha1_of, PartFile};
+use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
+use crate::notification::NotificationData;
+use crate::streams::interface::StreamSettings;
+
+/// Bytes per chunk: large enough for speed, small enough for relays
+/// (Kamailio reads an MSRP frame into a 64 KiB buffer).
+pub const CHUNK_SIZE: u64 = 32 * 1024;
+
+/// Bytes of the file read ahead of the connection.
+pub const SEND_BUFFER: u64 = 1 << 20;
+
+/// Bytes received and not yet on disk before reading pauses.
+pub const RECEIVE_BUFFER: u64 = 4 << 20;
+
+/// Which way the file goes, seen from us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferDirection {
+    Send,
+    Receive,
+}
+
+/// A file selector for a file on disk (the spec's `FileSelector.for_file`):
+/// its base name, size, the given type, and its SHA-1 when asked, hashed
+/// on a blocking thread so the engine goes on meanwhile.
+pub async fn file_selector_for(
+    path: &Path,
+    content_type: Option<&str>,
+    compute_hash: bool,
+) -> std::io::Result<FileSelector> {
+    let meta = tokio::fs::metadata(path).await?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a file",
+            path.display()
+        )));
+    }
+    let hash = if compute_hash {
+        let p = path.to_owned();
+        let digest = tokio::task::spawn_blocking(move || sha1_of(&p))
+            .await
+            .map_err(std::io::Error::other)??;
+        Some(FileHash::sha1(digest))
+    } else {
+        None
+    };
+    Ok(FileSelector {
+        name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        content_type: Some(
+            content_type
+                .unwrap_or("application/octet-stream")
+                .to_owned(),
+        ),
+        size: Some(meta.len()),
+        hash,
+        unknown: Vec::new(),
+    })
+}
+
+/// What the application can read about a transfer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransferProgress {
+    /// Bytes the peer confirmed (sending) or we stored (receiving),
+    /// counting those of an earlier, resumed transfer.
+    pub transferred_bytes: u64,
+    pub file_size: u64,
+    pub finished: bool,
+    pub error: Option<String>,
+    /// Where the received file was saved.
+    pub saved_to: Option<PathBuf>,
+}
+
+pub(super) struct Inner {
+    pub(super) base: MsrpStreamBase,
+    pub(super) direction: TransferDirection,
+    pub(super) selector: FileSelector,
+    pub(super) transfer_id: String,
+    /// The bytes to transfer: ours when we offer, the offer's when we
+    /// answer.
+    pub(super) range: Option<FileRange>,
+    /// The file we send.
+    source: Mutex<Option<PathBuf>>,
+    directory: Mutex<PathBuf>,
+    progress: Mutex<TransferProgress>,
+    finished: AtomicBool,
+    /// Work for the disk thread (receiving).
+    disk: Mutex<Option<mpsc::Sender<DiskWork>>>,
+    gate: Arc<ReadGate>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// The spec's FileTransferStream.
+#[derive(Clone)]
+pub struct FileTransferStream {
+    pub(super) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FileTransferStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileTransferStream")
+            .field("direction", &self.inner.direction)
+            .field("file", &self.inner.selector.name)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl FileTransferStream {
+    /// A stream that pushes the file at `path` described by `selector`
+    /// (see [`file_selector_for`]); `range` resumes from a byte on.
+    pub fn new_outgoing(
+        settings: &StreamSettings,
+        selector: FileSelector,
+        path: PathBuf,
+        range: Option<FileRange>,
+    ) -> FileTransferStream {
+        Self::make(
+            settings,
+            TransferDirection::Send,
+            selector,
+            Some(path),
+            range,
+            None,
+            None,
+        )
+    }
+
+    /// A stream that asks the peer for the file `selector` names (RFC
+    /// 5547 §8: a `recvonly` offer); `range` asks for part of it.
+    pub fn new_pull(
+        settings: &StreamSettings,
+        selector: FileSelector,
+        range: Option<FileRange>,
+    ) -> FileTransferStream {
+        Self::make(
+            settings,
+            TransferDirection::Receive,
+            selector,
+            None,
+            range,
+            None,
+            None,
+        )
+    }
+
+    pub(super) fn make(
+        settings: &StreamSettings,
+        direction: TransferDirection,
+        selector: FileSelector,
+        source: Option<PathBuf>,
+        range: Option<FileRange>,
+        transfer_id: Option<String>,
+        offer: Option<RemoteMedia>,
+    ) -> FileTransferStream {
+        let mut base = MsrpStreamBase::new("message", vec!["*".into()], vec![], settings, offer);
+        base.chunk_size = Some(CHUNK_SIZE);
+        base.stream_incoming = direction == TransferDirection::Receive;
+        let size = selector.size.unwrap_or(0);
+        FileTransferStream {
+            inner: Arc::new(Inner {
+                base,
+                direction,
+                transfer_id: transfer_id.unwrap_or_else(new_message_id),
+                range,
+                source: Mutex::new(source),
+                directory: Mutex::new(settings.msrp.file_directory.clone()),
+                progress: Mutex::new(TransferProgress {
+                    file_size: size,
+                    ..TransferProgress::default()
+                }),
+                finished: AtomicBool::new(false),
+                disk: Mutex::new(None),
+                gate: ReadGate::new(RECEIVE_BUFFER),
+                tasks: Mutex::new(Vec::new()),
+                selector,
+            }),
+        }
+    }
+
+    /// The MSRP stream underneath.
+    pub fn base(&self) -> &MsrpStreamBase {
+        &self.inner.base
+    }
+
+    pub fn direction(&self) -> TransferDirection {
+        self.inner.direction
+    }
+
+    /// The file selector (the spec's `file_selector`).
+    pub fn file_selector(&self) -> &FileSelector {
+        &self.inner.selector
+    }
+
+    /// RFC 5547 `a=file-transfer-id`.
+    pub fn transfer_id(&self) -> &str {
+        &self.inner.transfer_id
+    }
+
+    /// The `a=file-range` this transfer goes by, if any.
+    pub fn file_range(&self) -> Option<FileRange> {
+        self.inner.range
+    }
+
+    pub fn progress(&self) -> TransferProgress {
+        lock(&self.inner.progress).clone()
+    }
+
+    /// Where a received file goes (before the stream starts).
+    pub fn set_directory(&self, dir: PathBuf) {
+        *lock(&self.inner.directory) = dir;
+    }
+
+    /// The file to send for a pull request the peer made (before the
+    /// stream starts).
+    pub fn set_file(&self, path: PathBuf) {
+        *lock(&self.inner.source) = Some(path);
+    }
+
+    /// The first byte to transfer (1-based).
+    fn first_byte(&self) -> u64 {
+        self.inner.range.map_or(1, |r| r.start)
+    }
+
+    pub(super) fn on_started(&self) {
+        let me = self.clone();
+        let task = match self.inner.direction {
+            TransferDirection::Send => tokio::spawn(async move {
+                if let Err(e) = me.send_file().await {
+                    me.inner.fail(&e);
+                }
+            }),
+            TransferDirection::Receive => {
+                let (tx, rx) = mpsc::channel();
+                *lock(&self.inner.disk) = Some(tx.clone());
+                let weak = Arc::downgrade(&self.inner);
+                let dir = lock(&self.inner.directory).clone();
+                let keep = self.first_byte() - 1;
+                let rt = tokio::runtime::Handle::current();
+                std::thread::spawn(move || disk_thread(weak, rx, dir, keep, rt));
+                tokio::spawn(async move {
+                    if let Some(conn) = me.inner.base.connection().await {
+                        conn.set_read_gate(me.inner.gate.clone());
+                        let _ = tx.send(DiskWork::Connected(conn));
+                    }
+                })
+            }
+        };
+        lock(&self.inner.tasks).push(task);
+    }
+
+    async fn send_file(&self) -> Result<(), String> {
+        let path = lock(&self.inner.source)
+            .clone()
+            .ok_or("no file to send was given")?;
+        let size = self.inner.selector.size.ok_or("the file size is unknown")?;
+        let first = self.first_byte();
+        let end = self
+            .inner
+            .range
+            .and_then(|r| r.stop)
+            .unwrap_or(size)
+            .min(size);
+        let Some(conn) = self.inner.base.connection().await else {
+            return Ok(()); // ended before it started
+        };
+        let id = new_message_id();
+        lock(&self.inner.progress).transferred_bytes = first - 1;
+        let content_type = self
+            .inner
+            .selector
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        conn.begin(&id, &content_type, size, first, true)?;
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        file.seek(std::io::SeekFrom::Start(first - 1))
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut left = (end + 1).saturating_sub(first);
+        if left == 0 {
+            conn.append(&id, Bytes::new(), true)
+                .map_err(|e| e.to_string())?;
+        }
+        while left > 0 {
+            let want = usize::try_from(left.min(256 * 1024)).unwrap_or(256 * 1024);
+            let mut buf = vec![0u8; want];
+            file.read_exact(&mut buf)
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            left -= want as u64;
+            conn.append(&id, Bytes::from(buf), left == 0)
+                .map_err(|e| e.to_string())?;
+            conn.wait_buffered_below(&id, SEND_BUFFER).await;
+            if conn.is_closed() {
+                return Ok(()); // the connection's end reports itself
+            }
+        }
+        Ok(())
+    }
+
+    /// Every event of the connection, in order (runs under its lock:
+    /// nothing here calls into the connection).
+    pub(super) fn on_event(&self, ev: ConnectionEvent) {
+        let inner = &self.inner;
+        match ev {
+            ConnectionEvent::Closed { error } => {
+                if let Some(tx) = lock(&inner.disk).as_ref() {
+                    let _ = tx.send(DiskWork::Closed);
+                }
+                if inner.direction == TransferDirection::Send {
+                    let reason = error.unwrap_or_else(|| "the connection closed".into());
+                    inner.finish(Some(reason));
+                }
+            }
+            ConnectionEvent::Session(SessionEvent::ChunkData { offset, data, .. }) => {
+                inner.gate.hold(data.len() as u64);
+                if let Some(tx) = lock(&inner.disk).as_ref() {
+                    let _ = tx.send(DiskWork::Data { offset, data });
+                }
+            }
+            ConnectionEvent::Session(SessionEvent::ChunkReceived {
+                message_id,
+                content_type,
+                range,
+                flag,
+                success_report,
+            }) => {
+                // The peer's empty binding SEND carries no type; a chunk
+                // of the file (even of an empty one) does.
+                if content_type.is_none() && range.len() == Some(0) {
+                    return;
+                }
+                if let Some(tx) = lock(&inner.disk).as_ref() {
+                    let _ = tx.send(DiskWork::ChunkEnd {
+                        message_id,
+                        range,
+                        flag,
+                        success_report,
+                    });
+                }
+            }
+            ConnectionEvent::Session(SessionEvent::MessageDelivered { message_id, range }) => {
+                if inner.base.is_bind(&message_id) {
+                    return;
+                }
+                let (transferred, size) = {
+                    let mut p = lock(&inner.progress);
+                    if let Some(end) = range.and_then(|r| r.end) {
+                        p.transferred_bytes = p.transferred_bytes.max(end);
+                    }
+                    (p.transferred_bytes, p.file_size)
+                };
+                inner.post(NotificationData::FileTransferStreamDidDeliverChunk {
+                    message_id,
+                    code: 200,
+                    reason: "OK".into(),
+                    transferred_bytes: transferred,
+                    file_size: size,
+                });
+                if transferred >= size {
+                    inner.finish(None);
+                }
+            }
+            ConnectionEvent::Session(SessionEvent::MessageFailed {
+                message_id,
+                status,
+                reason,
+            }) => {
+                if inner.base.is_bind(&message_id) {
+                    return;
+                }
+                let reason = reason.unwrap_or_default();
+                inner.post(NotificationData::FileTransferStreamDidNotDeliverChunk {
+                    message_id,
+                    code: status,
+                    reason: reason.clone(),
+                });
+                inner.finish(Some(format!(
+                    "the peer refused the file: {status} {reason}"
+                )));
+            }
+            ConnectionEvent::Session(_) => {}
+        }
+    }
+}
+
+impl Inner {
+    pub(super) fn post(&self, data: NotificationData) {
+        if let Some(c) = self.base.context() {
+            c.center.post(c.sender, data);
+        }
+    }
+
+    /// Ends the transfer once, either way.
+    fn finish(&self, error: Option<String>) {
+        if self.finished.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        {
+            let mut p = lock(&self.progress);
+            p.finished = true;
+            p.error = error.clone();
+        }
+        self.post(NotificationData::FileTransferStreamDidFinish { error });
+    }
+
+    /// A failure of ours (file, disk): the stream fails and ends.
+    fn fail(&self, reason: &str) {
+        if self.finished.load(Ordering::SeqCst) {
+            return;
+        }
+        self.post(NotificationData::MediaStreamDidFail {
+            reason: reason.to_owned(),
+        });
+        self.finish(Some(reason.to_owned()));
+        self.base.end();
+    }
+
+    pub(super) fn end(&self) {
+        if let Some(tx) = lock(&self.disk).take() {
+            let _ = tx.send(DiskWork::Closed);
+        }
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        if !self.finished.load(Ordering::SeqCst) {
+            self.finish(Some(
+                "the stream ended before the file was transferred".into(),
+            ));
+        }
+        self.base.end();
+    }
+}
+
+enum DiskWork {
+    Connected(Arc<MsrpConnection>),
+    Data {
+        offset: u64,
+        data: Bytes,
+    },
+    ChunkEnd {
+        message_id: String,
+        range: ByteRange,
+        flag: Flag,
+        success_report: bool,
+    },
+    Closed,
+}
+
+/// The receiving side's disk work, in the order the connection read it.
+fn disk_thread(
+    inner: Weak<Inner>,
+    rx: mpsc::Receiver<DiskWork>,
+    dir: PathBuf,
+    keep: u64,
+    rt: tokio::runtime::Handle,
+) {
+    let Some(me) = inner.upgrade() else { return };
+    let size = me.selector.size.unwrap_or(0);
+    let name = safe_file_name(me.selector.name.as_deref());
+    let want_hash = me
+        .selector
+        .hash
+        .as_ref()
+        .filter(|h| h.algorithm == "sha-1")
+        .map(|h| h.digest.clone());
+    let content_type = me
+        .selector
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let gate = me.gate.clone();
+    drop(me);
+    let opened = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot make {}: {e}", dir.display()))
+        .and_then(|_| PartFile::open(part_path(&dir, &name, want_hash.as_deref()), size, keep));
+    let mut part = match opened {
+        Ok(p) => Some(p),
+        Err(e) => {
+            if let Some(me) = inner.upgrade() {
+                me.fail(&e);
+            }
+            None
+        }
+    };
+    let mut conn: Option<Arc<MsrpConnection>> = None;
+    // REPORTs owed before the connection was known.
+    let mut owed: Vec<(String, ByteRange, u16, String)> = Vec::new();
+    let mut failed = part.is_none();
+    while let Ok(work) = rx.recv() {
+        match work {
+            DiskWork::Connected(c) => {
+                for (m, r, code, reason) in owed.drain(..) {
+                    c.report(&m, r, code, &reason);
+                }
+                conn = Some(c);
+            }
+            DiskWork::Data { offset, data } => {
+                let n = data.len() as u64;
+                if let (Some(p), false) = (part.as_mut(), failed) {
+                    match p.write_at(offset, &data) {
+                        Ok(()) => {
+                            if let Some(me) = inner.upgrade() {
+                                let transferred = p.contiguous();
+                                lock(&me.progress).transferred_bytes = transferred;
+                                me.post(NotificationData::FileTransferStreamGotChunk {
+                                    content: data,
+                                    content_type: content_type.clone(),
+                                    transferred_bytes: transferred,
+                                    file_size: size,
+                                });
+                            }
+                        }
+                        Err(e) => {
+                            failed = true;
+                            if let Some(me) = inner.upgrade() {
+                                me.fail(&e);
+                            }
+                        }
+                    }
+                }
+                gate.release(n);
+            }
+            DiskWork::ChunkEnd {
+                message_id,
+                range,
+                flag,
+                success_report,
+            } => {
+                if failed || flag == Flag::Aborted {
+                    continue;
+                }
+                let Some(p) = part.as_mut() else { continue };
+                let mut report = success_report.then(|| (200u16, "OK".to_owned()));
+                let mut done = None;
+                if p.is_complete() {
+                    let verdict = match (&want_hash, p.sha1()) {
+                        (_, Err(e)) => Err(format!("cannot hash {}: {e}", p.path().display())),
+                        (Some(want), Ok(got)) if *want != got => {
+                            Err("the received file's SHA-1 does not match the file-selector".into())
+                        }
+                        _ => Ok(()),
+                    };
+                    match verdict {
+                        Ok(()) => done = part.take().map(|p| p.finish(&dir, &name)),
+                        Err(e) => {
+                            if let Some(p) = part.take() {
+                                let _ = std::fs::remove_file(p.path());
+                            }
+                            done = Some(Err(e));
+                        }
+                    }
+                    if let Some(Err(e)) = &done {
+                        report = Some((400, e.clone()));
+                        failed = true;
+                    }
+                }
+                if let Some((code, reason)) = report {
+                    match &conn {
+                        Some(c) => c.report(&message_id, range, code, &reason),
+                        None => owed.push((message_id, range, code, reason)),
+                    }
+                }
+                if let (Some(result), Some(me)) = (done, inner.upgrade()) {
+                    match result {
+                        Ok(path) => {
+                            {
+                                let mut pr = lock(&me.progress);
+                                pr.saved_to = Some(path);
+                                pr.transferred_bytes = size;
+                            }
+                            me.finish(None);
+                        }
+                        // The failure REPORT goes out before the close.
+                        Err(e) => match conn.clone() {
+                            Some(c) => {
+                                rt.spawn(async move {
+                                    c.drain(std::time::Duration::from_secs(2)).await;
+                                    me.fail(&e);
+                                });
+                            }
+                            None => me.fail(&e),
+                        },
+                    }
+                }
+            }
+            DiskWork::Closed => {
+                if let Some(me) = inner.upgrade() {
+                    if !me.finished.load(Ordering::SeqCst) {
+                        // The part file stays for a resumed transfer.
+                        me.finish(Some(
+                            "the connection closed before the whole file came".into(),
+                        ));
+                    }
+                }
+                break;
+            }
+        }
+    }
+    // Whatever was held for the disk is not any more.
+    gate.release(u64::MAX);
+}

@@ -1,0 +1,361 @@
+//! File transfer (RFC 5547) between two applications in one process on
+//! loopback: pushed and pulled, over TCP and TLS, files of 0 bytes, 1
+//! byte, one chunk and a byte, and 100 MB of random data; a transfer cut
+//! in the middle and resumed with `a=file-range`; hostile names; a file
+//! whose hash does not match. Every received file is compared with the
+//! sent one by SHA-256.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{account_app_with, contact_uri, incoming_session, until, TempDir};
+use sdp::{FileRange, FileSelector};
+use sha2::{Digest, Sha256};
+use sipsimple::application::SipApplication;
+use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::session::Session;
+use sipsimple::streams::msrp::file_transfer::CHUNK_SIZE;
+use sipsimple::streams::msrp::{file_selector_for, FileTransferStream, TransferDirection};
+use sipsimple::streams::MediaStream;
+
+struct Peers {
+    alice: SipApplication,
+    bob: SipApplication,
+    alice_all: Subscription,
+    bob_all: Subscription,
+    /// Bob's download directory.
+    inbox: TempDir,
+}
+
+async fn peers(transport: &str) -> Peers {
+    let inbox = TempDir::new("ft-inbox");
+    let account = format!("msrp.transport = \"{transport}\"\n");
+    let dir = inbox.0.display().to_string();
+    let alice = account_app_with("alice", "", &account).await;
+    let bob = account_app_with(
+        "bob",
+        &format!("[file_transfer]\ndirectory = \"{dir}\"\n"),
+        &account,
+    )
+    .await;
+    let alice_all = alice.notification_center().subscribe(Filter::all());
+    let bob_all = bob.notification_center().subscribe(Filter::all());
+    Peers {
+        alice,
+        bob,
+        alice_all,
+        bob_all,
+        inbox,
+    }
+}
+
+/// Alice offers `stream`; bob accepts the file-transfer stream the
+/// registry made for it (after `prepare`), and both sessions start.
+async fn offer(
+    p: &mut Peers,
+    stream: Arc<FileTransferStream>,
+    prepare: impl FnOnce(&FileTransferStream),
+) -> (Session, Session, Arc<FileTransferStream>) {
+    let account = p.alice.account_manager().accounts().remove(0);
+    let caller = p
+        .alice
+        .session_manager()
+        .connect(
+            &account,
+            &contact_uri(&p.bob),
+            vec![stream as Arc<dyn MediaStream>],
+        )
+        .await
+        .unwrap();
+    let callee = incoming_session(&p.bob, &mut p.bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    assert_eq!(
+        proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["file-transfer"]
+    );
+    let theirs = proposed[0]
+        .clone()
+        .downcast::<FileTransferStream>()
+        .unwrap();
+    prepare(&theirs);
+    callee.accept(proposed).await.unwrap();
+    (caller, callee, theirs)
+}
+
+fn settings(app: &SipApplication) -> sipsimple::streams::StreamSettings {
+    let account = app.account_manager().accounts().remove(0);
+    app.session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap()
+}
+
+/// The error of the next FileTransferStreamDidFinish.
+async fn finished(sub: &mut Subscription) -> Option<String> {
+    match until(sub, "FileTransferStreamDidFinish")
+        .await
+        .pop()
+        .unwrap()
+        .data
+    {
+        NotificationData::FileTransferStreamDidFinish { error } => error,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn random_file(dir: &Path, name: &str, len: usize, seed: u64) -> PathBuf {
+    let mut x = seed | 1;
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(len);
+    let path = dir.join(name);
+    std::fs::write(&path, &data).unwrap();
+    path
+}
+
+fn sha256(path: &Path) -> Vec<u8> {
+    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+/// Alice pushes a file of `len` bytes to bob; bob's copy is checked.
+async fn push(transport: &str, len: usize) {
+    let mut p = peers(transport).await;
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, "data.bin", len, len as u64);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    assert_eq!(selector.size, Some(len as u64));
+    let ours = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector,
+        file.clone(),
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, ours.clone(), |_| {}).await;
+    assert_eq!(theirs.direction(), TransferDirection::Receive);
+    assert_eq!(theirs.transfer_id(), ours.transfer_id());
+    assert_eq!(finished(&mut p.bob_all).await, None);
+    assert_eq!(finished(&mut p.alice_all).await, None);
+    let got = theirs.progress();
+    let saved = got.saved_to.clone().unwrap();
+    assert_eq!(saved, p.inbox.0.join("data.bin"));
+    assert_eq!(sha256(&saved), sha256(&file));
+    assert_eq!(
+        (got.transferred_bytes, got.file_size),
+        (len as u64, len as u64)
+    );
+    let sent = ours.progress();
+    assert_eq!(
+        (sent.transferred_bytes, sent.finished, sent.error),
+        (len as u64, true, None)
+    );
+    // No part file is left behind.
+    let left: Vec<_> = std::fs::read_dir(&p.inbox.0).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    caller.end().await.unwrap();
+}
+
+#[tokio::test]
+async fn pushes_an_empty_file() {
+    push("tcp", 0).await;
+}
+
+#[tokio::test]
+async fn pushes_one_byte_over_tls() {
+    push("tls", 1).await;
+}
+
+#[tokio::test]
+async fn pushes_one_chunk_and_a_byte() {
+    push("tcp", CHUNK_SIZE as usize + 1).await;
+}
+
+#[tokio::test]
+async fn pushes_one_chunk_and_a_byte_over_tls() {
+    push("tls", CHUNK_SIZE as usize + 1).await;
+}
+
+#[tokio::test]
+async fn pushes_100_mb_of_random_data() {
+    push("tcp", 100 << 20).await;
+}
+
+/// Bob asks alice for a file she has (RFC 5547 §8): alice's application
+/// names the file for the stream the registry made.
+#[tokio::test]
+async fn pulls_a_file_over_tls() {
+    let mut p = peers("tls").await;
+    // Bob pulls from alice: bob's application offers here.
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, "wanted.bin", 3 * CHUNK_SIZE as usize + 17, 7);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let want = FileSelector {
+        name: selector.name.clone(),
+        size: selector.size,
+        hash: selector.hash.clone(),
+        ..FileSelector::default()
+    };
+    // Roles swapped: `p.alice` pulls, `p.bob` serves; the pulled file
+    // lands in alice's directory, which is set on her stream.
+    let pulled = TempDir::new("ft-pulled");
+    let ours = Arc::new(FileTransferStream::new_pull(
+        &settings(&p.alice),
+        want,
+        None,
+    ));
+    ours.set_directory(pulled.0.clone());
+    let source = file.clone();
+    let (caller, _callee, theirs) = offer(&mut p, ours.clone(), |s| {
+        assert_eq!(s.direction(), TransferDirection::Send);
+        s.set_file(source);
+    })
+    .await;
+    assert_eq!(finished(&mut p.alice_all).await, None);
+    assert_eq!(finished(&mut p.bob_all).await, None);
+    let saved = ours.progress().saved_to.unwrap();
+    assert_eq!(saved, pulled.0.join("wanted.bin"));
+    assert_eq!(sha256(&saved), sha256(&file));
+    assert_eq!(theirs.progress().transferred_bytes, selector.size.unwrap());
+    caller.end().await.unwrap();
+}
+
+/// A push cut in the middle (the session ends) is resumed in a new
+/// session from the byte after those the receiver confirmed, and the
+/// whole file's hash is checked at the end.
+#[tokio::test]
+async fn a_cut_transfer_resumes_with_file_range() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let len = 20 << 20;
+    let file = random_file(&outbox.0, "big.bin", len, 99);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let first = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    // Cut once a few MB are confirmed.
+    loop {
+        let n = until(&mut p.alice_all, "FileTransferStreamDidDeliverChunk").await;
+        if let NotificationData::FileTransferStreamDidDeliverChunk {
+            transferred_bytes, ..
+        } = n.last().unwrap().data
+        {
+            if transferred_bytes >= 3 << 20 {
+                break;
+            }
+        }
+    }
+    caller.end().await.unwrap();
+    let seen = until(&mut p.bob_all, "FileTransferStreamDidFinish").await;
+    match &seen.last().unwrap().data {
+        NotificationData::FileTransferStreamDidFinish { error } => {
+            assert!(error.is_some(), "the cut transfer must not finish well")
+        }
+        other => panic!("{other:?}"),
+    }
+    if !common::names(&seen).contains(&"SIPSessionDidEnd") {
+        until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    }
+    let confirmed = first.progress().transferred_bytes;
+    assert!(
+        confirmed >= 3 << 20 && confirmed < len as u64,
+        "{confirmed}"
+    );
+    assert!(theirs.progress().saved_to.is_none());
+    assert!(!p.inbox.0.join("big.bin").exists());
+    until(&mut p.alice_all, "SIPSessionDidEnd").await;
+
+    let range = FileRange {
+        start: confirmed + 1,
+        stop: None,
+    };
+    let again = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector,
+        file.clone(),
+        Some(range),
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
+        assert_eq!(s.file_range(), Some(range));
+    })
+    .await;
+    assert_eq!(finished(&mut p.bob_all).await, None);
+    assert_eq!(finished(&mut p.alice_all).await, None);
+    let saved = theirs.progress().saved_to.unwrap();
+    assert_eq!(sha256(&saved), sha256(&file));
+    assert_eq!(again.progress().transferred_bytes, len as u64);
+    caller.end().await.unwrap();
+}
+
+/// Names from the peer land inside the download directory, as plain
+/// names, and never over an existing file.
+#[tokio::test]
+async fn hostile_names_stay_inside_the_directory() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, "payload", 1000, 3);
+    std::fs::write(p.inbox.0.join("passwd"), b"already here").unwrap();
+    for (name, lands_as) in [
+        ("../../passwd", "passwd (1)"),
+        ("/etc/passwd", "passwd (2)"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("..", "file"),
+        ("CON", "_CON"),
+    ] {
+        let mut selector = file_selector_for(&file, None, true).await.unwrap();
+        selector.name = Some(name.into());
+        let ours = Arc::new(FileTransferStream::new_outgoing(
+            &settings(&p.alice),
+            selector,
+            file.clone(),
+            None,
+        ));
+        let (caller, _callee, theirs) = offer(&mut p, ours, |_| {}).await;
+        assert_eq!(finished(&mut p.bob_all).await, None, "{name}");
+        let saved = theirs.progress().saved_to.unwrap();
+        assert_eq!(saved, p.inbox.0.join(lands_as), "{name}");
+        assert_eq!(sha256(&saved), sha256(&file));
+        caller.end().await.unwrap();
+        until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    }
+    assert_eq!(
+        std::fs::read(p.inbox.0.join("passwd")).unwrap(),
+        b"already here"
+    );
+    assert!(!p.inbox.0.parent().unwrap().join("passwd").exists());
+}
+
+/// A file whose bytes do not match the selector's SHA-1 is not kept, and
+/// the sender hears that it was not delivered.
+#[tokio::test]
+async fn a_hash_mismatch_fails_both_sides_and_keeps_nothing() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, "liar.bin", 5000, 5);
+    let mut selector = file_selector_for(&file, None, true).await.unwrap();
+    if let Some(h) = selector.hash.as_mut() {
+        h.digest[0] ^= 0xff;
+    }
+    let ours = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector,
+        file,
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, ours.clone(), |_| {}).await;
+    let bob_err = finished(&mut p.bob_all).await.unwrap();
+    assert!(bob_err.contains("SHA-1"), "{bob_err}");
+    let alice_err = finished(&mut p.alice_all).await.unwrap();
+    assert!(alice_err.contains("SHA-1"), "{alice_err}");
+    assert!(theirs.progress().saved_to.is_none());
+    assert_eq!(std::fs::read_dir(&p.inbox.0).unwrap().count(), 0);
+    let _ = caller.end().await;
+}
