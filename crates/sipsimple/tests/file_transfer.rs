@@ -6,6 +6,7 @@
 //! sent one by SHA-256.
 
 mod common;
+mod kamailio;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,14 +31,19 @@ struct Peers {
 }
 
 async fn peers(transport: &str) -> Peers {
-    let inbox = TempDir::new("ft-inbox");
     let account = format!("msrp.transport = \"{transport}\"\n");
+    peers_with(&account, &account).await
+}
+
+/// Alice's and bob's account settings as given.
+async fn peers_with(alice_account: &str, bob_account: &str) -> Peers {
+    let inbox = TempDir::new("ft-inbox");
     let dir = inbox.0.display().to_string();
-    let alice = account_app_with("alice", "", &account).await;
+    let alice = account_app_with("alice", "", alice_account).await;
     let bob = account_app_with(
         "bob",
         &format!("[file_transfer]\ndirectory = \"{dir}\"\n"),
-        &account,
+        bob_account,
     )
     .await;
     let alice_all = alice.notification_center().subscribe(Filter::all());
@@ -126,6 +132,10 @@ fn sha256(path: &Path) -> Vec<u8> {
 /// Alice pushes a file of `len` bytes to bob; bob's copy is checked.
 async fn push(transport: &str, len: usize) {
     let mut p = peers(transport).await;
+    push_between(&mut p, len).await;
+}
+
+async fn push_between(p: &mut Peers, len: usize) {
     let outbox = TempDir::new("ft-outbox");
     let file = random_file(&outbox.0, "data.bin", len, len as u64);
     let selector = file_selector_for(&file, None, true).await.unwrap();
@@ -136,7 +146,7 @@ async fn push(transport: &str, len: usize) {
         file.clone(),
         None,
     ));
-    let (caller, _callee, theirs) = offer(&mut p, ours.clone(), |_| {}).await;
+    let (caller, _callee, theirs) = offer(p, ours.clone(), |_| {}).await;
     assert_eq!(theirs.direction(), TransferDirection::Receive);
     assert_eq!(theirs.transfer_id(), ours.transfer_id());
     assert_eq!(finished(&mut p.bob_all).await, None);
@@ -157,7 +167,9 @@ async fn push(transport: &str, len: usize) {
     // No part file is left behind.
     let left: Vec<_> = std::fs::read_dir(&p.inbox.0).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
+    std::fs::remove_file(&saved).unwrap();
     caller.end().await.unwrap();
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
 }
 
 #[tokio::test]
@@ -190,9 +202,12 @@ async fn pushes_100_mb_of_random_data() {
 #[tokio::test]
 async fn pulls_a_file_over_tls() {
     let mut p = peers("tls").await;
-    // Bob pulls from alice: bob's application offers here.
+    pull_between(&mut p, 3 * CHUNK_SIZE as usize + 17).await;
+}
+
+async fn pull_between(p: &mut Peers, len: usize) {
     let outbox = TempDir::new("ft-outbox");
-    let file = random_file(&outbox.0, "wanted.bin", 3 * CHUNK_SIZE as usize + 17, 7);
+    let file = random_file(&outbox.0, "wanted.bin", len, 7);
     let selector = file_selector_for(&file, None, true).await.unwrap();
     let want = FileSelector {
         name: selector.name.clone(),
@@ -210,7 +225,7 @@ async fn pulls_a_file_over_tls() {
     ));
     ours.set_directory(pulled.0.clone());
     let source = file.clone();
-    let (caller, _callee, theirs) = offer(&mut p, ours.clone(), |s| {
+    let (caller, _callee, theirs) = offer(p, ours.clone(), |s| {
         assert_eq!(s.direction(), TransferDirection::Send);
         s.set_file(source);
     })
@@ -222,6 +237,34 @@ async fn pulls_a_file_over_tls() {
     assert_eq!(sha256(&saved), sha256(&file));
     assert_eq!(theirs.progress().transferred_bytes, selector.size.unwrap());
     caller.end().await.unwrap();
+}
+
+const RELAY_PASSWORD: &str = "relay-secret";
+
+fn relay_account(port: u16, for_outbound: bool) -> String {
+    format!(
+        "msrp.transport = \"tcp\"\nmsrp.connection_model = \"relay\"\n\
+         auth.password = \"{RELAY_PASSWORD}\"\n\
+         nat_traversal.msrp_relay = \"msrp://127.0.0.1:{port};tcp\"\n\
+         nat_traversal.use_msrp_relay_for_outbound = {for_outbound}\n"
+    )
+}
+
+/// Through Kamailio's MSRP relay (RFC 4976), both parties on it: files
+/// of 0 bytes, 1 byte and one chunk and a byte pushed, and 100 MB pulled
+/// the other way.
+#[tokio::test]
+async fn through_the_kamailio_relay_both_ways() {
+    let relay = kamailio::start_msrp_relay(RELAY_PASSWORD);
+    let mut p = peers_with(
+        &relay_account(relay.port, true),
+        &relay_account(relay.port, false),
+    )
+    .await;
+    for len in [0, 1, CHUNK_SIZE as usize + 1] {
+        push_between(&mut p, len).await;
+    }
+    pull_between(&mut p, 100 << 20).await;
 }
 
 /// A push cut in the middle (the session ends) is resumed in a new

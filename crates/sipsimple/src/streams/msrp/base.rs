@@ -34,6 +34,9 @@ use crate::streams::interface::{StreamContext, StreamDirection, StreamError, Str
 /// How long the passive side waits for the peer to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Chunk size on a path through relays.
+pub const RELAY_CHUNK_SIZE: u64 = 8 * 1024;
+
 /// Messages a stream keeps for sending before its connection is up.
 pub const MAX_QUEUED_BEFORE_START: usize = 1024;
 
@@ -261,6 +264,11 @@ impl MsrpStreamBase {
         self.flags.ended.load(Ordering::SeqCst) || self.flags.failed.load(Ordering::SeqCst)
     }
 
+    /// Whether our side of the path goes through our relay.
+    pub fn on_relay(&self) -> bool {
+        !self.lock().relays.is_empty()
+    }
+
     /// The connection, once it is up; None if the stream ends first.
     pub async fn connection(&self) -> Option<Arc<MsrpConnection>> {
         let mut rx = self.flags.connected.subscribe();
@@ -456,6 +464,13 @@ impl MsrpStreamBase {
         let mut cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
         if let Some(size) = self.chunk_size {
             cfg.chunk_size = size;
+        }
+        // Relays read a frame whole into a buffer of their own size
+        // (Kamailio: tcp_rd_buf_size, 16 KiB by default): through ours or
+        // the peer's, chunks stay well under it.
+        let relayed = !s.relays.is_empty() || remote.path.len() > 1;
+        if relayed {
+            cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
         cfg.stream_incoming = self.stream_incoming;
         let session = Session::new(cfg);

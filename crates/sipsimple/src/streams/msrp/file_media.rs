@@ -56,6 +56,7 @@ impl MediaStream for FileTransferStream {
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
+        self.before_start();
         let weak = Arc::downgrade(&self.inner);
         self.inner.base.start(
             remote,

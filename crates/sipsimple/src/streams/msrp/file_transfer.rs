@@ -34,6 +34,12 @@ pub const CHUNK_SIZE: u64 = 32 * 1024;
 /// Bytes of the file read ahead of the connection.
 pub const SEND_BUFFER: u64 = 1 << 20;
 
+/// Bytes sent ahead of the peer's REPORTs on a path through relays: a
+/// relay queues what the next hop does not take yet, and Kamailio drops
+/// a connection whose queue passes its `tcp_conn_wq_max` (32 KiB by
+/// default) — end-to-end REPORTs are the only back-pressure across it.
+pub const RELAY_WINDOW: u64 = 128 * 1024;
+
 /// Bytes received and not yet on disk before reading pauses.
 pub const RECEIVE_BUFFER: u64 = 4 << 20;
 
@@ -111,6 +117,8 @@ pub(super) struct Inner {
     disk: Mutex<Option<mpsc::Sender<DiskWork>>>,
     gate: Arc<ReadGate>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// A REPORT moved `transferred_bytes` (or the transfer ended).
+    reported: tokio::sync::Notify,
 }
 
 /// The spec's FileTransferStream.
@@ -199,6 +207,7 @@ impl FileTransferStream {
                 disk: Mutex::new(None),
                 gate: ReadGate::new(RECEIVE_BUFFER),
                 tasks: Mutex::new(Vec::new()),
+                reported: tokio::sync::Notify::new(),
                 selector,
             }),
         }
@@ -248,6 +257,22 @@ impl FileTransferStream {
         self.inner.range.map_or(1, |r| r.start)
     }
 
+    /// Before the connection can exist: the receiving side's disk thread
+    /// and its channel, so that no early byte finds nobody to take it.
+    pub(super) fn before_start(&self) {
+        if self.inner.direction == TransferDirection::Receive {
+            let (tx, rx) = mpsc::channel();
+            *lock(&self.inner.disk) = Some(tx);
+            let weak = Arc::downgrade(&self.inner);
+            let dir = lock(&self.inner.directory).clone();
+            let keep = self.first_byte() - 1;
+            let rt = tokio::runtime::Handle::current();
+            std::thread::spawn(move || disk_thread(weak, rx, dir, keep, rt));
+        }
+    }
+
+    /// The connection is being made: send the file once it is up, or
+    /// hand the connection to the disk thread for its REPORTs.
     pub(super) fn on_started(&self) {
         let me = self.clone();
         let task = match self.inner.direction {
@@ -256,21 +281,14 @@ impl FileTransferStream {
                     me.inner.fail(&e);
                 }
             }),
-            TransferDirection::Receive => {
-                let (tx, rx) = mpsc::channel();
-                *lock(&self.inner.disk) = Some(tx.clone());
-                let weak = Arc::downgrade(&self.inner);
-                let dir = lock(&self.inner.directory).clone();
-                let keep = self.first_byte() - 1;
-                let rt = tokio::runtime::Handle::current();
-                std::thread::spawn(move || disk_thread(weak, rx, dir, keep, rt));
-                tokio::spawn(async move {
-                    if let Some(conn) = me.inner.base.connection().await {
-                        conn.set_read_gate(me.inner.gate.clone());
+            TransferDirection::Receive => tokio::spawn(async move {
+                if let Some(conn) = me.inner.base.connection().await {
+                    conn.set_read_gate(me.inner.gate.clone());
+                    if let Some(tx) = lock(&me.inner.disk).as_ref() {
                         let _ = tx.send(DiskWork::Connected(conn));
                     }
-                })
-            }
+                }
+            }),
         };
         lock(&self.inner.tasks).push(task);
     }
@@ -306,6 +324,13 @@ impl FileTransferStream {
             .await
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut left = (end + 1).saturating_sub(first);
+        let mut appended = first - 1;
+        let relayed = self
+            .inner
+            .base
+            .remote_media()
+            .is_some_and(|r| r.path.len() > 1)
+            || self.inner.base.on_relay();
         if left == 0 {
             conn.append(&id, Bytes::new(), true)
                 .map_err(|e| e.to_string())?;
@@ -319,12 +344,32 @@ impl FileTransferStream {
             left -= want as u64;
             conn.append(&id, Bytes::from(buf), left == 0)
                 .map_err(|e| e.to_string())?;
+            appended += want as u64;
             conn.wait_buffered_below(&id, SEND_BUFFER).await;
+            if relayed {
+                self.wait_reported(appended.saturating_sub(RELAY_WINDOW))
+                    .await;
+            }
             if conn.is_closed() {
                 return Ok(()); // the connection's end reports itself
             }
         }
         Ok(())
+    }
+
+    /// Waits until the peer confirmed `bytes` (or the transfer ended).
+    async fn wait_reported(&self, bytes: u64) {
+        loop {
+            let reported = self.inner.reported.notified();
+            tokio::pin!(reported);
+            reported.as_mut().enable();
+            if lock(&self.inner.progress).transferred_bytes >= bytes
+                || self.inner.finished.load(Ordering::SeqCst)
+            {
+                return;
+            }
+            reported.await;
+        }
     }
 
     /// Every event of the connection, in order (runs under its lock:
@@ -386,6 +431,7 @@ impl FileTransferStream {
                     transferred_bytes: transferred,
                     file_size: size,
                 });
+                inner.reported.notify_waiters();
                 if transferred >= size {
                     inner.finish(None);
                 }
@@ -430,6 +476,7 @@ impl Inner {
             p.finished = true;
             p.error = error.clone();
         }
+        self.reported.notify_waiters();
         self.post(NotificationData::FileTransferStreamDidFinish { error });
     }
 
