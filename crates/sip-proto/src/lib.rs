@@ -45,6 +45,7 @@ pub mod message;
 pub mod params;
 pub mod parser;
 pub mod registration;
+pub mod subscription;
 pub mod transaction;
 pub mod uas;
 pub mod uri;
