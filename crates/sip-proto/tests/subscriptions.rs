@@ -1,0 +1,818 @@
+//! The RFC 6665 subscriber and notifier cores against each other, through
+//! the transaction layer, on virtual time, over an in-memory network that
+//! drops, duplicates and reorders datagrams (as tests/transactions.rs).
+//!
+//! Node 0 is the subscriber; nodes 1 and 2 are notifiers (node 2 only
+//! when the SUBSCRIBE "forks": node 1 then makes a second subscription
+//! for node 2 whose 2xx a proxy would have swallowed, so only its NOTIFYs
+//! reach the subscriber).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sip_proto::digest::CredentialStore;
+use sip_proto::headers::{HeaderName, NameAddr, To};
+use sip_proto::invite::Body;
+use sip_proto::subscription::{
+    timeout_response, IncomingSubscription, NotifierConfig, SubStateValue, SubscribeConfig,
+    Subscriber, SubscriberEvent, SubscriptionStatus, TerminationReason,
+};
+use sip_proto::transaction::{ClientKey, Event, Target, TimerConfig, Transactions, TransportKind};
+use sip_proto::uri::Uri;
+use sip_proto::{Message, Method, Request};
+
+/// xorshift64*: deterministic, seedable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    fn range_ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.next() % (hi - lo + 1))
+    }
+}
+
+fn addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 5060 + i as u16))
+}
+
+fn target(i: usize) -> Target {
+    Target {
+        addr: addr(i),
+        transport: TransportKind::Udp,
+    }
+}
+
+/// The node a Request-URI `sip:x@127.0.0.1:506N` points at.
+fn node_of_uri(uri: &str) -> usize {
+    let port: u16 = uri
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split(';').next())
+        .and_then(|p| p.parse().ok())
+        .expect("test URIs carry a port");
+    usize::from(port - 5060)
+}
+
+fn uri(s: &str) -> Uri<'static> {
+    Uri::parse(s).unwrap().into_owned()
+}
+
+fn sub_config(expires: u32) -> SubscribeConfig {
+    SubscribeConfig {
+        local: NameAddr::new(uri("sip:alice@example.test")),
+        target: uri("sip:bob@127.0.0.1:5061"),
+        contact: uri("sip:alice@127.0.0.1:5060"),
+        event: "presence".into(),
+        event_id: Some("7".into()),
+        accept: vec!["application/pidf+xml".into()],
+        expires,
+        call_id: "sub-1@127.0.0.1".into(),
+        from_tag: "alice1".into(),
+        via: "SIP/2.0/UDP 127.0.0.1:5060;rport".into(),
+        branch_prefix: "s".into(),
+        user_agent: None,
+        body: None,
+        retry_default: Duration::from_secs(90),
+        notify_wait: TimerConfig::default().timeout(),
+    }
+}
+
+/// `n` tells the subscriptions of one node apart: branches must be unique.
+fn notifier_config(node: usize, n: usize, min_expires: u32) -> NotifierConfig {
+    NotifierConfig {
+        packages: vec!["presence".into()],
+        min_expires,
+        max_expires: 3600,
+        default_expires: 600,
+        contact: uri(&format!("sip:bob@127.0.0.1:{}", 5060 + node)),
+        via: format!("SIP/2.0/UDP 127.0.0.1:{};rport", 5060 + node),
+        branch_prefix: format!("n{node}s{n}x"),
+        user_agent: None,
+    }
+}
+
+fn pidf(n: u32) -> Body {
+    Body {
+        content_type: "application/pidf+xml".into(),
+        data: format!("<presence n=\"{n}\"/>").into_bytes(),
+    }
+}
+
+/// How the notifier behaves.
+#[derive(Clone, Default)]
+struct Script {
+    min_expires: u32,
+    /// Answer 202 and authorize after this long (winfo style).
+    pending_for: Option<Duration>,
+    /// Reject the pending subscription instead of authorizing it.
+    reject: bool,
+    /// Send the first NOTIFY and hold the 2xx back this long.
+    notify_first: Option<Duration>,
+    fork: bool,
+    /// At this time, end every live subscription with this reason.
+    terminate_at: Option<(Duration, TerminationReason, Option<u32>)>,
+}
+
+struct Notifier {
+    node: usize,
+    sub: IncomingSubscription,
+    /// When to authorize (or reject) a pending one.
+    decide_at: Option<Instant>,
+}
+
+struct Sim {
+    start: Instant,
+    now: Instant,
+    tx: Vec<Transactions>,
+    wire: Vec<(Instant, usize, Target, Bytes)>,
+    rng: Rng,
+    loss: f64,
+    dup: f64,
+    subscriber: Subscriber,
+    /// Requests in flight from the subscriber, to answer a timeout.
+    in_flight: Vec<(ClientKey, Request)>,
+    /// Every SUBSCRIBE the subscriber sent (once per transaction), timed.
+    subscribes: Vec<(Duration, Request)>,
+    events: Vec<(Duration, SubscriberEvent)>,
+    notifiers: Vec<Notifier>,
+    script: Script,
+    /// Responses held back: (when, node, key, response).
+    held: Vec<(
+        Instant,
+        usize,
+        sip_proto::transaction::ServerKey,
+        sip_proto::Response,
+    )>,
+    timeout_notifies: usize,
+    body_counter: u32,
+}
+
+impl Sim {
+    fn new(seed: u64, loss: f64, dup: f64, expires: u32, script: Script) -> Sim {
+        let start = Instant::now();
+        Sim {
+            start,
+            now: start,
+            tx: (0..3)
+                .map(|_| Transactions::new(TimerConfig::default()))
+                .collect(),
+            wire: Vec::new(),
+            rng: Rng(seed.max(1)),
+            loss,
+            dup,
+            subscriber: Subscriber::new(sub_config(expires), CredentialStore::new()),
+            in_flight: Vec::new(),
+            subscribes: Vec::new(),
+            events: Vec::new(),
+            notifiers: Vec::new(),
+            script,
+            held: Vec::new(),
+            timeout_notifies: 0,
+            body_counter: 0,
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+
+    fn body(&mut self) -> Body {
+        self.body_counter += 1;
+        pidf(self.body_counter)
+    }
+
+    fn send_notify(&mut self, node: usize, notify: Request) {
+        let to = node_of_uri(notify.uri_str());
+        assert_eq!(to, 0, "NOTIFYs go to the subscriber's Contact");
+        self.tx[node]
+            .send_request(self.now, notify, target(0))
+            .unwrap();
+    }
+
+    fn on_subscribe(&mut self, node: usize, key: sip_proto::transaction::ServerKey, req: Request) {
+        let now = self.now;
+        let in_dialog = req
+            .headers
+            .typed::<To>()
+            .and_then(Result::ok)
+            .is_some_and(|t| t.tag().is_some());
+        if in_dialog {
+            let Some(i) = self
+                .notifiers
+                .iter()
+                .position(|n| n.node == node && n.sub.matches(&req))
+            else {
+                let r = sip_proto::Response::for_request(
+                    &req,
+                    sip_proto::StatusCode::new(481).unwrap(),
+                    None,
+                );
+                self.tx[node].send_response(now, &key, r).unwrap();
+                return;
+            };
+            let resp = self.notifiers[i].sub.handle_subscribe(&req, now);
+            self.tx[node]
+                .send_response(now, &key, resp.clone())
+                .unwrap();
+            if resp.status.is_success() {
+                let body = self.body();
+                if let Ok(n) = self.notifiers[i].sub.notify(Some(&body), now) {
+                    self.send_notify(node, n);
+                }
+            }
+            return;
+        }
+        let pending = self.script.pending_for.is_some();
+        let tag = format!("bob{}", self.notifiers.len() + 1);
+        let cfg = notifier_config(node, self.notifiers.len(), self.script.min_expires);
+        let (sub, resp) = match IncomingSubscription::accept(cfg, &req, &tag, pending, now) {
+            Ok(x) => x,
+            Err(r) => {
+                self.tx[node].send_response(now, &key, *r).unwrap();
+                return;
+            }
+        };
+        let decide_at = self.script.pending_for.map(|d| now + d);
+        let mut fresh = vec![Notifier {
+            node,
+            sub,
+            decide_at,
+        }];
+        if self.script.fork {
+            let tag2 = format!("bob{}f", self.notifiers.len() + 1);
+            let (sub2, _swallowed) = IncomingSubscription::accept(
+                notifier_config(2, self.notifiers.len(), 0),
+                &req,
+                &tag2,
+                pending,
+                now,
+            )
+            .unwrap();
+            fresh.push(Notifier {
+                node: 2,
+                sub: sub2,
+                decide_at,
+            });
+        }
+        match self.script.notify_first {
+            Some(d) => self.held.push((now + d, node, key, resp)),
+            None => self.tx[node].send_response(now, &key, resp).unwrap(),
+        }
+        for mut n in fresh {
+            let body = (!pending).then(|| self.body());
+            let notify = n.sub.notify(body.as_ref(), now).unwrap();
+            self.send_notify(n.node, notify);
+            self.notifiers.push(n);
+        }
+    }
+
+    fn on_event(&mut self, node: usize, e: Event) {
+        let now = self.now;
+        match (node, e) {
+            (0, Event::Request { key, request, .. }) => {
+                let resp = self.subscriber.handle_notify(&request, now);
+                if std::env::var("DEBUG_SUBS").is_ok() {
+                    eprintln!(
+                        "{:?} NOTIFY -> {}\n{}",
+                        self.elapsed(),
+                        resp.status.code(),
+                        Message::Request(request.clone())
+                    );
+                }
+                self.tx[0].send_response(now, &key, resp).unwrap();
+            }
+            (0, Event::Response { key, response }) if response.status.is_final() => {
+                self.in_flight.retain(|(k, _)| *k != key);
+                self.subscriber.handle_response(&response, now);
+            }
+            (0, Event::Timeout { key }) => {
+                if let Some(p) = self.in_flight.iter().position(|(k, _)| *k == key) {
+                    let (_, req) = self.in_flight.remove(p);
+                    self.subscriber
+                        .handle_response(&timeout_response(&req), now);
+                }
+            }
+            (n, Event::Request { key, request, .. }) if request.method == Method::Subscribe => {
+                self.on_subscribe(n, key, request);
+            }
+            (n, Event::Response { response, .. }) if response.status.is_final() => {
+                for x in self.notifiers.iter_mut().filter(|x| x.node == n) {
+                    x.sub.handle_notify_response(&response);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves requests out of the cores and datagrams onto the wire.
+    fn drain(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(r) = self.subscriber.poll_request() {
+                progressed = true;
+                self.subscribes.push((self.elapsed(), r.clone()));
+                let to = node_of_uri(r.uri_str());
+                let key = self.tx[0]
+                    .send_request(self.now, r.clone(), target(to))
+                    .unwrap();
+                self.in_flight.push((key, r));
+            }
+            while let Some(e) = self.subscriber.poll_event() {
+                self.events.push((self.elapsed(), e));
+            }
+            for i in 0..self.tx.len() {
+                while let Some(t) = self.tx[i].poll_transmit() {
+                    progressed = true;
+                    let to = usize::from(t.target.addr.port() - 5060);
+                    let copies = if self.rng.chance(self.dup) { 2 } else { 1 };
+                    for _ in 0..copies {
+                        if !self.rng.chance(self.loss) {
+                            let at = self.now + self.rng.range_ms(1, 40);
+                            self.wire.push((at, to, target(i), t.data.clone()));
+                        }
+                    }
+                }
+                while let Some(e) = self.tx[i].poll_event() {
+                    progressed = true;
+                    self.on_event(i, e);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// The scripted notifier decisions and expiries due now.
+    fn notifier_timers(&mut self) {
+        let now = self.now;
+        let held: Vec<_> = self.held.iter().filter(|h| h.0 <= now).cloned().collect();
+        self.held.retain(|h| h.0 > now);
+        for (_, node, key, resp) in held {
+            self.tx[node].send_response(now, &key, resp).unwrap();
+        }
+        let terminate = match &self.script.terminate_at {
+            Some((t, reason, after)) if self.start + *t <= now => Some((reason.clone(), *after)),
+            _ => None,
+        };
+        if terminate.is_some() {
+            self.script.terminate_at = None;
+        }
+        let mut out = Vec::new();
+        let reject = self.script.reject;
+        for n in &mut self.notifiers {
+            if n.sub.is_done() {
+                continue;
+            }
+            if let Some((reason, after)) = &terminate {
+                out.push((
+                    n.node,
+                    n.sub.terminate(reason.clone(), *after, None).unwrap(),
+                ));
+                continue;
+            }
+            if n.decide_at.is_some_and(|t| t <= now) {
+                n.decide_at = None;
+                let r = if reject {
+                    n.sub.reject().unwrap()
+                } else {
+                    n.sub.authorize(Some(&pidf(0)), now).unwrap()
+                };
+                out.push((n.node, r));
+                continue;
+            }
+            if let Some(r) = n.sub.handle_timeout(now) {
+                self.timeout_notifies += 1;
+                out.push((n.node, r));
+            }
+        }
+        for (node, r) in out {
+            self.send_notify(node, r);
+        }
+    }
+
+    fn next_time(&self) -> Option<Instant> {
+        let wire = self.wire.iter().map(|w| w.0).min();
+        let tx = self.tx.iter().filter_map(|t| t.poll_timeout()).min();
+        let sub = self.subscriber.poll_timeout();
+        let notifiers = self
+            .notifiers
+            .iter()
+            .flat_map(|n| [n.sub.poll_timeout(), n.decide_at])
+            .flatten()
+            .min();
+        let held = self.held.iter().map(|h| h.0).min();
+        let script = self.script.terminate_at.as_ref().map(|t| self.start + t.0);
+        [wire, tx, sub, notifiers, held, script]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn run_until(&mut self, limit: Duration) {
+        self.drain();
+        while let Some(t) = self.next_time() {
+            if t - self.start > limit {
+                break;
+            }
+            self.now = self.now.max(t);
+            self.wire.sort_by_key(|w| w.0);
+            let n = self.wire.iter().take_while(|w| w.0 <= self.now).count();
+            let due: Vec<_> = self.wire.drain(..n).collect();
+            for (_, to, from, data) in due {
+                let msg = Message::parse(data).expect("our own messages parse");
+                self.tx[to].handle_message(self.now, msg, from);
+            }
+            for t in &mut self.tx {
+                t.handle_timeout(self.now);
+            }
+            self.subscriber.handle_timeout(self.now);
+            self.notifier_timers();
+            self.drain();
+        }
+        self.now = self.start + limit;
+    }
+
+    /// Initial SUBSCRIBEs (no To tag), with their send times.
+    fn initial_subscribes(&self) -> Vec<(Duration, &Request)> {
+        self.subscribes
+            .iter()
+            .filter(|(_, r)| {
+                r.headers
+                    .typed::<To>()
+                    .and_then(Result::ok)
+                    .is_some_and(|t| t.tag().is_none())
+            })
+            .map(|(t, r)| (*t, r))
+            .collect()
+    }
+
+    fn refreshes(&self) -> Vec<(Duration, &Request)> {
+        self.subscribes
+            .iter()
+            .filter(|(_, r)| {
+                r.headers
+                    .typed::<To>()
+                    .and_then(Result::ok)
+                    .is_some_and(|t| t.tag().is_some())
+            })
+            .map(|(t, r)| (*t, r))
+            .collect()
+    }
+
+    fn notifies(&self) -> Vec<(String, SubStateValue)> {
+        self.events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                SubscriberEvent::Notify {
+                    remote_tag, state, ..
+                } => Some((remote_tag.clone(), state.value.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn expires_of(r: &Request) -> u32 {
+    r.headers
+        .get_str(&HeaderName::Expires)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn initial_subscribe_carries_event_expires_accept_contact() {
+    let mut sim = Sim::new(1, 0.0, 0.0, 600, Script::default());
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(5));
+    let initial = sim.initial_subscribes();
+    assert_eq!(initial.len(), 1);
+    let h = &initial[0].1.headers;
+    assert_eq!(h.get_str(&HeaderName::Event), Some("presence;id=7"));
+    assert_eq!(h.get_str(&HeaderName::Expires), Some("600"));
+    assert_eq!(h.get_str(&HeaderName::Accept), Some("application/pidf+xml"));
+    assert_eq!(
+        h.get_str(&HeaderName::Contact),
+        Some("<sip:alice@127.0.0.1:5060>")
+    );
+    assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+    assert_eq!(sim.notifies(), [("bob1".to_owned(), SubStateValue::Active)]);
+}
+
+#[test]
+fn refreshes_before_expiry_under_loss() {
+    let mut refreshed = 0;
+    for seed in 1..=12u64 {
+        let mut sim = Sim::new(seed, 0.2, 0.1, 120, Script::default());
+        sim.subscriber.subscribe();
+        sim.run_until(Duration::from_secs(1000));
+        assert_eq!(
+            sim.timeout_notifies, 0,
+            "seed {seed}: the notifier timed the subscription out"
+        );
+        assert_eq!(
+            sim.subscriber.status(),
+            &SubscriptionStatus::Active,
+            "seed {seed}: {:?}",
+            sim.events
+        );
+        assert_eq!(
+            sim.initial_subscribes().len(),
+            1,
+            "seed {seed}: resubscribed"
+        );
+        let refreshes = sim.refreshes();
+        assert!(
+            refreshes.len() >= 8,
+            "seed {seed}: {} refreshes",
+            refreshes.len()
+        );
+        // Each refresh goes out well before the 120 s granted run out.
+        let mut last = sim.initial_subscribes()[0].0;
+        for (t, r) in refreshes {
+            assert_eq!(expires_of(r), 120);
+            assert!(
+                t - last < Duration::from_secs(100),
+                "seed {seed}: refresh at {t:?} after {last:?}"
+            );
+            assert!(
+                t - last > Duration::from_secs(60),
+                "seed {seed}: refresh too early at {t:?}"
+            );
+            last = t;
+        }
+        refreshed += 1;
+    }
+    assert_eq!(refreshed, 12);
+}
+
+#[test]
+fn notify_before_the_2xx_creates_the_dialog() {
+    for seed in 1..=8u64 {
+        let script = Script {
+            notify_first: Some(Duration::from_secs(2)),
+            ..Script::default()
+        };
+        let mut sim = Sim::new(seed, 0.1, 0.1, 600, script);
+        sim.subscriber.subscribe();
+        sim.run_until(Duration::from_millis(1500));
+        // The 2xx is still held: the NOTIFY alone made the dialog active.
+        assert_eq!(
+            sim.subscriber.status(),
+            &SubscriptionStatus::Active,
+            "seed {seed}"
+        );
+        let dialogs: Vec<_> = sim
+            .subscriber
+            .dialogs()
+            .map(|(d, _)| d.remote_tag.clone())
+            .collect();
+        assert_eq!(dialogs, ["bob1"]);
+        sim.run_until(Duration::from_secs(60));
+        // The 2xx then matched that dialog instead of making another.
+        assert_eq!(sim.subscriber.dialogs().count(), 1, "seed {seed}");
+        assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+    }
+}
+
+#[test]
+fn forked_notifies_make_two_dialogs() {
+    let script = Script {
+        fork: true,
+        ..Script::default()
+    };
+    let mut sim = Sim::new(3, 0.1, 0.1, 300, script);
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(700));
+    let mut tags: Vec<_> = sim
+        .subscriber
+        .dialogs()
+        .map(|(d, s)| (d.remote_tag.clone(), s.clone()))
+        .collect();
+    tags.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        tags,
+        [
+            ("bob1".to_owned(), SubscriptionStatus::Active),
+            ("bob1f".to_owned(), SubscriptionStatus::Active)
+        ]
+    );
+    // Both dialogs are refreshed, each at its own notifier.
+    let targets: Vec<usize> = sim
+        .refreshes()
+        .iter()
+        .map(|(_, r)| node_of_uri(r.uri_str()))
+        .collect();
+    assert!(targets.contains(&1) && targets.contains(&2), "{targets:?}");
+    assert_eq!(sim.timeout_notifies, 0);
+    // Unsubscribing ends both.
+    let now = sim.now;
+    sim.subscriber.unsubscribe(now);
+    sim.run_until(Duration::from_secs(760));
+    assert_eq!(sim.subscriber.dialogs().count(), 0);
+    assert_eq!(
+        sim.subscriber.status(),
+        &SubscriptionStatus::Terminated {
+            reason: None,
+            retry_after: None
+        }
+    );
+    assert!(sim.notifiers.iter().all(|n| n.sub.is_done()));
+}
+
+/// What the subscriber did after the notifier ended the subscription at
+/// 20 s with `reason`: the times of the new initial SUBSCRIBEs.
+fn after_termination(reason: TerminationReason, retry_after: Option<u32>) -> (Sim, Vec<Duration>) {
+    let script = Script {
+        terminate_at: Some((Duration::from_secs(20), reason, retry_after)),
+        ..Script::default()
+    };
+    let mut sim = Sim::new(5, 0.0, 0.0, 600, script);
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(300));
+    let times = sim
+        .initial_subscribes()
+        .iter()
+        .skip(1)
+        .map(|(t, _)| *t)
+        .collect();
+    (sim, times)
+}
+
+#[test]
+fn deactivated_and_timeout_resubscribe_at_once() {
+    for reason in [TerminationReason::Deactivated, TerminationReason::Timeout] {
+        let (sim, again) = after_termination(reason.clone(), Some(100));
+        assert_eq!(again.len(), 1, "{reason}: {again:?} {:#?}", sim.events);
+        assert!(again[0] < Duration::from_secs(21), "{reason}: {again:?}");
+        // A new subscription: new Call-ID, and it is active again.
+        let ids: Vec<_> = sim
+            .initial_subscribes()
+            .iter()
+            .map(|(_, r)| r.headers.get_str(&HeaderName::CallId).unwrap().to_owned())
+            .collect();
+        assert_ne!(ids[0], ids[1]);
+        assert_eq!(
+            sim.subscriber.status(),
+            &SubscriptionStatus::Active,
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn probation_and_giveup_wait_for_retry_after_or_the_default() {
+    for (reason, after, wait) in [
+        (TerminationReason::Probation, Some(50), 50),
+        (TerminationReason::Giveup, Some(30), 30),
+        (TerminationReason::Probation, None, 90),
+    ] {
+        let (sim, again) = after_termination(reason.clone(), after);
+        assert_eq!(again.len(), 1, "{reason}: {again:?}");
+        let at = again[0].as_secs_f64();
+        assert!(
+            at >= 20.0 + wait as f64 && at < 21.0 + wait as f64,
+            "{reason} {after:?}: at {at}"
+        );
+        assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+    }
+}
+
+#[test]
+fn rejected_noresource_invariant_never_retry() {
+    for reason in [
+        TerminationReason::Rejected,
+        TerminationReason::Noresource,
+        TerminationReason::Invariant,
+    ] {
+        let (sim, again) = after_termination(reason.clone(), Some(10));
+        assert!(again.is_empty(), "{reason}: {again:?}");
+        assert_eq!(
+            sim.subscriber.status(),
+            &SubscriptionStatus::Terminated {
+                reason: Some(reason.clone()),
+                retry_after: None
+            }
+        );
+        assert!(sim.subscriber.poll_timeout().is_none());
+    }
+}
+
+#[test]
+fn interval_too_brief_retries_with_min_expires() {
+    let script = Script {
+        min_expires: 300,
+        ..Script::default()
+    };
+    let mut sim = Sim::new(9, 0.2, 0.1, 60, script);
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(30));
+    let initial = sim.initial_subscribes();
+    assert_eq!(initial.len(), 2);
+    assert_eq!(expires_of(initial[0].1), 60);
+    assert_eq!(expires_of(initial[1].1), 300);
+    assert_eq!(sim.subscriber.expires(), 300);
+    assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+}
+
+#[test]
+fn pending_then_authorized_or_rejected() {
+    let script = Script {
+        pending_for: Some(Duration::from_secs(10)),
+        ..Script::default()
+    };
+    let mut sim = Sim::new(11, 0.1, 0.0, 600, script.clone());
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(5));
+    assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Pending);
+    sim.run_until(Duration::from_secs(20));
+    assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+
+    let mut sim = Sim::new(
+        12,
+        0.1,
+        0.0,
+        600,
+        Script {
+            reject: true,
+            ..script
+        },
+    );
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(200));
+    assert_eq!(
+        sim.subscriber.status(),
+        &SubscriptionStatus::Terminated {
+            reason: Some(TerminationReason::Rejected),
+            retry_after: None
+        }
+    );
+    assert_eq!(sim.initial_subscribes().len(), 1);
+}
+
+#[test]
+fn unsubscribe_ends_with_the_final_notify() {
+    let mut sim = Sim::new(13, 0.2, 0.1, 600, Script::default());
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(10));
+    let now = sim.now;
+    sim.subscriber.unsubscribe(now);
+    sim.run_until(Duration::from_secs(60));
+    let last = sim.refreshes().last().map(|(_, r)| expires_of(r));
+    assert_eq!(last, Some(0));
+    assert_eq!(
+        sim.notifies().last(),
+        Some(&("bob1".to_owned(), SubStateValue::Terminated))
+    );
+    assert_eq!(
+        sim.subscriber.status(),
+        &SubscriptionStatus::Terminated {
+            reason: None,
+            retry_after: None
+        }
+    );
+    // The final NOTIFY says terminated without a reason: `timeout` would
+    // tell the subscriber to subscribe again at once.
+    let last_reason = sim.events.iter().rev().find_map(|(_, e)| match e {
+        SubscriberEvent::Notify { state, .. } => Some(state.reason.clone()),
+        _ => None,
+    });
+    assert_eq!(last_reason, Some(None));
+    assert_eq!(sim.timeout_notifies, 0);
+    assert!(sim.notifiers[0].sub.is_done());
+    assert_eq!(
+        sim.initial_subscribes().len(),
+        1,
+        "no resubscription after our own unsubscribe"
+    );
+}
+
+#[test]
+fn notifier_times_out_a_subscriber_that_stops_refreshing() {
+    let mut sim = Sim::new(14, 0.0, 0.0, 120, Script::default());
+    sim.subscriber.subscribe();
+    sim.run_until(Duration::from_secs(5));
+    // The subscriber vanishes: only the notifier runs on.
+    let mut n = sim.notifiers.pop().unwrap();
+    let at = sim.now + Duration::from_secs(110);
+    assert!(n.sub.handle_timeout(at).is_none());
+    let end = n.sub.poll_timeout().unwrap();
+    let notify = n.sub.handle_timeout(end).unwrap();
+    assert_eq!(
+        notify.headers.get_str(&HeaderName::SubscriptionState),
+        Some("terminated;reason=timeout")
+    );
+    assert!(n.sub.is_done() && n.sub.poll_timeout().is_none());
+}
