@@ -44,6 +44,7 @@ pub mod invite;
 pub mod message;
 pub mod params;
 pub mod parser;
+pub mod publication;
 pub mod registration;
 pub mod subscription;
 pub mod transaction;
