@@ -23,6 +23,8 @@ use crate::invite::Body;
 use crate::message::{Method, Request, Response, StatusCode};
 use crate::uri::Host;
 
+#[cfg(test)]
+mod core_tests;
 mod notifier;
 mod subscriber;
 

@@ -46,7 +46,9 @@ pub struct SubscribeConfig {
     /// A body for the initial SUBSCRIBE (a filter, say).
     pub body: Option<Body>,
     /// When to subscribe again after a termination that allows it later
-    /// but gave no retry-after (probation, giveup, no reason).
+    /// but gave no retry-after (probation, giveup, no reason), and after
+    /// a 408 or 5xx to the initial SUBSCRIBE without Retry-After. Other
+    /// failures without Retry-After end the subscription.
     pub retry_default: Duration,
     /// How long to wait for a NOTIFY after a 2xx or an unsubscribe
     /// (RFC 6665 §4.1.2.4: 64·T1).
@@ -102,6 +104,9 @@ pub struct Subscriber {
     initial: Option<Request>,
     initial_pending: bool,
     legs: Vec<Leg>,
+    /// Dialogs of this subscription a NOTIFY terminated: a late 2xx from
+    /// one of them makes no new dialog.
+    ended: Vec<(String, Option<TerminationReason>, Option<u32>)>,
     unsubscribing: bool,
     status: SubscriptionStatus,
     retry_at: Option<Instant>,
@@ -152,6 +157,7 @@ impl Subscriber {
             initial: None,
             initial_pending: false,
             legs: Vec::new(),
+            ended: Vec::new(),
             unsubscribing: false,
             status: SubscriptionStatus::Terminated {
                 reason: None,
@@ -219,6 +225,7 @@ impl Subscriber {
         }
         self.generation = self.generation.wrapping_add(1);
         self.legs.clear();
+        self.ended.clear();
         self.unsubscribing = false;
         self.retry_at = None;
         self.digest = DigestState::default();
@@ -317,7 +324,9 @@ impl Subscriber {
         now: Instant,
     ) {
         if i < self.legs.len() {
-            self.legs.remove(i);
+            let leg = self.legs.remove(i);
+            self.ended
+                .push((leg.dialog.id.remote_tag, reason.clone(), retry_after));
         }
         if !self.legs.is_empty() || self.initial_pending {
             self.update_status(None);
@@ -486,6 +495,10 @@ impl Subscriber {
         } else {
             match response.headers.typed::<RetryAfter>().and_then(Result::ok) {
                 Some(r) => RetryPolicy::After(secs(r.seconds)),
+                // No answer, or a server's trouble: later, it may pass.
+                None if code == 408 || (500..600).contains(&code) => {
+                    RetryPolicy::After(self.config.retry_default)
+                }
                 None => RetryPolicy::Never,
             }
         };
@@ -496,6 +509,25 @@ impl Subscriber {
         let expires = expires_of(&response.headers).unwrap_or(self.expires);
         let tag = to_tag(&response.headers);
         let wait = self.config.notify_wait;
+        if let Some((_, reason, after)) = self
+            .ended
+            .iter()
+            .find(|e| Some(e.0.as_str()) == tag.as_deref())
+            .cloned()
+        {
+            // Its NOTIFY ended this dialog already (rejected at once, say).
+            if self.legs.is_empty() {
+                let policy = if self.unsubscribing {
+                    RetryPolicy::Never
+                } else {
+                    RetryPolicy::for_reason(reason.as_ref(), after, self.config.retry_default)
+                };
+                self.apply_policy(policy, reason, now);
+            } else {
+                self.update_status(None);
+            }
+            return;
+        }
         let i = match self
             .legs
             .iter()
