@@ -275,10 +275,6 @@ pub enum SubscriptionError {
     Terminated,
     #[error("{0} is not possible now")]
     WrongState(&'static str),
-    #[error("the request lacks {0}")]
-    Missing(&'static str),
-    #[error(transparent)]
-    Dialog(#[from] crate::dialog::DialogError),
 }
 
 /// The 408 to feed back to `handle_response` when the transaction of
