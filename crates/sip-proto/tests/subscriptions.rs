@@ -159,80 +159,101 @@ fn forked_notifies_make_two_dialogs() {
 }
 
 /// What the subscriber did after the notifier ended the subscription at
-/// 20 s with `reason`: the times of the new initial SUBSCRIBEs.
-fn after_termination(reason: TerminationReason, retry_after: Option<u32>) -> (Sim, Vec<Duration>) {
+/// 20 s with `reason` (network `seed`, lossy): the delays between the
+/// terminating NOTIFY's arrival and each new initial SUBSCRIBE.
+fn after_termination(
+    seed: u64,
+    reason: TerminationReason,
+    retry_after: Option<u32>,
+) -> (Sim, Vec<Duration>) {
     let script = Script {
         terminate_at: Some((Duration::from_secs(20), reason, retry_after)),
         ..Script::default()
     };
-    let mut sim = Sim::new(5, 0.0, 0.0, 600, script);
+    let mut sim = Sim::new(seed, 0.15, 0.1, 600, script);
     sim.subscriber.subscribe();
     sim.run_until(Duration::from_secs(300));
-    let times = sim
+    let ended = sim
+        .events
+        .iter()
+        .find_map(|(t, e)| match e {
+            SubscriberEvent::Notify { state, .. } if state.value == SubStateValue::Terminated => {
+                Some(*t)
+            }
+            _ => None,
+        })
+        .expect("the terminating NOTIFY arrived");
+    assert!(ended >= Duration::from_secs(20));
+    let delays = sim
         .initial_subscribes()
         .iter()
         .skip(1)
-        .map(|(t, _)| *t)
+        .map(|(t, _)| *t - ended)
         .collect();
-    (sim, times)
+    (sim, delays)
 }
 
 #[test]
 fn deactivated_and_timeout_resubscribe_at_once() {
-    for reason in [TerminationReason::Deactivated, TerminationReason::Timeout] {
-        let (sim, again) = after_termination(reason.clone(), Some(100));
-        assert_eq!(again.len(), 1, "{reason}: {again:?} {:#?}", sim.events);
-        assert!(again[0] < Duration::from_secs(21), "{reason}: {again:?}");
-        // A new subscription: new Call-ID, and it is active again.
-        let ids: Vec<_> = sim
-            .initial_subscribes()
-            .iter()
-            .map(|(_, r)| r.headers.get_str(&HeaderName::CallId).unwrap().to_owned())
-            .collect();
-        assert_ne!(ids[0], ids[1]);
-        assert_eq!(
-            sim.subscriber.status(),
-            &SubscriptionStatus::Active,
-            "{reason}"
-        );
+    for seed in 1..=5 {
+        for reason in [TerminationReason::Deactivated, TerminationReason::Timeout] {
+            let (sim, again) = after_termination(seed, reason.clone(), Some(100));
+            assert_eq!(again, [Duration::ZERO], "seed {seed} {reason}");
+            // A new subscription: new Call-ID, and it is active again.
+            let ids: Vec<_> = sim
+                .initial_subscribes()
+                .iter()
+                .map(|(_, r)| r.headers.get_str(&HeaderName::CallId).unwrap().to_owned())
+                .collect();
+            assert_ne!(ids[0], ids[1]);
+            assert_eq!(
+                sim.subscriber.status(),
+                &SubscriptionStatus::Active,
+                "seed {seed} {reason}"
+            );
+        }
     }
 }
 
 #[test]
 fn probation_and_giveup_wait_for_retry_after_or_the_default() {
-    for (reason, after, wait) in [
-        (TerminationReason::Probation, Some(50), 50),
-        (TerminationReason::Giveup, Some(30), 30),
-        (TerminationReason::Probation, None, 90),
-    ] {
-        let (sim, again) = after_termination(reason.clone(), after);
-        assert_eq!(again.len(), 1, "{reason}: {again:?}");
-        let at = again[0].as_secs_f64();
-        assert!(
-            at >= 20.0 + wait as f64 && at < 21.0 + wait as f64,
-            "{reason} {after:?}: at {at}"
-        );
-        assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+    for seed in 1..=5 {
+        for (reason, after, wait) in [
+            (TerminationReason::Probation, Some(50), 50),
+            (TerminationReason::Giveup, Some(30), 30),
+            (TerminationReason::Probation, None, 90),
+            (TerminationReason::Other("x-moved".into()), None, 90),
+        ] {
+            let (sim, again) = after_termination(seed, reason.clone(), after);
+            assert_eq!(
+                again,
+                [Duration::from_secs(wait)],
+                "seed {seed} {reason} {after:?}"
+            );
+            assert_eq!(sim.subscriber.status(), &SubscriptionStatus::Active);
+        }
     }
 }
 
 #[test]
 fn rejected_noresource_invariant_never_retry() {
-    for reason in [
-        TerminationReason::Rejected,
-        TerminationReason::Noresource,
-        TerminationReason::Invariant,
-    ] {
-        let (sim, again) = after_termination(reason.clone(), Some(10));
-        assert!(again.is_empty(), "{reason}: {again:?}");
-        assert_eq!(
-            sim.subscriber.status(),
-            &SubscriptionStatus::Terminated {
-                reason: Some(reason.clone()),
-                retry_after: None
-            }
-        );
-        assert!(sim.subscriber.poll_timeout().is_none());
+    for seed in 1..=5 {
+        for reason in [
+            TerminationReason::Rejected,
+            TerminationReason::Noresource,
+            TerminationReason::Invariant,
+        ] {
+            let (sim, again) = after_termination(seed, reason.clone(), Some(10));
+            assert!(again.is_empty(), "seed {seed} {reason}: {again:?}");
+            assert_eq!(
+                sim.subscriber.status(),
+                &SubscriptionStatus::Terminated {
+                    reason: Some(reason.clone()),
+                    retry_after: None
+                }
+            );
+            assert!(sim.subscriber.poll_timeout().is_none());
+        }
     }
 }
 

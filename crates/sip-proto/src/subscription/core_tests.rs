@@ -469,3 +469,36 @@ fn notifier_drops_a_subscription_whose_notify_fails() {
     assert!(n.is_done());
     assert!(matches!(n.status(), SubscriptionStatus::Terminated { .. }));
 }
+
+#[test]
+fn a_challenged_refresh_is_answered_in_the_dialog() {
+    let now = Instant::now();
+    let (mut s, _) = established(now);
+    let t = now + Duration::from_secs(540);
+    s.handle_timeout(t);
+    let refresh = next(&mut s);
+    let challenge = reply(
+        &refresh,
+        407,
+        None,
+        &[(
+            HeaderName::ProxyAuthenticate,
+            "Digest realm=\"example.test\", nonce=\"n2\"",
+        )],
+    );
+    s.handle_response(&challenge, t);
+    let answer = next(&mut s);
+    assert!(answer.headers.contains(&HeaderName::ProxyAuthorization));
+    assert_eq!(
+        answer.headers.typed::<To>().unwrap().unwrap().tag(),
+        Some("b1")
+    );
+    assert_eq!(answer.headers.get_str(&HeaderName::Expires), Some("600"));
+    // Its 2xx moves the expiry.
+    s.handle_response(
+        &reply(&answer, 200, None, &[(HeaderName::Expires, "300")]),
+        t,
+    );
+    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(240)));
+    assert_eq!(s.status(), &SubscriptionStatus::Active);
+}
