@@ -502,3 +502,30 @@ fn a_challenged_refresh_is_answered_in_the_dialog() {
     assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(240)));
     assert_eq!(s.status(), &SubscriptionStatus::Active);
 }
+
+#[test]
+fn initial_subscribe_with_a_body_and_an_event_id() {
+    let mut cfg = config();
+    cfg.event_id = Some("q1".into());
+    cfg.body = Some(crate::invite::Body {
+        content_type: "application/simple-filter+xml".into(),
+        data: b"<filter-set/>".to_vec(),
+    });
+    let mut s = Subscriber::new(cfg, CredentialStore::new());
+    s.subscribe();
+    let r = next(&mut s);
+    assert_eq!(
+        r.headers.get_str(&HeaderName::Event),
+        Some("presence;id=q1")
+    );
+    assert_eq!(
+        r.headers.get_str(&HeaderName::ContentType),
+        Some("application/simple-filter+xml")
+    );
+    assert_eq!(r.headers.get_str(&HeaderName::ContentLength), Some("13"));
+    assert_eq!(&r.body[..], b"<filter-set/>");
+    // It parses back as sent.
+    let wire = crate::Message::Request(r.clone()).to_bytes();
+    let parsed = crate::Message::parse(wire).unwrap();
+    assert_eq!(parsed.body(), &r.body);
+}
