@@ -169,7 +169,9 @@ impl Subscriber {
         }
     }
 
-    /// The subscription as a whole: active if any dialog is.
+    /// The subscription as a whole: active if any dialog is, pending if
+    /// any is; before [`subscribe`](Self::subscribe), terminated without
+    /// a retry.
     pub fn status(&self) -> &SubscriptionStatus {
         &self.status
     }
