@@ -97,6 +97,29 @@ pub fn check_round_trip_all(s: &str) {
     for_each_typed_header!(round_trip_each, s);
 }
 
+/// The RFC 6665 and RFC 3903 headers: each of Event, Subscription-State,
+/// Allow-Events, SIP-ETag and SIP-If-Match that parses from `s` prints
+/// back to text that parses to an equal value, and what a
+/// Subscription-State means ([`crate::subscription::SubState`]) survives
+/// printing. Panics otherwise.
+pub fn check_event_headers(s: &str) {
+    round_trip_each!(
+        s,
+        Event,
+        SubscriptionState,
+        AllowEvents,
+        SipETag,
+        SipIfMatch
+    );
+    if let Ok(state) = crate::subscription::SubState::parse(s) {
+        let text = state.to_string();
+        match crate::subscription::SubState::parse(&text) {
+            Ok(again) => assert_eq!(again, state, "{s:?} printed as {text:?}"),
+            Err(e) => panic!("Subscription-State {s:?} printed as {text:?} which fails: {e}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -112,8 +135,12 @@ mod tests {
             "Sat, 15 Oct 2005 04:44:56 GMT",
             "370 devnull \"x\"",
             "120 (comment);duration=3",
+            "presence;id=\"x y\"",
+            "Terminated;Reason=GiveUp;retry-after=007",
+            "active;expires=1;expires=2",
         ] {
             super::check_round_trip_all(s);
+            super::check_event_headers(s);
         }
     }
 }

@@ -4,9 +4,12 @@
 //! the parser for datagrams and byte streams ([`StreamFramer`]), SIP/SIPS/TEL
 //! URIs with RFC 3261 §19.1.4 comparison, typed header views, multipart
 //! bodies and the serializer; on top of them the transaction layer, the UAS
-//! core, dialogs, digest authentication, the REGISTER client and the INVITE
-//! session state machine. It opens no socket, reads no clock and spawns no
-//! task: time and bytes are passed in, actions are polled out.
+//! core, dialogs, digest authentication, the REGISTER client, the INVITE
+//! session state machine, event subscriptions (RFC 6665: the subscriber
+//! and the notifier's side, [`subscription`]) and the event state
+//! publication client (RFC 3903, [`publication`]). It opens no socket,
+//! reads no clock and spawns no task: time and bytes are passed in,
+//! actions are polled out.
 //!
 //! Does not own: sockets, timers and DNS (the `sipsimple` engine), SDP (its
 //! own crate), media.
@@ -44,7 +47,9 @@ pub mod invite;
 pub mod message;
 pub mod params;
 pub mod parser;
+pub mod publication;
 pub mod registration;
+pub mod subscription;
 pub mod transaction;
 pub mod uas;
 pub mod uri;

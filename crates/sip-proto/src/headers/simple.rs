@@ -376,6 +376,9 @@ impl SubscriptionState<'_> {
     pub fn reason(&self) -> Option<&str> {
         self.params.get("reason").flatten()
     }
+    pub fn retry_after(&self) -> Option<u32> {
+        self.params.get("retry-after").flatten()?.parse().ok()
+    }
 }
 
 impl Reason<'_> {
@@ -849,6 +852,8 @@ mod tests {
         assert_eq!((&*e.package, e.id()), ("presence", Some("42")));
         let s = SubscriptionState::parse("terminated;reason=timeout").unwrap();
         assert_eq!(s.reason(), Some("timeout"));
+        let s = SubscriptionState::parse("terminated;reason=giveup;retry-after=30").unwrap();
+        assert_eq!((s.retry_after(), s.expires()), (Some(30), None));
         let r = Reason::parse("Q.850 ;cause=16 ;text=\"Terminated\"").unwrap();
         assert_eq!(
             (r.cause(), r.text().as_deref()),
