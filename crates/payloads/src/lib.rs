@@ -3,7 +3,9 @@
 //! Owns: Message/CPIM (RFC 3862, [`cpim`]), the is-composing indication
 //! (RFC 3994, [`iscomposing`]), instant message disposition notifications
 //! (RFC 5438, [`imdn`]: the CPIM request headers and the
-//! `message/imdn+xml` document), the RFC 3339 timestamps they share
+//! `message/imdn+xml` document), presence documents (RFC 3863 PIDF with
+//! the RFC 4479 data model and the RFC 4480 RPID extensions, [`pidf`]),
+//! the RFC 3339 timestamps they share
 //! ([`DateTime`]) and the bounded XML tree the XML documents are read
 //! through ([`xml`]). Every parser takes bytes and limits and returns a
 //! typed value or a typed error; every value prints back to bytes that
@@ -34,5 +36,6 @@ pub mod cpim;
 mod datetime;
 pub mod imdn;
 pub mod iscomposing;
+pub mod pidf;
 pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};

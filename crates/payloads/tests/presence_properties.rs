@@ -1,0 +1,313 @@
+//! Properties of the presence documents: any bytes are read or refused
+//! without a panic, and any document built from valid values prints to a
+//! document that reads back to the same value.
+
+use payloads::pidf::{
+    self, Activity, Basic, Contact, Device, Enumerated, InputState, LocationType, MoodValue, Note,
+    Person, Presence, Priority, PrivacyValue, Rpid, Sphere, SphereValue, Status, TimeOffset, Token,
+    Tuple, UserInput, Validity, Value,
+};
+use payloads::xml::{XmlElement, XmlLimits, XmlNode};
+use payloads::{DateTime, Offset};
+use proptest::prelude::*;
+
+/// Text as the documents carry it: XML characters, trimmed (leaf values
+/// are read trimmed), markup characters and UTF-8 included.
+pub fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9<>&'\"é😀 \t\n/:.-]{1,24}"
+        .prop_map(|s| s.trim().to_owned())
+        .prop_filter("non-empty", |s| !s.is_empty())
+}
+
+/// Attribute values are kept as written, spaces and all.
+fn attr_text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9<>&'\"é \t\n:.-]{0,12}"
+}
+
+fn datetime() -> impl Strategy<Value = DateTime> {
+    (
+        0i64..253_402_300_799,
+        0u32..1_000_000_000,
+        prop_oneof![
+            Just(Offset::Utc),
+            Just(Offset::Unknown),
+            (-1439i16..1440).prop_map(Offset::Minutes)
+        ],
+    )
+        .prop_map(|(s, n, o)| DateTime::from_unix(s, n, o))
+}
+
+/// A foreign element: its own namespace, so never one the module types.
+fn foreign() -> impl Strategy<Value = XmlElement> {
+    let leaf = (
+        "[a-z][a-z0-9-]{0,6}",
+        proptest::option::of(text()),
+        proptest::option::of(attr_text()),
+    )
+        .prop_map(|(name, t, a)| {
+            let mut e = XmlElement::new("urn:example:ext", &name);
+            if let Some(a) = a {
+                e = e.with_attr("k", &a);
+            }
+            match t {
+                Some(t) => e.with_text(&t),
+                None => e,
+            }
+        });
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        (inner.clone(), proptest::collection::vec(inner, 1..3)).prop_map(|(mut e, kids)| {
+            e.children = kids.into_iter().map(XmlNode::Element).collect();
+            e
+        })
+    })
+}
+
+fn note() -> impl Strategy<Value = Note> {
+    (
+        prop_oneof![Just(String::new()), text()],
+        proptest::option::of("[a-z]{2}(-[A-Z]{2})?"),
+    )
+        .prop_map(|(text, lang)| Note { text, lang })
+}
+
+fn validity() -> impl Strategy<Value = Validity> {
+    (
+        proptest::option::of(attr_text()),
+        proptest::option::of(datetime()),
+        proptest::option::of(datetime()),
+    )
+        .prop_map(|(id, from, until)| Validity { id, from, until })
+}
+
+fn enumerated<V: Token + Clone + std::fmt::Debug>(
+    known: impl Strategy<Value = V> + Clone,
+) -> impl Strategy<Value = Enumerated<V>> {
+    let value = prop_oneof![
+        4 => known.prop_map(Value::Known),
+        1 => note().prop_map(Value::Other),
+        1 => foreign().prop_map(Value::Extension),
+    ];
+    (
+        validity(),
+        proptest::collection::vec(note(), 0..2),
+        proptest::collection::vec(value, 0..4),
+    )
+        .prop_map(|(validity, notes, values)| Enumerated {
+            validity,
+            notes,
+            values,
+        })
+}
+
+fn rpid() -> impl Strategy<Value = Rpid> {
+    let sphere = (
+        validity(),
+        prop_oneof![
+            Just(SphereValue::Work),
+            Just(SphereValue::Home),
+            Just(SphereValue::Unknown),
+            prop_oneof![Just(String::new()), text()].prop_map(SphereValue::Text),
+            foreign().prop_map(SphereValue::Extension),
+        ],
+    )
+        .prop_map(|(validity, value)| Sphere { validity, value });
+    let offset = (validity(), any::<i32>(), proptest::option::of(attr_text())).prop_map(
+        |(validity, minutes, description)| TimeOffset {
+            validity,
+            minutes,
+            description,
+        },
+    );
+    let input = (
+        proptest::option::of(attr_text()),
+        prop_oneof![Just(InputState::Active), Just(InputState::Idle)],
+        proptest::option::of(1u32..),
+        proptest::option::of(datetime()),
+    )
+        .prop_map(|(id, state, idle_threshold, last_input)| UserInput {
+            id,
+            state,
+            idle_threshold,
+            last_input,
+        });
+    (
+        proptest::collection::vec(
+            enumerated(proptest::sample::select(Activity::ALL.to_vec())),
+            0..2,
+        ),
+        proptest::option::of(prop_oneof![Just(String::new()), text()]),
+        proptest::collection::vec(
+            enumerated(proptest::sample::select(MoodValue::ALL.to_vec())),
+            0..2,
+        ),
+        proptest::collection::vec(enumerated("[a-z][a-z-]{0,10}".prop_map(LocationType)), 0..2),
+        proptest::collection::vec(
+            enumerated(proptest::sample::select(PrivacyValue::ALL.to_vec())),
+            0..2,
+        ),
+        proptest::collection::vec(sphere, 0..2),
+        proptest::collection::vec(offset, 0..2),
+        proptest::option::of(input),
+    )
+        .prop_map(
+            |(activities, class, mood, place_type, privacy, sphere, time_offset, user_input)| {
+                Rpid {
+                    activities,
+                    class,
+                    mood,
+                    place_type,
+                    privacy,
+                    sphere,
+                    time_offset,
+                    user_input,
+                }
+            },
+        )
+}
+
+fn tuple() -> impl Strategy<Value = Tuple> {
+    let status = (
+        proptest::option::of(prop_oneof![Just(Basic::Open), Just(Basic::Closed)]),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(basic, extensions)| Status { basic, extensions });
+    let contact = (
+        text(),
+        proptest::option::of((0u16..=1000).prop_map(Priority::from_thousandths)),
+    )
+        .prop_map(|(uri, p)| Contact {
+            uri,
+            priority: p.flatten(),
+        });
+    (
+        attr_text(),
+        status,
+        proptest::option::of(text()),
+        rpid(),
+        proptest::option::of(contact),
+        proptest::collection::vec(note(), 0..3),
+        proptest::option::of(datetime()),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(
+            |(id, status, device_id, rpid, contact, notes, timestamp, extensions)| Tuple {
+                id,
+                status,
+                device_id,
+                rpid,
+                contact,
+                notes,
+                timestamp,
+                extensions,
+            },
+        )
+}
+
+fn person() -> impl Strategy<Value = Person> {
+    (
+        attr_text(),
+        rpid(),
+        proptest::collection::vec(note(), 0..2),
+        proptest::option::of(datetime()),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(id, rpid, notes, timestamp, extensions)| Person {
+            id,
+            rpid,
+            notes,
+            timestamp,
+            extensions,
+        })
+}
+
+fn device() -> impl Strategy<Value = Device> {
+    (
+        attr_text(),
+        proptest::option::of(prop_oneof![Just(String::new()), text()]),
+        rpid(),
+        proptest::collection::vec(note(), 0..2),
+        proptest::option::of(datetime()),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(
+            |(id, device_id, rpid, notes, timestamp, extensions)| Device {
+                id,
+                device_id,
+                rpid,
+                notes,
+                timestamp,
+                extensions,
+            },
+        )
+}
+
+fn presence() -> impl Strategy<Value = Presence> {
+    (
+        attr_text(),
+        proptest::collection::vec(tuple(), 0..3),
+        proptest::collection::vec(note(), 0..2),
+        proptest::collection::vec(person(), 0..2),
+        proptest::collection::vec(device(), 0..2),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(
+            |(entity, tuples, notes, persons, devices, extensions)| Presence {
+                entity,
+                tuples,
+                notes,
+                persons,
+                devices,
+                extensions,
+            },
+        )
+}
+
+/// The printed form declares namespaces on every element that changes
+/// them, so it may outgrow the input's size limit; nothing else differs.
+fn relaxed() -> XmlLimits {
+    XmlLimits {
+        max_size: usize::MAX,
+        max_elements: usize::MAX,
+        ..XmlLimits::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = Presence::parse(&bytes, &XmlLimits::default());
+    }
+
+    #[test]
+    fn presence_round_trips(p in presence()) {
+        let text = p.to_xml();
+        let again = Presence::parse(text.as_bytes(), &relaxed());
+        prop_assert_eq!(again.as_ref(), Ok(&p), "{}", text);
+    }
+
+    #[test]
+    fn priorities_print_and_read_back(n in 0u16..=1000) {
+        let p = Priority::from_thousandths(n).unwrap();
+        prop_assert_eq!(Priority::parse(&p.to_string()), Some(p));
+    }
+
+    #[test]
+    fn mangled_rpid_example_never_panics(cut in 0usize..4000, at in 0usize..4000, byte in any::<u8>()) {
+        let mut d = std::fs::read(format!("{}/tests/data/pidf/rfc4480_rpid.xml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        if at < d.len() { d[at] = byte; }
+        d.truncate(cut.max(1));
+        if let Ok(p) = Presence::parse(&d, &XmlLimits::default()) {
+            prop_assert_eq!(Presence::parse(p.to_xml().as_bytes(), &relaxed()), Ok(p));
+        }
+    }
+}
+
+#[test]
+fn namespaces_are_the_rfcs() {
+    assert_eq!(pidf::NAMESPACE, "urn:ietf:params:xml:ns:pidf");
+    assert_eq!(pidf::DM_NAMESPACE, "urn:ietf:params:xml:ns:pidf:data-model");
+    assert_eq!(pidf::RPID_NAMESPACE, "urn:ietf:params:xml:ns:pidf:rpid");
+    assert_eq!(pidf::CONTENT_TYPE, "application/pidf+xml");
+}
