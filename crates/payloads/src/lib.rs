@@ -5,9 +5,9 @@
 //! (RFC 5438, [`imdn`]: the CPIM request headers and the
 //! `message/imdn+xml` document), presence documents (RFC 3863 PIDF with
 //! the RFC 4479 data model and the RFC 4480 RPID extensions, [`pidf`]),
-//! the RFC 3339 timestamps they share
-//! ([`DateTime`]) and the bounded XML tree the XML documents are read
-//! through ([`xml`]). Every parser takes bytes and limits and returns a
+//! watcher information (RFC 3857/3858, [`watcherinfo`]), the RFC 3339
+//! timestamps they share ([`DateTime`]) and the bounded XML tree the XML
+//! documents are read through ([`xml`]). Every parser takes bytes and limits and returns a
 //! typed value or a typed error; every value prints back to bytes that
 //! parse to the same value.
 //!
@@ -37,5 +37,6 @@ mod datetime;
 pub mod imdn;
 pub mod iscomposing;
 pub mod pidf;
+pub mod watcherinfo;
 pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};

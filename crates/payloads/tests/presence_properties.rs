@@ -7,6 +7,7 @@ use payloads::pidf::{
     Person, Presence, Priority, PrivacyValue, Rpid, Sphere, SphereValue, Status, TimeOffset, Token,
     Tuple, UserInput, Validity, Value,
 };
+use payloads::watcherinfo::{self as wi, WatcherInfo, WatcherList};
 use payloads::xml::{XmlElement, XmlLimits, XmlNode};
 use payloads::{DateTime, Offset};
 use proptest::prelude::*;
@@ -262,6 +263,83 @@ fn presence() -> impl Strategy<Value = Presence> {
         )
 }
 
+fn watcher() -> impl Strategy<Value = wi::Watcher> {
+    let status = proptest::sample::select(vec![
+        wi::Status::Pending,
+        wi::Status::Active,
+        wi::Status::Waiting,
+        wi::Status::Terminated,
+    ]);
+    let event = prop_oneof![
+        proptest::sample::select(vec![
+            wi::Event::Subscribe,
+            wi::Event::Approved,
+            wi::Event::Deactivated,
+            wi::Event::Probation,
+            wi::Event::Rejected,
+            wi::Event::Timeout,
+            wi::Event::Giveup,
+            wi::Event::Noresource,
+        ]),
+        "x-[a-z]{1,8}".prop_map(wi::Event::Other),
+    ];
+    (
+        (
+            prop_oneof![Just(String::new()), text()],
+            attr_text(),
+            status,
+            event,
+        ),
+        (
+            proptest::option::of(attr_text()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of("[a-z]{2}"),
+        ),
+    )
+        .prop_map(
+            |((uri, id, status, event), (display_name, expiration, duration_subscribed, lang))| {
+                wi::Watcher {
+                    uri,
+                    id,
+                    status,
+                    event,
+                    display_name,
+                    expiration,
+                    duration_subscribed,
+                    lang,
+                }
+            },
+        )
+}
+
+fn watcherinfo() -> impl Strategy<Value = WatcherInfo> {
+    let list = (
+        attr_text(),
+        attr_text(),
+        proptest::collection::vec(watcher(), 0..4),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(resource, package, watchers, extensions)| WatcherList {
+            resource,
+            package,
+            watchers,
+            extensions,
+        });
+    (
+        any::<u64>(),
+        prop_oneof![Just(wi::State::Full), Just(wi::State::Partial)],
+        proptest::collection::vec(list, 0..3),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(version, state, lists, extensions)| WatcherInfo {
+            version,
+            state,
+            lists,
+            extensions,
+        })
+}
+
 /// The printed form declares namespaces on every element that changes
 /// them, so it may outgrow the input's size limit; nothing else differs.
 fn relaxed() -> XmlLimits {
@@ -278,6 +356,13 @@ proptest! {
     #[test]
     fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Presence::parse(&bytes, &XmlLimits::default());
+        let _ = WatcherInfo::parse(&bytes, &XmlLimits::default());
+    }
+
+    #[test]
+    fn watcherinfo_round_trips(d in watcherinfo()) {
+        let text = d.to_xml();
+        prop_assert_eq!(WatcherInfo::parse(text.as_bytes(), &relaxed()), Ok(d), "{}", text);
     }
 
     #[test]
