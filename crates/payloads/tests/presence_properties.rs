@@ -2,6 +2,7 @@
 //! without a panic, and any document built from valid values prints to a
 //! document that reads back to the same value.
 
+use payloads::message_summary::{self as ms, MessageSummary, SummaryLimits};
 use payloads::pidf::{
     self, Activity, Basic, Contact, Device, Enumerated, InputState, LocationType, MoodValue, Note,
     Person, Presence, Priority, PrivacyValue, Rpid, Sphere, SphereValue, Status, TimeOffset, Token,
@@ -340,6 +341,69 @@ fn watcherinfo() -> impl Strategy<Value = WatcherInfo> {
         })
 }
 
+/// A header name that reads back as an extra header: a token that is no
+/// summary line's name.
+fn header_name() -> impl Strategy<Value = String> {
+    "[A-Za-z][A-Za-z0-9.!%*_+`'~-]{0,10}".prop_filter("not a typed line", |n| {
+        let l = n.to_ascii_lowercase();
+        !l.ends_with("-message")
+            && !["none", "messages-waiting", "message-account"].contains(&l.as_str())
+    })
+}
+
+/// A header value: trimmed, one line.
+fn header_value() -> impl Strategy<Value = String> {
+    "[ -~\t\u{e9}\u{1f600}]{0,20}".prop_map(|s| s.trim().to_owned())
+}
+
+fn message_summary() -> impl Strategy<Value = MessageSummary> {
+    let class = prop_oneof![
+        proptest::sample::select(vec![
+            ms::MessageClass::Voice,
+            ms::MessageClass::Fax,
+            ms::MessageClass::Pager,
+            ms::MessageClass::Multimedia,
+            ms::MessageClass::Text,
+            ms::MessageClass::Unclassified,
+        ]),
+        "X-[a-z]{1,6}-Message".prop_map(ms::MessageClass::Other),
+    ];
+    let summary = (
+        class,
+        any::<u32>(),
+        any::<u32>(),
+        proptest::option::of((any::<u32>(), any::<u32>())),
+    )
+        .prop_map(|(class, new, old, u)| ms::Summary {
+            class,
+            new,
+            old,
+            urgent: u.map(|(new, old)| ms::Urgent { new, old }),
+        });
+    let header = (header_name(), header_value()).prop_map(|(n, v)| ms::Header::new(&n, &v));
+    let block = proptest::collection::vec(
+        ("[A-Za-z][A-Za-z0-9-]{0,10}", header_value()).prop_map(|(n, v)| ms::Header::new(&n, &v)),
+        1..5,
+    )
+    .prop_map(|headers| ms::MessageHeaders { headers });
+    (
+        any::<bool>(),
+        proptest::option::of(header_value()),
+        proptest::collection::vec(summary, 0..4),
+        proptest::collection::vec(header, 0..3),
+        proptest::collection::vec(block, 0..3),
+    )
+        .prop_map(
+            |(messages_waiting, account, summaries, headers, messages)| MessageSummary {
+                messages_waiting,
+                account,
+                summaries,
+                headers,
+                messages,
+            },
+        )
+}
+
 /// The printed form declares namespaces on every element that changes
 /// them, so it may outgrow the input's size limit; nothing else differs.
 fn relaxed() -> XmlLimits {
@@ -357,6 +421,29 @@ proptest! {
     fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Presence::parse(&bytes, &XmlLimits::default());
         let _ = WatcherInfo::parse(&bytes, &XmlLimits::default());
+        if let Ok(m) = MessageSummary::parse(&bytes, &SummaryLimits::default()) {
+            prop_assert_eq!(MessageSummary::parse(&m.to_bytes(), &SummaryLimits { max_size: usize::MAX, max_lines: usize::MAX }), Ok(m));
+        }
+    }
+
+    #[test]
+    fn message_summary_round_trips(m in message_summary()) {
+        let text = m.to_text();
+        prop_assert_eq!(MessageSummary::parse(text.as_bytes(), &SummaryLimits::default()), Ok(m), "{}", text);
+    }
+
+    #[test]
+    fn summary_like_text_never_panics_and_reprints(
+        lines in proptest::collection::vec(
+            "(Messages-Waiting|messages-waiting|Message-Account|Voice-Message|x-y-message|To|[a-z ]{1,4})[ ]?:[ ]?(yes|no|[0-9]{1,3} ?/ ?[0-9]{1,3}( ?\\( ?[0-9]/[0-9] ?\\))?|[a-z :]{0,6})|[ \t][a-z]{0,3}|",
+            0..12,
+        ),
+        lf in any::<bool>(),
+    ) {
+        let body = lines.join(if lf { "\n" } else { "\r\n" });
+        if let Ok(m) = MessageSummary::parse(body.as_bytes(), &SummaryLimits::default()) {
+            prop_assert_eq!(MessageSummary::parse(&m.to_bytes(), &SummaryLimits::default()), Ok(m), "{:?}", body);
+        }
     }
 
     #[test]
