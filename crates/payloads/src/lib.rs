@@ -7,7 +7,8 @@
 //! the RFC 4479 data model and the RFC 4480 RPID extensions, [`pidf`]),
 //! watcher information (RFC 3857/3858, [`watcherinfo`]), the message
 //! summary of message waiting indication (RFC 3842, [`message_summary`],
-//! a text format with limits of its own), the RFC 3339
+//! a text format with limits of its own), dialog state (RFC 4235,
+//! [`dialog_info`]), the RFC 3339
 //! timestamps they share ([`DateTime`]) and the bounded XML tree the XML
 //! documents are read through ([`xml`]). Every parser takes bytes and limits and returns a
 //! typed value or a typed error; every value prints back to bytes that
@@ -36,6 +37,7 @@
 
 pub mod cpim;
 mod datetime;
+pub mod dialog_info;
 pub mod imdn;
 pub mod iscomposing;
 pub mod message_summary;

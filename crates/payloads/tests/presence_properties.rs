@@ -2,6 +2,7 @@
 //! without a panic, and any document built from valid values prints to a
 //! document that reads back to the same value.
 
+use payloads::dialog_info::{self as di, DialogInfo};
 use payloads::message_summary::{self as ms, MessageSummary, SummaryLimits};
 use payloads::pidf::{
     self, Activity, Basic, Contact, Device, Enumerated, InputState, LocationType, MoodValue, Note,
@@ -404,6 +405,108 @@ fn message_summary() -> impl Strategy<Value = MessageSummary> {
         )
 }
 
+fn participant() -> impl Strategy<Value = di::Participant> {
+    let identity = (
+        prop_oneof![Just(String::new()), text()],
+        proptest::option::of(attr_text()),
+    )
+        .prop_map(|(uri, display)| di::Identity { uri, display });
+    let target = (
+        attr_text(),
+        proptest::collection::vec((attr_text(), attr_text()), 0..3),
+    )
+        .prop_map(|(uri, params)| di::Target { uri, params });
+    (
+        proptest::option::of(identity),
+        proptest::option::of(target),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(identity, target, extensions)| di::Participant {
+            identity,
+            target,
+            extensions,
+        })
+}
+
+fn dialog() -> impl Strategy<Value = di::Dialog> {
+    let state = (
+        proptest::sample::select(vec![
+            di::DialogState::Trying,
+            di::DialogState::Proceeding,
+            di::DialogState::Early,
+            di::DialogState::Confirmed,
+            di::DialogState::Terminated,
+        ]),
+        proptest::option::of(prop_oneof![
+            proptest::sample::select(vec![
+                di::StateEvent::Cancelled,
+                di::StateEvent::Rejected,
+                di::StateEvent::Replaced,
+                di::StateEvent::LocalBye,
+                di::StateEvent::RemoteBye,
+                di::StateEvent::Error,
+                di::StateEvent::Timeout,
+            ]),
+            "x-[a-z]{1,8}".prop_map(di::StateEvent::Other),
+        ]),
+        proptest::option::of(1u16..),
+    )
+        .prop_map(|(state, event, code)| di::StateInfo { state, event, code });
+    (
+        (
+            attr_text(),
+            proptest::option::of(attr_text()),
+            proptest::option::of(attr_text()),
+            proptest::option::of(attr_text()),
+            proptest::option::of(prop_oneof![
+                Just(di::Direction::Initiator),
+                Just(di::Direction::Recipient)
+            ]),
+        ),
+        (
+            state,
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(participant()),
+            proptest::option::of(participant()),
+            proptest::collection::vec(foreign(), 0..2),
+        ),
+    )
+        .prop_map(
+            |(
+                (id, call_id, local_tag, remote_tag, direction),
+                (state, duration, local, remote, extensions),
+            )| di::Dialog {
+                id,
+                call_id,
+                local_tag,
+                remote_tag,
+                direction,
+                state,
+                duration,
+                local,
+                remote,
+                extensions,
+            },
+        )
+}
+
+fn dialog_info() -> impl Strategy<Value = DialogInfo> {
+    (
+        any::<u64>(),
+        prop_oneof![Just(wi::State::Full), Just(wi::State::Partial)],
+        attr_text(),
+        proptest::collection::vec(dialog(), 0..3),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(version, state, entity, dialogs, extensions)| DialogInfo {
+            version,
+            state,
+            entity,
+            dialogs,
+            extensions,
+        })
+}
+
 /// The printed form declares namespaces on every element that changes
 /// them, so it may outgrow the input's size limit; nothing else differs.
 fn relaxed() -> XmlLimits {
@@ -421,9 +524,16 @@ proptest! {
     fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Presence::parse(&bytes, &XmlLimits::default());
         let _ = WatcherInfo::parse(&bytes, &XmlLimits::default());
+        let _ = DialogInfo::parse(&bytes, &XmlLimits::default());
         if let Ok(m) = MessageSummary::parse(&bytes, &SummaryLimits::default()) {
             prop_assert_eq!(MessageSummary::parse(&m.to_bytes(), &SummaryLimits { max_size: usize::MAX, max_lines: usize::MAX }), Ok(m));
         }
+    }
+
+    #[test]
+    fn dialog_info_round_trips(d in dialog_info()) {
+        let text = d.to_xml();
+        prop_assert_eq!(DialogInfo::parse(text.as_bytes(), &relaxed()), Ok(d), "{}", text);
     }
 
     #[test]
