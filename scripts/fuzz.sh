@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target (SIP, SDP, RTP, MSRP, CPIM and XML payloads)
-# for a bounded time.
+# Runs every cargo-fuzz target (SIP, SDP, RTP, MSRP, CPIM, XML and presence
+# payloads) for a bounded time.
 #
 #   scripts/fuzz.sh            # 60 s per target
 #   scripts/fuzz.sh 300        # 300 s per target
 #   scripts/fuzz.sh --smoke    # 10 s per target (what CI runs)
 #   FUZZ_TARGETS="uri headers" scripts/fuzz.sh 30
 #
-# Seeds come from the RFC 4475 corpus. Crashes land in fuzz/artifacts/<target>/
-# and make the script exit non-zero. Installs cargo-fuzz if it is missing.
+# Seeds come from the RFC 4475 corpus and the crates' test data. Crashes land
+# in fuzz/artifacts/<target>/ and make the script exit non-zero. Installs
+# cargo-fuzz if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml presence"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -44,6 +45,12 @@ for t in $targets; do
     cpim) cp -n crates/payloads/tests/data/*.cpim "fuzz/corpus/$t/" 2>/dev/null || true ;;
     # The crash that a CI run found (an element name `a/`), kept as a seed.
     payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
+    presence)
+      for d in pidf watcherinfo dialog_info message_summary; do
+        for f in crates/payloads/tests/data/"$d"/*; do
+          cp -n "$f" "fuzz/corpus/$t/$d-$(basename "$f")"
+        done
+      done ;;
   esac
 done
 
