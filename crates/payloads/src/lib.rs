@@ -8,7 +8,9 @@
 //! watcher information (RFC 3857/3858, [`watcherinfo`]), the message
 //! summary of message waiting indication (RFC 3842, [`message_summary`],
 //! a text format with limits of its own), dialog state (RFC 4235,
-//! [`dialog_info`]), the RFC 3339
+//! [`dialog_info`]), resource lists (RFC 4826, [`resource_lists`]) and
+//! the resource list meta-information of list notifications (RFC 4662,
+//! [`rlmi`]), the RFC 3339
 //! timestamps they share ([`DateTime`]) and the bounded XML tree the XML
 //! documents are read through ([`xml`]). Every parser takes bytes and limits and returns a
 //! typed value or a typed error; every value prints back to bytes that
@@ -42,6 +44,8 @@ pub mod imdn;
 pub mod iscomposing;
 pub mod message_summary;
 pub mod pidf;
+pub mod resource_lists;
+pub mod rlmi;
 pub mod watcherinfo;
 pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};

@@ -9,6 +9,8 @@ use payloads::pidf::{
     Person, Presence, Priority, PrivacyValue, Rpid, Sphere, SphereValue, Status, TimeOffset, Token,
     Tuple, UserInput, Validity, Value,
 };
+use payloads::resource_lists::{self as rl, ResourceLists};
+use payloads::rlmi::{self, Rlmi};
 use payloads::watcherinfo::{self as wi, WatcherInfo, WatcherList};
 use payloads::xml::{XmlElement, XmlLimits, XmlNode};
 use payloads::{DateTime, Offset};
@@ -507,6 +509,110 @@ fn dialog_info() -> impl Strategy<Value = DialogInfo> {
         })
 }
 
+fn display_name() -> impl Strategy<Value = rl::DisplayName> {
+    note().prop_map(|n| rl::DisplayName {
+        text: n.text,
+        lang: n.lang,
+    })
+}
+
+fn rl_list() -> impl Strategy<Value = rl::List> {
+    let dn = || proptest::option::of(display_name());
+    let ext = || proptest::collection::vec(foreign(), 0..2);
+    let leaf = prop_oneof![
+        (attr_text(), dn(), ext()).prop_map(|(uri, display_name, extensions)| {
+            rl::Member::Entry(rl::Entry {
+                uri,
+                display_name,
+                extensions,
+            })
+        }),
+        (attr_text(), dn(), ext()).prop_map(|(reference, display_name, extensions)| {
+            rl::Member::EntryRef(rl::EntryRef {
+                reference,
+                display_name,
+                extensions,
+            })
+        }),
+        (proptest::option::of(attr_text()), dn(), ext()).prop_map(
+            |(anchor, display_name, extensions)| {
+                rl::Member::External(rl::External {
+                    anchor,
+                    display_name,
+                    extensions,
+                })
+            }
+        ),
+    ];
+    let list_of = move |members: BoxedStrategy<Vec<rl::Member>>| {
+        (proptest::option::of(attr_text()), dn(), members, ext()).prop_map(
+            |(name, display_name, members, extensions)| rl::List {
+                name,
+                display_name,
+                members,
+                extensions,
+            },
+        )
+    };
+    let member = leaf.prop_recursive(3, 16, 4, move |inner| {
+        list_of(proptest::collection::vec(inner, 0..4).boxed()).prop_map(rl::Member::List)
+    });
+    list_of(proptest::collection::vec(member, 0..4).boxed())
+}
+
+fn rlmi_doc() -> impl Strategy<Value = Rlmi> {
+    let instance = (
+        attr_text(),
+        proptest::sample::select(vec![
+            rlmi::InstanceState::Active,
+            rlmi::InstanceState::Pending,
+            rlmi::InstanceState::Terminated,
+        ]),
+        proptest::option::of(attr_text()),
+        proptest::option::of(attr_text()),
+    )
+        .prop_map(|(id, state, reason, cid)| rlmi::Instance {
+            id,
+            state,
+            reason,
+            cid,
+        });
+    let resource = (
+        attr_text(),
+        proptest::collection::vec(display_name(), 0..3),
+        proptest::collection::vec(instance, 0..3),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(|(uri, names, instances, extensions)| rlmi::Resource {
+            uri,
+            names,
+            instances,
+            extensions,
+        });
+    (
+        (
+            attr_text(),
+            any::<u32>(),
+            any::<bool>(),
+            proptest::option::of(attr_text()),
+        ),
+        proptest::collection::vec(display_name(), 0..3),
+        proptest::collection::vec(resource, 0..4),
+        proptest::collection::vec(foreign(), 0..2),
+    )
+        .prop_map(
+            |((uri, version, full_state, cid), names, resources, extensions)| Rlmi {
+                uri,
+                version,
+                full_state,
+                cid,
+                names,
+                resources,
+                extensions,
+            },
+        )
+}
+
 /// The printed form declares namespaces on every element that changes
 /// them, so it may outgrow the input's size limit; nothing else differs.
 fn relaxed() -> XmlLimits {
@@ -525,6 +631,8 @@ proptest! {
         let _ = Presence::parse(&bytes, &XmlLimits::default());
         let _ = WatcherInfo::parse(&bytes, &XmlLimits::default());
         let _ = DialogInfo::parse(&bytes, &XmlLimits::default());
+        let _ = ResourceLists::parse(&bytes, &XmlLimits::default());
+        let _ = Rlmi::parse(&bytes, &XmlLimits::default());
         if let Ok(m) = MessageSummary::parse(&bytes, &SummaryLimits::default()) {
             prop_assert_eq!(MessageSummary::parse(&m.to_bytes(), &SummaryLimits { max_size: usize::MAX, max_lines: usize::MAX }), Ok(m));
         }
@@ -534,6 +642,22 @@ proptest! {
     fn dialog_info_round_trips(d in dialog_info()) {
         let text = d.to_xml();
         prop_assert_eq!(DialogInfo::parse(text.as_bytes(), &relaxed()), Ok(d), "{}", text);
+    }
+
+    #[test]
+    fn resource_lists_round_trip(
+        lists in proptest::collection::vec(rl_list(), 0..3),
+        extensions in proptest::collection::vec(foreign(), 0..2),
+    ) {
+        let d = ResourceLists { lists, extensions };
+        let text = d.to_xml();
+        prop_assert_eq!(ResourceLists::parse(text.as_bytes(), &relaxed()), Ok(d), "{}", text);
+    }
+
+    #[test]
+    fn rlmi_round_trips(d in rlmi_doc()) {
+        let text = d.to_xml();
+        prop_assert_eq!(Rlmi::parse(text.as_bytes(), &relaxed()), Ok(d), "{}", text);
     }
 
     #[test]
