@@ -18,7 +18,10 @@
 //! by blank lines. Names are matched case-insensitively (RFC 3842 §5.2
 //! uses the SIP grammar, whose header names are case-insensitive); lines
 //! may end in CRLF or LF, and a line starting with whitespace continues the
-//! one before. Printing uses CRLF and never folds.
+//! one before. Printing uses CRLF and never folds, so a value built by hand
+//! reads back the same when its header names are tokens that are not the
+//! typed lines' names, its values are trimmed single lines, and its message
+//! blocks are not empty.
 
 use std::fmt;
 

@@ -16,7 +16,9 @@
 //! Printing puts every child in the schema's order: what is read back is
 //! the same value, though not always the same order of siblings as the
 //! input had (extensions are printed after the typed elements of their
-//! parent).
+//! parent). A value built by hand reads back the same as long as its
+//! extensions are elements this module does not type (an extension named
+//! `{pidf}tuple` would read back as a tuple) and its texts are trimmed.
 
 use crate::xml::{expect_root, XmlAttribute, XmlElement, XmlError, XmlLimits, XmlNode, XML_NS};
 use crate::DateTime;
