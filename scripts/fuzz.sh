@@ -46,7 +46,7 @@ for t in $targets; do
     # The crash that a CI run found (an element name `a/`), kept as a seed.
     payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
     presence)
-      for d in pidf watcherinfo dialog_info message_summary; do
+      for d in pidf watcherinfo dialog_info resource_lists rlmi message_summary; do
         for f in crates/payloads/tests/data/"$d"/*; do
           cp -n "$f" "fuzz/corpus/$t/$d-$(basename "$f")"
         done

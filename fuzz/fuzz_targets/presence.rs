@@ -1,12 +1,14 @@
 //! The presence-era payload parsers (PIDF/RPID, watcher-info, dialog-info,
-//! message summary): never panic; every document that parses prints to a
-//! document that parses to the same value.
+//! resource lists, RLMI, message summary): never panic; every document that
+//! parses prints to a document that parses to the same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use payloads::dialog_info::DialogInfo;
 use payloads::message_summary::{MessageSummary, SummaryLimits};
 use payloads::pidf::Presence;
+use payloads::resource_lists::ResourceLists;
+use payloads::rlmi::Rlmi;
 use payloads::watcherinfo::WatcherInfo;
 use payloads::xml::XmlLimits;
 
@@ -27,6 +29,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(d) = DialogInfo::parse(data, &limits) {
         assert_eq!(DialogInfo::parse(&d.to_bytes(), &relaxed), Ok(d));
+    }
+    if let Ok(d) = ResourceLists::parse(data, &limits) {
+        assert_eq!(ResourceLists::parse(&d.to_bytes(), &relaxed), Ok(d));
+    }
+    if let Ok(d) = Rlmi::parse(data, &limits) {
+        assert_eq!(Rlmi::parse(&d.to_bytes(), &relaxed), Ok(d));
     }
     let unbounded = SummaryLimits {
         max_size: usize::MAX,
