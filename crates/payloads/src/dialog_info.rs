@@ -12,7 +12,7 @@
 
 use crate::xml::{expect_root, XmlElement, XmlError, XmlLimits, XmlNode};
 
-pub use crate::watcherinfo::State;
+pub use crate::watcherinfo::{ApplyError, State};
 
 /// The XML namespace of the document.
 pub const NAMESPACE: &str = "urn:ietf:params:xml:ns:dialog-info";
@@ -404,6 +404,35 @@ impl DialogInfo {
             }
         }
         Ok(doc)
+    }
+
+    /// Applies the next document of the subscription to this one, the
+    /// state kept so far (RFC 4235 §4.1): a full document replaces it; a
+    /// partial one replaces the dialogs it names (same id) and adds the
+    /// others, and its extensions, where it has any, replace the kept
+    /// ones. Terminated dialogs are kept, in state terminated, for the
+    /// caller to drop. On an error nothing changes.
+    pub fn apply(&mut self, update: DialogInfo) -> Result<(), ApplyError> {
+        crate::watcherinfo::check_version(
+            self.version,
+            update.version,
+            update.state == State::Partial,
+        )?;
+        if update.state == State::Full {
+            *self = update;
+            return Ok(());
+        }
+        self.version = update.version;
+        if !update.extensions.is_empty() {
+            self.extensions = update.extensions;
+        }
+        for d in update.dialogs {
+            match self.dialogs.iter_mut().find(|k| k.id == d.id) {
+                Some(k) => *k = d,
+                None => self.dialogs.push(d),
+            }
+        }
+        Ok(())
     }
 
     /// The dialog with `id`.

@@ -9,6 +9,7 @@
 //! kept in `extensions`.
 
 use crate::resource_lists::DisplayName;
+pub use crate::watcherinfo::ApplyError;
 use crate::xml::{expect_root, XmlElement, XmlError, XmlLimits, XmlNode};
 
 /// The XML namespace of the document.
@@ -193,6 +194,37 @@ impl Rlmi {
             }
         }
         Ok(doc)
+    }
+
+    /// Applies the next document of the subscription to this one, the
+    /// state kept so far: a full state replaces it; a partial one replaces
+    /// the resources it names (same URI) and adds the others; its names
+    /// and extensions, where it has any, replace the kept ones. On an
+    /// error nothing changes.
+    pub fn apply(&mut self, update: Rlmi) -> Result<(), ApplyError> {
+        crate::watcherinfo::check_version(
+            u64::from(self.version),
+            u64::from(update.version),
+            !update.full_state,
+        )?;
+        if update.full_state {
+            *self = update;
+            return Ok(());
+        }
+        self.version = update.version;
+        if !update.names.is_empty() {
+            self.names = update.names;
+        }
+        if !update.extensions.is_empty() {
+            self.extensions = update.extensions;
+        }
+        for r in update.resources {
+            match self.resources.iter_mut().find(|k| k.uri == r.uri) {
+                Some(k) => *k = r,
+                None => self.resources.push(r),
+            }
+        }
+        Ok(())
     }
 
     /// The resource with `uri`.

@@ -41,6 +41,32 @@ impl State {
     }
 }
 
+/// Why a notification's document was not applied to the state kept so far
+/// (RFC 3858 §4, RFC 4235 §4.1, RFC 4662 §5.2 share the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ApplyError {
+    /// Not newer than what is kept: a duplicate or a reordered document,
+    /// to be discarded.
+    #[error("version {got} is not newer than {have}")]
+    Stale { have: u64, got: u64 },
+    /// A partial document after a gap: documents were lost, so the state
+    /// kept is no longer known; refresh the subscription for a full one.
+    #[error("partial version {got} does not follow {have}")]
+    Gap { have: u64, got: u64 },
+}
+
+/// The version rule the three documents share: a full document newer than
+/// what is kept replaces it; a partial one must follow it directly.
+pub(crate) fn check_version(have: u64, got: u64, partial: bool) -> Result<(), ApplyError> {
+    if got <= have {
+        Err(ApplyError::Stale { have, got })
+    } else if partial && got != have.saturating_add(1) {
+        Err(ApplyError::Gap { have, got })
+    } else {
+        Ok(())
+    }
+}
+
 /// The subscription's state (RFC 3857 §3.2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -315,6 +341,43 @@ impl WatcherInfo {
             }
         }
         Ok(doc)
+    }
+
+    /// Applies the next document of the subscription to this one, the
+    /// state kept so far: a full document replaces it; a partial one
+    /// replaces the watchers it names (same list, same id) and adds the
+    /// others, and its extensions, where it has any, replace the kept
+    /// ones. On an error nothing changes.
+    pub fn apply(&mut self, update: WatcherInfo) -> Result<(), ApplyError> {
+        check_version(self.version, update.version, update.state == State::Partial)?;
+        if update.state == State::Full {
+            *self = update;
+            return Ok(());
+        }
+        self.version = update.version;
+        if !update.extensions.is_empty() {
+            self.extensions = update.extensions;
+        }
+        for list in update.lists {
+            let kept = self
+                .lists
+                .iter_mut()
+                .find(|l| l.resource == list.resource && l.package == list.package);
+            let Some(kept) = kept else {
+                self.lists.push(list);
+                continue;
+            };
+            if !list.extensions.is_empty() {
+                kept.extensions = list.extensions;
+            }
+            for w in list.watchers {
+                match kept.watchers.iter_mut().find(|k| k.id == w.id) {
+                    Some(k) => *k = w,
+                    None => kept.watchers.push(w),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The list for `resource` and `package`.

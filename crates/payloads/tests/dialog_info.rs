@@ -258,3 +258,41 @@ fn truncated_and_mangled_examples_never_panic() {
         }
     }
 }
+
+#[test]
+fn partial_documents_apply_to_the_kept_state() {
+    use payloads::dialog_info::ApplyError;
+    let mut kept = parse(&data("rfc4235_confirmed.xml")).unwrap();
+    let terminated = parse(&data("rfc4235_terminated.xml")).unwrap();
+    kept.apply(terminated.clone()).unwrap();
+    assert_eq!(kept.version, 2);
+    let d = kept.dialog("as7d900as8").unwrap();
+    assert_eq!(d.state.state, DialogState::Terminated);
+    assert_eq!(d.state.code, Some(486));
+    // The partial document replaced the whole dialog element.
+    assert_eq!(d.local, None);
+    assert_eq!(
+        kept.apply(terminated),
+        Err(ApplyError::Stale { have: 2, got: 2 })
+    );
+    let mut next = DialogInfo::new(3, State::Partial, "sip:alice@example.com");
+    next.dialogs.push(Dialog::new("second", DialogState::Early));
+    kept.apply(next).unwrap();
+    assert_eq!(kept.dialogs.len(), 2);
+    let before = kept.clone();
+    assert_eq!(
+        kept.apply(DialogInfo::new(5, State::Partial, "sip:alice@example.com")),
+        Err(ApplyError::Gap { have: 3, got: 5 })
+    );
+    assert_eq!(kept, before);
+    let full = parse(&data("rfc4235_trying.xml")).unwrap();
+    // A full document must be newer too.
+    assert_eq!(
+        kept.apply(full.clone()),
+        Err(ApplyError::Stale { have: 3, got: 0 })
+    );
+    let mut newer = full;
+    newer.version = 10;
+    kept.apply(newer.clone()).unwrap();
+    assert_eq!(kept, newer);
+}

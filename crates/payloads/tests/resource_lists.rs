@@ -294,3 +294,31 @@ fn truncated_and_mangled_examples_never_panic() {
         }
     }
 }
+
+#[test]
+fn rfc4662_partial_state_applies_to_the_full_one() {
+    use payloads::rlmi::ApplyError;
+    let mut kept = rlmi(&data("rlmi/rfc4662_full.xml")).unwrap();
+    let partial = rlmi(&data("rlmi/rfc4662_partial.xml")).unwrap();
+    kept.apply(partial.clone()).unwrap();
+    assert_eq!((kept.version, kept.full_state), (2, true));
+    // The list's own names stay: the partial document has none.
+    assert_eq!(kept.names.len(), 2);
+    assert_eq!(kept.resources.len(), 4);
+    let ed = &kept.resource("sip:ed@example.net").unwrap().instances[0];
+    assert_eq!(ed.state, InstanceState::Pending);
+    let bob = &kept.resource("sip:bob@example.com").unwrap().instances[0];
+    assert_eq!(bob.state, InstanceState::Terminated);
+    let dave = &kept.resource("sip:dave@example.com").unwrap().instances[0];
+    assert_eq!(dave.state, InstanceState::Active);
+    assert!(kept.instance_by_cid("1KQhyE@pres.example.com").is_some());
+    let before = kept.clone();
+    assert_eq!(
+        kept.apply(partial),
+        Err(ApplyError::Stale { have: 2, got: 2 })
+    );
+    let mut gap = Rlmi::new("sip:adam-friends@pres.example.com", 4, false);
+    gap.resources.push(Resource::new("sip:new@example.com"));
+    assert_eq!(kept.apply(gap), Err(ApplyError::Gap { have: 2, got: 4 }));
+    assert_eq!(kept, before);
+}

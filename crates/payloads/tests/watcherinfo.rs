@@ -240,3 +240,63 @@ fn truncated_and_mangled_examples_never_panic() {
         }
     }
 }
+
+#[test]
+fn partial_documents_apply_to_the_kept_state() {
+    use payloads::watcherinfo::ApplyError;
+    // RFC 3857: B learns of A's pending subscription, then of its approval.
+    let mut kept = parse(&data("rfc3857_pending.xml")).unwrap();
+    let approved = parse(&data("rfc3857_approved.xml")).unwrap();
+    kept.apply(approved.clone()).unwrap();
+    assert_eq!(kept.version, 1);
+    assert_eq!(kept.state, State::Full);
+    let w = &kept.lists[0].watchers;
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].status, &w[0].event),
+        (Status::Active, &Event::Approved)
+    );
+    // The same document again is stale; nothing changes.
+    let before = kept.clone();
+    assert_eq!(
+        kept.apply(approved),
+        Err(ApplyError::Stale { have: 1, got: 1 })
+    );
+    assert_eq!(kept, before);
+    // A new watcher on another list, and one on the same list, in version 2.
+    let mut update = WatcherInfo::new(2, State::Partial);
+    let mut same = WatcherList::new("sip:B@example.com", "presence");
+    same.watchers.push(Watcher::new(
+        "sip:C@example.com",
+        "c1",
+        Status::Pending,
+        Event::Subscribe,
+    ));
+    let mut other = WatcherList::new("sip:B@example.com", "message-summary");
+    other.watchers.push(Watcher::new(
+        "sip:D@example.com",
+        "d1",
+        Status::Active,
+        Event::Approved,
+    ));
+    update.lists = vec![same, other];
+    kept.apply(update).unwrap();
+    assert_eq!(kept.lists.len(), 2);
+    assert_eq!(kept.lists[0].watchers.len(), 2);
+    assert_eq!(
+        kept.list("sip:B@example.com", "message-summary")
+            .unwrap()
+            .watchers[0]
+            .id,
+        "d1"
+    );
+    // A partial document after a lost one is refused; a full one resets.
+    let before = kept.clone();
+    assert_eq!(
+        kept.apply(WatcherInfo::new(4, State::Partial)),
+        Err(ApplyError::Gap { have: 2, got: 4 })
+    );
+    assert_eq!(kept, before);
+    kept.apply(WatcherInfo::new(9, State::Full)).unwrap();
+    assert_eq!(kept, WatcherInfo::new(9, State::Full));
+}
