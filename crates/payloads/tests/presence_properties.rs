@@ -661,6 +661,42 @@ proptest! {
     }
 
     #[test]
+    fn a_partial_watcherinfo_merges_by_watcher_id(
+        mut kept in watcherinfo(),
+        mut update in watcherinfo(),
+    ) {
+        update.version = kept.version.wrapping_add(1);
+        update.state = wi::State::Partial;
+        prop_assume!(update.version > kept.version);
+        let distinct = |d: &WatcherInfo| {
+            d.lists.iter().enumerate().all(|(i, l)| {
+                d.lists[..i].iter().all(|m| (&m.resource, &m.package) != (&l.resource, &l.package))
+            })
+        };
+        prop_assume!(distinct(&kept) && distinct(&update));
+        let before = kept.clone();
+        kept.apply(update.clone()).unwrap();
+        prop_assert_eq!(kept.version, update.version);
+        // What the update says is what is kept now (the last of a repeated
+        // id wins); what it does not mention is unchanged.
+        for list in &update.lists {
+            let k = kept.list(&list.resource, &list.package).unwrap();
+            for w in &list.watchers {
+                let last = list.watchers.iter().rev().find(|x| x.id == w.id).unwrap();
+                prop_assert!(k.watchers.contains(last));
+            }
+        }
+        for list in &before.lists {
+            let k = kept.list(&list.resource, &list.package).unwrap();
+            let touched = update.lists.iter().filter(|u| u.resource == list.resource && u.package == list.package);
+            let ids: Vec<&str> = touched.flat_map(|u| u.watchers.iter().map(|w| w.id.as_str())).collect();
+            for w in list.watchers.iter().filter(|w| !ids.contains(&w.id.as_str())) {
+                prop_assert!(k.watchers.contains(w));
+            }
+        }
+    }
+
+    #[test]
     fn message_summary_round_trips(m in message_summary()) {
         let text = m.to_text();
         prop_assert_eq!(MessageSummary::parse(text.as_bytes(), &SummaryLimits::default()), Ok(m), "{}", text);
