@@ -48,7 +48,7 @@ for t in $targets; do
     presence)
       for d in pidf watcherinfo dialog_info resource_lists rlmi message_summary; do
         for f in crates/payloads/tests/data/"$d"/*; do
-          cp -n "$f" "fuzz/corpus/$t/$d-$(basename "$f")"
+          cp -n "$f" "fuzz/corpus/$t/$d-$(basename "$f")" 2>/dev/null || true
         done
       done ;;
   esac
