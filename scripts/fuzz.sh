@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target (SIP, SDP, RTP, MSRP, CPIM and XML payloads)
-# for a bounded time.
+# Runs every cargo-fuzz target (SIP, SDP, RTP, MSRP, CPIM, XML and presence
+# payloads) for a bounded time.
 #
 #   scripts/fuzz.sh            # 60 s per target
 #   scripts/fuzz.sh 300        # 300 s per target
 #   scripts/fuzz.sh --smoke    # 10 s per target (what CI runs)
 #   FUZZ_TARGETS="uri headers" scripts/fuzz.sh 30
 #
-# Seeds come from the RFC 4475 corpus. Crashes land in fuzz/artifacts/<target>/
-# and make the script exit non-zero. Installs cargo-fuzz if it is missing.
+# Seeds come from the RFC 4475 corpus and the crates' test data. Crashes land
+# in fuzz/artifacts/<target>/ and make the script exit non-zero. Installs
+# cargo-fuzz if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml subscription"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml subscription presence"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -46,6 +47,12 @@ for t in $targets; do
     payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
     # A Subscription-State value, then a NOTIFY the subscriber core matches.
     subscription) printf 'terminated;reason=probation;retry-after=30\0NOTIFY sip:a@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKn1\r\nFrom: <sip:b@example.test>;tag=nt\r\nTo: <sip:a@example.test>;tag=ft\r\nCall-ID: fuzz\r\nCSeq: 1 NOTIFY\r\nMax-Forwards: 70\r\nContact: <sip:b@127.0.0.1:5061>\r\nEvent: presence\r\nSubscription-State: active;expires=600\r\nContent-Length: 0\r\n\r\n' >"fuzz/corpus/$t/notify.dat" ;;
+    presence)
+      for d in pidf watcherinfo dialog_info resource_lists rlmi message_summary; do
+        for f in crates/payloads/tests/data/"$d"/*; do
+          cp -n "$f" "fuzz/corpus/$t/$d-$(basename "$f")" 2>/dev/null || true
+        done
+      done ;;
   esac
 done
 
