@@ -19,7 +19,7 @@ use sipsimple::media::tone::ToneGenerator;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::{Session, SessionAccount, SessionLimits};
 use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
-use sipsimple::streams::msrp::ChatStream;
+use sipsimple::streams::msrp::{ChatStream, FileTransferStream};
 use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
@@ -366,7 +366,7 @@ pub fn call(
 }
 
 /// What the person at the prompt said, or what happened meanwhile.
-enum Answer {
+pub(crate) enum Answer {
     Yes,
     No,
     /// The session ended before an answer.
@@ -377,7 +377,7 @@ enum Answer {
 
 /// Waits for "y" or "n" on stdin while watching `session`: a caller who
 /// cancels must not leave a question behind that a later "y" answers.
-async fn ask(
+pub(crate) async fn ask(
     session: &Session,
     events: &mut Subscription,
     stdin: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
@@ -401,6 +401,14 @@ async fn ask(
     }
 }
 
+/// What `sip listen` takes besides calls.
+pub struct Take {
+    /// Send chat messages back.
+    pub echo: bool,
+    /// Accept files at once, into this directory.
+    pub accept_files: Option<PathBuf>,
+}
+
 /// `sip listen`: waits for calls to the enabled accounts; answers them
 /// (at once with `auto_answer`, else after asking on stdin); stops after
 /// `max_calls` calls or on Ctrl-C.
@@ -409,9 +417,10 @@ pub fn listen(
     auto_answer: bool,
     options: AudioOptions,
     max_calls: Option<u32>,
-    echo: bool,
+    take: Take,
     mut out: impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
+    let echo = take.echo;
     let rt = runtime()?;
     let status = rt.block_on(async move {
         let (app, mut events) = start(config).await?;
@@ -479,6 +488,25 @@ pub fn listen(
             };
             calls += 1;
             let proposed = session.proposed_streams().unwrap_or_default();
+            if let Some(ft) = proposed
+                .iter()
+                .find_map(|s| s.clone().downcast::<FileTransferStream>())
+            {
+                let stop = crate::file::take_file(
+                    &session,
+                    ft,
+                    take.accept_files.as_deref(),
+                    auto_answer,
+                    &mut events,
+                    &mut stdin,
+                    &mut out,
+                )
+                .await?;
+                if stop {
+                    break;
+                }
+                continue;
+            }
             let kinds: Vec<&str> = proposed.iter().map(|s| s.stream_type()).collect();
             let chat = proposed
                 .iter()

@@ -8,7 +8,9 @@
 //! `sip account` / `sip settings` (the configuration file),
 //! `sip register` (stay registered until Ctrl-C), and `sip call` /
 //! `sip listen` (calls with audio from and to WAV files), `sip chat`
-//! (chat over MSRP; `sip listen` takes chat sessions too).
+//! (chat over MSRP; `sip listen` takes chat sessions too), `sip
+//! send-file` / `sip get-file` (RFC 5547 file transfer; `sip listen
+//! --accept-files DIR` takes files).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
@@ -20,6 +22,7 @@ mod chat;
 mod config;
 mod demo;
 mod demo_agents;
+mod file;
 mod lookup;
 mod register;
 mod render;
@@ -125,6 +128,42 @@ enum Command {
         /// Send every chat message that arrives back to its sender.
         #[arg(long)]
         echo: bool,
+        /// Accept every file offered and save it in this directory
+        /// (without it, files are asked about and go to
+        /// file_transfer.directory).
+        #[arg(long, value_name = "DIR")]
+        accept_files: Option<PathBuf>,
+    },
+    /// Send a file over MSRP (RFC 5547) with a progress line; exit 0 only
+    /// when the peer confirmed the whole file (its SHA-1 checked).
+    #[command(
+        name = "send-file",
+        after_help = "Exit status: 0 the peer confirmed the whole file, 1 the transfer failed, 2 usage or I/O error."
+    )]
+    SendFile {
+        uri: String,
+        file: PathBuf,
+        /// Send from this account (default: the default account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Send only what the peer did not confirm the last time this file
+        /// was sent and cut.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Ask a peer for a file it has (RFC 5547 pull) and save it.
+    #[command(
+        name = "get-file",
+        after_help = "Exit status: 0 the file was saved with a matching hash, 1 the transfer failed, 2 usage or I/O error."
+    )]
+    GetFile {
+        uri: String,
+        name: String,
+        #[arg(long)]
+        account: Option<String>,
+        /// Save here (default: file_transfer.directory).
+        #[arg(long, value_name = "DIR")]
+        directory: Option<PathBuf>,
     },
     /// Chat with a SIP URI over MSRP: lines typed are sent, what arrives
     /// is printed with its time and sender, and each message's delivery
@@ -278,8 +317,30 @@ fn main() -> ExitCode {
             audio,
             max_calls,
             echo,
+            accept_files,
         } => config::path(cli.config).and_then(|path| {
-            call::listen(&path, auto_answer, audio.options(), max_calls, echo, |l| {
+            let take = call::Take { echo, accept_files };
+            call::listen(&path, auto_answer, audio.options(), max_calls, take, |l| {
+                out.write(l)
+            })
+        }),
+        Command::SendFile {
+            uri,
+            file,
+            account,
+            resume,
+        } => config::path(cli.config).and_then(|path| {
+            file::send_file(&path, &uri, account.as_deref(), &file, resume, |l| {
+                out.write(l)
+            })
+        }),
+        Command::GetFile {
+            uri,
+            name,
+            account,
+            directory,
+        } => config::path(cli.config).and_then(|path| {
+            file::get_file(&path, &uri, account.as_deref(), &name, directory, |l| {
                 out.write(l)
             })
         }),

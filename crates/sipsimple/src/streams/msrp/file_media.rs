@@ -29,8 +29,10 @@ impl MediaStream for FileTransferStream {
             TransferDirection::Send => Direction::SendOnly,
             TransferDirection::Receive => Direction::RecvOnly,
         });
-        m.attributes
-            .push(Attribute::new("file-selector", inner.selector.sdp_repr()));
+        m.attributes.push(Attribute::new(
+            "file-selector",
+            self.file_selector().sdp_repr(),
+        ));
         m.attributes.push(Attribute::new(
             "file-transfer-id",
             inner.transfer_id.clone(),
@@ -56,6 +58,14 @@ impl MediaStream for FileTransferStream {
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
+        if let Some(theirs) = remote
+            .media
+            .get(index)
+            .and_then(Media::file_selector)
+            .and_then(|f| FileSelector::parse(f).ok())
+        {
+            self.learn_from_answer(&theirs);
+        }
         self.before_start();
         let weak = Arc::downgrade(&self.inner);
         self.inner.base.start(
@@ -82,7 +92,8 @@ impl MediaStream for FileTransferStream {
             .and_then(Media::file_selector)
             .and_then(|f| FileSelector::parse(f).ok())
             .is_some_and(|f| {
-                f.size == self.inner.selector.size && f.hash == self.inner.selector.hash
+                let ours = self.file_selector();
+                f.size == ours.size && f.hash == ours.hash
             });
         same_file
             && self
@@ -140,12 +151,17 @@ impl MediaStreamType for FileTransferStreamType {
             // can take (RFC 5547 lets size out; a receiver cannot check
             // or store what it cannot bound).
             let selector = FileSelector::parse(m.file_selector()?).ok()?;
-            selector.size?;
             let direction = match remote.direction(index) {
                 Direction::SendOnly => TransferDirection::Receive,
                 Direction::RecvOnly => TransferDirection::Send,
                 _ => return None,
             };
+            // A file pushed to us must say its size: a receiver cannot
+            // check or bound what it does not know (a pull names the
+            // file; its size is ours to tell).
+            if direction == TransferDirection::Receive {
+                selector.size?;
+            }
             let range = match m.attribute("file-range") {
                 Some(r) => Some(FileRange::parse(r).ok()?),
                 None => None,

@@ -103,7 +103,7 @@ pub struct TransferProgress {
 pub(super) struct Inner {
     pub(super) base: MsrpStreamBase,
     pub(super) direction: TransferDirection,
-    pub(super) selector: FileSelector,
+    pub(super) selector: Mutex<FileSelector>,
     pub(super) transfer_id: String,
     /// The bytes to transfer: ours when we offer, the offer's when we
     /// answer.
@@ -131,7 +131,7 @@ impl std::fmt::Debug for FileTransferStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileTransferStream")
             .field("direction", &self.inner.direction)
-            .field("file", &self.inner.selector.name)
+            .field("file", &lock(&self.inner.selector).name)
             .finish_non_exhaustive()
     }
 }
@@ -208,7 +208,7 @@ impl FileTransferStream {
                 gate: ReadGate::new(RECEIVE_BUFFER),
                 tasks: Mutex::new(Vec::new()),
                 reported: tokio::sync::Notify::new(),
-                selector,
+                selector: Mutex::new(selector),
             }),
         }
     }
@@ -223,8 +223,24 @@ impl FileTransferStream {
     }
 
     /// The file selector (the spec's `file_selector`).
-    pub fn file_selector(&self) -> &FileSelector {
-        &self.inner.selector
+    pub fn file_selector(&self) -> FileSelector {
+        lock(&self.inner.selector).clone()
+    }
+
+    /// In a pull we asked for, the peer's answer describes the file (its
+    /// size and hash): what it says fills in what we did not know.
+    pub(super) fn learn_from_answer(&self, theirs: &FileSelector) {
+        let mut ours = lock(&self.inner.selector);
+        if ours.size.is_none() {
+            ours.size = theirs.size;
+            lock(&self.inner.progress).file_size = theirs.size.unwrap_or(0);
+        }
+        if ours.hash.is_none() {
+            ours.hash = theirs.hash.clone();
+        }
+        if ours.content_type.is_none() {
+            ours.content_type = theirs.content_type.clone();
+        }
     }
 
     /// RFC 5547 `a=file-transfer-id`.
@@ -248,7 +264,15 @@ impl FileTransferStream {
 
     /// The file to send for a pull request the peer made (before the
     /// stream starts).
+    /// The size comes from the file when the request did not say it.
     pub fn set_file(&self, path: PathBuf) {
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mut sel = lock(&self.inner.selector);
+            if sel.size.is_none() {
+                sel.size = Some(meta.len());
+                lock(&self.inner.progress).file_size = meta.len();
+            }
+        }
         *lock(&self.inner.source) = Some(path);
     }
 
@@ -297,7 +321,8 @@ impl FileTransferStream {
         let path = lock(&self.inner.source)
             .clone()
             .ok_or("no file to send was given")?;
-        let size = self.inner.selector.size.ok_or("the file size is unknown")?;
+        let selector = self.file_selector();
+        let size = selector.size.ok_or("the file size is unknown")?;
         let first = self.first_byte();
         let end = self
             .inner
@@ -310,9 +335,7 @@ impl FileTransferStream {
         };
         let id = new_message_id();
         lock(&self.inner.progress).transferred_bytes = first - 1;
-        let content_type = self
-            .inner
-            .selector
+        let content_type = selector
             .content_type
             .clone()
             .unwrap_or_else(|| "application/octet-stream".into());
@@ -532,16 +555,15 @@ fn disk_thread(
     rt: tokio::runtime::Handle,
 ) {
     let Some(me) = inner.upgrade() else { return };
-    let size = me.selector.size.unwrap_or(0);
-    let name = safe_file_name(me.selector.name.as_deref());
-    let want_hash = me
-        .selector
+    let selector = lock(&me.selector).clone();
+    let size = selector.size.unwrap_or(0);
+    let name = safe_file_name(selector.name.as_deref());
+    let want_hash = selector
         .hash
         .as_ref()
         .filter(|h| h.algorithm == "sha-1")
         .map(|h| h.digest.clone());
-    let content_type = me
-        .selector
+    let content_type = selector
         .content_type
         .clone()
         .unwrap_or_else(|| "application/octet-stream".into());

@@ -1,0 +1,279 @@
+//! `sip send-file` to `sip listen --accept-files DIR` as two real
+//! processes on loopback (MSRP over TLS, the default, and TCP): the saved
+//! file's SHA-256 equals the sent one and the exit status says the peer
+//! confirmed it; a declined file exits 1; `sip get-file` pulls a file
+//! from an in-process SDK application that serves it. Every process
+//! started is killed by its PID when the test ends.
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use sipsimple::application::SipApplication;
+use sipsimple::config::MemoryBackend;
+use sipsimple::notification::Filter;
+use sipsimple::streams::msrp::FileTransferStream;
+use sipsimple::streams::MediaStream;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = Dir(std::env::temp_dir().join(format!("sip-file-{name}-{}", std::process::id())));
+        let _ = std::fs::remove_dir_all(&dir.0);
+        std::fs::create_dir_all(&dir.0).unwrap();
+        dir
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(dir: &Path, user: &str, port: u16, msrp: &str) -> PathBuf {
+    let path = dir.join(format!("{user}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "local_ip = \"127.0.0.1\"\ndefault_account = \"{user}@127.0.0.1\"\n\
+             [sip]\ntransport_list = [\"udp\"]\nudp_port = {port}\n\
+             [accounts.\"{user}@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n\
+             msrp.transport = \"{msrp}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn sip(cfg: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sip"));
+    c.arg("--config").arg(cfg);
+    c
+}
+
+/// A `sip` process; its stdout lines on a channel; killed when dropped.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    fn start(mut c: Command) -> Proc {
+        let mut child = c
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn wait_for(&mut self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(text) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("no {text:?} from sip; saw {:?}", self.seen),
+            }
+        }
+    }
+
+    fn exit_code(&mut self, secs: u64) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(l);
+                }
+                return s.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sip did not exit; saw {:?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+fn send_to_listener(msrp: &str) {
+    let dir = Dir::new(&format!("push-{msrp}"));
+    let inbox = dir.0.join("inbox");
+    let port = free_udp_port();
+    let bob = config(&dir.0, "bob", port, msrp);
+    let alice = config(&dir.0, "alice", 0, msrp);
+    let file = dir.0.join("report final.pdf");
+    std::fs::write(&file, data(300_000)).unwrap();
+    let mut c = sip(&bob);
+    c.args(["listen", "--accept-files"]).arg(&inbox);
+    let mut listener = Proc::start(c);
+    listener.wait_for("accounts:", 15);
+    let mut c = sip(&alice);
+    c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
+        .arg(&file);
+    let mut sender = Proc::start(c);
+    assert_eq!(sender.exit_code(60), Some(0), "{:?}", sender.seen);
+    assert!(
+        sender.seen.iter().any(|l| l
+            .contains("sent report final.pdf (300000 bytes): the peer confirmed the whole file")),
+        "{:?}",
+        sender.seen
+    );
+    listener.wait_for("incoming file from", 15);
+    let saved = listener.wait_for("saved report final.pdf (300000 bytes) to", 15);
+    let path = inbox.join("report final.pdf");
+    assert!(saved.ends_with(&path.display().to_string()), "{saved}");
+    assert_eq!(
+        Sha256::digest(std::fs::read(&path).unwrap()),
+        Sha256::digest(std::fs::read(&file).unwrap())
+    );
+}
+
+#[test]
+fn send_file_to_listen_accept_files_over_tls() {
+    send_to_listener("tls");
+}
+
+#[test]
+fn send_file_to_listen_accept_files_over_tcp() {
+    send_to_listener("tcp");
+}
+
+#[test]
+fn a_declined_file_exits_1() {
+    let dir = Dir::new("declined");
+    let port = free_udp_port();
+    let bob = config(&dir.0, "bob", port, "tcp");
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let file = dir.0.join("x.bin");
+    std::fs::write(&file, data(10)).unwrap();
+    let mut c = sip(&bob);
+    c.arg("listen");
+    let mut listener = Proc::start(c);
+    listener.wait_for("accounts:", 15);
+    let mut c = sip(&alice);
+    c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
+        .arg(&file);
+    let mut sender = Proc::start(c);
+    listener.wait_for("incoming file from", 15);
+    // The question has no line end; answer it.
+    use std::io::Write;
+    let stdin = listener.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "n").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(sender.exit_code(30), Some(1), "{:?}", sender.seen);
+    assert!(!dir.0.join("inbox").exists());
+}
+
+/// `sip get-file` asks an SDK application for its file, which serves it.
+#[test]
+fn get_file_pulls_from_an_sdk_application() {
+    let dir = Dir::new("pull");
+    let port = free_udp_port();
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let served = dir.0.join("served.bin");
+    std::fs::write(&served, data(100_000)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let bob = rt.block_on(async {
+        let app = SipApplication::new();
+        let cfg = format!(
+            "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\nudp_port = {port}\n\
+             [accounts.\"bob@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n\
+             msrp.transport = \"tcp\"\n"
+        );
+        app.start(MemoryBackend::with(cfg.parse().unwrap()))
+            .await
+            .unwrap();
+        app
+    });
+    let mut events = bob.notification_center().subscribe(Filter::all());
+    let file = served.clone();
+    let server = rt.spawn(async move {
+        loop {
+            let n = events.next().await.unwrap();
+            if n.name() != "SIPSessionNewIncoming" {
+                continue;
+            }
+            let s = bob
+                .session_manager()
+                .sessions()
+                .into_iter()
+                .find(|s| s.sender() == n.sender)
+                .unwrap();
+            let proposed = s.proposed_streams().unwrap();
+            let ft = proposed[0]
+                .clone()
+                .downcast::<FileTransferStream>()
+                .unwrap();
+            assert_eq!(ft.file_selector().name.as_deref(), Some("served.bin"));
+            ft.set_file(file.clone());
+            s.accept(vec![ft as Arc<dyn MediaStream>]).await.unwrap();
+            return bob;
+        }
+    });
+    let into = dir.0.join("got");
+    let mut c = sip(&alice);
+    c.args([
+        "get-file",
+        &format!("sip:bob@127.0.0.1:{port}"),
+        "served.bin",
+        "--directory",
+    ])
+    .arg(&into);
+    let mut getter = Proc::start(c);
+    assert_eq!(getter.exit_code(60), Some(0), "{:?}", getter.seen);
+    assert_eq!(
+        std::fs::read(into.join("served.bin")).unwrap(),
+        std::fs::read(&served).unwrap()
+    );
+    let bob = rt.block_on(server).unwrap();
+    rt.block_on(async move { bob.stop() });
+}
