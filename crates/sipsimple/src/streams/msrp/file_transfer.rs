@@ -27,9 +27,11 @@ use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
 use crate::notification::NotificationData;
 use crate::streams::interface::StreamSettings;
 
-/// Bytes per chunk: large enough for speed, small enough for relays
-/// (Kamailio reads an MSRP frame into a 64 KiB buffer).
-pub const CHUNK_SIZE: u64 = 32 * 1024;
+/// Bytes per chunk on a direct path: each chunk costs a response, a
+/// REPORT and a notification on each side, so fewer go faster (32 KiB:
+/// 192 MB/s, 128 KiB: 240 MB/s, docs/PERFORMANCE.md). Through relays
+/// the base caps it (`RELAY_CHUNK_SIZE`: Kamailio reads a frame whole).
+pub const CHUNK_SIZE: u64 = 128 * 1024;
 
 /// Bytes of the file read ahead of the connection.
 pub const SEND_BUFFER: u64 = 1 << 20;
