@@ -12,10 +12,9 @@
 //! sender's SHA-1 is computed before the clock starts.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -217,7 +216,7 @@ async fn main() {
         .filter(|a| ["tcp", "tls", "raw"].contains(a))
         .collect();
     let run = |name: &str| wanted.is_empty() || wanted.contains(&name);
-    let dir = PathBuf::from(std::env::temp_dir()).join(format!("ft-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ft-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("source.bin");
     make_file(&file, megabytes);
