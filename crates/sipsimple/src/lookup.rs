@@ -553,3 +553,66 @@ impl DnsLookup {
         ctx.conclude(result)
     }
 }
+
+/// A URI's host and port as a target, if the host is an address (no
+/// lookup needed).
+pub(crate) fn numeric_target(uri: &Uri<'_>) -> Option<sip_proto::transaction::Target> {
+    let sip = uri.as_sip()?;
+    let host = sip.host.to_string();
+    let ip: IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let transport = match sip.params.get("transport").flatten() {
+        Some(t) if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
+        Some(t) if t.eq_ignore_ascii_case("tls") => TransportKind::Tls,
+        _ if uri.scheme() == "sips" => TransportKind::Tls,
+        _ => TransportKind::Udp,
+    };
+    let default = if transport == TransportKind::Tls {
+        5061
+    } else {
+        5060
+    };
+    Some(sip_proto::transaction::Target {
+        addr: SocketAddr::new(ip, sip.port.unwrap_or(default)),
+        transport,
+    })
+}
+
+/// Where a request goes next (RFC 3261 §8.1.2, loose routing): its first
+/// Route if it has one, else its Request-URI — an address at once, a name
+/// through RFC 3263 (the first route found).
+pub(crate) async fn next_hop(
+    dns: &DnsLookup,
+    transports: &[TransportKind],
+    request: &sip_proto::Request,
+) -> Option<sip_proto::transaction::Target> {
+    let route = request
+        .headers
+        .get_str(&sip_proto::headers::HeaderName::Route)
+        .and_then(|r| {
+            // The first of a comma-separated list.
+            let first = r.split(',').next()?;
+            sip_proto::headers::NameAddr::parse(first.trim())
+                .ok()
+                .map(|a| a.uri.into_owned())
+        });
+    let next = match route {
+        Some(uri) => uri,
+        None => request.uri().ok()?.into_owned(),
+    };
+    if let Some(t) = numeric_target(&next) {
+        return Some(t);
+    }
+    let routes = dns
+        .lookup_sip_proxy(next.as_sip()?, transports)
+        .await
+        .result
+        .ok()?;
+    routes.first().map(|r| sip_proto::transaction::Target {
+        addr: r.socket_addr(),
+        transport: r.transport,
+    })
+}

@@ -3,7 +3,6 @@
 //! runs its timers. Everything reaches it as an [`Input`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -16,7 +15,6 @@ use sip_proto::{Message, Method, Request, Response};
 use tokio::sync::mpsc;
 
 use super::{lock, SessionState, Shared};
-use crate::engine::TransportKind;
 use crate::notification::{AckReceived, NotificationCenter, NotificationData};
 use crate::services::Services;
 use crate::streams::{MediaStream, MediaStreamRegistry, StreamSettings};
@@ -137,33 +135,6 @@ pub(crate) struct SessionTask {
 fn cseq(headers: &sip_proto::headers::Headers) -> Option<(u32, String)> {
     let c = headers.typed::<sip_proto::headers::CSeq>()?.ok()?;
     Some((c.seq, c.method.as_str().to_owned()))
-}
-
-/// A URI's host and port as a target, if the host is an address (no
-/// lookup needed).
-fn numeric_target(uri: &Uri<'_>) -> Option<Target> {
-    let sip = uri.as_sip()?;
-    let host = sip.host.to_string();
-    let ip: IpAddr = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()?;
-    let transport = match sip.params.get("transport").flatten() {
-        Some(t) if t.eq_ignore_ascii_case("tcp") => TransportKind::Tcp,
-        Some(t) if t.eq_ignore_ascii_case("tls") => TransportKind::Tls,
-        _ if uri.scheme() == "sips" => TransportKind::Tls,
-        _ => TransportKind::Udp,
-    };
-    let default = if transport == TransportKind::Tls {
-        5061
-    } else {
-        5060
-    };
-    Some(Target {
-        addr: SocketAddr::new(ip, sip.port.unwrap_or(default)),
-        transport,
-    })
 }
 
 impl SessionTask {
@@ -333,7 +304,7 @@ impl SessionTask {
             .first()
             .map(|r| r.uri.clone())
             .unwrap_or_else(|| dialog.remote_target.clone());
-        if let Some(t) = numeric_target(&next) {
+        if let Some(t) = crate::lookup::numeric_target(&next) {
             return Some(t);
         }
         let sip = next.as_sip()?;
