@@ -119,6 +119,8 @@ pub struct SipApplication {
     accounts: AccountManager,
     sessions: SessionManager,
     router: RequestRouter,
+    /// The running subscriptions, for NOTIFYs (see `subscription`).
+    event_dialogs: crate::subscription::EventDialogs,
 }
 
 impl Default for SipApplication {
@@ -190,8 +192,13 @@ impl SipApplication {
             center: center.clone(),
             sender,
         }));
+        let event_dialogs = crate::subscription::EventDialogs::default();
+        router.register(Arc::new(crate::subscription::SubscriptionRequests {
+            dialogs: event_dialogs.clone(),
+        }));
         SipApplication {
             sender,
+            event_dialogs,
             accounts,
             sessions,
             router,
@@ -474,6 +481,7 @@ impl SipApplication {
             (!user_agent_header.is_empty()).then_some(user_agent_header),
         );
         services.capabilities = self.router.capability_source();
+        services.event_dialogs = self.event_dialogs.clone();
         if let Ok(c) = crate::engine::tls::client_config(&tls_for_msrp) {
             services.msrp.set_relay_tls(c);
         }

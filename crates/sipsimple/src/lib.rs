@@ -4,7 +4,8 @@
 //! Owns everything that runs: SipApplication (lifecycle), the tokio engine
 //! (UDP, TCP and TLS driving the transaction layer), RFC 3263 lookup, the
 //! NotificationCenter, the configuration, accounts with registration and
-//! the Bonjour account, pager-mode MESSAGE, sessions (`session`) with
+//! the Bonjour account, pager-mode MESSAGE, event subscriptions and
+//! publications (`subscription`, `publication`: RFC 6665, RFC 3903), sessions (`session`) with
 //! pluggable streams (`streams`: the stream interface, its registry,
 //! AudioStream over RTP and the MSRP streams, ChatStream so far), MSRP
 //! connections, the shared MSRP port and relays (`msrp`), and the audio
@@ -27,11 +28,13 @@ pub mod lookup;
 pub mod message;
 pub mod msrp;
 pub mod notification;
+pub mod publication;
 mod random;
 pub mod router;
 pub mod services;
 pub mod session;
 pub mod streams;
+pub mod subscription;
 pub mod trace_log;
 
 pub use media;

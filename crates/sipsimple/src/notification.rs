@@ -346,6 +346,59 @@ pub enum NotificationData {
         reason: String,
         registrar: Route,
     },
+    /// A subscription (RFC 6665) was accepted: pending or active.
+    SIPSubscriptionDidStart,
+    /// NULL, SENT, PENDING, ACTIVE or TERMINATED (a terminated one that
+    /// subscribes again goes back to SENT).
+    SIPSubscriptionChangedState {
+        state: String,
+    },
+    /// A NOTIFY of the subscription, answered 200.
+    SIPSubscriptionGotNotify {
+        event: String,
+        /// Its Subscription-State value (active, pending, terminated).
+        state: String,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
+    /// A SUBSCRIBE got an error response (408: no answer); whether the
+    /// subscription goes on follows from RFC 6665 §4.1.3 (DidEnd if not).
+    SIPSubscriptionDidFail {
+        code: u16,
+        reason: String,
+    },
+    /// The subscription is over and will not be renewed: `originator`
+    /// is `local` (we ended it) or `remote`; `reason` the notifier's.
+    SIPSubscriptionDidEnd {
+        originator: String,
+        reason: Option<String>,
+    },
+    /// The compositor holds our state under `etag` for `expires` seconds.
+    SIPPublicationDidSucceed {
+        etag: String,
+        expires: u32,
+    },
+    SIPPublicationDidFail {
+        code: u16,
+        reason: String,
+    },
+    /// The publication ended (its state removed, or the engine stopped).
+    SIPPublicationDidEnd,
+    /// A watched contact's presence (RFC 3863; `presence` None when the
+    /// NOTIFY had no document, e.g. while our subscription is pending).
+    SIPAccountGotPresenceState {
+        uri: String,
+        presence: Option<Box<payloads::pidf::Presence>>,
+    },
+    /// Who watches our presence (RFC 3857), the full list after applying
+    /// each partial update.
+    SIPAccountGotPresenceWinfo {
+        watcher_info: Box<payloads::watcherinfo::WatcherInfo>,
+    },
+    /// Our voicemail's summary (RFC 3842).
+    SIPAccountGotMessageSummary {
+        summary: Box<payloads::message_summary::MessageSummary>,
+    },
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -491,6 +544,17 @@ impl NotificationData {
                 "SIPApplicationFailedToStartTLS"
             }
             NotificationData::SIPEngineSIPTrace { .. } => "SIPEngineSIPTrace",
+            NotificationData::SIPSubscriptionDidStart => "SIPSubscriptionDidStart",
+            NotificationData::SIPSubscriptionChangedState { .. } => "SIPSubscriptionChangedState",
+            NotificationData::SIPSubscriptionGotNotify { .. } => "SIPSubscriptionGotNotify",
+            NotificationData::SIPSubscriptionDidFail { .. } => "SIPSubscriptionDidFail",
+            NotificationData::SIPSubscriptionDidEnd { .. } => "SIPSubscriptionDidEnd",
+            NotificationData::SIPPublicationDidSucceed { .. } => "SIPPublicationDidSucceed",
+            NotificationData::SIPPublicationDidFail { .. } => "SIPPublicationDidFail",
+            NotificationData::SIPPublicationDidEnd => "SIPPublicationDidEnd",
+            NotificationData::SIPAccountGotPresenceState { .. } => "SIPAccountGotPresenceState",
+            NotificationData::SIPAccountGotPresenceWinfo { .. } => "SIPAccountGotPresenceWinfo",
+            NotificationData::SIPAccountGotMessageSummary { .. } => "SIPAccountGotMessageSummary",
             NotificationData::Custom { name, .. } => name,
         }
     }

@@ -38,6 +38,8 @@ pub struct Services {
     pub msrp: crate::msrp::MsrpEndpoint,
     /// `file_transfer.directory`, resolved: where received files go.
     pub download_directory: std::path::PathBuf,
+    /// Where the request router finds the subscription a NOTIFY is for.
+    pub event_dialogs: crate::subscription::EventDialogs,
 }
 
 /// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
@@ -80,6 +82,7 @@ impl Services {
             capabilities: crate::router::CapabilitySource::default(),
             msrp: crate::msrp::MsrpEndpoint::default(),
             download_directory: default_download_directory(),
+            event_dialogs: crate::subscription::EventDialogs::default(),
         }
     }
 }
