@@ -16,6 +16,8 @@ command -v sipp >/dev/null 2>&1 || missing="$missing sip-tester"
 command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
 command -v kamailio >/dev/null 2>&1 || missing="$missing kamailio"
 ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || missing="$missing kamailio-tls-modules"
+# Kamailio as the presence server of tests/presence.rs.
+ls /usr/lib/*/kamailio/modules/presence.so >/dev/null 2>&1 || missing="$missing kamailio-presence-modules"
 command -v baresip >/dev/null 2>&1 || missing="$missing baresip"
 # The Bonjour tests run in network namespaces of their own.
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"

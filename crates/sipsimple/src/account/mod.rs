@@ -5,6 +5,7 @@
 
 mod bonjour;
 mod manager;
+mod presence;
 mod registration;
 
 pub use bonjour::{BonjourAccount, Neighbour, BONJOUR_ID};
@@ -86,6 +87,8 @@ pub struct Account {
     services: Arc<Mutex<Option<Services>>>,
     /// The running registration task and its stop switch.
     registration: Mutex<Option<(watch::Sender<bool>, JoinHandle<()>)>>,
+    /// Presence, watcher and voicemail subscriptions and the publication.
+    events: presence::EventServicesCell,
 }
 
 impl std::fmt::Debug for Account {
@@ -120,6 +123,7 @@ impl Account {
             active: AtomicBool::new(false),
             services,
             registration: Mutex::new(None),
+            events: Default::default(),
         })
     }
 
@@ -213,10 +217,14 @@ impl Account {
             self.center
                 .post(self.sender, NotificationData::SIPAccountDidActivate);
             if let Some(services) = services {
-                self.start_registration(services);
+                self.start_registration(services.clone());
+                self.start_event_services(services);
             }
         } else {
             self.stop_registration();
+            let events =
+                std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+            presence::end_all(events);
             self.center
                 .post(self.sender, NotificationData::SIPAccountDidDeactivate);
         }
@@ -283,6 +291,7 @@ impl Account {
 
     /// Deactivates and waits (bounded) for the unregistration.
     async fn deactivate(&self) {
+        self.stop_event_services().await;
         let handle = self.stop_registration();
         if self.active.swap(false, Ordering::SeqCst) {
             self.center

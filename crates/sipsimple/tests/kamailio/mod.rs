@@ -31,6 +31,10 @@ impl Drop for Kamailio {
             .arg(self.child.id().to_string())
             .status();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default();
+            eprintln!("---- Kamailio log ----\n{log}");
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -114,6 +118,85 @@ pub fn start_kamailio_with(min_expires: u32) -> Kamailio {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("kamailio did not bind its ports");
+}
+
+/// Kamailio as a presence server (tests/kamailio/presence.cfg: PUBLISH
+/// and SUBSCRIBE for presence, presence.winfo and message-summary, users
+/// alice and bob with password `secret`), UDP and TCP on free ports, its
+/// state in a db_text directory of its own.
+pub fn start_presence_server() -> Kamailio {
+    let dir = std::env::temp_dir().join(format!(
+        "sipsimple-presence-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let db = dir.join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    let tables = "/usr/share/kamailio/dbtext/kamailio";
+    for t in [
+        "version",
+        "presentity",
+        "active_watchers",
+        "watchers",
+        "xcap",
+    ] {
+        std::fs::copy(format!("{tables}/{t}"), db.join(t))
+            .unwrap_or_else(|e| panic!("{tables}/{t} (the kamailio package has it): {e}"));
+    }
+    let (udp, tcp) = (free_port(), free_port());
+    let template = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+    )
+    .unwrap();
+    let cfg = template
+        .replace("@UDP_PORT@", &udp.to_string())
+        .replace("@TCP_PORT@", &tcp.to_string())
+        .replace("@DB@", &db.display().to_string())
+        .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
+        .replace("@MPATH@", &module_path());
+    std::fs::write(dir.join("kamailio.cfg"), cfg).unwrap();
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
+    let child = Command::new("kamailio")
+        .arg("-f")
+        .arg(dir.join("kamailio.cfg"))
+        .args(["-DD", "-E", "-m", "64", "-M", "8"])
+        .arg("-Y")
+        .arg(&dir)
+        .arg("-w")
+        .arg(&dir)
+        .arg("-P")
+        .arg(dir.join("kamailio.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kamailio is installed (scripts/test.sh installs it)");
+    let mut k = Kamailio {
+        child,
+        dir,
+        udp,
+        tcp,
+        tls: 0,
+        ca: CertificateDer::from(Vec::new()),
+    };
+    for _ in 0..100 {
+        let busy = std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err()
+            && std::net::TcpListener::bind(("127.0.0.1", tcp)).is_err();
+        if busy {
+            return k;
+        }
+        if let Ok(Some(status)) = k.child.try_wait() {
+            let log = std::fs::read_to_string(k.dir.join("kamailio.log")).unwrap_or_default();
+            panic!("kamailio exited ({status}):\n{log}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("kamailio did not bind its ports");
+}
+
+/// The log so far (for assertion messages).
+pub fn log(k: &Kamailio) -> String {
+    std::fs::read_to_string(k.dir.join("kamailio.log")).unwrap_or_default()
 }
 
 /// What `kamcmd COMMAND...` prints on this Kamailio's ctl socket.

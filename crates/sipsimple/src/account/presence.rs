@@ -1,0 +1,437 @@
+//! An account's event services, as the accounts of python3-sipsimple
+//! have them: it publishes its own presence (RFC 3903, `presence`
+//! event), watches contacts' presence (SIPAccountGotPresenceState), its
+//! own watchers when `presence.enabled` (the `presence.winfo` event,
+//! SIPAccountGotPresenceWinfo) and its voicemail when
+//! `message_summary.enabled` (RFC 3842, SIPAccountGotMessageSummary).
+//!
+//! Every request leaves with the account's identity: through the
+//! outbound proxy when one is set (else the target's RFC 3263 routes),
+//! digest challenges answered with its credentials. Each service is a
+//! [`Subscription`] or [`Publication`] of the SIP core whose NOTIFYs the
+//! account reads through a hook (not the notification queue, which may
+//! drop under load) and posts, parsed, under the account's sender id.
+//! Deactivating the account unsubscribes and removes what it published.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use payloads::message_summary::{MessageSummary, SummaryLimits};
+use payloads::pidf::Presence;
+use payloads::watcherinfo::WatcherInfo;
+use payloads::xml::XmlLimits;
+use sip_proto::uri::Uri;
+use tokio::sync::mpsc;
+
+use super::{Account, Credentials};
+use crate::config::Value;
+use crate::lookup::Route;
+use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use crate::publication::{Publication, PublicationOptions, PublicationState};
+use crate::services::Services;
+use crate::subscription::{GotNotify, Subscription, SubscriptionOptions, SubscriptionState};
+
+/// How long an account waits for its unsubscribes and unpublish when it
+/// deactivates (bounded: stopping must not hang on a silent server).
+const SERVICES_GRACE: Duration = Duration::from_secs(4);
+
+/// The expiry asked for presence and winfo subscriptions and for the
+/// publication (python3-sipsimple's 600 s).
+const PRESENCE_EXPIRES: u32 = 600;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The running services of one account.
+#[derive(Default)]
+pub(crate) struct EventServices {
+    publication: Option<Publication>,
+    watched: Vec<(String, Subscription)>,
+    winfo: Option<Subscription>,
+    mwi: Option<Subscription>,
+}
+
+/// What every request of the account's services is sent with.
+#[derive(Clone)]
+struct Identity {
+    uri: Uri<'static>,
+    display_name: Option<String>,
+    credentials: Credentials,
+    contact_user: String,
+    outbound_proxy: Option<Uri<'static>>,
+    tls_name: Option<String>,
+    center: NotificationCenter,
+    sender: SenderId,
+}
+
+impl Identity {
+    async fn routes(
+        &self,
+        services: &Services,
+        target: &Uri<'static>,
+    ) -> Result<Vec<Route>, String> {
+        crate::message::routes_for(services, self.outbound_proxy.as_ref().unwrap_or(target))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn options(&self, event: &str, accept: &[&str]) -> SubscriptionOptions {
+        let mut o = SubscriptionOptions::new(event, accept);
+        o.expires = PRESENCE_EXPIRES;
+        o.credentials = Some(self.credentials.clone());
+        o.display_name = self.display_name.clone();
+        o.contact_user = self.contact_user.clone();
+        o.tls_name = self.tls_name.clone();
+        o
+    }
+
+    async fn subscribe(
+        &self,
+        services: &Services,
+        target: Uri<'static>,
+        options: SubscriptionOptions,
+    ) -> Result<Subscription, String> {
+        let routes = self.routes(services, &target).await?;
+        Subscription::start(
+            services,
+            &services.event_dialogs,
+            &self.center,
+            self.uri.clone(),
+            target,
+            options,
+            routes,
+        )
+    }
+
+    /// Subscribes with a hook whose NOTIFYs `read` turns into the
+    /// account's notifications.
+    async fn service<F>(
+        &self,
+        services: &Services,
+        target: Uri<'static>,
+        mut options: SubscriptionOptions,
+        mut read: F,
+    ) -> Result<Subscription, String>
+    where
+        F: FnMut(GotNotify) -> Option<NotificationData> + Send + 'static,
+    {
+        let (hook, mut notifies) = mpsc::unbounded_channel();
+        options.hook = Some(hook);
+        let subscription = self.subscribe(services, target, options).await?;
+        let (center, sender) = (self.center.clone(), self.sender);
+        // Ends when the subscription's task does (it holds the hook).
+        tokio::spawn(async move {
+            while let Some(n) = notifies.recv().await {
+                if let Some(data) = read(n) {
+                    center.post(sender, data);
+                }
+            }
+        });
+        Ok(subscription)
+    }
+}
+
+/// SIPAccountGotPresenceState for one NOTIFY of `uri`'s presence.
+fn presence_of(uri: String) -> impl FnMut(GotNotify) -> Option<NotificationData> {
+    move |n| {
+        let presence = n
+            .body
+            .filter(|b| b.content_type.eq_ignore_ascii_case("application/pidf+xml"))
+            .and_then(|b| Presence::parse(&b.data, &XmlLimits::default()).ok())
+            .map(Box::new);
+        if presence.is_none() && n.state == "terminated" {
+            return None;
+        }
+        Some(NotificationData::SIPAccountGotPresenceState {
+            uri: uri.clone(),
+            presence,
+        })
+    }
+}
+
+/// SIPAccountGotPresenceWinfo with the watcher list kept so far.
+fn winfo_reader() -> impl FnMut(GotNotify) -> Option<NotificationData> {
+    let mut kept: Option<WatcherInfo> = None;
+    move |n| {
+        let body = n.body?;
+        let doc = WatcherInfo::parse(&body.data, &XmlLimits::default()).ok()?;
+        match &mut kept {
+            Some(k) => {
+                if k.apply(doc.clone()).is_err() {
+                    // Out of step (a version skipped): only a full
+                    // document can be trusted now.
+                    if doc.state != payloads::watcherinfo::State::Full {
+                        return None;
+                    }
+                    *k = doc;
+                }
+            }
+            None => kept = Some(doc),
+        }
+        kept.clone()
+            .map(|w| NotificationData::SIPAccountGotPresenceWinfo {
+                watcher_info: Box::new(w),
+            })
+    }
+}
+
+fn summary_reader(n: GotNotify) -> Option<NotificationData> {
+    let body = n.body?;
+    let summary = MessageSummary::parse(&body.data, &SummaryLimits::default()).ok()?;
+    Some(NotificationData::SIPAccountGotMessageSummary {
+        summary: Box::new(summary),
+    })
+}
+
+impl Account {
+    fn identity(&self) -> Identity {
+        Identity {
+            uri: self.uri.clone(),
+            display_name: self.text("display_name"),
+            credentials: self.credentials(),
+            contact_user: self.contact_user.clone(),
+            outbound_proxy: self
+                .text("sip.outbound_proxy")
+                .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned())),
+            tls_name: self.text("tls.name"),
+            center: self.center.clone(),
+            sender: self.sender,
+        }
+    }
+
+    fn active_services(&self) -> Result<Services, String> {
+        self.services()
+            .filter(|_| self.is_active())
+            .ok_or_else(|| format!("account {} is not active", self.id))
+    }
+
+    /// Subscribes to `event` of `target` as this account (outbound proxy,
+    /// credentials, Contact). The subscription's own notifications
+    /// (SIPSubscription*) go under its sender id. Needs the account
+    /// active.
+    pub async fn subscribe(
+        &self,
+        target: &str,
+        event: &str,
+        accept: &[&str],
+    ) -> Result<Subscription, String> {
+        let services = self.active_services()?;
+        let target = parse_uri(target)?;
+        let identity = self.identity();
+        let options = identity.options(event, accept);
+        identity.subscribe(&services, target, options).await
+    }
+
+    /// Publishes `presence` as this account's state (the first call
+    /// starts the publication, later ones modify it). The publication's
+    /// SIPPublication* notifications go under its sender id.
+    pub async fn publish_presence(&self, presence: &Presence) -> Result<Publication, String> {
+        let services = self.active_services()?;
+        let existing = lock(&self.events)
+            .publication
+            .clone()
+            .filter(|p| p.state() != PublicationState::Ended);
+        let publication = match existing {
+            Some(p) => p,
+            None => {
+                let identity = self.identity();
+                let routes = identity.routes(&services, &self.uri).await?;
+                let p = Publication::start(
+                    &services,
+                    &self.center,
+                    self.uri.clone(),
+                    PublicationOptions {
+                        event: "presence".into(),
+                        expires: PRESENCE_EXPIRES,
+                        credentials: Some(identity.credentials),
+                        tls_name: identity.tls_name,
+                    },
+                    routes,
+                )?;
+                lock(&self.events).publication = Some(p.clone());
+                p
+            }
+        };
+        publication.publish("application/pidf+xml", presence.to_xml());
+        Ok(publication)
+    }
+
+    /// A publication of `options.event` for `aor` sent as this account
+    /// (outbound proxy; the account's credentials unless `options` has
+    /// others). Nothing is sent until its `publish`.
+    pub async fn publish_event(
+        &self,
+        aor: &str,
+        mut options: PublicationOptions,
+    ) -> Result<Publication, String> {
+        let services = self.active_services()?;
+        let aor = parse_uri(aor)?;
+        let identity = self.identity();
+        let routes = identity.routes(&services, &aor).await?;
+        options.credentials = options.credentials.or(Some(identity.credentials));
+        options.tls_name = options.tls_name.or(identity.tls_name);
+        Publication::start(&services, &self.center, aor, options, routes)
+    }
+
+    /// Removes the published presence (SIPPublicationDidEnd follows).
+    pub fn unpublish_presence(&self) {
+        if let Some(p) = lock(&self.events).publication.take() {
+            p.end();
+        }
+    }
+
+    /// Watches `contact`'s presence: SIPAccountGotPresenceState under the
+    /// account's sender id with each NOTIFY (watching it again is a
+    /// no-op). Needs the account active.
+    pub async fn watch_presence(&self, contact: &str) -> Result<Subscription, String> {
+        let services = self.active_services()?;
+        let target = parse_uri(contact)?;
+        let key = target.to_string();
+        if let Some((_, s)) = lock(&self.events)
+            .watched
+            .iter()
+            .find(|(k, s)| *k == key && s.state() != SubscriptionState::Terminated)
+        {
+            return Ok(s.clone());
+        }
+        let identity = self.identity();
+        let options = identity.options("presence", &["application/pidf+xml"]);
+        let s = identity
+            .service(&services, target, options, presence_of(key.clone()))
+            .await?;
+        let mut events = lock(&self.events);
+        events.watched.retain(|(k, _)| *k != key);
+        events.watched.push((key, s.clone()));
+        Ok(s)
+    }
+
+    /// Stops watching `contact` (unsubscribes).
+    pub fn unwatch_presence(&self, contact: &str) {
+        let key = parse_uri(contact)
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let mut events = lock(&self.events);
+        events.watched.retain(|(k, s)| {
+            if *k == key {
+                s.end();
+            }
+            *k != key
+        });
+    }
+
+    /// The contacts watched now.
+    pub fn watched_contacts(&self) -> Vec<String> {
+        lock(&self.events)
+            .watched
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn flag(&self, path: &str) -> bool {
+        matches!(self.get(path), Ok(Some(Value::Boolean(true))))
+    }
+
+    /// On activation: the winfo and message-summary subscriptions the
+    /// settings ask for (spawned: activation must not wait for DNS).
+    pub(super) fn start_event_services(&self, services: Services) {
+        let identity = self.identity();
+        let winfo = self.flag("presence.enabled");
+        let mwi = self.flag("message_summary.enabled").then(|| {
+            self.text("message_summary.voicemail_uri")
+                .and_then(|v| parse_uri(&v).ok())
+                .unwrap_or_else(|| self.uri.clone())
+        });
+        if !winfo && mwi.is_none() {
+            return;
+        }
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            if winfo {
+                let options = identity.options("presence.winfo", &["application/watcherinfo+xml"]);
+                let s = identity
+                    .service(&services, identity.uri.clone(), options, winfo_reader())
+                    .await;
+                if let Ok(s) = s {
+                    lock(&events).winfo = Some(s);
+                }
+            }
+            if let Some(mailbox) = mwi {
+                let mut options =
+                    identity.options("message-summary", &["application/simple-message-summary"]);
+                options.expires = 3600;
+                let s = identity
+                    .service(&services, mailbox, options, summary_reader)
+                    .await;
+                if let Ok(s) = s {
+                    lock(&events).mwi = Some(s);
+                }
+            }
+        });
+    }
+
+    /// On deactivation: unsubscribes everything and removes the published
+    /// state, waiting (bounded) for it to be done.
+    pub(super) async fn stop_event_services(&self) {
+        let taken = std::mem::take(&mut *lock(&self.events));
+        let subscriptions: Vec<Subscription> = taken
+            .watched
+            .into_iter()
+            .map(|(_, s)| s)
+            .chain(taken.winfo)
+            .chain(taken.mwi)
+            .collect();
+        for s in &subscriptions {
+            s.end();
+        }
+        if let Some(p) = &taken.publication {
+            p.end();
+        }
+        let done = async {
+            loop {
+                let subs_done = subscriptions
+                    .iter()
+                    .all(|s| s.state() == SubscriptionState::Terminated);
+                let pub_done = taken
+                    .publication
+                    .as_ref()
+                    .is_none_or(|p| p.state() == PublicationState::Ended);
+                if subs_done && pub_done {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(SERVICES_GRACE, done).await;
+    }
+}
+
+/// Ends every service without waiting (a setting turned the account off).
+pub(super) fn end_all(events: EventServices) {
+    for (_, s) in &events.watched {
+        s.end();
+    }
+    for s in events.winfo.iter().chain(events.mwi.iter()) {
+        s.end();
+    }
+    if let Some(p) = &events.publication {
+        p.end();
+    }
+}
+
+fn parse_uri(text: &str) -> Result<Uri<'static>, String> {
+    let schemes = ["sip:", "sips:", "tel:", "pres:"];
+    let lower = text.to_ascii_lowercase();
+    let with_scheme = if schemes.iter().any(|s| lower.starts_with(s)) {
+        text.to_owned()
+    } else {
+        format!("sip:{text}")
+    };
+    Uri::parse(&with_scheme)
+        .map(|u| u.into_owned())
+        .map_err(|e| format!("{text:?} is not a SIP URI: {e}"))
+}
+
+/// Shared between the account and its spawned service starters.
+pub(crate) type EventServicesCell = Arc<Mutex<EventServices>>;

@@ -1,0 +1,298 @@
+//! Presence through a real presence server: Kamailio with its presence,
+//! presence_xml and presence_mwi modules (Debian kamailio-presence-modules;
+//! `scripts/test.sh` installs it), started per test on free loopback
+//! ports (tests/kamailio/presence.cfg). Two of our applications, alice
+//! and bob, publish (RFC 3903) and watch (RFC 6665, RFC 3856) each
+//! other; alice's watcher info (RFC 3857) shows bob watching; a
+//! message-summary published to Kamailio reaches alice's voicemail
+//! subscription (RFC 3842); deactivating unsubscribes.
+
+use std::time::Duration;
+
+use payloads::pidf::{Basic, Note, Presence, Tuple};
+use sipsimple::application::SipApplication;
+use sipsimple::config::MemoryBackend;
+use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
+use sipsimple::publication::{Publication, PublicationOptions, PublicationState};
+use sipsimple::subscription::SubscriptionState;
+
+mod common;
+mod kamailio;
+use common::{names, until};
+use kamailio::{start_presence_server, Kamailio};
+
+const DOMAIN: &str = "sipsimple.test";
+
+fn config(k: &Kamailio, user: &str, extra: &str) -> MemoryBackend {
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
+         [accounts.\"{user}@{DOMAIN}\"]\nenabled = true\n\
+         auth.password = \"secret\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n\
+         registration.enabled = false\n{extra}",
+        k.udp
+    );
+    MemoryBackend::with(text.parse().unwrap())
+}
+
+async fn start(k: &Kamailio, user: &str, extra: &str) -> (SipApplication, Subscription) {
+    let app = SipApplication::new();
+    let all = app.notification_center().subscribe(Filter::all());
+    app.start(config(k, user, extra)).await.unwrap();
+    (app, all)
+}
+
+fn account(app: &SipApplication, user: &str) -> std::sync::Arc<sipsimple::account::Account> {
+    app.account_manager()
+        .get_account(&format!("{user}@{DOMAIN}"))
+        .unwrap()
+}
+
+fn presence(user: &str, basic: Basic, note: &str) -> Presence {
+    let mut p = Presence::new(&format!("sip:{user}@{DOMAIN}"));
+    let mut t = Tuple::new("t1", basic);
+    t.notes.push(Note::new(note));
+    p.tuples.push(t);
+    p
+}
+
+/// The first SIPAccountGotPresenceState of `uri` whose first tuple has
+/// `note` (earlier ones, e.g. while pending or before the publication
+/// arrived, are skipped).
+async fn presence_with_note(all: &mut Subscription, uri: &str, note: &str) -> Presence {
+    let mut seen: Vec<Notification> = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), all.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!("no presence of {uri} with {note:?}; saw {:?}", names(&seen))
+            })
+            .expect("center alive");
+        if let NotificationData::SIPAccountGotPresenceState {
+            uri: got,
+            presence: Some(p),
+        } = &n.data
+        {
+            let has = p
+                .tuples
+                .iter()
+                .any(|t| t.notes.iter().any(|x| x.text == note));
+            if got == uri && has {
+                return (**p).clone();
+            }
+        }
+        seen.push(n);
+    }
+}
+
+async fn published(all: &mut Subscription) {
+    let seen = until(all, "SIPPublicationDidSucceed").await;
+    assert!(
+        !names(&seen).contains(&"SIPPublicationDidFail"),
+        "{:?}",
+        names(&seen)
+    );
+}
+
+#[tokio::test]
+async fn two_accounts_publish_and_watch_each_other_through_kamailio() {
+    let k = start_presence_server();
+    let (alice_app, mut alice_all) = start(&k, "alice", "").await;
+    let (bob_app, mut bob_all) = start(&k, "bob", "").await;
+    let alice = account(&alice_app, "alice");
+    let bob = account(&bob_app, "bob");
+
+    // alice publishes (Kamailio challenges the PUBLISH with 407 first).
+    alice
+        .publish_presence(&presence("alice", Basic::Open, "at my desk"))
+        .await
+        .unwrap();
+    published(&mut alice_all).await;
+
+    // bob watches alice and gets her published state.
+    let watching = bob
+        .watch_presence("sip:alice@sipsimple.test")
+        .await
+        .unwrap();
+    let got = presence_with_note(&mut bob_all, "sip:alice@sipsimple.test", "at my desk").await;
+    assert_eq!(got.tuples[0].status.basic, Some(Basic::Open));
+    assert_eq!(watching.state(), SubscriptionState::Active);
+
+    // A modify (SIP-If-Match) reaches the watcher as a new NOTIFY.
+    alice
+        .publish_presence(&presence("alice", Basic::Closed, "out to lunch"))
+        .await
+        .unwrap();
+    let got = presence_with_note(&mut bob_all, "sip:alice@sipsimple.test", "out to lunch").await;
+    assert_eq!(got.tuples[0].status.basic, Some(Basic::Closed));
+
+    // And the other way round.
+    bob.publish_presence(&presence("bob", Basic::Open, "in a meeting"))
+        .await
+        .unwrap();
+    published(&mut bob_all).await;
+    alice.watch_presence("bob@sipsimple.test").await.unwrap();
+    let got = presence_with_note(&mut alice_all, "sip:bob@sipsimple.test", "in a meeting").await;
+    assert_eq!(got.entity, "sip:bob@sipsimple.test");
+
+    // Unwatching unsubscribes: the subscription ends on our side.
+    let sender = watching.sender();
+    bob.unwatch_presence("sip:alice@sipsimple.test");
+    loop {
+        let seen = until(&mut bob_all, "SIPSubscriptionDidEnd").await;
+        if let Some(NotificationData::SIPSubscriptionDidEnd { originator, .. }) = seen
+            .last()
+            .filter(|n| n.sender == sender)
+            .map(|n| n.data.clone())
+        {
+            assert_eq!(originator, "local");
+            break;
+        }
+    }
+    assert_eq!(watching.state(), SubscriptionState::Terminated);
+    assert!(bob.watched_contacts().is_empty());
+
+    alice_app.stop();
+    bob_app.stop();
+    until(&mut alice_all, "SIPApplicationDidEnd").await;
+    until(&mut bob_all, "SIPApplicationDidEnd").await;
+}
+
+#[tokio::test]
+async fn watcher_info_shows_who_watches_our_presence() {
+    let k = start_presence_server();
+    let (alice_app, mut alice_all) = start(&k, "alice", "presence.enabled = true\n").await;
+    let (bob_app, _bob_all) = start(&k, "bob", "").await;
+    let bob = account(&bob_app, "bob");
+
+    // alice's winfo subscription starts with the account: no watcher yet.
+    let first = loop {
+        let seen = until(&mut alice_all, "SIPAccountGotPresenceWinfo").await;
+        if let Some(NotificationData::SIPAccountGotPresenceWinfo { watcher_info }) =
+            seen.last().map(|n| n.data.clone())
+        {
+            break watcher_info;
+        }
+    };
+    let watchers = |w: &payloads::watcherinfo::WatcherInfo| -> Vec<(String, String)> {
+        w.lists
+            .iter()
+            .flat_map(|l| l.watchers.iter())
+            .map(|w| (w.uri.clone(), w.status.as_str().to_owned()))
+            .collect()
+    };
+    assert!(
+        !watchers(&first).iter().any(|(u, _)| u.contains("bob")),
+        "{first:?}"
+    );
+
+    // bob watches alice: alice's watcher list gets bob, active (Kamailio
+    // authorizes every watcher: force_active).
+    bob.watch_presence("sip:alice@sipsimple.test")
+        .await
+        .unwrap();
+    loop {
+        let seen = until(&mut alice_all, "SIPAccountGotPresenceWinfo").await;
+        let Some(NotificationData::SIPAccountGotPresenceWinfo { watcher_info }) =
+            seen.last().map(|n| n.data.clone())
+        else {
+            continue;
+        };
+        let list = watchers(&watcher_info);
+        if let Some((_, status)) = list.iter().find(|(u, _)| u.contains("bob@sipsimple.test")) {
+            assert_eq!(status, "active", "{list:?}");
+            assert!(watcher_info
+                .lists
+                .iter()
+                .any(|l| l.package == "presence" && l.resource.contains("alice")));
+            break;
+        }
+    }
+    alice_app.stop();
+    bob_app.stop();
+    until(&mut alice_all, "SIPApplicationDidEnd").await;
+}
+
+#[tokio::test]
+async fn a_published_message_summary_reaches_the_voicemail_subscription() {
+    let k = start_presence_server();
+    let (alice_app, mut alice_all) = start(&k, "alice", "message_summary.enabled = true\n").await;
+    // Let the subscription be in place before the summary is published.
+    until(&mut alice_all, "SIPSubscriptionDidStart").await;
+
+    // The voicemail system: a Publication of message-summary for alice's
+    // mailbox (presence_mwi keeps it and notifies her subscription).
+    let (vm_app, mut vm_all) = start(&k, "bob", "").await;
+    let services_account = account(&vm_app, "bob");
+    let mwi = services_account
+        .publish_event(
+            "sip:alice@sipsimple.test",
+            PublicationOptions {
+                event: "message-summary".into(),
+                expires: 600,
+                credentials: None,
+                tls_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    // RFC 3842 §5's example body.
+    mwi.publish(
+        "application/simple-message-summary",
+        "Messages-Waiting: yes\r\nMessage-Account: sip:alice@sipsimple.test\r\n\
+         Voice-Message: 2/8 (0/2)\r\n",
+    );
+    published(&mut vm_all).await;
+    assert!(matches!(mwi.state(), PublicationState::Published { .. }));
+
+    let summary = loop {
+        let seen = until(&mut alice_all, "SIPAccountGotMessageSummary").await;
+        if let Some(NotificationData::SIPAccountGotMessageSummary { summary }) =
+            seen.last().map(|n| n.data.clone())
+        {
+            if summary.messages_waiting {
+                break summary;
+            }
+        }
+    };
+    let voice = summary
+        .summary(&payloads::message_summary::MessageClass::Voice)
+        .expect("a Voice-Message line");
+    assert_eq!((voice.new, voice.old), (2, 8));
+    assert_eq!(summary.account.as_deref(), Some("sip:alice@sipsimple.test"));
+
+    mwi.end();
+    until(&mut vm_all, "SIPPublicationDidEnd").await;
+    assert_eq!(mwi.state(), PublicationState::Ended);
+    drop::<Publication>(mwi);
+    alice_app.stop();
+    vm_app.stop();
+    until(&mut alice_all, "SIPApplicationDidEnd").await;
+}
+
+#[tokio::test]
+async fn stopping_the_application_unsubscribes_and_unpublishes() {
+    let k = start_presence_server();
+    let (alice_app, mut alice_all) = start(&k, "alice", "").await;
+    let alice = account(&alice_app, "alice");
+    alice
+        .publish_presence(&presence("alice", Basic::Open, "here"))
+        .await
+        .unwrap();
+    published(&mut alice_all).await;
+    let watching = alice
+        .watch_presence("sip:alice@sipsimple.test")
+        .await
+        .unwrap();
+    presence_with_note(&mut alice_all, "sip:alice@sipsimple.test", "here").await;
+
+    alice_app.stop();
+    let seen = until(&mut alice_all, "SIPApplicationDidEnd").await;
+    let seen = names(&seen);
+    assert!(seen.contains(&"SIPSubscriptionDidEnd"), "{seen:?}");
+    assert!(seen.contains(&"SIPPublicationDidEnd"), "{seen:?}");
+    assert_eq!(watching.state(), SubscriptionState::Terminated);
+    // Kamailio saw the unsubscribe (Expires: 0) and the removal.
+    let log = kamailio::log(&k);
+    assert!(log.matches("SUBSCRIBE").count() >= 2, "{log}");
+}
