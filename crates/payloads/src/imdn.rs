@@ -140,6 +140,15 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
+    /// `delivery`, `display` or `processing`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotificationKind::Delivery => "delivery",
+            NotificationKind::Display => "display",
+            NotificationKind::Processing => "processing",
+        }
+    }
+
     fn element(self) -> &'static str {
         match self {
             NotificationKind::Delivery => "delivery-notification",

@@ -24,6 +24,7 @@ pub mod application;
 pub mod audio;
 pub mod config;
 pub mod engine;
+pub mod instant_message;
 pub mod lookup;
 pub mod message;
 pub mod msrp;

@@ -349,8 +349,10 @@ pub(crate) fn got_message(request: &Request, source: std::net::SocketAddr) -> No
 }
 
 /// Pager-mode MESSAGE (RFC 3428) as a request owner: a MESSAGE for one of
-/// our accounts is posted as SIPEngineGotMessage and answered 200 (§7);
-/// one for nobody here gets 404.
+/// our accounts is posted as SIPEngineGotMessage, decoded (CPIM, IMDN,
+/// is-composing: [`crate::instant_message`]) and posted again under the
+/// account, and answered 200 (§7); one for nobody here gets 404, a body
+/// that does not parse 400.
 pub(crate) struct MessageRequests {
     pub accounts: crate::account::AccountManager,
     pub center: crate::notification::NotificationCenter,
@@ -374,13 +376,28 @@ impl crate::router::RequestOwner for MessageRequests {
 
     fn request(&self, incoming: crate::router::IncomingRequest) -> crate::router::Disposition {
         use crate::router::Disposition;
-        if crate::session::recipient(&self.accounts, &incoming.request).is_none() {
+        let Some(account) = crate::session::recipient(&self.accounts, &incoming.request) else {
             return Disposition::answer(404);
-        }
+        };
+        let decoded = match crate::instant_message::decode(&incoming.request) {
+            Ok(d) => d,
+            // Warning (RFC 3261 §20.43) tells the sender what was wrong.
+            Err(e) => {
+                let text = e.to_string().replace(['"', '\\', '\r', '\n'], " ");
+                return Disposition::Answer(
+                    400,
+                    vec![(HeaderName::Warning, format!("399 sipsimple \"{text}\""))],
+                );
+            }
+        };
         self.center.post(
             self.sender,
             got_message(&incoming.request, incoming.source.addr),
         );
+        if let NotificationData::SIPAccountGotMessage { message } = &decoded {
+            crate::instant_message::answer_delivery_request(account.clone(), message);
+        }
+        self.center.post(account.sender(), decoded);
         Disposition::answer(200)
     }
 }

@@ -399,6 +399,28 @@ pub enum NotificationData {
     SIPAccountGotMessageSummary {
         summary: Box<payloads::message_summary::MessageSummary>,
     },
+    /// A pager-mode MESSAGE (RFC 3428) reached the account: plain, or
+    /// unwrapped from CPIM (then `message_id` is its `imdn.Message-ID`;
+    /// else the Call-ID). A positive-delivery request is answered already.
+    SIPAccountGotMessage {
+        message: crate::streams::msrp::ChatMessage,
+    },
+    /// An is-composing indication (RFC 3994) came in a MESSAGE.
+    SIPAccountGotComposingIndication {
+        state: String,
+        refresh: Option<u32>,
+        last_active: Option<payloads::DateTime>,
+        content_type: Option<String>,
+        sender: Option<payloads::cpim::Address>,
+    },
+    /// An IMDN (RFC 5438) came in a MESSAGE about one we sent: `kind` is
+    /// `delivery`, `display` or `processing`, `status` e.g. `delivered`.
+    SIPAccountGotDispositionNotification {
+        message_id: String,
+        kind: &'static str,
+        status: String,
+        sender: Option<payloads::cpim::Address>,
+    },
     /// A notification an application defines for itself.
     Custom {
         name: String,
@@ -555,6 +577,13 @@ impl NotificationData {
             NotificationData::SIPAccountGotPresenceState { .. } => "SIPAccountGotPresenceState",
             NotificationData::SIPAccountGotPresenceWinfo { .. } => "SIPAccountGotPresenceWinfo",
             NotificationData::SIPAccountGotMessageSummary { .. } => "SIPAccountGotMessageSummary",
+            NotificationData::SIPAccountGotMessage { .. } => "SIPAccountGotMessage",
+            NotificationData::SIPAccountGotComposingIndication { .. } => {
+                "SIPAccountGotComposingIndication"
+            }
+            NotificationData::SIPAccountGotDispositionNotification { .. } => {
+                "SIPAccountGotDispositionNotification"
+            }
             NotificationData::Custom { name, .. } => name,
         }
     }

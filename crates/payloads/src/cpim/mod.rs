@@ -48,6 +48,19 @@ impl Address {
     pub fn parse(value: &str) -> Option<Address> {
         grammar::parse_address(value)
     }
+
+    /// The address of a SIP `From`/`To` value or a session identity
+    /// (`"Name" <uri>;tag=x`, or a bare URI): lenient, as those come from
+    /// the SIP layer, not from CPIM.
+    pub fn from_name_addr(value: &str) -> Address {
+        if let (Some(a), Some(b)) = (value.find('<'), value.rfind('>')) {
+            if a < b {
+                let name = value[..a].trim().trim_matches('"');
+                return Address::with_name(name, &value[a + 1..b]);
+            }
+        }
+        Address::new(value.split(';').next().unwrap_or(value).trim())
+    }
 }
 
 impl std::fmt::Display for Address {

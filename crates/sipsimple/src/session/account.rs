@@ -47,6 +47,14 @@ impl SessionAccount {
         }
     }
 
+    /// The sender id of the account's notifications.
+    pub fn sender(&self) -> crate::notification::SenderId {
+        match self {
+            SessionAccount::Sip(a) => a.sender(),
+            SessionAccount::Bonjour(a) => a.sender(),
+        }
+    }
+
     pub fn contact_username(&self) -> &str {
         match self {
             SessionAccount::Sip(a) => a.contact_username(),

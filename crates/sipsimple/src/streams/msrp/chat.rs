@@ -371,13 +371,7 @@ impl ChatStream {
 /// A CPIM address from a SIP identity (`"Name" <sip:u@h>;tag=..`, or a
 /// bare URI).
 pub(super) fn identity(text: &str) -> Address {
-    if let (Some(a), Some(b)) = (text.find('<'), text.rfind('>')) {
-        if a < b {
-            let name = text[..a].trim().trim_matches('"');
-            return Address::with_name(name, &text[a + 1..b]);
-        }
-    }
-    Address::new(text.split(';').next().unwrap_or(text).trim())
+    Address::from_name_addr(text)
 }
 
 impl ChatInner {

@@ -18,14 +18,6 @@ use super::chat::{identity, lock, ChatInner, ChatMessage, ChatStreamError, Deliv
 use crate::msrp::new_message_id;
 use crate::notification::NotificationData;
 
-fn kind_name(k: NotificationKind) -> &'static str {
-    match k {
-        NotificationKind::Delivery => "delivery",
-        NotificationKind::Display => "display",
-        NotificationKind::Processing => "processing",
-    }
-}
-
 impl ChatInner {
     /// A notification about one of our messages.
     pub(super) fn on_imdn(&self, body: &[u8]) {
@@ -57,7 +49,7 @@ impl ChatInner {
         if known {
             self.post(NotificationData::ChatStreamGotDispositionNotification {
                 message_id: doc.message_id,
-                kind: kind_name(doc.notification.kind),
+                kind: doc.notification.kind.name(),
                 status: doc.notification.status.name().to_owned(),
             });
         }
