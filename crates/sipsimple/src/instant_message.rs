@@ -83,7 +83,7 @@ pub async fn send_im(
     options: &ImOptions,
 ) -> Result<SentIm, MessageError> {
     let account = &account.into();
-    if !(options.cpim || !options.notifications.is_empty()) {
+    if !options.cpim && options.notifications.is_empty() {
         let delivered = send_raw(account, to, content_type, body).await?;
         return Ok(SentIm {
             message_id: None,

@@ -39,5 +39,6 @@ pub mod subscription;
 pub mod trace_log;
 
 pub use media;
+pub use payloads;
 pub use sdp;
 pub use sip_proto as proto;

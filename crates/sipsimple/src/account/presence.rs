@@ -333,40 +333,50 @@ impl Account {
         matches!(self.get(path), Ok(Some(Value::Boolean(true))))
     }
 
+    /// Watches this account's own watchers (RFC 3857 `presence.winfo`):
+    /// SIPAccountGotPresenceWinfo under the account's sender id with the
+    /// watcher list kept so far, at each NOTIFY. Started on activation
+    /// when `presence.enabled`; calling it again returns the running
+    /// subscription. Needs the account active.
+    pub async fn watch_watchers(&self) -> Result<Subscription, String> {
+        let services = self.active_services()?;
+        start_winfo(&self.identity(), &services, &self.events).await
+    }
+
+    /// Watches this account's voicemail (RFC 3842 `message-summary`) at
+    /// `message_summary.voicemail_uri`, else its own address:
+    /// SIPAccountGotMessageSummary under the account's sender id. Started
+    /// on activation when `message_summary.enabled`; calling it again
+    /// returns the running subscription. Needs the account active.
+    pub async fn watch_message_summary(&self) -> Result<Subscription, String> {
+        let services = self.active_services()?;
+        start_mwi(&self.identity(), &services, &self.events, self.mailbox()).await
+    }
+
+    fn mailbox(&self) -> Uri<'static> {
+        self.text("message_summary.voicemail_uri")
+            .and_then(|v| parse_uri(&v).ok())
+            .unwrap_or_else(|| self.uri.clone())
+    }
+
     /// On activation: the winfo and message-summary subscriptions the
     /// settings ask for (spawned: activation must not wait for DNS).
     pub(super) fn start_event_services(&self, services: Services) {
         let identity = self.identity();
         let winfo = self.flag("presence.enabled");
-        let mwi = self.flag("message_summary.enabled").then(|| {
-            self.text("message_summary.voicemail_uri")
-                .and_then(|v| parse_uri(&v).ok())
-                .unwrap_or_else(|| self.uri.clone())
-        });
+        let mwi = self.flag("message_summary.enabled").then(|| self.mailbox());
         if !winfo && mwi.is_none() {
             return;
         }
         let events = self.events.clone();
         tokio::spawn(async move {
+            // A failure to start leaves the service off; the application
+            // can start it again with watch_watchers/watch_message_summary.
             if winfo {
-                let options = identity.options("presence.winfo", &["application/watcherinfo+xml"]);
-                let s = identity
-                    .service(&services, identity.uri.clone(), options, winfo_reader())
-                    .await;
-                if let Ok(s) = s {
-                    lock(&events).winfo = Some(s);
-                }
+                let _ = start_winfo(&identity, &services, &events).await;
             }
             if let Some(mailbox) = mwi {
-                let mut options =
-                    identity.options("message-summary", &["application/simple-message-summary"]);
-                options.expires = 3600;
-                let s = identity
-                    .service(&services, mailbox, options, summary_reader)
-                    .await;
-                if let Ok(s) = s {
-                    lock(&events).mwi = Some(s);
-                }
+                let _ = start_mwi(&identity, &services, &events, mailbox).await;
             }
         });
     }
@@ -418,6 +428,46 @@ pub(super) fn end_all(events: EventServices) {
     if let Some(p) = &events.publication {
         p.end();
     }
+}
+
+/// The running one of `slot`, if any.
+fn running(slot: &Option<Subscription>) -> Option<Subscription> {
+    slot.clone()
+        .filter(|s| s.state() != SubscriptionState::Terminated)
+}
+
+async fn start_winfo(
+    identity: &Identity,
+    services: &Services,
+    events: &EventServicesCell,
+) -> Result<Subscription, String> {
+    if let Some(s) = running(&lock(events).winfo) {
+        return Ok(s);
+    }
+    let options = identity.options("presence.winfo", &["application/watcherinfo+xml"]);
+    let s = identity
+        .service(services, identity.uri.clone(), options, winfo_reader())
+        .await?;
+    lock(events).winfo = Some(s.clone());
+    Ok(s)
+}
+
+async fn start_mwi(
+    identity: &Identity,
+    services: &Services,
+    events: &EventServicesCell,
+    mailbox: Uri<'static>,
+) -> Result<Subscription, String> {
+    if let Some(s) = running(&lock(events).mwi) {
+        return Ok(s);
+    }
+    let mut options = identity.options("message-summary", &["application/simple-message-summary"]);
+    options.expires = 3600;
+    let s = identity
+        .service(services, mailbox, options, summary_reader)
+        .await?;
+    lock(events).mwi = Some(s.clone());
+    Ok(s)
 }
 
 fn parse_uri(text: &str) -> Result<Uri<'static>, String> {
