@@ -97,6 +97,20 @@ pub(crate) async fn start(config: &Path) -> Result<(SipApplication, Subscription
     Ok((app, events))
 }
 
+/// Stops `app` and waits (bounded) until it says it ended: its accounts
+/// unregistered, unsubscribed and unpublished.
+pub(crate) async fn stop(app: &SipApplication, events: &mut Subscription) {
+    app.stop();
+    let _ = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Some(n) = events.next().await {
+            if n.name() == "SIPApplicationDidEnd" {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// The account to use: the named one, else the default, else the first
 /// enabled one.
 pub(crate) fn pick_account(
@@ -346,15 +360,7 @@ pub fn call(
             .await
         }
         .await;
-        app.stop();
-        let _ = tokio::time::timeout(Duration::from_secs(8), async {
-            while let Some(n) = events.next().await {
-                if n.name() == "SIPApplicationDidEnd" {
-                    break;
-                }
-            }
-        })
-        .await;
+        stop(&app, &mut events).await;
         match result? {
             Outcome::Ended | Outcome::Interrupted => Ok(0),
             Outcome::Failed => Ok(1),
@@ -475,6 +481,10 @@ pub fn listen(
                 }
             };
             let Some(n) = n else { break };
+            if let Some(l) = crate::message::line(&n) {
+                out(&l)?;
+                continue;
+            }
             if n.name() != "SIPSessionNewIncoming" {
                 continue;
             }
@@ -571,15 +581,7 @@ pub fn listen(
                 break;
             }
         }
-        app.stop();
-        let _ = tokio::time::timeout(Duration::from_secs(8), async {
-            while let Some(n) = events.next().await {
-                if n.name() == "SIPApplicationDidEnd" {
-                    break;
-                }
-            }
-        })
-        .await;
+        stop(&app, &mut events).await;
         out("stopped\n")?;
         Ok(0)
     });

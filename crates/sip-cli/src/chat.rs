@@ -28,7 +28,7 @@ use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::call::{local_ip, pick_account, runtime, start};
+use crate::call::{local_ip, pick_account, runtime, start, stop};
 
 /// How long the BYE may take once we decided to end.
 const GRACE: Duration = Duration::from_secs(3);
@@ -40,6 +40,17 @@ pub(crate) fn clock() -> String {
         .map_or(0, |d| d.as_secs())
         % 86_400;
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// A message's sender as people read it: `Name <uri>`, or the URI.
+pub(crate) fn who(sender: Option<&sipsimple::payloads::cpim::Address>) -> String {
+    sender.map_or_else(
+        || "?".to_owned(),
+        |a| match &a.display_name {
+            Some(name) if !name.is_empty() => format!("{name} <{}>", a.uri),
+            _ => a.uri.clone(),
+        },
+    )
 }
 
 /// What a chat notification meant for the one following the session.
@@ -139,13 +150,7 @@ impl ChatView {
                 return Ok(Report::Failed(reason.clone()));
             }
             NotificationData::ChatStreamGotMessage { message } => {
-                let who = message.sender.as_ref().map_or_else(
-                    || "?".to_owned(),
-                    |a| match &a.display_name {
-                        Some(name) if !name.is_empty() => format!("{name} <{}>", a.uri),
-                        _ => a.uri.clone(),
-                    },
-                );
+                let who = who(message.sender.as_ref());
                 out(&format!("[{}] {who}: {}\n", clock(), message.text()))?;
                 if self.echo {
                     self.send_typed(message.content.clone(), &message.content_type, out)?;
@@ -213,15 +218,7 @@ pub fn chat(
             follow(&session, &mut view, &mut events, message, timeout, &mut out).await
         }
         .await;
-        app.stop();
-        let _ = tokio::time::timeout(Duration::from_secs(8), async {
-            while let Some(n) = events.next().await {
-                if n.name() == "SIPApplicationDidEnd" {
-                    break;
-                }
-            }
-        })
-        .await;
+        stop(&app, &mut events).await;
         result
     });
     // The stdin reader sits in a blocking thread: do not wait for it.

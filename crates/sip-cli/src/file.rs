@@ -24,7 +24,7 @@ use sipsimple::streams::msrp::{file_selector_for, FileTransferStream, TransferDi
 use sipsimple::streams::MediaStream;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::call::{local_ip, pick_account, runtime, start};
+use crate::call::{local_ip, pick_account, runtime, start, stop};
 
 /// How often the progress line is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -360,16 +360,4 @@ pub fn get_file(
     });
     rt.shutdown_timeout(Duration::from_millis(100));
     status
-}
-
-async fn stop(app: &sipsimple::application::SipApplication, events: &mut Subscription) {
-    app.stop();
-    let _ = tokio::time::timeout(Duration::from_secs(8), async {
-        while let Some(n) = events.next().await {
-            if n.name() == "SIPApplicationDidEnd" {
-                break;
-            }
-        }
-    })
-    .await;
 }

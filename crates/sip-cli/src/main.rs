@@ -10,7 +10,9 @@
 //! `sip listen` (calls with audio from and to WAV files), `sip chat`
 //! (chat over MSRP; `sip listen` takes chat sessions too), `sip
 //! send-file` / `sip get-file` (RFC 5547 file transfer; `sip listen
-//! --accept-files DIR` takes files).
+//! --accept-files DIR` takes files), `sip message` (pager-mode MESSAGE,
+//! CPIM with a delivery notification asked for), `sip presence
+//! publish|watch|watchers` and `sip mwi` (presence and voicemail).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
 //!
 //! Exit codes: 0 all messages valid, 1 a message was refused, 2 usage or
@@ -24,6 +26,8 @@ mod demo;
 mod demo_agents;
 mod file;
 mod lookup;
+mod message;
+mod presence;
 mod register;
 mod render;
 
@@ -184,6 +188,59 @@ enum Command {
         /// input, for the reports still missing).
         #[arg(long, value_name = "SECS", default_value_t = 30.0)]
         timeout: f64,
+    },
+    /// Send one instant message (pager-mode MESSAGE, RFC 3428).
+    #[command(
+        after_help = "Exit status: 0 delivered (with --cpim: the recipient's delivery notification said so), 1 not delivered, 2 usage or I/O error."
+    )]
+    Message {
+        uri: String,
+        text: String,
+        /// Send from this account (default: the default account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Wrap in CPIM and ask for a delivery notification (RFC 5438);
+        /// wait for it instead of trusting the 200.
+        #[arg(long)]
+        cpim: bool,
+        /// Seconds to wait for the delivery notification of --cpim.
+        #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+        timeout: f64,
+    },
+    /// Publish our presence, watch contacts' or see who watches ours
+    /// (until Ctrl-C, which removes what was published).
+    #[command(subcommand)]
+    Presence(PresenceCommand),
+    /// Watch the voicemail summary (RFC 3842 message waiting indication)
+    /// until Ctrl-C.
+    Mwi {
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PresenceCommand {
+    /// Publish a status (RFC 3903 PIDF/RPID) and keep it up until Ctrl-C.
+    Publish {
+        #[arg(long, value_enum, default_value = "available")]
+        status: presence::Status,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Watch the presence of contacts; a line each time one changes.
+    Watch {
+        #[arg(required = true)]
+        uris: Vec<String>,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Show who subscribes to our presence (watcher info), as it changes.
+    Watchers {
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 
@@ -350,17 +407,41 @@ fn main() -> ExitCode {
             message,
             timeout,
         } => config::path(cli.config).and_then(|path| {
-            if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
-                anyhow::bail!("--timeout must be between 0 and 86400 seconds");
-            }
-            chat::chat(
-                &path,
-                &uri,
-                account.as_deref(),
-                message,
-                std::time::Duration::from_secs_f64(timeout),
-                |l| out.write(l),
-            )
+            let timeout = seconds(timeout)?;
+            chat::chat(&path, &uri, account.as_deref(), message, timeout, |l| {
+                out.write(l)
+            })
+        }),
+        Command::Message {
+            uri,
+            text,
+            account,
+            cpim,
+            timeout,
+        } => config::path(cli.config).and_then(|path| {
+            let timeout = seconds(timeout)?;
+            message::message(&path, &uri, account.as_deref(), &text, cpim, timeout, |l| {
+                out.write(l)
+            })
+        }),
+        Command::Presence(cmd) => config::path(cli.config).and_then(|path| {
+            let (account, service) = match cmd {
+                PresenceCommand::Publish {
+                    status,
+                    note,
+                    account,
+                } => (account, presence::Service::Publish { status, note }),
+                PresenceCommand::Watch { uris, account } => {
+                    (account, presence::Service::Watch { contacts: uris })
+                }
+                PresenceCommand::Watchers { account } => (account, presence::Service::Watchers),
+            };
+            presence::run(&path, account.as_deref(), service, |l| out.write(l))
+        }),
+        Command::Mwi { account } => config::path(cli.config).and_then(|path| {
+            presence::run(&path, account.as_deref(), presence::Service::Mwi, |l| {
+                out.write(l)
+            })
         }),
         Command::Settings(cmd) => run_config(&mut out, cli.config, |c| match cmd {
             SettingsCommand::Show => c.settings_show(),
@@ -377,6 +458,14 @@ fn main() -> ExitCode {
             ExitCode::from(FAILURE)
         }
     }
+}
+
+/// A `--timeout` in seconds, within reason.
+fn seconds(timeout: f64) -> Result<std::time::Duration> {
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= 86_400.0) {
+        anyhow::bail!("--timeout must be between 0 and 86400 seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(timeout))
 }
 
 /// `sip parse`: every input in turn; I/O errors are reported and the rest
