@@ -41,6 +41,8 @@ const TRACE_QUEUE: usize = 1024;
 
 /// How long `stop` lets the engine wind down before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long stopping waits for the final NOTIFYs of incoming subscriptions.
+const SUBSCRIPTIONS_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppState {
@@ -121,6 +123,7 @@ pub struct SipApplication {
     router: RequestRouter,
     /// The running subscriptions, for NOTIFYs (see `subscription`).
     event_dialogs: crate::subscription::EventDialogs,
+    incoming_subscriptions: crate::subscription::IncomingSubscriptions,
 }
 
 impl Default for SipApplication {
@@ -196,9 +199,17 @@ impl SipApplication {
         router.register(Arc::new(crate::subscription::SubscriptionRequests {
             dialogs: event_dialogs.clone(),
         }));
+        let incoming_subscriptions =
+            crate::subscription::IncomingSubscriptions::new(center.clone());
+        router.register(Arc::new(
+            crate::subscription::IncomingSubscriptionRequests {
+                subscriptions: incoming_subscriptions.clone(),
+            },
+        ));
         SipApplication {
             sender,
             event_dialogs,
+            incoming_subscriptions,
             accounts,
             sessions,
             router,
@@ -226,6 +237,12 @@ impl SipApplication {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The subscriptions others hold to our event packages, and which
+    /// packages we serve (none until the application says).
+    pub fn incoming_subscriptions(&self) -> &crate::subscription::IncomingSubscriptions {
+        &self.incoming_subscriptions
     }
 
     /// This application's notification center.
@@ -506,6 +523,7 @@ impl SipApplication {
             services.download_directory = dir.into();
         }
         self.sessions.start(services.clone());
+        self.incoming_subscriptions.start(services.clone());
         if let Err(e) = self.accounts.start(config.clone(), Some(services)) {
             self.accounts.stop().await;
             engine.shutdown().await;
@@ -561,6 +579,7 @@ impl SipApplication {
             // Sessions and accounts first: they say goodbye while the
             // engine still runs.
             app.sessions.stop().await;
+            app.incoming_subscriptions.stop(SUBSCRIPTIONS_GRACE).await;
             app.accounts.stop().await;
             if let Some(r) = running {
                 let _ = tokio::time::timeout(STOP_GRACE, r.engine.shutdown()).await;

@@ -373,6 +373,33 @@ pub enum NotificationData {
         originator: String,
         reason: Option<String>,
     },
+    /// Someone subscribes to an event package we serve: decide with
+    /// `subscription.accept`, `accept_pending` or `reject` (RFC 6665).
+    SIPIncomingSubscriptionGotSubscribe {
+        subscription: crate::subscription::IncomingSubscription,
+        event: String,
+        /// The subscriber's From header.
+        from: String,
+        request_uri: String,
+    },
+    /// The initial SUBSCRIBE was answered with `code`.
+    SIPIncomingSubscriptionAnsweredSubscribe {
+        code: u16,
+    },
+    SIPIncomingSubscriptionGotRefreshingSubscribe,
+    SIPIncomingSubscriptionGotUnsubscribe,
+    SIPIncomingSubscriptionNotifyDidSucceed {
+        code: u16,
+    },
+    SIPIncomingSubscriptionNotifyDidFail {
+        code: u16,
+        reason: String,
+    },
+    /// Over: `originator` `local` (we ended it) or `remote` (the
+    /// subscriber unsubscribed, let it expire or is gone).
+    SIPIncomingSubscriptionDidEnd {
+        originator: String,
+    },
     /// The compositor holds our state under `etag` for `expires` seconds.
     SIPPublicationDidSucceed {
         etag: String,
@@ -571,6 +598,27 @@ impl NotificationData {
             NotificationData::SIPSubscriptionGotNotify { .. } => "SIPSubscriptionGotNotify",
             NotificationData::SIPSubscriptionDidFail { .. } => "SIPSubscriptionDidFail",
             NotificationData::SIPSubscriptionDidEnd { .. } => "SIPSubscriptionDidEnd",
+            NotificationData::SIPIncomingSubscriptionGotSubscribe { .. } => {
+                "SIPIncomingSubscriptionGotSubscribe"
+            }
+            NotificationData::SIPIncomingSubscriptionAnsweredSubscribe { .. } => {
+                "SIPIncomingSubscriptionAnsweredSubscribe"
+            }
+            NotificationData::SIPIncomingSubscriptionGotRefreshingSubscribe => {
+                "SIPIncomingSubscriptionGotRefreshingSubscribe"
+            }
+            NotificationData::SIPIncomingSubscriptionGotUnsubscribe => {
+                "SIPIncomingSubscriptionGotUnsubscribe"
+            }
+            NotificationData::SIPIncomingSubscriptionNotifyDidSucceed { .. } => {
+                "SIPIncomingSubscriptionNotifyDidSucceed"
+            }
+            NotificationData::SIPIncomingSubscriptionNotifyDidFail { .. } => {
+                "SIPIncomingSubscriptionNotifyDidFail"
+            }
+            NotificationData::SIPIncomingSubscriptionDidEnd { .. } => {
+                "SIPIncomingSubscriptionDidEnd"
+            }
             NotificationData::SIPPublicationDidSucceed { .. } => "SIPPublicationDidSucceed",
             NotificationData::SIPPublicationDidFail { .. } => "SIPPublicationDidFail",
             NotificationData::SIPPublicationDidEnd => "SIPPublicationDidEnd",

@@ -130,10 +130,13 @@ async fn an_invite_requiring_an_unknown_extension_gets_420_and_no_session() {
 }
 
 #[tokio::test]
-async fn unknown_methods_get_501_and_known_untaken_ones_405_with_allow() {
+async fn unknown_methods_get_501_known_untaken_ones_405_with_allow_and_unserved_events_489() {
     let app = common::account_app("bob").await;
     let (code, out) = sipp_to(&app, "uac_unknown_method.xml", TransportKind::Udp).await;
-    assert_eq!(code, 0, "SIPp expected 501 then 405, with Allow:\n{out}");
+    assert_eq!(
+        code, 0,
+        "SIPp expected 501 then 405, with Allow, then 489:\n{out}"
+    );
     app.stop();
 }
 

@@ -10,12 +10,19 @@
 //! the answers and NOTIFYs, keeps its clock, and posts the spec's
 //! SIPSubscription* notifications.
 //!
-//! Not here: the notifier side for the application (IncomingSubscription)
-//! and resource-list subscriptions (RFC 4662) as such (a subscription to
+//! The notifier side, IncomingSubscription (`incoming`), runs the
+//! sans-IO [`sip_proto::subscription::IncomingSubscription`] the same
+//! way, with the application deciding who may subscribe.
+//!
+//! Not here: resource-list subscriptions (RFC 4662) as such (a subscription to
 //! a list works; its RLMI bodies are the application's to read, with
 //! `payloads::rlmi`).
 
+mod incoming;
 mod outgoing;
+
+pub(crate) use incoming::IncomingSubscriptionRequests;
+pub use incoming::{IncomingSubscription, IncomingSubscriptionState, IncomingSubscriptions};
 
 pub(crate) use outgoing::GotNotify;
 pub use outgoing::{Subscription, SubscriptionOptions, SubscriptionState};

@@ -461,7 +461,7 @@ impl Task {
 /// and whether the engine has stopped. Outside a dialog it tries
 /// `routes` in order while a route fails at the transport (RFC 3263
 /// §4.3); inside one it goes to the dialog's next hop.
-async fn exchange(
+pub(super) async fn exchange(
     services: &Services,
     routes: Vec<Route>,
     tls_name: Option<String>,
