@@ -6,10 +6,9 @@
 //! Each side publishes (RFC 3903) to Kamailio as presence server
 //! (tests/kamailio/presence.cfg) and watches the other through it
 //! (RFC 3856): we see the peer's basic status and note change, and the
-//! peer reports ours. Our SDK has no notifier yet (a SUBSCRIBE to our
-//! contact gets 405, and pjsua2 then reports the buddy TERMINATED), so a
-//! peer sees our status only through the server; the other way round we
-//! also watch each peer directly, both being their own notifiers.
+//! peer reports ours. Without a server, each side is the other's
+//! notifier: we watch each peer directly, and pjsua2 watches us (our
+//! IncomingSubscription, the application accepting and pushing PIDF).
 //!
 //! Peer quirks, found here:
 //! - pjsua2 starts its publication when the account is added only when
@@ -265,6 +264,41 @@ impl PjPeer {
             }
         }
     }
+}
+
+/// pjsua2 subscribes to us directly: our application accepts and
+/// pushes each new document; pjsua2 reports them.
+#[tokio::test]
+async fn pjsip_watches_us_directly() {
+    let (app, mut all) = start_ours(None, "alice").await;
+    app.incoming_subscriptions().accept_events(&["presence"]);
+    let addr = app
+        .engine()
+        .unwrap()
+        .local_addr(sipsimple::engine::TransportKind::Udp)
+        .unwrap();
+    let ours = format!("sip:alice@{addr}");
+    let mut bob = PjPeer::start(&["--user", "bob"]).await;
+    bob.send(&format!("watch {ours}"));
+    let seen = until(&mut all, "SIPIncomingSubscriptionGotSubscribe").await;
+    let NotificationData::SIPIncomingSubscriptionGotSubscribe { subscription, .. } =
+        &seen.last().unwrap().data
+    else {
+        unreachable!()
+    };
+    let pidf = "application/pidf+xml";
+    subscription.accept(pidf, presence("alice", Basic::Open, "at my desk").to_xml());
+    bob.line(&format!("buddy {ours} ACTIVE online unknown at my desk"))
+        .await;
+    let phone = presence_doing("alice", Basic::Open, "on the phone", Activity::Busy);
+    subscription.push_content(pidf, phone.to_xml());
+    bob.line(&format!("buddy {ours} ACTIVE online busy on the phone"))
+        .await;
+    subscription.push_content(pidf, presence("alice", Basic::Closed, "gone").to_xml());
+    bob.line(&format!("buddy {ours} ACTIVE offline unknown gone"))
+        .await;
+    app.stop();
+    until(&mut all, "SIPApplicationDidEnd").await;
 }
 
 /// pjsua2's bob and our alice, both through Kamailio: pjsua2 reports our
