@@ -227,6 +227,10 @@ enum PresenceCommand {
         status: presence::Status,
         #[arg(long)]
         note: Option<String>,
+        /// Publish to no server: only watchers who subscribe to this
+        /// client directly see the status.
+        #[arg(long)]
+        direct: bool,
         #[arg(long)]
         account: Option<String>,
     },
@@ -429,8 +433,16 @@ fn main() -> ExitCode {
                 PresenceCommand::Publish {
                     status,
                     note,
+                    direct,
                     account,
-                } => (account, presence::Service::Publish { status, note }),
+                } => (
+                    account,
+                    presence::Service::Publish {
+                        status,
+                        note,
+                        direct,
+                    },
+                ),
                 PresenceCommand::Watch { uris, account } => {
                     (account, presence::Service::Watch { contacts: uris })
                 }

@@ -5,7 +5,9 @@
 //!
 //! - `publish --status available|away|busy|offline [--note TEXT]`: our
 //!   PIDF (basic open, closed for offline; away and busy as RPID
-//!   activities of the person, RFC 4480), kept up by refreshes.
+//!   activities of the person, RFC 4480), kept up by refreshes; also
+//!   given to whoever subscribes to us directly (we are their notifier;
+//!   with `--direct` that is all, no PUBLISH to a server).
 //! - `watch URI...`: one line per presence change (`[time] URI: status —
 //!   note`); on a terminal the whole table is drawn again instead.
 //! - `watchers`: who subscribes to our presence (RFC 3857 winfo), with
@@ -46,9 +48,12 @@ pub enum Status {
 
 /// Which service a run follows.
 pub enum Service {
+    /// `direct`: no PUBLISH (no presence server), only watchers who
+    /// subscribe to us directly.
     Publish {
         status: Status,
         note: Option<String>,
+        direct: bool,
     },
     Watch {
         contacts: Vec<String>,
@@ -174,14 +179,27 @@ async fn follow(
     let mut owned: BTreeMap<SenderId, String> = BTreeMap::new();
     let mut table = Table::new();
     let live = std::io::stdout().is_terminal();
+    // The document direct watchers get (publish only).
+    let mut served: Option<String> = None;
+    // Direct watchers: sender → who.
+    let mut watchers_here: BTreeMap<SenderId, String> = BTreeMap::new();
     match &service {
-        Service::Publish { status, note } => {
+        Service::Publish {
+            status,
+            note,
+            direct,
+        } => {
             let doc = document(&account.uri().to_string(), *status, note.as_deref());
-            let publication = account
-                .publish_presence(&doc)
-                .await
-                .map_err(|e| anyhow!(e))?;
-            owned.insert(publication.sender(), "publication".into());
+            served = Some(doc.to_xml());
+            // Watchers who come to us, not through a server, see the same.
+            app.incoming_subscriptions().accept_events(&["presence"]);
+            if !*direct {
+                let publication = account
+                    .publish_presence(&doc)
+                    .await
+                    .map_err(|e| anyhow!(e))?;
+                owned.insert(publication.sender(), "publication".into());
+            }
             out(&format!(
                 "publishing {} as {}\n",
                 account.id(),
@@ -239,6 +257,28 @@ async fn follow(
         };
         if n.sender == app.sender() && n.name() == "SIPApplicationDidEnd" {
             break;
+        }
+        if let NotificationData::SIPIncomingSubscriptionGotSubscribe {
+            subscription, from, ..
+        } = &n.data
+        {
+            // Everyone may watch what we publish anyway.
+            match &served {
+                Some(doc) if !stopping => {
+                    subscription.accept("application/pidf+xml", doc.clone());
+                    let who = from.split(';').next().unwrap_or(from).trim().to_owned();
+                    out(&format!("{who} watches us directly\n"))?;
+                    watchers_here.insert(subscription.sender(), who);
+                }
+                _ => subscription.reject(480),
+            }
+            continue;
+        }
+        if let NotificationData::SIPIncomingSubscriptionDidEnd { .. } = &n.data {
+            if let Some(who) = watchers_here.remove(&n.sender) {
+                out(&format!("{who} stopped watching\n"))?;
+            }
+            continue;
         }
         if let Some(what) = owned.get(&n.sender) {
             if let Some(l) = service_line(what, &n) {

@@ -255,3 +255,42 @@ fn a_message_summary_for_the_mailbox_reaches_sip_mwi() {
     mwi.terminate();
     assert_eq!(mwi.exit_code(15), Some(0));
 }
+
+#[test]
+fn with_no_server_a_watcher_subscribes_to_the_publisher_directly() {
+    let dir = Dir::new("presence-direct");
+    let alice_port = free_udp_port();
+    let alice = local_config(&dir.0, "alice", alice_port, "");
+    let bob = local_config(&dir.0, "bob", 0, "");
+    let mut publisher = started(
+        &alice,
+        &[
+            "presence",
+            "publish",
+            "--direct",
+            "--status",
+            "busy",
+            "--note",
+            "in a call",
+        ],
+    );
+    publisher.wait_for("publishing alice@127.0.0.1 as busy — in a call");
+
+    let alice_uri = format!("sip:alice@127.0.0.1:{alice_port}");
+    let mut watcher = started(&bob, &["presence", "watch", &alice_uri]);
+    let line = watcher.wait_for("busy");
+    assert!(
+        line.ends_with(&format!("{alice_uri}: busy — in a call")),
+        "{line}"
+    );
+    let line = publisher.wait_for("watches us directly");
+    assert!(line.starts_with("\"bob\" <sip:bob@127.0.0.1>"), "{line}");
+
+    // The publisher going away ends the subscription from its side.
+    publisher.terminate();
+    assert_eq!(publisher.exit_code(15), Some(0));
+    let line = watcher.wait_for("subscription ended");
+    assert!(line.contains("remote side (noresource)"), "{line}");
+    watcher.terminate();
+    assert_eq!(watcher.exit_code(15), Some(0));
+}
