@@ -1095,7 +1095,9 @@ impl Presence {
 
     /// The document as text.
     pub fn to_xml(&self) -> String {
-        self.to_element().to_document()
+        // The prefixes of RFC 4479's and RFC 4480's examples.
+        self.to_element()
+            .to_document_with_prefixes(&[(DM_NAMESPACE, "dm"), (RPID_NAMESPACE, "rpid")])
     }
 
     /// The document as bytes, for a message body.

@@ -200,8 +200,17 @@ impl XmlElement {
 
     /// Prints the element as a document with an XML declaration.
     pub fn to_document(&self) -> String {
+        self.to_document_with_prefixes(&[])
+    }
+
+    /// As [`to_document`](Self::to_document), elements of the namespaces
+    /// in `prefixes` (namespace, prefix) written with that prefix, the
+    /// way the RFCs' examples write them. Some peers read documents with
+    /// patterns rather than a namespace-aware parser (baresip looks for
+    /// `<rpid:away/>`), and this is what they expect.
+    pub fn to_document_with_prefixes(&self, prefixes: &[(&str, &str)]) -> String {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        write_element(&mut out, self, "");
+        write_with(&mut out, self, "", prefixes, true);
         out.push('\n');
         out
     }
@@ -469,24 +478,59 @@ pub(crate) fn escape_into(out: &mut String, text: &str, attribute: bool) {
 /// attributes in a namespace get prefixes declared on their element. The
 /// output is plain and always well-formed; prefixes are not preserved.
 pub(crate) fn write_element(out: &mut String, el: &XmlElement, default_ns: &str) {
+    write_with(out, el, default_ns, &[], true);
+}
+
+/// Whether an element of the tree is in namespace `ns`.
+fn uses(el: &XmlElement, ns: &str) -> bool {
+    el.ns == ns || el.elements().any(|c| uses(c, ns))
+}
+
+/// As [`write_element`], with elements of the namespaces in `prefixes`
+/// written with their prefix (declared once, on the root) instead of a
+/// default namespace declaration.
+fn write_with(
+    out: &mut String,
+    el: &XmlElement,
+    default_ns: &str,
+    prefixes: &[(&str, &str)],
+    root: bool,
+) {
+    let prefix = prefixes
+        .iter()
+        .find(|(ns, _)| !ns.is_empty() && *ns == el.ns)
+        .map(|(_, p)| *p);
     out.push('<');
+    if let Some(p) = prefix {
+        out.push_str(p);
+        out.push(':');
+    }
     out.push_str(&el.name);
-    if el.ns != default_ns {
+    if root {
+        for (ns, p) in prefixes.iter().filter(|(ns, _)| uses(el, ns)) {
+            out.push_str(&format!(" xmlns:{p}=\""));
+            escape_into(out, ns, true);
+            out.push('"');
+        }
+    }
+    let mut scope = default_ns;
+    if prefix.is_none() && el.ns != default_ns {
         out.push_str(" xmlns=\"");
         escape_into(out, &el.ns, true);
         out.push('"');
+        scope = &el.ns;
     }
-    let mut prefixes: Vec<&str> = Vec::new();
+    let mut attribute_prefixes: Vec<&str> = Vec::new();
     for a in &el.attributes {
         out.push(' ');
         if a.ns == XML_NS {
             out.push_str("xml:");
         } else if !a.ns.is_empty() {
-            let n = match prefixes.iter().position(|p| *p == a.ns) {
+            let n = match attribute_prefixes.iter().position(|p| *p == a.ns) {
                 Some(n) => n,
                 None => {
-                    prefixes.push(&a.ns);
-                    let n = prefixes.len() - 1;
+                    attribute_prefixes.push(&a.ns);
+                    let n = attribute_prefixes.len() - 1;
                     out.push_str(&format!("xmlns:a{n}=\""));
                     escape_into(out, &a.ns, true);
                     out.push_str("\" ");
@@ -507,11 +551,15 @@ pub(crate) fn write_element(out: &mut String, el: &XmlElement, default_ns: &str)
     out.push('>');
     for child in &el.children {
         match child {
-            XmlNode::Element(c) => write_element(out, c, &el.ns),
+            XmlNode::Element(c) => write_with(out, c, scope, prefixes, false),
             XmlNode::Text(t) => escape_into(out, t, false),
         }
     }
     out.push_str("</");
+    if let Some(p) = prefix {
+        out.push_str(p);
+        out.push(':');
+    }
     out.push_str(&el.name);
     out.push('>');
 }

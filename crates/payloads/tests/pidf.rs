@@ -442,3 +442,38 @@ fn truncated_and_mangled_examples_never_panic() {
         }
     }
 }
+
+#[test]
+fn printed_documents_use_the_rfc_prefixes_for_the_data_model_and_rpid() {
+    let mut p = Presence::new("sip:alice@example.com");
+    p.tuples.push(Tuple::new("t1", Basic::Open));
+    let mut person = Person::new("p1");
+    person
+        .rpid
+        .activities
+        .push(Enumerated::of([Activity::Busy]));
+    p.persons.push(person);
+    let text = p.to_xml();
+    // PIDF itself stays the default namespace; dm and rpid are declared
+    // once, on the root, as RFC 4479 and RFC 4480 write them.
+    assert!(
+        text.contains(&format!(
+            "<presence xmlns:dm=\"{DM_NAMESPACE}\" xmlns:rpid=\"{RPID_NAMESPACE}\" xmlns=\"urn:ietf:params:xml:ns:pidf\""
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "<dm:person id=\"p1\"><rpid:activities><rpid:busy/></rpid:activities></dm:person>"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("<tuple id=\"t1\"><status><basic>open</basic></status></tuple>"),
+        "{text}"
+    );
+    round_trip(&p);
+    // Without RPID nothing is declared for it.
+    let plain = Presence::new("sip:a@example.com").to_xml();
+    assert!(!plain.contains("xmlns:rpid"), "{plain}");
+}

@@ -25,8 +25,8 @@
 //!   ctrl_tcp make it valid. Its documents carry no note, only basic.
 //! - baresip reads a NOTIFY with regular expressions on the raw text:
 //!   the first `<basic>` (unprefixed) and `<rpid:away/>`, `<rpid:busy/>`
-//!   with exactly that prefix. Our documents use default namespaces, so
-//!   it sees our open/closed but never an RPID activity we publish.
+//!   with exactly that prefix: we write RPID with that prefix (as the
+//!   RFCs' examples do), so it sees our busy too.
 //!   It subscribes only to contacts marked `;presence=p2p`, and then
 //!   through the account's outbound proxy all the same.
 
@@ -548,6 +548,11 @@ async fn baresip_and_we_see_each_others_presence_through_kamailio() {
     bob.shows_alice("Offline").await;
     publish(&alice, &mut all, &presence("alice", Basic::Open, "back")).await;
     bob.shows_alice("Online").await;
+    // Our RPID is written with the `rpid:` prefix of RFC 4480's examples,
+    // which is what baresip's patterns look for.
+    let phone = presence_doing("alice", Basic::Open, "on the phone", Activity::Busy);
+    publish(&alice, &mut all, &phone).await;
+    bob.shows_alice("Busy").await;
 
     // baresip's first document says <basic>unknown</basic>: no PIDF we
     // can read, so the first state we get has no document.
