@@ -473,22 +473,17 @@ pub(crate) fn escape_into(out: &mut String, text: &str, attribute: bool) {
     }
 }
 
-/// Prints `el` where `default_ns` is the namespace in scope for unprefixed
-/// names. An element whose namespace differs declares it as the default;
-/// attributes in a namespace get prefixes declared on their element. The
-/// output is plain and always well-formed; prefixes are not preserved.
-pub(crate) fn write_element(out: &mut String, el: &XmlElement, default_ns: &str) {
-    write_with(out, el, default_ns, &[], true);
-}
-
 /// Whether an element of the tree is in namespace `ns`.
 fn uses(el: &XmlElement, ns: &str) -> bool {
     el.ns == ns || el.elements().any(|c| uses(c, ns))
 }
 
-/// As [`write_element`], with elements of the namespaces in `prefixes`
-/// written with their prefix (declared once, on the root) instead of a
-/// default namespace declaration.
+/// Prints `el` where `default_ns` is the namespace in scope for unprefixed
+/// names. An element whose namespace differs declares it as the default,
+/// unless its namespace is one of `prefixes` (declared once, on the root):
+/// then it is written with that prefix. Attributes in a namespace get
+/// prefixes declared on their element. The output is plain and always
+/// well-formed; a parsed document's own prefixes are not preserved.
 fn write_with(
     out: &mut String,
     el: &XmlElement,
