@@ -19,7 +19,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml subscription presence"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml subscription presence srtp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -47,6 +47,14 @@ for t in $targets; do
     payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
     # A Subscription-State value, then a NOTIFY the subscriber core matches.
     subscription) printf 'terminated;reason=probation;retry-after=30\0NOTIFY sip:a@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKn1\r\nFrom: <sip:b@example.test>;tag=nt\r\nTo: <sip:a@example.test>;tag=ft\r\nCall-ID: fuzz\r\nCSeq: 1 NOTIFY\r\nMax-Forwards: 70\r\nContact: <sip:b@127.0.0.1:5061>\r\nEvent: presence\r\nSubscription-State: active;expires=600\r\nContent-Length: 0\r\n\r\n' >"fuzz/corpus/$t/notify.dat" ;;
+    # Packets libsrtp protected (the vectors of crates/media/tests/srtp.rs).
+    srtp) python3 -c '
+import sys
+for n, line in enumerate(open("crates/media/tests/data/srtp_vectors.txt")):
+    f = line.split()
+    if f[0] in ("rtp", "rtcp"):
+        open(f"fuzz/corpus/srtp/{f[0]}-{n}.bin", "wb").write(bytes.fromhex(f[2]))
+' ;;
     presence)
       for d in pidf watcherinfo dialog_info resource_lists rlmi message_summary; do
         for f in crates/payloads/tests/data/"$d"/*; do

@@ -5,8 +5,8 @@
 //! 3550 §6) and the receiver statistics behind report blocks (loss,
 //! extended highest sequence, interarrival jitter; RFC 3550 A.1, A.3,
 //! A.8), the G.711 codecs (PCMU and PCMA, ITU-T G.711), RFC 4733
-//! telephone-event payloads, and a tone generator (DTMF and call-progress
-//! tones).
+//! telephone-event payloads, a tone generator (DTMF and call-progress
+//! tones), and SRTP/SRTCP (RFC 3711) with the SDES suites.
 //!
 //! Does not own: sockets and clocks (the engine passes bytes and times
 //! in), SDP (the `sdp` crate), sessions. Later parts of issue 5 add the
@@ -32,5 +32,6 @@ pub mod jitter;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
+pub mod srtp;
 pub mod stats;
 pub mod tone;
