@@ -66,7 +66,9 @@ fn traces_mask_authorization_in_every_spelling_and_uri_passwords() {
                  To: <sips:bob:pa55@example.test>\r\n\
                  Route: <sip:proxy.example.test:5060;lr>\r\n\
                  \r\n\
-                 a body line with sip:carol:topsecret@example.test\r\n";
+                 a body line with sip:carol:topsecret@example.test\r\n\
+                 a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4\r\n\
+                 a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:c2Vjb25kIHNlY3JldCBrZXkgZm9yIHRlc3Rz;inline:dGhpcmQ=\r\n";
     let masked = mask_secrets(trace);
     for secret in [
         "0123abcd",
@@ -75,6 +77,9 @@ fn traces_mask_authorization_in_every_spelling_and_uri_passwords() {
         "hunter2",
         "pa55",
         "topsecret",
+        "WVNfX19zZW1jdGwg",
+        "c2Vjb25kIHNlY3JldCBr",
+        "dGhpcmQ",
     ] {
         assert!(!masked.contains(secret), "{secret} in:\n{masked}");
     }
@@ -88,5 +93,6 @@ fn traces_mask_authorization_in_every_spelling_and_uri_passwords() {
         "{masked}"
     );
     assert!(masked.contains("a body line with sip:carol:***@example.test"));
+    assert!(masked.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:***masked***\r\n"));
     assert_eq!(masked.lines().count(), trace.lines().count());
 }

@@ -376,8 +376,9 @@ impl Engine {
 /// Replaces the values of credentials and digest responses in a trace so
 /// secrets never reach logs (DESIGN.md: secrets are masked): the values
 /// of Authorization and Proxy-Authorization (whatever the spacing before
-/// the colon, and their folded continuation lines), and the password of
-/// a `user:password@` in any SIP or SIPS URI.
+/// the colon, and their folded continuation lines), the password of a
+/// `user:password@` in any SIP or SIPS URI, and the SRTP keys of SDP
+/// `a=crypto` lines (RFC 4568 `inline:`).
 pub fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_head = true;
@@ -410,10 +411,30 @@ pub fn mask_secrets(text: &str) -> String {
             out.push_str(ending);
             continue;
         }
-        out.push_str(&mask_uri_passwords(content));
+        if !in_head && content.starts_with("a=crypto:") {
+            out.push_str(&mask_sdes_keys(content));
+        } else {
+            out.push_str(&mask_uri_passwords(content));
+        }
         out.push_str(ending);
     }
     out
+}
+
+/// `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY|2^20` → `inline:***masked***`
+/// (RFC 4568 key parameters: the SRTP master key in the clear).
+fn mask_sdes_keys(line: &str) -> String {
+    let words: Vec<String> = line
+        .split(' ')
+        .map(|w| {
+            if w.to_ascii_lowercase().starts_with("inline:") {
+                "inline:***masked***".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// `sip:user:secret@host` → `sip:user:***@host`, for every SIP or SIPS URI
