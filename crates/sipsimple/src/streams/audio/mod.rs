@@ -15,6 +15,7 @@
 mod media_stream;
 mod port;
 mod rtp_io;
+pub mod sdes;
 
 pub use media_stream::{supported_codecs, AudioSettings, AudioStreamType};
 
