@@ -63,6 +63,7 @@ impl AudioOptions {
         let stream = AudioStream::new(ip, settings.audio.rtp_port_range, codecs, source)
             .await
             .with_context(|| format!("no RTP port free in {low}-{high} (rtp.port_range)"))?;
+        stream.set_srtp_policy(settings.audio.srtp);
         // Without a file or a tone the call is on the voice device (the
         // sound card when there is one, see `audio.*_device`).
         if self.input.is_none() && self.tone.is_none() {

@@ -74,17 +74,6 @@ fn implemented_codecs(v: &Value) -> Result<(), String> {
     }
 }
 
-/// SRTP is not implemented yet: only `disabled` is honoured.
-fn srtp_implemented(v: &Value) -> Result<(), String> {
-    match v.as_str() {
-        Some("disabled") => Ok(()),
-        other => Err(format!(
-            "{} is not possible yet: SRTP is not implemented (only \"disabled\")",
-            other.unwrap_or("this value")
-        )),
-    }
-}
-
 /// ICE is not implemented yet: only `false` is honoured.
 fn ice_implemented(v: &Value) -> Result<(), String> {
     match v.as_bool() {
@@ -304,9 +293,8 @@ fn srtp() -> Setting {
         "srtp_encryption",
         Kind::Choice(&["disabled", "optional", "mandatory"]),
         "disabled",
-        "SRTP (SDES) policy for audio (only disabled until SRTP exists)",
+        "SRTP (SDES, RFC 4568) for audio: optional offers keys on RTP/AVP and takes SRTP when the peer does; mandatory offers RTP/SAVP and fails a call without SRTP",
     )
-    .validated_by(srtp_implemented)
 }
 
 fn msrp_transport() -> Setting {

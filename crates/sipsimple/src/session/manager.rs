@@ -152,6 +152,9 @@ impl SessionManager {
                 rtp_port_range: services.rtp_port_range,
                 codecs: own_codecs.unwrap_or_else(|| services.audio_codecs.clone()),
                 voice_mixer: services.voice_mixer.clone(),
+                srtp: crate::streams::audio::sdes::SrtpPolicy::from_setting(
+                    &text("rtp.srtp_encryption").unwrap_or_default(),
+                ),
             },
             msrp: crate::streams::msrp::MsrpSettings {
                 endpoint: services.msrp.clone(),

@@ -32,6 +32,9 @@ pub(crate) struct RtcpSide {
     pub(crate) stats: Arc<Mutex<AudioStats>>,
     pub(crate) interval: Duration,
     pub(crate) cname: String,
+    /// SRTCP under the negotiated keys (RFC 3711 §3.4): ours for what we
+    /// send, the peer's for what we read.
+    pub(crate) srtp: Option<super::audio::SrtpPair>,
 }
 
 impl RtcpSide {
@@ -46,14 +49,29 @@ impl RtcpSide {
             tokio::select! {
                 r = self.socket.recv_from(&mut buf) => {
                     let Ok((n, _)) = r else { return };
-                    let Ok(packets) = RtcpPacket::parse_compound(buf.get(..n).unwrap_or(&[])) else {
+                    let data = buf.get(..n).unwrap_or(&[]);
+                    let plain = match &self.srtp {
+                        // What fails authentication is dropped unread.
+                        Some(pair) => match lock(&pair.receive).unprotect_rtcp(data) {
+                            Ok(p) => std::borrow::Cow::Owned(p),
+                            Err(_) => continue,
+                        },
+                        None => std::borrow::Cow::Borrowed(data),
+                    };
+                    let Ok(packets) = RtcpPacket::parse_compound(&plain) else {
                         continue;
                     };
                     self.read(&packets, &mut last_sr);
                 }
                 _ = ticks.tick() => {
                     if let Some(remote) = self.remote {
-                        let report = self.report(last_sr);
+                        let mut report = self.report(last_sr);
+                        if let Some(pair) = &self.srtp {
+                            match lock(&pair.send).protect_rtcp(&report) {
+                                Ok(p) => report = p,
+                                Err(_) => continue,
+                            }
+                        }
                         let _ = self.socket.send_to(&report, remote).await;
                     }
                 }

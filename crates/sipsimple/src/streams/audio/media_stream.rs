@@ -35,6 +35,8 @@ pub struct AudioSettings {
     pub codecs: Vec<String>,
     /// The application's voice mixer, for audio streams to join.
     pub voice_mixer: Option<crate::audio::AudioMixer>,
+    /// The account's `rtp.srtp_encryption`.
+    pub srtp: super::sdes::SrtpPolicy,
 }
 
 /// The codecs the AudioStream can run (G.711 so far), in the order of
@@ -85,6 +87,20 @@ impl AudioStream {
     ) -> Result<(), StreamError> {
         // Kept until our next m= line: an early answer and the 2xx's
         // are both read against the same offer.
+        let keys = match &*lock(&self.sdes) {
+            super::SdesState::Offered(offered) => {
+                let answer = remote
+                    .media
+                    .get(index)
+                    .ok_or_else(|| StreamError("no such m-line in the answer".into()))?;
+                offered
+                    .read_answer(self.srtp_policy(), answer)
+                    .map_err(StreamError)?
+            }
+            super::SdesState::Answered(keys) => keys.clone(),
+            super::SdesState::None => None,
+        };
+        *lock(&self.srtp_keys) = keys;
         let negotiation = match &*lock(&self.pending) {
             Some(Pending::Answered(n)) => n.clone(),
             Some(Pending::Offered(formats)) => {
@@ -136,8 +152,13 @@ impl MediaStream for AudioStream {
         let direction = self.wanted_direction();
         match remote {
             None => {
-                let (media, formats) = self.offer_with(direction);
+                let (mut media, formats) = self.offer_with(direction);
+                let policy = self.srtp_policy();
+                let crypto = super::sdes::OfferedCrypto::new(policy).map_err(StreamError)?;
+                media.protocol = policy.protocol().to_owned();
+                media.attributes.extend(crypto.attributes());
                 *lock(&self.pending) = Some(Pending::Offered(formats));
+                *lock(&self.sdes) = super::SdesState::Offered(crypto);
                 Ok(media)
             }
             Some((offer, index)) => {
@@ -146,9 +167,20 @@ impl MediaStream for AudioStream {
                 } else {
                     Direction::SendRecv
                 };
-                let (media, negotiation) = self.answer_with(offer, index, want);
+                let (mut media, negotiation) = self.answer_with(offer, index, want);
                 let negotiation = negotiation.map_err(|e| StreamError(e.to_string()))?;
+                let offered = offer
+                    .media
+                    .get(index)
+                    .ok_or_else(|| StreamError("no such m-line in the offer".into()))?;
+                let answer =
+                    super::sdes::answer(self.srtp_policy(), offered).map_err(StreamError)?;
+                let keys = answer.map(|(line, keys)| {
+                    media.attributes.push(line);
+                    keys
+                });
                 *lock(&self.pending) = Some(Pending::Answered(negotiation));
+                *lock(&self.sdes) = super::SdesState::Answered(keys);
                 Ok(media)
             }
         }
@@ -187,7 +219,10 @@ impl MediaStream for AudioStream {
     }
 
     fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
-        remote.media.get(index).is_some_and(|m| m.media == "audio")
+        remote
+            .media
+            .get(index)
+            .is_some_and(|m| m.media == "audio" && self.srtp_policy().takes(m))
             && self
                 .answer_with(remote, index, Direction::SendRecv)
                 .1
@@ -253,6 +288,7 @@ async fn audio_for(settings: &StreamSettings, codecs: Vec<Codec>) -> Option<Arc<
     )
     .await
     .ok()?;
+    stream.set_srtp_policy(settings.audio.srtp);
     if let Some(mixer) = &settings.audio.voice_mixer {
         stream.attach(mixer).ok()?;
     }
@@ -276,7 +312,7 @@ impl MediaStreamType for AudioStreamType {
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
         Box::pin(async move {
             let m = remote.media.get(index)?;
-            if m.media != "audio" || m.port == 0 || m.protocol != "RTP/AVP" {
+            if m.media != "audio" || m.port == 0 || !settings.audio.srtp.takes(m) {
                 return None;
             }
             let codecs = supported_codecs(&settings.audio.codecs);

@@ -10,7 +10,11 @@
 //! [`MediaStream`](crate::streams::MediaStream) (`media_stream.rs`); the
 //! RTP loops are in `rtp_io.rs`.
 //!
-//! Not yet: the mixer and devices, SRTP, ICE.
+//! SRTP with SDES keys (`sdes.rs`, RFC 4568) under the account's
+//! `rtp.srtp_encryption`: the send and RTCP loops protect with our key,
+//! the receive loops unprotect with the peer's (`media::srtp`).
+//!
+//! Not yet: ICE.
 
 mod media_stream;
 mod port;
@@ -100,6 +104,35 @@ struct Running {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The SRTP contexts of a running stream: ours protects RTP and RTCP we
+/// send, the peer's unprotects what arrives (RFC 3711: one per direction).
+#[derive(Clone)]
+pub(crate) struct SrtpPair {
+    pub(crate) send: Arc<Mutex<media::srtp::SrtpContext>>,
+    pub(crate) receive: Arc<Mutex<media::srtp::SrtpContext>>,
+}
+
+impl SrtpPair {
+    fn new(keys: &sdes::SrtpKeys) -> SrtpPair {
+        use media::srtp::SrtpContext;
+        SrtpPair {
+            send: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.send))),
+            receive: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.receive))),
+        }
+    }
+}
+
+/// Where the SDES exchange of our last m= line stands.
+#[derive(Default)]
+pub(crate) enum SdesState {
+    #[default]
+    None,
+    /// We offered these crypto lines.
+    Offered(sdes::OfferedCrypto),
+    /// We answered: these keys, or plain RTP.
+    Answered(Option<sdes::SrtpKeys>),
+}
+
 /// One audio stream of a session.
 pub struct AudioStream {
     rtp: Arc<UdpSocket>,
@@ -148,6 +181,12 @@ pub struct AudioStream {
     /// from there, what it receives goes there), shared with the loops.
     feed: Arc<Mutex<Option<Arc<port::StreamIo>>>>,
     audio: Mutex<Option<Attached>>,
+    /// `rtp.srtp_encryption` of the stream's account.
+    srtp_policy: Mutex<sdes::SrtpPolicy>,
+    /// The SDES side of the exchange in progress.
+    sdes: Mutex<SdesState>,
+    /// The keys the last completed exchange agreed on (None: plain RTP).
+    srtp_keys: Mutex<Option<sdes::SrtpKeys>>,
 }
 
 /// A stream on a mixer: its port, and its bridge with the mixer's device
@@ -251,6 +290,9 @@ impl AudioStream {
             initialized: Default::default(),
             feed: Arc::new(Mutex::new(None)),
             audio: Mutex::new(None),
+            srtp_policy: Mutex::new(sdes::SrtpPolicy::Disabled),
+            sdes: Mutex::new(SdesState::None),
+            srtp_keys: Mutex::new(None),
         })
     }
 
@@ -469,9 +511,21 @@ impl AudioStream {
         *lock(&self.received_from)
     }
 
-    /// SRTP is not built yet: always false.
+    /// Whether the running stream is protected by SRTP (the last offer
+    /// and answer agreed on keys).
     pub fn srtp_active(&self) -> bool {
-        false
+        lock(&self.running).is_some() && lock(&self.srtp_keys).is_some()
+    }
+
+    /// The SRTP policy of the stream's next offers and answers
+    /// (`rtp.srtp_encryption`; streams made by the registry take their
+    /// account's).
+    pub fn set_srtp_policy(&self, policy: sdes::SrtpPolicy) {
+        *lock(&self.srtp_policy) = policy;
+    }
+
+    pub fn srtp_policy(&self) -> sdes::SrtpPolicy {
+        *lock(&self.srtp_policy)
     }
 
     /// ICE is not built yet: always false.
@@ -518,6 +572,7 @@ impl AudioStream {
             .iter()
             .filter_map(|f| Some((f.payload_type, Law::from_encoding(&f.codec.encoding)?)))
             .collect();
+        let srtp = lock(&self.srtp_keys).as_ref().map(SrtpPair::new);
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
             tasks.push(tokio::spawn(
@@ -534,6 +589,7 @@ impl AudioStream {
                     events: negotiation
                         .send_telephone_event()
                         .map(|pt| (pt, self.dtmf.clone())),
+                    srtp: srtp.clone(),
                 }
                 .run(),
             ));
@@ -559,6 +615,7 @@ impl AudioStream {
                     .direction
                     .receives()
                     .then(|| *lock(&self.rtp_timeout)),
+                srtp: srtp.clone(),
             }
             .run(),
         ));
@@ -571,6 +628,7 @@ impl AudioStream {
                 stats: self.stats.clone(),
                 interval: *lock(&self.rtcp_interval),
                 cname: format!("{}@{}", lock(&self.sender).ssrc, self.local.ip()),
+                srtp,
             }
             .run(),
         ));

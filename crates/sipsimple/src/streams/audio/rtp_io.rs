@@ -35,6 +35,8 @@ pub(super) struct SendSide {
     pub(super) feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
     /// The peer's telephone-event payload type and our digit queue.
     pub(super) events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
+    /// SRTP under our key, when negotiated.
+    pub(super) srtp: Option<super::SrtpPair>,
 }
 
 impl SendSide {
@@ -106,7 +108,13 @@ impl SendSide {
                 );
                 first = false;
             }
-            for packet in packets {
+            for mut packet in packets {
+                if let Some(pair) = &self.srtp {
+                    match lock(&pair.send).protect_rtp(&packet) {
+                        Ok(p) => packet = p,
+                        Err(_) => continue,
+                    }
+                }
                 if self.socket.send_to(&packet, self.remote).await.is_ok() {
                     lock(&self.stats).packets_sent += 1;
                 }
@@ -141,6 +149,8 @@ pub(super) struct ReceiveSide {
     /// Silence this long while we expect audio is a timeout (None: we
     /// expect none).
     pub(super) timeout: Option<Duration>,
+    /// SRTP under the peer's key, when negotiated.
+    pub(super) srtp: Option<super::SrtpPair>,
 }
 
 impl ReceiveSide {
@@ -185,9 +195,19 @@ impl ReceiveSide {
                 None => self.socket.recv_from(&mut buf).await,
             };
             let Ok((n, from)) = got else { break };
+            let data = buf.get(..n).unwrap_or(&[]);
+            let plain = match &self.srtp {
+                // A packet that fails authentication or replays is
+                // dropped as if it never came (RFC 3711 §3.3).
+                Some(pair) => match lock(&pair.receive).unprotect_rtp(data) {
+                    Ok(p) => std::borrow::Cow::Owned(p),
+                    Err(_) => continue,
+                },
+                None => std::borrow::Cow::Borrowed(data),
+            };
             timed_out = false;
             *lock(&self.received_from) = Some(from);
-            let Ok(packet) = RtpPacket::parse(buf.get(..n).unwrap_or(&[])) else {
+            let Ok(packet) = RtpPacket::parse(&plain) else {
                 continue;
             };
             let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
