@@ -30,10 +30,7 @@ fn rtc_context() -> rtc_srtp::context::Context {
 }
 
 fn ours() -> SrtpContext {
-    SrtpContext::new(
-        SrtpProfile::AesCm128HmacSha1_80,
-        &MasterKey::new(KEY, SALT),
-    )
+    SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &MasterKey::new(KEY, SALT))
 }
 
 fn bench(c: &mut Criterion) {

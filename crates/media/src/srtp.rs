@@ -191,8 +191,8 @@ impl SessionKeys {
         derive(master, first_label + 1, &mut auth_key);
         derive(master, first_label + 2, &mut salt);
         // HMAC accepts keys of any length: this cannot fail.
-        let auth = <HmacSha1 as Mac>::new_from_slice(&auth_key)
-            .unwrap_or_else(|_| unreachable_hmac());
+        let auth =
+            <HmacSha1 as Mac>::new_from_slice(&auth_key).unwrap_or_else(|_| unreachable_hmac());
         auth_key.zeroize();
         SessionKeys {
             cipher_key,
@@ -528,8 +528,10 @@ mod tests {
         aes_cm(&key, &iv, &mut stream);
         assert_eq!(
             stream,
-            hex("E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB \
-                 41E95B3BB0A2E8DD477901E4FCA894C0")
+            hex(
+                "E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB \
+                 41E95B3BB0A2E8DD477901E4FCA894C0"
+            )
         );
     }
 
@@ -547,6 +549,9 @@ mod tests {
         assert_eq!(salt.to_vec(), hex("30CBBC08863D8C85D49DB34A9AE1"));
         let mut auth = [0u8; 20];
         derive(&master, 1, &mut auth);
-        assert_eq!(auth.to_vec(), hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
+        assert_eq!(
+            auth.to_vec(),
+            hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4")
+        );
     }
 }

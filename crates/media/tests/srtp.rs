@@ -34,11 +34,11 @@ fn vectors() -> Vec<Suite> {
                 key: MasterKey::from_bytes(&hex(f[2])).unwrap(),
                 packets: Vec::new(),
             }),
-            kind => suites.last_mut().unwrap().packets.push((
-                kind == "rtcp",
-                hex(f[1]),
-                hex(f[2]),
-            )),
+            kind => suites
+                .last_mut()
+                .unwrap()
+                .packets
+                .push((kind == "rtcp", hex(f[1]), hex(f[2]))),
         }
     }
     assert_eq!(suites.len(), 2);
@@ -120,7 +120,10 @@ fn replays_and_packets_older_than_the_window_are_refused() {
 #[test]
 fn a_key_from_sdp_must_be_30_bytes_and_never_prints() {
     assert_eq!(MasterKey::from_base64("c2hvcnQ="), Err(SrtpError::BadKey));
-    assert_eq!(MasterKey::from_base64("not base64!"), Err(SrtpError::BadKey));
+    assert_eq!(
+        MasterKey::from_base64("not base64!"),
+        Err(SrtpError::BadKey)
+    );
     let key = MasterKey::from_base64("WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz").unwrap();
     assert_eq!(key.to_base64(), "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
     assert_eq!(format!("{key:?}"), "MasterKey(..)");
