@@ -233,3 +233,17 @@ fn set(object: &mut SettingsObject, path: &str, text: Option<&str>) -> Result<St
         None => format!("{path} unchanged\n"),
     })
 }
+
+/// The first line of standard input, without its line end: a password
+/// that never appears in the process list (`--password-stdin`).
+pub fn password_from_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}

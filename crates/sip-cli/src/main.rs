@@ -278,8 +278,13 @@ enum AccountCommand {
     Add {
         /// user@domain
         id: String,
-        #[arg(long)]
+        /// The password (visible to other users in the process list:
+        /// prefer --password-stdin).
+        #[arg(long, conflicts_with = "password_stdin")]
         password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
         #[arg(long)]
         display_name: Option<String>,
         /// Add it disabled.
@@ -344,9 +349,17 @@ fn main() -> ExitCode {
             AccountCommand::Add {
                 id,
                 password,
+                password_stdin,
                 display_name,
                 disabled,
-            } => c.account_add(&id, password, display_name, disabled),
+            } => {
+                let password = if password_stdin {
+                    Some(config::password_from_stdin()?)
+                } else {
+                    password
+                };
+                c.account_add(&id, password, display_name, disabled)
+            }
             AccountCommand::List => c.account_list(),
             AccountCommand::Show { id } => c.account_show(&id),
             AccountCommand::Set { id, setting, value } => c.account_set(&id, &setting, &value),

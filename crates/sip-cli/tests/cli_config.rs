@@ -250,3 +250,54 @@ fn corrupt_file_is_named_with_its_line_and_left_alone() {
     assert!(e.contains("sip.invite_timeout in "), "{e}");
     assert!(e.contains("1 is outside 5..=600"), "{e}");
 }
+
+/// `--password-stdin` keeps the password out of the process list: it is
+/// read from standard input, stored, and an empty line is refused.
+#[test]
+fn a_password_from_standard_input() {
+    use std::io::Write;
+    let dir = TempDir::new("password-stdin");
+    let cfg = dir.0.join("config.toml");
+    let run = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["account", "add", "carol@example.test", "--password-stdin"])
+            .env_remove("SIP_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let empty = run("\n");
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no password"));
+    let o = run("pa ss word\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        stored(&cfg)["accounts"]["carol@example.test"]["auth"]["password"].as_str(),
+        Some("pa ss word")
+    );
+    // Both ways at once make no sense (clap's usage error, exit 2).
+    let both = sip(
+        &cfg,
+        &[
+            "account",
+            "add",
+            "dave@example.test",
+            "--password",
+            "x",
+            "--password-stdin",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+}
