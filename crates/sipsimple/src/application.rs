@@ -383,6 +383,7 @@ impl SipApplication {
         let enabled = |t: &str| transports.iter().any(|x| x == t);
 
         let mut tls = TlsSettings {
+            public_roots: true,
             verify_server: global
                 .get("tls.verify_server")?
                 .and_then(Value::as_bool)

@@ -48,6 +48,7 @@ async fn client(k: &Kamailio) -> (Engine, Receiver<EngineEvent>) {
             identity: None,
             roots: vec![k.ca.clone()],
             verify_server: true,
+            public_roots: false,
         },
         ..EngineConfig::default()
     };

@@ -28,6 +28,7 @@ async fn tls_server(pki: &common::Pki) -> Engine {
             identity: Some((pki.chain.clone(), pki.key.clone_key())),
             roots: vec![],
             verify_server: true,
+            public_roots: false,
         },
         ..EngineConfig::default()
     };
@@ -57,6 +58,7 @@ async fn client(
             identity: None,
             roots,
             verify_server: verify,
+            public_roots: false,
         },
         ..EngineConfig::default()
     };

@@ -185,7 +185,7 @@ pub fn global() -> Group {
                 .setting(Setting::nillable(
                     "ca_list",
                     text(),
-                    "PEM file of extra CAs to trust; nil: none",
+                    "PEM file of CAs to trust besides Mozilla's public root CAs (built in, from webpki-roots); nil: the public ones only",
                 ))
                 .setting(Setting::nillable(
                     "certificate",

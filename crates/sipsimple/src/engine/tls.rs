@@ -1,6 +1,8 @@
 //! TLS for the engine (rustls, ring provider). Servers are verified against
 //! the SIP domain or configured TLS name passed with the request (SNI and
-//! certificate name), never against the address it resolved to.
+//! certificate name), never against the address it resolved to, with
+//! Mozilla's root store (the webpki-roots crate: the same set on every
+//! machine, no system store to find) plus the CAs of `tls.ca_list`.
 
 use std::sync::Arc;
 
@@ -13,8 +15,13 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, S
 pub struct TlsSettings {
     /// Our certificate chain and key: needed to listen for TLS.
     pub identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-    /// Trust anchors for servers we connect to.
+    /// Trust anchors for servers we connect to (`tls.ca_list`), besides
+    /// the public ones when `public_roots`.
     pub roots: Vec<CertificateDer<'static>>,
+    /// Trust Mozilla's public root CAs too (what a provider's server
+    /// certificate chains to). Off only for tests that must see a
+    /// certificate refused.
+    pub public_roots: bool,
     /// Verify servers' certificates (the SDK's "TLS verify server" setting).
     /// When false any certificate is accepted: for tests and labs only.
     pub verify_server: bool,
@@ -28,6 +35,7 @@ impl Clone for TlsSettings {
                 .as_ref()
                 .map(|(c, k)| (c.clone(), k.clone_key())),
             roots: self.roots.clone(),
+            public_roots: self.public_roots,
             verify_server: self.verify_server,
         }
     }
@@ -60,13 +68,9 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>,
     let builder =
         ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
     let cfg = if settings.verify_server {
-        let mut roots = RootCertStore::empty();
-        for c in &settings.roots {
-            roots
-                .add(c.clone())
-                .map_err(|e| TlsError::Root(e.to_string()))?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        builder
+            .with_root_certificates(root_store(settings)?)
+            .with_no_client_auth()
     } else {
         builder
             .dangerous()
@@ -74,6 +78,21 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>,
             .with_no_client_auth()
     };
     Ok(Arc::new(cfg))
+}
+
+/// The trust anchors of `settings`: the public roots (if asked) and the
+/// configured CAs.
+pub(crate) fn root_store(settings: &TlsSettings) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    if settings.public_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for c in &settings.roots {
+        roots
+            .add(c.clone())
+            .map_err(|e| TlsError::Root(e.to_string()))?;
+    }
+    Ok(roots)
 }
 
 /// The name to present (SNI) and verify: a DNS name, or an IP literal
@@ -129,5 +148,27 @@ impl ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_roots_are_mozillas_plus_the_configured_cas() {
+        let none = TlsSettings::default();
+        assert_eq!(root_store(&none).unwrap().len(), 0);
+        let public = TlsSettings {
+            public_roots: true,
+            ..TlsSettings::default()
+        };
+        let n = root_store(&public).unwrap().len();
+        assert!(n > 100, "{n} public roots");
+        let bad = TlsSettings {
+            roots: vec![CertificateDer::from(vec![1, 2, 3])],
+            ..public
+        };
+        assert!(matches!(root_store(&bad), Err(TlsError::Root(_))));
     }
 }

@@ -302,15 +302,14 @@ impl MsrpEndpoint {
     }
 
     /// What relay connections verify with: the application's, else the
-    /// system default of this crate's TLS (no trust anchors: every relay
-    /// certificate is refused until `tls.ca_list` names some, or
-    /// `tls.verify_server` is off).
+    /// system default of this crate's TLS (Mozilla's public roots only).
     pub fn relay_tls(&self) -> Result<Arc<rustls::ClientConfig>, String> {
         if let Some(c) = lock(&self.relay_tls).clone() {
             return Ok(c);
         }
         crate::engine::tls::client_config(&crate::engine::TlsSettings {
             verify_server: true,
+            public_roots: true,
             ..crate::engine::TlsSettings::default()
         })
         .map_err(|e| e.to_string())
