@@ -390,6 +390,81 @@ async fn connections_beyond_the_limit_are_refused() {
     b.shutdown().await;
 }
 
+/// At `max_connections`, a request that needs a new connection fails at
+/// once (a transport error, RFC 3261 §17.1.4) instead of waiting in a
+/// queue nothing would ever send; once the open connection is gone, the
+/// same destination is connected (nothing was left behind for it).
+#[tokio::test]
+async fn at_the_connection_limit_new_destinations_fail_at_once_and_later_work() {
+    let cfg = EngineConfig {
+        max_connections: 1,
+        idle_timeout: Duration::from_millis(500),
+        ..EngineConfig::default()
+    };
+    let (a, mut a_events) = Engine::start(cfg).await.unwrap();
+    let (b, b_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    let (c, c_events) = Engine::start(EngineConfig::default()).await.unwrap();
+    serve(b.clone(), b_events);
+    serve(c.clone(), c_events);
+    let la = a.local_addr(TransportKind::Tcp).unwrap();
+    let (lb, lc) = (
+        b.local_addr(TransportKind::Tcp).unwrap(),
+        c.local_addr(TransportKind::Tcp).unwrap(),
+    );
+    let tcp = |addr| Target {
+        addr,
+        transport: TransportKind::Tcp,
+    };
+    a.send_request(
+        request(Method::Options, 1, la, TransportKind::Tcp, lb),
+        tcp(lb),
+    )
+    .await
+    .unwrap();
+    assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+
+    let started = std::time::Instant::now();
+    a.send_request(
+        request(Method::Options, 2, la, TransportKind::Tcp, lc),
+        tcp(lc),
+    )
+    .await
+    .unwrap();
+    loop {
+        let ev = timeout(Duration::from_secs(5), a_events.recv())
+            .await
+            .expect("the request fails within 5 s, not after Timer F")
+            .unwrap();
+        match ev {
+            EngineEvent::Transaction(Event::Timeout { .. }) => break,
+            EngineEvent::Transaction(Event::Response { response, .. }) => {
+                panic!("no connection was possible, yet {response:?}")
+            }
+            _ => {}
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // The idle connection to b closes; c can be reached now.
+    timeout(Duration::from_secs(10), async {
+        while a.stats().await.unwrap().connections > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the idle connection closes");
+    a.send_request(
+        request(Method::Options, 3, la, TransportKind::Tcp, lc),
+        tcp(lc),
+    )
+    .await
+    .unwrap();
+    assert_eq!(final_response(&mut a_events).await.status, StatusCode::OK);
+    a.shutdown().await;
+    b.shutdown().await;
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn keepalive_ping_gets_a_pong_from_the_peer_engine() {
     let (a, mut a_events) = Engine::start(EngineConfig::default()).await.unwrap();

@@ -68,6 +68,9 @@ pub(crate) struct EngineTask {
     conn_events_tx: mpsc::Sender<ConnEvent>,
     conn_events: mpsc::Receiver<ConnEvent>,
     pending: HashMap<ConnKey, Vec<Bytes>>,
+    /// Outgoing connections and TLS handshakes under way: they count
+    /// against `max_connections` like open ones.
+    connecting: std::collections::HashSet<ConnKey>,
     /// Client transactions whose events go to their sender
     /// (`Engine::request`), not to the event stream.
     waiters: HashMap<ClientKey, mpsc::Sender<Event>>,
@@ -137,6 +140,7 @@ impl EngineTask {
             tls,
             tls_client,
             tls_names: HashMap::new(),
+            connecting: Default::default(),
             tx: Transactions::new(cfg.timers),
             trace: cfg.trace,
             cfg,
@@ -213,7 +217,8 @@ impl EngineTask {
                     }
                 } => {
                     if let (Ok((stream, peer)), Some((_, acceptor))) = (a, &self.tls) {
-                        if self.conns.len() < self.cfg.max_connections {
+                        if self.has_room() {
+                            self.connecting.insert((peer, TransportKind::Tls));
                             tcp::accept_tls(stream, peer, acceptor.clone(), CONNECT_TIMEOUT, self.conn_events_tx.clone());
                         }
                     }
@@ -383,8 +388,29 @@ impl EngineTask {
         self.tx.handle_message(Self::now(), msg, source);
     }
 
+    /// Whether one more connection fits under `max_connections`.
+    fn has_room(&self) -> bool {
+        self.conns.len() + self.connecting.len() < self.cfg.max_connections
+    }
+
+    /// What was queued for `key` is lost: its transactions fail now
+    /// instead of waiting for Timer B/F (RFC 3261 §17.1.4).
+    fn fail_pending(&mut self, key: ConnKey) {
+        self.pending.remove(&key);
+        let target = Target {
+            addr: key.0,
+            transport: key.1,
+        };
+        for k in self.tx.clients_to(target) {
+            self.tx.handle_transport_error(&k);
+        }
+    }
+
     fn on_connected(&mut self, key: ConnKey, stream: Stream, local: SocketAddr) {
-        if self.conns.len() >= self.cfg.max_connections {
+        // Counted since it started (ours, or a TLS accept); a plain TCP
+        // accept is counted now.
+        let counted = self.connecting.remove(&key);
+        if !counted && !self.has_room() {
             // Refused by dropping the stream.
             return;
         }
@@ -433,16 +459,8 @@ impl EngineTask {
             }
             ConnEvent::Connected(key, stream, local) => self.on_connected(key, stream, local),
             ConnEvent::ConnectFailed(key) => {
-                // Queued messages are lost: their transactions fail now
-                // instead of waiting for Timer B/F (RFC 3261 §17.1.4).
-                self.pending.remove(&key);
-                let target = Target {
-                    addr: key.0,
-                    transport: key.1,
-                };
-                for k in self.tx.clients_to(target) {
-                    self.tx.handle_transport_error(&k);
-                }
+                self.connecting.remove(&key);
+                self.fail_pending(key);
             }
         }
     }
@@ -499,19 +517,27 @@ impl EngineTask {
                         if queue.len() < PENDING_PER_PEER {
                             queue.push(t.data);
                         }
-                        if first && self.conns.len() < self.cfg.max_connections {
-                            let tls = match key.1 {
-                                TransportKind::Tls => match self.tls_names.get(&key.0) {
-                                    Some(name) => Some((self.tls_client.clone(), name.clone())),
-                                    None => {
-                                        self.pending.remove(&key);
-                                        return;
-                                    }
-                                },
-                                _ => None,
-                            };
-                            tcp::connect(key, CONNECT_TIMEOUT, tls, self.conn_events_tx.clone());
+                        if !first {
+                            return;
                         }
+                        if !self.has_room() {
+                            // At the limit: fail now rather than queue for
+                            // a connection nothing would ever open.
+                            self.fail_pending(key);
+                            return;
+                        }
+                        let tls = match key.1 {
+                            TransportKind::Tls => match self.tls_names.get(&key.0) {
+                                Some(name) => Some((self.tls_client.clone(), name.clone())),
+                                None => {
+                                    self.fail_pending(key);
+                                    return;
+                                }
+                            },
+                            _ => None,
+                        };
+                        self.connecting.insert(key);
+                        tcp::connect(key, CONNECT_TIMEOUT, tls, self.conn_events_tx.clone());
                     }
                 }
             }

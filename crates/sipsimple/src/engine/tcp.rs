@@ -153,16 +153,24 @@ pub(crate) fn accept_tls(
     events: mpsc::Sender<ConnEvent>,
 ) {
     tokio::spawn(async move {
-        let Ok(local) = tcp.local_addr() else { return };
-        if let Ok(Ok(s)) = tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-            let stream = Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(s)));
-            let _ = events
-                .send(ConnEvent::Connected(
-                    (peer, TransportKind::Tls),
-                    stream,
-                    local,
-                ))
-                .await;
-        }
+        let key = (peer, TransportKind::Tls);
+        let handshake = async {
+            let local = tcp.local_addr().ok()?;
+            let s = tokio::time::timeout(timeout, acceptor.accept(tcp))
+                .await
+                .ok()?
+                .ok()?;
+            Some((
+                Stream::Tls(Box::new(tokio_rustls::TlsStream::Server(s))),
+                local,
+            ))
+        };
+        // Either way the engine hears of it: the handshake counted
+        // against the connection limit until now.
+        let ev = match handshake.await {
+            Some((stream, local)) => ConnEvent::Connected(key, stream, local),
+            None => ConnEvent::ConnectFailed(key),
+        };
+        let _ = events.send(ev).await;
     });
 }
