@@ -113,6 +113,14 @@ pub enum EngineError {
     Transaction(#[from] sip_proto::transaction::TransactionError),
     #[error("a TLS target needs the name to verify (the SIP domain or TLS name)")]
     NoTlsName,
+    /// The open TLS connection to that address proved another name, and
+    /// its certificate does not cover this one: it is not reused.
+    #[error("the TLS connection to {addr} was verified for {verified}, not {wanted}")]
+    TlsNameMismatch {
+        addr: SocketAddr,
+        verified: String,
+        wanted: String,
+    },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("cannot bind {transport:?} on {addr}: {source}")]

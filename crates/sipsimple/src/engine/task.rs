@@ -68,9 +68,20 @@ pub(crate) struct EngineTask {
     conn_events_tx: mpsc::Sender<ConnEvent>,
     conn_events: mpsc::Receiver<ConnEvent>,
     pending: HashMap<ConnKey, Vec<Bytes>>,
+    /// The TLS connections we opened: the name each was verified for and
+    /// the server's certificate, so that a request for another name
+    /// reuses one only if that certificate covers its name too.
+    verified: HashMap<
+        ConnKey,
+        (
+            rustls::pki_types::ServerName<'static>,
+            Option<rustls::pki_types::CertificateDer<'static>>,
+        ),
+    >,
     /// Outgoing connections and TLS handshakes under way: they count
     /// against `max_connections` like open ones.
-    connecting: std::collections::HashSet<ConnKey>,
+    /// (The name a TLS connect verifies, for `verified`.)
+    connecting: HashMap<ConnKey, Option<rustls::pki_types::ServerName<'static>>>,
     /// Client transactions whose events go to their sender
     /// (`Engine::request`), not to the event stream.
     waiters: HashMap<ClientKey, mpsc::Sender<Event>>,
@@ -141,6 +152,7 @@ impl EngineTask {
             tls_client,
             tls_names: HashMap::new(),
             connecting: Default::default(),
+            verified: HashMap::new(),
             tx: Transactions::new(cfg.timers),
             trace: cfg.trace,
             cfg,
@@ -218,7 +230,7 @@ impl EngineTask {
                 } => {
                     if let (Ok((stream, peer)), Some((_, acceptor))) = (a, &self.tls) {
                         if self.has_room() {
-                            self.connecting.insert((peer, TransportKind::Tls));
+                            self.connecting.insert((peer, TransportKind::Tls), None);
                             tcp::accept_tls(stream, peer, acceptor.clone(), CONNECT_TIMEOUT, self.conn_events_tx.clone());
                         }
                     }
@@ -246,6 +258,10 @@ impl EngineTask {
         match c {
             Command::SendRequest(req, target, tls_name, waiter, reply) => {
                 if let Some(name) = tls_name.as_deref().and_then(tls::server_name) {
+                    if let Err(e) = self.may_reuse(target, &name) {
+                        let _ = reply.send(Err(e));
+                        return;
+                    }
                     self.tls_names.insert(target.addr, name);
                 }
                 let needs_name = target.transport == TransportKind::Tls
@@ -388,6 +404,51 @@ impl EngineTask {
         self.tx.handle_message(Self::now(), msg, source);
     }
 
+    /// Whether the open TLS connection to `target`, if any, may carry a
+    /// request for `name`: verified for it, or its certificate covers it
+    /// (one proxy serving two domains). Without verification
+    /// (`tls.verify_server` off) any may.
+    fn may_reuse(
+        &self,
+        target: Target,
+        name: &rustls::pki_types::ServerName<'static>,
+    ) -> Result<(), EngineError> {
+        let key = (target.addr, target.transport);
+        if target.transport != TransportKind::Tls || !self.cfg.tls.verify_server {
+            return Ok(());
+        }
+        // A connect under way proves its own name only.
+        if let Some(Some(pending)) = self.connecting.get(&key) {
+            if pending != name {
+                return Err(EngineError::TlsNameMismatch {
+                    addr: target.addr,
+                    verified: pending.to_str().into_owned(),
+                    wanted: name.to_str().into_owned(),
+                });
+            }
+            return Ok(());
+        }
+        let Some((verified, cert)) = self.verified.get(&key) else {
+            return Ok(());
+        };
+        if verified == name || !self.conns.contains_key(&key) {
+            return Ok(());
+        }
+        let covers = cert.as_ref().is_some_and(|c| {
+            rustls::server::ParsedCertificate::try_from(c)
+                .and_then(|p| rustls::client::verify_server_name(&p, name))
+                .is_ok()
+        });
+        if covers {
+            return Ok(());
+        }
+        Err(EngineError::TlsNameMismatch {
+            addr: target.addr,
+            verified: verified.to_str().into_owned(),
+            wanted: name.to_str().into_owned(),
+        })
+    }
+
     /// Whether one more connection fits under `max_connections`.
     fn has_room(&self) -> bool {
         self.conns.len() + self.connecting.len() < self.cfg.max_connections
@@ -409,10 +470,22 @@ impl EngineTask {
     fn on_connected(&mut self, key: ConnKey, stream: Stream, local: SocketAddr) {
         // Counted since it started (ours, or a TLS accept); a plain TCP
         // accept is counted now.
-        let counted = self.connecting.remove(&key);
+        let connecting = self.connecting.remove(&key);
+        let counted = connecting.is_some();
         if !counted && !self.has_room() {
             // Refused by dropping the stream.
             return;
+        }
+        if let Stream::Tls(tls) = &stream {
+            if let (tokio_rustls::TlsStream::Client(c), Some(Some(name))) = (&**tls, connecting) {
+                let cert = c
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|c| c.clone().into_owned());
+                self.verified.insert(key, (name, cert));
+            }
         }
         let h = tcp::spawn(
             stream,
@@ -456,6 +529,7 @@ impl EngineTask {
             }
             ConnEvent::Closed(key) => {
                 self.conns.remove(&key);
+                self.verified.remove(&key);
             }
             ConnEvent::Connected(key, stream, local) => self.on_connected(key, stream, local),
             ConnEvent::ConnectFailed(key) => {
@@ -536,7 +610,8 @@ impl EngineTask {
                             },
                             _ => None,
                         };
-                        self.connecting.insert(key);
+                        self.connecting
+                            .insert(key, tls.as_ref().map(|(_, name)| name.clone()));
                         tcp::connect(key, CONNECT_TIMEOUT, tls, self.conn_events_tx.clone());
                     }
                 }
