@@ -106,12 +106,15 @@ impl RfbSender {
     }
 }
 
+/// What the stream does when its handler fails (context, reason).
+pub(super) type OnFailure = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Posts as the handler and tells its stream when the handler fails.
 #[derive(Clone)]
 pub struct HandlerNotifier {
     pub(super) center: NotificationCenter,
     pub(super) sender: SenderId,
-    pub(super) failed: Arc<dyn Fn(&str, &str) + Send + Sync>,
+    pub(super) failed: OnFailure,
 }
 
 impl fmt::Debug for HandlerNotifier {
