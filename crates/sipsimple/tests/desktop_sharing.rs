@@ -11,6 +11,7 @@
 //! that needs one and does not find it fails and says which.
 
 mod common;
+mod kamailio;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,8 +39,12 @@ struct Peers {
 
 async fn peers(transport: &str) -> Peers {
     let account = format!("msrp.transport = \"{transport}\"\n");
-    let alice = account_app_with("alice", "", &account).await;
-    let bob = account_app_with("bob", "", &account).await;
+    peers_with(&account, &account).await
+}
+
+async fn peers_with(alice_account: &str, bob_account: &str) -> Peers {
+    let alice = account_app_with("alice", "", alice_account).await;
+    let bob = account_app_with("bob", "", bob_account).await;
     let alice_all = alice.notification_center().subscribe(Filter::all());
     let bob_all = bob.notification_center().subscribe(Filter::all());
     Peers {
@@ -119,13 +124,17 @@ async fn collect(rx: &mut tokio::sync::mpsc::Receiver<bytes::Bytes>, len: usize)
 
 async fn internal_both_ways(transport: &str) {
     let mut p = peers(transport).await;
+    internal_between(&mut p, transport).await;
+}
+
+async fn internal_between(p: &mut Peers, transport: &str) {
     let server = Arc::new(InternalVNCServerHandler::new());
     let viewer = Arc::new(InternalVNCViewerHandler::new());
     let mut at_alice = server.receiver();
     let mut at_bob = viewer.receiver();
     // Sent before the stream exists: kept and sent first, in order.
     server.send(&b"RFB 003.008\n"[..]).await.unwrap();
-    let (caller, _callee, ours, theirs) = share(&mut p, server.clone(), viewer.clone()).await;
+    let (caller, _callee, ours, theirs) = share(p, server.clone(), viewer.clone()).await;
 
     let m = ours.get_local_media(None).unwrap();
     assert_eq!(
@@ -202,6 +211,30 @@ async fn internal_handlers_carry_bytes_in_order_both_ways() {
 #[tokio::test]
 async fn internal_handlers_carry_bytes_in_order_both_ways_over_tls() {
     internal_both_ways("tls").await;
+}
+
+const RELAY_PASSWORD: &str = "relay-secret";
+
+fn relay_account(port: u16, for_outbound: bool) -> String {
+    format!(
+        "msrp.transport = \"tcp\"\nmsrp.connection_model = \"relay\"\n\
+         auth.password = \"{RELAY_PASSWORD}\"\n\
+         nat_traversal.msrp_relay = \"msrp://127.0.0.1:{port};tcp\"\n\
+         nat_traversal.use_msrp_relay_for_outbound = {for_outbound}\n"
+    )
+}
+
+/// Through Kamailio's MSRP relay (RFC 4976), both parties on it: the
+/// 8 KiB messages fit its read buffer, and the bursts arrive in order.
+#[tokio::test]
+async fn internal_handlers_through_the_kamailio_relay() {
+    let relay = kamailio::start_msrp_relay(RELAY_PASSWORD);
+    let mut p = peers_with(
+        &relay_account(relay.port, true),
+        &relay_account(relay.port, false),
+    )
+    .await;
+    internal_between(&mut p, "tcp").await;
 }
 
 #[tokio::test]
@@ -286,6 +319,22 @@ async fn a_refused_vnc_server_fails_the_handler_and_the_stream_ends_cleanly() {
 /// memory growing; once the viewer reads, every byte arrives in order.
 #[tokio::test]
 async fn a_viewer_that_does_not_read_stalls_the_vnc_server() {
+    let mut p = peers("tcp").await;
+    stall_between(&mut p).await;
+}
+
+#[tokio::test]
+async fn a_viewer_that_does_not_read_stalls_the_vnc_server_through_the_relay() {
+    let relay = kamailio::start_msrp_relay(RELAY_PASSWORD);
+    let mut p = peers_with(
+        &relay_account(relay.port, true),
+        &relay_account(relay.port, false),
+    )
+    .await;
+    stall_between(&mut p).await;
+}
+
+async fn stall_between(p: &mut Peers) {
     const TOTAL: usize = 128 << 20;
     // Word i is i: cheap to make and check, and shows any reordering.
     let data: Vec<u8> = (0..(TOTAL / 4) as u32).flat_map(u32::to_le_bytes).collect();
@@ -295,6 +344,8 @@ async fn a_viewer_that_does_not_read_stalls_the_vnc_server() {
     let vnc_addr = vnc.local_addr().unwrap();
     let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let w = written.clone();
+    // The server stays connected until the end, as a VNC server does.
+    let (done, stay) = tokio::sync::oneshot::channel::<()>();
     let producer = tokio::spawn(async move {
         use tokio::io::AsyncWriteExt;
         let (mut s, _) = vnc.accept().await.unwrap();
@@ -304,14 +355,14 @@ async fn a_viewer_that_does_not_read_stalls_the_vnc_server() {
             }
             w.fetch_add(piece.len(), std::sync::atomic::Ordering::SeqCst);
         }
+        let _ = stay.await;
     });
-    let mut p = peers("tcp").await;
     let server = Arc::new(ExternalVNCServerHandler::with_default_timeout(
         vnc_addr.to_string(),
     ));
     let viewer = Arc::new(ExternalVNCViewerHandler::new("127.0.0.1:0".parse().unwrap()).unwrap());
     let port = viewer.address();
-    let (caller, _callee, _ours, _theirs) = share(&mut p, server, viewer).await;
+    let (caller, _callee, _ours, _theirs) = share(p, server, viewer).await;
     let mut idle_viewer = tokio::net::TcpStream::connect(port).await.unwrap();
 
     // Let it run into the limits, then see that it stays there.
@@ -327,12 +378,62 @@ async fn a_viewer_that_does_not_read_stalls_the_vnc_server() {
 
     use tokio::io::AsyncReadExt;
     let mut got = vec![0u8; TOTAL];
-    timeout(Duration::from_secs(120), idle_viewer.read_exact(&mut got))
-        .await
-        .expect("every byte within 120 s")
-        .unwrap();
+    let mut have = 0;
+    while have < TOTAL {
+        let n = timeout(Duration::from_secs(30), idle_viewer.read(&mut got[have..]))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "stuck after {have} of {TOTAL} bytes; the server wrote {}",
+                    written.load(std::sync::atomic::Ordering::SeqCst)
+                )
+            })
+            .unwrap();
+        assert!(n > 0, "the viewer port closed after {have} bytes");
+        have += n;
+    }
     assert!(got == *data, "in order, none lost");
+    let _ = done.send(());
     producer.await.unwrap();
+    caller.end().await.unwrap();
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
+}
+
+/// A VNC server that sends its last bytes and closes: the handler fails
+/// (`reading`), and those bytes still reach the viewer, whole.
+#[tokio::test]
+async fn the_last_bytes_of_a_vnc_server_that_closes_still_arrive() {
+    const LAST: usize = 300_000;
+    let vnc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let vnc_addr = vnc.local_addr().unwrap();
+    let data = pattern(LAST, 0x42);
+    let d = data.clone();
+    let server_side = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let (mut s, _) = vnc.accept().await.unwrap();
+        s.write_all(&d).await.unwrap();
+        // Dropped: the connection closes right after the bytes.
+    });
+    let mut p = peers("tcp").await;
+    let server = Arc::new(ExternalVNCServerHandler::with_default_timeout(
+        vnc_addr.to_string(),
+    ));
+    let viewer = Arc::new(ExternalVNCViewerHandler::new("127.0.0.1:0".parse().unwrap()).unwrap());
+    let port = viewer.address();
+    let (caller, _callee, _ours, _theirs) = share(&mut p, server, viewer).await;
+    let mut viewing = tokio::net::TcpStream::connect(port).await.unwrap();
+    server_side.await.unwrap();
+    let seen = until(&mut p.alice_all, "DesktopSharingHandlerDidFail").await;
+    assert!(
+        matches!(&seen.last().unwrap().data, NotificationData::DesktopSharingHandlerDidFail { context, .. } if context == "reading")
+    );
+    use tokio::io::AsyncReadExt;
+    let mut got = vec![0u8; LAST];
+    timeout(Duration::from_secs(20), viewing.read_exact(&mut got))
+        .await
+        .expect("the last bytes within 20 s")
+        .unwrap();
+    assert!(got == data);
     caller.end().await.unwrap();
     until(&mut p.bob_all, "SIPSessionDidEnd").await;
 }

@@ -14,6 +14,12 @@
 //! the handler's `send` waits, so a VNC socket is read no faster than
 //! MSRP carries it. The handler's unread bytes hold the connection's read
 //! gate, so a slow viewer stops the reading instead of growing memory.
+//!
+//! Through a relay, TCP's back-pressure ends at the relay, which drops
+//! the connection when its write queue overflows (Kamailio does) and
+//! frames with it. There, every message asks for a success REPORT and at
+//! most [`RELAY_WINDOW`] bytes go ahead of the REPORTs, as file transfer
+//! does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -49,8 +55,54 @@ pub const MAX_QUEUED: usize = 32;
 /// The peer's bytes the handler has not taken before reading pauses.
 pub const INCOMING_BUFFER: u64 = 1 << 20;
 
+/// Bytes sent ahead of the peer's REPORTs on a path through relays.
+pub const RELAY_WINDOW: u64 = 128 * 1024;
+
 /// Pieces between the handler's `send` and the MSRP queue.
 const OUTGOING_SLOTS: usize = 8;
+
+/// What was sent through relays and not yet REPORTed.
+#[derive(Default)]
+struct Window {
+    /// Our messages awaiting a REPORT, with their sizes.
+    sent: Mutex<std::collections::HashMap<String, u64>>,
+    unreported: std::sync::atomic::AtomicU64,
+    reported: tokio::sync::Notify,
+}
+
+impl Window {
+    fn add(&self, id: &str, n: u64) {
+        lock(&self.sent).insert(id.to_owned(), n);
+        self.unreported.fetch_add(n, Ordering::SeqCst);
+    }
+
+    /// A REPORT (either way) for `id`; false when it is not ours.
+    fn reported(&self, id: &str) -> bool {
+        let Some(n) = lock(&self.sent).remove(id) else {
+            return false;
+        };
+        let _ = self
+            .unreported
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
+                Some(u.saturating_sub(n))
+            });
+        self.reported.notify_waiters();
+        true
+    }
+
+    async fn wait_below(&self, limit: u64, conn: &crate::msrp::MsrpConnection) {
+        loop {
+            let reported = self.reported.notified();
+            tokio::pin!(reported);
+            reported.as_mut().enable();
+            if self.unreported.load(Ordering::SeqCst) <= limit || conn.is_closed() {
+                return;
+            }
+            // A closed connection wakes nobody here: look again now and then.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reported).await;
+        }
+    }
+}
 
 /// Why a handler cannot be set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +126,7 @@ struct Inner {
     /// or the stream ends, which ends the handler's reading.
     incoming: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
     pump: Mutex<Option<JoinHandle<()>>>,
+    window: Arc<Window>,
     started: AtomicBool,
     ended: AtomicBool,
     failed: AtomicBool,
@@ -133,6 +186,7 @@ impl DesktopSharingStream {
                 gate: ReadGate::new(INCOMING_BUFFER),
                 incoming: Mutex::new(None),
                 pump: Mutex::new(None),
+                window: Arc::default(),
                 started: AtomicBool::new(false),
                 ended: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
@@ -205,10 +259,32 @@ impl Inner {
                     return;
                 }
                 if let Some(tx) = lock(&self.incoming).as_ref() {
+                    // Held before it can be taken: the handler may release
+                    // it on another thread before `send` returns here.
                     let n = body.len() as u64;
-                    if tx.send(Bytes::from(body)).is_ok() {
-                        self.gate.hold(n);
+                    self.gate.hold(n);
+                    if tx.send(Bytes::from(body)).is_err() {
+                        self.gate.release(n);
                     }
+                }
+            }
+            ConnectionEvent::Session(SessionEvent::MessageDelivered { message_id, .. }) => {
+                self.window.reported(&message_id);
+            }
+            ConnectionEvent::Session(SessionEvent::MessageFailed {
+                message_id,
+                status,
+                reason,
+            }) => {
+                // Lost RFB bytes leave the two ends out of step for good.
+                if self.window.reported(&message_id) && !self.failed.swap(true, Ordering::SeqCst) {
+                    lock(&self.incoming).take();
+                    self.post(NotificationData::MediaStreamDidFail {
+                        reason: format!(
+                            "the peer did not take RFB data: {status} {}",
+                            reason.unwrap_or_default()
+                        ),
+                    });
                 }
             }
             ConnectionEvent::Closed { .. } => {
@@ -219,15 +295,14 @@ impl Inner {
     }
 
     /// The handler failed: so does the stream (the session stays up for
-    /// the application to end).
+    /// the application to end). What the handler sent before still goes
+    /// out (a VNC server's last bytes before it closed): the pump ends
+    /// once the handler's sender is gone.
     fn handler_failed(&self, context: &str, reason: &str) {
         if self.ended.load(Ordering::SeqCst) || self.failed.swap(true, Ordering::SeqCst) {
             return;
         }
         lock(&self.incoming).take();
-        if let Some(p) = lock(&self.pump).take() {
-            p.abort();
-        }
         self.post(NotificationData::MediaStreamDidFail {
             reason: format!("desktop-sharing handler failed {context}: {reason}"),
         });
@@ -254,23 +329,33 @@ impl Inner {
             outgoing: RfbSender { tx },
             notifier,
         });
+        let relayed =
+            self.base.on_relay() || self.base.remote_media().is_some_and(|r| r.path.len() > 1);
+        let window = self.window.clone();
         // Drop our strong hold while waiting: the stream may go.
         let weak = Arc::downgrade(&self);
         drop(self);
         while let Some(data) = rx.recv().await {
             for piece in data.chunks(RFB_MESSAGE_SIZE) {
                 conn.wait_queued_below(MAX_QUEUED).await;
+                if relayed {
+                    window.wait_below(RELAY_WINDOW, &conn).await;
+                }
                 if weak
                     .upgrade()
                     .is_none_or(|me| me.ended.load(Ordering::SeqCst))
                 {
                     return;
                 }
+                let id = new_message_id();
+                if relayed {
+                    window.add(&id, piece.len() as u64);
+                }
                 let sent = conn.send(
-                    &new_message_id(),
+                    &id,
                     RFB_CONTENT_TYPE,
                     data.slice_ref(piece),
-                    false,
+                    relayed,
                     FailureReport::No,
                 );
                 if sent.is_err() {
