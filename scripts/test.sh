@@ -27,6 +27,12 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 pkg-config --exists alsa 2>/dev/null || missing="$missing libasound2-dev pkg-config"
 command -v pulseaudio >/dev/null 2>&1 || missing="$missing pulseaudio"
 ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 || missing="$missing libasound2-plugins"
+# Desktop sharing's proof (tests/desktop_sharing.rs, sip-cli's
+# cli_desktop.rs): a VNC server on a virtual display, a tool that paints
+# it, and a real RFB client that captures it.
+command -v Xvnc >/dev/null 2>&1 || missing="$missing tigervnc-standalone-server"
+command -v xsetroot >/dev/null 2>&1 || missing="$missing x11-xserver-utils"
+command -v vncsnapshot >/dev/null 2>&1 || missing="$missing vncsnapshot"
 if [ -n "$missing" ]; then
   echo "installing$missing"
   apt-get update -qq

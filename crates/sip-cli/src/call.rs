@@ -19,7 +19,7 @@ use sipsimple::media::tone::ToneGenerator;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::{Session, SessionAccount, SessionLimits};
 use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
-use sipsimple::streams::msrp::{ChatStream, FileTransferStream};
+use sipsimple::streams::msrp::{ChatStream, DesktopSharingStream, FileTransferStream};
 use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
@@ -414,6 +414,10 @@ pub struct Take {
     pub echo: bool,
     /// Accept files at once, into this directory.
     pub accept_files: Option<PathBuf>,
+    /// View desktops shared with us through a viewer port here.
+    pub view_desktop: Option<std::net::SocketAddr>,
+    /// Show this VNC server to peers that ask to view our desktop.
+    pub share_desktop: Option<String>,
 }
 
 /// `sip listen`: waits for calls to the enabled accounts; answers them
@@ -516,6 +520,21 @@ pub fn listen(
                 if stop {
                     break;
                 }
+                continue;
+            }
+            if let Some(ds) = proposed
+                .iter()
+                .find_map(|s| s.clone().downcast::<DesktopSharingStream>())
+            {
+                crate::desktop::take_desktop(
+                    &session,
+                    ds,
+                    take.view_desktop,
+                    take.share_desktop.as_deref(),
+                    &mut events,
+                    &mut out,
+                )
+                .await?;
                 continue;
             }
             let kinds: Vec<&str> = proposed.iter().map(|s| s.stream_type()).collect();

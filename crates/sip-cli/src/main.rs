@@ -10,7 +10,9 @@
 //! `sip listen` (calls with audio from and to WAV files), `sip chat`
 //! (chat over MSRP; `sip listen` takes chat sessions too), `sip
 //! send-file` / `sip get-file` (RFC 5547 file transfer; `sip listen
-//! --accept-files DIR` takes files), `sip message` (pager-mode MESSAGE,
+//! --accept-files DIR` takes files), `sip share-desktop` / `sip
+//! view-desktop` (VNC over MSRP; `sip listen --view-desktop` or
+//! `--share-desktop HOST:PORT` takes such offers), `sip message` (pager-mode MESSAGE,
 //! CPIM with a delivery notification asked for), `sip presence
 //! publish|watch|watchers` and `sip mwi` (presence and voicemail).
 //! Depends on the `sipsimple` crate only; protocol work stays in its crates.
@@ -24,6 +26,7 @@ mod chat;
 mod config;
 mod demo;
 mod demo_agents;
+mod desktop;
 mod file;
 mod lookup;
 mod message;
@@ -137,6 +140,41 @@ enum Command {
         /// file_transfer.directory).
         #[arg(long, value_name = "DIR")]
         accept_files: Option<PathBuf>,
+        /// Accept desktops shared with us and print the local port a VNC
+        /// viewer connects to (default 127.0.0.1 and any free port).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+        view_desktop: Option<std::net::SocketAddr>,
+        /// Let peers that ask to view our desktop see this VNC server.
+        #[arg(long, value_name = "HOST:PORT")]
+        share_desktop: Option<String>,
+    },
+    /// Share the desktop of a running VNC server with a SIP URI (RFB
+    /// over MSRP); the peer views it. Ctrl-C or the peer hanging up ends it.
+    #[command(
+        name = "share-desktop",
+        after_help = "Exit status: 0 the session ended normally, 1 it failed (the call, or the VNC server), 2 usage or I/O error."
+    )]
+    ShareDesktop {
+        uri: String,
+        /// The VNC server whose desktop is shared.
+        #[arg(long, value_name = "HOST:PORT")]
+        vnc: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Ask a SIP URI to share its desktop and print the local port any
+    /// VNC viewer connects to in order to see it.
+    #[command(
+        name = "view-desktop",
+        after_help = "Exit status: 0 the session ended normally (or the VNC viewer left), 1 it failed, 2 usage or I/O error."
+    )]
+    ViewDesktop {
+        uri: String,
+        /// Where the VNC viewer connects (default: 127.0.0.1, any free port).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        account: Option<String>,
     },
     /// Send a file over MSRP (RFC 5547) with a progress line; exit 0 only
     /// when the peer confirmed the whole file (its SHA-1 checked).
@@ -392,8 +430,15 @@ fn main() -> ExitCode {
             max_calls,
             echo,
             accept_files,
+            view_desktop,
+            share_desktop,
         } => config::path(cli.config).and_then(|path| {
-            let take = call::Take { echo, accept_files };
+            let take = call::Take {
+                echo,
+                accept_files,
+                view_desktop,
+                share_desktop,
+            };
             call::listen(&path, auto_answer, audio.options(), max_calls, take, |l| {
                 out.write(l)
             })
@@ -407,6 +452,28 @@ fn main() -> ExitCode {
             file::send_file(&path, &uri, account.as_deref(), &file, resume, |l| {
                 out.write(l)
             })
+        }),
+        Command::ShareDesktop { uri, vnc, account } => config::path(cli.config).and_then(|path| {
+            desktop::offer_desktop(
+                &path,
+                &uri,
+                account.as_deref(),
+                desktop::Local::Share(vnc),
+                |l| out.write(l),
+            )
+        }),
+        Command::ViewDesktop {
+            uri,
+            listen,
+            account,
+        } => config::path(cli.config).and_then(|path| {
+            desktop::offer_desktop(
+                &path,
+                &uri,
+                account.as_deref(),
+                desktop::Local::View(listen),
+                |l| out.write(l),
+            )
         }),
         Command::GetFile {
             uri,

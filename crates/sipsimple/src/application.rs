@@ -182,6 +182,7 @@ impl SipApplication {
         registry.add(Arc::new(crate::streams::audio::AudioStreamType));
         registry.add(Arc::new(crate::streams::msrp::ChatStreamType));
         registry.add(Arc::new(crate::streams::msrp::FileTransferStreamType));
+        registry.add(Arc::new(crate::streams::msrp::DesktopSharingStreamType));
         let sender = center.new_sender();
         let accounts = AccountManager::new(center.clone());
         let sessions = SessionManager::new(center.clone(), registry);

@@ -200,6 +200,16 @@ pub enum NotificationData {
         transferred_bytes: u64,
         file_size: u64,
     },
+    /// A desktop-sharing handler failed; `context` says when
+    /// (connecting, reading, sending). Its stream fails after it.
+    DesktopSharingHandlerDidFail {
+        context: String,
+        reason: String,
+    },
+    /// RFB bytes from the peer, posted by the internal VNC handlers.
+    DesktopSharingStreamGotData {
+        data: bytes::Bytes,
+    },
     /// An MSRP chunk sent or received (`logging.trace_msrp`): the head,
     /// the body cut short.
     MSRPTransportTrace {
@@ -540,6 +550,8 @@ impl NotificationData {
             }
             NotificationData::FileTransferStreamDidFinish { .. } => "FileTransferStreamDidFinish",
             NotificationData::FileTransferStreamGotChunk { .. } => "FileTransferStreamGotChunk",
+            NotificationData::DesktopSharingHandlerDidFail { .. } => "DesktopSharingHandlerDidFail",
+            NotificationData::DesktopSharingStreamGotData { .. } => "DesktopSharingStreamGotData",
             NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {
                 "AudioStreamDidChangeHoldState"

@@ -370,7 +370,7 @@ async fn an_application_defined_stream_is_negotiated_next_to_audio() {
         .collect();
     assert_eq!(
         types,
-        ["audio", "file-transfer", "chat", "note"],
+        ["audio", "file-transfer", "chat", "note", "desktop-sharing"],
         "by priority, then in order added"
     );
     let mut alice_all = alice.notification_center().subscribe(Filter::all());

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub mod presence_server;
+pub mod vnc;
 
 /// A scratch directory for one test, removed when the test ends.
 pub struct Dir(pub PathBuf);

@@ -277,6 +277,21 @@ impl MsrpConnection {
         }
     }
 
+    /// Waits until fewer than `limit` messages wait to be written (or the
+    /// connection closes): a producer of many small messages (desktop
+    /// sharing) goes no faster than the socket.
+    pub async fn wait_queued_below(&self, limit: usize) {
+        loop {
+            let written = self.shared.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            if self.shared.lock().queued_messages() < limit || self.is_closed() {
+                return;
+            }
+            written.await;
+        }
+    }
+
     /// A REPORT for bytes of an incoming streamed message.
     pub fn report(&self, message_id: &str, range: ByteRange, status: u16, reason: &str) {
         let sent = self.shared.lock().report(message_id, range, status, reason);

@@ -1,6 +1,6 @@
 //! MSRPStreamBase: what every MSRP stream does with SDP and its
-//! connection. The concrete streams (chat; file transfer and desktop
-//! sharing to come) hold one and handle what arrives.
+//! connection. The concrete streams (chat, file transfer, desktop
+//! sharing) hold one and handle what arrives.
 //!
 //! Who connects (RFC 4975 §5.4 with RFC 6135's `a=setup`): the side that
 //! offers listens (`actpass`) and the answerer connects (`active`),

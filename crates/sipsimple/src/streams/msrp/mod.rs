@@ -1,22 +1,29 @@
 //! The MSRP streams: the base every one of them stands on (SDP, who
-//! connects, the connection, queueing until it is up), ChatStream and
-//! FileTransferStream.
+//! connects, the connection, queueing until it is up), ChatStream,
+//! FileTransferStream and DesktopSharingStream with its VNC handlers.
 
 pub mod base;
 pub mod chat;
 mod chat_media;
+pub mod desktop_sharing;
 mod file_media;
 mod file_store;
 pub mod file_transfer;
 mod imdn;
+pub mod vnc;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
 pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
 pub use chat_media::ChatStreamType;
+pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopSharingStreamType};
 pub use file_media::FileTransferStreamType;
 pub use file_store::safe_file_name;
 pub use file_transfer::{
     file_selector_for, FileTransferStream, TransferDirection, TransferProgress,
+};
+pub use vnc::{
+    DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,
+    HandlerLink, InternalVNCServerHandler, InternalVNCViewerHandler,
 };
