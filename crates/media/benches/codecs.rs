@@ -16,7 +16,12 @@ use media::jitter::{Frame, JitterBuffer};
 use media::resample::FrameResampler;
 use media::tone::ToneGenerator;
 
-const CODECS: [(&str, u32); 4] = [("PCMU", 8000), ("G722", 8000), ("opus", 48000), ("PCMA", 8000)];
+const CODECS: [(&str, u32); 4] = [
+    ("PCMU", 8000),
+    ("G722", 8000),
+    ("opus", 48000),
+    ("PCMA", 8000),
+];
 
 /// One second of signal at `rate`, in 20 ms frames.
 fn frames(rate: u32) -> Vec<Vec<i16>> {
@@ -28,7 +33,9 @@ fn frames(rate: u32) -> Vec<Vec<i16>> {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
         *s = s.saturating_add(((x >> 16) as i16) >> 6);
     }
-    v.chunks((rate / 50) as usize).map(<[i16]>::to_vec).collect()
+    v.chunks((rate / 50) as usize)
+        .map(<[i16]>::to_vec)
+        .collect()
 }
 
 fn codec(name: &str, clock: u32) -> Box<dyn AudioCodec> {

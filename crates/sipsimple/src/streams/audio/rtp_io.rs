@@ -22,6 +22,10 @@ const DTMF_PER_SECOND: u32 = 10;
 /// The (marker, payload) packets of one event still to send.
 type EventPackets = std::vec::IntoIter<(bool, [u8; 4])>;
 
+/// The peer's telephone-event payload type, its clock, and our digit
+/// queue.
+pub(super) type Events = (u8, u32, Arc<Mutex<VecDeque<char>>>);
+
 pub(super) struct SendSide {
     pub(super) socket: Arc<UdpSocket>,
     pub(super) remote: SocketAddr,
@@ -33,9 +37,7 @@ pub(super) struct SendSide {
     pub(super) muted: Arc<std::sync::atomic::AtomicBool>,
     /// The mixer port, once attached: it replaces the source.
     pub(super) feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
-    /// The peer's telephone-event payload type, its clock, and our
-    /// digit queue.
-    pub(super) events: Option<(u8, u32, Arc<Mutex<VecDeque<char>>>)>,
+    pub(super) events: Option<Events>,
 }
 
 impl SendSide {
