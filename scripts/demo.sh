@@ -2,9 +2,14 @@
 # The main job: `sip demo`, two SIP applications exchanging MESSAGEs and
 # calling each other on loopback; then a chat over MSRP between two `sip`
 # processes (bob: `sip listen --echo`, alice: `sip chat --message`).
-# No server, no input, no set-up beyond the Rust toolchain.
+# No server, no input, no set-up beyond the Rust toolchain and libopus
+# (the Opus codec links the system's; installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! pkg-config --exists opus 2>/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopus-dev pkg-config >/dev/null
+fi
 cargo run --quiet --release --locked --bin sip -- demo "$@"
 # With arguments (`--samples`) only `sip demo` runs.
 [ "$#" -eq 0 ] || exit 0

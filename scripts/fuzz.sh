@@ -19,7 +19,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp invite msrp msrp_session msrp_uri cpim payload_xml subscription presence srtp"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp codec invite msrp msrp_session msrp_uri cpim payload_xml subscription presence srtp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"

@@ -25,6 +25,10 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 # ALSA headers for the sound card device (cargo feature sound-card), and
 # a sound server for its end-to-end test (no sound card here).
 pkg-config --exists alsa 2>/dev/null || missing="$missing libasound2-dev pkg-config"
+# libopus for the Opus codec (media links the system's), and spandsp's
+# G.722 as the reference our own is checked against.
+pkg-config --exists opus 2>/dev/null || missing="$missing libopus-dev pkg-config"
+pkg-config --exists spandsp 2>/dev/null || missing="$missing libspandsp-dev"
 command -v pulseaudio >/dev/null 2>&1 || missing="$missing pulseaudio"
 ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 || missing="$missing libasound2-plugins"
 # Desktop sharing's proof (tests/desktop_sharing.rs, sip-cli's

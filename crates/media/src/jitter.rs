@@ -141,6 +141,15 @@ impl JitterBuffer {
         }
     }
 
+    /// The payload of the next packet time, if it is here: after a
+    /// [`Frame::Missing`], what a decoder with FEC (Opus) rebuilds the
+    /// missing frame from.
+    pub fn peek(&self) -> Option<&[u8]> {
+        self.next
+            .and_then(|n| self.packets.get(&n))
+            .map(Vec::as_slice)
+    }
+
     /// The frame for the next packet time.
     pub fn pop(&mut self) -> Frame {
         let Some(next) = self.next else {

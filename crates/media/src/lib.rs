@@ -6,7 +6,8 @@
 //! extended highest sequence, interarrival jitter; RFC 3550 A.1, A.3,
 //! A.8), the G.711 codecs (PCMU and PCMA, ITU-T G.711), RFC 4733
 //! telephone-event payloads, a tone generator (DTMF and call-progress
-//! tones), and SRTP/SRTCP (RFC 3711) with the SDES suites.
+//! tones), the audio codecs behind one interface (`codec`: G.711, G.722,
+//! Opus), and SRTP/SRTCP (RFC 3711) with the SDES suites.
 //!
 //! Does not own: sockets and clocks (the engine passes bytes and times
 //! in), SDP (the `sdp` crate), sessions. Later parts of issue 5 add the
@@ -15,7 +16,8 @@
 //! Why our own RTP and G.711: both are small, fixed formats; the crates
 //! that have them come inside whole WebRTC stacks with their own runtime
 //! assumptions.
-#![forbid(unsafe_code)]
+// Unsafe only in `codec::opus`, the libopus binding, which allows it.
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -26,6 +28,7 @@
     )
 )]
 
+pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;

@@ -146,3 +146,15 @@ fn concealment_repeats_the_last_frame_fading_to_silence() {
     }
     assert_eq!(c.conceal(4), [0, 0, 0, 0], "silence after four");
 }
+
+#[test]
+fn after_a_gap_the_next_packet_can_be_peeked_for_fec() {
+    let mut jb = JitterBuffer::new(F, 2, 10);
+    for n in [0, 1, 3, 4] {
+        jb.push(n * F, &payload(n), n * F);
+    }
+    assert_eq!(play(&mut jb, 2), vec![Some(0), Some(1)]);
+    assert_eq!(jb.pop(), Frame::Missing);
+    assert_eq!(jb.peek(), Some(&payload(3)[..]));
+    assert_eq!(play(&mut jb, 1), vec![Some(3)]);
+}

@@ -1,6 +1,7 @@
 //! RFC 3264 offer/answer for RTP media: building an offer from our codecs,
-//! answering an offer (codec intersection in our preference order, the
-//! offerer's payload numbers kept, telephone-event, direction, port 0 for
+//! answering an offer (the offered formats we have, in the offer's order
+//! as §6.1 recommends, the offerer's payload numbers kept,
+//! telephone-event at the chosen codec's clock, direction, port 0 for
 //! what we refuse), and reading the answer to our offer. Payload types
 //! map both ways: we send with the numbers the peer put in its SDP and
 //! receive with ours.
@@ -39,11 +40,35 @@ impl Codec {
         Codec::new("PCMA", 8000)
     }
 
-    /// RFC 4733 DTMF events (0-15: the digits, * # and A-D).
+    /// G.722: 16 kHz audio on an 8000 Hz RTP clock (RFC 3551 §4.5.2).
+    pub fn g722() -> Codec {
+        Codec::new("G722", 8000)
+    }
+
+    /// Opus as RFC 7587 §7 names it (`opus/48000/2` whatever is sent),
+    /// with what we ask of the peer's encoder: in-band FEC, mono, and
+    /// our capture and playback up to 48 kHz.
+    pub fn opus() -> Codec {
+        Codec {
+            channels: Some(2),
+            fmtp: Some(
+                "useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-maxcapturerate=48000".into(),
+            ),
+            ..Codec::new("opus", 48000)
+        }
+    }
+
+    /// RFC 4733 DTMF events (0-15: the digits, * # and A-D) at 8000 Hz.
     pub fn telephone_event() -> Codec {
+        Codec::telephone_event_at(8000)
+    }
+
+    /// DTMF events on another clock: RFC 4733 §2.1 has them on the
+    /// clock of the audio they go with (48000 next to Opus).
+    pub fn telephone_event_at(clock_rate: u32) -> Codec {
         Codec {
             fmtp: Some("0-15".into()),
-            ..Codec::new("telephone-event", 8000)
+            ..Codec::new("telephone-event", clock_rate)
         }
     }
 
@@ -124,12 +149,18 @@ impl RtpNegotiation {
         self.send.iter().find(|f| !f.codec.is_telephone_event())
     }
 
-    /// The peer's payload type for DTMF events, if both support them.
+    /// The peer's payload type for DTMF events, if both support them:
+    /// the one on the send codec's clock, else the first.
     pub fn send_telephone_event(&self) -> Option<u8> {
-        self.send
-            .iter()
-            .find(|f| f.codec.is_telephone_event())
-            .map(|f| f.payload_type)
+        self.send_telephone_event_format().map(|f| f.payload_type)
+    }
+
+    /// As [`RtpNegotiation::send_telephone_event`], with its clock.
+    pub fn send_telephone_event_format(&self) -> Option<&PayloadFormat> {
+        let clock = self.send_codec().map(|f| f.codec.clock_rate);
+        let mut events = self.send.iter().filter(|f| f.codec.is_telephone_event());
+        let first = events.clone().next();
+        events.find(|f| Some(f.codec.clock_rate) == clock).or(first)
     }
 }
 
@@ -260,7 +291,8 @@ fn remote_addresses(
 }
 
 /// Answers media `index` of `offer` (RFC 3264 §6.1): the offered formats
-/// we support, in our order, with the offerer's payload numbers;
+/// we support, in the offer's order, with the offerer's payload numbers
+/// (so we send with the first of the offer's codecs we run);
 /// telephone-event if both have it; the direction both sides allow. With
 /// nothing in common the stream is refused: port 0, and the error says
 /// why.
@@ -283,27 +315,36 @@ pub fn answer_media(
         let empty = Media::new("audio", 0, &local.protocol, vec!["0".into()]);
         return refuse(&empty, NegotiationError::MediaMismatch(index));
     };
-    // Our preference order, the offer's numbers.
-    let mut chosen = Vec::new();
-    for c in &local.codecs {
-        let found = m.formats.iter().find_map(|f| {
-            let map = rtpmap_of(m, f)?;
-            c.matches(&map).then_some(PayloadFormat {
-                payload_type: map.payload_type,
-                codec: Codec {
-                    fmtp: m.fmtp(f).or_else(|| c.fmtp.clone()),
-                    ..c.clone()
-                },
-            })
-        });
-        if let Some(f) = found {
-            if !chosen
-                .iter()
-                .any(|x: &PayloadFormat| x.payload_type == f.payload_type)
-            {
-                chosen.push(f);
-            }
+    // The offer's order and numbers (RFC 3264 §6.1 recommends keeping
+    // the offerer's order), for the codecs we have.
+    let mut chosen: Vec<PayloadFormat> = Vec::new();
+    for f in &m.formats {
+        let Some(map) = rtpmap_of(m, f) else { continue };
+        let Some(c) = local.codecs.iter().find(|c| c.matches(&map)) else {
+            continue;
+        };
+        if chosen.iter().any(|x| x.payload_type == map.payload_type) {
+            continue;
         }
+        chosen.push(PayloadFormat {
+            payload_type: map.payload_type,
+            codec: Codec {
+                fmtp: m.fmtp(f).or_else(|| c.fmtp.clone()),
+                ..c.clone()
+            },
+        });
+    }
+    // Events on the first codec's clock only, when the offer has them
+    // there (RFC 4733 §2.1); else whichever it has.
+    let clock = chosen
+        .iter()
+        .find(|f| !f.codec.is_telephone_event())
+        .map(|f| f.codec.clock_rate);
+    if chosen
+        .iter()
+        .any(|f| f.codec.is_telephone_event() && Some(f.codec.clock_rate) == clock)
+    {
+        chosen.retain(|f| !f.codec.is_telephone_event() || Some(f.codec.clock_rate) == clock);
     }
     if !chosen.iter().any(|f| !f.codec.is_telephone_event()) {
         return refuse(m, NegotiationError::NoCommonCodec);

@@ -1,5 +1,5 @@
 //! RFC 3264 offer/answer for RTP audio: what an offer carries, how an
-//! answer picks codecs (our order, the offerer's numbers), directions and
+//! answer picks codecs (the offerer's order and numbers), directions and
 //! hold, refusal with port 0, and reading an answer with its own payload
 //! numbers.
 
@@ -83,7 +83,7 @@ fn dynamic_codecs_get_free_dynamic_numbers() {
 }
 
 #[test]
-fn the_answer_keeps_our_order_and_the_offerers_numbers() {
+fn the_answer_keeps_the_offerers_order_and_numbers() {
     // The peer prefers opus, numbers PCMU oddly, and calls DTMF 100.
     let offer = peer_offer(
         "m=audio 30000 RTP/AVP 111 8 97 100\r\n\
@@ -94,15 +94,19 @@ fn the_answer_keeps_our_order_and_the_offerers_numbers() {
     );
     let (m, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
     let n = n.unwrap();
-    assert_eq!(m.formats, ["97", "8", "100"], "ours first, theirs numbered");
+    assert_eq!(
+        m.formats,
+        ["8", "97", "100"],
+        "theirs first, theirs numbered"
+    );
     assert_eq!(m.port, 40000);
     assert_eq!(
         m.fmtp("100").as_deref(),
         Some("0-16"),
         "the offer's events kept"
     );
-    assert_eq!(n.send_codec().unwrap().payload_type, 97);
-    assert_eq!(n.send_codec().unwrap().codec.encoding, "PCMU");
+    assert_eq!(n.send_codec().unwrap().payload_type, 8);
+    assert_eq!(n.send_codec().unwrap().codec.encoding, "PCMA");
     assert_eq!(n.send_telephone_event(), Some(100));
     assert_eq!(n.direction, Direction::SendRecv);
     assert_eq!(
@@ -119,7 +123,7 @@ fn the_answer_keeps_our_order_and_the_offerers_numbers() {
 fn static_types_without_rtpmap_are_understood() {
     let offer = peer_offer("m=audio 30000 RTP/AVP 8 0\r\na=rtcp:30011 IN IP4 198.51.100.9\r\n");
     let (m, n) = answer_media(&offer, 0, &local(ours(), Direction::SendRecv));
-    assert_eq!(m.formats, ["0", "8"]);
+    assert_eq!(m.formats, ["8", "0"]);
     let n = n.unwrap();
     assert_eq!(n.send_telephone_event(), None, "not offered");
     assert_eq!(
@@ -222,4 +226,64 @@ fn an_answer_that_breaks_the_rules_is_refused() {
         read_answer(&offer, &video, 0, &offered),
         Err(NegotiationError::MediaMismatch(0))
     );
+}
+
+#[test]
+fn opus_and_g722_are_offered_with_events_on_both_clocks() {
+    let codecs = vec![
+        Codec::opus(),
+        Codec::g722(),
+        Codec::pcmu(),
+        Codec::telephone_event_at(48000),
+        Codec::telephone_event(),
+    ];
+    let (m, formats) = offer_media(&local(codecs.clone(), Direction::SendRecv));
+    assert_eq!(m.formats, ["96", "9", "0", "101", "97"]);
+    let mut d = session("192.0.2.1");
+    d.media.push(m);
+    let text = d.to_string();
+    assert!(text.contains("a=rtpmap:96 opus/48000/2\r\n"), "{text}");
+    assert!(text.contains(
+        "a=fmtp:96 useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-maxcapturerate=48000\r\n"
+    ));
+    assert!(text.contains("a=rtpmap:9 G722/8000\r\n"));
+    assert!(text.contains("a=rtpmap:101 telephone-event/48000\r\n"));
+    assert!(text.contains("a=rtpmap:97 telephone-event/8000\r\n"));
+
+    // A peer that answers opus with its own numbers: events at 48000.
+    let answer = peer_offer(
+        "m=audio 30000 RTP/AVP 111 110\r\n\
+         a=rtpmap:111 opus/48000/2\r\n\
+         a=fmtp:111 useinbandfec=1;stereo=0\r\n\
+         a=rtpmap:110 telephone-event/48000\r\n",
+    );
+    let n = read_answer(&d, &answer, 0, &formats).unwrap();
+    assert_eq!(n.send_codec().unwrap().codec.encoding, "opus");
+    assert_eq!(n.send_codec().unwrap().payload_type, 111);
+    assert_eq!(n.send_telephone_event(), Some(110));
+
+    // Answering an offer of G.722 then opus: G.722 (the offer's first),
+    // with the events of its clock only.
+    let offer = peer_offer(
+        "m=audio 30000 RTP/AVP 9 111 0 101 110\r\n\
+         a=rtpmap:111 opus/48000/2\r\n\
+         a=rtpmap:101 telephone-event/8000\r\n\
+         a=rtpmap:110 telephone-event/48000\r\n",
+    );
+    let (m, n) = answer_media(&offer, 0, &local(codecs.clone(), Direction::SendRecv));
+    assert_eq!(m.formats, ["9", "111", "0", "101"]);
+    let n = n.unwrap();
+    assert_eq!(n.send_codec().unwrap().codec.encoding, "G722");
+    assert_eq!(n.send_telephone_event(), Some(101));
+
+    // Opus first: the 48000 events.
+    let offer = peer_offer(
+        "m=audio 30000 RTP/AVP 111 9 101 110\r\n\
+         a=rtpmap:111 opus/48000/2\r\n\
+         a=rtpmap:101 telephone-event/8000\r\n\
+         a=rtpmap:110 telephone-event/48000\r\n",
+    );
+    let (m, n) = answer_media(&offer, 0, &local(codecs, Direction::SendRecv));
+    assert_eq!(m.formats, ["111", "9", "110"]);
+    assert_eq!(n.unwrap().send_telephone_event(), Some(110));
 }

@@ -126,7 +126,8 @@ fn listen_answers_call_calls_and_both_record_the_other_side() {
         "calling sip:bob@127.0.0.1",
         "ringing",
         "call started",
-        "codec PCMU",
+        // The default rtp.audio_codec_list offers Opus first.
+        "codec opus",
     ] {
         assert!(
             alice_out.contains(expected),

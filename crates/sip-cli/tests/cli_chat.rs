@@ -347,7 +347,8 @@ async fn sip_listen_takes_audio_with_chat_and_echoes_the_chat() {
     };
     assert_eq!(message.text(), "ping", "bob echoed it");
     tokio::task::block_in_place(|| {
-        bob.saw("codec PCM");
+        // The default rtp.audio_codec_list offers Opus first.
+        bob.saw("codec opus");
         bob.saw("sip:alice@127.0.0.1: ping");
     });
     session.end().await.unwrap();

@@ -5,7 +5,7 @@
 //!
 //! Both ways: baresip calls us and we answer; we call baresip and it
 //! answers by itself; directly and through Kamailio with digest auth;
-//! PCMU and PCMA. In each, the audio is checked by frequency on both
+//! PCMU, PCMA, G.722 and Opus. In each, the audio is checked by frequency on both
 //! sides (what we record, and the WAV baresip wrote), and the call ends
 //! from one side with the other seeing it. Also: hold and resume by
 //! either side, DTMF both ways, and our 486/603 and CANCEL as baresip
@@ -80,6 +80,8 @@ fn start_baresip_as(account: impl FnOnce(u16) -> String) -> Baresip {
          net_interface 127.0.0.1\n\
          module_path /usr/lib/baresip/modules\n\
          module g711.so\n\
+         module g722.so\n\
+         module opus.so\n\
          module ausine.so\n\
          module aubridge.so\n\
          module sndfile.so\n\
@@ -448,6 +450,44 @@ async fn calls_with_baresip_in_pcma_both_ways() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     check_audio(&audio, &b);
     app.stop();
+}
+
+/// G.722 and Opus each way: we call baresip offering only the codec
+/// and it answers with it, then baresip calls us (offering all it has)
+/// and we accept only that codec; audio checked by frequency in both
+/// recordings, the stream's codec and sample rate as negotiated.
+#[tokio::test]
+async fn calls_with_baresip_in_g722_and_opus_both_ways() {
+    for (codec, rate) in [(Codec::g722(), 16000), (Codec::opus(), 48000)] {
+        let name = codec.encoding.clone();
+        let b = start_baresip(true);
+        let audio = common::tone_stream(1000.0, vec![codec.clone()]).await;
+        let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
+        until(&mut all, "SIPSessionDidStart").await;
+        assert_eq!(audio.codec().as_deref(), Some(name.as_str()));
+        assert_eq!(audio.sample_rate(), Some(rate));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        b.command("hangup", "");
+        until(&mut all, "SIPSessionDidEnd").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        check_audio(&audio, &b);
+        drop(b);
+
+        let b = start_baresip(false);
+        b.command("dial", &common::contact_uri(&app));
+        let session = common::incoming_session(&app, &mut all).await;
+        let audio = common::tone_stream(1000.0, vec![codec]).await;
+        session.accept(vec![audio.clone()]).await.unwrap();
+        until(&mut all, "SIPSessionDidStart").await;
+        assert_eq!(audio.codec().as_deref(), Some(name.as_str()), "{name}");
+        assert_eq!(audio.sample_rate(), Some(rate));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        session.end().await.unwrap();
+        until(&mut all, "SIPSessionDidEnd").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        check_audio(&audio, &b);
+        app.stop();
+    }
 }
 
 /// RTP packets `audio` receives in one second, from 300 ms on (time for a

@@ -7,7 +7,7 @@
 //! pjsua2 plays 440 Hz and records what it gets, we play 1000 Hz and
 //! record what we get, and both recordings are checked by frequency.
 //! Calls both ways, directly and through Kamailio with digest auth, with
-//! PCMU and PCMA; hold and resume by either side; DTMF both ways; our
+//! PCMU, PCMA and G.722; hold and resume by either side; DTMF both ways; our
 //! 486/603 and our CANCEL as pjsua2 reports them. The peer prints one line
 //! per event it sees ("codec PCMA", "media remote-hold", "dtmf 4",
 //! "disconnected 487"), which is what the tests check on its side.
@@ -176,8 +176,16 @@ async fn call_peer(
     all: &mut sipsimple::notification::Subscription,
     peer: &Peer,
 ) -> (sipsimple::session::Session, Arc<AudioStream>) {
+    call_peer_with(app, all, peer, stream().await).await
+}
+
+async fn call_peer_with(
+    app: &sipsimple::application::SipApplication,
+    all: &mut sipsimple::notification::Subscription,
+    peer: &Peer,
+    audio: Arc<AudioStream>,
+) -> (sipsimple::session::Session, Arc<AudioStream>) {
     let account = app.account_manager().accounts().remove(0);
-    let audio = stream().await;
     let session = app
         .session_manager()
         .connect(
@@ -192,25 +200,29 @@ async fn call_peer(
 }
 
 /// A call both ways with the peer offering or accepting only `codec`:
-/// both sides say that codec was chosen, and the audio arrives.
+/// both sides say that codec was chosen, and the audio arrives. We
+/// offer and accept G.722, PCMU and PCMA.
 async fn call_with_codec(we_call: bool, codec: &str) {
     let app = common::account_app("alice").await;
     let mut all = app.notification_center().subscribe(Filter::all());
+    let ours = || common::tone_stream(1000.0, vec![Codec::g722(), Codec::pcmu(), Codec::pcma()]);
     let (mut peer, audio) = if we_call {
         let peer = start_peer("answer", &["--codec", codec, "--seconds", "2"]).await;
-        let (_session, audio) = call_peer(&app, &mut all, &peer).await;
+        let (_session, audio) = call_peer_with(&app, &mut all, &peer, ours().await).await;
         (peer, audio)
     } else {
         let uri = common::contact_uri(&app);
         let peer = start_peer("call", &["--codec", codec, "--seconds", "2", "--uri", &uri]).await;
         let session = common::incoming_session(&app, &mut all).await;
         session.send_ring_indication().await.unwrap();
-        let audio = stream().await;
+        let audio = ours().await;
         session.accept(vec![audio.clone()]).await.unwrap();
         until(&mut all, "SIPSessionDidStart").await;
         (peer, audio)
     };
     assert_eq!(audio.codec().as_deref(), Some(codec));
+    let rate = if codec == "G722" { 16000 } else { 8000 };
+    assert_eq!(audio.sample_rate(), Some(rate));
     peer.line(&format!("codec {codec}")).await;
     // The peer hangs up after 2 s: a BYE from PJSIP ends our side.
     until(&mut all, "SIPSessionDidEnd").await;
@@ -236,6 +248,16 @@ async fn we_call_pjsip_with_pcmu_and_audio_flows_both_ways() {
 #[tokio::test]
 async fn we_call_pjsip_with_pcma_and_audio_flows_both_ways() {
     call_with_codec(true, "PCMA").await;
+}
+
+#[tokio::test]
+async fn we_call_pjsip_with_g722_and_audio_flows_both_ways() {
+    call_with_codec(true, "G722").await;
+}
+
+#[tokio::test]
+async fn pjsip_calls_us_with_g722_and_audio_flows_both_ways() {
+    call_with_codec(false, "G722").await;
 }
 
 #[tokio::test]

@@ -59,7 +59,8 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
     assert_eq!(answer.state(), SessionState::Incoming);
     assert!(answer.remote_identity().contains("alice@example.test"));
     answer.send_ring_indication().await.unwrap();
-    // Bob prefers PCMA: the answer picks it, alice sends with it too.
+    // Bob prefers PCMA, but the answer keeps the offer's order (RFC 3264
+    // §6.1): PCMU, alice's first, both ways.
     let bob_audio = tone_stream(1000.0, vec![Codec::pcma(), Codec::pcmu()]).await;
     answer.accept(vec![bob_audio.clone()]).await.unwrap();
 
@@ -133,8 +134,8 @@ async fn alice_calls_bob_audio_flows_both_ways_and_bye_ends_it() {
     assert_eq!(call.state(), SessionState::Connected);
     assert_eq!(answer.state(), SessionState::Connected);
     assert!(call.start_time().is_some());
-    assert_eq!(alice_audio.codec().as_deref(), Some("PCMA"));
-    assert_eq!(bob_audio.codec().as_deref(), Some("PCMA"));
+    assert_eq!(alice_audio.codec().as_deref(), Some("PCMU"));
+    assert_eq!(bob_audio.codec().as_deref(), Some("PCMU"));
 
     // A second of audio each way.
     tokio::time::sleep(Duration::from_millis(1000)).await;

@@ -39,12 +39,15 @@ pub struct AudioSettings {
     pub srtp: super::sdes::SrtpPolicy,
 }
 
-/// The codecs the AudioStream can run (G.711 so far), in the order of
-/// `names` (rtpmap encoding names, as in `rtp.audio_codec_list`).
+/// The codecs the AudioStream runs (Opus, G.722, PCMU, PCMA), in the
+/// order of `names` (rtpmap encoding names, as in `rtp.audio_codec_list`);
+/// other names are left out.
 pub fn supported_codecs(names: &[String]) -> Vec<Codec> {
     names
         .iter()
         .filter_map(|n| match n.to_ascii_uppercase().as_str() {
+            "OPUS" => Some(Codec::opus()),
+            "G722" => Some(Codec::g722()),
             "PCMU" => Some(Codec::pcmu()),
             "PCMA" => Some(Codec::pcma()),
             _ => None,

@@ -1,7 +1,14 @@
-//! AudioStream (first slice): RTP over UDP with G.711 (PCMU, PCMA) and
-//! RFC 4733 telephone-events offered, on a port pair from the configured
-//! range. Audio comes from an [`AudioSource`] and what arrives is decoded
-//! into a bounded recording, 20 ms per packet.
+//! AudioStream: RTP over UDP with Opus, G.722 and G.711 (PCMU, PCMA) in
+//! the order of `rtp.audio_codec_list`, and RFC 4733 telephone-events on
+//! each offered codec's clock (8000, and 48000 next to Opus), on a port
+//! pair from the configured range. Audio comes from an [`AudioSource`]
+//! and what arrives is decoded into a bounded recording, 20 ms per
+//! packet.
+//!
+//! The stream runs at 8 kHz inside (sources, recordings, its mixer
+//! port); each frame is converted to and from the negotiated codec's
+//! rate (`codec.rs`), so Opus and G.722 calls interoperate but carry
+//! narrowband audio end to end until that rate is raised.
 //!
 //! Arriving audio goes through an adaptive jitter buffer (40-200 ms) and
 //! is played out every 20 ms, a missing packet concealed.
@@ -16,6 +23,7 @@
 //!
 //! Not yet: ICE.
 
+mod codec;
 mod media_stream;
 mod port;
 mod rtp_io;
@@ -28,7 +36,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use media::g711::Law;
 use media::rtp::RtpSender;
 use media::stats::ReceiverStats;
 use media::tone::ToneGenerator;
@@ -39,7 +46,10 @@ use tokio::task::JoinHandle;
 
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
-/// Samples per 20 ms packet at 8 kHz.
+/// The stream's own sample rate: what sources give, recordings keep and
+/// the mixer port exchanges, whatever the codec.
+const STREAM_RATE: u32 = 8000;
+/// Samples per 20 ms frame at the stream's rate.
 const FRAME: usize = 160;
 /// Recording bound: ten minutes at 8 kHz.
 const MAX_RECORDED: usize = 8000 * 600;
@@ -138,7 +148,8 @@ pub struct AudioStream {
     rtp: Arc<UdpSocket>,
     rtcp: Arc<UdpSocket>,
     local: SocketAddr,
-    codecs: Vec<Codec>,
+    /// What our next offer or answer may use, telephone-events included.
+    codecs: Mutex<Vec<Codec>>,
     /// The source and how far it has been read: shared with the send
     /// loop, so a restart (hold, unhold) carries on where it was.
     source: Arc<Mutex<(AudioSource, usize)>>,
@@ -233,6 +244,28 @@ async fn bind_pair(ip: IpAddr, range: (u16, u16)) -> std::io::Result<(UdpSocket,
     ))
 }
 
+/// `codecs` with telephone-event on the clock of each (RFC 4733 §2.1:
+/// 8000, and 48000 next to Opus), unless the list has its own.
+fn with_events(mut codecs: Vec<Codec>) -> Vec<Codec> {
+    let mut clocks: Vec<u32> = codecs
+        .iter()
+        .filter(|c| !c.is_telephone_event())
+        .map(|c| c.clock_rate)
+        .collect();
+    clocks.sort_unstable();
+    clocks.dedup();
+    for clock in clocks {
+        let has = |c: &Codec| c.is_telephone_event() && c.clock_rate == clock;
+        if !codecs.iter().any(has) {
+            codecs.push(Codec::telephone_event_at(clock));
+        }
+    }
+    if !codecs.iter().any(Codec::is_telephone_event) {
+        codecs.push(Codec::telephone_event());
+    }
+    codecs
+}
+
 impl AudioStream {
     /// A stream on `ip`, with a port pair from `range`, offering `codecs`
     /// (telephone-event is added).
@@ -255,15 +288,11 @@ impl AudioStream {
             ip
         };
         let local = SocketAddr::new(advertised, rtp.local_addr()?.port());
-        let mut codecs = codecs;
-        if !codecs.iter().any(Codec::is_telephone_event) {
-            codecs.push(Codec::telephone_event());
-        }
         Ok(AudioStream {
             rtp: Arc::new(rtp),
             rtcp: Arc::new(rtcp),
             local,
-            codecs,
+            codecs: Mutex::new(with_events(codecs)),
             source: Arc::new(Mutex::new((source, 0))),
             sender: Arc::new(Mutex::new(RtpSender::new(
                 crate::random::below(u32::MAX),
@@ -302,11 +331,18 @@ impl AudioStream {
         self.local
     }
 
+    /// Replaces the codecs (most preferred first) our next offer or
+    /// answer uses: a re-INVITE after this (hold, unhold, a peer's new
+    /// offer) renegotiates the codec, and the stream restarts with it.
+    pub fn set_codecs(&self, codecs: Vec<Codec>) {
+        *lock(&self.codecs) = with_events(codecs);
+    }
+
     fn local_rtp_config(&self, direction: Direction) -> LocalRtp {
         LocalRtp {
             address: self.local.ip(),
             port: self.local.port(),
-            codecs: self.codecs.clone(),
+            codecs: lock(&self.codecs).clone(),
             direction,
             protocol: "RTP/AVP".into(),
             ptime: Some(20),
@@ -493,11 +529,14 @@ impl AudioStream {
         *lock(&self.rtp_timeout) = timeout.max(Duration::from_millis(100));
     }
 
-    /// The sample rate of the negotiated codec, once started.
+    /// The audio sample rate of the negotiated codec, once started: 8000
+    /// for G.711, 16000 for G.722 (whose RTP clock is 8000), 48000 for
+    /// Opus.
     pub fn sample_rate(&self) -> Option<u32> {
-        lock(&self.negotiation)
-            .as_ref()
-            .and_then(|n| n.send_codec().map(|f| f.codec.clock_rate))
+        lock(&self.negotiation).as_ref().and_then(|n| {
+            let c = &n.send_codec()?.codec;
+            media::codec::rates(&c.encoding, c.clock_rate).map(|(rate, _)| rate)
+        })
     }
 
     /// Where the peer's SDP says to send RTP (None before the start, or
@@ -565,14 +604,15 @@ impl AudioStream {
             .send_codec()
             .cloned()
             .ok_or("no codec to send with")?;
-        let law = Law::from_encoding(&send.codec.encoding)
-            .ok_or_else(|| format!("{} is not supported yet", send.codec.encoding))?;
-        let receive: Vec<(u8, Law)> = negotiation
+        let encoder = codec::StreamEncoder::new(&send.codec)?;
+        let receive: Vec<(u8, Codec)> = negotiation
             .receive
             .iter()
-            .filter_map(|f| Some((f.payload_type, Law::from_encoding(&f.codec.encoding)?)))
+            .filter(|f| !f.codec.is_telephone_event())
+            .map(|f| (f.payload_type, f.codec.clone()))
             .collect();
         let srtp = lock(&self.srtp_keys).as_ref().map(SrtpPair::new);
+        let receive_clock = receive.first().map_or(8000, |(_, c)| c.clock_rate);
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
             tasks.push(tokio::spawn(
@@ -580,15 +620,15 @@ impl AudioStream {
                     socket: self.rtp.clone(),
                     remote,
                     payload_type: send.payload_type,
-                    law,
+                    codec: encoder,
                     source: self.source.clone(),
                     sender: self.sender.clone(),
                     stats: self.stats.clone(),
                     muted: self.muted.clone(),
                     feed: self.feed.clone(),
                     events: negotiation
-                        .send_telephone_event()
-                        .map(|pt| (pt, self.dtmf.clone())),
+                        .send_telephone_event_format()
+                        .map(|f| (f.payload_type, f.codec.clock_rate, self.dtmf.clone())),
                     srtp: srtp.clone(),
                 }
                 .run(),
@@ -598,6 +638,7 @@ impl AudioStream {
             rtp_io::ReceiveSide {
                 socket: self.rtp.clone(),
                 formats: receive,
+                clock: receive_clock,
                 events: negotiation
                     .receive
                     .iter()

@@ -7,34 +7,37 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use media::g711::Law;
-use media::jitter::{Concealer, Frame, JitterBuffer};
+use media::jitter::{Frame, JitterBuffer};
 use media::rtp::{RtpPacket, RtpSender};
 use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
+use super::codec::{StreamDecoders, StreamEncoder};
 use super::{lock, AudioSource, AudioStats, Recording, FRAME};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
-/// Samples (at 8 kHz: 100 ms) of one DTMF event we send.
-const DTMF_SAMPLES: u16 = 800;
+/// How long one DTMF event we send lasts: 100 ms.
+const DTMF_PER_SECOND: u32 = 10;
 
 /// The (marker, payload) packets of one event still to send.
 type EventPackets = std::vec::IntoIter<(bool, [u8; 4])>;
+
+/// The peer's telephone-event payload type, its clock, and our digit
+/// queue.
+pub(super) type Events = (u8, u32, Arc<Mutex<VecDeque<char>>>);
 
 pub(super) struct SendSide {
     pub(super) socket: Arc<UdpSocket>,
     pub(super) remote: SocketAddr,
     pub(super) payload_type: u8,
-    pub(super) law: Law,
+    pub(super) codec: StreamEncoder,
     pub(super) source: Arc<Mutex<(AudioSource, usize)>>,
     pub(super) sender: Arc<Mutex<RtpSender>>,
     pub(super) stats: Arc<Mutex<AudioStats>>,
     pub(super) muted: Arc<std::sync::atomic::AtomicBool>,
     /// The mixer port, once attached: it replaces the source.
     pub(super) feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
-    /// The peer's telephone-event payload type and our digit queue.
-    pub(super) events: Option<(u8, Arc<Mutex<VecDeque<char>>>)>,
+    pub(super) events: Option<Events>,
     /// SRTP under our key, when negotiated.
     pub(super) srtp: Option<super::SrtpPair>,
 }
@@ -44,7 +47,7 @@ impl SendSide {
     /// event (RFC 4733 §2.5: all with the event's start timestamp, the
     /// duration growing, the end sent three times; the media clock runs
     /// on meanwhile).
-    pub(super) async fn run(self) {
+    pub(super) async fn run(mut self) {
         let mut ticks = tokio::time::interval(Duration::from_millis(20));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut frame = [0i16; FRAME];
@@ -55,19 +58,21 @@ impl SendSide {
         loop {
             ticks.tick().await;
             if event.is_none() {
-                if let Some((_, queue)) = &self.events {
+                if let Some((_, clock, queue)) = &self.events {
                     let digit = lock(queue).pop_front();
                     if let Some(d) = digit {
                         let start = lock(&self.sender).timestamp();
-                        if let Ok(p) = media::dtmf::digit_packets(d, DTMF_SAMPLES, FRAME as u16, 10)
-                        {
+                        // Durations count the event's clock (RFC 4733 §2.5.1.5).
+                        let length = (clock / DTMF_PER_SECOND) as u16;
+                        let step = (clock / 50) as u16;
+                        if let Ok(p) = media::dtmf::digit_packets(d, length, step, 10) {
                             event = Some((start, p.into_iter()));
                         }
                     }
                 }
             }
             let mut packets = Vec::new();
-            if let (Some((start, parts)), Some((pt, _))) = (event.as_mut(), &self.events) {
+            if let (Some((start, parts)), Some((pt, _, _))) = (event.as_mut(), &self.events) {
                 // The update of this tick, and with the last one all
                 // three end packets.
                 let mut sender = lock(&self.sender);
@@ -78,7 +83,7 @@ impl SendSide {
                         break;
                     }
                 }
-                sender.skip(FRAME as u32);
+                sender.skip(self.codec.frame_clock());
                 if parts.len() == 0 {
                     event = None;
                     first = true;
@@ -99,14 +104,17 @@ impl SendSide {
                     let (src, position) = &mut *guard;
                     src.fill(&mut frame, position);
                 }
-                payload.clear();
-                self.law.encode(&frame, &mut payload);
-                packets.push(
-                    lock(&self.sender)
-                        .packet(self.payload_type, first, &payload, FRAME as u32)
-                        .to_vec(),
-                );
-                first = false;
+                let clock = self.codec.frame_clock();
+                if self.codec.encode(&frame, &mut payload) {
+                    packets.push(
+                        lock(&self.sender)
+                            .packet(self.payload_type, first, &payload, clock)
+                            .to_vec(),
+                    );
+                    first = false;
+                } else {
+                    lock(&self.sender).skip(clock);
+                }
             }
             for mut packet in packets {
                 if let Some(pair) = &self.srtp {
@@ -134,7 +142,10 @@ impl Drop for AbortOnDrop {
 
 pub(super) struct ReceiveSide {
     pub(super) socket: Arc<UdpSocket>,
-    pub(super) formats: Vec<(u8, Law)>,
+    pub(super) formats: Vec<(u8, sdp::offer_answer::Codec)>,
+    /// The RTP clock of the codec we expect (the first we receive):
+    /// the unit of arrival times and of the jitter buffer's frames.
+    pub(super) clock: u32,
     /// Our telephone-event payload type.
     pub(super) events: Option<u8>,
     pub(super) recorded: Arc<Mutex<Vec<i16>>>,
@@ -164,13 +175,13 @@ impl ReceiveSide {
     /// takes one frame every 20 ms, decodes it (or conceals a missing
     /// one), and hands it to the recording.
     pub(super) async fn run(self) {
-        let jitter = Arc::new(Mutex::new(JitterBuffer::new(FRAME as u32, 2, 10)));
+        let jitter = Arc::new(Mutex::new(JitterBuffer::new(self.clock / 50, 2, 10)));
         // Aborted with this task (the stream stops by aborting it, so a
         // plain abort after the loop would never run: measured, every
         // ended call left its playout ticking).
         let _playout = AbortOnDrop(tokio::spawn(playout(
             jitter.clone(),
-            self.formats.clone(),
+            StreamDecoders::new(self.formats.clone()),
             (self.recorded.clone(), self.keep.clone()),
             self.recording.clone(),
             self.feed.clone(),
@@ -210,7 +221,8 @@ impl ReceiveSide {
             let Ok(packet) = RtpPacket::parse(&plain) else {
                 continue;
             };
-            let arrival = (started.elapsed().as_micros() * 8 / 1000) as u32;
+            let arrival =
+                (started.elapsed().as_micros() * u128::from(self.clock) / 1_000_000) as u32;
             {
                 let mut source = lock(&self.receiver);
                 let s =
@@ -240,29 +252,34 @@ impl ReceiveSide {
 /// concealed, into the recording.
 async fn playout(
     jitter: Arc<Mutex<JitterBuffer>>,
-    formats: Vec<(u8, Law)>,
+    mut decoders: StreamDecoders,
     (recorded, keep): (Arc<Mutex<Vec<i16>>>, Arc<std::sync::atomic::AtomicUsize>),
     recording: Arc<Mutex<Option<Recording>>>,
     feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut concealer = Concealer::default();
     let mut samples = Vec::with_capacity(FRAME);
     loop {
         ticks.tick().await;
-        let frame = lock(&jitter).pop();
+        // After a gap, the next packet (if here) for codecs with FEC.
+        let (frame, next) = {
+            let mut j = lock(&jitter);
+            let frame = j.pop();
+            let next = (frame == Frame::Missing)
+                .then(|| j.peek().map(<[u8]>::to_vec))
+                .flatten();
+            (frame, next)
+        };
         samples.clear();
         match frame {
             Frame::Audio(tagged) => {
                 let (pt, payload) = tagged.split_first().map_or((0, &[][..]), |(p, r)| (*p, r));
-                let Some((_, law)) = formats.iter().find(|(f, _)| *f == pt) else {
+                if !decoders.decode(pt, payload, &mut samples) {
                     continue;
-                };
-                law.decode(payload, &mut samples);
-                concealer.good(&samples);
+                }
             }
-            Frame::Missing => samples = concealer.conceal(FRAME),
+            Frame::Missing => decoders.conceal(next.as_deref(), &mut samples),
             Frame::Idle => continue,
         }
         if let Some(f) = lock(&feed).as_ref() {

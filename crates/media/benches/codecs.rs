@@ -1,0 +1,105 @@
+//! CPU per 20 ms frame of a call's audio, per codec: encode + decode of
+//! one frame (a speech-like signal: two tones and a little noise), and
+//! the whole per-frame path of a call (the stream's 8 kHz frame
+//! converted to the codec's rate, coded, through the jitter buffer,
+//! decoded, converted back), as the AudioStream runs it.
+//!
+//! cargo bench -p media --bench codecs
+//!
+//! Figures in docs/PERFORMANCE.md ("Codecs"). libopus is Debian's 1.3.1.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use media::codec::{new_codec, AudioCodec};
+use media::jitter::{Frame, JitterBuffer};
+use media::resample::FrameResampler;
+use media::tone::ToneGenerator;
+
+const CODECS: [(&str, u32); 4] = [
+    ("PCMU", 8000),
+    ("G722", 8000),
+    ("opus", 48000),
+    ("PCMA", 8000),
+];
+
+/// One second of signal at `rate`, in 20 ms frames.
+fn frames(rate: u32) -> Vec<Vec<i16>> {
+    let mut t = ToneGenerator::new(rate, &[440.0, 1270.0], 12000);
+    let mut v = vec![0i16; rate as usize];
+    t.fill(&mut v);
+    let mut x = 7u32;
+    for s in &mut v {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *s = s.saturating_add(((x >> 16) as i16) >> 6);
+    }
+    v.chunks((rate / 50) as usize)
+        .map(<[i16]>::to_vec)
+        .collect()
+}
+
+fn codec(name: &str, clock: u32) -> Box<dyn AudioCodec> {
+    new_codec(name, clock, Some("useinbandfec=1")).unwrap()
+}
+
+fn encode_decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("encode+decode 20 ms");
+    for (name, clock) in CODECS {
+        let mut codec = codec(name, clock);
+        let input = frames(codec.sample_rate());
+        let mut payload = Vec::with_capacity(1500);
+        let mut pcm = Vec::with_capacity(960);
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let frame = &input[i % input.len()];
+                i += 1;
+                payload.clear();
+                pcm.clear();
+                codec.encode(black_box(frame), &mut payload).unwrap();
+                codec.decode(black_box(&payload), &mut pcm).unwrap();
+                black_box(pcm.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+/// What one call spends per 20 ms frame in each direction together:
+/// 8 kHz → codec rate → encode → jitter buffer → decode → 8 kHz.
+fn call_path(c: &mut Criterion) {
+    let mut g = c.benchmark_group("call path 20 ms");
+    for (name, clock) in CODECS {
+        let mut codec = codec(name, clock);
+        let rate = codec.sample_rate();
+        let step = codec.frame_clock();
+        let mut up = FrameResampler::new(8000, rate).unwrap();
+        let mut down = FrameResampler::new(rate, 8000).unwrap();
+        let mut jitter = JitterBuffer::new(step, 2, 10);
+        let input = frames(8000);
+        let (mut wide, mut payload, mut pcm, mut narrow) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut ts = 0u32;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let frame = &input[(ts / step) as usize % input.len()];
+                up.process(frame, &mut wide);
+                payload.clear();
+                codec.encode(&wide, &mut payload).unwrap();
+                jitter.push(ts, &payload, ts);
+                ts = ts.wrapping_add(step);
+                pcm.clear();
+                match jitter.pop() {
+                    Frame::Audio(p) => codec.decode(&p, &mut pcm).unwrap(),
+                    _ => codec.conceal(None, &mut pcm),
+                }
+                down.process(&pcm, &mut narrow);
+                black_box(narrow.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode_decode, call_path);
+criterion_main!(benches);

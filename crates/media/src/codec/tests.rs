@@ -1,0 +1,178 @@
+use super::*;
+use crate::tone::{goertzel, ToneGenerator};
+
+/// One second of a tone at `rate`.
+fn tone(rate: u32, hz: f64) -> Vec<i16> {
+    let mut t = ToneGenerator::new(rate, &[hz], 10000);
+    let mut v = vec![0i16; rate as usize];
+    t.fill(&mut v);
+    v
+}
+
+fn round_trip(codec: &mut dyn AudioCodec, input: &[i16]) -> (Vec<i16>, usize) {
+    let mut out = Vec::new();
+    let mut payload = Vec::new();
+    let mut bytes = 0;
+    for frame in input.chunks(codec.frame_samples()) {
+        payload.clear();
+        codec.encode(frame, &mut payload).unwrap();
+        bytes += payload.len();
+        codec.decode(&payload, &mut out).unwrap();
+    }
+    (out, bytes)
+}
+
+/// SNR (dB) of `output` against `input`, at the codec delay (searched
+/// up to 20 ms) that fits best; the first 100 ms (start-up) left out.
+fn snr(input: &[i16], output: &[i16], rate: u32) -> f64 {
+    let skip = (rate / 10) as usize;
+    let max_lag = (rate / 50) as usize;
+    let n = input.len() - skip - max_lag;
+    (0..max_lag)
+        .map(|lag| {
+            let (mut sig, mut noise) = (0.0, 0.0);
+            for i in skip..skip + n {
+                let x = f64::from(input[i]);
+                let y = f64::from(output[i + lag]);
+                sig += x * x;
+                noise += (x - y) * (x - y);
+            }
+            10.0 * (sig / noise.max(1.0)).log10()
+        })
+        .fold(f64::MIN, f64::max)
+}
+
+fn keeps_frequency(out: &[i16], rate: u32, hz: f64) {
+    let tail = &out[out.len() / 4..];
+    let on = goertzel(tail, rate, hz);
+    for off in [hz * 0.5, hz * 1.5] {
+        assert!(
+            on > 100.0 * goertzel(tail, rate, off),
+            "{hz} Hz vs {off} Hz"
+        );
+    }
+}
+
+#[test]
+fn g711_keeps_a_tone_above_35_db() {
+    for law in [Law::Mu, Law::A] {
+        let mut c = G711Codec::new(law);
+        let input = tone(8000, 1000.0);
+        let (out, bytes) = round_trip(&mut c, &input);
+        assert_eq!(bytes, 8000);
+        keeps_frequency(&out, 8000, 1000.0);
+        let s = snr(&input, &out, 8000);
+        // Measured: 37 dB (μ-law), 49 dB (A-law).
+        assert!(s > 35.0, "{law:?}: {s:.1} dB");
+    }
+}
+
+#[test]
+fn g722_keeps_low_and_high_band_tones_above_40_and_22_db() {
+    // 1 kHz rides the low sub-band, 6 kHz the high one (narrowband codecs
+    // cannot carry it at all).
+    for hz in [1000.0, 6000.0] {
+        let mut c = G722Codec::default();
+        let input = tone(16000, hz);
+        let (out, bytes) = round_trip(&mut c, &input);
+        assert_eq!(bytes, 8000, "64 kbit/s");
+        assert_eq!(out.len(), input.len());
+        keeps_frequency(&out, 16000, hz);
+        let s = snr(&input, &out, 16000);
+        // Measured: 47 dB at 1 kHz, 27 dB at 6 kHz.
+        let floor = if hz < 4000.0 { 40.0 } else { 22.0 };
+        assert!(s > floor, "{hz} Hz: {s:.1} dB");
+    }
+}
+
+#[test]
+fn opus_keeps_tones_above_18_db_at_32_kbit() {
+    for hz in [1000.0, 6000.0] {
+        let mut c = new_codec("opus", 48000, Some("useinbandfec=1")).unwrap();
+        let input = tone(48000, hz);
+        let (out, bytes) = round_trip(c.as_mut(), &input);
+        assert_eq!(out.len(), input.len());
+        assert!(bytes < 48000 / 8 * 2, "{bytes} bytes in a second");
+        keeps_frequency(&out, 48000, hz);
+        let s = snr(&input, &out, 48000);
+        // Measured: 28 dB at 1 kHz, 24 dB at 6 kHz.
+        assert!(s > 18.0, "{hz} Hz: {s:.1} dB");
+    }
+}
+
+#[test]
+fn opus_conceals_a_lost_frame_from_the_next_ones_fec() {
+    let mut c = new_codec("opus", 48000, Some("useinbandfec=1")).unwrap();
+    let input = tone(48000, 1000.0);
+    let frames: Vec<Vec<u8>> = input
+        .chunks(960)
+        .map(|f| {
+            let mut p = Vec::new();
+            c.encode(f, &mut p).unwrap();
+            p
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, p) in frames.iter().enumerate() {
+        if i % 10 == 5 {
+            c.conceal(frames.get(i + 1).map(Vec::as_slice), &mut out);
+        } else {
+            c.decode(p, &mut out).unwrap();
+        }
+    }
+    assert_eq!(out.len(), input.len());
+    keeps_frequency(&out, 48000, 1000.0);
+    // Plain PLC too (no next packet).
+    let before = out.len();
+    c.conceal(None, &mut out);
+    assert_eq!(out.len() - before, 960);
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut state = 0x1234_5678u32;
+    let mut codecs: Vec<Box<dyn AudioCodec>> = ["PCMU", "PCMA", "G722", "opus"]
+        .iter()
+        .map(|n| {
+            let (_, clock) = rates(n, if *n == "opus" { 48000 } else { 8000 }).unwrap();
+            new_codec(n, clock, None).unwrap()
+        })
+        .collect();
+    for len in [0usize, 1, 2, 3, 7, 160, 1275, 1500, 4000] {
+        let junk: Vec<u8> = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        for c in &mut codecs {
+            let mut out = Vec::new();
+            let _ = c.decode(&junk, &mut out);
+            c.conceal(Some(&junk), &mut out);
+        }
+    }
+}
+
+#[test]
+fn codecs_we_do_not_run_are_refused() {
+    assert!(new_codec("speex", 8000, None).is_err());
+    assert!(new_codec("G722", 16000, None).is_err());
+    assert!(new_codec("opus", 8000, None).is_err());
+    assert_eq!(rates("g722", 8000), Some((16000, 8000)));
+}
+
+#[test]
+fn opus_fmtp_is_read() {
+    let p = opus::OpusParams::from_fmtp(Some(
+        "maxplaybackrate=16000; stereo=0; useinbandfec=0;maxaveragebitrate=20000",
+    ));
+    assert_eq!(p.max_playback_rate, 16000);
+    assert!(!p.inband_fec);
+    assert_eq!(p.bitrate, 20000);
+    assert_eq!(
+        opus::OpusParams::from_fmtp(None),
+        opus::OpusParams::default()
+    );
+}
