@@ -82,6 +82,7 @@ fn start_baresip_as(account: impl FnOnce(u16) -> String) -> Baresip {
          module g711.so\n\
          module g722.so\n\
          module opus.so\n\
+         module srtp.so\n\
          module ausine.so\n\
          module aubridge.so\n\
          module sndfile.so\n\
@@ -488,6 +489,55 @@ async fn calls_with_baresip_in_g722_and_opus_both_ways() {
         check_audio(&audio, &b);
         app.stop();
     }
+}
+
+/// SRTP with SDES keys (RFC 4568) against baresip's srtp module (an
+/// SRTP of its own, libre's): baresip with `mediaenc=srtp-mand` (RTP/SAVP)
+/// called by us and calling us, and with `mediaenc=srtp` (best effort,
+/// RTP/AVP with crypto lines) meeting our optional policy. Audio checked
+/// by frequency both ways: nothing decrypts unless both ends agree.
+#[tokio::test]
+async fn srtp_calls_with_baresip_both_ways() {
+    use sipsimple::streams::audio::sdes::SrtpPolicy;
+    for (mediaenc, ours) in [
+        ("srtp-mand", SrtpPolicy::Mandatory),
+        ("srtp", SrtpPolicy::Optional),
+    ] {
+        let b = start_baresip_as(|p| {
+            format!("<sip:carol@127.0.0.1:{p}>;regint=0;answermode=auto;mediaenc={mediaenc}")
+        });
+        let audio = tone_stream().await;
+        audio.set_srtp_policy(ours);
+        let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
+        until(&mut all, "SIPSessionDidStart").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(audio.srtp_active(), "{mediaenc}: {}", b.log());
+        b.command("hangup", "");
+        until(&mut all, "SIPSessionDidEnd").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        check_audio(&audio, &b);
+        app.stop();
+    }
+
+    // baresip calls us with RTP/SAVP: the account takes SRTP offers.
+    let b = start_baresip_as(|p| {
+        format!("<sip:carol@127.0.0.1:{p}>;regint=0;answermode=manual;mediaenc=srtp-mand")
+    });
+    let app = common::account_app_with("bob", "", "rtp.srtp_encryption = \"optional\"\n").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    b.command("dial", &common::contact_uri(&app));
+    let session = common::incoming_session(&app, &mut all).await;
+    let audio = tone_stream().await;
+    audio.set_srtp_policy(SrtpPolicy::Optional);
+    session.accept(vec![audio.clone()]).await.unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(audio.srtp_active());
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    check_audio(&audio, &b);
+    app.stop();
 }
 
 /// RTP packets `audio` receives in one second, from 300 ms on (time for a

@@ -203,16 +203,42 @@ async fn call_peer_with(
 /// both sides say that codec was chosen, and the audio arrives. We
 /// offer and accept G.722, PCMU and PCMA.
 async fn call_with_codec(we_call: bool, codec: &str) {
-    let app = common::account_app("alice").await;
+    call_with(we_call, codec, None).await;
+}
+
+/// As [`call_with_codec`], with SDES-keyed SRTP mandatory on the peer
+/// (`srtp`: its `--srtp`) and wanted on ours: the call must be
+/// encrypted for any audio to be heard.
+async fn call_with(we_call: bool, codec: &str, srtp: Option<&str>) {
+    use sipsimple::streams::audio::sdes::SrtpPolicy;
+    let account = if srtp.is_some() {
+        "rtp.srtp_encryption = \"optional\"\n"
+    } else {
+        ""
+    };
+    let app = common::account_app_with("alice", "", account).await;
     let mut all = app.notification_center().subscribe(Filter::all());
-    let ours = || common::tone_stream(1000.0, vec![Codec::g722(), Codec::pcmu(), Codec::pcma()]);
+    let ours = || async {
+        let s =
+            common::tone_stream(1000.0, vec![Codec::g722(), Codec::pcmu(), Codec::pcma()]).await;
+        if srtp.is_some() {
+            s.set_srtp_policy(SrtpPolicy::Mandatory);
+        }
+        s
+    };
+    let mut extra = vec!["--codec", codec, "--seconds", "2"];
+    if let Some(mode) = srtp {
+        extra.extend(["--srtp", mode]);
+    }
     let (mut peer, audio) = if we_call {
-        let peer = start_peer("answer", &["--codec", codec, "--seconds", "2"]).await;
+        let peer = start_peer("answer", &extra).await;
         let (_session, audio) = call_peer_with(&app, &mut all, &peer, ours().await).await;
         (peer, audio)
     } else {
         let uri = common::contact_uri(&app);
-        let peer = start_peer("call", &["--codec", codec, "--seconds", "2", "--uri", &uri]).await;
+        let mut args = extra.clone();
+        args.extend(["--uri", uri.as_str()]);
+        let peer = start_peer("call", &args).await;
         let session = common::incoming_session(&app, &mut all).await;
         session.send_ring_indication().await.unwrap();
         let audio = ours().await;
@@ -221,6 +247,7 @@ async fn call_with_codec(we_call: bool, codec: &str) {
         (peer, audio)
     };
     assert_eq!(audio.codec().as_deref(), Some(codec));
+    assert_eq!(audio.srtp_active(), srtp.is_some());
     let rate = if codec == "G722" { 16000 } else { 8000 };
     assert_eq!(audio.sample_rate(), Some(rate));
     peer.line(&format!("codec {codec}")).await;
@@ -238,6 +265,14 @@ async fn call_with_codec(we_call: bool, codec: &str) {
         );
     }
     app.stop();
+}
+
+/// SRTP with SDES keys against PJSIP's SRTP (libsrtp), mandatory on its
+/// side, both ways.
+#[tokio::test]
+async fn srtp_calls_with_pjsip_both_ways() {
+    call_with(true, "PCMU", Some("mandatory")).await;
+    call_with(false, "G722", Some("mandatory")).await;
 }
 
 #[tokio::test]

@@ -143,6 +143,8 @@ def main():
     ap.add_argument("--registrar")
     ap.add_argument("--user", default="pjsua")
     ap.add_argument("--password", default="secret")
+    ap.add_argument("--srtp", choices=["optional", "mandatory"],
+                    help="SDES-keyed SRTP (RFC 4568) on plain SIP")
     args = ap.parse_args()
 
     endpoint = pj.Endpoint()
@@ -182,6 +184,11 @@ def main():
     account_config.natConfig.contactRewriteUse = 0
     account_config.natConfig.viaRewriteUse = 0
     account_config.natConfig.sdpNatRewriteUse = 0
+    if args.srtp:
+        account_config.mediaConfig.srtpUse = (
+            pj.PJMEDIA_SRTP_MANDATORY if args.srtp == "mandatory" else pj.PJMEDIA_SRTP_OPTIONAL)
+        # SDES keys over UDP signalling: allowed here, on loopback.
+        account_config.mediaConfig.srtpSecureSignaling = 0
     account = Account(args)
     account.create(account_config)
     if args.registrar:
