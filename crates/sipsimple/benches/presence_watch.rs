@@ -25,7 +25,7 @@
 //! PRESENCE_SUBS_DB_MODE (Kamailio's `subs_db_mode`, default 0: in
 //! memory; 1 as the tests, written through to db_text),
 //! PRESENCE_KAMAILIO_SHM (its shared memory in MiB, default 1024: with
-//! 256, 10,000 modifies in flight ran it out and ~17 % got 500).
+//! 256, the bursts ran it out and 14–17 % of the modifies got 500).
 //! Needs kamailio with its presence modules (scripts/test.sh installs
 //! them). Run only by `cargo bench`: without `--bench` it exits at once.
 
