@@ -23,6 +23,13 @@ pub struct Kamailio {
     pub ca: CertificateDer<'static>,
 }
 
+impl Kamailio {
+    /// The main process (its children are its workers).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Kamailio {
     fn drop(&mut self) {
         // SIGTERM to the main process stops its children too.
@@ -125,6 +132,16 @@ pub fn start_kamailio_with(min_expires: u32) -> Kamailio {
 /// alice and bob with password `secret`), UDP and TCP on free ports, its
 /// state in a db_text directory of its own.
 pub fn start_presence_server() -> Kamailio {
+    start_presence_server_from(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+        64,
+    )
+}
+
+/// [`start_presence_server`] with another config of the same
+/// placeholders (the presence benchmark's) and `shm_mib` MiB of shared
+/// memory.
+pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamailio {
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-presence-{}-{}",
         std::process::id(),
@@ -144,10 +161,7 @@ pub fn start_presence_server() -> Kamailio {
             .unwrap_or_else(|e| panic!("{tables}/{t} (the kamailio package has it): {e}"));
     }
     let (udp, tcp) = (free_port(), free_port());
-    let template = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
-    )
-    .unwrap();
+    let template = std::fs::read_to_string(cfg).unwrap();
     let cfg = template
         .replace("@UDP_PORT@", &udp.to_string())
         .replace("@TCP_PORT@", &tcp.to_string())
@@ -159,7 +173,8 @@ pub fn start_presence_server() -> Kamailio {
     let child = Command::new("kamailio")
         .arg("-f")
         .arg(dir.join("kamailio.cfg"))
-        .args(["-DD", "-E", "-m", "64", "-M", "8"])
+        .args(["-DD", "-E", "-M", "8"])
+        .args(["-m", &shm_mib.to_string()])
         .arg("-Y")
         .arg(&dir)
         .arg("-w")
