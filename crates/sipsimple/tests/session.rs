@@ -751,3 +751,54 @@ async fn start_recording_without_a_name_records_in_the_recordings_directory() {
     alice.stop();
     bob.stop();
 }
+
+/// RTP from a stranger (another address, another SSRC) sent to bob's
+/// port while alice talks is dropped and counted; bob hears only alice
+/// (issue 13: RTP was taken from any source).
+#[tokio::test]
+async fn rtp_from_another_source_is_dropped_and_counted() {
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut tone = ToneGenerator::new(8000, &[3000.0], 8000);
+    let mut frame = [0i16; 160];
+    let start = bob_audio.recorded().len();
+    for n in 0u16..50 {
+        tone.fill(&mut frame);
+        let mut packet = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9];
+        packet[2..4].copy_from_slice(&n.to_be_bytes());
+        packet[4..8].copy_from_slice(&(u32::from(n) * 160).to_be_bytes());
+        let mut payload = Vec::new();
+        media::g711::Law::Mu.encode(&frame, &mut payload);
+        packet.extend(payload);
+        stranger
+            .send_to(&packet, bob_audio.local_rtp())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        bob_audio.stats().packets_dropped >= 50,
+        "{:?}",
+        bob_audio.stats()
+    );
+    let heard = bob_audio.recorded();
+    let heard = &heard[start..];
+    assert!(power(heard, 440.0) > 100.0 * power(heard, 3000.0));
+    assert_eq!(
+        bob_audio.remote_rtp_address_received(),
+        Some(alice_audio.local_rtp())
+    );
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

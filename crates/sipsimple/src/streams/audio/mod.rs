@@ -100,6 +100,8 @@ pub type Answered = Result<RtpNegotiation, sdp::offer_answer::NegotiationError>;
 pub struct AudioStats {
     pub packets_sent: u32,
     pub packets_received: u32,
+    /// RTP from another source or SSRC than the stream's, dropped.
+    pub packets_dropped: u32,
     pub lost: i64,
     pub jitter: u32,
     pub rtcp_sent: u32,
@@ -657,6 +659,7 @@ impl AudioStream {
                     .receives()
                     .then(|| *lock(&self.rtp_timeout)),
                 srtp: srtp.clone(),
+                expected: negotiation.remote_rtp,
             }
             .run(),
         ));

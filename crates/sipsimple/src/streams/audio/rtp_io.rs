@@ -162,6 +162,71 @@ pub(super) struct ReceiveSide {
     pub(super) timeout: Option<Duration>,
     /// SRTP under the peer's key, when negotiated.
     pub(super) srtp: Option<super::SrtpPair>,
+    /// Where the peer's SDP said its RTP comes from.
+    pub(super) expected: Option<SocketAddr>,
+}
+
+/// How long an SSRC must be silent before another one takes its place
+/// (a peer that restarts its stream; a stranger's packets in between
+/// are dropped).
+const SSRC_SWITCH: Duration = Duration::from_millis(500);
+
+/// Which packets belong to the stream (issue 13: RTP was taken from any
+/// address and SSRC). The source is the address the peer's SDP gave,
+/// or, when the first valid packet comes from elsewhere (a peer behind
+/// NAT), that first one; the negotiated address can always take over.
+/// One SSRC at a time: a new one only after the old went quiet.
+#[derive(Debug, Default)]
+pub(super) struct Latch {
+    expected: Option<SocketAddr>,
+    source: Option<SocketAddr>,
+    ssrc: Option<u32>,
+    last: Option<tokio::time::Instant>,
+}
+
+/// What the latch made of a packet.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Latched {
+    Take,
+    /// The stream's new SSRC: its sequence starts over.
+    NewSsrc,
+    Drop,
+}
+
+impl Latch {
+    pub(super) fn new(expected: Option<SocketAddr>) -> Latch {
+        Latch {
+            expected,
+            ..Latch::default()
+        }
+    }
+
+    pub(super) fn check(
+        &mut self,
+        from: SocketAddr,
+        ssrc: u32,
+        now: tokio::time::Instant,
+    ) -> Latched {
+        match self.source {
+            Some(s) if s != from && Some(from) != self.expected => return Latched::Drop,
+            _ => self.source = Some(from),
+        }
+        let verdict = match self.ssrc {
+            Some(x) if x == ssrc => Latched::Take,
+            Some(_)
+                if self
+                    .last
+                    .is_some_and(|l| now.duration_since(l) < SSRC_SWITCH) =>
+            {
+                return Latched::Drop
+            }
+            Some(_) => Latched::NewSsrc,
+            None => Latched::Take,
+        };
+        self.ssrc = Some(ssrc);
+        self.last = Some(now);
+        verdict
+    }
 }
 
 impl ReceiveSide {
@@ -191,6 +256,7 @@ impl ReceiveSide {
         let started = tokio::time::Instant::now();
         let mut tagged = Vec::with_capacity(FRAME + 1);
         let mut timed_out = false;
+        let mut latch = Latch::new(self.expected);
         loop {
             let got = match self.timeout {
                 Some(t) => match tokio::time::timeout(t, self.socket.recv_from(&mut buf)).await {
@@ -216,11 +282,20 @@ impl ReceiveSide {
                 },
                 None => std::borrow::Cow::Borrowed(data),
             };
-            timed_out = false;
-            *lock(&self.received_from) = Some(from);
             let Ok(packet) = RtpPacket::parse(&plain) else {
                 continue;
             };
+            match latch.check(from, packet.ssrc, tokio::time::Instant::now()) {
+                Latched::Drop => {
+                    lock(&self.stats).packets_dropped += 1;
+                    continue;
+                }
+                // Statistics start over with the new source (RFC 3550 §8).
+                Latched::NewSsrc => *lock(&self.receiver) = None,
+                Latched::Take => {}
+            }
+            timed_out = false;
+            *lock(&self.received_from) = Some(from);
             let arrival =
                 (started.elapsed().as_micros() * u128::from(self.clock) / 1_000_000) as u32;
             {
@@ -297,5 +372,32 @@ async fn playout(
                 rec.extend_from_slice(&samples);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latch_keeps_one_source_and_one_ssrc_at_a_time() {
+        let sdp: SocketAddr = "192.0.2.1:4000".parse().unwrap();
+        let nat: SocketAddr = "198.51.100.7:6123".parse().unwrap();
+        let stranger: SocketAddr = "203.0.113.9:9999".parse().unwrap();
+        let t0 = tokio::time::Instant::from_std(std::time::Instant::now());
+        let now = || t0;
+        // The first valid packet may come from elsewhere (NAT).
+        let mut l = Latch::new(Some(sdp));
+        assert_eq!(l.check(nat, 1, now()), Latched::Take);
+        assert_eq!(l.check(stranger, 1, now()), Latched::Drop);
+        // The negotiated address can take over.
+        assert_eq!(l.check(sdp, 1, now()), Latched::Take);
+        assert_eq!(l.check(nat, 1, now()), Latched::Drop);
+        // Another SSRC while the first is alive: dropped; once it has
+        // been quiet for SSRC_SWITCH, it is the stream's new one.
+        assert_eq!(l.check(sdp, 2, now()), Latched::Drop);
+        let later = t0 + SSRC_SWITCH;
+        assert_eq!(l.check(sdp, 2, later), Latched::NewSsrc);
+        assert_eq!(l.check(sdp, 1, later), Latched::Drop);
     }
 }
