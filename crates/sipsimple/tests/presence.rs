@@ -296,3 +296,67 @@ async fn stopping_the_application_unsubscribes_and_unpublishes() {
     let log = kamailio::log(&k);
     assert!(log.matches("SUBSCRIBE").count() >= 2, "{log}");
 }
+
+/// Refresh over real seconds (the cores' refresh rules are tested on
+/// virtual time): a publication and a subscription asking 4 s each are
+/// refreshed at 3/4 of their expiry, so after 11 s both still hold at
+/// Kamailio (our NOTIFYs keep coming, the published note is still
+/// seen) and Kamailio saw the refreshes: PUBLISH with SIP-If-Match and
+/// SUBSCRIBE within the dialog.
+#[tokio::test]
+async fn short_publications_and_subscriptions_are_refreshed_in_time() {
+    use sipsimple::subscription::SubscriptionOptions;
+    let k = start_presence_server();
+    let (app, mut all) = start(&k, "alice", "").await;
+    let alice = account(&app, "alice");
+    let p = alice
+        .publish_event(
+            &format!("sip:alice@{DOMAIN}"),
+            PublicationOptions {
+                event: "presence".into(),
+                expires: 4,
+                credentials: None,
+                tls_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    p.publish(
+        "application/pidf+xml",
+        presence("alice", Basic::Open, "refreshed").to_xml(),
+    );
+    published(&mut all).await;
+    let mut options = SubscriptionOptions::new("presence", &["application/pidf+xml"]);
+    options.expires = 4;
+    let watching = alice
+        .subscribe_with(&format!("sip:alice@{DOMAIN}"), options)
+        .await
+        .unwrap();
+    // 11 s: refreshes due at 3, 6 and 9 s for both.
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(11);
+    while let Ok(Some(n)) = tokio::time::timeout_at(deadline, all.next()).await {
+        seen.push(n);
+    }
+    assert!(matches!(p.state(), PublicationState::Published { .. }));
+    assert_eq!(watching.state(), SubscriptionState::Active);
+    let count = |sender, name: &str| {
+        seen.iter()
+            .filter(|n| n.sender == sender && n.name() == name)
+            .count()
+    };
+    // Each refresh is answered 2xx (the publication says so again) and,
+    // RFC 6665 §4.2.1.2, followed by a NOTIFY.
+    let refreshed = count(p.sender(), "SIPPublicationDidSucceed");
+    let notified = count(watching.sender(), "SIPSubscriptionGotNotify");
+    assert!(
+        refreshed >= 3,
+        "{refreshed} publication refreshes: {:?}",
+        names(&seen)
+    );
+    assert!(notified >= 3, "{notified} NOTIFYs: {:?}", names(&seen));
+    assert_eq!(count(watching.sender(), "SIPSubscriptionDidFail"), 0);
+    drop(watching);
+    app.stop();
+    until(&mut all, "SIPApplicationDidEnd").await;
+}

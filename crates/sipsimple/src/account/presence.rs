@@ -223,6 +223,24 @@ impl Account {
         identity.subscribe(&services, target, options).await
     }
 
+    /// As [`subscribe`](Self::subscribe) with the caller's `options`
+    /// (event, accept, expiry, a filter body); the account fills in its
+    /// credentials, display name, Contact user and TLS name.
+    pub async fn subscribe_with(
+        &self,
+        target: &str,
+        options: SubscriptionOptions,
+    ) -> Result<Subscription, String> {
+        let services = self.active_services()?;
+        let target = parse_uri(target)?;
+        let identity = self.identity();
+        let mut filled = identity.options(&options.event, &[]);
+        filled.accept = options.accept;
+        filled.expires = options.expires;
+        filled.body = options.body;
+        identity.subscribe(&services, target, filled).await
+    }
+
     /// Publishes `presence` as this account's state (the first call
     /// starts the publication, later ones modify it). The publication's
     /// SIPPublication* notifications go under its sender id.
