@@ -91,9 +91,42 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// `sip --trace`: every SIP message of the commands that start an
+/// application is written to standard error (secrets masked).
+pub(crate) static TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub(crate) async fn start(config: &Path) -> Result<(SipApplication, Subscription)> {
     let app = SipApplication::new();
     let events = app.notification_center().subscribe(Filter::all());
+    if TRACE.load(std::sync::atomic::Ordering::Relaxed) {
+        app.enable_sip_trace();
+        let mut traces = app
+            .notification_center()
+            .subscribe(Filter::name("SIPEngineSIPTrace"));
+        // Its own subscription and task: the command's event loop is not
+        // touched, and the trace ends with the application's center.
+        tokio::spawn(async move {
+            use std::io::Write;
+            while let Some(n) = traces.next().await {
+                if let sipsimple::notification::NotificationData::SIPEngineSIPTrace {
+                    received,
+                    source,
+                    destination,
+                    transport,
+                    text,
+                } = &n.data
+                {
+                    let arrow = if *received { "received" } else { "sent" };
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(
+                        err,
+                        "---- {arrow} {transport} {source} -> {destination}\n{}",
+                        text.trim_end()
+                    );
+                }
+            }
+        });
+    }
     app.start(FileBackend::new(config)).await?;
     Ok((app, events))
 }

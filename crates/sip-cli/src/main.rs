@@ -48,6 +48,10 @@ struct Cli {
     /// ~/.config/sipsimple-rs/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Write every SIP message sent and received to standard error
+    /// (passwords, digest responses and SRTP keys masked).
+    #[arg(long, global = true)]
+    trace: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -371,6 +375,7 @@ const FAILURE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    call::TRACE.store(cli.trace, std::sync::atomic::Ordering::Relaxed);
     let mut out = Output::new();
     let status = match cli.command {
         Command::Parse { files, stream } => parse(&mut out, &files, stream),

@@ -294,3 +294,32 @@ fn with_no_server_a_watcher_subscribes_to_the_publisher_directly() {
     watcher.terminate();
     assert_eq!(watcher.exit_code(15), Some(0));
 }
+
+/// `sip --trace` writes each SIP message, sent and received, to standard
+/// error; without it, none.
+#[test]
+fn trace_shows_the_sip_messages_on_stderr() {
+    let dir = Dir::new("trace");
+    let bob_port = free_udp_port();
+    let bob = local_config(&dir.0, "bob", bob_port, "");
+    let alice = local_config(&dir.0, "alice", 0, "");
+    let mut listener = Proc::listen(&bob, &[]);
+    let to = format!("sip:bob@127.0.0.1:{bob_port}");
+    for traced in [true, false] {
+        let mut c = sip(&alice);
+        if traced {
+            c.arg("--trace");
+        }
+        let out = c.args(["message", &to, "traced?"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.contains(&format!("MESSAGE {to} SIP/2.0")),
+            traced,
+            "{err}"
+        );
+        assert_eq!(err.contains("SIP/2.0 200 OK"), traced, "{err}");
+        assert_eq!(err.contains("---- sent udp"), traced, "{err}");
+        listener.wait_for("traced?");
+    }
+}
