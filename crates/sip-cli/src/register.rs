@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use sipsimple::application::SipApplication;
-use sipsimple::config::FileBackend;
-use sipsimple::notification::{Filter, Notification, NotificationData};
+use sipsimple::notification::{Notification, NotificationData};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// One line for a notification about an account, if it is one to show.
@@ -52,9 +50,7 @@ pub fn run(
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
-        let app = SipApplication::new();
-        let mut events = app.notification_center().subscribe(Filter::all());
-        app.start(FileBackend::new(config)).await?;
+        let (app, mut events) = crate::call::start(config).await?;
         let accounts = app.account_manager().accounts();
         let mut names: HashMap<_, String> = HashMap::new();
         for a in &accounts {
