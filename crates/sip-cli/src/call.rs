@@ -576,7 +576,7 @@ pub fn listen(
                 .find_map(|s| s.clone().downcast::<ChatStream>());
             out(&format!(
                 "incoming call from {}{}\n",
-                session.remote_identity(),
+                crate::chat::identity(&session.remote_identity()),
                 if chat.is_some() {
                     format!(" ({})", kinds.join(", "))
                 } else {

@@ -53,6 +53,15 @@ pub(crate) fn who(sender: Option<&sipsimple::payloads::cpim::Address>) -> String
     )
 }
 
+/// A SIP identity (`"Name" <sip:u@h>;tag=..`) as people read it: the
+/// header's parameters (tags) left out.
+pub(crate) fn identity(header: &str) -> String {
+    match header.rfind('>') {
+        Some(end) => header[..=end].trim().to_owned(),
+        None => header.split(';').next().unwrap_or(header).trim().to_owned(),
+    }
+}
+
 /// What a chat notification meant for the one following the session.
 pub(crate) enum Report {
     Nothing,

@@ -141,7 +141,7 @@ pub(crate) async fn take_desktop(
     events: &mut Subscription,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<()> {
-    let peer = session.remote_identity();
+    let peer = crate::chat::identity(&session.remote_identity());
     let local = match (stream.kind(), view, share) {
         (HandlerKind::Active, Some(at), _) => {
             out(&format!("{peer} shares a desktop\n"))?;

@@ -198,14 +198,14 @@ pub(crate) async fn take_file(
         // A pull: this client serves no files.
         out(&format!(
             "{} asked for the file {name:?}: not served\n",
-            session.remote_identity()
+            crate::chat::identity(&session.remote_identity())
         ))?;
         let _ = session.reject(488, None).await;
         return Ok(false);
     }
     out(&format!(
         "incoming file from {}: {name} ({} bytes)\n",
-        session.remote_identity(),
+        crate::chat::identity(&session.remote_identity()),
         sel.size.unwrap_or(0)
     ))?;
     let answer = match accept_files {

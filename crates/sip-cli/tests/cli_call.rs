@@ -162,6 +162,12 @@ fn listen_answers_call_calls_and_both_record_the_other_side() {
     ] {
         assert!(rest.contains(expected), "no {expected:?} in:\n{rest}");
     }
+    // The caller as people read it: no header parameters (tags).
+    let from = rest
+        .lines()
+        .find(|l| l.contains("incoming call from"))
+        .unwrap();
+    assert!(!from.contains("tag="), "{from}");
 
     let (n, f) = loudest(&bob_wav);
     assert!(n >= 8000, "bob recorded {n} samples");
