@@ -273,6 +273,10 @@ enum PresenceCommand {
         /// client directly see the status.
         #[arg(long)]
         direct: bool,
+        /// Ask (y/n) before a watcher who subscribes directly may see
+        /// the status; refused ones get a rejection.
+        #[arg(long)]
+        ask: bool,
         #[arg(long)]
         account: Option<String>,
     },
@@ -519,6 +523,7 @@ fn main() -> ExitCode {
                     status,
                     note,
                     direct,
+                    ask,
                     account,
                 } => (
                     account,
@@ -526,6 +531,7 @@ fn main() -> ExitCode {
                         status,
                         note,
                         direct,
+                        ask,
                     },
                 ),
                 PresenceCommand::Watch { uris, account } => {

@@ -7,7 +7,8 @@
 //!   PIDF (basic open, closed for offline; away and busy as RPID
 //!   activities of the person, RFC 4480), kept up by refreshes; also
 //!   given to whoever subscribes to us directly (we are their notifier;
-//!   with `--direct` that is all, no PUBLISH to a server).
+//!   with `--direct` that is all, no PUBLISH to a server; with `--ask`
+//!   each direct watcher waits, pending, for the user's y/n).
 //! - `watch URI...`: one line per presence change (`[time] URI: status —
 //!   note`); on a terminal the whole table is drawn again instead.
 //! - `watchers`: who subscribes to our presence (RFC 3857 winfo), with
@@ -54,6 +55,8 @@ pub enum Service {
         status: Status,
         note: Option<String>,
         direct: bool,
+        /// Ask (y/n on standard input) before a direct watcher sees us.
+        ask: bool,
     },
     Watch {
         contacts: Vec<String>,
@@ -183,11 +186,22 @@ async fn follow(
     let mut served: Option<String> = None;
     // Direct watchers: sender → who.
     let mut watchers_here: BTreeMap<SenderId, String> = BTreeMap::new();
+    let ask = matches!(service, Service::Publish { ask: true, .. });
+    // Direct watchers waiting for the user's y/n, oldest first (RFC 6665
+    // §4.2.1.1: pending until authorized or rejected).
+    let mut questions: std::collections::VecDeque<(
+        sipsimple::subscription::IncomingSubscription,
+        String,
+    )> = Default::default();
+    let mut stdin =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    let mut stdin_open = ask;
     match &service {
         Service::Publish {
             status,
             note,
             direct,
+            ..
         } => {
             let doc = document(&account.uri().to_string(), *status, note.as_deref());
             served = Some(doc.to_xml());
@@ -242,6 +256,29 @@ async fn follow(
             _ = interrupt.recv(), if !stopping => None,
             _ = terminate.recv(), if !stopping => None,
             _ = &mut deadline => break,
+            line = stdin.next_line(), if stdin_open && !questions.is_empty() => {
+                match line {
+                    Ok(Some(l)) => {
+                        if let Some((subscription, who)) = questions.pop_front() {
+                            if l.trim().eq_ignore_ascii_case("y") {
+                                if let Some(doc) = &served {
+                                    subscription.accept("application/pidf+xml", doc.clone());
+                                }
+                                out(&format!("{who} may watch us\n"))?;
+                                watchers_here.insert(subscription.sender(), who);
+                            } else {
+                                subscription.reject(403);
+                                out(&format!("{who} may not watch us\n"))?;
+                            }
+                        }
+                        if let Some((_, next)) = questions.front() {
+                            out(&format!("{next} asks to watch our presence: allow? [y/n] "))?;
+                        }
+                    }
+                    _ => stdin_open = false,
+                }
+                continue;
+            }
         };
         let Some(n) = n else {
             if stopping {
@@ -262,11 +299,18 @@ async fn follow(
             subscription, from, ..
         } = &n.data
         {
-            // Everyone may watch what we publish anyway.
+            let who = crate::chat::identity(from);
             match &served {
+                Some(_) if !stopping && ask => {
+                    subscription.accept_pending();
+                    if questions.is_empty() {
+                        out(&format!("{who} asks to watch our presence: allow? [y/n] "))?;
+                    }
+                    questions.push_back((subscription.clone(), who));
+                }
+                // Without --ask, everyone may watch what we publish anyway.
                 Some(doc) if !stopping => {
                     subscription.accept("application/pidf+xml", doc.clone());
-                    let who = from.split(';').next().unwrap_or(from).trim().to_owned();
                     out(&format!("{who} watches us directly\n"))?;
                     watchers_here.insert(subscription.sender(), who);
                 }

@@ -323,3 +323,57 @@ fn trace_shows_the_sip_messages_on_stderr() {
         listener.wait_for("traced?");
     }
 }
+
+/// `--ask`: each direct watcher waits, pending (RFC 6665), for the
+/// user's answer: one refused sees its subscription rejected, one
+/// allowed sees the status.
+#[test]
+fn a_publisher_that_asks_allows_one_watcher_and_refuses_another() {
+    let dir = Dir::new("presence-ask");
+    let alice_port = free_udp_port();
+    let alice = local_config(&dir.0, "alice", alice_port, "");
+    let bob = local_config(&dir.0, "bob", 0, "");
+    let carol = local_config(&dir.0, "carol", 0, "");
+    let mut publisher = started(
+        &alice,
+        &[
+            "presence",
+            "publish",
+            "--direct",
+            "--ask",
+            "--status",
+            "busy",
+            "--note",
+            "in a call",
+        ],
+    );
+    publisher.wait_for("publishing alice@127.0.0.1");
+    let alice_uri = format!("sip:alice@127.0.0.1:{alice_port}");
+
+    let mut refused = started(&bob, &["presence", "watch", &alice_uri]);
+    let q = publisher.wait_for("allow? [y/n]");
+    assert!(q.starts_with("\"bob\" <sip:bob@127.0.0.1>"), "{q}");
+    refused.wait_for(&format!("{alice_uri}: pending"));
+    publisher.type_line("n");
+    publisher.wait_for("may not watch us");
+    let line = refused.wait_for("subscription ended");
+    assert!(line.contains("(rejected)"), "{line}");
+    assert!(
+        !refused.seen.iter().any(|l| l.contains("busy")),
+        "{:?}",
+        refused.seen
+    );
+
+    let mut allowed = started(&carol, &["presence", "watch", &alice_uri]);
+    publisher.wait_for("\"carol\" <sip:carol@127.0.0.1> asks to watch");
+    publisher.type_line("y");
+    let line = allowed.wait_for("busy");
+    assert!(
+        line.ends_with(&format!("{alice_uri}: busy — in a call")),
+        "{line}"
+    );
+    for p in [&mut publisher, &mut refused, &mut allowed] {
+        p.terminate();
+        assert_eq!(p.exit_code(15), Some(0));
+    }
+}
