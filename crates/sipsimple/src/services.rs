@@ -23,6 +23,10 @@ pub struct Services {
     /// registrar's receive buffer, and a third of them would wait for a
     /// retransmission (measured: docs/PERFORMANCE.md).
     pub registering: Arc<Semaphore>,
+    /// The same bound for initial SUBSCRIBEs: an application watching
+    /// thousands of contacts would otherwise send them in one burst, and
+    /// half would be retransmitted (measured: docs/PERFORMANCE.md).
+    pub subscribing: Arc<Semaphore>,
     /// `rtp.port_range` and `rtp.audio_codec_list` as the application
     /// started with them (streams made for incoming offers use these).
     pub rtp_port_range: (u16, u16),
@@ -75,6 +79,7 @@ impl Services {
             dns,
             user_agent,
             registering: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
+            subscribing: Arc::new(Semaphore::new(REGISTERING_AT_ONCE)),
             rtp_port_range: (50000, 50500),
             audio_codecs: vec!["PCMU".into(), "PCMA".into()],
             voice_mixer: None,

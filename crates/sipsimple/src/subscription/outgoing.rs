@@ -335,6 +335,13 @@ impl Task {
         let tls_name = self.tls_name.clone();
         self.in_flight += 1;
         tokio::spawn(async move {
+            // Initial SUBSCRIBEs wait their turn (Services::subscribing);
+            // a refresh or an unsubscribe goes at once.
+            let _permit = if in_dialog {
+                None
+            } else {
+                services.subscribing.clone().acquire_owned().await.ok()
+            };
             let (response, gone) = exchange(&services, routes, tls_name, request).await;
             let _ = answers.send((response, gone));
         });
