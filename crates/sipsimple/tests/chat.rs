@@ -382,6 +382,65 @@ async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
     caller.end().await.unwrap();
 }
 
+/// A stream that fails while the call is up leaves the session, the
+/// others go on (python-sipsimple's rule): bob's chat connection goes
+/// away without a word in SIP, alice's chat stream fails, and alice's
+/// session removes it with a re-INVITE while the audio carries on.
+#[tokio::test]
+async fn a_failed_chat_leaves_the_call_and_the_audio_goes_on() {
+    use sipsimple::streams::MediaStream;
+    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let codecs = vec![sdp::offer_answer::Codec::pcmu()];
+    let (caller, callee) = common::alice_calls_bob(
+        &alice,
+        &bob,
+        &mut bob_all,
+        vec![common::tone_stream(440.0, codecs.clone()).await],
+    )
+    .await;
+    let bob_audio = common::tone_stream(1000.0, codecs).await;
+    callee.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    let account = alice.account_manager().accounts().remove(0);
+    let settings = alice
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let alice_chat = Arc::new(ChatStream::new(&settings));
+    caller.add_stream(alice_chat.clone()).await.unwrap();
+    let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
+    until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
+    assert_eq!(caller.streams().len(), 2);
+
+    // Bob's side of the chat goes away at the MSRP level only.
+    MediaStream::end(&*bob_chat);
+    let seen = until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
+    assert!(
+        seen.iter().any(|n| n.name() == "MediaStreamDidFail"),
+        "{:?}",
+        common::names(&seen)
+    );
+    assert_eq!(caller.streams().len(), 1);
+    assert_eq!(caller.streams()[0].stream_type(), "audio");
+    assert_eq!(caller.state(), sipsimple::session::SessionState::Connected);
+    // Bob's queue still holds the renegotiation that added the chat.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while callee.streams().len() != 1 {
+            until(&mut bob_all, "SIPSessionDidRenegotiateStreams").await;
+        }
+    })
+    .await
+    .expect("bob's session drops the chat too");
+    assert_eq!(callee.streams()[0].stream_type(), "audio");
+    let before = bob_audio.stats();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(bob_audio.stats().packets_received > before.packets_received + 10);
+    caller.end().await.unwrap();
+}
+
 #[tokio::test]
 async fn audio_added_to_a_chat_session() {
     let mut c = chat("tcp").await;

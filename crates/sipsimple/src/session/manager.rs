@@ -45,6 +45,10 @@ struct Inner {
     /// Incoming INVITEs admitted whose session is still being made.
     admitting: usize,
     limits: SessionLimits,
+    /// The task that drops a failed stream from its session (one for the
+    /// application: an observer per session would make every post scan
+    /// thousands of them).
+    failures: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How many sessions one application holds (see
@@ -179,7 +183,29 @@ impl SessionManager {
     }
 
     pub(crate) fn start(&self, services: Services) {
-        lock(&self.inner).services = Some(services);
+        let failures = self
+            .center
+            .subscribe(crate::notification::Filter::name("MediaStreamDidFail"));
+        let manager = self.clone();
+        let watcher = tokio::spawn(async move {
+            let mut failures = failures;
+            while let Some(n) = failures.next().await {
+                let owner = manager
+                    .sessions()
+                    .into_iter()
+                    .find_map(|s| s.stream_of(n.sender).map(|stream| (s, stream)));
+                if let Some((session, stream)) = owner {
+                    // Spawned: a re-INVITE or BYE must not hold up the
+                    // next failure.
+                    tokio::spawn(session.drop_failed_stream(stream));
+                }
+            }
+        });
+        let mut inner = lock(&self.inner);
+        inner.services = Some(services);
+        if let Some(old) = inner.failures.replace(watcher) {
+            old.abort();
+        }
     }
 
     /// Ends every session (the application is stopping).
@@ -188,7 +214,11 @@ impl SessionManager {
         for s in sessions {
             let _ = s.end().await;
         }
-        lock(&self.inner).services = None;
+        let mut inner = lock(&self.inner);
+        inner.services = None;
+        if let Some(w) = inner.failures.take() {
+            w.abort();
+        }
     }
 
     /// The live sessions.
@@ -404,6 +434,7 @@ impl SessionManager {
                 format!("sip:{}", account.id()),
                 to_uri.to_string(),
             );
+            lock(&shared.stream_senders).push((context.sender, Arc::downgrade(s)));
             let ready = s.initialize(context, StreamDirection::Outgoing).await;
             let media = ready.and_then(|()| s.get_local_media(None));
             match media {

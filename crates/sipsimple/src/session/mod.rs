@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     pub(crate) proposed: Mutex<Option<Vec<Arc<dyn MediaStream>>>>,
     /// A new session's inputs until `connect` starts its task.
     pub(crate) pending: Mutex<Option<Box<Pending>>>,
+    /// The sender id each stream was initialized with, so that a
+    /// stream's MediaStreamDidFail finds its session.
+    pub(crate) stream_senders: Mutex<Vec<(SenderId, std::sync::Weak<dyn MediaStream>)>>,
 }
 
 pub(crate) struct Pending {
@@ -116,6 +119,7 @@ impl Shared {
             streams: Mutex::new(Vec::new()),
             proposed: Mutex::new(None),
             pending: Mutex::new(None),
+            stream_senders: Mutex::new(Vec::new()),
         }
     }
 }
@@ -401,5 +405,47 @@ impl Session {
             }
         }
         self.command("end", Command::End).await
+    }
+}
+
+/// How long a failed stream waits for the peer's BYE before the session
+/// drops it (see [`Session::drop_failed_stream`]).
+const FAILED_STREAM_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+impl Session {
+    /// This session's stream that was initialized with `sender`.
+    pub(crate) fn stream_of(&self, sender: SenderId) -> Option<Arc<dyn MediaStream>> {
+        lock(&self.shared.stream_senders)
+            .iter()
+            .find(|(s, _)| *s == sender)
+            .and_then(|(_, stream)| stream.upgrade())
+    }
+
+    /// `failed`, one of this session's streams, failed (its connection
+    /// dropped, a VNC server went away): as python-sipsimple does, a
+    /// connected session drops that stream with a re-INVITE when others
+    /// remain, and ends (BYE) when it was the only one. A failure during
+    /// an offer/answer is the negotiation's to handle.
+    pub(crate) async fn drop_failed_stream(self, failed: Arc<dyn MediaStream>) {
+        // A peer hanging up closes its MSRP connections as it sends BYE:
+        // the stream fails just before the BYE arrives. Wait a moment, so
+        // that a BYE already on its way ends the session the usual way.
+        tokio::time::sleep(FAILED_STREAM_GRACE).await;
+        if self.state() != SessionState::Connected {
+            return;
+        }
+        let (ours, others) = {
+            let streams = lock(&self.shared.streams);
+            let ours = streams.iter().any(|s| <dyn MediaStream>::same(s, &failed));
+            (ours, streams.len().saturating_sub(1))
+        };
+        if !ours {
+            return;
+        }
+        if others == 0 {
+            let _ = self.end().await;
+        } else {
+            let _ = self.remove_stream(failed).await;
+        }
     }
 }

@@ -100,7 +100,9 @@ impl SessionTask {
         let mut ready = Vec::new();
         let mut errors = Vec::new();
         for (i, s) in streams {
-            match s.initialize(self.context(), direction).await {
+            let context = self.context();
+            lock(&self.shared.stream_senders).push((context.sender, Arc::downgrade(&s)));
+            match s.initialize(context, direction).await {
                 Ok(()) => ready.push((i, s)),
                 Err(e) => {
                     s.end();

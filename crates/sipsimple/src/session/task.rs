@@ -190,6 +190,7 @@ impl SessionTask {
             }
         }
         lock(&self.shared.streams).clear();
+        lock(&self.shared.stream_senders).clear();
         (self.on_exit)();
     }
 
