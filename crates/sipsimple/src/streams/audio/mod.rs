@@ -168,7 +168,7 @@ pub struct AudioStream {
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     /// Where `start_recording(None)` writes (from the session).
     recordings: Mutex<Option<crate::streams::RecordingDefaults>>,
-    /// What arrives is also written here while recording.
+    /// Both directions are also written here while recording.
     recording: Arc<Mutex<Option<Recording>>>,
     /// Send silence instead of the source (the source does not advance).
     muted: Arc<std::sync::atomic::AtomicBool>,
@@ -209,10 +209,62 @@ struct Attached {
     _device: Arc<crate::audio::AudioDevice>,
 }
 
-/// A WAV file being written with what arrives (8 kHz mono).
+/// A WAV file (8 kHz mono) of both directions mixed: what we send and
+/// what arrives. Each comes on its own 20 ms clock (the send loop, the
+/// playout), so each waits in a queue until the other's frame is there
+/// to mix with; a direction that carries nothing (one-way audio, DTMF
+/// being sent) holds the other back at most `RECORDING_LAG` frames.
 struct Recording {
     path: std::path::PathBuf,
     writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
+    sent: VecDeque<i16>,
+    received: VecDeque<i16>,
+}
+
+/// How many frames one direction may run ahead of the other in a
+/// recording before it is written alone.
+const RECORDING_LAG: usize = 3;
+
+impl Recording {
+    fn push_sent(&mut self, samples: &[i16]) {
+        self.sent.extend(samples.iter().copied());
+        self.write_ready();
+    }
+
+    fn push_received(&mut self, samples: &[i16]) {
+        self.received.extend(samples.iter().copied());
+        self.write_ready();
+    }
+
+    fn write_ready(&mut self) {
+        loop {
+            let both = self.sent.len() >= FRAME && self.received.len() >= FRAME;
+            let ahead = self.sent.len().max(self.received.len()) > RECORDING_LAG * FRAME;
+            if !(both || ahead) {
+                return;
+            }
+            self.write_frame();
+        }
+    }
+
+    /// Writes up to one frame of each direction, summed.
+    fn write_frame(&mut self) {
+        for _ in 0..FRAME {
+            let (a, b) = (self.sent.pop_front(), self.received.pop_front());
+            if a.is_none() && b.is_none() {
+                return;
+            }
+            let mixed = i32::from(a.unwrap_or(0)) + i32::from(b.unwrap_or(0));
+            let _ = self.writer.write_sample(mixed.clamp(-32768, 32767) as i16);
+        }
+    }
+
+    fn finish(mut self) {
+        while !self.sent.is_empty() || !self.received.is_empty() {
+            self.write_frame();
+        }
+        let _ = self.writer.finalize();
+    }
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -412,8 +464,8 @@ impl AudioStream {
         }
     }
 
-    /// Writes what arrives from now on to `path` (a WAV file, 8 kHz mono
-    /// 16-bit), posting AudioStreamWillStartRecordingAudio and
+    /// Records the call from now on to `path` (a WAV file, 8 kHz mono
+    /// 16-bit): what we send and what arrives, mixed. Posts AudioStreamWillStartRecordingAudio and
     /// DidStartRecordingAudio; returns the file. Without a path the
     /// file is `audio.recordings_directory/YYYYMMDD-HHMMSS-LOCAL-REMOTE.wav`
     /// (the directory is made). A recording already running is stopped
@@ -450,6 +502,8 @@ impl AudioStream {
         *lock(&self.recording) = Some(Recording {
             path: path.to_owned(),
             writer,
+            sent: VecDeque::new(),
+            received: VecDeque::new(),
         });
         self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
         Ok(path.to_owned())
@@ -464,7 +518,7 @@ impl AudioStream {
         self.post(NotificationData::AudioStreamWillStopRecordingAudio {
             filename: filename.clone(),
         });
-        let _ = r.writer.finalize();
+        r.finish();
         self.post(NotificationData::AudioStreamDidStopRecordingAudio { filename });
     }
 
@@ -630,6 +684,7 @@ impl AudioStream {
                         .send_telephone_event_format()
                         .map(|f| (f.payload_type, f.codec.clock_rate, self.dtmf.clone())),
                     srtp: srtp.clone(),
+                    recording: self.recording.clone(),
                 }
                 .run(),
             ));
