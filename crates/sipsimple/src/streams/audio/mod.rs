@@ -26,6 +26,7 @@
 mod codec;
 mod media_stream;
 mod port;
+mod recording;
 mod rtp_io;
 pub mod sdes;
 
@@ -45,6 +46,7 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use recording::Recording;
 
 /// The stream's own sample rate: what sources give, recordings keep and
 /// the mixer port exchanges, whatever the codec.
@@ -207,64 +209,6 @@ struct Attached {
     bridge: Arc<crate::audio::AudioBridge>,
     /// The bridge holds ports weakly; the device lives here.
     _device: Arc<crate::audio::AudioDevice>,
-}
-
-/// A WAV file (8 kHz mono) of both directions mixed: what we send and
-/// what arrives. Each comes on its own 20 ms clock (the send loop, the
-/// playout), so each waits in a queue until the other's frame is there
-/// to mix with; a direction that carries nothing (one-way audio, DTMF
-/// being sent) holds the other back at most `RECORDING_LAG` frames.
-struct Recording {
-    path: std::path::PathBuf,
-    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
-    sent: VecDeque<i16>,
-    received: VecDeque<i16>,
-}
-
-/// How many frames one direction may run ahead of the other in a
-/// recording before it is written alone.
-const RECORDING_LAG: usize = 3;
-
-impl Recording {
-    fn push_sent(&mut self, samples: &[i16]) {
-        self.sent.extend(samples.iter().copied());
-        self.write_ready();
-    }
-
-    fn push_received(&mut self, samples: &[i16]) {
-        self.received.extend(samples.iter().copied());
-        self.write_ready();
-    }
-
-    fn write_ready(&mut self) {
-        loop {
-            let both = self.sent.len() >= FRAME && self.received.len() >= FRAME;
-            let ahead = self.sent.len().max(self.received.len()) > RECORDING_LAG * FRAME;
-            if !(both || ahead) {
-                return;
-            }
-            self.write_frame();
-        }
-    }
-
-    /// Writes up to one frame of each direction, summed.
-    fn write_frame(&mut self) {
-        for _ in 0..FRAME {
-            let (a, b) = (self.sent.pop_front(), self.received.pop_front());
-            if a.is_none() && b.is_none() {
-                return;
-            }
-            let mixed = i32::from(a.unwrap_or(0)) + i32::from(b.unwrap_or(0));
-            let _ = self.writer.write_sample(mixed.clamp(-32768, 32767) as i16);
-        }
-    }
-
-    fn finish(mut self) {
-        while !self.sent.is_empty() || !self.received.is_empty() {
-            self.write_frame();
-        }
-        let _ = self.writer.finalize();
-    }
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -474,6 +418,24 @@ impl AudioStream {
         &self,
         path: Option<&std::path::Path>,
     ) -> Result<std::path::PathBuf, String> {
+        self.record(path, true)
+    }
+
+    /// Like [`AudioStream::start_recording`] to `path`, but only what
+    /// arrives (not in the spec: what a peer sent, for tools and tests
+    /// that check it).
+    pub fn start_recording_received(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<std::path::PathBuf, String> {
+        self.record(Some(path), false)
+    }
+
+    fn record(
+        &self,
+        path: Option<&std::path::Path>,
+        both: bool,
+    ) -> Result<std::path::PathBuf, String> {
         let path = match path {
             Some(p) => p.to_owned(),
             None => {
@@ -504,6 +466,7 @@ impl AudioStream {
             writer,
             sent: VecDeque::new(),
             received: VecDeque::new(),
+            both,
         });
         self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
         Ok(path.to_owned())
