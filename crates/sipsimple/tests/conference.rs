@@ -1,8 +1,9 @@
-//! AudioConference with three real calls: alice's application calls two
-//! applications of ours (bob, dave) and baresip, and joins the three
-//! calls in a conference with her own device. Every party plays its own
-//! tone: alice's microphone (a WAV device) 1000 Hz, bob 500 Hz, dave
-//! 700 Hz, baresip 440 Hz (ausine). Each party must hear the three
+//! AudioConference with four real calls: alice's application calls two
+//! applications of ours (bob, dave), baresip and pjsua2 (PJSIP, through
+//! tests/pjsua2/peer.py as in interop_pjsip.rs), and joins the calls in
+//! a conference with her own device. Every party plays its own tone:
+//! alice's microphone (a WAV device) 1000 Hz, bob 500 Hz, dave 700 Hz,
+//! baresip 440 Hz (ausine), pjsua2 850 Hz. Each party must hear the three
 //! others and never itself (checked by frequency in what it received);
 //! while alice holds the conference her tone leaves everyone's audio and
 //! the others go on hearing each other; the conference bridge takes a
@@ -29,9 +30,64 @@ const ALICE: f64 = 1000.0;
 const BOB: f64 = 500.0;
 const DAVE: f64 = 700.0;
 const BARESIP: f64 = 440.0;
+const PJSUA2: f64 = 850.0;
 const PROMPT: f64 = 1800.0;
 /// No party plays this: the floor a tone must stand out of.
 const NOISE: f64 = 1870.0;
+
+/// tests/pjsua2/peer.py answering one call: it plays `PJSUA2` Hz and
+/// records what arrives (8 kHz) until we hang up.
+struct Pjsua2 {
+    child: std::process::Child,
+    port: u16,
+    record: std::path::PathBuf,
+}
+
+impl Drop for Pjsua2 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_pjsua2(dir: &Path) -> Pjsua2 {
+    use std::io::BufRead;
+    let venv = std::env::var_os("SIPSIMPLE_PJ_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(&std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/sipsimple-rs/pjvenv")
+        });
+    let port = common::free_port();
+    let record = dir.join("pjsua2.wav");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pjsua2/peer.py");
+    let mut child = std::process::Command::new(venv.join("bin/python"))
+        .arg(script)
+        .args(["answer", "--port", &port.to_string(), "--seconds", "120"])
+        .args(["--tone", &PJSUA2.to_string(), "--record"])
+        .arg(&record)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("the pjsua2 peer starts (scripts/test.sh installs its venv)");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(l)) if l == "ready" => break,
+            Some(Ok(_)) => {}
+            _ => panic!("the pjsua2 peer did not get ready"),
+        }
+    }
+    // Its later lines are not needed; reading them keeps its pipe open.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    Pjsua2 {
+        child,
+        port,
+        record,
+    }
+}
 
 /// An application whose voice device is a WAV microphone playing `hz`
 /// and a WAV speaker, its mixer at 16 kHz.
@@ -120,9 +176,10 @@ fn between(stream: &AudioStream, (from, to): (usize, usize)) -> Vec<i16> {
 }
 
 #[tokio::test]
-async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
+async fn four_calls_in_a_conference_hear_each_other_and_the_local_party() {
     let dir = TempDir::new("conference");
     let b = baresip::start_baresip(true);
+    let pj = start_pjsua2(&dir.0);
     let alice = app_with_tone(&dir.0, "alice", ALICE).await;
     let bob = app_with_tone(&dir.0, "bob", BOB).await;
     let dave = app_with_tone(&dir.0, "dave", DAVE).await;
@@ -130,7 +187,7 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let mut dave_all = dave.notification_center().subscribe(Filter::all());
 
-    // Three codecs: the conference mixes whatever each call carries.
+    // Four codecs: the conference mixes whatever each call carries.
     let (to_bob, bob_leg) = call(&alice, &contact_uri(&bob), Codec::pcmu()).await;
     let (bob_call, bob_stream) = answer(&bob, &mut bob_all).await;
     until(&mut alice_all, "SIPSessionDidStart").await;
@@ -140,11 +197,14 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
     let baresip_uri = format!("sip:carol@127.0.0.1:{}", b.sip_port);
     let (to_baresip, baresip_leg) = call(&alice, &baresip_uri, Codec::opus()).await;
     until(&mut alice_all, "SIPSessionDidStart").await;
+    let pj_uri = format!("sip:pjsua@127.0.0.1:{}", pj.port);
+    let (to_pj, pj_leg) = call(&alice, &pj_uri, Codec::pcma()).await;
+    until(&mut alice_all, "SIPSessionDidStart").await;
 
     let mixer = alice.voice_audio_mixer().unwrap();
     let conference = AudioConference::new(&mixer);
     let device: Arc<dyn AudioPort> = alice.voice_audio_device().unwrap();
-    for leg in [&bob_leg, &dave_leg, &baresip_leg] {
+    for leg in [&bob_leg, &dave_leg, &baresip_leg, &pj_leg] {
         conference.add(leg).unwrap();
         conference.add(leg).unwrap();
         assert!(
@@ -152,7 +212,7 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
             "the device is the conference's"
         );
     }
-    assert_eq!(conference.streams().len(), 3);
+    assert_eq!(conference.streams().len(), 4);
     assert!(conference.bridge().contains(&device));
     let all = WaveRecorder::new(&mixer, &dir.0.join("all.wav"));
     all.start().unwrap();
@@ -206,10 +266,10 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
     conference.remove(&bob_leg).unwrap();
     assert!(bob_leg.bridge().unwrap().contains(&device));
     assert_eq!(conference.remove(&bob_leg), Err(ConferenceError::NotMember));
-    assert_eq!(conference.streams().len(), 2);
+    assert_eq!(conference.streams().len(), 3);
 
     let ended_at = Instant::now();
-    for s in [&to_bob, &to_dave, &to_baresip] {
+    for s in [&to_pj, &to_baresip, &to_bob, &to_dave] {
         s.end().await.unwrap();
     }
     until(&mut bob_all, "SIPSessionDidEnd").await;
@@ -224,7 +284,7 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let others = |me: f64| -> Vec<f64> {
-        [ALICE, BOB, DAVE, BARESIP]
+        [ALICE, BOB, DAVE, BARESIP, PJSUA2]
             .into_iter()
             .filter(|hz| *hz != me)
             .collect()
@@ -261,39 +321,59 @@ async fn three_calls_in_a_conference_hear_each_other_and_the_local_party() {
         );
     }
 
-    // baresip's decoded audio: the whole call, and (timed back from the
-    // end of its file) the held stretch.
+    // baresip's decoded audio and pjsua2's recording: the whole call, and
+    // (timed back from the end of each file) the held stretch.
     let wavs = b.decoded();
     assert!(!wavs.is_empty(), "no decoded WAV:\n{}", b.log());
-    let (heard, rate) = baresip::read_wav(&wavs[0]);
-    check("baresip", &heard, rate, &others(BARESIP), &[BARESIP]);
-    let from_end = |t: Instant| (ended_at - t).as_secs_f64();
-    let samples_at = |seconds: f64| {
-        heard
-            .len()
-            .saturating_sub((seconds * f64::from(rate)) as usize)
-    };
-    let held_part = heard
-        .get(samples_at(from_end(held_at) - 0.7)..samples_at(from_end(unheld_at) + 0.5))
-        .unwrap_or_default();
-    check(
-        "baresip while alice holds",
-        held_part,
-        rate,
-        &[BOB, DAVE],
-        &[BARESIP, ALICE],
-    );
+    let mut pj_child = pj;
+    for _ in 0..100 {
+        if pj_child.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pj_heard = read_wav_at(&pj_child.record, 8000).unwrap();
+    for (who, me, (heard, rate)) in [
+        ("baresip", BARESIP, baresip::read_wav(&wavs[0])),
+        ("pjsua2", PJSUA2, (pj_heard, 8000)),
+    ] {
+        check(who, &heard, rate, &others(me), &[me]);
+        let from_end = |t: Instant| (ended_at - t).as_secs_f64();
+        let samples_at = |seconds: f64| {
+            heard
+                .len()
+                .saturating_sub((seconds * f64::from(rate)) as usize)
+        };
+        let held_part = heard
+            .get(samples_at(from_end(held_at) - 0.7)..samples_at(from_end(unheld_at) + 0.5))
+            .unwrap_or_default();
+        let mut held_present = others(me);
+        held_present.retain(|hz| *hz != ALICE);
+        check(
+            &format!("{who} while alice holds"),
+            held_part,
+            rate,
+            &held_present,
+            &[me, ALICE],
+        );
+    }
 
     // Alice's speaker: the three others, never her own microphone.
     let speaker = read_wav_at(&dir.0.join("alice-speaker.wav"), 8000).unwrap();
-    check("alice", &speaker, 8000, &[BOB, DAVE, BARESIP], &[ALICE]);
+    check(
+        "alice",
+        &speaker,
+        8000,
+        &[BOB, DAVE, BARESIP, PJSUA2],
+        &[ALICE],
+    );
     // The recorder of all: every party and the prompt.
     let everything = read_wav_at(&dir.0.join("all.wav"), 8000).unwrap();
     check(
         "the conference recorder",
         &everything,
         8000,
-        &[ALICE, BOB, DAVE, BARESIP, PROMPT],
+        &[ALICE, BOB, DAVE, BARESIP, PJSUA2, PROMPT],
         &[],
     );
 }
