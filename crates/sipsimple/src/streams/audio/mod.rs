@@ -518,8 +518,9 @@ impl AudioStream {
             .map(|a| a.port.clone() as Arc<dyn crate::audio::AudioPort>)
     }
 
-    /// The stream's bridge (the spec's `bridge`): the mixer's device, and
-    /// the stream while it is active. Add a WaveRecorder or WavePlayer
+    /// The stream's bridge (the spec's `bridge`): the mixer's device
+    /// (lent to the conference while the stream is in an AudioConference),
+    /// and the stream while it is active. Add a WaveRecorder or WavePlayer
     /// here to record or play into the call.
     pub fn bridge(&self) -> Option<Arc<crate::audio::AudioBridge>> {
         lock(&self.audio).as_ref().map(|a| a.bridge.clone())
