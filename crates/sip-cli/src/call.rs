@@ -4,8 +4,9 @@
 //! goes to `--output FILE.wav`.
 //!
 //! While a call is up, lines on standard input are commands: `hangup`,
-//! `hold`, `unhold`, `dtmf DIGITS`, `record [FILE.wav]` (alone: start
-//! under a generated name, or stop), `mute`, `unmute`.
+//! `hold`, `unhold`, `dtmf DIGITS`, `record [FILE.wav]` (both
+//! directions; alone: start under a generated name, or stop), `mute`,
+//! `unmute`.
 //! Ctrl-C (or SIGTERM) hangs up and exits.
 
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ impl AudioOptions {
     /// A stream on the engine's address (every address if it listens on
     /// all), with the ports and codecs the settings give `account`
     /// (`rtp.port_range`, its or the global `rtp.audio_codec_list`).
-    async fn stream(
+    pub(crate) async fn stream(
         &self,
         app: &SipApplication,
         account: impl Into<SessionAccount>,
@@ -166,7 +167,7 @@ pub(crate) fn pick_account(
 }
 
 /// One line for a notification of `session`, if worth showing.
-fn line(n: &NotificationData) -> Option<String> {
+pub(crate) fn line(n: &NotificationData) -> Option<String> {
     Some(match n {
         NotificationData::SIPSessionGotRingIndication => "ringing".into(),
         NotificationData::SIPSessionGotProvisionalResponse { code, reason } => {
@@ -262,7 +263,7 @@ async fn follow(
                         out(&format!("codec {}\n", audio.codec().unwrap_or_default()))?;
                         if let Some(path) = &options.output {
                             audio
-                                .start_recording(Some(path))
+                                .start_recording_received(path)
                                 .map_err(anyhow::Error::msg)?;
                         }
                     }

@@ -23,6 +23,7 @@
 
 mod call;
 mod chat;
+mod conference;
 mod config;
 mod demo;
 mod demo_agents;
@@ -123,6 +124,24 @@ enum Command {
         #[command(flatten)]
         audio: AudioArgs,
         /// Hang up after this many seconds.
+        #[arg(long, value_name = "SECS")]
+        hangup_after: Option<f64>,
+    },
+    /// Call every URI and join the calls in an audio conference with the
+    /// local audio. While it runs, type hold, unhold or hangup; Ctrl-C
+    /// hangs up all.
+    #[command(
+        after_help = "--output records the whole conference. Exit status: 0 a call started, 1 none did, 2 usage or I/O error."
+    )]
+    Conference {
+        #[arg(required = true, num_args = 1..)]
+        uris: Vec<String>,
+        /// Call from this account (default: the default account).
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        audio: AudioArgs,
+        /// Hang up all after this many seconds.
         #[arg(long, value_name = "SECS")]
         hangup_after: Option<f64>,
     },
@@ -427,6 +446,24 @@ fn main() -> ExitCode {
             call::call(
                 &path,
                 &uri,
+                account.as_deref(),
+                audio.options(),
+                limit,
+                |l| out.write(l),
+            )
+        }),
+        Command::Conference {
+            uris,
+            account,
+            audio,
+            hangup_after,
+        } => config::path(cli.config).and_then(|path| {
+            let limit = hangup_after
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(std::time::Duration::from_secs_f64);
+            conference::conference(
+                &path,
+                &uris,
                 account.as_deref(),
                 audio.options(),
                 limit,

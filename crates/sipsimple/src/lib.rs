@@ -11,7 +11,7 @@
 //! connections, the shared MSRP port and relays (`msrp`), and the audio
 //! objects (`audio`: a clocked mixer, bridges, WAV player/recorder, tones,
 //! devices: null, WAV files, and the sound card through cpal behind the
-//! `sound-card` feature).
+//! `sound-card` feature), and the audio conference (`conference`).
 //!
 //! Does not own: protocol syntax and state machines (the sans-IO crates
 //! `sip-proto`, `sdp`, `msrp-proto`), message bodies (`payloads`: CPIM,
@@ -22,6 +22,7 @@
 pub mod account;
 pub mod application;
 pub mod audio;
+pub mod conference;
 pub mod config;
 pub mod engine;
 pub mod instant_message;

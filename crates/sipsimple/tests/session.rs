@@ -370,7 +370,7 @@ async fn dtmf_digits_arrive_as_rfc_4733_events() {
 }
 
 #[tokio::test]
-async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
+async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_both_ways() {
     let dir = common::TempDir::new("wav");
     // 1 s of 1000 Hz at 16 kHz stereo: the stream mixes down and converts.
     let input = dir.0.join("in.wav");
@@ -424,10 +424,13 @@ async fn a_wav_file_is_played_into_the_call_and_the_other_side_records_one() {
         "{} samples recorded",
         recorded.len()
     );
-    assert!(
-        power(&recorded, 1000.0) > 100.0 * power(&recorded, 440.0),
-        "the file's tone"
-    );
+    // Both directions: the file alice plays, and bob's own 440 Hz.
+    for hz in [1000.0, 440.0] {
+        assert!(
+            power(&recorded, hz) > 100.0 * power(&recorded, 700.0),
+            "{hz} Hz in the recording"
+        );
+    }
     alice.stop();
     bob.stop();
 }
@@ -746,6 +749,13 @@ async fn start_recording_without_a_name_records_in_the_recordings_directory() {
     bob_audio.stop_recording();
     let recorded = sipsimple::streams::audio::read_wav(&path).unwrap();
     assert!(recorded.len() >= 2400, "{} samples", recorded.len());
+    // What bob sends (1000 Hz) and what he hears (alice's 440 Hz).
+    for hz in [1000.0, 440.0] {
+        assert!(
+            power(&recorded, hz) > 100.0 * power(&recorded, 700.0),
+            "{hz} Hz in the recording"
+        );
+    }
     call.end().await.unwrap();
     until(&mut alice_all, "SIPSessionDidEnd").await;
     alice.stop();

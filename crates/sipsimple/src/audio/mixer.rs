@@ -58,8 +58,50 @@ struct Graph {
 
 struct Plan {
     slots: Vec<(SlotId, Weak<dyn SlotIo>, bool, bool)>,
-    /// (consumer, producers), consumers in slot order.
-    inputs: Vec<(SlotId, Vec<SlotId>)>,
+    /// Each consumer (its index in `slots`) and how its mix is made.
+    inputs: Vec<(usize, Mix)>,
+    /// Producer sets (indices in `slots`) summed once per tick and shared
+    /// by the consumers whose inputs are nearly the same.
+    bases: Vec<Vec<usize>>,
+}
+
+/// A consumer's mix: its producers' sum, or a shared base sum corrected
+/// by the few producers that differ. In a conference every party's mix
+/// is everyone but itself: one base and one subtraction per party make
+/// a tick linear in the parties instead of quadratic. The sums are exact
+/// (i32, saturated only at the end), so subtracting is lossless.
+enum Mix {
+    Direct(Vec<usize>),
+    Shared {
+        base: usize,
+        add: Vec<usize>,
+        sub: Vec<usize>,
+    },
+}
+
+/// Below this many inputs a consumer sums them itself.
+const SHARED_MIN: usize = 8;
+
+/// How `inputs` is made from one of `bases`, if that is cheaper than a
+/// sum of its own: (base, to add, to subtract).
+fn nearest_base(bases: &[Vec<usize>], inputs: &[usize]) -> Option<(usize, Vec<usize>, Vec<usize>)> {
+    let limit = inputs.len() / 4;
+    bases.iter().enumerate().find_map(|(i, base)| {
+        let add: Vec<usize> = inputs
+            .iter()
+            .filter(|p| base.binary_search(p).is_err())
+            .copied()
+            .collect();
+        if add.len() > limit {
+            return None;
+        }
+        let sub: Vec<usize> = base
+            .iter()
+            .filter(|p| inputs.binary_search(p).is_err())
+            .copied()
+            .collect();
+        (add.len() + sub.len() <= limit).then_some((i, add, sub))
+    })
 }
 
 impl Graph {
@@ -76,23 +118,55 @@ impl Graph {
                 Some((SlotId(i as u32), s.io.clone(), s.producer, s.consumer))
             })
             .collect();
-        let inputs = slots
-            .iter()
-            .filter(|(_, _, _, consumer)| *consumer)
-            .map(|(id, ..)| {
-                let from = self
-                    .edges
-                    .iter()
-                    .filter(|(_, to)| to == id)
-                    .map(|(from, _)| *from)
-                    .collect();
-                (*id, from)
-            })
-            .collect();
-        let plan = Arc::new(Plan { slots, inputs });
+        let index = |id: SlotId| slots.binary_search_by_key(&id, |(s, ..)| *s).ok();
+        let mut bases: Vec<Vec<usize>> = Vec::new();
+        let mut inputs = Vec::new();
+        for (at, (id, _, _, consumer)) in slots.iter().enumerate() {
+            if !consumer {
+                continue;
+            }
+            // Sorted (edges are ordered by source, slots by id).
+            let from: Vec<usize> = self
+                .edges
+                .iter()
+                .filter(|(_, to)| to == id)
+                .filter_map(|(from, _)| index(*from))
+                .filter(|i| slots.get(*i).is_some_and(|s| s.2))
+                .collect();
+            let mix = if from.len() < SHARED_MIN {
+                Mix::Direct(from)
+            } else if let Some((base, add, sub)) = nearest_base(&bases, &from) {
+                Mix::Shared { base, add, sub }
+            } else {
+                bases.push(from);
+                Mix::Shared {
+                    base: bases.len() - 1,
+                    add: Vec::new(),
+                    sub: Vec::new(),
+                }
+            };
+            inputs.push((at, mix));
+        }
+        let plan = Arc::new(Plan {
+            slots,
+            inputs,
+            bases,
+        });
         self.plan = Some(plan.clone());
         plan
     }
+}
+
+/// A tick's buffers, kept from tick to tick.
+#[derive(Default)]
+struct Scratch {
+    /// One frame per slot of the plan, and whether it produced one.
+    produced: Vec<i16>,
+    has: Vec<bool>,
+    /// Each base's sum and how many of its producers produced.
+    base_sums: Vec<(Vec<i32>, usize)>,
+    mix: Vec<i32>,
+    out: Vec<i16>,
 }
 
 struct Device {
@@ -112,6 +186,7 @@ struct Inner {
     /// The AudioDevice port most users share (one slot for all the
     /// streams' bridges), while anyone holds it.
     shared_device: Mutex<Weak<super::port::AudioDevice>>,
+    scratch: Mutex<Scratch>,
 }
 
 impl Drop for Inner {
@@ -189,6 +264,7 @@ impl AudioMixer {
                 clock: Mutex::new(None),
                 notify: Mutex::new(None),
                 shared_device: Mutex::new(Weak::new()),
+                scratch: Mutex::new(Scratch::default()),
             }),
         }
     }
@@ -348,45 +424,93 @@ impl AudioMixer {
         let plan = lock(&self.inner.graph).plan();
         let live: Vec<Option<Arc<dyn SlotIo>>> =
             plan.slots.iter().map(|(_, io, ..)| io.upgrade()).collect();
-        let io_of = |id: SlotId| {
-            plan.slots
-                .binary_search_by_key(&id, |(s, ..)| *s)
-                .ok()
-                .and_then(|i| live.get(i).cloned().flatten())
-        };
-        let mut produced: Vec<(SlotId, Vec<i16>)> = Vec::new();
-        let mut frame = vec![0i16; frame_len];
-        for ((id, _, producer, _), io) in plan.slots.iter().zip(&live) {
+        let mut scratch = lock(&self.inner.scratch);
+        let Scratch {
+            produced,
+            has,
+            base_sums,
+            mix,
+            out,
+        } = &mut *scratch;
+        produced.clear();
+        produced.resize(plan.slots.len() * frame_len, 0);
+        has.clear();
+        has.resize(plan.slots.len(), false);
+        for (((_, _, producer, _), io), (frame, has)) in plan
+            .slots
+            .iter()
+            .zip(&live)
+            .zip(produced.chunks_mut(frame_len).zip(has.iter_mut()))
+        {
             if let (true, Some(io)) = (*producer, io) {
-                frame.fill(0);
-                if io.produce(&mut frame) {
-                    produced.push((*id, frame.clone()));
-                }
+                *has = io.produce(frame);
             }
         }
-        let zeros = vec![0i16; frame_len];
-        let mut mix = vec![0i32; frame_len];
-        let mut out = vec![0i16; frame_len];
-        for (id, from) in &plan.inputs {
-            let Some(io) = io_of(*id) else { continue };
-            let mut any = false;
-            mix.fill(0);
-            for (p, frame) in &produced {
-                if from.contains(p) {
-                    any = true;
-                    for (m, s) in mix.iter_mut().zip(frame) {
-                        *m += i32::from(*s);
-                    }
-                }
+        let frame_of = |i: usize| {
+            produced
+                .get(i * frame_len..(i + 1) * frame_len)
+                .filter(|_| has.get(i).copied().unwrap_or(false))
+        };
+        base_sums.resize_with(plan.bases.len(), Default::default);
+        for (base, (sum, count)) in plan.bases.iter().zip(base_sums.iter_mut()) {
+            sum.clear();
+            sum.resize(frame_len, 0);
+            *count = 0;
+            for frame in base.iter().filter_map(|i| frame_of(*i)) {
+                *count += 1;
+                add(sum, frame);
             }
-            if !any {
+        }
+        out.clear();
+        out.resize(frame_len, 0);
+        let zeros = vec![0i16; frame_len];
+        for (at, how) in &plan.inputs {
+            let Some(io) = live.get(*at).cloned().flatten() else {
+                continue;
+            };
+            let heard = match how {
+                Mix::Direct(from) => {
+                    mix.clear();
+                    mix.resize(frame_len, 0);
+                    let mut n = 0;
+                    for frame in from.iter().filter_map(|i| frame_of(*i)) {
+                        n += 1;
+                        add(mix, frame);
+                    }
+                    n
+                }
+                Mix::Shared {
+                    base,
+                    add: plus,
+                    sub: minus,
+                } => {
+                    let Some((sum, count)) = base_sums.get(*base) else {
+                        continue;
+                    };
+                    mix.clear();
+                    mix.extend_from_slice(sum);
+                    let mut n = *count;
+                    for frame in minus.iter().filter_map(|i| frame_of(*i)) {
+                        n -= 1;
+                        for (m, s) in mix.iter_mut().zip(frame) {
+                            *m -= i32::from(*s);
+                        }
+                    }
+                    for frame in plus.iter().filter_map(|i| frame_of(*i)) {
+                        n += 1;
+                        add(mix, frame);
+                    }
+                    n
+                }
+            };
+            if heard == 0 {
                 io.consume_silence(&zeros);
                 continue;
             }
-            for (o, m) in out.iter_mut().zip(&mix) {
+            for (o, m) in out.iter_mut().zip(mix.iter()) {
                 *o = (*m).clamp(-32768, 32767) as i16;
             }
-            io.consume(&out);
+            io.consume(out);
         }
         let mut d = lock(&self.inner.device);
         let Device {
@@ -395,6 +519,85 @@ impl AudioMixer {
         for (o, m) in out.iter_mut().zip(output.iter()) {
             *o = (*m).clamp(-32768, 32767) as i16;
         }
-        backend.write(&out);
+        backend.write(out);
+    }
+}
+
+fn add(sum: &mut [i32], frame: &[i16]) {
+    for (m, s) in sum.iter_mut().zip(frame) {
+        *m += i32::from(*s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::NullBackend;
+
+    /// Produces a constant (when talking) and keeps the last mix heard.
+    struct Party {
+        level: i16,
+        talking: Mutex<bool>,
+        heard: Mutex<Option<i16>>,
+    }
+
+    impl SlotIo for Party {
+        fn produce(&self, frame: &mut [i16]) -> bool {
+            frame.fill(self.level);
+            *lock(&self.talking)
+        }
+
+        fn consume(&self, frame: &[i16]) {
+            *lock(&self.heard) = frame.first().copied();
+        }
+
+        fn consume_silence(&self, _zeros: &[i16]) {
+            *lock(&self.heard) = None;
+        }
+    }
+
+    /// A full mesh large enough for shared sums gives each party exactly
+    /// the others' sum, and silence when nobody else talks.
+    #[test]
+    fn shared_sums_mix_exactly_what_direct_sums_would() {
+        let mixer = AudioMixer::new(Box::new(NullBackend { sample_rate: 8000 }));
+        let parties: Vec<Arc<Party>> = (0..12)
+            .map(|i| {
+                Arc::new(Party {
+                    level: 1 << i,
+                    talking: Mutex::new(true),
+                    heard: Mutex::new(None),
+                })
+            })
+            .collect();
+        let slots: Vec<SlotHandle> = parties
+            .iter()
+            .map(|p| {
+                let weak: Weak<dyn SlotIo> = Arc::downgrade(&(p.clone() as Arc<dyn SlotIo>));
+                mixer.add_slot(weak, true, true)
+            })
+            .collect();
+        for a in &slots {
+            for b in &slots {
+                mixer.connect(a.id(), b.id());
+            }
+        }
+        let plan = lock(&mixer.inner.graph).plan();
+        assert_eq!(plan.bases.len(), 1, "one shared sum for the mesh");
+        mixer.tick();
+        let all: i32 = parties.iter().map(|p| i32::from(p.level)).sum();
+        for p in &parties {
+            let want = (all - i32::from(p.level)).clamp(-32768, 32767) as i16;
+            assert_eq!(*lock(&p.heard), Some(want), "party {}", p.level);
+        }
+        // Only the loudest talks: it hears silence, the others hear it.
+        for p in &parties[..11] {
+            *lock(&p.talking) = false;
+        }
+        mixer.tick();
+        assert_eq!(*lock(&parties[11].heard), None);
+        for p in &parties[..11] {
+            assert_eq!(*lock(&p.heard), Some(1 << 11));
+        }
     }
 }

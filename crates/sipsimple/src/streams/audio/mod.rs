@@ -26,6 +26,7 @@
 mod codec;
 mod media_stream;
 mod port;
+mod recording;
 mod rtp_io;
 pub mod sdes;
 
@@ -45,6 +46,7 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
+use recording::Recording;
 
 /// The stream's own sample rate: what sources give, recordings keep and
 /// the mixer port exchanges, whatever the codec.
@@ -170,7 +172,7 @@ pub struct AudioStream {
     notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     /// Where `start_recording(None)` writes (from the session).
     recordings: Mutex<Option<crate::streams::RecordingDefaults>>,
-    /// What arrives is also written here while recording.
+    /// Both directions are also written here while recording.
     recording: Arc<Mutex<Option<Recording>>>,
     /// Send silence instead of the source (the source does not advance).
     muted: Arc<std::sync::atomic::AtomicBool>,
@@ -209,12 +211,6 @@ struct Attached {
     bridge: Arc<crate::audio::AudioBridge>,
     /// The bridge holds ports weakly; the device lives here.
     _device: Arc<crate::audio::AudioDevice>,
-}
-
-/// A WAV file being written with what arrives (8 kHz mono).
-struct Recording {
-    path: std::path::PathBuf,
-    writer: hound::WavWriter<std::io::BufWriter<std::fs::File>>,
 }
 
 impl std::fmt::Debug for AudioStream {
@@ -414,8 +410,8 @@ impl AudioStream {
         }
     }
 
-    /// Writes what arrives from now on to `path` (a WAV file, 8 kHz mono
-    /// 16-bit), posting AudioStreamWillStartRecordingAudio and
+    /// Records the call from now on to `path` (a WAV file, 8 kHz mono
+    /// 16-bit): what we send and what arrives, mixed. Posts AudioStreamWillStartRecordingAudio and
     /// DidStartRecordingAudio; returns the file. Without a path the
     /// file is `audio.recordings_directory/YYYYMMDD-HHMMSS-LOCAL-REMOTE.wav`
     /// (the directory is made). A recording already running is stopped
@@ -423,6 +419,24 @@ impl AudioStream {
     pub fn start_recording(
         &self,
         path: Option<&std::path::Path>,
+    ) -> Result<std::path::PathBuf, String> {
+        self.record(path, true)
+    }
+
+    /// Like [`AudioStream::start_recording`] to `path`, but only what
+    /// arrives (not in the spec: what a peer sent, for tools and tests
+    /// that check it).
+    pub fn start_recording_received(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<std::path::PathBuf, String> {
+        self.record(Some(path), false)
+    }
+
+    fn record(
+        &self,
+        path: Option<&std::path::Path>,
+        both: bool,
     ) -> Result<std::path::PathBuf, String> {
         let path = match path {
             Some(p) => p.to_owned(),
@@ -452,6 +466,9 @@ impl AudioStream {
         *lock(&self.recording) = Some(Recording {
             path: path.to_owned(),
             writer,
+            sent: VecDeque::new(),
+            received: VecDeque::new(),
+            both,
         });
         self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
         Ok(path.to_owned())
@@ -466,7 +483,7 @@ impl AudioStream {
         self.post(NotificationData::AudioStreamWillStopRecordingAudio {
             filename: filename.clone(),
         });
-        let _ = r.writer.finalize();
+        r.finish();
         self.post(NotificationData::AudioStreamDidStopRecordingAudio { filename });
     }
 
@@ -503,8 +520,9 @@ impl AudioStream {
             .map(|a| a.port.clone() as Arc<dyn crate::audio::AudioPort>)
     }
 
-    /// The stream's bridge (the spec's `bridge`): the mixer's device, and
-    /// the stream while it is active. Add a WaveRecorder or WavePlayer
+    /// The stream's bridge (the spec's `bridge`): the mixer's device
+    /// (lent to the conference while the stream is in an AudioConference),
+    /// and the stream while it is active. Add a WaveRecorder or WavePlayer
     /// here to record or play into the call.
     pub fn bridge(&self) -> Option<Arc<crate::audio::AudioBridge>> {
         lock(&self.audio).as_ref().map(|a| a.bridge.clone())
@@ -632,6 +650,7 @@ impl AudioStream {
                         .send_telephone_event_format()
                         .map(|f| (f.payload_type, f.codec.clock_rate, self.dtmf.clone())),
                     srtp: srtp.clone(),
+                    recording: self.recording.clone(),
                 }
                 .run(),
             ));

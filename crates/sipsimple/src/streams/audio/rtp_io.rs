@@ -40,6 +40,8 @@ pub(super) struct SendSide {
     pub(super) events: Option<Events>,
     /// SRTP under our key, when negotiated.
     pub(super) srtp: Option<super::SrtpPair>,
+    /// What we send goes into the recording too.
+    pub(super) recording: Arc<Mutex<Option<Recording>>>,
 }
 
 impl SendSide {
@@ -103,6 +105,9 @@ impl SendSide {
                     let mut guard = lock(&self.source);
                     let (src, position) = &mut *guard;
                     src.fill(&mut frame, position);
+                }
+                if let Some(r) = lock(&self.recording).as_mut() {
+                    r.push_sent(&frame);
                 }
                 let clock = self.codec.frame_clock();
                 if self.codec.encode(&frame, &mut payload) {
@@ -361,9 +366,7 @@ async fn playout(
             f.push_received(&samples);
         }
         if let Some(r) = lock(&recording).as_mut() {
-            for s in &samples {
-                let _ = r.writer.write_sample(*s);
-            }
+            r.push_received(&samples);
         }
         let keep = keep.load(std::sync::atomic::Ordering::Relaxed);
         if keep > 0 {
