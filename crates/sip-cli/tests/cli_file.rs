@@ -66,6 +66,37 @@ fn sip(cfg: &Path) -> Command {
     c
 }
 
+/// `sip listen` as bob on a port that was free a moment ago: under a
+/// parallel test run another process may take it first (the listener
+/// then exits at once), so a few ports are tried.
+fn listen_on_a_free_port(dir: &Path, msrp: &str, args: impl Fn(&mut Command)) -> (Proc, u16) {
+    for _ in 0..5 {
+        let port = free_udp_port();
+        let bob = config(dir, "bob", port, msrp);
+        let mut c = sip(&bob);
+        args(&mut c);
+        let mut listener = Proc::start(c);
+        // Generous: a loaded machine runs hundreds of tests beside it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match listener.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => {
+                    listener.seen.push(l.clone());
+                    if l.contains("accounts:") {
+                        return (listener, port);
+                    }
+                }
+                Err(_) => {
+                    if let Ok(Some(_)) = listener.child.try_wait() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    panic!("sip listen did not start on any of 5 ports");
+}
+
 /// A `sip` process; its stdout lines on a channel; killed when dropped.
 struct Proc {
     child: Child,
@@ -147,15 +178,12 @@ fn data(len: usize) -> Vec<u8> {
 fn send_to_listener(msrp: &str) {
     let dir = Dir::new(&format!("push-{msrp}"));
     let inbox = dir.0.join("inbox");
-    let port = free_udp_port();
-    let bob = config(&dir.0, "bob", port, msrp);
     let alice = config(&dir.0, "alice", 0, msrp);
     let file = dir.0.join("report final.pdf");
     std::fs::write(&file, data(300_000)).unwrap();
-    let mut c = sip(&bob);
-    c.args(["listen", "--accept-files"]).arg(&inbox);
-    let mut listener = Proc::start(c);
-    listener.wait_for("accounts:", 15);
+    let (mut listener, port) = listen_on_a_free_port(&dir.0, msrp, |c| {
+        c.args(["listen", "--accept-files"]).arg(&inbox);
+    });
     let mut c = sip(&alice);
     c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
         .arg(&file);
@@ -190,15 +218,12 @@ fn send_file_to_listen_accept_files_over_tcp() {
 #[test]
 fn a_declined_file_exits_1() {
     let dir = Dir::new("declined");
-    let port = free_udp_port();
-    let bob = config(&dir.0, "bob", port, "tcp");
     let alice = config(&dir.0, "alice", 0, "tcp");
     let file = dir.0.join("x.bin");
     std::fs::write(&file, data(10)).unwrap();
-    let mut c = sip(&bob);
-    c.arg("listen");
-    let mut listener = Proc::start(c);
-    listener.wait_for("accounts:", 15);
+    let (mut listener, port) = listen_on_a_free_port(&dir.0, "tcp", |c| {
+        c.arg("listen");
+    });
     let mut c = sip(&alice);
     c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
         .arg(&file);
