@@ -1,7 +1,6 @@
-//! baresip for the tests that need a third-party peer next to others
-//! (the conference test): the same start-up and ctrl_tcp driving as
-//! `interop_baresip.rs` (Debian package baresip; `scripts/test.sh`
-//! installs it). Its `ausine` plays 440 Hz, `sndfile` writes what it
+//! baresip as a peer, started per test with a config of our own and
+//! driven over ctrl_tcp (Debian package baresip; `scripts/test.sh`
+//! installs it): shared by `interop_baresip.rs` and the conference test. Its `ausine` plays 440 Hz, `sndfile` writes what it
 //! decodes to WAV in its directory.
 #![allow(dead_code)] // each test binary uses a different subset
 
