@@ -109,6 +109,15 @@ fn words(values: Vec<&str>) -> Vec<String> {
         .collect()
 }
 
+/// Whether the offered m-line `m` is a live MSRP stream of kind `media`
+/// (`message`, `application`): TCP/MSRP or TCP/TLS/MSRP, port not 0.
+/// What every MSRP stream type checks before its own tests.
+pub(crate) fn is_offered_msrp(m: &Media, media: &str) -> bool {
+    let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
+        || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
+    msrp && m.port != 0 && m.media.eq_ignore_ascii_case(media)
+}
+
 /// Whether `content_type` is among `accepted` (`*`, `type/*` wildcards).
 pub fn type_accepted(accepted: &[String], content_type: &str) -> bool {
     let ct = content_type

@@ -125,9 +125,7 @@ impl MediaStreamType for ChatStreamType {
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
         Box::pin(async move {
             let m = remote.media.get(index)?;
-            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
-                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
-            if m.media != "message" || m.port == 0 || !msrp || m.file_selector().is_some() {
+            if !super::base::is_offered_msrp(m, "message") || m.file_selector().is_some() {
                 return None;
             }
             let offer = RemoteMedia::from_sdp(remote, index).ok()?;

@@ -523,9 +523,7 @@ impl MediaStreamType for DesktopSharingStreamType {
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
         Box::pin(async move {
             let m = remote.media.get(index)?;
-            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
-                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
-            if !m.media.eq_ignore_ascii_case("application") || m.port == 0 || !msrp {
+            if !super::base::is_offered_msrp(m, "application") {
                 return None;
             }
             let offer = RemoteMedia::from_sdp(remote, index).ok()?;

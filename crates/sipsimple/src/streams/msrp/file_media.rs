@@ -142,9 +142,7 @@ impl MediaStreamType for FileTransferStreamType {
     ) -> BoxFuture<'a, Option<Arc<dyn MediaStream>>> {
         Box::pin(async move {
             let m = remote.media.get(index)?;
-            let msrp = m.protocol.eq_ignore_ascii_case("TCP/MSRP")
-                || m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP");
-            if m.media != "message" || m.port == 0 || !msrp {
+            if !super::base::is_offered_msrp(m, "message") {
                 return None;
             }
             // A selector we cannot read, or without a size, is no file we
