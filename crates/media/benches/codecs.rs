@@ -2,7 +2,8 @@
 //! one frame (a speech-like signal: two tones and a little noise), and
 //! the whole per-frame path of a call (the stream's 8 kHz frame
 //! converted to the codec's rate, coded, through the jitter buffer,
-//! decoded, converted back), as the AudioStream runs it.
+//! decoded, converted back), as the AudioStream runs it, and the same
+//! with SRTP protect and unprotect on the way.
 //!
 //! cargo bench -p media --bench codecs
 //!
@@ -101,5 +102,57 @@ fn call_path(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode_decode, call_path);
+/// The call path with SRTP (AES_CM_128_HMAC_SHA1_80) around the network:
+/// each encoded frame becomes an RTP packet, is protected by the sender's
+/// context and unprotected by the receiver's (replay check included),
+/// then parsed and buffered as above.
+fn call_path_srtp(c: &mut Criterion) {
+    use media::rtp::RtpPacket;
+    use media::srtp::{MasterKey, SrtpContext, SrtpProfile};
+    let key = MasterKey::new([3; 16], [5; 14]);
+    let mut g = c.benchmark_group("call path 20 ms with SRTP");
+    for (name, clock) in CODECS {
+        let mut codec = codec(name, clock);
+        let rate = codec.sample_rate();
+        let step = codec.frame_clock();
+        let mut up = FrameResampler::new(8000, rate).unwrap();
+        let mut down = FrameResampler::new(rate, 8000).unwrap();
+        let mut jitter = JitterBuffer::new(step, 2, 10);
+        let mut tx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
+        let mut rx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
+        let input = frames(8000);
+        let (mut wide, mut payload, mut pcm, mut narrow, mut packet) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut ts, mut seq) = (0u32, 0u16);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let frame = &input[(ts / step) as usize % input.len()];
+                up.process(frame, &mut wide);
+                payload.clear();
+                codec.encode(&wide, &mut payload).unwrap();
+                packet.clear();
+                packet.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+                packet[2..4].copy_from_slice(&seq.to_be_bytes());
+                packet[4..8].copy_from_slice(&ts.to_be_bytes());
+                packet.extend_from_slice(&payload);
+                let wire = tx.protect_rtp(&packet).unwrap();
+                let plain = rx.unprotect_rtp(&wire).unwrap();
+                let rtp = RtpPacket::parse(&plain).unwrap();
+                jitter.push(rtp.timestamp, rtp.payload, ts);
+                ts = ts.wrapping_add(step);
+                seq = seq.wrapping_add(1);
+                pcm.clear();
+                match jitter.pop() {
+                    Frame::Audio(p) => codec.decode(&p, &mut pcm).unwrap(),
+                    _ => codec.conceal(None, &mut pcm),
+                }
+                down.process(&pcm, &mut narrow);
+                black_box(narrow.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, encode_decode, call_path, call_path_srtp);
 criterion_main!(benches);
