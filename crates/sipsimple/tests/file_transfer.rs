@@ -149,6 +149,12 @@ async fn push_between(p: &mut Peers, len: usize) {
     let (caller, _callee, theirs) = offer(p, ours.clone(), |_| {}).await;
     assert_eq!(theirs.direction(), TransferDirection::Receive);
     assert_eq!(theirs.transfer_id(), ours.transfer_id());
+    // RFC 5547 §6: the sender says what the file is to the receiver.
+    let attrs = theirs.file_attributes();
+    assert_eq!(attrs, ours.file_attributes());
+    assert_eq!(attrs.disposition.as_deref(), Some("attachment"));
+    let modified = httpdate::fmt_http_date(std::fs::metadata(&file).unwrap().modified().unwrap());
+    assert_eq!(attrs.date, Some(format!("modification:\"{modified}\"")));
     assert_eq!(finished(&mut p.bob_all).await, None);
     assert_eq!(finished(&mut p.alice_all).await, None);
     let got = theirs.progress();

@@ -41,6 +41,10 @@ impl MediaStream for FileTransferStream {
             m.attributes
                 .push(Attribute::new("file-range", r.to_value()));
         }
+        // Said by the side that has the file.
+        if inner.direction == TransferDirection::Send {
+            super::file_transfer::lock(&inner.attributes).to_sdp(&mut m);
+        }
         Ok(m)
     }
 
@@ -166,7 +170,7 @@ impl MediaStreamType for FileTransferStreamType {
             };
             let transfer_id = m.attribute("file-transfer-id").map(str::to_owned);
             let offer = RemoteMedia::from_sdp(remote, index).ok()?;
-            Some(Arc::new(FileTransferStream::make(
+            let stream = FileTransferStream::make(
                 settings,
                 direction,
                 selector,
@@ -174,7 +178,10 @@ impl MediaStreamType for FileTransferStreamType {
                 range,
                 transfer_id,
                 Some(offer),
-            )) as Arc<dyn MediaStream>)
+            );
+            *super::file_transfer::lock(&stream.inner.attributes) =
+                super::file_transfer::FileAttributes::from_sdp(m);
+            Some(Arc::new(stream) as Arc<dyn MediaStream>)
         })
     }
 }

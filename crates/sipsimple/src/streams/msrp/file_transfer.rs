@@ -121,6 +121,59 @@ pub(super) struct Inner {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// A REPORT moved `transferred_bytes` (or the transfer ended).
     reported: tokio::sync::Notify,
+    /// RFC 5547 §6's other file attributes: ours when we push, the
+    /// offer's when we take one.
+    pub(super) attributes: Mutex<FileAttributes>,
+}
+
+/// `a=file-disposition`, `a=file-date` and `a=file-icon` (RFC 5547 §6),
+/// as the SDP carries them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileAttributes {
+    /// `render` or `attachment` (RFC 2183 values).
+    pub disposition: Option<String>,
+    /// E.g. `modification:"Sun, 06 Dec 2026 04:50:00 GMT"`: creation,
+    /// modification and read dates in RFC 5322 form.
+    pub date: Option<String>,
+    /// A `cid:` URL of an icon sent as a message of the session.
+    pub icon: Option<String>,
+}
+
+impl FileAttributes {
+    /// What we say of a file we push: an attachment, with its
+    /// modification date when the file system has one.
+    fn of_file(path: &std::path::Path) -> FileAttributes {
+        let date = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| format!("modification:\"{}\"", httpdate::fmt_http_date(t)));
+        FileAttributes {
+            disposition: Some("attachment".into()),
+            date,
+            icon: None,
+        }
+    }
+
+    pub(super) fn from_sdp(m: &sdp::Media) -> FileAttributes {
+        let text = |name| m.attribute(name).map(|v| v.trim().to_owned());
+        FileAttributes {
+            disposition: text("file-disposition"),
+            date: text("file-date"),
+            icon: text("file-icon"),
+        }
+    }
+
+    pub(super) fn to_sdp(&self, m: &mut sdp::Media) {
+        for (name, value) in [
+            ("file-disposition", &self.disposition),
+            ("file-date", &self.date),
+            ("file-icon", &self.icon),
+        ] {
+            if let Some(v) = value {
+                m.attributes.push(sdp::Attribute::new(name, v.clone()));
+            }
+        }
+    }
 }
 
 /// The spec's FileTransferStream.
@@ -151,7 +204,8 @@ impl FileTransferStream {
         path: PathBuf,
         range: Option<FileRange>,
     ) -> FileTransferStream {
-        Self::make(
+        let attributes = FileAttributes::of_file(&path);
+        let stream = Self::make(
             settings,
             TransferDirection::Send,
             selector,
@@ -159,7 +213,15 @@ impl FileTransferStream {
             range,
             None,
             None,
-        )
+        );
+        *lock(&stream.inner.attributes) = attributes;
+        stream
+    }
+
+    /// RFC 5547 §6's disposition, dates and icon of the file: what we
+    /// offer when we push, what the offer said when we receive.
+    pub fn file_attributes(&self) -> FileAttributes {
+        lock(&self.inner.attributes).clone()
     }
 
     /// A stream that asks the peer for the file `selector` names (RFC
@@ -211,6 +273,7 @@ impl FileTransferStream {
                 tasks: Mutex::new(Vec::new()),
                 reported: tokio::sync::Notify::new(),
                 selector: Mutex::new(selector),
+                attributes: Mutex::new(FileAttributes::default()),
             }),
         }
     }

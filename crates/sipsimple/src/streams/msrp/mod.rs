@@ -21,7 +21,7 @@ pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopShar
 pub use file_media::FileTransferStreamType;
 pub use file_store::safe_file_name;
 pub use file_transfer::{
-    file_selector_for, FileTransferStream, TransferDirection, TransferProgress,
+    file_selector_for, FileAttributes, FileTransferStream, TransferDirection, TransferProgress,
 };
 pub use vnc::{
     DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,
