@@ -812,3 +812,33 @@ async fn rtp_from_another_source_is_dropped_and_counted() {
     alice.stop();
     bob.stop();
 }
+
+/// A long call keeps no answer path for requests it has answered: after
+/// the initial INVITE and five hold/unhold re-INVITEs, each ACKed, bob's
+/// session holds none (issue 13: the table grew with every request).
+#[tokio::test]
+async fn answered_requests_leave_no_server_transaction_behind() {
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
+    let alice_audio = tone_stream(440.0, vec![Codec::pcmu()]).await;
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
+    let bob_audio = tone_stream(1000.0, vec![Codec::pcmu()]).await;
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    for _ in 0..5 {
+        call.hold().await.unwrap();
+        until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
+        call.unhold().await.unwrap();
+        until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
+    }
+    // The last ACK may still be on its way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while answer.open_server_transactions() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(answer.open_server_transactions(), 0);
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

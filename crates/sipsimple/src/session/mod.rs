@@ -89,6 +89,9 @@ pub(crate) struct Shared {
     /// The sender id each stream was initialized with, so that a
     /// stream's MediaStreamDidFail finds its session.
     pub(crate) stream_senders: Mutex<Vec<(SenderId, std::sync::Weak<dyn MediaStream>)>>,
+    /// How many requests of the peer the session still holds an answer
+    /// path for (see [`Session::open_server_transactions`]).
+    pub(crate) server_transactions: std::sync::atomic::AtomicUsize,
 }
 
 pub(crate) struct Pending {
@@ -120,6 +123,7 @@ impl Shared {
             proposed: Mutex::new(None),
             pending: Mutex::new(None),
             stream_senders: Mutex::new(Vec::new()),
+            server_transactions: Default::default(),
         }
     }
 }
@@ -413,6 +417,15 @@ impl Session {
 const FAILED_STREAM_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
 
 impl Session {
+    /// Requests of the peer this session still keeps an answer path for:
+    /// those not answered finally yet, and a 2xx'd INVITE until its ACK
+    /// (issue 13: the table grew with every request of a long call).
+    pub fn open_server_transactions(&self) -> usize {
+        self.shared
+            .server_transactions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// This session's stream that was initialized with `sender`.
     pub(crate) fn stream_of(&self, sender: SenderId) -> Option<Arc<dyn MediaStream>> {
         lock(&self.shared.stream_senders)

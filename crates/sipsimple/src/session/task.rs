@@ -200,6 +200,8 @@ impl SessionTask {
 
     async fn on_input(&mut self, input: Input) {
         let now = std::time::Instant::now();
+        // The 2xx an ACK acknowledges is not retransmitted any more.
+        let mut acked = None;
         let actions = match input {
             Input::Request {
                 key,
@@ -211,7 +213,10 @@ impl SessionTask {
                 }
                 self.invite.handle_request(&request, now)
             }
-            Input::Ack(ack) => self.invite.handle_ack(&ack),
+            Input::Ack(ack) => {
+                acked = cseq(&ack.headers).map(|(n, _)| (n, "INVITE".to_owned()));
+                self.invite.handle_ack(&ack)
+            }
             Input::Cancelled => {
                 if self.state() == SessionState::Incoming {
                     self.invite.handle_cancel()
@@ -261,6 +266,12 @@ impl SessionTask {
             Input::Command(c) => self.on_command(c, now).await,
         };
         self.execute(actions).await;
+        if let Some(c) = acked {
+            self.server.remove(&c);
+        }
+        self.shared
+            .server_transactions
+            .store(self.server.len(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether these are the headers of a response to our (latest)
@@ -338,8 +349,15 @@ impl SessionTask {
                         }
                     }
                     self.responded(&c.1, &response);
+                    // Kept past the final answer only for a 2xx to an
+                    // INVITE, which is retransmitted until its ACK.
+                    let done = response.status.is_final()
+                        && !(c.1 == "INVITE" && response.status.is_success());
                     if let Some((key, _)) = self.server.get(&c) {
                         let _ = self.services.engine.send_response(key, response).await;
+                    }
+                    if done {
+                        self.server.remove(&c);
                     }
                 }
                 Action::SendStateless(Message::Request(ack)) => {
