@@ -323,8 +323,21 @@ async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<
     chat
 }
 
-#[tokio::test]
-async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
+/// Alice calls bob with audio (MSRP over TCP for both), then adds a chat
+/// that bob accepts: both sessions carry audio and chat.
+struct AudioCallWithChat {
+    _alice: SipApplication,
+    _bob: SipApplication,
+    alice_all: Subscription,
+    bob_all: Subscription,
+    caller: Session,
+    callee: Session,
+    bob_audio: Arc<sipsimple::streams::audio::AudioStream>,
+    alice_chat: Arc<ChatStream>,
+    bob_chat: Arc<ChatStream>,
+}
+
+async fn audio_call_with_chat() -> AudioCallWithChat {
     let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
@@ -351,6 +364,32 @@ async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
     let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
     until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
     assert_eq!(caller.streams().len(), 2);
+    AudioCallWithChat {
+        _alice: alice,
+        _bob: bob,
+        alice_all,
+        bob_all,
+        caller,
+        callee,
+        bob_audio,
+        alice_chat,
+        bob_chat,
+    }
+}
+
+#[tokio::test]
+async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
+    let AudioCallWithChat {
+        caller,
+        callee,
+        bob_audio,
+        alice_chat,
+        bob_chat,
+        mut alice_all,
+        mut bob_all,
+        _alice,
+        _bob,
+    } = audio_call_with_chat().await;
 
     alice_chat
         .send_message("during the call", "text/plain", MessageOptions::default())
@@ -389,31 +428,17 @@ async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
 #[tokio::test]
 async fn a_failed_chat_leaves_the_call_and_the_audio_goes_on() {
     use sipsimple::streams::MediaStream;
-    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
-    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let codecs = vec![sdp::offer_answer::Codec::pcmu()];
-    let (caller, callee) = common::alice_calls_bob(
-        &alice,
-        &bob,
-        &mut bob_all,
-        vec![common::tone_stream(440.0, codecs.clone()).await],
-    )
-    .await;
-    let bob_audio = common::tone_stream(1000.0, codecs).await;
-    callee.accept(vec![bob_audio.clone()]).await.unwrap();
-    until(&mut alice_all, "SIPSessionDidStart").await;
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    caller.add_stream(alice_chat.clone()).await.unwrap();
-    let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
-    until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
-    assert_eq!(caller.streams().len(), 2);
+    let AudioCallWithChat {
+        caller,
+        callee,
+        bob_audio,
+        alice_chat: _alice_chat,
+        bob_chat,
+        mut alice_all,
+        mut bob_all,
+        _alice,
+        _bob,
+    } = audio_call_with_chat().await;
 
     // Bob's side of the chat goes away at the MSRP level only.
     MediaStream::end(&*bob_chat);
