@@ -28,6 +28,11 @@ struct Peer {
 /// whose first request is `first` (it must name `ours` in its To-Path:
 /// `{ours}` in the text is replaced).
 async fn peer(first: &str) -> Peer {
+    peer_with(first, None).await
+}
+
+/// [`peer`] with our side sending keep-alives after `keepalive` idle.
+async fn peer_with(first: &str, keepalive: Option<Duration>) -> Peer {
     let server = MsrpServer::bind("127.0.0.1:0".parse().unwrap(), None)
         .await
         .unwrap();
@@ -43,11 +48,12 @@ async fn peer(first: &str) -> Peer {
         .await
         .expect("the server hands the connection on")
         .unwrap();
-    let cfg = SessionConfig::new(
+    let mut cfg = SessionConfig::new(
         vec![MsrpUri::parse(&ours).unwrap()],
         vec![MsrpUri::parse(&theirs).unwrap()],
         7,
     );
+    cfg.keepalive_interval = keepalive;
     let (tx, events) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let conn = MsrpConnection::spawn(
@@ -368,4 +374,56 @@ async fn a_connection_from_another_session_is_not_taken_for_ours() {
         .await
         .unwrap();
     assert!(matches!(n, Ok(0) | Err(_)));
+}
+
+/// The transaction id of the SEND in `text`, which must be a keep-alive.
+fn keepalive_tid(text: &str) -> String {
+    assert!(text.contains(" SEND\r\n"), "{text}");
+    assert!(text.contains("Keep-Alive: yes\r\n"), "{text}");
+    assert!(text.contains("Byte-Range: 1-0/0\r\n"), "{text}");
+    text.split_whitespace().nth(1).unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_idle_connection_sends_keepalives_and_one_the_peer_disowns_closes_it() {
+    let mut p = peer_with(
+        &send(
+            "bind1",
+            "{ours}",
+            "msrp://127.0.0.1:9/theirs;tcp",
+            "Byte-Range: 1-0/0\r\n",
+            "",
+            '$',
+        ),
+        Some(Duration::from_secs(1)),
+    )
+    .await;
+    assert!(read_some(&mut p.raw).await.starts_with("MSRP bind1 200"));
+    // The binding SEND is an (empty) message of the stream's.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while p.events.try_recv().is_ok() {}
+    // Idle for a second: a keep-alive comes; answered 200, the next one
+    // comes a second later and the connection stays up.
+    let first = keepalive_tid(&read_some(&mut p.raw).await);
+    let ok = format!(
+        "MSRP {first} 200 OK\r\nTo-Path: {}\r\nFrom-Path: {}\r\n-------{first}$\r\n",
+        p.ours, p.theirs
+    );
+    p.raw.write_all(ok.as_bytes()).await.unwrap();
+    let second = keepalive_tid(&read_some(&mut p.raw).await);
+    assert_ne!(first, second);
+    assert!(
+        p.events.try_recv().is_err(),
+        "keep-alives are no events of the stream's"
+    );
+    // The peer no longer knows the session (RFC 4975 §7.3.1: 481): the
+    // connection is dead.
+    let gone = format!("MSRP {second} 481 Session does not exist\r\nTo-Path: {}\r\nFrom-Path: {}\r\n-------{second}$\r\n", p.ours, p.theirs);
+    p.raw.write_all(gone.as_bytes()).await.unwrap();
+    let seen = until_closed(&p.events).await;
+    let error = closed_with_error(&seen);
+    assert!(
+        error.contains("keep-alive") && error.contains("481"),
+        "{error}"
+    );
 }

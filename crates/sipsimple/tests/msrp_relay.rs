@@ -24,11 +24,21 @@ fn relay_settings(port: u16, for_outbound: bool) -> String {
     )
 }
 
-#[tokio::test]
-async fn both_parties_chat_through_the_relay_with_reports() {
-    let relay = kamailio::start_msrp_relay(PASSWORD);
-    let alice = account_app_with("alice", "", &relay_settings(relay.port, true)).await;
-    let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
+/// Alice calls bob with a chat, each application made from its
+/// (global, account) configuration lines; both chats once started.
+async fn chat_call(
+    alice: (&str, &str),
+    bob: (&str, &str),
+) -> (
+    sipsimple::application::SipApplication,
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+    sipsimple::notification::Subscription,
+    Arc<ChatStream>,
+    Arc<ChatStream>,
+) {
+    let alice = account_app_with("alice", alice.0, alice.1).await;
+    let bob = account_app_with("bob", bob.0, bob.1).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let account = alice.account_manager().accounts().remove(0);
@@ -37,7 +47,7 @@ async fn both_parties_chat_through_the_relay_with_reports() {
         .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
         .unwrap();
     let alice_chat = Arc::new(ChatStream::new(&settings));
-    let _call = alice
+    alice
         .session_manager()
         .connect(
             &account,
@@ -51,6 +61,17 @@ async fn both_parties_chat_through_the_relay_with_reports() {
     let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
     callee.accept(proposed).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
+    (alice, bob, alice_all, bob_all, alice_chat, bob_chat)
+}
+
+#[tokio::test]
+async fn both_parties_chat_through_the_relay_with_reports() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) = chat_call(
+        ("", &relay_settings(relay.port, true)),
+        ("", &relay_settings(relay.port, false)),
+    )
+    .await;
 
     // Each side's path starts at the relay: the Use-Path of its AUTH.
     let relay_prefix = format!("msrp://127.0.0.1:{}/", relay.port);
@@ -414,4 +435,70 @@ async fn a_peer_on_its_relay_reaches_a_direct_listener_through_it() {
         .send_message("and back", "text/plain", MessageOptions::default())
         .unwrap();
     until(&mut alice_all, "ChatStreamGotMessage").await;
+}
+
+#[tokio::test]
+async fn keepalives_cross_the_relay_while_the_chat_is_idle_and_the_chat_goes_on() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let fast = |outbound| {
+        format!(
+            "{}msrp.keepalive_interval = 1\n",
+            relay_settings(relay.port, outbound)
+        )
+    };
+    let trace = "[logging]\ntrace_msrp = true\n";
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, _bob_chat) =
+        chat_call((trace, &fast(true)), ("", &fast(false))).await;
+    // Three idle seconds: keep-alives go out, each answered through both
+    // relay hops (bob's side answers), and none is a message to anyone.
+    let idle = tokio::time::Instant::now() + std::time::Duration::from_millis(3500);
+    let mut seen = Vec::new();
+    while let Ok(Some(n)) = tokio::time::timeout_at(idle, alice_all.next()).await {
+        seen.push(n);
+    }
+    let traces: Vec<(&str, &str)> = seen
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::MSRPTransportTrace { direction, data } => {
+                Some((*direction, data.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let tids: Vec<&str> = traces
+        .iter()
+        .filter(|(d, t)| *d == "outgoing" && t.contains("Keep-Alive: yes"))
+        .filter_map(|(_, t)| t.split_whitespace().nth(1))
+        .collect();
+    assert!(tids.len() >= 2, "keep-alives sent: {traces:?}");
+    let answered = tids
+        .iter()
+        .filter(|tid| {
+            traces
+                .iter()
+                .any(|(d, t)| *d == "incoming" && t.starts_with(&format!("MSRP {tid} 200")))
+        })
+        .count();
+    assert!(answered >= 1, "no keep-alive was answered 200: {traces:?}");
+    let names: Vec<&str> = seen.iter().map(|n| n.name()).collect();
+    assert!(!names.contains(&"MediaStreamDidFail"), "{names:?}");
+    assert!(!names.contains(&"ChatStreamGotMessage"), "{names:?}");
+
+    let id = alice_chat
+        .send_message("still here", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    let texts: Vec<String> = got
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::ChatStreamGotMessage { message } => Some(message.text()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["still here"], "keep-alives are no messages");
+    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
 }

@@ -9,7 +9,8 @@
 //! with small ones; answers SENDs with 200 or an error as their
 //! Failure-Report asks; reassembles incoming messages; sends a success
 //! REPORT when asked; reads REPORTs; answers unknown methods with 501;
-//! fails a chunk whose response does not come in time (408).
+//! fails a chunk whose response does not come in time (408); sends a
+//! keep-alive after an idle interval when configured (`keepalive`).
 //!
 //! Files (RFC 5547): [`Session::begin_message`] starts a message whose
 //! body the caller hands over piece by piece ([`Session::append_body`])
@@ -31,8 +32,10 @@ use bytes::Bytes;
 
 mod body;
 mod incoming;
+mod keepalive;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
+use keepalive::KeepAlive;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -66,6 +69,9 @@ pub struct SessionConfig {
     /// Hand incoming SEND bodies on as they arrive instead of
     /// reassembling them (a file transfer's receiving side).
     pub stream_incoming: bool,
+    /// Idle time after which an empty SEND with `Keep-Alive: yes` goes
+    /// out (see the `keepalive` module); None: never.
+    pub keepalive_interval: Option<Duration>,
 }
 
 impl SessionConfig {
@@ -81,6 +87,7 @@ impl SessionConfig {
             reassembly: ReassemblyLimits::default(),
             seed,
             stream_incoming: false,
+            keepalive_interval: None,
         }
     }
 }
@@ -104,6 +111,9 @@ pub enum SessionEvent {
         status: u16,
         reason: Option<String>,
     },
+    /// A keep-alive went unanswered, or the peer said it knows no such
+    /// session: the connection is dead though TCP may not know it.
+    KeepAliveFailed { status: u16, reason: Option<String> },
     /// A success REPORT (RFC 4975 §7.1.2) for these bytes.
     MessageDelivered {
         message_id: String,
@@ -178,6 +188,7 @@ pub struct Session {
     incoming: Option<Incoming>,
     /// With `stream_incoming`: where REPORTs for each message go.
     streamed: StreamedPaths,
+    keepalive: KeepAlive,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -199,6 +210,7 @@ impl Session {
             partial: VecDeque::new(),
             incoming: None,
             streamed: StreamedPaths::default(),
+            keepalive: KeepAlive::new(cfg.keepalive_interval),
             cfg,
         }
     }
@@ -311,6 +323,9 @@ impl Session {
     /// Received bytes. An error means the stream cannot be read further:
     /// close the connection.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) -> Result<(), StreamError> {
+        if !data.is_empty() {
+            self.keepalive.touch(now);
+        }
         self.parser.feed(data)?;
         while let Some(ev) = self.parser.poll()? {
             match ev {
@@ -355,6 +370,14 @@ impl Session {
     /// The next bytes to write: queued responses and REPORTs first, then
     /// one chunk of the next outgoing message in turn.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let t = self.next_transmit(now);
+        if t.is_some() {
+            self.keepalive.touch(now);
+        }
+        t
+    }
+
+    fn next_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
@@ -449,7 +472,11 @@ impl Session {
 
     /// When [`Session::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.values().filter_map(|p| p.deadline).min()
+        let chunks = self.pending.values().filter_map(|p| p.deadline).min();
+        match (chunks, self.keepalive.due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Fails chunks whose response did not come in time (RFC 4975
@@ -463,9 +490,54 @@ impl Session {
             .collect();
         for t in expired {
             if let Some(p) = self.pending.remove(&t) {
+                if self.keepalive.answered(&p.message_id) {
+                    self.keepalive_failed(408, Some("no answer to a keep-alive in time".into()));
+                    continue;
+                }
                 self.fail(&p.message_id, 408, Some("no response in time"));
             }
         }
+        if self.keepalive.due().is_some_and(|d| d <= now) {
+            self.send_keepalive(now);
+        }
+    }
+
+    /// An empty SEND with `Keep-Alive: yes`, whose answer is awaited like
+    /// a chunk's.
+    fn send_keepalive(&mut self, now: Instant) {
+        let message_id = self.tids.next_tid().as_str().to_owned();
+        let mut h = self.path_headers(&self.cfg.remote_path.clone());
+        h.push_typed(&MessageId(message_id.clone()));
+        h.push_typed(&ByteRange {
+            start: 1,
+            end: Some(0),
+            total: Some(0),
+        });
+        h.push("Keep-Alive", "yes".to_owned());
+        let tid = self.tids.next_tid();
+        let head = Head::Request(Request {
+            tid: tid.clone(),
+            method: Method::Send,
+            headers: h,
+        });
+        let Ok(bytes) = encode(&head, None, Flag::Complete) else {
+            return;
+        };
+        self.transmits.push_back(bytes);
+        self.pending.insert(
+            tid,
+            Pending {
+                message_id: message_id.clone(),
+                deadline: now.checked_add(self.cfg.transaction_timeout),
+                range: None,
+            },
+        );
+        self.keepalive.start(message_id, now);
+    }
+
+    fn keepalive_failed(&mut self, status: u16, reason: Option<String>) {
+        self.events
+            .push_back(SessionEvent::KeepAliveFailed { status, reason });
     }
 
     /// Whether everything queued was written and answered.
@@ -539,6 +611,12 @@ impl Session {
             // Else a late answer to a transaction already timed out.
             return;
         };
+        if self.keepalive.answered(&p.message_id) {
+            if keepalive::is_fatal(resp.status) {
+                self.keepalive_failed(resp.status, resp.comment);
+            }
+            return;
+        }
         if resp.status != 200 {
             self.fail(&p.message_id, resp.status, resp.comment.as_deref());
             return;
@@ -650,6 +728,12 @@ impl Session {
             Ok(v) => v,
             Err((status, comment)) => return self.answer(req, status, comment),
         };
+        // A keep-alive (see the `keepalive` module) proves the path and
+        // carries nothing: answered, never a message.
+        if inc.body.is_empty() && req.headers.get("Keep-Alive").is_some() && flag == Flag::Complete
+        {
+            return self.answer(req, 200, "OK");
+        }
         if inc.too_large {
             self.reassembler.remove(&mid);
             return self.answer(req, 413, "Message too large");

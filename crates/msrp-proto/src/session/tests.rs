@@ -451,3 +451,114 @@ fn streamed_body_longer_than_its_range_is_cut_and_refused() {
     let out = String::from_utf8(b.poll_transmit(now).unwrap()).unwrap();
     assert!(out.starts_with("MSRP tid1234 400"), "{out}");
 }
+
+fn with_keepalive(s: Session, secs: u64) -> Session {
+    let mut cfg = s.config().clone();
+    cfg.keepalive_interval = Some(Duration::from_secs(secs));
+    Session::new(cfg)
+}
+
+#[test]
+fn an_idle_connection_sends_a_keepalive_the_peer_answers_without_a_message() {
+    let (a, mut b) = pair(2048);
+    let mut a = with_keepalive(a, 60);
+    let t0 = Instant::now();
+    // Nothing went either way yet: nothing to keep alive.
+    assert_eq!(a.poll_timeout(), None);
+    let id = a.send_message(
+        "text/plain",
+        Bytes::from_static(b"hi"),
+        false,
+        FailureReport::Yes,
+    );
+    pump(&mut a, &mut b, t0, 4096);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::MessageSent { message_id: id }]
+    );
+    assert_eq!(events(&mut b).len(), 1);
+    assert_eq!(a.poll_timeout(), Some(t0 + Duration::from_secs(60)));
+
+    // Traffic from the peer also counts as activity.
+    let t1 = t0 + Duration::from_secs(30);
+    b.send_message(
+        "text/plain",
+        Bytes::from_static(b"yo"),
+        false,
+        FailureReport::No,
+    );
+    pump(&mut a, &mut b, t1, 4096);
+    events(&mut b);
+    assert_eq!(events(&mut a).len(), 1);
+    assert_eq!(a.poll_timeout(), Some(t1 + Duration::from_secs(60)));
+
+    let t2 = t1 + Duration::from_secs(60);
+    a.handle_timeout(t2);
+    let ka = a.poll_transmit(t2).expect("a keep-alive");
+    let text = String::from_utf8_lossy(&ka).into_owned();
+    assert!(text.contains(" SEND\r\n"), "{text}");
+    assert!(text.contains("Keep-Alive: yes\r\n"), "{text}");
+    assert!(text.contains("Byte-Range: 1-0/0\r\n"), "{text}");
+    // One at a time: the next waits for the answer, within 30 s.
+    assert_eq!(a.poll_timeout(), Some(t2 + Duration::from_secs(30)));
+    b.handle_input(t2, &ka).unwrap();
+    assert_eq!(events(&mut b), vec![], "a keep-alive is no message");
+    let answer = b.poll_transmit(t2).unwrap();
+    assert!(answer.windows(4).any(|w| w == b" 200"));
+    a.handle_input(t2, &answer).unwrap();
+    assert_eq!(events(&mut a), vec![]);
+    assert!(a.is_idle());
+    assert_eq!(a.poll_timeout(), Some(t2 + Duration::from_secs(60)));
+}
+
+#[test]
+fn an_unanswered_keepalive_or_an_unknown_session_fails_the_connection() {
+    let (a, mut b) = pair(2048);
+    let mut a = with_keepalive(a, 10);
+    let t0 = Instant::now();
+    a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::Yes,
+    );
+    pump(&mut a, &mut b, t0, 4096);
+    events(&mut a);
+    let t1 = t0 + Duration::from_secs(10);
+    a.handle_timeout(t1);
+    assert!(a.poll_transmit(t1).is_some());
+    let t2 = t1 + Duration::from_secs(30);
+    assert_eq!(a.poll_timeout(), Some(t2));
+    a.handle_timeout(t2);
+    assert!(matches!(
+        events(&mut a).as_slice(),
+        [SessionEvent::KeepAliveFailed { status: 408, .. }]
+    ));
+
+    // A peer that no longer knows the session answers 481.
+    let (a, _) = pair(2048);
+    let mut a = with_keepalive(a, 10);
+    let (_, mut stranger) = pair(2048);
+    let mut cfg = stranger.config().clone();
+    cfg.local_path = vec![uri("msrp://bob.example.com:8888/other;tcp")];
+    stranger = Session::new(cfg);
+    a.handle_input(t0, b"").unwrap();
+    a.send_message(
+        "text/plain",
+        Bytes::from_static(b"x"),
+        false,
+        FailureReport::No,
+    );
+    assert!(a.poll_transmit(t0).is_some());
+    events(&mut a);
+    a.handle_timeout(t1);
+    let ka = a.poll_transmit(t1).unwrap();
+    stranger.handle_input(t1, &ka).unwrap();
+    let answer = stranger.poll_transmit(t1).unwrap();
+    assert!(answer.windows(4).any(|w| w == b" 481"));
+    a.handle_input(t1, &answer).unwrap();
+    assert!(matches!(
+        events(&mut a).as_slice(),
+        [SessionEvent::KeepAliveFailed { status: 481, .. }]
+    ));
+}

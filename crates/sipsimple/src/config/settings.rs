@@ -396,6 +396,12 @@ pub fn account() -> Group {
                     Kind::Choice(&["relay", "acm"]),
                     "relay",
                     "MSRP relay (RFC 4976) or alternative connection model (RFC 6135)",
+                ))
+                .setting(Setting::new(
+                    "keepalive_interval",
+                    Kind::Integer { min: 0, max: 3600 },
+                    60,
+                    "seconds of silence before an MSRP keep-alive (an empty SEND); 0: none",
                 )),
         )
         .group(Group::new("presence").setting(Setting::new(

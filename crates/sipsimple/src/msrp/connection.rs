@@ -72,6 +72,9 @@ struct Shared {
     /// Set by a stream that keeps what it reads somewhere slower than
     /// the network (a file): reading waits while it is closed.
     gate: OnceLock<Arc<ReadGate>>,
+    /// Why the session says the connection is dead (a keep-alive failed):
+    /// set under the session's lock, acted on once it is released.
+    dead: OnceLock<String>,
 }
 
 /// Back-pressure from whoever consumes incoming bodies: it holds the
@@ -130,7 +133,24 @@ impl Shared {
     /// so that events leave in the order the core made them.
     fn drain(&self, session: &mut Session) {
         while let Some(e) = session.poll_event() {
+            if let SessionEvent::KeepAliveFailed { status, reason } = &e {
+                let _ = self.dead.set(format!(
+                    "the MSRP connection is dead: keep-alive answered {status} {}",
+                    reason.as_deref().unwrap_or_default()
+                ));
+            }
             (self.sink)(ConnectionEvent::Session(e));
+        }
+    }
+
+    /// Closes the connection if the session found it dead; true then.
+    fn close_if_dead(&self) -> bool {
+        match self.dead.get() {
+            Some(why) => {
+                self.close(Some(why.trim_end().to_owned()));
+                true
+            }
+            None => false,
         }
     }
 
@@ -182,6 +202,7 @@ impl MsrpConnection {
             trace,
             written: Notify::new(),
             gate: OnceLock::new(),
+            dead: OnceLock::new(),
         });
         let (reader, writer) = tokio::io::split(io);
         let tasks = vec![
@@ -370,6 +391,9 @@ async fn read_loop(
             if let Err(e) = result {
                 return shared.close(Some(format!("bad MSRP from the peer: {e}")));
             }
+            if shared.close_if_dead() {
+                return;
+            }
         }
         // Read no more while our answers pile up unwritten.
         while !shared.closed.load(Ordering::SeqCst)
@@ -419,6 +443,9 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             shared.drain(&mut s);
             s.poll_timeout()
         };
+        if shared.close_if_dead() {
+            return;
+        }
         if !batch.is_empty() {
             shared.drained.notify_one();
             shared.written.notify_waiters();

@@ -165,6 +165,12 @@ impl SessionManager {
                 tls: msrp_tls,
                 relay: msrp_relay,
                 file_directory: services.download_directory.clone(),
+                keepalive_interval: account
+                    .setting("msrp.keepalive_interval")
+                    .and_then(|v| v.as_integer())
+                    .map_or(Some(std::time::Duration::from_secs(60)), |s| {
+                        (s > 0).then(|| std::time::Duration::from_secs(s as u64))
+                    }),
             },
         }
     }

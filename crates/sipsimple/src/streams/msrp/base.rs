@@ -52,6 +52,8 @@ pub struct MsrpSettings {
     pub relay: Option<MsrpRelaySettings>,
     /// Where received files go (`file_transfer.directory`).
     pub file_directory: std::path::PathBuf,
+    /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
+    pub keepalive_interval: Option<std::time::Duration>,
 }
 
 /// A message for the connection.
@@ -186,6 +188,7 @@ pub struct MsrpStreamBase {
     local_ip: IpAddr,
     tls: bool,
     relay: Option<MsrpRelaySettings>,
+    keepalive_interval: Option<std::time::Duration>,
     /// The peer's offer, for a stream made to answer one.
     offer: Option<RemoteMedia>,
     state: Arc<Mutex<State>>,
@@ -224,6 +227,7 @@ impl MsrpStreamBase {
             endpoint: settings.msrp.endpoint.clone(),
             local_ip: settings.local_ip,
             relay: settings.msrp.relay.clone(),
+            keepalive_interval: settings.msrp.keepalive_interval,
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
             state: Arc::new(Mutex::new(State {
@@ -482,6 +486,7 @@ impl MsrpStreamBase {
             cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
         cfg.stream_incoming = self.stream_incoming;
+        cfg.keepalive_interval = self.keepalive_interval;
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink);
         // MSRPTransportTrace goes out as the stream, on behalf of its

@@ -559,6 +559,8 @@ impl ChatInner {
             | SessionEvent::ChunkAcknowledged { .. }
             | SessionEvent::ChunkData { .. }
             | SessionEvent::ChunkReceived { .. } => {}
+            // The connection closes on these; the close fails the stream.
+            SessionEvent::KeepAliveFailed { .. } => {}
         }
     }
 
