@@ -312,12 +312,14 @@ impl MsrpStreamBase {
         _direction: StreamDirection,
     ) -> Result<(), StreamError> {
         let post = |c: &StreamContext, d| c.center.post(c.sender, d);
-        let active = match self.offer.as_ref().and_then(|o| o.setup) {
-            // The offer listens (or said nothing: RFC 4975's offerer
-            // listens): we connect.
-            Some(Setup::ActPass) | Some(Setup::Passive) | None if self.offer.is_some() => true,
-            _ => false,
-        };
+        // An offer that listens (RFC 6135 `actpass`, `passive`) is
+        // connected to. One that says nothing predates RFC 6135: under
+        // RFC 4975 §5.4 its offerer connects (the original SDK's
+        // msrplib did), so we listen, as for `active`.
+        let active = matches!(
+            self.offer.as_ref().and_then(|o| o.setup),
+            Some(Setup::ActPass) | Some(Setup::Passive)
+        );
         let session_id = new_session_id();
         // With a relay (RFC 4976), incoming sessions always use it and
         // ours when the account says so: a client behind NAT can neither
@@ -345,10 +347,15 @@ impl MsrpStreamBase {
             };
             let mut s = self.lock();
             s.role = Some(Role::Relay(Some(path.io)));
-            s.setup = if self.offer.is_some() {
-                Setup::Passive
-            } else {
-                Setup::ActPass
+            // Through the relay we can connect but not be connected to
+            // directly: to an offer that listens (or lets us choose) we
+            // are the active side, our binding SEND making the relay
+            // connect on; an offerer that connects itself (`active`, or
+            // RFC 4975 without `a=setup`) reaches us at the relay.
+            s.setup = match self.offer.as_ref().map(|o| o.setup) {
+                None => Setup::ActPass,
+                Some(Some(Setup::ActPass)) | Some(Some(Setup::Passive)) => Setup::Active,
+                Some(_) => Setup::Passive,
             };
             s.local_uri = Some(path.local);
             s.relays = path.authorized.use_path;
@@ -464,7 +471,19 @@ impl MsrpStreamBase {
             .local_uri
             .clone()
             .ok_or_else(|| StreamError::from("the MSRP stream is not initialized"))?;
+        let we_offered = self.offer.is_none();
         let role = match s.role.as_mut() {
+            // We offered `actpass` and listen; an answer of `passive`
+            // (RFC 6135), or none from an answerer that predates it (RFC
+            // 4975 §5.4: the offerer connects), leaves connecting to us.
+            Some(Role::Passive(_)) if we_offered && remote.setup != Some(Setup::Active) => {
+                let (socket, _) = bind_for_connect(self.local_ip)
+                    .map_err(|e| StreamError(format!("cannot bind an MSRP socket: {e}")))?;
+                // Our place on the shared port goes with the old role.
+                s.role = Some(Role::Active(None));
+                s.setup = Setup::Active;
+                Role::Active(Some(socket))
+            }
             Some(Role::Active(socket)) => Role::Active(socket.take()),
             Some(Role::Passive(reg)) => Role::Passive(reg.take()),
             Some(Role::Relay(io)) => Role::Relay(io.take()),
@@ -500,6 +519,15 @@ impl MsrpStreamBase {
                 )
             }) as crate::msrp::trace::TraceSink
         });
+        // RFC 4975 §5.4: the side that connects sends the first SEND, to
+        // bind the connection. On a relay, the side that would connect
+        // were there none: its SEND makes the relays connect through.
+        let binds = match &role {
+            Role::Active(_) => true,
+            Role::Relay(_) if we_offered => remote.setup != Some(Setup::Active),
+            Role::Relay(_) => s.setup == Setup::Active,
+            Role::Passive(_) => false,
+        };
         let state = Arc::downgrade(&self.state);
         let flags = self.flags.clone();
         s.task = Some(tokio::spawn(async move {
@@ -513,9 +541,7 @@ impl MsrpStreamBase {
                         return;
                     }
                     let conn = Arc::new(conn);
-                    if matches!(s.role, Some(Role::Active(_)) | Some(Role::Relay(_))) {
-                        // RFC 4975 §5.4: the active side binds first; on a
-                        // relay we bind too, so the relays connect through.
+                    if binds {
                         let id = new_message_id();
                         let _ = flags.bind_id.set(id.clone());
                         let _ = conn.send(&id, "", Bytes::new(), false, FailureReport::Yes);
