@@ -504,6 +504,20 @@ impl SipApplication {
         if let Ok(c) = crate::engine::tls::client_config(&tls_for_msrp) {
             services.msrp.set_relay_tls(c);
         }
+        // MSRPLibraryLog comes from one anonymous sender: the library's.
+        let (center, library) = (self.center.clone(), self.center.new_sender());
+        services
+            .msrp
+            .log()
+            .set_sink(std::sync::Arc::new(move |level, message| {
+                center.post(
+                    library,
+                    crate::notification::NotificationData::MSRPLibraryLog {
+                        level: level.as_str(),
+                        message,
+                    },
+                )
+            }));
         services.msrp.set_trace(
             global
                 .get("logging.trace_msrp")?

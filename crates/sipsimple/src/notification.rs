@@ -216,6 +216,12 @@ pub enum NotificationData {
         direction: &'static str,
         data: String,
     },
+    /// What the MSRP library logs (`sipsimple::msrp::log`), posted by its
+    /// one anonymous sender: `level` is DEBUG, INFO, WARNING or ERROR.
+    MSRPLibraryLog {
+        level: &'static str,
+        message: String,
+    },
     /// `on_hold` as seen from `originator`'s side.
     AudioStreamDidChangeHoldState {
         originator: &'static str,
@@ -553,6 +559,7 @@ impl NotificationData {
             NotificationData::DesktopSharingHandlerDidFail { .. } => "DesktopSharingHandlerDidFail",
             NotificationData::DesktopSharingStreamGotData { .. } => "DesktopSharingStreamGotData",
             NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
+            NotificationData::MSRPLibraryLog { .. } => "MSRPLibraryLog",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {
                 "AudioStreamDidChangeHoldState"
             }

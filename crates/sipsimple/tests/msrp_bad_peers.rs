@@ -5,6 +5,8 @@
 //! The connection fails or answers as the RFC says, the server keeps
 //! serving other sessions, and nothing grows without bound.
 
+mod common;
+
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -426,4 +428,51 @@ async fn an_idle_connection_sends_keepalives_and_one_the_peer_disowns_closes_it(
         error.contains("keep-alive") && error.contains("481"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn the_application_logs_connections_its_msrp_port_turns_away() {
+    let app = common::account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let mut logs = app
+        .notification_center()
+        .subscribe(sipsimple::notification::Filter::name("MSRPLibraryLog"));
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let server = settings
+        .msrp
+        .endpoint
+        .server("127.0.0.1".parse().unwrap())
+        .await
+        .unwrap();
+    let mut raw = TcpStream::connect(server.local_addr()).await.unwrap();
+    let local = raw.local_addr().unwrap();
+    raw.write_all(
+        &send(
+            "junk1",
+            "msrp://127.0.0.1:1/nobody;tcp",
+            "msrp://127.0.0.1:9/x;tcp",
+            "",
+            "hi",
+            '$',
+        )
+        .into_bytes(),
+    )
+    .await
+    .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(10), logs.next())
+        .await
+        .expect("a log line")
+        .unwrap();
+    match &n.data {
+        sipsimple::notification::NotificationData::MSRPLibraryLog { level, message } => {
+            assert_eq!(*level, "WARNING");
+            assert!(message.contains(&local.to_string()), "{message}");
+            assert!(message.contains("no session nobody"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    app.stop();
 }

@@ -157,6 +157,17 @@ async fn a_wrong_relay_password_fails_the_stream_with_the_relays_answer() {
         }
         other => panic!("{other:?}"),
     }
+    // The MSRP library says so too, anonymously (no stream's sender).
+    let logged = seen.iter().find_map(|n| match &n.data {
+        NotificationData::MSRPLibraryLog { level, message } => Some((n.sender, *level, message)),
+        _ => None,
+    });
+    let (sender, level, message) = logged.expect("an MSRPLibraryLog");
+    assert_eq!(level, "ERROR");
+    assert!(message.contains("401"), "{message}");
+    assert!(seen
+        .iter()
+        .all(|n| n.name() == "MSRPLibraryLog" || n.sender != sender));
     let _ = r;
     until(&mut alice_all, "SIPSessionDidFail").await;
 }
@@ -465,18 +476,21 @@ async fn keepalives_cross_the_relay_while_the_chat_is_idle_and_the_chat_goes_on(
             _ => None,
         })
         .collect();
-    let tids: Vec<&str> = traces
+    // Either side may send them (incoming traffic also counts as
+    // activity): alice sees them whichever way they go, each answered 200
+    // from the other way.
+    let keepalives: Vec<(&str, &str)> = traces
         .iter()
-        .filter(|(d, t)| *d == "outgoing" && t.contains("Keep-Alive: yes"))
-        .filter_map(|(_, t)| t.split_whitespace().nth(1))
+        .filter(|(_, t)| t.contains("Keep-Alive: yes"))
+        .filter_map(|(d, t)| Some((*d, t.split_whitespace().nth(1)?)))
         .collect();
-    assert!(tids.len() >= 2, "keep-alives sent: {traces:?}");
-    let answered = tids
+    assert!(keepalives.len() >= 2, "keep-alives: {traces:?}");
+    let answered = keepalives
         .iter()
-        .filter(|tid| {
+        .filter(|(dir, tid)| {
             traces
                 .iter()
-                .any(|(d, t)| *d == "incoming" && t.starts_with(&format!("MSRP {tid} 200")))
+                .any(|(d, t)| d != dir && t.starts_with(&format!("MSRP {tid} 200")))
         })
         .count();
     assert!(answered >= 1, "no keep-alive was answered 200: {traces:?}");

@@ -15,6 +15,7 @@
 //! it keeps a slow file transfer from delaying a chat on the same port.
 
 mod connection;
+pub mod log;
 mod relay;
 mod server;
 mod tls;
@@ -23,6 +24,7 @@ pub mod trace;
 use std::net::IpAddr;
 
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
+pub use log::{LogLevel, MsrpLog};
 pub use relay::authorize;
 pub use server::{bind_for_connect, connect, Accepted, MsrpEndpoint, MsrpServer, Registration};
 

@@ -56,6 +56,7 @@ struct ServerInner {
     waiting: Waiting,
     tls: Option<tokio_rustls::TlsAcceptor>,
     identifying: Semaphore,
+    log: super::MsrpLog,
 }
 
 /// A listening MSRP port shared by every session.
@@ -130,12 +131,23 @@ impl MsrpServer {
         addr: SocketAddr,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<MsrpServer> {
+        Self::bind_logged(addr, tls, super::MsrpLog::default()).await
+    }
+
+    /// [`MsrpServer::bind`], saying in `log` which connections it turns
+    /// away and why.
+    pub async fn bind_logged(
+        addr: SocketAddr,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        log: super::MsrpLog,
+    ) -> std::io::Result<MsrpServer> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let inner = Arc::new(ServerInner {
             waiting: Mutex::new(HashMap::new()),
             tls: tls.map(tokio_rustls::TlsAcceptor::from),
             identifying: Semaphore::new(IDENTIFYING_AT_ONCE),
+            log,
         });
         let weak = Arc::downgrade(&inner);
         let task = tokio::spawn(accept_loop(listener, weak)).abort_handle();
@@ -182,35 +194,56 @@ async fn accept_loop(listener: TcpListener, server: Weak<ServerInner>) {
             return;
         };
         let Ok(permit) = inner.identifying.try_acquire() else {
-            continue; // too many half-open connections: drop this one
+            inner.log.log(
+                super::LogLevel::Warning,
+                format!("MSRP connection from {peer} dropped: {IDENTIFYING_AT_ONCE} others are still to send their first request"),
+            );
+            continue;
         };
         permit.forget();
         let weak = Arc::downgrade(&inner);
         drop(inner);
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, identify(tcp, peer, &weak)).await;
+            let outcome = tokio::time::timeout(FIRST_REQUEST_TIMEOUT, identify(tcp, peer, &weak))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(format!(
+                        "no first request within {} s",
+                        FIRST_REQUEST_TIMEOUT.as_secs()
+                    ))
+                });
             if let Some(inner) = weak.upgrade() {
                 inner.identifying.add_permits(1);
+                if let Err(why) = outcome {
+                    inner.log.log(
+                        super::LogLevel::Warning,
+                        format!("MSRP connection from {peer} closed: {why}"),
+                    );
+                }
             }
         });
     }
 }
 
 /// Reads the first request of `tcp` and hands the connection on.
-async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) {
+async fn identify(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    server: &Weak<ServerInner>,
+) -> Result<(), String> {
     let _ = tcp.set_nodelay(true);
     let mut first = [0u8; 1];
     if !matches!(tcp.peek(&mut first).await, Ok(1)) {
-        return;
+        return Err("closed before sending anything".into());
     }
     let tls = first[0] == 0x16;
     let mut io: Box<dyn MsrpIo> = if tls {
         let Some(acceptor) = server.upgrade().and_then(|s| s.tls.clone()) else {
-            return;
+            return Err("TLS, which this port does not take".into());
         };
         match acceptor.accept(tcp).await {
             Ok(t) => Box::new(t),
-            Err(_) => return,
+            Err(e) => return Err(format!("TLS handshake failed: {e}")),
         }
     } else {
         Box::new(tcp)
@@ -219,21 +252,22 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
     let mut initial = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
     let (session_id, from_session) = loop {
-        let Ok(n) = io.read(&mut buf).await else {
-            return;
-        };
+        let n = io
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("reading its first request: {e}"))?;
         if n == 0 {
-            return;
+            return Err("closed before its first request was complete".into());
         }
         let got = buf.get(..n).unwrap_or_default();
         initial.extend_from_slice(got);
-        if parser.feed(got).is_err() {
-            return;
-        }
+        parser
+            .feed(got)
+            .map_err(|e| format!("its first request is no MSRP: {e}"))?;
         match parser.poll() {
             Ok(Some(Event::Head(Head::Request(req)))) => {
                 let Some(Ok(ToPath(path))) = req.headers.typed::<ToPath>() else {
-                    return;
+                    return Err("its first request has no valid To-Path".into());
                 };
                 let from = match req.headers.typed::<msrp_proto::headers::FromPath>() {
                     Some(Ok(msrp_proto::headers::FromPath(p))) => {
@@ -243,28 +277,31 @@ async fn identify(tcp: TcpStream, peer: SocketAddr, server: &Weak<ServerInner>) 
                 };
                 match path.first().and_then(|u| u.session_id.clone()) {
                     Some(id) => break (id, from),
-                    None => return,
+                    None => return Err("its To-Path names no session".into()),
                 }
             }
             Ok(None) => continue,
-            _ => return,
+            Ok(Some(_)) => return Err("it did not start with a request".into()),
+            Err(e) => return Err(format!("its first request is no MSRP: {e}")),
         }
     };
     let Some(tx) = server
         .upgrade()
         .and_then(|s| lock(&s.waiting).get(&session_id).cloned())
     else {
-        return;
+        return Err(format!(
+            "no session {session_id} waits for a connection here"
+        ));
     };
-    let _ = tx
-        .send(Accepted {
-            io,
-            initial,
-            peer,
-            tls,
-            from_session,
-        })
-        .await;
+    tx.send(Accepted {
+        io,
+        initial,
+        peer,
+        tls,
+        from_session,
+    })
+    .await
+    .map_err(|_| format!("session {session_id} stopped waiting"))
 }
 
 /// The servers of an application, one per local address, bound when a
@@ -278,6 +315,7 @@ pub struct MsrpEndpoint {
     /// How relays' certificates are checked: the application's TLS
     /// trust (`tls.ca_list`, `tls.verify_server`).
     relay_tls: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
+    log: super::MsrpLog,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {
@@ -287,6 +325,11 @@ impl std::fmt::Debug for MsrpEndpoint {
 }
 
 impl MsrpEndpoint {
+    /// The MSRP library's log (MSRPLibraryLog).
+    pub fn log(&self) -> &super::MsrpLog {
+        &self.log
+    }
+
     /// Turns MSRPTransportTrace on or off for connections made later.
     pub fn set_trace(&self, on: bool) {
         self.trace.store(on, std::sync::atomic::Ordering::Relaxed);
@@ -332,7 +375,7 @@ impl MsrpEndpoint {
             }
         };
         let tls = Some(tls);
-        let s = MsrpServer::bind(SocketAddr::new(ip, 0), tls).await?;
+        let s = MsrpServer::bind_logged(SocketAddr::new(ip, 0), tls, self.log.clone()).await?;
         servers.insert(ip, s.clone());
         Ok(s)
     }

@@ -25,8 +25,8 @@ use tokio::net::TcpSocket;
 
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
-    EventSink, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpRelaySettings, MsrpSendError,
-    Registration,
+    EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
+    MsrpSendError, Registration,
 };
 use crate::notification::NotificationData;
 use crate::streams::interface::{StreamContext, StreamDirection, StreamError, StreamSettings};
@@ -335,9 +335,27 @@ impl MsrpStreamBase {
                 Ok(tls) => authorize(relay, &session_id, tls).await,
                 Err(e) => Err(format!("no TLS configuration for the MSRP relay: {e}")),
             };
+            let log = self.endpoint.log();
             let path = match authorized {
-                Ok(p) => p,
+                Ok(p) => {
+                    let use_path: Vec<String> = p
+                        .authorized
+                        .use_path
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    log.log(
+                        LogLevel::Info,
+                        format!(
+                            "MSRP relay {} authorized session {session_id}; Use-Path {}",
+                            relay.uri,
+                            use_path.join(" ")
+                        ),
+                    );
+                    p
+                }
                 Err(e) => {
+                    log.log(LogLevel::Error, e.clone());
                     post(
                         &context,
                         NotificationData::MediaStreamDidFail { reason: e.clone() },
@@ -507,7 +525,7 @@ impl MsrpStreamBase {
         cfg.stream_incoming = self.stream_incoming;
         cfg.keepalive_interval = self.keepalive_interval;
         let session = Session::new(cfg);
-        let sink = base_sink(self.flags.clone(), sink);
+        let sink = base_sink(self.flags.clone(), sink, self.endpoint.log().clone());
         // MSRPTransportTrace goes out as the stream, on behalf of its
         // connection.
         let trace: Option<crate::msrp::trace::TraceSink> = self.endpoint.tracing().then(|| {
@@ -530,6 +548,7 @@ impl MsrpStreamBase {
         };
         let state = Arc::downgrade(&self.state);
         let flags = self.flags.clone();
+        let log = self.endpoint.log().clone();
         s.task = Some(tokio::spawn(async move {
             let connected = open(role, &remote, session, sink, trace).await;
             let Some(state) = state.upgrade() else { return };
@@ -561,6 +580,7 @@ impl MsrpStreamBase {
                     post(NotificationData::MediaStreamDidStart);
                 }
                 Err(e) => {
+                    log.log(LogLevel::Error, format!("MSRP connection not made: {e}"));
                     if !flags.ended.load(Ordering::SeqCst) {
                         flags.failed.store(true, Ordering::SeqCst);
                         post(NotificationData::MediaStreamDidFail { reason: e });
@@ -639,9 +659,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The concrete stream's sink, with the base's handling of the end of
 /// the connection in front: a close we did not ask for fails the stream.
-fn base_sink(flags: Arc<Flags>, inner: EventSink) -> EventSink {
+fn base_sink(flags: Arc<Flags>, inner: EventSink, log: MsrpLog) -> EventSink {
     Arc::new(move |ev: ConnectionEvent| {
         if let ConnectionEvent::Closed { error } = &ev {
+            if let Some(e) = error {
+                log.log(LogLevel::Warning, format!("MSRP connection failed: {e}"));
+            }
             let quiet =
                 flags.ended.load(Ordering::SeqCst) || flags.deactivated.load(Ordering::SeqCst);
             if !quiet && !flags.failed.swap(true, Ordering::SeqCst) {
