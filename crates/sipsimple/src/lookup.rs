@@ -520,6 +520,28 @@ impl DnsLookup {
         }
     }
 
+    /// A domain's MSRP relay from its `_msrps._tcp` SRV records alone
+    /// (RFC 4976), with no A/AAAA fallback: whether the domain has a
+    /// relay at all, asked for every account without a configured one,
+    /// where a guess at `domain:2855` would fail the session.
+    pub async fn lookup_msrp_relay_srv(&self, domain: &str) -> Lookup<Vec<Route>> {
+        let mut ctx = Ctx::new(
+            self,
+            "lookup_msrp_relay_srv",
+            domain.to_owned(),
+            Some("msrprelay".to_owned()),
+        );
+        let routes = self
+            .srv_routes(
+                &mut ctx,
+                &format!("_msrps._tcp.{domain}"),
+                TransportKind::Tls,
+            )
+            .await;
+        let result = self.finish(&ctx, routes, domain);
+        ctx.conclude(result)
+    }
+
     /// A domain's MSRP relay (`_msrps._tcp`, RFC 4976, port 2855) or STUN
     /// server (`_stun._udp`, RFC 5389, port 3478), falling back to A/AAAA.
     pub async fn lookup_service(&self, domain: &str, service: &str) -> Lookup<Vec<Route>> {

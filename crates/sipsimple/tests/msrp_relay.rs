@@ -516,3 +516,65 @@ async fn keepalives_cross_the_relay_while_the_chat_is_idle_and_the_chat_goes_on(
         Some(DeliveryState::Delivered)
     );
 }
+
+#[tokio::test]
+async fn without_a_configured_relay_the_domains_msrps_srv_names_it() {
+    // The relay's certificate names the accounts' domain, which is what
+    // is verified: the SRV target's name is not authenticated.
+    let relay = kamailio::start_msrp_relay_for(PASSWORD, Some("example.test"));
+    let tls_port = relay.tls_port.unwrap();
+    let dns = common::dnsmasq(
+        "example.test",
+        &[
+            format!("--srv-host=_msrps._tcp.example.test,relay.example.test,{tls_port},0,0"),
+            "--host-record=relay.example.test,127.0.0.1".to_owned(),
+        ],
+    )
+    .await;
+    let global = format!(
+        "dns.nameservers = [\"{}\"]\n[tls]\nca_list = \"{}\"\n",
+        dns.addr,
+        relay.ca_pem.as_ref().unwrap().display()
+    );
+    let lines = |outbound| {
+        format!(
+            "msrp.transport = \"tls\"\nmsrp.connection_model = \"relay\"\n\
+             auth.password = \"{PASSWORD}\"\n\
+             nat_traversal.use_msrp_relay_for_outbound = {outbound}\n"
+        )
+    };
+    let (alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) =
+        chat_call((&global, &lines(true)), (&global, &lines(false))).await;
+    let relay_prefix = format!("msrps://127.0.0.1:{tls_port}/");
+    for chat in [&alice_chat, &bob_chat] {
+        assert!(chat.base().on_relay());
+        let remote = chat.base().remote_media().unwrap();
+        assert_eq!(remote.path.len(), 2, "{:?}", remote.path);
+        assert!(
+            remote.path[0].to_string().starts_with(&relay_prefix),
+            "{}",
+            remote.path[0]
+        );
+    }
+    let id = alice_chat
+        .send_message(
+            "via the relay DNS found",
+            "text/plain",
+            MessageOptions::default(),
+        )
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "via the relay DNS found")
+        }
+        other => panic!("{other:?}"),
+    }
+    let seen = until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        alice_chat.delivery_state(&id),
+        Some(DeliveryState::Delivered)
+    );
+    let _ = seen;
+    alice.stop();
+}

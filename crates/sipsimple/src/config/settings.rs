@@ -376,8 +376,8 @@ pub fn account() -> Group {
                     Setting::nillable(
                         "msrp_relay",
                         text(),
-                        "MSRP relay (msrp[s]://host:port;tcp or host[:port]); nil: none \
-                         (the _msrps._tcp SRV lookup is not done yet)",
+                        "MSRP relay (msrp[s]://host:port;tcp or host[:port]); nil: the \
+                         domain's _msrps._tcp SRV, else none",
                     )
                     .validated_by(msrp_relay_valid),
                 )

@@ -25,8 +25,10 @@ use std::net::IpAddr;
 
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
 pub use log::{LogLevel, MsrpLog};
-pub use relay::authorize;
-pub use server::{bind_for_connect, connect, Accepted, MsrpEndpoint, MsrpServer, Registration};
+pub use relay::{authorize, RelayDiscovery, RelayFinder};
+pub use server::{
+    bind_for_connect, connect, connect_to, Accepted, MsrpEndpoint, MsrpServer, Registration,
+};
 
 use msrp_proto::uri::Host;
 
@@ -46,6 +48,9 @@ pub struct MsrpRelaySettings {
     /// `nat_traversal.use_msrp_relay_for_outbound`: sessions we start
     /// use the relay too (incoming ones always do).
     pub for_outbound: bool,
+    /// Where the relay was found by DNS (its `_msrps._tcp` SRV); None:
+    /// the URI's host is resolved when connecting.
+    pub address: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for MsrpRelaySettings {
@@ -55,6 +60,7 @@ impl std::fmt::Debug for MsrpRelaySettings {
             .field("uri", &self.uri.to_string())
             .field("username", &self.username)
             .field("for_outbound", &self.for_outbound)
+            .field("address", &self.address)
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use msrp_proto::{AuthClient, Authorized, MsrpUri};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{connect, host_of, MsrpIo, MsrpRelaySettings};
+use super::{connect_to, host_of, MsrpIo, MsrpRelaySettings};
 
 /// How long connecting and authorizing may take.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -48,10 +48,14 @@ async fn run(
     session_id: &str,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<RelayPath, String> {
-    let (socket, bound) = super::bind_for_connect(local_ip_towards(&relay.uri).await?)
+    let towards = match relay.address {
+        Some(a) => local_ip_to(a)?,
+        None => local_ip_towards(&relay.uri).await?,
+    };
+    let (socket, bound) = super::bind_for_connect(towards)
         .map_err(|e| format!("cannot bind a socket for the MSRP relay: {e}"))?;
     // A relay's certificate is checked against its name (RFC 4976 §4).
-    let mut io = connect(Some(socket), &relay.uri, Some(tls))
+    let mut io = connect_to(Some(socket), &relay.uri, relay.address, Some(tls))
         .await
         .map_err(|e| format!("cannot connect to the MSRP relay {}: {e}", relay.uri))?;
     let local = MsrpUri::new(
@@ -118,6 +122,11 @@ async fn local_ip_towards(uri: &MsrpUri) -> Result<std::net::IpAddr, String> {
             .next()
             .ok_or_else(|| format!("the MSRP relay {n} has no address"))?,
     };
+    local_ip_to(addr)
+}
+
+/// The local address the system would use towards `addr`.
+fn local_ip_to(addr: SocketAddr) -> Result<std::net::IpAddr, String> {
     let probe = std::net::UdpSocket::bind(if addr.is_ipv4() {
         "0.0.0.0:0"
     } else {
@@ -126,4 +135,92 @@ async fn local_ip_towards(uri: &MsrpUri) -> Result<std::net::IpAddr, String> {
     .and_then(|s| s.connect(addr).and_then(|()| s.local_addr()))
     .map_err(|e| format!("no route to the MSRP relay {addr}: {e}"))?;
     Ok(probe.ip())
+}
+
+/// How long a relay found by DNS, or the finding that a domain has
+/// none, is remembered: every incoming chat of an account without a
+/// configured relay asks, and a burst of sessions must not each wait on
+/// DNS.
+const FOUND_FOR: Duration = Duration::from_secs(60);
+
+/// An account without `nat_traversal.msrp_relay` under the relay
+/// connection model: its domain's `_msrps._tcp` SRV names its relay, if
+/// it has one (RFC 4976); without one, sessions go direct.
+#[derive(Clone)]
+pub struct RelayDiscovery {
+    /// The account's domain.
+    pub domain: String,
+    pub dns: crate::lookup::DnsLookup,
+    pub username: String,
+    pub password: String,
+    pub for_outbound: bool,
+}
+
+impl std::fmt::Debug for RelayDiscovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayDiscovery")
+            .field("domain", &self.domain)
+            .field("username", &self.username)
+            .field("for_outbound", &self.for_outbound)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A domain's relay address (None: it has none) and when DNS said so.
+type Found = std::collections::HashMap<String, (std::time::Instant, Option<SocketAddr>)>;
+
+/// What DNS said of each domain's relay lately. Cloning shares it.
+#[derive(Clone, Default)]
+pub struct RelayFinder {
+    found: Arc<std::sync::Mutex<Found>>,
+}
+
+impl std::fmt::Debug for RelayFinder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayFinder").finish_non_exhaustive()
+    }
+}
+
+impl RelayFinder {
+    /// The relay of `d.domain`, by its SRV records (the first by
+    /// priority and weight), as settings to authorize with. The
+    /// relay's certificate is verified against the domain: an SRV answer
+    /// is not authenticated, so its target name proves nothing.
+    pub async fn find(&self, d: &RelayDiscovery) -> Option<MsrpRelaySettings> {
+        let now = std::time::Instant::now();
+        let known = self
+            .found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&d.domain)
+            .filter(|(at, _)| now.duration_since(*at) < FOUND_FOR)
+            .map(|(_, a)| *a);
+        let address = match known {
+            Some(a) => a,
+            None => {
+                let a = d
+                    .dns
+                    .lookup_msrp_relay_srv(&d.domain)
+                    .await
+                    .result
+                    .ok()
+                    .and_then(|routes| routes.first().map(|r| r.socket_addr()));
+                let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+                // Bounded: domains are an application's accounts'.
+                if found.len() > 1024 {
+                    found.clear();
+                }
+                found.insert(d.domain.clone(), (now, a));
+                a
+            }
+        }?;
+        let uri = MsrpUri::parse(&format!("msrps://{}:{};tcp", d.domain, address.port())).ok()?;
+        Some(MsrpRelaySettings {
+            uri,
+            username: d.username.clone(),
+            password: d.password.clone(),
+            for_outbound: d.for_outbound,
+            address: Some(address),
+        })
+    }
 }

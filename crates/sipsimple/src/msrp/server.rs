@@ -316,6 +316,7 @@ pub struct MsrpEndpoint {
     /// trust (`tls.ca_list`, `tls.verify_server`).
     relay_tls: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
     log: super::MsrpLog,
+    relays: super::RelayFinder,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {
@@ -328,6 +329,11 @@ impl MsrpEndpoint {
     /// The MSRP library's log (MSRPLibraryLog).
     pub fn log(&self) -> &super::MsrpLog {
         &self.log
+    }
+
+    /// Relays found by DNS, remembered for a while.
+    pub fn relay_finder(&self) -> &super::RelayFinder {
+        &self.relays
     }
 
     /// Turns MSRPTransportTrace on or off for connections made later.
@@ -402,14 +408,28 @@ pub async fn connect(
     to: &MsrpUri,
     client: Option<Arc<rustls::ClientConfig>>,
 ) -> std::io::Result<Box<dyn MsrpIo>> {
+    connect_to(socket, to, None, client).await
+}
+
+/// [`connect`] to `addr` when given (found by DNS beforehand), the URI
+/// still naming whom TLS verifies.
+pub async fn connect_to(
+    socket: Option<TcpSocket>,
+    to: &MsrpUri,
+    addr: Option<SocketAddr>,
+    client: Option<Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Box<dyn MsrpIo>> {
     let port = to.port.unwrap_or(2855);
-    let addr = match &to.host {
-        Host::Ipv4(a) => SocketAddr::new(IpAddr::V4(*a), port),
-        Host::Ipv6(a) => SocketAddr::new(IpAddr::V6(*a), port),
-        Host::Name(n) => tokio::net::lookup_host((n.as_str(), port))
-            .await?
-            .next()
-            .ok_or_else(|| std::io::Error::other(format!("{n} has no address")))?,
+    let addr = match (addr, &to.host) {
+        (Some(a), _) => a,
+        (None, host) => match host {
+            Host::Ipv4(a) => SocketAddr::new(IpAddr::V4(*a), port),
+            Host::Ipv6(a) => SocketAddr::new(IpAddr::V6(*a), port),
+            Host::Name(n) => tokio::net::lookup_host((n.as_str(), port))
+                .await?
+                .next()
+                .ok_or_else(|| std::io::Error::other(format!("{n} has no address")))?,
+        },
     };
     let tcp = match socket {
         Some(s) => s.connect(addr).await?,

@@ -132,22 +132,46 @@ impl SessionManager {
         let msrp_tls = text("msrp.transport").is_none_or(|t| t != "tcp");
         // A relay URI that does not parse was refused by the setting's
         // validator; here it only means no relay.
-        let msrp_relay = text("nat_traversal.msrp_relay")
-            .filter(|_| text("msrp.connection_model").as_deref() != Some("acm"))
-            .and_then(|r| crate::msrp::MsrpRelaySettings::parse_relay(&r, msrp_tls).ok())
-            .map(|uri| {
-                let id = account.id();
-                crate::msrp::MsrpRelaySettings {
-                    uri,
-                    username: text("auth.username")
-                        .filter(|u| !u.is_empty())
-                        .unwrap_or_else(|| id.split('@').next().unwrap_or(&id).to_owned()),
-                    password: text("auth.password").unwrap_or_default(),
-                    for_outbound: account
-                        .setting("nat_traversal.use_msrp_relay_for_outbound")
-                        .and_then(|v| v.as_bool())
-                        .unwrap_or(false),
-                }
+        let id = account.id();
+        let relay_model = text("msrp.connection_model").as_deref() != Some("acm");
+        let username = text("auth.username")
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| id.split('@').next().unwrap_or(&id).to_owned());
+        let password = text("auth.password").unwrap_or_default();
+        let for_outbound = account
+            .setting("nat_traversal.use_msrp_relay_for_outbound")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let configured = text("nat_traversal.msrp_relay");
+        let msrp_relay = configured
+            .as_deref()
+            .filter(|_| relay_model)
+            .and_then(|r| crate::msrp::MsrpRelaySettings::parse_relay(r, msrp_tls).ok())
+            .map(|uri| crate::msrp::MsrpRelaySettings {
+                uri,
+                username: username.clone(),
+                password: password.clone(),
+                for_outbound,
+                address: None,
+            });
+        // No relay configured: the domain's `_msrps._tcp` SRV may name
+        // one (a SIP account's; a Bonjour one's domain is `local`, and an
+        // address has no SRV).
+        let domain = id.rsplit_once('@').map(|(_, d)| d.to_owned());
+        let relay_discovery = domain
+            .filter(|d| {
+                relay_model
+                    && configured.is_none()
+                    && matches!(account, SessionAccount::Sip(_))
+                    && d.parse::<std::net::IpAddr>().is_err()
+                    && !d.starts_with('[')
+            })
+            .map(|domain| crate::msrp::RelayDiscovery {
+                domain,
+                dns: services.dns.clone(),
+                username,
+                password,
+                for_outbound,
             });
         StreamSettings {
             account: account.id(),
@@ -164,6 +188,7 @@ impl SessionManager {
                 endpoint: services.msrp.clone(),
                 tls: msrp_tls,
                 relay: msrp_relay,
+                relay_discovery,
                 file_directory: services.download_directory.clone(),
                 keepalive_interval: account
                     .setting("msrp.keepalive_interval")

@@ -281,6 +281,13 @@ pub fn start_msrp_relay(password: &str) -> MsrpRelay {
 /// [`start_msrp_relay`], also on TLS when `tls` (a certificate for the
 /// IP address 127.0.0.1, signed by a CA made for the test).
 pub fn start_msrp_relay_with(password: &str, tls: bool) -> MsrpRelay {
+    start_msrp_relay_for(password, tls.then_some("127.0.0.1"))
+}
+
+/// [`start_msrp_relay`], also on TLS with a certificate for `tls_name`
+/// when given.
+pub fn start_msrp_relay_for(password: &str, tls_name: Option<&str>) -> MsrpRelay {
+    let tls = tls_name.is_some();
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-msrp-relay-{}-{}",
         std::process::id(),
@@ -294,7 +301,7 @@ pub fn start_msrp_relay_with(password: &str, tls: bool) -> MsrpRelay {
     let mut cmd = Command::new("kamailio");
     let (mut tls_port, mut ca_pem) = (None, None);
     if tls {
-        let pki = common::pki("127.0.0.1");
+        let pki = common::pki(tls_name.unwrap_or("127.0.0.1"));
         std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
         std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
         let ca = dir.join("ca.pem");

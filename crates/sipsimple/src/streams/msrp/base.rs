@@ -50,6 +50,9 @@ pub struct MsrpSettings {
     /// The account's MSRP relay, when `msrp.connection_model` is `relay`
     /// and `nat_traversal.msrp_relay` names one.
     pub relay: Option<MsrpRelaySettings>,
+    /// Under the relay model with no relay named: how to look for the
+    /// domain's (its `_msrps._tcp` SRV) when a session needs it.
+    pub relay_discovery: Option<crate::msrp::RelayDiscovery>,
     /// Where received files go (`file_transfer.directory`).
     pub file_directory: std::path::PathBuf,
     /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
@@ -188,6 +191,7 @@ pub struct MsrpStreamBase {
     local_ip: IpAddr,
     tls: bool,
     relay: Option<MsrpRelaySettings>,
+    relay_discovery: Option<crate::msrp::RelayDiscovery>,
     keepalive_interval: Option<std::time::Duration>,
     /// The peer's offer, for a stream made to answer one.
     offer: Option<RemoteMedia>,
@@ -227,6 +231,7 @@ impl MsrpStreamBase {
             endpoint: settings.msrp.endpoint.clone(),
             local_ip: settings.local_ip,
             relay: settings.msrp.relay.clone(),
+            relay_discovery: settings.msrp.relay_discovery.clone(),
             keepalive_interval: settings.msrp.keepalive_interval,
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
@@ -324,12 +329,15 @@ impl MsrpStreamBase {
         // With a relay (RFC 4976), incoming sessions always use it and
         // ours when the account says so: a client behind NAT can neither
         // be reached nor count on reaching the peer's first hop.
-        let on_relay = self
-            .relay
-            .as_ref()
-            .is_some_and(|r| self.offer.is_some() || r.for_outbound);
-        if on_relay {
-            let relay = self.relay.as_ref().ok_or("no relay")?;
+        let relay = match (&self.relay, &self.relay_discovery) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(d)) if self.offer.is_some() || d.for_outbound => {
+                self.endpoint.relay_finder().find(d).await
+            }
+            _ => None,
+        };
+        let relay = relay.filter(|r| self.offer.is_some() || r.for_outbound);
+        if let Some(relay) = &relay {
             let verified = self.endpoint.relay_tls();
             let authorized = match verified {
                 Ok(tls) => authorize(relay, &session_id, tls).await,
