@@ -9,7 +9,8 @@
 //! with small ones; answers SENDs with 200 or an error as their
 //! Failure-Report asks; reassembles incoming messages; sends a success
 //! REPORT when asked; reads REPORTs; answers unknown methods with 501;
-//! fails a chunk whose response does not come in time (408).
+//! fails a chunk whose response does not come in time (408). NICKNAME
+//! (RFC 7701) is handed to the owner ([`Session::set_nickname`]).
 //!
 //! Files (RFC 5547): [`Session::begin_message`] starts a message whose
 //! body the caller hands over piece by piece ([`Session::append_body`])
@@ -31,8 +32,10 @@ use bytes::Bytes;
 
 mod body;
 mod incoming;
+mod nickname;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
+pub use nickname::NICKNAME_STATUSES;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -66,6 +69,9 @@ pub struct SessionConfig {
     /// Hand incoming SEND bodies on as they arrive instead of
     /// reassembling them (a file transfer's receiving side).
     pub stream_incoming: bool,
+    /// Hand the peer's NICKNAMEs to the owner (a chat room focus, RFC
+    /// 7701) instead of answering 501.
+    pub nickname_requests: bool,
 }
 
 impl SessionConfig {
@@ -81,6 +87,7 @@ impl SessionConfig {
             reassembly: ReassemblyLimits::default(),
             seed,
             stream_incoming: false,
+            nickname_requests: false,
         }
     }
 }
@@ -133,6 +140,16 @@ pub enum SessionEvent {
         flag: Flag,
         success_report: bool,
     },
+    /// The response to our NICKNAME [`Session::set_nickname`] (408 when
+    /// none came in time).
+    NicknameResult {
+        tid: String,
+        status: u16,
+        comment: Option<String>,
+    },
+    /// With `nickname_requests`: the peer asks for a nickname; answer
+    /// with [`Session::answer_nickname`].
+    NicknameRequested { tid: String, nickname: String },
 }
 
 #[derive(Debug)]
@@ -178,6 +195,7 @@ pub struct Session {
     incoming: Option<Incoming>,
     /// With `stream_incoming`: where REPORTs for each message go.
     streamed: StreamedPaths,
+    nicknames: nickname::Nicknames,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -199,6 +217,7 @@ impl Session {
             partial: VecDeque::new(),
             incoming: None,
             streamed: StreamedPaths::default(),
+            nicknames: Default::default(),
             cfg,
         }
     }
@@ -449,7 +468,11 @@ impl Session {
 
     /// When [`Session::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.values().filter_map(|p| p.deadline).min()
+        let sends = self.pending.values().filter_map(|p| p.deadline).min();
+        sends
+            .into_iter()
+            .chain(self.nicknames.next_deadline())
+            .min()
     }
 
     /// Fails chunks whose response did not come in time (RFC 4975
@@ -466,6 +489,7 @@ impl Session {
                 self.fail(&p.message_id, 408, Some("no response in time"));
             }
         }
+        self.nickname_timeouts(now);
     }
 
     /// Whether everything queued was written and answered.
@@ -474,6 +498,7 @@ impl Session {
             && self.outgoing.is_empty()
             && self.pending.is_empty()
             && self.finishing.is_empty()
+            && self.nicknames.is_idle()
     }
 
     /// Messages queued whose chunks are not all written yet: the
@@ -529,6 +554,9 @@ impl Session {
     }
 
     fn on_response(&mut self, _now: Instant, resp: Response) {
+        if self.on_nickname_response(&resp.tid, resp.status, resp.comment.clone()) {
+            return;
+        }
         let Some(p) = self.pending.remove(&resp.tid) else {
             let at = self.partial.iter().position(|(t, _)| *t == resp.tid);
             if let Some((_, message_id)) = at.and_then(|at| self.partial.remove(at)) {
@@ -641,6 +669,7 @@ impl Session {
             Method::Send => {}
             // REPORTs are never answered (RFC 4975 §7.1.2).
             Method::Report => return self.on_report(req),
+            Method::Nickname => return self.on_nickname_request(inc.req),
             _ => return self.answer(req, 501, "Unknown method"),
         }
         if let Some(streamed) = inc.streamed {
