@@ -22,7 +22,10 @@ impl MediaStream for ChatStream {
         &self,
         _remote: Option<(&SessionDescription, usize)>,
     ) -> Result<Media, StreamError> {
-        self.inner.base.get_local_media()
+        let mut m = self.inner.base.get_local_media()?;
+        let caps = lock(&self.inner.chat).local_chatroom.clone();
+        super::chatroom::add_chatroom_attribute(&mut m, &caps);
+        Ok(m)
     }
 
     fn initialize(
