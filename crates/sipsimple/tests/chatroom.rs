@@ -338,6 +338,15 @@ async fn no_nickname_and_no_private_messages_without_a_chat_room() {
         chat.send_message("psst", "text/plain", to_carol),
         Err(ChatStreamError::PrivateMessagesNotSupported)
     );
+    // The spec allows a cc only where private messages are.
+    let cc_carol = MessageOptions {
+        courtesy_recipients: vec![Address::new("sip:carol@example.test")],
+        ..MessageOptions::default()
+    };
+    assert_eq!(
+        chat.send_message("fyi", "text/plain", cc_carol),
+        Err(ChatStreamError::PrivateMessagesNotSupported)
+    );
     // Naming the peer itself (the URI the session went to) is no private
     // message: it goes.
     let peer = chat.base().context().unwrap().remote_identity.clone();

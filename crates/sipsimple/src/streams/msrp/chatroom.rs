@@ -157,11 +157,13 @@ impl ChatInner {
         }
     }
 
-    /// Refuses a message to someone other than the peer when the peer is
-    /// no chat room relaying private messages: it would go to the peer
-    /// under someone else's name. The focus itself addresses whom it likes.
+    /// Refuses a message to someone other than the peer, or with a cc,
+    /// when the peer is no chat room relaying private messages (the spec's
+    /// `send_message`): only a focus can pass it on to them. The focus
+    /// itself addresses whom it likes.
     pub(super) fn check_private(&self, options: &MessageOptions) -> Result<(), ChatStreamError> {
-        if options.recipients.is_empty() || !lock(&self.chat).local_chatroom.is_empty() {
+        let addressed = !options.recipients.is_empty() || !options.courtesy_recipients.is_empty();
+        if !addressed || !lock(&self.chat).local_chatroom.is_empty() {
             return Ok(());
         }
         // Before the peer's SDP and identity are known nothing can be told.
@@ -174,7 +176,8 @@ impl ChatInner {
             .iter()
             .any(|r| !same_user(&r.uri, &peer.uri));
         let allowed = self.remote_chatroom().iter().any(|c| c == PRIVATE_MESSAGES);
-        if others && !allowed {
+        let cc = !options.courtesy_recipients.is_empty();
+        if (others || cc) && !allowed {
             return Err(ChatStreamError::PrivateMessagesNotSupported);
         }
         Ok(())
