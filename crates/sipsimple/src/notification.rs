@@ -170,7 +170,8 @@ pub enum NotificationData {
         nickname: String,
     },
     /// The focus refused our nickname: `code` 425 (reserved or in use),
-    /// 424 (malformed), 403 (not allowed), 408 (no answer) or another.
+    /// 424 (malformed), 403 (not allowed), 408 (no answer in time), 0
+    /// (the stream ended first) or another.
     ChatStreamDidNotSetNickname {
         message_id: String,
         nickname: String,

@@ -69,8 +69,7 @@ pub struct SessionConfig {
     /// Hand incoming SEND bodies on as they arrive instead of
     /// reassembling them (a file transfer's receiving side).
     pub stream_incoming: bool,
-    /// Hand the peer's NICKNAMEs to the owner (a chat room focus, RFC
-    /// 7701) instead of answering 501.
+    /// Hand the peer's NICKNAMEs to the owner (an RFC 7701 focus), not 501.
     pub nickname_requests: bool,
 }
 
@@ -140,15 +139,13 @@ pub enum SessionEvent {
         flag: Flag,
         success_report: bool,
     },
-    /// The response to our NICKNAME [`Session::set_nickname`] (408 when
-    /// none came in time).
+    /// The answer to our [`Session::set_nickname`] (408: none in time).
     NicknameResult {
         tid: String,
         status: u16,
         comment: Option<String>,
     },
-    /// With `nickname_requests`: the peer asks for a nickname; answer
-    /// with [`Session::answer_nickname`].
+    /// With `nickname_requests`: answer with [`Session::answer_nickname`].
     NicknameRequested { tid: String, nickname: String },
 }
 

@@ -193,6 +193,9 @@ pub(super) struct ChatState {
     pub(super) nickname_results: HashMap<String, (u16, Option<String>)>,
     /// What we offer as a chat room's focus (`a=chatroom`).
     pub(super) local_chatroom: Vec<String>,
+    /// The peer's `a=chatroom` as negotiated, kept here because the
+    /// connection's sink may not take the base's lock to read it.
+    pub(super) remote_chatroom: Option<Vec<String>>,
 }
 
 impl ChatState {

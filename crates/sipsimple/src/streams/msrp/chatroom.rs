@@ -20,7 +20,7 @@
 use msrp_proto::session::NICKNAME_STATUSES;
 use sdp::{Attribute, Media};
 
-use super::base::type_accepted;
+use super::base::{type_accepted, RemoteMedia};
 use super::chat::{identity, lock, ChatInner, ChatMessage, ChatStream, ChatStreamError};
 use super::chat::{MessageOptions, CPIM};
 use crate::notification::NotificationData;
@@ -149,12 +149,27 @@ pub(super) fn add_chatroom_attribute(m: &mut Media, capabilities: &[String]) {
     }
 }
 
+/// The chat room tokens of the peer's m-line: none without CPIM, which
+/// RFC 7701 rooms require.
+pub(super) fn chatroom_of(remote: &RemoteMedia) -> Vec<String> {
+    if type_accepted(&remote.accept_types, CPIM) {
+        remote.chatroom.clone()
+    } else {
+        Vec::new()
+    }
+}
+
 impl ChatInner {
+    /// Not from the connection's sink: before the answer it reads the
+    /// offer through the base's lock.
     pub(super) fn remote_chatroom(&self) -> Vec<String> {
-        match self.base.remote_media() {
-            Some(r) if type_accepted(&r.accept_types, CPIM) => r.chatroom,
-            _ => Vec::new(),
+        if let Some(c) = lock(&self.chat).remote_chatroom.clone() {
+            return c;
         }
+        self.base
+            .remote_media()
+            .map(|r| chatroom_of(&r))
+            .unwrap_or_default()
     }
 
     /// Refuses a message to someone other than the peer, or with a cc,
@@ -184,9 +199,13 @@ impl ChatInner {
     }
 
     /// RFC 7701 §8: from a chat room, a message whose one CPIM `To` is
-    /// us, not the room, was sent to us alone.
+    /// us, not the room, was sent to us alone. Runs in the sink: reads
+    /// only what `start` kept.
     pub(super) fn is_private(&self, message: &ChatMessage) -> bool {
-        let room = self.remote_chatroom().iter().any(|c| c == PRIVATE_MESSAGES);
+        let room = lock(&self.chat)
+            .remote_chatroom
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|c| c == PRIVATE_MESSAGES));
         let Some(context) = self.base.context().filter(|_| room && message.cpim) else {
             return false;
         };
