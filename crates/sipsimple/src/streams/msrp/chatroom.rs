@@ -26,9 +26,9 @@ use super::chat::{MessageOptions, CPIM};
 use crate::notification::NotificationData;
 
 /// The `a=chatroom` token for nicknames (RFC 7701 §6).
-pub const NICKNAME: &str = "nickname";
+const NICKNAME: &str = "nickname";
 /// The `a=chatroom` token for private messages (RFC 7701 §6).
-pub const PRIVATE_MESSAGES: &str = "private-messages";
+const PRIVATE_MESSAGES: &str = "private-messages";
 
 impl ChatStream {
     /// What the peer's chat room supports (`a=chatroom` tokens, e.g.
