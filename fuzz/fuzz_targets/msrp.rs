@@ -54,6 +54,12 @@ fuzz_target!(|input: (u8, &[u8])| {
                 let (again, _, _) = msrp_proto::parse_chunk(&bytes).expect("own output parses");
                 assert_eq!(&again, h);
             }
+            // An RFC 7701 nickname that reads writes back to itself.
+            use msrp_proto::headers::UseNickname;
+            if let Some(Ok(n)) = h.headers().typed::<UseNickname>() {
+                use msrp_proto::TypedHeader;
+                assert_eq!(UseNickname::parse(&n.to_value()), Ok(n));
+            }
         }
     }
 });

@@ -443,6 +443,72 @@ impl TypedHeader for AuthenticationInfo {
     }
 }
 
+/// The longest nickname taken or sent, in bytes. RFC 7701 sets none; a
+/// nickname is a display name, and this bounds what a peer can make us
+/// keep per participant.
+pub const MAX_NICKNAME_LEN: usize = 256;
+
+/// `Use-Nickname: "nickname"` of a NICKNAME request (RFC 7701 §9: the
+/// value is a `quoted-string`). Holds the nickname unquoted.
+///
+/// A bare value (no quotes) is read too: python3-msrplib, the library of
+/// the SDK whose API this crate follows, writes the nickname unquoted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UseNickname(pub String);
+
+impl UseNickname {
+    /// A nickname to send: refused when it is empty, too long or holds a
+    /// control character (it could not be written as one header line).
+    pub fn new(nickname: &str) -> Result<Self, HeaderError> {
+        if nickname.is_empty() || nickname.len() > MAX_NICKNAME_LEN || !is_utf8text(nickname) {
+            return Err(bad(Self::NAME, nickname));
+        }
+        Ok(UseNickname(nickname.to_owned()))
+    }
+}
+
+impl TypedHeader for UseNickname {
+    const NAME: &'static str = "Use-Nickname";
+    fn parse(value: &str) -> Result<Self, HeaderError> {
+        let b = || bad(Self::NAME, value);
+        // Escapes and quotes at most double the length.
+        if value.len() > 2 * MAX_NICKNAME_LEN + 2 || !is_utf8text(value) {
+            return Err(b());
+        }
+        let nickname = match value.strip_prefix('"') {
+            Some(rest) => {
+                let inner = rest.strip_suffix('"').ok_or_else(b)?;
+                let mut out = String::with_capacity(inner.len());
+                let mut chars = inner.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        // quoted-pair: a backslash takes the next char.
+                        '\\' => out.push(chars.next().ok_or_else(b)?),
+                        // An unescaped quote would end the string early.
+                        '"' => return Err(b()),
+                        c => out.push(c),
+                    }
+                }
+                out
+            }
+            None => value.trim().to_owned(),
+        };
+        UseNickname::new(&nickname).map_err(|_| b())
+    }
+    fn to_value(&self) -> String {
+        let mut s = String::with_capacity(self.0.len() + 2);
+        s.push('"');
+        for c in self.0.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('"');
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,5 +580,37 @@ mod tests {
         assert!(ContentType::parse("text").is_err());
         let a = AuthenticationInfo::parse("rspauth=\"abc\", qop=auth, nc=00000001").unwrap();
         assert_eq!(a.param("rspauth").as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn use_nickname() {
+        // RFC 7701 §9: a quoted-string, with quoted-pairs.
+        assert_eq!(
+            UseNickname::parse("\"Alice the great\""),
+            Ok(UseNickname("Alice the great".into()))
+        );
+        let tricky = UseNickname("say \"hi\" \\o/".into());
+        assert_eq!(tricky.to_value(), r#""say \"hi\" \\o/""#);
+        assert_eq!(UseNickname::parse(&tricky.to_value()), Ok(tricky));
+        // python3-msrplib writes it bare.
+        assert_eq!(UseNickname::parse("al"), Ok(UseNickname("al".into())));
+        assert_eq!(
+            UseNickname::parse("\"h\u{e9}l\u{e8}ne\"").unwrap().0,
+            "h\u{e9}l\u{e8}ne"
+        );
+        let long = "n".repeat(MAX_NICKNAME_LEN + 1);
+        for bad in [
+            "",
+            "\"\"",
+            "\"open",
+            "\"a\"b\"",
+            "\"trailing\\\"",
+            "\"tab\u{1}\"",
+            long.as_str(),
+        ] {
+            assert!(UseNickname::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(UseNickname::new("line\r\nbreak").is_err());
+        assert!(UseNickname::new(&"n".repeat(MAX_NICKNAME_LEN)).is_ok());
     }
 }

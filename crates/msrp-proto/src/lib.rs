@@ -9,7 +9,8 @@
 //! incremental stream parser that hands bodies on as they arrive
 //! ([`Parser`]); chunking of outgoing messages ([`chunk::Chunker`]) and
 //! bounded reassembly of incoming ones ([`reassembly::Reassembler`]); a
-//! first endpoint session core in the quinn-proto shape ([`Session`]).
+//! first endpoint session core in the quinn-proto shape ([`Session`]),
+//! with the NICKNAME transaction of RFC 7701 chat rooms.
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).

@@ -77,6 +77,9 @@ pub enum Method {
     Report,
     /// RFC 4976 relay authentication.
     Auth,
+    /// RFC 7701 §7.1: a chat room participant asks the focus for a
+    /// nickname (`Use-Nickname`).
+    Nickname,
     /// Any other `1*UPALPHA`.
     Other(String),
 }
@@ -87,6 +90,7 @@ impl Method {
             "SEND" => Method::Send,
             "REPORT" => Method::Report,
             "AUTH" => Method::Auth,
+            "NICKNAME" => Method::Nickname,
             _ if !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase()) => {
                 Method::Other(s.to_owned())
             }
@@ -99,6 +103,7 @@ impl Method {
             Method::Send => "SEND",
             Method::Report => "REPORT",
             Method::Auth => "AUTH",
+            Method::Nickname => "NICKNAME",
             Method::Other(s) => s,
         }
     }
@@ -375,7 +380,9 @@ mod tests {
             matches!(&h, Head::Response(r) if r.status == 200 && r.comment.as_deref() == Some("OK"))
         );
         let h = Head::parse_start_line("MSRP a786hjs2 NICKNAME").unwrap();
-        assert!(matches!(&h, Head::Request(r) if r.method == Method::Other("NICKNAME".into())));
+        assert!(matches!(&h, Head::Request(r) if r.method == Method::Nickname));
+        let h = Head::parse_start_line("MSRP a786hjs2 FROBNICATE").unwrap();
+        assert!(matches!(&h, Head::Request(r) if r.method == Method::Other("FROBNICATE".into())));
         for bad in [
             "MSRP a786hjs2",
             "MSRP a786hjs2 send",

@@ -403,3 +403,27 @@ proptest! {
         prop_assert!(sa.is_idle() && sb.is_idle());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// RFC 7701 `Use-Nickname`: any text value parses without panic;
+    /// whatever parses writes back and reads back the same nickname; any
+    /// sendable nickname (quotes and backslashes too) survives the trip.
+    #[test]
+    fn use_nickname_never_panics_and_round_trips(
+        value in "\\PC{0,80}",
+        nickname in "[ -~\u{e0}-\u{ff}]{1,60}",
+    ) {
+        use msrp_proto::headers::UseNickname;
+        use msrp_proto::TypedHeader;
+        if let Ok(n) = UseNickname::parse(&value) {
+            prop_assert_eq!(UseNickname::parse(&n.to_value()), Ok(n));
+        }
+        match UseNickname::new(&nickname) {
+            Ok(n) => prop_assert_eq!(UseNickname::parse(&n.to_value()), Ok(n)),
+            // Printable text within the bound is always sendable.
+            Err(_) => prop_assert!(false, "refused {:?}", nickname),
+        }
+    }
+}

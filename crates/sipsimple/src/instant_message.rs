@@ -283,6 +283,7 @@ pub(crate) fn decode(request: &Request) -> Result<NotificationData, DecodeError>
                     notification_request: imdn::request(&m),
                     content: m.body,
                     cpim: true,
+                    private: false,
                 },
             })
         }
@@ -307,6 +308,7 @@ pub(crate) fn decode(request: &Request) -> Result<NotificationData, DecodeError>
                 required: Vec::new(),
                 cpim: false,
                 notification_request: None,
+                private: false,
             },
         }),
     }

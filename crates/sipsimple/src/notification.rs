@@ -163,6 +163,29 @@ pub enum NotificationData {
         content_type: Option<String>,
         sender: Option<payloads::cpim::Address>,
     },
+    /// The chat room's focus took our nickname (RFC 7701 NICKNAME, 200);
+    /// `message_id` is what `set_local_nickname` returned.
+    ChatStreamDidSetNickname {
+        message_id: String,
+        nickname: String,
+    },
+    /// The focus refused our nickname: `code` 425 (reserved or in use),
+    /// 424 (malformed), 403 (not allowed), 408 (no answer in time), 0
+    /// (the stream ended first) or another.
+    ChatStreamDidNotSetNickname {
+        message_id: String,
+        nickname: String,
+        code: u16,
+        reason: String,
+    },
+    /// We are a chat room (`set_chatroom_capabilities` with `nickname`)
+    /// and a participant asks for `nickname`: answer through
+    /// `ChatStream::accept_nickname` or `reject_nickname` with
+    /// `transaction_id`.
+    ChatStreamGotNicknameRequest {
+        transaction_id: String,
+        nickname: String,
+    },
     /// An IMDN (RFC 5438) came for a message we sent: `kind` is
     /// `delivery`, `display` or `processing`, `status` e.g. `delivered`,
     /// `displayed`, `failed`.
@@ -542,6 +565,9 @@ impl NotificationData {
                 "ChatStreamDidNotDeliverMessage"
             }
             NotificationData::ChatStreamDidSendMessage { .. } => "ChatStreamDidSendMessage",
+            NotificationData::ChatStreamDidSetNickname { .. } => "ChatStreamDidSetNickname",
+            NotificationData::ChatStreamDidNotSetNickname { .. } => "ChatStreamDidNotSetNickname",
+            NotificationData::ChatStreamGotNicknameRequest { .. } => "ChatStreamGotNicknameRequest",
             NotificationData::ChatStreamGotComposingIndication { .. } => {
                 "ChatStreamGotComposingIndication"
             }

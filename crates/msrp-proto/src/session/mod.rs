@@ -11,6 +11,7 @@
 //! REPORT when asked; reads REPORTs; answers unknown methods with 501;
 //! fails a chunk whose response does not come in time (408); sends a
 //! keep-alive after an idle interval when configured (`keepalive`).
+//! NICKNAME (RFC 7701) is handed to the owner ([`Session::set_nickname`]).
 //!
 //! Files (RFC 5547): [`Session::begin_message`] starts a message whose
 //! body the caller hands over piece by piece ([`Session::append_body`])
@@ -33,9 +34,11 @@ use bytes::Bytes;
 mod body;
 mod incoming;
 mod keepalive;
+mod nickname;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
+pub use nickname::NICKNAME_STATUSES;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -72,6 +75,8 @@ pub struct SessionConfig {
     /// Idle time after which an empty SEND with `Keep-Alive: yes` goes
     /// out (see the `keepalive` module); None: never.
     pub keepalive_interval: Option<Duration>,
+    /// Hand the peer's NICKNAMEs to the owner (an RFC 7701 focus), not 501.
+    pub nickname_requests: bool,
 }
 
 impl SessionConfig {
@@ -88,6 +93,7 @@ impl SessionConfig {
             seed,
             stream_incoming: false,
             keepalive_interval: None,
+            nickname_requests: false,
         }
     }
 }
@@ -143,6 +149,14 @@ pub enum SessionEvent {
         flag: Flag,
         success_report: bool,
     },
+    /// The answer to our [`Session::set_nickname`] (408: none in time).
+    NicknameResult {
+        tid: String,
+        status: u16,
+        comment: Option<String>,
+    },
+    /// With `nickname_requests`: answer with [`Session::answer_nickname`].
+    NicknameRequested { tid: String, nickname: String },
 }
 
 #[derive(Debug)]
@@ -189,6 +203,7 @@ pub struct Session {
     /// With `stream_incoming`: where REPORTs for each message go.
     streamed: StreamedPaths,
     keepalive: KeepAlive,
+    nicknames: nickname::Nicknames,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -211,6 +226,7 @@ impl Session {
             incoming: None,
             streamed: StreamedPaths::default(),
             keepalive: KeepAlive::new(cfg.keepalive_interval),
+            nicknames: Default::default(),
             cfg,
         }
     }
@@ -472,11 +488,12 @@ impl Session {
 
     /// When [`Session::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let chunks = self.pending.values().filter_map(|p| p.deadline).min();
-        match (chunks, self.keepalive.due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let sends = self.pending.values().filter_map(|p| p.deadline).min();
+        sends
+            .into_iter()
+            .chain(self.nicknames.next_deadline())
+            .chain(self.keepalive.due())
+            .min()
     }
 
     /// Fails chunks whose response did not come in time (RFC 4975
@@ -500,6 +517,7 @@ impl Session {
         if self.keepalive.due().is_some_and(|d| d <= now) {
             self.send_keepalive(now);
         }
+        self.nickname_timeouts(now);
     }
 
     /// An empty SEND with `Keep-Alive: yes`, whose answer is awaited like
@@ -546,6 +564,7 @@ impl Session {
             && self.outgoing.is_empty()
             && self.pending.is_empty()
             && self.finishing.is_empty()
+            && self.nicknames.is_idle()
     }
 
     /// Messages queued whose chunks are not all written yet: the
@@ -601,6 +620,9 @@ impl Session {
     }
 
     fn on_response(&mut self, _now: Instant, resp: Response) {
+        if self.on_nickname_response(&resp.tid, resp.status, resp.comment.clone()) {
+            return;
+        }
         let Some(p) = self.pending.remove(&resp.tid) else {
             let at = self.partial.iter().position(|(t, _)| *t == resp.tid);
             if let Some((_, message_id)) = at.and_then(|at| self.partial.remove(at)) {
@@ -719,6 +741,7 @@ impl Session {
             Method::Send => {}
             // REPORTs are never answered (RFC 4975 §7.1.2).
             Method::Report => return self.on_report(req),
+            Method::Nickname => return self.on_nickname_request(inc.req),
             _ => return self.answer(req, 501, "Unknown method"),
         }
         if let Some(streamed) = inc.streamed {

@@ -313,6 +313,31 @@ impl MsrpConnection {
         }
     }
 
+    /// Sends an RFC 7701 NICKNAME; returns its transaction id, which the
+    /// `NicknameResult` event names.
+    pub fn set_nickname(&self, nickname: &str) -> Result<String, String> {
+        if self.is_closed() {
+            return Err(MsrpSendError::Closed.to_string());
+        }
+        let tid = self
+            .shared
+            .lock()
+            .set_nickname(Instant::now(), nickname)
+            .map_err(|e| e.to_string())?;
+        self.shared.wake.notify_one();
+        Ok(tid.to_string())
+    }
+
+    /// Answers the peer's NICKNAME `tid`; false when no such request
+    /// waits or `status` is not one RFC 7701 gives it.
+    pub fn answer_nickname(&self, tid: &str, status: u16, comment: &str) -> bool {
+        let sent = self.shared.lock().answer_nickname(tid, status, comment);
+        if sent {
+            self.shared.wake.notify_one();
+        }
+        sent
+    }
+
     /// A REPORT for bytes of an incoming streamed message.
     pub fn report(&self, message_id: &str, range: ByteRange, status: u16, reason: &str) {
         let sent = self.shared.lock().report(message_id, range, status, reason);

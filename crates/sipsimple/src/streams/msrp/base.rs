@@ -78,6 +78,10 @@ pub struct RemoteMedia {
     pub setup: Option<Setup>,
     /// `TCP/TLS/MSRP`.
     pub tls: bool,
+    /// The tokens of the peer's `a=chatroom` (RFC 7701 §6), e.g.
+    /// `nickname`, `private-messages`: a chat room's focus says what it
+    /// supports here. Empty for a plain peer.
+    pub chatroom: Vec<String>,
 }
 
 impl RemoteMedia {
@@ -102,6 +106,7 @@ impl RemoteMedia {
             accept_wrapped_types: words(m.accept_wrapped_types()),
             setup: m.setup(),
             tls: m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP"),
+            chatroom: words(m.attribute_values("chatroom").collect()),
         })
     }
 }
@@ -169,6 +174,8 @@ struct Flags {
     ended: AtomicBool,
     deactivated: AtomicBool,
     failed: AtomicBool,
+    /// The session hands the peer's NICKNAMEs on (we are a chat room).
+    nickname_requests: AtomicBool,
     /// The id of our binding SEND, whose events are not the stream's.
     bind_id: OnceLock<String>,
     /// The connection once it is up (None again when the stream ends).
@@ -250,6 +257,7 @@ impl MsrpStreamBase {
                 ended: AtomicBool::new(false),
                 deactivated: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
+                nickname_requests: AtomicBool::new(false),
                 bind_id: OnceLock::new(),
                 connected: tokio::sync::watch::Sender::new(None),
             }),
@@ -308,6 +316,17 @@ impl MsrpStreamBase {
     /// Whether the connection is up.
     pub fn is_connected(&self) -> bool {
         self.lock().connection.is_some()
+    }
+
+    /// The connection if it is up now.
+    pub fn current_connection(&self) -> Option<Arc<MsrpConnection>> {
+        self.lock().connection.clone()
+    }
+
+    /// Whether the peer's NICKNAMEs are handed on (RFC 7701 focus) rather
+    /// than answered 501; read when the stream starts.
+    pub fn set_nickname_requests(&self, on: bool) {
+        self.flags.nickname_requests.store(on, Ordering::SeqCst);
     }
 
     /// Picks who connects, binds what that needs and makes our URI.
@@ -532,6 +551,7 @@ impl MsrpStreamBase {
         }
         cfg.stream_incoming = self.stream_incoming;
         cfg.keepalive_interval = self.keepalive_interval;
+        cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink, self.endpoint.log().clone());
         // MSRPTransportTrace goes out as the stream, on behalf of its

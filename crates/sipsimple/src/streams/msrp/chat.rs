@@ -54,6 +54,9 @@ pub struct ChatMessage {
     /// positive-delivery one is answered by the stream; display is the
     /// application's to send (`ChatStream::send_display_notification`).
     pub notification_request: Option<payloads::imdn::Request>,
+    /// Sent to us alone through a chat room (RFC 7701 §8): the peer is a
+    /// focus and the CPIM `To` is us, not the room.
+    pub private: bool,
 }
 
 impl ChatMessage {
@@ -91,6 +94,20 @@ pub enum ChatStreamError {
     Ended,
     #[error("too many messages are waiting: try again later")]
     QueueFull,
+    #[error("the peer is not a chat room that takes nicknames (no a=chatroom:nickname)")]
+    NicknameNotSupported,
+    #[error(
+        "the peer is not a chat room that takes private messages (no a=chatroom:private-messages)"
+    )]
+    PrivateMessagesNotSupported,
+    #[error("the chat stream is not connected yet")]
+    NotConnected,
+    #[error("bad nickname: {0}")]
+    InvalidNickname(String),
+    #[error("no nickname request {0} waits for an answer")]
+    UnknownNicknameRequest(String),
+    #[error("{0} is not a response RFC 7701 gives a NICKNAME (200, 403, 424, 425)")]
+    InvalidNicknameStatus(u16),
 }
 
 impl From<MsrpSendError> for ChatStreamError {
@@ -105,7 +122,11 @@ impl From<MsrpSendError> for ChatStreamError {
 /// The optional arguments of `send_message` (all CPIM headers).
 #[derive(Debug, Clone, Default)]
 pub struct MessageOptions {
-    /// CPIM `To`; the default is the session's peer.
+    /// CPIM `From`; the default is us. A chat room's focus forwards a
+    /// participant's message under the participant's name (RFC 7701 §8).
+    pub sender: Option<Address>,
+    /// CPIM `To`; the default is the session's peer. Anyone else, through
+    /// a chat room, makes a private message (RFC 7701 §8).
     pub recipients: Vec<Address>,
     pub courtesy_recipients: Vec<Address>,
     /// Subjects with their languages (`None`: no `;lang`).
@@ -122,7 +143,9 @@ pub struct MessageOptions {
 
 impl MessageOptions {
     fn needs_cpim(&self) -> Option<&'static str> {
-        if !self.recipients.is_empty() {
+        if self.sender.is_some() {
+            Some("sender")
+        } else if !self.recipients.is_empty() {
             Some("recipients")
         } else if !self.courtesy_recipients.is_empty() {
             Some("courtesy_recipients")
@@ -163,6 +186,16 @@ pub(super) struct ChatState {
     pub(super) order: VecDeque<String>,
     /// The timer that turns the peer's `active` into `idle`.
     pub(super) composing_timer: Option<tokio::task::JoinHandle<()>>,
+    /// Our NICKNAMEs awaiting an answer: transaction id to nickname.
+    pub(super) nicknames: HashMap<String, String>,
+    /// Answers that came before `set_local_nickname` noted its id (the
+    /// connection runs on its own tasks).
+    pub(super) nickname_results: HashMap<String, (u16, Option<String>)>,
+    /// What we offer as a chat room's focus (`a=chatroom`).
+    pub(super) local_chatroom: Vec<String>,
+    /// The peer's `a=chatroom` as negotiated, kept here because the
+    /// connection's sink may not take the base's lock to read it.
+    pub(super) remote_chatroom: Option<Vec<String>>,
 }
 
 impl ChatState {
@@ -430,8 +463,12 @@ impl ChatInner {
                 return Err(ChatStreamError::NotAccepted(content_type.to_owned()));
             }
         }
+        self.check_private(options)?;
         let context = self.base.context();
-        let from = context.map(|c| identity(&c.local_identity));
+        let from = options
+            .sender
+            .clone()
+            .or_else(|| context.map(|c| identity(&c.local_identity)));
         let to = if options.recipients.is_empty() {
             context
                 .map(|c| vec![identity(&c.remote_identity)])
@@ -554,6 +591,17 @@ impl ChatInner {
                     });
                 }
             }
+            SessionEvent::NicknameResult {
+                tid,
+                status,
+                comment,
+            } => self.on_nickname_result(tid, status, comment),
+            SessionEvent::NicknameRequested { tid, nickname } => {
+                self.post(NotificationData::ChatStreamGotNicknameRequest {
+                    transaction_id: tid,
+                    nickname,
+                })
+            }
             // Chat reads whole messages: these are file-transfer events.
             SessionEvent::MessageAborted { .. }
             | SessionEvent::ChunkAcknowledged { .. }
@@ -603,6 +651,7 @@ impl ChatInner {
                 notification_request: payloads::imdn::request(&m),
                 content: m.body,
                 cpim: true,
+                private: false,
             }
         } else {
             ChatMessage {
@@ -617,7 +666,12 @@ impl ChatInner {
                 required: Vec::new(),
                 cpim: false,
                 notification_request: None,
+                private: false,
             }
+        };
+        let message = ChatMessage {
+            private: self.is_private(&message),
+            ..message
         };
         let inner_type = message
             .content_type

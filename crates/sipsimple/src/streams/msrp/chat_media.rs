@@ -8,6 +8,7 @@ use sdp::{Media, SessionDescription};
 
 use super::base::{type_accepted, RemoteMedia};
 use super::chat::{chat_accept_types, lock, ChatStream, DeliveryState, CPIM};
+use super::chatroom::chatroom_of;
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
     StreamSettings,
@@ -22,7 +23,10 @@ impl MediaStream for ChatStream {
         &self,
         _remote: Option<(&SessionDescription, usize)>,
     ) -> Result<Media, StreamError> {
-        self.inner.base.get_local_media()
+        let mut m = self.inner.base.get_local_media()?;
+        let caps = lock(&self.inner.chat).local_chatroom.clone();
+        super::chatroom::add_chatroom_attribute(&mut m, &caps);
+        Ok(m)
     }
 
     fn initialize(
@@ -43,6 +47,9 @@ impl MediaStream for ChatStream {
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
+        if let Ok(r) = RemoteMedia::from_sdp(remote, index) {
+            lock(&self.inner.chat).remote_chatroom = Some(chatroom_of(&r));
+        }
         let weak = Arc::downgrade(&self.inner);
         self.inner.base.start(
             remote,
@@ -69,9 +76,13 @@ impl MediaStream for ChatStream {
     fn update(
         &self,
         _local: &SessionDescription,
-        _remote: &SessionDescription,
-        _index: usize,
+        remote: &SessionDescription,
+        index: usize,
     ) -> Result<(), StreamError> {
+        // A room may change what it offers in a re-INVITE.
+        if let Ok(r) = RemoteMedia::from_sdp(remote, index) {
+            lock(&self.inner.chat).remote_chatroom = Some(chatroom_of(&r));
+        }
         Ok(())
     }
 
@@ -80,18 +91,26 @@ impl MediaStream for ChatStream {
     }
 
     fn end(&self) {
-        let never_sent: Vec<String> = {
+        let (never_sent, nicknames) = {
             let mut c = lock(&self.inner.chat);
+            let nicknames = std::mem::take(&mut c.nicknames);
             if let Some(t) = c.composing_timer.take() {
                 t.abort();
             }
             c.early.clear();
-            c.order
+            let never_sent: Vec<String> = c
+                .order
                 .iter()
                 .filter(|id| c.delivery.get(*id) == Some(&DeliveryState::Pending))
                 .cloned()
-                .collect()
+                .collect();
+            (never_sent, nicknames)
         };
+        // A NICKNAME unanswered when the stream ends never will be.
+        for (id, nickname) in nicknames {
+            let reason = Some("the stream ended before the focus answered".to_owned());
+            self.inner.post_nickname_result(id, nickname, 0, reason);
+        }
         // Messages not written when the stream ends will never be; those
         // written but without a report stay `Sent`: they may have arrived.
         for id in never_sent {

@@ -5,6 +5,7 @@
 pub mod base;
 pub mod chat;
 mod chat_media;
+mod chatroom;
 pub mod desktop_sharing;
 mod file_media;
 mod file_store;
