@@ -13,6 +13,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::{Pending, Session, SessionEvent};
+use crate::headers::{ByteRange, MessageId};
+use crate::message::{Flag, Head, Method, Request};
+use crate::write::encode;
+
 /// The keep-alive state of one session.
 #[derive(Debug)]
 pub(super) struct KeepAlive {
@@ -69,4 +74,44 @@ impl KeepAlive {
 /// answer came from a live peer, odd as it may be.
 pub(super) fn is_fatal(status: u16) -> bool {
     matches!(status, 408 | 481)
+}
+
+impl Session {
+    /// An empty SEND with `Keep-Alive: yes`, whose answer is awaited like
+    /// a chunk's.
+    pub(super) fn send_keepalive(&mut self, now: Instant) {
+        let message_id = self.tids.next_tid().as_str().to_owned();
+        let mut h = self.path_headers(&self.cfg.remote_path.clone());
+        h.push_typed(&MessageId(message_id.clone()));
+        h.push_typed(&ByteRange {
+            start: 1,
+            end: Some(0),
+            total: Some(0),
+        });
+        h.push("Keep-Alive", "yes".to_owned());
+        let tid = self.tids.next_tid();
+        let head = Head::Request(Request {
+            tid: tid.clone(),
+            method: Method::Send,
+            headers: h,
+        });
+        let Ok(bytes) = encode(&head, None, Flag::Complete) else {
+            return;
+        };
+        self.transmits.push_back(bytes);
+        self.pending.insert(
+            tid,
+            Pending {
+                message_id: message_id.clone(),
+                deadline: now.checked_add(self.cfg.transaction_timeout),
+                range: None,
+            },
+        );
+        self.keepalive.start(message_id, now);
+    }
+
+    pub(super) fn keepalive_failed(&mut self, status: u16, reason: Option<String>) {
+        self.events
+            .push_back(SessionEvent::KeepAliveFailed { status, reason });
+    }
 }

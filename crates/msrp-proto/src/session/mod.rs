@@ -35,6 +35,7 @@ mod body;
 mod incoming;
 mod keepalive;
 mod nickname;
+mod reports;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
@@ -42,8 +43,7 @@ pub use nickname::NICKNAME_STATUSES;
 
 use crate::chunk::Chunker;
 use crate::headers::{
-    ByteRange, ContentType, FailureReport, FromPath, MessageId, Status, SuccessReport, ToPath,
-    TypedHeader,
+    ByteRange, ContentType, FailureReport, FromPath, MessageId, SuccessReport, ToPath, TypedHeader,
 };
 use crate::message::{Flag, Head, Headers, Method, Request, Response, TransactionId};
 use crate::parser::{Event, Limits, Parser, StreamError};
@@ -520,44 +520,6 @@ impl Session {
         self.nickname_timeouts(now);
     }
 
-    /// An empty SEND with `Keep-Alive: yes`, whose answer is awaited like
-    /// a chunk's.
-    fn send_keepalive(&mut self, now: Instant) {
-        let message_id = self.tids.next_tid().as_str().to_owned();
-        let mut h = self.path_headers(&self.cfg.remote_path.clone());
-        h.push_typed(&MessageId(message_id.clone()));
-        h.push_typed(&ByteRange {
-            start: 1,
-            end: Some(0),
-            total: Some(0),
-        });
-        h.push("Keep-Alive", "yes".to_owned());
-        let tid = self.tids.next_tid();
-        let head = Head::Request(Request {
-            tid: tid.clone(),
-            method: Method::Send,
-            headers: h,
-        });
-        let Ok(bytes) = encode(&head, None, Flag::Complete) else {
-            return;
-        };
-        self.transmits.push_back(bytes);
-        self.pending.insert(
-            tid,
-            Pending {
-                message_id: message_id.clone(),
-                deadline: now.checked_add(self.cfg.transaction_timeout),
-                range: None,
-            },
-        );
-        self.keepalive.start(message_id, now);
-    }
-
-    fn keepalive_failed(&mut self, status: u16, reason: Option<String>) {
-        self.events
-            .push_back(SessionEvent::KeepAliveFailed { status, reason });
-    }
-
     /// Whether everything queued was written and answered.
     pub fn is_idle(&self) -> bool {
         self.transmits.is_empty()
@@ -793,91 +755,6 @@ impl Session {
                 }
             }
         }
-    }
-
-    /// A REPORT about `range` of an incoming message read with
-    /// `stream_incoming`, back along the From-Path its chunks came by:
-    /// 200 once the bytes are safely kept, an error when they cannot be.
-    /// False when the message is not known (never streamed here, or
-    /// forgotten: the newest 64 are remembered).
-    pub fn report(
-        &mut self,
-        message_id: &str,
-        range: ByteRange,
-        status: u16,
-        reason: &str,
-    ) -> bool {
-        match self.streamed.path(message_id) {
-            Some(back) => {
-                self.send_report(back, message_id, range, status, reason);
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn send_report(
-        &mut self,
-        back: Vec<MsrpUri>,
-        mid: &str,
-        range: ByteRange,
-        code: u16,
-        reason: &str,
-    ) {
-        let mut h = Headers::new();
-        h.push_typed(&ToPath(back));
-        if let Some(me) = self.our_uri() {
-            h.push_typed(&FromPath(vec![me.clone()]));
-        }
-        h.push_typed(&MessageId(mid.to_owned()));
-        h.push_typed(&range);
-        h.push_typed(&Status {
-            namespace: 0,
-            code,
-            reason: Some(reason.to_owned()),
-        });
-        let head = Head::Request(Request {
-            tid: self.tids.next_tid(),
-            method: Method::Report,
-            headers: h,
-        });
-        if let Ok(b) = encode(&head, None, Flag::Complete) {
-            self.transmits.push_back(b);
-        }
-    }
-
-    /// An error for a message whose chunks were all written (or which
-    /// asked for no responses): reported even though it left the queues.
-    fn failed_after_sent(&mut self, message_id: String, status: u16, reason: Option<String>) {
-        self.outgoing.retain(|m| m.message_id.0 != message_id);
-        self.finishing.remove(&message_id);
-        self.events.push_back(SessionEvent::MessageFailed {
-            message_id,
-            status,
-            reason,
-        });
-    }
-
-    fn on_report(&mut self, req: &Request) {
-        let (Some(Ok(MessageId(mid))), Some(Ok(status))) = (
-            req.headers.typed::<MessageId>(),
-            req.headers.typed::<Status>(),
-        ) else {
-            return;
-        };
-        let range = req.headers.typed::<ByteRange>().and_then(Result::ok);
-        self.events.push_back(if status.code == 200 {
-            SessionEvent::MessageDelivered {
-                message_id: mid,
-                range,
-            }
-        } else {
-            SessionEvent::MessageFailed {
-                message_id: mid,
-                status: status.code,
-                reason: status.reason,
-            }
-        });
     }
 }
 
