@@ -509,6 +509,25 @@ impl TypedHeader for UseNickname {
     }
 }
 
+/// Whether `content_type` is among `accepted`, an `a=accept-types` list
+/// (RFC 4975 §8.6: `*` takes anything, `type/*` any subtype; parameters
+/// and case do not count).
+pub fn type_accepted(accepted: &[String], content_type: &str) -> bool {
+    let ct = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    accepted.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        a == "*"
+            || a == ct
+            || a.strip_suffix("/*")
+                .is_some_and(|major| ct.split('/').next() == Some(major))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,9 @@ pub struct SessionConfig {
     pub keepalive_interval: Option<Duration>,
     /// Hand the peer's NICKNAMEs to the owner (an RFC 7701 focus), not 501.
     pub nickname_requests: bool,
+    /// What we said we take (`a=accept-types`): a SEND of any other type
+    /// gets 415 (RFC 4975 §7.3.1). Empty: anything.
+    pub accept_types: Vec<String>,
 }
 
 impl SessionConfig {
@@ -94,6 +97,7 @@ impl SessionConfig {
             stream_incoming: false,
             keepalive_interval: None,
             nickname_requests: false,
+            accept_types: Vec::new(),
         }
     }
 }
@@ -718,6 +722,13 @@ impl Session {
         if inc.body.is_empty() && req.headers.get("Keep-Alive").is_some() && flag == Flag::Complete
         {
             return self.answer(req, 200, "OK");
+        }
+        let content_type = req.headers.get(ContentType::NAME);
+        if let Some(ct) = content_type.filter(|_| !self.cfg.accept_types.is_empty()) {
+            if !crate::headers::type_accepted(&self.cfg.accept_types, ct) {
+                self.reassembler.remove(&mid);
+                return self.answer(req, 415, "Unsupported media type");
+            }
         }
         if inc.too_large {
             self.reassembler.remove(&mid);

@@ -562,3 +562,41 @@ fn an_unanswered_keepalive_or_an_unknown_session_fails_the_connection() {
         [SessionEvent::KeepAliveFailed { status: 481, .. }]
     ));
 }
+
+#[test]
+fn a_send_of_a_type_not_in_accept_types_gets_415_and_is_not_received() {
+    let (mut a, b) = pair(100);
+    let mut cfg = b.config().clone();
+    cfg.accept_types = vec!["message/cpim".into(), "text/*".into()];
+    let mut b = Session::new(cfg);
+    let now = Instant::now();
+    let png = a.send_message(
+        "image/png",
+        Bytes::from(vec![7u8; 250]),
+        false,
+        FailureReport::Yes,
+    );
+    let text = a.send_message(
+        "text/plain; charset=utf-8",
+        Bytes::from_static(b"ok"),
+        false,
+        FailureReport::Yes,
+    );
+    pump(&mut a, &mut b, now, 4096);
+    let got = events(&mut a);
+    assert!(
+        got.contains(&SessionEvent::MessageFailed {
+            message_id: png,
+            status: 415,
+            reason: Some("Unsupported media type".into()),
+        }),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&SessionEvent::MessageSent { message_id: text }),
+        "{got:?}"
+    );
+    let received = events(&mut b);
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(matches!(&received[0], SessionEvent::MessageReceived { body, .. } if body == b"ok"));
+}

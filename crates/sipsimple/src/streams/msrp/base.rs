@@ -128,22 +128,7 @@ pub(crate) fn is_offered_msrp(m: &Media, media: &str) -> bool {
     msrp && m.port != 0 && m.media.eq_ignore_ascii_case(media)
 }
 
-/// Whether `content_type` is among `accepted` (`*`, `type/*` wildcards).
-pub fn type_accepted(accepted: &[String], content_type: &str) -> bool {
-    let ct = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    accepted.iter().any(|a| {
-        let a = a.to_ascii_lowercase();
-        a == "*"
-            || a == ct
-            || a.strip_suffix("/*")
-                .is_some_and(|major| ct.split('/').next() == Some(major))
-    })
-}
+pub use msrp_proto::headers::type_accepted;
 
 enum Role {
     /// We connect, from this socket (taken when connecting).
@@ -550,6 +535,7 @@ impl MsrpStreamBase {
             cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
         cfg.stream_incoming = self.stream_incoming;
+        cfg.accept_types = self.accept_types.clone();
         cfg.keepalive_interval = self.keepalive_interval;
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
         let session = Session::new(cfg);

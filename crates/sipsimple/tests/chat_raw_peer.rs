@@ -1,0 +1,497 @@
+//! Who opens the MSRP connection (RFC 4975 §5.4, RFC 6135 `a=setup`),
+//! against a raw MSRP peer on a TCP socket of the test's: a ChatStream
+//! offers `actpass` and connects when the answer says `passive` or says
+//! nothing (an answerer older than RFC 6135: the offerer connects), and
+//! waits when it says `active`; answering an offer without `a=setup` it
+//! listens (`a=setup:passive`), as the RFC 4975 offerer will connect.
+//!
+//! And what a chat peer sees on the wire and says back: plain text to a
+//! peer without CPIM, CPIM headers from the send options, 415 for a type
+//! we did not offer to take, and the peer's responses and REPORTs
+//! becoming the spec's notifications.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{account_app_with, until};
+use sdp::SessionDescription;
+use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::streams::msrp::{
+    ChatStream, ChatStreamError, ChatStreamType, DeliveryState, MessageOptions,
+};
+use sipsimple::streams::{MediaStream, MediaStreamType, StreamContext, StreamDirection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const THEIRS: &str = "theirsess";
+
+fn sdp(port: u16, setup: Option<&str>) -> SessionDescription {
+    sdp_taking(port, setup, "text/plain")
+}
+
+/// The peer's m-line, taking `accept_types`.
+fn sdp_taking(port: u16, setup: Option<&str>, accept_types: &str) -> SessionDescription {
+    let setup = setup
+        .map(|s| format!("a=setup:{s}\r\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message {port} TCP/MSRP *\r\na=path:msrp://127.0.0.1:{port}/{THEIRS};tcp\r\n\
+         a=accept-types:{accept_types}\r\n{setup}"
+    );
+    SessionDescription::parse(text.as_bytes()).unwrap()
+}
+
+fn context(app: &sipsimple::application::SipApplication) -> StreamContext {
+    let center = app.notification_center();
+    StreamContext {
+        sender: center.new_sender(),
+        session: center.new_sender(),
+        center: center.clone(),
+        recordings: None,
+        local_identity: "sip:alice@example.test".into(),
+        remote_identity: "sip:peer@example.test".into(),
+    }
+}
+
+/// Reads until `want` has been seen; returns all that was read.
+async fn read_until(io: &mut TcpStream, want: &str) -> String {
+    let mut text = String::new();
+    let mut buf = vec![0u8; 8192];
+    while !text.contains(want) {
+        let n = tokio::time::timeout(Duration::from_secs(10), io.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no {want:?} in time; read {text:?}"))
+            .unwrap();
+        assert!(n > 0, "closed before {want:?}; read {text:?}");
+        text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    text
+}
+
+/// Answers every SEND in `text` with 200.
+async fn answer_sends(io: &mut TcpStream, text: &str, ours: &str) {
+    for line in text.lines().filter(|l| l.ends_with(" SEND")) {
+        let tid = line.split_whitespace().nth(1).unwrap();
+        let ok = format!(
+            "MSRP {tid} 200 OK\r\nTo-Path: {ours}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n-------{tid}$\r\n"
+        );
+        io.write_all(ok.as_bytes()).await.unwrap();
+    }
+}
+
+/// Our offer of a chat, answered with `setup`; the raw peer listens on
+/// the answer's port. Returns the stream and, when it connected to the
+/// peer, the peer's end of the connection.
+async fn offer_answered(
+    setup: Option<&str>,
+) -> (
+    sipsimple::application::SipApplication,
+    Arc<ChatStream>,
+    Subscription,
+    TcpListener,
+) {
+    offer_answered_taking(setup, "text/plain").await
+}
+
+async fn offer_answered_taking(
+    setup: Option<&str>,
+    accept_types: &str,
+) -> (
+    sipsimple::application::SipApplication,
+    Arc<ChatStream>,
+    Subscription,
+    TcpListener,
+) {
+    let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = Arc::new(ChatStream::new(&settings));
+    chat.initialize(context(&app), StreamDirection::Outgoing)
+        .await
+        .unwrap();
+    let offer = chat.get_local_media(None).unwrap();
+    assert_eq!(offer.attribute("setup"), Some("actpass"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut local = sdp(0, None);
+    local.media = vec![offer];
+    chat.start(&local, &sdp_taking(port, setup, accept_types), 0)
+        .unwrap();
+    (app, chat, all, listener)
+}
+
+async fn we_connect_when_the_answer_says(setup: Option<&str>) {
+    let (_app, chat, mut all, listener) = offer_answered(setup).await;
+    let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("the offerer connects to the answerer")
+        .unwrap();
+    // RFC 4975 §5.4: the connecting side sends first (its binding SEND).
+    let bind = read_until(&mut io, " SEND\r\n").await;
+    assert!(
+        bind.contains("To-Path: msrp://127.0.0.1:") && bind.contains(&format!("/{THEIRS};tcp")),
+        "{bind}"
+    );
+    let ours = chat.base().local_uri().unwrap().to_string();
+    answer_sends(&mut io, &bind, &ours).await;
+    until(&mut all, "MediaStreamDidStart").await;
+    chat.send_message(
+        "over the connection we opened",
+        "text/plain",
+        MessageOptions::default(),
+    )
+    .unwrap();
+    let text = read_until(&mut io, "over the connection we opened").await;
+    assert!(text.contains("Content-Type: text/plain"), "{text}");
+    chat.end();
+}
+
+#[tokio::test]
+async fn an_answer_of_passive_has_the_offerer_connect() {
+    we_connect_when_the_answer_says(Some("passive")).await;
+}
+
+#[tokio::test]
+async fn an_answer_without_setup_has_the_offerer_connect_as_in_rfc_4975() {
+    we_connect_when_the_answer_says(None).await;
+}
+
+#[tokio::test]
+async fn an_answer_of_active_has_the_offerer_wait_for_the_connection() {
+    let (_app, chat, mut all, listener) = offer_answered(Some("active")).await;
+    // Nobody connects to the answerer's port.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), listener.accept())
+            .await
+            .is_err(),
+        "the offerer of actpass answered active must not connect"
+    );
+    let ours = chat.base().local_uri().unwrap();
+    let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
+        .await
+        .unwrap();
+    let send = format!(
+        "MSRP tra1x SEND\r\nTo-Path: {ours}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
+         Message-ID: msgid1\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\nhello\r\n-------tra1x$\r\n"
+    );
+    io.write_all(send.as_bytes()).await.unwrap();
+    assert!(read_until(&mut io, "MSRP tra1x 200")
+        .await
+        .contains("MSRP tra1x 200"));
+    let seen = until(&mut all, "ChatStreamGotMessage").await;
+    match &seen.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.text(), "hello"),
+        other => panic!("{other:?}"),
+    }
+    chat.end();
+}
+
+#[tokio::test]
+async fn an_offer_without_setup_is_answered_passive_and_its_offerer_connects() {
+    let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    // The RFC 4975 offerer connects; the port in its path is a
+    // placeholder nobody listens on.
+    let offer = sdp(9, None);
+    let stream = ChatStreamType
+        .new_from_sdp(&settings, &offer, 0)
+        .await
+        .expect("a chat offer");
+    stream
+        .initialize(context(&app), StreamDirection::Incoming)
+        .await
+        .unwrap();
+    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+    assert_eq!(answer.attribute("setup"), Some("passive"));
+    let path = answer.attribute("path").unwrap().to_owned();
+    let mut local = sdp(0, None);
+    local.media = vec![answer];
+    stream.start(&local, &offer, 0).unwrap();
+    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
+    let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
+        .await
+        .unwrap();
+    let send = format!(
+        "MSRP trb1x SEND\r\nTo-Path: {path}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
+         Message-ID: msgid1\r\nByte-Range: 1-3/3\r\nContent-Type: text/plain\r\n\r\nhey\r\n-------trb1x$\r\n"
+    );
+    io.write_all(send.as_bytes()).await.unwrap();
+    assert!(read_until(&mut io, "MSRP trb1x 200")
+        .await
+        .contains("MSRP trb1x 200"));
+    let seen = until(&mut all, "ChatStreamGotMessage").await;
+    match &seen.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.text(), "hey"),
+        other => panic!("{other:?}"),
+    }
+    stream.end();
+}
+
+/// Our chat, connected to the raw peer (which answered `passive` and
+/// takes `accept_types`) and bound.
+struct Connected {
+    _app: sipsimple::application::SipApplication,
+    chat: Arc<ChatStream>,
+    all: Subscription,
+    io: TcpStream,
+    ours: String,
+}
+
+async fn connected(accept_types: &str) -> Connected {
+    let (app, chat, mut all, listener) = offer_answered_taking(Some("passive"), accept_types).await;
+    let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("the offerer connects")
+        .unwrap();
+    let bind = read_until(&mut io, " SEND\r\n").await;
+    let ours = chat.base().local_uri().unwrap().to_string();
+    answer_sends(&mut io, &bind, &ours).await;
+    until(&mut all, "MediaStreamDidStart").await;
+    Connected {
+        _app: app,
+        chat,
+        all,
+        io,
+        ours,
+    }
+}
+
+/// The transaction id of the SEND that carried `text`.
+fn tid_of(wire: &str, text: &str) -> String {
+    let at = wire.find(text).unwrap();
+    let start = wire[..at].rfind("MSRP ").unwrap();
+    wire[start..].split_whitespace().nth(1).unwrap().to_owned()
+}
+
+fn header<'a>(wire: &'a str, name: &str) -> Option<&'a str> {
+    wire.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+}
+
+#[tokio::test]
+async fn to_a_peer_without_cpim_text_goes_plain_and_what_needs_cpim_is_refused() {
+    let mut c = connected("text/plain").await;
+    c.chat
+        .send_message("just text", "text/plain", MessageOptions::default())
+        .unwrap();
+    let wire = read_until(&mut c.io, "just text").await;
+    assert_eq!(header(&wire, "Content-Type"), Some("text/plain"), "{wire}");
+    assert!(!wire.contains("message/cpim"), "{wire}");
+    // A recipient other than the peer can only be said in CPIM.
+    let to_carol = MessageOptions {
+        recipients: vec![payloads::cpim::Address::new("sip:carol@example.test")],
+        ..MessageOptions::default()
+    };
+    assert!(matches!(
+        c.chat.send_message("for carol", "text/plain", to_carol),
+        Err(ChatStreamError::NeedsCpim(_))
+    ));
+    // A type the peer did not say it takes.
+    assert!(matches!(
+        c.chat.send_message("<b>bold</b>", "text/html", MessageOptions::default()),
+        Err(ChatStreamError::NotAccepted(t)) if t == "text/html"
+    ));
+    c.chat.end();
+}
+
+#[tokio::test]
+async fn the_send_options_arrive_as_cpim_headers() {
+    let mut c = connected("message/cpim text/plain").await;
+    let stamp = payloads::DateTime::parse("2026-12-06T10:11:12Z").unwrap();
+    // The spec: a cc only to a peer that takes private messages (a
+    // chat room).
+    let cc = MessageOptions {
+        courtesy_recipients: vec![payloads::cpim::Address::new("sip:carol@example.test")],
+        ..MessageOptions::default()
+    };
+    assert!(matches!(
+        c.chat.send_message("cc", "text/plain", cc),
+        Err(ChatStreamError::PrivateMessagesNotSupported)
+    ));
+    let options = MessageOptions {
+        subject: vec![("lunch".into(), Some("en".into()))],
+        timestamp: Some(stamp),
+        required: vec!["Subject".into()],
+        additional_headers: vec![("urn:example:chat".into(), "Mood".into(), "hungry".into())],
+        ..MessageOptions::default()
+    };
+    c.chat
+        .send_message("where shall we eat", "text/plain", options)
+        .unwrap();
+    let wire = read_until(&mut c.io, "where shall we eat").await;
+    assert_eq!(
+        header(&wire, "Content-Type"),
+        Some("message/cpim"),
+        "{wire}"
+    );
+    let body_at = wire.find("\r\n\r\n").unwrap() + 4;
+    let end = wire.rfind("\r\n-------").unwrap();
+    let cpim = payloads::cpim::Message::parse(&wire.as_bytes()[body_at..end]).unwrap();
+    assert_eq!(cpim.from.as_ref().unwrap().uri, "sip:alice@example.test");
+    assert_eq!(cpim.to[0].uri, "sip:peer@example.test");
+    assert!(cpim.cc.is_empty());
+    assert_eq!(cpim.datetime, Some(stamp));
+    assert_eq!(cpim.subjects[0].text, "lunch");
+    assert_eq!(cpim.subjects[0].lang.as_deref(), Some("en"));
+    assert_eq!(cpim.require, ["Subject"]);
+    let mood = cpim.extensions.iter().find(|e| e.name == "Mood").unwrap();
+    assert_eq!(mood.namespace.as_deref(), Some("urn:example:chat"));
+    assert_eq!(mood.value, "hungry");
+    assert_eq!(cpim.body, b"where shall we eat");
+    c.chat.end();
+}
+
+#[tokio::test]
+async fn the_peers_responses_and_reports_become_the_spec_notifications() {
+    let mut c = connected("text/plain").await;
+    let first = c
+        .chat
+        .send_message("first", "text/plain", MessageOptions::default())
+        .unwrap();
+    let wire = read_until(&mut c.io, "first").await;
+    assert_eq!(header(&wire, "Success-Report"), Some("yes"), "{wire}");
+    let tid = tid_of(&wire, "first");
+    let mid = header(&wire, "Message-ID").unwrap().to_owned();
+    let theirs = format!("msrp://127.0.0.1:9/{THEIRS};tcp");
+    let ok = format!(
+        "MSRP {tid} 200 OK\r\nTo-Path: {}\r\nFrom-Path: {theirs}\r\n-------{tid}$\r\n",
+        c.ours
+    );
+    c.io.write_all(ok.as_bytes()).await.unwrap();
+    match until(&mut c.all, "ChatStreamDidSendMessage")
+        .await
+        .last()
+        .unwrap()
+        .data
+        .clone()
+    {
+        NotificationData::ChatStreamDidSendMessage { message_id } => assert_eq!(message_id, first),
+        other => panic!("{other:?}"),
+    }
+    let report = format!(
+        "MSRP rep1x REPORT\r\nTo-Path: {}\r\nFrom-Path: {theirs}\r\nMessage-ID: {mid}\r\n\
+         Byte-Range: 1-5/5\r\nStatus: 000 200 OK\r\n-------rep1x$\r\n",
+        c.ours
+    );
+    c.io.write_all(report.as_bytes()).await.unwrap();
+    match until(&mut c.all, "ChatStreamDidDeliverMessage")
+        .await
+        .last()
+        .unwrap()
+        .data
+        .clone()
+    {
+        NotificationData::ChatStreamDidDeliverMessage {
+            message_id, code, ..
+        } => {
+            assert_eq!((message_id.as_str(), code), (first.as_str(), 200))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        c.chat.delivery_state(&first),
+        Some(DeliveryState::Delivered)
+    );
+
+    // The next one the peer refuses: it is not delivered, with the code.
+    let second = c
+        .chat
+        .send_message("second", "text/plain", MessageOptions::default())
+        .unwrap();
+    let wire = read_until(&mut c.io, "second").await;
+    let tid = tid_of(&wire, "second");
+    let refused = format!(
+        "MSRP {tid} 413 Message too large\r\nTo-Path: {}\r\nFrom-Path: {theirs}\r\n-------{tid}$\r\n",
+        c.ours
+    );
+    c.io.write_all(refused.as_bytes()).await.unwrap();
+    match until(&mut c.all, "ChatStreamDidNotDeliverMessage")
+        .await
+        .last()
+        .unwrap()
+        .data
+        .clone()
+    {
+        NotificationData::ChatStreamDidNotDeliverMessage {
+            message_id, code, ..
+        } => {
+            assert_eq!((message_id.as_str(), code), (second.as_str(), 413))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        c.chat.delivery_state(&second),
+        Some(DeliveryState::Failed { code: 413, .. })
+    ));
+    c.chat.end();
+}
+
+#[tokio::test]
+async fn a_send_of_a_type_the_chat_did_not_offer_to_take_gets_415() {
+    let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let offer = sdp(9, Some("active"));
+    let stream = ChatStreamType
+        .new_from_sdp(&settings, &offer, 0)
+        .await
+        .expect("a chat offer");
+    stream
+        .initialize(context(&app), StreamDirection::Incoming)
+        .await
+        .unwrap();
+    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+    let path = answer.attribute("path").unwrap().to_owned();
+    let mut local = sdp(0, None);
+    local.media = vec![answer];
+    stream.start(&local, &offer, 0).unwrap();
+    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
+    let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
+        .await
+        .unwrap();
+    let send = |tid: &str, ct: &str, body: &str| {
+        format!(
+            "MSRP {tid} SEND\r\nTo-Path: {path}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
+             Message-ID: msg{tid}\r\nByte-Range: 1-{n}/{n}\r\nContent-Type: {ct}\r\n\r\n{body}\r\n-------{tid}$\r\n",
+            n = body.len()
+        )
+    };
+    io.write_all(send("png1x", "image/png", "PNGDATA").as_bytes())
+        .await
+        .unwrap();
+    let answer = read_until(&mut io, "-------png1x$").await;
+    assert!(answer.starts_with("MSRP png1x 415"), "{answer}");
+    // The session goes on: a type it takes is delivered.
+    io.write_all(send("txt1x", "text/plain", "fine").as_bytes())
+        .await
+        .unwrap();
+    assert!(read_until(&mut io, "-------txt1x$")
+        .await
+        .contains("MSRP txt1x 200"));
+    let seen = until(&mut all, "ChatStreamGotMessage").await;
+    let texts: Vec<String> = seen
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::ChatStreamGotMessage { message } => Some(message.text()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["fine"]);
+    stream.end();
+}
