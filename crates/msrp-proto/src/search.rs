@@ -1,7 +1,6 @@
-//! Byte-string search for the end-line. Kept dependency-free: the needle
-//! starts with bytes (`\r` or `-`) that are rare in most bodies, so a scan
-//! for the first byte followed by a compare is fast enough, and linear in
-//! practice.
+//! Byte-string search for the end-line, over every body byte on both
+//! sides of a file transfer: memchr's SIMD `memmem` (a crate nearly every
+//! Rust program already has), several times faster than a byte loop.
 
 /// The first position of `needle` in `hay`.
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -10,17 +9,10 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// The first position at or after `from` of `needle` in `hay`.
 pub(crate) fn find_from(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let (&first, _) = needle.split_first()?;
-    let mut i = from;
-    while let Some(rest) = hay.get(i..) {
-        let at = rest.iter().position(|&b| b == first)?;
-        let pos = i + at;
-        if hay.get(pos..pos + needle.len())? == needle {
-            return Some(pos);
-        }
-        i = pos + 1;
+    if needle.is_empty() {
+        return None;
     }
-    None
+    memchr::memmem::find(hay.get(from..)?, needle).map(|at| from + at)
 }
 
 /// The length of the longest suffix of `hay` that is a proper prefix of

@@ -108,6 +108,17 @@ pub fn encode(head: &Head, body: Option<&[u8]>, flag: Flag) -> Result<Vec<u8>, W
             return Err(WriteError::EndLineInBody(head.tid().clone()));
         }
     }
+    encode_checked(head, body, flag)
+}
+
+/// [`encode`] for a head whose transaction id was already checked
+/// against the body ([`TidGenerator::next_for_body`]): the body is not
+/// scanned again, which for a file is every byte once less.
+pub(crate) fn encode_checked(
+    head: &Head,
+    body: Option<&[u8]>,
+    flag: Flag,
+) -> Result<Vec<u8>, WriteError> {
     let mut out = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
     write_head(head, body.is_some(), &mut out)?;
     if let Some(b) = body {

@@ -450,7 +450,8 @@ impl Session {
             method: Method::Send,
             headers: h,
         });
-        let bytes = match encode(&head, body, plan.flag) {
+        // The tid was picked by `next_for_body`: no second scan.
+        let bytes = match crate::write::encode_checked(&head, body, plan.flag) {
             Ok(b) => b,
             Err(e) => {
                 self.fail(&id, 400, Some(&e.to_string()));

@@ -395,23 +395,30 @@ async fn read_loop(
     initial: Vec<u8>,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut pending = initial;
     let mut tracer = shared
         .trace
         .as_ref()
         .map(|_| super::trace::ReadTracer::new());
+    // What the server read to identify the connection first, then each
+    // read straight from the buffer (no copy in between: a file's every
+    // byte passes here).
+    let mut n = initial.len();
+    let mut first = Some(initial);
     loop {
+        let got: &[u8] = match &first {
+            Some(initial) => initial,
+            None => buf.get(..n).unwrap_or_default(),
+        };
         if let (Some(t), Some(sink)) = (&mut tracer, &shared.trace) {
-            t.feed(&pending, &mut |text| sink("incoming", text));
+            t.feed(got, &mut |text| sink("incoming", text));
         }
-        if !pending.is_empty() {
+        if !got.is_empty() {
             let result = {
                 let mut s = shared.lock();
-                let r = s.handle_input(Instant::now(), &pending);
+                let r = s.handle_input(Instant::now(), got);
                 shared.drain(&mut s);
                 r
             };
-            pending.clear();
             shared.wake.notify_one();
             if let Err(e) = result {
                 return shared.close(Some(format!("bad MSRP from the peer: {e}")));
@@ -420,6 +427,7 @@ async fn read_loop(
                 return;
             }
         }
+        first = None;
         // Read no more while our answers pile up unwritten.
         while !shared.closed.load(Ordering::SeqCst)
             && shared.lock().pending_transmits() > MAX_BACKLOG
@@ -439,7 +447,7 @@ async fn read_loop(
                     cut.then(|| "the connection closed in the middle of a message".to_owned());
                 return shared.close(error);
             }
-            Ok(n) => pending.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Ok(read) => n = read,
             Err(e) => return shared.close(Some(format!("reading: {e}"))),
         }
     }
@@ -448,6 +456,9 @@ async fn read_loop(
 async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dyn MsrpIo>>) {
     let mut batch: Vec<u8> = Vec::new();
     loop {
+        // A large chunk (a file's) is written as it is: copying it into
+        // the batch would touch every byte once more.
+        let mut large: Option<Vec<u8>> = None;
         let deadline = {
             let mut s = shared.lock();
             let now = Instant::now();
@@ -460,6 +471,10 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
                         if let Some(sink) = &shared.trace {
                             sink("outgoing", super::trace::describe_written(&t));
                         }
+                        if t.len() >= WRITE_BATCH / 2 {
+                            large = Some(t);
+                            break;
+                        }
                         batch.extend_from_slice(&t);
                     }
                     None => break,
@@ -471,11 +486,16 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
         if shared.close_if_dead() {
             return;
         }
-        if !batch.is_empty() {
+        if !batch.is_empty() || large.is_some() {
             shared.drained.notify_one();
             shared.written.notify_waiters();
-            if let Err(e) = writer.write_all(&batch).await {
-                return shared.close(Some(format!("writing: {e}")));
+            for bytes in [Some(&batch), large.as_ref()].into_iter().flatten() {
+                if bytes.is_empty() {
+                    continue;
+                }
+                if let Err(e) = writer.write_all(bytes).await {
+                    return shared.close(Some(format!("writing: {e}")));
+                }
             }
             batch.clear();
             continue;
