@@ -5,7 +5,12 @@
 //! process, both sides), and the resident memory sampled during the
 //! transfer (its peak over the whole run is VmHWM).
 //!
-//! cargo bench -p sipsimple --bench file_transfer [-- MEGABYTES] [tcp] [tls] [raw]
+//! cargo bench -p sipsimple --bench file_transfer [-- MEGABYTES] [tcp] [tls] [raw] [relay]
+//!
+//! `relay` runs the transfer through Kamailio's MSRP relay (its `msrp`
+//! module, started here; both parties on it, over TCP): the relay's own
+//! CPU is not in the figure. Not in the default set: it needs kamailio
+//! (scripts/test.sh installs it).
 //!
 //! The default is 1024 MB. The receiver writes to a directory under
 //! $TMPDIR and checks the SHA-1 before keeping the file, as always; the
@@ -13,6 +18,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/kamailio/mod.rs"]
+mod kamailio;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -131,8 +138,20 @@ async fn raw_tcp(file: &Path, out: &Path) -> Figure {
     }
 }
 
+const RELAY_PASSWORD: &str = "bench-relay";
+
 async fn msrp(file: &Path, inbox: &Path, transport: &'static str) -> Figure {
-    let account = format!("msrp.transport = \"{transport}\"\n");
+    let relay = (transport == "relay").then(|| kamailio::start_msrp_relay(RELAY_PASSWORD));
+    let account = match &relay {
+        Some(r) => format!(
+            "msrp.transport = \"tcp\"\nmsrp.connection_model = \"relay\"\n\
+             auth.password = \"{RELAY_PASSWORD}\"\n\
+             nat_traversal.msrp_relay = \"msrp://127.0.0.1:{};tcp\"\n\
+             nat_traversal.use_msrp_relay_for_outbound = true\n",
+            r.port
+        ),
+        None => format!("msrp.transport = \"{transport}\"\n"),
+    };
     let alice = common::account_app_with("alice", "", &account).await;
     let bob = common::account_app_with(
         "bob",
@@ -187,10 +206,10 @@ async fn msrp(file: &Path, inbox: &Path, transport: &'static str) -> Figure {
     assert_eq!(error, None, "the transfer failed");
     assert_eq!(bob_done.await.unwrap(), None);
     let figure = Figure {
-        name: if transport == "tls" {
-            "MSRP over TLS"
-        } else {
-            "MSRP over TCP"
+        name: match transport {
+            "tls" => "MSRP over TLS",
+            "relay" => "MSRP through Kamailio's relay (TCP)",
+            _ => "MSRP over TCP",
         },
         secs: t0.elapsed().as_secs_f64(),
         cpu: cpu_seconds() - cpu0,
@@ -213,9 +232,9 @@ async fn main() {
     let wanted: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["tcp", "tls", "raw"].contains(a))
+        .filter(|a| ["tcp", "tls", "raw", "relay"].contains(a))
         .collect();
-    let run = |name: &str| wanted.is_empty() || wanted.contains(&name);
+    let run = |name: &str| (wanted.is_empty() && name != "relay") || wanted.contains(&name);
     let dir = std::env::temp_dir().join(format!("ft-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("source.bin");
@@ -225,7 +244,7 @@ async fn main() {
         figures.push(raw_tcp(&file, &dir.join("raw.out")).await);
         let _ = std::fs::remove_file(dir.join("raw.out"));
     }
-    for t in ["tcp", "tls"] {
+    for t in ["tcp", "tls", "relay"] {
         if run(t) {
             let inbox = dir.join(format!("inbox-{t}"));
             figures.push(msrp(&file, &inbox, t).await);
