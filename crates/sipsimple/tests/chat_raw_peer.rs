@@ -495,3 +495,55 @@ async fn a_send_of_a_type_the_chat_did_not_offer_to_take_gets_415() {
     assert_eq!(texts, ["fine"]);
     stream.end();
 }
+
+#[tokio::test]
+async fn a_peer_that_does_not_read_stops_the_sender_at_a_bound_and_reading_lets_it_go_on() {
+    let mut c = connected("text/plain").await;
+    // 1 MiB messages until the connection says no: the bound is in bytes
+    // (32 MiB queued), not only in messages.
+    let big = vec![b'x'; 1024 * 1024];
+    let mut taken = 0;
+    loop {
+        match c
+            .chat
+            .send_message(big.clone(), "text/plain", MessageOptions::default())
+        {
+            Ok(_) => taken += 1,
+            Err(ChatStreamError::QueueFull) => break,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(taken < 64, "nothing stopped the sender");
+    }
+    assert!(taken >= 16, "stopped early, after {taken}");
+    let chat = c.chat.clone();
+    let mut writable = tokio::spawn(async move { chat.wait_writable().await });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut writable)
+            .await
+            .is_err(),
+        "room while the peer reads nothing"
+    );
+    // The peer reads (it need not answer: room is what was written).
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_secs(2), c.io.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        total
+    });
+    tokio::time::timeout(Duration::from_secs(20), writable)
+        .await
+        .expect("room once the peer reads")
+        .unwrap();
+    c.chat
+        .send_message("and on", "text/plain", MessageOptions::default())
+        .unwrap();
+    assert!(reader.await.unwrap() > 16 * 1024 * 1024);
+    c.chat.end();
+}

@@ -541,6 +541,11 @@ impl Session {
         self.outgoing.len()
     }
 
+    /// Body bytes of queued messages not yet written.
+    pub fn queued_bytes(&self) -> u64 {
+        self.outgoing.iter().map(|m| m.body.len()).sum()
+    }
+
     /// Responses, REPORTs and chunks produced but not yet taken by
     /// [`Session::poll_transmit`]: the transport stops reading while this
     /// is high, so a peer that sends without reading cannot grow it.

@@ -28,6 +28,10 @@ use super::MsrpIo;
 /// Messages a connection takes before its sender must wait.
 pub const MAX_QUEUED_MESSAGES: usize = 4096;
 
+/// Body bytes queued messages may hold before a sender must wait (one
+/// message of any size is always taken when nothing else waits).
+pub const MAX_QUEUED_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Responses and REPORTs waiting to be written before reading pauses.
 pub const MAX_BACKLOG: usize = 256;
 
@@ -54,7 +58,7 @@ pub type EventSink = Arc<dyn Fn(ConnectionEvent) + Send + Sync>;
 pub enum MsrpSendError {
     #[error("the MSRP connection is closed")]
     Closed,
-    #[error("{MAX_QUEUED_MESSAGES} messages are waiting to be written: try again later")]
+    #[error("{MAX_QUEUED_MESSAGES} messages or {MAX_QUEUED_BYTES} bytes are waiting to be written: try again later")]
     QueueFull,
 }
 
@@ -226,7 +230,9 @@ impl MsrpConnection {
             return Err(MsrpSendError::Closed);
         }
         let mut s = self.shared.lock();
-        if s.queued_messages() >= MAX_QUEUED_MESSAGES {
+        let full = s.queued_messages() >= MAX_QUEUED_MESSAGES
+            || (s.queued_messages() > 0 && s.queued_bytes() + body.len() as u64 > MAX_QUEUED_BYTES);
+        if full {
             return Err(MsrpSendError::QueueFull);
         }
         s.send_message_with_id(
@@ -336,6 +342,27 @@ impl MsrpConnection {
             self.shared.wake.notify_one();
         }
         sent
+    }
+
+    /// Waits until at most half of [`MAX_QUEUED_MESSAGES`] and of
+    /// [`MAX_QUEUED_BYTES`] wait to be written (or the connection
+    /// closes): a sender that got [`MsrpSendError::QueueFull`] goes on
+    /// at the pace of the peer.
+    pub async fn wait_room(&self) {
+        loop {
+            let written = self.shared.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            let roomy = {
+                let s = self.shared.lock();
+                s.queued_messages() <= MAX_QUEUED_MESSAGES / 2
+                    && s.queued_bytes() <= MAX_QUEUED_BYTES / 2
+            };
+            if roomy || self.is_closed() {
+                return;
+            }
+            written.await;
+        }
     }
 
     /// A REPORT for bytes of an incoming streamed message.

@@ -295,6 +295,16 @@ impl ChatStream {
     /// Sends a message (queued until the stream starts); returns its
     /// Message-ID. Wrapped in CPIM when the peer takes CPIM; without CPIM
     /// the options that need it are refused.
+    /// Waits until messages are taken again after
+    /// [`ChatStreamError::QueueFull`]: the connection has written enough
+    /// of what was queued (a slow peer slows the sender), or the stream
+    /// ended (then `send_message` says so).
+    pub async fn wait_writable(&self) {
+        if let Some(conn) = self.inner.base.connection().await {
+            conn.wait_room().await;
+        }
+    }
+
     pub fn send_message(
         &self,
         content: impl Into<Bytes>,
