@@ -345,7 +345,7 @@ pub fn account() -> Group {
         .group(Group::new("tls").setting(Setting::nillable(
             "name",
             text(),
-            "name the server certificate must carry; nil: the domain",
+            "name the certificate of the account's outbound proxy must carry (without a proxy: of the servers of its own domain); nil: the proxy's host name, else the domain. Other domains are verified against their own names (RFC 5922)",
         )))
         .group(
             Group::new("rtp")

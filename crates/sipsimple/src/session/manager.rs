@@ -265,6 +265,7 @@ impl SessionManager {
             settings,
             server: HashMap::new(),
             route: None,
+            tls: Box::default(),
             failover: Vec::new(),
             invite_client: None,
             reinvite_client: None,
@@ -282,6 +283,7 @@ impl SessionManager {
             early: false,
             processed_seq: 0,
             ended_for_user: false,
+            transport_failure: None,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -482,6 +484,7 @@ impl SessionManager {
             addr: route.socket_addr(),
             transport: route.transport,
         };
+        let tls = super::task::TlsNames::outgoing(&account, &to_uri, &routes);
         self.spawn(
             session.clone(),
             inputs,
@@ -490,6 +493,7 @@ impl SessionManager {
             (services, settings),
             |t| {
                 t.route = Some(target);
+                t.tls = tls;
                 t.failover = failover;
                 t.slots = streams.into_iter().map(Some).collect();
                 t.our_offer = Some(OurOffer {
@@ -622,6 +626,7 @@ impl SessionManager {
             .invites
             .insert(key.clone(), call_id.clone());
         let (commands, inputs) = mpsc::channel(64);
+        let tls = Box::new(super::task::TlsNames::for_account(&shared.account));
         let session = Session { shared, commands };
         self.spawn(
             session.clone(),
@@ -630,6 +635,7 @@ impl SessionManager {
             invite,
             (services, settings),
             |t| {
+                t.tls = tls;
                 t.server.insert(cseq, (key, source));
                 t.remote_offer = offer.map(Box::new);
                 t.proposed = proposed;
