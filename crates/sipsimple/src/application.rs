@@ -517,6 +517,13 @@ impl SipApplication {
             services.rtp_port_range = range;
         }
         services.audio_codecs = strings(&global, "rtp.audio_codec_list")?;
+        if let Some(secs) = global
+            .get("sip.invite_timeout")?
+            .and_then(Value::as_integer)
+            .and_then(|s| u64::try_from(s).ok())
+        {
+            services.invite_timeout = Duration::from_secs(secs);
+        }
         services.voice_mixer = Some(voice.mixer.clone());
         if let Some(dir) = text(&global, "audio.recordings_directory")? {
             services.recordings_directory = dir.into();

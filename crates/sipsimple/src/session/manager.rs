@@ -284,6 +284,7 @@ impl SessionManager {
             processed_seq: 0,
             ended_for_user: false,
             transport_failure: None,
+            invite_deadline: None,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -485,6 +486,7 @@ impl SessionManager {
             transport: route.transport,
         };
         let tls = super::task::TlsNames::outgoing(&account, &to_uri, &routes);
+        let invite_deadline = tokio::time::Instant::now() + services.invite_timeout;
         self.spawn(
             session.clone(),
             inputs,
@@ -494,6 +496,7 @@ impl SessionManager {
             |t| {
                 t.route = Some(target);
                 t.tls = tls;
+                t.invite_deadline = Some(invite_deadline);
                 t.failover = failover;
                 t.slots = streams.into_iter().map(Some).collect();
                 t.our_offer = Some(OurOffer {

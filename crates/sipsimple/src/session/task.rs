@@ -199,6 +199,10 @@ pub(crate) struct SessionTask {
     /// knew: the session's failure says that rather than "Request
     /// Timeout" (RFC 3261 §8.1.3.1 treats both as 408).
     pub(crate) transport_failure: Option<String>,
+    /// When an outgoing session's INVITE, still without a final answer,
+    /// is cancelled (`sip.invite_timeout`): a callee that rings forever
+    /// must not hold the caller.
+    pub(crate) invite_deadline: Option<tokio::time::Instant>,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
 }
 
@@ -224,11 +228,22 @@ impl SessionTask {
                 break;
             }
             let deadline = self.invite.poll_timeout();
+            let ring_deadline = self.invite_deadline;
             let input = tokio::select! {
                 i = self.inputs.recv() => match i {
                     Some(i) => i,
                     None => break,
                 },
+                _ = async {
+                    match ring_deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.invite_deadline = None;
+                    Box::pin(self.invite_timed_out()).await;
+                    continue;
+                }
                 _ = async {
                     match deadline {
                         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
@@ -262,6 +277,43 @@ impl SessionTask {
         lock(&self.shared.streams).clear();
         lock(&self.shared.stream_senders).clear();
         (self.on_exit)();
+    }
+
+    /// `sip.invite_timeout` passed: an INVITE still unanswered is
+    /// cancelled (RFC 3261 §9.1) and the session fails for the user now;
+    /// the CANCEL's outcome follows without telling anyone again.
+    async fn invite_timed_out(&mut self) {
+        use sip_proto::invite::SessionState as Core;
+        if !matches!(self.invite.state(), Core::Calling | Core::Proceeding) {
+            return;
+        }
+        let Ok(actions) = self.invite.end() else {
+            return;
+        };
+        let remote = lock(&self.shared.remote_identity).clone();
+        let secs = self.services.invite_timeout.as_secs();
+        self.end_for_user(format!(
+            "no final answer from {remote} within {secs} s (sip.invite_timeout); cancelled"
+        ));
+        self.execute(actions).await;
+    }
+
+    /// Ends an outgoing session nothing has finally answered for the user
+    /// at once: its streams end and SIPSessionDidFail says `why`.
+    pub(crate) fn end_for_user(&mut self, why: String) {
+        self.ended_for_user = true;
+        for s in self.slots.iter().flatten() {
+            s.deactivate();
+            s.end();
+        }
+        self.set_state(SessionState::Terminated);
+        *lock(&self.shared.stop_time) = Some(SystemTime::now());
+        self.post(NotificationData::SIPSessionDidFail {
+            originator: "local",
+            code: 0,
+            reason: String::new(),
+            failure_reason: why,
+        });
     }
 
     pub(crate) fn state(&self) -> SessionState {
@@ -552,11 +604,14 @@ impl SessionTask {
                 }
                 SessionEvent::Failed {
                     originator,
-                    code,
+                    mut code,
                     mut reason,
                 } => {
+                    // No response is behind a transport failure: code 0,
+                    // as for the other failures that are ours.
                     if code == 408 {
                         if let Some(why) = self.transport_failure.take() {
+                            code = 0;
                             reason = why;
                         }
                     }
