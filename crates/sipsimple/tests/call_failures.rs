@@ -100,3 +100,19 @@ async fn a_refused_tcp_connect_fails_the_call_at_once_saying_so() {
     );
     app.stop();
 }
+
+/// A UDP port nothing listens on answers ICMP port-unreachable; the call
+/// fails on it at once (Linux: the engine reads its socket's error queue)
+/// rather than after Timer B's 32 s.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_udp_port_nobody_listens_on_fails_the_call_at_once() {
+    let app = caller("[\"udp\"]", "").await;
+    let port = closed_port();
+    let started = Instant::now();
+    let (_, why) = call_fails(&app, &format!("sip:bob@127.0.0.1:{port}")).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{why}");
+    assert!(why.contains("port unreachable"), "{why}");
+    assert!(why.contains(&format!("127.0.0.1:{port}")), "{why}");
+    app.stop();
+}

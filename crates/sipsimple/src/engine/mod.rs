@@ -12,6 +12,7 @@
 mod task;
 mod tcp;
 pub(crate) mod tls;
+mod udp_errors;
 
 pub use tls::{TlsError, TlsSettings};
 

@@ -110,6 +110,7 @@ impl EngineTask {
                 // only fails when the kernel buffer is full.
                 let std = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
                 std.set_nonblocking(true).map_err(bind_error)?;
+                super::udp_errors::enable(&std);
                 let sender = std.try_clone().map_err(bind_error)?;
                 let s = UdpSocket::from_std(std).map_err(bind_error)?;
                 Some((Arc::new(s), sender))
@@ -208,6 +209,22 @@ impl EngineTask {
                     if let Ok((n, from)) = r {
                         let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
                         self.on_datagram(data, from);
+                    }
+                },
+                errors = async {
+                    match &udp {
+                        Some(s) => s
+                            .async_io(tokio::io::Interest::ERROR, || super::udp_errors::read(&**s))
+                            .await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    for (to, why) in errors.unwrap_or_default() {
+                        let target = Target {
+                            addr: to,
+                            transport: TransportKind::Udp,
+                        };
+                        self.fail_clients(target, &why);
                     }
                 },
                 a = async {
