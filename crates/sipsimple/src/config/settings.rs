@@ -523,8 +523,32 @@ pub fn markdown() -> String {
             ));
         }
     }
+    out.push_str(INCOMING_ACCOUNT);
     out
 }
+
+/// How an incoming request finds its account (`session::account::recipient`).
+const INCOMING_ACCOUNT: &str = "
+## Which account gets an incoming request
+
+A call (INVITE) or a MESSAGE outside a dialog is for the account
+its Request-URI names, tried in this order; only enabled accounts count:
+
+1. the user part is an account's contact user (the random name in the
+   Contact we register, e.g. `sip:hgkqzpwe@192.0.2.7:5060`);
+2. the user and host are an account's id (`sip:bob@example.test` reaches
+   `bob@example.test`);
+3. the user is the Bonjour account's contact user, while it is active;
+4. the host is an IP address (a peer dialled us directly, e.g.
+   `sip:bob@192.0.2.7`): the account with that user name at any domain,
+   else the default account (`default_account`), else the only enabled
+   account if there is just one.
+
+Anything else is answered 404 Not Found: at a domain name, an unknown
+user is somebody else, not us. Requests inside a dialog (BYE, re-INVITE,
+NOTIFY) go to the session or subscription of their dialog, whatever their
+Request-URI.
+";
 
 #[cfg(test)]
 mod tests {
