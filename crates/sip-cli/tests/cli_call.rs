@@ -393,3 +393,36 @@ fn hangup_after_ends_an_unanswered_call_at_once() {
     assert!(text.contains("no answer from"), "{text}");
     assert!(took < Duration::from_secs(12), "took {took:?}:\n{text}");
 }
+
+#[test]
+fn a_call_to_a_refused_tcp_port_says_the_connection_was_refused() {
+    let dir = Dir::new("call-refused");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let alice_cfg = config(&dir.0, "alice", 0);
+    let text = std::fs::read_to_string(&alice_cfg)
+        .unwrap()
+        .replace("[\"udp\"]", "[\"udp\", \"tcp\"]");
+    std::fs::write(&alice_cfg, text).unwrap();
+    let started = Instant::now();
+    let alice = sip(&alice_cfg)
+        .args([
+            "call",
+            &format!("sip:nobody@127.0.0.1:{closed};transport=tcp"),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&alice.stdout);
+    assert_eq!(alice.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "call failed: connection refused by 127.0.0.1:{closed} over TCP"
+        )),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{text}");
+}

@@ -493,7 +493,27 @@ impl SipApplication {
             DnsLookup::new(&nameservers, Duration::from_secs(3), 2)
         };
         // Every lookup the application makes posts DNSLookup* here.
-        let (dns, _) = dns.with_notifications(&self.center);
+        let (mut dns, _) = dns.with_notifications(&self.center);
+        if global
+            .get("logging.trace_dns")?
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            let dir = text(&global, "logging.directory")?
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(crate::trace_log::default_log_directory);
+            match crate::trace_log::TraceFile::open_named(&dir, crate::trace_log::DNS_TRACE_FILE) {
+                Ok(file) => {
+                    let (tx, rx) = mpsc::channel(TRACE_QUEUE);
+                    dns = dns.with_trace_sink(tx);
+                    tokio::spawn(write_dns_traces(rx, file));
+                }
+                Err(e) => eprintln!(
+                    "sipsimple: cannot write the DNS trace to {}: {e}",
+                    dir.display()
+                ),
+            }
+        }
         let mut services = Services::new(
             engine.clone(),
             dns,
@@ -531,6 +551,13 @@ impl SipApplication {
             services.rtp_port_range = range;
         }
         services.audio_codecs = strings(&global, "rtp.audio_codec_list")?;
+        if let Some(secs) = global
+            .get("sip.invite_timeout")?
+            .and_then(Value::as_integer)
+            .and_then(|s| u64::try_from(s).ok())
+        {
+            services.invite_timeout = Duration::from_secs(secs);
+        }
         services.voice_mixer = Some(voice.mixer.clone());
         if let Some(dir) = text(&global, "audio.recordings_directory")? {
             services.recordings_directory = dir.into();
@@ -643,6 +670,20 @@ async fn post_traces(
             }
         }
         center.post(sender, trace_notification(t));
+    }
+}
+
+/// Writes DNS traces until every lookup handle is gone (the application
+/// stopped).
+async fn write_dns_traces(
+    mut traces: mpsc::Receiver<crate::lookup::DnsTrace>,
+    mut file: crate::trace_log::TraceFile,
+) {
+    while let Some(t) = traces.recv().await {
+        if let Err(e) = file.write_dns(&t) {
+            eprintln!("sipsimple: the DNS trace file stopped: {e}");
+            return;
+        }
     }
 }
 

@@ -104,6 +104,19 @@ pub struct DnsLookup {
     lifetime: Duration,
     /// Where DNSLookupTrace / DidSucceed / DidFail go, if anywhere.
     notify: Option<(NotificationCenter, SenderId)>,
+    /// `logging.trace_dns`: every query also goes here (to the trace
+    /// file); a full queue drops the trace, never delays the lookup.
+    trace_sink: Option<tokio::sync::mpsc::Sender<DnsTrace>>,
+}
+
+/// One query of a lookup, for the DNS trace file.
+#[derive(Debug, Clone)]
+pub(crate) struct DnsTrace {
+    /// The method being run (the spec's DNSLookupTrace `context`).
+    pub context: &'static str,
+    /// What was being looked up.
+    pub subject: String,
+    pub query: QueryTrace,
 }
 
 fn default_port(t: TransportKind) -> u16 {
@@ -143,6 +156,7 @@ struct Ctx<'a> {
     trace: Vec<QueryTrace>,
     timed_out: bool,
     notify: Option<&'a (NotificationCenter, SenderId)>,
+    trace_sink: Option<&'a tokio::sync::mpsc::Sender<DnsTrace>>,
     /// The spec's DNSLookupTrace `context`: the method being run.
     context: &'static str,
     /// What is being looked up, for the trace notifications.
@@ -161,6 +175,7 @@ impl<'a> Ctx<'a> {
             trace: Vec::new(),
             timed_out: false,
             notify: lookup.notify.as_ref(),
+            trace_sink: lookup.trace_sink.as_ref(),
             context,
             subject,
             service,
@@ -178,6 +193,13 @@ impl<'a> Ctx<'a> {
             record_type: rt,
             result: r.map_err(|e| e.to_string()),
         };
+        if let Some(sink) = self.trace_sink {
+            let _ = sink.try_send(DnsTrace {
+                context: self.context,
+                subject: self.subject.clone(),
+                query: query.clone(),
+            });
+        }
         // Posted as each answer arrives, so an observer sees a slow lookup
         // progress rather than everything at the end.
         if let Some((center, sender)) = self.notify {
@@ -235,6 +257,7 @@ impl DnsLookup {
             resolver,
             lifetime: Duration::from_secs(15),
             notify: None,
+            trace_sink: None,
         }
     }
 
@@ -250,6 +273,7 @@ impl DnsLookup {
             resolver: builder.build(),
             lifetime: Duration::from_secs(15),
             notify: None,
+            trace_sink: None,
         })
     }
 
@@ -268,6 +292,12 @@ impl DnsLookup {
         let sender = center.new_sender();
         self.notify = Some((center.clone(), sender));
         (self, sender)
+    }
+
+    /// Sends every query to `sink` as well (`logging.trace_dns`).
+    pub(crate) fn with_trace_sink(mut self, sink: tokio::sync::mpsc::Sender<DnsTrace>) -> Self {
+        self.trace_sink = Some(sink);
+        self
     }
 
     async fn ips(&self, ctx: &mut Ctx<'_>, host: &str) -> Vec<IpAddr> {

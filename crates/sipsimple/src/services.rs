@@ -44,6 +44,9 @@ pub struct Services {
     pub download_directory: std::path::PathBuf,
     /// Where the request router finds the subscription a NOTIFY is for.
     pub event_dialogs: crate::subscription::EventDialogs,
+    /// `sip.invite_timeout`: how long an outgoing INVITE may go without
+    /// a final answer before it is cancelled.
+    pub invite_timeout: std::time::Duration,
 }
 
 /// `$XDG_DATA_HOME/sipsimple-rs/recordings`, else under
@@ -88,6 +91,7 @@ impl Services {
             msrp: crate::msrp::MsrpEndpoint::default(),
             download_directory: default_download_directory(),
             event_dialogs: crate::subscription::EventDialogs::default(),
+            invite_timeout: std::time::Duration::from_secs(90),
         }
     }
 }

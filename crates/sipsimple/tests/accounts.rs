@@ -240,7 +240,13 @@ async fn a_registrar_that_is_down_fails_and_backs_off() {
     for _ in 0..2 {
         match next(&mut fails).await.data {
             NotificationData::SIPAccountRegistrationDidFail { error, retry_in } => {
-                assert_eq!(error, "no registrar answered");
+                // The refusal is said, not left as a silent timeout.
+                assert_eq!(
+                    error,
+                    format!(
+                        "no registrar answered: connection refused by 127.0.0.1:{closed} over TCP"
+                    )
+                );
                 retries.push(retry_in);
             }
             other => panic!("{other:?}"),
@@ -304,4 +310,68 @@ async fn credentials_follow_the_auth_settings_and_never_print_the_password() {
         "no TCP runs"
     );
     app.stop();
+}
+
+/// Which account an incoming INVITE reaches, with several accounts (the
+/// rules of docs/CONFIGURATION.md): to our address, a known user name is
+/// that account, an unknown one the default account; the contact user is
+/// its account; at a domain name an unknown user is nobody (404).
+#[tokio::test]
+async fn incoming_requests_find_their_account_and_unknown_users_the_default() {
+    let config = "local_ip = \"127.0.0.1\"\ndefault_account = \"carol@example.test\"\n\
+                  [sip]\ntransport_list = [\"udp\"]\n\
+                  [accounts.\"alice@example.test\"]\nenabled = true\nregistration.enabled = false\n\
+                  [accounts.\"bob@example.test\"]\nenabled = true\nregistration.enabled = false\n\
+                  [accounts.\"carol@example.test\"]\nenabled = true\nregistration.enabled = false\n";
+    let us = SipApplication::new();
+    us.start(MemoryBackend::with(config.parse().unwrap()))
+        .await
+        .unwrap();
+    let mut ours = us.notification_center().subscribe(Filter::all());
+    let addr = us
+        .engine()
+        .unwrap()
+        .local_addr(sipsimple::engine::TransportKind::Udp)
+        .unwrap();
+    let alice_contact = us
+        .account_manager()
+        .get_account("alice@example.test")
+        .unwrap()
+        .contact_username()
+        .to_owned();
+    let caller = common::account_app("dave").await;
+    let mut theirs = caller.notification_center().subscribe(Filter::all());
+    let from = caller.account_manager().accounts().remove(0);
+    for (to, want) in [
+        (format!("sip:bob@{addr}"), Some("bob@example.test")),
+        (format!("sip:nobody@{addr}"), Some("carol@example.test")),
+        (
+            format!("sip:{alice_contact}@{addr}"),
+            Some("alice@example.test"),
+        ),
+        // A domain name (sent to our address): nobody of that name there.
+        (format!("sip:nobody@example.test:{}", addr.port()), None),
+    ] {
+        let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
+        let route = sipsimple::lookup::Route {
+            address: addr.ip(),
+            port: addr.port(),
+            transport: sipsimple::engine::TransportKind::Udp,
+        };
+        let call = sipsimple::session::Session::new(caller.session_manager(), &from);
+        call.connect(&to, vec![route], vec![audio]).await.unwrap();
+        if let Some(id) = want {
+            let answer = common::incoming_session(&us, &mut ours).await;
+            assert_eq!(answer.account().id(), id, "{to}");
+            answer.reject(486, None).await.unwrap();
+        }
+        let failed = until(&mut theirs, "SIPSessionDidFail").await;
+        let Some(NotificationData::SIPSessionDidFail { code, .. }) = failed.last().map(|n| &n.data)
+        else {
+            unreachable!()
+        };
+        assert_eq!(*code, if want.is_some() { 486 } else { 404 }, "{to}");
+    }
+    caller.stop();
+    us.stop();
 }

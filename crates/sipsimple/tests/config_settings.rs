@@ -89,3 +89,50 @@ fn the_sdk_schemas_validate_and_store_like_any_other() {
         Some(&Value::Integer(5353))
     );
 }
+
+/// Settings naming what the stack does not do yet are refused, with a
+/// reason, rather than accepted and ignored: ICE, and the STUN servers
+/// that only ICE would use.
+#[test]
+fn ice_and_stun_servers_are_refused_until_they_exist() {
+    let m =
+        ConfigurationManager::start(MemoryBackend::new(), NotificationCenter::default()).unwrap();
+    let mut alice = m
+        .object(
+            &["accounts", "alice@example.test"],
+            Arc::new(settings::account()),
+        )
+        .unwrap();
+    let err = alice
+        .set(
+            "nat_traversal.stun_server_list",
+            Some(Value::Array(vec!["stun.example.test:3478".into()])),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("STUN is not used yet"), "{err}");
+    let err = alice
+        .set("nat_traversal.use_ice", Some(Value::Boolean(true)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ICE is not implemented"), "{err}");
+    // Unset and false stay allowed.
+    alice.set("nat_traversal.stun_server_list", None).unwrap();
+    alice
+        .set("nat_traversal.use_ice", Some(Value::Boolean(false)))
+        .unwrap();
+
+    // A file that sets them does not load either.
+    let text = "[accounts.\"bob@example.test\"]\n\
+                nat_traversal.stun_server_list = [\"stun.example.test\"]\n";
+    let m = ConfigurationManager::start(
+        MemoryBackend::with(text.parse().unwrap()),
+        NotificationCenter::default(),
+    )
+    .unwrap();
+    let loaded = m.object(
+        &["accounts", "bob@example.test"],
+        Arc::new(settings::account()),
+    );
+    assert!(loaded.is_err(), "a stored STUN list must be refused");
+}

@@ -129,6 +129,72 @@ async fn an_invite_requiring_an_unknown_extension_gets_420_and_no_session() {
     app.stop();
 }
 
+/// §8.2.2.3 holds inside a dialog too: a re-INVITE requiring an unknown
+/// extension gets 420 and changes nothing (the call is not put on hold by
+/// its a=sendonly), and the call goes on until SIPp's BYE.
+#[tokio::test]
+async fn a_reinvite_requiring_an_unknown_extension_gets_420_and_the_call_goes_on() {
+    let app = common::account_app("bob").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let sipp = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            sipp_to(
+                &app,
+                "uac_reinvite_unsupported_require.xml",
+                TransportKind::Udp,
+            )
+            .await
+        })
+    };
+    let session = common::incoming_session(&app, &mut all).await;
+    session
+        .accept(vec![
+            common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await,
+        ])
+        .await
+        .unwrap();
+    let seen = until(&mut all, "SIPSessionDidEnd").await;
+    let (code, out) = sipp.await.unwrap();
+    assert_eq!(code, 0, "SIPp expected 420 with Unsupported:\n{out}");
+    for n in &seen {
+        assert!(
+            !matches!(
+                n.name(),
+                "SIPSessionDidChangeHoldState" | "SIPSessionGotProposal"
+            ),
+            "the refused re-INVITE changed the session: {}",
+            n.name()
+        );
+    }
+    assert!(seen.iter().any(|n| matches!(
+        &n.data,
+        NotificationData::SIPSessionDidEnd {
+            originator: "remote",
+            ..
+        }
+    )));
+    app.stop();
+}
+
+/// And for a pager MESSAGE: 420, and nothing is delivered.
+#[tokio::test]
+async fn a_message_requiring_an_unknown_extension_gets_420_and_is_not_delivered() {
+    let app = common::account_app("bob").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let (code, out) = sipp_to(
+        &app,
+        "uac_message_unsupported_require.xml",
+        TransportKind::Udp,
+    )
+    .await;
+    assert_eq!(code, 0, "SIPp expected 420 with Unsupported:\n{out}");
+    while let Some(n) = all.try_next() {
+        assert_ne!(n.name(), "SIPEngineGotMessage");
+    }
+    app.stop();
+}
+
 #[tokio::test]
 async fn unknown_methods_get_501_known_untaken_ones_405_with_allow_and_unserved_events_489() {
     let app = common::account_app("bob").await;

@@ -239,3 +239,204 @@ async fn a_connection_verified_for_one_name_is_not_reused_for_another() {
     c.shutdown().await;
     server.shutdown().await;
 }
+
+// ---- Applications through a TLS outbound proxy (RFC 5922 §4) ----
+//
+// The proxy's certificate names the proxy, not the callee's domain: a
+// request to it proves the name of the URI used to reach it (the
+// proxy's host, or the account's `tls.name`), never the Request-URI's.
+
+const PROXY_NAME: &str = "proxy.example.test";
+
+/// The PEM files an application reads: the trusted CA (`tls.ca_list`)
+/// and a certificate with its key (`tls.certificate`) naming the proxy.
+struct Files {
+    _dir: common::TempDir,
+    ca: String,
+    server: String,
+}
+
+fn files(pki: &common::Pki) -> Files {
+    let dir = common::TempDir::new("tls-proxy");
+    let ca = dir.0.join("ca.pem");
+    let server = dir.0.join("server.pem");
+    std::fs::write(&ca, &pki.chain_pem).unwrap();
+    std::fs::write(&server, format!("{}{}", pki.chain_pem, pki.key_pem)).unwrap();
+    Files {
+        ca: ca.display().to_string(),
+        server: server.display().to_string(),
+        _dir: dir,
+    }
+}
+
+/// An application on TLS only, resolving names with `dns`, with the
+/// account `user@example.test` and its `account` lines.
+async fn tls_app(
+    files: &Files,
+    dns: SocketAddr,
+    user: &str,
+    account: &str,
+) -> sipsimple::application::SipApplication {
+    let app = sipsimple::application::SipApplication::new();
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"tls\"]\n\
+         [tls]\ncertificate = {:?}\nca_list = {:?}\n\
+         [dns]\nnameservers = [\"{dns}\"]\n\
+         [accounts.\"{user}@example.test\"]\nenabled = true\n{account}",
+        files.server, files.ca
+    );
+    app.start(sipsimple::config::MemoryBackend::with(
+        config.parse().unwrap(),
+    ))
+    .await
+    .unwrap();
+    app
+}
+
+/// A name server knowing the proxy's name as 127.0.0.1.
+async fn proxy_dns() -> common::Dnsmasq {
+    common::dnsmasq(
+        "example.test",
+        &[format!("--host-record={PROXY_NAME},127.0.0.1")],
+    )
+    .await
+}
+
+/// Alice calls `sips:bob@example.test` through her outbound proxy (Bob's
+/// application, whose certificate names the proxy): the outcome on her
+/// side, Ok once the call was answered and ended with BYE, else the
+/// failure's reason.
+async fn call_through_proxy(tls_name: Option<&str>) -> Result<(), String> {
+    use sipsimple::notification::{Filter, NotificationData};
+    let pki = common::pki(PROXY_NAME);
+    let files = files(&pki);
+    let dns = proxy_dns().await;
+    let bob = tls_app(&files, dns.addr, "bob", "registration.enabled = false\n").await;
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let port = bob
+        .engine()
+        .unwrap()
+        .local_addr(TransportKind::Tls)
+        .unwrap()
+        .port();
+    let mut account = format!(
+        "registration.enabled = false\n\
+         sip.outbound_proxy = \"sip:{PROXY_NAME}:{port};transport=tls\"\n"
+    );
+    if let Some(name) = tls_name {
+        account.push_str(&format!("tls.name = \"{name}\"\n"));
+    }
+    let alice = tls_app(&files, dns.addr, "alice", &account).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    // Bob answers whatever comes.
+    let answering = bob.clone();
+    let answerer = tokio::spawn(async move {
+        let answer = common::incoming_session(&answering, &mut bob_all).await;
+        let audio = common::tone_stream(1000.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
+        answer.accept(vec![audio]).await.unwrap();
+    });
+    let from = alice.account_manager().accounts().remove(0);
+    let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
+    let call = alice
+        .session_manager()
+        .connect(&from, "sip:bob@example.test", vec![audio])
+        .await
+        .map_err(|e| e.to_string())?;
+    let outcome = loop {
+        let n = common::next_notification(&mut alice_all).await;
+        if n.sender != call.sender() {
+            continue;
+        }
+        match n.data {
+            NotificationData::SIPSessionDidFail { failure_reason, .. } => {
+                break Err(failure_reason)
+            }
+            NotificationData::SIPSessionDidStart { .. } => {
+                // The BYE goes to Bob's Contact (an address): the
+                // connection to it proves the proxy's name, and is reused.
+                call.end().await.unwrap();
+            }
+            NotificationData::SIPSessionDidEnd { .. } => break Ok(()),
+            _ => {}
+        }
+    };
+    answerer.abort();
+    alice.stop();
+    bob.stop();
+    outcome
+}
+
+#[tokio::test]
+async fn a_call_through_a_tls_proxy_verifies_the_proxy_name() {
+    assert_eq!(call_through_proxy(None).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_call_through_a_tls_proxy_verifies_the_configured_tls_name() {
+    assert_eq!(call_through_proxy(Some(PROXY_NAME)).await, Ok(()));
+}
+
+#[tokio::test]
+async fn a_call_through_a_tls_proxy_with_a_wrong_tls_name_fails_on_the_certificate() {
+    let started = std::time::Instant::now();
+    let why = call_through_proxy(Some("wrong.example.test"))
+        .await
+        .unwrap_err();
+    assert!(why.contains("certificate"), "{why}");
+    assert!(why.contains("wrong.example.test"), "{why}");
+    assert!(started.elapsed() < Duration::from_secs(10), "not Timer B");
+}
+
+/// Alice registers through a TLS outbound proxy (an engine answering 200
+/// to everything, its certificate naming the proxy): the registrar's
+/// answer, or the registration's error.
+async fn register_through_proxy(tls_name: Option<&str>) -> Result<u16, String> {
+    use sipsimple::notification::{Filter, NotificationData};
+    let pki = common::pki(PROXY_NAME);
+    let files = files(&pki);
+    let dns = proxy_dns().await;
+    let proxy = tls_server(&pki).await;
+    let port = proxy.local_addr(TransportKind::Tls).unwrap().port();
+    let mut account = format!(
+        "auth.password = \"pw\"\n\
+         sip.outbound_proxy = \"sip:{PROXY_NAME}:{port};transport=tls\"\n"
+    );
+    if let Some(name) = tls_name {
+        account.push_str(&format!("tls.name = \"{name}\"\n"));
+    }
+    let alice = sipsimple::application::SipApplication::new();
+    let mut all = alice.notification_center().subscribe(Filter::all());
+    let config = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"tls\"]\n\
+         [tls]\ncertificate = {:?}\nca_list = {:?}\n\
+         [dns]\nnameservers = [\"{}\"]\n\
+         [accounts.\"alice@example.test\"]\nenabled = true\n{account}",
+        files.server, files.ca, dns.addr
+    );
+    alice
+        .start(sipsimple::config::MemoryBackend::with(
+            config.parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let outcome = loop {
+        match common::next_notification(&mut all).await.data {
+            NotificationData::SIPAccountRegistrationGotAnswer { code, .. } => break Ok(code),
+            NotificationData::SIPAccountRegistrationDidFail { error, .. } => break Err(error),
+            _ => {}
+        }
+    };
+    alice.stop();
+    proxy.shutdown().await;
+    outcome
+}
+
+#[tokio::test]
+async fn register_through_a_tls_proxy_verifies_the_proxy_name() {
+    assert_eq!(register_through_proxy(None).await, Ok(200));
+    assert_eq!(register_through_proxy(Some(PROXY_NAME)).await, Ok(200));
+    let why = register_through_proxy(Some("wrong.example.test"))
+        .await
+        .unwrap_err();
+    assert!(why.contains("certificate"), "{why}");
+}

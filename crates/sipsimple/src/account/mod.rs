@@ -27,6 +27,34 @@ use crate::message::{Delivered, Message, MessageError};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::services::Services;
 
+/// The host of a SIP URI as a TLS server name (RFC 5922 §4: the name in
+/// the URI used to reach the server, never the address it resolved to).
+pub(crate) fn uri_host(uri: &Uri<'_>) -> Option<String> {
+    uri.as_sip().map(|s| s.host.to_string())
+}
+
+/// The name a TLS server must prove for a request of an account to
+/// `target`. Through the outbound proxy the server is the proxy:
+/// `tls.name`, else the proxy's host. Without one, the account's own
+/// domain (its registrar, its presence server) proves `tls.name`, else the
+/// domain; any other domain proves its own name, since `tls.name` speaks
+/// for the account's servers, not for a callee's (RFC 5922 §4).
+pub(crate) fn tls_name_for(
+    proxy: Option<&Uri<'_>>,
+    tls_name: Option<&str>,
+    domain: &str,
+    target: &Uri<'_>,
+) -> Option<String> {
+    if let Some(proxy) = proxy {
+        return tls_name.map(str::to_owned).or_else(|| uri_host(proxy));
+    }
+    let host = uri_host(target)?;
+    if host.eq_ignore_ascii_case(domain) {
+        return Some(tls_name.map_or(host, str::to_owned));
+    }
+    Some(host)
+}
+
 /// A user name and password for digest authentication (the spec's
 /// `credentials`).
 #[derive(Clone, PartialEq, Eq)]
@@ -230,6 +258,23 @@ impl Account {
         }
     }
 
+    /// The account's outbound proxy, if one is set and parses.
+    pub(crate) fn outbound_proxy(&self) -> Option<Uri<'static>> {
+        self.text("sip.outbound_proxy")
+            .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()))
+    }
+
+    /// The name a TLS server must prove for a request of this account to
+    /// `target`: see [`tls_name_for`].
+    pub(crate) fn tls_name_towards(&self, target: &Uri<'_>) -> Option<String> {
+        tls_name_for(
+            self.outbound_proxy().as_ref(),
+            self.text("tls.name").as_deref(),
+            &self.id.domain,
+            target,
+        )
+    }
+
     fn text(&self, path: &str) -> Option<String> {
         self.get(path)
             .ok()
@@ -251,10 +296,14 @@ impl Account {
             .and_then(|v| v.as_integer())
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(3600);
-        let outbound_proxy = self
-            .text("sip.outbound_proxy")
-            .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()));
+        let outbound_proxy = self.outbound_proxy();
         let credentials = self.credentials();
+        let registrar = Uri::parse(&format!("sip:{}", self.id.domain))
+            .ok()
+            .map(|u| u.into_owned());
+        let tls_name = registrar
+            .and_then(|r| self.tls_name_towards(&r))
+            .unwrap_or_else(|| self.id.domain.clone());
         let plan = registration::Plan {
             aor: self.uri.clone(),
             domain: self.id.domain.clone(),
@@ -263,7 +312,7 @@ impl Account {
             password: credentials.password,
             contact_user: self.contact_user.clone(),
             expires,
-            tls_name: self.text("tls.name"),
+            tls_name,
         };
         let (stop_tx, stop) = watch::channel(false);
         let task = registration::Registration {
@@ -273,6 +322,7 @@ impl Account {
             sender: self.sender,
             stop,
             failed_rounds: 0,
+            transport_error: None,
         };
         let handle = tokio::spawn(task.run());
         *self.registration.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop_tx, handle));
@@ -337,10 +387,8 @@ impl Account {
         let credentials = self.credentials();
         message.credentials = Some((credentials.username, credentials.password));
         message.user_agent = services.user_agent.clone();
-        message.tls_name = self.text("tls.name");
-        let proxy = self
-            .text("sip.outbound_proxy")
-            .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned()));
+        message.tls_name = self.tls_name_towards(&to);
+        let proxy = self.outbound_proxy();
         let routes = crate::message::routes_for(&services, proxy.as_ref().unwrap_or(&to)).await?;
         message.send(&services.engine, &routes).await
     }

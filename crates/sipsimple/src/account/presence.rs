@@ -60,7 +60,9 @@ struct Identity {
     credentials: Credentials,
     contact_user: String,
     outbound_proxy: Option<Uri<'static>>,
+    /// The `tls.name` setting; see `tls_name_for` for where it applies.
     tls_name: Option<String>,
+    domain: String,
     center: NotificationCenter,
     sender: SenderId,
 }
@@ -76,13 +78,22 @@ impl Identity {
             .map_err(|e| e.to_string())
     }
 
-    fn options(&self, event: &str, accept: &[&str]) -> SubscriptionOptions {
+    fn tls_name_towards(&self, target: &Uri<'_>) -> Option<String> {
+        super::tls_name_for(
+            self.outbound_proxy.as_ref(),
+            self.tls_name.as_deref(),
+            &self.domain,
+            target,
+        )
+    }
+
+    fn options(&self, event: &str, accept: &[&str], target: &Uri<'_>) -> SubscriptionOptions {
         let mut o = SubscriptionOptions::new(event, accept);
         o.expires = PRESENCE_EXPIRES;
         o.credentials = Some(self.credentials.clone());
         o.display_name = self.display_name.clone();
         o.contact_user = self.contact_user.clone();
-        o.tls_name = self.tls_name.clone();
+        o.tls_name = self.tls_name_towards(target);
         o
     }
 
@@ -191,10 +202,9 @@ impl Account {
             display_name: self.text("display_name"),
             credentials: self.credentials(),
             contact_user: self.contact_user.clone(),
-            outbound_proxy: self
-                .text("sip.outbound_proxy")
-                .and_then(|p| Uri::parse(&p).ok().map(|u| u.into_owned())),
+            outbound_proxy: self.outbound_proxy(),
             tls_name: self.text("tls.name"),
+            domain: self.id.domain.clone(),
             center: self.center.clone(),
             sender: self.sender,
         }
@@ -219,7 +229,7 @@ impl Account {
         let services = self.active_services()?;
         let target = parse_uri(target)?;
         let identity = self.identity();
-        let options = identity.options(event, accept);
+        let options = identity.options(event, accept, &target);
         identity.subscribe(&services, target, options).await
     }
 
@@ -234,7 +244,7 @@ impl Account {
         let services = self.active_services()?;
         let target = parse_uri(target)?;
         let identity = self.identity();
-        let mut filled = identity.options(&options.event, &[]);
+        let mut filled = identity.options(&options.event, &[], &target);
         filled.accept = options.accept;
         filled.expires = options.expires;
         filled.body = options.body;
@@ -262,8 +272,8 @@ impl Account {
                     PublicationOptions {
                         event: "presence".into(),
                         expires: PRESENCE_EXPIRES,
+                        tls_name: identity.tls_name_towards(&self.uri),
                         credentials: Some(identity.credentials),
-                        tls_name: identity.tls_name,
                     },
                     routes,
                 )?;
@@ -287,8 +297,8 @@ impl Account {
         let aor = parse_uri(aor)?;
         let identity = self.identity();
         let routes = identity.routes(&services, &aor).await?;
+        options.tls_name = options.tls_name.or(identity.tls_name_towards(&aor));
         options.credentials = options.credentials.or(Some(identity.credentials));
-        options.tls_name = options.tls_name.or(identity.tls_name);
         Publication::start(&services, &self.center, aor, options, routes)
     }
 
@@ -314,7 +324,7 @@ impl Account {
             return Ok(s.clone());
         }
         let identity = self.identity();
-        let options = identity.options("presence", &["application/pidf+xml"]);
+        let options = identity.options("presence", &["application/pidf+xml"], &target);
         let s = identity
             .service(&services, target, options, presence_of(key.clone()))
             .await?;
@@ -462,7 +472,11 @@ async fn start_winfo(
     if let Some(s) = running(&lock(events).winfo) {
         return Ok(s);
     }
-    let options = identity.options("presence.winfo", &["application/watcherinfo+xml"]);
+    let options = identity.options(
+        "presence.winfo",
+        &["application/watcherinfo+xml"],
+        &identity.uri,
+    );
     let s = identity
         .service(services, identity.uri.clone(), options, winfo_reader())
         .await?;
@@ -479,7 +493,11 @@ async fn start_mwi(
     if let Some(s) = running(&lock(events).mwi) {
         return Ok(s);
     }
-    let mut options = identity.options("message-summary", &["application/simple-message-summary"]);
+    let mut options = identity.options(
+        "message-summary",
+        &["application/simple-message-summary"],
+        &mailbox,
+    );
     options.expires = 3600;
     let s = identity
         .service(services, mailbox, options, summary_reader)

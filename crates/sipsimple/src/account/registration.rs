@@ -30,7 +30,8 @@ pub(crate) struct Plan {
     pub password: String,
     pub contact_user: String,
     pub expires: u32,
-    pub tls_name: Option<String>,
+    /// What the registrar (or the proxy on the way) must prove over TLS.
+    pub tls_name: String,
 }
 
 /// How long unregistering may take when the account stops.
@@ -45,6 +46,10 @@ pub(crate) struct Registration {
     /// Rounds over all routes that failed in a row: the backoff grows
     /// with them, and a success resets it.
     pub failed_rounds: u32,
+    /// The transport's reason for the last request that failed without
+    /// an answer (a refused connect, a certificate refused): said in
+    /// SIPAccountRegistrationDidFail instead of "no registrar answered".
+    pub transport_error: Option<String>,
 }
 
 /// 5 s after the first failed round, doubling up to 10 minutes.
@@ -134,7 +139,7 @@ impl Registration {
     /// Sends `request` and every follow-up the client asks for, until an
     /// outcome that is not another request.
     async fn exchange(
-        &self,
+        &mut self,
         client: &mut RegisterClient,
         route: &Route,
         mut request: Request,
@@ -143,11 +148,7 @@ impl Registration {
             addr: route.socket_addr(),
             transport: route.transport,
         };
-        let tls_name = self
-            .plan
-            .tls_name
-            .clone()
-            .unwrap_or_else(|| self.plan.domain.clone());
+        let tls_name = self.plan.tls_name.clone();
         // Bounded: challenges and 423s cannot go on forever.
         for _ in 0..8 {
             let sent = self
@@ -156,8 +157,17 @@ impl Registration {
                 .request(request, target, Some(&tls_name))
                 .await;
             let answer = match sent {
-                Ok(mut answers) => answers.final_response().await,
-                Err(_) => None,
+                Ok(mut answers) => {
+                    let answer = answers.final_response().await;
+                    if answer.is_none() {
+                        self.transport_error = answers.failure();
+                    }
+                    answer
+                }
+                Err(e) => {
+                    self.transport_error = Some(e.to_string());
+                    None
+                }
             };
             let outcome = match answer {
                 Some(response) => {
@@ -246,7 +256,7 @@ impl Registration {
         }
     }
 
-    async fn unregister(&self, client: &mut RegisterClient, route: &Route, via: &str) {
+    async fn unregister(&mut self, client: &mut RegisterClient, route: &Route, via: &str) {
         let request = client.unregister(via);
         // Waiting for a turn counts against the grace: stopping stays
         // bounded however many accounts there are.
@@ -288,6 +298,7 @@ impl Registration {
                 }
             };
             let mut retry_in = Duration::ZERO;
+            self.transport_error = None;
             let mut error = "no registrar answered".to_owned();
             for route in routes {
                 match self.on_route(route).await {
@@ -304,6 +315,9 @@ impl Registration {
                 if *self.stop.borrow() {
                     return;
                 }
+            }
+            if let (true, Some(why)) = (error == "no registrar answered", &self.transport_error) {
+                error = format!("no registrar answered: {why}");
             }
             self.failed_rounds = self.failed_rounds.saturating_add(1);
             retry_in = retry_in.max(backoff(self.failed_rounds));

@@ -59,6 +59,12 @@ fn ice_implemented(v: &Value) -> Result<(), String> {
     }
 }
 
+/// Nothing uses STUN yet (it comes with ICE): a server list would be
+/// accepted and ignored, so only nil is.
+fn stun_implemented(_: &Value) -> Result<(), String> {
+    Err("STUN is not used yet (it comes with ICE); leave stun_server_list unset".into())
+}
+
 /// `nat_traversal.msrp_relay`: an MSRP URI or `host[:port]`.
 fn msrp_relay_valid(v: &Value) -> Result<(), String> {
     match v.as_str() {
@@ -144,7 +150,7 @@ pub fn global() -> Group {
                     "invite_timeout",
                     Kind::Integer { min: 5, max: 600 },
                     90,
-                    "seconds an outgoing call may ring before it is cancelled",
+                    "seconds an outgoing INVITE may go without a final answer; then it is cancelled and the call fails saying so",
                 )),
         )
         .group(
@@ -242,7 +248,7 @@ pub fn global() -> Group {
                     "trace_sip",
                     Kind::Bool,
                     false,
-                    "post and log every SIP message",
+                    "post every SIP message (SIPEngineSIPTrace) and append it to sip_trace.txt in logging.directory",
                 ))
                 .setting(Setting::new(
                     "trace_msrp",
@@ -254,7 +260,7 @@ pub fn global() -> Group {
                     "trace_dns",
                     Kind::Bool,
                     false,
-                    "log every DNS query",
+                    "append every DNS query and its answer to dns_trace.txt in logging.directory (each is posted as DNSLookupTrace anyway)",
                 ))
                 .setting(Setting::nillable(
                     "directory",
@@ -345,7 +351,7 @@ pub fn account() -> Group {
         .group(Group::new("tls").setting(Setting::nillable(
             "name",
             text(),
-            "name the server certificate must carry; nil: the domain",
+            "name the certificate of the account's outbound proxy must carry (without a proxy: of the servers of its own domain); nil: the proxy's host name, else the domain. Other domains are verified against their own names (RFC 5922)",
         )))
         .group(
             Group::new("rtp")
@@ -367,11 +373,15 @@ pub fn account() -> Group {
                     )
                     .validated_by(ice_implemented),
                 )
-                .setting(Setting::nillable(
-                    "stun_server_list",
-                    list(text()),
-                    "STUN servers, host[:port]; nil: _stun._udp SRV of the domain",
-                ))
+                .setting(
+                    Setting::nillable(
+                        "stun_server_list",
+                        list(text()),
+                        "STUN servers, host[:port], for ICE; only nil until ICE exists \
+                         (a list is refused rather than ignored)",
+                    )
+                    .validated_by(stun_implemented),
+                )
                 .setting(
                     Setting::nillable(
                         "msrp_relay",
@@ -513,8 +523,32 @@ pub fn markdown() -> String {
             ));
         }
     }
+    out.push_str(INCOMING_ACCOUNT);
     out
 }
+
+/// How an incoming request finds its account (`session::account::recipient`).
+const INCOMING_ACCOUNT: &str = "
+## Which account gets an incoming request
+
+A call (INVITE) or a MESSAGE outside a dialog is for the account
+its Request-URI names, tried in this order; only enabled accounts count:
+
+1. the user part is an account's contact user (the random name in the
+   Contact we register, e.g. `sip:hgkqzpwe@192.0.2.7:5060`);
+2. the user and host are an account's id (`sip:bob@example.test` reaches
+   `bob@example.test`);
+3. the user is the Bonjour account's contact user, while it is active;
+4. the host is an IP address (a peer dialled us directly, e.g.
+   `sip:bob@192.0.2.7`): the account with that user name at any domain,
+   else the default account (`default_account`), else the only enabled
+   account if there is just one.
+
+Anything else is answered 404 Not Found: at a domain name, an unknown
+user is somebody else, not us. Requests inside a dialog (BYE, re-INVITE,
+NOTIFY) go to the session or subscription of their dialog, whatever their
+Request-URI.
+";
 
 #[cfg(test)]
 mod tests {
@@ -545,5 +579,7 @@ mod tests {
         assert!(nameservers(&Value::Array(vec!["dns.example".into()])).is_err());
         assert_eq!(nameserver("192.0.2.1"), Some(([192, 0, 2, 1], 53).into()));
         assert!(sample_rate(&Value::Integer(22050)).is_err());
+        assert!(ice_implemented(&Value::Boolean(true)).is_err());
+        assert!(stun_implemented(&Value::Array(vec!["stun.example".into()])).is_err());
     }
 }

@@ -12,6 +12,7 @@
 mod task;
 mod tcp;
 pub(crate) mod tls;
+mod udp_errors;
 
 pub use tls::{TlsError, TlsSettings};
 
@@ -136,7 +137,7 @@ pub(crate) enum Command {
         Box<Request>,
         Target,
         Option<String>,
-        Option<mpsc::Sender<Event>>,
+        Option<(mpsc::Sender<Event>, FailureSlot)>,
         oneshot::Sender<Result<ClientKey, EngineError>>,
     ),
     SendResponse(
@@ -151,13 +152,26 @@ pub(crate) enum Command {
     Shutdown(oneshot::Sender<()>),
 }
 
+/// Why a client transaction failed without an answer, set by the engine
+/// before it delivers the transaction's Timeout event.
+pub(crate) type FailureSlot = std::sync::Arc<std::sync::OnceLock<String>>;
+
 /// The events of one client transaction sent with [`Engine::request`].
 pub struct Responses {
     pub key: ClientKey,
     events: mpsc::Receiver<Event>,
+    failure: FailureSlot,
 }
 
 impl Responses {
+    /// Why the transaction failed at once rather than timing out: the
+    /// transport's own error ("connection refused by ...", a TLS
+    /// certificate refused, ...). None while it runs, and after a real
+    /// Timer B/F timeout.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.get().cloned()
+    }
+
     /// The next transaction event (provisional and final responses,
     /// timeout); `None` once the transaction ended.
     pub async fn next(&mut self) -> Option<Event> {
@@ -326,11 +340,17 @@ impl Engine {
         tls_name: Option<&str>,
     ) -> Result<Responses, EngineError> {
         let (events, rx) = mpsc::channel(16);
+        let failure = FailureSlot::default();
         let name = tls_name.map(str::to_owned);
+        let waiter = Some((events, failure.clone()));
         let key = self
-            .call(|tx| Command::SendRequest(Box::new(request), target, name, Some(events), tx))
+            .call(|tx| Command::SendRequest(Box::new(request), target, name, waiter, tx))
             .await??;
-        Ok(Responses { key, events: rx })
+        Ok(Responses {
+            key,
+            events: rx,
+            failure,
+        })
     }
 
     /// Answers through a server transaction.

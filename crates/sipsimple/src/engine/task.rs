@@ -84,7 +84,7 @@ pub(crate) struct EngineTask {
     connecting: HashMap<ConnKey, Option<rustls::pki_types::ServerName<'static>>>,
     /// Client transactions whose events go to their sender
     /// (`Engine::request`), not to the event stream.
-    waiters: HashMap<ClientKey, mpsc::Sender<Event>>,
+    waiters: HashMap<ClientKey, (mpsc::Sender<Event>, super::FailureSlot)>,
     stats: EngineStats,
     trace: bool,
 }
@@ -110,6 +110,7 @@ impl EngineTask {
                 // only fails when the kernel buffer is full.
                 let std = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
                 std.set_nonblocking(true).map_err(bind_error)?;
+                super::udp_errors::enable(&std);
                 let sender = std.try_clone().map_err(bind_error)?;
                 let s = UdpSocket::from_std(std).map_err(bind_error)?;
                 Some((Arc::new(s), sender))
@@ -208,6 +209,22 @@ impl EngineTask {
                     if let Ok((n, from)) = r {
                         let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
                         self.on_datagram(data, from);
+                    }
+                },
+                errors = async {
+                    match &udp {
+                        Some(s) => s
+                            .async_io(tokio::io::Interest::ERROR, || super::udp_errors::read(&**s))
+                            .await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    for (to, why) in errors.unwrap_or_default() {
+                        let target = Target {
+                            addr: to,
+                            transport: TransportKind::Udp,
+                        };
+                        self.fail_clients(target, &why);
                     }
                 },
                 a = async {
@@ -456,13 +473,22 @@ impl EngineTask {
 
     /// What was queued for `key` is lost: its transactions fail now
     /// instead of waiting for Timer B/F (RFC 3261 §17.1.4).
-    fn fail_pending(&mut self, key: ConnKey) {
+    /// (The reason goes to the waiters before the transaction's Timeout
+    /// event, so whoever sees the event can say why.)
+    fn fail_pending(&mut self, key: ConnKey, reason: &str) {
         self.pending.remove(&key);
         let target = Target {
             addr: key.0,
             transport: key.1,
         };
+        self.fail_clients(target, reason);
+    }
+
+    fn fail_clients(&mut self, target: Target, reason: &str) {
         for k in self.tx.clients_to(target) {
+            if let Some((_, failure)) = self.waiters.get(&k) {
+                let _ = failure.set(reason.to_owned());
+            }
             self.tx.handle_transport_error(&k);
         }
     }
@@ -532,9 +558,9 @@ impl EngineTask {
                 self.verified.remove(&key);
             }
             ConnEvent::Connected(key, stream, local) => self.on_connected(key, stream, local),
-            ConnEvent::ConnectFailed(key) => {
+            ConnEvent::ConnectFailed(key, why) => {
                 self.connecting.remove(&key);
-                self.fail_pending(key);
+                self.fail_pending(key, &why);
             }
         }
     }
@@ -597,14 +623,17 @@ impl EngineTask {
                         if !self.has_room() {
                             // At the limit: fail now rather than queue for
                             // a connection nothing would ever open.
-                            self.fail_pending(key);
+                            self.fail_pending(key, "too many connections open");
                             return;
                         }
                         let tls = match key.1 {
                             TransportKind::Tls => match self.tls_names.get(&key.0) {
                                 Some(name) => Some((self.tls_client.clone(), name.clone())),
                                 None => {
-                                    self.fail_pending(key);
+                                    self.fail_pending(
+                                        key,
+                                        "no name to verify the TLS server against",
+                                    );
                                     return;
                                 }
                             },
@@ -626,7 +655,7 @@ impl EngineTask {
             _ => None,
         };
         if let Some((key, ended)) = waited {
-            if let Some(waiter) = self.waiters.get(&key) {
+            if let Some((waiter, _)) = self.waiters.get(&key) {
                 // A waiter that went away or fell 16 events behind loses
                 // them; its transaction still completes normally.
                 let _ = waiter.try_send(e);

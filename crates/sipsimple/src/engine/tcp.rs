@@ -31,7 +31,9 @@ pub(crate) enum ConnEvent {
     /// A framing error or I/O end: the connection is gone.
     Closed(ConnKey),
     Connected(ConnKey, Stream, SocketAddr),
-    ConnectFailed(ConnKey),
+    /// Why, in words for a user ("connection refused", a certificate
+    /// the name does not match, ...).
+    ConnectFailed(ConnKey, String),
 }
 
 pub(crate) struct ConnHandle {
@@ -122,26 +124,41 @@ pub(crate) fn connect(
 ) {
     tokio::spawn(async move {
         let attempt = async {
-            let tcp = TcpStream::connect(key.0).await.ok()?;
-            let local = tcp.local_addr().ok()?;
+            let tcp = TcpStream::connect(key.0)
+                .await
+                .map_err(|e| connect_error(key, &e))?;
+            let local = tcp.local_addr().map_err(|e| e.to_string())?;
             let stream = match tls {
                 None => Stream::Tcp(tcp),
                 Some((cfg, name)) => {
+                    let shown = name.to_str().into_owned();
                     let s = tokio_rustls::TlsConnector::from(cfg)
                         .connect(name, tcp)
                         .await
-                        .ok()?;
+                        .map_err(|e| format!("TLS with {} as {shown} failed: {e}", key.0))?;
                     Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(s)))
                 }
             };
-            Some((stream, local))
+            Ok::<_, String>((stream, local))
         };
         let ev = match tokio::time::timeout(timeout, attempt).await {
-            Ok(Some((s, local))) => ConnEvent::Connected(key, s, local),
-            _ => ConnEvent::ConnectFailed(key),
+            Ok(Ok((s, local))) => ConnEvent::Connected(key, s, local),
+            Ok(Err(why)) => ConnEvent::ConnectFailed(key, why),
+            Err(_) => ConnEvent::ConnectFailed(key, format!("connecting to {} timed out", key.0)),
         };
         let _ = events.send(ev).await;
     });
+}
+
+/// A failed connect in words; a refusal says so plainly, since it is the
+/// one a user most often meets (nothing listens there).
+fn connect_error(key: ConnKey, e: &std::io::Error) -> String {
+    let transport = key.1.via_name();
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        format!("connection refused by {} over {transport}", key.0)
+    } else {
+        format!("cannot connect to {} over {transport}: {e}", key.0)
+    }
 }
 
 /// Completes a TLS handshake on an accepted connection in the background.
@@ -169,7 +186,7 @@ pub(crate) fn accept_tls(
         // against the connection limit until now.
         let ev = match handshake.await {
             Some((stream, local)) => ConnEvent::Connected(key, stream, local),
-            None => ConnEvent::ConnectFailed(key),
+            None => ConnEvent::ConnectFailed(key, "TLS handshake failed".into()),
         };
         let _ = events.send(ev).await;
     });

@@ -95,12 +95,14 @@ impl SessionAccount {
     }
 }
 
-/// The account a request is for, by its Request-URI: an enabled
-/// account's contact user, or its user at its domain; the active Bonjour
-/// account's contact user; else, for a request to an IP address of ours
-/// with a user we do not know (a peer dialling `sip:bob@192.0.2.7`), the
-/// default account, or the only enabled one — as desktop softphones do.
-/// A domain name with an unknown user stays unknown (404): users of a
+/// The account a request is for, by its Request-URI (the rules users read
+/// in docs/CONFIGURATION.md, "Which account gets an incoming request"):
+/// an enabled account's contact user, or its user at its domain; the
+/// active Bonjour account's contact user; else, for a request to an IP
+/// address (a peer dialling `sip:bob@192.0.2.7` reached us directly), the
+/// enabled account with that user name at any domain, else the default
+/// account, else the only enabled one — as desktop softphones do. A
+/// domain name with an unknown user stays unknown (404): users of a
 /// domain are distinct people.
 pub(crate) fn recipient(
     accounts: &crate::account::AccountManager,
@@ -120,6 +122,12 @@ pub(crate) fn recipient(
         return None;
     }
     let enabled: Vec<_> = accounts.iter().filter(|a| a.is_enabled()).collect();
+    if let Some(named) = enabled
+        .iter()
+        .find(|a| sip.user.as_deref() == Some(a.id().username.as_str()))
+    {
+        return Some(named.clone().into());
+    }
     accounts
         .default_account()
         .filter(|a| a.is_enabled())

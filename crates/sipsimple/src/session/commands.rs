@@ -196,20 +196,8 @@ impl SessionTask {
                     // Nothing answered at all (not even 100): waiting for
                     // the CANCEL's outcome would hold the user for Timer
                     // B's 32 s. The session ends for them now.
-                    self.ended_for_user = true;
-                    for s in self.slots.iter().flatten() {
-                        s.deactivate();
-                        s.end();
-                    }
-                    self.set_state(SessionState::Terminated);
-                    *lock(&self.shared.stop_time) = Some(std::time::SystemTime::now());
                     let remote = lock(&self.shared.remote_identity).clone();
-                    self.post(NotificationData::SIPSessionDidFail {
-                        originator: "local",
-                        code: 0,
-                        reason: String::new(),
-                        failure_reason: format!("no answer from {remote}; cancelled"),
-                    });
+                    self.end_for_user(format!("no answer from {remote}; cancelled"));
                     let _ = reply.send(Ok(()));
                     a
                 }

@@ -290,6 +290,7 @@ impl SessionManager {
             settings,
             server: HashMap::new(),
             route: None,
+            tls: Box::default(),
             failover: Vec::new(),
             invite_client: None,
             reinvite_client: None,
@@ -307,6 +308,8 @@ impl SessionManager {
             early: false,
             processed_seq: 0,
             ended_for_user: false,
+            transport_failure: None,
+            invite_deadline: None,
             on_exit: Box::new(move || {
                 let mut i = lock(&inner);
                 i.sessions.remove(&id);
@@ -507,6 +510,8 @@ impl SessionManager {
             addr: route.socket_addr(),
             transport: route.transport,
         };
+        let tls = super::task::TlsNames::outgoing(&account, &to_uri, &routes);
+        let invite_deadline = tokio::time::Instant::now() + services.invite_timeout;
         self.spawn(
             session.clone(),
             inputs,
@@ -515,6 +520,8 @@ impl SessionManager {
             (services, settings),
             |t| {
                 t.route = Some(target);
+                t.tls = tls;
+                t.invite_deadline = Some(invite_deadline);
                 t.failover = failover;
                 t.slots = streams.into_iter().map(Some).collect();
                 t.our_offer = Some(OurOffer {
@@ -647,6 +654,7 @@ impl SessionManager {
             .invites
             .insert(key.clone(), call_id.clone());
         let (commands, inputs) = mpsc::channel(64);
+        let tls = Box::new(super::task::TlsNames::for_account(&shared.account));
         let session = Session { shared, commands };
         self.spawn(
             session.clone(),
@@ -655,6 +663,7 @@ impl SessionManager {
             invite,
             (services, settings),
             |t| {
+                t.tls = tls;
                 t.server.insert(cseq, (key, source));
                 t.remote_offer = offer.map(Box::new);
                 t.proposed = proposed;

@@ -34,6 +34,9 @@ pub(crate) enum Input {
     RequestFailed {
         method: Method,
         seq: u32,
+        /// The transport's reason when it failed at once (a refused
+        /// connect, a certificate refused); None for a timeout.
+        why: Option<String>,
     },
     Command(super::Command),
 }
@@ -44,6 +47,68 @@ pub(crate) struct Failover {
     pub(crate) target: Target,
     pub(crate) via: String,
     pub(crate) contact: Uri<'static>,
+}
+
+/// The names TLS servers must prove for the session's requests (RFC
+/// 5922 §4: the host of the URI used to reach the server, never the
+/// address it resolved to).
+#[derive(Default)]
+pub(crate) struct TlsNames {
+    /// The initial INVITE's first hop: the account's outbound proxy's
+    /// name, else the callee's domain.
+    first_hop: Option<String>,
+    /// The outbound proxy: its host, the name it proves (`tls.name`,
+    /// else its host), and the addresses it resolved to. In-dialog
+    /// requests routed back through it (a Record-Route naming it by
+    /// host or by address) verify that name, not the Record-Route's.
+    proxy: Option<(String, String, Vec<std::net::SocketAddr>)>,
+}
+
+impl TlsNames {
+    /// For a session to `to` over `routes`; with an outbound proxy set
+    /// the routes are the proxy's (as `SessionManager::connect` and the
+    /// spec's callers look them up).
+    pub(crate) fn outgoing(
+        account: &super::SessionAccount,
+        to: &Uri<'_>,
+        routes: &[crate::lookup::Route],
+    ) -> Box<TlsNames> {
+        let mut names = TlsNames::for_account(account);
+        names.first_hop = match account.as_sip() {
+            Some(a) => a.tls_name_towards(to),
+            None => crate::account::uri_host(to),
+        };
+        if let Some((_, _, addrs)) = &mut names.proxy {
+            *addrs = routes.iter().map(|r| r.socket_addr()).collect();
+        }
+        Box::new(names)
+    }
+
+    /// For a session the peer started: only the proxy is known.
+    pub(crate) fn for_account(account: &super::SessionAccount) -> TlsNames {
+        let proxy = account.as_sip().and_then(|a| {
+            let uri = a.outbound_proxy()?;
+            let host = crate::account::uri_host(&uri)?;
+            let name = a.tls_name_towards(&uri)?;
+            Some((host, name, Vec::new()))
+        });
+        TlsNames {
+            first_hop: None,
+            proxy,
+        }
+    }
+
+    /// The name for an in-dialog request whose next hop is `next`,
+    /// reached at `addr`.
+    fn in_dialog(&self, next: &Uri<'_>, addr: std::net::SocketAddr) -> Option<String> {
+        let host = crate::account::uri_host(next)?;
+        if let Some((proxy_host, name, addrs)) = &self.proxy {
+            if proxy_host.eq_ignore_ascii_case(&host) || addrs.contains(&addr) {
+                return Some(name.clone());
+            }
+        }
+        Some(host)
+    }
 }
 
 /// A stream and the index of its m-line.
@@ -89,6 +154,7 @@ pub(crate) struct SessionTask {
     pub(crate) server: HashMap<(u32, String), (ServerKey, Target)>,
     /// The first hop of an outgoing session.
     pub(crate) route: Option<Target>,
+    pub(crate) tls: Box<TlsNames>,
     /// The other RFC 3263 routes of an outgoing session, in order, for
     /// the INVITE to fail over to.
     pub(crate) failover: Vec<Failover>,
@@ -129,6 +195,14 @@ pub(crate) struct SessionTask {
     /// brings (a 487, Timer B, a late 2xx that is ACKed and BYEd) is
     /// handled without telling anyone again.
     pub(crate) ended_for_user: bool,
+    /// Why our last request failed without an answer, when the transport
+    /// knew: the session's failure says that rather than "Request
+    /// Timeout" (RFC 3261 §8.1.3.1 treats both as 408).
+    pub(crate) transport_failure: Option<String>,
+    /// When an outgoing session's INVITE, still without a final answer,
+    /// is cancelled (`sip.invite_timeout`): a callee that rings forever
+    /// must not hold the caller.
+    pub(crate) invite_deadline: Option<tokio::time::Instant>,
     pub(crate) on_exit: Box<dyn FnOnce() + Send + Sync>,
 }
 
@@ -154,11 +228,22 @@ impl SessionTask {
                 break;
             }
             let deadline = self.invite.poll_timeout();
+            let ring_deadline = self.invite_deadline;
             let input = tokio::select! {
                 i = self.inputs.recv() => match i {
                     Some(i) => i,
                     None => break,
                 },
+                _ = async {
+                    match ring_deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.invite_deadline = None;
+                    Box::pin(self.invite_timed_out()).await;
+                    continue;
+                }
                 _ = async {
                     match deadline {
                         Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
@@ -192,6 +277,43 @@ impl SessionTask {
         lock(&self.shared.streams).clear();
         lock(&self.shared.stream_senders).clear();
         (self.on_exit)();
+    }
+
+    /// `sip.invite_timeout` passed: an INVITE still unanswered is
+    /// cancelled (RFC 3261 §9.1) and the session fails for the user now;
+    /// the CANCEL's outcome follows without telling anyone again.
+    async fn invite_timed_out(&mut self) {
+        use sip_proto::invite::SessionState as Core;
+        if !matches!(self.invite.state(), Core::Calling | Core::Proceeding) {
+            return;
+        }
+        let Ok(actions) = self.invite.end() else {
+            return;
+        };
+        let remote = lock(&self.shared.remote_identity).clone();
+        let secs = self.services.invite_timeout.as_secs();
+        self.end_for_user(format!(
+            "no final answer from {remote} within {secs} s (sip.invite_timeout); cancelled"
+        ));
+        self.execute(actions).await;
+    }
+
+    /// Ends an outgoing session nothing has finally answered for the user
+    /// at once: its streams end and SIPSessionDidFail says `why`.
+    pub(crate) fn end_for_user(&mut self, why: String) {
+        self.ended_for_user = true;
+        for s in self.slots.iter().flatten() {
+            s.deactivate();
+            s.end();
+        }
+        self.set_state(SessionState::Terminated);
+        *lock(&self.shared.stop_time) = Some(SystemTime::now());
+        self.post(NotificationData::SIPSessionDidFail {
+            originator: "local",
+            code: 0,
+            reason: String::new(),
+            failure_reason: why,
+        });
     }
 
     pub(crate) fn state(&self) -> SessionState {
@@ -252,7 +374,8 @@ impl SessionTask {
                 }
                 self.invite.handle_response(&r, now)
             }
-            Input::RequestFailed { method, seq } => {
+            Input::RequestFailed { method, seq, why } => {
+                self.transport_failure = why;
                 let initial = cseq(&self.invite.invite().headers)
                     .is_some_and(|(s, _)| s == seq && self.shared.outgoing);
                 match self
@@ -300,15 +423,16 @@ impl SessionTask {
     }
 
     /// Where a request of ours goes: the first hop of the call for the
-    /// INVITE, else the dialog's next hop.
-    async fn target_for(&self, request: &Request) -> Option<Target> {
+    /// INVITE, else the dialog's next hop; with the name a TLS server
+    /// there must prove.
+    async fn target_for(&self, request: &Request) -> Option<(Target, Option<String>)> {
         let in_dialog = self.invite.dialog().is_some()
             && request
                 .headers
                 .get_str(&HeaderName::To)
                 .is_some_and(|t| t.contains("tag="));
         if !in_dialog {
-            return self.route;
+            return Some((self.route?, self.tls.first_hop.clone()));
         }
         let dialog = self.invite.dialog()?;
         let next = dialog
@@ -317,7 +441,7 @@ impl SessionTask {
             .map(|r| r.uri.clone())
             .unwrap_or_else(|| dialog.remote_target.clone());
         if let Some(t) = crate::lookup::numeric_target(&next) {
-            return Some(t);
+            return Some((t, self.tls.in_dialog(&next, t.addr)));
         }
         let sip = next.as_sip()?;
         let routes = self
@@ -327,10 +451,11 @@ impl SessionTask {
             .await
             .result
             .ok()?;
-        routes.first().map(|r| Target {
+        let target = routes.first().map(|r| Target {
             addr: r.socket_addr(),
             transport: r.transport,
-        })
+        })?;
+        Some((target, self.tls.in_dialog(&next, target.addr)))
     }
 
     pub(crate) async fn execute(&mut self, actions: Vec<Action>) {
@@ -361,7 +486,7 @@ impl SessionTask {
                     }
                 }
                 Action::SendStateless(Message::Request(ack)) => {
-                    if let Some(target) = self.target_for(&ack).await {
+                    if let Some((target, _)) = self.target_for(&ack).await {
                         let _ = self
                             .services
                             .engine
@@ -400,14 +525,13 @@ impl SessionTask {
             return;
         };
         let method = Method::from_token(&method);
-        let Some(target) = self.target_for(&request).await else {
-            let _ = self.self_tx.try_send(Input::RequestFailed { method, seq });
+        let Some((target, tls_name)) = self.target_for(&request).await else {
+            let why = Some(format!("no route to the next hop of {}", request.uri_str()));
+            let _ = self
+                .self_tx
+                .try_send(Input::RequestFailed { method, seq, why });
             return;
         };
-        let tls_name = request
-            .uri()
-            .ok()
-            .and_then(|u| u.as_sip().map(|s| s.host.to_string()));
         let sent = self
             .services
             .engine
@@ -415,8 +539,11 @@ impl SessionTask {
             .await;
         let mut responses = match sent {
             Ok(r) => r,
-            Err(_) => {
-                let _ = self.self_tx.try_send(Input::RequestFailed { method, seq });
+            Err(e) => {
+                let why = Some(e.to_string());
+                let _ = self
+                    .self_tx
+                    .try_send(Input::RequestFailed { method, seq, why });
                 return;
             }
         };
@@ -435,6 +562,7 @@ impl SessionTask {
                     Event::Timeout { .. } => Input::RequestFailed {
                         method: method.clone(),
                         seq,
+                        why: responses.failure(),
                     },
                     Event::ClientTerminated { .. } => break,
                     _ => continue,
@@ -476,9 +604,17 @@ impl SessionTask {
                 }
                 SessionEvent::Failed {
                     originator,
-                    code,
-                    reason,
+                    mut code,
+                    mut reason,
                 } => {
+                    // No response is behind a transport failure: code 0,
+                    // as for the other failures that are ours.
+                    if code == 408 {
+                        if let Some(why) = self.transport_failure.take() {
+                            code = 0;
+                            reason = why;
+                        }
+                    }
                     if reason == "no ACK" {
                         self.ack_missing();
                     }
@@ -495,7 +631,13 @@ impl SessionTask {
                         },
                     });
                 }
-                SessionEvent::Ended { originator, reason } => {
+                SessionEvent::Ended {
+                    originator,
+                    mut reason,
+                } => {
+                    if let Some(why) = self.transport_failure.take() {
+                        reason = format!("{reason}: {why}");
+                    }
                     self.ack_missing();
                     if originator == Originator::Remote {
                         self.post(NotificationData::SIPSessionWillEnd);
@@ -527,6 +669,8 @@ impl SessionTask {
                 SessionEvent::RemoteReinviteCancelled => self.remote_proposal_cancelled(),
             }
         }
+        // It explains only the outcome of the input that brought it.
+        self.transport_failure = None;
     }
 
     /// A final answer of ours went out: announce the transaction, or
