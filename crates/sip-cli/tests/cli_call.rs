@@ -426,3 +426,90 @@ fn a_call_to_a_refused_tcp_port_says_the_connection_was_refused() {
     );
     assert!(started.elapsed() < Duration::from_secs(5), "{text}");
 }
+
+#[test]
+fn sigterm_during_a_call_hangs_up_and_the_media_port_comes_from_rtp_port_range() {
+    let dir = Dir::new("term");
+    let bob_port = free_udp_port();
+    let bob_cfg = config(&dir.0, "bob", bob_port);
+    // An RTP range of alice's own, away from other tests' ports.
+    let base = 30000 + (std::process::id() % 500) as u16 * 20;
+    let alice_cfg = dir.0.join("alice.toml");
+    std::fs::write(
+        &alice_cfg,
+        format!(
+            "local_ip = \"127.0.0.1\"\ndefault_account = \"alice@127.0.0.1\"\n\
+             [sip]\ntransport_list = [\"udp\"]\n[rtp]\nport_range = \"{base}-{}\"\n\
+             [accounts.\"alice@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n",
+            base + 20
+        ),
+    )
+    .unwrap();
+    let mut bob = sip(&bob_cfg)
+        .args([
+            "listen",
+            "--auto-answer",
+            "--tone",
+            "1000",
+            "--max-calls",
+            "1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let bob_lines = lines_of(bob.stdout.take().unwrap());
+    let mut bob_seen = Vec::new();
+    wait_for(&bob_lines, "accounts:", &mut bob_seen);
+
+    let mut alice = sip(&alice_cfg)
+        .args(["--trace", "call", &format!("sip:bob@127.0.0.1:{bob_port}")])
+        .args(["--tone", "440"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let alice_lines = lines_of(alice.stdout.take().unwrap());
+    let mut alice_seen = Vec::new();
+    wait_for(&alice_lines, "call started", &mut alice_seen);
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &alice.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = alice.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "sip call ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The call was hung up (a BYE, not a vanished caller): bob says the
+    // remote side ended it, and stops after his one call.
+    wait_for(&bob_lines, "call ended (remote hung up)", &mut bob_seen);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bob.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "sip listen did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.code().is_some(), "killed by the signal: {status:?}");
+    let mut trace = String::new();
+    std::io::Read::read_to_string(alice.stderr.as_mut().unwrap(), &mut trace).unwrap();
+    let port: u16 = trace
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("m=audio "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no m=audio in alice's trace:\n{trace}"));
+    assert!(
+        (base..=base + 20).contains(&port),
+        "alice's RTP port {port} is outside rtp.port_range {base}-{}",
+        base + 20
+    );
+}

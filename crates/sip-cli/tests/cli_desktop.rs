@@ -71,6 +71,28 @@ fn share_desktop_is_viewed_through_the_port_sip_listen_prints() {
 }
 
 #[test]
+fn sigterm_ends_a_desktop_sharing_session_with_a_bye() {
+    let xvnc = Xvnc::painted("#00ff00");
+    let dir = Dir::new("desktop-term");
+    let port = free_udp_port();
+    let bob = config(&dir.0, "bob", port);
+    let alice = config(&dir.0, "alice", free_udp_port());
+    let mut listener = Proc::listen(&bob, &["--view-desktop"]);
+    let mut c = sip(&alice);
+    c.args(["share-desktop", &format!("sip:bob@127.0.0.1:{port}")])
+        .args(["--vnc", &format!("127.0.0.1:{}", xvnc.port)]);
+    let mut sharer = Proc::start(c);
+    listener.wait_for("view the desktop at");
+    sharer.wait_for("sharing the desktop");
+    // The sharer is told to stop: it hangs up (the listener sees the
+    // remote side end the session) and exits cleanly.
+    sharer.terminate();
+    assert_eq!(sharer.exit_code(10), Some(0), "{:?}", sharer.seen);
+    listener.wait_for("remote hung up");
+    drop(xvnc);
+}
+
+#[test]
 fn view_desktop_sees_what_sip_listen_share_desktop_shows() {
     let xvnc = Xvnc::painted("#00ff00");
     let dir = Dir::new("desktop-view");

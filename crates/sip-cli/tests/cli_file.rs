@@ -238,6 +238,44 @@ fn a_declined_file_exits_1() {
     assert!(!dir.0.join("inbox").exists());
 }
 
+/// SIGTERM while the file is still offered (the listener has not
+/// answered): the offer is withdrawn (CANCEL), the listener's question
+/// goes away, and `send-file` exits at once.
+#[test]
+fn sigterm_withdraws_a_file_offer_still_ringing() {
+    let dir = Dir::new("file-term");
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let file = dir.0.join("x.bin");
+    std::fs::write(&file, data(10)).unwrap();
+    let (mut listener, port) = listen_on_a_free_port(&dir.0, "tcp", |c| {
+        c.arg("listen");
+    });
+    let mut c = sip(&alice);
+    c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
+        .arg(&file);
+    let mut sender = Proc::start(c);
+    listener.wait_for("incoming file from", 15);
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &sender.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let code = sender.exit_code(10);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        code.is_some(),
+        "killed by the signal, not ended: {:?}",
+        sender.seen
+    );
+    listener.wait_for("went away", 10);
+    assert!(!dir.0.join("inbox").exists());
+}
+
 /// `sip get-file` asks an SDK application for its file, which serves it.
 #[test]
 fn get_file_pulls_from_an_sdk_application() {
