@@ -240,22 +240,32 @@ impl Rule {
             actions: Actions::default(),
             transformations: None,
         };
-        let mut seen = [false; 3];
+        let (mut conditions, mut actions) = (false, false);
         for part in el.elements() {
-            let slot = match (part.ns.as_str(), part.name.as_str()) {
-                (COMMON_POLICY_NS, "conditions") => 0,
-                (COMMON_POLICY_NS, "actions") => 1,
-                (COMMON_POLICY_NS, "transformations") => 2,
+            if part.ns != COMMON_POLICY_NS {
                 // The schema allows nothing else in a rule: ignored.
-                _ => continue,
-            };
-            if std::mem::replace(&mut seen[slot], true) {
-                return Err(XmlError::Repeated("rule part"));
+                continue;
             }
-            match slot {
-                0 => rule.conditions = read_conditions(part)?,
-                1 => rule.actions = read_actions(part)?,
-                _ => rule.transformations = Some(part.elements().cloned().collect()),
+            match part.name.as_str() {
+                "conditions" => {
+                    if std::mem::replace(&mut conditions, true) {
+                        return Err(XmlError::Repeated("conditions"));
+                    }
+                    rule.conditions = read_conditions(part)?;
+                }
+                "actions" => {
+                    if std::mem::replace(&mut actions, true) {
+                        return Err(XmlError::Repeated("actions"));
+                    }
+                    rule.actions = read_actions(part)?;
+                }
+                "transformations" => {
+                    if rule.transformations.is_some() {
+                        return Err(XmlError::Repeated("transformations"));
+                    }
+                    rule.transformations = Some(part.elements().cloned().collect());
+                }
+                _ => {}
             }
         }
         Ok(rule)

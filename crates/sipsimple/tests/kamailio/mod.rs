@@ -138,10 +138,31 @@ pub fn start_presence_server() -> Kamailio {
     )
 }
 
+/// [`start_presence_server`] that is also an XCAP server (RFC 4825) on
+/// its TCP port, at `http://127.0.0.1:{tcp}/xcap-root` ([`xcap_root`]):
+/// watchers are no longer authorized at once; the presentity's
+/// pres-rules there (RFC 5025) decide (presence.cfg's `WITH_XCAP`).
+pub fn start_presence_server_with_xcap() -> Kamailio {
+    start_presence_server_args(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+        64,
+        &["-A", "WITH_XCAP"],
+    )
+}
+
+/// The XCAP root of [`start_presence_server_with_xcap`].
+pub fn xcap_root(k: &Kamailio) -> String {
+    format!("http://127.0.0.1:{}/xcap-root", k.tcp)
+}
+
 /// [`start_presence_server`] with another config of the same
 /// placeholders (the presence benchmark's) and `shm_mib` MiB of shared
 /// memory.
 pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamailio {
+    start_presence_server_args(cfg, shm_mib, &[])
+}
+
+fn start_presence_server_args(cfg: &std::path::Path, shm_mib: u32, args: &[&str]) -> Kamailio {
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-presence-{}-{}",
         std::process::id(),
@@ -175,6 +196,7 @@ pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamail
         .arg(dir.join("kamailio.cfg"))
         .args(["-DD", "-E", "-M", "8"])
         .args(["-m", &shm_mib.to_string()])
+        .args(args)
         .arg("-Y")
         .arg(&dir)
         .arg("-w")
