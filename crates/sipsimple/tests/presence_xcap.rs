@@ -25,20 +25,34 @@ use sipsimple::xcap::{Precondition, XcapError};
 mod common;
 mod kamailio;
 use common::{names, until};
-use kamailio::{start_presence_server_with_xcap, xcap_root, Kamailio};
+use kamailio::{
+    start_presence_server_with_xcap, start_presence_server_with_xcaps, xcap_root, xcap_root_https,
+    Kamailio,
+};
 
 const DOMAIN: &str = "sipsimple.test";
 
 async fn start(k: &Kamailio, user: &str, extra: &str) -> (SipApplication, Subscription) {
+    start_at(k, user, &xcap_root(k), "", extra).await
+}
+
+/// An application whose account `user` uses the XCAP server at `root`,
+/// with `global` settings (TOML tables) before `[sip]`.
+async fn start_at(
+    k: &Kamailio,
+    user: &str,
+    root: &str,
+    global: &str,
+    extra: &str,
+) -> (SipApplication, Subscription) {
     let text = format!(
-        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
+        "local_ip = \"127.0.0.1\"\n{global}[sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
          [accounts.\"{user}@{DOMAIN}\"]\nenabled = true\n\
          auth.password = \"secret\"\n\
          sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n\
          registration.enabled = false\n\
-         xcap.xcap_root = \"{}\"\n{extra}",
+         xcap.xcap_root = \"{root}\"\n{extra}",
         k.udp,
-        xcap_root(k)
     );
     let app = SipApplication::new();
     let all = app.notification_center().subscribe(Filter::all());
@@ -368,6 +382,42 @@ async fn a_concurrent_change_makes_the_update_read_again() {
         alice.pres_rules().await,
         Err(XcapError::Unauthorized(_))
     ));
+    app.stop();
+    until(&mut all, "SIPApplicationDidEnd").await;
+}
+
+/// XCAP over HTTPS (RFC 4825 §11: TLS where credentials cross): the
+/// server's certificate is verified against `tls.ca_list`, the
+/// application's TLS setting, as for SIP over TLS; without that CA the
+/// request fails before any credentials are sent.
+#[tokio::test]
+async fn pres_rules_over_https_are_verified_with_the_applications_cas() {
+    let k = start_presence_server_with_xcaps();
+    let ca = k.dir.join("ca.pem");
+    let global = format!("[tls]\nca_list = \"{}\"\n", ca.display());
+    let (app, mut all) = start_at(&k, "alice", &xcap_root_https(&k), &global, "").await;
+    let alice = account(&app, "alice");
+    alice.allow_watcher(&uri("bob")).await.unwrap();
+    let rules = alice.pres_rules().await.unwrap();
+    assert_eq!(
+        rules.sub_handling_for(&uri("bob")),
+        Some(SubHandling::Allow)
+    );
+    app.stop();
+    until(&mut all, "SIPApplicationDidEnd").await;
+
+    // The same server, our CA not trusted: refused at the handshake.
+    let requests = || kamailio::log(&k).matches("HTTP GET").count();
+    let before = requests();
+    let (app, mut all) = start_at(&k, "alice", &xcap_root_https(&k), "", "").await;
+    let r = account(&app, "alice").pres_rules().await;
+    match r {
+        Err(XcapError::Transport(text)) => {
+            assert!(text.to_ascii_lowercase().contains("certificate"), "{text}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(requests(), before, "no request got through unverified");
     app.stop();
     until(&mut all, "SIPApplicationDidEnd").await;
 }
