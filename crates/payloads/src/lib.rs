@@ -10,8 +10,8 @@
 //! [`resource_lists`]) and the resource list meta-information of list
 //! notifications (RFC 4662, [`rlmi`]), the presence authorization rules
 //! kept on an XCAP server (RFC 5025 on RFC 4745, [`pres_rules`]) — the
-//! message summary of message waiting indication (RFC 3842, [`message_summary`], a text format with
-//! limits of its own), the RFC 3339 timestamps they share ([`DateTime`])
+//! message summary of message waiting indication (RFC 3842,
+//! [`message_summary`], a text format with limits of its own), the RFC 3339 timestamps they share ([`DateTime`])
 //! and the bounded XML tree the XML documents are read through ([`xml`]).
 //! Every parser takes bytes and limits and returns a typed value or a
 //! typed error; every value prints back to bytes that parse to the same
