@@ -44,7 +44,12 @@ for t in $targets; do
     msrp|msrp_session) cp -n crates/msrp-proto/tests/data/*.msrp "fuzz/corpus/$t/" 2>/dev/null || true ;;
     cpim) cp -n crates/payloads/tests/data/*.cpim "fuzz/corpus/$t/" 2>/dev/null || true ;;
     # The crash that a CI run found (an element name `a/`), kept as a seed.
-    payload_xml) printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml" ;;
+    payload_xml)
+      printf '<a/ >x</a/>' >"fuzz/corpus/$t/name-with-slash.xml"
+      # The RFC 5025 and RFC 4745 rulesets seed the pres-rules round trip.
+      for f in crates/payloads/tests/data/pres_rules/*; do
+        cp -n "$f" "fuzz/corpus/$t/pres_rules-$(basename "$f")" 2>/dev/null || true
+      done ;;
     # A Subscription-State value, then a NOTIFY the subscriber core matches.
     subscription) printf 'terminated;reason=probation;retry-after=30\0NOTIFY sip:a@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKn1\r\nFrom: <sip:b@example.test>;tag=nt\r\nTo: <sip:a@example.test>;tag=ft\r\nCall-ID: fuzz\r\nCSeq: 1 NOTIFY\r\nMax-Forwards: 70\r\nContact: <sip:b@127.0.0.1:5061>\r\nEvent: presence\r\nSubscription-State: active;expires=600\r\nContent-Length: 0\r\n\r\n' >"fuzz/corpus/$t/notify.dat" ;;
     # Packets libsrtp protected (the vectors of crates/media/tests/srtp.rs).

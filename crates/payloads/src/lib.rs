@@ -8,9 +8,10 @@
 //! ([`pidf`]), watcher information (RFC 3857/3858, [`watcherinfo`]),
 //! dialog state (RFC 4235, [`dialog_info`]), resource lists (RFC 4826,
 //! [`resource_lists`]) and the resource list meta-information of list
-//! notifications (RFC 4662, [`rlmi`]) — the message summary of message
-//! waiting indication (RFC 3842, [`message_summary`], a text format with
-//! limits of its own), the RFC 3339 timestamps they share ([`DateTime`])
+//! notifications (RFC 4662, [`rlmi`]), the presence authorization rules
+//! kept on an XCAP server (RFC 5025 on RFC 4745, [`pres_rules`]) — the
+//! message summary of message waiting indication (RFC 3842,
+//! [`message_summary`], a text format with limits of its own), the RFC 3339 timestamps they share ([`DateTime`])
 //! and the bounded XML tree the XML documents are read through ([`xml`]).
 //! Every parser takes bytes and limits and returns a typed value or a
 //! typed error; every value prints back to bytes that parse to the same
@@ -48,6 +49,7 @@ pub mod imdn;
 pub mod iscomposing;
 pub mod message_summary;
 pub mod pidf;
+pub mod pres_rules;
 pub mod resource_lists;
 pub mod rlmi;
 pub mod watcherinfo;

@@ -306,8 +306,23 @@ enum PresenceCommand {
         #[arg(long)]
         account: Option<String>,
     },
-    /// Show who subscribes to our presence (watcher info), as it changes.
+    /// Show who subscribes to our presence (watcher info), as it changes;
+    /// decide who may (the account's pres-rules on its XCAP server,
+    /// `xcap.xcap_root`: the presence server follows them).
     Watchers {
+        /// Let this watcher see our presence (pres-rules `allow`).
+        #[arg(long, value_name = "URI")]
+        allow: Vec<String>,
+        /// Refuse this watcher politely (`polite-block`: its
+        /// subscription stays, it sees us unavailable).
+        #[arg(long, value_name = "URI")]
+        deny: Vec<String>,
+        /// Reject this watcher (`block`: its subscription ends).
+        #[arg(long, value_name = "URI")]
+        block: Vec<String>,
+        /// Ask (y/n) for each pending watcher: y allows, n denies.
+        #[arg(long)]
+        ask: bool,
         #[arg(long)]
         account: Option<String>,
     },
@@ -574,7 +589,20 @@ fn main() -> ExitCode {
                 PresenceCommand::Watch { uris, account } => {
                     (account, presence::Service::Watch { contacts: uris })
                 }
-                PresenceCommand::Watchers { account } => (account, presence::Service::Watchers),
+                PresenceCommand::Watchers {
+                    allow,
+                    deny,
+                    block,
+                    ask,
+                    account,
+                } => {
+                    use sipsimple::payloads::pres_rules::SubHandling;
+                    let decisions = (allow.into_iter().map(|u| (u, SubHandling::Allow)))
+                        .chain(deny.into_iter().map(|u| (u, SubHandling::PoliteBlock)))
+                        .chain(block.into_iter().map(|u| (u, SubHandling::Block)))
+                        .collect();
+                    (account, presence::Service::Watchers { decisions, ask })
+                }
             };
             presence::run(&path, account.as_deref(), service, |l| out.write(l))
         }),

@@ -12,8 +12,11 @@
 //! - `watch URI...`: one line per presence change (`[time] URI: status —
 //!   note`); on a terminal the whole table is drawn again instead.
 //! - `watchers`: who subscribes to our presence (RFC 3857 winfo), with
-//!   each watcher's status; deciding who may watch is the presence
-//!   server's policy (XCAP pres-rules, not in this client yet).
+//!   each watcher's status. A presence server keeps unknown watchers
+//!   pending and decides from our pres-rules (RFC 5025) on the XCAP
+//!   server: `--allow`, `--deny` (polite-block) and `--block` write them
+//!   first, `--ask` puts each pending watcher to the user (y allows, n
+//!   denies).
 //! - `mwi`: the voicemail summary (RFC 3842) at each NOTIFY.
 
 use std::collections::BTreeMap;
@@ -28,6 +31,7 @@ use sipsimple::application::SipApplication;
 use sipsimple::notification::{Notification, NotificationData, SenderId, Subscription};
 use sipsimple::payloads::message_summary::MessageSummary;
 use sipsimple::payloads::pidf::{Activities, Activity, Basic, Note, Person, Presence, Tuple};
+use sipsimple::payloads::pres_rules::SubHandling;
 use sipsimple::payloads::watcherinfo::WatcherInfo;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -61,8 +65,24 @@ pub enum Service {
     Watch {
         contacts: Vec<String>,
     },
-    Watchers,
+    Watchers {
+        /// Written to the pres-rules before watching: who, and what.
+        decisions: Vec<(String, SubHandling)>,
+        /// Ask (y/n on standard input) about each pending watcher.
+        ask: bool,
+    },
     Mwi,
+}
+
+/// What a pres-rules decision did, for the user.
+fn decided(uri: &str, what: SubHandling) -> String {
+    let how = match what {
+        SubHandling::Allow => "allowed",
+        SubHandling::PoliteBlock => "denied (polite-block: sees us unavailable)",
+        SubHandling::Block => "blocked",
+        SubHandling::Confirm => "left to confirm",
+    };
+    format!("{uri}: {how} (pres-rules on the XCAP server)\n")
 }
 
 /// The PIDF document `publish` sends for `entity`.
@@ -187,6 +207,11 @@ async fn follow(
     // Direct watchers: sender → who.
     let mut watchers_here: BTreeMap<SenderId, String> = BTreeMap::new();
     let ask = matches!(service, Service::Publish { ask: true, .. });
+    let ask_winfo = matches!(service, Service::Watchers { ask: true, .. });
+    // Pending watchers at the server waiting for the user's y/n (their
+    // answer goes to the pres-rules), and everyone asked about once.
+    let mut pending_here: std::collections::VecDeque<String> = Default::default();
+    let mut asked: std::collections::BTreeSet<String> = Default::default();
     // Direct watchers waiting for the user's y/n, oldest first (RFC 6665
     // §4.2.1.1: pending until authorized or rejected).
     let mut questions: std::collections::VecDeque<(
@@ -195,7 +220,7 @@ async fn follow(
     )> = Default::default();
     let mut stdin =
         tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
-    let mut stdin_open = ask;
+    let mut stdin_open = ask || ask_winfo;
     match &service {
         Service::Publish {
             status,
@@ -233,7 +258,15 @@ async fn follow(
                 account.id()
             ))?;
         }
-        Service::Watchers => {
+        Service::Watchers { decisions, .. } => {
+            for (uri, what) in decisions {
+                let uri = with_scheme(uri);
+                account
+                    .set_watcher_policy(&uri, *what)
+                    .await
+                    .map_err(|e| anyhow!("{uri}: {e}"))?;
+                out(&decided(&uri, *what))?;
+            }
             let s = account.watch_watchers().await.map_err(|e| anyhow!(e))?;
             owned.insert(s.sender(), "watcher info".into());
             out(&format!("watching the watchers of {}\n", account.id()))?;
@@ -256,8 +289,25 @@ async fn follow(
             _ = interrupt.recv(), if !stopping => None,
             _ = terminate.recv(), if !stopping => None,
             _ = &mut deadline => break,
-            line = stdin.next_line(), if stdin_open && !questions.is_empty() => {
+            line = stdin.next_line(),
+                if stdin_open && !(questions.is_empty() && pending_here.is_empty()) => {
                 match line {
+                    Ok(Some(l)) if !pending_here.is_empty() => {
+                        if let Some(who) = pending_here.pop_front() {
+                            let what = if l.trim().eq_ignore_ascii_case("y") {
+                                SubHandling::Allow
+                            } else {
+                                SubHandling::PoliteBlock
+                            };
+                            match account.set_watcher_policy(&who, what).await {
+                                Ok(_) => out(&decided(&who, what))?,
+                                Err(e) => out(&format!("{who}: not decided: {e}\n"))?,
+                            }
+                        }
+                        if let Some(next) = pending_here.front() {
+                            out(&format!("{next} waits to watch our presence: allow? [y/n] "))?;
+                        }
+                    }
                     Ok(Some(l)) => {
                         if let Some((subscription, who)) = questions.pop_front() {
                             if l.trim().eq_ignore_ascii_case("y") {
@@ -353,9 +403,29 @@ async fn follow(
                 }
             }
             NotificationData::SIPAccountGotPresenceWinfo { watcher_info }
-                if matches!(service, Service::Watchers) =>
+                if matches!(service, Service::Watchers { .. }) =>
             {
                 out(&watchers(watcher_info))?;
+                if !ask_winfo || stopping {
+                    continue;
+                }
+                let waiting = watcher_info
+                    .lists
+                    .iter()
+                    .filter(|l| l.package == "presence")
+                    .flat_map(|l| l.watchers.iter())
+                    .filter(|w| w.status.as_str() == "pending");
+                for w in waiting {
+                    if asked.insert(w.uri.clone()) {
+                        if pending_here.is_empty() {
+                            out(&format!(
+                                "{} waits to watch our presence: allow? [y/n] ",
+                                w.uri
+                            ))?;
+                        }
+                        pending_here.push_back(w.uri.clone());
+                    }
+                }
             }
             NotificationData::SIPAccountGotMessageSummary { summary }
                 if matches!(service, Service::Mwi) =>

@@ -7,7 +7,9 @@
 //! the presence server (started by the test): one process publishes
 //! "away — at lunch", another watches and prints it, a third lists the
 //! watcher, and SIGTERM removes what was published; a message summary
-//! published for alice reaches `sip mwi`.
+//! published for alice reaches `sip mwi`. With the server's XCAP on,
+//! watchers wait pending until `sip presence watchers --allow/--ask`
+//! writes alice's pres-rules (RFC 5025).
 
 mod common;
 
@@ -36,6 +38,11 @@ fn local_config(dir: &Path, user: &str, port: u16, extra: &str) -> PathBuf {
 
 /// `user@sipsimple.test` sending everything through the presence server.
 fn server_config(dir: &Path, k: &PresenceServer, user: &str) -> PathBuf {
+    server_config_with(dir, k, user, "")
+}
+
+/// [`server_config`] with more account settings.
+fn server_config_with(dir: &Path, k: &PresenceServer, user: &str, extra: &str) -> PathBuf {
     let path = dir.join(format!("{user}.toml"));
     std::fs::write(
         &path,
@@ -43,7 +50,7 @@ fn server_config(dir: &Path, k: &PresenceServer, user: &str) -> PathBuf {
             "local_ip = \"127.0.0.1\"\ndefault_account = \"{user}@{DOMAIN}\"\n\
              [sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
              [accounts.\"{user}@{DOMAIN}\"]\nenabled = true\nregistration.enabled = false\n\
-             auth.password = \"secret\"\nsip.outbound_proxy = \"sip:127.0.0.1:{}\"\n",
+             auth.password = \"secret\"\nsip.outbound_proxy = \"sip:127.0.0.1:{}\"\n{extra}",
             k.udp
         ),
     )
@@ -376,4 +383,99 @@ fn a_publisher_that_asks_allows_one_watcher_and_refuses_another() {
         p.terminate();
         assert_eq!(p.exit_code(15), Some(0));
     }
+}
+
+/// Watchers at a presence server that asks the presentity's pres-rules
+/// (RFC 5025, on Kamailio's XCAP server): bob and carol wait, pending;
+/// `sip presence watchers --allow bob` lets bob see alice's status, and
+/// `--ask` puts carol to the user, whose "n" denies her politely
+/// (polite-block: active, but she never sees the status).
+#[test]
+fn sip_presence_watchers_allows_and_denies_pending_watchers_through_xcap() {
+    let k = presence_server::start_with_xcap();
+    let dir = Dir::new("presence-xcap");
+    let xcap = format!("xcap.xcap_root = \"{}\"\n", k.xcap_root());
+    let alice = server_config_with(&dir.0, &k, "alice", &xcap);
+    let bob = server_config(&dir.0, &k, "bob");
+    let carol = server_config(&dir.0, &k, "carol");
+
+    let mut publisher = started(
+        &alice,
+        &[
+            "presence", "publish", "--status", "away", "--note", "at lunch",
+        ],
+    );
+    publisher.wait_for("published (for");
+    let alice_uri = format!("sip:alice@{DOMAIN}");
+    let mut bob_watch = started(&bob, &["presence", "watch", &alice_uri]);
+    bob_watch.wait_for(&format!("{alice_uri}: pending"));
+    let mut carol_watch = started(&carol, &["presence", "watch", &alice_uri]);
+    carol_watch.wait_for(&format!("{alice_uri}: pending"));
+
+    let mut watchers = started(
+        &alice,
+        &[
+            "presence",
+            "watchers",
+            "--allow",
+            &format!("bob@{DOMAIN}"),
+            "--ask",
+        ],
+    );
+    let line = watchers.wait_for("allowed");
+    assert_eq!(
+        line,
+        format!("sip:bob@{DOMAIN}: allowed (pres-rules on the XCAP server)")
+    );
+    // bob now sees alice; carol, still pending, is put to the user.
+    let line = bob_watch.wait_for("away");
+    assert!(
+        line.ends_with(&format!("{alice_uri}: away — at lunch")),
+        "{line}"
+    );
+    let q = watchers.wait_for("allow? [y/n]");
+    assert_eq!(
+        q,
+        format!("sip:carol@{DOMAIN} waits to watch our presence: allow? [y/n]")
+    );
+    watchers.saw(&format!("sip:bob@{DOMAIN}: active"));
+    watchers.type_line("n");
+    let line = watchers.wait_for("denied");
+    assert!(
+        line.starts_with(&format!("sip:carol@{DOMAIN}: denied")),
+        "{line}"
+    );
+
+    // carol's subscription became active (polite-block) but showed her
+    // nothing of alice's status.
+    std::thread::sleep(Duration::from_secs(2));
+    for p in [
+        &mut publisher,
+        &mut bob_watch,
+        &mut carol_watch,
+        &mut watchers,
+    ] {
+        p.terminate();
+        assert_eq!(p.exit_code(15), Some(0));
+    }
+    assert!(
+        !carol_watch.seen.iter().any(|l| l.contains("away")),
+        "{:?}",
+        carol_watch.seen
+    );
+    let log = k.log();
+    assert!(
+        log.contains("HTTP PUT /xcap-root/pres-rules/users/sip:alice@"),
+        "{log}"
+    );
+
+    // Without an XCAP server configured the decision cannot be made: an
+    // error naming the settings, exit 2 (the command's usage or
+    // configuration errors).
+    let (code, out) = run(
+        &bob,
+        &["presence", "watchers", "--deny", &format!("carol@{DOMAIN}")],
+    );
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("xcap.xcap_root"), "{out}");
 }

@@ -11,7 +11,9 @@
 //! connections, the shared MSRP port and relays (`msrp`), and the audio
 //! objects (`audio`: a clocked mixer, bridges, WAV player/recorder, tones,
 //! devices: null, WAV files, and the sound card through cpal behind the
-//! `sound-card` feature), and the audio conference (`conference`).
+//! `sound-card` feature), the audio conference (`conference`), and the
+//! XCAP client (`xcap`: RFC 4825 documents over HTTP(S), the account's
+//! pres-rules that decide who may watch it).
 //!
 //! Does not own: protocol syntax and state machines (the sans-IO crates
 //! `sip-proto`, `sdp`, `msrp-proto`), message bodies (`payloads`: CPIM,
@@ -38,6 +40,7 @@ pub mod session;
 pub mod streams;
 pub mod subscription;
 pub mod trace_log;
+pub mod xcap;
 
 pub use media;
 pub use payloads;

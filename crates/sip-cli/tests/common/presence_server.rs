@@ -1,8 +1,9 @@
 //! Kamailio as a presence server for `sip presence` and `sip mwi`: the
 //! config of the SDK's presence tests (crates/sipsimple/tests/kamailio/
 //! presence.cfg: presence, presence_xml, presence_mwi over db_text; users
-//! alice and bob of `sipsimple.test`, password `secret`) on free loopback
-//! ports, stopped when dropped.
+//! alice, bob and carol of `sipsimple.test`, password `secret`; with
+//! `WITH_XCAP` also its XCAP server) on free loopback ports, stopped when
+//! dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,9 +17,16 @@ pub struct PresenceServer {
     child: Child,
     pub dir: PathBuf,
     pub udp: u16,
+    pub tcp: u16,
 }
 
 impl PresenceServer {
+    /// The XCAP root of [`start_with_xcap`].
+    #[allow(dead_code)] // not every test binary uses XCAP
+    pub fn xcap_root(&self) -> String {
+        format!("http://127.0.0.1:{}/xcap-root", self.tcp)
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
     }
@@ -49,6 +57,18 @@ fn module_path() -> &'static str {
 }
 
 pub fn start() -> PresenceServer {
+    start_with(&[])
+}
+
+/// [`start`] that is also the XCAP server (RFC 4825) of the users on its
+/// TCP port ([`PresenceServer::xcap_root`]): watchers then wait, pending,
+/// until the presentity's pres-rules (RFC 5025) there decide.
+#[allow(dead_code)] // not every test binary uses XCAP
+pub fn start_with_xcap() -> PresenceServer {
+    start_with(&["-A", "WITH_XCAP"])
+}
+
+fn start_with(args: &[&str]) -> PresenceServer {
     let dir = std::env::temp_dir().join(format!(
         "sip-cli-presence-{}-{}",
         std::process::id(),
@@ -83,6 +103,7 @@ pub fn start() -> PresenceServer {
     let child = Command::new("kamailio")
         .arg("-f")
         .arg(dir.join("kamailio.cfg"))
+        .args(args)
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
         .arg(&dir)
         .arg("-w")
@@ -94,7 +115,12 @@ pub fn start() -> PresenceServer {
         .stderr(log)
         .spawn()
         .expect("kamailio is installed (scripts/test.sh installs it)");
-    let mut k = PresenceServer { child, dir, udp };
+    let mut k = PresenceServer {
+        child,
+        dir,
+        udp,
+        tcp,
+    };
     for _ in 0..100 {
         if std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err() {
             return k;

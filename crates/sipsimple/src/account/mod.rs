@@ -6,6 +6,8 @@
 mod bonjour;
 mod manager;
 mod presence;
+mod xcap;
+pub use xcap::RULE_PREFIX;
 mod registration;
 
 pub use bonjour::{BonjourAccount, Neighbour, BONJOUR_ID};

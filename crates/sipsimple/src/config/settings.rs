@@ -36,6 +36,19 @@ fn sip_uri(v: &Value) -> Result<(), String> {
     }
 }
 
+/// An XCAP root (RFC 4825 §6.1): an http or https URL with a host.
+fn xcap_root(v: &Value) -> Result<(), String> {
+    let s = v.as_str().unwrap_or_default();
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?} is not an http or https URL"))?;
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(format!("{s:?} has no host or has spaces"));
+    }
+    Ok(())
+}
+
 /// `START-END`, both even ports (RTP on even, RTCP on the odd one above),
 /// START below END.
 fn port_range(v: &Value) -> Result<(), String> {
@@ -420,6 +433,25 @@ pub fn account() -> Group {
             false,
             "publish and watch presence",
         )))
+        .group(
+            Group::new("xcap")
+                .setting(Setting::new(
+                    "enabled",
+                    Kind::Bool,
+                    true,
+                    "keep documents (pres-rules: who may watch us) on the XCAP server at xcap_root",
+                ))
+                .setting(
+                    Setting::nillable(
+                        "xcap_root",
+                        text(),
+                        "XCAP root URL (RFC 4825), http or https, e.g. \
+                         `https://xcap.example.com/xcap-root`; nil: no XCAP server \
+                         (no DNS discovery)",
+                    )
+                    .validated_by(xcap_root),
+                ),
+        )
         .group(
             Group::new("message_summary")
                 .setting(Setting::new(

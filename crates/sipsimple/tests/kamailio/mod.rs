@@ -138,10 +138,47 @@ pub fn start_presence_server() -> Kamailio {
     )
 }
 
+/// [`start_presence_server`] that is also an XCAP server (RFC 4825) on
+/// its TCP port, at `http://127.0.0.1:{tcp}/xcap-root` ([`xcap_root`]):
+/// watchers are no longer authorized at once; the presentity's
+/// pres-rules there (RFC 5025) decide (presence.cfg's `WITH_XCAP`).
+pub fn start_presence_server_with_xcap() -> Kamailio {
+    start_presence_server_args(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+        64,
+        &["-A", "WITH_XCAP"],
+    )
+}
+
+/// The XCAP root of [`start_presence_server_with_xcap`].
+pub fn xcap_root(k: &Kamailio) -> String {
+    format!("http://127.0.0.1:{}/xcap-root", k.tcp)
+}
+
+/// [`start_presence_server_with_xcap`] also serving XCAP over HTTPS on
+/// `tls`, with a certificate for 127.0.0.1 from the test CA `k.ca`
+/// (written as PEM to `dir/ca.pem`): [`xcap_root_https`].
+pub fn start_presence_server_with_xcaps() -> Kamailio {
+    start_presence_server_args(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+        64,
+        &["-A", "WITH_XCAP", "-A", "WITH_XCAP_TLS"],
+    )
+}
+
+/// The HTTPS XCAP root of [`start_presence_server_with_xcaps`].
+pub fn xcap_root_https(k: &Kamailio) -> String {
+    format!("https://127.0.0.1:{}/xcap-root", k.tls)
+}
+
 /// [`start_presence_server`] with another config of the same
 /// placeholders (the presence benchmark's) and `shm_mib` MiB of shared
 /// memory.
 pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamailio {
+    start_presence_server_args(cfg, shm_mib, &[])
+}
+
+fn start_presence_server_args(cfg: &std::path::Path, shm_mib: u32, args: &[&str]) -> Kamailio {
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-presence-{}-{}",
         std::process::id(),
@@ -160,11 +197,20 @@ pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamail
         std::fs::copy(format!("{tables}/{t}"), db.join(t))
             .unwrap_or_else(|e| panic!("{tables}/{t} (the kamailio package has it): {e}"));
     }
-    let (udp, tcp) = (free_port(), free_port());
+    let (udp, tcp, tls) = (free_port(), free_port(), free_port());
+    // Used only by configs that listen on TLS (presence.cfg with
+    // WITH_XCAP_TLS): a certificate for 127.0.0.1.
+    let pki = common::pki("127.0.0.1");
+    std::fs::write(dir.join("cert.pem"), &pki.chain_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &pki.key_pem).unwrap();
+    std::fs::write(dir.join("ca.pem"), &pki.chain_pem).unwrap();
     let template = std::fs::read_to_string(cfg).unwrap();
     let cfg = template
         .replace("@UDP_PORT@", &udp.to_string())
         .replace("@TCP_PORT@", &tcp.to_string())
+        .replace("@TLS_PORT@", &tls.to_string())
+        .replace("@TLS_CERT@", &dir.join("cert.pem").display().to_string())
+        .replace("@TLS_KEY@", &dir.join("key.pem").display().to_string())
         .replace("@DB@", &db.display().to_string())
         .replace("@CTL@", &dir.join("ctl.sock").display().to_string())
         .replace("@MPATH@", &module_path());
@@ -175,6 +221,7 @@ pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamail
         .arg(dir.join("kamailio.cfg"))
         .args(["-DD", "-E", "-M", "8"])
         .args(["-m", &shm_mib.to_string()])
+        .args(args)
         .arg("-Y")
         .arg(&dir)
         .arg("-w")
@@ -191,8 +238,8 @@ pub fn start_presence_server_from(cfg: &std::path::Path, shm_mib: u32) -> Kamail
         dir,
         udp,
         tcp,
-        tls: 0,
-        ca: CertificateDer::from(Vec::new()),
+        tls,
+        ca: pki.ca,
     };
     for _ in 0..100 {
         let busy = std::net::UdpSocket::bind(("127.0.0.1", udp)).is_err()
