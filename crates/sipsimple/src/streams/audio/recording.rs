@@ -121,3 +121,44 @@ impl Recording {
         let _ = self.writer.finalize();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use media::tone::{goertzel, ToneGenerator};
+
+    /// A recording begun at 16 kHz (G.722) goes on at 8 kHz after a
+    /// renegotiation to PCMU: the file keeps its rate, the tone its
+    /// frequency, the time its length.
+    #[test]
+    fn audio_of_another_rate_is_converted_to_the_files() {
+        let path =
+            std::env::temp_dir().join(format!("sipsimple-recording-{}.wav", std::process::id()));
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(&path, spec).unwrap();
+        let mut r = Recording::new(path.clone(), writer, 16000, false);
+        for rate in [16000, 8000] {
+            let mut tone = ToneGenerator::new(rate, &[1000.0], 8000);
+            let mut frame = vec![0i16; frame_len(rate)];
+            for _ in 0..50 {
+                tone.fill(&mut frame);
+                r.push_received(&frame, rate);
+            }
+        }
+        r.finish();
+        let samples: Vec<i16> = hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i16>()
+            .map(Result::unwrap)
+            .collect();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(samples.len(), 32000, "two seconds at 16 kHz");
+        let second = &samples[17600..];
+        assert!(goertzel(second, 16000, 1000.0) > 100.0 * goertzel(second, 16000, 3000.0));
+    }
+}

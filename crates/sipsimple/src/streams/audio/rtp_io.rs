@@ -374,9 +374,11 @@ async fn playout(
         let keep = keep.load(std::sync::atomic::Ordering::Relaxed);
         if keep > 0 {
             let mut kept = lock(&recorded);
-            // The stream's rate, as run_rtp left it for this run.
             let limit = keep as usize * kept.rate as usize;
-            if kept.samples.len() + samples.len() <= limit {
+            // A restart at another rate converted what was kept; a frame
+            // of this run's rate, decoded before its abort took, is left
+            // out rather than mixed in at the wrong rate.
+            if kept.rate == decoders.rate() && kept.samples.len() + samples.len() <= limit {
                 kept.samples.extend_from_slice(&samples);
             }
         }
