@@ -1,9 +1,10 @@
 //! CPU per 20 ms frame of a call's audio, per codec: encode + decode of
-//! one frame (a speech-like signal: two tones and a little noise), and
-//! the whole per-frame path of a call (the stream's 8 kHz frame
-//! converted to the codec's rate, coded, through the jitter buffer,
-//! decoded, converted back), as the AudioStream runs it, and the same
-//! with SRTP protect and unprotect on the way.
+//! one frame (a speech-like signal: two tones and a little noise), the
+//! whole per-frame path of a call (the stream's frame, at the codec's
+//! rate since issue 16's wideband fix, coded, through the jitter buffer,
+//! decoded), as the AudioStream runs it, the same with SRTP protect and
+//! unprotect on the way, and what a stream on a 48 kHz mixer adds: its
+//! port's conversion both ways (none for Opus, at 48 kHz already).
 //!
 //! cargo bench -p media --bench codecs
 //!
@@ -67,26 +68,22 @@ fn encode_decode(c: &mut Criterion) {
 }
 
 /// What one call spends per 20 ms frame in each direction together:
-/// 8 kHz → codec rate → encode → jitter buffer → decode → 8 kHz.
+/// encode → jitter buffer → decode, at the codec's rate (the stream's).
 fn call_path(c: &mut Criterion) {
     let mut g = c.benchmark_group("call path 20 ms");
     for (name, clock) in CODECS {
         let mut codec = codec(name, clock);
         let rate = codec.sample_rate();
         let step = codec.frame_clock();
-        let mut up = FrameResampler::new(8000, rate).unwrap();
-        let mut down = FrameResampler::new(rate, 8000).unwrap();
         let mut jitter = JitterBuffer::new(step, 2, 10);
-        let input = frames(8000);
-        let (mut wide, mut payload, mut pcm, mut narrow) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let input = frames(rate);
+        let (mut payload, mut pcm) = (Vec::new(), Vec::new());
         let mut ts = 0u32;
         g.bench_function(name, |b| {
             b.iter(|| {
                 let frame = &input[(ts / step) as usize % input.len()];
-                up.process(frame, &mut wide);
                 payload.clear();
-                codec.encode(&wide, &mut payload).unwrap();
+                codec.encode(frame, &mut payload).unwrap();
                 jitter.push(ts, &payload, ts);
                 ts = ts.wrapping_add(step);
                 pcm.clear();
@@ -94,8 +91,29 @@ fn call_path(c: &mut Criterion) {
                     Frame::Audio(p) => codec.decode(&p, &mut pcm).unwrap(),
                     _ => codec.conceal(None, &mut pcm),
                 }
-                down.process(&pcm, &mut narrow);
-                black_box(narrow.len())
+                black_box(pcm.len())
+            })
+        });
+    }
+    g.finish();
+}
+
+/// What a stream's mixer port adds per 20 ms frame on a 48 kHz mixer:
+/// the stream's rate → 48 kHz and back (Opus: nothing to convert).
+fn mixer_port(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mixer port 20 ms at 48 kHz");
+    for (name, rate) in [("G.711 (8 kHz)", 8000), ("G.722 (16 kHz)", 16000)] {
+        let mut up = FrameResampler::new(rate, 48000).unwrap();
+        let mut down = FrameResampler::new(48000, rate).unwrap();
+        let (ours, mixer) = (frames(rate), frames(48000));
+        let (mut wide, mut narrow) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                up.process(&ours[i % ours.len()], &mut wide);
+                down.process(&mixer[i % mixer.len()], &mut narrow);
+                i += 1;
+                black_box(wide.len() + narrow.len())
             })
         });
     }
@@ -115,21 +133,17 @@ fn call_path_srtp(c: &mut Criterion) {
         let mut codec = codec(name, clock);
         let rate = codec.sample_rate();
         let step = codec.frame_clock();
-        let mut up = FrameResampler::new(8000, rate).unwrap();
-        let mut down = FrameResampler::new(rate, 8000).unwrap();
         let mut jitter = JitterBuffer::new(step, 2, 10);
         let mut tx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
         let mut rx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
-        let input = frames(8000);
-        let (mut wide, mut payload, mut pcm, mut narrow, mut packet) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let input = frames(rate);
+        let (mut payload, mut pcm, mut packet) = (Vec::new(), Vec::new(), Vec::new());
         let (mut ts, mut seq) = (0u32, 0u16);
         g.bench_function(name, |b| {
             b.iter(|| {
                 let frame = &input[(ts / step) as usize % input.len()];
-                up.process(frame, &mut wide);
                 payload.clear();
-                codec.encode(&wide, &mut payload).unwrap();
+                codec.encode(frame, &mut payload).unwrap();
                 packet.clear();
                 packet.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
                 packet[2..4].copy_from_slice(&seq.to_be_bytes());
@@ -146,13 +160,18 @@ fn call_path_srtp(c: &mut Criterion) {
                     Frame::Audio(p) => codec.decode(&p, &mut pcm).unwrap(),
                     _ => codec.conceal(None, &mut pcm),
                 }
-                down.process(&pcm, &mut narrow);
-                black_box(narrow.len())
+                black_box(pcm.len())
             })
         });
     }
     g.finish();
 }
 
-criterion_group!(benches, encode_decode, call_path, call_path_srtp);
+criterion_group!(
+    benches,
+    encode_decode,
+    call_path,
+    mixer_port,
+    call_path_srtp
+);
 criterion_main!(benches);

@@ -65,12 +65,27 @@ impl ToneGenerator {
         Ok(ToneGenerator::new(sample_rate, &[low, high], amplitude))
     }
 
-    /// Fills `out` with the next samples.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Goes on at another rate, the phase kept (an audio stream plays a
+    /// tone at whatever rate its codec runs).
+    pub fn set_sample_rate(&mut self, sample_rate: u32) {
+        self.sample_rate = sample_rate.max(1);
+    }
+
+    /// Fills `out` with the next samples. A component at or above half
+    /// the rate is left out: sampled, it would sound as an alias far
+    /// below its frequency (6 kHz at 8 kHz is a 2 kHz tone).
     pub fn fill(&mut self, out: &mut [i16]) {
         let rate = f64::from(self.sample_rate);
         for s in out.iter_mut() {
             let mut v = 0.0;
             for (f, p) in self.frequencies.iter().zip(self.phase.iter_mut()) {
+                if 2.0 * f >= rate {
+                    continue;
+                }
                 v += p.sin();
                 *p = (*p + TAU * f / rate) % TAU;
             }
@@ -91,4 +106,28 @@ pub fn goertzel(samples: &[i16], sample_rate: u32, f: f64) -> f64 {
         s1 = s0;
     }
     (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len().max(1) as f64).powi(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tone_the_rate_cannot_carry_is_left_out_not_aliased() {
+        let mut t = ToneGenerator::new(8000, &[1000.0, 6000.0], 16000);
+        let mut narrow = vec![0i16; 8000];
+        t.fill(&mut narrow);
+        assert!(goertzel(&narrow, 8000, 1000.0) > 1000.0 * goertzel(&narrow, 8000, 2000.0));
+        // At 16 kHz the same generator carries both.
+        t.set_sample_rate(16000);
+        assert_eq!(t.sample_rate(), 16000);
+        let mut wide = vec![0i16; 16000];
+        t.fill(&mut wide);
+        let (low, high) = (
+            goertzel(&wide, 16000, 1000.0),
+            goertzel(&wide, 16000, 6000.0),
+        );
+        assert!(high > low / 2.0 && low > high / 2.0, "{low} {high}");
+        assert!(high > 1000.0 * goertzel(&wide, 16000, 2000.0));
+    }
 }

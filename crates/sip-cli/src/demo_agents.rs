@@ -247,12 +247,13 @@ async fn tone(hz: f64) -> Result<std::sync::Arc<AudioStream>> {
     Ok(std::sync::Arc::new(stream))
 }
 
-/// Which of `candidates` (Hz) is loudest in `samples`, and by how much
-/// over the next one (dB).
-fn loudest(samples: &[i16], candidates: &[f64]) -> (f64, f64) {
+/// Which of `candidates` (Hz) is loudest in what `stream` received, and
+/// by how much over the next one (dB).
+fn loudest(stream: &AudioStream, candidates: &[f64]) -> (f64, f64) {
+    let (samples, rate) = (stream.recorded(), stream.recorded_rate());
     let mut p: Vec<(f64, f64)> = candidates
         .iter()
-        .map(|f| (*f, goertzel(samples, 8000, *f)))
+        .map(|f| (*f, goertzel(&samples, rate, *f)))
         .collect();
     p.sort_by(|a, b| b.1.total_cmp(&a.1));
     let (best, top) = p.first().copied().unwrap_or((0.0, 0.0));
@@ -317,8 +318,8 @@ async fn call(
     ))?;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let tones = [440.0, 1000.0];
-    let (bob_hears, bob_margin) = loudest(&bob_audio.recorded(), &tones);
-    let (alice_hears, alice_margin) = loudest(&alice_audio.recorded(), &tones);
+    let (bob_hears, bob_margin) = loudest(&bob_audio, &tones);
+    let (alice_hears, alice_margin) = loudest(&alice_audio, &tones);
     out(&format!(
         "  bob received {} samples: loudest {bob_hears} Hz ({bob_margin:.0} dB over the other tone)\n  \
          alice received {} samples: loudest {alice_hears} Hz ({alice_margin:.0} dB over the other tone)\n",

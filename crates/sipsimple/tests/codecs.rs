@@ -1,7 +1,9 @@
 //! Our two applications calling each other with Opus and with G.722:
 //! the codec each side reports, its sample rate, audio both ways with
 //! the frequency checked in each recording, DTMF on the codec's clock,
-//! and a re-INVITE that renegotiates the codec.
+//! and a re-INVITE that renegotiates the codec. And the band each codec
+//! carries end to end: a tone above 4 kHz reaches the other side's
+//! recording over G.722 and Opus, not over PCMU.
 
 mod common;
 
@@ -9,13 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{alice_and_bob, alice_calls_bob, next_notification as next, until};
-use media::tone::goertzel;
+use media::tone::{goertzel, ToneGenerator};
 use sdp::offer_answer::Codec;
 use sipsimple::notification::{Filter, NotificationData};
-use sipsimple::streams::audio::AudioStream;
+use sipsimple::streams::audio::{AudioSource, AudioStream};
 
-fn power(samples: &[i16], hz: f64) -> f64 {
-    goertzel(samples, 8000, hz)
+/// The power of `hz` in what `s` received (at its recorded rate).
+fn power(s: &AudioStream, samples: &[i16], hz: f64) -> f64 {
+    goertzel(samples, s.recorded_rate(), hz)
 }
 
 /// What each side heard, the first 200 ms (codec and converter start-up)
@@ -23,19 +26,26 @@ fn power(samples: &[i16], hz: f64) -> f64 {
 fn assert_heard(alice: &AudioStream, bob: &AudioStream, what: &str) {
     let by_bob = bob.recorded();
     let by_alice = alice.recorded();
-    assert!(by_bob.len() >= 6400, "{what}: bob got {}", by_bob.len());
+    // 800 ms, of which the first 200 are left out.
+    let enough = |s: &AudioStream| s.recorded_rate() as usize * 4 / 5;
+    let skip = |s: &AudioStream| s.recorded_rate() as usize / 5;
     assert!(
-        by_alice.len() >= 6400,
+        by_bob.len() >= enough(bob),
+        "{what}: bob got {}",
+        by_bob.len()
+    );
+    assert!(
+        by_alice.len() >= enough(alice),
         "{what}: alice got {}",
         by_alice.len()
     );
-    let (by_bob, by_alice) = (&by_bob[1600..], &by_alice[1600..]);
+    let (by_bob, by_alice) = (&by_bob[skip(bob)..], &by_alice[skip(alice)..]);
     assert!(
-        power(by_bob, 440.0) > 100.0 * power(by_bob, 1000.0),
+        power(bob, by_bob, 440.0) > 100.0 * power(bob, by_bob, 1000.0),
         "{what}: bob hears alice's 440 Hz"
     );
     assert!(
-        power(by_alice, 1000.0) > 100.0 * power(by_alice, 440.0),
+        power(alice, by_alice, 1000.0) > 100.0 * power(alice, by_alice, 440.0),
         "{what}: alice hears bob's 1000 Hz"
     );
 }
@@ -57,6 +67,8 @@ async fn call_with(codec: Codec, rate: u32) {
     for s in [&alice_audio, &bob_audio] {
         assert_eq!(s.codec().as_deref(), Some(name.as_str()));
         assert_eq!(s.sample_rate(), Some(rate));
+        // What the stream keeps is at its codec's rate, not narrowed.
+        assert_eq!(s.recorded_rate(), rate);
     }
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_heard(&alice_audio, &bob_audio, &name);
@@ -92,6 +104,7 @@ async fn call_with(codec: Codec, rate: u32) {
     for s in [&alice_audio, &bob_audio] {
         assert_eq!(s.codec().as_deref(), Some("PCMU"), "{name} renegotiated");
         assert_eq!(s.sample_rate(), Some(8000));
+        assert_eq!(s.recorded_rate(), 8000, "kept audio converted");
     }
     call.unhold().await.unwrap();
     until(&mut bob_all, "SIPSessionDidChangeHoldState").await;
@@ -101,8 +114,8 @@ async fn call_with(codec: Codec, rate: u32) {
     let by_bob = bob_audio.recorded().split_off(b0);
     let by_alice = alice_audio.recorded().split_off(a0);
     assert!(by_bob.len() >= 6400 && by_alice.len() >= 6400);
-    assert!(power(&by_bob, 440.0) > 100.0 * power(&by_bob, 1000.0));
-    assert!(power(&by_alice, 1000.0) > 100.0 * power(&by_alice, 440.0));
+    assert!(power(&bob_audio, &by_bob, 440.0) > 100.0 * power(&bob_audio, &by_bob, 1000.0));
+    assert!(power(&alice_audio, &by_alice, 1000.0) > 100.0 * power(&alice_audio, &by_alice, 440.0));
 
     call.end().await.unwrap();
     until(&mut bob_all, "SIPSessionDidEnd").await;
@@ -171,4 +184,111 @@ async fn settings_streams_offer_opus_first_with_events_on_both_clocks() {
     until(&mut bob_all, "SIPSessionDidEnd").await;
     alice.stop();
     bob.stop();
+}
+
+/// Alice sends 1000 Hz and `high` Hz over `codec` alone; bob records
+/// what arrives (`start_recording_received`) and alice the call (both
+/// directions, `start_recording`). Returns each WAV file's rate and
+/// samples, the first 300 ms (start-up) left out: (bob's, alice's).
+async fn two_tones_over(codec: Codec, high: f64) -> ((u32, Vec<i16>), (u32, Vec<i16>)) {
+    let dir = common::TempDir::new("wideband");
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
+    // Made for 8 kHz on purpose: the stream plays it at its own rate.
+    let tones = ToneGenerator::new(8000, &[1000.0, high], 12000);
+    let alice_audio = Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![codec.clone()],
+            AudioSource::Tone(tones),
+        )
+        .await
+        .unwrap(),
+    );
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
+    let bob_audio = Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![codec.clone()],
+            AudioSource::Silence,
+        )
+        .await
+        .unwrap(),
+    );
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    until(&mut bob_all, "MediaStreamDidStart").await;
+    let (by_bob, by_alice) = (dir.0.join("bob.wav"), dir.0.join("alice.wav"));
+    bob_audio.start_recording_received(&by_bob).unwrap();
+    alice_audio.start_recording(Some(&by_alice)).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    bob_audio.stop_recording();
+    alice_audio.stop_recording();
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+    let read = |path: &std::path::Path| {
+        let mut r = hound::WavReader::open(path).unwrap();
+        let rate = r.spec().sample_rate;
+        let samples: Vec<i16> = r.samples::<i16>().map(Result::unwrap).collect();
+        let skip = (rate as usize * 3 / 10).min(samples.len());
+        (rate, samples[skip..].to_vec())
+    };
+    (read(&by_bob), read(&by_alice))
+}
+
+/// Both tones stand 100 times above what lies between and around them.
+fn assert_both_tones(who: &str, (rate, samples): &(u32, Vec<i16>), high: f64) {
+    assert!(
+        samples.len() >= *rate as usize,
+        "{who}: {} samples",
+        samples.len()
+    );
+    let level = |hz: f64| goertzel(samples, *rate, hz);
+    let noise = [2000.0, 3000.0, high - 1500.0, high + 700.0]
+        .into_iter()
+        .map(level)
+        .fold(0.0, f64::max);
+    for hz in [1000.0, high] {
+        assert!(
+            level(hz) > 100.0 * noise,
+            "{who}: {hz} Hz at {rate} Hz ({:.3e} vs noise {noise:.3e})",
+            level(hz)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_g722_call_carries_6_khz_end_to_end() {
+    let (bob, alice) = two_tones_over(Codec::g722(), 6000.0).await;
+    assert_eq!((bob.0, alice.0), (16000, 16000), "recorded at G.722's rate");
+    assert_both_tones("bob's recording", &bob, 6000.0);
+    assert_both_tones("alice's recording", &alice, 6000.0);
+}
+
+#[tokio::test]
+async fn an_opus_call_carries_10_khz_end_to_end() {
+    let (bob, alice) = two_tones_over(Codec::opus(), 10000.0).await;
+    assert_eq!((bob.0, alice.0), (48000, 48000), "recorded at Opus's rate");
+    assert_both_tones("bob's recording", &bob, 10000.0);
+    assert_both_tones("alice's recording", &alice, 10000.0);
+}
+
+/// The same two tones over PCMU: 1000 Hz arrives, 6 kHz cannot (the
+/// file is at 8 kHz), and is not folded back either (as 2 kHz).
+#[tokio::test]
+async fn a_pcmu_call_does_not_carry_6_khz() {
+    let ((rate, samples), _) = two_tones_over(Codec::pcmu(), 6000.0).await;
+    assert_eq!(rate, 8000);
+    assert!(samples.len() >= 8000, "{} samples", samples.len());
+    let level = |hz: f64| goertzel(&samples, rate, hz);
+    assert!(
+        level(1000.0) > 100.0 * level(2000.0),
+        "no 2 kHz alias of 6 kHz ({:.3e} vs {:.3e})",
+        level(1000.0),
+        level(2000.0)
+    );
 }

@@ -300,13 +300,15 @@ async fn four_calls_in_a_conference_hear_each_other_and_the_local_party() {
             dave_back,
         ),
     ] {
-        check(who, &between(s, joined), 8000, &others(me), &[me, PROMPT]);
+        // Each at its codec's rate: bob's PCMU 8 kHz, dave's G.722 16 kHz.
+        let rate = s.recorded_rate();
+        check(who, &between(s, joined), rate, &others(me), &[me, PROMPT]);
         let mut held_present = others(me);
         held_present.retain(|hz| *hz != ALICE);
         check(
             &format!("{who} while alice holds"),
             &between(s, held),
-            8000,
+            rate,
             &held_present,
             &[me, ALICE],
         );
@@ -315,7 +317,7 @@ async fn four_calls_in_a_conference_hear_each_other_and_the_local_party() {
         check(
             &format!("{who} after unhold"),
             &between(s, back),
-            8000,
+            rate,
             &back_present,
             &[me],
         );

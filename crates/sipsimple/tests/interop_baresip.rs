@@ -64,15 +64,21 @@ async fn call_baresip(
 /// Both directions of audio, checked once a call with baresip is up.
 fn check_audio(ours: &AudioStream, baresip: &Baresip) {
     let heard = ours.recorded();
+    // At the codec's rate: 8, 16 or 48 kHz.
+    let ours_rate = ours.recorded_rate();
     assert!(
-        heard.len() >= 8000,
+        heard.len() >= ours_rate as usize,
         "we got {} samples from baresip",
         heard.len()
     );
     // Skip the start: resampler and jitter buffer settle.
     let tail = &heard[heard.len() / 4..];
-    assert_eq!(dominant(tail, 8000), 440.0, "baresip's 440 Hz reached us");
-    assert!(goertzel(tail, 8000, 440.0) > 100.0 * goertzel(tail, 8000, 1000.0));
+    assert_eq!(
+        dominant(tail, ours_rate),
+        440.0,
+        "baresip's 440 Hz reached us"
+    );
+    assert!(goertzel(tail, ours_rate, 440.0) > 100.0 * goertzel(tail, ours_rate, 1000.0));
     let wavs = baresip.decoded();
     assert!(
         !wavs.is_empty(),
@@ -89,7 +95,7 @@ fn check_audio(ours: &AudioStream, baresip: &Baresip) {
     assert_eq!(dominant(tail, rate), 1000.0, "our 1000 Hz reached baresip");
     // The tests hold each call up for 2 s: both recordings last about that.
     for (who, seconds) in [
-        ("we", heard.len() as f64 / 8000.0),
+        ("we", heard.len() as f64 / f64::from(ours_rate)),
         ("baresip", samples.len() as f64 / f64::from(rate)),
     ] {
         assert!(
@@ -298,6 +304,74 @@ async fn calls_with_baresip_in_g722_and_opus_both_ways() {
         check_audio(&audio, &b);
         app.stop();
     }
+}
+
+/// An Opus call with baresip carries the full band both ways: its 9 kHz
+/// in our recording (at 48 kHz), our 1 kHz and 10 kHz in what it
+/// decoded. Narrowband inside (as before issue 16's fix) would lose both.
+#[tokio::test]
+async fn opus_with_baresip_carries_tones_above_4_khz_both_ways() {
+    let b = baresip::start_baresip_with_tone(9000);
+    let audio = Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![Codec::opus()],
+            sipsimple::streams::audio::AudioSource::Tone(media::tone::ToneGenerator::new(
+                48000,
+                &[1000.0, 10000.0],
+                12000,
+            )),
+        )
+        .await
+        .unwrap(),
+    );
+    audio.keep_received(10);
+    let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
+    until(&mut all, "SIPSessionDidStart").await;
+    assert_eq!(audio.sample_rate(), Some(48000));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    b.command("hangup", "");
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.stop();
+
+    // Both tones stand 100 times above what lies around them.
+    let stands_out = |who: &str, samples: &[i16], rate: u32, tones: &[f64], around: &[f64]| {
+        assert!(
+            samples.len() as u32 >= rate,
+            "{who}: {} samples",
+            samples.len()
+        );
+        let tail = &samples[samples.len() / 4..];
+        let noise = around
+            .iter()
+            .map(|hz| goertzel(tail, rate, *hz))
+            .fold(0.0, f64::max);
+        for hz in tones {
+            let l = goertzel(tail, rate, *hz);
+            assert!(l > 100.0 * noise, "{who}: {hz} Hz ({l:.3e} vs {noise:.3e})");
+        }
+    };
+    assert_eq!(audio.recorded_rate(), 48000);
+    stands_out(
+        "we",
+        &audio.recorded(),
+        48000,
+        &[9000.0],
+        &[1000.0, 3000.0, 7500.0, 11000.0],
+    );
+    let wavs = b.decoded();
+    assert!(!wavs.is_empty(), "no decoded WAV:\n{}", b.log());
+    let (samples, rate) = read_wav(&wavs[0]);
+    assert!(rate >= 24000, "baresip decoded at {rate} Hz");
+    stands_out(
+        "baresip",
+        &samples,
+        rate,
+        &[1000.0, 10000.0],
+        &[2000.0, 5000.0, 8500.0, 11500.0],
+    );
 }
 
 /// SRTP with SDES keys (RFC 4568) against baresip's srtp module (an

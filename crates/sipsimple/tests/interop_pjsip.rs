@@ -158,14 +158,24 @@ async fn stream() -> Arc<AudioStream> {
 }
 
 fn louder(samples: &[i16], f: f64, than: f64) -> bool {
-    goertzel(samples, 8000, f) > 100.0 * goertzel(samples, 8000, than)
+    louder_at(samples, 8000, f, than)
 }
 
+fn louder_at(samples: &[i16], rate: u32, f: f64, than: f64) -> bool {
+    goertzel(samples, rate, f) > 100.0 * goertzel(samples, rate, than)
+}
+
+/// What we kept, at the stream's rate (16 kHz for G.722).
 fn we_heard_pjsip(audio: &AudioStream) {
     let heard = audio.recorded();
-    assert!(heard.len() >= 8000, "we got {} samples", heard.len());
+    let rate = audio.recorded_rate();
     assert!(
-        louder(&heard[heard.len() / 4..], 440.0, 1000.0),
+        heard.len() >= rate as usize,
+        "we got {} samples",
+        heard.len()
+    );
+    assert!(
+        louder_at(&heard[heard.len() / 4..], rate, 440.0, 1000.0),
         "we heard pjsua2's 440 Hz"
     );
 }
@@ -257,8 +267,11 @@ async fn call_with(we_call: bool, codec: &str, srtp: Option<&str>) {
     let theirs = peer.heard_our_tone().await;
     // Both recordings last about as long as the call (2.3 s of media:
     // the peer's 0.3 s codec report, then its 2 s).
-    for (who, samples) in [("we", audio.recorded().len()), ("pjsua2", theirs.len())] {
-        let seconds = samples as f64 / 8000.0;
+    for (who, samples, rate) in [
+        ("we", audio.recorded().len(), audio.recorded_rate()),
+        ("pjsua2", theirs.len(), 8000),
+    ] {
+        let seconds = samples as f64 / f64::from(rate);
         assert!(
             (1.8..=3.0).contains(&seconds),
             "{who} recorded {seconds:.2} s of a 2.3 s call"

@@ -212,6 +212,13 @@ impl AudioBackend for NullBackend {
 /// other rates converted (band-limited, `media::resample`). 8-, 16-, 24-
 /// and 32-bit integer and float files.
 pub fn read_wav_at(path: &Path, rate: u32) -> Result<Vec<i16>, String> {
+    let (mono, from) = read_wav_mono(path)?;
+    FrameResampler::convert_all(from, rate, &mono).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The samples of a WAV file as mono 16-bit, at the file's own rate
+/// (returned with them).
+pub fn read_wav_mono(path: &Path) -> Result<(Vec<i16>, u32), String> {
     let mut r = hound::WavReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let spec = r.spec();
     let channels = usize::from(spec.channels.max(1));
@@ -244,8 +251,7 @@ pub fn read_wav_at(path: &Path, rate: u32) -> Result<Vec<i16>, String> {
         .chunks(channels)
         .map(|c| (c.iter().sum::<i32>() / c.len().max(1) as i32).clamp(-32768, 32767) as i16)
         .collect();
-    FrameResampler::convert_all(spec.sample_rate, rate, &mono)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    Ok((mono, spec.sample_rate))
 }
 
 /// WAV files as the device: the input played from a file (looped, or

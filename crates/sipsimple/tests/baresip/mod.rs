@@ -1,6 +1,7 @@
 //! baresip as a peer, started per test with a config of our own and
 //! driven over ctrl_tcp (Debian package baresip; `scripts/test.sh`
-//! installs it): shared by `interop_baresip.rs` and the conference test. Its `ausine` plays 440 Hz, `sndfile` writes what it
+//! installs it): shared by `interop_baresip.rs` and the conference test. Its `ausine` plays 440 Hz (or
+//! a tone of the test's), `sndfile` writes what it
 //! decodes to WAV in its directory.
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -46,6 +47,18 @@ pub fn start_baresip(answer_automatically: bool) -> Baresip {
 
 /// baresip with the account line `account(sip_port)` makes.
 pub fn start_baresip_as(account: impl FnOnce(u16) -> String) -> Baresip {
+    start_baresip_playing(account, 440)
+}
+
+/// baresip as carol answering automatically, its `ausine` playing `hz`.
+pub fn start_baresip_with_tone(hz: u32) -> Baresip {
+    start_baresip_playing(
+        |sip_port| format!("<sip:carol@127.0.0.1:{sip_port}>;regint=0;answermode=auto"),
+        hz,
+    )
+}
+
+fn start_baresip_playing(account: impl FnOnce(u16) -> String, hz: u32) -> Baresip {
     let dir = TempDir::new("baresip");
     let sip_port = free_port();
     let ctrl_port = free_port();
@@ -55,7 +68,7 @@ pub fn start_baresip_as(account: impl FnOnce(u16) -> String) -> Baresip {
          sip_listen 127.0.0.1:{sip_port}\n\
          call_local_timeout 120\n\
          audio_player aubridge,nil\n\
-         audio_source ausine,440\n\
+         audio_source ausine,{hz}\n\
          audio_alert aubridge,nil\n\
          ausrc_srate 48000\n\
          ausrc_channels 2\n\

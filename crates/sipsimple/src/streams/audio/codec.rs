@@ -1,17 +1,18 @@
 //! The negotiated codecs of a running stream, seen from the stream's own
-//! 8 kHz frames: the encoder converts each frame up to the codec's rate
-//! (16 kHz for G.722, 48 kHz for Opus) before coding it, the decoders
-//! convert what they decode down, both with `media::resample` (rubato's
-//! band-limited converter). The RTP loops only ever see 20 ms at 8 kHz
-//! and the codec's RTP clock.
+//! frames. The stream runs at the rate of the codec it sends with, so
+//! the encoder codes its frames as they are; a decoder of another rate
+//! (a peer may send any format we offered, G.711 on an Opus stream)
+//! converts what it decodes to the stream's rate with `media::resample`
+//! (rubato's band-limited converter). The RTP loops only ever see 20 ms
+//! at the stream's rate and the codec's RTP clock.
 
 use media::codec::{new_codec, AudioCodec};
 use media::resample::FrameResampler;
 use sdp::offer_answer::Codec;
 
-use super::{FRAME, STREAM_RATE};
+use super::frame_len;
 
-/// A converter between the stream's rate and `rate` (None: same rate).
+/// A converter between two rates (None: the same rate).
 fn converter(from: u32, to: u32) -> Result<Option<FrameResampler>, String> {
     if from == to {
         return Ok(None);
@@ -38,25 +39,22 @@ fn convert(
     }
 }
 
-/// What the send loop codes with.
+/// What the send loop codes with: its rate is the stream's.
 pub(super) struct StreamEncoder {
     codec: Box<dyn AudioCodec>,
-    up: Option<FrameResampler>,
-    wide: Vec<i16>,
-    scratch: Vec<i16>,
 }
 
 impl StreamEncoder {
     /// An encoder for `codec`, with what the peer's SDP said of it.
     pub(super) fn new(codec: &Codec) -> Result<StreamEncoder, String> {
-        let c = new_codec(&codec.encoding, codec.clock_rate, codec.fmtp.as_deref())
+        let codec = new_codec(&codec.encoding, codec.clock_rate, codec.fmtp.as_deref())
             .map_err(|e| e.to_string())?;
-        Ok(StreamEncoder {
-            up: converter(STREAM_RATE, c.sample_rate())?,
-            codec: c,
-            wide: Vec::new(),
-            scratch: Vec::new(),
-        })
+        Ok(StreamEncoder { codec })
+    }
+
+    /// The codec's PCM rate: the stream runs at it.
+    pub(super) fn sample_rate(&self) -> u32 {
+        self.codec.sample_rate()
     }
 
     /// RTP timestamp units per 20 ms.
@@ -64,13 +62,11 @@ impl StreamEncoder {
         self.codec.frame_clock()
     }
 
-    /// Codes one 8 kHz frame into `out` (cleared first); false if the
-    /// codec failed, and nothing is to be sent.
+    /// Codes one frame (20 ms at `sample_rate()`) into `out` (cleared
+    /// first); false if the codec failed, and nothing is to be sent.
     pub(super) fn encode(&mut self, frame: &[i16], out: &mut Vec<u8>) -> bool {
         out.clear();
-        self.wide.clear();
-        convert(&mut self.up, frame, &mut self.scratch, &mut self.wide);
-        self.codec.encode(&self.wide, out).is_ok()
+        self.codec.encode(frame, out).is_ok()
     }
 }
 
@@ -83,6 +79,8 @@ struct Decoder {
 
 /// What the playout decodes with: every format we agreed to receive.
 pub(super) struct StreamDecoders {
+    /// The stream's rate: what every decoder gives.
+    rate: u32,
     formats: Vec<(u8, Codec)>,
     decoders: Vec<Decoder>,
     /// The format of the last packet: a gap is concealed with its codec.
@@ -94,8 +92,9 @@ pub(super) struct StreamDecoders {
 impl StreamDecoders {
     /// Decoders for these (payload type, codec) pairs; codecs we do not
     /// run are left out (their packets are dropped).
-    pub(super) fn new(formats: Vec<(u8, Codec)>) -> StreamDecoders {
+    pub(super) fn new(formats: Vec<(u8, Codec)>, rate: u32) -> StreamDecoders {
         StreamDecoders {
+            rate,
             formats: formats
                 .into_iter()
                 .filter(|(_, c)| media::codec::rates(&c.encoding, c.clock_rate).is_some())
@@ -107,11 +106,16 @@ impl StreamDecoders {
         }
     }
 
+    /// The rate of what they give: the stream's.
+    pub(super) fn rate(&self) -> u32 {
+        self.rate
+    }
+
     fn decoder(&mut self, pt: u8) -> Option<&mut Decoder> {
         if !self.decoders.iter().any(|d| d.payload_type == pt) {
             let (_, c) = self.formats.iter().find(|(p, _)| *p == pt)?;
             let codec = new_codec(&c.encoding, c.clock_rate, None).ok()?;
-            let down = converter(codec.sample_rate(), STREAM_RATE).ok()?;
+            let down = converter(codec.sample_rate(), self.rate).ok()?;
             self.decoders.push(Decoder {
                 payload_type: pt,
                 codec,
@@ -121,7 +125,8 @@ impl StreamDecoders {
         self.decoders.iter_mut().find(|d| d.payload_type == pt)
     }
 
-    /// Decodes a payload of format `pt` into 8 kHz samples appended to
+    /// Decodes a payload of format `pt` into samples at the stream's
+    /// rate appended to
     /// `out`; false if the format is unknown. A payload the codec
     /// rejects is concealed.
     pub(super) fn decode(&mut self, pt: u8, payload: &[u8], out: &mut Vec<i16>) -> bool {
@@ -147,7 +152,7 @@ impl StreamDecoders {
         known
     }
 
-    /// A frame in place of a missing one (8 kHz, appended to `out`):
+    /// A frame in place of a missing one (appended to `out`):
     /// concealed by the last codec heard, which may rebuild it from
     /// `next` (the following packet, payload type first), else silence.
     pub(super) fn conceal(&mut self, next: Option<&[u8]>, out: &mut Vec<i16>) {
@@ -169,7 +174,7 @@ impl StreamDecoders {
             None => false,
         };
         if !done {
-            out.extend(std::iter::repeat_n(0, FRAME));
+            out.extend(std::iter::repeat_n(0, frame_len(self.rate)));
         }
         self.pcm = pcm;
         self.scratch = scratch;

@@ -64,7 +64,7 @@ impl AudioStream {
     /// Replaces what is sent (a stream made for an incoming offer starts
     /// with silence).
     pub fn set_source(&self, source: AudioSource) {
-        *lock(&self.source) = (source, 0);
+        *lock(&self.source) = super::SourceState::new(source);
     }
 
     /// The direction our next SDP asks for: sendonly while we hold the

@@ -5,10 +5,19 @@
 //! and what arrives is decoded into a bounded recording, 20 ms per
 //! packet.
 //!
-//! The stream runs at 8 kHz inside (sources, recordings, its mixer
-//! port); each frame is converted to and from the negotiated codec's
-//! rate (`codec.rs`), so Opus and G.722 calls interoperate but carry
-//! narrowband audio end to end until that rate is raised.
+//! The stream's rate follows the negotiated codec: it runs at the PCM
+//! rate of the codec it sends with ([`AudioStream::sample_rate`]: 8000
+//! for G.711, 16000 for G.722, 48000 for Opus), chosen again whenever a
+//! renegotiation restarts it. Sources produce at that rate (`source.rs`),
+//! recordings keep it, and its mixer port converts between it and the
+//! mixer's rate (`port.rs`). Why not a fixed wide rate: a G.711 call, the
+//! bulk of calls under load, would then pay for two converters it has no
+//! use for, and a wideband call already runs at its codec's rate without
+//! any; with the rate following the codec, the encoder never converts
+//! and an Opus call on a 48 kHz mixer converts nowhere. What a narrower
+//! codec cannot carry is gone at the source (a tone above half the rate
+//! is left out, samples are band-limited by the converter), never
+//! folded back as an alias.
 //!
 //! Arriving audio goes through an adaptive jitter buffer (40-200 ms) and
 //! is played out every 20 ms, a missing packet concealed.
@@ -29,8 +38,10 @@ mod port;
 mod recording;
 mod rtp_io;
 pub mod sdes;
+mod source;
 
 pub use media_stream::{supported_codecs, AudioSettings, AudioStreamType};
+pub use source::{read_wav, AudioSource};
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -39,7 +50,6 @@ use std::time::Duration;
 
 use media::rtp::RtpSender;
 use media::stats::ReceiverStats;
-use media::tone::ToneGenerator;
 use sdp::offer_answer::{Codec, LocalRtp, PayloadFormat, RtpNegotiation};
 use sdp::{Direction, Media};
 use tokio::net::UdpSocket;
@@ -47,47 +57,30 @@ use tokio::task::JoinHandle;
 
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use recording::Recording;
+use source::SourceState;
 
-/// The stream's own sample rate: what sources give, recordings keep and
-/// the mixer port exchanges, whatever the codec.
-const STREAM_RATE: u32 = 8000;
-/// Samples per 20 ms frame at the stream's rate.
-const FRAME: usize = 160;
-/// Recording bound: ten minutes at 8 kHz.
-const MAX_RECORDED: usize = 8000 * 600;
+/// The stream's rate before a codec is negotiated (nothing flows then).
+const DEFAULT_RATE: u32 = 8000;
+/// What `keep_received` may keep, in seconds: a bound in time, so a
+/// 48 kHz call keeps as long as a G.711 one (6 times the memory).
+const MAX_KEPT_SECONDS: u32 = 600;
 
-/// Where the audio we send comes from.
-pub enum AudioSource {
-    Silence,
-    Tone(ToneGenerator),
-    /// These samples (8 kHz), then silence.
-    Samples(Vec<i16>),
+/// Samples in a 20 ms frame at `rate`.
+pub(crate) fn frame_len(rate: u32) -> usize {
+    (rate / 50) as usize
 }
 
-/// The samples of a WAV file as 8 kHz mono (see
-/// [`crate::audio::backend::read_wav_at`]).
-pub fn read_wav(path: &std::path::Path) -> Result<Vec<i16>, String> {
-    crate::audio::backend::read_wav_at(path, 8000)
+/// The PCM rate of `codec`, if we run it.
+fn pcm_rate(codec: &Codec) -> Option<u32> {
+    media::codec::rates(&codec.encoding, codec.clock_rate).map(|(rate, _)| rate)
 }
 
-impl AudioSource {
-    /// The audio of a WAV file (see [`read_wav`]).
-    pub fn wav(path: &std::path::Path) -> Result<AudioSource, String> {
-        read_wav(path).map(AudioSource::Samples)
-    }
-
-    fn fill(&mut self, frame: &mut [i16], position: &mut usize) {
-        match self {
-            AudioSource::Silence => frame.fill(0),
-            AudioSource::Tone(t) => t.fill(frame),
-            AudioSource::Samples(s) => {
-                for out in frame.iter_mut() {
-                    *out = s.get(*position).copied().unwrap_or(0);
-                    *position += 1;
-                }
-            }
-        }
-    }
+/// What `keep_received` asked to keep: the samples, at the stream's
+/// rate (converted when a renegotiation changes it).
+#[derive(Default)]
+pub(crate) struct Kept {
+    pub(crate) rate: u32,
+    pub(crate) samples: Vec<i16>,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -156,13 +149,16 @@ pub struct AudioStream {
     codecs: Mutex<Vec<Codec>>,
     /// The source and how far it has been read: shared with the send
     /// loop, so a restart (hold, unhold) carries on where it was.
-    source: Arc<Mutex<(AudioSource, usize)>>,
+    source: Arc<Mutex<SourceState>>,
+    /// The stream's rate: the PCM rate of the codec it last started
+    /// with (`DEFAULT_RATE` before).
+    rate: std::sync::atomic::AtomicU32,
     /// SSRC, sequence and clock survive restarts (RFC 3550 §5.1).
     sender: Arc<Mutex<RtpSender>>,
-    recorded: Arc<Mutex<Vec<i16>>>,
-    /// How many received samples `recorded` keeps (0: none; an SDK
-    /// stream keeps nothing unless asked, tests and the demo ask).
-    keep: Arc<std::sync::atomic::AtomicUsize>,
+    recorded: Arc<Mutex<Kept>>,
+    /// How many seconds of received audio `recorded` keeps (0: none; an
+    /// SDK stream keeps nothing unless asked, tests and the demo ask).
+    keep: Arc<std::sync::atomic::AtomicU32>,
     stats: Arc<Mutex<AudioStats>>,
     negotiation: Mutex<Option<RtpNegotiation>>,
     running: Mutex<Option<Running>>,
@@ -291,14 +287,18 @@ impl AudioStream {
             rtcp: Arc::new(rtcp),
             local,
             codecs: Mutex::new(with_events(codecs)),
-            source: Arc::new(Mutex::new((source, 0))),
+            source: Arc::new(Mutex::new(SourceState::new(source))),
+            rate: std::sync::atomic::AtomicU32::new(DEFAULT_RATE),
             sender: Arc::new(Mutex::new(RtpSender::new(
                 crate::random::below(u32::MAX),
                 crate::random::below(u32::from(u16::MAX)) as u16,
                 crate::random::below(u32::MAX),
             ))),
-            recorded: Arc::new(Mutex::new(Vec::new())),
-            keep: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            recorded: Arc::new(Mutex::new(Kept {
+                rate: DEFAULT_RATE,
+                samples: Vec::new(),
+            })),
+            keep: Arc::new(std::sync::atomic::AtomicU32::new(0)),
             stats: Arc::new(Mutex::new(AudioStats::default())),
             negotiation: Mutex::new(None),
             running: Mutex::new(None),
@@ -371,17 +371,28 @@ impl AudioStream {
     /// Keeps up to `seconds` (at most 600) of what arrives, decoded, for
     /// [`AudioStream::recorded`]. Off by default.
     pub fn keep_received(&self, seconds: u32) {
-        let samples = (8000 * seconds.min(600)) as usize;
         self.keep.store(
-            samples.min(MAX_RECORDED),
+            seconds.min(MAX_KEPT_SECONDS),
             std::sync::atomic::Ordering::Relaxed,
         );
     }
 
-    /// The samples received so far (8 kHz, decoded), if `keep_received`
-    /// asked for them.
+    /// The samples received so far (decoded, at
+    /// [`AudioStream::recorded_rate`]), if `keep_received` asked for them.
     pub fn recorded(&self) -> Vec<i16> {
-        lock(&self.recorded).clone()
+        lock(&self.recorded).samples.clone()
+    }
+
+    /// The rate of [`AudioStream::recorded`]: the stream's. A
+    /// renegotiation to a codec of another rate converts what was kept
+    /// (so earlier lengths of `recorded()` no longer line up with it).
+    pub fn recorded_rate(&self) -> u32 {
+        lock(&self.recorded).rate
+    }
+
+    /// The stream's rate now: the negotiated codec's once started.
+    fn stream_rate(&self) -> u32 {
+        self.rate.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn stats(&self) -> AudioStats {
@@ -410,8 +421,12 @@ impl AudioStream {
         }
     }
 
-    /// Records the call from now on to `path` (a WAV file, 8 kHz mono
-    /// 16-bit): what we send and what arrives, mixed. Posts AudioStreamWillStartRecordingAudio and
+    /// Records the call from now on to `path` (a WAV file, mono 16-bit at
+    /// the stream's rate: the negotiated codec's once started, before
+    /// that the highest of its codecs, so a wideband call is recorded
+    /// wideband; audio of another rate, after a renegotiation, is
+    /// converted to the file's): what we send and what arrives, mixed.
+    /// Posts AudioStreamWillStartRecordingAudio and
     /// DidStartRecordingAudio; returns the file. Without a path the
     /// file is `audio.recordings_directory/YYYYMMDD-HHMMSS-LOCAL-REMOTE.wav`
     /// (the directory is made). A recording already running is stopped
@@ -455,21 +470,24 @@ impl AudioStream {
         self.post(NotificationData::AudioStreamWillStartRecordingAudio {
             filename: filename.clone(),
         });
+        let rate = if lock(&self.running).is_some() {
+            self.stream_rate()
+        } else {
+            lock(&self.codecs)
+                .iter()
+                .filter_map(pcm_rate)
+                .max()
+                .unwrap_or(DEFAULT_RATE)
+        };
         let spec = hound::WavSpec {
             channels: 1,
-            sample_rate: 8000,
+            sample_rate: rate,
             bits_per_sample: 16,
             sample_format: hound::SampleFormat::Int,
         };
         let writer =
             hound::WavWriter::create(path, spec).map_err(|e| format!("{filename}: {e}"))?;
-        *lock(&self.recording) = Some(Recording {
-            path: path.to_owned(),
-            writer,
-            sent: VecDeque::new(),
-            received: VecDeque::new(),
-            both,
-        });
+        *lock(&self.recording) = Some(Recording::new(path.to_owned(), writer, rate, both));
         self.post(NotificationData::AudioStreamDidStartRecordingAudio { filename });
         Ok(path.to_owned())
     }
@@ -499,6 +517,7 @@ impl AudioStream {
     /// the stream joins while active. The AudioSource is no longer used.
     pub fn attach(&self, mixer: &crate::audio::AudioMixer) -> Result<(), String> {
         let port = port::StreamPort::new(mixer)?;
+        port.io.set_stream_rate(self.stream_rate());
         let bridge = crate::audio::AudioBridge::new(mixer);
         let device = mixer.device();
         let as_port: Arc<dyn crate::audio::AudioPort> = device.clone();
@@ -552,11 +571,12 @@ impl AudioStream {
     /// The audio sample rate of the negotiated codec, once started: 8000
     /// for G.711, 16000 for G.722 (whose RTP clock is 8000), 48000 for
     /// Opus.
+    /// Also the stream's own rate: what its source plays, its recordings
+    /// keep and its mixer port exchanges.
     pub fn sample_rate(&self) -> Option<u32> {
-        lock(&self.negotiation).as_ref().and_then(|n| {
-            let c = &n.send_codec()?.codec;
-            media::codec::rates(&c.encoding, c.clock_rate).map(|(rate, _)| rate)
-        })
+        lock(&self.negotiation)
+            .as_ref()
+            .and_then(|n| pcm_rate(&n.send_codec()?.codec))
     }
 
     /// Where the peer's SDP says to send RTP (None before the start, or
@@ -625,6 +645,21 @@ impl AudioStream {
             .cloned()
             .ok_or("no codec to send with")?;
         let encoder = codec::StreamEncoder::new(&send.codec)?;
+        // The stream's rate is the send codec's from now on.
+        let rate = encoder.sample_rate();
+        self.rate.store(rate, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut kept = lock(&self.recorded);
+            if kept.rate != rate {
+                let old = std::mem::take(&mut kept.samples);
+                kept.samples = media::resample::FrameResampler::convert_all(kept.rate, rate, &old)
+                    .unwrap_or_default();
+                kept.rate = rate;
+            }
+        }
+        if let Some(feed) = lock(&self.feed).as_ref() {
+            feed.set_stream_rate(rate);
+        }
         let receive: Vec<(u8, Codec)> = negotiation
             .receive
             .iter()
@@ -660,6 +695,7 @@ impl AudioStream {
                 socket: self.rtp.clone(),
                 formats: receive,
                 clock: receive_clock,
+                rate,
                 events: negotiation
                     .receive
                     .iter()

@@ -13,7 +13,7 @@ use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
 use super::codec::{StreamDecoders, StreamEncoder};
-use super::{lock, AudioSource, AudioStats, Recording, FRAME};
+use super::{frame_len, lock, AudioStats, Kept, Recording, SourceState};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// How long one DTMF event we send lasts: 100 ms.
@@ -31,7 +31,7 @@ pub(super) struct SendSide {
     pub(super) remote: SocketAddr,
     pub(super) payload_type: u8,
     pub(super) codec: StreamEncoder,
-    pub(super) source: Arc<Mutex<(AudioSource, usize)>>,
+    pub(super) source: Arc<Mutex<SourceState>>,
     pub(super) sender: Arc<Mutex<RtpSender>>,
     pub(super) stats: Arc<Mutex<AudioStats>>,
     pub(super) muted: Arc<std::sync::atomic::AtomicBool>,
@@ -52,8 +52,10 @@ impl SendSide {
     pub(super) async fn run(mut self) {
         let mut ticks = tokio::time::interval(Duration::from_millis(20));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut frame = [0i16; FRAME];
-        let mut payload = Vec::with_capacity(FRAME);
+        // The stream's rate, for this run: the codec's.
+        let rate = self.codec.sample_rate();
+        let mut frame = vec![0i16; frame_len(rate)];
+        let mut payload = Vec::with_capacity(1500);
         // The first packet after a (re)start marks a talkspurt.
         let mut first = true;
         let mut event: Option<(u32, EventPackets)> = None;
@@ -102,12 +104,10 @@ impl SendSide {
                 } else if let Some(f) = feed {
                     f.next_to_send(&mut frame);
                 } else {
-                    let mut guard = lock(&self.source);
-                    let (src, position) = &mut *guard;
-                    src.fill(&mut frame, position);
+                    lock(&self.source).fill(&mut frame, rate);
                 }
                 if let Some(r) = lock(&self.recording).as_mut() {
-                    r.push_sent(&frame);
+                    r.push_sent(&frame, rate);
                 }
                 let clock = self.codec.frame_clock();
                 if self.codec.encode(&frame, &mut payload) {
@@ -151,10 +151,13 @@ pub(super) struct ReceiveSide {
     /// The RTP clock of the codec we expect (the first we receive):
     /// the unit of arrival times and of the jitter buffer's frames.
     pub(super) clock: u32,
+    /// The stream's rate: what the playout decodes to.
+    pub(super) rate: u32,
     /// Our telephone-event payload type.
     pub(super) events: Option<u8>,
-    pub(super) recorded: Arc<Mutex<Vec<i16>>>,
-    pub(super) keep: Arc<std::sync::atomic::AtomicUsize>,
+    pub(super) recorded: Arc<Mutex<Kept>>,
+    /// Seconds of `recorded` to keep.
+    pub(super) keep: Arc<std::sync::atomic::AtomicU32>,
     pub(super) stats: Arc<Mutex<AudioStats>>,
     pub(super) notify: Arc<Mutex<Option<(NotificationCenter, SenderId)>>>,
     pub(super) recording: Arc<Mutex<Option<Recording>>>,
@@ -251,7 +254,7 @@ impl ReceiveSide {
         // ended call left its playout ticking).
         let _playout = AbortOnDrop(tokio::spawn(playout(
             jitter.clone(),
-            StreamDecoders::new(self.formats.clone()),
+            StreamDecoders::new(self.formats.clone(), self.rate),
             (self.recorded.clone(), self.keep.clone()),
             self.recording.clone(),
             self.feed.clone(),
@@ -259,7 +262,7 @@ impl ReceiveSide {
         let mut buf = [0u8; 2048];
         let mut digits = media::dtmf::EventReceiver::default();
         let started = tokio::time::Instant::now();
-        let mut tagged = Vec::with_capacity(FRAME + 1);
+        let mut tagged = Vec::with_capacity(1500);
         let mut timed_out = false;
         let mut latch = Latch::new(self.expected);
         loop {
@@ -333,13 +336,13 @@ impl ReceiveSide {
 async fn playout(
     jitter: Arc<Mutex<JitterBuffer>>,
     mut decoders: StreamDecoders,
-    (recorded, keep): (Arc<Mutex<Vec<i16>>>, Arc<std::sync::atomic::AtomicUsize>),
+    (recorded, keep): (Arc<Mutex<Kept>>, Arc<std::sync::atomic::AtomicU32>),
     recording: Arc<Mutex<Option<Recording>>>,
     feed: Arc<Mutex<Option<Arc<super::port::StreamIo>>>>,
 ) {
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut samples = Vec::with_capacity(FRAME);
+    let mut samples = Vec::new();
     loop {
         ticks.tick().await;
         // After a gap, the next packet (if here) for codecs with FEC.
@@ -366,13 +369,17 @@ async fn playout(
             f.push_received(&samples);
         }
         if let Some(r) = lock(&recording).as_mut() {
-            r.push_received(&samples);
+            r.push_received(&samples, decoders.rate());
         }
         let keep = keep.load(std::sync::atomic::Ordering::Relaxed);
         if keep > 0 {
-            let mut rec = lock(&recorded);
-            if rec.len() + samples.len() <= keep {
-                rec.extend_from_slice(&samples);
+            let mut kept = lock(&recorded);
+            let limit = keep as usize * kept.rate as usize;
+            // A restart at another rate converted what was kept; a frame
+            // of this run's rate, decoded before its abort took, is left
+            // out rather than mixed in at the wrong rate.
+            if kept.rate == decoders.rate() && kept.samples.len() + samples.len() <= limit {
+                kept.samples.extend_from_slice(&samples);
             }
         }
     }
