@@ -133,6 +133,53 @@ async fn options_over_tls_verified_against_the_sip_domain() {
 }
 
 #[tokio::test]
+async fn a_tls_handshake_under_way_counts_against_the_connection_limit() {
+    // A server that takes the TCP connection and never answers the
+    // ClientHello: the handshake stays under way (until its timeout).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let pki = common::pki(SERVER_NAME);
+    let server = tls_server(&pki).await;
+    let addr = server.local_addr(TransportKind::Tls).unwrap();
+    let cfg = EngineConfig {
+        max_connections: 1,
+        tls: TlsSettings {
+            identity: None,
+            roots: vec![pki.ca.clone()],
+            verify_server: true,
+            public_roots: false,
+        },
+        ..EngineConfig::default()
+    };
+    let (c, mut events) = Engine::start(cfg).await.unwrap();
+    let local = c.local_addr(TransportKind::Udp).unwrap();
+    let tls = |addr| Target {
+        addr,
+        transport: TransportKind::Tls,
+    };
+    c.send_request_tls(options(1, local), tls(silent_addr), SERVER_NAME)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The one connection allowed is the handshake under way: a second
+    // destination fails at once instead of opening a second one.
+    let started = std::time::Instant::now();
+    c.send_request_tls(options(2, local), tls(addr), SERVER_NAME)
+        .await
+        .unwrap();
+    assert_eq!(outcome(&mut events).await, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(c.stats().await.unwrap().connections <= 1);
+    drop(silent);
+    c.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn wrong_name_fails_the_transaction_at_once() {
     let pki = common::pki(SERVER_NAME);
     let server = tls_server(&pki).await;
