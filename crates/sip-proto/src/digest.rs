@@ -259,19 +259,7 @@ pub fn authorize(
         let secret = store
             .lookup(realm)
             .ok_or_else(|| AuthError::NoCredentials(realm.clone()))?;
-        let qop = c.param("qop").and_then(|q| {
-            let opts: Vec<String> = q
-                .split(',')
-                .map(|o| o.trim().to_ascii_lowercase())
-                .collect();
-            if opts.iter().any(|o| o == "auth") {
-                Some("auth")
-            } else if opts.iter().any(|o| o == "auth-int") {
-                Some("auth-int")
-            } else {
-                None
-            }
-        });
+        let qop = choose_qop(c.param("qop").as_deref());
         let nc = {
             let n = state.nonce_counts.entry(nonce.to_string()).or_insert(0);
             *n += 1;
@@ -328,6 +316,23 @@ pub fn authorize(
         request.headers.push(answer_header.clone(), value);
     }
     Ok(())
+}
+
+/// The qop to answer a challenge's `qop` options with (RFC 7616 §3.4):
+/// `auth` when offered (no body to hash), else `auth-int`, else none
+/// (the RFC 2069 form).
+pub fn choose_qop(options: Option<&str>) -> Option<&'static str> {
+    let opts: Vec<String> = options?
+        .split(',')
+        .map(|o| o.trim().to_ascii_lowercase())
+        .collect();
+    if opts.iter().any(|o| o == "auth") {
+        Some("auth")
+    } else if opts.iter().any(|o| o == "auth-int") {
+        Some("auth-int")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -465,19 +465,7 @@ impl XcapClient {
                 if best.as_ref().is_some_and(|b| b.algorithm >= algorithm) {
                     continue;
                 }
-                let qop = c.param("qop").and_then(|q| {
-                    let opts: Vec<String> = q
-                        .split(',')
-                        .map(|o| o.trim().to_ascii_lowercase())
-                        .collect();
-                    if opts.iter().any(|o| o == "auth") {
-                        Some("auth")
-                    } else if opts.iter().any(|o| o == "auth-int") {
-                        Some("auth-int")
-                    } else {
-                        None
-                    }
-                });
+                let qop = sip_proto::digest::choose_qop(c.param("qop").as_deref());
                 best = Some(Challenge {
                     realm: c.param("realm").map(|r| r.into_owned()).unwrap_or_default(),
                     nonce: nonce.into_owned(),

@@ -82,6 +82,66 @@ async fn answer_sends(io: &mut TcpStream, text: &str, ours: &str) {
     }
 }
 
+/// A whole SEND from the raw peer to `to`, carrying `body` as `ct`.
+fn raw_send(tid: &str, to: &str, ct: &str, body: &str) -> String {
+    format!(
+        "MSRP {tid} SEND\r\nTo-Path: {to}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
+         Message-ID: msg{tid}\r\nByte-Range: 1-{n}/{n}\r\nContent-Type: {ct}\r\n\r\n{body}\r\n-------{tid}$\r\n",
+        n = body.len()
+    )
+}
+
+/// Our chat answering the raw peer's offer (its `a=setup` is `setup`),
+/// started, and the raw peer connected to the path of our answer.
+struct Answering {
+    _app: sipsimple::application::SipApplication,
+    stream: Arc<dyn MediaStream>,
+    all: Subscription,
+    io: TcpStream,
+    /// Our answer's `a=path` and `a=setup`.
+    path: String,
+    setup: String,
+}
+
+async fn answering(setup: Option<&str>) -> Answering {
+    let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    // Port 9: a placeholder nobody listens on, as an offerer that
+    // connects itself may put there.
+    let offer = sdp(9, setup);
+    let stream = ChatStreamType
+        .new_from_sdp(&settings, &offer, 0)
+        .await
+        .expect("a chat offer");
+    stream
+        .initialize(context(&app), StreamDirection::Incoming)
+        .await
+        .unwrap();
+    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+    let path = answer.attribute("path").unwrap().to_owned();
+    let our_setup = answer.attribute("setup").unwrap_or_default().to_owned();
+    let mut local = sdp(0, None);
+    local.media = vec![answer];
+    stream.start(&local, &offer, 0).unwrap();
+    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
+    let io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
+        .await
+        .unwrap();
+    Answering {
+        _app: app,
+        stream,
+        all,
+        io,
+        path,
+        setup: our_setup,
+    }
+}
+
 /// Our offer of a chat, answered with `setup`; the raw peer listens on
 /// the answer's port. Returns the stream and, when it connected to the
 /// peer, the peer's end of the connection.
@@ -177,11 +237,9 @@ async fn an_answer_of_active_has_the_offerer_wait_for_the_connection() {
     let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
         .await
         .unwrap();
-    let send = format!(
-        "MSRP tra1x SEND\r\nTo-Path: {ours}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
-         Message-ID: msgid1\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\nhello\r\n-------tra1x$\r\n"
-    );
-    io.write_all(send.as_bytes()).await.unwrap();
+    io.write_all(raw_send("tra1x", &ours.to_string(), "text/plain", "hello").as_bytes())
+        .await
+        .unwrap();
     assert!(read_until(&mut io, "MSRP tra1x 200")
         .await
         .contains("MSRP tra1x 200"));
@@ -195,48 +253,20 @@ async fn an_answer_of_active_has_the_offerer_wait_for_the_connection() {
 
 #[tokio::test]
 async fn an_offer_without_setup_is_answered_passive_and_its_offerer_connects() {
-    let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    // The RFC 4975 offerer connects; the port in its path is a
-    // placeholder nobody listens on.
-    let offer = sdp(9, None);
-    let stream = ChatStreamType
-        .new_from_sdp(&settings, &offer, 0)
-        .await
-        .expect("a chat offer");
-    stream
-        .initialize(context(&app), StreamDirection::Incoming)
+    let mut a = answering(None).await;
+    assert_eq!(a.setup, "passive");
+    a.io.write_all(raw_send("trb1x", &a.path, "text/plain", "hey").as_bytes())
         .await
         .unwrap();
-    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
-    assert_eq!(answer.attribute("setup"), Some("passive"));
-    let path = answer.attribute("path").unwrap().to_owned();
-    let mut local = sdp(0, None);
-    local.media = vec![answer];
-    stream.start(&local, &offer, 0).unwrap();
-    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
-    let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
-        .await
-        .unwrap();
-    let send = format!(
-        "MSRP trb1x SEND\r\nTo-Path: {path}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
-         Message-ID: msgid1\r\nByte-Range: 1-3/3\r\nContent-Type: text/plain\r\n\r\nhey\r\n-------trb1x$\r\n"
-    );
-    io.write_all(send.as_bytes()).await.unwrap();
-    assert!(read_until(&mut io, "MSRP trb1x 200")
+    assert!(read_until(&mut a.io, "MSRP trb1x 200")
         .await
         .contains("MSRP trb1x 200"));
-    let seen = until(&mut all, "ChatStreamGotMessage").await;
+    let seen = until(&mut a.all, "ChatStreamGotMessage").await;
     match &seen.last().unwrap().data {
         NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.text(), "hey"),
         other => panic!("{other:?}"),
     }
-    stream.end();
+    a.stream.end();
 }
 
 /// Our chat, connected to the raw peer (which answered `passive` and
@@ -440,38 +470,9 @@ async fn the_peers_responses_and_reports_become_the_spec_notifications() {
 
 #[tokio::test]
 async fn a_send_of_a_type_the_chat_did_not_offer_to_take_gets_415() {
-    let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let offer = sdp(9, Some("active"));
-    let stream = ChatStreamType
-        .new_from_sdp(&settings, &offer, 0)
-        .await
-        .expect("a chat offer");
-    stream
-        .initialize(context(&app), StreamDirection::Incoming)
-        .await
-        .unwrap();
-    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
-    let path = answer.attribute("path").unwrap().to_owned();
-    let mut local = sdp(0, None);
-    local.media = vec![answer];
-    stream.start(&local, &offer, 0).unwrap();
-    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
-    let mut io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
-        .await
-        .unwrap();
-    let send = |tid: &str, ct: &str, body: &str| {
-        format!(
-            "MSRP {tid} SEND\r\nTo-Path: {path}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
-             Message-ID: msg{tid}\r\nByte-Range: 1-{n}/{n}\r\nContent-Type: {ct}\r\n\r\n{body}\r\n-------{tid}$\r\n",
-            n = body.len()
-        )
-    };
+    let a = answering(Some("active")).await;
+    let (mut io, mut all, stream) = (a.io, a.all, a.stream);
+    let send = |tid: &str, ct: &str, body: &str| raw_send(tid, &a.path, ct, body);
     io.write_all(send("png1x", "image/png", "PNGDATA").as_bytes())
         .await
         .unwrap();
