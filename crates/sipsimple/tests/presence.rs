@@ -297,6 +297,57 @@ async fn stopping_the_application_unsubscribes_and_unpublishes() {
     assert!(log.matches("SUBSCRIBE").count() >= 2, "{log}");
 }
 
+/// Disabling one account (the application goes on) ends what it
+/// published and watched, as stopping the application does: the
+/// publication is removed and the subscription ended at Kamailio.
+#[tokio::test]
+async fn disabling_an_account_unsubscribes_and_unpublishes_while_the_application_runs() {
+    let k = start_presence_server();
+    let (app, mut all) = start(&k, "alice", "").await;
+    let alice = account(&app, "alice");
+    alice
+        .publish_presence(&presence("alice", Basic::Open, "here"))
+        .await
+        .unwrap();
+    published(&mut all).await;
+    let watching = alice
+        .watch_presence("sip:alice@sipsimple.test")
+        .await
+        .unwrap();
+    presence_with_note(&mut all, "sip:alice@sipsimple.test", "here").await;
+    let subscribes_before = kamailio::log(&k).matches("SUBSCRIBE").count();
+
+    alice
+        .set("enabled", Some(sipsimple::config::Value::Boolean(false)))
+        .unwrap();
+    alice.save().unwrap();
+    let mut seen = names(&until(&mut all, "SIPAccountDidDeactivate").await)
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    for wanted in ["SIPSubscriptionDidEnd", "SIPPublicationDidEnd"] {
+        if !seen.iter().any(|n| n == wanted) {
+            seen.extend(
+                names(&until(&mut all, wanted).await)
+                    .into_iter()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    assert_eq!(watching.state(), SubscriptionState::Terminated);
+    assert!(
+        !seen.iter().any(|n| n == "SIPApplicationDidEnd"),
+        "{seen:?}"
+    );
+    // Kamailio saw the unsubscribe (a SUBSCRIBE with Expires: 0).
+    let log = kamailio::log(&k);
+    assert!(
+        log.matches("SUBSCRIBE").count() > subscribes_before,
+        "{log}"
+    );
+    app.stop();
+}
+
 /// Refresh over real seconds (the cores' refresh rules are tested on
 /// virtual time): a publication and a subscription asking 4 s each are
 /// refreshed at 3/4 of their expiry, so after 11 s both still hold at
