@@ -155,8 +155,36 @@ async fn push_between(p: &mut Peers, len: usize) {
     assert_eq!(attrs.disposition.as_deref(), Some("attachment"));
     let modified = httpdate::fmt_http_date(std::fs::metadata(&file).unwrap().modified().unwrap());
     assert_eq!(attrs.date, Some(format!("modification:\"{modified}\"")));
-    assert_eq!(finished(&mut p.bob_all).await, None);
+    let bob_seen = until(&mut p.bob_all, "FileTransferStreamDidFinish").await;
+    assert!(matches!(
+        bob_seen.last().unwrap().data,
+        NotificationData::FileTransferStreamDidFinish { error: None }
+    ));
     assert_eq!(finished(&mut p.alice_all).await, None);
+    // FileTransferStreamGotChunk carries the bytes as they are stored,
+    // with the progress (an observer that falls behind may miss some, so
+    // only small files are checked whole).
+    let chunks: Vec<(&[u8], u64, u64)> = bob_seen
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::FileTransferStreamGotChunk {
+                content,
+                transferred_bytes,
+                file_size,
+                ..
+            } => Some((&content[..], *transferred_bytes, *file_size)),
+            _ => None,
+        })
+        .collect();
+    assert!(chunks.iter().all(|(_, _, size)| *size == len as u64));
+    if len > 0 && len <= 1 << 20 {
+        let whole: Vec<u8> = chunks
+            .iter()
+            .flat_map(|(c, _, _)| c.iter().copied())
+            .collect();
+        assert_eq!(whole, std::fs::read(&file).unwrap());
+        assert_eq!(chunks.last().map(|c| c.1), Some(len as u64));
+    }
     let got = theirs.progress();
     let saved = got.saved_to.clone().unwrap();
     assert_eq!(saved, p.inbox.0.join("data.bin"));
