@@ -182,6 +182,18 @@ impl EngineTask {
         self.tls.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
+    /// ICMP errors for datagrams we sent: the client transactions towards
+    /// each destination fail at once with the reason.
+    fn on_udp_errors(&mut self, found: Vec<(SocketAddr, String)>) {
+        for (to, why) in found {
+            let target = Target {
+                addr: to,
+                transport: TransportKind::Udp,
+            };
+            self.fail_clients(target, &why);
+        }
+    }
+
     pub(crate) async fn run(mut self) {
         let mut buf = vec![0u8; 65_535];
         loop {
@@ -206,9 +218,23 @@ impl EngineTask {
                         None => std::future::pending().await,
                     }
                 } => {
-                    if let Ok((n, from)) = r {
-                        let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
-                        self.on_datagram(data, from);
+                    match r {
+                        Ok((n, from)) => {
+                            let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or(&[]));
+                            self.on_datagram(data, from);
+                        }
+                        // An ICMP error also shows here, as the socket's
+                        // pending error, and this branch may be the one
+                        // that woke on it: the next read then finds
+                        // nothing and clears the readiness the error
+                        // queue's branch waits for (epoll reports the
+                        // queue's edge once). Its entries are read now.
+                        Err(_) => {
+                            if let Some(s) = &udp {
+                                let found = super::udp_errors::read(&**s).unwrap_or_default();
+                                self.on_udp_errors(found);
+                            }
+                        }
                     }
                 },
                 errors = async {
@@ -218,15 +244,7 @@ impl EngineTask {
                             .await,
                         None => std::future::pending().await,
                     }
-                } => {
-                    for (to, why) in errors.unwrap_or_default() {
-                        let target = Target {
-                            addr: to,
-                            transport: TransportKind::Udp,
-                        };
-                        self.fail_clients(target, &why);
-                    }
-                },
+                } => self.on_udp_errors(errors.unwrap_or_default()),
                 a = async {
                     match &self.tcp {
                         Some(l) => l.accept().await,
