@@ -10,8 +10,13 @@ fuzz_target!(|data: &[u8]| {
     // RFC 5547 attributes: what parses prints back to the same value.
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(fs) = sdp::FileSelector::parse(text) {
-            let again = sdp::FileSelector::parse(&fs.sdp_repr()).expect("printed selector must parse");
-            assert_eq!(again, fs);
+            let printed = fs.sdp_repr();
+            // Printing never lengthens the text but for `sha1` spelled
+            // `sha-1`; at the length bound that byte may refuse it.
+            if printed.len() <= 8 * 1024 {
+                let again = sdp::FileSelector::parse(&printed).expect("printed selector must parse");
+                assert_eq!(again, fs);
+            }
         }
         if let Ok(r) = sdp::FileRange::parse(text) {
             assert_eq!(sdp::FileRange::parse(&r.to_value()), Ok(r));

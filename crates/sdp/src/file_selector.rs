@@ -29,6 +29,10 @@ pub enum FileSelectorError {
     BadHash(String),
     #[error("bad file type {0:?}")]
     BadType(String),
+    #[error("{0} is a token, not a quoted string")]
+    Quoted(&'static str),
+    #[error("a control character in the file name (it must be %-encoded)")]
+    RawControlInName,
     #[error("bad file-range {0:?}")]
     BadRange(String),
     #[error("selector {0:?} has no value")]
@@ -100,7 +104,15 @@ impl FileSelector {
                 }
             };
             let quoted = after.starts_with('"');
-            match name.to_ascii_lowercase().as_str() {
+            let key = name.to_ascii_lowercase();
+            // RFC 5547 §5: only the name is a quoted string; a quoted size,
+            // type or hash could hold spaces its printed form cannot carry.
+            if quoted {
+                if let Some(token) = ["size", "type", "hash"].into_iter().find(|t| *t == key) {
+                    return Err(FileSelectorError::Quoted(token));
+                }
+            }
+            match key.as_str() {
                 "name" if quoted => fs.name = Some(decode_name(raw)?),
                 "size" => {
                     let size = raw
@@ -179,6 +191,12 @@ fn parse_hash(raw: &str) -> Result<FileHash, FileSelectorError> {
 }
 
 fn decode_name(raw: &str) -> Result<String, FileSelectorError> {
+    // Raw CR, LF and NUL cannot travel in an SDP line; refusing them also
+    // keeps the printed selector (which %-encodes them) no longer than the
+    // text it was read from, so what parsed once always parses again.
+    if raw.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(FileSelectorError::RawControlInName);
+    }
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -248,6 +266,27 @@ impl FileRange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_tokens_and_raw_control_characters_are_refused_so_printing_round_trips() {
+        // Both once parsed and printed to text that did not parse again
+        // (a fuzz run found the first): `type:a b/c` reads as type `a`.
+        assert_eq!(
+            FileSelector::parse("type:\"a b/c\""),
+            Err(FileSelectorError::Quoted("type"))
+        );
+        assert_eq!(
+            FileSelector::parse("hash:\"a b:00\""),
+            Err(FileSelectorError::Quoted("hash"))
+        );
+        assert_eq!(
+            FileSelector::parse("name:\"a\0b\""),
+            Err(FileSelectorError::RawControlInName)
+        );
+        let fs = FileSelector::parse("name:\"%22q%25%0D\" other:\"x y\" size:007").unwrap();
+        assert_eq!(fs.name.as_deref(), Some("\"q%\r"));
+        assert_eq!(FileSelector::parse(&fs.sdp_repr()), Ok(fs));
+    }
 
     #[test]
     fn rfc5547_examples() {
