@@ -802,3 +802,7 @@ impl SessionManager {
         inner.admitting = inner.admitting.saturating_sub(1);
     }
 }
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod tests;
