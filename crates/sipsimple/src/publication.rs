@@ -4,7 +4,8 @@
 //! The protocol (entity tags, refresh with SIP-If-Match, modify, remove,
 //! 412 recovery, 423, digest) is the sans-IO
 //! [`sip_proto::publication::Publisher`]; this task sends its PUBLISHes
-//! one at a time through the first hop the caller found, refreshes when
+//! one at a time through the first hops the caller found (on to the next
+//! one when a hop fails or answers 503, RFC 3263 §4.3), refreshes when
 //! told, retries after a failure that says when, and posts the
 //! SIPPublication* notifications.
 
@@ -155,10 +156,17 @@ impl Publication {
             services: services.clone(),
             center: center.clone(),
             shared: shared.clone(),
-            target: Target {
-                addr: first.socket_addr(),
-                transport: first.transport,
-            },
+            // The Via names the first hop's transport: the others of that
+            // transport are where a failover may go.
+            targets: routes
+                .iter()
+                .filter(|r| r.transport == first.transport)
+                .map(|r| Target {
+                    addr: r.socket_addr(),
+                    transport: r.transport,
+                })
+                .collect(),
+            current: 0,
             tls_name,
             body: None,
             refresh_at: None,
@@ -203,7 +211,10 @@ struct Task {
     services: Services,
     center: NotificationCenter,
     shared: Arc<Shared>,
-    target: Target,
+    /// The first hops in RFC 3263 order, and the one that answered last:
+    /// it holds our entity tag, so refreshes go there first.
+    targets: Vec<Target>,
+    current: usize,
     tls_name: Option<String>,
     /// What we mean to publish (sent again after a failure).
     body: Option<Body>,
@@ -223,13 +234,41 @@ impl Task {
         *lock(&self.shared.state) = state;
     }
 
-    async fn send(&self, request: Request) -> Result<Option<Response>, EngineError> {
-        let mut answers = self
-            .services
-            .engine
-            .request(request, self.target, self.tls_name.as_deref())
-            .await?;
-        Ok(answers.final_response().await)
+    /// The final response to `request`: from the current hop, else
+    /// (RFC 3263 §4.3: no answer, a transport failure or 503) from the
+    /// next ones in turn. `None` when none answered.
+    async fn send(&mut self, request: Request) -> Result<Option<Response>, EngineError> {
+        let count = self.targets.len();
+        let mut unavailable = None;
+        for attempt in 0..count {
+            let index = (self.current + attempt) % count;
+            let Some(target) = self.targets.get(index).copied() else {
+                break;
+            };
+            let sent = self
+                .services
+                .engine
+                .request(
+                    crate::engine::rebranched(&request, attempt),
+                    target,
+                    self.tls_name.as_deref(),
+                )
+                .await;
+            let answer = match sent {
+                Err(EngineError::Stopped) => return Err(EngineError::Stopped),
+                Err(_) => None,
+                Ok(mut answers) => answers.final_response().await,
+            };
+            match answer {
+                Some(r) if r.status.code() == 503 && attempt + 1 < count => unavailable = Some(r),
+                Some(r) => {
+                    self.current = index;
+                    return Ok(Some(r));
+                }
+                None => {}
+            }
+        }
+        Ok(unavailable)
     }
 
     /// One round: `request` and its follow-ups until an outcome. False

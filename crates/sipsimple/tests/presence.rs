@@ -411,3 +411,109 @@ async fn short_publications_and_subscriptions_are_refreshed_in_time() {
     app.stop();
     until(&mut all, "SIPApplicationDidEnd").await;
 }
+
+/// A scripted overloaded server on UDP: every request gets 503 Service
+/// Unavailable; the methods it saw are kept.
+async fn unavailable_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use sip_proto::{Message, Response, StatusCode};
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let Ok(Message::Request(r)) = Message::parse(bytes::Bytes::copy_from_slice(&buf[..n]))
+            else {
+                continue;
+            };
+            log.lock().unwrap().push(r.method.as_str().to_owned());
+            let resp = Response::for_request(&r, StatusCode::new(503).unwrap(), Some("busy"));
+            let _ = socket
+                .send_to(&Message::Response(resp).to_bytes(), from)
+                .await;
+        }
+    });
+    (port, seen)
+}
+
+/// RFC 3263 §4.3 for event services: the domain's SRV records put an
+/// overloaded server (503) before Kamailio; the account's PUBLISH and
+/// SUBSCRIBE each go on to Kamailio, the publication succeeds and the
+/// subscription brings back what was published. Without failover both
+/// would fail with the 503.
+#[tokio::test]
+async fn publications_and_subscriptions_fail_over_past_a_server_that_answers_503() {
+    use sipsimple::subscription::SubscriptionOptions;
+    let k = start_presence_server();
+    let (busy, busy_saw) = unavailable_server().await;
+    let zone = [
+        "--host-record=busy.sipsimple.test,127.0.0.1".to_owned(),
+        "--host-record=presence.sipsimple.test,127.0.0.1".to_owned(),
+        format!("--srv-host=_sip._udp.{DOMAIN},busy.{DOMAIN},{busy},10,0"),
+        format!(
+            "--srv-host=_sip._udp.{DOMAIN},presence.{DOMAIN},{},20,0",
+            k.udp
+        ),
+    ];
+    let dns = common::dnsmasq(DOMAIN, &zone).await;
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\ndns.nameservers = [\"{}\"]\n\
+         [sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
+         [accounts.\"alice@{DOMAIN}\"]\nenabled = true\n\
+         auth.password = \"secret\"\nregistration.enabled = false\n",
+        dns.addr
+    );
+    let app = SipApplication::new();
+    let mut all = app.notification_center().subscribe(Filter::all());
+    app.start(MemoryBackend::with(text.parse().unwrap()))
+        .await
+        .unwrap();
+    let alice = account(&app, "alice");
+    let p = alice
+        .publish_event(
+            &format!("sip:alice@{DOMAIN}"),
+            PublicationOptions {
+                event: "presence".into(),
+                expires: 600,
+                credentials: None,
+                tls_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    p.publish(
+        "application/pidf+xml",
+        presence("alice", Basic::Open, "past the busy one").to_xml(),
+    );
+    published(&mut all).await;
+    let _watching = alice
+        .subscribe_with(
+            &format!("sip:alice@{DOMAIN}"),
+            SubscriptionOptions::new("presence", &["application/pidf+xml"]),
+        )
+        .await
+        .unwrap();
+    // Kamailio's NOTIFY carries what the PUBLISH gave it (the first
+    // NOTIFY may come before the state is read: wait for the note).
+    let mut seen = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), all.next())
+            .await
+            .unwrap_or_else(|_| panic!("no NOTIFY with the note; saw {:?}", names(&seen)))
+            .expect("center alive");
+        assert!(n.name() != "SIPSubscriptionDidFail", "{:?}", names(&seen));
+        if let NotificationData::SIPSubscriptionGotNotify { body, .. } = &n.data {
+            if String::from_utf8_lossy(body).contains("past the busy one") {
+                break;
+            }
+        }
+        seen.push(n);
+    }
+    // Each was first refused by the busy server: the failover was taken.
+    let saw = busy_saw.lock().unwrap().clone();
+    assert!(saw.contains(&"PUBLISH".to_owned()), "{saw:?}");
+    assert!(saw.contains(&"SUBSCRIBE".to_owned()), "{saw:?}");
+    app.stop();
+    until(&mut all, "SIPApplicationDidEnd").await;
+}

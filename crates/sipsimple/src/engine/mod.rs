@@ -19,6 +19,7 @@ pub use tls::{TlsError, TlsSettings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use sip_proto::headers::HeaderName;
 use sip_proto::transaction::{ClientKey, Event, ServerKey, Target, TimerConfig};
 use sip_proto::{Limits, Message, Request, Response};
 use tokio::sync::{mpsc, oneshot};
@@ -228,6 +229,37 @@ pub fn transport_param(t: TransportKind) -> &'static str {
 /// A top Via without its branch: `SIP/2.0/UDP host:port;rport`.
 pub fn via_without_branch(t: TransportKind, local: SocketAddr) -> String {
     format!("SIP/2.0/{} {};rport", t.via_name(), host_port(local))
+}
+
+/// `request` for another hop of an RFC 3263 failover (§4.3: a new
+/// request, hence a new client transaction): its top Via's branch gets
+/// `-N` so the transaction the last hop left (UDP's Timer K after a 503)
+/// does not collide with this one.
+pub(crate) fn rebranched(request: &Request, attempt: usize) -> Request {
+    let mut r = request.clone();
+    if attempt == 0 {
+        return r;
+    }
+    let Some(via) = r
+        .headers
+        .get_str(&HeaderName::Via)
+        .map(|v| v.split(',').next().unwrap_or(v).trim().to_owned())
+    else {
+        return r;
+    };
+    let lower = via.to_ascii_lowercase();
+    if let Some(at) = lower.find(";branch=") {
+        let start = at + ";branch=".len();
+        let end = via
+            .get(start..)
+            .and_then(|rest| rest.find([';', ' ', '\t']))
+            .map_or(via.len(), |e| start + e);
+        if let (Some(head), Some(tail)) = (via.get(..end), via.get(end..)) {
+            let value = format!("{head}-{attempt}{tail}");
+            r.headers.replace_first_element(&HeaderName::Via, &value);
+        }
+    }
+    r
 }
 
 /// A handle to a running engine. Cloning is cheap; the engine stops when
@@ -498,4 +530,29 @@ fn mask_uri_passwords(line: &str) -> String {
     }
     out.push_str(&line[done..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failover_attempt_gets_its_own_branch_and_keeps_the_rest_of_the_via() {
+        let text = "PUBLISH sip:a@example.test SIP/2.0\r\n\
+                    Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKab1;rport\r\n\
+                    From: <sip:a@example.test>;tag=f\r\nTo: <sip:a@example.test>\r\n\
+                    Call-ID: c\r\nCSeq: 1 PUBLISH\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+        let Ok(Message::Request(r)) = Message::parse(text.as_bytes().to_vec()) else {
+            panic!("did not parse");
+        };
+        assert_eq!(
+            rebranched(&r, 0).headers.get_str(&HeaderName::Via),
+            r.headers.get_str(&HeaderName::Via)
+        );
+        let again = rebranched(&r, 2);
+        assert_eq!(
+            again.headers.get_str(&HeaderName::Via),
+            Some("SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKab1-2;rport")
+        );
+    }
 }

@@ -466,8 +466,8 @@ impl Task {
 
 /// The final response to `request` (a 408 built here when none came),
 /// and whether the engine has stopped. Outside a dialog it tries
-/// `routes` in order while a route fails at the transport (RFC 3263
-/// §4.3); inside one it goes to the dialog's next hop.
+/// `routes` in order while a route fails at the transport or answers 503
+/// (RFC 3263 §4.3); inside one it goes to the dialog's next hop.
 pub(super) async fn exchange(
     services: &Services,
     routes: Vec<Route>,
@@ -493,20 +493,27 @@ pub(super) async fn exchange(
             .ok()
             .and_then(|u| u.as_sip().map(|s| s.host.to_string()))
     });
-    for target in targets {
+    let mut unavailable = None;
+    let last = targets.len().saturating_sub(1);
+    for (attempt, target) in targets.into_iter().enumerate() {
+        let attempt_request = crate::engine::rebranched(&request, attempt);
         match services
             .engine
-            .request(request.clone(), target, name.as_deref())
+            .request(attempt_request, target, name.as_deref())
             .await
         {
-            Ok(mut answers) => {
-                if let Some(r) = answers.final_response().await {
-                    return (r, false);
-                }
-            }
+            Ok(mut answers) => match answers.final_response().await {
+                // §4.3: a 503 sends the request on to the next hop too.
+                Some(r) if r.status.code() == 503 && attempt < last => unavailable = Some(r),
+                Some(r) => return (r, false),
+                None => {}
+            },
             Err(EngineError::Stopped) => return (timeout_response(&request), true),
             Err(_) => {}
         }
     }
-    (timeout_response(&request), false)
+    (
+        unavailable.unwrap_or_else(|| timeout_response(&request)),
+        false,
+    )
 }
