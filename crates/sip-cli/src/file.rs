@@ -128,6 +128,19 @@ pub(crate) async fn follow_transfer(
                         NotificationData::SIPSessionDidEnd { originator, .. } => {
                             if result.is_none() {
                                 out(&format!("the session ended ({originator} hung up)\n"))?;
+                                // An end before the stream finished is a
+                                // success only if every byte was confirmed
+                                // (sent) or the file saved (received).
+                                let p = stream.progress();
+                                let whole = match stream.direction() {
+                                    TransferDirection::Receive => p.saved_to.is_some(),
+                                    TransferDirection::Send => p.transferred_bytes >= size,
+                                };
+                                if !whole {
+                                    result = Some(Some(format!(
+                                        "the {originator} party ended the session before the whole file was confirmed"
+                                    )));
+                                }
                             }
                             break;
                         }

@@ -70,12 +70,20 @@ fn sip(cfg: &Path) -> Command {
 /// parallel test run another process may take it first (the listener
 /// then exits at once), so a few ports are tried.
 fn listen_on_a_free_port(dir: &Path, msrp: &str, args: impl Fn(&mut Command)) -> (Proc, u16) {
+    listen_with(dir, msrp, |bob| {
+        let mut c = sip(bob);
+        args(&mut c);
+        c
+    })
+}
+
+/// [`listen_on_a_free_port`] with the command built by `command` from
+/// bob's configuration file.
+fn listen_with(dir: &Path, msrp: &str, command: impl Fn(&Path) -> Command) -> (Proc, u16) {
     for _ in 0..5 {
         let port = free_udp_port();
         let bob = config(dir, "bob", port, msrp);
-        let mut c = sip(&bob);
-        args(&mut c);
-        let mut listener = Proc::start(c);
+        let mut listener = Proc::start(command(&bob));
         // Generous: a loaded machine runs hundreds of tests beside it.
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -339,4 +347,62 @@ fn get_file_pulls_from_an_sdk_application() {
     );
     let bob = rt.block_on(server).unwrap();
     rt.block_on(async move { bob.stop() });
+}
+
+/// A disk that fills up under a transfer (here a file size limit,
+/// `ulimit -f`, with SIGXFSZ ignored so the write fails with EFBIG as a
+/// full disk fails with ENOSPC): the listener says which file could not
+/// be written and why, keeps what it received in its `.part` file, and
+/// goes on listening; the sender exits 1 without claiming the file was
+/// delivered.
+#[test]
+fn a_receiver_whose_disk_fills_up_says_so_keeps_the_part_and_goes_on() {
+    let dir = Dir::new("full-disk");
+    let inbox = dir.0.join("inbox");
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let file = dir.0.join("big.bin");
+    std::fs::write(&file, data(600_000)).unwrap();
+    let (mut listener, port) = listen_with(&dir.0, "tcp", |bob| {
+        let mut c = Command::new("bash");
+        // 200 blocks of 1 KiB: the config and the first 200 KiB fit.
+        // Its errors join its output, where the test reads.
+        c.args(["-c", "trap '' XFSZ; ulimit -f 200; exec \"$0\" \"$@\" 2>&1"])
+            .arg(env!("CARGO_BIN_EXE_sip"))
+            .arg("--config")
+            .arg(bob)
+            .args(["listen", "--accept-files"])
+            .arg(&inbox);
+        c
+    });
+    let mut c = sip(&alice);
+    c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
+        .arg(&file);
+    let mut sender = Proc::start(c);
+    assert_eq!(sender.exit_code(60), Some(1), "{:?}", sender.seen);
+    assert!(
+        !sender.seen.iter().any(|l| l.contains("the peer confirmed")),
+        "{:?}",
+        sender.seen
+    );
+    listener.wait_for("incoming file from", 15);
+    let failed = listener.wait_for("the file transfer failed", 15);
+    assert!(failed.contains("File too large"), "{failed}");
+    // What arrived is kept, whole up to the limit, for a resume.
+    let parts: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    let part = std::fs::read(&parts[0]).unwrap();
+    assert_eq!(part.len(), 200 * 1024);
+    assert_eq!(part[..], data(600_000)[..part.len()]);
+    assert!(!inbox.join("big.bin").exists());
+    // The listener is still up, listening for the next.
+    assert_eq!(
+        listener.child.try_wait().unwrap(),
+        None,
+        "{:?}",
+        listener.seen
+    );
 }
