@@ -22,7 +22,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp codec invite msrp msrp_session msrp_uri cpim payload_xml subscription presence srtp"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp codec invite msrp msrp_session msrp_uri cpim payload_xml subscription publication presence srtp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -55,6 +55,10 @@ for t in $targets; do
       done ;;
     # A Subscription-State value, then a NOTIFY the subscriber core matches.
     subscription) printf 'terminated;reason=probation;retry-after=30\0NOTIFY sip:a@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bKn1\r\nFrom: <sip:b@example.test>;tag=nt\r\nTo: <sip:a@example.test>;tag=ft\r\nCall-ID: fuzz\r\nCSeq: 1 NOTIFY\r\nMax-Forwards: 70\r\nContact: <sip:b@127.0.0.1:5061>\r\nEvent: presence\r\nSubscription-State: active;expires=600\r\nContent-Length: 0\r\n\r\n' >"fuzz/corpus/$t/notify.dat" ;;
+    # Responses to PUBLISH (two status bytes, a header byte, its value;
+    # no NUL inside a piece): 401 with a challenge, 200 with an entity
+    # tag, 423 with Min-Expires, 412, 503 with Retry-After.
+    publication) printf '\x01\x2d\x04Digest realm="r", nonce="n"\0\x02\xbc\x06et1\0\x01\x43\x021200\0\x01\x38\x06x\0\x01\x93\x0330' >"fuzz/corpus/$t/rounds.bin" ;;
     # Packets libsrtp protected (the vectors of crates/media/tests/srtp.rs).
     srtp) python3 -c '
 import sys

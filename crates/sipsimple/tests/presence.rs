@@ -85,6 +85,27 @@ async fn presence_with_note(all: &mut Subscription, uri: &str, note: &str) -> Pr
     }
 }
 
+/// Alice publishes her presence with `note`, asking `expires` seconds.
+async fn publish_own(alice: &sipsimple::account::Account, expires: u32, note: &str) -> Publication {
+    let p = alice
+        .publish_event(
+            &format!("sip:alice@{DOMAIN}"),
+            PublicationOptions {
+                event: "presence".into(),
+                expires,
+                credentials: None,
+                tls_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    p.publish(
+        "application/pidf+xml",
+        presence("alice", Basic::Open, note).to_xml(),
+    );
+    p
+}
+
 async fn published(all: &mut Subscription) {
     let seen = until(all, "SIPPublicationDidSucceed").await;
     assert!(
@@ -360,22 +381,7 @@ async fn short_publications_and_subscriptions_are_refreshed_in_time() {
     let k = start_presence_server();
     let (app, mut all) = start(&k, "alice", "").await;
     let alice = account(&app, "alice");
-    let p = alice
-        .publish_event(
-            &format!("sip:alice@{DOMAIN}"),
-            PublicationOptions {
-                event: "presence".into(),
-                expires: 4,
-                credentials: None,
-                tls_name: None,
-            },
-        )
-        .await
-        .unwrap();
-    p.publish(
-        "application/pidf+xml",
-        presence("alice", Basic::Open, "refreshed").to_xml(),
-    );
+    let p = publish_own(&alice, 4, "refreshed").await;
     published(&mut all).await;
     let mut options = SubscriptionOptions::new("presence", &["application/pidf+xml"]);
     options.expires = 4;
@@ -470,22 +476,7 @@ async fn publications_and_subscriptions_fail_over_past_a_server_that_answers_503
         .await
         .unwrap();
     let alice = account(&app, "alice");
-    let p = alice
-        .publish_event(
-            &format!("sip:alice@{DOMAIN}"),
-            PublicationOptions {
-                event: "presence".into(),
-                expires: 600,
-                credentials: None,
-                tls_name: None,
-            },
-        )
-        .await
-        .unwrap();
-    p.publish(
-        "application/pidf+xml",
-        presence("alice", Basic::Open, "past the busy one").to_xml(),
-    );
+    let _publication = publish_own(&alice, 600, "past the busy one").await;
     published(&mut all).await;
     let _watching = alice
         .subscribe_with(
