@@ -5,7 +5,9 @@
 //! and bob, publish (RFC 3903) and watch (RFC 6665, RFC 3856) each
 //! other; alice's watcher info (RFC 3857) shows bob watching; a
 //! message-summary published to Kamailio reaches alice's voicemail
-//! subscription (RFC 3842); deactivating unsubscribes.
+//! subscription (RFC 3842); deactivating unsubscribes. With pua and
+//! pua_usrloc, Kamailio publishes a registered user's presence itself;
+//! the event services fail over past a server that answers 503.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use sipsimple::subscription::SubscriptionState;
 mod common;
 mod kamailio;
 use common::{names, until};
-use kamailio::{start_presence_server, Kamailio};
+use kamailio::{start_presence_server, start_presence_server_with_pua, Kamailio};
 
 const DOMAIN: &str = "sipsimple.test";
 
@@ -60,12 +62,28 @@ fn presence(user: &str, basic: Basic, note: &str) -> Presence {
 /// `note` (earlier ones, e.g. while pending or before the publication
 /// arrived, are skipped).
 async fn presence_with_note(all: &mut Subscription, uri: &str, note: &str) -> Presence {
+    presence_where(all, uri, note, |p| {
+        p.tuples
+            .iter()
+            .any(|t| t.notes.iter().any(|x| x.text == note))
+    })
+    .await
+}
+
+/// The first SIPAccountGotPresenceState of `uri` whose document passes
+/// `wanted` (`what` names it for the failure message).
+async fn presence_where(
+    all: &mut Subscription,
+    uri: &str,
+    what: &str,
+    wanted: impl Fn(&Presence) -> bool,
+) -> Presence {
     let mut seen: Vec<Notification> = Vec::new();
     loop {
         let n = tokio::time::timeout(Duration::from_secs(30), all.next())
             .await
             .unwrap_or_else(|_| {
-                panic!("no presence of {uri} with {note:?}; saw {:?}", names(&seen))
+                panic!("no presence of {uri} with {what:?}; saw {:?}", names(&seen))
             })
             .expect("center alive");
         if let NotificationData::SIPAccountGotPresenceState {
@@ -73,11 +91,7 @@ async fn presence_with_note(all: &mut Subscription, uri: &str, note: &str) -> Pr
             presence: Some(p),
         } = &n.data
         {
-            let has = p
-                .tuples
-                .iter()
-                .any(|t| t.notes.iter().any(|x| x.text == note));
-            if got == uri && has {
+            if got == uri && wanted(p) {
                 return (**p).clone();
             }
         }
@@ -507,4 +521,56 @@ async fn publications_and_subscriptions_fail_over_past_a_server_that_answers_503
     assert!(saw.contains(&"SUBSCRIBE".to_owned()), "{saw:?}");
     app.stop();
     until(&mut all, "SIPApplicationDidEnd").await;
+}
+
+/// Kamailio's pua and pua_usrloc (the issue's presence server with pua):
+/// bob only registers, never publishes; Kamailio publishes his presence
+/// from his registration, and alice, watching him, sees him open. When
+/// bob's account stops (unregisters), alice sees him no longer open.
+#[tokio::test]
+async fn a_registered_user_who_never_publishes_is_seen_open_through_kamailios_pua() {
+    let k = start_presence_server_with_pua();
+    let (alice_app, mut alice_all) = start(&k, "alice", "").await;
+    let alice = account(&alice_app, "alice");
+    let bob_uri = format!("sip:bob@{DOMAIN}");
+    let _watching = alice.watch_presence(&bob_uri).await.unwrap();
+    let text = format!(
+        "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
+         [accounts.\"bob@{DOMAIN}\"]\nenabled = true\n\
+         auth.password = \"secret\"\n\
+         sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n",
+        k.udp
+    );
+    let bob_app = SipApplication::new();
+    let mut bob_all = bob_app.notification_center().subscribe(Filter::all());
+    bob_app
+        .start(MemoryBackend::with(text.parse().unwrap()))
+        .await
+        .unwrap();
+    until(&mut bob_all, "SIPAccountRegistrationDidSucceed").await;
+    let open = presence_where(&mut alice_all, &bob_uri, "basic open", |p| {
+        p.tuples.iter().any(|t| t.status.basic == Some(Basic::Open))
+    })
+    .await;
+    // (pua_usrloc writes the entity without its scheme.)
+    assert!(
+        open.entity.ends_with(&format!("bob@{DOMAIN}")),
+        "{}",
+        open.entity
+    );
+    // Kamailio published it: bob's application sent no PUBLISH.
+    let log = kamailio::log(&k);
+    assert!(log.contains(&format!("PUBLISH {bob_uri}")), "{log}");
+    bob_app.stop();
+    until(&mut bob_all, "SIPApplicationDidEnd").await;
+    presence_where(&mut alice_all, &bob_uri, "not open", |p| {
+        !p.tuples.iter().any(|t| t.status.basic == Some(Basic::Open))
+    })
+    .await;
+    // ... which came of the unregister (a REGISTER after the two of the
+    // registration: the challenged one and its answer).
+    let log = kamailio::log(&k);
+    assert!(log.matches("REGISTER ").count() >= 3, "{log}");
+    alice_app.stop();
+    until(&mut alice_all, "SIPApplicationDidEnd").await;
 }

@@ -150,6 +150,17 @@ pub fn start_presence_server_with_xcap() -> Kamailio {
     )
 }
 
+/// [`start_presence_server`] that is also the users' registrar and
+/// publishes each registered user's presence itself (presence.cfg's
+/// `WITH_PUA`: pua + pua_usrloc, basic open while registered).
+pub fn start_presence_server_with_pua() -> Kamailio {
+    start_presence_server_args(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/presence.cfg"),
+        64,
+        &["-A", "WITH_PUA"],
+    )
+}
+
 /// The XCAP root of [`start_presence_server_with_xcap`].
 pub fn xcap_root(k: &Kamailio) -> String {
     format!("http://127.0.0.1:{}/xcap-root", k.tcp)
@@ -193,6 +204,7 @@ fn start_presence_server_args(cfg: &std::path::Path, shm_mib: u32, args: &[&str]
         "active_watchers",
         "watchers",
         "xcap",
+        "pua",
     ] {
         std::fs::copy(format!("{tables}/{t}"), db.join(t))
             .unwrap_or_else(|e| panic!("{tables}/{t} (the kamailio package has it): {e}"));
