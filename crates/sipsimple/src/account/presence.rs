@@ -4,6 +4,8 @@
 //! own watchers when `presence.enabled` (the `presence.winfo` event,
 //! SIPAccountGotPresenceWinfo) and its voicemail when
 //! `message_summary.enabled` (RFC 3842, SIPAccountGotMessageSummary).
+//! With `presence.subscribe_rls` the watched contacts are one resource
+//! list behind one subscription instead (RFC 4662, `account::rls`).
 //!
 //! Every request leaves with the account's identity: through the
 //! outbound proxy when one is set (else the target's RFC 3263 routes),
