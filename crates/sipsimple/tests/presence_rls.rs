@@ -365,3 +365,23 @@ async fn deactivating_the_account_unsubscribes_the_list() {
     assert_eq!(carol_app.event_dialogs().len(), 0);
     carol_app.stop();
 }
+
+/// The list lives on the XCAP server: without one, watching through the
+/// RLS is refused (nothing subscribed, nothing kept).
+#[tokio::test]
+async fn without_xcap_the_list_cannot_be_kept() {
+    let k = start_rls_server();
+    let (app, _all) = start(
+        &k,
+        "carol",
+        "presence.subscribe_rls = true\nxcap.enabled = false\n",
+    )
+    .await;
+    let carol = account(&app, "carol");
+    let err = carol.watch_presence(&uri("alice")).await.unwrap_err();
+    assert!(err.contains("XCAP is not configured"), "{err}");
+    assert!(carol.watched_contacts().is_empty());
+    assert!(carol.presence_list_subscription().is_none());
+    assert_eq!(app.event_dialogs().len(), 0);
+    app.stop();
+}
