@@ -1,6 +1,7 @@
 //! The presence-era payload parsers (PIDF/RPID, watcher-info, dialog-info,
-//! resource lists, RLMI, message summary): never panic; every document that
-//! parses prints to a document that parses to the same value.
+//! resource lists, RLS services, RLMI, message summary): never panic;
+//! every document that parses prints to a document that parses to the
+//! same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +10,7 @@ use payloads::message_summary::{MessageSummary, SummaryLimits};
 use payloads::pidf::Presence;
 use payloads::resource_lists::ResourceLists;
 use payloads::rlmi::Rlmi;
+use payloads::rls_services::RlsServices;
 use payloads::watcherinfo::WatcherInfo;
 use payloads::xml::XmlLimits;
 
@@ -35,6 +37,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(d) = Rlmi::parse(data, &limits) {
         assert_eq!(Rlmi::parse(&d.to_bytes(), &relaxed), Ok(d));
+    }
+    if let Ok(d) = RlsServices::parse(data, &limits) {
+        assert_eq!(RlsServices::parse(&d.to_bytes(), &relaxed), Ok(d));
     }
     let unbounded = SummaryLimits {
         max_size: usize::MAX,

@@ -30,6 +30,7 @@ fn subscriber() -> Subscriber {
             event_id: None,
             accept: vec!["application/pidf+xml".into()],
             expires: 600,
+            supported: Vec::new(),
             // What a seed NOTIFY can match.
             call_id: "fuzz".into(),
             from_tag: "ft".into(),

@@ -7,7 +7,8 @@
 //! with the data model of RFC 4479 and the RPID extensions of RFC 4480
 //! ([`pidf`]), watcher information (RFC 3857/3858, [`watcherinfo`]),
 //! dialog state (RFC 4235, [`dialog_info`]), resource lists (RFC 4826,
-//! [`resource_lists`]) and the resource list meta-information of list
+//! [`resource_lists`]) and the RLS services that name them (RFC 4826
+//! §4, [`rls_services`]), the resource list meta-information of list
 //! notifications (RFC 4662, [`rlmi`]), the presence authorization rules
 //! kept on an XCAP server (RFC 5025 on RFC 4745, [`pres_rules`]) — the
 //! message summary of message waiting indication (RFC 3842,
@@ -52,6 +53,7 @@ pub mod pidf;
 pub mod pres_rules;
 pub mod resource_lists;
 pub mod rlmi;
+pub mod rls_services;
 pub mod watcherinfo;
 pub mod xml;
 pub use datetime::{DateTime, DateTimeError, Offset};

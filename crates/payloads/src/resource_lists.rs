@@ -179,7 +179,10 @@ impl List {
         out
     }
 
-    fn read(el: &XmlElement) -> Result<List, XmlError> {
+    /// Reads a `<list>` (of this namespace or, in an rls-services
+    /// service, of that one: its members are of this namespace either
+    /// way).
+    pub(crate) fn read(el: &XmlElement) -> Result<List, XmlError> {
         let mut members = Vec::new();
         let (display_name, extensions) = read_children(el, |child| {
             if child.ns != NAMESPACE {
@@ -221,7 +224,13 @@ impl List {
     }
 
     fn to_element(&self) -> XmlElement {
-        let mut el = XmlElement::new(NAMESPACE, "list");
+        self.to_element_in(NAMESPACE)
+    }
+
+    /// The list as a `<list>` element of namespace `ns`, its members of
+    /// this one (RFC 4826 §4.2 puts a service's list in rls-services).
+    pub(crate) fn to_element_in(&self, ns: &str) -> XmlElement {
+        let mut el = XmlElement::new(ns, "list");
         if let Some(n) = &self.name {
             el = el.with_attr("name", n);
         }

@@ -52,8 +52,19 @@ impl Multipart {
     }
 
     /// Parses `body` whose Content-Type is `content_type` (a multipart type
-    /// with a boundary parameter).
+    /// with a boundary parameter), at most [`MAX_PARTS`] parts.
     pub fn parse(content_type: &MediaType<'_>, body: &Bytes) -> Result<Multipart, ParseError> {
+        Multipart::parse_bounded(content_type, body, MAX_PARTS)
+    }
+
+    /// [`parse`](Self::parse) with another bound on the parts (a resource
+    /// list's NOTIFY has one per member, RFC 4662 §5): a body with more
+    /// is refused.
+    pub fn parse_bounded(
+        content_type: &MediaType<'_>,
+        body: &Bytes,
+        max_parts: usize,
+    ) -> Result<Multipart, ParseError> {
         let err = |expected| ParseError::header("Content-Type", SyntaxError::new(expected, ""));
         if !content_type.mtype.eq_ignore_ascii_case("multipart") {
             return Err(err("a multipart media type"));
@@ -98,8 +109,8 @@ impl Multipart {
             let end = next_finder
                 .find(rest)
                 .ok_or_else(|| body_err("a closing boundary delimiter"))?;
-            if parts.len() >= MAX_PARTS {
-                return Err(body_err("at most 64 body parts"));
+            if parts.len() >= max_parts {
+                return Err(body_err("no more body parts than the limit"));
             }
             // The line end before a delimiter belongs to the delimiter.
             let content_end = if end > 0 && rest.get(end - 1) == Some(&b'\r') {

@@ -281,6 +281,12 @@ impl SipApplication {
         self.state() == AppState::Started
     }
 
+    /// The application's running outgoing subscriptions, by dialog
+    /// (`len()`: how many; an account's presence list is one).
+    pub fn event_dialogs(&self) -> crate::subscription::EventDialogs {
+        self.event_dialogs.clone()
+    }
+
     /// The running engine, between DidStart and WillEnd.
     pub fn engine(&self) -> Option<Engine> {
         self.lock().running.as_ref().map(|r| r.engine.clone())

@@ -456,6 +456,16 @@ pub enum NotificationData {
         uri: String,
         presence: Option<Box<payloads::pidf::Presence>>,
     },
+    /// A NOTIFY of the account's presence list subscription (RFC 4662,
+    /// `presence.subscribe_rls`): the list's meta-information kept so
+    /// far, each partial update applied: every member's subscription
+    /// state at the server (`active`, `pending`, `terminated` with its
+    /// reason), the version and the list's names. Each member whose
+    /// state the NOTIFY carried is also posted as
+    /// SIPAccountGotPresenceState, as a subscription of its own would.
+    SIPAccountGotPresenceListState {
+        list: Box<payloads::rlmi::Rlmi>,
+    },
     /// Who watches our presence (RFC 3857), the full list after applying
     /// each partial update.
     SIPAccountGotPresenceWinfo {
@@ -668,6 +678,9 @@ impl NotificationData {
             NotificationData::SIPPublicationDidFail { .. } => "SIPPublicationDidFail",
             NotificationData::SIPPublicationDidEnd => "SIPPublicationDidEnd",
             NotificationData::SIPAccountGotPresenceState { .. } => "SIPAccountGotPresenceState",
+            NotificationData::SIPAccountGotPresenceListState { .. } => {
+                "SIPAccountGotPresenceListState"
+            }
             NotificationData::SIPAccountGotPresenceWinfo { .. } => "SIPAccountGotPresenceWinfo",
             NotificationData::SIPAccountGotMessageSummary { .. } => "SIPAccountGotMessageSummary",
             NotificationData::SIPAccountGotMessage { .. } => "SIPAccountGotMessage",

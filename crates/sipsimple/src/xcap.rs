@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use payloads::pres_rules::{self, Ruleset};
+use payloads::resource_lists::{self, ResourceLists};
+use payloads::rls_services::{self, RlsServices};
 use payloads::xml::{XmlError, XmlLimits};
 use reqwest::header::{
     HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, ETAG, WWW_AUTHENTICATE,
@@ -36,6 +38,9 @@ use sip_proto::digest::{Algorithm, DigestInput};
 use sip_proto::headers::Credentials as AuthParams;
 
 use crate::account::Credentials;
+
+/// The application usage of resource-lists documents (RFC 4826 §3.4.1).
+pub const RESOURCE_LISTS_AUID: &str = "resource-lists";
 
 /// The largest document we read: pres-rules are a few kilobytes; a
 /// server sending more is broken or hostile.
@@ -327,35 +332,100 @@ impl XcapClient {
     /// what was written.
     pub async fn update_pres_rules(
         &self,
-        mut edit: impl FnMut(&mut Ruleset),
+        edit: impl FnMut(&mut Ruleset),
     ) -> Result<Ruleset, XcapError> {
+        self.update(
+            pres_rules::AUID,
+            pres_rules::CONTENT_TYPE,
+            |b| Ruleset::parse(b, &XmlLimits::default()),
+            Ruleset::new,
+            Ruleset::to_xml,
+            edit,
+        )
+        .await
+    }
+
+    /// The resource-lists document (RFC 4826 §3: the user's buddy
+    /// lists), empty when there is none.
+    pub async fn resource_lists(&self) -> Result<ResourceLists, XcapError> {
+        match self.get(RESOURCE_LISTS_AUID, "index").await? {
+            Some(doc) => Ok(ResourceLists::parse(&doc.body, &XmlLimits::default())?),
+            None => Ok(ResourceLists::default()),
+        }
+    }
+
+    /// [`update_pres_rules`](Self::update_pres_rules) for the
+    /// resource-lists document.
+    pub async fn update_resource_lists(
+        &self,
+        edit: impl FnMut(&mut ResourceLists),
+    ) -> Result<ResourceLists, XcapError> {
+        self.update(
+            RESOURCE_LISTS_AUID,
+            resource_lists::CONTENT_TYPE,
+            |b| ResourceLists::parse(b, &XmlLimits::default()),
+            ResourceLists::default,
+            ResourceLists::to_xml,
+            edit,
+        )
+        .await
+    }
+
+    /// The rls-services document (RFC 4826 §4: the list URIs a resource
+    /// list server serves for the user), empty when there is none.
+    pub async fn rls_services(&self) -> Result<RlsServices, XcapError> {
+        match self.get(rls_services::AUID, "index").await? {
+            Some(doc) => Ok(RlsServices::parse(&doc.body, &XmlLimits::default())?),
+            None => Ok(RlsServices::default()),
+        }
+    }
+
+    /// [`update_pres_rules`](Self::update_pres_rules) for the
+    /// rls-services document.
+    pub async fn update_rls_services(
+        &self,
+        edit: impl FnMut(&mut RlsServices),
+    ) -> Result<RlsServices, XcapError> {
+        self.update(
+            rls_services::AUID,
+            rls_services::CONTENT_TYPE,
+            |b| RlsServices::parse(b, &XmlLimits::default()),
+            RlsServices::default,
+            RlsServices::to_xml,
+            edit,
+        )
+        .await
+    }
+
+    /// Read-modify-write of the user's `index` document of `auid`: read
+    /// (or `empty` when there is none), `edit`, write back only over the
+    /// version read (If-Match, or If-None-Match when there was none); on
+    /// a 412 read and edit again, a few times.
+    async fn update<T>(
+        &self,
+        auid: &str,
+        content_type: &str,
+        parse: impl Fn(&[u8]) -> Result<T, XmlError>,
+        empty: impl Fn() -> T,
+        print: impl Fn(&T) -> String,
+        mut edit: impl FnMut(&mut T),
+    ) -> Result<T, XcapError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (existed, (mut rules, etag)) = match self.get(pres_rules::AUID, "index").await? {
-                Some(doc) => (
-                    true,
-                    (Ruleset::parse(&doc.body, &XmlLimits::default())?, doc.etag),
-                ),
-                None => (false, (Ruleset::new(), None)),
+            let (existed, (doc, etag)) = match self.get(auid, "index").await? {
+                Some(doc) => (true, (parse(&doc.body)?, doc.etag)),
+                None => (false, (empty(), None)),
             };
-            edit(&mut rules);
+            let mut doc = doc;
+            edit(&mut doc);
             let condition = match (existed, etag) {
                 (_, Some(tag)) => Precondition::IfMatch(tag),
                 (false, None) => Precondition::Absent,
                 // A server that gives no ETag cannot be asked for one.
                 (true, None) => Precondition::None,
             };
-            let body = rules.to_xml().into_bytes();
-            match self
-                .put(
-                    pres_rules::AUID,
-                    "index",
-                    pres_rules::CONTENT_TYPE,
-                    body,
-                    condition,
-                )
-                .await
-            {
-                Ok(_) => return Ok(rules),
+            let body = print(&doc).into_bytes();
+            match self.put(auid, "index", content_type, body, condition).await {
+                Ok(_) => return Ok(doc),
                 Err(XcapError::PreconditionFailed) => continue,
                 Err(e) => return Err(e),
             }

@@ -21,6 +21,7 @@ fn config() -> SubscribeConfig {
         event_id: None,
         accept: vec!["application/pidf+xml".into(), "multipart/related".into()],
         expires: 600,
+        supported: Vec::new(),
         call_id: "c1".into(),
         from_tag: "a1".into(),
         via: "SIP/2.0/UDP 192.0.2.1:5060;rport".into(),
@@ -73,6 +74,40 @@ fn established(now: Instant) -> (Subscriber, IncomingSubscription) {
     assert_eq!(s.handle_notify(&notify, now).status.code(), 200);
     assert_eq!(s.status(), &SubscriptionStatus::Active);
     (s, n)
+}
+
+/// RFC 4662 §4.1: a list subscriber says `Supported: eventlist` on
+/// every SUBSCRIBE, the in-dialog ones included; others say nothing.
+#[test]
+fn supported_goes_on_every_subscribe() {
+    let now = Instant::now();
+    let mut c = config();
+    c.supported = vec!["eventlist".into()];
+    let mut s = Subscriber::new(c, CredentialStore::with_default("alice", "pw"));
+    s.subscribe();
+    let sub = next(&mut s);
+    assert_eq!(
+        sub.headers.get_str(&HeaderName::Supported),
+        Some("eventlist")
+    );
+    let (mut n, ok) =
+        IncomingSubscription::accept(notifier_config(), &sub, "b1", false, now).unwrap();
+    s.handle_response(&ok, now);
+    let notify = n.notify(None, now).unwrap();
+    assert_eq!(s.handle_notify(&notify, now).status.code(), 200);
+    s.unsubscribe(now);
+    let unsub = next(&mut s);
+    assert_eq!(unsub.headers.get_str(&HeaderName::Expires), Some("0"));
+    assert_eq!(
+        unsub.headers.get_str(&HeaderName::Supported),
+        Some("eventlist")
+    );
+    let mut plain = subscriber();
+    plain.subscribe();
+    assert_eq!(
+        next(&mut plain).headers.get_str(&HeaderName::Supported),
+        None
+    );
 }
 
 #[test]

@@ -34,6 +34,9 @@ pub struct SubscribeConfig {
     pub accept: Vec<String>,
     /// The expiry to ask for, in seconds.
     pub expires: u32,
+    /// Option tags for Supported (`eventlist` for a subscription that
+    /// accepts a resource list, RFC 4662 §4.1), on every SUBSCRIBE.
+    pub supported: Vec<String>,
     /// Call-ID and From tag of the first subscription; a new subscription
     /// (after a termination) appends `-<n>` to both.
     pub call_id: String,
@@ -253,6 +256,9 @@ impl Subscriber {
         h.push(HeaderName::Expires, expires.to_string());
         if !c.accept.is_empty() {
             h.push(HeaderName::Accept, c.accept.join(", "));
+        }
+        if !c.supported.is_empty() {
+            h.push(HeaderName::Supported, c.supported.join(", "));
         }
         if let Some(ua) = &c.user_agent {
             h.push(HeaderName::UserAgent, ua.as_str());

@@ -71,6 +71,7 @@ pub fn sub_config(expires: u32) -> SubscribeConfig {
         event_id: Some("7".into()),
         accept: vec!["application/pidf+xml".into()],
         expires,
+        supported: Vec::new(),
         call_id: "sub-1@127.0.0.1".into(),
         from_tag: "alice1".into(),
         via: "SIP/2.0/UDP 127.0.0.1:5060;rport".into(),

@@ -6,7 +6,9 @@
 mod bonjour;
 mod manager;
 mod presence;
+mod rls;
 mod xcap;
+pub use rls::{LIST_ACCEPT, LIST_NAME, MAX_LIST_MEMBERS, MAX_LIST_PARTS, MAX_NESTING};
 pub use xcap::RULE_PREFIX;
 mod registration;
 

@@ -4,6 +4,8 @@
 //! own watchers when `presence.enabled` (the `presence.winfo` event,
 //! SIPAccountGotPresenceWinfo) and its voicemail when
 //! `message_summary.enabled` (RFC 3842, SIPAccountGotMessageSummary).
+//! With `presence.subscribe_rls` the watched contacts are one resource
+//! list behind one subscription instead (RFC 4662, `account::rls`).
 //!
 //! Every request leaves with the account's identity: through the
 //! outbound proxy when one is set (else the target's RFC 3263 routes),
@@ -50,6 +52,13 @@ pub(crate) struct EventServices {
     watched: Vec<(String, Subscription)>,
     winfo: Option<Subscription>,
     mwi: Option<Subscription>,
+    /// The presence list subscription (`presence.subscribe_rls`).
+    list: Option<Subscription>,
+    /// Its members, as last written to the XCAP server.
+    list_members: Vec<String>,
+    /// Held while the list is edited (its XCAP writes, then the
+    /// subscription), so that edits do not interleave.
+    list_edit: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What every request of the account's services is sent with.
@@ -125,7 +134,7 @@ impl Identity {
         mut read: F,
     ) -> Result<Subscription, String>
     where
-        F: FnMut(GotNotify) -> Option<NotificationData> + Send + 'static,
+        F: FnMut(GotNotify) -> Vec<NotificationData> + Send + 'static,
     {
         let (hook, mut notifies) = mpsc::unbounded_channel();
         options.hook = Some(hook);
@@ -134,7 +143,7 @@ impl Identity {
         // Ends when the subscription's task does (it holds the hook).
         tokio::spawn(async move {
             while let Some(n) = notifies.recv().await {
-                if let Some(data) = read(n) {
+                for data in read(n) {
                     center.post(sender, data);
                 }
             }
@@ -144,27 +153,30 @@ impl Identity {
 }
 
 /// SIPAccountGotPresenceState for one NOTIFY of `uri`'s presence.
-fn presence_of(uri: String) -> impl FnMut(GotNotify) -> Option<NotificationData> {
+fn presence_of(uri: String) -> impl FnMut(GotNotify) -> Vec<NotificationData> {
     move |n| {
         let presence = n
             .body
-            .filter(|b| b.content_type.eq_ignore_ascii_case("application/pidf+xml"))
+            .filter(|b| {
+                sip_proto::headers::MediaType::parse(&b.content_type)
+                    .is_ok_and(|m| m.matches("application", "pidf+xml"))
+            })
             .and_then(|b| Presence::parse(&b.data, &XmlLimits::default()).ok())
             .map(Box::new);
         if presence.is_none() && n.state == "terminated" {
-            return None;
+            return Vec::new();
         }
-        Some(NotificationData::SIPAccountGotPresenceState {
+        vec![NotificationData::SIPAccountGotPresenceState {
             uri: uri.clone(),
             presence,
-        })
+        }]
     }
 }
 
 /// SIPAccountGotPresenceWinfo with the watcher list kept so far.
-fn winfo_reader() -> impl FnMut(GotNotify) -> Option<NotificationData> {
+fn winfo_reader() -> impl FnMut(GotNotify) -> Vec<NotificationData> {
     let mut kept: Option<WatcherInfo> = None;
-    move |n| {
+    let mut read = move |n: GotNotify| -> Option<NotificationData> {
         let body = n.body?;
         let doc = WatcherInfo::parse(&body.data, &XmlLimits::default()).ok()?;
         match &mut kept {
@@ -184,15 +196,20 @@ fn winfo_reader() -> impl FnMut(GotNotify) -> Option<NotificationData> {
             .map(|w| NotificationData::SIPAccountGotPresenceWinfo {
                 watcher_info: Box::new(w),
             })
-    }
+    };
+    move |n| read(n).into_iter().collect()
 }
 
-fn summary_reader(n: GotNotify) -> Option<NotificationData> {
-    let body = n.body?;
-    let summary = MessageSummary::parse(&body.data, &SummaryLimits::default()).ok()?;
-    Some(NotificationData::SIPAccountGotMessageSummary {
-        summary: Box::new(summary),
-    })
+fn summary_reader(n: GotNotify) -> Vec<NotificationData> {
+    let Some(body) = n.body else {
+        return Vec::new();
+    };
+    MessageSummary::parse(&body.data, &SummaryLimits::default())
+        .map(|summary| NotificationData::SIPAccountGotMessageSummary {
+            summary: Box::new(summary),
+        })
+        .into_iter()
+        .collect()
 }
 
 impl Account {
@@ -247,6 +264,7 @@ impl Account {
         let mut filled = identity.options(&options.event, &[], &target);
         filled.accept = options.accept;
         filled.expires = options.expires;
+        filled.supported = options.supported;
         filled.body = options.body;
         identity.subscribe(&services, target, filled).await
     }
@@ -312,10 +330,22 @@ impl Account {
     /// Watches `contact`'s presence: SIPAccountGotPresenceState under the
     /// account's sender id with each NOTIFY (watching it again is a
     /// no-op). Needs the account active.
+    ///
+    /// With `presence.subscribe_rls`, `contact` joins the account's
+    /// presence list instead (written to the XCAP server, see
+    /// [`publish_presence_list`](Self::publish_presence_list)) and the
+    /// subscription returned is the one list subscription to
+    /// [`presence_list_uri`](Self::presence_list_uri) (RFC 4662), started
+    /// with the first member: its NOTIFYs post SIPAccountGotPresenceListState
+    /// and, for each member they carry, SIPAccountGotPresenceState as
+    /// above.
     pub async fn watch_presence(&self, contact: &str) -> Result<Subscription, String> {
         let services = self.active_services()?;
         let target = parse_uri(contact)?;
         let key = target.to_string();
+        if self.flag("presence.subscribe_rls") {
+            return self.watch_in_list(&services, key).await;
+        }
         if let Some((_, s)) = lock(&self.events)
             .watched
             .iter()
@@ -334,11 +364,14 @@ impl Account {
         Ok(s)
     }
 
-    /// Stops watching `contact` (unsubscribes).
+    /// Stops watching `contact` (unsubscribes; a member of the presence
+    /// list leaves it: the list is written again in the background, and
+    /// the list subscription ends with its last member).
     pub fn unwatch_presence(&self, contact: &str) {
         let key = parse_uri(contact)
             .map(|u| u.to_string())
             .unwrap_or_default();
+        self.unwatch_in_list(&key);
         let mut events = lock(&self.events);
         events.watched.retain(|(k, s)| {
             if *k == key {
@@ -348,13 +381,108 @@ impl Account {
         });
     }
 
-    /// The contacts watched now.
+    /// The contacts watched now (one subscription each, then the
+    /// presence list's members).
     pub fn watched_contacts(&self) -> Vec<String> {
-        lock(&self.events)
-            .watched
-            .iter()
-            .map(|(k, _)| k.clone())
-            .collect()
+        let events = lock(&self.events);
+        let mut all: Vec<String> = events.watched.iter().map(|(k, _)| k.clone()).collect();
+        for m in &events.list_members {
+            if !all.contains(m) {
+                all.push(m.clone());
+            }
+        }
+        all
+    }
+
+    /// The presence list subscription, while it runs.
+    pub fn presence_list_subscription(&self) -> Option<Subscription> {
+        running(&lock(&self.events).list)
+    }
+
+    async fn watch_in_list(
+        &self,
+        services: &Services,
+        key: String,
+    ) -> Result<Subscription, String> {
+        let edit = lock(&self.events).list_edit.clone();
+        let _editing = edit.lock().await;
+        let (mut members, subscription) = {
+            let events = lock(&self.events);
+            (events.list_members.clone(), running(&events.list))
+        };
+        if members.contains(&key) {
+            if let Some(s) = subscription {
+                return Ok(s);
+            }
+        } else {
+            if members.len() >= super::rls::MAX_LIST_MEMBERS {
+                return Err(format!(
+                    "the presence list has {} members already",
+                    members.len()
+                ));
+            }
+            members.push(key);
+        }
+        self.publish_presence_list(&members)
+            .await
+            .map_err(|e| format!("presence.subscribe_rls: {e}"))?;
+        lock(&self.events).list_members = members;
+        // A running subscription follows the list at the server (an RLS
+        // re-reads a list its XCAP server changed).
+        if let Some(s) = subscription {
+            return Ok(s);
+        }
+        let identity = self.identity();
+        let target = parse_uri(&self.presence_list_uri())?;
+        let mut options = identity.options("presence", &super::rls::LIST_ACCEPT, &target);
+        options.supported = vec!["eventlist".to_owned()];
+        let mut reader = super::rls::ListReader::new();
+        let s = identity
+            .service(services, target, options, move |n| reader.read(n))
+            .await?;
+        if !self.is_active() {
+            // Deactivated meanwhile: what it stopped did not include this.
+            s.end();
+            return Err(format!("account {} is not active", self.id));
+        }
+        lock(&self.events).list = Some(s.clone());
+        Ok(s)
+    }
+
+    /// Takes `key` out of the presence list, if it is a member: the list
+    /// is written again (in the background: this is called from sync
+    /// code), and the subscription ends when no member is left.
+    fn unwatch_in_list(&self, key: &str) {
+        if !lock(&self.events).list_members.iter().any(|m| m == key) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            lock(&self.events).list_members.retain(|m| m != key);
+            return;
+        };
+        let edit = lock(&self.events).list_edit.clone();
+        let events = self.events.clone();
+        let client = self.xcap_client();
+        let service = self.presence_list_uri();
+        let key = key.to_owned();
+        runtime.spawn(async move {
+            let _editing = edit.lock().await;
+            let members: Vec<String> = {
+                let mut events = lock(&events);
+                events.list_members.retain(|m| *m != key);
+                events.list_members.clone()
+            };
+            // A failed write leaves the member at the server; the next
+            // edit writes the list again.
+            if let Ok(client) = client {
+                let _ = super::rls::write_list(&client, &service, &members).await;
+            }
+            if members.is_empty() {
+                if let Some(s) = lock(&events).list.take() {
+                    s.end();
+                }
+            }
+        });
     }
 
     fn flag(&self, path: &str) -> bool {
@@ -419,6 +547,7 @@ impl Account {
             .map(|(_, s)| s)
             .chain(taken.winfo)
             .chain(taken.mwi)
+            .chain(taken.list)
             .collect();
         for s in &subscriptions {
             s.end();
@@ -450,7 +579,12 @@ pub(super) fn end_all(events: EventServices) {
     for (_, s) in &events.watched {
         s.end();
     }
-    for s in events.winfo.iter().chain(events.mwi.iter()) {
+    for s in events
+        .winfo
+        .iter()
+        .chain(events.mwi.iter())
+        .chain(events.list.iter())
+    {
         s.end();
     }
     if let Some(p) = &events.publication {

@@ -427,12 +427,27 @@ pub fn account() -> Group {
                     "seconds of silence before an MSRP keep-alive (an empty SEND); 0: none",
                 )),
         )
-        .group(Group::new("presence").setting(Setting::new(
-            "enabled",
-            Kind::Bool,
-            false,
-            "publish and watch presence",
-        )))
+        .group(
+            Group::new("presence")
+                .setting(Setting::new(
+                    "enabled",
+                    Kind::Bool,
+                    false,
+                    "publish and watch presence",
+                ))
+                // Not in python3-sipsimple, whose accounts always watch
+                // through the RLS once XCAP is there; here per-contact
+                // subscriptions stay the default (no RLS needed).
+                .setting(Setting::new(
+                    "subscribe_rls",
+                    Kind::Bool,
+                    false,
+                    "watch contacts through one list subscription (RFC 4662) to \
+                     sip:user+presence@domain, the list kept on the XCAP server \
+                     (rls-services and resource-lists, RFC 4826), instead of one \
+                     subscription each; needs xcap.xcap_root",
+                )),
+        )
         .group(
             Group::new("xcap")
                 .setting(Setting::new(

@@ -14,9 +14,12 @@
 //! sans-IO [`sip_proto::subscription::IncomingSubscription`] the same
 //! way, with the application deciding who may subscribe.
 //!
-//! Not here: resource-list subscriptions (RFC 4662) as such (a subscription to
-//! a list works; its RLMI bodies are the application's to read, with
-//! `payloads::rlmi`).
+//! Resource-list subscriptions (RFC 4662) are subscriptions like any
+//! other here: a subscriber that sets `Supported: eventlist`
+//! ([`SubscriptionOptions::supported`]) gets multipart/related NOTIFYs
+//! (RLMI and each member's state), which the account's list watching
+//! reads (`account::presence`, setting `presence.subscribe_rls`); the
+//! router takes NOTIFYs that `Require: eventlist`.
 
 mod incoming;
 mod outgoing;
@@ -105,6 +108,11 @@ impl RequestOwner for SubscriptionRequests {
 
     fn accepts(&self) -> Vec<String> {
         NOTIFY_BODY_TYPES.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    /// A list's NOTIFYs carry `Require: eventlist` (RFC 4662 §4.3).
+    fn supported(&self) -> Vec<String> {
+        vec!["eventlist".to_owned()]
     }
 
     fn request(&self, _incoming: IncomingRequest) -> Disposition {

@@ -44,6 +44,9 @@ pub struct SubscriptionOptions {
     pub accept: Vec<String>,
     /// The expiry to ask for, in seconds.
     pub expires: u32,
+    /// Option tags for Supported (`eventlist`: a list may answer, RFC
+    /// 4662 §4.1).
+    pub supported: Vec<String>,
     pub credentials: Option<Credentials>,
     pub display_name: Option<String>,
     /// The user part of our Contact (an account's contact user).
@@ -81,6 +84,7 @@ impl SubscriptionOptions {
             event: event.to_owned(),
             accept: accept.iter().map(|a| (*a).to_owned()).collect(),
             expires: 600,
+            supported: Vec::new(),
             credentials: None,
             display_name: None,
             contact_user: random::letters(8),
@@ -193,6 +197,7 @@ impl Subscription {
             event_id: None,
             accept: options.accept.clone(),
             expires: options.expires,
+            supported: options.supported.clone(),
             call_id: format!("{}@{}", random::tag(), local.ip()),
             from_tag: random::tag(),
             via: via_without_branch(first.transport, local),

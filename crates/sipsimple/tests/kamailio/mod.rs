@@ -182,6 +182,19 @@ pub fn xcap_root_https(k: &Kamailio) -> String {
     format!("https://127.0.0.1:{}/xcap-root", k.tls)
 }
 
+/// Kamailio as a resource list server (RFC 4662, tests/kamailio/rls.cfg)
+/// in front of its own presence server, with its own XCAP server on
+/// the TCP port at [`xcap_root`] holding the subscribers' rls-services
+/// and resource-lists documents (RFC 4826); users alice, bob and carol
+/// with password `secret`.
+pub fn start_rls_server() -> Kamailio {
+    start_presence_server_args(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/rls.cfg"),
+        64,
+        &[],
+    )
+}
+
 /// [`start_presence_server`] with another config of the same
 /// placeholders (the presence benchmark's) and `shm_mib` MiB of shared
 /// memory.
@@ -204,6 +217,10 @@ fn start_presence_server_args(cfg: &std::path::Path, shm_mib: u32, args: &[&str]
         "active_watchers",
         "watchers",
         "xcap",
+        // The resource list server's (rls.cfg), and pua's (rls.cfg and
+        // presence.cfg WITH_PUA).
+        "rls_presentity",
+        "rls_watchers",
         "pua",
     ] {
         std::fs::copy(format!("{tables}/{t}"), db.join(t))
