@@ -436,3 +436,29 @@ async fn a_hash_mismatch_fails_both_sides_and_keeps_nothing() {
     assert_eq!(std::fs::read_dir(&p.inbox.0).unwrap().count(), 0);
     let _ = caller.end().await;
 }
+
+/// The size matrix of the issue for pulls on a direct path: 0 bytes,
+/// 1 byte, one chunk and a byte, and 100 MB, each checked by hash.
+#[tokio::test]
+async fn pulls_every_size_directly() {
+    let mut p = peers("tcp").await;
+    for len in [0, 1, CHUNK_SIZE as usize + 1, 100 << 20] {
+        pull_between(&mut p, len).await;
+    }
+}
+
+/// The rest of the matrix through Kamailio's relay: 0 bytes, 1 byte and
+/// one chunk and a byte pulled, and 100 MB pushed.
+#[tokio::test]
+async fn through_the_kamailio_relay_the_other_sizes() {
+    let relay = kamailio::start_msrp_relay(RELAY_PASSWORD);
+    let mut p = peers_with(
+        &relay_account(relay.port, true),
+        &relay_account(relay.port, false),
+    )
+    .await;
+    for len in [0, 1, CHUNK_SIZE as usize + 1] {
+        pull_between(&mut p, len).await;
+    }
+    push_between(&mut p, 100 << 20).await;
+}
