@@ -574,3 +574,64 @@ async fn a_registered_user_who_never_publishes_is_seen_open_through_kamailios_pu
     alice_app.stop();
     until(&mut alice_all, "SIPApplicationDidEnd").await;
 }
+
+/// Expiry over real seconds at Kamailio (the cores' expiry is tested on
+/// virtual time): bob publishes for 2 s, then his application loses its
+/// network (the engine stops, so nothing refreshes or removes the
+/// state); Kamailio lets the publication expire and tells alice, who
+/// watches bob, that he is no longer open.
+#[tokio::test]
+async fn a_publication_left_to_expire_at_kamailio_ends_for_its_watchers() {
+    let k = start_presence_server();
+    let (alice_app, mut alice_all) = start(&k, "alice", "").await;
+    let (bob_app, mut bob_all) = start(&k, "bob", "").await;
+    let bob_uri = format!("sip:bob@{DOMAIN}");
+    let bob = account(&bob_app, "bob");
+    let p = bob
+        .publish_event(
+            &bob_uri,
+            PublicationOptions {
+                event: "presence".into(),
+                expires: 2,
+                credentials: None,
+                tls_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    p.publish(
+        "application/pidf+xml",
+        presence("bob", Basic::Open, "for two seconds").to_xml(),
+    );
+    published(&mut bob_all).await;
+    let alice = account(&alice_app, "alice");
+    let _watching = alice.watch_presence(&bob_uri).await.unwrap();
+    presence_with_note(&mut alice_all, &bob_uri, "for two seconds").await;
+    let publishes = kamailio::log(&k).matches("PUBLISH ").count();
+    bob_app.engine().unwrap().shutdown().await;
+    // Kamailio's NOTIFY for an expired presentity carries no document
+    // (presence None) or one without bob's note.
+    let mut seen = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), alice_all.next())
+            .await
+            .unwrap_or_else(|_| panic!("bob never went; saw {:?}", names(&seen)))
+            .expect("center alive");
+        if let NotificationData::SIPAccountGotPresenceState { uri, presence } = &n.data {
+            let noted = presence.as_ref().is_some_and(|p| {
+                p.tuples
+                    .iter()
+                    .any(|t| t.notes.iter().any(|x| x.text == "for two seconds"))
+            });
+            if *uri == bob_uri && !noted {
+                break;
+            }
+        }
+        seen.push(n);
+    }
+    // Nothing of bob's removed it: no PUBLISH reached Kamailio since.
+    assert_eq!(kamailio::log(&k).matches("PUBLISH ").count(), publishes);
+    drop(p);
+    alice_app.stop();
+    until(&mut alice_all, "SIPApplicationDidEnd").await;
+}
