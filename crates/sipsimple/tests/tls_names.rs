@@ -141,10 +141,10 @@ async fn sni_server(ca: &Ca, names: &[&str]) -> SniServer {
 }
 
 /// Reads requests off one connection and answers each but ACK 200, the
-/// reason phrase `sni`, until the peer closes it. A request with
-/// `Subject: call back` is followed by an INVITE of ours over the same
-/// connection; responses that come back are recorded as
-/// `("<code> <method>", sni)`.
+/// reason phrase `sni`, until the peer closes it; one with `Subject:
+/// ring` only 180. A request with `Subject: call back` is followed by an
+/// INVITE of ours over the same connection; responses that come back are
+/// recorded as `("<code> <method>", sni)`.
 async fn answer_all(
     mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     sni: &str,
@@ -180,10 +180,15 @@ async fn answer_all(
             if r.method == Method::Ack {
                 continue;
             }
-            let mut ok = Response::for_request(&r, StatusCode::OK, Some("sni"));
+            let subject = r.headers.get_str(&HeaderName::Subject);
+            let status = match subject {
+                Some("ring") => StatusCode::new(180).unwrap(),
+                _ => StatusCode::OK,
+            };
+            let mut ok = Response::for_request(&r, status, Some("sni"));
             ok.set_reason(sni);
             let mut out = Message::Response(ok).to_bytes().to_vec();
-            if r.headers.get_str(&HeaderName::Subject) == Some("call back") {
+            if subject == Some("call back") {
                 out.extend_from_slice(call_back(sni).as_bytes());
             }
             if tls.write_all(&out).await.is_err() {
@@ -358,6 +363,48 @@ async fn a_request_over_one_names_connection_is_answered_over_it() {
         vec![over(SERVER_NAME), over(SERVER_NAME)]
     );
     assert_eq!(c.stats().await.unwrap().connections, 2);
+    c.shutdown().await;
+}
+
+/// A CANCEL goes where its INVITE went (RFC 3261 §9.1), over the INVITE's
+/// connection, though a request for the other name went out since.
+#[tokio::test]
+async fn a_cancel_goes_over_its_invites_connection() {
+    let ca = Ca::new();
+    let server = sni_server(&ca, &[SERVER_NAME, OTHER_NAME]).await;
+    let (c, _events) = client(ca.der()).await;
+    let target = Target {
+        addr: server.addr,
+        transport: TransportKind::Tls,
+    };
+    let local = c.local_addr(TransportKind::Udp).unwrap();
+    let mut invite = common::request(Method::Invite, local, target.addr, TransportKind::Tls, 1, 1);
+    invite.headers.push(HeaderName::Subject, "ring");
+    let mut answers = c.request(invite, target, Some(SERVER_NAME)).await.unwrap();
+    match timeout(Duration::from_secs(10), answers.next())
+        .await
+        .unwrap()
+    {
+        Some(Event::Response { response, .. }) => assert_eq!(response.status.code(), 180),
+        other => panic!("{other:?}"),
+    }
+    options_for(&c, 2, target, OTHER_NAME).await.unwrap();
+    c.cancel(&answers.key).await.unwrap();
+    let cancelled = || {
+        server
+            .seen()
+            .into_iter()
+            .filter(|(what, _)| what == "CANCEL")
+            .collect::<Vec<_>>()
+    };
+    let mut waited = 0;
+    while cancelled().is_empty() {
+        assert!(waited < 100, "a CANCEL in 10 s: {:?}", server.seen());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let over = ("CANCEL".to_owned(), SERVER_NAME.to_owned());
+    assert_eq!(cancelled(), vec![over]);
     c.shutdown().await;
 }
 
