@@ -390,7 +390,9 @@ impl Engine {
     }
 
     /// Sends without a transaction (ACK for 2xx, stateless responses).
-    /// A response goes over the connection its request came in on.
+    /// A response goes over the connection its request came in on while
+    /// the request's server transaction lasts (a 2xx retransmitted until
+    /// the ACK does, RFC 6026), else as a request without a name would.
     pub async fn send_stateless(
         &self,
         target: Target,
