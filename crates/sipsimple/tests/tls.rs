@@ -245,48 +245,6 @@ async fn tls_target_needs_a_name() {
     c.shutdown().await;
 }
 
-/// A TLS connection verified for one name is not reused for a request
-/// to another name at the same address (two domains on one proxy IP):
-/// its certificate does not cover the other, so the request is refused
-/// with a clear error while the first name goes on over the connection.
-#[tokio::test]
-async fn a_connection_verified_for_one_name_is_not_reused_for_another() {
-    let pki = common::pki(SERVER_NAME);
-    let server = tls_server(&pki).await;
-    let addr = server.local_addr(TransportKind::Tls).unwrap();
-    let target = Target {
-        addr,
-        transport: TransportKind::Tls,
-    };
-    let (c, mut events) = client(vec![pki.ca.clone()], true).await;
-    let local = c.local_addr(TransportKind::Udp).unwrap();
-    c.send_request_tls(options(1, local), target, SERVER_NAME)
-        .await
-        .unwrap();
-    assert_eq!(outcome(&mut events).await, Some(StatusCode::OK));
-    let err = c
-        .send_request_tls(options(2, local), target, "other.example.test")
-        .await
-        .unwrap_err();
-    match &err {
-        EngineError::TlsNameMismatch {
-            verified, wanted, ..
-        } => {
-            assert_eq!(verified, SERVER_NAME);
-            assert_eq!(wanted, "other.example.test");
-        }
-        other => panic!("{other}"),
-    }
-    // The first name still uses its connection.
-    c.send_request_tls(options(3, local), target, SERVER_NAME)
-        .await
-        .unwrap();
-    assert_eq!(outcome(&mut events).await, Some(StatusCode::OK));
-    assert_eq!(c.stats().await.unwrap().connections, 1);
-    c.shutdown().await;
-    server.shutdown().await;
-}
-
 // ---- Applications through a TLS outbound proxy (RFC 5922 §4) ----
 //
 // The proxy's certificate names the proxy, not the callee's domain: a

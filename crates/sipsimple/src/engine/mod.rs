@@ -9,6 +9,7 @@
 //! stall the loop: their queues are bounded and a connection that cannot
 //! keep up is closed.
 
+mod flows;
 mod task;
 mod tcp;
 pub(crate) mod tls;
@@ -115,14 +116,6 @@ pub enum EngineError {
     Transaction(#[from] sip_proto::transaction::TransactionError),
     #[error("a TLS target needs the name to verify (the SIP domain or TLS name)")]
     NoTlsName,
-    /// The open TLS connection to that address proved another name, and
-    /// its certificate does not cover this one: it is not reused.
-    #[error("the TLS connection to {addr} was verified for {verified}, not {wanted}")]
-    TlsNameMismatch {
-        addr: SocketAddr,
-        verified: String,
-        wanted: String,
-    },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("cannot bind {transport:?} on {addr}: {source}")]
@@ -146,7 +139,8 @@ pub(crate) enum Command {
         Box<Response>,
         oneshot::Sender<Result<(), EngineError>>,
     ),
-    SendStateless(Target, Box<Message>),
+    /// With the name a TLS server must prove, for a request.
+    SendStateless(Target, Box<Message>, Option<String>),
     Cancel(ClientKey, oneshot::Sender<Result<ClientKey, EngineError>>),
     KeepAlive(Target),
     Stats(oneshot::Sender<EngineStats>),
@@ -396,13 +390,33 @@ impl Engine {
     }
 
     /// Sends without a transaction (ACK for 2xx, stateless responses).
+    /// A response goes over the connection its request came in on while
+    /// the request's server transaction lasts (a 2xx retransmitted until
+    /// the ACK does, RFC 6026), else as a request without a name would.
     pub async fn send_stateless(
         &self,
         target: Target,
         message: Message,
     ) -> Result<(), EngineError> {
         self.commands
-            .send(Command::SendStateless(target, Box::new(message)))
+            .send(Command::SendStateless(target, Box::new(message), None))
+            .await
+            .map_err(|_| EngineError::Stopped)
+    }
+
+    /// As [`send_stateless`](Self::send_stateless) for a request (the
+    /// ACK of a 2xx) to a TLS server that must prove `tls_name`: it goes
+    /// over the connection verified for that name, as the dialog's other
+    /// requests to that server do.
+    pub async fn send_stateless_tls(
+        &self,
+        target: Target,
+        message: Message,
+        tls_name: &str,
+    ) -> Result<(), EngineError> {
+        let name = Some(tls_name.to_owned());
+        self.commands
+            .send(Command::SendStateless(target, Box::new(message), name))
             .await
             .map_err(|_| EngineError::Stopped)
     }
@@ -415,6 +429,8 @@ impl Engine {
     /// Sends a CRLFCRLF keep-alive ping on the open TCP or TLS connection
     /// to `target` (RFC 5626 §4.4.1); the pong arrives as
     /// [`EngineEvent::Pong`]. Nothing is sent if there is no connection.
+    /// Over TLS it is the connection for the last name a request gave
+    /// for that address.
     pub async fn send_keepalive(&self, target: Target) -> Result<(), EngineError> {
         self.commands
             .send(Command::KeepAlive(target))

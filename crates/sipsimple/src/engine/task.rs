@@ -1,6 +1,6 @@
 //! The engine task: sockets, timers and the transaction layer in one loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::flows::Flows;
 use super::tcp::{self, ConnEvent, ConnHandle, ConnKey, Stream};
 use super::{
     mask_secrets, tls, Command, Direction, EngineConfig, EngineError, EngineEvent, EngineStats,
@@ -59,8 +60,8 @@ pub(crate) struct EngineTask {
     tcp: Option<TcpListener>,
     tls: Option<(TcpListener, tokio_rustls::TlsAcceptor)>,
     tls_client: Arc<rustls::ClientConfig>,
-    /// The name each TLS peer must prove (from the request's domain).
-    tls_names: HashMap<SocketAddr, rustls::pki_types::ServerName<'static>>,
+    /// Which connection each message goes over.
+    flows: Flows,
     tx: Transactions,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<EngineEvent>,
@@ -68,20 +69,9 @@ pub(crate) struct EngineTask {
     conn_events_tx: mpsc::Sender<ConnEvent>,
     conn_events: mpsc::Receiver<ConnEvent>,
     pending: HashMap<ConnKey, Vec<Bytes>>,
-    /// The TLS connections we opened: the name each was verified for and
-    /// the server's certificate, so that a request for another name
-    /// reuses one only if that certificate covers its name too.
-    verified: HashMap<
-        ConnKey,
-        (
-            rustls::pki_types::ServerName<'static>,
-            Option<rustls::pki_types::CertificateDer<'static>>,
-        ),
-    >,
     /// Outgoing connections and TLS handshakes under way: they count
     /// against `max_connections` like open ones.
-    /// (The name a TLS connect verifies, for `verified`.)
-    connecting: HashMap<ConnKey, Option<rustls::pki_types::ServerName<'static>>>,
+    connecting: HashSet<ConnKey>,
     /// Client transactions whose events go to their sender
     /// (`Engine::request`), not to the event stream.
     waiters: HashMap<ClientKey, (mpsc::Sender<Event>, super::FailureSlot)>,
@@ -151,9 +141,8 @@ impl EngineTask {
         Ok(EngineTask {
             tls,
             tls_client,
-            tls_names: HashMap::new(),
-            connecting: Default::default(),
-            verified: HashMap::new(),
+            flows: Flows::new(cfg.tls.verify_server),
+            connecting: HashSet::new(),
             tx: Transactions::new(cfg.timers),
             trace: cfg.trace,
             cfg,
@@ -190,7 +179,7 @@ impl EngineTask {
                 addr: to,
                 transport: TransportKind::Udp,
             };
-            self.fail_clients(target, &why);
+            self.fail_clients(target, None, &why);
         }
     }
 
@@ -253,7 +242,8 @@ impl EngineTask {
                 } => {
                     if let Ok((stream, peer)) = a {
                         if let Ok(local) = stream.local_addr() {
-                            self.on_connected((peer, TransportKind::Tcp), Stream::Tcp(stream), local);
+                            let key = ConnKey::unnamed(peer, TransportKind::Tcp);
+                            self.on_connected(key, Stream::Tcp(stream), local);
                         }
                     }
                 },
@@ -265,7 +255,7 @@ impl EngineTask {
                 } => {
                     if let (Ok((stream, peer)), Some((_, acceptor))) = (a, &self.tls) {
                         if self.has_room() {
-                            self.connecting.insert((peer, TransportKind::Tls), None);
+                            self.connecting.insert(ConnKey::unnamed(peer, TransportKind::Tls));
                             tcp::accept_tls(stream, peer, acceptor.clone(), CONNECT_TIMEOUT, self.conn_events_tx.clone());
                         }
                     }
@@ -280,6 +270,7 @@ impl EngineTask {
                 },
             }
             self.flush();
+            self.flows.clear();
         }
         // Dropping the connection handles ends their writer tasks.
         self.conns.clear();
@@ -292,26 +283,32 @@ impl EngineTask {
     fn on_command(&mut self, c: Command) {
         match c {
             Command::SendRequest(req, target, tls_name, waiter, reply) => {
-                if let Some(name) = tls_name.as_deref().and_then(tls::server_name) {
-                    if let Err(e) = self.may_reuse(target, &name) {
-                        let _ = reply.send(Err(e));
-                        return;
-                    }
-                    self.tls_names.insert(target.addr, name);
-                }
-                let needs_name = target.transport == TransportKind::Tls
-                    && !self.tls_names.contains_key(&target.addr)
-                    && !self.conns.contains_key(&(target.addr, TransportKind::Tls));
-                if needs_name {
-                    let _ = reply.send(Err(EngineError::NoTlsName));
-                    return;
-                }
+                let name = tls_name.as_deref().and_then(tls::server_name);
                 let (req, target) = congestion_controlled(*req, target);
+                let conn = if target.transport.is_reliable() {
+                    let conn = self.flows.for_request(
+                        target,
+                        name.as_ref(),
+                        &self.conns,
+                        &self.connecting,
+                    );
+                    let Some(conn) = conn else {
+                        let _ = reply.send(Err(EngineError::NoTlsName));
+                        return;
+                    };
+                    Some(conn)
+                } else {
+                    None
+                };
+                self.flows.set_current(conn.clone());
                 let r = self.check_transport(target.transport).and_then(|()| {
                     self.tx
                         .send_request(Self::now(), req, target)
                         .map_err(EngineError::from)
                 });
+                if let (Ok(key), Some(conn)) = (&r, conn) {
+                    self.flows.sent(key.clone(), conn);
+                }
                 // Registered before any event of the transaction can be
                 // delivered: this task handles both, one at a time.
                 if let (Ok(key), Some(waiter)) = (&r, waiter) {
@@ -320,19 +317,40 @@ impl EngineTask {
                 let _ = reply.send(r);
             }
             Command::SendResponse(key, resp, reply) => {
+                self.flows.set_current(self.flows.server(&key));
                 let r = self
                     .tx
                     .send_response(Self::now(), &key, *resp)
                     .map_err(EngineError::from);
                 let _ = reply.send(r);
             }
-            Command::SendStateless(target, msg) => self.tx.send_stateless(target, &msg),
+            Command::SendStateless(target, msg, tls_name) => {
+                let conn = match (&*msg, target.transport.is_reliable()) {
+                    (_, false) => None,
+                    (Message::Response(r), true) => self.flows.for_response(r),
+                    (Message::Request(_), true) => {
+                        let name = tls_name.as_deref().and_then(tls::server_name);
+                        self.flows
+                            .for_request(target, name.as_ref(), &self.conns, &self.connecting)
+                    }
+                };
+                self.flows.set_current(conn);
+                self.tx.send_stateless(target, &msg);
+            }
             Command::Cancel(key, reply) => {
+                let conn = self.flows.client(&key);
+                self.flows.set_current(conn.clone());
                 let r = self.tx.cancel(Self::now(), &key).map_err(EngineError::from);
+                if let (Ok(cancel), Some(conn)) = (&r, conn) {
+                    self.flows.sent(cancel.clone(), conn);
+                }
                 let _ = reply.send(r);
             }
             Command::KeepAlive(target) => {
-                if let Some(c) = self.conns.get(&(target.addr, target.transport)) {
+                let key = self
+                    .flows
+                    .for_transmit(target, &self.conns, &self.connecting);
+                if let Some(c) = self.conns.get(&key) {
                     let _ = c.writer.try_send(Bytes::from_static(b"\r\n\r\n"));
                 }
             }
@@ -439,51 +457,6 @@ impl EngineTask {
         self.tx.handle_message(Self::now(), msg, source);
     }
 
-    /// Whether the open TLS connection to `target`, if any, may carry a
-    /// request for `name`: verified for it, or its certificate covers it
-    /// (one proxy serving two domains). Without verification
-    /// (`tls.verify_server` off) any may.
-    fn may_reuse(
-        &self,
-        target: Target,
-        name: &rustls::pki_types::ServerName<'static>,
-    ) -> Result<(), EngineError> {
-        let key = (target.addr, target.transport);
-        if target.transport != TransportKind::Tls || !self.cfg.tls.verify_server {
-            return Ok(());
-        }
-        // A connect under way proves its own name only.
-        if let Some(Some(pending)) = self.connecting.get(&key) {
-            if pending != name {
-                return Err(EngineError::TlsNameMismatch {
-                    addr: target.addr,
-                    verified: pending.to_str().into_owned(),
-                    wanted: name.to_str().into_owned(),
-                });
-            }
-            return Ok(());
-        }
-        let Some((verified, cert)) = self.verified.get(&key) else {
-            return Ok(());
-        };
-        if verified == name || !self.conns.contains_key(&key) {
-            return Ok(());
-        }
-        let covers = cert.as_ref().is_some_and(|c| {
-            rustls::server::ParsedCertificate::try_from(c)
-                .and_then(|p| rustls::client::verify_server_name(&p, name))
-                .is_ok()
-        });
-        if covers {
-            return Ok(());
-        }
-        Err(EngineError::TlsNameMismatch {
-            addr: target.addr,
-            verified: verified.to_str().into_owned(),
-            wanted: name.to_str().into_owned(),
-        })
-    }
-
     /// Whether one more connection fits under `max_connections`.
     fn has_room(&self) -> bool {
         self.conns.len() + self.connecting.len() < self.cfg.max_connections
@@ -495,15 +468,17 @@ impl EngineTask {
     /// event, so whoever sees the event can say why.)
     fn fail_pending(&mut self, key: ConnKey, reason: &str) {
         self.pending.remove(&key);
-        let target = Target {
-            addr: key.0,
-            transport: key.1,
-        };
-        self.fail_clients(target, reason);
+        self.fail_clients(key.target(), Some(&key), reason);
     }
 
-    fn fail_clients(&mut self, target: Target, reason: &str) {
-        for k in self.tx.clients_to(target) {
+    /// Fails the client transactions to `target` (over `conn` only, when
+    /// given: another connection to that address is not at fault).
+    fn fail_clients(&mut self, target: Target, conn: Option<&ConnKey>, reason: &str) {
+        let clients = self.tx.clients_to(target);
+        let ours = clients
+            .into_iter()
+            .filter(|k| conn.is_none_or(|c| self.flows.went_over(k, c)));
+        for k in ours.collect::<Vec<_>>() {
             if let Some((_, failure)) = self.waiters.get(&k) {
                 let _ = failure.set(reason.to_owned());
             }
@@ -514,26 +489,25 @@ impl EngineTask {
     fn on_connected(&mut self, key: ConnKey, stream: Stream, local: SocketAddr) {
         // Counted since it started (ours, or a TLS accept); a plain TCP
         // accept is counted now.
-        let connecting = self.connecting.remove(&key);
-        let counted = connecting.is_some();
+        let counted = self.connecting.remove(&key);
         if !counted && !self.has_room() {
             // Refused by dropping the stream.
             return;
         }
         if let Stream::Tls(tls) = &stream {
-            if let (tokio_rustls::TlsStream::Client(c), Some(Some(name))) = (&**tls, connecting) {
+            if let tokio_rustls::TlsStream::Client(c) = &**tls {
                 let cert = c
                     .get_ref()
                     .1
                     .peer_certificates()
                     .and_then(|chain| chain.first())
                     .map(|c| c.clone().into_owned());
-                self.verified.insert(key, (name, cert));
+                self.flows.verified(key.clone(), cert);
             }
         }
         let h = tcp::spawn(
             stream,
-            key,
+            key.clone(),
             local,
             self.cfg.limits.clone(),
             self.cfg.idle_timeout,
@@ -550,11 +524,11 @@ impl EngineTask {
             ConnEvent::Frame(key, Frame::Message(m)) => {
                 self.stats.received += 1;
                 let local = self.conns.get(&key).map(|c| c.local);
-                self.trace(Direction::Received, local, key.0, key.1, &m.to_bytes());
-                let source = Target {
-                    addr: key.0,
-                    transport: key.1,
-                };
+                let (addr, transport) = (key.addr, key.transport);
+                self.trace(Direction::Received, local, addr, transport, &m.to_bytes());
+                let source = key.target();
+                // What the layer answers now goes back over this one.
+                self.flows.set_current(Some(key));
                 self.on_message(m, source);
             }
             ConnEvent::Frame(_, Frame::Invalid { .. }) => self.stats.malformed += 1,
@@ -565,15 +539,11 @@ impl EngineTask {
                 }
             }
             ConnEvent::Frame(key, Frame::Pong) => {
-                let target = Target {
-                    addr: key.0,
-                    transport: key.1,
-                };
-                let _ = self.events.try_send(EngineEvent::Pong(target));
+                let _ = self.events.try_send(EngineEvent::Pong(key.target()));
             }
             ConnEvent::Closed(key) => {
                 self.conns.remove(&key);
-                self.verified.remove(&key);
+                self.flows.closed(&key);
             }
             ConnEvent::Connected(key, stream, local) => self.on_connected(key, stream, local),
             ConnEvent::ConnectFailed(key, why) => {
@@ -619,9 +589,11 @@ impl EngineTask {
                 }
             }
             TransportKind::Tcp | TransportKind::Tls => {
-                let key = (t.target.addr, t.target.transport);
+                let key = self
+                    .flows
+                    .for_transmit(t.target, &self.conns, &self.connecting);
                 let local = self.conns.get(&key).map(|c| c.local);
-                self.trace(Direction::Sent, local, key.0, key.1, &t.data);
+                self.trace(Direction::Sent, local, key.addr, key.transport, &t.data);
                 match self.conns.get(&key) {
                     Some(c) => {
                         if c.writer.try_send(t.data).is_err() {
@@ -630,7 +602,7 @@ impl EngineTask {
                         }
                     }
                     None => {
-                        let queue = self.pending.entry(key).or_default();
+                        let queue = self.pending.entry(key.clone()).or_default();
                         let first = queue.is_empty();
                         if queue.len() < PENDING_PER_PEER {
                             queue.push(t.data);
@@ -644,22 +616,14 @@ impl EngineTask {
                             self.fail_pending(key, "too many connections open");
                             return;
                         }
-                        let tls = match key.1 {
-                            TransportKind::Tls => match self.tls_names.get(&key.0) {
-                                Some(name) => Some((self.tls_client.clone(), name.clone())),
-                                None => {
-                                    self.fail_pending(
-                                        key,
-                                        "no name to verify the TLS server against",
-                                    );
-                                    return;
-                                }
-                            },
-                            _ => None,
-                        };
-                        self.connecting
-                            .insert(key, tls.as_ref().map(|(_, name)| name.clone()));
-                        tcp::connect(key, CONNECT_TIMEOUT, tls, self.conn_events_tx.clone());
+                        if key.transport == TransportKind::Tls && key.name.is_none() {
+                            self.fail_pending(key, "no name to verify the TLS server against");
+                            return;
+                        }
+                        self.connecting.insert(key.clone());
+                        let (client, events) =
+                            (self.tls_client.clone(), self.conn_events_tx.clone());
+                        tcp::connect(key, CONNECT_TIMEOUT, client, events);
                     }
                 }
             }
@@ -667,6 +631,7 @@ impl EngineTask {
     }
 
     fn deliver(&mut self, e: Event) {
+        self.flows.on_event(&e);
         let waited = match &e {
             Event::Response { key, .. } | Event::Timeout { key } => Some((key.clone(), false)),
             Event::ClientTerminated { key } => Some((key.clone(), true)),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sip_proto::transaction::TransportKind;
+use sip_proto::transaction::{Target, TransportKind};
 use sip_proto::{Frame, Limits, StreamFramer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,8 +18,42 @@ use tokio::sync::mpsc;
 /// waiting or buffering without bound.
 pub(crate) const WRITE_QUEUE: usize = 64;
 
-/// A connection is known by its peer address and transport.
-pub(crate) type ConnKey = (SocketAddr, TransportKind);
+/// The name a TLS server proves (RFC 5922 §4): a SIP domain or TLS name.
+pub(crate) type TlsName = rustls::pki_types::ServerName<'static>;
+
+/// A connection is known by its peer address and transport and, for one
+/// we open over TLS, the name it is verified for: two names served at one
+/// address are two connections, neither vouched for by the other's
+/// certificate. Accepted connections and TCP have no name; their peer
+/// address alone tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ConnKey {
+    pub(crate) addr: SocketAddr,
+    pub(crate) transport: TransportKind,
+    pub(crate) name: Option<TlsName>,
+}
+
+impl ConnKey {
+    pub(crate) fn unnamed(addr: SocketAddr, transport: TransportKind) -> ConnKey {
+        ConnKey {
+            addr,
+            transport,
+            name: None,
+        }
+    }
+
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            addr: self.addr,
+            transport: self.transport,
+        }
+    }
+
+    /// Whether messages for `t` may go over this connection.
+    pub(crate) fn reaches(&self, t: Target) -> bool {
+        self.addr == t.addr && self.transport == t.transport
+    }
+}
 
 pub(crate) enum Stream {
     Tcp(TcpStream),
@@ -98,7 +132,8 @@ where
             loop {
                 match framer.next_frame() {
                     Ok(Some(frame)) => {
-                        if events.send(ConnEvent::Frame(key, frame)).await.is_err() {
+                        let ev = ConnEvent::Frame(key.clone(), frame);
+                        if events.send(ev).await.is_err() {
                             break 'read;
                         }
                     }
@@ -112,39 +147,44 @@ where
     ConnHandle { writer, local }
 }
 
-/// Opens a TCP (and, with `tls`, TLS) connection in the background.
+/// Opens a TCP (and for a TLS key, TLS, verifying the key's name)
+/// connection in the background.
 pub(crate) fn connect(
     key: ConnKey,
     timeout: Duration,
-    tls: Option<(
-        Arc<rustls::ClientConfig>,
-        rustls::pki_types::ServerName<'static>,
-    )>,
+    tls: Arc<rustls::ClientConfig>,
     events: mpsc::Sender<ConnEvent>,
 ) {
     tokio::spawn(async move {
         let attempt = async {
-            let tcp = TcpStream::connect(key.0)
+            let tcp = TcpStream::connect(key.addr)
                 .await
-                .map_err(|e| connect_error(key, &e))?;
+                .map_err(|e| connect_error(&key, &e))?;
             let local = tcp.local_addr().map_err(|e| e.to_string())?;
-            let stream = match tls {
-                None => Stream::Tcp(tcp),
-                Some((cfg, name)) => {
+            let stream = match (key.transport, &key.name) {
+                (TransportKind::Tls, Some(name)) => {
                     let shown = name.to_str().into_owned();
-                    let s = tokio_rustls::TlsConnector::from(cfg)
-                        .connect(name, tcp)
+                    let s = tokio_rustls::TlsConnector::from(tls)
+                        .connect(name.clone(), tcp)
                         .await
-                        .map_err(|e| format!("TLS with {} as {shown} failed: {e}", key.0))?;
+                        .map_err(|e| format!("TLS with {} as {shown} failed: {e}", key.addr))?;
                     Stream::Tls(Box::new(tokio_rustls::TlsStream::Client(s)))
                 }
+                // Never TLS unverified for want of a name.
+                (TransportKind::Tls, None) => {
+                    return Err("no name to verify the TLS server against".to_owned())
+                }
+                _ => Stream::Tcp(tcp),
             };
             Ok::<_, String>((stream, local))
         };
         let ev = match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok((s, local))) => ConnEvent::Connected(key, s, local),
             Ok(Err(why)) => ConnEvent::ConnectFailed(key, why),
-            Err(_) => ConnEvent::ConnectFailed(key, format!("connecting to {} timed out", key.0)),
+            Err(_) => {
+                let why = format!("connecting to {} timed out", key.addr);
+                ConnEvent::ConnectFailed(key, why)
+            }
         };
         let _ = events.send(ev).await;
     });
@@ -152,12 +192,12 @@ pub(crate) fn connect(
 
 /// A failed connect in words; a refusal says so plainly, since it is the
 /// one a user most often meets (nothing listens there).
-fn connect_error(key: ConnKey, e: &std::io::Error) -> String {
-    let transport = key.1.via_name();
+fn connect_error(key: &ConnKey, e: &std::io::Error) -> String {
+    let transport = key.transport.via_name();
     if e.kind() == std::io::ErrorKind::ConnectionRefused {
-        format!("connection refused by {} over {transport}", key.0)
+        format!("connection refused by {} over {transport}", key.addr)
     } else {
-        format!("cannot connect to {} over {transport}: {e}", key.0)
+        format!("cannot connect to {} over {transport}: {e}", key.addr)
     }
 }
 
@@ -170,7 +210,7 @@ pub(crate) fn accept_tls(
     events: mpsc::Sender<ConnEvent>,
 ) {
     tokio::spawn(async move {
-        let key = (peer, TransportKind::Tls);
+        let key = ConnKey::unnamed(peer, TransportKind::Tls);
         let handshake = async {
             let local = tcp.local_addr().ok()?;
             let s = tokio::time::timeout(timeout, acceptor.accept(tcp))

@@ -486,12 +486,15 @@ impl SessionTask {
                     }
                 }
                 Action::SendStateless(Message::Request(ack)) => {
-                    if let Some((target, _)) = self.target_for(&ack).await {
-                        let _ = self
-                            .services
-                            .engine
-                            .send_stateless(target, Message::Request(ack))
-                            .await;
+                    // Over the connection verified for the name the
+                    // dialog's requests to that hop prove (RFC 5922).
+                    if let Some((target, name)) = self.target_for(&ack).await {
+                        let engine = &self.services.engine;
+                        let ack = Message::Request(ack);
+                        let _ = match name {
+                            Some(name) => engine.send_stateless_tls(target, ack, &name).await,
+                            None => engine.send_stateless(target, ack).await,
+                        };
                     }
                 }
                 Action::SendStateless(Message::Response(r)) => {
