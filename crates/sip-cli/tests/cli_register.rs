@@ -1,9 +1,13 @@
 //! `sip register`: what it prints while an account fails to register with
-//! a registrar that is down, and how Ctrl-C stops it.
+//! a registrar that is down, and how Ctrl-C stops it; against Kamailio as
+//! registrar, SIGTERM unregisters before it exits.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+mod common;
+use common::presence_server::{self, DOMAIN};
 
 #[test]
 fn register_reports_failures_and_stops_on_ctrl_c() {
@@ -104,4 +108,78 @@ fn register_without_an_enabled_account_says_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no account bob@example.test"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Against a real registrar (Kamailio, digest): `sip register` shows the
+/// binding, Kamailio's location table holds alice's contact, and SIGTERM
+/// removes it (REGISTER with expires 0) before the process exits 0.
+#[test]
+fn sigterm_unregisters_from_the_registrar_before_exiting() {
+    let k = presence_server::start_as_registrar();
+    let dir = common::Dir::new("register-sigterm");
+    let cfg = dir.0.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "local_ip = \"127.0.0.1\"\n[sip]\ntransport_list = [\"udp\"]\nudp_port = 0\n\
+             [accounts.\"alice@{DOMAIN}\"]\nenabled = true\nauth.password = \"secret\"\n\
+             sip.outbound_proxy = \"sip:127.0.0.1:{}\"\n",
+            k.udp
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("register")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
+    });
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    loop {
+        let mut l = String::new();
+        assert!(reader.read_line(&mut l).unwrap() > 0, "{lines:?}");
+        let done = l.contains(": registered ");
+        lines.push(l);
+        if done {
+            break;
+        }
+    }
+    // (usrloc keys the table by user: no use_domain in this config.)
+    let contact = |dump: &str| dump.contains("AoR: alice");
+    assert!(
+        contact(&k.kamcmd(&["ul.dump"])),
+        "{}",
+        k.kamcmd(&["ul.dump"])
+    );
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    // The unregister is challenged like the REGISTER was, then 200.
+    assert!(rest.starts_with("stopping\n"), "{rest}");
+    assert!(
+        rest.ends_with(&format!(
+            "alice@{DOMAIN}: 200 OK from UDP 127.0.0.1:{}\nalice@{DOMAIN}: unregistered\nstopped\n",
+            k.udp
+        )),
+        "{rest}"
+    );
+    let dump = k.kamcmd(&["ul.dump"]);
+    assert!(!contact(&dump), "the binding is still there:\n{dump}");
 }

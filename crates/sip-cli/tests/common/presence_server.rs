@@ -27,6 +27,18 @@ impl PresenceServer {
         format!("http://127.0.0.1:{}/xcap-root", self.tcp)
     }
 
+    /// What `kamcmd COMMAND...` prints on this Kamailio's ctl socket.
+    #[allow(dead_code)] // not every test binary asks Kamailio
+    pub fn kamcmd(&self, command: &[&str]) -> String {
+        let out = Command::new("kamcmd")
+            .arg("-s")
+            .arg(format!("unix:{}", self.dir.join("ctl.sock").display()))
+            .args(command)
+            .output()
+            .expect("kamcmd is installed with kamailio");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
     }
@@ -68,6 +80,13 @@ pub fn start_with_xcap() -> PresenceServer {
     start_with(&["-A", "WITH_XCAP"])
 }
 
+/// [`start`] that is also the users' registrar (presence.cfg's
+/// `WITH_PUA`), its location table readable with [`PresenceServer::kamcmd`].
+#[allow(dead_code)] // not every test binary registers
+pub fn start_as_registrar() -> PresenceServer {
+    start_with(&["-A", "WITH_PUA"])
+}
+
 fn start_with(args: &[&str]) -> PresenceServer {
     let dir = std::env::temp_dir().join(format!(
         "sip-cli-presence-{}-{}",
@@ -83,6 +102,7 @@ fn start_with(args: &[&str]) -> PresenceServer {
         "active_watchers",
         "watchers",
         "xcap",
+        "pua",
     ] {
         std::fs::copy(format!("{tables}/{t}"), db.join(t))
             .unwrap_or_else(|e| panic!("{tables}/{t} (the kamailio package has it): {e}"));
