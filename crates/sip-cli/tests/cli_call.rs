@@ -513,3 +513,73 @@ fn sigterm_during_a_call_hangs_up_and_the_media_port_comes_from_rtp_port_range()
         base + 20
     );
 }
+
+/// `rtp.audio_codec_list` decides what `sip call` offers and what `sip
+/// listen` answers with: alice offers only PCMU then G.722 (no Opus,
+/// PCMA), bob runs G.722 alone, so the call is G.722 though alice put
+/// PCMU first. Both SDPs are read from alice's `--trace`.
+#[test]
+fn rtp_audio_codec_list_decides_the_offer_and_the_answer() {
+    let dir = Dir::new("codec-list");
+    let bob_port = free_udp_port();
+    let with_codecs = |user: &str, port: u16, codecs: &str| {
+        let path = dir.0.join(format!("{user}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "local_ip = \"127.0.0.1\"\ndefault_account = \"{user}@127.0.0.1\"\n\
+                 [sip]\ntransport_list = [\"udp\"]\nudp_port = {port}\n\
+                 [rtp]\naudio_codec_list = [{codecs}]\n\
+                 [accounts.\"{user}@127.0.0.1\"]\nenabled = true\nregistration.enabled = false\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let bob_cfg = with_codecs("bob", bob_port, "\"G722\"");
+    let alice_cfg = with_codecs("alice", 0, "\"PCMU\", \"G722\"");
+    let mut bob = sip(&bob_cfg)
+        .args(["listen", "--auto-answer", "--max-calls", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let bob_lines = lines_of(bob.stdout.take().unwrap());
+    let mut bob_seen = Vec::new();
+    wait_for(&bob_lines, "accounts:", &mut bob_seen);
+    let alice = sip(&alice_cfg)
+        .args(["--trace", "call", &format!("sip:bob@127.0.0.1:{bob_port}")])
+        .args(["--tone", "440", "--hangup-after", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let _ = bob.kill();
+    let _ = bob.wait();
+    let stdout = String::from_utf8_lossy(&alice.stdout);
+    assert!(alice.status.success(), "{stdout}");
+    assert!(stdout.contains("call started"), "{stdout}");
+    let trace = String::from_utf8_lossy(&alice.stderr);
+    let media: Vec<Vec<&str>> = trace
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("m=audio "))
+        .map(|rest| rest.split_whitespace().skip(2).collect())
+        .collect();
+    // The offer: PCMU (0) then G.722 (9), and telephone-event at 8 kHz.
+    let offer = media
+        .first()
+        .unwrap_or_else(|| panic!("no offer in:\n{trace}"));
+    assert_eq!(offer.get(..2), Some(&["0", "9"][..]), "{trace}");
+    assert!(
+        !trace.contains("opus/48000") && !trace.contains("PCMA/8000"),
+        "{trace}"
+    );
+    // The answer: G.722 alone of the audio codecs.
+    let answer = media
+        .get(1)
+        .unwrap_or_else(|| panic!("no answer in:\n{trace}"));
+    assert_eq!(answer.first(), Some(&"9"), "{trace}");
+    assert!(!answer.contains(&"0"), "{trace}");
+}
