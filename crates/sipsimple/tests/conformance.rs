@@ -300,13 +300,18 @@ fn audio_offer(m_lines: usize) -> String {
 }
 
 #[tokio::test]
-async fn requests_without_call_id_or_cseq_get_400_naming_the_header() {
+async fn requests_without_a_mandatory_header_get_400_naming_it_and_without_via_none() {
     let app = common::account_app("bob").await;
     let to = udp_addr(&app);
     let base = "OPTIONS sip:bob@REMOTE SIP/2.0\nVia: SIP/2.0/UDP LOCAL;branch=z9hG4bKnoid\n\
                 From: <sip:raw@LOCAL>;tag=1\nTo: <sip:bob@REMOTE>\nCall-ID: c1\n\
                 CSeq: 1 OPTIONS\nMax-Forwards: 70\nContent-Length: 0\n\n";
-    for (missing, line) in [("Call-ID", "Call-ID: c1\n"), ("CSeq", "CSeq: 1 OPTIONS\n")] {
+    for (missing, line) in [
+        ("Call-ID", "Call-ID: c1\n"),
+        ("CSeq", "CSeq: 1 OPTIONS\n"),
+        ("From", "From: <sip:raw@LOCAL>;tag=1\n"),
+        ("To", "To: <sip:bob@REMOTE>\n"),
+    ] {
         let r = exchange(to, &base.replace(line, ""))
             .await
             .unwrap_or_else(|| panic!("no answer without {missing}"));
@@ -317,6 +322,9 @@ async fn requests_without_call_id_or_cseq_get_400_naming_the_header() {
             r.reason()
         );
     }
+    // Without Via no response can find its way (§18.2.2): dropped.
+    let no_via = base.replace("Via: SIP/2.0/UDP LOCAL;branch=z9hG4bKnoid\n", "");
+    assert!(exchange(to, &no_via).await.is_none());
     // The same request whole is answered 200.
     assert_eq!(exchange(to, base).await.unwrap().status.code(), 200);
     app.stop();
