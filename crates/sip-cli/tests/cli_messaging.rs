@@ -196,6 +196,61 @@ fn presence_published_by_one_process_is_watched_by_another_through_kamailio() {
     assert!(log.contains("SUBSCRIBE"), "{log}");
 }
 
+/// The other two statuses of `sip presence publish` as a watcher sees
+/// them: alice available, carol busy, both watched by one `sip presence
+/// watch` process.
+#[test]
+fn available_and_busy_are_seen_as_published() {
+    let k = presence_server::start();
+    let dir = Dir::new("presence-statuses");
+    let alice = server_config(&dir.0, &k, "alice");
+    let bob = server_config(&dir.0, &k, "bob");
+    let carol = server_config(&dir.0, &k, "carol");
+    let mut alice_pub = started(
+        &alice,
+        &[
+            "presence",
+            "publish",
+            "--status",
+            "available",
+            "--note",
+            "at my desk",
+        ],
+    );
+    alice_pub.wait_for("published (for");
+    let mut carol_pub = started(
+        &carol,
+        &[
+            "presence",
+            "publish",
+            "--status",
+            "busy",
+            "--note",
+            "in a meeting",
+        ],
+    );
+    carol_pub.wait_for("published (for");
+    let mut watcher = started(
+        &bob,
+        &[
+            "presence",
+            "watch",
+            &format!("alice@{DOMAIN}"),
+            &format!("carol@{DOMAIN}"),
+        ],
+    );
+    watcher.wait_for("watching 2 contact(s)");
+    // The two NOTIFYs come in either order.
+    let line = watcher.saw(&format!("sip:alice@{DOMAIN}: available"));
+    assert!(line.ends_with("available — at my desk"), "{line}");
+    let line = watcher.saw(&format!("sip:carol@{DOMAIN}: busy"));
+    assert!(line.ends_with("busy — in a meeting"), "{line}");
+    for p in [&mut watcher, &mut alice_pub, &mut carol_pub] {
+        p.terminate();
+        assert_eq!(p.exit_code(15), Some(0));
+    }
+}
+
 #[test]
 fn a_message_summary_for_the_mailbox_reaches_sip_mwi() {
     let k = presence_server::start();

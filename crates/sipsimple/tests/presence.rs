@@ -351,6 +351,7 @@ async fn disabling_an_account_unsubscribes_and_unpublishes_while_the_application
         .unwrap();
     presence_with_note(&mut all, "sip:alice@sipsimple.test", "here").await;
     let subscribes_before = kamailio::log(&k).matches("SUBSCRIBE").count();
+    let publishes_before = kamailio::log(&k).matches("PUBLISH").count();
 
     alice
         .set("enabled", Some(sipsimple::config::Value::Boolean(false)))
@@ -380,6 +381,8 @@ async fn disabling_an_account_unsubscribes_and_unpublishes_while_the_application
         log.matches("SUBSCRIBE").count() > subscribes_before,
         "{log}"
     );
+    // ... and the unpublish (a PUBLISH with Expires: 0 and SIP-If-Match).
+    assert!(log.matches("PUBLISH").count() > publishes_before, "{log}");
     app.stop();
 }
 
