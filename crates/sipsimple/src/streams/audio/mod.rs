@@ -120,12 +120,19 @@ pub(crate) struct SrtpPair {
 }
 
 impl SrtpPair {
-    fn new(keys: &sdes::SrtpKeys) -> SrtpPair {
+    /// Fails when a key's lengths are not the suite's (SDES checks
+    /// this before, so only a bug gets here).
+    fn new(keys: &sdes::SrtpKeys) -> Result<SrtpPair, String> {
         use media::srtp::SrtpContext;
-        SrtpPair {
-            send: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.send))),
-            receive: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.receive))),
-        }
+        let context = |key| {
+            SrtpContext::new(keys.profile, key)
+                .map(|c| Arc::new(Mutex::new(c)))
+                .map_err(|e| e.to_string())
+        };
+        Ok(SrtpPair {
+            send: context(&keys.send)?,
+            receive: context(&keys.receive)?,
+        })
     }
 }
 
@@ -666,7 +673,10 @@ impl AudioStream {
             .filter(|f| !f.codec.is_telephone_event())
             .map(|f| (f.payload_type, f.codec.clone()))
             .collect();
-        let srtp = lock(&self.srtp_keys).as_ref().map(SrtpPair::new);
+        let srtp = lock(&self.srtp_keys)
+            .as_ref()
+            .map(SrtpPair::new)
+            .transpose()?;
         let receive_clock = receive.first().map_or(8000, |(_, c)| c.clock_rate);
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {
