@@ -201,6 +201,8 @@ pub struct AudioStream {
     audio: Mutex<Option<Attached>>,
     /// `rtp.srtp_encryption` of the stream's account.
     srtp_policy: Mutex<sdes::SrtpPolicy>,
+    /// The suites we offer, in order, and accept.
+    srtp_suites: Mutex<Vec<media::srtp::SrtpProfile>>,
     /// The SDES side of the exchange in progress.
     sdes: Mutex<SdesState>,
     /// The keys the last completed exchange agreed on (None: plain RTP).
@@ -325,6 +327,7 @@ impl AudioStream {
             feed: Arc::new(Mutex::new(None)),
             audio: Mutex::new(None),
             srtp_policy: Mutex::new(sdes::SrtpPolicy::Disabled),
+            srtp_suites: Mutex::new(media::srtp::SrtpProfile::ALL.to_vec()),
             sdes: Mutex::new(SdesState::None),
             srtp_keys: Mutex::new(None),
         })
@@ -612,6 +615,22 @@ impl AudioStream {
 
     pub fn srtp_policy(&self) -> sdes::SrtpPolicy {
         *lock(&self.srtp_policy)
+    }
+
+    /// The SDES suites of the next offers (one crypto line each, in this
+    /// order) and the ones an answer may take; all we run by default.
+    pub fn set_srtp_suites(&self, suites: &[media::srtp::SrtpProfile]) {
+        *lock(&self.srtp_suites) = suites.to_vec();
+    }
+
+    pub fn srtp_suites(&self) -> Vec<media::srtp::SrtpProfile> {
+        lock(&self.srtp_suites).clone()
+    }
+
+    /// The suite the running stream's SRTP uses, if any.
+    pub fn srtp_suite(&self) -> Option<media::srtp::SrtpProfile> {
+        let keys = lock(&self.srtp_keys).as_ref().map(|k| k.profile);
+        keys.filter(|_| self.srtp_active())
     }
 
     /// ICE is not built yet: always false.
