@@ -3,8 +3,10 @@
 //! (RTP/SAVP with crypto lines, keys masked in the SIP trace, tones both
 //! ways through SRTP, `srtp_active`), best effort met by an SRTP answer
 //! or by a plain one, a re-INVITE (hold, unhold) re-keying while the
-//! audio goes on, and RTP/SAVP offered to an account that has SRTP
-//! disabled refused with 488.
+//! audio goes on while packets under the old key are refused, RTP/SAVP
+//! offered to an account that has SRTP disabled refused with 488, a
+//! plain RTP answer (SIPp) to a mandatory account's offer ending the
+//! call with the reason, and a call with AES-GCM (RFC 7714).
 
 mod common;
 
@@ -154,4 +156,52 @@ async fn savp_offered_to_an_account_without_srtp_is_refused() {
     assert!(!alice_audio.srtp_active());
     alice.stop();
     bob.stop();
+}
+
+/// RFC 4568 and the account policy: `mandatory` offers RTP/SAVP; a peer
+/// (SIPp) that answers plain RTP/AVP without a crypto line gets its 200
+/// acknowledged and a BYE, and the application is told why.
+#[tokio::test]
+async fn a_plain_rtp_answer_to_a_mandatory_offer_ends_the_call_saying_why() {
+    use common::sipp::{common_args, run_sipp, scenario, sipp_available, sipp_listening};
+    sipp_available();
+    let port = common::free_port();
+    let mut args = vec!["-sf".to_string(), scenario("uas_answer_plain_rtp.xml")];
+    args.extend(common_args(
+        port,
+        40000 + (common::free_port() % 5000) * 2,
+        sipsimple::engine::TransportKind::Udp,
+    ));
+    args.extend(["-m", "1"].map(String::from));
+    let sipp = tokio::spawn(run_sipp(args));
+    sipp_listening(port).await;
+    let app = common::account_app_with("alice", "", "rtp.srtp_encryption = \"mandatory\"\n").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    let audio = tone(440.0, SrtpPolicy::Mandatory).await;
+    let account = app.account_manager().accounts().remove(0);
+    app.session_manager()
+        .connect(
+            &account,
+            &format!("sip:service@127.0.0.1:{port}"),
+            vec![audio.clone()],
+        )
+        .await
+        .unwrap();
+    let seen = until(&mut all, "SIPSessionDidFail").await;
+    let reason = match &seen.last().unwrap().data {
+        NotificationData::SIPSessionDidFail {
+            reason,
+            failure_reason,
+            ..
+        } => format!("{reason} | {failure_reason}"),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        reason.contains("the peer answered without SRTP, which this account requires"),
+        "{reason}"
+    );
+    assert!(!audio.srtp_active());
+    let (code, out) = sipp.await.unwrap();
+    assert_eq!(code, 0, "SIPp saw no BYE:\n{out}");
+    app.stop();
 }
