@@ -97,6 +97,9 @@ pub struct AudioStats {
     pub packets_received: u32,
     /// RTP from another source or SSRC than the stream's, dropped.
     pub packets_dropped: u32,
+    /// SRTP packets refused (RFC 3711 §3.3): a tag that does not check
+    /// under the peer's current key, a replay, or older than the window.
+    pub srtp_refused: u32,
     pub lost: i64,
     pub jitter: u32,
     pub rtcp_sent: u32,

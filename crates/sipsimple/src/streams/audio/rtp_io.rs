@@ -286,7 +286,10 @@ impl ReceiveSide {
                 // dropped as if it never came (RFC 3711 §3.3).
                 Some(pair) => match lock(&pair.receive).unprotect_rtp(data) {
                     Ok(p) => std::borrow::Cow::Owned(p),
-                    Err(_) => continue,
+                    Err(_) => {
+                        lock(&self.stats).srtp_refused += 1;
+                        continue;
+                    }
                 },
                 None => std::borrow::Cow::Borrowed(data),
             };
