@@ -307,6 +307,37 @@ async fn calls_with_baresip_in_g722_and_opus_both_ways() {
     }
 }
 
+/// RFC 7587 §7 `a=ptime` honoured: baresip's account asks for 40 ms
+/// packets in its offer, so we pack two 20 ms Opus frames in each (half
+/// the packets it sends us at our `a=ptime:20`; counted, not timed), and
+/// what it decodes is our tone for the whole call.
+#[tokio::test]
+async fn opus_to_baresip_in_the_40_ms_packets_it_asks_for() {
+    let b = start_baresip_as(|p| {
+        format!("<sip:carol@127.0.0.1:{p}>;regint=0;answermode=manual;ptime=40")
+    });
+    let app = common::account_app("bob").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    b.command("dial", &common::contact_uri(&app));
+    let session = common::incoming_session(&app, &mut all).await;
+    let audio = common::tone_stream(1000.0, vec![Codec::opus()]).await;
+    session.accept(vec![audio.clone()]).await.unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = audio.stats();
+    let (sent, received) = (stats.packets_sent, stats.packets_received);
+    assert!(
+        received > 50 && 10 * sent > 3 * received && 10 * sent < 7 * received,
+        "we sent {sent} packets and received {received}:\n{}",
+        b.log()
+    );
+    check_audio(&audio, &b);
+    app.stop();
+}
+
 /// An Opus call with baresip carries the full band both ways: its 9 kHz
 /// in our recording (at 48 kHz), our 1 kHz and 10 kHz in what it
 /// decoded. Narrowband inside (as before issue 16's fix) would lose both.

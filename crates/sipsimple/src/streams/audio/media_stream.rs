@@ -327,6 +327,7 @@ impl MediaStreamType for AudioStreamType {
                 direction: Direction::SendRecv,
                 protocol: "RTP/AVP".into(),
                 ptime: None,
+                maxptime: None,
                 attributes: Vec::new(),
             };
             // RFC 3264 §6: a stream we could only refuse is not taken.

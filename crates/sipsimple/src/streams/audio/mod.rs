@@ -357,6 +357,8 @@ impl AudioStream {
             direction,
             protocol: "RTP/AVP".into(),
             ptime: Some(20),
+            // The playout takes 20 ms packets (RFC 7587's default).
+            maxptime: Some(20),
             attributes: Vec::new(),
         }
     }
@@ -673,7 +675,8 @@ impl AudioStream {
             .send_codec()
             .cloned()
             .ok_or("no codec to send with")?;
-        let encoder = codec::StreamEncoder::new(&send.codec)?;
+        let encoder =
+            codec::StreamEncoder::with_ptime(&send.codec, negotiation.ptime, negotiation.maxptime)?;
         // The stream's rate is the send codec's from now on.
         let rate = encoder.sample_rate();
         self.rate.store(rate, std::sync::atomic::Ordering::Relaxed);
