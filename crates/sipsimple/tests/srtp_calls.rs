@@ -91,6 +91,17 @@ async fn mandatory_srtp_both_ways_and_a_reinvite_rekeys() {
         invite.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:***masked***"),
         "{invite}"
     );
+    // The GCM suites' keys (RFC 7714) are masked as well: every key of
+    // the four lines.
+    assert!(
+        invite.contains("a=crypto:4 AEAD_AES_256_GCM inline:***masked***"),
+        "{invite}"
+    );
+    assert_eq!(
+        invite.matches("inline:").count(),
+        invite.matches("inline:***masked***").count()
+    );
+    assert_eq!(invite.matches("a=crypto:").count(), 4, "{invite}");
     assert!(hears(&bob_audio, 440.0, 1000.0).await, "bob hears alice");
     assert!(hears(&alice_audio, 1000.0, 440.0).await, "alice hears bob");
     assert!(alice_audio.srtp_active() && bob_audio.srtp_active());
