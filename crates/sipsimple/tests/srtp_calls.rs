@@ -217,6 +217,47 @@ async fn a_plain_rtp_answer_to_a_mandatory_offer_ends_the_call_saying_why() {
     app.stop();
 }
 
+/// AEAD_AES_256_GCM (RFC 7714) between our applications, offered alone:
+/// both sides run it, the tones cross both ways, and SRTCP under it too
+/// (each side reads the other's reports).
+#[tokio::test]
+async fn a_gcm_call_carries_audio_and_srtcp_both_ways() {
+    use media::srtp::SrtpProfile;
+    let (alice, bob, mut alice_all, mut bob_all) =
+        apps("rtp.srtp_encryption = \"optional\"\n").await;
+    let alice_audio = tone(440.0, SrtpPolicy::Mandatory).await;
+    alice_audio.set_srtp_suites(&[SrtpProfile::AeadAes256Gcm]);
+    alice_audio.set_rtcp_interval(Duration::from_millis(300));
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
+    let bob_audio = tone(1000.0, SrtpPolicy::Optional).await;
+    bob_audio.set_rtcp_interval(Duration::from_millis(300));
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    assert!(hears(&bob_audio, 440.0, 1000.0).await, "bob hears alice");
+    assert!(hears(&alice_audio, 1000.0, 440.0).await, "alice hears bob");
+    for audio in [&alice_audio, &bob_audio] {
+        assert_eq!(audio.srtp_suite(), Some(SrtpProfile::AeadAes256Gcm));
+    }
+    let guard = std::time::Instant::now() + Duration::from_secs(20);
+    while [&alice_audio, &bob_audio]
+        .iter()
+        .any(|a| a.stats().rtcp_received < 3 || a.stats().remote_highest_sequence.is_none())
+    {
+        assert!(
+            std::time::Instant::now() < guard,
+            "{:?} {:?}",
+            alice_audio.stats(),
+            bob_audio.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}
+
 /// The test's own SIP and SRTP peer on raw UDP sockets: it knows its
 /// keys (our SIP trace masks them), so it can send under an old one.
 mod raw_peer {
