@@ -462,7 +462,7 @@ async fn srtp_calls_with_baresip_both_ways() {
 /// this way round: baresip 1.0's own offers carry one crypto line,
 /// AES_CM_128_HMAC_SHA1_80.
 #[tokio::test]
-async fn gcm_srtp_calls_with_baresip_both_ways() {
+async fn gcm_srtp_calls_to_baresip_with_audio_both_ways() {
     use media::srtp::SrtpProfile;
     use sipsimple::streams::audio::sdes::SrtpPolicy;
     for suite in [SrtpProfile::AeadAes128Gcm, SrtpProfile::AeadAes256Gcm] {
