@@ -45,6 +45,8 @@ pub struct OpusParams {
     /// `sprop-stereo=1`: the peer is likely to send stereo; our mono
     /// decoder mixes it down.
     pub sprop_stereo: bool,
+    /// `cbr=1`: the peer wants constant bitrate (RFC 7587 §6.1).
+    pub cbr: bool,
 }
 
 impl Default for OpusParams {
@@ -56,6 +58,7 @@ impl Default for OpusParams {
             bitrate: 32000,
             stereo: false,
             sprop_stereo: false,
+            cbr: false,
         }
     }
 }
@@ -81,6 +84,7 @@ impl OpusParams {
                 "usedtx" => p.dtx = v == "1",
                 "stereo" => p.stereo = v == "1",
                 "sprop-stereo" => p.sprop_stereo = v == "1",
+                "cbr" => p.cbr = v == "1",
                 "maxaveragebitrate" => {
                     if let Ok(b) = v.parse::<i32>() {
                         p.bitrate = p.bitrate.min(b.clamp(6000, 510_000));
@@ -176,6 +180,7 @@ impl OpusCodec {
             if p.inband_fec { 10 } else { 0 },
         )?;
         codec.ctl(ffi::OPUS_SET_DTX_REQUEST, i32::from(p.dtx))?;
+        codec.ctl(ffi::OPUS_SET_VBR_REQUEST, i32::from(!p.cbr))?;
         codec.ctl(ffi::OPUS_SET_SIGNAL_REQUEST, ffi::OPUS_SIGNAL_VOICE)?;
         Ok(codec)
     }

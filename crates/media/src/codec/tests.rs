@@ -176,8 +176,31 @@ fn opus_fmtp_is_read() {
         opus::OpusParams::from_fmtp(None),
         opus::OpusParams::default()
     );
-    let p = opus::OpusParams::from_fmtp(Some("stereo=1;sprop-stereo=1;usedtx=1"));
-    assert!(p.stereo && p.sprop_stereo && p.dtx);
+    let p = opus::OpusParams::from_fmtp(Some("stereo=1;sprop-stereo=1;usedtx=1;cbr=1"));
+    assert!(p.stereo && p.sprop_stereo && p.dtx && p.cbr);
+}
+
+/// `cbr=1` (RFC 7587 §6.1): every packet the same size, speech or
+/// silence; without it, silence codes smaller than a tone.
+#[test]
+fn cbr_asked_by_the_peer_keeps_every_packet_the_same_size() {
+    let tone: Vec<i16> = (0..960)
+        .map(|i| (8000.0 * (std::f64::consts::TAU * 440.0 * f64::from(i) / 48000.0).sin()) as i16)
+        .collect();
+    let silence = vec![0i16; 960];
+    let sizes = |params: opus::OpusParams| {
+        let mut sizes: Vec<usize> = opus_packets(params.clone(), &tone, 20)
+            .iter()
+            .chain(&opus_packets(params, &silence, 20))
+            .map(Vec::len)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    };
+    let cbr = opus::OpusParams::from_fmtp(Some("cbr=1"));
+    assert_eq!(sizes(cbr).len(), 1);
+    assert!(sizes(opus::OpusParams::default()).len() > 1);
 }
 
 /// Payloads an Opus encoder gives for `frames` 20 ms frames of `pcm`
