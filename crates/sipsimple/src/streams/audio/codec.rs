@@ -95,6 +95,11 @@ impl StreamEncoder {
         self.codec.frame_clock()
     }
 
+    /// Forgets frames kept for a packet not yet sent.
+    pub(super) fn drop_held(&mut self) {
+        self.held.clear();
+    }
+
     /// Codes one frame (20 ms at `sample_rate()`) into `out` (cleared
     /// first), or keeps it for the next packet.
     pub(super) fn encode(&mut self, frame: &[i16], out: &mut Vec<u8>) -> Encoded {

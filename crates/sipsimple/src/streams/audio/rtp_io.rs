@@ -88,6 +88,9 @@ impl SendSide {
                     }
                 }
                 sender.skip(self.codec.frame_clock());
+                // Audio kept for a longer packet would be stamped after
+                // the event: it is dropped with the time the event took.
+                self.codec.drop_held();
                 if parts.len() == 0 {
                     event = None;
                     first = true;
