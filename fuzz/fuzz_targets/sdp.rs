@@ -1,5 +1,6 @@
-//! SDP parsing (and RFC 5547's file-selector/file-range): never panics; what parses prints back to text that parses
-//! to the same description; and answering it as an offer never panics.
+//! SDP parsing (and RFC 5547's file-selector/file-range, RFC 7587's Opus
+//! fmtp): never panics; what parses prints back to text that parses to
+//! the same description; and answering it as an offer never panics.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,8 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(r) = sdp::FileRange::parse(text) {
             assert_eq!(sdp::FileRange::parse(&r.to_value()), Ok(r));
         }
+        let opus = sdp::OpusFmtp::parse(text);
+        assert_eq!(sdp::OpusFmtp::parse(&opus.to_string()), opus);
     }
     let Ok(d) = SessionDescription::parse(data) else { return };
     let text = d.to_string();
@@ -29,10 +32,11 @@ fuzz_target!(|data: &[u8]| {
     let local = LocalRtp {
         address: [127, 0, 0, 1].into(),
         port: 4000,
-        codecs: vec![Codec::pcmu(), Codec::pcma(), Codec::telephone_event()],
+        codecs: vec![Codec::opus(), Codec::pcmu(), Codec::pcma(), Codec::telephone_event()],
         direction: Direction::SendRecv,
         protocol: "RTP/AVP".into(),
         ptime: None,
+        maxptime: Some(20),
         attributes: Vec::new(),
     };
     for i in 0..d.media.len() {

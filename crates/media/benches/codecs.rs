@@ -134,8 +134,8 @@ fn call_path_srtp(c: &mut Criterion) {
         let rate = codec.sample_rate();
         let step = codec.frame_clock();
         let mut jitter = JitterBuffer::new(step, 2, 10);
-        let mut tx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
-        let mut rx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key);
+        let mut tx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key).unwrap();
+        let mut rx = SrtpContext::new(SrtpProfile::AesCm128HmacSha1_80, &key).unwrap();
         let input = frames(rate);
         let (mut payload, mut pcm, mut packet) = (Vec::new(), Vec::new(), Vec::new());
         let (mut ts, mut seq) = (0u32, 0u16);

@@ -266,6 +266,12 @@ impl Media {
         direction_in(&self.attributes)
     }
 
+    /// `a=maxptime` in milliseconds (a fraction is rounded).
+    pub fn maxptime(&self) -> Option<u32> {
+        let v: f64 = self.attribute("maxptime")?.trim().parse().ok()?;
+        (v.is_finite() && v > 0.0 && v < 10_000.0).then(|| v.round() as u32)
+    }
+
     /// `a=ptime` in milliseconds (a fraction is rounded).
     pub fn ptime(&self) -> Option<u32> {
         let v: f64 = self.attribute("ptime")?.trim().parse().ok()?;

@@ -31,6 +31,7 @@ mod error;
 pub mod file_selector;
 mod model;
 pub mod offer_answer;
+pub mod opus;
 mod parse;
 mod write;
 
@@ -40,4 +41,5 @@ pub use file_selector::{FileHash, FileRange, FileSelector, FileSelectorError};
 pub use model::{
     AddrType, Attribute, Bandwidth, Connection, Media, Origin, SessionDescription, Timing,
 };
+pub use opus::OpusFmtp;
 pub use parse::Limits;

@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::attributes::{Direction, RtpMap};
 use crate::model::{Attribute, Connection, Media, SessionDescription};
+use crate::opus::OpusFmtp;
 
 /// A codec we can use, in our order of preference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,16 +47,27 @@ impl Codec {
     }
 
     /// Opus as RFC 7587 §7 names it (`opus/48000/2` whatever is sent),
-    /// with what we ask of the peer's encoder: in-band FEC, mono, and
-    /// our capture and playback up to 48 kHz.
+    /// with what we ask of the peer's encoder and say of ours
+    /// ([`OpusFmtp::ours`]: in-band FEC, mono, up to 48 kHz).
     pub fn opus() -> Codec {
+        Codec::opus_with(&OpusFmtp::ours())
+    }
+
+    /// Opus with other fmtp parameters (e.g. `usedtx=1`).
+    pub fn opus_with(fmtp: &OpusFmtp) -> Codec {
+        let text = fmtp.to_string();
         Codec {
             channels: Some(2),
-            fmtp: Some(
-                "useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-maxcapturerate=48000".into(),
-            ),
+            fmtp: (!text.is_empty()).then_some(text),
             ..Codec::new("opus", 48000)
         }
+    }
+
+    /// Whether the fmtp says what its side wants (RFC 7587 §6.1: Opus),
+    /// so an answer carries its own and never the offer's, and we send
+    /// by the peer's alone.
+    fn declarative(&self) -> bool {
+        self.encoding.eq_ignore_ascii_case("opus")
     }
 
     /// RFC 4733 DTMF events (0-15: the digits, * # and A-D) at 8000 Hz.
@@ -141,6 +153,8 @@ pub struct RtpNegotiation {
     /// Where the peer wants RTCP: `a=rtcp`, else RTP port + 1.
     pub remote_rtcp: Option<SocketAddr>,
     pub ptime: Option<u32>,
+    /// The peer's `a=maxptime`: no packet we send may be longer.
+    pub maxptime: Option<u32>,
 }
 
 impl RtpNegotiation {
@@ -189,6 +203,8 @@ pub struct LocalRtp {
     /// `RTP/AVP`, or `RTP/SAVP` with SRTP.
     pub protocol: String,
     pub ptime: Option<u32>,
+    /// `a=maxptime`: the longest packet we take.
+    pub maxptime: Option<u32>,
     /// Extra attributes to add (e.g. `a=crypto`, ICE lines).
     pub attributes: Vec<Attribute>,
 }
@@ -255,6 +271,9 @@ fn describe(kind: &str, local: &LocalRtp, formats: &[PayloadFormat]) -> Media {
     if let Some(p) = local.ptime {
         m.attributes.push(Attribute::new("ptime", p.to_string()));
     }
+    if let Some(p) = local.maxptime {
+        m.attributes.push(Attribute::new("maxptime", p.to_string()));
+    }
     m.attributes.extend(local.attributes.iter().cloned());
     m.set_direction(local.direction);
     m
@@ -318,6 +337,9 @@ pub fn answer_media(
     // The offer's order and numbers (RFC 3264 §6.1 recommends keeping
     // the offerer's order), for the codecs we have.
     let mut chosen: Vec<PayloadFormat> = Vec::new();
+    // Our own fmtp of declarative codecs, for the answer and our receive
+    // side (`chosen` holds the offer's: what we send by).
+    let mut ours: Vec<(u8, Option<String>)> = Vec::new();
     for f in &m.formats {
         let Some(map) = rtpmap_of(m, f) else { continue };
         let Some(c) = local.codecs.iter().find(|c| c.matches(&map)) else {
@@ -333,6 +355,12 @@ pub fn answer_media(
                 ..c.clone()
             },
         });
+        if c.declarative() {
+            if let Some(last) = chosen.last_mut() {
+                last.codec.fmtp = m.fmtp(f);
+            }
+            ours.push((map.payload_type, c.fmtp.clone()));
+        }
     }
     // Events on the first codec's clock only, when the offer has them
     // there (RFC 4733 §2.1); else whichever it has.
@@ -359,15 +387,31 @@ pub fn answer_media(
         protocol: m.protocol.clone(),
         ..local.clone()
     };
-    let media = describe(&m.media, &answer_local, &chosen);
+    let receive: Vec<PayloadFormat> = chosen
+        .iter()
+        .map(
+            |f| match ours.iter().find(|(pt, _)| *pt == f.payload_type) {
+                Some((_, fmtp)) => PayloadFormat {
+                    payload_type: f.payload_type,
+                    codec: Codec {
+                        fmtp: fmtp.clone(),
+                        ..f.codec.clone()
+                    },
+                },
+                None => f.clone(),
+            },
+        )
+        .collect();
+    let media = describe(&m.media, &answer_local, &receive);
     let (remote_rtp, remote_rtcp) = remote_addresses(offer, index);
     let negotiation = RtpNegotiation {
-        send: chosen.clone(),
-        receive: chosen,
+        send: chosen,
+        receive,
         direction,
         remote_rtp,
         remote_rtcp,
         ptime: m.ptime(),
+        maxptime: m.maxptime(),
     };
     (media, Ok(negotiation))
 }
@@ -406,7 +450,11 @@ pub fn read_answer(
         send.push(PayloadFormat {
             payload_type: map.payload_type,
             codec: Codec {
-                fmtp: a.fmtp(f).or_else(|| ours.codec.fmtp.clone()),
+                fmtp: if ours.codec.declarative() {
+                    a.fmtp(f)
+                } else {
+                    a.fmtp(f).or_else(|| ours.codec.fmtp.clone())
+                },
                 ..ours.codec.clone()
             },
         });
@@ -429,5 +477,6 @@ pub fn read_answer(
         remote_rtp,
         remote_rtcp,
         ptime: a.ptime(),
+        maxptime: a.maxptime(),
     })
 }

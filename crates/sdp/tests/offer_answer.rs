@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use sdp::offer_answer::{
     answer_media, offer_media, read_answer, Codec, LocalRtp, NegotiationError,
 };
-use sdp::{AddrType, Connection, Direction, Origin, SessionDescription};
+use sdp::{AddrType, Connection, Direction, OpusFmtp, Origin, SessionDescription};
 
 fn local(codecs: Vec<Codec>, direction: Direction) -> LocalRtp {
     LocalRtp {
@@ -18,6 +18,7 @@ fn local(codecs: Vec<Codec>, direction: Direction) -> LocalRtp {
         direction,
         protocol: "RTP/AVP".into(),
         ptime: Some(20),
+        maxptime: None,
         attributes: Vec::new(),
     }
 }
@@ -244,7 +245,7 @@ fn opus_and_g722_are_offered_with_events_on_both_clocks() {
     let text = d.to_string();
     assert!(text.contains("a=rtpmap:96 opus/48000/2\r\n"), "{text}");
     assert!(text.contains(
-        "a=fmtp:96 useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-maxcapturerate=48000\r\n"
+        "a=fmtp:96 useinbandfec=1;maxplaybackrate=48000;stereo=0;sprop-stereo=0;sprop-maxcapturerate=48000\r\n"
     ));
     assert!(text.contains("a=rtpmap:9 G722/8000\r\n"));
     assert!(text.contains("a=rtpmap:101 telephone-event/48000\r\n"));
@@ -286,4 +287,58 @@ fn opus_and_g722_are_offered_with_events_on_both_clocks() {
     let (m, n) = answer_media(&offer, 0, &local(codecs, Direction::SendRecv));
     assert_eq!(m.formats, ["111", "9", "110"]);
     assert_eq!(n.unwrap().send_telephone_event(), Some(110));
+}
+
+/// RFC 7587 §6.1, §7.1: Opus fmtp parameters are declarative. Our answer
+/// says what we want (ours, not an echo of the offer's); we send by what
+/// the peer said, and where it said nothing, by the RFC's defaults (no
+/// DTX, no FEC), never by our own wishes.
+#[test]
+fn opus_fmtp_is_each_sides_own() {
+    let ours = vec![Codec::opus_with(&OpusFmtp {
+        use_dtx: Some(true),
+        ..OpusFmtp::ours()
+    })];
+    let offer = peer_offer(
+        "m=audio 30000 RTP/AVP 111\r\n\
+         a=rtpmap:111 opus/48000/2\r\n\
+         a=fmtp:111 useinbandfec=0;usedtx=1;stereo=1;sprop-stereo=1;maxplaybackrate=16000\r\n\
+         a=ptime:40\r\na=maxptime:60\r\n",
+    );
+    let (m, n) = answer_media(&offer, 0, &local(ours.clone(), Direction::SendRecv));
+    let n = n.unwrap();
+    let answered = m.fmtp("111").unwrap();
+    assert_eq!(
+        OpusFmtp::parse(&answered),
+        OpusFmtp {
+            use_dtx: Some(true),
+            ..OpusFmtp::ours()
+        }
+    );
+    let send = OpusFmtp::parse(n.send_codec().unwrap().codec.fmtp.as_deref().unwrap());
+    assert_eq!(send.use_dtx, Some(true));
+    assert_eq!(send.use_inband_fec, Some(false));
+    assert_eq!(send.stereo, Some(true));
+    assert_eq!(send.sprop_stereo, Some(true));
+    assert_eq!(send.max_playback_rate, Some(16000));
+    assert_eq!(n.ptime, Some(40));
+    assert_eq!(n.maxptime, Some(60));
+    let receive = n.receive.iter().find(|f| f.payload_type == 111).unwrap();
+    assert_eq!(receive.codec.fmtp.as_deref(), Some(answered.as_str()));
+
+    // Our offer carries ours; an answer without fmtp leaves the RFC's
+    // defaults for what we send (our usedtx=1 is not theirs).
+    let (m, formats) = offer_media(&local(ours, Direction::SendRecv));
+    assert_eq!(
+        m.fmtp("96").as_deref(),
+        Some("useinbandfec=1;usedtx=1;maxplaybackrate=48000;stereo=0;sprop-stereo=0;sprop-maxcapturerate=48000")
+    );
+    assert_eq!(m.attribute("ptime"), Some("20"));
+    assert_eq!(m.attribute("maxptime"), None);
+    let mut d = session("192.0.2.1");
+    d.media.push(m);
+    let answer = peer_offer("m=audio 30000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n");
+    let n = read_answer(&d, &answer, 0, &formats).unwrap();
+    assert_eq!(n.send_codec().unwrap().codec.fmtp, None);
+    assert_eq!(n.maxptime, None);
 }

@@ -292,3 +292,49 @@ async fn a_pcmu_call_does_not_carry_6_khz() {
         level(2000.0)
     );
 }
+
+/// RFC 7587 §6.1 `usedtx=1`: bob's answer asks for DTX, so alice, who
+/// sends silence, sends a packet now and then instead of one per 20 ms,
+/// while bob's tone goes at full rate (alice did not ask for DTX).
+/// Counted against each other in the same call, not against time.
+#[tokio::test]
+async fn dtx_asked_by_the_peer_sends_fewer_packets_on_silence() {
+    use sdp::OpusFmtp;
+    let (alice, bob, mut alice_all, mut bob_all) = alice_and_bob().await;
+    let alice_audio = Arc::new(
+        AudioStream::new(
+            "127.0.0.1".parse().unwrap(),
+            (50000, 50500),
+            vec![Codec::opus()],
+            AudioSource::Silence,
+        )
+        .await
+        .unwrap(),
+    );
+    let (call, answer) =
+        alice_calls_bob(&alice, &bob, &mut bob_all, vec![alice_audio.clone()]).await;
+    let dtx = Codec::opus_with(&OpusFmtp {
+        use_dtx: Some(true),
+        ..OpusFmtp::ours()
+    });
+    let bob_audio = common::tone_stream(1000.0, vec![dtx]).await;
+    answer.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+    // Until bob has sent 100 packets (2 s of his tone).
+    let guard = std::time::Instant::now() + Duration::from_secs(30);
+    while bob_audio.stats().packets_sent < 100 {
+        assert!(std::time::Instant::now() < guard, "bob sends nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (quiet, loud) = (
+        alice_audio.stats().packets_sent,
+        bob_audio.stats().packets_sent,
+    );
+    assert!(quiet * 4 < loud, "alice sent {quiet}, bob {loud}");
+    // DTX still sends now and then (the peer's comfort noise).
+    assert!(bob_audio.stats().packets_received > 0);
+    call.end().await.unwrap();
+    until(&mut bob_all, "SIPSessionDidEnd").await;
+    alice.stop();
+    bob.stop();
+}

@@ -9,7 +9,8 @@
 //! sides (what we record, and the WAV baresip wrote), and the call ends
 //! from one side with the other seeing it. Also: hold and resume by
 //! either side, DTMF both ways, and our 486/603 and CANCEL as baresip
-//! reports them (its ctrl_tcp CALL_CLOSED events).
+//! reports them (its ctrl_tcp CALL_CLOSED events). SRTP with SDES keys,
+//! the AES-CM and the AES-GCM suites.
 
 mod baresip;
 mod common;
@@ -306,6 +307,37 @@ async fn calls_with_baresip_in_g722_and_opus_both_ways() {
     }
 }
 
+/// RFC 7587 §7 `a=ptime` honoured: baresip's account asks for 40 ms
+/// packets in its offer, so we pack two 20 ms Opus frames in each (half
+/// the packets it sends us at our `a=ptime:20`; counted, not timed), and
+/// what it decodes is our tone for the whole call.
+#[tokio::test]
+async fn opus_to_baresip_in_the_40_ms_packets_it_asks_for() {
+    let b = start_baresip_as(|p| {
+        format!("<sip:carol@127.0.0.1:{p}>;regint=0;answermode=manual;ptime=40")
+    });
+    let app = common::account_app("bob").await;
+    let mut all = app.notification_center().subscribe(Filter::all());
+    b.command("dial", &common::contact_uri(&app));
+    let session = common::incoming_session(&app, &mut all).await;
+    let audio = common::tone_stream(1000.0, vec![Codec::opus()]).await;
+    session.accept(vec![audio.clone()]).await.unwrap();
+    until(&mut all, "SIPSessionDidStart").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    session.end().await.unwrap();
+    until(&mut all, "SIPSessionDidEnd").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = audio.stats();
+    let (sent, received) = (stats.packets_sent, stats.packets_received);
+    assert!(
+        received > 50 && 10 * sent > 3 * received && 10 * sent < 7 * received,
+        "we sent {sent} packets and received {received}:\n{}",
+        b.log()
+    );
+    check_audio(&audio, &b);
+    app.stop();
+}
+
 /// An Opus call with baresip carries the full band both ways: its 9 kHz
 /// in our recording (at 48 kHz), our 1 kHz and 10 kHz in what it
 /// decoded. Narrowband inside (as before issue 16's fix) would lose both.
@@ -421,6 +453,37 @@ async fn srtp_calls_with_baresip_both_ways() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     check_audio(&audio, &b);
     app.stop();
+}
+
+/// AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714) with baresip's srtp
+/// module (libre's SRTP on OpenSSL's AES-GCM): we call it offering one
+/// GCM suite only, it answers with that suite (its log says which), and
+/// the tones cross both ways: nothing decrypts unless both agree. Only
+/// this way round: baresip 1.0's own offers carry one crypto line,
+/// AES_CM_128_HMAC_SHA1_80.
+#[tokio::test]
+async fn gcm_srtp_calls_to_baresip_with_audio_both_ways() {
+    use media::srtp::SrtpProfile;
+    use sipsimple::streams::audio::sdes::SrtpPolicy;
+    for suite in [SrtpProfile::AeadAes128Gcm, SrtpProfile::AeadAes256Gcm] {
+        let b = start_baresip_as(|p| {
+            format!("<sip:carol@127.0.0.1:{p}>;regint=0;answermode=auto;mediaenc=srtp-mand")
+        });
+        let audio = tone_stream().await;
+        audio.set_srtp_policy(SrtpPolicy::Mandatory);
+        audio.set_srtp_suites(&[suite]);
+        let (app, mut all, _call) = call_baresip(&b, audio.clone()).await;
+        until(&mut all, "SIPSessionDidStart").await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(audio.srtp_suite(), Some(suite));
+        let said = format!("cryptosuite={}", suite.name());
+        assert!(b.log().contains(&said), "{said}: {}", b.log());
+        b.command("hangup", "");
+        until(&mut all, "SIPSessionDidEnd").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        check_audio(&audio, &b);
+        app.stop();
+    }
 }
 
 /// RTP packets `audio` receives in one second, from 300 ms on (time for a

@@ -5,9 +5,9 @@
 //! not used: it turns the bundled build back on.
 //!
 //! RTP per RFC 7587: a 48 kHz clock whatever the audio bandwidth; we
-//! send mono (`stereo=0`) 20 ms frames, with in-band FEC so that the
-//! packet after a loss can rebuild it, and decode whatever the peer
-//! sends (a mono decoder mixes stereo down).
+//! send mono (`stereo=0`) packets of 20, 40 or 60 ms, with in-band FEC
+//! when the peer can use it, DTX when it takes it, and decode whatever
+//! the peer sends (a mono decoder mixes stereo down).
 #![allow(unsafe_code)]
 
 use std::ptr::NonNull;
@@ -38,6 +38,15 @@ pub struct OpusParams {
     pub dtx: bool,
     /// `maxaveragebitrate`, bit/s.
     pub bitrate: i32,
+    /// `stereo=1`: the peer would rather get stereo. Mono is what we
+    /// have and is always allowed (RFC 7587 §6.1: every receiver decodes
+    /// both).
+    pub stereo: bool,
+    /// `sprop-stereo=1`: the peer is likely to send stereo; our mono
+    /// decoder mixes it down.
+    pub sprop_stereo: bool,
+    /// `cbr=1`: the peer wants constant bitrate (RFC 7587 §6.1).
+    pub cbr: bool,
 }
 
 impl Default for OpusParams {
@@ -47,6 +56,9 @@ impl Default for OpusParams {
             inband_fec: true,
             dtx: false,
             bitrate: 32000,
+            stereo: false,
+            sprop_stereo: false,
+            cbr: false,
         }
     }
 }
@@ -70,6 +82,9 @@ impl OpusParams {
                 }
                 "useinbandfec" => p.inband_fec = v == "1",
                 "usedtx" => p.dtx = v == "1",
+                "stereo" => p.stereo = v == "1",
+                "sprop-stereo" => p.sprop_stereo = v == "1",
+                "cbr" => p.cbr = v == "1",
                 "maxaveragebitrate" => {
                     if let Ok(b) = v.parse::<i32>() {
                         p.bitrate = p.bitrate.min(b.clamp(6000, 510_000));
@@ -165,6 +180,7 @@ impl OpusCodec {
             if p.inband_fec { 10 } else { 0 },
         )?;
         codec.ctl(ffi::OPUS_SET_DTX_REQUEST, i32::from(p.dtx))?;
+        codec.ctl(ffi::OPUS_SET_VBR_REQUEST, i32::from(!p.cbr))?;
         codec.ctl(ffi::OPUS_SET_SIGNAL_REQUEST, ffi::OPUS_SIGNAL_VOICE)?;
         Ok(codec)
     }
@@ -233,27 +249,38 @@ impl AudioCodec for OpusCodec {
         OPUS_RATE
     }
 
+    /// 20, 40 or 60 ms of PCM make one packet (a peer's `a=ptime`, RFC
+    /// 7587 §7); any other length is padded or cut to 20 ms. With DTX,
+    /// a frame libopus marks as not to be sent (2 bytes or less) leaves
+    /// `out` as it was: nothing to send (RFC 7587 §3.1.3).
     fn encode(&mut self, pcm: &[i16], out: &mut Vec<u8>) -> Result<(), CodecError> {
-        // libopus takes 2.5-60 ms frames only: pad or cut to 20 ms.
-        let mut frame = [0i16; FRAME];
-        for (f, s) in frame.iter_mut().zip(pcm) {
+        let mut frame = [0i16; 3 * FRAME];
+        let samples = match pcm.len() {
+            n @ (FRAME | 1920 | 2880) => n,
+            _ => FRAME,
+        };
+        for (f, s) in frame.iter_mut().zip(pcm).take(samples) {
             *f = *s;
         }
         let start = out.len();
         out.resize(start + MAX_PACKET, 0);
         let room = out.get_mut(start..).unwrap_or(&mut []);
-        // SAFETY: `frame` holds FRAME samples, `room` MAX_PACKET bytes,
-        // the sizes passed.
+        // SAFETY: `frame` holds at least `samples` samples, `room`
+        // MAX_PACKET bytes, the sizes passed.
         let n = unsafe {
             ffi::opus_encode(
                 self.encoder.0.as_ptr(),
                 frame.as_ptr(),
-                FRAME as i32,
+                samples as i32,
                 room.as_mut_ptr(),
                 room.len() as i32,
             )
         };
         match usize::try_from(n) {
+            Ok(n) if self.params.dtx && n <= 2 => {
+                out.truncate(start);
+                Ok(())
+            }
             Ok(n) => {
                 out.truncate(start + n);
                 Ok(())

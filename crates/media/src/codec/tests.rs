@@ -171,8 +171,96 @@ fn opus_fmtp_is_read() {
     assert_eq!(p.max_playback_rate, 16000);
     assert!(!p.inband_fec);
     assert_eq!(p.bitrate, 20000);
+    assert!(!p.stereo && !p.dtx);
     assert_eq!(
         opus::OpusParams::from_fmtp(None),
         opus::OpusParams::default()
     );
+    let p = opus::OpusParams::from_fmtp(Some("stereo=1;sprop-stereo=1;usedtx=1;cbr=1"));
+    assert!(p.stereo && p.sprop_stereo && p.dtx && p.cbr);
+}
+
+/// `cbr=1` (RFC 7587 §6.1): every packet the same size, speech or
+/// silence; without it, silence codes smaller than a tone.
+#[test]
+fn cbr_asked_by_the_peer_keeps_every_packet_the_same_size() {
+    let tone: Vec<i16> = (0..960)
+        .map(|i| (8000.0 * (std::f64::consts::TAU * 440.0 * f64::from(i) / 48000.0).sin()) as i16)
+        .collect();
+    let silence = vec![0i16; 960];
+    let sizes = |params: opus::OpusParams| {
+        let mut sizes: Vec<usize> = opus_packets(params.clone(), &tone, 20)
+            .iter()
+            .chain(&opus_packets(params, &silence, 20))
+            .map(Vec::len)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    };
+    let cbr = opus::OpusParams::from_fmtp(Some("cbr=1"));
+    assert_eq!(sizes(cbr).len(), 1);
+    assert!(sizes(opus::OpusParams::default()).len() > 1);
+}
+
+/// Payloads an Opus encoder gives for `frames` 20 ms frames of `pcm`
+/// (repeated), empty ones (nothing to send) left out.
+fn opus_packets(params: opus::OpusParams, pcm: &[i16], frames: usize) -> Vec<Vec<u8>> {
+    let mut codec = opus::OpusCodec::new(params).unwrap();
+    (0..frames)
+        .filter_map(|_| {
+            let mut out = Vec::new();
+            codec.encode(pcm, &mut out).unwrap();
+            (!out.is_empty()).then_some(out)
+        })
+        .collect()
+}
+
+/// RFC 7587 §3.1.3 and §6.1 `usedtx=1`: on silence a DTX encoder sends
+/// a packet now and then instead of one per frame; on a tone, every
+/// frame still goes.
+#[test]
+fn a_dtx_encoder_sends_fewer_packets_on_silence() {
+    let silence = vec![0i16; 960];
+    let tone: Vec<i16> = (0..960)
+        .map(|i| (8000.0 * (std::f64::consts::TAU * 440.0 * f64::from(i) / 48000.0).sin()) as i16)
+        .collect();
+    let dtx = opus::OpusParams {
+        dtx: true,
+        ..opus::OpusParams::default()
+    };
+    let plain = opus_packets(opus::OpusParams::default(), &silence, 100);
+    let quiet = opus_packets(dtx.clone(), &silence, 100);
+    assert_eq!(plain.len(), 100);
+    assert!(quiet.len() <= 20, "{} packets of 100 frames", quiet.len());
+    assert!(
+        !quiet.is_empty(),
+        "DTX still refreshes the peer's comfort noise"
+    );
+    assert_eq!(opus_packets(dtx, &tone, 100).len(), 100);
+}
+
+/// A peer's `a=ptime:40` or `:60` (RFC 7587 §7): one packet carries
+/// 40 or 60 ms, and decodes to as many samples.
+#[test]
+fn opus_packets_carry_40_and_60_ms() {
+    for samples in [1920usize, 2880] {
+        let tone: Vec<i16> = (0..samples)
+            .map(|i| (8000.0 * (std::f64::consts::TAU * 1000.0 * i as f64 / 48000.0).sin()) as i16)
+            .collect();
+        let mut codec = opus::OpusCodec::new(opus::OpusParams::default()).unwrap();
+        let mut decoded = Vec::new();
+        for _ in 0..5 {
+            let mut out = Vec::new();
+            codec.encode(&tone, &mut out).unwrap();
+            let before = decoded.len();
+            codec.decode(&out, &mut decoded).unwrap();
+            assert_eq!(decoded.len() - before, samples);
+        }
+        let tail = &decoded[decoded.len() / 2..];
+        assert!(
+            crate::tone::goertzel(tail, 48000, 1000.0)
+                > 100.0 * crate::tone::goertzel(tail, 48000, 3000.0)
+        );
+    }
 }

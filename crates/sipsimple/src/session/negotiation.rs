@@ -297,6 +297,9 @@ impl SessionTask {
             self.post(NotificationData::SIPSessionWillStart);
             let offer = self.our_offer.take().map(|o| o.sdp);
             let answer = body.and_then(|b| SessionDescription::parse(&b.data).ok());
+            // The first stream's own words (e.g. an SRTP policy the
+            // answer does not meet) tell the user why the call failed.
+            let mut why = None;
             let usable = match (&offer, &answer) {
                 (Some(o), Some(a)) if o.media.len() == a.media.len() => {
                     for (i, slot) in self.slots.iter_mut().enumerate() {
@@ -307,10 +310,12 @@ impl SessionTask {
                                 (false, true) => s.update(o, a, i),
                                 (false, false) => s.start(o, a, i),
                             };
-                            if result.is_ok() {
-                                *slot = Some(s);
-                            } else {
-                                s.end();
+                            match result {
+                                Ok(()) => *slot = Some(s),
+                                Err(e) => {
+                                    why.get_or_insert(e.0);
+                                    s.end();
+                                }
                             }
                         }
                     }
@@ -319,11 +324,15 @@ impl SessionTask {
                 _ => false,
             };
             if !usable {
+                let failure_reason = match why {
+                    Some(why) => format!("the answer could not be used: {why}"),
+                    None => "the answer could not be used".into(),
+                };
                 self.post(NotificationData::SIPSessionDidFail {
                     originator: "local",
                     code: 488,
                     reason: "Not Acceptable Here".into(),
-                    failure_reason: "the answer could not be used".into(),
+                    failure_reason,
                 });
                 let actions = self.invite.end().unwrap_or_default();
                 self.set_state(SessionState::Terminated);

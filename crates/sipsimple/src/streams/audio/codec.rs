@@ -39,17 +39,50 @@ fn convert(
     }
 }
 
+/// What one 20 ms frame gave the send loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Encoded {
+    /// A payload of the last `frames` frames.
+    Packet { frames: u32 },
+    /// Kept for a longer packet (the peer's `a=ptime`).
+    Held,
+    /// Nothing to send: DTX silence, or the codec failed. The next
+    /// packet starts a talkspurt.
+    Nothing,
+}
+
 /// What the send loop codes with: its rate is the stream's.
 pub(super) struct StreamEncoder {
     codec: Box<dyn AudioCodec>,
+    /// 20 ms frames per packet.
+    per_packet: usize,
+    held: Vec<i16>,
 }
 
 impl StreamEncoder {
-    /// An encoder for `codec`, with what the peer's SDP said of it.
-    pub(super) fn new(codec: &Codec) -> Result<StreamEncoder, String> {
+    /// An encoder for `codec`, with what the peer's SDP said of it, its
+    /// `a=ptime` and `a=maxptime` among it: Opus packs
+    /// 40 or 60 ms in a packet when the peer prefers it (RFC 7587 §7),
+    /// never more than its maxptime; other codecs send 20 ms.
+    pub(super) fn with_ptime(
+        codec: &Codec,
+        ptime: Option<u32>,
+        maxptime: Option<u32>,
+    ) -> Result<StreamEncoder, String> {
+        let per_packet = if codec.encoding.eq_ignore_ascii_case("opus") {
+            let wanted = ptime.unwrap_or(20) / 20;
+            let most = maxptime.unwrap_or(60) / 20;
+            wanted.min(most).clamp(1, 3) as usize
+        } else {
+            1
+        };
         let codec = new_codec(&codec.encoding, codec.clock_rate, codec.fmtp.as_deref())
             .map_err(|e| e.to_string())?;
-        Ok(StreamEncoder { codec })
+        Ok(StreamEncoder {
+            codec,
+            per_packet,
+            held: Vec::new(),
+        })
     }
 
     /// The codec's PCM rate: the stream runs at it.
@@ -62,11 +95,32 @@ impl StreamEncoder {
         self.codec.frame_clock()
     }
 
+    /// Forgets frames kept for a packet not yet sent.
+    pub(super) fn drop_held(&mut self) {
+        self.held.clear();
+    }
+
     /// Codes one frame (20 ms at `sample_rate()`) into `out` (cleared
-    /// first); false if the codec failed, and nothing is to be sent.
-    pub(super) fn encode(&mut self, frame: &[i16], out: &mut Vec<u8>) -> bool {
+    /// first), or keeps it for the next packet.
+    pub(super) fn encode(&mut self, frame: &[i16], out: &mut Vec<u8>) -> Encoded {
         out.clear();
-        self.codec.encode(frame, out).is_ok()
+        let result = if self.per_packet == 1 {
+            self.codec.encode(frame, out)
+        } else {
+            self.held.extend_from_slice(frame);
+            if self.held.len() < self.per_packet * frame.len() {
+                return Encoded::Held;
+            }
+            let result = self.codec.encode(&self.held, out);
+            self.held.clear();
+            result
+        };
+        match result {
+            Ok(()) if !out.is_empty() => Encoded::Packet {
+                frames: self.per_packet as u32,
+            },
+            _ => Encoded::Nothing,
+        }
     }
 }
 
@@ -178,5 +232,74 @@ impl StreamDecoders {
         }
         self.pcm = pcm;
         self.scratch = scratch;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opus(fmtp: &str) -> Codec {
+        Codec {
+            fmtp: Some(fmtp.into()),
+            ..Codec::opus()
+        }
+    }
+
+    /// What 30 frames of `pcm` give.
+    fn run(encoder: &mut StreamEncoder, pcm: &[i16]) -> Vec<Encoded> {
+        let mut out = Vec::new();
+        (0..30).map(|_| encoder.encode(pcm, &mut out)).collect()
+    }
+
+    fn tone() -> Vec<i16> {
+        (0..960)
+            .map(|i| {
+                (8000.0 * (std::f64::consts::TAU * 440.0 * f64::from(i) / 48000.0).sin()) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_peers_ptime_packs_opus_frames_within_its_maxptime() {
+        let packets = |ptime, maxptime| {
+            let mut e = StreamEncoder::with_ptime(&opus(""), ptime, maxptime).unwrap();
+            run(&mut e, &tone())
+                .into_iter()
+                .filter_map(|r| match r {
+                    Encoded::Packet { frames } => Some(frames),
+                    Encoded::Held => None,
+                    Encoded::Nothing => panic!("a tone is sent"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(packets(None, None), vec![1; 30]);
+        assert_eq!(packets(Some(40), None), vec![2; 15]);
+        assert_eq!(packets(Some(60), Some(120)), vec![3; 10]);
+        assert_eq!(packets(Some(60), Some(40)), vec![2; 15]);
+        assert_eq!(packets(Some(100), None), vec![3; 10]);
+        // G.711 keeps 20 ms, whatever the ptime.
+        let mut g711 = StreamEncoder::with_ptime(&Codec::pcmu(), Some(40), None).unwrap();
+        let frame = vec![0i16; 160];
+        assert!(run(&mut g711, &frame)
+            .iter()
+            .all(|r| *r == Encoded::Packet { frames: 1 }));
+    }
+
+    /// The peer's `usedtx=1` (RFC 7587 §6.1): silence sends a few
+    /// packets, not one per frame; without it, every frame goes.
+    #[test]
+    fn usedtx_from_the_peer_sends_fewer_packets_on_silence() {
+        let silence = vec![0i16; 960];
+        let count = |fmtp: &str| {
+            let mut e = StreamEncoder::with_ptime(&opus(fmtp), None, None).unwrap();
+            run(&mut e, &silence)
+                .iter()
+                .filter(|r| matches!(r, Encoded::Packet { .. }))
+                .count()
+        };
+        assert_eq!(count("useinbandfec=1"), 30);
+        let dtx = count("useinbandfec=1;usedtx=1");
+        assert!(dtx < 15, "{dtx} packets for 30 silent frames");
     }
 }

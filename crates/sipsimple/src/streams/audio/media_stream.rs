@@ -157,7 +157,8 @@ impl MediaStream for AudioStream {
             None => {
                 let (mut media, formats) = self.offer_with(direction);
                 let policy = self.srtp_policy();
-                let crypto = super::sdes::OfferedCrypto::new(policy).map_err(StreamError)?;
+                let crypto = super::sdes::OfferedCrypto::new(policy, &self.srtp_suites())
+                    .map_err(StreamError)?;
                 media.protocol = policy.protocol().to_owned();
                 media.attributes.extend(crypto.attributes());
                 *lock(&self.pending) = Some(Pending::Offered(formats));
@@ -176,8 +177,8 @@ impl MediaStream for AudioStream {
                     .media
                     .get(index)
                     .ok_or_else(|| StreamError("no such m-line in the offer".into()))?;
-                let answer =
-                    super::sdes::answer(self.srtp_policy(), offered).map_err(StreamError)?;
+                let answer = super::sdes::answer(self.srtp_policy(), &self.srtp_suites(), offered)
+                    .map_err(StreamError)?;
                 let keys = answer.map(|(line, keys)| {
                     media.attributes.push(line);
                     keys
@@ -326,6 +327,7 @@ impl MediaStreamType for AudioStreamType {
                 direction: Direction::SendRecv,
                 protocol: "RTP/AVP".into(),
                 ptime: None,
+                maxptime: None,
                 attributes: Vec::new(),
             };
             // RFC 3264 §6: a stream we could only refuse is not taken.

@@ -97,6 +97,9 @@ pub struct AudioStats {
     pub packets_received: u32,
     /// RTP from another source or SSRC than the stream's, dropped.
     pub packets_dropped: u32,
+    /// SRTP packets refused (RFC 3711 §3.3): a tag that does not check
+    /// under the peer's current key, a replay, or older than the window.
+    pub srtp_refused: u32,
     pub lost: i64,
     pub jitter: u32,
     pub rtcp_sent: u32,
@@ -120,12 +123,19 @@ pub(crate) struct SrtpPair {
 }
 
 impl SrtpPair {
-    fn new(keys: &sdes::SrtpKeys) -> SrtpPair {
+    /// Fails when a key's lengths are not the suite's (SDES checks
+    /// this before, so only a bug gets here).
+    fn new(keys: &sdes::SrtpKeys) -> Result<SrtpPair, String> {
         use media::srtp::SrtpContext;
-        SrtpPair {
-            send: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.send))),
-            receive: Arc::new(Mutex::new(SrtpContext::new(keys.profile, &keys.receive))),
-        }
+        let context = |key| {
+            SrtpContext::new(keys.profile, key)
+                .map(|c| Arc::new(Mutex::new(c)))
+                .map_err(|e| e.to_string())
+        };
+        Ok(SrtpPair {
+            send: context(&keys.send)?,
+            receive: context(&keys.receive)?,
+        })
     }
 }
 
@@ -194,6 +204,8 @@ pub struct AudioStream {
     audio: Mutex<Option<Attached>>,
     /// `rtp.srtp_encryption` of the stream's account.
     srtp_policy: Mutex<sdes::SrtpPolicy>,
+    /// The suites we offer, in order, and accept.
+    srtp_suites: Mutex<Vec<media::srtp::SrtpProfile>>,
     /// The SDES side of the exchange in progress.
     sdes: Mutex<SdesState>,
     /// The keys the last completed exchange agreed on (None: plain RTP).
@@ -318,6 +330,7 @@ impl AudioStream {
             feed: Arc::new(Mutex::new(None)),
             audio: Mutex::new(None),
             srtp_policy: Mutex::new(sdes::SrtpPolicy::Disabled),
+            srtp_suites: Mutex::new(media::srtp::SrtpProfile::ALL.to_vec()),
             sdes: Mutex::new(SdesState::None),
             srtp_keys: Mutex::new(None),
         })
@@ -344,6 +357,8 @@ impl AudioStream {
             direction,
             protocol: "RTP/AVP".into(),
             ptime: Some(20),
+            // The playout takes 20 ms packets (RFC 7587's default).
+            maxptime: Some(20),
             attributes: Vec::new(),
         }
     }
@@ -607,6 +622,22 @@ impl AudioStream {
         *lock(&self.srtp_policy)
     }
 
+    /// The SDES suites of the next offers (one crypto line each, in this
+    /// order) and the ones an answer may take; all we run by default.
+    pub fn set_srtp_suites(&self, suites: &[media::srtp::SrtpProfile]) {
+        *lock(&self.srtp_suites) = suites.to_vec();
+    }
+
+    pub fn srtp_suites(&self) -> Vec<media::srtp::SrtpProfile> {
+        lock(&self.srtp_suites).clone()
+    }
+
+    /// The suite the running stream's SRTP uses, if any.
+    pub fn srtp_suite(&self) -> Option<media::srtp::SrtpProfile> {
+        let keys = lock(&self.srtp_keys).as_ref().map(|k| k.profile);
+        keys.filter(|_| self.srtp_active())
+    }
+
     /// ICE is not built yet: always false.
     pub fn ice_active(&self) -> bool {
         false
@@ -644,7 +675,8 @@ impl AudioStream {
             .send_codec()
             .cloned()
             .ok_or("no codec to send with")?;
-        let encoder = codec::StreamEncoder::new(&send.codec)?;
+        let encoder =
+            codec::StreamEncoder::with_ptime(&send.codec, negotiation.ptime, negotiation.maxptime)?;
         // The stream's rate is the send codec's from now on.
         let rate = encoder.sample_rate();
         self.rate.store(rate, std::sync::atomic::Ordering::Relaxed);
@@ -666,7 +698,10 @@ impl AudioStream {
             .filter(|f| !f.codec.is_telephone_event())
             .map(|f| (f.payload_type, f.codec.clone()))
             .collect();
-        let srtp = lock(&self.srtp_keys).as_ref().map(SrtpPair::new);
+        let srtp = lock(&self.srtp_keys)
+            .as_ref()
+            .map(SrtpPair::new)
+            .transpose()?;
         let receive_clock = receive.first().map_or(8000, |(_, c)| c.clock_rate);
         let mut tasks = Vec::new();
         if let (true, Some(remote)) = (negotiation.direction.sends(), negotiation.remote_rtp) {

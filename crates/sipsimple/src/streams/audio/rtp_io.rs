@@ -12,7 +12,7 @@ use media::rtp::{RtpPacket, RtpSender};
 use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
-use super::codec::{StreamDecoders, StreamEncoder};
+use super::codec::{Encoded, StreamDecoders, StreamEncoder};
 use super::{frame_len, lock, AudioStats, Kept, Recording, SourceState};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
@@ -88,6 +88,9 @@ impl SendSide {
                     }
                 }
                 sender.skip(self.codec.frame_clock());
+                // Audio kept for a longer packet would be stamped after
+                // the event: it is dropped with the time the event took.
+                self.codec.drop_held();
                 if parts.len() == 0 {
                     event = None;
                     first = true;
@@ -110,16 +113,26 @@ impl SendSide {
                     r.push_sent(&frame, rate);
                 }
                 let clock = self.codec.frame_clock();
-                if self.codec.encode(&frame, &mut payload) {
-                    packets.push(
-                        lock(&self.sender)
-                            .packet(self.payload_type, first, &payload, clock)
-                            .to_vec(),
-                    );
-                    first = false;
-                } else {
-                    lock(&self.sender).skip(clock);
+                let mut sender = lock(&self.sender);
+                match self.codec.encode(&frame, &mut payload) {
+                    Encoded::Packet { frames } => {
+                        // Stamped with its first frame's time (RFC 3550 §5.1).
+                        let start = sender
+                            .timestamp()
+                            .wrapping_sub(clock.wrapping_mul(frames.saturating_sub(1)));
+                        packets.push(
+                            sender
+                                .packet_at(self.payload_type, first, &payload, start)
+                                .to_vec(),
+                        );
+                        first = false;
+                    }
+                    Encoded::Held => {}
+                    // After a gap the next packet marks a talkspurt
+                    // (RFC 3551 §4.1).
+                    Encoded::Nothing => first = true,
                 }
+                sender.skip(clock);
             }
             for mut packet in packets {
                 if let Some(pair) = &self.srtp {
@@ -286,7 +299,10 @@ impl ReceiveSide {
                 // dropped as if it never came (RFC 3711 §3.3).
                 Some(pair) => match lock(&pair.receive).unprotect_rtp(data) {
                     Ok(p) => std::borrow::Cow::Owned(p),
-                    Err(_) => continue,
+                    Err(_) => {
+                        lock(&self.stats).srtp_refused += 1;
+                        continue;
+                    }
                 },
                 None => std::borrow::Cow::Borrowed(data),
             };
