@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::{Session, SessionEvent};
-use crate::headers::{ByteRange, ContentType, FromPath, SuccessReport, TypedHeader};
+use crate::headers::{ByteRange, ContentType, FailureReport, FromPath, SuccessReport, TypedHeader};
 use crate::message::{Flag, Request};
 use crate::uri::MsrpUri;
 
@@ -69,26 +69,27 @@ impl Streamed {
     }
 }
 
-/// The From-Path of the newest streamed messages.
+/// The From-Path of the newest streamed messages, with the
+/// Failure-Report their sender asked for.
 #[derive(Debug, Default)]
-pub(super) struct StreamedPaths(VecDeque<(String, Vec<MsrpUri>)>);
+pub(super) struct StreamedPaths(VecDeque<(String, Vec<MsrpUri>, FailureReport)>);
 
 impl StreamedPaths {
-    fn remember(&mut self, message_id: &str, path: Vec<MsrpUri>) {
-        if let Some(at) = self.0.iter().position(|(m, _)| m == message_id) {
+    fn remember(&mut self, message_id: &str, path: Vec<MsrpUri>, failures: FailureReport) {
+        if let Some(at) = self.0.iter().position(|(m, _, _)| m == message_id) {
             self.0.remove(at);
         }
         if self.0.len() >= REMEMBERED_PATHS {
             self.0.pop_front();
         }
-        self.0.push_back((message_id.to_owned(), path));
+        self.0.push_back((message_id.to_owned(), path, failures));
     }
 
-    pub(super) fn path(&self, message_id: &str) -> Option<Vec<MsrpUri>> {
+    pub(super) fn path(&self, message_id: &str) -> Option<(Vec<MsrpUri>, FailureReport)> {
         self.0
             .iter()
-            .find(|(m, _)| m == message_id)
-            .map(|(_, p)| p.clone())
+            .find(|(m, _, _)| m == message_id)
+            .map(|(_, p, f)| (p.clone(), *f))
     }
 }
 
@@ -120,7 +121,12 @@ impl Session {
         };
         self.answer(req, 200, "OK");
         if let Some(Ok(FromPath(back))) = req.headers.typed::<FromPath>() {
-            self.streamed.remember(&message_id, back);
+            // Unreadable or absent: `yes` (RFC 4975 §7.1.2's default).
+            let failures = match req.headers.typed::<FailureReport>() {
+                Some(Ok(f)) => f,
+                _ => FailureReport::Yes,
+            };
+            self.streamed.remember(&message_id, back, failures);
         }
         let success_report = matches!(
             req.headers.typed::<SuccessReport>(),
