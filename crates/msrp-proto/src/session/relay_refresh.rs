@@ -36,6 +36,8 @@ pub struct RelayBinding {
     pub relay: MsrpUri,
     pub username: String,
     pub password: String,
+    /// The Use-Path the relay gave: what our To-Path starts with.
+    pub use_path: Vec<MsrpUri>,
     /// The lifetime the relay granted (its 200's Expires).
     pub expires: Duration,
     /// When that 200 came.
@@ -204,6 +206,14 @@ impl Session {
             }
             200 => granted(resp, answer.as_ref()).map(|done| {
                 r.retried = false;
+                // RFC 4976 §6: our requests go through our relay by its
+                // Use-Path, so the fresh one replaces the old in front.
+                let old = std::mem::replace(&mut r.binding.use_path, done.use_path.clone());
+                let path = &mut self.cfg.remote_path;
+                if !old.is_empty() && path.starts_with(&old) {
+                    let rest = path.split_off(old.len());
+                    *path = done.use_path.iter().cloned().chain(rest).collect();
+                }
                 match done.expires {
                     Some(secs) => {
                         let lifetime = Duration::from_secs(u64::from(secs));
@@ -278,6 +288,7 @@ mod tests {
             relay: uri(RELAY),
             username: "alice".into(),
             password: "secret".into(),
+            use_path: vec![uri("msrp://relay.example.com:2855/old;tcp")],
             expires: Duration::from_secs(secs),
             granted_at: t0,
         });
@@ -378,6 +389,11 @@ mod tests {
                 use_path: vec![uri(fresh)],
                 expires: Some(600),
             }]
+        );
+        // Our requests go by the fresh binding from now on.
+        assert_eq!(
+            s.config().remote_path,
+            [uri(fresh), uri("msrp://peer.example.com:9/theirs;tcp")]
         );
         // The next one counts from the new grant.
         assert_eq!(s.poll_timeout(), Some(due + Duration::from_secs(540)));

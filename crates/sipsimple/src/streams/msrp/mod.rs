@@ -11,6 +11,7 @@ mod file_media;
 mod file_store;
 pub mod file_transfer;
 mod imdn;
+mod relay_path;
 pub mod vnc;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
