@@ -714,3 +714,65 @@ async fn a_renewed_relay_binding_keeps_the_chat_going_after_the_first_expired() 
         other => panic!("{other:?}"),
     }
 }
+
+/// The first URI of the path `chat`'s peer gave, as the chat has it now.
+fn first_hop(chat: &ChatStream) -> String {
+    chat.base().remote_media().unwrap().path[0].to_string()
+}
+
+/// Both parties on one relay that grants 20 s bindings: authorized
+/// together, they renew together, and their re-INVITEs with the new
+/// paths may cross (491 and the retry of RFC 3261 §14.1); each gets the
+/// other's new path before the first bindings lapse, and the chat goes
+/// on both ways after that.
+#[tokio::test]
+async fn both_parties_renew_their_bindings_at_once_and_the_chat_goes_on() {
+    let relay = kamailio::start_msrp_relay_expiring(PASSWORD, 20);
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) = chat_call(
+        ("", &relay_settings(relay.port, true)),
+        ("", &relay_settings(relay.port, false)),
+    )
+    .await;
+    let (alices_first, bobs_first) = (first_hop(&bob_chat), first_hop(&alice_chat));
+    let alices_path: Vec<String> = bob_chat
+        .base()
+        .remote_media()
+        .unwrap()
+        .path
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    until(&mut alice_all, "MSRPRelayDidRenewBinding").await;
+    until(&mut bob_all, "MSRPRelayDidRenewBinding").await;
+    let mut waited = 0;
+    while first_hop(&bob_chat) == alices_first || first_hop(&alice_chat) == bobs_first {
+        assert!(waited < 300, "the new paths did not cross");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        relay_forgets(relay.port, &alices_path).await,
+        "alice's first binding never expired at the relay"
+    );
+
+    alice_chat
+        .send_message("still here", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "still here")
+        }
+        other => panic!("{other:?}"),
+    }
+    bob_chat
+        .send_message("me too", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "me too")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -13,9 +13,13 @@
 //! and the owner tells the peer (a re-INVITE with the new `a=path`)
 //! before the old binding expires.
 //!
-//! When to refresh: `MARGIN` before the expiry, or a tenth of the
-//! lifetime for short ones; a failed refresh is retried once halfway to
-//! the expiry, then the binding is left to lapse.
+//! When to refresh: `MARGIN` before the expiry of a long binding; a
+//! shorter one 10 s before (or a tenth of its lifetime if that is more),
+//! a very short one halfway. The time left covers the peer learning the
+//! new path: a re-INVITE, and when both parties renew at once (both on
+//! one relay, authorized together) the glare and its retry (RFC 3261
+//! §14.1: up to 4 s). A failed refresh is retried once halfway to the
+//! expiry, then the binding is left to lapse.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +32,10 @@ use crate::uri::MsrpUri;
 /// AUTH transactions of 30 s in the worst case would be more than most
 /// relays grant, one minute covers a slow answer and the retry.
 const MARGIN: Duration = Duration::from_secs(60);
+
+/// How long before the expiry a shorter binding is refreshed, at least
+/// (halfway for one of less than twice this).
+const SHORT_MARGIN: Duration = Duration::from_secs(10);
 
 /// What the session needs to AUTH again. Debug output masks the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,7 +77,7 @@ pub(super) fn refresh_time(at: Instant, lifetime: Duration) -> Instant {
     let margin = if lifetime >= 2 * MARGIN {
         MARGIN
     } else {
-        lifetime / 10
+        (lifetime / 10).max(SHORT_MARGIN.min(lifetime / 2))
     };
     after(at, lifetime - margin)
 }
@@ -402,10 +410,18 @@ mod tests {
     }
 
     #[test]
-    fn a_short_binding_is_renewed_at_nine_tenths_of_its_lifetime() {
+    fn a_short_binding_is_renewed_ten_seconds_ahead_or_halfway() {
         let t0 = Instant::now();
+        assert_eq!(
+            refresh_time(t0, Duration::from_secs(100)),
+            t0 + Duration::from_secs(90)
+        );
+        assert_eq!(
+            refresh_time(t0, Duration::from_secs(30)),
+            t0 + Duration::from_secs(20)
+        );
         let mut s = session(t0, 4);
-        let due = t0 + Duration::from_millis(3600);
+        let due = t0 + Duration::from_secs(2);
         assert_eq!(s.poll_timeout(), Some(due));
         refresh(&mut s, due, "msrp://relay.example.com:2855/b;tcp", "4");
         assert!(matches!(
@@ -415,7 +431,7 @@ mod tests {
                 ..
             }]
         ));
-        assert_eq!(s.poll_timeout(), Some(due + Duration::from_millis(3600)));
+        assert_eq!(s.poll_timeout(), Some(due + Duration::from_secs(2)));
     }
 
     #[test]
