@@ -1,14 +1,16 @@
-//! The request being read off the stream, and the streamed way of
-//! reading SENDs (`SessionConfig::stream_incoming`): the checks run on the
-//! head, the body goes on as it arrives, the response follows the
-//! end-line.
+//! The request being read off the stream, the checks every SEND passes,
+//! and the streamed way of reading SENDs
+//! (`SessionConfig::stream_incoming`): the checks run on the head, the
+//! body goes on as it arrives, the response follows the end-line.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
 use super::{Session, SessionEvent};
-use crate::headers::{ByteRange, ContentType, FailureReport, FromPath, SuccessReport, TypedHeader};
+use crate::headers::{
+    ByteRange, ContentType, FailureReport, FromPath, MessageId, SuccessReport, ToPath, TypedHeader,
+};
 use crate::message::{Flag, Request};
 use crate::uri::MsrpUri;
 
@@ -94,6 +96,40 @@ impl StreamedPaths {
 }
 
 impl Session {
+    /// The checks every SEND passes: that it is for us, its Message-ID and
+    /// its Byte-Range. `Err` carries the response to give.
+    pub(super) fn check_send(
+        &self,
+        req: &Request,
+    ) -> Result<(String, ByteRange), (u16, &'static str)> {
+        // The first To-Path URI names this hop's recipient: relays take
+        // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
+        match req.headers.typed::<ToPath>() {
+            Some(Ok(ToPath(p))) if p.first() == self.our_uri() => {}
+            Some(Ok(_)) => return Err((481, "Session does not exist")),
+            _ => return Err((400, "Bad To-Path")),
+        }
+        let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
+            return Err((400, "Bad Message-ID"));
+        };
+        // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
+        let range = match req.headers.typed::<ByteRange>() {
+            None => ByteRange {
+                start: 1,
+                end: None,
+                total: None,
+            },
+            Some(Ok(r)) => r,
+            // Positions beyond what any limit here allows: the message is
+            // too large to take (RFC 4975 §7.1.1), not malformed.
+            Some(Err(crate::headers::HeaderError::Overflow)) => {
+                return Err((413, "Message too large"))
+            }
+            Some(Err(_)) => return Err((400, "Bad Byte-Range")),
+        };
+        Ok((mid, range))
+    }
+
     pub(super) fn begin_streamed(&self, req: &Request) -> Streamed {
         match self.check_send(req) {
             Ok((message_id, range)) => Streamed::Accepted {

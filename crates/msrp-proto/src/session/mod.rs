@@ -711,37 +711,6 @@ impl Session {
         }
     }
 
-    /// The checks every SEND passes: that it is for us, its Message-ID and
-    /// its Byte-Range. `Err` carries the response to give.
-    fn check_send(&self, req: &Request) -> Result<(String, ByteRange), (u16, &'static str)> {
-        // The first To-Path URI names this hop's recipient: relays take
-        // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
-        match req.headers.typed::<ToPath>() {
-            Some(Ok(ToPath(p))) if p.first() == self.our_uri() => {}
-            Some(Ok(_)) => return Err((481, "Session does not exist")),
-            _ => return Err((400, "Bad To-Path")),
-        }
-        let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
-            return Err((400, "Bad Message-ID"));
-        };
-        // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
-        let range = match req.headers.typed::<ByteRange>() {
-            None => ByteRange {
-                start: 1,
-                end: None,
-                total: None,
-            },
-            Some(Ok(r)) => r,
-            // Positions beyond what any limit here allows: the message is
-            // too large to take (RFC 4975 §7.1.1), not malformed.
-            Some(Err(crate::headers::HeaderError::Overflow)) => {
-                return Err((413, "Message too large"))
-            }
-            Some(Err(_)) => return Err((400, "Bad Byte-Range")),
-        };
-        Ok((mid, range))
-    }
-
     fn on_request(&mut self, inc: Incoming, flag: Flag) {
         let req = &inc.req;
         match req.method {
