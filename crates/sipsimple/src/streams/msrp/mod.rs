@@ -21,7 +21,7 @@ pub use chat::{
 pub use chat_media::ChatStreamType;
 pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopSharingStreamType};
 pub use file_media::FileTransferStreamType;
-pub use file_store::safe_file_name;
+pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
     file_selector_for, FileAttributes, FileTransferStream, TransferDirection, TransferProgress,
 };
