@@ -141,48 +141,18 @@ impl AuthClient {
     fn on_response(&mut self, resp: Response) -> Result<Option<Authorized>, RelayAuthError> {
         match (self.state, resp.status) {
             (State::First, 401) => {
-                let challenge = match resp.headers.typed::<WwwAuthenticate>() {
-                    Some(Ok(c)) => c,
-                    _ => return Err(RelayAuthError::Unexpected("a 401 without a challenge")),
-                };
-                let relay = self.relay.to_string();
                 let cnonce = self.tids.next_tid().as_str().to_owned();
-                let a = answer(
-                    &challenge,
-                    &AuthParams {
-                        username: &self.username,
-                        password: &self.password,
-                        uri: &relay,
-                        cnonce: &cnonce,
-                        nc: 1,
-                    },
-                )?;
+                let a =
+                    answer_challenge(&resp, &self.relay, &self.username, &self.password, &cnonce)?;
                 self.queue_auth(Some(&a))?;
                 self.answer = Some(a);
                 self.state = State::Answered;
                 Ok(None)
             }
             (State::First | State::Answered, 200) => {
-                let use_path = match resp.headers.typed::<UsePath>() {
-                    Some(Ok(UsePath(p))) if !p.is_empty() => p,
-                    _ => return Err(RelayAuthError::Unexpected("a 200 without Use-Path")),
-                };
-                let expires = resp
-                    .headers
-                    .typed::<Expires>()
-                    .and_then(Result::ok)
-                    .map(|e| e.0);
-                let relay_verified =
-                    match (&self.answer, resp.headers.typed::<AuthenticationInfo>()) {
-                        (Some(a), Some(Ok(info))) => a.verify(&info),
-                        _ => false,
-                    };
+                let done = granted(&resp, self.answer.as_ref())?;
                 self.state = State::Done;
-                Ok(Some(Authorized {
-                    use_path,
-                    expires,
-                    relay_verified,
-                }))
+                Ok(Some(done))
             }
             (State::Done, _) => Err(RelayAuthError::Unexpected("a response after AUTH ended")),
             (_, status) => Err(RelayAuthError::Rejected {
@@ -193,24 +163,93 @@ impl AuthClient {
     }
 
     fn queue_auth(&mut self, answer: Option<&AuthAnswer>) -> Result<(), RelayAuthError> {
-        let mut h = Headers::new();
-        h.push_typed(&ToPath(vec![self.relay.clone()]));
-        h.push_typed(&FromPath(vec![self.local.clone()]));
-        if let Some(a) = answer {
-            h.push_typed(&a.authorization);
-        }
-        if let Some(e) = self.expires {
-            h.push_typed(&Expires(e));
-        }
-        let head = Head::Request(Request {
-            tid: self.tids.next_tid(),
-            method: Method::Auth,
-            headers: h,
-        });
-        let bytes = encode(&head, None, Flag::Complete).map_err(|_| RelayAuthError::Encode)?;
-        self.transmit = Some(bytes);
+        let tid = self.tids.next_tid();
+        self.transmit = Some(auth_request(
+            tid,
+            &self.relay,
+            &self.local,
+            answer,
+            self.expires,
+        )?);
         Ok(())
     }
+}
+
+/// An AUTH from `local` to `relay` (RFC 4976 §5.1), with credentials
+/// when it answers a challenge.
+pub(crate) fn auth_request(
+    tid: crate::message::TransactionId,
+    relay: &MsrpUri,
+    local: &MsrpUri,
+    answer: Option<&AuthAnswer>,
+    expires: Option<u32>,
+) -> Result<Vec<u8>, RelayAuthError> {
+    let mut h = Headers::new();
+    h.push_typed(&ToPath(vec![relay.clone()]));
+    h.push_typed(&FromPath(vec![local.clone()]));
+    if let Some(a) = answer {
+        h.push_typed(&a.authorization);
+    }
+    if let Some(e) = expires {
+        h.push_typed(&Expires(e));
+    }
+    let head = Head::Request(Request {
+        tid,
+        method: Method::Auth,
+        headers: h,
+    });
+    encode(&head, None, Flag::Complete).map_err(|_| RelayAuthError::Encode)
+}
+
+/// The credentials answering the 401 `resp` to an AUTH.
+pub(crate) fn answer_challenge(
+    resp: &Response,
+    relay: &MsrpUri,
+    username: &str,
+    password: &str,
+    cnonce: &str,
+) -> Result<AuthAnswer, RelayAuthError> {
+    let challenge = match resp.headers.typed::<WwwAuthenticate>() {
+        Some(Ok(c)) => c,
+        _ => return Err(RelayAuthError::Unexpected("a 401 without a challenge")),
+    };
+    let relay = relay.to_string();
+    Ok(answer(
+        &challenge,
+        &AuthParams {
+            username,
+            password,
+            uri: &relay,
+            cnonce,
+            nc: 1,
+        },
+    )?)
+}
+
+/// What the 200 `resp` to an AUTH grants; `answer` is the credentials
+/// it answered, whose `rspauth` the relay may prove.
+pub(crate) fn granted(
+    resp: &Response,
+    answer: Option<&AuthAnswer>,
+) -> Result<Authorized, RelayAuthError> {
+    let use_path = match resp.headers.typed::<UsePath>() {
+        Some(Ok(UsePath(p))) if !p.is_empty() => p,
+        _ => return Err(RelayAuthError::Unexpected("a 200 without Use-Path")),
+    };
+    let expires = resp
+        .headers
+        .typed::<Expires>()
+        .and_then(Result::ok)
+        .map(|e| e.0);
+    let relay_verified = match (answer, resp.headers.typed::<AuthenticationInfo>()) {
+        (Some(a), Some(Ok(info))) => a.verify(&info),
+        _ => false,
+    };
+    Ok(Authorized {
+        use_path,
+        expires,
+        relay_verified,
+    })
 }
 
 #[cfg(test)]

@@ -112,6 +112,10 @@ pub(crate) async fn follow_transfer(
     let size = stream.file_selector().size.unwrap_or(0);
     let mut progress = Progress::new(stream.file_range().map_or(0, |r| r.start - 1));
     let mut result: Option<Option<String>> = None;
+    // The session ended (by this party) before the transfer said how it
+    // ended: its FileTransferStreamDidFinish is still to come (a receiver
+    // may be storing the last chunk the sender, hanging up, had confirmed).
+    let mut ended: Option<String> = None;
     loop {
         tokio::select! {
             n = events.next() => {
@@ -128,19 +132,8 @@ pub(crate) async fn follow_transfer(
                         NotificationData::SIPSessionDidEnd { originator, .. } => {
                             if result.is_none() {
                                 out(&format!("the session ended ({originator} hung up)\n"))?;
-                                // An end before the stream finished is a
-                                // success only if every byte was confirmed
-                                // (sent) or the file saved (received).
-                                let p = stream.progress();
-                                let whole = match stream.direction() {
-                                    TransferDirection::Receive => p.saved_to.is_some(),
-                                    TransferDirection::Send => p.transferred_bytes >= size,
-                                };
-                                if !whole {
-                                    result = Some(Some(format!(
-                                        "the {originator} party ended the session before the whole file was confirmed"
-                                    )));
-                                }
+                                ended = Some(originator.to_string());
+                                continue;
                             }
                             break;
                         }
@@ -158,14 +151,38 @@ pub(crate) async fn follow_transfer(
                             progress.show(stream.progress().transferred_bytes, size, true);
                             eprintln!();
                             result = Some(error.clone());
+                            if ended.is_some() {
+                                break;
+                            }
+                            // The REPORT that confirms the file goes out
+                            // before the BYE (it is queued already).
+                            if let Some(c) = stream.base().current_connection() {
+                                c.drain(Duration::from_secs(2)).await;
+                            }
                             let _ = session.end().await;
                         }
                         _ => {}
                     }
                 }
             }
+            // Bounded: a stream that never started has nothing to say.
+            _ = tokio::time::sleep(Duration::from_secs(5)), if ended.is_some() => break,
             _ = interrupt.recv() => { result.get_or_insert(Some("interrupted".into())); let _ = session.end().await; }
             _ = terminate.recv() => { result.get_or_insert(Some("terminated".into())); let _ = session.end().await; }
+        }
+    }
+    // No word from the stream after the session's end: a success only if
+    // every byte was confirmed (sent) or the file saved (received).
+    if let (None, Some(originator)) = (&result, &ended) {
+        let p = stream.progress();
+        let whole = match stream.direction() {
+            TransferDirection::Receive => p.saved_to.is_some(),
+            TransferDirection::Send => p.transferred_bytes >= size,
+        };
+        if !whole {
+            result = Some(Some(format!(
+                "the {originator} party ended the session before the whole file was confirmed"
+            )));
         }
     }
     match result.flatten() {

@@ -105,21 +105,44 @@ fn listen_with(dir: &Path, msrp: &str, command: impl Fn(&Path) -> Command) -> (P
     panic!("sip listen did not start on any of 5 ports");
 }
 
-/// A `sip` process; its stdout lines on a channel; killed when dropped.
+/// A `sip` process; its stdout lines on a channel (and its stderr, when
+/// kept, as it comes); killed when dropped.
 struct Proc {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
+    stderr: Arc<std::sync::Mutex<String>>,
 }
 
 impl Proc {
-    fn start(mut c: Command) -> Proc {
+    fn start(c: Command) -> Proc {
+        Proc::start_keeping_stderr(c, false)
+    }
+
+    fn start_keeping_stderr(mut c: Command, keep: bool) -> Proc {
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if keep { Stdio::piped() } else { Stdio::null() })
             .spawn()
             .unwrap();
+        let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(mut err) = child.stderr.take() {
+            let kept = stderr.clone();
+            // Raw reads: the progress line is redrawn with `\r`, no `\n`.
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    kept.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
         let out = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -134,7 +157,29 @@ impl Proc {
             child,
             lines,
             seen: Vec::new(),
+            stderr,
         }
+    }
+
+    /// Waits until stderr has shown `text`; all of stderr so far.
+    fn wait_for_stderr(&self, text: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let err = self.stderr.lock().unwrap().clone();
+            if err.contains(text) {
+                return err;
+            }
+            assert!(Instant::now() < deadline, "no {text:?} on stderr: {err:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name}");
     }
 
     fn wait_for(&mut self, text: &str, secs: u64) -> String {
@@ -405,4 +450,111 @@ fn a_receiver_whose_disk_fills_up_says_so_keeps_the_part_and_goes_on() {
         "{:?}",
         listener.seen
     );
+}
+
+/// The percentages of the progress lines in `stderr`, in order.
+fn percents(stderr: &str) -> Vec<u64> {
+    stderr
+        .split('\r')
+        .filter_map(|l| l.split_once(" (")?.1.split_once("%)")?.0.parse().ok())
+        .collect()
+}
+
+/// `sip send-file` cut in the middle keeps the bytes the listener
+/// confirmed (its success REPORTs) in `$XDG_STATE_HOME`; `send-file
+/// --resume` offers the rest with `a=file-range`, the progress line
+/// starts where the first run stopped, and the listener's file is whole.
+/// The sender is interrupted (SIGINT) as soon as its first progress
+/// shows, with the listener stopped (SIGSTOP) meanwhile so that it
+/// confirms nothing more until the interrupt is sent.
+#[test]
+fn send_file_resume_sends_the_rest_after_an_interrupted_push() {
+    let dir = Dir::new("resume");
+    let inbox = dir.0.join("inbox");
+    let state = dir.0.join("state");
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let file = dir.0.join("big.bin");
+    let size = 32usize << 20;
+    std::fs::write(&file, data(size)).unwrap();
+    let (mut listener, port) = listen_on_a_free_port(&dir.0, "tcp", |c| {
+        c.args(["listen", "--accept-files"]).arg(&inbox);
+    });
+    let to = format!("sip:bob@127.0.0.1:{port}");
+    let send = |resume: bool| {
+        let mut c = sip(&alice);
+        c.env("XDG_STATE_HOME", &state).arg("send-file");
+        if resume {
+            c.arg("--resume");
+        }
+        c.arg(&to).arg(&file);
+        Proc::start_keeping_stderr(c, true)
+    };
+
+    let mut first = send(false);
+    first.wait_for_stderr("%)", 60);
+    listener.signal("STOP");
+    first.signal("INT");
+    // The listener goes on, to answer the BYE the interrupt sends.
+    listener.signal("CONT");
+    assert_eq!(first.exit_code(60), Some(1), "{:?}", first.seen);
+    let err = first.wait_for_stderr("`sip send-file --resume` sends the rest", 5);
+    let confirmed: u64 = err
+        .split("sip: ")
+        .find_map(confirmed_count)
+        .unwrap_or_else(|| panic!("no confirmed count in {err:?}"));
+    assert!(confirmed > 0 && confirmed < size as u64, "{confirmed}");
+    assert!(percents(&err).iter().all(|p| *p < 100), "{err:?}");
+    let kept: Vec<_> = std::fs::read_dir(state.join("sipsimple-rs/transfers"))
+        .unwrap()
+        .collect();
+    assert_eq!(kept.len(), 1);
+    listener.wait_for("the session ended", 30);
+
+    let mut again = send(true);
+    assert_eq!(again.exit_code(60), Some(0), "{:?}", again.seen);
+    assert!(
+        again.seen.iter().any(|l| l.contains(&format!(
+            "resuming {} after {confirmed} of {size} bytes",
+            file.display()
+        ))),
+        "{:?}",
+        again.seen
+    );
+    assert!(
+        again
+            .seen
+            .iter()
+            .any(|l| l.contains("the peer confirmed the whole file")),
+        "{:?}",
+        again.seen
+    );
+    // The last progress line shows the whole file (stderr may still be
+    // on its way from the exited process); the first starts where the
+    // first run stopped, not at 0.
+    let shown = percents(&again.wait_for_stderr("(100%)", 10));
+    let resumed_at = confirmed * 100 / size as u64;
+    assert!(shown[0] >= resumed_at, "{shown:?} from {resumed_at}");
+    // Done: nothing is kept for another resumption.
+    assert_eq!(
+        std::fs::read_dir(state.join("sipsimple-rs/transfers"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let saved = listener.wait_for("saved big.bin", 30);
+    let path = inbox.join("big.bin");
+    assert!(saved.ends_with(&path.display().to_string()), "{saved}");
+    assert_eq!(
+        Sha256::digest(std::fs::read(&path).unwrap()),
+        Sha256::digest(std::fs::read(&file).unwrap())
+    );
+}
+
+/// `N bytes were confirmed: ...` (the sender's last word on a cut push).
+fn confirmed_count(line: &str) -> Option<u64> {
+    line.split_once(" bytes were confirmed")?
+        .0
+        .trim()
+        .parse()
+        .ok()
 }

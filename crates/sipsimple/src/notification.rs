@@ -239,6 +239,22 @@ pub enum NotificationData {
         direction: &'static str,
         data: String,
     },
+    /// Not in the spec: an MSRP stream on a relay renewed its binding
+    /// there (RFC 4976 §5.1: a re-AUTH before the Expires of the last).
+    /// `use_path` is the relay's Use-Path from now on; `path_changed`
+    /// says it differs from the one peers have, so the session offers
+    /// it in a re-INVITE.
+    MSRPRelayDidRenewBinding {
+        use_path: Vec<String>,
+        expires: Option<u32>,
+        path_changed: bool,
+    },
+    /// Not in the spec: a re-AUTH to the relay failed (`code` 408: no
+    /// answer); the binding lapses at its expiry unless a retry works.
+    MSRPRelayDidNotRenewBinding {
+        code: u16,
+        reason: String,
+    },
     /// What the MSRP library logs (`sipsimple::msrp::log`), posted by its
     /// one anonymous sender: `level` is DEBUG, INFO, WARNING or ERROR.
     MSRPLibraryLog {
@@ -596,6 +612,8 @@ impl NotificationData {
             NotificationData::DesktopSharingStreamGotData { .. } => "DesktopSharingStreamGotData",
             NotificationData::MSRPTransportTrace { .. } => "MSRPTransportTrace",
             NotificationData::MSRPLibraryLog { .. } => "MSRPLibraryLog",
+            NotificationData::MSRPRelayDidRenewBinding { .. } => "MSRPRelayDidRenewBinding",
+            NotificationData::MSRPRelayDidNotRenewBinding { .. } => "MSRPRelayDidNotRenewBinding",
             NotificationData::AudioStreamDidChangeHoldState { .. } => {
                 "AudioStreamDidChangeHoldState"
             }

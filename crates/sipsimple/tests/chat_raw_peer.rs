@@ -15,13 +15,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::raw_msrp::{context, read_until};
 use common::{account_app_with, until};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::streams::msrp::{
     ChatStream, ChatStreamError, ChatStreamType, DeliveryState, MessageOptions,
 };
-use sipsimple::streams::{MediaStream, MediaStreamType, StreamContext, StreamDirection};
+use sipsimple::streams::{MediaStream, MediaStreamType, StreamDirection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -44,33 +45,6 @@ fn sdp_taking(port: u16, setup: Option<&str>, accept_types: &str) -> SessionDesc
     SessionDescription::parse(text.as_bytes()).unwrap()
 }
 
-fn context(app: &sipsimple::application::SipApplication) -> StreamContext {
-    let center = app.notification_center();
-    StreamContext {
-        sender: center.new_sender(),
-        session: center.new_sender(),
-        center: center.clone(),
-        recordings: None,
-        local_identity: "sip:alice@example.test".into(),
-        remote_identity: "sip:peer@example.test".into(),
-    }
-}
-
-/// Reads until `want` has been seen; returns all that was read.
-async fn read_until(io: &mut TcpStream, want: &str) -> String {
-    let mut text = String::new();
-    let mut buf = vec![0u8; 8192];
-    while !text.contains(want) {
-        let n = tokio::time::timeout(Duration::from_secs(10), io.read(&mut buf))
-            .await
-            .unwrap_or_else(|_| panic!("no {want:?} in time; read {text:?}"))
-            .unwrap();
-        assert!(n > 0, "closed before {want:?}; read {text:?}");
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    text
-}
-
 /// Answers every SEND in `text` with 200.
 async fn answer_sends(io: &mut TcpStream, text: &str, ours: &str) {
     for line in text.lines().filter(|l| l.ends_with(" SEND")) {
@@ -84,10 +58,16 @@ async fn answer_sends(io: &mut TcpStream, text: &str, ours: &str) {
 
 /// A whole SEND from the raw peer to `to`, carrying `body` as `ct`.
 fn raw_send(tid: &str, to: &str, ct: &str, body: &str) -> String {
+    let range = format!("1-{n}/{n}", n = body.len());
+    raw_send_with(tid, to, ct, body, &format!("Byte-Range: {range}\r\n"))
+}
+
+/// [`raw_send`] with the header lines `extra` (each ending in CRLF)
+/// instead of its Byte-Range.
+fn raw_send_with(tid: &str, to: &str, ct: &str, body: &str, extra: &str) -> String {
     format!(
         "MSRP {tid} SEND\r\nTo-Path: {to}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
-         Message-ID: msg{tid}\r\nByte-Range: 1-{n}/{n}\r\nContent-Type: {ct}\r\n\r\n{body}\r\n-------{tid}$\r\n",
-        n = body.len()
+         Message-ID: msg{tid}\r\n{extra}Content-Type: {ct}\r\n\r\n{body}\r\n-------{tid}$\r\n"
     )
 }
 
@@ -546,5 +526,132 @@ async fn a_peer_that_does_not_read_stops_the_sender_at_a_bound_and_reading_lets_
         .send_message("and on", "text/plain", MessageOptions::default())
         .unwrap();
     assert!(reader.await.unwrap() > 16 * 1024 * 1024);
+    c.chat.end();
+}
+
+/// RFC 4975 §7.1.2: a SEND's Failure-Report says which responses its
+/// sender wants: `yes` (or none) every one, `partial` only errors, `no`
+/// none at all. What goes back on the wire for refused (415, a bad
+/// Byte-Range) and accepted SENDs of each kind, in order: the last one's
+/// 200 comes after every answer the others got.
+#[tokio::test]
+async fn the_failure_report_header_decides_which_responses_go_back() {
+    let a = answering(Some("active")).await;
+    let (mut io, mut all, stream) = (a.io, a.all, a.stream);
+    let whole = |n: usize| format!("Byte-Range: 1-{n}/{n}\r\n");
+    let sends = [
+        ("no415x", "no", "image/png", "PNG", whole(3)),
+        ("pa415x", "partial", "image/png", "PNG", whole(3)),
+        ("paokxx", "partial", "text/plain", "quiet", whole(5)),
+        (
+            "nobrxx",
+            "no",
+            "text/plain",
+            "bad",
+            "Byte-Range: x-y/z\r\n".into(),
+        ),
+        (
+            "pabrxx",
+            "partial",
+            "text/plain",
+            "bad",
+            "Byte-Range: x-y/z\r\n".into(),
+        ),
+        (
+            "yebrxx",
+            "yes",
+            "text/plain",
+            "bad",
+            "Byte-Range: x-y/z\r\n".into(),
+        ),
+        ("nookxx", "no", "text/plain", "silent", whole(6)),
+        ("yeokxx", "yes", "text/plain", "last", whole(4)),
+    ];
+    for (tid, fr, ct, body, range) in &sends {
+        let extra = format!("{range}Failure-Report: {fr}\r\n");
+        io.write_all(raw_send_with(tid, &a.path, ct, body, &extra).as_bytes())
+            .await
+            .unwrap();
+    }
+    let wire = read_until(&mut io, "-------yeokxx$").await;
+    let answered: Vec<(&str, &str)> = wire
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some("MSRP")).then_some(())?;
+            Some((w.next()?, w.next()?))
+        })
+        .collect();
+    assert_eq!(
+        answered,
+        [
+            ("pa415x", "415"),
+            ("pabrxx", "400"),
+            ("yebrxx", "400"),
+            ("yeokxx", "200")
+        ],
+        "{wire}"
+    );
+    // Accepted ones arrive, whatever responses they wanted.
+    let mut texts = Vec::new();
+    while texts.len() < 3 {
+        let seen = until(&mut all, "ChatStreamGotMessage").await;
+        if let NotificationData::ChatStreamGotMessage { message } = &seen.last().unwrap().data {
+            texts.push(message.text());
+        }
+    }
+    assert_eq!(texts, ["quiet", "silent", "last"]);
+    stream.end();
+}
+
+/// The spec: ChatStreamDidNotDeliverMessage is sent when a failure
+/// report is received: a REPORT whose Status is not 200 (RFC 4975
+/// §7.1.2), with its code and reason, for a message whose SEND (with
+/// `Failure-Report: partial`, as the spec's chat sends) got no response.
+#[tokio::test]
+async fn a_failure_report_makes_the_message_not_delivered_with_its_status() {
+    let mut c = connected("text/plain").await;
+    let id = c
+        .chat
+        .send_message("doomed", "text/plain", MessageOptions::default())
+        .unwrap();
+    let wire = read_until(&mut c.io, "doomed").await;
+    assert_eq!(header(&wire, "Failure-Report"), Some("partial"), "{wire}");
+    let mid = header(&wire, "Message-ID").unwrap().to_owned();
+    until(&mut c.all, "ChatStreamDidSendMessage").await;
+    let report = format!(
+        "MSRP fail1x REPORT\r\nTo-Path: {}\r\nFrom-Path: msrp://127.0.0.1:9/{THEIRS};tcp\r\n\
+         Message-ID: {mid}\r\nByte-Range: 1-6/6\r\nStatus: 000 404 Recipient went away\r\n\
+         -------fail1x$\r\n",
+        c.ours
+    );
+    c.io.write_all(report.as_bytes()).await.unwrap();
+    match until(&mut c.all, "ChatStreamDidNotDeliverMessage")
+        .await
+        .last()
+        .unwrap()
+        .data
+        .clone()
+    {
+        NotificationData::ChatStreamDidNotDeliverMessage {
+            message_id,
+            code,
+            reason,
+        } => {
+            assert_eq!((message_id.as_str(), code), (id.as_str(), 404));
+            assert_eq!(reason, "Recipient went away");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        c.chat.delivery_state(&id),
+        Some(DeliveryState::Failed { code: 404, .. })
+    ));
+    // REPORTs are never answered (RFC 4975 §7.1.2): nothing came back.
+    c.io.write_all(raw_send("after1", &c.ours, "text/plain", "x").as_bytes())
+        .await
+        .unwrap();
+    let next = read_until(&mut c.io, "-------after1$").await;
+    assert!(next.starts_with("MSRP after1 "), "{next}");
     c.chat.end();
 }

@@ -1,7 +1,8 @@
 //! File transfer (RFC 5547) between two applications in one process on
 //! loopback: pushed and pulled, over TCP and TLS, files of 0 bytes, 1
 //! byte, one chunk and a byte, and 100 MB of random data; a transfer cut
-//! in the middle and resumed with `a=file-range`; hostile names; a file
+//! in the middle (the session ended, or its TCP connection killed) and
+//! resumed with `a=file-range`, pushed or pulled; hostile names; a file
 //! whose hash does not match. Every received file is compared with the
 //! sent one by SHA-256.
 
@@ -18,7 +19,9 @@ use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::file_transfer::CHUNK_SIZE;
-use sipsimple::streams::msrp::{file_selector_for, FileTransferStream, TransferDirection};
+use sipsimple::streams::msrp::{
+    file_selector_for, received_part, FileTransferStream, TransferDirection,
+};
 use sipsimple::streams::MediaStream;
 
 struct Peers {
@@ -461,4 +464,202 @@ async fn through_the_kamailio_relay_the_other_sizes() {
         pull_between(&mut p, len).await;
     }
     push_between(&mut p, 100 << 20).await;
+}
+
+/// Kills every TCP connection to `port` on 127.0.0.1 (`ss -K`: the
+/// kernel aborts them and resets both ends, as a dead NAT or a crashed
+/// peer would leave them; needs CAP_NET_ADMIN).
+fn kill_connections_to(port: u16) {
+    let out = std::process::Command::new("ss")
+        .args([
+            "-K",
+            "-t",
+            "dst",
+            "127.0.0.1",
+            "dport",
+            "=",
+            &port.to_string(),
+        ])
+        .output()
+        .expect("ss (iproute2) is installed");
+    let killed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!(":{port}")))
+        .count();
+    assert!(
+        out.status.success() && killed > 0,
+        "ss -K killed nothing (root needed): {out:?}"
+    );
+}
+
+/// A push whose TCP connection is killed in the middle (no MSRP or SIP
+/// goodbye: both ends see a reset) is resumed in a new session with
+/// RFC 5547's `a=file-range` from the byte after those the receiver
+/// confirmed by success REPORT; the receiver appends to what its part
+/// file kept, and the whole file's SHA-1 is the file-selector's.
+#[tokio::test]
+async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let len = 20 << 20;
+    let file = random_file(&outbox.0, "killed.bin", len, 77);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let first = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        None,
+    ));
+    let (_caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    loop {
+        let n = until(&mut p.alice_all, "FileTransferStreamDidDeliverChunk").await;
+        if let NotificationData::FileTransferStreamDidDeliverChunk {
+            transferred_bytes, ..
+        } = n.last().unwrap().data
+        {
+            if transferred_bytes >= 2 << 20 {
+                break;
+            }
+        }
+    }
+    // Alice offered and listens: bob's connection goes to her port.
+    let port = first.base().local_uri().unwrap().port.unwrap();
+    kill_connections_to(port);
+    let alice_err = finished(&mut p.alice_all).await;
+    assert!(alice_err.is_some(), "the cut push must not finish well");
+    let bob_err = finished(&mut p.bob_all).await;
+    assert!(bob_err.is_some(), "the cut transfer must not finish well");
+    // The stream failed: its session (with no other stream) ends.
+    until(&mut p.alice_all, "SIPSessionDidEnd").await;
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    let confirmed = first.progress().transferred_bytes;
+    assert!(
+        confirmed >= 2 << 20 && confirmed < len as u64,
+        "{confirmed}"
+    );
+    assert!(theirs.progress().saved_to.is_none());
+    assert!(!p.inbox.0.join("killed.bin").exists());
+    // What bob kept for a resumption: at least what he confirmed.
+    let part: Vec<_> = std::fs::read_dir(&p.inbox.0)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(part.len(), 1, "{part:?}");
+    assert!(std::fs::metadata(&part[0]).unwrap().len() >= confirmed);
+
+    let range = FileRange {
+        start: confirmed + 1,
+        stop: None,
+    };
+    let again = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        Some(range),
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
+        assert_eq!(s.file_range(), Some(range));
+    })
+    .await;
+    assert_eq!(finished(&mut p.bob_all).await, None);
+    assert_eq!(finished(&mut p.alice_all).await, None);
+    let saved = theirs.progress().saved_to.unwrap();
+    assert_eq!(saved, p.inbox.0.join("killed.bin"));
+    let sha1: Vec<u8> = {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(std::fs::read(&saved).unwrap()).to_vec()
+    };
+    assert_eq!(Some(sha1), selector.hash.map(|h| h.digest));
+    assert_eq!(sha256(&saved), sha256(&file));
+    assert_eq!(again.progress().transferred_bytes, len as u64);
+    caller.end().await.unwrap();
+}
+
+/// A pull (RFC 5547 `recvonly`) whose TCP connection is killed in the
+/// middle is resumed by the puller from what its part file kept
+/// (`received_part`): a new pull with `a=file-range` from the next
+/// byte, served from there; the whole file's SHA-1 is the selector's.
+#[tokio::test]
+async fn a_killed_pull_resumes_from_the_part_file() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let len = 20 << 20;
+    let file = random_file(&outbox.0, "wanted.bin", len, 31);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let want = FileSelector {
+        name: selector.name.clone(),
+        size: selector.size,
+        hash: selector.hash.clone(),
+        ..FileSelector::default()
+    };
+    // Roles swapped: alice pulls into her own directory, bob serves.
+    let pulled = TempDir::new("ft-pulled");
+    let first = Arc::new(FileTransferStream::new_pull(
+        &settings(&p.alice),
+        want.clone(),
+        None,
+    ));
+    first.set_directory(pulled.0.clone());
+    let source = file.clone();
+    let (_caller, _callee, _theirs) = offer(&mut p, first.clone(), |s| s.set_file(source)).await;
+    loop {
+        let n = until(&mut p.alice_all, "FileTransferStreamGotChunk").await;
+        if let NotificationData::FileTransferStreamGotChunk {
+            transferred_bytes, ..
+        } = n.last().unwrap().data
+        {
+            if transferred_bytes >= 2 << 20 {
+                break;
+            }
+        }
+    }
+    // Alice offered and listens: bob's connection goes to her port.
+    kill_connections_to(first.base().local_uri().unwrap().port.unwrap());
+    assert!(finished(&mut p.alice_all).await.is_some());
+    assert!(finished(&mut p.bob_all).await.is_some());
+    until(&mut p.alice_all, "SIPSessionDidEnd").await;
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    let kept = received_part(&pulled.0, &first.file_selector()).expect("a part file");
+    assert!(kept >= 2 << 20 && kept < len as u64, "{kept}");
+
+    let range = FileRange {
+        start: kept + 1,
+        stop: None,
+    };
+    let again = Arc::new(FileTransferStream::new_pull(
+        &settings(&p.alice),
+        want,
+        Some(range),
+    ));
+    again.set_directory(pulled.0.clone());
+    let source = file.clone();
+    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
+        assert_eq!(s.file_range(), Some(range));
+        s.set_file(source);
+    })
+    .await;
+    let seen = until(&mut p.alice_all, "FileTransferStreamDidFinish").await;
+    assert!(matches!(
+        seen.last().unwrap().data,
+        NotificationData::FileTransferStreamDidFinish { error: None }
+    ));
+    assert_eq!(finished(&mut p.bob_all).await, None);
+    // Only the rest came: the first bytes stored follow those kept.
+    let stored = seen.iter().filter_map(|n| match &n.data {
+        NotificationData::FileTransferStreamGotChunk {
+            transferred_bytes, ..
+        } => Some(*transferred_bytes),
+        _ => None,
+    });
+    assert!(stored.min().is_some_and(|b| b > kept));
+    let saved = again.progress().saved_to.unwrap();
+    assert_eq!(saved, pulled.0.join("wanted.bin"));
+    let sha1: Vec<u8> = {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(std::fs::read(&saved).unwrap()).to_vec()
+    };
+    assert_eq!(Some(sha1), selector.hash.map(|h| h.digest));
+    assert_eq!(theirs.progress().transferred_bytes, len as u64);
+    assert_eq!(received_part(&pulled.0, &again.file_selector()), None);
+    caller.end().await.unwrap();
 }

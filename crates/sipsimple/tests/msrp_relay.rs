@@ -172,12 +172,21 @@ async fn a_wrong_relay_password_fails_the_stream_with_the_relays_answer() {
     until(&mut alice_all, "SIPSessionDidFail").await;
 }
 
-#[tokio::test]
-async fn a_direct_peer_connects_to_the_other_partys_relay() {
-    let relay = kamailio::start_msrp_relay(PASSWORD);
-    let alice = account_app_with("alice", "", &relay_settings(relay.port, true)).await;
+/// Alice, on her relay for outgoing sessions too, calls bob, who has
+/// none, with a chat; both chats once started.
+async fn chat_from_relay_to_direct(
+    relay_port: u16,
+) -> (
+    sipsimple::application::SipApplication,
+    sipsimple::application::SipApplication,
+    sipsimple::notification::Subscription,
+    sipsimple::notification::Subscription,
+    Arc<ChatStream>,
+    Arc<ChatStream>,
+) {
+    let alice = account_app_with("alice", "", &relay_settings(relay_port, true)).await;
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let account = alice.account_manager().accounts().remove(0);
     let settings = alice
@@ -185,7 +194,7 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
         .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
         .unwrap();
     let alice_chat = Arc::new(ChatStream::new(&settings));
-    let _call = alice
+    alice
         .session_manager()
         .connect(
             &account,
@@ -199,6 +208,14 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
     let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
     callee.accept(proposed).await.unwrap();
     until(&mut bob_all, "SIPSessionDidStart").await;
+    (alice, bob, alice_all, bob_all, alice_chat, bob_chat)
+}
+
+#[tokio::test]
+async fn a_direct_peer_connects_to_the_other_partys_relay() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) =
+        chat_from_relay_to_direct(relay.port).await;
     // Bob has no relay: his path is his own URI; alice's starts at hers.
     assert_eq!(alice_chat.base().remote_media().unwrap().path.len(), 1);
     assert_eq!(bob_chat.base().remote_media().unwrap().path.len(), 2);
@@ -577,4 +594,185 @@ async fn without_a_configured_relay_the_domains_msrps_srv_names_it() {
     );
     let _ = seen;
     alice.stop();
+}
+
+/// Sends an empty SEND to `path` through the relay on `port` from a
+/// connection of the test's, until the relay answers 481 (it knows no
+/// such binding any more); false if it routed every one for 30 s.
+async fn relay_forgets(port: u16, path: &[String]) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut io = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let me = format!(
+        "msrp://127.0.0.1:{}/probe;tcp",
+        io.local_addr().unwrap().port()
+    );
+    for i in 0..60 {
+        let tid = format!("probe{i}x");
+        let send = format!(
+            "MSRP {tid} SEND\r\nTo-Path: {}\r\nFrom-Path: {me}\r\nMessage-ID: p{tid}\r\n\
+             Byte-Range: 1-0/0\r\n-------{tid}$\r\n",
+            path.join(" ")
+        );
+        io.write_all(send.as_bytes()).await.unwrap();
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        while !text.contains(&format!("-------{tid}$")) {
+            let n = io.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the relay closed the probe's connection: {text}");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        if text.contains(&format!("MSRP {tid} 481")) {
+            return true;
+        }
+        assert!(text.contains(&format!("MSRP {tid} 200")), "{text}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    false
+}
+
+/// RFC 4976 §5.1: a binding lasts what the AUTH's 200 says (Expires);
+/// a client that goes on using the relay AUTHs again before then.
+/// Kamailio's `msrp` module (10 s bindings here, expired ones dropped
+/// every second) names a new path on every AUTH and drops each at its
+/// own expiry: alice's session re-AUTHs with digest on its connection,
+/// offers the new path in a re-INVITE, and the chat goes on both ways
+/// after the first binding is gone (a SEND to it gets 481).
+#[tokio::test]
+async fn a_renewed_relay_binding_keeps_the_chat_going_after_the_first_expired() {
+    let relay = kamailio::start_msrp_relay_expiring(PASSWORD, 10);
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) =
+        chat_from_relay_to_direct(relay.port).await;
+    let at_start: Vec<String> = bob_chat
+        .base()
+        .remote_media()
+        .unwrap()
+        .path
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(at_start.len(), 2, "{at_start:?}");
+
+    let renewed = until(&mut alice_all, "MSRPRelayDidRenewBinding").await;
+    let fresh = match &renewed.last().unwrap().data {
+        NotificationData::MSRPRelayDidRenewBinding {
+            use_path,
+            expires,
+            path_changed,
+        } => {
+            assert_eq!(*expires, Some(10));
+            assert!(*path_changed);
+            assert_eq!(use_path.len(), 1);
+            assert_ne!(use_path[0], at_start[0], "Kamailio names a new binding");
+            use_path[0].clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    // The renewal went on the first AUTH's connection (the relay grants
+    // only to digest credentials: a challenge, then the answer).
+    let log = std::fs::read_to_string(relay.dir.join("kamailio.log")).unwrap();
+    let auths: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("MSRP AUTH from ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert!(auths.len() >= 4, "{log}");
+    assert!(auths.iter().all(|a| *a == auths[0]), "{auths:?}");
+    // Bob has the new path from alice's re-INVITE.
+    let mut waited = 0;
+    while bob_chat.base().remote_media().unwrap().path[0].to_string() != fresh {
+        assert!(waited < 200, "bob never got the new path");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        relay_forgets(relay.port, &at_start).await,
+        "the first binding never expired at the relay"
+    );
+
+    let id = bob_chat
+        .send_message("after the renewal", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "after the renewal")
+        }
+        other => panic!("{other:?}"),
+    }
+    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(bob_chat.delivery_state(&id), Some(DeliveryState::Delivered));
+    alice_chat
+        .send_message("and back", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "and back")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The first URI of the path `chat`'s peer gave, as the chat has it now.
+fn first_hop(chat: &ChatStream) -> String {
+    chat.base().remote_media().unwrap().path[0].to_string()
+}
+
+/// Both parties on one relay that grants 20 s bindings: authorized
+/// together, they renew together, and their re-INVITEs with the new
+/// paths may cross (491 and the retry of RFC 3261 §14.1); each gets the
+/// other's new path before the first bindings lapse, and the chat goes
+/// on both ways after that.
+#[tokio::test]
+async fn both_parties_renew_their_bindings_at_once_and_the_chat_goes_on() {
+    let relay = kamailio::start_msrp_relay_expiring(PASSWORD, 20);
+    let (_alice, _bob, mut alice_all, mut bob_all, alice_chat, bob_chat) = chat_call(
+        ("", &relay_settings(relay.port, true)),
+        ("", &relay_settings(relay.port, false)),
+    )
+    .await;
+    let (alices_first, bobs_first) = (first_hop(&bob_chat), first_hop(&alice_chat));
+    let alices_path: Vec<String> = bob_chat
+        .base()
+        .remote_media()
+        .unwrap()
+        .path
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    until(&mut alice_all, "MSRPRelayDidRenewBinding").await;
+    until(&mut bob_all, "MSRPRelayDidRenewBinding").await;
+    let mut waited = 0;
+    while first_hop(&bob_chat) == alices_first || first_hop(&alice_chat) == bobs_first {
+        assert!(waited < 300, "the new paths did not cross");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        relay_forgets(relay.port, &alices_path).await,
+        "alice's first binding never expired at the relay"
+    );
+
+    alice_chat
+        .send_message("still here", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "still here")
+        }
+        other => panic!("{other:?}"),
+    }
+    bob_chat
+        .send_message("me too", "text/plain", MessageOptions::default())
+        .unwrap();
+    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
+    match &got.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => {
+            assert_eq!(message.text(), "me too")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,14 +1,16 @@
-//! The request being read off the stream, and the streamed way of
-//! reading SENDs (`SessionConfig::stream_incoming`): the checks run on the
-//! head, the body goes on as it arrives, the response follows the
-//! end-line.
+//! The request being read off the stream, the checks every SEND passes,
+//! and the streamed way of reading SENDs
+//! (`SessionConfig::stream_incoming`): the checks run on the head, the
+//! body goes on as it arrives, the response follows the end-line.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
 use super::{Session, SessionEvent};
-use crate::headers::{ByteRange, ContentType, FromPath, SuccessReport, TypedHeader};
+use crate::headers::{
+    ByteRange, ContentType, FailureReport, FromPath, MessageId, SuccessReport, ToPath, TypedHeader,
+};
 use crate::message::{Flag, Request};
 use crate::uri::MsrpUri;
 
@@ -69,30 +71,65 @@ impl Streamed {
     }
 }
 
-/// The From-Path of the newest streamed messages.
+/// The From-Path of the newest streamed messages, with the
+/// Failure-Report their sender asked for.
 #[derive(Debug, Default)]
-pub(super) struct StreamedPaths(VecDeque<(String, Vec<MsrpUri>)>);
+pub(super) struct StreamedPaths(VecDeque<(String, Vec<MsrpUri>, FailureReport)>);
 
 impl StreamedPaths {
-    fn remember(&mut self, message_id: &str, path: Vec<MsrpUri>) {
-        if let Some(at) = self.0.iter().position(|(m, _)| m == message_id) {
+    fn remember(&mut self, message_id: &str, path: Vec<MsrpUri>, failures: FailureReport) {
+        if let Some(at) = self.0.iter().position(|(m, _, _)| m == message_id) {
             self.0.remove(at);
         }
         if self.0.len() >= REMEMBERED_PATHS {
             self.0.pop_front();
         }
-        self.0.push_back((message_id.to_owned(), path));
+        self.0.push_back((message_id.to_owned(), path, failures));
     }
 
-    pub(super) fn path(&self, message_id: &str) -> Option<Vec<MsrpUri>> {
+    pub(super) fn path(&self, message_id: &str) -> Option<(Vec<MsrpUri>, FailureReport)> {
         self.0
             .iter()
-            .find(|(m, _)| m == message_id)
-            .map(|(_, p)| p.clone())
+            .find(|(m, _, _)| m == message_id)
+            .map(|(_, p, f)| (p.clone(), *f))
     }
 }
 
 impl Session {
+    /// The checks every SEND passes: that it is for us, its Message-ID and
+    /// its Byte-Range. `Err` carries the response to give.
+    pub(super) fn check_send(
+        &self,
+        req: &Request,
+    ) -> Result<(String, ByteRange), (u16, &'static str)> {
+        // The first To-Path URI names this hop's recipient: relays take
+        // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
+        match req.headers.typed::<ToPath>() {
+            Some(Ok(ToPath(p))) if p.first() == self.our_uri() => {}
+            Some(Ok(_)) => return Err((481, "Session does not exist")),
+            _ => return Err((400, "Bad To-Path")),
+        }
+        let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
+            return Err((400, "Bad Message-ID"));
+        };
+        // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
+        let range = match req.headers.typed::<ByteRange>() {
+            None => ByteRange {
+                start: 1,
+                end: None,
+                total: None,
+            },
+            Some(Ok(r)) => r,
+            // Positions beyond what any limit here allows: the message is
+            // too large to take (RFC 4975 §7.1.1), not malformed.
+            Some(Err(crate::headers::HeaderError::Overflow)) => {
+                return Err((413, "Message too large"))
+            }
+            Some(Err(_)) => return Err((400, "Bad Byte-Range")),
+        };
+        Ok((mid, range))
+    }
+
     pub(super) fn begin_streamed(&self, req: &Request) -> Streamed {
         match self.check_send(req) {
             Ok((message_id, range)) => Streamed::Accepted {
@@ -120,7 +157,12 @@ impl Session {
         };
         self.answer(req, 200, "OK");
         if let Some(Ok(FromPath(back))) = req.headers.typed::<FromPath>() {
-            self.streamed.remember(&message_id, back);
+            // Unreadable or absent: `yes` (RFC 4975 §7.1.2's default).
+            let failures = match req.headers.typed::<FailureReport>() {
+                Some(Ok(f)) => f,
+                _ => FailureReport::Yes,
+            };
+            self.streamed.remember(&message_id, back, failures);
         }
         let success_report = matches!(
             req.headers.typed::<SuccessReport>(),

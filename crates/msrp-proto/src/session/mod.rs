@@ -22,9 +22,12 @@
 //! [`SessionEvent::ChunkReceived`]) and the caller decides what REPORT to
 //! send ([`Session::report`]): memory stays flat whatever the size.
 //!
-//! Not yet: relay AUTH sequencing (the [`crate::auth`] pieces exist),
-//! failure REPORTs towards the sender, partial success REPORTs, the
-//! RFC 6135 connection binding, interrupting a chunk in mid-body.
+//! On a relay (RFC 4976), the binding the first AUTH made is refreshed
+//! before it expires ([`SessionConfig::relay_binding`], the
+//! `relay_refresh` module).
+//!
+//! Not yet: partial success REPORTs, the RFC 6135 connection binding,
+//! interrupting a chunk in mid-body.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -35,11 +38,13 @@ mod body;
 mod incoming;
 mod keepalive;
 mod nickname;
+mod relay_refresh;
 mod reports;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
 pub use nickname::NICKNAME_STATUSES;
+pub use relay_refresh::RelayBinding;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -80,6 +85,9 @@ pub struct SessionConfig {
     /// What we said we take (`a=accept-types`): a SEND of any other type
     /// gets 415 (RFC 4975 §7.3.1). Empty: anything.
     pub accept_types: Vec<String>,
+    /// The relay binding this session's connection was authorized with
+    /// (RFC 4976 §5.1): re-AUTHed on the connection before it expires.
+    pub relay_binding: Option<RelayBinding>,
 }
 
 impl SessionConfig {
@@ -98,6 +106,7 @@ impl SessionConfig {
             keepalive_interval: None,
             nickname_requests: false,
             accept_types: Vec::new(),
+            relay_binding: None,
         }
     }
 }
@@ -161,6 +170,16 @@ pub enum SessionEvent {
     },
     /// With `nickname_requests`: answer with [`Session::answer_nickname`].
     NicknameRequested { tid: String, nickname: String },
+    /// Our relay renewed its binding (RFC 4976 §5.1): the Use-Path to
+    /// give peers from now on (a relay may change it on every AUTH) and
+    /// the new lifetime in seconds.
+    RelayReauthorized {
+        use_path: Vec<MsrpUri>,
+        expires: Option<u32>,
+    },
+    /// A re-AUTH was refused or not answered (408): without a later one
+    /// the binding lapses at its expiry.
+    RelayReauthFailed { status: u16, reason: Option<String> },
 }
 
 #[derive(Debug)]
@@ -208,6 +227,7 @@ pub struct Session {
     streamed: StreamedPaths,
     keepalive: KeepAlive,
     nicknames: nickname::Nicknames,
+    refresh: Option<relay_refresh::Refresher>,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -231,6 +251,7 @@ impl Session {
             streamed: StreamedPaths::default(),
             keepalive: KeepAlive::new(cfg.keepalive_interval),
             nicknames: Default::default(),
+            refresh: cfg.relay_binding.clone().map(relay_refresh::Refresher::new),
             cfg,
         }
     }
@@ -498,6 +519,7 @@ impl Session {
             .into_iter()
             .chain(self.nicknames.next_deadline())
             .chain(self.keepalive.due())
+            .chain(self.refresh.as_ref().and_then(|r| r.deadline()))
             .min()
     }
 
@@ -523,6 +545,7 @@ impl Session {
             self.send_keepalive(now);
         }
         self.nickname_timeouts(now);
+        self.relay_refresh_timeout(now);
     }
 
     /// Whether everything queued was written and answered.
@@ -559,6 +582,15 @@ impl Session {
         !self.parser.is_idle()
     }
 
+    /// A new To-Path towards the peer (its new `a=path` from a
+    /// re-INVITE, or our relay's new Use-Path in front): requests from
+    /// now on take it. An empty path is ignored.
+    pub fn set_remote_path(&mut self, path: Vec<MsrpUri>) {
+        if !path.is_empty() {
+            self.cfg.remote_path = path;
+        }
+    }
+
     /// Our From-Path and the To-Path towards the peer.
     pub fn config(&self) -> &SessionConfig {
         &self.cfg
@@ -591,7 +623,10 @@ impl Session {
         }
     }
 
-    fn on_response(&mut self, _now: Instant, resp: Response) {
+    fn on_response(&mut self, now: Instant, resp: Response) {
+        if self.on_reauth_response(now, &resp) {
+            return;
+        }
         if self.on_nickname_response(&resp.tid, resp.status, resp.comment.clone()) {
             return;
         }
@@ -674,37 +709,6 @@ impl Session {
         if wanted {
             self.respond(req, status, comment);
         }
-    }
-
-    /// The checks every SEND passes: that it is for us, its Message-ID and
-    /// its Byte-Range. `Err` carries the response to give.
-    fn check_send(&self, req: &Request) -> Result<(String, ByteRange), (u16, &'static str)> {
-        // The first To-Path URI names this hop's recipient: relays take
-        // themselves off before forwarding (RFC 4975 §7.3.1, RFC 4976).
-        match req.headers.typed::<ToPath>() {
-            Some(Ok(ToPath(p))) if p.first() == self.our_uri() => {}
-            Some(Ok(_)) => return Err((481, "Session does not exist")),
-            _ => return Err((400, "Bad To-Path")),
-        }
-        let Some(Ok(MessageId(mid))) = req.headers.typed::<MessageId>() else {
-            return Err((400, "Bad Message-ID"));
-        };
-        // Without Byte-Range a chunk is the whole message (RFC 4975 §7.1.1).
-        let range = match req.headers.typed::<ByteRange>() {
-            None => ByteRange {
-                start: 1,
-                end: None,
-                total: None,
-            },
-            Some(Ok(r)) => r,
-            // Positions beyond what any limit here allows: the message is
-            // too large to take (RFC 4975 §7.1.1), not malformed.
-            Some(Err(crate::headers::HeaderError::Overflow)) => {
-                return Err((413, "Message too large"))
-            }
-            Some(Err(_)) => return Err((400, "Bad Byte-Range")),
-        };
-        Ok((mid, range))
     }
 
     fn on_request(&mut self, inc: Incoming, flag: Flag) {

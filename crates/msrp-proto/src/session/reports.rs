@@ -2,7 +2,7 @@
 //! what it received, and what REPORTs about its own messages say.
 
 use super::{Session, SessionEvent};
-use crate::headers::{ByteRange, FromPath, MessageId, Status, ToPath};
+use crate::headers::{ByteRange, FailureReport, FromPath, MessageId, Status, ToPath};
 use crate::message::{Flag, Head, Headers, Method, Request};
 use crate::uri::MsrpUri;
 use crate::write::encode;
@@ -12,7 +12,9 @@ impl Session {
     /// `stream_incoming`, back along the From-Path its chunks came by:
     /// 200 once the bytes are safely kept, an error when they cannot be.
     /// False when the message is not known (never streamed here, or
-    /// forgotten: the newest 64 are remembered).
+    /// forgotten: the newest 64 are remembered), or when it is a failure
+    /// its sender said it wants no report of (`Failure-Report: no`:
+    /// RFC 4975 §7.1.2 forbids a failure REPORT then).
     pub fn report(
         &mut self,
         message_id: &str,
@@ -21,7 +23,8 @@ impl Session {
         reason: &str,
     ) -> bool {
         match self.streamed.path(message_id) {
-            Some(back) => {
+            Some((_, FailureReport::No)) if status != 200 => false,
+            Some((back, _)) => {
                 self.send_report(back, message_id, range, status, reason);
                 true
             }

@@ -600,3 +600,59 @@ fn a_send_of_a_type_not_in_accept_types_gets_415_and_is_not_received() {
     assert_eq!(received.len(), 1, "{received:?}");
     assert!(matches!(&received[0], SessionEvent::MessageReceived { body, .. } if body == b"ok"));
 }
+
+#[test]
+fn no_failure_report_goes_to_a_sender_that_asked_for_none() {
+    // RFC 4975 §7.1.2: `Failure-Report: no` forbids failure REPORTs (and
+    // responses); `partial` and `yes` want them. A streamed receiver that
+    // finds a file bad after its chunks were taken (a hash mismatch)
+    // reports as each sender asked.
+    let (mut a, b) = pair(100);
+    let mut b = Session::new(SessionConfig {
+        stream_incoming: true,
+        ..b.config().clone()
+    });
+    let now = Instant::now();
+    for (id, fr) in [
+        ("fileno01", FailureReport::No),
+        ("filepa01", FailureReport::Partial),
+        ("fileye01", FailureReport::Yes),
+    ] {
+        a.begin_message(
+            MessageId(id.into()),
+            "application/octet-stream",
+            3,
+            1,
+            true,
+            fr,
+        )
+        .unwrap();
+        assert!(a.append_body(id, Bytes::from_static(b"abc"), true));
+    }
+    pump(&mut a, &mut b, now, 1000);
+    let ended: Vec<(String, ByteRange)> = events(&mut b)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::ChunkReceived {
+                message_id, range, ..
+            } => Some((message_id, range)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended.len(), 3);
+    let mut reported = Vec::new();
+    for (id, range) in &ended {
+        if b.report(id, *range, 400, "the file's hash does not match") {
+            reported.push(id.as_str());
+        }
+        // A success REPORT is the Success-Report header's to decide.
+        assert!(b.report(id, *range, 200, "OK"), "{id}");
+    }
+    assert_eq!(reported, ["filepa01", "fileye01"]);
+    let wire: Vec<String> = std::iter::from_fn(|| b.poll_transmit(now))
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .filter(|t| t.contains(" REPORT\r\n") && t.contains("Status: 000 400"))
+        .collect();
+    assert_eq!(wire.len(), 2, "{wire:?}");
+    assert!(wire.iter().all(|t| !t.contains("fileno01")), "{wire:?}");
+}

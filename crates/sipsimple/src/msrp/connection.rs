@@ -365,6 +365,12 @@ impl MsrpConnection {
         }
     }
 
+    /// A new To-Path for what the session sends from now on (the peer's
+    /// new `a=path` after a re-INVITE).
+    pub fn set_remote_path(&self, path: Vec<msrp_proto::MsrpUri>) {
+        self.shared.lock().set_remote_path(path);
+    }
+
     /// A REPORT for bytes of an incoming streamed message.
     pub fn report(&self, message_id: &str, range: ByteRange, status: u16, reason: &str) {
         let sent = self.shared.lock().report(message_id, range, status, reason);

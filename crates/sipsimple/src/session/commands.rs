@@ -72,6 +72,19 @@ impl SessionTask {
                     Vec::new()
                 }
             }
+            Command::Renew(reply) => {
+                if state == SessionState::Terminated {
+                    return refuse(reply, "renew");
+                }
+                let _ = reply.send(Ok(()));
+                if state == SessionState::Connected && self.our_offer.is_none() {
+                    self.send_offer(OfferKind::Refresh { hold: None })
+                } else {
+                    // Sent when the exchange under way is over.
+                    self.hold_queued = true;
+                    Vec::new()
+                }
+            }
             Command::AddStream(stream, reply) => {
                 if state != SessionState::Connected || self.our_offer.is_some() {
                     return refuse(reply, "add_stream");

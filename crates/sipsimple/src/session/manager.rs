@@ -214,21 +214,41 @@ impl SessionManager {
     }
 
     pub(crate) fn start(&self, services: Services) {
-        let failures = self
-            .center
-            .subscribe(crate::notification::Filter::name("MediaStreamDidFail"));
+        let center = &self.center;
+        let mut failures =
+            center.subscribe(crate::notification::Filter::name("MediaStreamDidFail"));
+        let mut renewed = center.subscribe(crate::notification::Filter::name(
+            "MSRPRelayDidRenewBinding",
+        ));
         let manager = self.clone();
         let watcher = tokio::spawn(async move {
-            let mut failures = failures;
-            while let Some(n) = failures.next().await {
+            loop {
+                let (n, failed) = tokio::select! {
+                    n = failures.next() => (n, true),
+                    n = renewed.next() => (n, false),
+                };
+                let Some(n) = n else { break };
                 let owner = manager
                     .sessions()
                     .into_iter()
                     .find_map(|s| s.stream_of(n.sender).map(|stream| (s, stream)));
-                if let Some((session, stream)) = owner {
-                    // Spawned: a re-INVITE or BYE must not hold up the
-                    // next failure.
+                let Some((session, stream)) = owner else {
+                    continue;
+                };
+                // Spawned: a re-INVITE or BYE must not hold up the next
+                // notification.
+                if failed {
                     tokio::spawn(session.drop_failed_stream(stream));
+                } else if matches!(
+                    n.data,
+                    crate::notification::NotificationData::MSRPRelayDidRenewBinding {
+                        path_changed: true,
+                        ..
+                    }
+                ) {
+                    // The peer must have the relay's new path before the
+                    // old binding expires (see `streams::msrp::base`).
+                    tokio::spawn(async move { session.renew_offer().await });
                 }
             }
         });

@@ -139,6 +139,9 @@ pub(crate) enum Command {
     Reject(u16, String, Reply),
     End(Reply),
     Hold(bool, Reply),
+    /// A re-INVITE offering the streams as they are now (a stream's
+    /// local media changed), now or once one can be sent.
+    Renew(Reply),
     AddStream(Arc<dyn MediaStream>, Reply),
     RemoveStream(Arc<dyn MediaStream>, Reply),
     AcceptProposal(Vec<Arc<dyn MediaStream>>, Reply),
@@ -390,6 +393,12 @@ impl Session {
     /// Takes the peer off hold (a re-INVITE offering sendrecv).
     pub async fn unhold(&self) -> Result<(), SessionError> {
         self.command("unhold", |tx| Command::Hold(false, tx)).await
+    }
+
+    /// Offers the streams as they are now in a re-INVITE: a stream's
+    /// `a=path` changed (its relay renewed the binding under a new path).
+    pub(crate) async fn renew_offer(&self) -> Result<(), SessionError> {
+        self.command("renew", Command::Renew).await
     }
 
     /// A stream is held by either side.

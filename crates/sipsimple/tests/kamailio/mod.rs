@@ -363,6 +363,25 @@ pub fn start_msrp_relay_with(password: &str, tls: bool) -> MsrpRelay {
 /// [`start_msrp_relay`], also on TLS with a certificate for `tls_name`
 /// when given.
 pub fn start_msrp_relay_for(password: &str, tls_name: Option<&str>) -> MsrpRelay {
+    start_msrp_relay_defining(password, tls_name, &[])
+}
+
+/// [`start_msrp_relay`] granting bindings of `secs` seconds (RFC 4976
+/// §5.1: the AUTH 200's Expires) and dropping expired ones every second.
+pub fn start_msrp_relay_expiring(password: &str, secs: u32) -> MsrpRelay {
+    let defines = [
+        "MSRP_MIN_EXPIRES=1".to_owned(),
+        format!("MSRP_MAX_EXPIRES={secs}"),
+        "MSRP_TIMER=1".to_owned(),
+    ];
+    start_msrp_relay_defining(password, None, &defines)
+}
+
+fn start_msrp_relay_defining(
+    password: &str,
+    tls_name: Option<&str>,
+    defines: &[String],
+) -> MsrpRelay {
     let tls = tls_name.is_some();
     let dir = std::env::temp_dir().join(format!(
         "sipsimple-msrp-relay-{}-{}",
@@ -419,6 +438,7 @@ pub fn start_msrp_relay_for(password: &str, tls_name: Option<&str>) -> MsrpRelay
         ))
         .arg("-A")
         .arg(format!("MSRP_PASS=\"{password}\""))
+        .args(defines.iter().flat_map(|d| ["-A", d.as_str()]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

@@ -18,11 +18,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use msrp_proto::headers::FailureReport;
+use msrp_proto::session::RelayBinding;
 use msrp_proto::uri::MsrpUri;
 use msrp_proto::{Session, SessionConfig};
 use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
+use super::relay_path;
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
@@ -143,8 +145,8 @@ struct State {
     role: Option<Role>,
     setup: Setup,
     local_uri: Option<MsrpUri>,
-    /// The relays in front of our URI in our path (their Use-Path).
-    relays: Vec<MsrpUri>,
+    /// What re-AUTHs the relay binding before it expires.
+    binding: Option<RelayBinding>,
     remote: Option<RemoteMedia>,
     connection: Option<Arc<MsrpConnection>>,
     queued: Vec<OutgoingMessage>,
@@ -154,8 +156,8 @@ struct State {
 /// What the base and the connection's sink share without the state lock
 /// (the sink runs under the connection's lock; the state lock is taken
 /// while calling into the connection, so the sink must never take it).
-struct Flags {
-    context: OnceLock<StreamContext>,
+pub(super) struct Flags {
+    pub(super) context: OnceLock<StreamContext>,
     ended: AtomicBool,
     deactivated: AtomicBool,
     failed: AtomicBool,
@@ -165,6 +167,9 @@ struct Flags {
     bind_id: OnceLock<String>,
     /// The connection once it is up (None again when the stream ends).
     connected: tokio::sync::watch::Sender<Option<Arc<MsrpConnection>>>,
+    /// The relays in front of our URI in our path (their Use-Path). A
+    /// leaf lock: the sink updates it when the relay renews the binding.
+    pub(super) relays: Mutex<Vec<MsrpUri>>,
 }
 
 /// The spec's MSRPStreamBase.
@@ -231,7 +236,7 @@ impl MsrpStreamBase {
                 role: None,
                 setup: Setup::ActPass,
                 local_uri: None,
-                relays: Vec::new(),
+                binding: None,
                 remote: None,
                 connection: None,
                 queued: Vec::new(),
@@ -245,6 +250,7 @@ impl MsrpStreamBase {
                 nickname_requests: AtomicBool::new(false),
                 bind_id: OnceLock::new(),
                 connected: tokio::sync::watch::Sender::new(None),
+                relays: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -277,7 +283,7 @@ impl MsrpStreamBase {
 
     /// Whether our side of the path goes through our relay.
     pub fn on_relay(&self) -> bool {
-        !self.lock().relays.is_empty()
+        !lock(&self.flags.relays).is_empty()
     }
 
     /// The connection, once it is up; None if the stream ends first.
@@ -387,9 +393,20 @@ impl MsrpStreamBase {
                 Some(Some(Setup::ActPass)) | Some(Some(Setup::Passive)) => Setup::Active,
                 Some(_) => Setup::Passive,
             };
+            // AUTH went to the relay's URI without a session-id.
+            let mut relay_uri = relay.uri.clone();
+            relay_uri.session_id = None;
+            s.binding = path.authorized.expires.map(|secs| RelayBinding {
+                relay: relay_uri,
+                username: relay.username.clone(),
+                password: relay.password.clone(),
+                use_path: path.authorized.use_path.clone(),
+                expires: Duration::from_secs(u64::from(secs)),
+                granted_at: std::time::Instant::now(),
+            });
             s.local_uri = Some(path.local);
-            s.relays = path.authorized.use_path;
             drop(s);
+            *lock(&self.flags.relays) = path.authorized.use_path;
             let _ = self.flags.context.set(context.clone());
             post(&context, NotificationData::MediaStreamDidInitialize);
             return Ok(());
@@ -453,15 +470,15 @@ impl MsrpStreamBase {
         };
         // With a relay, the m-line's port is the relay's: the first hop
         // is where peers connect.
-        let first = s.relays.first().unwrap_or(uri);
+        let relays = lock(&self.flags.relays).clone();
+        let first = relays.first().unwrap_or(uri);
         let mut m = Media::new(
             self.media_type,
             first.port.unwrap_or(2855),
             protocol,
             vec!["*".into()],
         );
-        let path: Vec<String> = s
-            .relays
+        let path: Vec<String> = relays
             .iter()
             .chain([uri])
             .map(ToString::to_string)
@@ -493,9 +510,9 @@ impl MsrpStreamBase {
         };
         let mut s = self.lock();
         if s.task.is_some() {
-            // A re-INVITE that kept the stream: nothing to redo.
-            s.remote = Some(remote);
-            return Ok(());
+            // A re-INVITE that kept the stream.
+            drop(s);
+            return self.take_remote(remote);
         }
         let local = s
             .local_uri
@@ -522,15 +539,19 @@ impl MsrpStreamBase {
         s.remote = Some(remote.clone());
         // On a relay, our To-Path starts with it (RFC 4976 §6) and our
         // From-Path is our URI alone: the relay adds itself.
-        let to_path: Vec<MsrpUri> = s.relays.iter().chain(&remote.path).cloned().collect();
+        let relays = lock(&self.flags.relays).clone();
+        let to_path: Vec<MsrpUri> = relays.iter().chain(&remote.path).cloned().collect();
         let mut cfg = SessionConfig::new(vec![local], to_path, crate::random::random_u64());
+        if matches!(role, Role::Relay(_)) {
+            cfg.relay_binding = s.binding.clone();
+        }
         if let Some(size) = self.chunk_size {
             cfg.chunk_size = size;
         }
         // Relays read a frame whole into a buffer of their own size
         // (Kamailio: tcp_rd_buf_size, 16 KiB by default): through ours or
         // the peer's, chunks stay well under it.
-        let relayed = !s.relays.is_empty() || remote.path.len() > 1;
+        let relayed = !relays.is_empty() || remote.path.len() > 1;
         if relayed {
             cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
@@ -605,6 +626,34 @@ impl MsrpStreamBase {
         Ok(())
     }
 
+    /// Whether a re-offer's `a=path` can be taken (see
+    /// [`relay_path::path_update_allowed`]).
+    pub fn path_update_allowed(&self, new: &RemoteMedia) -> bool {
+        self.remote_media()
+            .is_none_or(|old| relay_path::path_update_allowed(&old.path, &new.path))
+    }
+
+    /// A renegotiation succeeded: the peer's m-line as it is now; a new
+    /// path of the peer's is what we send to from now on.
+    pub fn update_remote(
+        &self,
+        remote: &SessionDescription,
+        index: usize,
+    ) -> Result<(), StreamError> {
+        self.take_remote(RemoteMedia::from_sdp(remote, index)?)
+    }
+
+    fn take_remote(&self, remote: RemoteMedia) -> Result<(), StreamError> {
+        let mut s = self.lock();
+        let moved = s.remote.as_ref().is_some_and(|r| r.path != remote.path);
+        if let (true, Some(conn)) = (moved, &s.connection) {
+            let relays = lock(&self.flags.relays).clone();
+            conn.set_remote_path(relays.into_iter().chain(remote.path.clone()).collect());
+        }
+        s.remote = Some(remote);
+        Ok(())
+    }
+
     /// Sends `m` now, or once the connection is up.
     pub fn send(&self, m: OutgoingMessage) -> Result<(), MsrpSendError> {
         if self.flags.ended.load(Ordering::SeqCst) || self.flags.failed.load(Ordering::SeqCst) {
@@ -667,7 +716,7 @@ impl MsrpStreamBase {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -675,6 +724,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// the connection in front: a close we did not ask for fails the stream.
 fn base_sink(flags: Arc<Flags>, inner: EventSink, log: MsrpLog) -> EventSink {
     Arc::new(move |ev: ConnectionEvent| {
+        if let ConnectionEvent::Session(e) = &ev {
+            if relay_path::on_relay_event(&flags, e, &log) {
+                return;
+            }
+        }
         if let ConnectionEvent::Closed { error } = &ev {
             if let Some(e) = error {
                 log.log(LogLevel::Warning, format!("MSRP connection failed: {e}"));

@@ -619,6 +619,8 @@ impl ChatInner {
             | SessionEvent::ChunkReceived { .. } => {}
             // The connection closes on these; the close fails the stream.
             SessionEvent::KeepAliveFailed { .. } => {}
+            // The base's: the relay binding is no message of the chat.
+            SessionEvent::RelayReauthorized { .. } | SessionEvent::RelayReauthFailed { .. } => {}
         }
     }
 

@@ -63,14 +63,11 @@ impl MediaStream for ChatStream {
     }
 
     fn validate_update(&self, remote: &SessionDescription, index: usize) -> bool {
-        // The path must stay: moving an MSRP session is not supported.
+        // The path stays but for the peer's relay renewing its binding.
         let Ok(new) = RemoteMedia::from_sdp(remote, index) else {
             return false;
         };
-        self.inner
-            .base
-            .remote_media()
-            .is_none_or(|old| old.path == new.path)
+        self.inner.base.path_update_allowed(&new)
     }
 
     fn update(
@@ -83,7 +80,7 @@ impl MediaStream for ChatStream {
         if let Ok(r) = RemoteMedia::from_sdp(remote, index) {
             lock(&self.inner.chat).remote_chatroom = Some(chatroom_of(&r));
         }
-        Ok(())
+        self.inner.base.update_remote(remote, index)
     }
 
     fn deactivate(&self) {

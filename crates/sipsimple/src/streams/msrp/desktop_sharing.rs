@@ -453,21 +453,16 @@ impl MediaStream for DesktopSharingStream {
             .get(index)
             .and_then(peer_kind)
             .is_none_or(|k| k == self.inner.kind.opposite());
-        same_role
-            && self
-                .inner
-                .base
-                .remote_media()
-                .is_none_or(|old| old.path == new.path)
+        same_role && self.inner.base.path_update_allowed(&new)
     }
 
     fn update(
         &self,
         _local: &SessionDescription,
-        _remote: &SessionDescription,
-        _index: usize,
+        remote: &SessionDescription,
+        index: usize,
     ) -> Result<(), StreamError> {
-        Ok(())
+        self.inner.base.update_remote(remote, index)
     }
 
     fn deactivate(&self) {

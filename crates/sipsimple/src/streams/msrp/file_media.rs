@@ -99,21 +99,16 @@ impl MediaStream for FileTransferStream {
                 let ours = self.file_selector();
                 f.size == ours.size && f.hash == ours.hash
             });
-        same_file
-            && self
-                .inner
-                .base
-                .remote_media()
-                .is_none_or(|old| old.path == new.path)
+        same_file && self.inner.base.path_update_allowed(&new)
     }
 
     fn update(
         &self,
         _local: &SessionDescription,
-        _remote: &SessionDescription,
-        _index: usize,
+        remote: &SessionDescription,
+        index: usize,
     ) -> Result<(), StreamError> {
-        Ok(())
+        self.inner.base.update_remote(remote, index)
     }
 
     fn deactivate(&self) {

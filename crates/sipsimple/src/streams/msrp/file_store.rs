@@ -91,6 +91,23 @@ pub fn part_path(dir: &Path, name: &str, hash: Option<&[u8]>) -> PathBuf {
     dir.join(format!(".{name}.{tag}.part"))
 }
 
+/// How many bytes of the file `selector` names a cut transfer left in
+/// `dir` (the part file the receiver keeps), for a new transfer to ask
+/// for the rest with `a=file-range` from the next byte: chunks come in
+/// order, so the part file holds the file's first bytes. None without a
+/// part file, or with one as long as the file (it was never confirmed:
+/// start over).
+pub fn received_part(dir: &Path, selector: &sdp::FileSelector) -> Option<u64> {
+    let hash = selector
+        .hash
+        .as_ref()
+        .filter(|h| h.algorithm == "sha-1")
+        .map(|h| h.digest.as_slice());
+    let name = safe_file_name(selector.name.as_deref());
+    let len = std::fs::metadata(part_path(dir, &name, hash)).ok()?.len();
+    (len < selector.size.unwrap_or(u64::MAX)).then_some(len)
+}
+
 /// A file being received.
 pub struct PartFile {
     file: File,

@@ -581,13 +581,16 @@ impl Inner {
     }
 
     pub(super) fn end(&self) {
-        if let Some(tx) = lock(&self.disk).take() {
-            let _ = tx.send(DiskWork::Closed);
-        }
+        // A receiving side's disk thread says how it ended: it may be
+        // storing the last chunk (whose REPORT already went, so the
+        // sender may have hung up) and must not be called a failure.
+        let disk_says = lock(&self.disk)
+            .take()
+            .is_some_and(|tx| tx.send(DiskWork::Closed).is_ok());
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
-        if !self.finished.load(Ordering::SeqCst) {
+        if !disk_says && !self.finished.load(Ordering::SeqCst) {
             self.finish(Some(
                 "the stream ended before the file was transferred".into(),
             ));

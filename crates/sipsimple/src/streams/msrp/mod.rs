@@ -11,6 +11,7 @@ mod file_media;
 mod file_store;
 pub mod file_transfer;
 mod imdn;
+mod relay_path;
 pub mod vnc;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
@@ -20,7 +21,7 @@ pub use chat::{
 pub use chat_media::ChatStreamType;
 pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopSharingStreamType};
 pub use file_media::FileTransferStreamType;
-pub use file_store::safe_file_name;
+pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
     file_selector_for, FileAttributes, FileTransferStream, TransferDirection, TransferProgress,
 };

@@ -1,0 +1,197 @@
+//! A file we push, against a raw MSRP peer on a socket of the test's
+//! that answers its chunk as each test needs: the spec's
+//! FileTransferStreamDidNotDeliverChunk, with the Message-ID of the
+//! file's chunks and the peer's code and reason, for a chunk refused
+//! with an error response, for a failure REPORT (RFC 4975 §7.1.2), and
+//! for a chunk that got no response within the 30 s transaction timeout
+//! (RFC 4975 §7.1.1: as if a 408 had come).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::raw_msrp::{context, read_until};
+use common::{account_app_with, until, TempDir};
+use sdp::SessionDescription;
+use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::streams::msrp::{file_selector_for, FileTransferStream};
+use sipsimple::streams::{MediaStream, StreamDirection};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+const THEIRS: &str = "msrp://127.0.0.1:9/rawpeer;tcp";
+
+/// Our push of a 1000-byte file, connected to the raw peer (which
+/// answered `passive`) and bound; the peer has read the file's chunk.
+struct Pushing {
+    _app: sipsimple::application::SipApplication,
+    _dir: TempDir,
+    stream: Arc<FileTransferStream>,
+    all: Subscription,
+    io: TcpStream,
+    /// Our URI, the To-Path of what the peer sends.
+    ours: String,
+    /// The chunk as it came, its transaction id and its Message-ID.
+    chunk: String,
+    tid: String,
+    message_id: String,
+}
+
+fn header<'a>(wire: &'a str, name: &str) -> Option<&'a str> {
+    wire.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+}
+
+async fn pushing() -> Pushing {
+    let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let all = app.notification_center().subscribe(Filter::all());
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let dir = TempDir::new("ft-raw");
+    let file = dir.0.join("note.txt");
+    let text: String = (0..1000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    std::fs::write(&file, &text).unwrap();
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let stream = Arc::new(FileTransferStream::new_outgoing(
+        &settings, selector, file, None,
+    ));
+    stream
+        .initialize(context(&app), StreamDirection::Outgoing)
+        .await
+        .unwrap();
+    let offer = stream.get_local_media(None).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let theirs = THEIRS.replace(":9/", &format!(":{port}/"));
+    let answer = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message {port} TCP/MSRP *\r\na=path:{theirs}\r\na=accept-types:*\r\n\
+         a=setup:passive\r\na=recvonly\r\n"
+    );
+    let remote = SessionDescription::parse(answer.as_bytes()).unwrap();
+    let mut local = remote.clone();
+    local.media = vec![offer];
+    stream.start(&local, &remote, 0).unwrap();
+    let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("we connect to the passive peer")
+        .unwrap();
+    let ours = stream.base().local_uri().unwrap().to_string();
+    // The binding SEND (RFC 4975 §5.4) first, then the file's chunk.
+    let mut wire = read_until(&mut io, "Content-Type: ").await;
+    let bind = wire.split_whitespace().nth(1).unwrap().to_owned();
+    let ok = format!(
+        "MSRP {bind} 200 OK\r\nTo-Path: {ours}\r\nFrom-Path: {theirs}\r\n-------{bind}$\r\n"
+    );
+    io.write_all(ok.as_bytes()).await.unwrap();
+    let at = wire.rfind(" SEND\r\n").unwrap();
+    let start = wire[..at].rfind("MSRP ").unwrap();
+    let tid = wire[start..].split_whitespace().nth(1).unwrap().to_owned();
+    let end = format!("-------{tid}$");
+    if !wire.contains(&end) {
+        wire.push_str(&read_until(&mut io, &end).await);
+    }
+    let chunk = wire[start..].to_owned();
+    assert!(chunk.contains(&text), "{chunk}");
+    let message_id = header(&chunk, "Message-ID").unwrap().to_owned();
+    Pushing {
+        _app: app,
+        _dir: dir,
+        stream,
+        all,
+        io,
+        ours,
+        chunk,
+        tid,
+        message_id,
+    }
+}
+
+/// The next FileTransferStreamDidNotDeliverChunk's message id, code and
+/// reason, and the error of the FileTransferStreamDidFinish that follows.
+async fn not_delivered(all: &mut Subscription) -> (String, u16, String, Option<String>) {
+    let seen = until(all, "FileTransferStreamDidNotDeliverChunk").await;
+    let NotificationData::FileTransferStreamDidNotDeliverChunk {
+        message_id,
+        code,
+        reason,
+    } = seen.last().unwrap().data.clone()
+    else {
+        unreachable!()
+    };
+    let finish = until(all, "FileTransferStreamDidFinish").await;
+    let NotificationData::FileTransferStreamDidFinish { error } =
+        finish.last().unwrap().data.clone()
+    else {
+        unreachable!()
+    };
+    (message_id, code, reason, error)
+}
+
+#[tokio::test]
+async fn a_chunk_refused_with_an_error_response_is_not_delivered_with_its_status() {
+    let mut p = pushing().await;
+    // RFC 5547's chunks ask for success REPORTs and every response.
+    assert_eq!(header(&p.chunk, "Success-Report"), Some("yes"));
+    assert!(matches!(
+        header(&p.chunk, "Failure-Report"),
+        None | Some("yes")
+    ));
+    let refused = format!(
+        "MSRP {tid} 413 Not that big\r\nTo-Path: {}\r\nFrom-Path: {THEIRS}\r\n-------{tid}$\r\n",
+        p.ours,
+        tid = p.tid
+    );
+    p.io.write_all(refused.as_bytes()).await.unwrap();
+    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
+    assert_eq!(
+        (message_id.as_str(), code, reason.as_str()),
+        (p.message_id.as_str(), 413, "Not that big")
+    );
+    assert!(error.unwrap().contains("413"));
+    assert!(p.stream.progress().error.is_some());
+    p.stream.end();
+}
+
+#[tokio::test]
+async fn a_failure_report_for_the_file_is_not_delivered_with_its_status() {
+    let mut p = pushing().await;
+    let ok = format!(
+        "MSRP {tid} 200 OK\r\nTo-Path: {}\r\nFrom-Path: {THEIRS}\r\n-------{tid}$\r\n",
+        p.ours,
+        tid = p.tid
+    );
+    let report = format!(
+        "MSRP rep9x REPORT\r\nTo-Path: {}\r\nFrom-Path: {THEIRS}\r\nMessage-ID: {}\r\n\
+         Byte-Range: 1-1000/1000\r\nStatus: 000 400 Hash mismatch\r\n-------rep9x$\r\n",
+        p.ours, p.message_id
+    );
+    p.io.write_all(format!("{ok}{report}").as_bytes())
+        .await
+        .unwrap();
+    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
+    assert_eq!(
+        (message_id.as_str(), code, reason.as_str()),
+        (p.message_id.as_str(), 400, "Hash mismatch")
+    );
+    assert!(error.is_some());
+    // Nothing was confirmed: no success REPORT came.
+    assert_eq!(p.stream.progress().transferred_bytes, 0);
+    p.stream.end();
+}
+
+#[tokio::test]
+async fn a_chunk_without_a_response_in_30_s_is_not_delivered_as_408() {
+    let mut p = pushing().await;
+    // The peer never answers.
+    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
+    assert_eq!((message_id.as_str(), code), (p.message_id.as_str(), 408));
+    assert!(!reason.is_empty());
+    assert!(error.unwrap().contains("408"));
+    drop(p.io);
+    p.stream.end();
+}
