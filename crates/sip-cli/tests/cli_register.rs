@@ -9,6 +9,35 @@ use std::time::Duration;
 mod common;
 use common::presence_server::{self, DOMAIN};
 
+/// `sip register` with `cfg`: the process, its PID and its output. A
+/// backstop kills it after 30 s so a hung child never hangs the suite.
+fn register(
+    cfg: &std::path::Path,
+) -> (
+    std::process::Child,
+    u32,
+    BufReader<std::process::ChildStdout>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
+        .arg("--config")
+        .arg(cfg)
+        .arg("register")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status();
+    });
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    (child, pid, reader)
+}
+
 #[test]
 fn register_reports_failures_and_stops_on_ctrl_c() {
     let dir = std::env::temp_dir().join(format!("sip-cli-register-{}", std::process::id()));
@@ -28,24 +57,7 @@ fn register_reports_failures_and_stops_on_ctrl_c() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("register")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    // Backstop: never let a hung child hang the suite.
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(30));
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(pid.to_string())
-            .status();
-    });
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, pid, mut reader) = register(&cfg);
     let mut lines = Vec::new();
     loop {
         let mut l = String::new();
@@ -128,23 +140,7 @@ fn sigterm_unregisters_from_the_registrar_before_exiting() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sip"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("register")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(30));
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(pid.to_string())
-            .status();
-    });
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, pid, mut reader) = register(&cfg);
     let mut lines = Vec::new();
     loop {
         let mut l = String::new();
