@@ -26,8 +26,8 @@
 //! before it expires ([`SessionConfig::relay_binding`], the
 //! `relay_refresh` module).
 //!
-//! Not yet: partial success REPORTs, the RFC 6135 connection binding,
-//! interrupting a chunk in mid-body.
+//! Not here: who connects (RFC 6135 `a=setup`, the middleware's
+//! negotiation), interrupting a chunk of ours in mid-body.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
