@@ -264,3 +264,39 @@ fn opus_packets_carry_40_and_60_ms() {
         );
     }
 }
+
+/// RFC 7587 §6.1 `maxplaybackrate`: a peer that plays at most 8 kHz gets
+/// narrowband packets (RFC 6716 §3.1: the TOC's config says SILK or
+/// CELT narrowband), so a 6 kHz tone does not reach it while a 1 kHz one
+/// does; without the parameter the 6 kHz tone is carried.
+#[test]
+fn maxplaybackrate_narrows_the_encoded_band() {
+    let narrow = opus::OpusParams::from_fmtp(Some("maxplaybackrate=8000"));
+    let high = tone(48000, 6000.0);
+    for packet in opus_packets(narrow.clone(), &high[..960], 50) {
+        let config = packet[0] >> 3;
+        assert!(
+            matches!(config, 0..=3 | 16..=19),
+            "TOC config {config} is not narrowband"
+        );
+    }
+    let power_at = |params: opus::OpusParams, input: &[i16], hz: f64| {
+        let mut codec = opus::OpusCodec::new(params).unwrap();
+        let (out, _) = round_trip(&mut codec, input);
+        goertzel(&out[out.len() / 4..], 48000, hz)
+    };
+    let kept = power_at(opus::OpusParams::default(), &high, 6000.0);
+    let cut = power_at(narrow.clone(), &high, 6000.0);
+    assert!(
+        cut * 100.0 < kept,
+        "6 kHz: {cut} narrowband vs {kept} fullband"
+    );
+    keeps_frequency(
+        &{
+            let mut codec = opus::OpusCodec::new(narrow).unwrap();
+            round_trip(&mut codec, &tone(48000, 1000.0)).0
+        },
+        48000,
+        1000.0,
+    );
+}
