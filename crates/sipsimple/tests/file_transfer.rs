@@ -663,3 +663,68 @@ async fn a_killed_pull_resumes_from_the_part_file() {
     assert_eq!(received_part(&pulled.0, &again.file_selector()), None);
     caller.end().await.unwrap();
 }
+
+/// Offers modelled on RFC 5547 §9.1 (push: the sender describes the
+/// file, with disposition, date, icon and range) and §9.3 (pull: the
+/// receiver names the file by type and hash only), as a peer would send
+/// them: the stream type takes each with the direction, selector,
+/// transfer id and attributes the SDP says.
+#[tokio::test]
+async fn the_rfc5547_example_offers_make_the_streams_they_describe() {
+    use sipsimple::streams::msrp::FileTransferStreamType;
+    use sipsimple::streams::MediaStreamType;
+    let p = peers("tcp").await;
+    let settings = settings(&p.bob);
+    let read = |name: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/rfc5547")
+            .join(name);
+        sdp::SessionDescription::parse(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let made = |sdp: &sdp::SessionDescription| {
+        let settings = settings.clone();
+        let sdp = sdp.clone();
+        async move {
+            let s = FileTransferStreamType
+                .new_from_sdp(&settings, &sdp, 0)
+                .await
+                .expect("a file transfer stream");
+            let f = s.downcast::<FileTransferStream>().unwrap();
+            (
+                f.direction(),
+                f.file_selector(),
+                f.transfer_id().to_owned(),
+                f.file_attributes(),
+                f.file_range(),
+            )
+        }
+    };
+    let (direction, selector, id, attrs, range) = made(&read("push_offer.sdp")).await;
+    assert_eq!(direction, TransferDirection::Receive);
+    assert_eq!(selector.name.as_deref(), Some("My cool picture.jpg"));
+    assert_eq!(selector.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(selector.size, Some(32349));
+    assert_eq!(selector.hash.as_ref().map(|h| h.digest.len()), Some(20));
+    assert_eq!(id, "vBnG916bdberum2fFEABR1FR3ExZMUrd");
+    assert_eq!(attrs.disposition.as_deref(), Some("render"));
+    assert_eq!(
+        attrs.date.as_deref(),
+        Some("creation:\"Mon, 15 May 2006 15:01:31 +0300\"")
+    );
+    assert_eq!(attrs.icon.as_deref(), Some("cid:id2@alicepc.example.com"));
+    assert_eq!(
+        range,
+        Some(sdp::FileRange {
+            start: 1,
+            stop: Some(32349)
+        })
+    );
+
+    let (direction, selector, id, _, range) = made(&read("pull_offer.sdp")).await;
+    assert_eq!(direction, TransferDirection::Send);
+    assert_eq!(selector.name, None);
+    assert_eq!(selector.size, None);
+    assert_eq!(selector.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(id, "aCQYuBRVoUPGVsFZkCK98vzcX2FXDIk2");
+    assert_eq!(range, None);
+}
