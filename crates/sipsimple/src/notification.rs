@@ -6,14 +6,18 @@
 //! Delivery keeps posting order for every observer (posting fans out under
 //! one lock, so a notification posted while another is being delivered
 //! lands after it). Posting never waits: each observer has a bounded
-//! queue, and what does not fit is dropped for that observer and counted,
-//! so a slow observer is reported, not allowed to stall the engine.
+//! queue, and when it is full the OLDEST waiting notification gives way
+//! to the new one and is counted, so a slow observer is reported, not
+//! allowed to stall the engine, and still sees how things ended: the
+//! last notifications of a transfer or a session (its DidFinish, its
+//! DidEnd) are never the ones lost behind a flood of progress.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::lookup::{QueryTrace, Route};
 use crate::streams::StreamList;
@@ -766,8 +770,52 @@ impl Filter {
 
 struct Observer {
     filter: Filter,
-    queue: mpsc::Sender<Notification>,
-    missed: Arc<AtomicU64>,
+    queue: Arc<Queue>,
+}
+
+impl Drop for Observer {
+    /// The center is gone (or forgot this observer): its reader hears
+    /// the end once it has read what waits.
+    fn drop(&mut self) {
+        self.queue.center_gone.store(true, Ordering::SeqCst);
+        self.queue.ready.notify_one();
+    }
+}
+
+/// One observer's queue. Bounded, and full means the oldest waiting
+/// notification is dropped for the new one (not the new one refused): an
+/// observer that fell behind lost stale progress, never the final state
+/// (a file transfer through a relay posts a DidDeliverChunk per 8 KiB
+/// REPORT, 12800 for 100 MB, then FileTransferStreamDidFinish).
+struct Queue {
+    items: Mutex<VecDeque<Notification>>,
+    capacity: usize,
+    /// Something was queued, or the center is gone (one reader: a
+    /// stored permit covers a post between its check and its wait).
+    ready: Notify,
+    missed: AtomicU64,
+    center_gone: AtomicBool,
+    subscription_gone: AtomicBool,
+}
+
+impl Queue {
+    fn items(&self) -> MutexGuard<'_, VecDeque<Notification>> {
+        // A poisoned lock only means a push or pop interrupted by a
+        // panicking thread; a VecDeque stays consistent across either.
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, n: Notification) {
+        {
+            let mut items = self.items();
+            if items.len() >= self.capacity {
+                items.pop_front();
+                self.missed.fetch_add(1, Ordering::Relaxed);
+            }
+            items.push_back(n);
+        }
+        self.ready.notify_one();
+    }
 }
 
 struct Inner {
@@ -792,25 +840,41 @@ impl std::fmt::Debug for NotificationCenter {
 
 /// An observer's stream of notifications.
 pub struct Subscription {
-    queue: mpsc::Receiver<Notification>,
-    missed: Arc<AtomicU64>,
+    queue: Arc<Queue>,
 }
 
 impl Subscription {
-    /// The next notification; `None` once the center is gone.
+    /// The next notification; `None` once the center is gone and what
+    /// it posted was read.
     pub async fn next(&mut self) -> Option<Notification> {
-        self.queue.recv().await
+        loop {
+            if let Some(n) = self.try_next() {
+                return Some(n);
+            }
+            if self.queue.center_gone.load(Ordering::SeqCst) {
+                // Set after the last post: one more look, then the end.
+                return self.try_next();
+            }
+            self.queue.ready.notified().await;
+        }
     }
 
     /// A notification if one is waiting.
     pub fn try_next(&mut self) -> Option<Notification> {
-        self.queue.try_recv().ok()
+        self.queue.items().pop_front()
     }
 
     /// How many notifications were dropped because this observer fell
-    /// behind, since the last call (the lag report).
+    /// behind (the oldest waiting ones, to make room for newer), since
+    /// the last call (the lag report).
     pub fn take_missed(&self) -> u64 {
-        self.missed.swap(0, Ordering::Relaxed)
+        self.queue.missed.swap(0, Ordering::Relaxed)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.queue.subscription_gone.store(true, Ordering::SeqCst);
     }
 }
 
@@ -849,14 +913,19 @@ impl NotificationCenter {
 
     /// Subscribes; dropping the subscription unsubscribes.
     pub fn subscribe(&self, filter: Filter) -> Subscription {
-        let (queue, rx) = mpsc::channel(self.capacity);
-        let missed = Arc::new(AtomicU64::new(0));
+        let queue = Arc::new(Queue {
+            items: Mutex::new(VecDeque::new()),
+            capacity: self.capacity,
+            ready: Notify::new(),
+            missed: AtomicU64::new(0),
+            center_gone: AtomicBool::new(false),
+            subscription_gone: AtomicBool::new(false),
+        });
         self.lock().observers.push(Observer {
             filter,
-            queue,
-            missed: missed.clone(),
+            queue: queue.clone(),
         });
-        Subscription { queue: rx, missed }
+        Subscription { queue }
     }
 
     /// Posts a notification to every matching observer, without waiting.
@@ -868,17 +937,13 @@ impl NotificationCenter {
         };
         let mut inner = self.lock();
         inner.observers.retain(|o| {
-            if !o.filter.matches(&n) {
-                return !o.queue.is_closed();
+            if o.queue.subscription_gone.load(Ordering::SeqCst) {
+                return false;
             }
-            match o.queue.try_send(n.clone()) {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    o.missed.fetch_add(1, Ordering::Relaxed);
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            if o.filter.matches(&n) {
+                o.queue.push(n.clone());
             }
+            true
         });
     }
 
@@ -887,7 +952,7 @@ impl NotificationCenter {
         self.lock()
             .observers
             .iter()
-            .filter(|o| !o.queue.is_closed())
+            .filter(|o| !o.queue.subscription_gone.load(Ordering::SeqCst))
             .count()
     }
 }
@@ -941,16 +1006,91 @@ mod tests {
         }
         assert_eq!(slow.take_missed(), 6);
         assert_eq!(slow.take_missed(), 0);
-        // The four that fit arrive, in order.
+        // The newest four are kept, in order: the oldest made room.
         let got: Vec<_> = std::iter::from_fn(|| slow.try_next())
             .map(|n| n.data)
             .collect();
         assert_eq!(
             got,
-            (0..4)
+            (6..10)
                 .map(|i| custom("N", &i.to_string()))
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// Issue 15: a 100 MB file through Kamailio's relay posts 12800
+    /// FileTransferStreamDidDeliverChunk before its DidFinish; an
+    /// observer that reads none of them meanwhile (a test waiting on the
+    /// other party first) must still get the DidFinish, not lose it to
+    /// a full queue.
+    #[tokio::test]
+    async fn the_last_notification_survives_a_flood_the_observer_did_not_read() {
+        let nc = NotificationCenter::new(8);
+        let s = nc.new_sender();
+        let mut all = nc.subscribe(Filter::all());
+        for i in 0..100u64 {
+            nc.post(
+                s,
+                NotificationData::FileTransferStreamDidDeliverChunk {
+                    message_id: "m".into(),
+                    code: 200,
+                    reason: "OK".into(),
+                    transferred_bytes: (i + 1) * 8192,
+                    file_size: 100 * 8192,
+                },
+            );
+        }
+        nc.post(
+            s,
+            NotificationData::FileTransferStreamDidFinish { error: None },
+        );
+        let mut last_progress = None;
+        let mut finished = false;
+        while let Some(n) = all.try_next() {
+            match n.data {
+                NotificationData::FileTransferStreamDidDeliverChunk {
+                    transferred_bytes, ..
+                } => last_progress = Some(transferred_bytes),
+                NotificationData::FileTransferStreamDidFinish { error } => {
+                    assert_eq!(error, None);
+                    finished = true;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(finished, "the DidFinish was dropped");
+        assert_eq!(last_progress, Some(100 * 8192));
+        assert_eq!(all.take_missed(), 101 - 8);
+    }
+
+    #[tokio::test]
+    async fn next_ends_after_what_a_dropped_center_left() {
+        let nc = NotificationCenter::default();
+        let s = nc.new_sender();
+        let mut sub = nc.subscribe(Filter::all());
+        nc.post(s, custom("N", "1"));
+        drop(nc);
+        assert_eq!(sub.next().await.map(|n| n.data), Some(custom("N", "1")));
+        assert!(sub.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn next_wakes_for_a_post_from_another_task() {
+        let nc = NotificationCenter::default();
+        let s = nc.new_sender();
+        let mut sub = nc.subscribe(Filter::all());
+        let poster = nc.clone();
+        let task = tokio::spawn(async move {
+            for i in 0..3 {
+                tokio::task::yield_now().await;
+                poster.post(s, custom("N", &i.to_string()));
+            }
+        });
+        for i in 0..3 {
+            let n = sub.next().await.unwrap();
+            assert_eq!(n.data, custom("N", &i.to_string()));
+        }
+        task.await.unwrap();
     }
 
     #[tokio::test]

@@ -113,6 +113,18 @@ async fn finished(sub: &mut Subscription) -> Option<String> {
     }
 }
 
+/// The sender's FileTransferStreamDidFinish alone, on a queue of its own
+/// that nothing else fills: awaited before the sender's every-notification
+/// subscription is read, it makes that read happen only after the
+/// sender finished, while everything it posted during the transfer still
+/// waits unread (12800 DidDeliverChunk for 100 MB through a relay, more
+/// than an observer's queue holds). Without it the test raced its own
+/// reading against the last REPORT's way through the relay (issue 15).
+fn sender_finish(app: &SipApplication) -> Subscription {
+    app.notification_center()
+        .subscribe(Filter::name("FileTransferStreamDidFinish"))
+}
+
 fn random_file(dir: &Path, name: &str, len: usize, seed: u64) -> PathBuf {
     let mut x = seed | 1;
     let mut data = Vec::with_capacity(len);
@@ -149,6 +161,7 @@ async fn push_between(p: &mut Peers, len: usize) {
         file.clone(),
         None,
     ));
+    let mut alice_done = sender_finish(&p.alice);
     let (caller, _callee, theirs) = offer(p, ours.clone(), |_| {}).await;
     assert_eq!(theirs.direction(), TransferDirection::Receive);
     assert_eq!(theirs.transfer_id(), ours.transfer_id());
@@ -163,6 +176,9 @@ async fn push_between(p: &mut Peers, len: usize) {
         bob_seen.last().unwrap().data,
         NotificationData::FileTransferStreamDidFinish { error: None }
     ));
+    // Alice's every notification waited unread meanwhile: her DidFinish
+    // must still be among them (issue 15).
+    until(&mut alice_done, "FileTransferStreamDidFinish").await;
     assert_eq!(finished(&mut p.alice_all).await, None);
     // FileTransferStreamGotChunk carries the bytes as they are stored,
     // with the progress (an observer that falls behind may miss some, so
@@ -262,12 +278,16 @@ async fn pull_between(p: &mut Peers, len: usize) {
     ));
     ours.set_directory(pulled.0.clone());
     let source = file.clone();
+    let mut bob_done = sender_finish(&p.bob);
     let (caller, _callee, theirs) = offer(p, ours.clone(), |s| {
         assert_eq!(s.direction(), TransferDirection::Send);
         s.set_file(source);
     })
     .await;
     assert_eq!(finished(&mut p.alice_all).await, None);
+    // Bob's every notification waited unread meanwhile: his DidFinish
+    // must still be among them (issue 15).
+    until(&mut bob_done, "FileTransferStreamDidFinish").await;
     assert_eq!(finished(&mut p.bob_all).await, None);
     let saved = ours.progress().saved_to.unwrap();
     assert_eq!(saved, pulled.0.join("wanted.bin"));
