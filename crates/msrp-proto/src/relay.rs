@@ -4,13 +4,21 @@
 //! writes [`AuthClient::poll_transmit`] and feeds what it reads to
 //! [`AuthClient::handle_input`] until it says the client is authorized.
 //!
+//! A relay that finds the Expires asked for out of its range answers 423
+//! with the bound it keeps (Min-Expires or Max-Expires, RFC 4976 §5.1);
+//! the AUTH is then sent once more asking for a lifetime inside it, with
+//! credentials when the refused one had them. A second 423 ends it: the
+//! relay contradicts itself, and asking again would only loop.
+//!
 //! Why a separate machine and not part of [`crate::Session`]: AUTH comes
 //! before the session exists. Its outcome (the Use-Path) goes into the
 //! SDP that makes the session, so the connection is authorized first and
 //! handed to a `Session` afterwards.
 
 use crate::auth::{answer, AuthAnswer, AuthError, AuthParams};
-use crate::headers::{AuthenticationInfo, Expires, FromPath, ToPath, UsePath, WwwAuthenticate};
+use crate::headers::{
+    AuthenticationInfo, Expires, FromPath, MaxExpires, MinExpires, ToPath, UsePath, WwwAuthenticate,
+};
 use crate::message::{Flag, Head, Headers, Method, Request, Response};
 use crate::parser::{Event, Limits, Parser, StreamError};
 use crate::uri::MsrpUri;
@@ -67,6 +75,11 @@ pub struct AuthClient {
     state: State,
     transmit: Option<Vec<u8>>,
     answer: Option<AuthAnswer>,
+    /// The relay's 401 and how many answers to its nonce went out: a
+    /// retry after a 423 answers the same challenge again.
+    challenge: Option<(Response, u32)>,
+    /// A 423 was answered already.
+    bounded: bool,
 }
 
 impl std::fmt::Debug for AuthClient {
@@ -104,6 +117,8 @@ impl AuthClient {
             state: State::First,
             transmit: None,
             answer: None,
+            challenge: None,
+            bounded: false,
         };
         c.queue_auth(None)?;
         Ok(c)
@@ -142,11 +157,49 @@ impl AuthClient {
         match (self.state, resp.status) {
             (State::First, 401) => {
                 let cnonce = self.tids.next_tid().as_str().to_owned();
-                let a =
-                    answer_challenge(&resp, &self.relay, &self.username, &self.password, &cnonce)?;
+                let a = answer_challenge(
+                    &resp,
+                    &self.relay,
+                    &self.username,
+                    &self.password,
+                    &cnonce,
+                    1,
+                )?;
                 self.queue_auth(Some(&a))?;
                 self.answer = Some(a);
+                self.challenge = Some((resp, 1));
                 self.state = State::Answered;
+                Ok(None)
+            }
+            (State::First | State::Answered, 423) if !self.bounded => {
+                let Some(expires) = bounded_expires(&resp, self.expires) else {
+                    return Err(RelayAuthError::Rejected {
+                        status: 423,
+                        comment: resp.comment,
+                    });
+                };
+                self.bounded = true;
+                self.expires = Some(expires);
+                // The refused AUTH carried credentials (we are past the
+                // challenge): the retry must too, or the relay would
+                // challenge again, which this exchange takes only once.
+                let a = match (self.state, self.challenge.as_mut()) {
+                    (State::Answered, Some((challenge, nc))) => {
+                        *nc = nc.saturating_add(1);
+                        let cnonce = self.tids.next_tid().as_str().to_owned();
+                        Some(answer_challenge(
+                            challenge,
+                            &self.relay,
+                            &self.username,
+                            &self.password,
+                            &cnonce,
+                            *nc,
+                        )?)
+                    }
+                    _ => None,
+                };
+                self.queue_auth(a.as_ref())?;
+                self.answer = a;
                 Ok(None)
             }
             (State::First | State::Answered, 200) => {
@@ -201,13 +254,33 @@ pub(crate) fn auth_request(
     encode(&head, None, Flag::Complete).map_err(|_| RelayAuthError::Encode)
 }
 
-/// The credentials answering the 401 `resp` to an AUTH.
+/// The Expires to ask for after the 423 `resp` refused `asked`: inside
+/// the relay's Min-Expires..Max-Expires, as near what was asked as that
+/// allows (the bound itself when nothing was asked). None when the 423
+/// names no bound we can meet: none at all, an empty range, a maximum of
+/// 0 (that would end the binding), or a range `asked` was already in.
+pub(crate) fn bounded_expires(resp: &Response, asked: Option<u32>) -> Option<u32> {
+    let min = resp.headers.typed::<MinExpires>().and_then(Result::ok);
+    let max = resp.headers.typed::<MaxExpires>().and_then(Result::ok);
+    let lo = min.map_or(1, |m| m.0.max(1));
+    let hi = max.map_or(u32::MAX, |m| m.0);
+    if (min.is_none() && max.is_none()) || lo > hi {
+        return None;
+    }
+    let wanted = asked.unwrap_or(if min.is_some() { lo } else { hi });
+    let inside = wanted.clamp(lo, hi);
+    (asked != Some(inside)).then_some(inside)
+}
+
+/// The credentials answering the 401 `resp` to an AUTH; `nc` counts the
+/// answers to its nonce (1 for the first).
 pub(crate) fn answer_challenge(
     resp: &Response,
     relay: &MsrpUri,
     username: &str,
     password: &str,
     cnonce: &str,
+    nc: u32,
 ) -> Result<AuthAnswer, RelayAuthError> {
     let challenge = match resp.headers.typed::<WwwAuthenticate>() {
         Some(Ok(c)) => c,
@@ -221,7 +294,7 @@ pub(crate) fn answer_challenge(
             password,
             uri: &relay,
             cnonce,
-            nc: 1,
+            nc,
         },
     )?)
 }
@@ -375,5 +448,93 @@ mod tests {
         );
         let mut c = client();
         assert!(c.handle_input(b"garbage that is not MSRP\r\n").is_err());
+    }
+
+    fn expires_of(req: &Request) -> Option<u32> {
+        req.headers
+            .typed::<Expires>()
+            .and_then(Result::ok)
+            .map(|e| e.0)
+    }
+
+    fn granted_to(c: &mut AuthClient, req: &Request) -> Authorized {
+        let ok = reply(
+            req,
+            200,
+            &[("Use-Path", "msrps://relay.example.com:2855/x;tcp")],
+        );
+        c.handle_input(&ok).unwrap().expect("authorized")
+    }
+
+    #[test]
+    fn a_423_with_min_expires_is_retried_once_asking_for_at_least_the_minimum() {
+        let mut c = client();
+        let first = sent(&mut c);
+        assert_eq!(expires_of(&first), Some(600));
+        assert_eq!(
+            c.handle_input(&reply(&first, 423, &[("Min-Expires", "900")]))
+                .unwrap(),
+            None
+        );
+        let retry = sent(&mut c);
+        assert_ne!(retry.tid, first.tid);
+        assert!(expires_of(&retry).is_some_and(|e| e >= 900));
+        assert!(retry.headers.get("Authorization").is_none());
+        granted_to(&mut c, &retry);
+    }
+
+    #[test]
+    fn a_423_with_max_expires_after_the_challenge_keeps_the_credentials() {
+        let mut c = client();
+        let first = sent(&mut c);
+        let ch = [(
+            "WWW-Authenticate",
+            "Digest realm=\"example.com\", nonce=\"abc\", qop=\"auth\"",
+        )];
+        c.handle_input(&reply(&first, 401, &ch)).unwrap();
+        let answered = sent(&mut c);
+        c.handle_input(&reply(&answered, 423, &[("Max-Expires", "300")]))
+            .unwrap();
+        let retry = sent(&mut c);
+        assert!(expires_of(&retry).is_some_and(|e| (1..=300).contains(&e)));
+        let Some(Ok(Authorization(cred))) = retry.headers.typed::<Authorization>() else {
+            panic!("the retry carries credentials as the refused AUTH did");
+        };
+        // The same nonce answered a second time: counted as such.
+        assert_eq!(cred.param("nonce").as_deref(), Some("abc"));
+        assert_eq!(cred.param("nc").as_deref(), Some("00000002"));
+        granted_to(&mut c, &retry);
+    }
+
+    #[test]
+    fn a_second_423_or_one_without_a_usable_bound_fails() {
+        let mut c = client();
+        let first = sent(&mut c);
+        c.handle_input(&reply(&first, 423, &[("Min-Expires", "900")]))
+            .unwrap();
+        let retry = sent(&mut c);
+        assert!(matches!(
+            c.handle_input(&reply(&retry, 423, &[("Min-Expires", "1200")])),
+            Err(RelayAuthError::Rejected { status: 423, .. })
+        ));
+        assert!(c.poll_transmit().is_none(), "no third AUTH");
+        for bound in [
+            &[][..],
+            &[("Min-Expires", "900"), ("Max-Expires", "100")][..],
+            &[("Max-Expires", "0")][..],
+            // What we asked for is inside: asking again changes nothing.
+            &[("Min-Expires", "60")][..],
+        ] {
+            let mut c = client();
+            let first = sent(&mut c);
+            assert!(
+                matches!(
+                    c.handle_input(&reply(&first, 423, bound)),
+                    Err(RelayAuthError::Rejected { status: 423, .. })
+                ),
+                "{bound:?}"
+            );
+            assert!(c.poll_transmit().is_none());
+        }
     }
 }

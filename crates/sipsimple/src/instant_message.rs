@@ -25,10 +25,10 @@ use payloads::{DateTime, Offset};
 use sip_proto::headers::HeaderName;
 use sip_proto::Request;
 
+use crate::chat_message::ChatMessage;
 use crate::message::{Delivered, MessageError};
 use crate::notification::NotificationData;
 use crate::session::SessionAccount;
-use crate::streams::msrp::ChatMessage;
 
 /// The body type of a CPIM-wrapped message.
 pub const CPIM: &str = "message/cpim";

@@ -24,6 +24,7 @@
 pub mod account;
 pub mod application;
 pub mod audio;
+pub mod chat_message;
 pub mod conference;
 pub mod config;
 pub mod engine;

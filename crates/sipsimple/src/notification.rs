@@ -139,7 +139,7 @@ pub enum NotificationData {
     MediaStreamDidEnd,
     /// A chat message arrived (plain or unwrapped from CPIM).
     ChatStreamGotMessage {
-        message: crate::streams::msrp::ChatMessage,
+        message: crate::chat_message::ChatMessage,
     },
     /// A success REPORT came for a message we sent.
     ChatStreamDidDeliverMessage {
@@ -499,7 +499,7 @@ pub enum NotificationData {
     /// unwrapped from CPIM (then `message_id` is its `imdn.Message-ID`;
     /// else the Call-ID). A positive-delivery request is answered already.
     SIPAccountGotMessage {
-        message: crate::streams::msrp::ChatMessage,
+        message: crate::chat_message::ChatMessage,
     },
     /// An is-composing indication (RFC 3994) came in a MESSAGE.
     SIPAccountGotComposingIndication {

@@ -8,7 +8,8 @@
 //! And what a chat peer sees on the wire and says back: plain text to a
 //! peer without CPIM, CPIM headers from the send options, 415 for a type
 //! we did not offer to take, and the peer's responses and REPORTs
-//! becoming the spec's notifications.
+//! becoming the spec's notifications. A second connection for a chat
+//! that has its connection is answered 506 and the first goes on.
 
 mod common;
 
@@ -244,6 +245,44 @@ async fn an_offer_without_setup_is_answered_passive_and_its_offerer_connects() {
     let seen = until(&mut a.all, "ChatStreamGotMessage").await;
     match &seen.last().unwrap().data {
         NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.text(), "hey"),
+        other => panic!("{other:?}"),
+    }
+    a.stream.end();
+}
+
+#[tokio::test]
+async fn a_second_connection_for_the_chat_is_answered_506_and_the_first_goes_on() {
+    let mut a = answering(None).await;
+    a.io.write_all(raw_send("trc1x", &a.path, "text/plain", "first").as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut a.io, "MSRP trc1x 200").await;
+    until(&mut a.all, "ChatStreamGotMessage").await;
+    // RFC 4975: the session is bound to the first connection; a request
+    // for it on another is refused with 506, and that one is closed.
+    let ours = msrp_proto::MsrpUri::parse(&a.path).unwrap();
+    let mut second = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
+        .await
+        .unwrap();
+    second
+        .write_all(raw_send("trc2x", &a.path, "text/plain", "intruding").as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut second, "MSRP trc2x 506").await;
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), second.read_to_end(&mut rest))
+        .await
+        .expect("the second connection is closed")
+        .unwrap();
+    // The first connection carries on: the next message is answered and
+    // is the next one the chat gets (the refused one never reached it).
+    a.io.write_all(raw_send("trc3x", &a.path, "text/plain", "third").as_bytes())
+        .await
+        .unwrap();
+    read_until(&mut a.io, "MSRP trc3x 200").await;
+    let seen = until(&mut a.all, "ChatStreamGotMessage").await;
+    match &seen.last().unwrap().data {
+        NotificationData::ChatStreamGotMessage { message } => assert_eq!(message.text(), "third"),
         other => panic!("{other:?}"),
     }
     a.stream.end();

@@ -3,7 +3,8 @@
 //! Byte-Range total of 2^63, a body without its end-line, 100,000
 //! one-byte chunks, or cuts the connection in the middle of a message.
 //! The connection fails or answers as the RFC says, the server keeps
-//! serving other sessions, and nothing grows without bound.
+//! serving other sessions, and nothing grows without bound. A second
+//! connection for a session that has its connection is answered 506.
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use msrp_proto::uri::MsrpUri;
 use msrp_proto::{Session, SessionConfig, SessionEvent};
-use sipsimple::msrp::{ConnectionEvent, MsrpConnection, MsrpServer};
+use sipsimple::msrp::{ConnectionEvent, MsrpConnection, MsrpServer, SessionBinding};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -22,6 +23,8 @@ struct Peer {
     raw: TcpStream,
     events: mpsc::Receiver<ConnectionEvent>,
     _conn: MsrpConnection,
+    /// Our session's hold on `raw`'s connection, kept as a stream keeps it.
+    _binding: Option<SessionBinding>,
     ours: String,
     theirs: String,
 }
@@ -72,6 +75,7 @@ async fn peer_with(first: &str, keepalive: Option<Duration>) -> Peer {
         raw,
         events,
         _conn: conn,
+        _binding: accepted.binding,
         ours,
         theirs,
     }
@@ -194,6 +198,98 @@ async fn a_byte_range_total_of_2_pow_63_is_refused_with_413_and_the_session_goes
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The bodies of the messages the session receives up to and with
+/// `last` (within 10 s).
+async fn messages_until(events: &mpsc::Receiver<ConnectionEvent>, last: &[u8]) -> Vec<Vec<u8>> {
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        while let Ok(e) = events.try_recv() {
+            if let ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. }) = e {
+                let done = body == last;
+                seen.push(body);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{last:?} did not arrive; saw {seen:?}");
+}
+
+/// Reads `raw` to its end (within 10 s).
+async fn read_to_end(raw: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), raw.read_to_end(&mut all))
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[tokio::test]
+async fn a_second_connection_for_a_bound_session_is_answered_506_and_the_first_goes_on() {
+    // The first connection binds the session with its empty SEND.
+    let mut p = peer(&send(
+        "bind1",
+        "{ours}",
+        "msrp://127.0.0.1:9/theirs;tcp",
+        "",
+        "",
+        '$',
+    ))
+    .await;
+    assert!(read_some(&mut p.raw).await.starts_with("MSRP bind1 200"));
+    let port = p._server.local_addr();
+    let mut second = TcpStream::connect(port).await.unwrap();
+    let stolen = send("steal1", &p.ours, &p.theirs, "", "mine now", '$');
+    second.write_all(stolen.as_bytes()).await.unwrap();
+    let answer = read_to_end(&mut second).await;
+    assert!(answer.starts_with("MSRP steal1 506"), "{answer}");
+    // To the sender alone, from the session it named.
+    assert!(
+        answer.contains(&format!("To-Path: {}\r\n", p.theirs)),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(&format!("From-Path: {}\r\n", p.ours)),
+        "{answer}"
+    );
+    // One who asked for no responses gets none, and is closed all the same.
+    let mut quiet = TcpStream::connect(port).await.unwrap();
+    let no_reports = send(
+        "steal2",
+        &p.ours,
+        &p.theirs,
+        "Failure-Report: no\r\n",
+        "x",
+        '$',
+    );
+    quiet.write_all(no_reports.as_bytes()).await.unwrap();
+    assert_eq!(read_to_end(&mut quiet).await, "");
+    // The bound connection goes on, and nothing from the others reached
+    // the session.
+    let next = send("trx2", &p.ours, &p.theirs, "", "still here", '$');
+    p.raw.write_all(next.as_bytes()).await.unwrap();
+    assert!(read_some(&mut p.raw).await.starts_with("MSRP trx2 200"));
+    // The empty binding SEND, then the message on the bound connection.
+    let got = messages_until(&p.events, b"still here").await;
+    assert_eq!(got, [&b""[..], b"still here"]);
+    // Once the session lets its connection go, the port takes a new one
+    // for it again (when it waits for one).
+    drop(p._binding);
+    let mut reg = p._server.register("oursess");
+    let mut third = TcpStream::connect(port).await.unwrap();
+    third
+        .write_all(send("new1", &p.ours, &p.theirs, "", "", '$').as_bytes())
+        .await
+        .unwrap();
+    assert!(tokio::time::timeout(Duration::from_secs(10), reg.accept())
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]

@@ -20,12 +20,17 @@
 //! one relay, authorized together) the glare and its retry (RFC 3261
 //! §14.1: up to 4 s). A failed refresh is retried once halfway to the
 //! expiry, then the binding is left to lapse.
+//!
+//! A 423 to a re-AUTH names the lifetime range the relay keeps (RFC 4976
+//! §5.1): the AUTH goes again at once asking for an Expires inside it
+//! (with credentials when the refused one had them), once per refresh;
+//! later refreshes ask for that lifetime too.
 
 use std::time::{Duration, Instant};
 
 use super::{Session, SessionEvent};
 use crate::message::{Response, TransactionId};
-use crate::relay::{answer_challenge, auth_request, granted, RelayAuthError};
+use crate::relay::{answer_challenge, auth_request, bounded_expires, granted, RelayAuthError};
 use crate::uri::MsrpUri;
 
 /// How long before the expiry a long binding is refreshed: room for two
@@ -82,6 +87,14 @@ pub(super) fn refresh_time(at: Instant, lifetime: Duration) -> Instant {
     after(at, lifetime - margin)
 }
 
+/// What an answer to a re-AUTH leads to.
+enum Next {
+    /// Another AUTH, with these credentials if any.
+    Send(Option<crate::auth::AuthAnswer>),
+    /// Nothing more now.
+    Done,
+}
+
 #[derive(Debug)]
 enum Step {
     /// Waiting until `due` to send the next AUTH.
@@ -103,6 +116,12 @@ pub(super) struct Refresher {
     step: Step,
     /// A failure has been retried already for the current binding.
     retried: bool,
+    /// The Expires to ask for: none until a 423 named the relay's range.
+    ask: Option<u32>,
+    /// A 423 was answered already in the current refresh.
+    bounded: bool,
+    /// The relay's last 401 and how many answers to its nonce went out.
+    challenge: Option<(Response, u32)>,
 }
 
 impl Refresher {
@@ -113,6 +132,9 @@ impl Refresher {
             binding,
             step: Step::Idle { due },
             retried: false,
+            ask: None,
+            bounded: false,
+            challenge: None,
         }
     }
 
@@ -150,7 +172,11 @@ impl Session {
             return;
         };
         match r.step {
-            Step::Idle { due } if due <= now => self.send_reauth(now, None),
+            Step::Idle { due } if due <= now => {
+                // A new refresh: it may meet a 423 once.
+                r.bounded = false;
+                self.send_reauth(now, None)
+            }
             Step::Waiting { deadline, .. } if deadline <= now => {
                 r.after_failure(now);
                 self.events.push_back(SessionEvent::RelayReauthFailed {
@@ -170,7 +196,13 @@ impl Session {
         let Some(r) = self.refresh.as_mut() else {
             return;
         };
-        match auth_request(tid.clone(), &r.binding.relay, &local, answer.as_ref(), None) {
+        match auth_request(
+            tid.clone(),
+            &r.binding.relay,
+            &local,
+            answer.as_ref(),
+            r.ask,
+        ) {
             Ok(bytes) => {
                 r.step = Step::Waiting {
                     tid,
@@ -203,15 +235,45 @@ impl Session {
             // One challenge per refresh: a 401 to credentials is a refusal.
             401 if answer.is_none() => {
                 let cnonce = self.tids.next_tid();
+                r.challenge = Some((resp.clone(), 1));
                 answer_challenge(
                     resp,
                     &r.binding.relay,
                     &r.binding.username,
                     &r.binding.password,
                     cnonce.as_str(),
+                    1,
                 )
-                .map(Some)
+                .map(|a| Next::Send(Some(a)))
             }
+            423 if !r.bounded => match bounded_expires(resp, r.ask) {
+                Some(expires) => {
+                    r.bounded = true;
+                    r.ask = Some(expires);
+                    // Past the challenge, the retry carries credentials
+                    // too: a second 401 would end the refresh.
+                    match (answer.is_some(), r.challenge.as_mut()) {
+                        (true, Some((challenge, nc))) => {
+                            *nc = nc.saturating_add(1);
+                            let cnonce = self.tids.next_tid();
+                            answer_challenge(
+                                challenge,
+                                &r.binding.relay,
+                                &r.binding.username,
+                                &r.binding.password,
+                                cnonce.as_str(),
+                                *nc,
+                            )
+                            .map(|a| Next::Send(Some(a)))
+                        }
+                        _ => Ok(Next::Send(None)),
+                    }
+                }
+                None => Err(RelayAuthError::Rejected {
+                    status: 423,
+                    comment: resp.comment.clone(),
+                }),
+            },
             200 => granted(resp, answer.as_ref()).map(|done| {
                 r.retried = false;
                 // RFC 4976 §6: our requests go through our relay by its
@@ -237,7 +299,7 @@ impl Session {
                     use_path: done.use_path,
                     expires: done.expires,
                 });
-                None
+                Next::Done
             }),
             status => Err(RelayAuthError::Rejected {
                 status,
@@ -245,8 +307,8 @@ impl Session {
             }),
         };
         match outcome {
-            Ok(Some(answer)) => self.send_reauth(now, Some(answer)),
-            Ok(None) => {}
+            Ok(Next::Send(answer)) => self.send_reauth(now, answer),
+            Ok(Next::Done) => {}
             Err(e) => {
                 let status = match &e {
                     RelayAuthError::Rejected { status, .. } => *status,
@@ -486,6 +548,84 @@ mod tests {
         ));
         assert!(s.poll_transmit(due).is_none(), "no third AUTH at once");
         assert!(!format!("{s:?}").contains("secret"));
+    }
+
+    fn expires_of(req: &Request) -> Option<u32> {
+        req.headers
+            .typed::<crate::headers::Expires>()
+            .and_then(Result::ok)
+            .map(|e| e.0)
+    }
+
+    #[test]
+    fn a_423_to_the_renewal_is_retried_once_inside_the_relays_bound() {
+        let t0 = Instant::now();
+        let mut s = session(t0, 600);
+        let due = t0 + Duration::from_secs(540);
+        s.handle_timeout(due);
+        let first = sent(&mut s, due).unwrap();
+        assert_eq!(expires_of(&first), None);
+        s.handle_input(due, &reply(&first, 401, &[CHALLENGE]))
+            .unwrap();
+        let answered = sent(&mut s, due).unwrap();
+        s.handle_input(due, &reply(&answered, 423, &[("Min-Expires", "1800")]))
+            .unwrap();
+        assert!(
+            events(&mut s).is_empty(),
+            "a 423 with a bound is no failure"
+        );
+        let retry = sent(&mut s, due).expect("the AUTH again at once");
+        assert_ne!(retry.tid, answered.tid);
+        assert!(expires_of(&retry).is_some_and(|e| e >= 1800));
+        let Some(Ok(Authorization(cred))) = retry.headers.typed::<Authorization>() else {
+            panic!("the retry carries credentials as the refused AUTH did");
+        };
+        assert_eq!(cred.param("nc").as_deref(), Some("00000002"));
+        let fresh = "msrp://relay.example.com:2855/fresh;tcp";
+        s.handle_input(
+            due,
+            &reply(&retry, 200, &[("Use-Path", fresh), ("Expires", "1800")]),
+        )
+        .unwrap();
+        assert!(matches!(
+            &events(&mut s)[..],
+            [SessionEvent::RelayReauthorized {
+                expires: Some(1800),
+                ..
+            }]
+        ));
+        // The next refresh asks for the lifetime the relay takes, and may
+        // meet a 423 of its own: Max-Expires this time.
+        let next = due + Duration::from_secs(1740);
+        assert_eq!(s.poll_timeout(), Some(next));
+        s.handle_timeout(next);
+        let again = sent(&mut s, next).unwrap();
+        assert_eq!(expires_of(&again), Some(1800));
+        s.handle_input(next, &reply(&again, 423, &[("Max-Expires", "900")]))
+            .unwrap();
+        let lower = sent(&mut s, next).expect("the AUTH again at once");
+        assert!(expires_of(&lower).is_some_and(|e| (1..=900).contains(&e)));
+        assert!(lower.headers.get("Authorization").is_none());
+    }
+
+    #[test]
+    fn a_second_423_in_one_renewal_fails_it() {
+        let t0 = Instant::now();
+        let mut s = session(t0, 600);
+        let due = t0 + Duration::from_secs(540);
+        s.handle_timeout(due);
+        let first = sent(&mut s, due).unwrap();
+        s.handle_input(due, &reply(&first, 423, &[("Min-Expires", "900")]))
+            .unwrap();
+        let retry = sent(&mut s, due).unwrap();
+        assert_eq!(expires_of(&retry), Some(900));
+        s.handle_input(due, &reply(&retry, 423, &[("Min-Expires", "1200")]))
+            .unwrap();
+        assert!(matches!(
+            &events(&mut s)[..],
+            [SessionEvent::RelayReauthFailed { status: 423, .. }]
+        ));
+        assert!(s.poll_transmit(due).is_none(), "no third AUTH at once");
     }
 
     #[test]

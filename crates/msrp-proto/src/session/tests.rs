@@ -656,3 +656,42 @@ fn no_failure_report_goes_to_a_sender_that_asked_for_none() {
     assert_eq!(wire.len(), 2, "{wire:?}");
     assert!(wire.iter().all(|t| !t.contains("fileno01")), "{wire:?}");
 }
+
+#[test]
+fn a_response_out_of_a_session_goes_to_the_previous_hop_as_the_sender_asked() {
+    let req = |method: &str, extra: &str| {
+        let text = format!(
+            "MSRP tid1 {method}\r\nTo-Path: msrp://b.example.com:8888/s2;tcp\r\n\
+             From-Path: msrp://relay.example.com:2855/r;tcp msrp://a.example.com:7777/s1;tcp\r\n\
+             {extra}-------tid1$\r\n"
+        );
+        match crate::parser::parse_chunk(text.as_bytes()).unwrap().0 {
+            Head::Request(r) => r,
+            Head::Response(_) => panic!("a request"),
+        }
+    };
+    let send = req("SEND", "Message-ID: m1\r\n");
+    assert!(response_wanted(&send, 506));
+    let me = uri("msrp://b.example.com:8888/s2;tcp");
+    let bytes = response_to(&send, 506, "Session already in use", Some(&me)).unwrap();
+    let Head::Response(r) = crate::parser::parse_chunk(&bytes).unwrap().0 else {
+        panic!("a response");
+    };
+    assert_eq!((r.tid.as_str(), r.status), ("tid1", 506));
+    assert_eq!(
+        r.headers.get("To-Path"),
+        Some("msrp://relay.example.com:2855/r;tcp")
+    );
+    assert_eq!(r.headers.get("From-Path"), Some(me.to_string().as_str()));
+    // None to a REPORT, none to `no`, only errors to `partial`.
+    assert!(!response_wanted(
+        &req("REPORT", "Status: 000 200 OK\r\n"),
+        506
+    ));
+    assert!(!response_wanted(
+        &req("SEND", "Failure-Report: no\r\n"),
+        506
+    ));
+    let partial = req("SEND", "Failure-Report: partial\r\n");
+    assert!(response_wanted(&partial, 506) && !response_wanted(&partial, 200));
+}

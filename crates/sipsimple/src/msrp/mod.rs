@@ -28,6 +28,7 @@ pub use log::{LogLevel, MsrpLog};
 pub use relay::{authorize, RelayDiscovery, RelayFinder};
 pub use server::{
     bind_for_connect, connect, connect_to, Accepted, MsrpEndpoint, MsrpServer, Registration,
+    SessionBinding,
 };
 
 use msrp_proto::uri::Host;

@@ -7,9 +7,16 @@
 //! session whose session-id the request's To-Path names (RFC 4975 §5.4;
 //! the rest of the binding check is the stream's). Connections nobody
 //! waits for are closed.
+//!
+//! A session takes one connection. Once it has one (its
+//! [`SessionBinding`] lives), a request for it arriving on another
+//! connection is answered 506 (RFC 4975: the session is already bound to
+//! another connection) and that other connection is closed; the bound
+//! one goes on undisturbed.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -17,7 +24,7 @@ use msrp_proto::headers::ToPath;
 use msrp_proto::message::Head;
 use msrp_proto::parser::{Event, Limits, Parser};
 use msrp_proto::uri::{Host, MsrpUri};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -29,6 +36,10 @@ const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepted connections still being identified at once.
 const IDENTIFYING_AT_ONCE: usize = 64;
 
+/// How long a connection refused with 506 is read from after the answer,
+/// so that closing it does not reset it before the peer has the answer.
+const REFUSED_LINGER: Duration = Duration::from_secs(2);
+
 /// A connection the server handed to a session.
 pub struct Accepted {
     pub io: Box<dyn MsrpIo>,
@@ -39,6 +50,10 @@ pub struct Accepted {
     /// The session-id of the sender's own URI: the last of the first
     /// request's From-Path (relays put themselves in front).
     pub from_session: Option<String>,
+    /// Set when a session takes the connection: while it lives, other
+    /// connections for the session are refused with 506. Keep it as long
+    /// as the connection.
+    pub binding: Option<SessionBinding>,
 }
 
 impl std::fmt::Debug for Accepted {
@@ -54,6 +69,11 @@ type Waiting = Mutex<HashMap<String, mpsc::Sender<Accepted>>>;
 
 struct ServerInner {
     waiting: Waiting,
+    /// Sessions that have their connection, each with the token of its
+    /// [`SessionBinding`] (so that an old binding dropped late does not
+    /// undo a newer one of the same session-id).
+    bound: Mutex<HashMap<String, u64>>,
+    next_binding: AtomicU64,
     tls: Option<tokio_rustls::TlsAcceptor>,
     identifying: Semaphore,
     log: super::MsrpLog,
@@ -91,10 +111,57 @@ pub struct Registration {
     server: Weak<ServerInner>,
 }
 
+/// A session's hold on the connection it took; dropping it lets another
+/// connection for the session in again.
+pub struct SessionBinding {
+    session_id: String,
+    token: u64,
+    server: Weak<ServerInner>,
+}
+
+impl std::fmt::Debug for SessionBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionBinding")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SessionBinding {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.upgrade() {
+            let mut bound = lock(&s.bound);
+            if bound.get(&self.session_id) == Some(&self.token) {
+                bound.remove(&self.session_id);
+            }
+        }
+    }
+}
+
 impl Registration {
-    /// The next connection naming this session.
+    /// The next connection naming this session; the session is bound to
+    /// it from now on (see [`Accepted::binding`]).
     pub async fn accept(&mut self) -> Option<Accepted> {
-        self.rx.recv().await
+        let mut a = self.rx.recv().await?;
+        a.binding = Some(self.bind());
+        Some(a)
+    }
+
+    fn bind(&self) -> SessionBinding {
+        let token = self
+            .server
+            .upgrade()
+            .map(|s| {
+                let token = s.next_binding.fetch_add(1, Ordering::Relaxed);
+                lock(&s.bound).insert(self.session_id.clone(), token);
+                token
+            })
+            .unwrap_or_default();
+        SessionBinding {
+            session_id: self.session_id.clone(),
+            token,
+            server: self.server.clone(),
+        }
     }
 
     /// The next connection naming this session whose first request comes
@@ -105,8 +172,9 @@ impl Registration {
     /// side puts a placeholder port in its path.
     pub async fn accept_from(&mut self, peer_session: &str) -> Option<Accepted> {
         loop {
-            let a = self.rx.recv().await?;
+            let mut a = self.rx.recv().await?;
             if a.from_session.as_deref() == Some(peer_session) {
+                a.binding = Some(self.bind());
                 return Some(a);
             }
         }
@@ -145,6 +213,8 @@ impl MsrpServer {
         let local = listener.local_addr()?;
         let inner = Arc::new(ServerInner {
             waiting: Mutex::new(HashMap::new()),
+            bound: Mutex::new(HashMap::new()),
+            next_binding: AtomicU64::new(1),
             tls: tls.map(tokio_rustls::TlsAcceptor::from),
             identifying: Semaphore::new(IDENTIFYING_AT_ONCE),
             log,
@@ -251,7 +321,7 @@ async fn identify(
     let mut parser = Parser::new(Limits::default());
     let mut initial = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
-    let (session_id, from_session) = loop {
+    let (session_id, from_session, req) = loop {
         let n = io
             .read(&mut buf)
             .await
@@ -276,7 +346,7 @@ async fn identify(
                     _ => None,
                 };
                 match path.first().and_then(|u| u.session_id.clone()) {
-                    Some(id) => break (id, from),
+                    Some(id) => break (id, from, req),
                     None => return Err("its To-Path names no session".into()),
                 }
             }
@@ -285,6 +355,15 @@ async fn identify(
             Err(e) => return Err(format!("its first request is no MSRP: {e}")),
         }
     };
+    let bound = server
+        .upgrade()
+        .is_some_and(|s| lock(&s.bound).contains_key(&session_id));
+    if bound {
+        refuse_in_use(io, parser, &req).await;
+        return Err(format!(
+            "session {session_id} is bound to another connection (answered 506)"
+        ));
+    }
     let Some(tx) = server
         .upgrade()
         .and_then(|s| lock(&s.waiting).get(&session_id).cloned())
@@ -299,9 +378,56 @@ async fn identify(
         peer,
         tls,
         from_session,
+        binding: None,
     })
     .await
     .map_err(|_| format!("session {session_id} stopped waiting"))
+}
+
+/// Answers `req`, the first request of a connection for a session bound
+/// to another one, with 506 once it has arrived whole (when its sender
+/// wants a response: none to a REPORT or to `Failure-Report: no`), then
+/// closes the connection. It reads on a little after the answer and
+/// before closing: closing with unread data would reset the connection,
+/// which can destroy the answer before the peer reads it.
+async fn refuse_in_use(mut io: Box<dyn MsrpIo>, mut parser: Parser, req: &msrp_proto::Request) {
+    let mut buf = vec![0u8; 16 * 1024];
+    // The rest of the request: answering in the middle of its body would
+    // leave the peer writing into a connection about to close.
+    loop {
+        match parser.poll() {
+            Ok(Some(Event::End(_))) => break,
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        match io.read(&mut buf).await {
+            Ok(n) if n > 0 => {
+                if parser.feed(buf.get(..n).unwrap_or_default()).is_err() {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+    if msrp_proto::session::response_wanted(req, 506) {
+        let us = match req.headers.typed::<ToPath>() {
+            Some(Ok(ToPath(p))) => p.into_iter().next(),
+            _ => None,
+        };
+        let answer =
+            msrp_proto::session::response_to(req, 506, "Session already in use", us.as_ref());
+        if let Some(bytes) = answer {
+            if io.write_all(&bytes).await.is_err() || io.flush().await.is_err() {
+                return;
+            }
+        }
+    }
+    let _ = io.shutdown().await;
+    let _ = tokio::time::timeout(REFUSED_LINGER, async {
+        while matches!(io.read(&mut buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// The servers of an application, one per local address, bound when a

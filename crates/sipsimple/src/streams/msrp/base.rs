@@ -28,7 +28,7 @@ use super::relay_path;
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
-    MsrpSendError, Registration,
+    MsrpSendError, Registration, SessionBinding,
 };
 use crate::notification::NotificationData;
 use crate::streams::interface::{StreamContext, StreamDirection, StreamError, StreamSettings};
@@ -149,6 +149,10 @@ struct State {
     binding: Option<RelayBinding>,
     remote: Option<RemoteMedia>,
     connection: Option<Arc<MsrpConnection>>,
+    /// The shared port's mark that our session has its connection (when
+    /// we were connected to): other connections for it are refused with
+    /// 506 while it is kept, so it goes with the connection.
+    port_binding: Option<SessionBinding>,
     queued: Vec<OutgoingMessage>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -239,6 +243,7 @@ impl MsrpStreamBase {
                 binding: None,
                 remote: None,
                 connection: None,
+                port_binding: None,
                 queued: Vec::new(),
                 task: None,
             })),
@@ -589,7 +594,7 @@ impl MsrpStreamBase {
             let Some(state) = state.upgrade() else { return };
             let post = |d| context.center.post(context.sender, d);
             match connected {
-                Ok(conn) => {
+                Ok((conn, port_binding)) => {
                     let mut s = lock(&state);
                     if flags.ended.load(Ordering::SeqCst) {
                         return;
@@ -610,6 +615,7 @@ impl MsrpStreamBase {
                         );
                     }
                     s.connection = Some(conn.clone());
+                    s.port_binding = port_binding;
                     drop(s);
                     flags.connected.send_replace(Some(conn));
                     post(NotificationData::MediaStreamDidStart);
@@ -701,6 +707,7 @@ impl MsrpStreamBase {
             let mut s = self.lock();
             s.role = None;
             s.queued.clear();
+            s.port_binding = None;
             (s.connection.take(), s.task.take())
         };
         self.flags.connected.send_replace(None);
@@ -750,14 +757,15 @@ fn base_sink(flags: Arc<Flags>, inner: EventSink, log: MsrpLog) -> EventSink {
 }
 
 /// Makes the connection: connects to the first hop of the peer's path,
-/// or takes the one the shared port hands us.
+/// or takes the one the shared port hands us (with the port's binding of
+/// our session to it).
 async fn open(
     role: Role,
     remote: &RemoteMedia,
     session: Session,
     sink: EventSink,
     trace: Option<crate::msrp::trace::TraceSink>,
-) -> Result<MsrpConnection, String> {
+) -> Result<(MsrpConnection, Option<SessionBinding>), String> {
     match role {
         Role::Active(socket) => {
             let first = remote
@@ -768,7 +776,10 @@ async fn open(
                 .await
                 .map_err(|_| format!("connecting to {first} timed out"))?
                 .map_err(|e| format!("cannot connect to {first}: {e}"))?;
-            Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace))
+            Ok((
+                MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
+                None,
+            ))
         }
         Role::Passive(Some(mut reg)) => {
             let peer = remote
@@ -780,15 +791,15 @@ async fn open(
                 .await
                 .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
-            Ok(MsrpConnection::spawn(
-                accepted.io,
-                accepted.initial,
-                session,
-                sink,
-                trace,
+            Ok((
+                MsrpConnection::spawn(accepted.io, accepted.initial, session, sink, trace),
+                accepted.binding,
             ))
         }
-        Role::Relay(Some(io)) => Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace)),
+        Role::Relay(Some(io)) => Ok((
+            MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
+            None,
+        )),
         Role::Passive(None) | Role::Relay(None) => Err("the MSRP stream was started twice".into()),
     }
 }
