@@ -177,43 +177,55 @@ impl Drop for Dnsmasq {
 }
 
 pub async fn dnsmasq(domain: &str, zone: &[String]) -> Dnsmasq {
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new("dnsmasq")
-        .args([
-            "--no-daemon",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--pid-file=",
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            &format!("--port={port}"),
-            &format!("--local=/{domain}/"),
-        ])
-        .args(zone)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dnsmasq is installed (scripts/test.sh installs dnsmasq-base)");
-    let server = Dnsmasq {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    // Ready once it answers at all (NXDOMAIN for a name it does not have).
-    let probe = sipsimple::lookup::DnsLookup::new(&[server.addr], Duration::from_millis(200), 1);
-    for _ in 0..50 {
-        let r = probe
-            .lookup_service(&format!("probe.{domain}"), "stun")
-            .await
-            .result;
-        if !matches!(r, Err(sipsimple::lookup::LookupError::Timeout(_))) {
-            return server;
+    // dnsmasq listens on UDP and TCP at one port: a port free for UDP a
+    // moment ago may be taken on TCP by another test's connection, and
+    // dnsmasq then exits at once. Such a start is tried again elsewhere.
+    for _ in 0..5 {
+        let port = loop {
+            let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let port = udp.local_addr().unwrap().port();
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                break port;
+            }
+        };
+        let child = std::process::Command::new("dnsmasq")
+            .args([
+                "--no-daemon",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--pid-file=",
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                &format!("--port={port}"),
+                &format!("--local=/{domain}/"),
+            ])
+            .args(zone)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dnsmasq is installed (scripts/test.sh installs dnsmasq-base)");
+        let mut server = Dnsmasq {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        // Ready once it answers at all (NXDOMAIN for a name it does not
+        // have); gone if it could not bind.
+        let probe =
+            sipsimple::lookup::DnsLookup::new(&[server.addr], Duration::from_millis(200), 1);
+        for _ in 0..50 {
+            let r = probe
+                .lookup_service(&format!("probe.{domain}"), "stun")
+                .await
+                .result;
+            if !matches!(r, Err(sipsimple::lookup::LookupError::Timeout(_))) {
+                return server;
+            }
+            if let Ok(Some(_)) = server.child.try_wait() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("dnsmasq did not start");
 }
