@@ -308,18 +308,14 @@ fn sigterm_withdraws_a_file_offer_still_ringing() {
         .arg(&file);
     let mut sender = Proc::start(c);
     listener.wait_for("incoming file from", 15);
-    let started = Instant::now();
     let killed = Command::new("kill")
         .args(["-TERM", &sender.child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+    // It does not wait for the listener's answer or Timer B (32 s): the
+    // 10 s is a hang guard, not a measure.
     let code = sender.exit_code(10);
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(
         code.is_some(),
         "killed by the signal, not ended: {:?}",
