@@ -324,6 +324,21 @@ async fn through_the_kamailio_relay_both_ways() {
     pull_between(&mut p, 100 << 20).await;
 }
 
+/// Waits until the sender's REPORTs confirm at least `bytes`.
+async fn confirmed(sub: &mut Subscription, bytes: u64) {
+    loop {
+        let n = until(sub, "FileTransferStreamDidDeliverChunk").await;
+        if let NotificationData::FileTransferStreamDidDeliverChunk {
+            transferred_bytes, ..
+        } = n.last().unwrap().data
+        {
+            if transferred_bytes >= bytes {
+                return;
+            }
+        }
+    }
+}
+
 /// A push cut in the middle (the session ends) is resumed in a new
 /// session from the byte after those the receiver confirmed, and the
 /// whole file's hash is checked at the end.
@@ -342,17 +357,7 @@ async fn a_cut_transfer_resumes_with_file_range() {
     ));
     let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
     // Cut once a few MB are confirmed.
-    loop {
-        let n = until(&mut p.alice_all, "FileTransferStreamDidDeliverChunk").await;
-        if let NotificationData::FileTransferStreamDidDeliverChunk {
-            transferred_bytes, ..
-        } = n.last().unwrap().data
-        {
-            if transferred_bytes >= 3 << 20 {
-                break;
-            }
-        }
-    }
+    confirmed(&mut p.alice_all, 3 << 20).await;
     caller.end().await.unwrap();
     let seen = until(&mut p.bob_all, "FileTransferStreamDidFinish").await;
     match &seen.last().unwrap().data {
@@ -531,17 +536,7 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
         None,
     ));
     let (_caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
-    loop {
-        let n = until(&mut p.alice_all, "FileTransferStreamDidDeliverChunk").await;
-        if let NotificationData::FileTransferStreamDidDeliverChunk {
-            transferred_bytes, ..
-        } = n.last().unwrap().data
-        {
-            if transferred_bytes >= 2 << 20 {
-                break;
-            }
-        }
-    }
+    confirmed(&mut p.alice_all, 2 << 20).await;
     // Alice offered and listens: bob's connection goes to her port.
     let port = first.base().local_uri().unwrap().port.unwrap();
     kill_connections_to(port);
