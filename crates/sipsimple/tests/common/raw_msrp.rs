@@ -33,3 +33,99 @@ pub async fn read_until(io: &mut TcpStream, want: &str) -> String {
     }
     text
 }
+
+/// The session-id of a raw peer's MSRP URI in [`RawChat`]s.
+pub const RAW_PEER_SESSION: &str = "theirsess";
+
+/// The raw peer's side of a chat: its SDP when it listens on `port` and
+/// takes `accept_types`, answering `passive` (so our stream connects).
+pub fn raw_peer_sdp(port: u16, accept_types: &str) -> sdp::SessionDescription {
+    let text = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message {port} TCP/MSRP *\r\na=path:msrp://127.0.0.1:{port}/{RAW_PEER_SESSION};tcp\r\n\
+         a=accept-types:{accept_types}\r\na=setup:passive\r\n"
+    );
+    sdp::SessionDescription::parse(text.as_bytes()).expect("the raw peer's SDP")
+}
+
+/// A ChatStream of `app`, connected to a raw MSRP peer (the test's
+/// socket) and bound: the peer answered the binding SEND with 200.
+pub struct RawChat {
+    pub chat: std::sync::Arc<sipsimple::streams::msrp::ChatStream>,
+    /// Only this chat's notifications.
+    pub events: sipsimple::notification::Subscription,
+    pub io: TcpStream,
+    /// Our MSRP URI (the peer's To-Path).
+    pub ours: String,
+    /// The peer's MSRP URI (its From-Path).
+    pub theirs: String,
+}
+
+pub async fn raw_chat(app: &sipsimple::application::SipApplication, accept_types: &str) -> RawChat {
+    use sipsimple::notification::Filter;
+    use sipsimple::streams::{MediaStream, StreamDirection};
+    use tokio::io::AsyncWriteExt;
+
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = std::sync::Arc::new(sipsimple::streams::msrp::ChatStream::new(&settings));
+    let ctx = context(app);
+    let mut events = app
+        .notification_center()
+        .subscribe(Filter::sender(ctx.sender));
+    chat.initialize(ctx, StreamDirection::Outgoing)
+        .await
+        .unwrap();
+    let offer = chat.get_local_media(None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut local = raw_peer_sdp(0, "*");
+    local.media = vec![offer];
+    chat.start(&local, &raw_peer_sdp(port, accept_types), 0)
+        .unwrap();
+    let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+        .await
+        .expect("the offerer connects")
+        .unwrap();
+    let bind = read_until(&mut io, " SEND\r\n").await;
+    let ours = chat.base().local_uri().unwrap().to_string();
+    let theirs = format!("msrp://127.0.0.1:{port}/{RAW_PEER_SESSION};tcp");
+    let tid = bind
+        .lines()
+        .find(|l| l.ends_with(" SEND"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("a binding SEND")
+        .to_owned();
+    let ok =
+        format!("MSRP {tid} 200 OK\r\nTo-Path: {ours}\r\nFrom-Path: {theirs}\r\n-------{tid}$\r\n");
+    io.write_all(ok.as_bytes()).await.unwrap();
+    super::until(&mut events, "MediaStreamDidStart").await;
+    RawChat {
+        chat,
+        events,
+        io,
+        ours,
+        theirs,
+    }
+}
+
+/// A SEND chunk from the raw peer: `head_extra` header lines (each
+/// ending in CRLF) after the Message-ID, `body`, and the end-line with
+/// `flag`.
+pub fn raw_chunk(
+    tid: &str,
+    to: &str,
+    from: &str,
+    mid: &str,
+    head_extra: &str,
+    body: &str,
+    flag: char,
+) -> String {
+    format!(
+        "MSRP {tid} SEND\r\nTo-Path: {to}\r\nFrom-Path: {from}\r\nMessage-ID: {mid}\r\n{head_extra}\
+         Content-Type: text/plain\r\n\r\n{body}\r\n-------{tid}{flag}\r\n"
+    )
+}
