@@ -24,11 +24,9 @@ use crate::audio::{AudioBackend, AudioBridge, AudioDevice, AudioMixer, AudioPort
 use crate::config::{
     settings, ConfigError, ConfigurationManager, SettingsObject, StorageBackend, Value,
 };
-use crate::engine::{
-    Direction, Engine, EngineConfig, EngineError, EngineEvent, TlsSettings, TransportKind,
-};
+use crate::engine::{Direction, Engine, EngineConfig, EngineError, EngineEvent, TlsSettings};
+use crate::instant_message::MessageRequests;
 use crate::lookup::DnsLookup;
-use crate::message::MessageRequests;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::router::{IncomingRequest, RequestRouter, Responder};
 use crate::services::Services;
@@ -651,11 +649,7 @@ fn trace_notification(t: crate::engine::Trace) -> NotificationData {
         received,
         source: source.to_string(),
         destination: destination.to_string(),
-        transport: match t.transport {
-            TransportKind::Udp => "udp",
-            TransportKind::Tcp => "tcp",
-            TransportKind::Tls => "tls",
-        },
+        transport: t.transport.name(),
         text: t.text,
     }
 }

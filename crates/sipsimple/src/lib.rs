@@ -35,6 +35,7 @@ pub mod msrp;
 pub mod notification;
 pub mod publication;
 mod random;
+pub mod route;
 pub mod router;
 pub mod services;
 pub mod session;

@@ -13,7 +13,6 @@
 //! asks for a weighted random choice; a stable order keeps lookups
 //! repeatable, and the list still holds every target for failover).
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -22,60 +21,11 @@ use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::proto::xfer::Protocol;
 use hickory_resolver::{ResolveError, TokioResolver};
-use sip_proto::uri::{Host, Scheme, SipUri, Uri};
+use sip_proto::uri::{Scheme, SipUri, Uri};
 
 use crate::engine::TransportKind;
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
-
-/// One place to send to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Route {
-    pub address: IpAddr,
-    pub port: u16,
-    pub transport: TransportKind,
-}
-
-impl Route {
-    /// The route as a URI (the spec's `get_uri()`).
-    pub fn uri(&self) -> Uri<'static> {
-        let host = match self.address {
-            IpAddr::V4(a) => Host::V4(a),
-            IpAddr::V6(a) => Host::V6(a),
-        };
-        let scheme = if self.transport == TransportKind::Tls {
-            Scheme::Sips
-        } else {
-            Scheme::Sip
-        };
-        let mut u = SipUri::new(scheme, host).with_port(self.port);
-        if self.transport != TransportKind::Tls {
-            u.params.set(
-                "transport",
-                Some(self.transport.via_name().to_ascii_lowercase()),
-            );
-        }
-        Uri::Sip(u)
-    }
-
-    pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.address, self.port)
-    }
-}
-
-impl fmt::Display for Route {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.transport.via_name(), self.socket_addr())
-    }
-}
-
-/// One DNS query made during a lookup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryTrace {
-    pub name: String,
-    pub record_type: &'static str,
-    /// The answers in text form, or the error.
-    pub result: Result<Vec<String>, String>,
-}
+pub use crate::route::{QueryTrace, Route};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {

@@ -6,8 +6,8 @@
 //! (RFC 3261 §22) with its credentials, tries the RFC 3263 routes in
 //! order while a route does not answer or answers 503 (§4.3 of RFC 3263),
 //! and posts SIPMessageDidSucceed or SIPMessageDidFail. Receiving is in
-//! [`crate::application`]: a MESSAGE for one of our accounts gets 200 and
-//! SIPEngineGotMessage; one for nobody here gets 404.
+//! [`crate::instant_message`]: a MESSAGE for one of our accounts gets 200
+//! and SIPEngineGotMessage; one for nobody here gets 404.
 
 use sip_proto::digest::{self, CredentialStore, DigestState};
 use sip_proto::headers::{HeaderName, NameAddr};
@@ -323,81 +323,4 @@ pub(crate) async fn routes_for(
         .await
         .result
         .map_err(|e| MessageError::Local(format!("no route to {target}: {e}")))
-}
-
-/// An incoming MESSAGE as the application reports it.
-pub(crate) fn got_message(request: &Request, source: std::net::SocketAddr) -> NotificationData {
-    let header = |name: HeaderName| {
-        request
-            .headers
-            .get_str(&name)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    NotificationData::SIPEngineGotMessage {
-        request_uri: request.uri_str().to_owned(),
-        from_header: header(HeaderName::From),
-        to_header: header(HeaderName::To),
-        content_type: request
-            .headers
-            .get_str(&HeaderName::ContentType)
-            .unwrap_or("text/plain")
-            .to_owned(),
-        body: request.body.to_vec(),
-        source: source.to_string(),
-    }
-}
-
-/// Pager-mode MESSAGE (RFC 3428) as a request owner: a MESSAGE for one of
-/// our accounts is posted as SIPEngineGotMessage, decoded (CPIM, IMDN,
-/// is-composing: [`crate::instant_message`]) and posted again under the
-/// account, and answered 200 (§7); one for nobody here gets 404, a body
-/// that does not parse 400.
-pub(crate) struct MessageRequests {
-    pub accounts: crate::account::AccountManager,
-    pub center: crate::notification::NotificationCenter,
-    pub sender: crate::notification::SenderId,
-}
-
-impl crate::router::RequestOwner for MessageRequests {
-    fn methods(&self) -> Vec<sip_proto::Method> {
-        vec![sip_proto::Method::Message]
-    }
-
-    fn accepts(&self) -> Vec<String> {
-        // What the application is handed; CPIM and is-composing are
-        // decoded by whoever reads the notification.
-        vec![
-            "text/*".into(),
-            "message/cpim".into(),
-            "application/im-iscomposing+xml".into(),
-        ]
-    }
-
-    fn request(&self, incoming: crate::router::IncomingRequest) -> crate::router::Disposition {
-        use crate::router::Disposition;
-        let Some(account) = crate::session::recipient(&self.accounts, &incoming.request) else {
-            return Disposition::answer(404);
-        };
-        let decoded = match crate::instant_message::decode(&incoming.request) {
-            Ok(d) => d,
-            // Warning (RFC 3261 §20.43) tells the sender what was wrong.
-            Err(e) => {
-                let text = e.to_string().replace(['"', '\\', '\r', '\n'], " ");
-                return Disposition::Answer(
-                    400,
-                    vec![(HeaderName::Warning, format!("399 sipsimple \"{text}\""))],
-                );
-            }
-        };
-        self.center.post(
-            self.sender,
-            got_message(&incoming.request, incoming.source.addr),
-        );
-        if let NotificationData::SIPAccountGotMessage { message } = &decoded {
-            crate::instant_message::answer_delivery_request(account.clone(), message);
-        }
-        self.center.post(account.sender(), decoded);
-        Disposition::answer(200)
-    }
 }

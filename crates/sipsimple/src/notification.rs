@@ -19,7 +19,7 @@ use std::time::SystemTime;
 
 use tokio::sync::Notify;
 
-use crate::lookup::{QueryTrace, Route};
+use crate::route::{QueryTrace, Route};
 use crate::streams::StreamList;
 
 /// Whether the ACK of an INVITE's 2xx arrived

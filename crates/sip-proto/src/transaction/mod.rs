@@ -71,6 +71,16 @@ impl TransportKind {
             TransportKind::Tls => "TLS",
         }
     }
+
+    /// The lower-case name: the URI `transport=` value and the name in
+    /// settings and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Udp => "udp",
+            TransportKind::Tcp => "tcp",
+            TransportKind::Tls => "tls",
+        }
+    }
 }
 
 /// Where a message goes or came from.

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::task::{Failover, Input, OfferKind, OurOffer, SessionTask};
 use super::{lock, Session, SessionAccount, SessionError, SessionState, Shared};
-use crate::engine::{host_port, transport_param, via_without_branch, TransportKind};
+use crate::engine::{host_port, transport_param, via_without_branch};
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};
 use crate::router::{Disposition, IncomingRequest};
@@ -26,14 +26,6 @@ use crate::streams::{
     MediaStream, MediaStreamRegistry, RecordingDefaults, StreamContext, StreamDirection,
     StreamList, StreamSettings,
 };
-
-pub(crate) fn transport_name(t: TransportKind) -> &'static str {
-    match t {
-        TransportKind::Udp => "udp",
-        TransportKind::Tcp => "tcp",
-        TransportKind::Tls => "tls",
-    }
-}
 
 #[derive(Default)]
 struct Inner {
@@ -462,7 +454,7 @@ impl SessionManager {
         };
         let call_id = format!("{}@{}", crate::random::tag(), local.ip());
         let shared = &session.shared;
-        *lock(&shared.transport) = Some(transport_name(route.transport));
+        *lock(&shared.transport) = Some(route.transport.name());
         *lock(&shared.remote_identity) = to_uri.to_string();
         *lock(&shared.proposed) = Some(streams.clone());
         let settings = self.settings(&services, &account, local.ip());
@@ -658,7 +650,7 @@ impl SessionManager {
             local,
             remote,
         ));
-        *lock(&shared.transport) = Some(transport_name(source.transport));
+        *lock(&shared.transport) = Some(source.transport.name());
         *lock(&shared.remote_user_agent) = request
             .headers
             .get_str(&HeaderName::UserAgent)

@@ -416,7 +416,7 @@ impl SessionTask {
             .retry_invite(Some((next.via.clone(), next.contact.clone())))
             .ok()?;
         let next = self.failover.remove(0);
-        *lock(&self.shared.transport) = Some(super::manager::transport_name(next.target.transport));
+        *lock(&self.shared.transport) = Some(next.target.transport.name());
         self.route = Some(next.target);
         self.invite_client = None;
         Some(vec![Action::SendRequest(request)])

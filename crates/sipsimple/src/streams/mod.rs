@@ -5,7 +5,6 @@
 pub mod audio;
 mod interface;
 pub mod msrp;
-mod rtcp;
 
 pub use interface::{
     BoxFuture, MediaStream, MediaStreamRegistry, MediaStreamType, RecordingDefaults, StreamContext,

@@ -36,6 +36,7 @@ mod codec;
 mod media_stream;
 mod port;
 mod recording;
+mod rtcp;
 mod rtp_io;
 pub mod sdes;
 mod source;
@@ -754,7 +755,7 @@ impl AudioStream {
             .run(),
         ));
         tasks.push(tokio::spawn(
-            super::rtcp::RtcpSide {
+            rtcp::RtcpSide {
                 socket: self.rtcp.clone(),
                 remote: negotiation.remote_rtcp,
                 sender: self.sender.clone(),

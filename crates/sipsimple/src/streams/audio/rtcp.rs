@@ -12,7 +12,7 @@ use media::rtp::RtpSender;
 use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
-use super::audio::{lock, AudioStats};
+use super::{lock, AudioStats};
 
 /// Seconds from 1900 (NTP) to 1970 (Unix).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
@@ -34,7 +34,7 @@ pub(crate) struct RtcpSide {
     pub(crate) cname: String,
     /// SRTCP under the negotiated keys (RFC 3711 §3.4): ours for what we
     /// send, the peer's for what we read.
-    pub(crate) srtp: Option<super::audio::SrtpPair>,
+    pub(crate) srtp: Option<super::SrtpPair>,
 }
 
 impl RtcpSide {
