@@ -7,7 +7,8 @@
 //! the Bonjour account, pager-mode MESSAGE, event subscriptions and
 //! publications (`subscription`, `publication`: RFC 6665, RFC 3903), sessions (`session`) with
 //! pluggable streams (`streams`: the stream interface, its registry,
-//! AudioStream over RTP and the MSRP streams, ChatStream so far), MSRP
+//! AudioStream over RTP and the MSRP streams: ChatStream,
+//! FileTransferStream, DesktopSharingStream), MSRP
 //! connections, the shared MSRP port and relays (`msrp`), and the audio
 //! objects (`audio`: a clocked mixer, bridges, WAV player/recorder, tones,
 //! devices: null, WAV files, and the sound card through cpal behind the
