@@ -8,10 +8,10 @@ mod kamailio;
 
 use std::sync::Arc;
 
-use common::{account_app_with, contact_uri, incoming_session, until};
+use common::chat_call::{accept_chat, new_chat, next_chat_message, offer_chat, says};
+use common::{account_app_with, contact_uri, until};
 use sipsimple::notification::{Filter, NotificationData};
 use sipsimple::streams::msrp::{ChatStream, DeliveryState, MessageOptions};
-use sipsimple::streams::MediaStream;
 
 const PASSWORD: &str = "relay-secret";
 
@@ -41,25 +41,11 @@ async fn chat_call(
     let bob = account_app_with("bob", bob.0, bob.1).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let alice_chat = new_chat(&alice);
+    offer_chat(&alice, &contact_uri(&bob), &alice_chat)
         .await
         .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
+    let (_, bob_chat) = accept_chat(&bob, &mut bob_all).await;
     until(&mut alice_all, "SIPSessionDidStart").await;
     (alice, bob, alice_all, bob_all, alice_chat, bob_chat)
 }
@@ -85,37 +71,9 @@ async fn both_parties_chat_through_the_relay_with_reports() {
         );
     }
 
-    let id = alice_chat
-        .send_message("via the relay", "text/plain", MessageOptions::default())
-        .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "via the relay")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(
-        alice_chat.delivery_state(&id),
-        Some(DeliveryState::Delivered)
-    );
+    says(&alice_chat, &mut alice_all, &mut bob_all, "via the relay").await;
 
-    let back = bob_chat
-        .send_message("and back", "text/plain", MessageOptions::default())
-        .unwrap();
-    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "and back")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(
-        bob_chat.delivery_state(&back),
-        Some(DeliveryState::Delivered)
-    );
+    says(&bob_chat, &mut bob_all, &mut alice_all, "and back").await;
 
     // 200 KB in chunks through two relay hops, whole.
     let big: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
@@ -136,20 +94,8 @@ async fn a_wrong_relay_password_fails_the_stream_with_the_relays_answer() {
     let alice = account_app_with("alice", "", &bad).await;
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
-    let r = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![chat as Arc<dyn MediaStream>],
-        )
-        .await;
+    let chat = new_chat(&alice);
+    let r = offer_chat(&alice, &contact_uri(&bob), &chat).await;
     let seen = until(&mut alice_all, "MediaStreamDidFail").await;
     match &seen.last().unwrap().data {
         NotificationData::MediaStreamDidFail { reason } => {
@@ -188,25 +134,11 @@ async fn chat_from_relay_to_direct(
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let alice_chat = new_chat(&alice);
+    offer_chat(&alice, &contact_uri(&bob), &alice_chat)
         .await
         .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
+    let (_, bob_chat) = accept_chat(&bob, &mut bob_all).await;
     until(&mut bob_all, "SIPSessionDidStart").await;
     (alice, bob, alice_all, bob_all, alice_chat, bob_chat)
 }
@@ -223,33 +155,18 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
     bob_chat
         .send_message("to your relay", "text/plain", MessageOptions::default())
         .unwrap();
-    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "to your relay")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
-    let id = alice_chat
-        .send_message(
-            "from behind my relay",
-            "text/plain",
-            MessageOptions::default(),
-        )
-        .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "from behind my relay")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
     assert_eq!(
-        alice_chat.delivery_state(&id),
-        Some(DeliveryState::Delivered)
+        next_chat_message(&mut alice_all).await.text(),
+        "to your relay"
     );
+    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
+    says(
+        &alice_chat,
+        &mut alice_all,
+        &mut bob_all,
+        "from behind my relay",
+    )
+    .await;
 }
 
 /// The whole path a deployed client takes: both registered with digest
@@ -265,26 +182,12 @@ async fn chat_session_through_kamailio_as_proxy_and_msrp_relay() {
         relay_settings(relay.port, true).replace(&format!("auth.password = \"{PASSWORD}\"\n"), "");
     let (alice, mut alice_all) = common::registered_app_with(proxy.udp, "alice", &lines).await;
     let (bob, mut bob_all) = common::registered_app_with(proxy.udp, "bob", &lines).await;
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    alice
-        .session_manager()
-        .connect(
-            &account,
-            "sip:bob@sipsimple.test",
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let alice_chat = new_chat(&alice);
+    offer_chat(&alice, "sip:bob@sipsimple.test", &alice_chat)
         .await
         .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
+    let (callee, bob_chat) = accept_chat(&bob, &mut bob_all).await;
     assert!(callee.remote_identity().contains("alice@sipsimple.test"));
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
     let started = until(&mut alice_all, "SIPSessionDidStart").await;
     // The INVITE was challenged by the proxy and answered.
     assert!(started.iter().any(|n| matches!(
@@ -338,65 +241,27 @@ async fn chat_through_the_relay_over_tls_checks_its_certificate() {
     let bob = account_app_with("bob", &trust, &lines).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    let _call = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let alice_chat = new_chat(&alice);
+    let _call = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
         .await
         .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
+    let (_callee, bob_chat) = accept_chat(&bob, &mut bob_all).await;
     until(&mut alice_all, "SIPSessionDidStart").await;
     assert!(alice_chat.base().local_uri().unwrap().secure);
-    let id = alice_chat
-        .send_message(
-            "over TLS to the relay",
-            "text/plain",
-            MessageOptions::default(),
-        )
-        .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "over TLS to the relay")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(
-        alice_chat.delivery_state(&id),
-        Some(DeliveryState::Delivered)
-    );
+    says(
+        &alice_chat,
+        &mut alice_all,
+        &mut bob_all,
+        "over TLS to the relay",
+    )
+    .await;
     let _ = bob_chat;
 
     // Without the CA, the relay's certificate is refused.
     let carol = account_app_with("carol", "", &lines).await;
     let mut carol_all = carol.notification_center().subscribe(Filter::all());
-    let account = carol.account_manager().accounts().remove(0);
-    let settings = carol
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
-    let _ = carol
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![chat as Arc<dyn MediaStream>],
-        )
-        .await;
+    let chat = new_chat(&carol);
+    let _ = offer_chat(&carol, &contact_uri(&bob), &chat).await;
     let seen = until(&mut carol_all, "MediaStreamDidFail").await;
     match &seen.last().unwrap().data {
         NotificationData::MediaStreamDidFail { reason } => {
@@ -415,50 +280,24 @@ async fn a_peer_on_its_relay_reaches_a_direct_listener_through_it() {
     let bob = account_app_with("bob", "", &relay_settings(relay.port, false)).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    let _call = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let alice_chat = new_chat(&alice);
+    let _call = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
         .await
         .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    callee.accept(proposed).await.unwrap();
+    let (_callee, bob_chat) = accept_chat(&bob, &mut bob_all).await;
     until(&mut alice_all, "MediaStreamDidStart").await;
     assert_eq!(
         alice_chat.base().remote_media().unwrap().path.len(),
         2,
         "bob's path starts at his relay"
     );
-    let id = alice_chat
-        .send_message(
-            "to you on your relay",
-            "text/plain",
-            MessageOptions::default(),
-        )
-        .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "to you on your relay")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(
-        alice_chat.delivery_state(&id),
-        Some(DeliveryState::Delivered)
-    );
+    says(
+        &alice_chat,
+        &mut alice_all,
+        &mut bob_all,
+        "to you on your relay",
+    )
+    .await;
     bob_chat
         .send_message("and back", "text/plain", MessageOptions::default())
         .unwrap();
@@ -573,26 +412,13 @@ async fn without_a_configured_relay_the_domains_msrps_srv_names_it() {
             remote.path[0]
         );
     }
-    let id = alice_chat
-        .send_message(
-            "via the relay DNS found",
-            "text/plain",
-            MessageOptions::default(),
-        )
-        .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "via the relay DNS found")
-        }
-        other => panic!("{other:?}"),
-    }
-    let seen = until(&mut alice_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(
-        alice_chat.delivery_state(&id),
-        Some(DeliveryState::Delivered)
-    );
-    let _ = seen;
+    says(
+        &alice_chat,
+        &mut alice_all,
+        &mut bob_all,
+        "via the relay DNS found",
+    )
+    .await;
     alice.stop();
 }
 
@@ -691,28 +517,11 @@ async fn a_renewed_relay_binding_keeps_the_chat_going_after_the_first_expired() 
         "the first binding never expired at the relay"
     );
 
-    let id = bob_chat
-        .send_message("after the renewal", "text/plain", MessageOptions::default())
-        .unwrap();
-    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "after the renewal")
-        }
-        other => panic!("{other:?}"),
-    }
-    until(&mut bob_all, "ChatStreamDidDeliverMessage").await;
-    assert_eq!(bob_chat.delivery_state(&id), Some(DeliveryState::Delivered));
+    says(&bob_chat, &mut bob_all, &mut alice_all, "after the renewal").await;
     alice_chat
         .send_message("and back", "text/plain", MessageOptions::default())
         .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "and back")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(next_chat_message(&mut bob_all).await.text(), "and back");
 }
 
 /// The first URI of the path `chat`'s peer gave, as the chat has it now.
@@ -758,21 +567,9 @@ async fn both_parties_renew_their_bindings_at_once_and_the_chat_goes_on() {
     alice_chat
         .send_message("still here", "text/plain", MessageOptions::default())
         .unwrap();
-    let got = until(&mut bob_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "still here")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(next_chat_message(&mut bob_all).await.text(), "still here");
     bob_chat
         .send_message("me too", "text/plain", MessageOptions::default())
         .unwrap();
-    let got = until(&mut alice_all, "ChatStreamGotMessage").await;
-    match &got.last().unwrap().data {
-        NotificationData::ChatStreamGotMessage { message } => {
-            assert_eq!(message.text(), "me too")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(next_chat_message(&mut alice_all).await.text(), "me too");
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the engine, TLS and interop tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod chat_call;
 pub mod raw_msrp;
 pub mod sipp;
 
