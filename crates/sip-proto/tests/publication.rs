@@ -1,13 +1,14 @@
 //! The RFC 3903 publication client against a scripted presence agent (an
 //! event state compositor written from RFC 3903 §6 in this file), through
 //! the transaction layer, on virtual time, over an in-memory network that
-//! drops, duplicates and reorders datagrams (as tests/transactions.rs).
+//! drops, duplicates and reorders datagrams (`sim_net::DatagramNetwork`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sim_net::{next_event, DatagramNetwork, Rng};
 use sip_proto::digest::{Algorithm, CredentialStore, DigestInput};
 use sip_proto::headers::{Credentials, HeaderName};
 use sip_proto::invite::Body;
@@ -17,25 +18,6 @@ use sip_proto::transaction::{
 };
 use sip_proto::uri::Uri;
 use sip_proto::{Message, Request, Response, StatusCode};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    fn range_ms(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo + 1))
-    }
-}
 
 fn target(i: usize) -> Target {
     Target {
@@ -176,10 +158,8 @@ struct Sim {
     start: Instant,
     now: Instant,
     tx: [Transactions; 2],
-    wire: Vec<(Instant, usize, Target, Bytes)>,
-    rng: Rng,
-    loss: f64,
-    dup: f64,
+    /// Datagrams: (to node, from, bytes).
+    net: DatagramNetwork<(usize, Target, Bytes)>,
     client: Publisher,
     agent: Agent,
     in_flight: Vec<ClientKey>,
@@ -212,10 +192,7 @@ impl Sim {
                 Transactions::new(TimerConfig::default()),
                 Transactions::new(TimerConfig::default()),
             ],
-            wire: Vec::new(),
-            rng: Rng(seed.max(1)),
-            loss,
-            dup,
+            net: DatagramNetwork::new(Rng::new(seed), loss, dup),
             client: Publisher::new(config, CredentialStore::with_default("alice", "s3cret")),
             agent,
             in_flight: Vec::new(),
@@ -257,13 +234,7 @@ impl Sim {
                 while let Some(t) = self.tx[i].poll_transmit() {
                     progressed = true;
                     let to = 1 - i;
-                    let copies = if self.rng.chance(self.dup) { 2 } else { 1 };
-                    for _ in 0..copies {
-                        if !self.rng.chance(self.loss) {
-                            let at = self.now + self.rng.range_ms(1, 40);
-                            self.wire.push((at, to, target(i), t.data.clone()));
-                        }
-                    }
+                    self.net.send(self.now, (to, target(i), t.data.clone()));
                 }
                 while let Some(e) = self.tx[i].poll_event() {
                     progressed = true;
@@ -304,27 +275,20 @@ impl Sim {
         self.drain();
         loop {
             let next = [
-                self.wire.iter().map(|w| w.0).min(),
+                self.net.next_due(),
                 self.tx.iter().filter_map(|t| t.poll_timeout()).min(),
                 self.refresh_at,
                 self.forget_at.map(|d| self.start + d),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let Some(t) = next else { break };
-            if t - self.start > limit {
+            ];
+            let Some(t) = next_event(next, self.start + limit) else {
                 break;
-            }
+            };
             self.now = self.now.max(t);
             if self.forget_at.is_some_and(|d| self.start + d <= self.now) {
                 self.forget_at = None;
                 self.agent.entities.clear();
             }
-            self.wire.sort_by_key(|w| w.0);
-            let n = self.wire.iter().take_while(|w| w.0 <= self.now).count();
-            let due: Vec<_> = self.wire.drain(..n).collect();
-            for (_, to, from, data) in due {
+            for (to, from, data) in self.net.take_due(self.now) {
                 let msg = Message::parse(data).expect("our own messages parse");
                 self.tx[to].handle_message(self.now, msg, from);
             }

@@ -1,6 +1,6 @@
 //! The RFC 6665 subscriber and notifier cores against each other, through
 //! the transaction layer, on virtual time, over an in-memory network that
-//! drops, duplicates and reorders datagrams (as tests/transactions.rs).
+//! drops, duplicates and reorders datagrams (`sim_net::DatagramNetwork`).
 //!
 //! Node 0 is the subscriber; nodes 1 and 2 are notifiers (node 2 only
 //! when the SUBSCRIBE "forks": node 1 then makes a second subscription

@@ -1,38 +1,19 @@
 //! The transaction layer on virtual time: two or more user agents wired by
 //! an in-memory network that drops, duplicates, delays and reorders
-//! datagrams. Times asserted are RFC 3261 §17's.
+//! datagrams (`sim_net::DatagramNetwork`). Times asserted are RFC 3261 §17's.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sim_net::{next_event, DatagramNetwork, Rng};
 use sip_proto::headers::{CSeq, HeaderName, To, Via};
 use sip_proto::transaction::{
     ClientKey, Event, ServerKey, Target, TimerConfig, Transactions, TransportKind,
 };
 use sip_proto::uri::Uri;
 use sip_proto::{Message, Method, Request, Response, StatusCode};
-
-/// xorshift64*: deterministic, seedable, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    fn range_ms(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo + 1))
-    }
-}
 
 /// What a test user agent does with its events.
 #[derive(Clone, Copy, PartialEq)]
@@ -58,10 +39,8 @@ struct Sim {
     start: Instant,
     now: Instant,
     nodes: Vec<Node>,
-    wire: Vec<(Instant, usize, Target, Bytes)>,
-    rng: Rng,
-    loss: f64,
-    dup: f64,
+    /// Datagrams: (to node, from, bytes).
+    net: DatagramNetwork<(usize, Target, Bytes)>,
     sent: Vec<(Duration, usize, SocketAddr, Bytes)>,
 }
 
@@ -86,10 +65,7 @@ impl Sim {
                     pending_2xx: Vec::new(),
                 })
                 .collect(),
-            wire: Vec::new(),
-            rng: Rng(seed.max(1)),
-            loss,
-            dup,
+            net: DatagramNetwork::new(Rng::new(seed), loss, dup),
             sent: Vec::new(),
         }
     }
@@ -121,17 +97,11 @@ impl Sim {
                     let Some(to) = self.node_of(t.target.addr) else {
                         continue;
                     };
-                    let copies = if self.rng.chance(self.dup) { 2 } else { 1 };
-                    for _ in 0..copies {
-                        if !self.rng.chance(self.loss) {
-                            let at = self.now + self.rng.range_ms(1, 40);
-                            let from = Target {
-                                addr: self.nodes[i].addr,
-                                transport: TransportKind::Udp,
-                            };
-                            self.wire.push((at, to, from, t.data.clone()));
-                        }
-                    }
+                    let from = Target {
+                        addr: self.nodes[i].addr,
+                        transport: TransportKind::Udp,
+                    };
+                    self.net.send(self.now, (to, from, t.data.clone()));
                 }
                 while let Some(e) = self.nodes[i].tx.poll_event() {
                     progressed = true;
@@ -224,36 +194,23 @@ impl Sim {
         }
     }
 
-    fn next_time(&self) -> Option<Instant> {
-        let wire = self.wire.iter().map(|w| w.0).min();
+    fn next_time(&self, limit: Instant) -> Option<Instant> {
+        let wire = self.net.next_due();
         let timers = self.nodes.iter().filter_map(|n| n.tx.poll_timeout()).min();
         let twoxx = self
             .nodes
             .iter()
             .flat_map(|n| n.pending_2xx.iter().map(|p| p.2))
             .min();
-        [wire, timers, twoxx].into_iter().flatten().min()
+        next_event([wire, timers, twoxx], limit)
     }
 
     /// Runs until nothing is scheduled or `limit` of virtual time passed.
     fn run(&mut self, limit: Duration) {
         self.drain();
-        while let Some(t) = self.next_time() {
-            if t - self.start > limit {
-                break;
-            }
+        while let Some(t) = self.next_time(self.start + limit) {
             self.now = self.now.max(t);
-            // Deliver everything due, in time order (reordering comes from
-            // the random delays).
-            self.wire.sort_by_key(|w| w.0);
-            let due: Vec<_> = self
-                .wire
-                .iter()
-                .take_while(|w| w.0 <= self.now)
-                .cloned()
-                .collect();
-            self.wire.drain(..due.len());
-            for (_, to, from, data) in due {
+            for (to, from, data) in self.net.take_due(self.now) {
                 let msg = Message::parse(data).expect("our own messages parse");
                 self.nodes[to].tx.handle_message(self.now, msg, from);
             }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sim_net::{next_event, DatagramNetwork, Rng};
 use sip_proto::digest::CredentialStore;
 use sip_proto::headers::{HeaderName, NameAddr, To};
 use sip_proto::invite::Body;
@@ -15,26 +16,6 @@ use sip_proto::subscription::{
 use sip_proto::transaction::{ClientKey, Event, Target, TimerConfig, Transactions, TransportKind};
 use sip_proto::uri::Uri;
 use sip_proto::{Message, Method, Request};
-
-/// xorshift64*: deterministic, seedable.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    pub fn range_ms(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.next() % (hi - lo + 1))
-    }
-}
 
 pub fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 5060 + i as u16))
@@ -130,10 +111,8 @@ pub struct Sim {
     pub start: Instant,
     pub now: Instant,
     pub tx: Vec<Transactions>,
-    pub wire: Vec<(Instant, usize, Target, Bytes)>,
-    pub rng: Rng,
-    pub loss: f64,
-    pub dup: f64,
+    /// Datagrams: (to node, from, bytes).
+    pub net: DatagramNetwork<(usize, Target, Bytes)>,
     pub subscriber: Subscriber,
     /// Requests in flight from the subscriber, to answer a timeout.
     pub in_flight: Vec<(ClientKey, Request)>,
@@ -162,10 +141,7 @@ impl Sim {
             tx: (0..3)
                 .map(|_| Transactions::new(TimerConfig::default()))
                 .collect(),
-            wire: Vec::new(),
-            rng: Rng(seed.max(1)),
-            loss,
-            dup,
+            net: DatagramNetwork::new(Rng::new(seed), loss, dup),
             subscriber: Subscriber::new(sub_config(expires), CredentialStore::new()),
             in_flight: Vec::new(),
             subscribes: Vec::new(),
@@ -335,13 +311,7 @@ impl Sim {
                 while let Some(t) = self.tx[i].poll_transmit() {
                     progressed = true;
                     let to = usize::from(t.target.addr.port() - 5060);
-                    let copies = if self.rng.chance(self.dup) { 2 } else { 1 };
-                    for _ in 0..copies {
-                        if !self.rng.chance(self.loss) {
-                            let at = self.now + self.rng.range_ms(1, 40);
-                            self.wire.push((at, to, target(i), t.data.clone()));
-                        }
-                    }
+                    self.net.send(self.now, (to, target(i), t.data.clone()));
                 }
                 while let Some(e) = self.tx[i].poll_event() {
                     progressed = true;
@@ -402,8 +372,8 @@ impl Sim {
         }
     }
 
-    pub fn next_time(&self) -> Option<Instant> {
-        let wire = self.wire.iter().map(|w| w.0).min();
+    pub fn next_time(&self, limit: Instant) -> Option<Instant> {
+        let wire = self.net.next_due();
         let tx = self.tx.iter().filter_map(|t| t.poll_timeout()).min();
         let sub = self.subscriber.poll_timeout();
         let notifiers = self
@@ -414,23 +384,14 @@ impl Sim {
             .min();
         let held = self.held.iter().map(|h| h.0).min();
         let script = self.script.terminate_at.as_ref().map(|t| self.start + t.0);
-        [wire, tx, sub, notifiers, held, script]
-            .into_iter()
-            .flatten()
-            .min()
+        next_event([wire, tx, sub, notifiers, held, script], limit)
     }
 
     pub fn run_until(&mut self, limit: Duration) {
         self.drain();
-        while let Some(t) = self.next_time() {
-            if t - self.start > limit {
-                break;
-            }
+        while let Some(t) = self.next_time(self.start + limit) {
             self.now = self.now.max(t);
-            self.wire.sort_by_key(|w| w.0);
-            let n = self.wire.iter().take_while(|w| w.0 <= self.now).count();
-            let due: Vec<_> = self.wire.drain(..n).collect();
-            for (_, to, from, data) in due {
+            for (to, from, data) in self.net.take_due(self.now) {
                 let msg = Message::parse(data).expect("our own messages parse");
                 self.tx[to].handle_message(self.now, msg, from);
             }
