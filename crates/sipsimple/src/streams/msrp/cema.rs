@@ -110,8 +110,11 @@ fn target(remote: &RemoteMedia) -> Result<Target<'_>, String> {
         .path
         .first()
         .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
+    // An unspecified c= (0.0.0.0, the old hold) names nobody to go to.
+    let unspecified =
+        |a: &MediaAddress| a.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified());
     let cema = match (&remote.media_address, remote.path.len()) {
-        (Some(a), 1) if remote.cema => Some(a),
+        (Some(a), 1) if remote.cema && !unspecified(a) => Some(a),
         _ => None,
     };
     Ok(Target { uri, cema })
@@ -157,5 +160,60 @@ impl Target<'_> {
                 reason
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The m-line a peer at 192.0.2.1:7000 (per its a=path) sends, as a
+    /// middlebox left it: c= `c`, m= port 40000, `extra` lines.
+    fn remote(c: &str, path: &str, extra: &str) -> RemoteMedia {
+        let text = format!(
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 {c}\r\nt=0 0\r\n\
+             m=message 40000 TCP/MSRP *\r\na=path:{path}\r\na=accept-types:*\r\n{extra}"
+        );
+        let sdp = SessionDescription::parse(text.as_bytes()).unwrap();
+        RemoteMedia::from_sdp(&sdp, 0).unwrap()
+    }
+
+    const PEER: &str = "msrp://192.0.2.1:7000/abcd;tcp";
+
+    #[test]
+    fn the_peers_cema_sends_us_to_its_c_and_m_lines() {
+        let r = remote("198.51.100.7", PEER, "a=msrp-cema\r\n");
+        let t = target(&r).unwrap();
+        assert_eq!(t.uri.to_string(), PEER, "TLS still names the URI");
+        assert_eq!(t.cema.unwrap().to_string(), "198.51.100.7:40000");
+    }
+
+    #[test]
+    fn without_it_or_through_relays_or_to_no_address_the_path_stands() {
+        let without = remote("198.51.100.7", PEER, "");
+        assert!(target(&without).unwrap().cema.is_none());
+        let failure = target(&without).unwrap().failure(&without, "refused");
+        assert!(
+            failure.contains("198.51.100.7:40000") && failure.contains(PEER),
+            "{failure}"
+        );
+
+        let relayed = format!("msrp://relay.example:2855/r1;tcp {PEER}");
+        let r = remote("198.51.100.7", &relayed, "a=msrp-cema\r\n");
+        let t = target(&r).unwrap();
+        assert!(t.cema.is_none());
+        assert_eq!(t.uri.to_string(), "msrp://relay.example:2855/r1;tcp");
+
+        let hold = remote("0.0.0.0", PEER, "a=msrp-cema\r\n");
+        assert!(target(&hold).unwrap().cema.is_none());
+    }
+
+    #[test]
+    fn a_c_and_m_that_agree_with_the_path_are_not_called_a_mismatch() {
+        let r = remote("192.0.2.1", PEER, "").media_address.unwrap();
+        let r = MediaAddress { port: 7000, ..r };
+        assert!(r.is_authority_of(&MsrpUri::parse(PEER).unwrap()));
+        let r = MediaAddress { port: 7001, ..r };
+        assert!(!r.is_authority_of(&MsrpUri::parse(PEER).unwrap()));
     }
 }
