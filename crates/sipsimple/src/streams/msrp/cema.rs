@@ -17,9 +17,10 @@
 //! not advertise CEMA then; and a peer's path of more than one URI
 //! names relays that the relays route between by their URIs.
 //!
-//! Over TLS the certificate is still checked against the URI's host,
-//! not the c= address: that is the peer we mean to reach, the middlebox
-//! only carries the bytes.
+//! Over TLS the name handed to TLS stays the URI's host, not the c=
+//! address: that is the peer we mean to reach, the middlebox only
+//! carries the bytes. (Direct peers' certificates are self-signed and
+//! accepted as they come, CEMA or not.)
 
 use std::net::{IpAddr, SocketAddr};
 
