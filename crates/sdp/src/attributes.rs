@@ -235,6 +235,13 @@ impl Setup {
     }
 }
 
+/// The name of RFC 6714's `a=msrp-cema`, a media-level property
+/// attribute (no value): the MSRP endpoint that sends it connects to the
+/// c=/m= address of a peer that sent it too, and matches sessions by
+/// session-id only, so a middlebox may anchor the connection by
+/// rewriting c= and m= alone.
+pub const MSRP_CEMA: &str = "msrp-cema";
+
 fn direction_in(attributes: &[Attribute]) -> Option<Direction> {
     attributes
         .iter()
@@ -311,6 +318,22 @@ impl Media {
 
     pub fn setup(&self) -> Option<Setup> {
         self.attribute("setup").and_then(Setup::parse)
+    }
+
+    /// Whether this m-line has `a=msrp-cema` (RFC 6714). Its grammar
+    /// allows no value, so `a=msrp-cema:<anything>` does not count: a
+    /// peer that wrote one says something we cannot know it means.
+    pub fn msrp_cema(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.name == MSRP_CEMA && a.value.is_none())
+    }
+
+    /// Adds `a=msrp-cema` (RFC 6714) unless it is there.
+    pub fn set_msrp_cema(&mut self) {
+        if !self.msrp_cema() {
+            self.attributes.push(Attribute::flag(MSRP_CEMA));
+        }
     }
 
     /// `a=file-selector` (RFC 5547), kept as text.

@@ -5,7 +5,7 @@
 //! anything it refuses ([`SdpError`]), a canonical serializer (CRLF line
 //! ends), typed views of the attributes a SIP SIMPLE client reads (RTP
 //! maps and formats, direction, ptime, rtcp, SRTP `crypto`, ICE lines kept,
-//! MSRP `path`/`accept-types`/`setup`/`file-selector`), and RFC 3264 offer
+//! MSRP `path`/`accept-types`/`setup`/`file-selector`/`msrp-cema`), and RFC 3264 offer
 //! and answer.
 //!
 //! Does not own: what a session does with the result (streams, RTP, ICE
@@ -35,7 +35,7 @@ pub mod opus;
 mod parse;
 mod write;
 
-pub use attributes::{Crypto, Direction, Fmtp, RtcpAttr, RtpMap, Setup};
+pub use attributes::{Crypto, Direction, Fmtp, RtcpAttr, RtpMap, Setup, MSRP_CEMA};
 pub use error::{ErrorKind, SdpError};
 pub use file_selector::{FileHash, FileRange, FileSelector, FileSelectorError};
 pub use model::{

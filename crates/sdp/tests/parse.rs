@@ -137,6 +137,46 @@ a=sendonly\r\n";
     assert_eq!(d.to_string(), text);
 }
 
+/// An MSRP m-line under `c=` and `m=` with `extra` attribute lines.
+fn msrp_with(extra: &str) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n\
+         m=message 40000 TCP/MSRP *\r\n\
+         a=path:msrp://192.0.2.20:7394/kjhd37s2s20w2a;tcp\r\n{extra}"
+    )
+}
+
+#[test]
+fn msrp_cema_is_a_media_level_flag_that_round_trips() {
+    // RFC 6714 §5: a property attribute with no value, at media level.
+    let text = msrp_with("a=setup:actpass\r\na=msrp-cema\r\n");
+    let d = parse(&text);
+    assert!(d.media[0].msrp_cema());
+    assert_eq!(d.to_string(), text);
+    // What CEMA connects to instead of the a=path authority: c= and m=.
+    assert_eq!(d.connection_for(0).unwrap().address, "198.51.100.7");
+    assert_eq!(d.media[0].port, 40000);
+
+    assert!(!parse(&msrp_with("a=setup:actpass\r\n")).media[0].msrp_cema());
+    // A value is outside the attribute's grammar: not taken as support.
+    assert!(!parse(&msrp_with("a=msrp-cema:yes\r\n")).media[0].msrp_cema());
+    // At session level it says nothing about an m-line.
+    let session_level = msrp_with("").replace("t=0 0\r\n", "t=0 0\r\na=msrp-cema\r\n");
+    let d = parse(&session_level);
+    assert_eq!(d.attribute(sdp::MSRP_CEMA), Some(""));
+    assert!(!d.media[0].msrp_cema());
+}
+
+#[test]
+fn set_msrp_cema_writes_the_flag_once() {
+    let mut d = parse(&msrp_with(""));
+    d.media[0].set_msrp_cema();
+    d.media[0].set_msrp_cema();
+    let text = d.to_string();
+    assert_eq!(text.matches("a=msrp-cema\r\n").count(), 1, "{text}");
+    assert!(parse(&text).media[0].msrp_cema());
+}
+
 #[test]
 fn srtp_crypto_and_ice_lines_are_kept_and_typed() {
     let text = "v=0\r\n\

@@ -2,6 +2,7 @@
 //! TLS (the default `msrp.transport`) and over TCP, CPIM both ways with
 //! success reports, 1,000 messages in order with every report, a 1 MB
 //! message chunked and reassembled, is-composing with its idle timeout.
+//! Both sides offer and answer CEMA (RFC 6714) and chat over it.
 
 mod common;
 
@@ -145,6 +146,36 @@ async fn chat_both_ways_over_tls_with_cpim_and_reports() {
 #[tokio::test]
 async fn chat_both_ways_over_tcp_with_cpim_and_reports() {
     both_ways("tcp").await;
+}
+
+#[tokio::test]
+async fn both_sides_advertise_cema_and_the_answerer_connects_by_it() {
+    let mut c = chat("tls").await;
+    // Each side read the other's a=msrp-cema off the SDP that crossed SIP.
+    let offer = c.bob_chat.base().remote_media().unwrap();
+    let answer = c.alice_chat.base().remote_media().unwrap();
+    assert!(offer.cema && answer.cema, "{offer:?} {answer:?}");
+    // Bob answered `active`: his connection went to the c=/m= address of
+    // alice's offer (here also her path's authority: no middlebox).
+    assert_eq!(answer.setup, Some(sdp::Setup::Active));
+    let anchor = offer.media_address.unwrap();
+    let alice = c.alice_chat.base().local_uri().unwrap();
+    assert_eq!(
+        (anchor.host.as_str(), anchor.port),
+        ("127.0.0.1", alice.port.unwrap())
+    );
+    c.alice_chat
+        .send_message("over cema", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "over cema");
+    c.bob_chat
+        .send_message("and back", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.alice_all, "ChatStreamGotMessage").await);
+    assert_eq!(m.text(), "and back");
+    c.caller.end().await.unwrap();
+    until(&mut c.bob_all, "SIPSessionDidEnd").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

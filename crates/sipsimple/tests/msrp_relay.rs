@@ -151,6 +151,11 @@ async fn a_direct_peer_connects_to_the_other_partys_relay() {
     // Bob has no relay: his path is his own URI; alice's starts at hers.
     assert_eq!(alice_chat.base().remote_media().unwrap().path.len(), 1);
     assert_eq!(bob_chat.base().remote_media().unwrap().path.len(), 2);
+    // CEMA (RFC 6714) is between endpoints with no relay of theirs: bob
+    // offers it, alice on her relay does not, so bob connects to the
+    // relay's URI in her path (and alice never connects to bob at all).
+    assert!(alice_chat.base().remote_media().unwrap().cema);
+    assert!(!bob_chat.base().remote_media().unwrap().cema);
 
     bob_chat
         .send_message("to your relay", "text/plain", MessageOptions::default())

@@ -537,8 +537,8 @@ pub async fn connect(
     connect_to(socket, to, None, client).await
 }
 
-/// [`connect`] to `addr` when given (found by DNS beforehand), the URI
-/// still naming whom TLS verifies.
+/// [`connect`] to `addr` when given (found by DNS beforehand, or the
+/// c=/m= address of a CEMA peer), the URI still naming whom TLS verifies.
 pub async fn connect_to(
     socket: Option<TcpSocket>,
     to: &MsrpUri,
@@ -573,7 +573,10 @@ pub async fn connect_to(
     let name = match &to.host {
         Host::Name(n) => crate::engine::tls::server_name(n)
             .ok_or_else(|| std::io::Error::other("the MSRP URI's host is no TLS name"))?,
-        Host::Ipv4(_) | Host::Ipv6(_) => rustls::pki_types::ServerName::IpAddress(addr.ip().into()),
+        // The URI's address even when `addr` differs (CEMA: a middlebox's
+        // c=/m= address): the certificate is the peer's, not the box's.
+        Host::Ipv4(a) => rustls::pki_types::ServerName::IpAddress(IpAddr::V4(*a).into()),
+        Host::Ipv6(a) => rustls::pki_types::ServerName::IpAddress(IpAddr::V6(*a).into()),
     };
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)

@@ -9,7 +9,7 @@
 //! its `a=path` is the real one, and opens with an empty SEND that binds
 //! the connection to the session. The passive side waits on the
 //! application's shared MSRP port for a connection whose first request
-//! names its session-id.
+//! names its session-id. Where to connect to: `cema` (RFC 6714).
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +24,10 @@ use msrp_proto::{Session, SessionConfig};
 use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
+use super::cema::{self, MediaAddress};
 use super::relay_path;
 use crate::msrp::{
-    authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
+    authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
     MsrpSendError, Registration, SessionBinding,
 };
@@ -84,6 +85,10 @@ pub struct RemoteMedia {
     /// `nickname`, `private-messages`: a chat room's focus says what it
     /// supports here. Empty for a plain peer.
     pub chatroom: Vec<String>,
+    /// The m-line has `a=msrp-cema` (RFC 6714).
+    pub cema: bool,
+    /// Its c= address and m= port, where CEMA connects.
+    pub media_address: Option<MediaAddress>,
 }
 
 impl RemoteMedia {
@@ -109,6 +114,8 @@ impl RemoteMedia {
             setup: m.setup(),
             tls: m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP"),
             chatroom: words(m.attribute_values("chatroom").collect()),
+            cema: m.msrp_cema(),
+            media_address: MediaAddress::of(sdp, index),
         })
     }
 }
@@ -498,6 +505,7 @@ impl MsrpStreamBase {
             ));
         }
         m.attributes.push(Attribute::new("setup", s.setup.as_str()));
+        cema::advertise(&mut m, !relays.is_empty());
         Ok(m)
     }
 
@@ -756,7 +764,7 @@ fn base_sink(flags: Arc<Flags>, inner: EventSink, log: MsrpLog) -> EventSink {
     })
 }
 
-/// Makes the connection: connects to the first hop of the peer's path,
+/// Makes the connection: connects to the peer (see [`cema::connect`]),
 /// or takes the one the shared port hands us (with the port's binding of
 /// our session to it).
 async fn open(
@@ -768,14 +776,7 @@ async fn open(
 ) -> Result<(MsrpConnection, Option<SessionBinding>), String> {
     match role {
         Role::Active(socket) => {
-            let first = remote
-                .path
-                .first()
-                .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
-            let io = tokio::time::timeout(CONNECT_TIMEOUT, connect(socket, first, None))
-                .await
-                .map_err(|_| format!("connecting to {first} timed out"))?
-                .map_err(|e| format!("cannot connect to {first}: {e}"))?;
+            let io = cema::connect(socket, remote).await?;
             Ok((
                 MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
                 None,

@@ -1,8 +1,10 @@
 //! The MSRP streams: the base every one of them stands on (SDP, who
-//! connects, the connection, queueing until it is up), ChatStream,
+//! connects and where to (RFC 6135, CEMA), the connection, queueing
+//! until it is up), ChatStream,
 //! FileTransferStream and DesktopSharingStream with its VNC handlers.
 
 pub mod base;
+mod cema;
 pub mod chat;
 mod chat_media;
 mod chatroom;
@@ -15,6 +17,7 @@ mod relay_path;
 pub mod vnc;
 
 pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
+pub use cema::MediaAddress;
 pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
