@@ -25,6 +25,8 @@ use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
 use super::relay_path;
+
+mod accept;
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
@@ -180,10 +182,8 @@ pub(super) struct Flags {
 pub struct MsrpStreamBase {
     /// `message`, `application`, ... (the m-line's media).
     pub media_type: &'static str,
-    /// What we take, sent as `a=accept-types`.
-    pub accept_types: Vec<String>,
-    /// What we take inside CPIM, sent as `a=accept-wrapped-types`.
-    pub accept_wrapped_types: Vec<String>,
+    /// What we take (see the `accept` module).
+    accept: Mutex<accept::AcceptTypes>,
     /// The session's chunk size (msrp-proto's default when None).
     pub chunk_size: Option<u64>,
     /// Incoming bodies handed on as they arrive (files), not reassembled.
@@ -225,8 +225,10 @@ impl MsrpStreamBase {
         let tls = settings.msrp.tls;
         MsrpStreamBase {
             media_type,
-            accept_types,
-            accept_wrapped_types,
+            accept: Mutex::new(accept::AcceptTypes {
+                types: accept_types,
+                wrapped: accept_wrapped_types,
+            }),
             chunk_size: None,
             stream_incoming: false,
             endpoint: settings.msrp.endpoint.clone(),
@@ -307,6 +309,23 @@ impl MsrpStreamBase {
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
         }
+    }
+
+    /// Gives up a message sent through [`MsrpStreamBase::send`] that is
+    /// not written whole: one still queued here is dropped, one on the
+    /// connection goes the way [`MsrpConnection::abort`] says. False when
+    /// no such message waits.
+    pub fn abort_message(&self, message_id: &str) -> bool {
+        let conn = {
+            let mut s = self.lock();
+            let before = s.queued.len();
+            s.queued.retain(|m| m.message_id != message_id);
+            if s.queued.len() != before {
+                return true;
+            }
+            s.connection.clone()
+        };
+        conn.is_some_and(|c| c.abort(message_id).is_some())
     }
 
     /// Whether the connection is up.
@@ -489,12 +508,13 @@ impl MsrpStreamBase {
             .map(ToString::to_string)
             .collect();
         m.attributes.push(Attribute::new("path", path.join(" ")));
+        let accept = lock(&self.accept).clone();
         m.attributes
-            .push(Attribute::new("accept-types", self.accept_types.join(" ")));
-        if !self.accept_wrapped_types.is_empty() {
+            .push(Attribute::new("accept-types", accept.types.join(" ")));
+        if !accept.wrapped.is_empty() {
             m.attributes.push(Attribute::new(
                 "accept-wrapped-types",
-                self.accept_wrapped_types.join(" "),
+                accept.wrapped.join(" "),
             ));
         }
         m.attributes.push(Attribute::new("setup", s.setup.as_str()));
@@ -561,7 +581,7 @@ impl MsrpStreamBase {
             cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
         cfg.stream_incoming = self.stream_incoming;
-        cfg.accept_types = self.accept_types.clone();
+        cfg.accept_types = self.accept_types();
         cfg.keepalive_interval = self.keepalive_interval;
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
         let session = Session::new(cfg);
