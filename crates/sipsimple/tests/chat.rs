@@ -1,7 +1,9 @@
 //! Chat between two applications in one process on loopback: MSRP over
 //! TLS (the default `msrp.transport`) and over TCP, CPIM both ways with
 //! success reports, 1,000 messages in order with every report, a 1 MB
-//! message chunked and reassembled, is-composing with its idle timeout.
+//! message chunked and reassembled, is-composing with its idle timeout,
+//! plain text both ways when neither side lists CPIM, and a message taken
+//! back after its first chunks.
 
 mod common;
 
@@ -737,9 +739,10 @@ async fn a_message_aborted_after_its_first_chunks_never_arrives_and_the_next_doe
     let id = send(0);
     let ours = format!("Message-ID: {id}\r\n");
     let outgoing = |n: sipsimple::notification::Notification| match n.data {
-        NotificationData::MSRPTransportTrace { direction, data } if direction == "outgoing" => {
-            Some(data)
-        }
+        NotificationData::MSRPTransportTrace {
+            direction: "outgoing",
+            data,
+        } => Some(data),
         _ => None,
     };
     // The writer traces each chunk as it takes it.

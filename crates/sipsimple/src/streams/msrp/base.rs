@@ -26,6 +26,7 @@ use tokio::net::TcpSocket;
 
 use super::relay_path;
 
+mod abort;
 mod accept;
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
@@ -309,23 +310,6 @@ impl MsrpStreamBase {
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
         }
-    }
-
-    /// Gives up a message sent through [`MsrpStreamBase::send`] that is
-    /// not written whole: one still queued here is dropped, one on the
-    /// connection goes the way [`MsrpConnection::abort`] says. False when
-    /// no such message waits.
-    pub fn abort_message(&self, message_id: &str) -> bool {
-        let conn = {
-            let mut s = self.lock();
-            let before = s.queued.len();
-            s.queued.retain(|m| m.message_id != message_id);
-            if s.queued.len() != before {
-                return true;
-            }
-            s.connection.clone()
-        };
-        conn.is_some_and(|c| c.abort(message_id).is_some())
     }
 
     /// Whether the connection is up.
