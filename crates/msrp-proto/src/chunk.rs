@@ -46,6 +46,9 @@ pub struct Chunker {
     chunk_size: u64,
     /// 1-based position of the next byte to send.
     next: u64,
+    /// A chunk was planned: from then on the peer may hold part of the
+    /// message, and only a `#` chunk ends it cleanly.
+    started: bool,
     finished: bool,
 }
 
@@ -63,6 +66,7 @@ impl Chunker {
             total,
             chunk_size,
             next: 1,
+            started: false,
             finished: false,
         })
     }
@@ -88,6 +92,12 @@ impl Chunker {
 
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// Whether a chunk was planned (for a message started in the middle,
+    /// one of those sent now: the peer's earlier bytes do not count).
+    pub fn is_started(&self) -> bool {
+        self.started
     }
 
     /// The next chunk out of `available` bytes the caller has ready;
@@ -143,6 +153,7 @@ impl Chunker {
             }
         };
         self.next += plan.len;
+        self.started = true;
         self.finished = plan.flag == Flag::Complete;
         Some(plan)
     }
@@ -223,6 +234,8 @@ mod tests {
     #[test]
     fn starts_in_the_middle() {
         let mut c = Chunker::starting_at(25, 10, 21).unwrap();
+        // The peer's first 20 bytes came in an earlier session.
+        assert!(!c.is_started());
         let p = c.next_chunk(5, true).unwrap();
         assert_eq!(
             (p.range.to_value(), p.flag, p.len),
@@ -243,7 +256,9 @@ mod tests {
     #[test]
     fn abort() {
         let mut c = Chunker::new(Some(100), 10).unwrap();
+        assert!(!c.is_started());
         let _ = c.next_chunk(100, true);
+        assert!(c.is_started());
         let a = c.abort().unwrap();
         assert_eq!(
             (a.range.to_value(), a.flag, a.len),

@@ -49,6 +49,6 @@ pub use message::{
 };
 pub use parser::{parse_chunk, Event, Limits, Parser, StreamError};
 pub use relay::{AuthClient, Authorized, RelayAuthError};
-pub use session::{Session, SessionConfig, SessionEvent};
+pub use session::{AbortOutcome, Session, SessionConfig, SessionEvent};
 pub use uri::{Host, MsrpUri, UriError};
 pub use write::{encode, TidGenerator, WriteError};

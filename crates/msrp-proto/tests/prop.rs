@@ -427,3 +427,88 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// One message given up after any number of writes (RFC 4975 §7.1):
+    /// the peer never receives it, and receives it as aborted exactly
+    /// when some of it had gone out and not all; every other message
+    /// arrives whole; the sender hears of the abort once and of no
+    /// failure, and nothing is left waiting on either side.
+    #[test]
+    fn a_message_given_up_at_any_point_never_arrives_and_spoils_nothing(
+        bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 1..5),
+        victim in any::<prop::sample::Index>(),
+        writes_before in 0usize..12,
+        chunk in 1u64..300,
+        partial in any::<bool>(),
+    ) {
+        use msrp_proto::headers::FailureReport;
+        use msrp_proto::{AbortOutcome, Session, SessionConfig, SessionEvent};
+        use std::time::Instant;
+        let a = MsrpUri::parse("msrp://a.example.com:1/aa;tcp").unwrap();
+        let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
+        let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 21);
+        ca.chunk_size = chunk;
+        let mut sa = Session::new(ca);
+        let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 22));
+        let report = if partial { FailureReport::Partial } else { FailureReport::Yes };
+        let ids: Vec<String> = bodies
+            .iter()
+            .map(|x| sa.send_message("text/plain", Bytes::from(x.clone()), true, report))
+            .collect();
+        let victim = victim.index(ids.len());
+        let now = Instant::now();
+        let mut victim_written = 0usize;
+        for _ in 0..writes_before {
+            let Some(t) = sa.poll_transmit(now) else { break };
+            victim_written += usize::from(
+                String::from_utf8_lossy(&t).contains(&format!("Message-ID: {}\r\n", ids[victim])));
+            sb.handle_input(now, &t).unwrap();
+        }
+        let outcome = sa.abort_message(&ids[victim]);
+        let chunks_of_victim = (bodies[victim].len() as u64).div_ceil(chunk).max(1) as usize;
+        let expected = if victim_written == 0 {
+            Some(AbortOutcome::Dropped)
+        } else if victim_written < chunks_of_victim {
+            Some(AbortOutcome::Interrupted)
+        } else {
+            None
+        };
+        prop_assert_eq!(outcome, expected);
+        loop {
+            let mut moved = false;
+            while let Some(t) = sa.poll_transmit(now) {
+                sb.handle_input(now, &t).unwrap();
+                moved = true;
+            }
+            while let Some(t) = sb.poll_transmit(now) {
+                sa.handle_input(now, &t).unwrap();
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        let got: Vec<_> = std::iter::from_fn(|| sb.poll_event()).collect();
+        for (i, (id, body)) in ids.iter().zip(&bodies).enumerate() {
+            let received = got.iter().filter(|e| matches!(e,
+                SessionEvent::MessageReceived { message_id, body: b, .. } if message_id == id && b == body)).count();
+            let aborted = got.iter().filter(|e| matches!(e,
+                SessionEvent::MessageAborted { message_id } if message_id == id)).count();
+            if i == victim && outcome.is_some() {
+                prop_assert_eq!(received, 0, "given-up message {} arrived", id);
+                prop_assert_eq!(aborted, usize::from(outcome == Some(AbortOutcome::Interrupted)));
+            } else {
+                prop_assert_eq!((received, aborted), (1, 0), "message {}", id);
+            }
+        }
+        let sent: Vec<_> = std::iter::from_fn(|| sa.poll_event()).collect();
+        let cancelled = sent.iter().filter(|e| matches!(e, SessionEvent::MessageCancelled { .. })).count();
+        prop_assert_eq!(cancelled, usize::from(outcome.is_some()));
+        prop_assert!(!sent.iter().any(|e| matches!(e, SessionEvent::MessageFailed { .. })), "{:?}", sent);
+        prop_assert!(sa.is_idle() && sb.is_idle());
+        prop_assert_eq!(sa.poll_timeout(), None);
+    }
+}

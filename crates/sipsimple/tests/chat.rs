@@ -1,8 +1,10 @@
 //! Chat between two applications in one process on loopback: MSRP over
 //! TLS (the default `msrp.transport`) and over TCP, CPIM both ways with
 //! success reports, 1,000 messages in order with every report, a 1 MB
-//! message chunked and reassembled, is-composing with its idle timeout.
-//! Both sides offer and answer CEMA (RFC 6714) and chat over it.
+//! message chunked and reassembled, is-composing with its idle timeout,
+//! plain text both ways when neither side lists CPIM, and a message taken
+//! back after its first chunks. Both sides offer and answer CEMA (RFC
+//! 6714) and chat over it.
 
 mod common;
 
@@ -30,8 +32,15 @@ struct Chat {
 /// Alice starts a chat session with bob; bob takes the chat stream the
 /// registry made for her offer. Both MSRP sides are started.
 async fn chat(transport: &str) -> Chat {
+    chat_with(transport, "", |_| ()).await
+}
+
+/// As [`chat`], with `alice_global` in alice's configuration and `setup`
+/// run on each side's stream before it is initialized: alice's before
+/// her offer is made, bob's before he accepts.
+async fn chat_with(transport: &str, alice_global: &str, setup: impl Fn(&ChatStream)) -> Chat {
     let account = format!("msrp.transport = \"{transport}\"\n");
-    let alice = account_app_with("alice", "", &account).await;
+    let alice = account_app_with("alice", alice_global, &account).await;
     let bob = account_app_with("bob", "", &account).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
@@ -41,6 +50,7 @@ async fn chat(transport: &str) -> Chat {
         .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
         .unwrap();
     let alice_chat = Arc::new(ChatStream::new(&settings));
+    setup(&alice_chat);
     let caller = alice
         .session_manager()
         .connect(
@@ -57,6 +67,7 @@ async fn chat(transport: &str) -> Chat {
         ["chat"]
     );
     let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    setup(&bob_chat);
     callee.accept(proposed).await.unwrap();
     until(&mut alice_all, "SIPSessionDidStart").await;
     until(&mut bob_all, "SIPSessionDidStart").await;
@@ -663,4 +674,172 @@ async fn until_quiet(sub: &mut Subscription) -> Vec<String> {
         names.push(n.name().to_owned());
     }
     names
+}
+
+/// Both streams leave `message/cpim` out of their accept-types (alice's
+/// before her offer, bob's before his answer): each side's sender reads
+/// the other's SDP and sends plain text (RFC 4975 §8.6: the peer sends
+/// only what we list), and success reports still come back.
+#[tokio::test]
+async fn plain_text_both_ways_when_neither_side_takes_cpim() {
+    let mut c = chat_with("tcp", "", |s| {
+        s.set_accept_types(&["text/plain"]).unwrap();
+        s.set_accept_wrapped_types(&[]).unwrap();
+    })
+    .await;
+    for side in [&c.alice_chat, &c.bob_chat] {
+        let theirs = side.base().remote_media().unwrap();
+        assert_eq!(theirs.accept_types, ["text/plain"]);
+        assert!(theirs.accept_wrapped_types.is_empty());
+        assert!(!side.cpim_supported());
+        // Fixed once the SDP is made.
+        assert!(side.set_accept_types(&["message/cpim"]).is_err());
+    }
+    let id = c
+        .alice_chat
+        .send_message("hello bob", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert_eq!((m.text().as_str(), m.cpim), ("hello bob", false));
+    assert_eq!(m.content_type, "text/plain");
+    // No CPIM From: the sender is the session's peer.
+    assert_eq!(m.sender.as_ref().unwrap().uri, "sip:alice@example.test");
+    match next(&mut c.alice_all, "ChatStreamDidDeliverMessage").await {
+        NotificationData::ChatStreamDidDeliverMessage {
+            message_id, code, ..
+        } => assert_eq!((message_id.as_str(), code), (id.as_str(), 200)),
+        other => panic!("{other:?}"),
+    }
+    let back = c
+        .bob_chat
+        .send_message("hi alice", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.alice_all, "ChatStreamGotMessage").await);
+    assert_eq!((m.text().as_str(), m.cpim), ("hi alice", false));
+    next(&mut c.bob_all, "ChatStreamDidDeliverMessage").await;
+    assert_eq!(
+        c.bob_chat.delivery_state(&back),
+        Some(DeliveryState::Delivered)
+    );
+    // What only CPIM can carry is refused rather than sent bare.
+    let subject = MessageOptions {
+        subject: vec![("s".into(), None)],
+        ..MessageOptions::default()
+    };
+    assert!(c
+        .alice_chat
+        .send_message("x", "text/plain", subject)
+        .is_err());
+    let _ = &c.callee;
+}
+
+/// Alice takes back a 3.5 MB message (some 1,700 chunks of 2 KB) once
+/// its first chunks were written: the rest never goes, a chunk ending in
+/// `#` tells bob (RFC 4975 §7.1), bob's application never sees it,
+/// alice's hears it was not delivered, and a later message arrives.
+///
+/// What makes "first chunks written, not all" certain rather than a race
+/// with a fast loopback: bob stops reading (his connection's read gate,
+/// the one a file receiver uses, held shut), so alice's writer stalls
+/// once the sockets are full, and two messages queued before hers share
+/// the chunks in turn, so hers needs some 10 MB taken by the sockets to
+/// finish, more than Linux lets a socket pair hold (4 MB send buffer at
+/// most, and a receive buffer that does not grow while nobody reads).
+/// Those two are taken back too, so that few chunks follow the `#` one
+/// and the trace of it cannot be pushed out of the observer's queue.
+#[tokio::test]
+async fn a_message_aborted_after_its_first_chunks_never_arrives_and_the_next_does() {
+    let mut c = chat_with("tcp", "[logging]\ntrace_msrp = true\n", |_| ()).await;
+    let center = c.alice_chat.base().context().unwrap().center.clone();
+    let mut traces = center.subscribe(Filter::name("MSRPTransportTrace"));
+    let mut not_delivered = center.subscribe(Filter::name("ChatStreamDidNotDeliverMessage"));
+    let mut delivered = center.subscribe(Filter::name("ChatStreamDidDeliverMessage"));
+    let bob_conn = c.bob_chat.base().connection().await.unwrap();
+    let gate = sipsimple::msrp::ReadGate::new(0);
+    gate.hold(1);
+    bob_conn.set_read_gate(gate.clone());
+    let send = |seed: u32| {
+        let body: Vec<u8> = (0..3_500_000u32)
+            .map(|i| b'a' + ((i + seed) % 26) as u8)
+            .collect();
+        c.alice_chat
+            .send_message(body, "text/plain", MessageOptions::default())
+            .unwrap()
+    };
+    let fillers = [send(1), send(2)];
+    let id = send(0);
+    let ours = format!("Message-ID: {id}\r\n");
+    let outgoing = |n: sipsimple::notification::Notification| match n.data {
+        NotificationData::MSRPTransportTrace {
+            direction: "outgoing",
+            data,
+        } => Some(data),
+        _ => None,
+    };
+    // The writer traces each chunk as it takes it.
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), traces.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if outgoing(n).is_some_and(|t| t.contains(&ours)) {
+            break;
+        }
+    }
+    c.alice_chat.abort_message(&id).unwrap();
+    assert!(c.alice_chat.abort_message(&id).is_err(), "aborted once");
+    for f in &fillers {
+        c.alice_chat.abort_message(f).unwrap();
+    }
+    let mut failed = Vec::new();
+    while failed.len() < 3 {
+        match next(&mut not_delivered, "ChatStreamDidNotDeliverMessage").await {
+            NotificationData::ChatStreamDidNotDeliverMessage {
+                message_id, code, ..
+            } => failed.push((message_id, code)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        failed,
+        [
+            (id.clone(), 0),
+            (fillers[0].clone(), 0),
+            (fillers[1].clone(), 0)
+        ]
+    );
+    assert!(matches!(
+        c.alice_chat.delivery_state(&id),
+        Some(DeliveryState::Failed { code: 0, .. })
+    ));
+    gate.release(1);
+    // On the wire: an empty SEND of the message whose end-line says `#`.
+    let end = loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), traces.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(t) = outgoing(n).filter(|t| t.contains(&ours) && t.ends_with('#')) {
+            break t;
+        }
+    };
+    assert!(
+        end.contains(" SEND\r\n") && !end.contains("bytes in all"),
+        "{end}"
+    );
+    let after = c
+        .alice_chat
+        .send_message("after", "text/plain", MessageOptions::default())
+        .unwrap();
+    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
+    assert_eq!(
+        (m.message_id.as_str(), m.text().as_str()),
+        (after.as_str(), "after")
+    );
+    match next(&mut delivered, "ChatStreamDidDeliverMessage").await {
+        NotificationData::ChatStreamDidDeliverMessage { message_id, .. } => {
+            assert_eq!(message_id, after, "only the last message was delivered")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -26,20 +26,27 @@
 //! before it expires ([`SessionConfig::relay_binding`], the
 //! `relay_refresh` module).
 //!
+//! A message of ours can be given up ([`Session::abort_message`], the
+//! `abort` module): a message partly written ends with a `#` chunk.
+//!
 //! Not here: who connects (RFC 6135 `a=setup`, the middleware's
-//! negotiation), interrupting a chunk of ours in mid-body.
+//! negotiation); cutting a chunk short in mid-body (chunks are handed
+//! out whole, so an abort takes effect after the chunk already out).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+mod abort;
 mod body;
 mod incoming;
 mod keepalive;
 mod nickname;
 mod relay_refresh;
 mod reports;
+mod send_chunk;
+pub use abort::AbortOutcome;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
@@ -124,6 +131,9 @@ pub enum SessionEvent {
     /// Every chunk was accepted by the next hop (or written, when no
     /// responses were asked for).
     MessageSent { message_id: String },
+    /// We gave up a message of ours ([`Session::abort_message`]): no
+    /// more of it is sent, and nothing more is reported about it.
+    MessageCancelled { message_id: String },
     /// A chunk was refused, timed out, or a failure REPORT came.
     MessageFailed {
         message_id: String,
@@ -445,37 +455,13 @@ impl Session {
         }
         let (mut msg, plan) = plan?;
         let piece = msg.body.take(plan.len);
-        let piece = &piece[..];
         let id = msg.message_id.0.clone();
-        let Ok(tid) = self.tids.next_for_body(piece) else {
-            self.fail(&id, 500, Some("no transaction id fits the body"));
-            return None;
-        };
-        let mut h = self.path_headers(&self.cfg.remote_path.clone());
-        h.push_typed(&msg.message_id);
-        h.push_typed(&plan.range);
-        if msg.success_report {
-            h.push_typed(&SuccessReport(true));
-        }
-        if msg.failure_report != FailureReport::Yes {
-            h.push_typed(&msg.failure_report);
-        }
-        let body = (!piece.is_empty()).then_some(piece);
-        // A file's chunks say their type even when empty (an empty file):
-        // the receiver tells them from an empty binding SEND by it.
-        if body.is_some() || msg.chunk_events {
-            h.push(ContentType::NAME, msg.content_type.clone());
-        }
-        let head = Head::Request(Request {
-            tid: tid.clone(),
-            method: Method::Send,
-            headers: h,
-        });
-        // The tid was picked by `next_for_body`: no second scan.
-        let bytes = match crate::write::encode_checked(&head, body, plan.flag) {
-            Ok(b) => b,
-            Err(e) => {
-                self.fail(&id, 400, Some(&e.to_string()));
+        let (tid, bytes) = match self.encode_chunk(&msg, &plan, &piece) {
+            Ok(t) => t,
+            Err((status, reason)) => {
+                // Back in the queue so that `fail` knows and reports it.
+                self.outgoing.push_back(msg);
+                self.fail(&id, status, Some(&reason));
                 return None;
             }
         };

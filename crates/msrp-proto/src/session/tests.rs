@@ -2,11 +2,11 @@
 
 use super::*;
 
-fn uri(s: &str) -> MsrpUri {
+pub(super) fn uri(s: &str) -> MsrpUri {
     MsrpUri::parse(s).unwrap()
 }
 
-fn pair(chunk: u64) -> (Session, Session) {
+pub(super) fn pair(chunk: u64) -> (Session, Session) {
     let a = uri("msrp://alicepc.example.com:7777/iau39soe2843z;tcp");
     let b = uri("msrp://bob.example.com:8888/9di4eae923wzd;tcp");
     let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 1);
@@ -18,7 +18,7 @@ fn pair(chunk: u64) -> (Session, Session) {
 
 /// Moves everything each side has to write to the other, in `step`-byte
 /// reads, until both are quiet. Returns the bytes alice wrote.
-fn pump(a: &mut Session, b: &mut Session, now: Instant, step: usize) -> Vec<Vec<u8>> {
+pub(super) fn pump(a: &mut Session, b: &mut Session, now: Instant, step: usize) -> Vec<Vec<u8>> {
     let mut from_a = Vec::new();
     loop {
         let mut moved = false;
@@ -41,7 +41,7 @@ fn pump(a: &mut Session, b: &mut Session, now: Instant, step: usize) -> Vec<Vec<
     }
 }
 
-fn events(s: &mut Session) -> Vec<SessionEvent> {
+pub(super) fn events(s: &mut Session) -> Vec<SessionEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
-use msrp_proto::{Session, SessionEvent};
+use msrp_proto::{AbortOutcome, Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -247,6 +247,20 @@ impl MsrpConnection {
         drop(s);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// Gives up a message not yet written whole (see
+    /// [`Session::abort_message`]); its `MessageCancelled` event reaches
+    /// the sink before this returns. None when no such message has bytes
+    /// left to write.
+    pub fn abort(&self, message_id: &str) -> Option<AbortOutcome> {
+        let mut s = self.shared.lock();
+        let outcome = s.abort_message(message_id);
+        self.shared.drain(&mut s);
+        drop(s);
+        // The `#` chunk, when there is one, is the writer's to send.
+        self.shared.wake.notify_one();
+        outcome
     }
 
     /// Starts a message of `total` bytes sent from byte `first` on, whose

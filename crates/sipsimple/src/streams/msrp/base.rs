@@ -26,6 +26,9 @@ use tokio::net::TcpSocket;
 
 use super::cema::{self, MediaAddress};
 use super::relay_path;
+
+mod abort;
+mod accept;
 use crate::msrp::{
     authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
@@ -187,10 +190,8 @@ pub(super) struct Flags {
 pub struct MsrpStreamBase {
     /// `message`, `application`, ... (the m-line's media).
     pub media_type: &'static str,
-    /// What we take, sent as `a=accept-types`.
-    pub accept_types: Vec<String>,
-    /// What we take inside CPIM, sent as `a=accept-wrapped-types`.
-    pub accept_wrapped_types: Vec<String>,
+    /// What we take (see the `accept` module).
+    accept: Mutex<accept::AcceptTypes>,
     /// The session's chunk size (msrp-proto's default when None).
     pub chunk_size: Option<u64>,
     /// Incoming bodies handed on as they arrive (files), not reassembled.
@@ -232,8 +233,10 @@ impl MsrpStreamBase {
         let tls = settings.msrp.tls;
         MsrpStreamBase {
             media_type,
-            accept_types,
-            accept_wrapped_types,
+            accept: Mutex::new(accept::AcceptTypes {
+                types: accept_types,
+                wrapped: accept_wrapped_types,
+            }),
             chunk_size: None,
             stream_incoming: false,
             endpoint: settings.msrp.endpoint.clone(),
@@ -496,12 +499,13 @@ impl MsrpStreamBase {
             .map(ToString::to_string)
             .collect();
         m.attributes.push(Attribute::new("path", path.join(" ")));
+        let accept = lock(&self.accept).clone();
         m.attributes
-            .push(Attribute::new("accept-types", self.accept_types.join(" ")));
-        if !self.accept_wrapped_types.is_empty() {
+            .push(Attribute::new("accept-types", accept.types.join(" ")));
+        if !accept.wrapped.is_empty() {
             m.attributes.push(Attribute::new(
                 "accept-wrapped-types",
-                self.accept_wrapped_types.join(" "),
+                accept.wrapped.join(" "),
             ));
         }
         m.attributes.push(Attribute::new("setup", s.setup.as_str()));
@@ -569,7 +573,7 @@ impl MsrpStreamBase {
             cfg.chunk_size = cfg.chunk_size.min(RELAY_CHUNK_SIZE);
         }
         cfg.stream_incoming = self.stream_incoming;
-        cfg.accept_types = self.accept_types.clone();
+        cfg.accept_types = self.accept_types();
         cfg.keepalive_interval = self.keepalive_interval;
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
         let session = Session::new(cfg);

@@ -80,6 +80,10 @@ pub enum ChatStreamError {
     UnknownNicknameRequest(String),
     #[error("{0} is not a response RFC 7701 gives a NICKNAME (200, 403, 424, 425)")]
     InvalidNicknameStatus(u16),
+    #[error("no message {0} waits to be sent (unknown, or already written whole)")]
+    NotAbortable(String),
+    #[error("cannot change what the stream accepts: {0}")]
+    AcceptTypes(String),
 }
 
 impl From<MsrpSendError> for ChatStreamError {
@@ -377,6 +381,49 @@ impl ChatStream {
         )
     }
 
+    /// Takes back a message not yet written whole (RFC 4975 §7.1): one
+    /// none of whose bytes left is dropped; one partly written is ended
+    /// with a `#` chunk, so the peer drops what it got and never shows
+    /// it. Either way ChatStreamDidNotDeliverMessage (code 0) follows.
+    pub fn abort_message(&self, message_id: &str) -> Result<(), ChatStreamError> {
+        let early = {
+            let mut c = lock(&self.inner.chat);
+            let before = c.early.len();
+            c.early.retain(|m| m.id != message_id);
+            c.early.len() != before
+        };
+        if !early && !self.inner.base.abort_message(message_id) {
+            return Err(ChatStreamError::NotAbortable(message_id.to_owned()));
+        }
+        self.inner
+            .not_delivered(message_id, 0, "aborted before it was sent whole");
+        Ok(())
+    }
+
+    /// What the stream takes, written as `a=accept-types`: without
+    /// `message/cpim` the peer sends plain content (a sender of ours
+    /// wraps only for a peer that lists CPIM). Only before the stream is
+    /// initialized: for an outgoing stream before the session is made,
+    /// for an incoming one before it is accepted.
+    pub fn set_accept_types(&self, types: &[&str]) -> Result<(), ChatStreamError> {
+        let types = types.iter().map(|t| (*t).to_owned()).collect();
+        self.inner
+            .base
+            .set_accept_types(types)
+            .map_err(|e| ChatStreamError::AcceptTypes(e.0))
+    }
+
+    /// What the stream takes inside CPIM (`a=accept-wrapped-types`; empty:
+    /// none written); as [`ChatStream::set_accept_types`], only before
+    /// the stream is initialized.
+    pub fn set_accept_wrapped_types(&self, types: &[&str]) -> Result<(), ChatStreamError> {
+        let types = types.iter().map(|t| (*t).to_owned()).collect();
+        self.inner
+            .base
+            .set_accept_wrapped_types(types)
+            .map_err(|e| ChatStreamError::AcceptTypes(e.0))
+    }
+
     /// Where a message we sent stands (None: unknown or forgotten).
     pub fn delivery_state(&self, message_id: &str) -> Option<DeliveryState> {
         lock(&self.inner.chat).delivery.get(message_id).cloned()
@@ -584,6 +631,9 @@ impl ChatInner {
                     nickname,
                 })
             }
+            // `abort_message` reports it: the message may have been taken
+            // back before it ever reached the connection.
+            SessionEvent::MessageCancelled { .. } => {}
             // Chat reads whole messages: these are file-transfer events.
             SessionEvent::MessageAborted { .. }
             | SessionEvent::ChunkAcknowledged { .. }
