@@ -11,6 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::chat_call::{new_chat, offer_chat, tells};
 use common::{account_app_with, contact_uri, incoming_session, until};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
@@ -44,20 +45,9 @@ async fn chat_with(transport: &str, alice_global: &str, setup: impl Fn(&ChatStre
     let bob = account_app_with("bob", "", &account).await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
+    let alice_chat = new_chat(&alice);
     setup(&alice_chat);
-    let caller = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![alice_chat.clone() as Arc<dyn MediaStream>],
-        )
+    let caller = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
         .await
         .unwrap();
     let callee = incoming_session(&bob, &mut bob_all).await;
@@ -175,16 +165,8 @@ async fn both_sides_advertise_cema_and_the_answerer_connects_by_it() {
         (anchor.host.as_str(), anchor.port),
         ("127.0.0.1", alice.port.unwrap())
     );
-    c.alice_chat
-        .send_message("over cema", "text/plain", MessageOptions::default())
-        .unwrap();
-    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
-    assert_eq!(m.text(), "over cema");
-    c.bob_chat
-        .send_message("and back", "text/plain", MessageOptions::default())
-        .unwrap();
-    let m = got_message(next(&mut c.alice_all, "ChatStreamGotMessage").await);
-    assert_eq!(m.text(), "and back");
+    tells(&c.alice_chat, &mut c.bob_all, "over cema").await;
+    tells(&c.bob_chat, &mut c.alice_all, "and back").await;
     c.caller.end().await.unwrap();
     until(&mut c.bob_all, "SIPSessionDidEnd").await;
 }
@@ -289,25 +271,12 @@ async fn messages_sent_before_the_stream_starts_are_queued_and_delivered() {
     let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
+    let chat = new_chat(&alice);
     let early = chat
         .send_message("early", "text/plain", MessageOptions::default())
         .unwrap();
     assert_eq!(chat.delivery_state(&early), Some(DeliveryState::Pending));
-    let _call = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![chat.clone() as Arc<dyn MediaStream>],
-        )
-        .await
-        .unwrap();
+    let _call = offer_chat(&alice, &contact_uri(&bob), &chat).await.unwrap();
     let callee = incoming_session(&bob, &mut bob_all).await;
     callee
         .accept(callee.proposed_streams().unwrap())
@@ -433,16 +402,8 @@ async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
         _bob,
     } = audio_call_with_chat().await;
 
-    alice_chat
-        .send_message("during the call", "text/plain", MessageOptions::default())
-        .unwrap();
-    let m = got_message(next(&mut bob_all, "ChatStreamGotMessage").await);
-    assert_eq!(m.text(), "during the call");
-    bob_chat
-        .send_message("heard you", "text/plain", MessageOptions::default())
-        .unwrap();
-    let m = got_message(next(&mut alice_all, "ChatStreamGotMessage").await);
-    assert_eq!(m.text(), "heard you");
+    tells(&alice_chat, &mut bob_all, "during the call").await;
+    tells(&bob_chat, &mut alice_all, "heard you").await;
 
     caller.remove_stream(alice_chat.clone()).await.unwrap();
     let removed = until(&mut bob_all, "SIPSessionDidRenegotiateStreams").await;
@@ -526,11 +487,7 @@ async fn audio_added_to_a_chat_session() {
     until(&mut c.bob_all, "SIPSessionDidRenegotiateStreams").await;
     assert_eq!(c.callee.streams().len(), 2);
     // The chat goes on next to the new audio.
-    c.alice_chat
-        .send_message("still here", "text/plain", MessageOptions::default())
-        .unwrap();
-    let m = got_message(next(&mut c.bob_all, "ChatStreamGotMessage").await);
-    assert_eq!(m.text(), "still here");
+    tells(&c.alice_chat, &mut c.bob_all, "still here").await;
     let before = audio.stats();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(audio.stats().packets_sent > before.packets_sent + 10);
@@ -547,21 +504,8 @@ async fn trace_msrp_posts_every_chunk_both_ways_with_bodies_cut() {
         .subscribe(Filter::name("MSRPTransportTrace"));
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account.clone(), "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
-    let _call = alice
-        .session_manager()
-        .connect(
-            &account,
-            &contact_uri(&bob),
-            vec![chat.clone() as Arc<dyn MediaStream>],
-        )
-        .await
-        .unwrap();
+    let chat = new_chat(&alice);
+    let _call = offer_chat(&alice, &contact_uri(&bob), &chat).await.unwrap();
     let callee = incoming_session(&bob, &mut bob_all).await;
     callee
         .accept(callee.proposed_streams().unwrap())

@@ -59,8 +59,17 @@ pub async fn next_chat_message(sub: &mut Subscription) -> ChatMessage {
     }
 }
 
-/// `from` sends `text`; it arrives on `to_all` as that text, and the
-/// sender (on `from_all`) hears it delivered. The message as received.
+/// `from` sends `text`; it arrives on `to_all` as that text. The message
+/// as received.
+pub async fn tells(from: &ChatStream, to_all: &mut Subscription, text: &str) -> ChatMessage {
+    from.send_message(text.to_owned(), "text/plain", MessageOptions::default())
+        .unwrap();
+    let message = next_chat_message(to_all).await;
+    assert_eq!(message.text(), text);
+    message
+}
+
+/// As [`tells`], and the sender (on `from_all`) hears it delivered.
 pub async fn says(
     from: &ChatStream,
     from_all: &mut Subscription,
