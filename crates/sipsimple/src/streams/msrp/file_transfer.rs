@@ -22,7 +22,7 @@ use sdp::{FileHash, FileRange, FileSelector};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::base::{MsrpStreamBase, RemoteMedia};
-use super::file_store::{part_path, safe_file_name, sha1_of, PartFile};
+use super::file_store::{part_path, safe_file_name, sha1_of, PartFile, WriteFailure};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
 use crate::notification::NotificationData;
 use crate::streams::interface::StreamSettings;
@@ -438,8 +438,10 @@ impl FileTransferStream {
                 self.wait_reported(appended.saturating_sub(RELAY_WINDOW))
                     .await;
             }
-            if conn.is_closed() {
-                return Ok(()); // the connection's end reports itself
+            // The connection's end, or the peer's failure REPORT, reports
+            // itself; the rest of the file is not wanted.
+            if conn.is_closed() || self.inner.finished.load(Ordering::SeqCst) {
+                return Ok(());
             }
         }
         Ok(())
@@ -653,6 +655,9 @@ fn disk_thread(
     // REPORTs owed before the connection was known.
     let mut owed: Vec<(String, ByteRange, u16, String)> = Vec::new();
     let mut failed = part.is_none();
+    // A write that failed (a full disk): the peer is told by a failure
+    // REPORT of the chunk it was in, then the transfer fails.
+    let mut unstored: Option<WriteFailure> = None;
     while let Ok(work) = rx.recv() {
         match work {
             DiskWork::Connected(c) => {
@@ -679,9 +684,7 @@ fn disk_thread(
                         }
                         Err(e) => {
                             failed = true;
-                            if let Some(me) = inner.upgrade() {
-                                me.fail(&e);
-                            }
+                            unstored = Some(e);
                         }
                     }
                 }
@@ -693,6 +696,17 @@ fn disk_thread(
                 flag,
                 success_report,
             } => {
+                if let Some(w) = unstored.take() {
+                    // 413: stop sending this message (RFC 4975 §7.2).
+                    match &conn {
+                        Some(c) => c.report(&message_id, range, 413, &w.for_peer),
+                        None => owed.push((message_id, range, 413, w.for_peer)),
+                    }
+                    if let Some(me) = inner.upgrade() {
+                        fail_after_reports(me, conn.clone(), &rt, w.reason);
+                    }
+                    continue;
+                }
                 if failed || flag == Flag::Aborted {
                     continue;
                 }
@@ -737,22 +751,15 @@ fn disk_thread(
                             }
                             me.finish(None);
                         }
-                        // The failure REPORT goes out before the close.
-                        Err(e) => match conn.clone() {
-                            Some(c) => {
-                                rt.spawn(async move {
-                                    c.drain(std::time::Duration::from_secs(2)).await;
-                                    me.fail(&e);
-                                });
-                            }
-                            None => me.fail(&e),
-                        },
+                        Err(e) => fail_after_reports(me, conn.clone(), &rt, e),
                     }
                 }
             }
             DiskWork::Closed => {
                 if let Some(me) = inner.upgrade() {
-                    if !me.finished.load(Ordering::SeqCst) {
+                    if let Some(w) = unstored.take() {
+                        me.fail(&w.reason);
+                    } else if !me.finished.load(Ordering::SeqCst) {
                         // The part file stays for a resumed transfer.
                         me.finish(Some(
                             "the connection closed before the whole file came".into(),
@@ -765,4 +772,23 @@ fn disk_thread(
     }
     // Whatever was held for the disk is not any more.
     gate.release(u64::MAX);
+}
+
+/// Fails the transfer once the failure REPORTs queued on `conn` went
+/// out (the close would lose them), or at once without a connection.
+fn fail_after_reports(
+    me: Arc<Inner>,
+    conn: Option<Arc<MsrpConnection>>,
+    rt: &tokio::runtime::Handle,
+    reason: String,
+) {
+    match conn {
+        Some(c) => {
+            rt.spawn(async move {
+                c.drain(std::time::Duration::from_secs(2)).await;
+                me.fail(&reason);
+            });
+        }
+        None => me.fail(&reason),
+    }
 }
