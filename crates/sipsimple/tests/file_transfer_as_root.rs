@@ -22,6 +22,7 @@ use common::{contact_uri, incoming_session, until, TempDir};
 use nix::sys::fanotify::{
     EventFFlags, Fanotify, FanotifyResponse, InitFlags, MarkFlags, MaskFlags, Response,
 };
+use sipsimple::notification::NotificationData;
 use sipsimple::streams::msrp::{
     file_selector_for, received_part, FileTransferStream, TransferDirection,
 };
@@ -266,13 +267,23 @@ async fn a_full_disk_fails_the_transfer_on_both_sides_and_the_next_one_arrives()
         .await
         .expect("bob's transfer fails");
     assert!(bob_err.contains("No space left on device"), "{bob_err}");
-    let alice_err = finished(&mut p.alice_all)
-        .await
-        .expect("alice's transfer fails");
-    assert!(
-        alice_err.contains("413") && alice_err.contains("No space left on device"),
-        "{alice_err}"
-    );
+    let seen = until(&mut p.alice_all, "FileTransferStreamDidFinish").await;
+    let refused = seen.iter().find_map(|n| match &n.data {
+        NotificationData::FileTransferStreamDidNotDeliverChunk { code, reason, .. } => {
+            Some((*code, reason.clone()))
+        }
+        _ => None,
+    });
+    let (code, reason) = refused.expect("a failure REPORT reached alice");
+    assert_eq!(code, 413);
+    assert!(reason.contains("No space left on device"), "{reason}");
+    let alice_err = match &seen.last().unwrap().data {
+        NotificationData::FileTransferStreamDidFinish { error } => {
+            error.clone().expect("alice's transfer fails")
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(alice_err.contains(&reason), "{alice_err}");
     assert!(
         !alice_err.contains(&*disk.0.to_string_lossy()),
         "{alice_err}"
