@@ -98,16 +98,36 @@ fn resume_file(selector: &FileSelector) -> Option<PathBuf> {
     Some(base.join("sipsimple-rs").join("transfers").join(hex))
 }
 
+/// SIGINT and SIGTERM, caught from before the INVITE goes out: one that
+/// comes while the offer is on its way ends the session, not the
+/// process.
+pub(crate) struct Interrupts {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    pub(crate) fn catch() -> std::io::Result<Interrupts> {
+        Ok(Interrupts {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+}
+
 /// Follows a transfer until it finishes and the session is over; the
 /// exit status (0: the whole file confirmed).
 pub(crate) async fn follow_transfer(
     session: &Session,
     stream: &FileTransferStream,
     events: &mut Subscription,
+    signals: &mut Interrupts,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    let Interrupts {
+        interrupt,
+        terminate,
+    } = signals;
     let me = stream.base().context().map(|c| c.sender);
     let size = stream.file_selector().size.unwrap_or(0);
     let mut progress = Progress::new(stream.file_range().map_or(0, |r| r.start - 1));
@@ -262,11 +282,12 @@ pub(crate) async fn take_file(
         }
         crate::call::Answer::Stop => return Ok(true),
     }
+    let mut signals = Interrupts::catch()?;
     session
         .accept(vec![stream.clone() as Arc<dyn MediaStream>])
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    follow_transfer(session, &stream, events, out).await?;
+    follow_transfer(session, &stream, events, &mut signals, out).await?;
     Ok(false)
 }
 
@@ -321,12 +342,14 @@ pub fn send_file(
                 range,
             ));
             out(&format!("sending {} ({size} bytes) to {uri}\n", file.display()))?;
+            let mut signals = Interrupts::catch()?;
             let session = app
                 .session_manager()
                 .connect(&account, uri, vec![stream.clone() as Arc<dyn MediaStream>])
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
-            let status = follow_transfer(&session, &stream, &mut events, &mut out).await?;
+            let status =
+                follow_transfer(&session, &stream, &mut events, &mut signals, &mut out).await?;
             if let Some(p) = &state {
                 let confirmed = stream.progress().transferred_bytes;
                 if status == 0 {
@@ -377,12 +400,13 @@ pub fn get_file(
                 stream.set_directory(dir);
             }
             out(&format!("asking {uri} for {name}\n"))?;
+            let mut signals = Interrupts::catch()?;
             let session = app
                 .session_manager()
                 .connect(&account, uri, vec![stream.clone() as Arc<dyn MediaStream>])
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
-            follow_transfer(&session, &stream, &mut events, &mut out).await
+            follow_transfer(&session, &stream, &mut events, &mut signals, &mut out).await
         }
         .await;
         stop(&app, &mut events).await;

@@ -395,7 +395,8 @@ fn get_file_pulls_from_an_sdk_application() {
 /// full disk fails with ENOSPC): the listener says which file could not
 /// be written and why, keeps what it received in its `.part` file, and
 /// goes on listening; the sender exits 1 without claiming the file was
-/// delivered.
+/// delivered, and says why. (A real ENOSPC, on a tmpfs:
+/// sipsimple's tests/file_transfer_as_root.rs.)
 #[test]
 fn a_receiver_whose_disk_fills_up_says_so_keeps_the_part_and_goes_on() {
     let dir = Dir::new("full-disk");
@@ -418,12 +419,18 @@ fn a_receiver_whose_disk_fills_up_says_so_keeps_the_part_and_goes_on() {
     let mut c = sip(&alice);
     c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
         .arg(&file);
-    let mut sender = Proc::start(c);
+    let mut sender = Proc::start_keeping_stderr(c, true);
     assert_eq!(sender.exit_code(60), Some(1), "{:?}", sender.seen);
     assert!(
         !sender.seen.iter().any(|l| l.contains("the peer confirmed")),
         "{:?}",
         sender.seen
+    );
+    // The sender says why: the listener's failure REPORT (413) names it.
+    let why = sender.wait_for_stderr("the file transfer failed", 10);
+    assert!(
+        why.contains("413") && why.contains("File too large"),
+        "{why}"
     );
     listener.wait_for("incoming file from", 15);
     let failed = listener.wait_for("the file transfer failed", 15);

@@ -1,8 +1,10 @@
 //! Desktop sharing (RFB over MSRP) between two applications in one
 //! process on loopback: the internal handlers carry bytes in order both
 //! ways, a large burst included, over TCP and TLS; a VNC server that
-//! refuses the connection fails the handler and the stream, and the
-//! session still ends cleanly; and the real thing: a virtual X display
+//! refuses the connection, or never answers it within connect_timeout,
+//! fails the handler and the stream, and the session still ends
+//! cleanly; the viewer port takes one viewer and refuses a second; and
+//! the real thing: a virtual X display
 //! with a VNC server (TigerVNC's Xvnc) painted one colour (xsetroot),
 //! shared by alice, viewed through bob's viewer port by a real RFB client
 //! (vncsnapshot) whose capture must show that colour.
@@ -292,13 +294,22 @@ async fn a_refused_vnc_server_fails_the_handler_and_the_stream_ends_cleanly() {
         }
         other => panic!("{other:?}"),
     }
+    the_stream_fails_and_the_session_ends_cleanly(&mut p, &caller, &ours).await;
+}
+
+/// After alice's handler failed: her stream fails, and the session (its
+/// only stream) ends by itself (BYE), as python-sipsimple's does;
+/// nothing else fails on either side.
+async fn the_stream_fails_and_the_session_ends_cleanly(
+    p: &mut Peers,
+    caller: &Session,
+    ours: &DesktopSharingStream,
+) {
     let seen = until(&mut p.alice_all, "MediaStreamDidFail").await;
     assert_eq!(
         seen.last().unwrap().sender,
         ours.base().context().unwrap().sender
     );
-    // Its only stream failed: the session ends by itself (BYE), as
-    // python-sipsimple's does; nothing else fails on either side.
     // The session ends its streams after it says it ended.
     let mut alice_end = until(&mut p.alice_all, "SIPSessionDidEnd").await;
     assert!(matches!(
@@ -318,6 +329,93 @@ async fn a_refused_vnc_server_fails_the_handler_and_the_stream_ends_cleanly() {
         "{:?}",
         common::names(&bob_end)
     );
+}
+
+/// A VNC server that never answers the TCP connect: a listening socket
+/// with a backlog of 0 whose one place a connection nobody accepts
+/// holds, so that the kernel drops the handler's SYNs. The handler's
+/// connect_timeout runs out: DesktopSharingHandlerDidFail (`connecting`,
+/// a reason that says it timed out), and the stream ends as a refused
+/// one does.
+#[tokio::test]
+async fn a_vnc_server_that_never_answers_fails_the_handler_when_connect_timeout_runs_out() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let silent = socket.listen(0).unwrap();
+    let addr = silent.local_addr().unwrap();
+    let _holds_the_queue = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut p = peers("tcp").await;
+    let server = Arc::new(ExternalVNCServerHandler::new(
+        addr.to_string(),
+        Duration::from_secs(1),
+    ));
+    let viewer = Arc::new(ExternalVNCViewerHandler::new("127.0.0.1:0".parse().unwrap()).unwrap());
+    let (caller, _callee, ours, _theirs) = share(&mut p, server, viewer).await;
+    let seen = until(&mut p.alice_all, "DesktopSharingHandlerDidFail").await;
+    let failed = seen.last().unwrap();
+    assert_eq!(Some(failed.sender), ours.handler_sender());
+    match &failed.data {
+        NotificationData::DesktopSharingHandlerDidFail { context, reason } => {
+            assert_eq!(context, "connecting");
+            assert!(reason.contains("timed out"), "{reason}");
+            assert!(reason.contains(&addr.to_string()), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    the_stream_fails_and_the_session_ends_cleanly(&mut p, &caller, &ours).await;
+    drop(silent);
+}
+
+/// ExternalVNCViewerHandler is for one viewer (the spec): a second
+/// viewer connecting while the first is connected is refused (its
+/// connect fails, or the connection closes without a byte), and the
+/// first goes on carrying bytes both ways.
+#[tokio::test]
+async fn the_viewer_port_refuses_a_second_viewer_and_the_first_goes_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut p = peers("tcp").await;
+    let server = Arc::new(InternalVNCServerHandler::new());
+    let mut from_viewer = server.receiver();
+    let viewer = Arc::new(ExternalVNCViewerHandler::new("127.0.0.1:0".parse().unwrap()).unwrap());
+    let port = viewer.address();
+    let (caller, _callee, _ours, _theirs) = share(&mut p, server.clone(), viewer).await;
+    let mut first = tokio::net::TcpStream::connect(port).await.unwrap();
+    // Bytes both ways: the handler took this one.
+    let greeting = b"RFB 003.008\n";
+    server.send(greeting.to_vec()).await.unwrap();
+    let mut got = [0u8; 12];
+    timeout(Duration::from_secs(30), first.read_exact(&mut got))
+        .await
+        .expect("the greeting within 30 s")
+        .unwrap();
+    assert_eq!(&got, greeting);
+    first.write_all(greeting).await.unwrap();
+    assert_eq!(collect(&mut from_viewer, 12).await, greeting);
+
+    match tokio::net::TcpStream::connect(port).await {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}"),
+        Ok(mut second) => {
+            let mut byte = [0u8; 1];
+            let read = timeout(Duration::from_secs(30), second.read(&mut byte))
+                .await
+                .expect("the second viewer is closed, not kept waiting");
+            assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        }
+    }
+
+    let down = pattern(200_000, 0x11);
+    let up = pattern(150_000, 0x22);
+    server.send(down.clone()).await.unwrap();
+    let mut got = vec![0u8; down.len()];
+    timeout(Duration::from_secs(30), first.read_exact(&mut got))
+        .await
+        .expect("the bytes within 30 s")
+        .unwrap();
+    assert!(got == down);
+    first.write_all(&up).await.unwrap();
+    assert!(collect(&mut from_viewer, up.len()).await == up);
+    caller.end().await.unwrap();
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
 }
 
 /// Back-pressure end to end: a "VNC server" that writes as fast as it

@@ -108,6 +108,15 @@ pub fn received_part(dir: &Path, selector: &sdp::FileSelector) -> Option<u64> {
     (len < selector.size.unwrap_or(u64::MAX)).then_some(len)
 }
 
+/// Bytes that could not be stored (a full disk, a peer that lied about
+/// the size): the reason said here, and the one the peer's failure
+/// REPORT carries, which names no local path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailure {
+    pub reason: String,
+    pub for_peer: String,
+}
+
 /// A file being received.
 pub struct PartFile {
     file: File,
@@ -170,18 +179,25 @@ impl PartFile {
 
     /// Stores `data` at `offset`; bytes beyond the announced size are an
     /// error (the peer lied about the size).
-    pub fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), String> {
+    pub fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), WriteFailure> {
         let end = offset.saturating_add(data.len() as u64);
         if end > self.size {
-            return Err(format!(
+            let reason = format!(
                 "the peer sent bytes up to {end} of a file of {} bytes",
                 self.size
-            ));
+            );
+            return Err(WriteFailure {
+                for_peer: reason.clone(),
+                reason,
+            });
         }
         self.file
             .seek(SeekFrom::Start(offset))
             .and_then(|_| self.file.write_all(data))
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+            .map_err(|e| WriteFailure {
+                reason: format!("cannot write {}: {e}", self.path.display()),
+                for_peer: format!("cannot store the file: {e}"),
+            })?;
         match &mut self.hasher {
             Some(h) if offset == self.hashed => {
                 h.update(data);

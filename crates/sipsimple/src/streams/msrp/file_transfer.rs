@@ -22,7 +22,8 @@ use sdp::{FileHash, FileRange, FileSelector};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::base::{MsrpStreamBase, RemoteMedia};
-use super::file_store::{part_path, safe_file_name, sha1_of, PartFile};
+use super::file_media::FileAttributes;
+use super::file_store::{part_path, safe_file_name, sha1_of, PartFile, WriteFailure};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
 use crate::notification::NotificationData;
 use crate::streams::interface::StreamSettings;
@@ -124,56 +125,6 @@ pub(super) struct Inner {
     /// RFC 5547 §6's other file attributes: ours when we push, the
     /// offer's when we take one.
     pub(super) attributes: Mutex<FileAttributes>,
-}
-
-/// `a=file-disposition`, `a=file-date` and `a=file-icon` (RFC 5547 §6),
-/// as the SDP carries them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FileAttributes {
-    /// `render` or `attachment` (RFC 2183 values).
-    pub disposition: Option<String>,
-    /// E.g. `modification:"Sun, 06 Dec 2026 04:50:00 GMT"`: creation,
-    /// modification and read dates in RFC 5322 form.
-    pub date: Option<String>,
-    /// A `cid:` URL of an icon sent as a message of the session.
-    pub icon: Option<String>,
-}
-
-impl FileAttributes {
-    /// What we say of a file we push: an attachment, with its
-    /// modification date when the file system has one.
-    fn of_file(path: &std::path::Path) -> FileAttributes {
-        let date = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .map(|t| format!("modification:\"{}\"", httpdate::fmt_http_date(t)));
-        FileAttributes {
-            disposition: Some("attachment".into()),
-            date,
-            icon: None,
-        }
-    }
-
-    pub(super) fn from_sdp(m: &sdp::Media) -> FileAttributes {
-        let text = |name| m.attribute(name).map(|v| v.trim().to_owned());
-        FileAttributes {
-            disposition: text("file-disposition"),
-            date: text("file-date"),
-            icon: text("file-icon"),
-        }
-    }
-
-    pub(super) fn to_sdp(&self, m: &mut sdp::Media) {
-        for (name, value) in [
-            ("file-disposition", &self.disposition),
-            ("file-date", &self.date),
-            ("file-icon", &self.icon),
-        ] {
-            if let Some(v) = value {
-                m.attributes.push(sdp::Attribute::new(name, v.clone()));
-            }
-        }
-    }
 }
 
 /// The spec's FileTransferStream.
@@ -438,8 +389,10 @@ impl FileTransferStream {
                 self.wait_reported(appended.saturating_sub(RELAY_WINDOW))
                     .await;
             }
-            if conn.is_closed() {
-                return Ok(()); // the connection's end reports itself
+            // The connection's end, or the peer's failure REPORT, reports
+            // itself; the rest of the file is not wanted.
+            if conn.is_closed() || self.inner.finished.load(Ordering::SeqCst) {
+                return Ok(());
             }
         }
         Ok(())
@@ -653,6 +606,12 @@ fn disk_thread(
     // REPORTs owed before the connection was known.
     let mut owed: Vec<(String, ByteRange, u16, String)> = Vec::new();
     let mut failed = part.is_none();
+    // A write that failed (a full disk): the peer is told by a failure
+    // REPORT of the chunk it was in, then the transfer fails.
+    let mut unstored: Option<WriteFailure> = None;
+    // A failure waiting for its REPORT to go out: the peer may hang up
+    // meanwhile, and the close must not be taken for the reason.
+    let mut failing: Option<String> = None;
     while let Ok(work) = rx.recv() {
         match work {
             DiskWork::Connected(c) => {
@@ -679,9 +638,7 @@ fn disk_thread(
                         }
                         Err(e) => {
                             failed = true;
-                            if let Some(me) = inner.upgrade() {
-                                me.fail(&e);
-                            }
+                            unstored = Some(e);
                         }
                     }
                 }
@@ -693,6 +650,18 @@ fn disk_thread(
                 flag,
                 success_report,
             } => {
+                if let Some(w) = unstored.take() {
+                    // 413: stop sending this message (RFC 4975 §7.2).
+                    match &conn {
+                        Some(c) => c.report(&message_id, range, 413, &w.for_peer),
+                        None => owed.push((message_id, range, 413, w.for_peer)),
+                    }
+                    if let Some(me) = inner.upgrade() {
+                        failing = Some(w.reason.clone());
+                        fail_after_reports(me, conn.clone(), &rt, w.reason);
+                    }
+                    continue;
+                }
                 if failed || flag == Flag::Aborted {
                     continue;
                 }
@@ -737,22 +706,18 @@ fn disk_thread(
                             }
                             me.finish(None);
                         }
-                        // The failure REPORT goes out before the close.
-                        Err(e) => match conn.clone() {
-                            Some(c) => {
-                                rt.spawn(async move {
-                                    c.drain(std::time::Duration::from_secs(2)).await;
-                                    me.fail(&e);
-                                });
-                            }
-                            None => me.fail(&e),
-                        },
+                        Err(e) => {
+                            failing = Some(e.clone());
+                            fail_after_reports(me, conn.clone(), &rt, e);
+                        }
                     }
                 }
             }
             DiskWork::Closed => {
                 if let Some(me) = inner.upgrade() {
-                    if !me.finished.load(Ordering::SeqCst) {
+                    if let Some(reason) = unstored.take().map(|w| w.reason).or(failing.take()) {
+                        me.fail(&reason);
+                    } else if !me.finished.load(Ordering::SeqCst) {
                         // The part file stays for a resumed transfer.
                         me.finish(Some(
                             "the connection closed before the whole file came".into(),
@@ -765,4 +730,23 @@ fn disk_thread(
     }
     // Whatever was held for the disk is not any more.
     gate.release(u64::MAX);
+}
+
+/// Fails the transfer once the failure REPORTs queued on `conn` went
+/// out (the close would lose them), or at once without a connection.
+fn fail_after_reports(
+    me: Arc<Inner>,
+    conn: Option<Arc<MsrpConnection>>,
+    rt: &tokio::runtime::Handle,
+    reason: String,
+) {
+    match conn {
+        Some(c) => {
+            rt.spawn(async move {
+                c.drain(std::time::Duration::from_secs(2)).await;
+                me.fail(&reason);
+            });
+        }
+        None => me.fail(&reason),
+    }
 }

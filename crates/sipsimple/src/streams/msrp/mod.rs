@@ -23,10 +23,10 @@ pub use chat::{
 };
 pub use chat_media::ChatStreamType;
 pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopSharingStreamType};
-pub use file_media::FileTransferStreamType;
+pub use file_media::{FileAttributes, FileTransferStreamType};
 pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
-    file_selector_for, FileAttributes, FileTransferStream, TransferDirection, TransferProgress,
+    file_selector_for, FileTransferStream, TransferDirection, TransferProgress,
 };
 pub use vnc::{
     DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,

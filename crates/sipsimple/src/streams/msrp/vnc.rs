@@ -279,7 +279,7 @@ impl DesktopSharingHandler for ExternalVNCServerHandler {
                 Err(_) => {
                     return link.notifier.fail(
                         "connecting",
-                        &format!("to the VNC server {address}: no answer in {limit:?}"),
+                        &format!("to the VNC server {address}: timed out after {limit:?}"),
                     )
                 }
             };
