@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::signals::Interrupts;
 use anyhow::{bail, Context, Result};
 use sipsimple::application::SipApplication;
 use sipsimple::config::FileBackend;
@@ -23,7 +24,6 @@ use sipsimple::streams::audio::{supported_codecs, AudioSource, AudioStream};
 use sipsimple::streams::msrp::{ChatStream, DesktopSharingStream, FileTransferStream};
 use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::chat::ChatView;
 
@@ -227,17 +227,21 @@ enum Outcome {
 
 /// Follows `session` until it ends: prints its notifications, runs the
 /// commands typed on stdin, hangs up after `limit` or on a signal.
+#[allow(clippy::too_many_arguments)] // each is a different part of the call
 async fn follow(
     session: &Session,
     audio: Option<&Arc<AudioStream>>,
     mut chat: Option<&mut ChatView>,
     events: &mut Subscription,
+    signals: &mut Interrupts,
     options: &AudioOptions,
     limit: Option<Duration>,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<Outcome> {
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    let Interrupts {
+        interrupt,
+        terminate,
+    } = signals;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let deadline = tokio::time::sleep(limit.unwrap_or(Duration::from_secs(u64::MAX / 4)));
@@ -378,6 +382,7 @@ pub fn call(
             let account = pick_account(&app, account)?;
             let audio = options.stream(&app, &account).await?;
             out(&format!("calling {uri} from {}\n", account.id()))?;
+            let mut signals = Interrupts::catch().context("cannot catch Ctrl-C or SIGTERM")?;
             let session = app
                 .session_manager()
                 .connect(&account, uri, vec![audio.clone()])
@@ -388,6 +393,7 @@ pub fn call(
                 Some(&audio),
                 None,
                 &mut events,
+                &mut signals,
                 &options,
                 hangup_after,
                 &mut out,
@@ -475,8 +481,7 @@ pub fn listen(
             max_sessions: 1,
             ..app.session_manager().limits()
         });
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
-        let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+        let mut signals = Interrupts::catch().context("cannot catch Ctrl-C or SIGTERM")?;
         let addresses: Vec<String> = app
             .account_manager()
             .accounts()
@@ -505,8 +510,8 @@ pub fn listen(
             }
             let n = tokio::select! {
                 n = events.next() => n,
-                _ = interrupt.recv() => break,
-                _ = terminate.recv() => break,
+                _ = signals.interrupt.recv() => break,
+                _ = signals.terminate.recv() => break,
                 // What is typed with no question pending answers nothing
                 // (a "y" meant for a call that went away must not take
                 // the next one).
@@ -626,6 +631,7 @@ pub fn listen(
                 audio.as_ref(),
                 chat.as_mut(),
                 &mut events,
+                &mut signals,
                 &options,
                 None,
                 &mut out,

@@ -20,13 +20,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::signals::Interrupts;
 use anyhow::Result;
 use sipsimple::notification::{NotificationData, SenderId, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatStream, MessageOptions};
 use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::call::{local_ip, pick_account, runtime, start, stop};
 
@@ -219,12 +219,22 @@ pub fn chat(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut view = ChatView::new(Arc::new(ChatStream::new(&settings)), false);
             out(&format!("chatting with {uri} from {}\n", account.id()))?;
+            let mut signals = Interrupts::catch()?;
             let session = app
                 .session_manager()
                 .connect(&account, uri, vec![view.stream()])
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            follow(&session, &mut view, &mut events, message, timeout, &mut out).await
+            follow(
+                &session,
+                &mut view,
+                &mut events,
+                &mut signals,
+                message,
+                timeout,
+                &mut out,
+            )
+            .await
         }
         .await;
         stop(&app, &mut events).await;
@@ -240,12 +250,15 @@ async fn follow(
     session: &Session,
     view: &mut ChatView,
     events: &mut Subscription,
+    signals: &mut Interrupts,
     message: Option<String>,
     timeout: Duration,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    let Interrupts {
+        interrupt,
+        terminate,
+    } = signals;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let one = message.is_some();
     let mut stdin_open = !one;

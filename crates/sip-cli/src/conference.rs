@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::signals::Interrupts;
 use anyhow::{bail, Result};
 use sipsimple::audio::{
     AudioMixer, AudioPort, PlayOptions, SlotHandle, SlotId, SlotIo, WavePlayer, WaveRecorder,
@@ -21,7 +22,6 @@ use sipsimple::notification::NotificationData;
 use sipsimple::session::Session;
 use sipsimple::streams::audio::AudioStream;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::call::{line, pick_account, runtime, start, stop, AudioOptions};
 
@@ -146,6 +146,7 @@ pub fn conference(
                 tone: None,
                 output: None,
             };
+            let mut signals = Interrupts::catch()?;
             let mut legs = Vec::new();
             for uri in uris {
                 let stream = on_mixer.stream(&app, &account).await?;
@@ -174,6 +175,7 @@ pub fn conference(
                 local.as_ref(),
                 &mut legs,
                 &mut events,
+                &mut signals,
                 hangup_after,
                 &mut out,
             )
@@ -198,11 +200,14 @@ async fn run(
     local: Option<&Arc<dyn AudioPort>>,
     legs: &mut [Leg],
     events: &mut sipsimple::notification::Subscription,
+    signals: &mut Interrupts,
     limit: Option<Duration>,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    let Interrupts {
+        interrupt,
+        terminate,
+    } = signals;
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let deadline = tokio::time::sleep(limit.unwrap_or(Duration::from_secs(u64::MAX / 4)));

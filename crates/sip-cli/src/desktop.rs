@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::signals::Interrupts;
 use anyhow::{anyhow, Context, Result};
 use sipsimple::notification::{NotificationData, Subscription};
 use sipsimple::session::Session;
@@ -23,7 +24,6 @@ use sipsimple::streams::msrp::{
     ExternalVNCViewerHandler, HandlerKind,
 };
 use sipsimple::streams::MediaStream;
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::call::{local_ip, pick_account, runtime, start, stop};
 
@@ -65,10 +65,13 @@ pub(crate) async fn follow_desktop(
     stream: &DesktopSharingStream,
     viewer_port: Option<SocketAddr>,
     events: &mut Subscription,
+    signals: &mut Interrupts,
     out: &mut impl FnMut(&str) -> Result<()>,
 ) -> Result<u8> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+    let Interrupts {
+        interrupt,
+        terminate,
+    } = signals;
     let me = stream.base().context().map(|c| c.sender);
     let handler = stream.handler_sender();
     let mut failure: Option<String> = None;
@@ -174,11 +177,12 @@ pub(crate) async fn take_desktop(
         }
     };
     stream.set_handler(handler).map_err(|e| anyhow!("{e}"))?;
+    let mut signals = Interrupts::catch()?;
     session
         .accept(vec![stream.clone() as Arc<dyn MediaStream>])
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    follow_desktop(session, &stream, viewer_port, events, out).await?;
+    follow_desktop(session, &stream, viewer_port, events, &mut signals, out).await?;
     Ok(())
 }
 
@@ -205,12 +209,21 @@ pub fn offer_desktop(
                 Local::Share(vnc) => out(&format!("sharing the desktop of {vnc} with {uri}\n"))?,
                 Local::View(_) => out(&format!("asking {uri} to share its desktop\n"))?,
             }
+            let mut signals = Interrupts::catch()?;
             let session = app
                 .session_manager()
                 .connect(&account, uri, vec![stream.clone() as Arc<dyn MediaStream>])
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
-            follow_desktop(&session, &stream, viewer_port, &mut events, &mut out).await
+            follow_desktop(
+                &session,
+                &stream,
+                viewer_port,
+                &mut events,
+                &mut signals,
+                &mut out,
+            )
+            .await
         }
         .await;
         stop(&app, &mut events).await;

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::signals::Interrupts;
 use anyhow::{anyhow, Context, Result};
 use sipsimple::notification::{NotificationData, Subscription};
 use sipsimple::sdp::{FileRange, FileSelector};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{file_selector_for, FileTransferStream, TransferDirection};
 use sipsimple::streams::MediaStream;
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::call::{local_ip, pick_account, runtime, start, stop};
 
@@ -96,23 +96,6 @@ fn resume_file(selector: &FileSelector) -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| dirs::home_dir().map(|h| h.join(".local/state")))?;
     Some(base.join("sipsimple-rs").join("transfers").join(hex))
-}
-
-/// SIGINT and SIGTERM, caught from before the INVITE goes out: one that
-/// comes while the offer is on its way ends the session, not the
-/// process.
-pub(crate) struct Interrupts {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Interrupts {
-    pub(crate) fn catch() -> std::io::Result<Interrupts> {
-        Ok(Interrupts {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
 }
 
 /// Follows a transfer until it finishes and the session is over; the

@@ -34,6 +34,7 @@ mod message;
 mod presence;
 mod register;
 mod render;
+mod signals;
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
