@@ -16,7 +16,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::raw_msrp::{context, read_until};
+use common::raw_msrp::{chat_offered_to, context, read_until};
 use common::{account_app_with, until};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
@@ -148,23 +148,11 @@ async fn offer_answered_taking(
 ) {
     let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
-    chat.initialize(context(&app), StreamDirection::Outgoing)
-        .await
-        .unwrap();
-    let offer = chat.get_local_media(None).unwrap();
-    assert_eq!(offer.attribute("setup"), Some("actpass"));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut local = sdp(0, None);
-    local.media = vec![offer];
-    chat.start(&local, &sdp_taking(port, setup, accept_types), 0)
-        .unwrap();
+    let answer = sdp_taking(port, setup, accept_types);
+    let (chat, offer) = chat_offered_to(&app, context(&app), &answer).await;
+    assert_eq!(offer.attribute("setup"), Some("actpass"));
     (app, chat, all, listener)
 }
 

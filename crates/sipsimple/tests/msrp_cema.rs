@@ -12,12 +12,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::raw_msrp::{context, read_until};
+use common::raw_msrp::{chat_offered_to, context, read_until};
 use common::{account_app_with, free_port, until};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::streams::msrp::{ChatStream, MessageOptions};
-use sipsimple::streams::{MediaStream, StreamDirection};
+use sipsimple::streams::MediaStream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -47,20 +47,8 @@ struct Offered {
 async fn offer_answered_by(remote: impl FnOnce() -> SessionDescription) -> Offered {
     let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = Arc::new(ChatStream::new(&settings));
-    chat.initialize(context(&app), StreamDirection::Outgoing)
-        .await
-        .unwrap();
-    let offer = chat.get_local_media(None).unwrap();
+    let (chat, offer) = chat_offered_to(&app, context(&app), &remote()).await;
     assert!(offer.msrp_cema(), "our offer advertises CEMA: {offer:?}");
-    let mut local = answer(0, 0, false);
-    local.media = vec![offer];
-    chat.start(&local, &remote(), 0).unwrap();
     Offered {
         _app: app,
         chat,

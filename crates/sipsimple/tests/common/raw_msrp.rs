@@ -48,6 +48,35 @@ pub fn raw_peer_sdp(port: u16, accept_types: &str) -> sdp::SessionDescription {
     sdp::SessionDescription::parse(text.as_bytes()).expect("the raw peer's SDP")
 }
 
+/// A ChatStream of `app`'s first account, initialized with `ctx`, its
+/// offer made and started with the raw peer's `answer`; and the m-line
+/// we offered.
+pub async fn chat_offered_to(
+    app: &sipsimple::application::SipApplication,
+    ctx: StreamContext,
+    answer: &sdp::SessionDescription,
+) -> (
+    std::sync::Arc<sipsimple::streams::msrp::ChatStream>,
+    sdp::Media,
+) {
+    use sipsimple::streams::{MediaStream, StreamDirection};
+
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let chat = std::sync::Arc::new(sipsimple::streams::msrp::ChatStream::new(&settings));
+    chat.initialize(ctx, StreamDirection::Outgoing)
+        .await
+        .unwrap();
+    let offer = chat.get_local_media(None).unwrap();
+    let mut local = raw_peer_sdp(0, "*");
+    local.media = vec![offer.clone()];
+    chat.start(&local, answer, 0).unwrap();
+    (chat, offer)
+}
+
 /// A ChatStream of `app`, connected to a raw MSRP peer (the test's
 /// socket) and bound: the peer answered the binding SEND with 200.
 pub struct RawChat {
@@ -63,29 +92,15 @@ pub struct RawChat {
 
 pub async fn raw_chat(app: &sipsimple::application::SipApplication, accept_types: &str) -> RawChat {
     use sipsimple::notification::Filter;
-    use sipsimple::streams::{MediaStream, StreamDirection};
     use tokio::io::AsyncWriteExt;
 
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let chat = std::sync::Arc::new(sipsimple::streams::msrp::ChatStream::new(&settings));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
     let ctx = context(app);
     let mut events = app
         .notification_center()
         .subscribe(Filter::sender(ctx.sender));
-    chat.initialize(ctx, StreamDirection::Outgoing)
-        .await
-        .unwrap();
-    let offer = chat.get_local_media(None).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut local = raw_peer_sdp(0, "*");
-    local.media = vec![offer];
-    chat.start(&local, &raw_peer_sdp(port, accept_types), 0)
-        .unwrap();
+    let (chat, _) = chat_offered_to(app, ctx, &raw_peer_sdp(port, accept_types)).await;
     let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
         .await
         .expect("the offerer connects")
