@@ -53,6 +53,13 @@ pub enum DemuxError {
     Duplicate(String),
 }
 
+/// A session [`Demux::add_session`] did not take.
+#[derive(Debug)]
+pub struct Rejected {
+    pub reason: DemuxError,
+    pub session: Box<Session>,
+}
+
 /// Where the events of the message being read go.
 #[derive(Debug)]
 enum Route {
@@ -60,8 +67,9 @@ enum Route {
     Idle,
     /// To this session (dropped if it left meanwhile).
     To(String),
-    /// A request for no session here: 481 once it has ended.
-    Refuse(Box<Request>),
+    /// A request answered with this status once it has ended: 481 for
+    /// no session here, or what the owner said of a held one.
+    Refuse(Box<Request>, u16, &'static str),
     /// A response nobody waits for.
     Drop,
 }
@@ -105,20 +113,23 @@ impl Demux {
         self.hold_unknown = on;
     }
 
-    /// Adds `session`, named by its own session-id.
-    pub fn add_session(&mut self, session: Session) -> Result<String, DemuxError> {
-        let id = session
-            .local_session_id()
-            .ok_or(DemuxError::NoSessionId)?
-            .to_owned();
-        if self.sessions.iter().any(|(s, _)| *s == id) {
-            return Err(DemuxError::Duplicate(id));
-        }
-        if self.sessions.len() >= MAX_SESSIONS {
-            return Err(DemuxError::Full);
-        }
-        self.sessions.push((id.clone(), session));
-        Ok(id)
+    /// Adds `session`, named by its own session-id; a session it does
+    /// not take comes back with why.
+    pub fn add_session(&mut self, session: Session) -> Result<String, Rejected> {
+        let reason = match session.local_session_id() {
+            None => DemuxError::NoSessionId,
+            Some(id) if self.session(id).is_some() => DemuxError::Duplicate(id.to_owned()),
+            Some(_) if self.sessions.len() >= MAX_SESSIONS => DemuxError::Full,
+            Some(id) => {
+                let id = id.to_owned();
+                self.sessions.push((id.clone(), session));
+                return Ok(id);
+            }
+        };
+        Err(Rejected {
+            reason,
+            session: Box::new(session),
+        })
     }
 
     /// Takes the session off the connection; the rest of a message of
@@ -180,6 +191,21 @@ impl Demux {
         self.run(now)
     }
 
+    /// Goes on after [`Demux::held_request`], answering it `status`
+    /// (506: its session is bound to another connection, RFC 4975 §5.4)
+    /// and dropping its body.
+    pub fn refuse_held(
+        &mut self,
+        now: Instant,
+        status: u16,
+        comment: &'static str,
+    ) -> Result<(), StreamError> {
+        if let Some(req) = self.held.take() {
+            self.route = Route::Refuse(req, status, comment);
+        }
+        self.run(now)
+    }
+
     fn run(&mut self, now: Instant) -> Result<(), StreamError> {
         while self.held.is_none() {
             let Some(ev) = self.parser.poll()? else {
@@ -210,7 +236,7 @@ impl Demux {
                 }
                 Event::End(flag) => match std::mem::replace(&mut self.route, Route::Idle) {
                     Route::To(id) => self.deliver(now, &id, Event::End(flag)),
-                    Route::Refuse(req) => self.refuse(&req),
+                    Route::Refuse(req, status, comment) => self.refuse(&req, status, comment),
                     Route::Idle | Route::Drop => {}
                 },
             }
@@ -229,7 +255,7 @@ impl Demux {
                 self.held = Some(req);
                 Route::Idle
             }
-            None => Route::Refuse(req),
+            None => Route::Refuse(req, 481, "Session does not exist"),
         };
     }
 
@@ -239,15 +265,15 @@ impl Demux {
         }
     }
 
-    fn refuse(&mut self, req: &Request) {
-        if !response_wanted(req, 481) || self.refusals.len() >= MAX_REFUSALS {
+    fn refuse(&mut self, req: &Request, status: u16, comment: &str) {
+        if !response_wanted(req, status) || self.refusals.len() >= MAX_REFUSALS {
             return;
         }
         let us = match req.headers.typed::<ToPath>() {
             Some(Ok(ToPath(p))) => p.into_iter().next(),
             _ => None,
         };
-        if let Some(b) = response_to(req, 481, "Session does not exist", us.as_ref()) {
+        if let Some(b) = response_to(req, status, comment, us.as_ref()) {
             self.refusals.push_back(b);
         }
     }

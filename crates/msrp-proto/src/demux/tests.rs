@@ -325,15 +325,21 @@ fn sessions_per_connection_are_bounded_and_unique() {
         d.add_session(session(&local, B1, i as u64, 2048)).unwrap();
     }
     let one_more = session("msrp://h.example.com:1/another1;tcp", B1, 0, 2048);
-    assert_eq!(d.add_session(one_more), Err(DemuxError::Full));
+    assert_eq!(
+        d.add_session(one_more).unwrap_err().reason,
+        DemuxError::Full
+    );
     let again = session("msrp://h.example.com:1/s00000000;tcp", B1, 0, 2048);
     d.remove_session("s00000001");
     assert_eq!(
-        d.add_session(again),
-        Err(DemuxError::Duplicate("s00000000".into()))
+        d.add_session(again).unwrap_err().reason,
+        DemuxError::Duplicate("s00000000".into())
     );
     let anonymous = session("msrp://h.example.com:1;tcp", B1, 0, 2048);
-    assert_eq!(d.add_session(anonymous), Err(DemuxError::NoSessionId));
+    assert_eq!(
+        d.add_session(anonymous).unwrap_err().reason,
+        DemuxError::NoSessionId
+    );
 }
 
 #[test]

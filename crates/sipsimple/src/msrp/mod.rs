@@ -15,6 +15,7 @@
 //! it keeps a slow file transfer from delaying a chat on the same port.
 
 mod connection;
+mod join;
 pub mod log;
 mod relay;
 mod server;
@@ -24,11 +25,12 @@ pub mod trace;
 use std::net::IpAddr;
 
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
+pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
 pub use relay::{authorize, RelayDiscovery, RelayFinder};
 pub use server::{
-    bind_for_connect, connect, connect_to, Accepted, MsrpEndpoint, MsrpServer, Registration,
-    SessionBinding,
+    bind_for_connect, connect, connect_to, Accepted, Handed, MsrpEndpoint, MsrpServer,
+    Registration, SessionBinding,
 };
 
 use msrp_proto::uri::Host;

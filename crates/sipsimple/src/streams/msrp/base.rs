@@ -27,7 +27,7 @@ use tokio::net::TcpSocket;
 use super::relay_path;
 use crate::msrp::{
     authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
-    EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
+    EventSink, Handed, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
     MsrpSendError, Registration, SessionBinding,
 };
 use crate::notification::NotificationData;
@@ -787,14 +787,21 @@ async fn open(
                 .last()
                 .and_then(|u| u.session_id.clone())
                 .unwrap_or_default();
-            let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept_from(&peer))
+            let handed = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept_any_from(&peer))
                 .await
                 .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
-            Ok((
-                MsrpConnection::spawn(accepted.io, accepted.initial, session, sink, trace),
-                accepted.binding,
-            ))
+            match handed {
+                Handed::New(a) => Ok((
+                    MsrpConnection::spawn_joinable(a.io, a.initial, session, sink, trace, a.joins),
+                    a.binding,
+                )),
+                // The peer reached us over a connection it has for
+                // another session (RFC 4975 §5.4).
+                Handed::Joined { joinable, binding } => {
+                    Ok((joinable.join(session, sink)?, Some(binding)))
+                }
+            }
         }
         Role::Relay(Some(io)) => Ok((
             MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
