@@ -247,6 +247,10 @@ impl Shared {
 
     /// Adds a session; when it cannot (the connection closed, or it
     /// carries as many sessions as it may), the session comes back.
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     #[allow(clippy::type_complexity)]
     pub(super) fn try_join(
         self: &Arc<Self>,
@@ -580,6 +584,11 @@ impl MsrpConnection {
     /// Whether the session is off the connection or the connection gone.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// The connection under the handle (to carry more sessions).
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Whether both handles are on the same connection.

@@ -18,6 +18,7 @@ mod connection;
 mod join;
 pub mod log;
 mod relay;
+mod reuse;
 mod server;
 mod tls;
 pub mod trace;

@@ -524,6 +524,8 @@ pub struct MsrpEndpoint {
     relay_tls: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
     log: super::MsrpLog,
     relays: super::RelayFinder,
+    /// Connections we opened, for `msrp.connection_reuse`.
+    pub(super) opened: super::reuse::OpenedConnections,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {

@@ -59,6 +59,9 @@ pub struct MsrpSettings {
     pub file_directory: std::path::PathBuf,
     /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
     pub keepalive_interval: Option<std::time::Duration>,
+    /// `msrp.connection_reuse`: a session we connect for runs on a live
+    /// connection of ours to the same first hop (see `crate::msrp`).
+    pub connection_reuse: bool,
 }
 
 /// A message for the connection.
@@ -194,6 +197,7 @@ pub struct MsrpStreamBase {
     relay: Option<MsrpRelaySettings>,
     relay_discovery: Option<crate::msrp::RelayDiscovery>,
     keepalive_interval: Option<std::time::Duration>,
+    connection_reuse: bool,
     /// The peer's offer, for a stream made to answer one.
     offer: Option<RemoteMedia>,
     state: Arc<Mutex<State>>,
@@ -234,6 +238,7 @@ impl MsrpStreamBase {
             relay: settings.msrp.relay.clone(),
             relay_discovery: settings.msrp.relay_discovery.clone(),
             keepalive_interval: settings.msrp.keepalive_interval,
+            connection_reuse: settings.msrp.connection_reuse,
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
             state: Arc::new(Mutex::new(State {
@@ -589,8 +594,9 @@ impl MsrpStreamBase {
         let state = Arc::downgrade(&self.state);
         let flags = self.flags.clone();
         let log = self.endpoint.log().clone();
+        let reuse = self.connection_reuse.then(|| self.endpoint.clone());
         s.task = Some(tokio::spawn(async move {
-            let connected = open(role, &remote, session, sink, trace).await;
+            let connected = open(role, &remote, session, sink, trace, reuse).await;
             let Some(state) = state.upgrade() else { return };
             let post = |d| context.center.post(context.sender, d);
             match connected {
@@ -765,6 +771,7 @@ async fn open(
     session: Session,
     sink: EventSink,
     trace: Option<crate::msrp::trace::TraceSink>,
+    reuse: Option<MsrpEndpoint>,
 ) -> Result<(MsrpConnection, Option<SessionBinding>), String> {
     match role {
         Role::Active(socket) => {
@@ -772,6 +779,12 @@ async fn open(
                 .path
                 .first()
                 .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
+            if let Some(endpoint) = reuse {
+                let conn = endpoint
+                    .connect_shared(socket, first, session, sink, trace, CONNECT_TIMEOUT)
+                    .await?;
+                return Ok((conn, None));
+            }
             let io = tokio::time::timeout(CONNECT_TIMEOUT, connect(socket, first, None))
                 .await
                 .map_err(|_| format!("connecting to {first} timed out"))?
