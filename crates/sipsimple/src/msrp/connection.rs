@@ -23,13 +23,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use msrp_proto::demux::Demux;
-use msrp_proto::headers::{ByteRange, FailureReport, FromPath, MessageId, ToPath};
+use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
 use msrp_proto::{Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::join::{JoinHook, Joinable};
+use super::join::JoinHook;
 use super::MsrpIo;
 
 /// Messages a connection takes before its sender must wait.
@@ -85,7 +85,7 @@ struct Member {
 pub(super) struct Shared {
     core: Mutex<Core>,
     /// Something to write, or closing.
-    wake: Notify,
+    pub(super) wake: Notify,
     /// The writer took transmits: the reader may go on.
     drained: Notify,
     /// The connection is gone (for every session on it).
@@ -103,7 +103,7 @@ pub(super) struct Shared {
     /// Where a request for another session of ours is offered (a
     /// connection accepted on the shared port); None: such requests get
     /// 481.
-    joins: Option<JoinHook>,
+    pub(super) joins: Option<JoinHook>,
 }
 
 /// Back-pressure from whoever consumes incoming bodies: it holds the
@@ -160,7 +160,7 @@ impl Shared {
 
     /// Hands every queued event to its session's sink; called with the
     /// lock held so that events leave in the order the core made them.
-    fn drain(&self, core: &mut Core) {
+    pub(super) fn drain(&self, core: &mut Core) {
         while let Some((id, e)) = core.demux.poll_event() {
             if let SessionEvent::KeepAliveFailed { status, reason } = &e {
                 let why = format!(
@@ -646,7 +646,7 @@ async fn read_loop(
             };
             shared.wake.notify_one();
             let result = match result {
-                Ok(()) => settle_held(&shared).await,
+                Ok(()) => super::join::settle_held(&shared).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
@@ -749,52 +749,5 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             }
             None => shared.wake.notified().await,
         }
-    }
-}
-
-/// Settles a request the demux holds for a session not on the connection:
-/// offered to the shared port (see the `join` module), it goes to that
-/// session if it joins in time, else it is refused as the port says (506
-/// for a session bound to another connection) or with 481.
-async fn settle_held(shared: &Arc<Shared>) -> Result<(), msrp_proto::StreamError> {
-    loop {
-        let held = shared.lock().demux.held_request().map(|req| {
-            let first = |p: Vec<msrp_proto::MsrpUri>| p.into_iter().next();
-            let to = match req.headers.typed::<ToPath>() {
-                Some(Ok(ToPath(p))) => first(p).and_then(|u| u.session_id),
-                _ => None,
-            };
-            let from = match req.headers.typed::<FromPath>() {
-                Some(Ok(FromPath(p))) => p.into_iter().last().and_then(|u| u.session_id),
-                _ => None,
-            };
-            (to, from)
-        });
-        let Some((to, from)) = held else {
-            return Ok(());
-        };
-        let mut refusal = None;
-        if let (Some(hook), Some(to)) = (&shared.joins, to) {
-            let (joinable, decided) = Joinable::new(shared.clone(), to, from);
-            match hook(joinable) {
-                // Reading waits for the session: the request is its.
-                Ok(()) => {
-                    let _ = tokio::time::timeout(super::join::JOIN_WAIT, decided).await;
-                }
-                Err(r) => refusal = Some(r),
-            }
-        }
-        let result = {
-            let mut core = shared.lock();
-            let now = Instant::now();
-            let r = match refusal {
-                Some((status, comment)) => core.demux.refuse_held(now, status, comment),
-                None => core.demux.release(now),
-            };
-            shared.drain(&mut core);
-            r
-        };
-        shared.wake.notify_one();
-        result?;
     }
 }

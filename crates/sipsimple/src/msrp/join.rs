@@ -10,8 +10,9 @@
 //! offer go, and the request is then handed to it or refused.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use msrp_proto::headers::{FromPath, ToPath};
 use msrp_proto::Session;
 use tokio::sync::oneshot;
 
@@ -20,7 +21,7 @@ use super::{EventSink, MsrpConnection};
 
 /// How long reading waits for a session to take the connection offered
 /// to it (its task runs at once; this only bounds a stuck one).
-pub(super) const JOIN_WAIT: Duration = Duration::from_secs(10);
+const JOIN_WAIT: Duration = Duration::from_secs(10);
 
 /// Offers a connection to the session a held request names: Ok when it
 /// was offered, else the status and comment to refuse the request with.
@@ -78,5 +79,52 @@ impl Joinable {
             let _ = d.send(());
         }
         joined
+    }
+}
+
+/// Settles a request the demux holds for a session not on the connection:
+/// offered to the shared port (see the `join` module), it goes to that
+/// session if it joins in time, else it is refused as the port says (506
+/// for a session bound to another connection) or with 481.
+pub(super) async fn settle_held(shared: &Arc<Shared>) -> Result<(), msrp_proto::StreamError> {
+    loop {
+        let held = shared.lock().demux.held_request().map(|req| {
+            let first = |p: Vec<msrp_proto::MsrpUri>| p.into_iter().next();
+            let to = match req.headers.typed::<ToPath>() {
+                Some(Ok(ToPath(p))) => first(p).and_then(|u| u.session_id),
+                _ => None,
+            };
+            let from = match req.headers.typed::<FromPath>() {
+                Some(Ok(FromPath(p))) => p.into_iter().last().and_then(|u| u.session_id),
+                _ => None,
+            };
+            (to, from)
+        });
+        let Some((to, from)) = held else {
+            return Ok(());
+        };
+        let mut refusal = None;
+        if let (Some(hook), Some(to)) = (&shared.joins, to) {
+            let (joinable, decided) = Joinable::new(shared.clone(), to, from);
+            match hook(joinable) {
+                // Reading waits for the session: the request is its.
+                Ok(()) => {
+                    let _ = tokio::time::timeout(JOIN_WAIT, decided).await;
+                }
+                Err(r) => refusal = Some(r),
+            }
+        }
+        let result = {
+            let mut core = shared.lock();
+            let now = Instant::now();
+            let r = match refusal {
+                Some((status, comment)) => core.demux.refuse_held(now, status, comment),
+                None => core.demux.release(now),
+            };
+            shared.drain(&mut core);
+            r
+        };
+        shared.wake.notify_one();
+        result?;
     }
 }

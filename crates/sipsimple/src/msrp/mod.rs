@@ -37,6 +37,7 @@ pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, 
 pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
 pub use relay::{authorize, RelayDiscovery, RelayFinder};
+pub use reuse::connect_session;
 pub use server::{
     bind_for_connect, connect, connect_to, Accepted, Handed, MsrpEndpoint, MsrpServer,
     Registration, SessionBinding,

@@ -83,7 +83,6 @@ impl MsrpEndpoint {
         session: Session,
         sink: EventSink,
         trace: Option<super::trace::TraceSink>,
-        connect_timeout: std::time::Duration,
     ) -> Result<MsrpConnection, String> {
         let hop = FirstHop::of(first);
         let (mut session, mut sink) = (session, sink);
@@ -94,12 +93,27 @@ impl MsrpEndpoint {
                 Err((_, s, k)) => (session, sink) = (*s, k),
             }
         }
-        let io = tokio::time::timeout(connect_timeout, super::connect(socket, first, None))
-            .await
-            .map_err(|_| format!("connecting to {first} timed out"))?
-            .map_err(|e| format!("cannot connect to {first}: {e}"))?;
-        let conn = MsrpConnection::spawn(io, Vec::new(), session, sink, trace);
+        let conn = connect_session(socket, first, session, sink, trace).await?;
         self.opened.add(hop, conn.shared());
         Ok(conn)
     }
+}
+
+/// How long connecting to a peer or relay may take.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Connects (from `socket` when given) to `first`, a peer's URI, and runs
+/// `session` on the new connection.
+pub async fn connect_session(
+    socket: Option<TcpSocket>,
+    first: &MsrpUri,
+    session: Session,
+    sink: EventSink,
+    trace: Option<super::trace::TraceSink>,
+) -> Result<MsrpConnection, String> {
+    let io = tokio::time::timeout(CONNECT_TIMEOUT, super::connect(socket, first, None))
+        .await
+        .map_err(|_| format!("connecting to {first} timed out"))?
+        .map_err(|e| format!("cannot connect to {first}: {e}"))?;
+    Ok(MsrpConnection::spawn(io, Vec::new(), session, sink, trace))
 }

@@ -78,6 +78,30 @@ pub enum Handed {
     },
 }
 
+impl Handed {
+    /// Runs `session` on the handed connection: a new one (which takes
+    /// the peer's further sessions too), or the shared one it joins.
+    /// Returns the connection and the binding to keep with it.
+    pub fn run(
+        self,
+        session: msrp_proto::Session,
+        sink: super::EventSink,
+        trace: Option<super::trace::TraceSink>,
+    ) -> Result<(super::MsrpConnection, Option<SessionBinding>), String> {
+        match self {
+            Handed::New(a) => Ok((
+                super::MsrpConnection::spawn_joinable(
+                    a.io, a.initial, session, sink, trace, a.joins,
+                ),
+                a.binding,
+            )),
+            Handed::Joined { joinable, binding } => {
+                Ok((joinable.join(session, sink)?, Some(binding)))
+            }
+        }
+    }
+}
+
 /// What the accept loop offers a registration.
 enum Offer {
     New(Accepted),

@@ -26,8 +26,8 @@ use tokio::net::TcpSocket;
 
 use super::relay_path;
 use crate::msrp::{
-    authorize, bind_for_connect, connect, host_of, new_message_id, new_session_id, ConnectionEvent,
-    EventSink, Handed, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
+    authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
+    EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
     MsrpSendError, Registration, SessionBinding,
 };
 use crate::notification::NotificationData;
@@ -779,20 +779,15 @@ async fn open(
                 .path
                 .first()
                 .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
-            if let Some(endpoint) = reuse {
-                let conn = endpoint
-                    .connect_shared(socket, first, session, sink, trace, CONNECT_TIMEOUT)
-                    .await?;
-                return Ok((conn, None));
-            }
-            let io = tokio::time::timeout(CONNECT_TIMEOUT, connect(socket, first, None))
-                .await
-                .map_err(|_| format!("connecting to {first} timed out"))?
-                .map_err(|e| format!("cannot connect to {first}: {e}"))?;
-            Ok((
-                MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
-                None,
-            ))
+            let conn = match reuse {
+                Some(endpoint) => {
+                    endpoint
+                        .connect_shared(socket, first, session, sink, trace)
+                        .await?
+                }
+                None => crate::msrp::connect_session(socket, first, session, sink, trace).await?,
+            };
+            Ok((conn, None))
         }
         Role::Passive(Some(mut reg)) => {
             let peer = remote
@@ -804,17 +799,7 @@ async fn open(
                 .await
                 .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
-            match handed {
-                Handed::New(a) => Ok((
-                    MsrpConnection::spawn_joinable(a.io, a.initial, session, sink, trace, a.joins),
-                    a.binding,
-                )),
-                // The peer reached us over a connection it has for
-                // another session (RFC 4975 §5.4).
-                Handed::Joined { joinable, binding } => {
-                    Ok((joinable.join(session, sink)?, Some(binding)))
-                }
-            }
+            Ok(handed.run(session, sink, trace)?)
         }
         Role::Relay(Some(io)) => Ok((
             MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
