@@ -22,7 +22,7 @@ case "${1:-}" in
   "") ;;
   *) secs="$1" ;;
 esac
-targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp codec invite msrp msrp_session msrp_uri cpim payload_xml subscription publication presence srtp"}
+targets=${FUZZ_TARGETS:-"message stream uri headers multipart sdp rtp codec invite msrp msrp_session msrp_demux msrp_uri cpim payload_xml subscription publication presence srtp"}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"
@@ -44,7 +44,7 @@ for t in $targets; do
   case $t in
     message|stream|invite) cp -n "$seed_dir"/*.dat "fuzz/corpus/$t/" ;;
     sdp) cp -n crates/sdp/tests/data/*.sdp "fuzz/corpus/$t/" ;;
-    msrp|msrp_session) cp -n crates/msrp-proto/tests/data/*.msrp "fuzz/corpus/$t/" 2>/dev/null || true ;;
+    msrp|msrp_session|msrp_demux) cp -n crates/msrp-proto/tests/data/*.msrp "fuzz/corpus/$t/" 2>/dev/null || true ;;
     cpim) cp -n crates/payloads/tests/data/*.cpim "fuzz/corpus/$t/" 2>/dev/null || true ;;
     # The crash that a CI run found (an element name `a/`), kept as a seed.
     payload_xml)

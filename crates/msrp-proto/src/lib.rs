@@ -10,7 +10,8 @@
 //! ([`Parser`]); chunking of outgoing messages ([`chunk::Chunker`]) and
 //! bounded reassembly of incoming ones ([`reassembly::Reassembler`]); a
 //! first endpoint session core in the quinn-proto shape ([`Session`]),
-//! with the NICKNAME transaction of RFC 7701 chat rooms.
+//! with the NICKNAME transaction of RFC 7701 chat rooms; several sessions
+//! on one connection, demultiplexed by the To-Path ([`demux::Demux`]).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).
@@ -33,6 +34,7 @@
 
 pub mod auth;
 pub mod chunk;
+pub mod demux;
 pub mod headers;
 pub mod message;
 pub mod parser;

@@ -16,22 +16,16 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::raw_msrp::{chat_offered_to, context, read_until};
+use common::raw_msrp::{answering_chat, chat_offered_to, context, read_until};
 use common::{account_app_with, until};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
-use sipsimple::streams::msrp::{
-    ChatStream, ChatStreamError, ChatStreamType, DeliveryState, MessageOptions,
-};
-use sipsimple::streams::{MediaStream, MediaStreamType, StreamDirection};
+use sipsimple::streams::msrp::{ChatStream, ChatStreamError, DeliveryState, MessageOptions};
+use sipsimple::streams::MediaStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const THEIRS: &str = "theirsess";
-
-fn sdp(port: u16, setup: Option<&str>) -> SessionDescription {
-    sdp_taking(port, setup, "text/plain")
-}
 
 /// The peer's m-line, taking `accept_types`.
 fn sdp_taking(port: u16, setup: Option<&str>, accept_types: &str) -> SessionDescription {
@@ -76,7 +70,7 @@ fn raw_send_with(tid: &str, to: &str, ct: &str, body: &str, extra: &str) -> Stri
 /// started, and the raw peer connected to the path of our answer.
 struct Answering {
     _app: sipsimple::application::SipApplication,
-    stream: Arc<dyn MediaStream>,
+    stream: Arc<ChatStream>,
     all: Subscription,
     io: TcpStream,
     /// Our answer's `a=path` and `a=setup`.
@@ -86,40 +80,18 @@ struct Answering {
 
 async fn answering(setup: Option<&str>) -> Answering {
     let app = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let all = app.notification_center().subscribe(Filter::all());
-    let account = app.account_manager().accounts().remove(0);
-    let settings = app
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    // Port 9: a placeholder nobody listens on, as an offerer that
-    // connects itself may put there.
-    let offer = sdp(9, setup);
-    let stream = ChatStreamType
-        .new_from_sdp(&settings, &offer, 0)
-        .await
-        .expect("a chat offer");
-    stream
-        .initialize(context(&app), StreamDirection::Incoming)
-        .await
-        .unwrap();
-    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
-    let path = answer.attribute("path").unwrap().to_owned();
-    let our_setup = answer.attribute("setup").unwrap_or_default().to_owned();
-    let mut local = sdp(0, None);
-    local.media = vec![answer];
-    stream.start(&local, &offer, 0).unwrap();
-    let ours = msrp_proto::MsrpUri::parse(&path).unwrap();
+    let a = answering_chat(&app, THEIRS, setup).await;
+    let ours = msrp_proto::MsrpUri::parse(&a.path).unwrap();
     let io = TcpStream::connect(("127.0.0.1", ours.port.unwrap()))
         .await
         .unwrap();
     Answering {
         _app: app,
-        stream,
-        all,
+        stream: a.chat,
+        all: a.events,
         io,
-        path,
-        setup: our_setup,
+        path: a.path,
+        setup: a.setup,
     }
 }
 

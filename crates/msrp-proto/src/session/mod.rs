@@ -40,6 +40,7 @@ use bytes::Bytes;
 
 mod abort;
 mod body;
+mod event;
 mod incoming;
 mod keepalive;
 mod nickname;
@@ -58,7 +59,7 @@ use crate::headers::{
     ByteRange, ContentType, FailureReport, FromPath, MessageId, SuccessReport, ToPath, TypedHeader,
 };
 use crate::message::{Flag, Head, Headers, Method, Request, Response, TransactionId};
-use crate::parser::{Event, Limits, Parser, StreamError};
+use crate::parser::{Limits, Parser, StreamError};
 use crate::reassembly::{Progress, Reassembler, ReassemblyLimits};
 use crate::uri::MsrpUri;
 use crate::write::{encode, TidGenerator};
@@ -379,41 +380,7 @@ impl Session {
         }
         self.parser.feed(data)?;
         while let Some(ev) = self.parser.poll()? {
-            match ev {
-                Event::Head(Head::Request(req)) => {
-                    let streamed = (self.cfg.stream_incoming && req.method == Method::Send)
-                        .then(|| self.begin_streamed(&req));
-                    self.incoming = Some(Incoming {
-                        req,
-                        body: Vec::new(),
-                        too_large: false,
-                        streamed,
-                    });
-                }
-                Event::Head(Head::Response(resp)) => self.on_response(now, resp),
-                Event::BodyData(b) => {
-                    if let Some(Incoming {
-                        streamed: Some(st), ..
-                    }) = &mut self.incoming
-                    {
-                        if let Some(e) = st.data(b) {
-                            self.events.push_back(e);
-                        }
-                    } else if let Some(inc) = &mut self.incoming {
-                        let max = self.cfg.reassembly.max_message_bytes;
-                        if (inc.body.len() + b.len()) as u64 > max {
-                            inc.too_large = true;
-                        } else {
-                            inc.body.extend_from_slice(&b);
-                        }
-                    }
-                }
-                Event::End(flag) => {
-                    if let Some(inc) = self.incoming.take() {
-                        self.on_request(inc, flag);
-                    }
-                }
-            }
+            self.on_event(now, ev);
         }
         Ok(())
     }

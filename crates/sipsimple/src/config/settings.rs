@@ -425,6 +425,14 @@ pub fn account() -> Group {
                     Kind::Integer { min: 0, max: 3600 },
                     60,
                     "seconds of silence before an MSRP keep-alive (an empty SEND); 0: none",
+                ))
+                .setting(Setting::new(
+                    "connection_reuse",
+                    Kind::Bool,
+                    false,
+                    "carry a new MSRP session we connect for on a live connection of ours to \
+                     the same peer address (RFC 4975 5.4); off: a connection per session, \
+                     which peers built on RFC 6135 expect",
                 )),
         )
         .group(

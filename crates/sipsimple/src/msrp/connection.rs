@@ -1,6 +1,11 @@
-//! One MSRP session's connection: a reader task and a writer task around
-//! the sans-IO [`msrp_proto::Session`], which both share under a mutex
-//! that is never held across an await.
+//! An MSRP connection: a reader task and a writer task around the
+//! sans-IO [`msrp_proto::demux::Demux`] and the sessions it carries, which
+//! both share under a mutex that is never held across an await. Each
+//! session holds an [`MsrpConnection`]: its handle on the connection.
+//! One session per connection is the rule (see the module doc of
+//! `crate::msrp`); a connection accepted on the shared port also takes
+//! further sessions of ours that the peer reaches over it (the `join`
+//! module), and the connection ends with its last session.
 //!
 //! Two tasks, not one: a task that writes a large chunk to a peer that is
 //! itself blocked writing to us would never read, and both would wait on
@@ -13,16 +18,18 @@
 //! stalls on its own socket instead of growing our memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use bytes::Bytes;
+use msrp_proto::demux::Demux;
 use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
 use msrp_proto::{AbortOutcome, Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::join::JoinHook;
 use super::MsrpIo;
 
 /// Messages a connection takes before its sender must wait.
@@ -62,23 +69,41 @@ pub enum MsrpSendError {
     QueueFull,
 }
 
-struct Shared {
-    session: Mutex<Session>,
+/// The sessions on a connection, each with its sink.
+pub(super) struct Core {
+    pub(super) demux: Demux,
+    members: std::collections::HashMap<String, Member>,
+}
+
+struct Member {
+    sink: EventSink,
+    /// Shared with the session's handle: set when the session is gone
+    /// from the connection.
+    closed: Arc<AtomicBool>,
+}
+
+pub(super) struct Shared {
+    core: Mutex<Core>,
     /// Something to write, or closing.
-    wake: Notify,
+    pub(super) wake: Notify,
     /// The writer took transmits: the reader may go on.
     drained: Notify,
+    /// The connection is gone (for every session on it).
     closed: AtomicBool,
-    sink: EventSink,
     trace: Option<super::trace::TraceSink>,
     /// A batch was written: a streamed message may take more bytes.
     written: Notify,
-    /// Set by a stream that keeps what it reads somewhere slower than
-    /// the network (a file): reading waits while it is closed.
-    gate: OnceLock<Arc<ReadGate>>,
-    /// Why the session says the connection is dead (a keep-alive failed):
-    /// set under the session's lock, acted on once it is released.
-    dead: OnceLock<String>,
+    /// Set by streams that keep what they read somewhere slower than
+    /// the network (a file): reading waits while one is closed.
+    gates: Mutex<Vec<(String, Arc<ReadGate>)>>,
+    /// Sessions the core found dead (a keep-alive failed), with why: set
+    /// under the core's lock, acted on once it is released.
+    dead: Mutex<Vec<(String, String)>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Where a request for another session of ours is offered (a
+    /// connection accepted on the shared port); None: such requests get
+    /// 481.
+    pub(super) joins: Option<JoinHook>,
 }
 
 /// Back-pressure from whoever consumes incoming bodies: it holds the
@@ -129,59 +154,150 @@ impl ReadGate {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hands every queued event to the sink; called with the lock held
-    /// so that events leave in the order the core made them.
-    fn drain(&self, session: &mut Session) {
-        while let Some(e) = session.poll_event() {
+    /// Hands every queued event to its session's sink; called with the
+    /// lock held so that events leave in the order the core made them.
+    pub(super) fn drain(&self, core: &mut Core) {
+        while let Some((id, e)) = core.demux.poll_event() {
             if let SessionEvent::KeepAliveFailed { status, reason } = &e {
-                let _ = self.dead.set(format!(
+                let why = format!(
                     "the MSRP connection is dead: keep-alive answered {status} {}",
                     reason.as_deref().unwrap_or_default()
-                ));
+                );
+                lock_plain(&self.dead).push((id.clone(), why.trim_end().to_owned()));
             }
-            (self.sink)(ConnectionEvent::Session(e));
+            if let Some(m) = core.members.get(&id) {
+                (m.sink)(ConnectionEvent::Session(e));
+            }
         }
     }
 
-    /// Closes the connection if the session found it dead; true then.
-    fn close_if_dead(&self) -> bool {
-        match self.dead.get() {
-            Some(why) => {
-                self.close(Some(why.trim_end().to_owned()));
-                true
+    /// Takes the sessions the core found dead off the connection, each
+    /// told why; the connection closes with the last. True when it did.
+    fn close_dead(&self) -> bool {
+        let dead = std::mem::take(&mut *lock_plain(&self.dead));
+        for (id, why) in dead {
+            self.leave(&id, Some(why));
+        }
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Takes session `id` off the connection; its sink hears `Closed`
+    /// (once). The connection closes when no session is left.
+    fn leave(&self, id: &str, error: Option<String>) {
+        // A sink may hold the last handle on the connection (a stream's
+        // state does): it is dropped after the lock, whose release the
+        // handle's drop would wait for.
+        let (member, empty) = {
+            let mut core = self.lock();
+            let member = core.members.remove(id);
+            if let Some(m) = &member {
+                m.closed.store(true, Ordering::SeqCst);
+                (m.sink)(ConnectionEvent::Closed { error });
             }
-            None => false,
+            core.demux.remove_session(id);
+            (member, core.members.is_empty())
+        };
+        drop(member);
+        lock_plain(&self.gates).retain(|(g, _)| g != id);
+        if empty {
+            self.close(None);
+            for t in lock_plain(&self.tasks).iter() {
+                t.abort();
+            }
         }
     }
 
-    /// Reports the end once, whoever sees it first.
+    /// Ends the connection: every session on it hears `Closed` once.
     fn close(&self, error: Option<String>) {
         if !self.closed.swap(true, Ordering::SeqCst) {
-            let _guard = self.lock();
-            (self.sink)(ConnectionEvent::Closed { error });
+            let members: Vec<Member> = {
+                let mut core = self.lock();
+                let members: Vec<Member> = core.members.drain().map(|(_, m)| m).collect();
+                for m in &members {
+                    m.closed.store(true, Ordering::SeqCst);
+                    (m.sink)(ConnectionEvent::Closed {
+                        error: error.clone(),
+                    });
+                }
+                members
+            };
+            // As in `leave`: dropped without the lock.
+            drop(members);
         }
         self.wake.notify_one();
         self.drained.notify_one();
         self.written.notify_waiters();
-        if let Some(g) = self.gate.get() {
+        for (_, g) in lock_plain(&self.gates).iter() {
             g.released.notify_waiters();
         }
     }
+
+    /// Adds a session that the peer reached over this connection.
+    pub(super) fn join(
+        self: &Arc<Self>,
+        session: Session,
+        sink: EventSink,
+    ) -> Result<MsrpConnection, String> {
+        self.try_join(session, sink).map_err(|(why, _, _)| why)
+    }
+
+    /// Adds a session; when it cannot (the connection closed, or it
+    /// carries as many sessions as it may), the session comes back.
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    #[allow(clippy::type_complexity)]
+    pub(super) fn try_join(
+        self: &Arc<Self>,
+        session: Session,
+        sink: EventSink,
+    ) -> Result<MsrpConnection, (String, Box<Session>, EventSink)> {
+        let mut core = self.lock();
+        if self.closed.load(Ordering::SeqCst) {
+            return Err((MsrpSendError::Closed.to_string(), Box::new(session), sink));
+        }
+        let id = match core.demux.add_session(session) {
+            Ok(id) => id,
+            Err(r) => return Err((r.reason.to_string(), r.session, sink)),
+        };
+        let closed = Arc::new(AtomicBool::new(false));
+        core.members.insert(
+            id.clone(),
+            Member {
+                sink,
+                closed: closed.clone(),
+            },
+        );
+        Ok(MsrpConnection {
+            shared: self.clone(),
+            id,
+            closed,
+        })
+    }
 }
 
-/// A running MSRP connection. Dropping it closes the connection.
+fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A session's handle on its running MSRP connection. Dropping it takes
+/// the session off the connection, which closes with its last session.
 pub struct MsrpConnection {
     shared: Arc<Shared>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Our session-id on the connection.
+    id: String,
+    closed: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for MsrpConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MsrpConnection")
+            .field("session", &self.id)
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
@@ -197,23 +313,71 @@ impl MsrpConnection {
         sink: EventSink,
         trace: Option<super::trace::TraceSink>,
     ) -> MsrpConnection {
+        Self::spawn_joinable(io, initial, session, sink, trace, None)
+    }
+
+    /// [`MsrpConnection::spawn`], offering requests for other sessions
+    /// to `joins` (see [`super::Accepted::joins`]) instead of answering
+    /// them 481.
+    pub fn spawn_joinable(
+        io: Box<dyn MsrpIo>,
+        initial: Vec<u8>,
+        session: Session,
+        sink: EventSink,
+        trace: Option<super::trace::TraceSink>,
+        joins: Option<JoinHook>,
+    ) -> MsrpConnection {
+        let mut demux = Demux::new(session.config().limits);
+        demux.hold_unknown(joins.is_some());
         let shared = Arc::new(Shared {
-            session: Mutex::new(session),
+            core: Mutex::new(Core {
+                demux,
+                members: std::collections::HashMap::new(),
+            }),
             wake: Notify::new(),
             drained: Notify::new(),
             closed: AtomicBool::new(false),
-            sink,
             trace,
             written: Notify::new(),
-            gate: OnceLock::new(),
-            dead: OnceLock::new(),
+            gates: Mutex::new(Vec::new()),
+            dead: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            joins,
         });
+        let conn = match shared.join(session, sink.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                // A session without a session-id of its own: nothing
+                // could be routed to it.
+                sink(ConnectionEvent::Closed { error: Some(e) });
+                shared.closed.store(true, Ordering::SeqCst);
+                return MsrpConnection {
+                    shared,
+                    id: String::new(),
+                    closed: Arc::new(AtomicBool::new(true)),
+                };
+            }
+        };
         let (reader, writer) = tokio::io::split(io);
-        let tasks = vec![
+        *lock_plain(&shared.tasks) = vec![
             tokio::spawn(read_loop(shared.clone(), reader, initial)),
             tokio::spawn(write_loop(shared.clone(), writer)),
         ];
-        MsrpConnection { shared, tasks }
+        conn
+    }
+
+    /// Runs `f` on our session, then hands on what it made happen; None
+    /// when the session is no longer on the connection.
+    fn with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> Option<R> {
+        let mut core = self.shared.lock();
+        let r = f(core.demux.session_mut(&self.id)?);
+        self.shared.drain(&mut core);
+        Some(r)
+    }
+
+    /// Reads our session; None when it is no longer on the connection.
+    fn read<R>(&self, f: impl FnOnce(&Session) -> R) -> Option<R> {
+        self.shared.lock().demux.session(&self.id).map(f)
     }
 
     /// Queues a message under `message_id`; it goes out in chunks in turn
@@ -229,22 +393,25 @@ impl MsrpConnection {
         if self.is_closed() {
             return Err(MsrpSendError::Closed);
         }
-        let mut s = self.shared.lock();
-        let full = s.queued_messages() >= MAX_QUEUED_MESSAGES
-            || (s.queued_messages() > 0 && s.queued_bytes() + body.len() as u64 > MAX_QUEUED_BYTES);
-        if full {
-            return Err(MsrpSendError::QueueFull);
-        }
-        s.send_message_with_id(
-            MessageId(message_id.to_owned()),
-            content_type,
-            body,
-            success_report,
-            failure_report,
-        );
-        // A message refused at once (too large) reports now.
-        self.shared.drain(&mut s);
-        drop(s);
+        self.with(|s| {
+            let full = s.queued_messages() >= MAX_QUEUED_MESSAGES
+                || (s.queued_messages() > 0
+                    && s.queued_bytes() + body.len() as u64 > MAX_QUEUED_BYTES);
+            if full {
+                return Err(MsrpSendError::QueueFull);
+            }
+            // A message refused at once (too large) reports as `with`
+            // returns.
+            s.send_message_with_id(
+                MessageId(message_id.to_owned()),
+                content_type,
+                body,
+                success_report,
+                failure_report,
+            );
+            Ok(())
+        })
+        .unwrap_or(Err(MsrpSendError::Closed))?;
         self.shared.wake.notify_one();
         Ok(())
     }
@@ -254,10 +421,7 @@ impl MsrpConnection {
     /// the sink before this returns. None when no such message has bytes
     /// left to write.
     pub fn abort(&self, message_id: &str) -> Option<AbortOutcome> {
-        let mut s = self.shared.lock();
-        let outcome = s.abort_message(message_id);
-        self.shared.drain(&mut s);
-        drop(s);
+        let outcome = self.with(|s| s.abort_message(message_id)).flatten();
         // The `#` chunk, when there is one, is the writer's to send.
         self.shared.wake.notify_one();
         outcome
@@ -276,16 +440,18 @@ impl MsrpConnection {
         if self.is_closed() {
             return Err(MsrpSendError::Closed.to_string());
         }
-        let mut s = self.shared.lock();
-        s.begin_message(
-            MessageId(message_id.to_owned()),
-            content_type,
-            total,
-            first,
-            success_report,
-            FailureReport::Yes,
-        )
-        .map_err(|e| e.to_string())
+        self.with(|s| {
+            s.begin_message(
+                MessageId(message_id.to_owned()),
+                content_type,
+                total,
+                first,
+                success_report,
+                FailureReport::Yes,
+            )
+            .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|| Err(MsrpSendError::Closed.to_string()))
     }
 
     /// The next bytes of a message begun with [`MsrpConnection::begin`].
@@ -293,7 +459,9 @@ impl MsrpConnection {
         if self.is_closed() {
             return Err(MsrpSendError::Closed);
         }
-        let taken = self.shared.lock().append_body(message_id, data, last);
+        let taken = self
+            .with(|s| s.append_body(message_id, data, last))
+            .unwrap_or(false);
         self.shared.wake.notify_one();
         if taken {
             Ok(())
@@ -310,7 +478,7 @@ impl MsrpConnection {
             let written = self.shared.written.notified();
             tokio::pin!(written);
             written.as_mut().enable();
-            let buffered = self.shared.lock().buffered(message_id).unwrap_or(0);
+            let buffered = self.read(|s| s.buffered(message_id)).flatten().unwrap_or(0);
             if buffered <= limit || self.is_closed() {
                 return;
             }
@@ -326,7 +494,7 @@ impl MsrpConnection {
             let written = self.shared.written.notified();
             tokio::pin!(written);
             written.as_mut().enable();
-            if self.shared.lock().queued_messages() < limit || self.is_closed() {
+            if self.queued_messages() < limit || self.is_closed() {
                 return;
             }
             written.await;
@@ -340,9 +508,8 @@ impl MsrpConnection {
             return Err(MsrpSendError::Closed.to_string());
         }
         let tid = self
-            .shared
-            .lock()
-            .set_nickname(Instant::now(), nickname)
+            .with(|s| s.set_nickname(Instant::now(), nickname))
+            .ok_or_else(|| MsrpSendError::Closed.to_string())?
             .map_err(|e| e.to_string())?;
         self.shared.wake.notify_one();
         Ok(tid.to_string())
@@ -351,7 +518,9 @@ impl MsrpConnection {
     /// Answers the peer's NICKNAME `tid`; false when no such request
     /// waits or `status` is not one RFC 7701 gives it.
     pub fn answer_nickname(&self, tid: &str, status: u16, comment: &str) -> bool {
-        let sent = self.shared.lock().answer_nickname(tid, status, comment);
+        let sent = self
+            .with(|s| s.answer_nickname(tid, status, comment))
+            .unwrap_or(false);
         if sent {
             self.shared.wake.notify_one();
         }
@@ -367,11 +536,12 @@ impl MsrpConnection {
             let written = self.shared.written.notified();
             tokio::pin!(written);
             written.as_mut().enable();
-            let roomy = {
-                let s = self.shared.lock();
-                s.queued_messages() <= MAX_QUEUED_MESSAGES / 2
-                    && s.queued_bytes() <= MAX_QUEUED_BYTES / 2
-            };
+            let roomy = self
+                .read(|s| {
+                    s.queued_messages() <= MAX_QUEUED_MESSAGES / 2
+                        && s.queued_bytes() <= MAX_QUEUED_BYTES / 2
+                })
+                .unwrap_or(true);
             if roomy || self.is_closed() {
                 return;
             }
@@ -382,12 +552,14 @@ impl MsrpConnection {
     /// A new To-Path for what the session sends from now on (the peer's
     /// new `a=path` after a re-INVITE).
     pub fn set_remote_path(&self, path: Vec<msrp_proto::MsrpUri>) {
-        self.shared.lock().set_remote_path(path);
+        self.with(|s| s.set_remote_path(path));
     }
 
     /// A REPORT for bytes of an incoming streamed message.
     pub fn report(&self, message_id: &str, range: ByteRange, status: u16, reason: &str) {
-        let sent = self.shared.lock().report(message_id, range, status, reason);
+        let sent = self
+            .with(|s| s.report(message_id, range, status, reason))
+            .unwrap_or(false);
         if sent {
             self.shared.wake.notify_one();
         }
@@ -397,7 +569,7 @@ impl MsrpConnection {
     /// taken by the writer: a last REPORT goes out before a close.
     pub async fn drain(&self, limit: std::time::Duration) {
         let until = Instant::now() + limit;
-        while self.shared.lock().pending_transmits() > 0
+        while self.read(|s| s.pending_transmits()).unwrap_or(0) > 0
             && Instant::now() < until
             && !self.is_closed()
         {
@@ -407,26 +579,43 @@ impl MsrpConnection {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 
-    /// Makes reading wait on `gate` (once per connection).
+    /// Makes reading wait on `gate` (once per session).
     pub fn set_read_gate(&self, gate: Arc<ReadGate>) {
-        let _ = self.shared.gate.set(gate);
+        let mut gates = lock_plain(&self.shared.gates);
+        if !gates.iter().any(|(id, _)| *id == self.id) {
+            gates.push((self.id.clone(), gate));
+        }
     }
 
     /// Messages not yet fully written.
     pub fn queued_messages(&self) -> usize {
-        self.shared.lock().queued_messages()
+        self.read(Session::queued_messages).unwrap_or(0)
     }
 
+    /// Whether the session is off the connection or the connection gone.
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        self.closed.load(Ordering::SeqCst) || self.shared.closed.load(Ordering::SeqCst)
     }
 
-    /// Closes the connection; the sink hears `Closed { error: None }`.
+    /// The connection under the handle (to carry more sessions).
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Whether both handles are on the same connection.
+    pub fn same_connection(&self, other: &MsrpConnection) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// How many sessions the connection carries now.
+    pub fn sessions(&self) -> usize {
+        self.shared.lock().demux.len()
+    }
+
+    /// Takes the session off the connection (the sink hears `Closed {
+    /// error: None }`); the connection closes with its last session.
     pub fn close(&self) {
-        self.shared.close(None);
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.shared.leave(&self.id, None);
     }
 }
 
@@ -461,27 +650,35 @@ async fn read_loop(
         }
         if !got.is_empty() {
             let result = {
-                let mut s = shared.lock();
-                let r = s.handle_input(Instant::now(), got);
-                shared.drain(&mut s);
+                let mut core = shared.lock();
+                let r = core.demux.handle_input(Instant::now(), got);
+                shared.drain(&mut core);
                 r
             };
             shared.wake.notify_one();
+            let result = match result {
+                Ok(()) => super::join::settle_held(&shared).await,
+                Err(e) => Err(e),
+            };
             if let Err(e) = result {
                 return shared.close(Some(format!("bad MSRP from the peer: {e}")));
             }
-            if shared.close_if_dead() {
+            if shared.close_dead() {
                 return;
             }
         }
         first = None;
         // Read no more while our answers pile up unwritten.
         while !shared.closed.load(Ordering::SeqCst)
-            && shared.lock().pending_transmits() > MAX_BACKLOG
+            && shared.lock().demux.pending_transmits() > MAX_BACKLOG
         {
             shared.drained.notified().await;
         }
-        if let Some(gate) = shared.gate.get() {
+        let gates: Vec<Arc<ReadGate>> = lock_plain(&shared.gates)
+            .iter()
+            .map(|(_, g)| g.clone())
+            .collect();
+        for gate in gates {
             gate.wait_open(&shared.closed).await;
         }
         if shared.closed.load(Ordering::SeqCst) {
@@ -489,7 +686,7 @@ async fn read_loop(
         }
         match reader.read(&mut buf).await {
             Ok(0) => {
-                let cut = shared.lock().in_message();
+                let cut = shared.lock().demux.in_message();
                 let error =
                     cut.then(|| "the connection closed in the middle of a message".to_owned());
                 return shared.close(error);
@@ -507,13 +704,13 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
         // the batch would touch every byte once more.
         let mut large: Option<Vec<u8>> = None;
         let deadline = {
-            let mut s = shared.lock();
+            let mut core = shared.lock();
             let now = Instant::now();
-            if s.poll_timeout().is_some_and(|t| t <= now) {
-                s.handle_timeout(now);
+            if core.demux.poll_timeout().is_some_and(|t| t <= now) {
+                core.demux.handle_timeout(now);
             }
             while batch.len() < WRITE_BATCH {
-                match s.poll_transmit(now) {
+                match core.demux.poll_transmit(now) {
                     Some(t) => {
                         if let Some(sink) = &shared.trace {
                             sink("outgoing", super::trace::describe_written(&t));
@@ -527,10 +724,10 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
                     None => break,
                 }
             }
-            shared.drain(&mut s);
-            s.poll_timeout()
+            shared.drain(&mut core);
+            core.demux.poll_timeout()
         };
-        if shared.close_if_dead() {
+        if shared.close_dead() {
             return;
         }
         if !batch.is_empty() || large.is_some() {

@@ -10,13 +10,23 @@
 //! chunking, reports, transactions), SDP and the streams' API
 //! (`crate::streams::msrp`).
 //!
-//! Why one connection per session: RFC 6135's alternative connection
-//! model and the original SDK both open a connection per MSRP session;
-//! it keeps a slow file transfer from delaying a chat on the same port.
+//! Why one connection per session, as a rule: RFC 6135's alternative
+//! connection model and the original SDK both open a connection per MSRP
+//! session; it keeps a slow file transfer from delaying a chat on the
+//! same port. RFC 4975 §5.4 lets a device carry several sessions on one
+//! connection, so a connection is a demux of sessions (`msrp_proto::
+//! demux`) with one [`MsrpConnection`] handle per session: a peer that
+//! reaches another of our sessions over a connection it has with our
+//! shared port is served on it ([`Joinable`], the `join` module), and
+//! with the account setting `msrp.connection_reuse` we carry a session
+//! we connect for on a live connection of ours to the same first hop
+//! (`MsrpEndpoint::connect_shared`, the `reuse` module; relays excluded).
 
 mod connection;
+mod join;
 pub mod log;
 mod relay;
+mod reuse;
 mod server;
 mod tls;
 pub mod trace;
@@ -24,11 +34,12 @@ pub mod trace;
 use std::net::IpAddr;
 
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
+pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
 pub use relay::{authorize, RelayDiscovery, RelayFinder};
 pub use server::{
-    bind_for_connect, connect, connect_to, Accepted, MsrpEndpoint, MsrpServer, Registration,
-    SessionBinding,
+    bind_for_connect, connect, connect_to, Accepted, Handed, MsrpEndpoint, MsrpServer,
+    Registration, SessionBinding,
 };
 
 use msrp_proto::uri::Host;

@@ -12,7 +12,11 @@
 //! [`SessionBinding`] lives), a request for it arriving on another
 //! connection is answered 506 (RFC 4975: the session is already bound to
 //! another connection) and that other connection is closed; the bound
-//! one goes on undisturbed.
+//! one goes on undisturbed. A connection handed to a session may carry
+//! the first request of another session that waits here: the connection
+//! is offered to that one too ([`Handed::Joined`], the `join` module), so
+//! a peer that runs several sessions over one connection (RFC 4975 §5.4)
+//! is served; a request on it for a session bound elsewhere gets 506.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
+use super::join::{JoinHook, Joinable};
 use super::MsrpIo;
 
 /// How long an accepted connection may take to send its first request.
@@ -54,6 +59,53 @@ pub struct Accepted {
     /// connections for the session are refused with 506. Keep it as long
     /// as the connection.
     pub binding: Option<SessionBinding>,
+    /// Where requests on this connection for other sessions of ours go
+    /// ([`super::MsrpConnection::spawn_joinable`]).
+    pub joins: Option<JoinHook>,
+}
+
+/// What the shared port hands a waiting session.
+#[derive(Debug)]
+pub enum Handed {
+    /// A connection of its own.
+    New(Accepted),
+    /// A connection another session of ours has, whose peer sent this
+    /// session's first request over it; keep `binding` as long as the
+    /// session is on it.
+    Joined {
+        joinable: Joinable,
+        binding: SessionBinding,
+    },
+}
+
+impl Handed {
+    /// Runs `session` on the handed connection: a new one (which takes
+    /// the peer's further sessions too), or the shared one it joins.
+    /// Returns the connection and the binding to keep with it.
+    pub fn run(
+        self,
+        session: msrp_proto::Session,
+        sink: super::EventSink,
+        trace: Option<super::trace::TraceSink>,
+    ) -> Result<(super::MsrpConnection, Option<SessionBinding>), String> {
+        match self {
+            Handed::New(a) => Ok((
+                super::MsrpConnection::spawn_joinable(
+                    a.io, a.initial, session, sink, trace, a.joins,
+                ),
+                a.binding,
+            )),
+            Handed::Joined { joinable, binding } => {
+                Ok((joinable.join(session, sink)?, Some(binding)))
+            }
+        }
+    }
+}
+
+/// What the accept loop offers a registration.
+enum Offer {
+    New(Accepted),
+    Join(Joinable),
 }
 
 impl std::fmt::Debug for Accepted {
@@ -65,7 +117,7 @@ impl std::fmt::Debug for Accepted {
     }
 }
 
-type Waiting = Mutex<HashMap<String, mpsc::Sender<Accepted>>>;
+type Waiting = Mutex<HashMap<String, mpsc::Sender<Offer>>>;
 
 struct ServerInner {
     waiting: Waiting,
@@ -107,7 +159,7 @@ impl std::fmt::Debug for MsrpServer {
 /// A session waiting for its connection; dropping it stops waiting.
 pub struct Registration {
     session_id: String,
-    rx: mpsc::Receiver<Accepted>,
+    rx: mpsc::Receiver<Offer>,
     server: Weak<ServerInner>,
 }
 
@@ -142,9 +194,14 @@ impl Registration {
     /// The next connection naming this session; the session is bound to
     /// it from now on (see [`Accepted::binding`]).
     pub async fn accept(&mut self) -> Option<Accepted> {
-        let mut a = self.rx.recv().await?;
-        a.binding = Some(self.bind());
-        Some(a)
+        loop {
+            // An offer to share a connection is declined (its request
+            // gets 481): this caller takes connections of its own.
+            if let Offer::New(mut a) = self.rx.recv().await? {
+                a.binding = Some(self.bind());
+                return Some(a);
+            }
+        }
     }
 
     fn bind(&self) -> SessionBinding {
@@ -172,10 +229,31 @@ impl Registration {
     /// side puts a placeholder port in its path.
     pub async fn accept_from(&mut self, peer_session: &str) -> Option<Accepted> {
         loop {
-            let mut a = self.rx.recv().await?;
-            if a.from_session.as_deref() == Some(peer_session) {
-                a.binding = Some(self.bind());
-                return Some(a);
+            match self.accept_any_from(peer_session).await? {
+                Handed::New(a) => return Some(a),
+                // Declined: its request gets 481.
+                Handed::Joined { .. } => continue,
+            }
+        }
+    }
+
+    /// [`Registration::accept_from`], taking also a connection shared
+    /// with other sessions (see [`Handed`]), by the same rule: the
+    /// request that names this session comes from `peer_session`.
+    pub async fn accept_any_from(&mut self, peer_session: &str) -> Option<Handed> {
+        loop {
+            match self.rx.recv().await? {
+                Offer::New(mut a) if a.from_session.as_deref() == Some(peer_session) => {
+                    a.binding = Some(self.bind());
+                    return Some(Handed::New(a));
+                }
+                Offer::Join(j) if j.from_session.as_deref() == Some(peer_session) => {
+                    return Some(Handed::Joined {
+                        joinable: j,
+                        binding: self.bind(),
+                    });
+                }
+                Offer::New(_) | Offer::Join(_) => {}
             }
         }
     }
@@ -372,16 +450,43 @@ async fn identify(
             "no session {session_id} waits for a connection here"
         ));
     };
-    tx.send(Accepted {
+    tx.send(Offer::New(Accepted {
         io,
         initial,
         peer,
         tls,
         from_session,
         binding: None,
-    })
+        joins: Some(join_hook(server.clone())),
+    }))
     .await
     .map_err(|_| format!("session {session_id} stopped waiting"))
+}
+
+/// Offers a connection's held request to the session it names, by the
+/// rules of a new connection's first request: 506 when the session is
+/// bound to another connection, 481 when no session of that id waits.
+fn join_hook(server: Weak<ServerInner>) -> JoinHook {
+    Arc::new(move |joinable: Joinable| {
+        let Some(s) = server.upgrade() else {
+            return Err((481, "Session does not exist"));
+        };
+        if lock(&s.bound).contains_key(&joinable.session_id) {
+            s.log.log(
+                super::LogLevel::Warning,
+                format!(
+                    "MSRP request for session {} on a connection it is not bound to (answered 506)",
+                    joinable.session_id
+                ),
+            );
+            return Err((506, "Session already in use"));
+        }
+        let Some(tx) = lock(&s.waiting).get(&joinable.session_id).cloned() else {
+            return Err((481, "Session does not exist"));
+        };
+        tx.try_send(Offer::Join(joinable))
+            .map_err(|_| (481, "Session does not exist"))
+    })
 }
 
 /// Answers `req`, the first request of a connection for a session bound
@@ -443,6 +548,8 @@ pub struct MsrpEndpoint {
     relay_tls: Arc<Mutex<Option<Arc<rustls::ClientConfig>>>>,
     log: super::MsrpLog,
     relays: super::RelayFinder,
+    /// Connections we opened, for `msrp.connection_reuse`.
+    pub(super) opened: super::reuse::OpenedConnections,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {

@@ -188,6 +188,10 @@ impl SessionManager {
                     .map_or(Some(std::time::Duration::from_secs(60)), |s| {
                         (s > 0).then(|| std::time::Duration::from_secs(s as u64))
                     }),
+                connection_reuse: account
+                    .setting("msrp.connection_reuse")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
             },
         }
     }

@@ -144,3 +144,76 @@ pub fn raw_chunk(
          Content-Type: text/plain\r\n\r\n{body}\r\n-------{tid}{flag}\r\n"
     )
 }
+
+/// A raw peer's offer of a chat from the MSRP session `theirs` at a
+/// placeholder port (the peer connects itself), with `a=setup` when given.
+pub fn raw_offer_sdp(theirs: &str, setup: Option<&str>) -> sdp::SessionDescription {
+    let setup = setup
+        .map(|s| format!("a=setup:{s}\r\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message 9 TCP/MSRP *\r\na=path:msrp://127.0.0.1:9/{theirs};tcp\r\n\
+         a=accept-types:text/plain\r\n{setup}"
+    );
+    sdp::SessionDescription::parse(text.as_bytes()).expect("the raw peer's offer")
+}
+
+/// A ChatStream of `app` answering a raw peer's offer from session
+/// `theirs` ([`raw_offer_sdp`]), started: it waits on the application's
+/// shared MSRP port for the peer's connection.
+pub struct AnsweringChat {
+    pub chat: std::sync::Arc<sipsimple::streams::msrp::ChatStream>,
+    /// Only this chat's notifications.
+    pub events: sipsimple::notification::Subscription,
+    /// Our answer's `a=path` (the peer's To-Path) and `a=setup`.
+    pub path: String,
+    pub setup: String,
+    /// The raw peer's URI (its From-Path).
+    pub theirs: String,
+}
+
+pub async fn answering_chat(
+    app: &sipsimple::application::SipApplication,
+    theirs: &str,
+    setup: Option<&str>,
+) -> AnsweringChat {
+    use sipsimple::notification::Filter;
+    use sipsimple::streams::msrp::{ChatStream, ChatStreamType};
+    use sipsimple::streams::{MediaStreamType, StreamDirection};
+
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let offer = raw_offer_sdp(theirs, setup);
+    let stream = ChatStreamType
+        .new_from_sdp(&settings, &offer, 0)
+        .await
+        .expect("a chat offer");
+    let ctx = context(app);
+    let events = app
+        .notification_center()
+        .subscribe(Filter::sender(ctx.sender));
+    stream
+        .initialize(ctx, StreamDirection::Incoming)
+        .await
+        .unwrap();
+    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+    let path = answer.attribute("path").unwrap().to_owned();
+    let our_setup = answer.attribute("setup").unwrap_or_default().to_owned();
+    let mut local = raw_offer_sdp(theirs, None);
+    local.media = vec![answer];
+    stream.start(&local, &offer, 0).unwrap();
+    let chat = stream
+        .downcast::<ChatStream>()
+        .expect("a chat offer makes a ChatStream");
+    AnsweringChat {
+        chat,
+        events,
+        path,
+        setup: our_setup,
+        theirs: format!("msrp://127.0.0.1:9/{theirs};tcp"),
+    }
+}

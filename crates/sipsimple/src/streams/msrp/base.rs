@@ -63,6 +63,9 @@ pub struct MsrpSettings {
     pub file_directory: std::path::PathBuf,
     /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
     pub keepalive_interval: Option<std::time::Duration>,
+    /// `msrp.connection_reuse`: a session we connect for runs on a live
+    /// connection of ours to the same first hop (see `crate::msrp`).
+    pub connection_reuse: bool,
 }
 
 /// A message for the connection.
@@ -202,6 +205,7 @@ pub struct MsrpStreamBase {
     relay: Option<MsrpRelaySettings>,
     relay_discovery: Option<crate::msrp::RelayDiscovery>,
     keepalive_interval: Option<std::time::Duration>,
+    connection_reuse: bool,
     /// The peer's offer, for a stream made to answer one.
     offer: Option<RemoteMedia>,
     state: Arc<Mutex<State>>,
@@ -244,6 +248,7 @@ impl MsrpStreamBase {
             relay: settings.msrp.relay.clone(),
             relay_discovery: settings.msrp.relay_discovery.clone(),
             keepalive_interval: settings.msrp.keepalive_interval,
+            connection_reuse: settings.msrp.connection_reuse,
             tls: offer.as_ref().map_or(tls, |o| o.tls),
             offer,
             state: Arc::new(Mutex::new(State {
@@ -601,8 +606,9 @@ impl MsrpStreamBase {
         let state = Arc::downgrade(&self.state);
         let flags = self.flags.clone();
         let log = self.endpoint.log().clone();
+        let reuse = self.connection_reuse.then(|| self.endpoint.clone());
         s.task = Some(tokio::spawn(async move {
-            let connected = open(role, &remote, session, sink, trace).await;
+            let connected = open(role, &remote, session, sink, trace, reuse).await;
             let Some(state) = state.upgrade() else { return };
             let post = |d| context.center.post(context.sender, d);
             match connected {
@@ -777,14 +783,25 @@ async fn open(
     session: Session,
     sink: EventSink,
     trace: Option<crate::msrp::trace::TraceSink>,
+    reuse: Option<MsrpEndpoint>,
 ) -> Result<(MsrpConnection, Option<SessionBinding>), String> {
     match role {
         Role::Active(socket) => {
-            let io = cema::connect(socket, remote).await?;
-            Ok((
-                MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
-                None,
-            ))
+            let first = remote
+                .path
+                .first()
+                .ok_or_else(|| "the peer's a=path is empty".to_owned())?;
+            // Not polled when the session joins a live connection.
+            let dial = cema::connect(socket, remote);
+            let conn = match reuse {
+                Some(endpoint) => {
+                    endpoint
+                        .connect_shared(first, session, sink, trace, dial)
+                        .await?
+                }
+                None => MsrpConnection::spawn(dial.await?, Vec::new(), session, sink, trace),
+            };
+            Ok((conn, None))
         }
         Role::Passive(Some(mut reg)) => {
             let peer = remote
@@ -792,14 +809,11 @@ async fn open(
                 .last()
                 .and_then(|u| u.session_id.clone())
                 .unwrap_or_default();
-            let accepted = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept_from(&peer))
+            let handed = tokio::time::timeout(CONNECT_TIMEOUT, reg.accept_any_from(&peer))
                 .await
                 .map_err(|_| "the peer did not connect for MSRP in time".to_owned())?
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
-            Ok((
-                MsrpConnection::spawn(accepted.io, accepted.initial, session, sink, trace),
-                accepted.binding,
-            ))
+            Ok(handed.run(session, sink, trace)?)
         }
         Role::Relay(Some(io)) => Ok((
             MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
