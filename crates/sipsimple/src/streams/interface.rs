@@ -7,10 +7,10 @@
 //! Applications add stream types of their own with
 //! [`MediaStreamRegistry::add`].
 
+use super::settings::StreamSettings;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
@@ -283,21 +283,6 @@ impl From<Vec<Arc<dyn MediaStream>>> for StreamList {
     fn from(v: Vec<Arc<dyn MediaStream>>) -> Self {
         StreamList(v)
     }
-}
-
-/// What a stream type may use to make a stream for an incoming offer:
-/// the account's and application's settings, resolved. What every stream
-/// gets, then what each kind of stream adds.
-#[derive(Debug, Clone)]
-pub struct StreamSettings {
-    /// The account the offer came to (its id, user@domain).
-    pub account: String,
-    /// Our address towards the peer.
-    pub local_ip: IpAddr,
-    /// For RTP audio streams.
-    pub audio: crate::streams::audio::AudioSettings,
-    /// For MSRP streams (chat, file transfer, desktop sharing).
-    pub msrp: crate::streams::msrp::MsrpSettings,
 }
 
 /// A stream type, as the registry holds it (the spec's stream class):

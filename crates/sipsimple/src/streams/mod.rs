@@ -6,8 +6,10 @@
 pub mod audio;
 mod interface;
 pub mod msrp;
+mod settings;
 
 pub use interface::{
     BoxFuture, MediaStream, MediaStreamRegistry, MediaStreamType, RecordingDefaults, StreamContext,
-    StreamDirection, StreamError, StreamList, StreamSettings,
+    StreamDirection, StreamError, StreamList,
 };
+pub use settings::StreamSettings;

@@ -14,8 +14,8 @@ use super::{lock, AudioSource, AudioStream};
 use crate::notification::NotificationData;
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
-    StreamSettings,
 };
+use crate::streams::settings::StreamSettings;
 
 /// Our side of an SDP exchange that has not completed yet.
 pub(crate) enum Pending {
@@ -23,20 +23,6 @@ pub(crate) enum Pending {
     Offered(Vec<PayloadFormat>),
     /// We answered; this is what the answer agreed.
     Answered(RtpNegotiation),
-}
-
-/// What audio streams made for an account go by.
-#[derive(Debug, Clone)]
-pub struct AudioSettings {
-    /// `rtp.port_range`.
-    pub rtp_port_range: (u16, u16),
-    /// The account's audio codecs (else the global list), most preferred
-    /// first, as rtpmap encoding names.
-    pub codecs: Vec<String>,
-    /// The application's voice mixer, for audio streams to join.
-    pub voice_mixer: Option<crate::audio::AudioMixer>,
-    /// The account's `rtp.srtp_encryption`.
-    pub srtp: super::sdes::SrtpPolicy,
 }
 
 /// The codecs the AudioStream runs (Opus, G.722, PCMU, PCMA), in the

@@ -41,7 +41,8 @@ mod rtp_io;
 pub mod sdes;
 mod source;
 
-pub use media_stream::{supported_codecs, AudioSettings, AudioStreamType};
+pub use crate::streams::settings::AudioSettings;
+pub use media_stream::{supported_codecs, AudioStreamType};
 pub use source::{read_wav, AudioSource};
 
 use std::collections::VecDeque;

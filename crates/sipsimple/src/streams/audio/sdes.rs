@@ -16,34 +16,11 @@
 use media::srtp::{MasterKey, SrtpProfile};
 use sdp::{Attribute, Crypto, Media};
 
-/// The account's `rtp.srtp_encryption`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SrtpPolicy {
-    #[default]
-    Disabled,
-    Optional,
-    Mandatory,
-}
+pub use crate::streams::settings::SrtpPolicy;
 
+// The policy is plain settings data; what it means for an m-line is
+// SDES's.
 impl SrtpPolicy {
-    /// The setting's value (`disabled`, `optional`, `mandatory`); anything
-    /// else is `disabled`.
-    pub fn from_setting(value: &str) -> SrtpPolicy {
-        match value {
-            "optional" => SrtpPolicy::Optional,
-            "mandatory" => SrtpPolicy::Mandatory,
-            _ => SrtpPolicy::Disabled,
-        }
-    }
-
-    /// The m-line's protocol we offer.
-    pub fn protocol(self) -> &'static str {
-        match self {
-            SrtpPolicy::Mandatory => "RTP/SAVP",
-            _ => "RTP/AVP",
-        }
-    }
-
     /// Whether we can take an offered m-line of `protocol` at all.
     pub fn takes(self, m: &Media) -> bool {
         match m.protocol.as_str() {

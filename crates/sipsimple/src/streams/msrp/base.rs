@@ -35,7 +35,8 @@ use crate::msrp::{
     MsrpSendError, Registration, SessionBinding,
 };
 use crate::notification::NotificationData;
-use crate::streams::interface::{StreamContext, StreamDirection, StreamError, StreamSettings};
+use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
+use crate::streams::settings::StreamSettings;
 
 /// How long the passive side waits for the peer to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,28 +46,6 @@ pub const RELAY_CHUNK_SIZE: u64 = 8 * 1024;
 
 /// Messages a stream keeps for sending before its connection is up.
 pub const MAX_QUEUED_BEFORE_START: usize = 1024;
-
-/// What MSRP streams made for an account go by.
-#[derive(Debug, Clone, Default)]
-pub struct MsrpSettings {
-    /// The application's MSRP listening ports.
-    pub endpoint: MsrpEndpoint,
-    /// The account's `msrp.transport` is `tls` (`msrps:`, TCP/TLS/MSRP).
-    pub tls: bool,
-    /// The account's MSRP relay, when `msrp.connection_model` is `relay`
-    /// and `nat_traversal.msrp_relay` names one.
-    pub relay: Option<MsrpRelaySettings>,
-    /// Under the relay model with no relay named: how to look for the
-    /// domain's (its `_msrps._tcp` SRV) when a session needs it.
-    pub relay_discovery: Option<crate::msrp::RelayDiscovery>,
-    /// Where received files go (`file_transfer.directory`).
-    pub file_directory: std::path::PathBuf,
-    /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
-    pub keepalive_interval: Option<std::time::Duration>,
-    /// `msrp.connection_reuse`: a session we connect for runs on a live
-    /// connection of ours to the same first hop (see `crate::msrp`).
-    pub connection_reuse: bool,
-}
 
 /// A message for the connection.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use payloads::{DateTime, Offset};
 use super::base::{type_accepted, MsrpStreamBase, OutgoingMessage, RemoteMedia};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpSendError};
 use crate::notification::NotificationData;
-use crate::streams::interface::StreamSettings;
+use crate::streams::settings::StreamSettings;
 
 // The message type lives outside the streams so that the notifications
 // can carry it without depending on them; its public path stays here.

@@ -11,8 +11,8 @@ use super::chat::{chat_accept_types, lock, ChatStream, DeliveryState, CPIM};
 use super::chatroom::chatroom_of;
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
-    StreamSettings,
 };
+use crate::streams::settings::StreamSettings;
 
 impl MediaStream for ChatStream {
     fn stream_type(&self) -> &'static str {

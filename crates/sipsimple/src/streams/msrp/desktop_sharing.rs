@@ -39,8 +39,8 @@ use crate::msrp::{new_message_id, ConnectionEvent, ReadGate};
 use crate::notification::{NotificationData, SenderId};
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
-    StreamSettings,
 };
+use crate::streams::settings::StreamSettings;
 
 /// The MIME type of RFB over MSRP.
 pub const RFB_CONTENT_TYPE: &str = "application/x-rfb";

@@ -12,8 +12,8 @@ use super::base::RemoteMedia;
 use super::file_transfer::{FileTransferStream, TransferDirection};
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
-    StreamSettings,
 };
+use crate::streams::settings::StreamSettings;
 
 impl MediaStream for FileTransferStream {
     fn stream_type(&self) -> &'static str {

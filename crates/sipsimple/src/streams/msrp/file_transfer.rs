@@ -26,7 +26,7 @@ use super::file_media::FileAttributes;
 use super::file_store::{part_path, safe_file_name, sha1_of, PartFile, WriteFailure};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
 use crate::notification::NotificationData;
-use crate::streams::interface::StreamSettings;
+use crate::streams::settings::StreamSettings;
 
 /// Bytes per chunk on a direct path: each chunk costs a response, a
 /// REPORT and a notification on each side, so fewer go faster (32 KiB:

@@ -16,7 +16,8 @@ mod imdn;
 mod relay_path;
 pub mod vnc;
 
-pub use base::{MsrpSettings, MsrpStreamBase, OutgoingMessage, RemoteMedia};
+pub use crate::streams::settings::MsrpSettings;
+pub use base::{MsrpStreamBase, OutgoingMessage, RemoteMedia};
 pub use cema::MediaAddress;
 pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
