@@ -654,3 +654,34 @@ async fn a_failure_report_makes_the_message_not_delivered_with_its_status() {
     assert!(next.starts_with("MSRP after1 "), "{next}");
     c.chat.end();
 }
+
+/// The original SDK's keep-alive (an empty SEND with `Keep-Alive: yes`,
+/// every 60 s from its clients) is answered 200 and never becomes a chat
+/// message: the next ChatStreamGotMessage is the peer's next real one.
+#[tokio::test]
+async fn the_original_sdks_keepalive_is_answered_and_is_no_chat_message() {
+    let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let mut c = common::raw_msrp::raw_chat(&app, "text/plain").await;
+    for i in 0..3 {
+        let tid = format!("keep{i}x");
+        let keepalive = format!(
+            "MSRP {tid} SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: keepalive{i}\r\n\
+             Byte-Range: 1-0/0\r\nKeep-Alive: yes\r\n-------{tid}$\r\n",
+            c.ours, c.theirs
+        );
+        c.io.write_all(keepalive.as_bytes()).await.unwrap();
+        let answer = read_until(&mut c.io, &format!("-------{tid}$")).await;
+        assert!(answer.contains(&format!("MSRP {tid} 200")), "{answer}");
+    }
+    let send = raw_send("realmsg1", &c.ours, "text/plain", "a real one");
+    c.io.write_all(send.as_bytes()).await.unwrap();
+    let seen = until(&mut c.events, "ChatStreamGotMessage").await;
+    let messages: Vec<String> = seen
+        .iter()
+        .filter_map(|n| match &n.data {
+            NotificationData::ChatStreamGotMessage { message } => Some(message.text()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages, ["a real one"]);
+}

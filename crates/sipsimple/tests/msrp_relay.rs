@@ -578,3 +578,40 @@ async fn both_parties_renew_their_bindings_at_once_and_the_chat_goes_on() {
         .unwrap();
     assert_eq!(next_chat_message(&mut alice_all).await.text(), "me too");
 }
+
+/// A relay's certificate is checked against the relay's name, not only
+/// against the CA: with the CA trusted, a certificate for another name
+/// (here `relay.example.test`, the relay reached as 127.0.0.1) is
+/// refused and the stream fails saying why.
+#[tokio::test]
+async fn a_relay_certificate_for_another_name_is_refused_even_from_a_trusted_ca() {
+    let relay = kamailio::start_msrp_relay_for(PASSWORD, Some("relay.example.test"));
+    let tls_port = relay.tls_port.unwrap();
+    let lines = format!(
+        "msrp.transport = \"tls\"\nmsrp.connection_model = \"relay\"\n\
+         auth.password = \"{PASSWORD}\"\n\
+         nat_traversal.msrp_relay = \"msrps://127.0.0.1:{tls_port};tcp\"\n\
+         nat_traversal.use_msrp_relay_for_outbound = true\n"
+    );
+    let trust = format!(
+        "[tls]\nca_list = \"{}\"\n",
+        relay.ca_pem.as_ref().unwrap().display()
+    );
+    let alice = account_app_with("alice", &trust, &lines).await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let chat = new_chat(&alice);
+    let _ = offer_chat(&alice, &contact_uri(&bob), &chat).await;
+    let seen = until(&mut alice_all, "MediaStreamDidFail").await;
+    match &seen.last().unwrap().data {
+        NotificationData::MediaStreamDidFail { reason } => {
+            let r = reason.to_lowercase();
+            assert!(r.contains("certificate"), "{reason}");
+            assert!(
+                r.contains("name") || r.contains("notvalidforname"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
