@@ -5,6 +5,10 @@
 //! with an error response, for a failure REPORT (RFC 4975 §7.1.2), and
 //! for a chunk that got no response within the 30 s transaction timeout
 //! (RFC 4975 §7.1.1: as if a 408 had come).
+//!
+//! And a file a raw peer pushes to us under a hostile name (RFC 5547
+//! offer written by the test): it lands inside `file_transfer.directory`
+//! under a plain name.
 
 mod common;
 
@@ -194,4 +198,117 @@ async fn a_chunk_without_a_response_in_30_s_is_not_delivered_as_408() {
     assert!(error.unwrap().contains("408"));
     drop(p.io);
     p.stream.end();
+}
+
+/// A raw peer pushes a file to us (RFC 5547: its `sendonly` offer, then
+/// the file in one SEND on the connection it opens to us) under `name`,
+/// written into its SDP as RFC 5547 §5 asks (quoted, `%`-encoded); what
+/// our stream saved, and the directory it had to stay in.
+async fn pushed_to_us_as(name_in_sdp: &str) -> (std::path::PathBuf, TempDir) {
+    use sha1::Digest as _;
+    use sipsimple::streams::msrp::FileTransferStreamType;
+    use sipsimple::streams::MediaStreamType;
+
+    let inbox = TempDir::new("ft-hostile");
+    let global = format!("[file_transfer]\ndirectory = \"{}\"\n", inbox.0.display());
+    let app = account_app_with("bob", &global, "msrp.transport = \"tcp\"\n").await;
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let body = b"what a hostile peer sends".to_vec();
+    let hash: Vec<String> = sha1::Sha1::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let offer = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message 9 TCP/MSRP *\r\na=path:{THEIRS}\r\na=accept-types:*\r\n\
+         a=setup:active\r\na=sendonly\r\n\
+         a=file-selector:name:\"{name_in_sdp}\" type:text/plain size:{} hash:sha-1:{}\r\n",
+        body.len(),
+        hash.join(":")
+    );
+    let offer = SessionDescription::parse(offer.as_bytes()).unwrap();
+    let stream = FileTransferStreamType
+        .new_from_sdp(&settings, &offer, 0)
+        .await
+        .expect("a file offer makes a stream");
+    let ctx = context(&app);
+    let mut events = app
+        .notification_center()
+        .subscribe(Filter::sender(ctx.sender));
+    stream
+        .initialize(ctx, StreamDirection::Incoming)
+        .await
+        .unwrap();
+    let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+    let ours = answer.attribute("path").unwrap().to_owned();
+    let mut local = offer.clone();
+    local.media = vec![answer];
+    stream.start(&local, &offer, 0).unwrap();
+    let port = msrp_proto::MsrpUri::parse(&ours).unwrap().port.unwrap();
+    let mut io = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let send = format!(
+        "MSRP file1x SEND\r\nTo-Path: {ours}\r\nFrom-Path: {THEIRS}\r\nMessage-ID: hostile1\r\n\
+         Byte-Range: 1-{n}/{n}\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------file1x$\r\n",
+        String::from_utf8_lossy(&body),
+        n = body.len()
+    );
+    io.write_all(send.as_bytes()).await.unwrap();
+    let seen = until(&mut events, "FileTransferStreamDidFinish").await;
+    match &seen.last().unwrap().data {
+        NotificationData::FileTransferStreamDidFinish { error } => {
+            assert!(error.is_none(), "{error:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let file = stream
+        .downcast::<FileTransferStream>()
+        .and_then(|s| s.progress().saved_to)
+        .expect("the file was saved");
+    assert_eq!(std::fs::read(&file).unwrap(), body);
+    drop(io);
+    (file, inbox)
+}
+
+/// RFC 5547 leaves the name to the receiver's care: every hostile one a
+/// scripted peer can write into its offer lands as a plain name inside
+/// `file_transfer.directory`, and never on another file.
+#[tokio::test]
+async fn hostile_names_from_a_scripted_peer_land_inside_the_directory() {
+    let long = "x".repeat(400) + ".txt";
+    for (name, want) in [
+        ("../../../../tmp/escaped", Some("escaped")),
+        ("/etc/passwd", Some("passwd")),
+        ("..\\..\\boot.ini", Some("boot.ini")),
+        ("a%00b.txt", Some("a_b.txt")),
+        ("CON", Some("_CON")),
+        ("", Some("file")),
+        (".", Some("file")),
+        ("..", Some("file")),
+        ("line%0D%0Abreak", Some("line__break")),
+        (&long, None),
+    ] {
+        let (saved, inbox) = pushed_to_us_as(name).await;
+        let dir = inbox.0.canonicalize().unwrap();
+        assert_eq!(
+            saved.parent().map(|p| p.canonicalize().unwrap()),
+            Some(dir.clone()),
+            "{name:?} saved as {saved:?}"
+        );
+        let file_name = saved.file_name().unwrap().to_str().unwrap().to_owned();
+        match want {
+            Some(w) => assert_eq!(file_name, w, "{name:?}"),
+            None => assert!(
+                file_name.len() <= 255 && file_name.ends_with(".txt"),
+                "{file_name}"
+            ),
+        }
+        // Nothing else was written: the directory holds the one file.
+        let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(entries.len(), 1, "{name:?}: {entries:?}");
+    }
+    assert!(!std::path::Path::new("/tmp/escaped").exists());
 }
