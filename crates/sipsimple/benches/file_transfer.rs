@@ -5,12 +5,13 @@
 //! process, both sides), and the resident memory sampled during the
 //! transfer (its peak over the whole run is VmHWM).
 //!
-//! cargo bench -p sipsimple --bench file_transfer [-- MEGABYTES] [tcp] [tls] [raw] [relay]
+//! cargo bench -p sipsimple --bench file_transfer [-- MEGABYTES] [tcp] [tls] [raw] [relay] [relay-tls]
 //!
 //! `relay` runs the transfer through Kamailio's MSRP relay (its `msrp`
-//! module, started here; both parties on it, over TCP): the relay's own
-//! CPU is not in the figure. Not in the default set: it needs kamailio
-//! (scripts/test.sh installs it).
+//! module, started here; both parties on it, over TCP), `relay-tls` the
+//! same with both parties on the relay over TLS: the relay's own CPU
+//! (its processes' user and system time) is printed beside ours. Not in
+//! the default set: they need kamailio (scripts/test.sh installs it).
 //!
 //! The default is 1024 MB. The receiver writes to a directory under
 //! $TMPDIR and checks the SHA-1 before keeping the file, as always; the
@@ -97,6 +98,8 @@ struct Figure {
     secs: f64,
     cpu: f64,
     rss_kib: u64,
+    /// The relay's processes, when the transfer went through one.
+    relay_cpu: Option<f64>,
 }
 
 async fn raw_tcp(file: &Path, out: &Path) -> Figure {
@@ -135,30 +138,48 @@ async fn raw_tcp(file: &Path, out: &Path) -> Figure {
         secs: t0.elapsed().as_secs_f64(),
         cpu: cpu_seconds() - cpu0,
         rss_kib: watch.finish(),
+        relay_cpu: None,
     }
 }
 
 const RELAY_PASSWORD: &str = "bench-relay";
 
 async fn msrp(file: &Path, inbox: &Path, transport: &'static str) -> Figure {
-    let relay = (transport == "relay").then(|| kamailio::start_msrp_relay(RELAY_PASSWORD));
-    let account = match &relay {
-        Some(r) => format!(
-            "msrp.transport = \"tcp\"\nmsrp.connection_model = \"relay\"\n\
-             auth.password = \"{RELAY_PASSWORD}\"\n\
-             nat_traversal.msrp_relay = \"msrp://127.0.0.1:{};tcp\"\n\
-             nat_traversal.use_msrp_relay_for_outbound = true\n",
-            r.port
-        ),
-        None => format!("msrp.transport = \"{transport}\"\n"),
+    let relay = transport
+        .starts_with("relay")
+        .then(|| kamailio::start_msrp_relay_with(RELAY_PASSWORD, transport == "relay-tls"));
+    let (account, trust) = match &relay {
+        Some(r) => {
+            let (scheme, port, over) = match r.tls_port {
+                Some(p) => ("msrps", p, "tls"),
+                None => ("msrp", r.port, "tcp"),
+            };
+            let trust = r
+                .ca_pem
+                .as_ref()
+                .map(|ca| format!("[tls]\nca_list = \"{}\"\n", ca.display()))
+                .unwrap_or_default();
+            let account = format!(
+                "msrp.transport = \"{over}\"\nmsrp.connection_model = \"relay\"\n\
+                 auth.password = \"{RELAY_PASSWORD}\"\n\
+                 nat_traversal.msrp_relay = \"{scheme}://127.0.0.1:{port};tcp\"\n\
+                 nat_traversal.use_msrp_relay_for_outbound = true\n"
+            );
+            (account, trust)
+        }
+        None => (format!("msrp.transport = \"{transport}\"\n"), String::new()),
     };
-    let alice = common::account_app_with("alice", "", &account).await;
+    let alice = common::account_app_with("alice", &trust, &account).await;
     let bob = common::account_app_with(
         "bob",
-        &format!("[file_transfer]\ndirectory = \"{}\"\n", inbox.display()),
+        &format!(
+            "{trust}[file_transfer]\ndirectory = \"{}\"\n",
+            inbox.display()
+        ),
         &account,
     )
     .await;
+    let relay_cpu0 = relay.as_ref().map_or(0.0, kamailio::MsrpRelay::cpu_seconds);
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let selector = file_selector_for(file, None, true).await.unwrap();
@@ -209,11 +230,13 @@ async fn msrp(file: &Path, inbox: &Path, transport: &'static str) -> Figure {
         name: match transport {
             "tls" => "MSRP over TLS",
             "relay" => "MSRP through Kamailio's relay (TCP)",
+            "relay-tls" => "MSRP through Kamailio's relay (TLS)",
             _ => "MSRP over TCP",
         },
         secs: t0.elapsed().as_secs_f64(),
         cpu: cpu_seconds() - cpu0,
         rss_kib: watch.finish(),
+        relay_cpu: relay.as_ref().map(|r| r.cpu_seconds() - relay_cpu0),
     };
     let _ = caller.end().await;
     alice.stop();
@@ -232,9 +255,10 @@ async fn main() {
     let wanted: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["tcp", "tls", "raw", "relay"].contains(a))
+        .filter(|a| ["tcp", "tls", "raw", "relay", "relay-tls"].contains(a))
         .collect();
-    let run = |name: &str| (wanted.is_empty() && name != "relay") || wanted.contains(&name);
+    let run =
+        |name: &str| (wanted.is_empty() && !name.starts_with("relay")) || wanted.contains(&name);
     let dir = std::env::temp_dir().join(format!("ft-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("source.bin");
@@ -244,7 +268,7 @@ async fn main() {
         figures.push(raw_tcp(&file, &dir.join("raw.out")).await);
         let _ = std::fs::remove_file(dir.join("raw.out"));
     }
-    for t in ["tcp", "tls", "relay"] {
+    for t in ["tcp", "tls", "relay", "relay-tls"] {
         if run(t) {
             let inbox = dir.join(format!("inbox-{t}"));
             figures.push(msrp(&file, &inbox, t).await);
@@ -256,13 +280,16 @@ async fn main() {
         .find(|f| f.name == "raw TCP copy")
         .map(|f| megabytes as f64 / f.secs);
     println!("{megabytes} MB, file to file on loopback:");
-    println!("| path | MB/s | of raw TCP | CPU s per MB | resident memory (max sampled) |");
-    println!("|---|---|---|---|---|");
+    println!("| path | MB/s | of raw TCP | CPU s per MB | relay CPU s per MB | resident memory (max sampled) |");
+    println!("|---|---|---|---|---|---|");
     for f in &figures {
         let rate = megabytes as f64 / f.secs;
         let share = raw.map_or("—".into(), |r| format!("{:.0} %", rate * 100.0 / r));
+        let relay = f
+            .relay_cpu
+            .map_or("—".into(), |c| format!("{:.4}", c / megabytes as f64));
         println!(
-            "| {} | {rate:.0} | {share} | {:.4} | {:.1} MB |",
+            "| {} | {rate:.0} | {share} | {:.4} | {relay} | {:.1} MB |",
             f.name,
             f.cpu / megabytes as f64,
             f.rss_kib as f64 / 1024.0

@@ -335,6 +335,43 @@ pub struct MsrpRelay {
     pub ca_pem: Option<PathBuf>,
 }
 
+impl MsrpRelay {
+    /// CPU seconds (user and system) the relay's processes used so far:
+    /// Kamailio's main process and the workers it forked.
+    pub fn cpu_seconds(&self) -> f64 {
+        let main = self.child.id();
+        let tick = 100.0; // USER_HZ on Linux
+        let mut ticks = 0u64;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // After the command name in parentheses: state, ppid, ...;
+            // utime and stime are the 12th and 13th fields after it.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let pid: u32 = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            if pid == main || ppid == main {
+                let t = |i: usize| {
+                    fields
+                        .get(i)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                ticks += t(11) + t(12);
+            }
+        }
+        ticks as f64 / tick
+    }
+}
+
 impl Drop for MsrpRelay {
     fn drop(&mut self) {
         let _ = Command::new("kill")
