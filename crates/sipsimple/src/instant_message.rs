@@ -271,44 +271,27 @@ pub(crate) fn decode(request: &Request) -> Result<NotificationData, DecodeError>
             }
             let message_id = imdn::message_id(&m).map_or(call_id, |s| s.trim().to_owned());
             Ok(NotificationData::SIPAccountGotMessage {
-                message: ChatMessage {
-                    message_id,
-                    content_type: m.content_type().unwrap_or("text/plain").to_owned(),
-                    sender: m.from.clone().or(peer),
-                    recipients: m.to.clone(),
-                    courtesy_recipients: m.cc.clone(),
-                    subject: m.subjects.first().map(|s| s.text.clone()),
-                    timestamp: m.datetime,
-                    required: m.require.clone(),
-                    notification_request: imdn::request(&m),
-                    content: m.body,
-                    cpim: true,
-                    private: false,
-                },
+                message: ChatMessage::from_cpim(message_id, m, peer),
             })
         }
         payloads::iscomposing::CONTENT_TYPE => composing(&body, peer),
         _ => Ok(NotificationData::SIPAccountGotMessage {
             message: ChatMessage {
-                message_id: call_id,
-                content_type: if content_type.is_empty() {
-                    "text/plain".to_owned()
-                } else {
-                    content_type.to_owned()
-                },
-                content: body,
-                sender: peer,
                 recipients: vec![Address::from_name_addr(header(HeaderName::To))],
-                courtesy_recipients: Vec::new(),
                 subject: request
                     .headers
                     .get_str(&HeaderName::Subject)
                     .map(str::to_owned),
-                timestamp: None,
-                required: Vec::new(),
-                cpim: false,
-                notification_request: None,
-                private: false,
+                ..ChatMessage::plain(
+                    call_id,
+                    if content_type.is_empty() {
+                        "text/plain".to_owned()
+                    } else {
+                        content_type.to_owned()
+                    },
+                    body,
+                    peer,
+                )
             },
         }),
     }

@@ -685,3 +685,41 @@ async fn the_original_sdks_keepalive_is_answered_and_is_no_chat_message() {
         .collect();
     assert_eq!(messages, ["a real one"]);
 }
+
+/// Everything a CPIM message says reaches the application (the spec's
+/// CPIMMessage): every Subject with its language (RFC 3862 §3.3, the
+/// spec's MultilingualText) and the extension headers in their
+/// namespaces (§3.1), not only the first Subject.
+#[tokio::test]
+async fn every_cpim_subject_and_extension_header_reaches_the_application() {
+    let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
+    let mut c = common::raw_msrp::raw_chat(&app, "message/cpim text/plain").await;
+    let cpim = "From: <sip:peer@example.test>\r\nTo: <sip:alice@example.test>\r\n\
+                NS: MyFeatures <mid:MessageFeatures@id.foo.com>\r\n\
+                Subject:;lang=en lunch\r\nSubject:;lang=fr déjeuner\r\n\
+                MyFeatures.WackyMessageOption: Use-silly-font\r\n\
+                \r\nContent-Type: text/plain\r\n\r\nwhere shall we eat";
+    let send = raw_send("cpimmsg1", &c.ours, "message/cpim", cpim);
+    c.io.write_all(send.as_bytes()).await.unwrap();
+    let m = common::chat_call::next_chat_message(&mut c.events).await;
+    assert!(m.cpim);
+    assert_eq!(m.text(), "where shall we eat");
+    let subjects: Vec<(&str, Option<&str>)> = m
+        .subjects
+        .iter()
+        .map(|s| (s.text.as_str(), s.lang.as_deref()))
+        .collect();
+    assert_eq!(subjects, [("lunch", Some("en")), ("déjeuner", Some("fr"))]);
+    assert_eq!(m.subject.as_deref(), Some("lunch"));
+    let wacky = m
+        .additional_headers
+        .iter()
+        .find(|h| h.name == "WackyMessageOption")
+        .expect("the extension header");
+    assert_eq!(wacky.prefix.as_deref(), Some("MyFeatures"));
+    assert_eq!(
+        wacky.namespace.as_deref(),
+        Some("mid:MessageFeatures@id.foo.com")
+    );
+    assert_eq!(wacky.value, "Use-silly-font");
+}

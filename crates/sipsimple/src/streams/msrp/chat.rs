@@ -673,35 +673,9 @@ impl ChatInner {
             let Ok(m) = cpim::Message::parse_with(&body, &limits) else {
                 return; // RFC 4975 leaves it to us: a CPIM we cannot read is dropped
             };
-            ChatMessage {
-                message_id,
-                content_type: m.content_type().unwrap_or("text/plain").to_owned(),
-                sender: m.from.clone().or(peer),
-                recipients: m.to.clone(),
-                courtesy_recipients: m.cc.clone(),
-                subject: m.subjects.first().map(|s| s.text.clone()),
-                timestamp: m.datetime,
-                required: m.require.clone(),
-                notification_request: payloads::imdn::request(&m),
-                content: m.body,
-                cpim: true,
-                private: false,
-            }
+            ChatMessage::from_cpim(message_id, m, peer)
         } else {
-            ChatMessage {
-                message_id,
-                content_type: content_type.clone(),
-                content: body,
-                sender: peer,
-                recipients: Vec::new(),
-                courtesy_recipients: Vec::new(),
-                subject: None,
-                timestamp: None,
-                required: Vec::new(),
-                cpim: false,
-                notification_request: None,
-                private: false,
-            }
+            ChatMessage::plain(message_id, content_type.clone(), body, peer)
         };
         let message = ChatMessage {
             private: self.is_private(&message),
