@@ -9,58 +9,24 @@
 //! a connection of its own.
 
 mod common;
+mod transfer_peers;
 
 use std::sync::Arc;
 
-use common::{account_app_with, contact_uri, incoming_session, until, TempDir};
+use common::{contact_uri, incoming_session, until, TempDir};
 use sha2::{Digest, Sha256};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{file_selector_for, ChatStream, FileTransferStream, MessageOptions};
 use sipsimple::streams::MediaStream;
+use transfer_peers::{peers_with, settings, Peers};
 
 const REUSE: &str = "msrp.transport = \"tcp\"\nmsrp.connection_reuse = true\n";
 const NO_REUSE: &str = "msrp.transport = \"tcp\"\n";
 
-struct Peers {
-    alice: SipApplication,
-    bob: SipApplication,
-    alice_all: Subscription,
-    bob_all: Subscription,
-    inbox: TempDir,
-}
-
 async fn peers(bob_account: &str) -> Peers {
     peers_with(NO_REUSE, bob_account).await
-}
-
-async fn peers_with(alice_account: &str, bob_account: &str) -> Peers {
-    let inbox = TempDir::new("reuse-inbox");
-    let dir = inbox.0.display().to_string();
-    let alice = account_app_with("alice", "", alice_account).await;
-    let bob = account_app_with(
-        "bob",
-        &format!("[file_transfer]\ndirectory = \"{dir}\"\n"),
-        bob_account,
-    )
-    .await;
-    let alice_all = alice.notification_center().subscribe(Filter::all());
-    let bob_all = bob.notification_center().subscribe(Filter::all());
-    Peers {
-        alice,
-        bob,
-        alice_all,
-        bob_all,
-        inbox,
-    }
-}
-
-fn settings(app: &SipApplication) -> sipsimple::streams::StreamSettings {
-    let account = app.account_manager().accounts().remove(0);
-    app.session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap()
 }
 
 /// Alice offers `stream` in a session of its own; bob accepts what the
