@@ -244,3 +244,32 @@ fn builder_makes_a_sendable_message() {
         .build();
     assert!(bad.is_err());
 }
+
+/// Escapes make a printed value longer than it came (`\u0000` for a
+/// NUL): a message whose printed header lines would pass the reader's
+/// line bound is refused by `validate` instead of being printed into
+/// something that does not read back. The input is what the `cpim`
+/// fuzz target found (a header value with 120 NULs, read from a line
+/// within the bound).
+#[test]
+fn a_value_whose_escapes_would_overflow_the_line_bound_does_not_validate() {
+    let data = std::fs::read("tests/data/fuzz-escaped-line-too-long.cpim").unwrap();
+    if let Ok(m) = Message::parse(&data) {
+        match m.validate() {
+            Ok(()) => assert_eq!(Message::parse(&m.to_bytes()).unwrap(), m),
+            Err(e) => assert!(matches!(e.kind, CpimErrorKind::LineTooLong(_)), "{e:?}"),
+        }
+    }
+    let long = Message::builder("text/plain", Vec::new())
+        .subject(&"\0".repeat(1000), None)
+        .build();
+    assert!(
+        matches!(&long, Err(e) if matches!(e.kind, CpimErrorKind::LineTooLong(4096))),
+        "{long:?}"
+    );
+    let fits = Message::builder("text/plain", Vec::new())
+        .subject(&"\0".repeat(600), None)
+        .build()
+        .unwrap();
+    assert_eq!(Message::parse(&fits.to_bytes()).unwrap(), fits);
+}

@@ -32,6 +32,14 @@ fn param_value(v: &str) -> String {
 }
 
 pub(super) fn write(m: &Message) -> Vec<u8> {
+    let mut bytes = write_head(m).into_bytes();
+    bytes.extend_from_slice(&m.body);
+    bytes
+}
+
+/// The message headers, the content headers and the blank lines after
+/// each: everything but the body.
+fn write_head(m: &Message) -> String {
     let mut out = String::new();
     if let Some(a) = &m.from {
         line(&mut out, "From", &address(a));
@@ -87,9 +95,7 @@ pub(super) fn write(m: &Message) -> Vec<u8> {
         line(&mut out, &h.name, &h.value);
     }
     out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&m.body);
-    bytes
+    out
 }
 
 fn bad(what: &'static str, got: &str) -> CpimError {
@@ -191,6 +197,13 @@ pub(super) fn validate(m: &Message) -> Result<(), CpimError> {
         if !is_mime_value(&h.value) {
             return Err(bad("MIME header value", &h.value));
         }
+    }
+    // Escaping can make a printed line several times longer than the
+    // value (a NUL is six characters): what we print must fit what a
+    // reader (ours with its default limits) takes.
+    let max = super::Limits::default().max_line;
+    if let Some(n) = write_head(m).split("\r\n").position(|l| l.len() > max) {
+        return Err(CpimError::at(n + 1, CpimErrorKind::LineTooLong(max)));
     }
     Ok(())
 }
