@@ -2,7 +2,9 @@
 //! loopback (MSRP over TLS, the default, and over TCP), against an
 //! in-process SDK application (what exactly arrives, audio with chat,
 //! is-composing),
-//! and the failures: a declined session, a peer that never answers.
+//! and the failures: a declined session, a peer that never answers, a
+//! message the peer's chat refuses (415), a success REPORT that never
+//! comes.
 //! Every process started is killed by its PID when the test ends.
 
 use std::net::UdpSocket;

@@ -1,7 +1,9 @@
 //! `sip send-file` to `sip listen --accept-files DIR` as two real
 //! processes on loopback (MSRP over TLS, the default, and TCP): the saved
 //! file's SHA-256 equals the sent one and the exit status says the peer
-//! confirmed it; a declined file exits 1; `sip get-file` pulls a file
+//! confirmed it, and the progress lines (sender's and listener's) count
+//! up to the whole file; a file accepted at the listener's question goes
+//! to `file_transfer.directory`; a declined file exits 1; `sip get-file` pulls a file
 //! from an in-process SDK application that serves it. Every process
 //! started is killed by its PID when the test ends.
 
