@@ -2,7 +2,9 @@
 //! loopback (MSRP over TLS, the default, and over TCP), against an
 //! in-process SDK application (what exactly arrives, audio with chat,
 //! is-composing),
-//! and the failures: a declined session, a peer that never answers.
+//! and the failures: a declined session, a peer that never answers, a
+//! message the peer's chat refuses (415), a success REPORT that never
+//! comes.
 //! Every process started is killed by its PID when the test ends.
 
 use std::net::UdpSocket;
@@ -18,6 +20,7 @@ use common::{free_udp_port, sip, Dir, Proc};
 use sipsimple::application::SipApplication;
 use sipsimple::config::MemoryBackend;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
+use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatStream, ComposingState, MessageOptions};
 use sipsimple::streams::MediaStream;
 
@@ -245,6 +248,24 @@ async fn until(events: &mut Subscription, name: &str) -> NotificationData {
     .unwrap_or_else(|_| panic!("no {name}"))
 }
 
+/// The next session offered to `app`.
+async fn incoming(app: &SipApplication, events: &mut Subscription) -> Session {
+    let n = loop {
+        let n = tokio::time::timeout(Duration::from_secs(15), events.next())
+            .await
+            .unwrap()
+            .unwrap();
+        if n.name() == "SIPSessionNewIncoming" {
+            break n;
+        }
+    };
+    app.session_manager()
+        .sessions()
+        .into_iter()
+        .find(|s| s.sender() == n.sender)
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sip_chat_message_arrives_at_an_sdk_application_as_plain_text_from_alice() {
     let dir = Dir::new("sdk-callee");
@@ -259,21 +280,7 @@ async fn sip_chat_message_arrives_at_an_sdk_application_as_plain_text_from_alice
     let uri = format!("sip:bob@127.0.0.1:{port}");
     let caller =
         tokio::task::spawn_blocking(move || chat(&alice, &uri, &["--message", "héllo, bob"]));
-    let n = loop {
-        let n = tokio::time::timeout(Duration::from_secs(15), events.next())
-            .await
-            .unwrap()
-            .unwrap();
-        if n.name() == "SIPSessionNewIncoming" {
-            break n;
-        }
-    };
-    let session = bob
-        .session_manager()
-        .sessions()
-        .into_iter()
-        .find(|s| s.sender() == n.sender)
-        .unwrap();
+    let session = incoming(&bob, &mut events).await;
     let proposed = session.proposed_streams().unwrap();
     let kinds: Vec<_> = proposed.iter().map(|s| s.stream_type()).collect();
     assert_eq!(kinds, ["chat"]);
@@ -355,4 +362,183 @@ async fn sip_listen_takes_audio_with_chat_and_echoes_the_chat() {
     until(&mut events, "SIPSessionDidEnd").await;
     tokio::task::block_in_place(|| bob.saw("call ended (remote hung up)"));
     alice.stop();
+}
+
+/// The session is set up, but the peer's chat takes only text/html: the
+/// message, sent (wrapped in CPIM, as to any chat peer) before the
+/// answer told what the peer takes, is refused with 415 by the peer's
+/// MSRP side, and `sip chat --message` exits 1 saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_the_peers_chat_does_not_accept_exits_1_with_the_reason() {
+    let dir = Dir::new("sdk-html-only");
+    let (bob, mut events) = app("bob", "tcp").await;
+    let port = bob
+        .engine()
+        .unwrap()
+        .local_addr(sipsimple::engine::TransportKind::Udp)
+        .unwrap()
+        .port();
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let uri = format!("sip:bob@127.0.0.1:{port}");
+    let caller = tokio::task::spawn_blocking(move || chat(&alice, &uri, &["--message", "hello"]));
+    let session = incoming(&bob, &mut events).await;
+    let proposed = session.proposed_streams().unwrap();
+    let chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    chat.set_accept_types(&["text/html"]).unwrap();
+    session
+        .accept(vec![chat as Arc<dyn MediaStream>])
+        .await
+        .unwrap();
+    let o = caller.await.unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    // The session was up: what failed is the message.
+    assert!(out.contains("chat connected (MSRP over TCP)"), "{out}");
+    assert!(
+        out.contains("message #1 not delivered (415 Unsupported media type): hello"),
+        "{out}"
+    );
+    assert!(
+        err.contains("sip: message not delivered: 415 Unsupported media type"),
+        "{err}"
+    );
+    // Bob's application never got it.
+    let got = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let n = events.next().await.expect("notifications");
+            match n.name() {
+                "ChatStreamGotMessage" => return true,
+                "SIPSessionDidEnd" => return false,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("no SIPSessionDidEnd");
+    assert!(!got, "{out}");
+    bob.stop();
+}
+
+/// The value of the header `name` in `message` (its first occurrence).
+fn header<'a>(message: &'a str, name: &str) -> &'a str {
+    message
+        .lines()
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {message}"))
+}
+
+/// The first MSRP request in `read` when it is there whole (up to its
+/// end-line), taken out of it: its transaction id and its text.
+fn whole_msrp_request(read: &mut String) -> Option<(String, String)> {
+    let start = read.find("MSRP ")?;
+    let tid = read[start + 5..].split_whitespace().next()?.to_owned();
+    let end_line = format!("-------{tid}");
+    // The end-line: its continuation flag, then CRLF.
+    let end = start + read[start..].find(&end_line)? + end_line.len() + 3;
+    if read.len() < end {
+        return None;
+    }
+    let request = read[start..end].to_owned();
+    read.drain(..end);
+    Some((tid, request))
+}
+
+/// A peer whose MSRP side answers every SEND with 200 but never sends
+/// the success REPORT the sender asked for: `sip chat --message` cannot
+/// know the message was delivered, and exits 1 when `--timeout` passes.
+/// The peer is the test's own sockets: a SIP UAS on UDP that answers the
+/// INVITE with `a=setup:passive` (so `sip chat` connects), and an MSRP
+/// listener on TCP.
+#[test]
+fn a_message_whose_success_report_never_comes_exits_1_after_the_timeout() {
+    use std::io::{Read, Write};
+    let dir = Dir::new("no-report");
+    let sip_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sip_socket.local_addr().unwrap().port();
+    let msrp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let msrp_port = msrp.local_addr().unwrap().port();
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let uri = format!("sip:bob@127.0.0.1:{port}");
+    let caller =
+        std::thread::spawn(move || chat(&alice, &uri, &["--message", "hello", "--timeout", "2"]));
+
+    let mut buf = vec![0u8; 65536];
+    sip_socket
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let (n, from) = sip_socket.recv_from(&mut buf).unwrap();
+    let invite = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(invite.starts_with("INVITE "), "{invite}");
+    let our_path = format!("msrp://127.0.0.1:{msrp_port}/rawsess;tcp");
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=message {msrp_port} TCP/MSRP *\r\na=path:{our_path}\r\n\
+         a=accept-types:message/cpim text/plain\r\na=setup:passive\r\n"
+    );
+    let ok = format!(
+        "SIP/2.0 200 OK\r\nVia: {}\r\nFrom: {}\r\nTo: {};tag=raw\r\nCall-ID: {}\r\nCSeq: {}\r\n\
+         Contact: <sip:bob@127.0.0.1:{port}>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{sdp}",
+        header(&invite, "Via"),
+        header(&invite, "From"),
+        header(&invite, "To"),
+        header(&invite, "Call-ID"),
+        header(&invite, "CSeq"),
+        sdp.len()
+    );
+    sip_socket.send_to(ok.as_bytes(), from).unwrap();
+
+    // The MSRP side: 200 to every SEND, never a REPORT.
+    let (mut io, _) = msrp.accept().unwrap();
+    io.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut read = String::new();
+    let mut message_send = None;
+    while message_send.is_none() {
+        let n = io.read(&mut buf).unwrap();
+        assert!(n > 0, "the MSRP connection closed; read {read:?}");
+        read.push_str(&String::from_utf8_lossy(&buf[..n]));
+        while let Some((tid, request)) = whole_msrp_request(&mut read) {
+            assert!(request.contains(" SEND\r\n"), "{request}");
+            write!(
+                io,
+                "MSRP {tid} 200 OK\r\nTo-Path: {}\r\nFrom-Path: {our_path}\r\n-------{tid}$\r\n",
+                header(&request, "From-Path")
+            )
+            .unwrap();
+            if request.contains("hello") {
+                message_send = Some(request);
+            }
+        }
+    }
+    let send = message_send.unwrap();
+    assert_eq!(header(&send, "Success-Report"), "yes", "{send}");
+
+    // Its BYE, once the timeout passed, is answered.
+    let (n, from) = sip_socket.recv_from(&mut buf).unwrap();
+    let mut request = String::from_utf8_lossy(&buf[..n]).into_owned();
+    while !request.starts_with("BYE ") {
+        let (n, _) = sip_socket.recv_from(&mut buf).unwrap();
+        request = String::from_utf8_lossy(&buf[..n]).into_owned();
+    }
+    let ok = format!(
+        "SIP/2.0 200 OK\r\nVia: {}\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {}\r\n\
+         Content-Length: 0\r\n\r\n",
+        header(&request, "Via"),
+        header(&request, "From"),
+        header(&request, "To"),
+        header(&request, "Call-ID"),
+        header(&request, "CSeq"),
+    );
+    sip_socket.send_to(ok.as_bytes(), from).unwrap();
+
+    let o = caller.join().unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains("chat connected (MSRP over TCP)"), "{out}");
+    assert!(!out.contains("delivered"), "{out}");
+    assert!(err.contains("no delivery report within 2 s"), "{err}");
+    drop(io);
 }

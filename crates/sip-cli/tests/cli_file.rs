@@ -1,7 +1,9 @@
 //! `sip send-file` to `sip listen --accept-files DIR` as two real
 //! processes on loopback (MSRP over TLS, the default, and TCP): the saved
 //! file's SHA-256 equals the sent one and the exit status says the peer
-//! confirmed it; a declined file exits 1; `sip get-file` pulls a file
+//! confirmed it, and the progress lines (sender's and listener's) count
+//! up to the whole file; a file accepted at the listener's question goes
+//! to `file_transfer.directory`; a declined file exits 1; `sip get-file` pulls a file
 //! from an in-process SDK application that serves it. Every process
 //! started is killed by its PID when the test ends.
 
@@ -83,7 +85,8 @@ fn listen_with(dir: &Path, msrp: &str, command: impl Fn(&Path) -> Command) -> (P
     for _ in 0..5 {
         let port = free_udp_port();
         let bob = config(dir, "bob", port, msrp);
-        let mut listener = Proc::start(command(&bob));
+        // Its stderr kept: the progress of the files it takes.
+        let mut listener = Proc::start_keeping_stderr(command(&bob), true);
         // Generous: a loaded machine runs hundreds of tests beside it.
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -240,7 +243,7 @@ fn send_to_listener(msrp: &str) {
     let mut c = sip(&alice);
     c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
         .arg(&file);
-    let mut sender = Proc::start(c);
+    let mut sender = Proc::start_keeping_stderr(c, true);
     assert_eq!(sender.exit_code(60), Some(0), "{:?}", sender.seen);
     assert!(
         sender.seen.iter().any(|l| l
@@ -248,6 +251,8 @@ fn send_to_listener(msrp: &str) {
         "{:?}",
         sender.seen
     );
+    // Stderr may still be on its way from the exited process.
+    assert_progress_to_the_end(&sender.wait_for_stderr("(100%)", 10), 300_000);
     listener.wait_for("incoming file from", 15);
     let saved = listener.wait_for("saved report final.pdf (300000 bytes) to", 15);
     let path = inbox.join("report final.pdf");
@@ -289,6 +294,52 @@ fn a_declined_file_exits_1() {
     stdin.flush().unwrap();
     assert_eq!(sender.exit_code(30), Some(1), "{:?}", sender.seen);
     assert!(!dir.0.join("inbox").exists());
+}
+
+/// Without `--accept-files`, `sip listen` asks; answered `y`, the file
+/// goes to `file_transfer.directory` and its progress shows on stderr.
+#[test]
+fn a_file_accepted_at_the_listeners_question_lands_in_the_configured_directory() {
+    let dir = Dir::new("asked");
+    let downloads = dir.0.join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let alice = config(&dir.0, "alice", 0, "tcp");
+    let file = dir.0.join("notes.bin");
+    std::fs::write(&file, data(300_000)).unwrap();
+    let (mut listener, port) = listen_with(&dir.0, "tcp", |bob| {
+        use std::io::Write;
+        // A global setting: its own table, after the account's.
+        let mut cfg = std::fs::OpenOptions::new().append(true).open(bob).unwrap();
+        writeln!(
+            cfg,
+            "[file_transfer]\ndirectory = {:?}",
+            downloads.display().to_string()
+        )
+        .unwrap();
+        let mut c = sip(bob);
+        c.arg("listen");
+        c
+    });
+    let mut c = sip(&alice);
+    c.args(["send-file", &format!("sip:bob@127.0.0.1:{port}")])
+        .arg(&file);
+    let mut sender = Proc::start(c);
+    let offer = listener.wait_for("incoming file from", 15);
+    assert!(offer.contains("notes.bin (300000 bytes)"), "{offer}");
+    // The question has no line end; answer it.
+    use std::io::Write;
+    let stdin = listener.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "y").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(sender.exit_code(60), Some(0), "{:?}", sender.seen);
+    let path = downloads.join("notes.bin");
+    let saved = listener.wait_for("saved notes.bin (300000 bytes) to", 15);
+    assert!(saved.ends_with(&path.display().to_string()), "{saved}");
+    assert_eq!(
+        Sha256::digest(std::fs::read(&path).unwrap()),
+        Sha256::digest(std::fs::read(&file).unwrap())
+    );
+    assert_progress_to_the_end(&listener.wait_for_stderr("(100%)", 10), 300_000);
 }
 
 /// SIGTERM while the file is still offered (the listener has not
@@ -455,12 +506,92 @@ fn a_receiver_whose_disk_fills_up_says_so_keeps_the_part_and_goes_on() {
     );
 }
 
+/// One redraw of the progress line (`file.rs`'s `Progress::show`):
+/// `DONE / TOTAL (P%)  RATE/s  M:SS left`, sizes as `12.3 MB`.
+#[derive(Debug)]
+struct ProgressLine {
+    done: u64,
+    total: u64,
+    percent: u64,
+    /// Bytes per second, as shown (rounded to the unit's precision).
+    rate: u64,
+    /// Seconds; None for `--:--` (no rate yet).
+    left: Option<u64>,
+}
+
+/// `300.0 kB` → 300000: a size as the progress line writes it.
+fn size(text: &str) -> Option<u64> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let scale = match unit {
+        "B" => 1.0,
+        "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => return None,
+    };
+    Some((number.parse::<f64>().ok()? * scale).round() as u64)
+}
+
+fn progress_line(text: &str) -> Option<ProgressLine> {
+    let (done, rest) = text.trim().split_once(" / ")?;
+    let (total, rest) = rest.split_once(" (")?;
+    let (percent, rest) = rest.split_once("%)")?;
+    let (rate, rest) = rest.trim().split_once("/s")?;
+    let left = rest.trim().strip_suffix(" left")?;
+    let left = match left {
+        "--:--" => None,
+        _ => {
+            let (m, s) = left.split_once(':')?;
+            Some(m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
+        }
+    };
+    Some(ProgressLine {
+        done: size(done)?,
+        total: size(total)?,
+        percent: percent.parse().ok()?,
+        rate: size(rate)?,
+        left,
+    })
+}
+
+/// The progress lines in `stderr`, in order (each redraw starts with
+/// `\r`; the last is ended by a line end).
+fn progress(stderr: &str) -> Vec<ProgressLine> {
+    stderr
+        .split(['\r', '\n'])
+        .filter_map(progress_line)
+        .collect()
+}
+
+/// The progress of a transfer of `file_size` bytes that completed: the
+/// bytes done grow to the whole file, with a rate, and the last line
+/// has no time left.
+fn assert_progress_to_the_end(stderr: &str, file_size: u64) {
+    let lines = progress(stderr);
+    // 128 KiB chunks: at least the first chunk's line, then the last.
+    assert!(lines.len() >= 2, "{stderr:?}");
+    assert!(
+        lines.windows(2).all(|w| w[0].done <= w[1].done),
+        "{lines:?}"
+    );
+    assert!(lines[0].done < file_size, "{lines:?}");
+    for l in &lines {
+        // Sizes are shown to 4 significant digits.
+        assert!(l.total.abs_diff(file_size) * 1000 <= file_size, "{l:?}");
+        assert!(l.done <= l.total, "{l:?}");
+        assert!(l.rate > 0 && l.left.is_some(), "{l:?}");
+    }
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last.done, last.percent, last.left),
+        (last.total, 100, Some(0)),
+        "{lines:?}"
+    );
+}
+
 /// The percentages of the progress lines in `stderr`, in order.
 fn percents(stderr: &str) -> Vec<u64> {
-    stderr
-        .split('\r')
-        .filter_map(|l| l.split_once(" (")?.1.split_once("%)")?.0.parse().ok())
-        .collect()
+    progress(stderr).iter().map(|l| l.percent).collect()
 }
 
 /// `sip send-file` cut in the middle keeps the bytes the listener
