@@ -577,7 +577,7 @@ fn two_clients_talk_through_the_relay() {
         received(b, text).is_some()
             && has(
                 a,
-                |e| matches!(e, SessionEvent::MessageSent { message_id } if *message_id == mid),
+                |e| matches!(e, SessionEvent::MessageSent { message_id, .. } if *message_id == mid),
             )
             && has(
                 a,
@@ -588,7 +588,9 @@ fn two_clients_talk_through_the_relay() {
         matches!(received(&b, text), Some(SessionEvent::MessageReceived { content_type: Some(ct), .. }) if ct == "text/plain")
     );
     let delivered = a.events.iter().find_map(|e| match e {
-        SessionEvent::MessageDelivered { message_id, range } if *message_id == mid => Some(*range),
+        SessionEvent::MessageDelivered {
+            message_id, range, ..
+        } if *message_id == mid => Some(*range),
         _ => None,
     });
     let range = delivered.flatten().expect("the REPORT has a Byte-Range");
@@ -636,7 +638,7 @@ fn two_clients_talk_through_the_relay() {
             )
             && has(
                 a,
-                |e| matches!(e, SessionEvent::MessageSent { message_id } if *message_id == mid_big),
+                |e| matches!(e, SessionEvent::MessageSent { message_id, .. } if *message_id == mid_big),
             )
     });
     for p in [&a, &b] {

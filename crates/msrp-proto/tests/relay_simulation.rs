@@ -236,11 +236,11 @@ fn record(seen: &mut Seen, ev: SessionEvent) {
             seen.duplicates += usize::from(again);
         }
         SessionEvent::MessageAborted { message_id } => seen.aborted.push(message_id),
-        SessionEvent::MessageSent { message_id } => seen.sent.push(message_id),
+        SessionEvent::MessageSent { message_id, .. } => seen.sent.push(message_id),
         // Only a REPORT covering the last byte means the whole.
-        SessionEvent::MessageDelivered { message_id, range }
-            if range.is_none_or(|r| r.end.is_some() && r.end == r.total) =>
-        {
+        SessionEvent::MessageDelivered {
+            message_id, range, ..
+        } if range.is_none_or(|r| r.end.is_some() && r.end == r.total) => {
             seen.delivered.push(message_id)
         }
         SessionEvent::MessageFailed {

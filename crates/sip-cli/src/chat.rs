@@ -181,6 +181,7 @@ impl ChatView {
                 message_id,
                 code,
                 reason,
+                ..
             } => {
                 if let Some((number, text)) = self.pending.remove(message_id) {
                     out(&format!(

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use common::raw_msrp::{answering_chat, chat_offered_to, context, read_until};
 use common::{account_app_with, until};
+use msrp_proto::{Head, Method};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::streams::msrp::{ChatStream, ChatStreamError, DeliveryState, MessageOptions};
@@ -386,7 +387,19 @@ async fn the_peers_responses_and_reports_become_the_spec_notifications() {
         .data
         .clone()
     {
-        NotificationData::ChatStreamDidSendMessage { message_id } => assert_eq!(message_id, first),
+        NotificationData::ChatStreamDidSendMessage {
+            message_id,
+            message: Some(Head::Request(sent)),
+        } => {
+            // The head of the chunk that went out, as written.
+            assert_eq!(message_id, first);
+            assert_eq!(
+                (sent.tid.as_str(), &sent.method),
+                (tid.as_str(), &Method::Send)
+            );
+            assert_eq!(sent.headers.get("Message-ID"), Some(mid.as_str()));
+            assert_eq!(sent.headers.get("Byte-Range"), Some("1-5/5"));
+        }
         other => panic!("{other:?}"),
     }
     let report = format!(
@@ -403,9 +416,21 @@ async fn the_peers_responses_and_reports_become_the_spec_notifications() {
         .clone()
     {
         NotificationData::ChatStreamDidDeliverMessage {
-            message_id, code, ..
+            message_id,
+            code,
+            reason,
+            chunk: Some(Head::Request(report)),
         } => {
-            assert_eq!((message_id.as_str(), code), (first.as_str(), 200))
+            assert_eq!((message_id.as_str(), code), (first.as_str(), 200));
+            assert_eq!(reason, "OK");
+            // The spec's `chunk`: the REPORT as the peer sent it.
+            assert_eq!(
+                (report.tid.as_str(), &report.method),
+                ("rep1x", &Method::Report)
+            );
+            assert_eq!(report.headers.get("Status"), Some("000 200 OK"));
+            assert_eq!(report.headers.get("Message-ID"), Some(mid.as_str()));
+            assert_eq!(report.headers.get("Byte-Range"), Some("1-5/5"));
         }
         other => panic!("{other:?}"),
     }
@@ -434,9 +459,15 @@ async fn the_peers_responses_and_reports_become_the_spec_notifications() {
         .clone()
     {
         NotificationData::ChatStreamDidNotDeliverMessage {
-            message_id, code, ..
+            message_id,
+            code,
+            chunk: Some(Head::Response(refusal)),
+            ..
         } => {
-            assert_eq!((message_id.as_str(), code), (second.as_str(), 413))
+            assert_eq!((message_id.as_str(), code), (second.as_str(), 413));
+            assert_eq!((refusal.tid.as_str(), refusal.status), (tid.as_str(), 413));
+            assert_eq!(refusal.comment.as_deref(), Some("Message too large"));
+            assert_eq!(refusal.headers.get("From-Path"), Some(theirs.as_str()));
         }
         other => panic!("{other:?}"),
     }
@@ -636,6 +667,7 @@ async fn a_failure_report_makes_the_message_not_delivered_with_its_status() {
             message_id,
             code,
             reason,
+            ..
         } => {
             assert_eq!((message_id.as_str(), code), (id.as_str(), 404));
             assert_eq!(reason, "Recipient went away");

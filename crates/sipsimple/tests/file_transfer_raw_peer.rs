@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use common::raw_msrp::{context, read_until};
 use common::{account_app_with, until, TempDir};
+use msrp_proto::{Head, Method};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::streams::msrp::{file_selector_for, FileTransferStream};
@@ -115,14 +116,23 @@ async fn pushing() -> Pushing {
     }
 }
 
-/// The next FileTransferStreamDidNotDeliverChunk's message id, code and
-/// reason, and the error of the FileTransferStreamDidFinish that follows.
-async fn not_delivered(all: &mut Subscription) -> (String, u16, String, Option<String>) {
+/// What a FileTransferStreamDidNotDeliverChunk said, with the error of
+/// the FileTransferStreamDidFinish that follows.
+struct NotDelivered {
+    message_id: String,
+    code: u16,
+    reason: String,
+    chunk: Option<Head>,
+    error: Option<String>,
+}
+
+async fn not_delivered(all: &mut Subscription) -> NotDelivered {
     let seen = until(all, "FileTransferStreamDidNotDeliverChunk").await;
     let NotificationData::FileTransferStreamDidNotDeliverChunk {
         message_id,
         code,
         reason,
+        chunk,
     } = seen.last().unwrap().data.clone()
     else {
         unreachable!()
@@ -133,7 +143,13 @@ async fn not_delivered(all: &mut Subscription) -> (String, u16, String, Option<S
     else {
         unreachable!()
     };
-    (message_id, code, reason, error)
+    NotDelivered {
+        message_id,
+        code,
+        reason,
+        chunk,
+        error,
+    }
 }
 
 #[tokio::test]
@@ -151,13 +167,75 @@ async fn a_chunk_refused_with_an_error_response_is_not_delivered_with_its_status
         tid = p.tid
     );
     p.io.write_all(refused.as_bytes()).await.unwrap();
-    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
+    let n = not_delivered(&mut p.all).await;
     assert_eq!(
-        (message_id.as_str(), code, reason.as_str()),
+        (n.message_id.as_str(), n.code, n.reason.as_str()),
         (p.message_id.as_str(), 413, "Not that big")
     );
-    assert!(error.unwrap().contains("413"));
+    // The spec's `chunk`: the response as the peer sent it.
+    let Some(Head::Response(resp)) = n.chunk else {
+        panic!("no response head: {:?}", n.chunk);
+    };
+    assert_eq!((resp.tid.as_str(), resp.status), (p.tid.as_str(), 413));
+    assert_eq!(resp.comment.as_deref(), Some("Not that big"));
+    assert_eq!(resp.headers.get("To-Path"), Some(p.ours.as_str()));
+    assert!(n.error.unwrap().contains("413"));
     assert!(p.stream.progress().error.is_some());
+    p.stream.end();
+}
+
+#[tokio::test]
+async fn a_success_report_for_the_file_is_delivered_with_its_head() {
+    let mut p = pushing().await;
+    let ok = format!(
+        "MSRP {tid} 200 OK\r\nTo-Path: {}\r\nFrom-Path: {THEIRS}\r\n-------{tid}$\r\n",
+        p.ours,
+        tid = p.tid
+    );
+    let report = format!(
+        "MSRP rep8x REPORT\r\nTo-Path: {}\r\nFrom-Path: {THEIRS}\r\nMessage-ID: {}\r\n\
+         Byte-Range: 1-1000/1000\r\nStatus: 000 200 Stored\r\n-------rep8x$\r\n",
+        p.ours, p.message_id
+    );
+    p.io.write_all(format!("{ok}{report}").as_bytes())
+        .await
+        .unwrap();
+    let seen = until(&mut p.all, "FileTransferStreamDidDeliverChunk").await;
+    let NotificationData::FileTransferStreamDidDeliverChunk {
+        message_id,
+        code,
+        reason,
+        chunk,
+        transferred_bytes,
+        file_size,
+    } = seen.last().unwrap().data.clone()
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (message_id.as_str(), code, transferred_bytes, file_size),
+        (p.message_id.as_str(), 200, 1000, 1000)
+    );
+    // The reason is the REPORT's own, and the REPORT comes whole.
+    assert_eq!(reason, "Stored");
+    let Some(Head::Request(report)) = chunk else {
+        panic!("no REPORT head: {chunk:?}");
+    };
+    assert_eq!(
+        (report.tid.as_str(), &report.method),
+        ("rep8x", &Method::Report)
+    );
+    assert_eq!(report.headers.get("Status"), Some("000 200 Stored"));
+    assert_eq!(report.headers.get("Byte-Range"), Some("1-1000/1000"));
+    assert_eq!(
+        report.headers.get("Message-ID"),
+        Some(p.message_id.as_str())
+    );
+    let finish = until(&mut p.all, "FileTransferStreamDidFinish").await;
+    assert!(matches!(
+        finish.last().unwrap().data,
+        NotificationData::FileTransferStreamDidFinish { error: None }
+    ));
     p.stream.end();
 }
 
@@ -177,12 +255,25 @@ async fn a_failure_report_for_the_file_is_not_delivered_with_its_status() {
     p.io.write_all(format!("{ok}{report}").as_bytes())
         .await
         .unwrap();
-    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
+    let n = not_delivered(&mut p.all).await;
     assert_eq!(
-        (message_id.as_str(), code, reason.as_str()),
+        (n.message_id.as_str(), n.code, n.reason.as_str()),
         (p.message_id.as_str(), 400, "Hash mismatch")
     );
-    assert!(error.is_some());
+    let Some(Head::Request(report)) = n.chunk else {
+        panic!("no REPORT head: {:?}", n.chunk);
+    };
+    assert_eq!(
+        (report.tid.as_str(), &report.method),
+        ("rep9x", &Method::Report)
+    );
+    assert_eq!(report.headers.get("Status"), Some("000 400 Hash mismatch"));
+    assert_eq!(report.headers.get("Byte-Range"), Some("1-1000/1000"));
+    assert_eq!(
+        report.headers.get("Message-ID"),
+        Some(p.message_id.as_str())
+    );
+    assert!(n.error.is_some());
     // Nothing was confirmed: no success REPORT came.
     assert_eq!(p.stream.progress().transferred_bytes, 0);
     p.stream.end();
@@ -192,10 +283,15 @@ async fn a_failure_report_for_the_file_is_not_delivered_with_its_status() {
 async fn a_chunk_without_a_response_in_30_s_is_not_delivered_as_408() {
     let mut p = pushing().await;
     // The peer never answers.
-    let (message_id, code, reason, error) = not_delivered(&mut p.all).await;
-    assert_eq!((message_id.as_str(), code), (p.message_id.as_str(), 408));
-    assert!(!reason.is_empty());
-    assert!(error.unwrap().contains("408"));
+    let n = not_delivered(&mut p.all).await;
+    assert_eq!(
+        (n.message_id.as_str(), n.code),
+        (p.message_id.as_str(), 408)
+    );
+    assert!(!n.reason.is_empty());
+    // Our own timeout: no response or REPORT to pass on.
+    assert_eq!(n.chunk, None);
+    assert!(n.error.unwrap().contains("408"));
     drop(p.io);
     p.stream.end();
 }

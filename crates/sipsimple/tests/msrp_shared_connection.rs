@@ -141,7 +141,9 @@ async fn a_peer_runs_two_chats_over_one_connection_and_ending_one_leaves_the_oth
             .unwrap()
             .data
         {
-            NotificationData::ChatStreamDidSendMessage { message_id } => assert_eq!(message_id, id),
+            NotificationData::ChatStreamDidSendMessage { message_id, .. } => {
+                assert_eq!(message_id, id)
+            }
             other => panic!("{other:?}"),
         }
     }

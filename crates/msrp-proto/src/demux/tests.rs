@@ -77,7 +77,7 @@ fn sent(evs: &[(String, SessionEvent)], session: &str) -> Vec<String> {
     evs.iter()
         .filter(|(s, _)| s == session)
         .filter_map(|(_, e)| match e {
-            SessionEvent::MessageSent { message_id } => Some(message_id.clone()),
+            SessionEvent::MessageSent { message_id, .. } => Some(message_id.clone()),
             _ => None,
         })
         .collect()

@@ -44,7 +44,7 @@ impl Session {
             let end = msg.chunker.abort();
             // An empty body always has a transaction id and encodes: the
             // error arm is for form's sake.
-            if let Some(Ok((_, bytes))) = end.map(|plan| self.encode_chunk(&msg, &plan, &[])) {
+            if let Some(Ok((_, _, bytes))) = end.map(|plan| self.encode_chunk(&msg, &plan, &[])) {
                 self.transmits.push_back(bytes);
             }
             AbortOutcome::Interrupted
@@ -67,7 +67,7 @@ mod tests {
     use super::AbortOutcome;
     use crate::headers::{ByteRange, FailureReport, MessageId};
     use crate::message::Flag;
-    use crate::session::tests::{events, pair, pump};
+    use crate::session::tests::{events, headless, pair, pump};
     use crate::session::{Session, SessionConfig, SessionEvent};
 
     fn tid_of(chunk: &[u8]) -> String {
@@ -198,8 +198,11 @@ mod tests {
         // Written whole and answered: too late to take back.
         assert_eq!(a.abort_message(&kept), None);
         assert_eq!(
-            events(&mut a),
-            vec![SessionEvent::MessageSent { message_id: kept }]
+            headless(&mut a),
+            vec![SessionEvent::MessageSent {
+                message_id: kept,
+                chunk: None
+            }]
         );
     }
 
@@ -276,11 +279,12 @@ mod tests {
             );
             a.handle_input(now, refusal.as_bytes()).unwrap();
             assert_eq!(
-                events(&mut a),
+                headless(&mut a),
                 vec![SessionEvent::MessageFailed {
                     message_id: id,
                     status: 413,
                     reason: Some("Too large".into()),
+                    chunk: None,
                 }],
                 "{report:?}"
             );

@@ -130,24 +130,33 @@ pub enum SessionEvent {
     /// The peer abandoned a message it was sending.
     MessageAborted { message_id: String },
     /// Every chunk was accepted by the next hop (or written, when no
-    /// responses were asked for).
-    MessageSent { message_id: String },
+    /// responses were asked for). `chunk` is the head of its last chunk
+    /// as written, for a caller that reports what went on the wire.
+    MessageSent {
+        message_id: String,
+        chunk: Option<Box<Head>>,
+    },
     /// We gave up a message of ours ([`Session::abort_message`]): no
     /// more of it is sent, and nothing more is reported about it.
     MessageCancelled { message_id: String },
     /// A chunk was refused, timed out, or a failure REPORT came.
+    /// `chunk` is the head of the response or REPORT that said so; None
+    /// when the cause was ours (a timeout, a message we could not send).
     MessageFailed {
         message_id: String,
         status: u16,
         reason: Option<String>,
+        chunk: Option<Box<Head>>,
     },
     /// A keep-alive went unanswered, or the peer said it knows no such
     /// session: the connection is dead though TCP may not know it.
     KeepAliveFailed { status: u16, reason: Option<String> },
-    /// A success REPORT (RFC 4975 §7.1.2) for these bytes.
+    /// A success REPORT (RFC 4975 §7.1.2) for these bytes; `chunk` is
+    /// the REPORT's head.
     MessageDelivered {
         message_id: String,
         range: Option<ByteRange>,
+        chunk: Option<Box<Head>>,
     },
     /// The next hop accepted a chunk of a message started with
     /// [`Session::begin_message`].
@@ -205,6 +214,8 @@ struct Outgoing {
     failure_report: FailureReport,
     /// Chunks written whose response is awaited.
     awaiting: usize,
+    /// The head of the last chunk, set once it is written.
+    last_head: Option<Box<Head>>,
 }
 
 #[derive(Debug)]
@@ -309,11 +320,13 @@ impl Session {
                 success_report,
                 failure_report,
                 awaiting: 0,
+                last_head: None,
             }),
             Err(_) => self.events.push_back(SessionEvent::MessageFailed {
                 message_id: id.clone(),
                 status: 413,
                 reason: Some("message too large".into()),
+                chunk: None,
             }),
         }
         id
@@ -343,6 +356,7 @@ impl Session {
             success_report,
             failure_report,
             awaiting: 0,
+            last_head: None,
         });
         Ok(())
     }
@@ -423,12 +437,12 @@ impl Session {
         let (mut msg, plan) = plan?;
         let piece = msg.body.take(plan.len);
         let id = msg.message_id.0.clone();
-        let (tid, bytes) = match self.encode_chunk(&msg, &plan, &piece) {
+        let (tid, head, bytes) = match self.encode_chunk(&msg, &plan, &piece) {
             Ok(t) => t,
             Err((status, reason)) => {
                 // Back in the queue so that `fail` knows and reports it.
                 self.outgoing.push_back(msg);
-                self.fail(&id, status, Some(&reason));
+                self.fail(&id, status, Some(&reason), None);
                 return None;
             }
         };
@@ -453,9 +467,13 @@ impl Session {
         if !msg.chunker.is_finished() {
             self.outgoing.push_back(msg);
         } else if msg.awaiting == 0 {
-            self.events
-                .push_back(SessionEvent::MessageSent { message_id: id });
+            self.events.push_back(SessionEvent::MessageSent {
+                message_id: id,
+                chunk: Some(Box::new(head)),
+            });
         } else {
+            // Kept only for the last chunk: MessageSent names it.
+            msg.last_head = Some(Box::new(head));
             self.finishing.insert(id, msg);
         }
         Some(bytes)
@@ -491,7 +509,7 @@ impl Session {
                     self.keepalive_failed(408, Some("no answer to a keep-alive in time".into()));
                     continue;
                 }
-                self.fail(&p.message_id, 408, Some("no response in time"));
+                self.fail(&p.message_id, 408, Some("no response in time"), None);
             }
         }
         if self.keepalive.due().is_some_and(|d| d <= now) {
@@ -561,7 +579,13 @@ impl Session {
     }
 
     /// Drops what is left of an outgoing message and reports it once.
-    fn fail(&mut self, message_id: &str, status: u16, reason: Option<&str>) {
+    fn fail(
+        &mut self,
+        message_id: &str,
+        status: u16,
+        reason: Option<&str>,
+        chunk: Option<Box<Head>>,
+    ) {
         let before = self.outgoing.len();
         self.outgoing.retain(|m| m.message_id.0 != message_id);
         let was_known =
@@ -572,6 +596,7 @@ impl Session {
                 message_id: message_id.to_owned(),
                 status,
                 reason: reason.map(str::to_owned),
+                chunk,
             });
         }
     }
@@ -587,7 +612,7 @@ impl Session {
             let at = self.partial.iter().position(|(t, _)| *t == resp.tid);
             if let Some((_, message_id)) = at.and_then(|at| self.partial.remove(at)) {
                 if resp.status != 200 {
-                    self.failed_after_sent(message_id, resp.status, resp.comment);
+                    self.failed_after_sent(message_id, resp);
                 }
             }
             // Else a late answer to a transaction already timed out.
@@ -600,7 +625,9 @@ impl Session {
             return;
         }
         if resp.status != 200 {
-            self.fail(&p.message_id, resp.status, resp.comment.as_deref());
+            let (status, comment) = (resp.status, resp.comment.clone());
+            let chunk = Some(Box::new(Head::Response(resp)));
+            self.fail(&p.message_id, status, comment.as_deref(), chunk);
             return;
         }
         if let Some(range) = p.range {
@@ -622,9 +649,10 @@ impl Session {
             m.awaiting == 0
         });
         if done {
-            self.finishing.remove(&p.message_id);
+            let last = self.finishing.remove(&p.message_id);
             self.events.push_back(SessionEvent::MessageSent {
                 message_id: p.message_id,
+                chunk: last.and_then(|m| m.last_head),
             });
         }
     }

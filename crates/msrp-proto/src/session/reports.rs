@@ -3,7 +3,7 @@
 
 use super::{Session, SessionEvent};
 use crate::headers::{ByteRange, FailureReport, FromPath, MessageId, Status, ToPath};
-use crate::message::{Flag, Head, Headers, Method, Request};
+use crate::message::{Flag, Head, Headers, Method, Request, Response};
 use crate::uri::MsrpUri;
 use crate::write::encode;
 
@@ -64,18 +64,14 @@ impl Session {
 
     /// An error for a message whose chunks were all written (or which
     /// asked for no responses): reported even though it left the queues.
-    pub(super) fn failed_after_sent(
-        &mut self,
-        message_id: String,
-        status: u16,
-        reason: Option<String>,
-    ) {
+    pub(super) fn failed_after_sent(&mut self, message_id: String, resp: Response) {
         self.outgoing.retain(|m| m.message_id.0 != message_id);
         self.finishing.remove(&message_id);
         self.events.push_back(SessionEvent::MessageFailed {
             message_id,
-            status,
-            reason,
+            status: resp.status,
+            reason: resp.comment.clone(),
+            chunk: Some(Box::new(Head::Response(resp))),
         });
     }
 
@@ -87,16 +83,19 @@ impl Session {
             return;
         };
         let range = req.headers.typed::<ByteRange>().and_then(Result::ok);
+        let chunk = Some(Box::new(Head::Request(req.clone())));
         self.events.push_back(if status.code == 200 {
             SessionEvent::MessageDelivered {
                 message_id: mid,
                 range,
+                chunk,
             }
         } else {
             SessionEvent::MessageFailed {
                 message_id: mid,
                 status: status.code,
                 reason: status.reason,
+                chunk,
             }
         });
     }

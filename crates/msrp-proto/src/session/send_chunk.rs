@@ -15,7 +15,7 @@ impl Session {
         msg: &Outgoing,
         plan: &ChunkPlan,
         piece: &[u8],
-    ) -> Result<(TransactionId, Vec<u8>), (u16, String)> {
+    ) -> Result<(TransactionId, Head, Vec<u8>), (u16, String)> {
         let Ok(tid) = self.tids.next_for_body(piece) else {
             return Err((500, "no transaction id fits the body".into()));
         };
@@ -41,7 +41,7 @@ impl Session {
         });
         // The tid was picked by `next_for_body`: no second scan.
         crate::write::encode_checked(&head, body, plan.flag)
-            .map(|bytes| (tid, bytes))
+            .map(|bytes| (tid, head, bytes))
             .map_err(|e| (400, e.to_string()))
     }
 }

@@ -45,6 +45,37 @@ pub(super) fn events(s: &mut Session) -> Vec<SessionEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
+/// The events with the heads they carry taken out, for tests about the
+/// rest; what the heads hold is tested on its own.
+pub(super) fn headless(s: &mut Session) -> Vec<SessionEvent> {
+    headless_of(events(s))
+}
+
+pub(super) fn headless_of(events: Vec<SessionEvent>) -> Vec<SessionEvent> {
+    events
+        .into_iter()
+        .map(|mut e| {
+            if let SessionEvent::MessageSent { chunk, .. }
+            | SessionEvent::MessageFailed { chunk, .. }
+            | SessionEvent::MessageDelivered { chunk, .. } = &mut e
+            {
+                *chunk = None;
+            }
+            e
+        })
+        .collect()
+}
+
+/// The head an event carries.
+pub(super) fn head_of(e: &SessionEvent) -> Option<&Head> {
+    match e {
+        SessionEvent::MessageSent { chunk, .. }
+        | SessionEvent::MessageFailed { chunk, .. }
+        | SessionEvent::MessageDelivered { chunk, .. } => chunk.as_deref(),
+        _ => None,
+    }
+}
+
 #[test]
 fn large_message_interleaves_with_small_and_is_reported() {
     let (mut a, mut b) = pair(100);
@@ -79,12 +110,40 @@ fn large_message_interleaves_with_small_and_is_reported() {
         content_type: Some("application/octet-stream".into()),
         body: big,
     }));
-    let sent = events(&mut a);
+    let with_heads = events(&mut a);
+    // The success REPORT's head comes with its event, as it was read.
+    let report = with_heads
+        .iter()
+        .find(|e| matches!(e, SessionEvent::MessageDelivered { .. }))
+        .and_then(head_of);
+    let Some(Head::Request(report)) = report else {
+        panic!("no REPORT head: {with_heads:?}");
+    };
+    assert_eq!(report.method, Method::Report);
+    assert_eq!(report.headers.get("Status"), Some("000 200 OK"));
+    assert_eq!(report.headers.get("Message-ID"), Some(big_id.as_str()));
+    assert_eq!(report.headers.get("Byte-Range"), Some("1-1000/1000"));
+    // MessageSent names the last chunk as written: its Byte-Range ends
+    // the message.
+    let last = with_heads.iter().find_map(|e| match e {
+        SessionEvent::MessageSent { message_id, chunk } if *message_id == big_id => chunk.clone(),
+        _ => None,
+    });
+    let Some(Head::Request(last)) = last.as_deref() else {
+        panic!("no head of the last chunk: {with_heads:?}");
+    };
+    assert_eq!(last.method, Method::Send);
+    assert_eq!(last.headers.get("Byte-Range"), Some("901-1000/1000"));
+    assert_eq!(last.headers.get("Message-ID"), Some(big_id.as_str()));
+    assert_eq!(last.headers.get("Success-Report"), Some("yes"));
+    let sent = headless_of(with_heads);
     assert!(sent.contains(&SessionEvent::MessageSent {
-        message_id: small_id
+        message_id: small_id,
+        chunk: None,
     }));
     assert!(sent.contains(&SessionEvent::MessageSent {
-        message_id: big_id.clone()
+        message_id: big_id.clone(),
+        chunk: None,
     }));
     assert!(sent.contains(&SessionEvent::MessageDelivered {
         message_id: big_id,
@@ -93,6 +152,7 @@ fn large_message_interleaves_with_small_and_is_reported() {
             end: Some(1000),
             total: Some(1000)
         }),
+        chunk: None,
     }));
     assert!(a.is_idle() && b.is_idle());
     assert_eq!(a.poll_timeout(), None);
@@ -120,6 +180,8 @@ fn missing_response_times_out_as_408() {
             message_id: id,
             status: 408,
             reason: Some("no response in time".into()),
+            // Our own timeout: no head to name.
+            chunk: None,
         })
     );
     assert!(a.is_idle());
@@ -137,8 +199,11 @@ fn no_failure_report_means_no_response() {
     );
     let _ = pump(&mut a, &mut b, now, 1000);
     assert_eq!(
-        a.poll_event(),
-        Some(SessionEvent::MessageSent { message_id: id })
+        headless(&mut a),
+        vec![SessionEvent::MessageSent {
+            message_id: id,
+            chunk: None
+        }]
     );
     assert!(b.poll_transmit(now).is_none());
     assert_eq!(a.poll_timeout(), None);
@@ -175,13 +240,24 @@ From-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n-------efgh5678$
 From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
     );
     a.handle_input(now, refusal.as_bytes()).unwrap();
+    let Some(SessionEvent::MessageFailed {
+        message_id,
+        status: 413,
+        reason,
+        chunk: Some(head),
+    }) = a.poll_event()
+    else {
+        panic!("no 413 with its head");
+    };
+    assert_eq!((message_id, reason.as_deref()), (id, Some("Stop")));
+    let Head::Response(resp) = *head else {
+        panic!("not a response: {head:?}");
+    };
+    assert_eq!((resp.tid.as_str(), resp.status), (tid, 413));
+    assert_eq!(resp.comment.as_deref(), Some("Stop"));
     assert_eq!(
-        a.poll_event(),
-        Some(SessionEvent::MessageFailed {
-            message_id: id,
-            status: 413,
-            reason: Some("Stop".into()),
-        })
+        resp.headers.get("From-Path"),
+        Some("msrp://bob.example.com:8888/9di4eae923wzd;tcp")
     );
 }
 
@@ -195,8 +271,11 @@ fn empty_send_binds_and_is_answered_without_a_message_body() {
     let id = a.send_message("", Bytes::new(), false, FailureReport::Yes);
     pump(&mut a, &mut b, now, 7);
     assert_eq!(
-        events(&mut a),
-        vec![SessionEvent::MessageSent { message_id: id }]
+        headless(&mut a),
+        vec![SessionEvent::MessageSent {
+            message_id: id,
+            chunk: None
+        }]
     );
     let got = events(&mut b);
     assert!(matches!(
@@ -227,10 +306,11 @@ fn partial_failure_report_gets_no_200_but_an_error_names_the_message() {
         FailureReport::Partial,
     );
     pump(&mut a, &mut b, now, 5);
-    let got = events(&mut a);
+    let got = headless(&mut a);
     assert!(
         got.contains(&SessionEvent::MessageSent {
-            message_id: ok.clone()
+            message_id: ok.clone(),
+            chunk: None,
         }),
         "{got:?}"
     );
@@ -262,12 +342,19 @@ fn partial_failure_report_gets_no_200_but_an_error_names_the_message() {
     );
     events(&mut a);
     a.handle_input(now, answer.as_bytes()).unwrap();
+    // Never awaited, the error still comes with its head.
+    let got = events(&mut a);
+    assert!(
+        matches!(got.first().and_then(head_of), Some(Head::Response(r)) if r.status == 481),
+        "{got:?}"
+    );
     assert_eq!(
-        events(&mut a),
+        headless_of(got),
         vec![SessionEvent::MessageFailed {
             message_id: bad,
             status: 481,
-            reason: Some("No session".into())
+            reason: Some("No session".into()),
+            chunk: None,
         }]
     );
 }
@@ -379,9 +466,9 @@ fn streamed_file_from_the_middle_with_chunk_reports() {
         .filter(|e| matches!(e, SessionEvent::MessageDelivered { message_id, .. } if message_id == "file0001"))
         .count();
     assert_eq!(reports, 7);
-    assert!(sent.contains(&SessionEvent::MessageSent {
-        message_id: "file0001".into()
-    }));
+    assert!(sent.iter().any(
+        |e| matches!(e, SessionEvent::MessageSent { message_id, .. } if message_id == "file0001")
+    ));
     // A finished message takes no more bytes; unknown ids get no REPORT.
     assert!(!a.append_body("file0001", Bytes::from_static(b"x"), true));
     assert!(!b.report(
@@ -473,8 +560,11 @@ fn an_idle_connection_sends_a_keepalive_the_peer_answers_without_a_message() {
     );
     pump(&mut a, &mut b, t0, 4096);
     assert_eq!(
-        events(&mut a),
-        vec![SessionEvent::MessageSent { message_id: id }]
+        headless(&mut a),
+        vec![SessionEvent::MessageSent {
+            message_id: id,
+            chunk: None
+        }]
     );
     assert_eq!(events(&mut b).len(), 1);
     assert_eq!(a.poll_timeout(), Some(t0 + Duration::from_secs(60)));
@@ -583,17 +673,21 @@ fn a_send_of_a_type_not_in_accept_types_gets_415_and_is_not_received() {
         FailureReport::Yes,
     );
     pump(&mut a, &mut b, now, 4096);
-    let got = events(&mut a);
+    let got = headless(&mut a);
     assert!(
         got.contains(&SessionEvent::MessageFailed {
             message_id: png,
             status: 415,
             reason: Some("Unsupported media type".into()),
+            chunk: None,
         }),
         "{got:?}"
     );
     assert!(
-        got.contains(&SessionEvent::MessageSent { message_id: text }),
+        got.contains(&SessionEvent::MessageSent {
+            message_id: text,
+            chunk: None
+        }),
         "{got:?}"
     );
     let received = events(&mut b);

@@ -329,6 +329,7 @@ mod tests {
                     message_id: "m".into(),
                     code: 200,
                     reason: "OK".into(),
+                    chunk: None,
                     transferred_bytes: (i + 1) * 8192,
                     file_size: 100 * 8192,
                 },

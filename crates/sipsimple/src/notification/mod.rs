@@ -142,6 +142,9 @@ pub enum NotificationData {
         message_id: String,
         code: u16,
         reason: String,
+        /// The spec's msrplib MSRPData: the REPORT's head (start line,
+        /// transaction id, every header) as it was read.
+        chunk: Option<msrp_proto::message::Head>,
     },
     /// A failure REPORT or error response came, or the message could not
     /// be sent at all.
@@ -149,10 +152,17 @@ pub enum NotificationData {
         message_id: String,
         code: u16,
         reason: String,
+        /// The head of the failure REPORT or error response; None when
+        /// the cause was local (no response in time, the stream ended,
+        /// the message could not be sent).
+        chunk: Option<msrp_proto::message::Head>,
     },
     /// Every chunk of a message we sent was written.
     ChatStreamDidSendMessage {
         message_id: String,
+        /// The spec's MSRPData of the sent message: the head of its last
+        /// chunk as written.
+        message: Option<msrp_proto::message::Head>,
     },
     /// An is-composing indication (RFC 3994) arrived, or the last one
     /// timed out to idle (then `refresh` is None).
@@ -199,6 +209,8 @@ pub enum NotificationData {
         message_id: String,
         code: u16,
         reason: String,
+        /// The REPORT's head (start line, transaction id, every header).
+        chunk: Option<msrp_proto::message::Head>,
         /// Bytes of the file the peer has confirmed (with those it had
         /// before, when resuming).
         transferred_bytes: u64,
@@ -209,6 +221,9 @@ pub enum NotificationData {
         message_id: String,
         code: u16,
         reason: String,
+        /// The head of the failure REPORT or error response; None when
+        /// the cause was local (no response in time, the stream ended).
+        chunk: Option<msrp_proto::message::Head>,
     },
     /// The transfer is over, either way: `error` says why it failed.
     /// (The spec's notification has no fields; the reason is an

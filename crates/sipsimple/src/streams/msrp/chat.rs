@@ -558,6 +558,7 @@ impl ChatInner {
                 message_id: message_id.to_owned(),
                 code,
                 reason: reason.to_owned(),
+                chunk: None,
             });
         }
     }
@@ -579,20 +580,26 @@ impl ChatInner {
                 content_type,
                 body,
             } => self.on_message(message_id, content_type, body),
-            SessionEvent::MessageSent { message_id } => {
+            SessionEvent::MessageSent { message_id, chunk } => {
                 if self.base.is_bind(&message_id) {
                     return;
                 }
                 if lock(&self.chat).update(&message_id, DeliveryState::Sent) {
-                    self.post(NotificationData::ChatStreamDidSendMessage { message_id });
+                    self.post(NotificationData::ChatStreamDidSendMessage {
+                        message_id,
+                        message: chunk.map(|h| *h),
+                    });
                 }
             }
-            SessionEvent::MessageDelivered { message_id, .. } => {
+            SessionEvent::MessageDelivered {
+                message_id, chunk, ..
+            } => {
                 if lock(&self.chat).update(&message_id, DeliveryState::Delivered) {
                     self.post(NotificationData::ChatStreamDidDeliverMessage {
                         message_id,
                         code: 200,
-                        reason: "OK".into(),
+                        reason: super::report_reason(chunk.as_deref()),
+                        chunk: chunk.map(|h| *h),
                     });
                 }
             }
@@ -600,6 +607,7 @@ impl ChatInner {
                 message_id,
                 status,
                 reason,
+                chunk,
             } => {
                 if self.base.is_bind(&message_id) {
                     return;
@@ -617,6 +625,7 @@ impl ChatInner {
                         message_id,
                         code: status,
                         reason,
+                        chunk: chunk.map(|h| *h),
                     });
                 }
             }

@@ -275,6 +275,7 @@ impl Inner {
                 message_id,
                 status,
                 reason,
+                ..
             }) => {
                 // Lost RFB bytes leave the two ends out of step for good.
                 if self.window.reported(&message_id) && !self.failed.swap(true, Ordering::SeqCst) {

@@ -454,7 +454,11 @@ impl FileTransferStream {
                     });
                 }
             }
-            ConnectionEvent::Session(SessionEvent::MessageDelivered { message_id, range }) => {
+            ConnectionEvent::Session(SessionEvent::MessageDelivered {
+                message_id,
+                range,
+                chunk,
+            }) => {
                 if inner.base.is_bind(&message_id) {
                     return;
                 }
@@ -468,7 +472,8 @@ impl FileTransferStream {
                 inner.post(NotificationData::FileTransferStreamDidDeliverChunk {
                     message_id,
                     code: 200,
-                    reason: "OK".into(),
+                    reason: super::report_reason(chunk.as_deref()),
+                    chunk: chunk.map(|h| *h),
                     transferred_bytes: transferred,
                     file_size: size,
                 });
@@ -481,6 +486,7 @@ impl FileTransferStream {
                 message_id,
                 status,
                 reason,
+                chunk,
             }) => {
                 if inner.base.is_bind(&message_id) {
                     return;
@@ -490,6 +496,7 @@ impl FileTransferStream {
                     message_id,
                     code: status,
                     reason: reason.clone(),
+                    chunk: chunk.map(|h| *h),
                 });
                 inner.finish(Some(format!(
                     "the peer refused the file: {status} {reason}"

@@ -33,3 +33,12 @@ pub use vnc::{
     DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,
     HandlerLink, InternalVNCServerHandler, InternalVNCViewerHandler,
 };
+
+/// The reason a success REPORT's Status gave, which the spec's
+/// notifications pass on; "OK" when it gave none.
+fn report_reason(head: Option<&msrp_proto::Head>) -> String {
+    head.and_then(|h| h.headers().typed::<msrp_proto::headers::Status>())
+        .and_then(Result::ok)
+        .and_then(|s| s.reason)
+        .unwrap_or_else(|| "OK".into())
+}
