@@ -15,38 +15,67 @@ use msrp_proto::{
 use std::time::Instant;
 
 use bytes::Bytes;
+use sim_net::Rng;
 
 fn load(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Parses `name` whole and in every split size up to 64, checks all give
-/// the same chunk, and that writing it back gives the file.
+/// Feeds `pieces` to a fresh parser: the one chunk they make.
+fn parse_pieces<'a>(
+    name: &str,
+    pieces: impl Iterator<Item = &'a [u8]>,
+) -> (Option<Head>, Vec<u8>, Option<Flag>) {
+    let mut p = Parser::default();
+    let (mut head, mut body, mut flag) = (None, Vec::new(), None);
+    for piece in pieces {
+        p.feed(piece).unwrap();
+        while let Some(ev) = p.poll().unwrap() {
+            match ev {
+                Event::Head(h) => head = Some(h),
+                Event::BodyData(b) => body.extend_from_slice(&b),
+                Event::End(f) => flag = Some(f),
+            }
+        }
+    }
+    assert!(p.is_idle(), "{name}");
+    (head, body, flag)
+}
+
+/// `data` cut at random points (seeded, so a failure repeats).
+fn random_pieces<'a>(data: &'a [u8], rng: &mut Rng) -> Vec<&'a [u8]> {
+    let mut pieces = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        // Short pieces, so that every message is cut many times.
+        let n = rng.range(1, rest.len().min(40) as u64) as usize;
+        let (piece, tail) = rest.split_at(n.min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Parses `name` whole, in every split size up to 64 (1: byte by byte)
+/// and cut at random points, checks all give the same chunk, and that
+/// writing it back gives the file.
 fn chunk(name: &str) -> (Head, Option<Vec<u8>>, Flag) {
     let data = load(name);
     let whole = parse_chunk(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let expected = (
+        Some(whole.0.clone()),
+        whole.1.clone().unwrap_or_default(),
+        Some(whole.2),
+    );
     for step in 1..=64 {
-        let mut p = Parser::default();
-        let (mut head, mut body, mut flag) = (None, None::<Vec<u8>>, None);
-        for piece in data.chunks(step) {
-            p.feed(piece).unwrap();
-            while let Some(ev) = p.poll().unwrap() {
-                match ev {
-                    Event::Head(h) => head = Some(h),
-                    Event::BodyData(b) => body.get_or_insert_with(Vec::new).extend_from_slice(&b),
-                    Event::End(f) => flag = Some(f),
-                }
-            }
-        }
-        assert!(p.is_idle(), "{name} step {step}");
-        assert_eq!(head.as_ref(), Some(&whole.0), "{name} step {step}");
-        assert_eq!(
-            body.unwrap_or_default(),
-            whole.1.clone().unwrap_or_default(),
-            "{name} step {step}"
-        );
-        assert_eq!(flag, Some(whole.2), "{name} step {step}");
+        let got = parse_pieces(name, data.chunks(step));
+        assert_eq!(got, expected, "{name} step {step}");
+    }
+    let mut rng = Rng::new(data.len() as u64);
+    for round in 0..64 {
+        let got = parse_pieces(name, random_pieces(&data, &mut rng).into_iter());
+        assert_eq!(got, expected, "{name} random split {round}");
     }
     let again = encode(&whole.0, whole.1.as_deref(), whole.2).unwrap();
     assert_eq!(
@@ -54,6 +83,8 @@ fn chunk(name: &str) -> (Head, Option<Vec<u8>>, Flag) {
         String::from_utf8_lossy(&data),
         "{name} round trip"
     );
+    // What was written reads back as the same chunk.
+    assert_eq!(parse_chunk(&again).unwrap(), whole, "{name} read back");
     whole
 }
 
