@@ -540,7 +540,7 @@ fn rfc4976_report_back_through_two_relays() {
         typed::<ToPath>(&h).0,
         [rb.clone(), ra.clone(), alice.clone()]
     );
-    assert_eq!(typed::<FromPath>(&h).0, [bob.clone()]);
+    assert_eq!(typed::<FromPath>(&h).0, std::slice::from_ref(&bob));
     assert_eq!(typed::<MessageId>(&h).0, "87652");
     let br = typed::<ByteRange>(&h);
     assert_eq!((br.start, br.end, br.total), (1, Some(39), Some(39)));
