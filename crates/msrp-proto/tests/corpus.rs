@@ -7,41 +7,75 @@ use msrp_proto::headers::{
     AuthenticationInfo, Authorization, ByteRange, ContentType, Expires, FailureReport, FromPath,
     MessageId, Status, SuccessReport, ToPath, UsePath, WwwAuthenticate,
 };
+use msrp_proto::reassembly::{Progress, Reassembler, ReassemblyLimits};
 use msrp_proto::{
-    encode, parse_chunk, Event, Flag, Head, Host, Method, MsrpUri, Parser, TypedHeader,
+    encode, parse_chunk, Event, Flag, Head, Host, Method, MsrpUri, Parser, Session, SessionConfig,
+    SessionEvent, TransactionId, TypedHeader,
 };
+use std::time::Instant;
+
+use bytes::Bytes;
+use sim_net::Rng;
 
 fn load(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Parses `name` whole and in every split size up to 64, checks all give
-/// the same chunk, and that writing it back gives the file.
+/// Feeds `pieces` to a fresh parser: the one chunk they make.
+fn parse_pieces<'a>(
+    name: &str,
+    pieces: impl Iterator<Item = &'a [u8]>,
+) -> (Option<Head>, Vec<u8>, Option<Flag>) {
+    let mut p = Parser::default();
+    let (mut head, mut body, mut flag) = (None, Vec::new(), None);
+    for piece in pieces {
+        p.feed(piece).unwrap();
+        while let Some(ev) = p.poll().unwrap() {
+            match ev {
+                Event::Head(h) => head = Some(h),
+                Event::BodyData(b) => body.extend_from_slice(&b),
+                Event::End(f) => flag = Some(f),
+            }
+        }
+    }
+    assert!(p.is_idle(), "{name}");
+    (head, body, flag)
+}
+
+/// `data` cut at random points (seeded, so a failure repeats).
+fn random_pieces<'a>(data: &'a [u8], rng: &mut Rng) -> Vec<&'a [u8]> {
+    let mut pieces = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        // Short pieces, so that every message is cut many times.
+        let n = rng.range(1, rest.len().min(40) as u64) as usize;
+        let (piece, tail) = rest.split_at(n.min(rest.len()));
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}
+
+/// Parses `name` whole, in every split size up to 64 (1: byte by byte)
+/// and cut at random points, checks all give the same chunk, and that
+/// writing it back gives the file.
 fn chunk(name: &str) -> (Head, Option<Vec<u8>>, Flag) {
     let data = load(name);
     let whole = parse_chunk(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let expected = (
+        Some(whole.0.clone()),
+        whole.1.clone().unwrap_or_default(),
+        Some(whole.2),
+    );
     for step in 1..=64 {
-        let mut p = Parser::default();
-        let (mut head, mut body, mut flag) = (None, None::<Vec<u8>>, None);
-        for piece in data.chunks(step) {
-            p.feed(piece).unwrap();
-            while let Some(ev) = p.poll().unwrap() {
-                match ev {
-                    Event::Head(h) => head = Some(h),
-                    Event::BodyData(b) => body.get_or_insert_with(Vec::new).extend_from_slice(&b),
-                    Event::End(f) => flag = Some(f),
-                }
-            }
-        }
-        assert!(p.is_idle(), "{name} step {step}");
-        assert_eq!(head.as_ref(), Some(&whole.0), "{name} step {step}");
-        assert_eq!(
-            body.unwrap_or_default(),
-            whole.1.clone().unwrap_or_default(),
-            "{name} step {step}"
-        );
-        assert_eq!(flag, Some(whole.2), "{name} step {step}");
+        let got = parse_pieces(name, data.chunks(step));
+        assert_eq!(got, expected, "{name} step {step}");
+    }
+    let mut rng = Rng::new(data.len() as u64);
+    for round in 0..64 {
+        let got = parse_pieces(name, random_pieces(&data, &mut rng).into_iter());
+        assert_eq!(got, expected, "{name} random split {round}");
     }
     let again = encode(&whole.0, whole.1.as_deref(), whole.2).unwrap();
     assert_eq!(
@@ -49,6 +83,8 @@ fn chunk(name: &str) -> (Head, Option<Vec<u8>>, Flag) {
         String::from_utf8_lossy(&data),
         "{name} round trip"
     );
+    // What was written reads back as the same chunk.
+    assert_eq!(parse_chunk(&again).unwrap(), whole, "{name} read back");
     whole
 }
 
@@ -207,6 +243,114 @@ fn rfc4975_11_5_positive_report() {
 }
 
 #[test]
+fn rfc4975_7_1_1_message_in_two_chunks() {
+    let (h1, b1, f1) = chunk("rfc4975-7.1.1-chunk-1.msrp");
+    let (h2, b2, f2) = chunk("rfc4975-7.1.1-chunk-2.msrp");
+    // Two transactions, one message.
+    assert_eq!(
+        (h1.tid().as_str(), h2.tid().as_str()),
+        ("dkei38sd", "dkei38ia")
+    );
+    assert_eq!(
+        (&request(&h1).method, &request(&h2).method),
+        (&Method::Send, &Method::Send)
+    );
+    assert_eq!(typed::<MessageId>(&h1).0, "4564dpWd");
+    assert_eq!(typed::<MessageId>(&h2), typed::<MessageId>(&h1));
+    // The first chunk's end is not known when its head is written, the
+    // total is (RFC 4975 §7.1.1): `1-*/8`.
+    let r1 = typed::<ByteRange>(&h1);
+    let r2 = typed::<ByteRange>(&h2);
+    assert_eq!((r1.start, r1.end, r1.total), (1, None, Some(8)));
+    assert_eq!((r2.start, r2.end, r2.total), (5, Some(8), Some(8)));
+    assert_eq!((f1, f2), (Flag::More, Flag::Complete));
+    assert_eq!(b1.as_deref(), Some(&b"abcd"[..]));
+    assert_eq!(b2.as_deref(), Some(&b"EFGH"[..]));
+    // The RFC leaves the paths out of this example for brevity.
+    assert!(h1.headers().typed::<ToPath>().is_none());
+
+    // Put together, the chunks are the eight bytes the ranges say.
+    let mut r = Reassembler::new(ReassemblyLimits::default());
+    let first = r
+        .chunk("4564dpWd", r1, &b1.unwrap_or_default(), f1)
+        .unwrap();
+    assert!(matches!(first, Progress::Partial { .. }));
+    let whole = r
+        .chunk("4564dpWd", r2, &b2.unwrap_or_default(), f2)
+        .unwrap();
+    assert_eq!(whole, Progress::Complete(b"abcdEFGH".to_vec()));
+}
+
+#[test]
+fn rfc4975_11_2_xhtml_message() {
+    let (h, body, flag) = chunk("rfc4975-11.2-send.msrp");
+    let r = request(&h);
+    assert_eq!((r.tid.as_str(), &r.method), ("dsdfoe38sd", &Method::Send));
+    // Bob writes to Alice from another device than in §11.1.
+    assert_eq!(
+        typed::<ToPath>(&h).0,
+        [uri("msrp://alice.example.com:7777/iau39soe2843z;tcp")]
+    );
+    let from = typed::<FromPath>(&h).0;
+    assert_eq!(
+        from,
+        [uri("msrp://bobpc.example.com:8888/9di4eae923wzd;tcp")]
+    );
+    assert_eq!(
+        from.first()
+            .map(|u| (&u.host, u.port, u.session_id.as_deref())),
+        Some((
+            &Host::Name("bobpc.example.com".into()),
+            Some(8888),
+            Some("9di4eae923wzd")
+        ))
+    );
+    assert_eq!(typed::<MessageId>(&h).0, "456so39s");
+    let br = typed::<ByteRange>(&h);
+    assert_eq!((br.start, br.end, br.total), (1, Some(374), Some(374)));
+    assert_eq!(
+        typed::<ContentType>(&h).media_type(),
+        "application/xhtml+xml"
+    );
+    let body = String::from_utf8(body.unwrap()).unwrap();
+    assert!(body.starts_with("<?xml version=\"1.0\""));
+    assert!(body.ends_with("</html>"));
+    assert_eq!(flag, Flag::Complete);
+}
+
+#[test]
+fn rfc4975_11_4_system_message() {
+    let (h, body, flag) = chunk("rfc4975-11.4-send.msrp");
+    assert_eq!(
+        (h.tid().as_str(), &request(&h).method),
+        ("d93kswow", &Method::Send)
+    );
+    assert_eq!(
+        typed::<ToPath>(&h).0,
+        [uri("msrp://alicepc.example.com:8888/9di4eae923wzd;tcp")]
+    );
+    // The system speaks for the conference: its URI is the bare domain.
+    let from = typed::<FromPath>(&h).0;
+    assert_eq!(from, [uri("msrp://example.com:7777/iau39soe2843z;tcp")]);
+    assert_eq!(
+        from.first().map(|u| &u.host),
+        Some(&Host::Name("example.com".into()))
+    );
+    assert_eq!(typed::<MessageId>(&h).0, "12339sdqwer");
+    // No reports of either kind: nobody is waiting to hear of failure.
+    assert_eq!(typed::<FailureReport>(&h), FailureReport::No);
+    assert_eq!(typed::<SuccessReport>(&h), SuccessReport(false));
+    assert_eq!(typed::<ContentType>(&h).media_type(), "text/plain");
+    let br = typed::<ByteRange>(&h);
+    assert_eq!(
+        body.as_deref(),
+        Some(&b"This conference will end in 5 minutes"[..])
+    );
+    assert_eq!(body.map(|b| b.len() as u64), br.len());
+    assert_eq!(flag, Flag::Complete);
+}
+
+#[test]
 fn rfc4976_auth_exchange() {
     let relay = uri("msrps://alice@intra.example.com;tcp");
     let alice = uri("msrps://alice.example.com:9892/98cjs;tcp");
@@ -275,9 +419,216 @@ fn rfc4976_auth_exchange() {
     assert_eq!((ok.tid().as_str(), response(&ok).status), ("49fi", 200));
     assert_eq!(
         typed::<UsePath>(&ok).0,
-        [uri("msrps://relay.example.com:9000/hjdhfha;tcp")]
+        [uri("msrps://intra.example.com:9000/jui787s2f;tcp")]
     );
-    assert_eq!(typed::<Expires>(&ok), Expires(1800));
+    assert_eq!(typed::<Expires>(&ok), Expires(900));
+}
+
+/// The four URIs of RFC 4976's relay example: Alice, her relay, Bob's
+/// relay, Bob.
+fn relay_example_uris() -> [MsrpUri; 4] {
+    [
+        uri("msrps://alice.example.org:7965/bar;tcp"),
+        uri("msrps://a.example.org:9000/kjfjan;tcp"),
+        uri("msrps://b.example.net:9000/aeiug;tcp"),
+        uri("msrps://bob.example.net:8145/foo;tcp"),
+    ]
+}
+
+const RELAYED_TEXT: &[u8] = b"Hi Bob, I'm about to send you file.mpeg";
+
+/// What a relay does to a request it forwards (RFC 4976 §6): it takes
+/// itself off the front of To-Path, puts itself in front of From-Path,
+/// and sends it on in a transaction of its own.
+fn forward(head: &Head, tid: &str) -> Head {
+    let mut to = typed::<ToPath>(head).0;
+    let relay = to.remove(0);
+    let from = std::iter::once(relay)
+        .chain(typed::<FromPath>(head).0)
+        .collect::<Vec<_>>();
+    let mut r = request(head).clone();
+    r.tid = TransactionId::new(tid).unwrap();
+    r.headers.set_typed(&ToPath(to));
+    r.headers.set_typed(&FromPath(from));
+    Head::Request(r)
+}
+
+/// `data` with the transaction id `from` (start line and end-line)
+/// replaced by `to`.
+fn with_tid(data: &[u8], from: &str, to: &str) -> String {
+    String::from_utf8_lossy(data)
+        .replace(&format!("MSRP {from} "), &format!("MSRP {to} "))
+        .replace(&format!("-------{from}"), &format!("-------{to}"))
+}
+
+#[test]
+fn rfc4976_send_through_two_relays() {
+    let [alice, ra, rb, bob] = relay_example_uris();
+    let hops = [
+        (
+            "rfc4976-relay-send-1.msrp",
+            "rfc4976-relay-200-1.msrp",
+            "6aef",
+        ),
+        (
+            "rfc4976-relay-send-2.msrp",
+            "rfc4976-relay-200-2.msrp",
+            "juh76",
+        ),
+        (
+            "rfc4976-relay-send-3.msrp",
+            "rfc4976-relay-200-3.msrp",
+            "xght6",
+        ),
+    ];
+    let paths = [
+        (
+            vec![ra.clone(), rb.clone(), bob.clone()],
+            vec![alice.clone()],
+        ),
+        (
+            vec![rb.clone(), bob.clone()],
+            vec![ra.clone(), alice.clone()],
+        ),
+        (
+            vec![bob.clone()],
+            vec![rb.clone(), ra.clone(), alice.clone()],
+        ),
+    ];
+    let mut previous: Option<Head> = None;
+    for ((send, ok, tid), (to, from)) in hops.into_iter().zip(paths) {
+        let (h, body, flag) = chunk(send);
+        assert_eq!(
+            (h.tid().as_str(), &request(&h).method),
+            (tid, &Method::Send)
+        );
+        assert_eq!(typed::<ToPath>(&h).0, to, "{send}");
+        assert_eq!(typed::<FromPath>(&h).0, from, "{send}");
+        // What identifies the message end to end stays as Alice wrote it.
+        assert_eq!(typed::<MessageId>(&h).0, "87652");
+        let br = typed::<ByteRange>(&h);
+        assert_eq!((br.start, br.end, br.total), (1, Some(39), Some(39)));
+        assert_eq!(typed::<SuccessReport>(&h), SuccessReport(true));
+        assert_eq!(typed::<ContentType>(&h).media_type(), "text/plain");
+        assert_eq!(body.as_deref(), Some(RELAYED_TEXT));
+        assert_eq!(body.map(|b| b.len() as u64), br.len());
+        assert_eq!(flag, Flag::Complete);
+        // Each hop is the one before, forwarded by the relay in between.
+        if let Some(prev) = previous.take() {
+            assert_eq!(forward(&prev, tid), h, "{send}");
+        }
+
+        // Responses are hop by hop: to the previous hop, from this one.
+        let (r, body, _) = chunk(ok);
+        assert_eq!((r.tid().as_str(), response(&r).status), (tid, 200));
+        assert_eq!(typed::<ToPath>(&r).0, from[..1]);
+        assert_eq!(typed::<FromPath>(&r).0, to[..1]);
+        assert_eq!(body, None);
+        previous = Some(h);
+    }
+}
+
+#[test]
+fn rfc4976_report_back_through_two_relays() {
+    let [alice, ra, rb, bob] = relay_example_uris();
+    let (h, body, flag) = chunk("rfc4976-relay-report.msrp");
+    let r = request(&h);
+    assert_eq!((r.tid.as_str(), &r.method), ("yh67", &Method::Report));
+    // The REPORT goes back the whole way the SEND came: its To-Path is
+    // the From-Path Bob received.
+    assert_eq!(
+        typed::<ToPath>(&h).0,
+        [rb.clone(), ra.clone(), alice.clone()]
+    );
+    assert_eq!(typed::<FromPath>(&h).0, std::slice::from_ref(&bob));
+    assert_eq!(typed::<MessageId>(&h).0, "87652");
+    let br = typed::<ByteRange>(&h);
+    assert_eq!((br.start, br.end, br.total), (1, Some(39), Some(39)));
+    assert_eq!(
+        typed::<Status>(&h),
+        Status {
+            namespace: 0,
+            code: 200,
+            reason: Some("OK".into())
+        }
+    );
+    assert_eq!((body, flag), (None, Flag::Complete));
+    // Forwarded twice, it reaches Alice with the path back to Bob.
+    let at_alice = forward(&forward(&h, "rly2"), "rly3");
+    assert_eq!(typed::<ToPath>(&at_alice).0, [alice]);
+    assert_eq!(typed::<FromPath>(&at_alice).0, [ra, rb, bob]);
+}
+
+/// Alice's and Bob's session cores, configured with the example's paths,
+/// write what the RFC shows them writing.
+#[test]
+fn rfc4976_relay_example_from_session_cores() {
+    let now = Instant::now();
+    let [alice, ra, rb, bob] = relay_example_uris();
+
+    let mut a = Session::new(SessionConfig::new(
+        vec![alice.clone()],
+        vec![ra.clone(), rb.clone(), bob.clone()],
+        1,
+    ));
+    a.send_message_with_id(
+        MessageId("87652".into()),
+        "text/plain",
+        Bytes::from_static(RELAYED_TEXT),
+        true,
+        FailureReport::Yes,
+    );
+    let out = a.poll_transmit(now).unwrap();
+    let tid = parse_chunk(&out).unwrap().0.tid().as_str().to_owned();
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        with_tid(&load("rfc4976-relay-send-1.msrp"), "6aef", &tid)
+    );
+    // Her relay's 200 is all Alice hears of the SEND.
+    let ok = with_tid(&load("rfc4976-relay-200-1.msrp"), "6aef", &tid);
+    a.handle_input(now, ok.as_bytes()).unwrap();
+    assert!(matches!(
+        a.poll_event(),
+        Some(SessionEvent::MessageSent { message_id, .. }) if message_id == "87652"
+    ));
+
+    let mut b = Session::new(SessionConfig::new(
+        vec![bob.clone()],
+        vec![rb.clone(), ra.clone(), alice.clone()],
+        2,
+    ));
+    b.handle_input(now, &load("rfc4976-relay-send-3.msrp"))
+        .unwrap();
+    let ok = b.poll_transmit(now).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&ok),
+        String::from_utf8_lossy(&load("rfc4976-relay-200-3.msrp"))
+    );
+    let report = b.poll_transmit(now).unwrap();
+    let report_tid = parse_chunk(&report).unwrap().0.tid().as_str().to_owned();
+    assert_eq!(
+        String::from_utf8_lossy(&report),
+        with_tid(&load("rfc4976-relay-report.msrp"), "yh67", &report_tid)
+    );
+    assert!(matches!(
+        b.poll_event(),
+        Some(SessionEvent::MessageReceived { message_id, body, .. })
+            if message_id == "87652" && body == RELAYED_TEXT
+    ));
+
+    // Through both relays back to Alice: delivered.
+    let (h, _, _) = parse_chunk(&report).unwrap();
+    let back = encode(&forward(&forward(&h, "rly2"), "rly3"), None, Flag::Complete).unwrap();
+    a.handle_input(now, &back).unwrap();
+    match a.poll_event() {
+        Some(SessionEvent::MessageDelivered {
+            message_id, range, ..
+        }) => {
+            assert_eq!(message_id, "87652");
+            assert_eq!(range.and_then(|r| r.len()), Some(39));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -310,6 +661,13 @@ fn corpus_back_to_back_on_one_stream() {
         "rfc4976-auth-2-200.msrp",
         "rfc4975-4-send.msrp",
         "rfc4975-4-200.msrp",
+        "rfc4975-7.1.1-chunk-1.msrp",
+        "rfc4976-relay-send-3.msrp",
+        "rfc4975-7.1.1-chunk-2.msrp",
+        "rfc4976-relay-200-3.msrp",
+        "rfc4976-relay-report.msrp",
+        "rfc4975-11.2-send.msrp",
+        "rfc4975-11.4-send.msrp",
         "constructed-chunked-1.msrp",
         "rfc4975-11.5-report.msrp",
         "constructed-chunked-2.msrp",
