@@ -79,9 +79,10 @@ pub const RELAY_WINDOW: u64 = 128 * 1024;
 /// in that queue.
 pub const RELAY_OPENING_WINDOW: u64 = 3 * RFB_MESSAGE_SIZE as u64;
 
-/// Kamailio's default `tcp_conn_wq_max`, and room for the head of each
-/// message the opening window lets go (paths of several relays).
+/// Kamailio's default `tcp_conn_wq_max`.
 const RELAY_QUEUE: u64 = 32 * 1024;
+/// Room for the head of each message the opening window lets go (about
+/// 400 bytes through two relays on loopback; longer paths, longer heads).
 const MAX_HEAD: u64 = 2048;
 const _: () = assert!(
     RELAY_OPENING_WINDOW + RELAY_OPENING_WINDOW / RFB_MESSAGE_SIZE as u64 * MAX_HEAD <= RELAY_QUEUE
