@@ -493,8 +493,10 @@ async fn stall_between(p: &mut Peers, total: usize, held: usize) {
             .await
             .unwrap_or_else(|_| {
                 panic!(
-                    "stuck after {have} of {total} bytes; the server wrote {}",
-                    written.load(std::sync::atomic::Ordering::SeqCst)
+                    "stuck after {have} of {total} bytes; the server wrote {}; \
+                     loopback sockets now:\n{}",
+                    written.load(std::sync::atomic::Ordering::SeqCst),
+                    loopback_sockets()
                 )
             })
             .unwrap();
@@ -506,6 +508,18 @@ async fn stall_between(p: &mut Peers, total: usize, held: usize) {
     producer.await.unwrap();
     caller.end().await.unwrap();
     until(&mut p.bob_all, "SIPSessionDidEnd").await;
+}
+
+/// Every loopback TCP socket with its queues (`ss`), for a stall: which
+/// socket holds the bytes that did not arrive.
+fn loopback_sockets() -> String {
+    match std::process::Command::new("ss")
+        .args(["-tnpi", "state", "all", "src", "127.0.0.1"])
+        .output()
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Err(e) => format!("(ss: {e})"),
+    }
 }
 
 /// A VNC server that sends its last bytes and closes: the handler fails
