@@ -26,6 +26,7 @@ mod connection;
 mod join;
 pub mod log;
 mod relay;
+mod relay_share;
 mod reuse;
 mod server;
 mod tls;
@@ -36,7 +37,8 @@ use std::net::IpAddr;
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
 pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
-pub use relay::{authorize, RelayDiscovery, RelayFinder};
+pub use relay::{authorize, RelayDiscovery, RelayFinder, RelayLink, RelayPath};
+pub use relay_share::RelaySeat;
 pub use server::{
     bind_for_connect, connect, connect_to, Accepted, Handed, MsrpEndpoint, MsrpServer,
     Registration, SessionBinding,

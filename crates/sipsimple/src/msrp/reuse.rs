@@ -22,14 +22,14 @@ use super::{EventSink, MsrpConnection, MsrpEndpoint, MsrpIo};
 
 /// Where a connection goes, as far as sharing it is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FirstHop {
+pub(super) struct FirstHop {
     secure: bool,
     host: Host,
     port: u16,
 }
 
 impl FirstHop {
-    fn of(uri: &MsrpUri) -> FirstHop {
+    pub(super) fn of(uri: &MsrpUri) -> FirstHop {
         let host = match &uri.host {
             // Names compare as DNS does, without case.
             Host::Name(n) => Host::Name(n.to_ascii_lowercase()),

@@ -1,0 +1,252 @@
+//! Our sessions sharing one connection to their relay (RFC 4976 with
+//! RFC 4975 §5.4), with the account setting `msrp.connection_reuse`.
+//!
+//! A session that goes through a relay we already have a live connection
+//! to (same scheme, host and port of the relay's URI, same credentials)
+//! runs its AUTH, digest challenge and all, on that connection instead of
+//! dialing a new one: the AUTH is a transaction of the connection's demux
+//! (`msrp_proto::demux`'s `auth` module), the relay's answers routed to it
+//! by transaction id. The relay hands out a binding (a Use-Path of its
+//! own) per AUTH; Kamailio's `msrp` module keys its bindings by that
+//! session-id and forwards each to the connection its AUTH came on.
+//! Between its AUTH and the start of the session (the SDP exchange) the
+//! session holds a seat ([`RelaySeat`]): the connection stays open for
+//! it, and a request for it that comes first is held until it joins, as
+//! a connection accepted on our port holds one (the `join` module).
+//! Once joined it is one session of the connection's demux: its requests
+//! come by To-Path session-id, its re-AUTHs (the session's
+//! `relay_refresh`) renew its own binding only.
+//!
+//! The connection closes with its last session and seat; when it dies,
+//! every session on it fails. With the setting off (the default) each
+//! session has its own connection to the relay and its own AUTH (the
+//! `relay` module), as peers built on one connection per session expect.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::connection::Shared;
+use super::relay::{auth_client, dial, our_uri, RelayLink, RelayPath, AUTH_TIMEOUT};
+use super::reuse::FirstHop;
+use super::{EventSink, JoinHook, Joinable, MsrpConnection, MsrpEndpoint, MsrpRelaySettings};
+
+/// Which relay connections a session may share: the same relay, reached
+/// as the same account.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct RelayKey {
+    hop: FirstHop,
+    username: String,
+    password: String,
+}
+
+impl RelayKey {
+    fn of(relay: &MsrpRelaySettings) -> RelayKey {
+        RelayKey {
+            hop: FirstHop::of(&relay.uri),
+            username: relay.username.clone(),
+            password: relay.password.clone(),
+        }
+    }
+}
+
+/// The sessions authorized on a connection that have not joined it, each
+/// with the connection offered to it when a request for it came first.
+#[derive(Clone, Default)]
+struct Seats(Arc<Mutex<HashMap<String, Option<Joinable>>>>);
+
+impl Seats {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Option<Joinable>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Offers a held request's connection to its seat; a request for no
+    /// seat goes back to the demux, which routes it to its session if
+    /// that joined meanwhile, else answers 481.
+    fn hook(&self) -> JoinHook {
+        let seats = self.clone();
+        Arc::new(move |offer: Joinable| {
+            let mut all = seats.lock();
+            if let Some(slot) = all.get_mut(&offer.session_id) {
+                *slot = Some(offer);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A live connection of ours to a relay.
+struct RelayConnection {
+    shared: Weak<Shared>,
+    seats: Seats,
+    /// Our end of it: our URIs' host and port.
+    local: SocketAddr,
+}
+
+/// Our connections to relays, by relay and account.
+#[derive(Clone, Default)]
+pub(super) struct RelayConnections {
+    live: Arc<Mutex<HashMap<RelayKey, Vec<RelayConnection>>>>,
+    /// Held while finding or dialing: sessions that start together share
+    /// one new connection instead of dialing one each.
+    dialing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl RelayConnections {
+    fn lock(&self) -> MutexGuard<'_, HashMap<RelayKey, Vec<RelayConnection>>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A seat for `session_id` on a live connection to the relay of `key`.
+    fn seat_on_live(&self, key: &RelayKey, session_id: &str) -> Option<(RelaySeat, SocketAddr)> {
+        let mut all = self.lock();
+        let list = all.get_mut(key)?;
+        list.retain(|c| c.shared.upgrade().is_some_and(|s| !s.is_closed()));
+        let found = list.iter().find_map(|c| {
+            let shared = c.shared.upgrade()?;
+            let seat = RelaySeat::take(shared, c.seats.clone(), session_id)?;
+            Some((seat, c.local))
+        });
+        if list.is_empty() {
+            all.remove(key);
+        }
+        found
+    }
+}
+
+/// A session's place on a shared relay connection between its AUTH and
+/// its start; dropping it gives the place up (the connection closes if
+/// nothing else is on it).
+pub struct RelaySeat {
+    shared: Arc<Shared>,
+    seats: Seats,
+    session_id: String,
+}
+
+impl std::fmt::Debug for RelaySeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySeat")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RelaySeat {
+    fn take(shared: Arc<Shared>, seats: Seats, session_id: &str) -> Option<RelaySeat> {
+        let mut all = seats.lock();
+        if all.contains_key(session_id) || !shared.hold_seat() {
+            return None;
+        }
+        all.insert(session_id.to_owned(), None);
+        drop(all);
+        Some(RelaySeat {
+            shared,
+            seats,
+            session_id: session_id.to_owned(),
+        })
+    }
+
+    /// Runs `session` (the one the seat was taken for) on the connection,
+    /// its events to `sink`; a request for it the connection holds is its
+    /// first.
+    pub fn run(
+        self,
+        session: msrp_proto::Session,
+        sink: EventSink,
+    ) -> Result<MsrpConnection, String> {
+        if session.local_session_id() != Some(self.session_id.as_str()) {
+            return Err(format!(
+                "the seat was taken for session {}",
+                self.session_id
+            ));
+        }
+        // Under the seats' lock: a request held meanwhile is offered
+        // either before (and joined here) or after (and routed to the
+        // session that joined).
+        let mut all = self.seats.lock();
+        let offered = all.remove(&self.session_id).flatten();
+        let joined = match offered {
+            Some(offer) => offer.join(session, sink),
+            None => self.shared.join(session, sink),
+        };
+        drop(all);
+        joined
+    }
+}
+
+impl Drop for RelaySeat {
+    fn drop(&mut self) {
+        // A request held for a session that never joins: released, 481.
+        let offered = self.seats.lock().remove(&self.session_id);
+        drop(offered);
+        self.shared.drop_seat();
+    }
+}
+
+impl MsrpEndpoint {
+    /// Authorizes `session_id` at `relay` on our live connection to it,
+    /// or on one dialed now and kept for later sessions (see the module
+    /// doc). `trace` traces a connection dialed now.
+    pub async fn authorize_shared(
+        &self,
+        relay: &MsrpRelaySettings,
+        session_id: &str,
+        tls: Arc<rustls::ClientConfig>,
+        trace: Option<super::trace::TraceSink>,
+    ) -> Result<RelayPath, String> {
+        let key = RelayKey::of(relay);
+        let (seat, bound) =
+            {
+                let _dialing = self.relay_connections.dialing.lock().await;
+                match self.relay_connections.seat_on_live(&key, session_id) {
+                    Some(found) => found,
+                    None => {
+                        let (io, bound) = tokio::time::timeout(AUTH_TIMEOUT, dial(relay, tls))
+                            .await
+                            .map_err(|_| {
+                                format!("cannot connect to the MSRP relay {} in time", relay.uri)
+                            })??;
+                        let seats = Seats::default();
+                        let shared = Shared::spawn_idle(io, trace, Some(seats.hook()));
+                        let seat = RelaySeat::take(shared.clone(), seats.clone(), session_id)
+                            .ok_or_else(|| {
+                                format!("the MSRP relay {} closed the connection", relay.uri)
+                            })?;
+                        self.relay_connections.lock().entry(key).or_default().push(
+                            RelayConnection {
+                                shared: Arc::downgrade(&shared),
+                                seats,
+                                local: bound,
+                            },
+                        );
+                        (seat, bound)
+                    }
+                }
+            };
+        let local = our_uri(relay, bound, session_id);
+        let client = auth_client(relay, &local)?;
+        let answered = seat.shared.start_auth(session_id, client)?;
+        let authorized = match tokio::time::timeout(AUTH_TIMEOUT, answered).await {
+            Ok(Ok(Ok(a))) => a,
+            Ok(Ok(Err(e))) => return Err(format!("MSRP relay {}: {e}", relay.uri)),
+            Ok(Err(_)) => {
+                return Err(format!(
+                    "the MSRP relay {} closed the connection during AUTH",
+                    relay.uri
+                ))
+            }
+            Err(_) => {
+                seat.shared.cancel_auth(session_id);
+                return Err(format!(
+                    "the MSRP relay {} did not authorize us in time",
+                    relay.uri
+                ));
+            }
+        };
+        Ok(RelayPath {
+            link: RelayLink::Shared(seat),
+            local,
+            authorized,
+        })
+    }
+}
