@@ -258,3 +258,42 @@ async fn bindings_renewed_on_the_shared_connection_keep_both_chats_going() {
     both_ways(&mut first, "first, renewed").await;
     both_ways(&mut second, "second, renewed").await;
 }
+
+/// The shared connection dies with the relay: every session on it fails
+/// (MediaStreamDidFail), as a connection of its own would.
+#[tokio::test]
+async fn the_relay_going_away_fails_every_session_on_the_shared_connection() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let uri = format!("msrp://127.0.0.1:{};tcp", relay.port);
+    let (alice, bob, mut bob_all) = on_relay(&uri, "", true).await;
+    let mut first = chat(&alice, &bob, &mut bob_all).await;
+    let mut second = chat(&alice, &bob, &mut bob_all).await;
+    assert_eq!(our_port(&first.alice), our_port(&second.alice));
+    both_ways(&mut first, "first").await;
+    drop(relay);
+    for c in [&mut first, &mut second] {
+        until(&mut c.alice_events, "MediaStreamDidFail").await;
+        assert!(c.alice.base().is_ended());
+    }
+}
+
+/// A refused AUTH on a new shared connection fails the stream with the
+/// relay's answer, as without sharing.
+#[tokio::test]
+async fn a_wrong_password_fails_the_stream_with_sharing_on() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let uri = format!("msrp://127.0.0.1:{};tcp", relay.port);
+    let bad = relay_lines(&uri, true, true).replace(PASSWORD, "wrong");
+    let alice = account_app_with("alice", "", &bad).await;
+    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let chat = new_chat(&alice);
+    let _ = offer_chat(&alice, &contact_uri(&bob), &chat).await;
+    let seen = until(&mut alice_all, "MediaStreamDidFail").await;
+    match &seen.last().unwrap().data {
+        NotificationData::MediaStreamDidFail { reason } => {
+            assert!(reason.contains("401"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
