@@ -250,3 +250,113 @@ impl MsrpEndpoint {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use msrp_proto::{MsrpUri, Session, SessionConfig, SessionEvent};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    use super::*;
+    use crate::msrp::ConnectionEvent;
+
+    fn uri(s: &str) -> MsrpUri {
+        MsrpUri::parse(s).unwrap()
+    }
+
+    fn send(tid: &str, to_session: &str) -> Vec<u8> {
+        format!(
+            "MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:4000/{to_session};tcp\r\n\
+             From-Path: msrp://127.0.0.1:2855/bound;tcp msrp://10.0.0.2:9/peer;tcp\r\n\
+             Message-ID: m{tid}\r\nByte-Range: 1-5/5\r\nContent-Type: text/plain\r\n\r\n\
+             hello\r\n-------{tid}$\r\n"
+        )
+        .into_bytes()
+    }
+
+    async fn read_until(relay: &mut DuplexStream, want: &str) -> String {
+        let mut text = String::new();
+        let mut buf = [0u8; 4096];
+        while !text.contains(want) {
+            let n = tokio::time::timeout(Duration::from_secs(10), relay.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("no {want:?} in {text:?}"))
+                .unwrap();
+            assert!(n > 0, "closed before {want:?}: {text:?}");
+            text.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        text
+    }
+
+    /// The relay may forward the peer's first request before our session
+    /// has started (its SDP answer is out, its start not yet run): the
+    /// request waits for the seat's session and is its first; one for a
+    /// session with no seat gets 481; the connection closes with the
+    /// last session once no seat holds it.
+    #[tokio::test]
+    async fn a_request_before_its_session_joins_waits_for_it() {
+        let (ours, mut relay) = tokio::io::duplex(64 * 1024);
+        let seats = Seats::default();
+        let shared = Shared::spawn_idle(Box::new(ours), None, Some(seats.hook()));
+        let seat = RelaySeat::take(shared.clone(), seats.clone(), "seated1").unwrap();
+        assert!(RelaySeat::take(shared.clone(), seats.clone(), "seated1").is_none());
+        relay.write_all(&send("tid00001", "seated1")).await.unwrap();
+        let offered = async {
+            while !seats.lock().get("seated1").is_some_and(Option::is_some) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), offered)
+            .await
+            .expect("the held request offered to the seat");
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let sink: EventSink = Arc::new(move |e| {
+            let _ = tx.send(e);
+        });
+        let cfg = SessionConfig::new(
+            vec![uri("msrp://127.0.0.1:4000/seated1;tcp")],
+            vec![uri("msrp://127.0.0.1:2855/bound;tcp")],
+            1,
+        );
+        let conn = seat.run(Session::new(cfg), sink).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        assert!(
+            matches!(&got, ConnectionEvent::Session(SessionEvent::MessageReceived { body, .. }) if body == b"hello"),
+            "{got:?}"
+        );
+        read_until(&mut relay, "MSRP tid00001 200").await;
+
+        relay.write_all(&send("tid00002", "noseat")).await.unwrap();
+        read_until(&mut relay, "MSRP tid00002 481").await;
+
+        drop(conn);
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(10), relay.read(&mut buf))
+            .await
+            .expect("the connection closes")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        assert!(shared.is_closed());
+    }
+
+    /// A seat given up before its session joins (the stream ended during
+    /// negotiation) does not keep a connection nothing else uses.
+    #[tokio::test]
+    async fn a_seat_given_up_closes_a_connection_nothing_else_holds() {
+        let (ours, _relay) = tokio::io::duplex(1024);
+        let seats = Seats::default();
+        let shared = Shared::spawn_idle(Box::new(ours), None, Some(seats.hook()));
+        let first = RelaySeat::take(shared.clone(), seats.clone(), "s1").unwrap();
+        let second = RelaySeat::take(shared.clone(), seats.clone(), "s2").unwrap();
+        drop(first);
+        assert!(!shared.is_closed(), "the other seat holds it");
+        drop(second);
+        assert!(shared.is_closed());
+        assert!(RelaySeat::take(shared.clone(), seats, "s3").is_none());
+    }
+}
