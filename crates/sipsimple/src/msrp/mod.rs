@@ -20,7 +20,9 @@
 //! shared port is served on it ([`Joinable`], the `join` module), and
 //! with the account setting `msrp.connection_reuse` we carry a session
 //! we connect for on a live connection of ours to the same first hop
-//! (`MsrpEndpoint::connect_shared`, the `reuse` module; relays excluded).
+//! (`MsrpEndpoint::connect_shared`, the `reuse` module), and a session
+//! through our relay AUTHs and runs on our live connection to that relay
+//! (`MsrpEndpoint::authorize_shared`, the `relay_share` module).
 
 mod connection;
 mod join;

@@ -1,7 +1,10 @@
 //! Getting a path through an MSRP relay (RFC 4976 §5.1): connect to the
 //! relay, AUTH with the account's credentials (digest, by msrp-proto's
 //! sans-IO [`AuthClient`]), and keep the connection: the session runs on
-//! it, with the relay's Use-Path in front of our URI.
+//! it, with the relay's Use-Path in front of our URI. That is a
+//! connection per session, the default; with `msrp.connection_reuse` a
+//! session AUTHs on our live connection to the relay instead (the
+//! `relay_share` module, [`RelayLink::Shared`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
