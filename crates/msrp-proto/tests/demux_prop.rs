@@ -64,6 +64,46 @@ fn collect(d: &mut Demux) -> std::collections::HashMap<String, (Vec<Vec<u8>>, us
     got
 }
 
+/// Queues each end's messages on its sessions.
+fn queue(a: &mut Demux, b: &mut Demux, from_a: &Bodies, from_b: &Bodies) {
+    for (d, local, msgs) in [(a, A, from_a), (b, B, from_b)] {
+        for i in 0..2 {
+            for m in &msgs[i] {
+                d.session_mut(&sid(local[i])).unwrap().send_message(
+                    "application/octet-stream",
+                    Bytes::from(m.clone()),
+                    false,
+                    FailureReport::Yes,
+                );
+            }
+        }
+    }
+}
+
+/// Every message arrived at its own session, and every sender heard it
+/// was sent.
+fn delivered(
+    a: &mut Demux,
+    b: &mut Demux,
+    from_a: &Bodies,
+    from_b: &Bodies,
+) -> Result<(), TestCaseError> {
+    let (ga, gb) = (collect(a), collect(b));
+    for (got, local, sent_here, sent_there) in [(&ga, A, from_a, from_b), (&gb, B, from_b, from_a)]
+    {
+        for i in 0..2 {
+            let (mut received, sent) = got.get(&sid(local[i])).cloned().unwrap_or_default();
+            let mut expected = sent_there[i].clone();
+            // Within a session, short messages may overtake long ones.
+            received.sort();
+            expected.sort();
+            prop_assert_eq!(received, expected);
+            prop_assert_eq!(sent, sent_here[i].len());
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
@@ -76,18 +116,7 @@ proptest! {
         let now = Instant::now();
         let mut a = end(A, B, chunk, 1);
         let mut b = end(B, A, chunk, 7);
-        for (d, local, msgs) in [(&mut a, A, &from_a), (&mut b, B, &from_b)] {
-            for i in 0..2 {
-                for m in &msgs[i] {
-                    d.session_mut(&sid(local[i])).unwrap().send_message(
-                        "application/octet-stream",
-                        Bytes::from(m.clone()),
-                        false,
-                        FailureReport::Yes,
-                    );
-                }
-            }
-        }
+        queue(&mut a, &mut b, &from_a, &from_b);
         loop {
             let mut moved = false;
             while let Some(t) = a.poll_transmit(now) {
@@ -106,20 +135,7 @@ proptest! {
                 break;
             }
         }
-        let (ga, gb) = (collect(&mut a), collect(&mut b));
-        for (got, local, sent_here, sent_there) in
-            [(&ga, A, &from_a, &from_b), (&gb, B, &from_b, &from_a)]
-        {
-            for i in 0..2 {
-                let (mut received, sent) = got.get(&sid(local[i])).cloned().unwrap_or_default();
-                let mut expected = sent_there[i].clone();
-                // Within a session, short messages may overtake long ones.
-                received.sort();
-                expected.sort();
-                prop_assert_eq!(received, expected);
-                prop_assert_eq!(sent, sent_here[i].len());
-            }
-        }
+        delivered(&mut a, &mut b, &from_a, &from_b)?;
     }
 }
 
@@ -191,18 +207,7 @@ proptest! {
             .unwrap();
             a.start_auth(sid(local), client).unwrap();
         }
-        for (d, local, msgs) in [(&mut a, A, &from_a), (&mut b, B, &from_b)] {
-            for i in 0..2 {
-                for m in &msgs[i] {
-                    d.session_mut(&sid(local[i])).unwrap().send_message(
-                        "application/octet-stream",
-                        Bytes::from(m.clone()),
-                        false,
-                        FailureReport::Yes,
-                    );
-                }
-            }
-        }
+        queue(&mut a, &mut b, &from_a, &from_b);
         // What reaches alice: the relay's answers and bob's traffic, whole
         // frames in the order written, read in `step`-byte pieces.
         let mut outcomes = Vec::new();
@@ -240,18 +245,6 @@ proptest! {
             prop_assert_eq!(done.use_path.clone(), vec![MsrpUri::parse(&want).unwrap()]);
         }
         prop_assert_eq!(a.auths_running(), 0);
-        let (ga, gb) = (collect(&mut a), collect(&mut b));
-        for (got, local, sent_here, sent_there) in
-            [(&ga, A, &from_a, &from_b), (&gb, B, &from_b, &from_a)]
-        {
-            for i in 0..2 {
-                let (mut received, sent) = got.get(&sid(local[i])).cloned().unwrap_or_default();
-                let mut expected = sent_there[i].clone();
-                received.sort();
-                expected.sort();
-                prop_assert_eq!(received, expected);
-                prop_assert_eq!(sent, sent_here[i].len());
-            }
-        }
+        delivered(&mut a, &mut b, &from_a, &from_b)?;
     }
 }

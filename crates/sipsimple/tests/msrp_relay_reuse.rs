@@ -14,7 +14,7 @@ mod kamailio;
 
 use std::sync::Arc;
 
-use common::chat_call::{accept_chat, new_chat, offer_chat, tells};
+use common::chat_call::{accept_chat, new_chat, offer_chat, own_events, tells};
 use common::{account_app_with, contact_uri, until};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
@@ -48,11 +48,6 @@ struct Chat {
     bob: Arc<ChatStream>,
     alice_events: Subscription,
     bob_events: Subscription,
-}
-
-fn own_events(app: &SipApplication, chat: &ChatStream) -> Subscription {
-    let sender = chat.base().context().expect("initialized").sender;
-    app.notification_center().subscribe(Filter::sender(sender))
 }
 
 async fn chat(alice: &SipApplication, bob: &SipApplication, bob_all: &mut Subscription) -> Chat {
