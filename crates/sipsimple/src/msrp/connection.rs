@@ -266,10 +266,11 @@ impl Shared {
     }
 
     /// Holds the connection open for a session about to join it; false
-    /// when it is closed.
+    /// when it is closed or its sessions and seats fill it.
     pub(super) fn hold_seat(&self) -> bool {
         let mut core = self.lock();
-        if self.is_closed() {
+        let full = core.demux.len() + core.seats >= msrp_proto::demux::MAX_SESSIONS;
+        if self.is_closed() || full {
             return false;
         }
         core.seats += 1;

@@ -359,4 +359,20 @@ mod tests {
         assert!(shared.is_closed());
         assert!(RelaySeat::take(shared.clone(), seats, "s3").is_none());
     }
+
+    /// A connection takes no more seats than it may carry sessions: the
+    /// next session dials a connection of its own.
+    #[tokio::test]
+    async fn seats_are_bounded_by_the_sessions_a_connection_carries() {
+        let (ours, _relay) = tokio::io::duplex(1024);
+        let seats = Seats::default();
+        let shared = Shared::spawn_idle(Box::new(ours), None, Some(seats.hook()));
+        let max = msrp_proto::demux::MAX_SESSIONS;
+        let held: Vec<RelaySeat> = (0..max)
+            .map(|i| RelaySeat::take(shared.clone(), seats.clone(), &format!("s{i}")).unwrap())
+            .collect();
+        assert!(RelaySeat::take(shared.clone(), seats.clone(), "one-more").is_none());
+        drop(held);
+        assert!(shared.is_closed());
+    }
 }
