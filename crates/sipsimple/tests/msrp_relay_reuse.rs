@@ -11,6 +11,7 @@
 
 mod common;
 mod kamailio;
+mod transfer_peers;
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use common::{account_app_with, contact_uri, until};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::Session;
-use sipsimple::streams::msrp::ChatStream;
+use sipsimple::streams::msrp::{file_selector_for, ChatStream, FileTransferStream, MsrpStreamBase};
 
 const PASSWORD: &str = "relay-secret";
 
@@ -94,7 +95,11 @@ fn connections_between(local: u16, remote: u16) -> usize {
 
 /// The port of our end of the chat's connection (our URI's, on a relay).
 fn our_port(chat: &ChatStream) -> u16 {
-    chat.base().local_uri().unwrap().port.unwrap()
+    port_of(chat.base())
+}
+
+fn port_of(base: &MsrpStreamBase) -> u16 {
+    base.local_uri().unwrap().port.unwrap()
 }
 
 /// The first hop of our path as the peer has it: our relay binding.
@@ -291,4 +296,57 @@ async fn a_wrong_password_fails_the_stream_with_sharing_on() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A chat and a file transfer of alice's through the relay on one
+/// connection: the file (in relay-sized chunks, every one answered
+/// through the relay) arrives whole while the chat goes both ways, and
+/// the chat goes on after it.
+#[tokio::test]
+async fn a_chat_and_a_file_transfer_share_the_relay_connection() {
+    let relay = kamailio::start_msrp_relay(PASSWORD);
+    let uri = format!("msrp://127.0.0.1:{};tcp", relay.port);
+    let mut p = transfer_peers::peers_with(
+        &relay_lines(&uri, true, true),
+        &relay_lines(&uri, false, true),
+    )
+    .await;
+    let mut talk = chat(&p.alice, &p.bob, &mut p.bob_all).await;
+    let outbox = common::TempDir::new("relay-reuse-outbox");
+    let file = transfer_peers::random_file(&outbox.0, "relayed.bin", 3 << 20, 7);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let ours = Arc::new(FileTransferStream::new_outgoing(
+        &transfer_peers::settings(&p.alice),
+        selector,
+        file.clone(),
+        None,
+    ));
+    let mut alice_done = transfer_peers::sender_finish(&p.alice);
+    let mut bob_done = transfer_peers::sender_finish(&p.bob);
+    let (_caller, _callee, theirs) = transfer_peers::offer(&mut p, ours.clone(), |_| {}).await;
+    ours.base()
+        .connection()
+        .await
+        .expect("alice's file connected");
+    theirs
+        .base()
+        .connection()
+        .await
+        .expect("bob's file connected");
+    let (alices, bobs) = (port_of(ours.base()), port_of(theirs.base()));
+    assert_eq!(alices, our_port(&talk.alice), "alice: one connection");
+    assert_eq!(bobs, our_port(&talk.bob), "bob: one connection");
+    assert_eq!(connections_between(alices, relay.port), 1);
+    assert_eq!(connections_between(bobs, relay.port), 1);
+    for i in 0..3 {
+        both_ways(&mut talk, &format!("during the file {i}")).await;
+    }
+    assert_eq!(transfer_peers::finished(&mut bob_done).await, None);
+    assert_eq!(transfer_peers::finished(&mut alice_done).await, None);
+    let saved = theirs.progress().saved_to.unwrap();
+    assert_eq!(
+        transfer_peers::sha256(&saved),
+        transfer_peers::sha256(&file)
+    );
+    both_ways(&mut talk, "after the file").await;
 }
