@@ -4,7 +4,8 @@
 //! connection of the first (digest challenge and all), gets a binding
 //! (Use-Path) of its own, and runs on that connection: counted in the
 //! kernel's socket table, one TCP connection from the application to the
-//! relay carries both chats, each message arriving on its own session.
+//! relay carries both chats (or a chat and a file transfer), each
+//! message arriving on its own session.
 //! One session ending leaves the other going; a binding renewed on the
 //! shared connection renews that session's binding only. With the
 //! setting off each session still has a connection of its own.
