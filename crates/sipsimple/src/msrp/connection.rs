@@ -24,7 +24,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use msrp_proto::demux::Demux;
 use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
-use msrp_proto::{AbortOutcome, AuthClient, Authorized, RelayAuthError, Session, SessionEvent};
+use msrp_proto::{AbortOutcome, Authorized, RelayAuthError, Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
@@ -76,7 +76,7 @@ pub(super) struct Core {
     /// Sessions authorized on the connection that have not joined it
     /// yet (a shared relay connection, the `relay_share` module): the
     /// connection stays while any is held, sessions on it or not.
-    seats: usize,
+    pub(super) seats: usize,
 }
 
 struct Member {
@@ -109,11 +109,11 @@ pub(super) struct Shared {
     /// 481.
     pub(super) joins: Option<JoinHook>,
     /// Who waits for each AUTH run on the connection, by its key.
-    auth_waiters: Mutex<std::collections::HashMap<String, AuthWaiter>>,
+    pub(super) auth_waiters: Mutex<std::collections::HashMap<String, AuthWaiter>>,
 }
 
 /// Hears how an AUTH run on a connection ended.
-type AuthWaiter = oneshot::Sender<Result<Authorized, RelayAuthError>>;
+pub(super) type AuthWaiter = oneshot::Sender<Result<Authorized, RelayAuthError>>;
 
 /// Back-pressure from whoever consumes incoming bodies: it holds the
 /// bytes it was handed until they are stored, and reading pauses while
@@ -236,61 +236,8 @@ impl Shared {
         }
     }
 
-    /// Runs `client`'s AUTH on the connection (see `msrp_proto::demux`'s
-    /// `auth` module); the receiver hears how it ended, or nothing when
-    /// the connection closes first.
-    pub(super) fn start_auth(
-        &self,
-        key: &str,
-        client: AuthClient,
-    ) -> Result<oneshot::Receiver<Result<Authorized, RelayAuthError>>, String> {
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut core = self.lock();
-            if self.is_closed() {
-                return Err(MsrpSendError::Closed.to_string());
-            }
-            core.demux
-                .start_auth(key.to_owned(), client)
-                .map_err(|e| e.to_string())?;
-            lock_plain(&self.auth_waiters).insert(key.to_owned(), tx);
-        }
-        self.wake.notify_one();
-        Ok(rx)
-    }
-
-    /// Gives up the AUTH under `key`.
-    pub(super) fn cancel_auth(&self, key: &str) {
-        self.lock().demux.cancel_auth(key);
-        lock_plain(&self.auth_waiters).remove(key);
-    }
-
-    /// Holds the connection open for a session about to join it; false
-    /// when it is closed or its sessions and seats fill it.
-    pub(super) fn hold_seat(&self) -> bool {
-        let mut core = self.lock();
-        let full = core.demux.len() + core.seats >= msrp_proto::demux::MAX_SESSIONS;
-        if self.is_closed() || full {
-            return false;
-        }
-        core.seats += 1;
-        true
-    }
-
-    /// Lets a seat go: the connection closes when nothing holds it.
-    pub(super) fn drop_seat(&self) {
-        let unused = {
-            let mut core = self.lock();
-            core.seats = core.seats.saturating_sub(1);
-            core.members.is_empty() && core.seats == 0
-        };
-        if unused {
-            self.shut();
-        }
-    }
-
     /// Closes the connection and stops its tasks.
-    fn shut(&self) {
+    pub(super) fn shut(&self) {
         self.close(None);
         for t in lock_plain(&self.tasks).iter() {
             t.abort();
@@ -402,7 +349,7 @@ impl Shared {
     }
 }
 
-fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 

@@ -26,7 +26,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::connection::Shared;
+use msrp_proto::{AuthClient, Authorized, RelayAuthError};
+use tokio::sync::oneshot;
+
+use super::connection::{lock_plain, Shared};
 use super::relay::{auth_client, dial, our_uri, RelayLink, RelayPath, AUTH_TIMEOUT};
 use super::reuse::FirstHop;
 use super::{EventSink, JoinHook, Joinable, MsrpConnection, MsrpEndpoint, MsrpRelaySettings};
@@ -180,6 +183,63 @@ impl Drop for RelaySeat {
         let offered = self.seats.lock().remove(&self.session_id);
         drop(offered);
         self.shared.drop_seat();
+    }
+}
+
+/// What a shared relay connection does beyond carrying sessions: seats
+/// for sessions about to join, and AUTHs run on it.
+impl Shared {
+    /// Runs `client`'s AUTH on the connection (see `msrp_proto::demux`'s
+    /// `auth` module); the receiver hears how it ended, or nothing when
+    /// the connection closes first.
+    pub(super) fn start_auth(
+        &self,
+        key: &str,
+        client: AuthClient,
+    ) -> Result<oneshot::Receiver<Result<Authorized, RelayAuthError>>, String> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut core = self.lock();
+            if self.is_closed() {
+                return Err(super::MsrpSendError::Closed.to_string());
+            }
+            core.demux
+                .start_auth(key.to_owned(), client)
+                .map_err(|e| e.to_string())?;
+            lock_plain(&self.auth_waiters).insert(key.to_owned(), tx);
+        }
+        self.wake.notify_one();
+        Ok(rx)
+    }
+
+    /// Gives up the AUTH under `key`.
+    pub(super) fn cancel_auth(&self, key: &str) {
+        self.lock().demux.cancel_auth(key);
+        lock_plain(&self.auth_waiters).remove(key);
+    }
+
+    /// Holds the connection open for a session about to join it; false
+    /// when it is closed or its sessions and seats fill it.
+    pub(super) fn hold_seat(&self) -> bool {
+        let mut core = self.lock();
+        let full = core.demux.len() + core.seats >= msrp_proto::demux::MAX_SESSIONS;
+        if self.is_closed() || full {
+            return false;
+        }
+        core.seats += 1;
+        true
+    }
+
+    /// Lets a seat go: the connection closes when nothing holds it.
+    pub(super) fn drop_seat(&self) {
+        let unused = {
+            let mut core = self.lock();
+            core.seats = core.seats.saturating_sub(1);
+            core.demux.is_empty() && core.seats == 0
+        };
+        if unused {
+            self.shut();
+        }
     }
 }
 
