@@ -278,27 +278,6 @@ async fn the_relay_going_away_fails_every_session_on_the_shared_connection() {
     }
 }
 
-/// A refused AUTH on a new shared connection fails the stream with the
-/// relay's answer, as without sharing.
-#[tokio::test]
-async fn a_wrong_password_fails_the_stream_with_sharing_on() {
-    let relay = kamailio::start_msrp_relay(PASSWORD);
-    let uri = format!("msrp://127.0.0.1:{};tcp", relay.port);
-    let bad = relay_lines(&uri, true, true).replace(PASSWORD, "wrong");
-    let alice = account_app_with("alice", "", &bad).await;
-    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let chat = new_chat(&alice);
-    let _ = offer_chat(&alice, &contact_uri(&bob), &chat).await;
-    let seen = until(&mut alice_all, "MediaStreamDidFail").await;
-    match &seen.last().unwrap().data {
-        NotificationData::MediaStreamDidFail { reason } => {
-            assert!(reason.contains("401"), "{reason}")
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
 /// A chat and a file transfer of alice's through the relay on one
 /// connection: the file (in relay-sized chunks, every one answered
 /// through the relay) arrives whole while the chat goes both ways, and
