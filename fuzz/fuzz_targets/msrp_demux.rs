@@ -1,7 +1,8 @@
 //! A connection carrying two MSRP sessions fed arbitrary bytes from the
 //! peer, in arbitrary reads, holding requests for unknown sessions or
 //! not: never panics, keeps its queues bounded, and each session's
-//! message still goes out afterwards while the stream is readable.
+//! message still goes out afterwards while the stream is readable. An
+//! AUTH to a relay runs on it too (responses by transaction id).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use msrp_proto::demux::Demux;
 use msrp_proto::headers::FailureReport;
-use msrp_proto::{Limits, MsrpUri, Session, SessionConfig};
+use msrp_proto::{AuthClient, Limits, MsrpUri, Session, SessionConfig};
 
 fn session(us: &str, peer: &str) -> Option<Session> {
     let mut cfg = SessionConfig::new(
@@ -35,6 +36,16 @@ fuzz_target!(|input: (u8, bool, &[u8])| {
     let ids = [d.add_session(one), d.add_session(two)];
     let ids: Vec<String> = ids.into_iter().flatten().collect();
     assert_eq!(ids.len(), 2);
+    let auth = match (
+        MsrpUri::parse("msrp://127.0.0.1:9;tcp"),
+        MsrpUri::parse("msrp://127.0.0.1:2855/authsession;tcp"),
+    ) {
+        (Ok(relay), Ok(us)) => AuthClient::new(relay, us, "user", "secret", None, 1),
+        _ => return,
+    };
+    if let Ok(client) = auth {
+        assert!(d.start_auth("authsession".into(), client).is_ok());
+    }
     let mut now = Instant::now();
     let mut failed = false;
     for piece in data.chunks(usize::from(step).max(1)) {
@@ -48,6 +59,7 @@ fuzz_target!(|input: (u8, bool, &[u8])| {
         }
         while d.poll_transmit(now).is_some() {}
         while d.poll_event().is_some() {}
+        while d.poll_auth().is_some() {}
         assert!(d.pending_transmits() == 0);
         now += Duration::from_millis(700);
         if d.poll_timeout().is_some_and(|t| t <= now) {

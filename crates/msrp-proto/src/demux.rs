@@ -20,6 +20,10 @@
 //! session (a session of ours that waits for its peer to connect, which
 //! the peer chose to reach over a connection it already has) and then
 //! [`Demux::release`] hands the request on, or answers 481.
+//!
+//! On a connection to a relay, a new session's AUTH runs as a
+//! transaction of the demux before the session joins ([`Demux::start_auth`],
+//! the `auth` module): the relay's answers reach it by transaction id.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -28,6 +32,9 @@ use crate::headers::ToPath;
 use crate::message::{Head, Request, TransactionId};
 use crate::parser::{Event, Limits, Parser, StreamError};
 use crate::session::{response_to, response_wanted, Session, SessionEvent};
+
+mod auth;
+pub use auth::AuthOutcome;
 
 /// Sessions one connection carries at most.
 pub const MAX_SESSIONS: usize = 64;
@@ -89,6 +96,7 @@ pub struct Demux {
     refusals: VecDeque<Vec<u8>>,
     hold_unknown: bool,
     held: Option<Box<Request>>,
+    auths: auth::Auths,
 }
 
 impl Demux {
@@ -104,6 +112,7 @@ impl Demux {
             refusals: VecDeque::new(),
             hold_unknown: false,
             held: None,
+            auths: auth::Auths::default(),
         }
     }
 
@@ -216,6 +225,10 @@ impl Demux {
                     self.route_request(now, Box::new(req), self.hold_unknown)
                 }
                 Event::Head(Head::Response(resp)) => {
+                    let Some(resp) = self.auths.take_response(resp) else {
+                        self.route = Route::Drop;
+                        continue;
+                    };
                     let to = self
                         .sent
                         .remove(&resp.tid)
@@ -278,10 +291,13 @@ impl Demux {
         }
     }
 
-    /// The next bytes to write: our 481s first, then one transmit of the
-    /// next session in turn.
+    /// The next bytes to write: our 481s first, then AUTHs (see the
+    /// `auth` module), then one transmit of the next session in turn.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         if let Some(t) = self.refusals.pop_front() {
+            return Some(t);
+        }
+        if let Some(t) = self.auths.poll_transmit() {
             return Some(t);
         }
         let n = self.sessions.len();

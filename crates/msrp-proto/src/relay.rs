@@ -13,7 +13,11 @@
 //! Why a separate machine and not part of [`crate::Session`]: AUTH comes
 //! before the session exists. Its outcome (the Use-Path) goes into the
 //! SDP that makes the session, so the connection is authorized first and
-//! handed to a `Session` afterwards.
+//! handed to a `Session` afterwards. On a connection to the relay that
+//! carries sessions already (RFC 4975 §5.4), the same machine runs as a
+//! transaction of the connection's demux ([`crate::demux::Demux::start_auth`]):
+//! the demux writes its requests and hands it the responses by
+//! transaction id ([`AuthClient::handle_response`]).
 
 use crate::auth::{answer, AuthAnswer, AuthError, AuthParams};
 use crate::headers::{
@@ -151,6 +155,17 @@ impl AuthClient {
             }
         }
         Ok(None)
+    }
+
+    /// Takes one response of the relay already parsed (a connection's
+    /// demux routed it here by its transaction id); `Ok(Some(_))` once
+    /// authorized, `Ok(None)` when another AUTH waits in
+    /// [`AuthClient::poll_transmit`].
+    pub fn handle_response(
+        &mut self,
+        resp: Response,
+    ) -> Result<Option<Authorized>, RelayAuthError> {
+        self.on_response(resp)
     }
 
     fn on_response(&mut self, resp: Response) -> Result<Option<Authorized>, RelayAuthError> {

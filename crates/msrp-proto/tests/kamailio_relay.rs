@@ -26,6 +26,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use msrp_proto::demux::Demux;
 use msrp_proto::headers::{Expires, FailureReport, UsePath, WwwAuthenticate};
 use msrp_proto::{
     AuthClient, Authorized, Event, Head, Host, Limits, MsrpUri, Parser, RelayAuthError, Response,
@@ -653,5 +654,144 @@ fn two_clients_talk_through_the_relay() {
         );
     }
     assert!(a.session.is_idle() && b.session.is_idle());
+    drop(relay);
+}
+
+/// Writes what `demux` has and feeds it what `s` has to read.
+fn pump_demux(demux: &mut Demux, s: &mut TcpStream, buf: &mut [u8]) {
+    let now = Instant::now();
+    while let Some(out) = demux.poll_transmit(now) {
+        s.write_all(&out).expect("write to relay");
+    }
+    match read_some(s, buf) {
+        None => panic!("the relay closed the shared connection"),
+        Some(0) => {}
+        Some(n) => demux
+            .handle_input(now, buf.get(..n).expect("read length"))
+            .expect("relay stream"),
+    }
+    demux.handle_timeout(Instant::now());
+}
+
+/// RFC 4976 §5.1 with RFC 4975 §5.4: two AUTHs on one connection (run
+/// by the connection's [`Demux`], each answering its own challenge) give
+/// two bindings; Kamailio routes each to the session of ours that holds
+/// it, on that one connection, and both sessions answer through it.
+#[test]
+fn two_auths_on_one_connection_give_two_working_bindings() {
+    let relay = Relay::start();
+    let mut shared = relay.connect();
+    let port = shared.local_addr().expect("local addr").port();
+    let ours = |name: &str| {
+        let id = format!("{name}{:x}", seed() & 0xffff_ffff);
+        MsrpUri::new(
+            false,
+            Host::Ipv4(Ipv4Addr::LOCALHOST),
+            Some(port),
+            Some(&id),
+        )
+    };
+    let (u1, u2) = (ours("one"), ours("two"));
+    let (id1, id2) = (
+        u1.session_id.clone().unwrap(),
+        u2.session_id.clone().unwrap(),
+    );
+    let mut demux = Demux::new(Limits::default());
+    for u in [&u1, &u2] {
+        let c = AuthClient::new(relay.uri(), u.clone(), "alice", PASSWORD, None, seed())
+            .expect("AUTH request");
+        demux
+            .start_auth(u.session_id.clone().unwrap(), c)
+            .expect("AUTH on the connection");
+    }
+    let mut buf = vec![0u8; 65536];
+    let mut bindings = std::collections::HashMap::new();
+    let deadline = Instant::now() + STEP;
+    while bindings.len() < 2 {
+        assert!(Instant::now() < deadline, "no AUTH outcomes: {bindings:?}");
+        pump_demux(&mut demux, &mut shared, &mut buf);
+        while let Some((key, result)) = demux.poll_auth() {
+            let done = result.unwrap_or_else(|e| panic!("AUTH of {key}: {e}"));
+            bindings.insert(key, done.use_path);
+        }
+    }
+    let (p1, p2) = (bindings[&id1].clone(), bindings[&id2].clone());
+    assert_ne!(p1, p2, "a binding per AUTH");
+
+    // Bob reaches the first binding, carol the second, each from a
+    // connection of its own; ours carries both sessions.
+    let (cb, cc) = (client(&relay, "bob"), client(&relay, "carol"));
+    let to = |own: &[MsrpUri], theirs: &[MsrpUri], uri: &MsrpUri| -> Vec<MsrpUri> {
+        own.iter()
+            .chain(theirs)
+            .cloned()
+            .chain([uri.clone()])
+            .collect()
+    };
+    let (bob_uri, carol_uri) = (cb.uri.clone(), cc.uri.clone());
+    let (bob_relay, carol_relay) = (cb.auth.use_path.clone(), cc.auth.use_path.clone());
+    for (u, p, peer, peer_relay) in [
+        (&u1, &p1, &bob_uri, &bob_relay),
+        (&u2, &p2, &carol_uri, &carol_relay),
+    ] {
+        let cfg = SessionConfig::new(vec![u.clone()], to(p, peer_relay, peer), seed());
+        demux.add_session(Session::new(cfg)).expect("session joins");
+    }
+    let mut bob = Peer::new("bob", cb, to(&bob_relay, &p1, &u1));
+    let mut carol = Peer::new("carol", cc, to(&carol_relay, &p2, &u2));
+    bob.session.send_message(
+        "text/plain",
+        Bytes::from_static(b"to one"),
+        false,
+        FailureReport::Yes,
+    );
+    carol.session.send_message(
+        "text/plain",
+        Bytes::from_static(b"to two"),
+        false,
+        FailureReport::Yes,
+    );
+    for (id, body) in [
+        (&id1, b"back from one".as_slice()),
+        (&id2, b"back from two".as_slice()),
+    ] {
+        demux
+            .session_mut(id)
+            .expect("on the connection")
+            .send_message(
+                "text/plain",
+                Bytes::copy_from_slice(body),
+                false,
+                FailureReport::Yes,
+            );
+    }
+    let mut ours_got: Vec<(String, Vec<u8>)> = Vec::new();
+    let deadline = Instant::now() + STEP;
+    while ours_got.len() < 2
+        || received(&bob, b"back from one").is_none()
+        || received(&carol, b"back from two").is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not delivered: ours {ours_got:?}\nbob {:?}\ncarol {:?}\n{}",
+            bob.events,
+            carol.events,
+            tail(&relay.log(), 40)
+        );
+        pump_demux(&mut demux, &mut shared, &mut buf);
+        bob.pump(&mut buf);
+        carol.pump(&mut buf);
+        while let Some((id, e)) = demux.poll_event() {
+            if let SessionEvent::MessageReceived { body, .. } = e {
+                ours_got.push((id, body));
+            }
+        }
+    }
+    ours_got.sort();
+    let mut want = vec![(id1, b"to one".to_vec()), (id2, b"to two".to_vec())];
+    want.sort();
+    assert_eq!(ours_got, want, "each message on the session of its binding");
+    assert!(received(&bob, b"back from two").is_none());
+    assert!(received(&carol, b"back from one").is_none());
     drop(relay);
 }

@@ -13,9 +13,9 @@ mod transfer_peers;
 
 use std::sync::Arc;
 
+use common::chat_call::own_events;
 use common::{contact_uri, incoming_session, until, TempDir};
 use sha2::{Digest, Sha256};
-use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{file_selector_for, ChatStream, FileTransferStream, MessageOptions};
@@ -59,11 +59,6 @@ struct ChatPair {
     bob: Arc<ChatStream>,
     alice_events: Subscription,
     bob_events: Subscription,
-}
-
-fn own_events(app: &SipApplication, chat: &ChatStream) -> Subscription {
-    let sender = chat.base().context().expect("initialized").sender;
-    app.notification_center().subscribe(Filter::sender(sender))
 }
 
 async fn chat(p: &mut Peers) -> ChatPair {

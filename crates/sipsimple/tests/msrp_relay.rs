@@ -89,8 +89,20 @@ async fn both_parties_chat_through_the_relay_with_reports() {
 
 #[tokio::test]
 async fn a_wrong_relay_password_fails_the_stream_with_the_relays_answer() {
+    wrong_relay_password_fails_the_stream("").await;
+}
+
+/// As above on a connection to the relay that later sessions would
+/// share (`msrp.connection_reuse`): the AUTH runs on the connection's
+/// demux, and its refusal fails the stream the same way.
+#[tokio::test]
+async fn a_wrong_relay_password_fails_the_stream_with_connection_reuse_on() {
+    wrong_relay_password_fails_the_stream("msrp.connection_reuse = true\n").await;
+}
+
+async fn wrong_relay_password_fails_the_stream(extra: &str) {
     let relay = kamailio::start_msrp_relay(PASSWORD);
-    let bad = relay_settings(relay.port, true).replace(PASSWORD, "wrong");
+    let bad = relay_settings(relay.port, true).replace(PASSWORD, "wrong") + extra;
     let alice = account_app_with("alice", "", &bad).await;
     let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
     let mut alice_all = alice.notification_center().subscribe(Filter::all());

@@ -431,8 +431,9 @@ pub fn account() -> Group {
                     Kind::Bool,
                     false,
                     "carry a new MSRP session we connect for on a live connection of ours to \
-                     the same peer address (RFC 4975 5.4); off: a connection per session, \
-                     which peers built on RFC 6135 expect",
+                     the same peer address, or through our relay on our live authorized \
+                     connection to it, with an AUTH of its own (RFC 4975 5.4, RFC 4976); \
+                     off: a connection per session, which peers built on RFC 6135 expect",
                 )),
         )
         .group(

@@ -24,9 +24,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use msrp_proto::demux::Demux;
 use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
-use msrp_proto::{AbortOutcome, Session, SessionEvent};
+use msrp_proto::{AbortOutcome, Authorized, RelayAuthError, Session, SessionEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use super::join::JoinHook;
@@ -73,6 +73,10 @@ pub enum MsrpSendError {
 pub(super) struct Core {
     pub(super) demux: Demux,
     members: std::collections::HashMap<String, Member>,
+    /// Sessions authorized on the connection that have not joined it
+    /// yet (a shared relay connection, the `relay_share` module): the
+    /// connection stays while any is held, sessions on it or not.
+    pub(super) seats: usize,
 }
 
 struct Member {
@@ -104,7 +108,12 @@ pub(super) struct Shared {
     /// connection accepted on the shared port); None: such requests get
     /// 481.
     pub(super) joins: Option<JoinHook>,
+    /// Who waits for each AUTH run on the connection, by its key.
+    pub(super) auth_waiters: Mutex<std::collections::HashMap<String, AuthWaiter>>,
 }
+
+/// Hears how an AUTH run on a connection ended.
+pub(super) type AuthWaiter = oneshot::Sender<Result<Authorized, RelayAuthError>>;
 
 /// Back-pressure from whoever consumes incoming bodies: it holds the
 /// bytes it was handed until they are stored, and reading pauses while
@@ -154,6 +163,53 @@ impl ReadGate {
 }
 
 impl Shared {
+    fn new(
+        limits: msrp_proto::Limits,
+        trace: Option<super::trace::TraceSink>,
+        joins: Option<JoinHook>,
+    ) -> Arc<Shared> {
+        let mut demux = Demux::new(limits);
+        demux.hold_unknown(joins.is_some());
+        Arc::new(Shared {
+            core: Mutex::new(Core {
+                demux,
+                members: std::collections::HashMap::new(),
+                seats: 0,
+            }),
+            wake: Notify::new(),
+            drained: Notify::new(),
+            closed: AtomicBool::new(false),
+            trace,
+            written: Notify::new(),
+            gates: Mutex::new(Vec::new()),
+            dead: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            joins,
+            auth_waiters: Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    /// A running connection with no session yet: sessions take seats on
+    /// it and join it (a shared relay connection, the `relay_share`
+    /// module). Nothing holds it open until the first seat is taken.
+    pub(super) fn spawn_idle(
+        io: Box<dyn MsrpIo>,
+        trace: Option<super::trace::TraceSink>,
+        joins: Option<JoinHook>,
+    ) -> Arc<Shared> {
+        let shared = Shared::new(msrp_proto::Limits::default(), trace, joins);
+        shared.run(io, Vec::new());
+        shared
+    }
+
+    fn run(self: &Arc<Self>, io: Box<dyn MsrpIo>, initial: Vec<u8>) {
+        let (reader, writer) = tokio::io::split(io);
+        *lock_plain(&self.tasks) = vec![
+            tokio::spawn(read_loop(self.clone(), reader, initial)),
+            tokio::spawn(write_loop(self.clone(), writer)),
+        ];
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, Core> {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -172,6 +228,19 @@ impl Shared {
             if let Some(m) = core.members.get(&id) {
                 (m.sink)(ConnectionEvent::Session(e));
             }
+        }
+        while let Some((key, outcome)) = core.demux.poll_auth() {
+            if let Some(waiter) = lock_plain(&self.auth_waiters).remove(&key) {
+                let _ = waiter.send(outcome);
+            }
+        }
+    }
+
+    /// Closes the connection and stops its tasks.
+    pub(super) fn shut(&self) {
+        self.close(None);
+        for t in lock_plain(&self.tasks).iter() {
+            t.abort();
         }
     }
 
@@ -199,15 +268,12 @@ impl Shared {
                 (m.sink)(ConnectionEvent::Closed { error });
             }
             core.demux.remove_session(id);
-            (member, core.members.is_empty())
+            (member, core.members.is_empty() && core.seats == 0)
         };
         drop(member);
         lock_plain(&self.gates).retain(|(g, _)| g != id);
         if empty {
-            self.close(None);
-            for t in lock_plain(&self.tasks).iter() {
-                t.abort();
-            }
+            self.shut();
         }
     }
 
@@ -227,6 +293,8 @@ impl Shared {
             };
             // As in `leave`: dropped without the lock.
             drop(members);
+            // Their receivers hear the connection is gone.
+            lock_plain(&self.auth_waiters).clear();
         }
         self.wake.notify_one();
         self.drained.notify_one();
@@ -281,7 +349,7 @@ impl Shared {
     }
 }
 
-fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -327,23 +395,7 @@ impl MsrpConnection {
         trace: Option<super::trace::TraceSink>,
         joins: Option<JoinHook>,
     ) -> MsrpConnection {
-        let mut demux = Demux::new(session.config().limits);
-        demux.hold_unknown(joins.is_some());
-        let shared = Arc::new(Shared {
-            core: Mutex::new(Core {
-                demux,
-                members: std::collections::HashMap::new(),
-            }),
-            wake: Notify::new(),
-            drained: Notify::new(),
-            closed: AtomicBool::new(false),
-            trace,
-            written: Notify::new(),
-            gates: Mutex::new(Vec::new()),
-            dead: Mutex::new(Vec::new()),
-            tasks: Mutex::new(Vec::new()),
-            joins,
-        });
+        let shared = Shared::new(session.config().limits, trace, joins);
         let conn = match shared.join(session, sink.clone()) {
             Ok(c) => c,
             Err(e) => {
@@ -358,11 +410,7 @@ impl MsrpConnection {
                 };
             }
         };
-        let (reader, writer) = tokio::io::split(io);
-        *lock_plain(&shared.tasks) = vec![
-            tokio::spawn(read_loop(shared.clone(), reader, initial)),
-            tokio::spawn(write_loop(shared.clone(), writer)),
-        ];
+        shared.run(io, initial);
         conn
     }
 

@@ -20,12 +20,15 @@
 //! shared port is served on it ([`Joinable`], the `join` module), and
 //! with the account setting `msrp.connection_reuse` we carry a session
 //! we connect for on a live connection of ours to the same first hop
-//! (`MsrpEndpoint::connect_shared`, the `reuse` module; relays excluded).
+//! (`MsrpEndpoint::connect_shared`, the `reuse` module), and a session
+//! through our relay AUTHs and runs on our live connection to that relay
+//! (`MsrpEndpoint::authorize_shared`, the `relay_share` module).
 
 mod connection;
 mod join;
 pub mod log;
 mod relay;
+mod relay_share;
 mod reuse;
 mod server;
 mod tls;
@@ -36,7 +39,8 @@ use std::net::IpAddr;
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
 pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
-pub use relay::{authorize, RelayDiscovery, RelayFinder};
+pub use relay::{authorize, RelayDiscovery, RelayFinder, RelayLink, RelayPath};
+pub use relay_share::RelaySeat;
 pub use server::{
     bind_for_connect, connect, connect_to, Accepted, Handed, MsrpEndpoint, MsrpServer,
     Registration, SessionBinding,

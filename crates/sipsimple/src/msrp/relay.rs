@@ -1,7 +1,10 @@
 //! Getting a path through an MSRP relay (RFC 4976 §5.1): connect to the
 //! relay, AUTH with the account's credentials (digest, by msrp-proto's
 //! sans-IO [`AuthClient`]), and keep the connection: the session runs on
-//! it, with the relay's Use-Path in front of our URI.
+//! it, with the relay's Use-Path in front of our URI. That is a
+//! connection per session, the default; with `msrp.connection_reuse` a
+//! session AUTHs on our live connection to the relay instead (the
+//! `relay_share` module, [`RelayLink::Shared`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,9 +18,18 @@ use super::{connect_to, host_of, MsrpIo, MsrpRelaySettings};
 /// How long connecting and authorizing may take.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// An authorized connection to the relay.
+/// What a session authorized at its relay runs on once negotiated.
+pub enum RelayLink {
+    /// A connection of its own, authorized for it alone.
+    Own(Box<dyn MsrpIo>),
+    /// A seat on a connection to the relay shared with other sessions
+    /// of ours (`msrp.connection_reuse`, the `relay_share` module).
+    Shared(super::RelaySeat),
+}
+
+/// An authorized path through the relay.
 pub struct RelayPath {
-    pub io: Box<dyn MsrpIo>,
+    pub link: RelayLink,
     /// Our URI: the address of our end of the connection and `session_id`.
     pub local: MsrpUri,
     pub authorized: Authorized,
@@ -48,34 +60,9 @@ async fn run(
     session_id: &str,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<RelayPath, String> {
-    let towards = match relay.address {
-        Some(a) => local_ip_to(a)?,
-        None => local_ip_towards(&relay.uri).await?,
-    };
-    let (socket, bound) = super::bind_for_connect(towards)
-        .map_err(|e| format!("cannot bind a socket for the MSRP relay: {e}"))?;
-    // A relay's certificate is checked against its name (RFC 4976 §4).
-    let mut io = connect_to(Some(socket), &relay.uri, relay.address, Some(tls))
-        .await
-        .map_err(|e| format!("cannot connect to the MSRP relay {}: {e}", relay.uri))?;
-    let local = MsrpUri::new(
-        relay.uri.secure,
-        host_of(bound.ip()),
-        Some(bound.port()),
-        Some(session_id),
-    );
-    // AUTH goes to the relay's URI without a session-id (RFC 4976 §5.1).
-    let mut target = relay.uri.clone();
-    target.session_id = None;
-    let mut client = AuthClient::new(
-        target,
-        local.clone(),
-        &relay.username,
-        &relay.password,
-        None,
-        crate::random::random_u64(),
-    )
-    .map_err(|e| e.to_string())?;
+    let (mut io, bound) = dial(relay, tls).await?;
+    let local = our_uri(relay, bound, session_id);
+    let mut client = auth_client(relay, &local)?;
     let mut buf = vec![0u8; 8192];
     loop {
         while let Some(out) = client.poll_transmit() {
@@ -99,7 +86,7 @@ async fn run(
                     return Err("the MSRP relay's 200 has no Use-Path".into());
                 }
                 return Ok(RelayPath {
-                    io,
+                    link: RelayLink::Own(io),
                     local,
                     authorized,
                 });
@@ -108,6 +95,55 @@ async fn run(
             Err(e) => return Err(format!("MSRP relay {}: {e}", relay.uri)),
         }
     }
+}
+
+/// Connects to `relay` (over TLS for `msrps:`); returns the connection
+/// and the address of our end of it.
+pub(super) async fn dial(
+    relay: &MsrpRelaySettings,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<(Box<dyn MsrpIo>, SocketAddr), String> {
+    let towards = match relay.address {
+        Some(a) => local_ip_to(a)?,
+        None => local_ip_towards(&relay.uri).await?,
+    };
+    let (socket, bound) = super::bind_for_connect(towards)
+        .map_err(|e| format!("cannot bind a socket for the MSRP relay: {e}"))?;
+    // A relay's certificate is checked against its name (RFC 4976 §4).
+    let io = connect_to(Some(socket), &relay.uri, relay.address, Some(tls))
+        .await
+        .map_err(|e| format!("cannot connect to the MSRP relay {}: {e}", relay.uri))?;
+    Ok((io, bound))
+}
+
+/// Our URI on a connection to `relay` whose end is `bound`.
+pub(super) fn our_uri(relay: &MsrpRelaySettings, bound: SocketAddr, session_id: &str) -> MsrpUri {
+    MsrpUri::new(
+        relay.uri.secure,
+        host_of(bound.ip()),
+        Some(bound.port()),
+        Some(session_id),
+    )
+}
+
+/// The AUTH of `local` (our URI) to `relay` with the account's
+/// credentials.
+pub(super) fn auth_client(
+    relay: &MsrpRelaySettings,
+    local: &MsrpUri,
+) -> Result<AuthClient, String> {
+    // AUTH goes to the relay's URI without a session-id (RFC 4976 §5.1).
+    let mut target = relay.uri.clone();
+    target.session_id = None;
+    AuthClient::new(
+        target,
+        local.clone(),
+        &relay.username,
+        &relay.password,
+        None,
+        crate::random::random_u64(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The local address the system would use towards the relay.

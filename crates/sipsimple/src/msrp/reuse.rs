@@ -8,8 +8,10 @@
 //! first SEND binds it there as a new connection's would. Off by default:
 //! peers built on one connection per session (RFC 6135's model, the
 //! original SDK) take the first session's connection as the only one and
-//! answer others on it 481. Connections to relays are not shared: each
-//! carries the AUTH of its own session (RFC 4976).
+//! answer others on it 481. Connections to relays are shared by the
+//! same setting in the `relay_share` module (each session AUTHs on the
+//! shared connection for a binding of its own, RFC 4976); a direct first
+//! hop never joins a relay connection, nor the reverse.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -22,14 +24,14 @@ use super::{EventSink, MsrpConnection, MsrpEndpoint, MsrpIo};
 
 /// Where a connection goes, as far as sharing it is concerned.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct FirstHop {
+pub(super) struct FirstHop {
     secure: bool,
     host: Host,
     port: u16,
 }
 
 impl FirstHop {
-    fn of(uri: &MsrpUri) -> FirstHop {
+    pub(super) fn of(uri: &MsrpUri) -> FirstHop {
         let host = match &uri.host {
             // Names compare as DNS does, without case.
             Host::Name(n) => Host::Name(n.to_ascii_lowercase()),

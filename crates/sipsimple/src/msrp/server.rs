@@ -550,6 +550,8 @@ pub struct MsrpEndpoint {
     relays: super::RelayFinder,
     /// Connections we opened, for `msrp.connection_reuse`.
     pub(super) opened: super::reuse::OpenedConnections,
+    /// Connections to relays, for `msrp.connection_reuse`.
+    pub(super) relay_connections: super::relay_share::RelayConnections,
 }
 
 impl std::fmt::Debug for MsrpEndpoint {

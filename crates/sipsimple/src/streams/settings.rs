@@ -84,6 +84,7 @@ pub struct MsrpSettings {
     /// `msrp.keepalive_interval`: idle time before a keep-alive SEND.
     pub keepalive_interval: Option<std::time::Duration>,
     /// `msrp.connection_reuse`: a session we connect for runs on a live
-    /// connection of ours to the same first hop (see `crate::msrp`).
+    /// connection of ours to the same first hop, and one through our
+    /// relay on our live connection to it (see `crate::msrp`).
     pub connection_reuse: bool,
 }

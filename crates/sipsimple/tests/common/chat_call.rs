@@ -22,6 +22,13 @@ pub fn new_chat(app: &SipApplication) -> Arc<ChatStream> {
     Arc::new(ChatStream::new(&settings))
 }
 
+/// A subscription to `chat`'s own notifications (it must be initialized).
+pub fn own_events(app: &SipApplication, chat: &ChatStream) -> Subscription {
+    let sender = chat.base().context().expect("initialized").sender;
+    app.notification_center()
+        .subscribe(sipsimple::notification::Filter::sender(sender))
+}
+
 /// `app`'s first account calls `to` with `chat` as the only stream.
 pub async fn offer_chat(
     app: &SipApplication,

@@ -31,8 +31,8 @@ mod abort;
 mod accept;
 use crate::msrp::{
     authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
-    EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
-    MsrpSendError, Registration, SessionBinding,
+    EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpLog, MsrpRelaySettings, MsrpSendError,
+    Registration, RelayLink, SessionBinding,
 };
 use crate::notification::NotificationData;
 use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
@@ -129,8 +129,9 @@ enum Role {
     Active(Option<TcpSocket>),
     /// We wait on the shared port.
     Passive(Option<Registration>),
-    /// We are on our relay through this authorized connection.
-    Relay(Option<Box<dyn MsrpIo>>),
+    /// We are on our relay through this authorized connection, or a
+    /// seat on one shared with other sessions.
+    Relay(Option<RelayLink>),
 }
 
 struct State {
@@ -349,6 +350,12 @@ impl MsrpStreamBase {
         if let Some(relay) = &relay {
             let verified = self.endpoint.relay_tls();
             let authorized = match verified {
+                Ok(tls) if self.connection_reuse => {
+                    let trace = self.trace_sink(&context);
+                    self.endpoint
+                        .authorize_shared(relay, &session_id, tls, trace)
+                        .await
+                }
                 Ok(tls) => authorize(relay, &session_id, tls).await,
                 Err(e) => Err(format!("no TLS configuration for the MSRP relay: {e}")),
             };
@@ -381,7 +388,7 @@ impl MsrpStreamBase {
                 }
             };
             let mut s = self.lock();
-            s.role = Some(Role::Relay(Some(path.io)));
+            s.role = Some(Role::Relay(Some(path.link)));
             // Through the relay we can connect but not be connected to
             // directly: to an offer that listens (or lets us choose) we
             // are the active side, our binding SEND making the relay
@@ -562,17 +569,7 @@ impl MsrpStreamBase {
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink, self.endpoint.log().clone());
-        // MSRPTransportTrace goes out as the stream, on behalf of its
-        // connection.
-        let trace: Option<crate::msrp::trace::TraceSink> = self.endpoint.tracing().then(|| {
-            let c = context.clone();
-            Arc::new(move |direction: &'static str, data: String| {
-                c.center.post(
-                    c.sender,
-                    NotificationData::MSRPTransportTrace { direction, data },
-                )
-            }) as crate::msrp::trace::TraceSink
-        });
+        let trace = self.trace_sink(&context);
         // RFC 4975 §5.4: the side that connects sends the first SEND, to
         // bind the connection. On a relay, the side that would connect
         // were there none: its SEND makes the relays connect through.
@@ -627,6 +624,20 @@ impl MsrpStreamBase {
             }
         }));
         Ok(())
+    }
+
+    /// MSRPTransportTrace goes out as the stream, on behalf of its
+    /// connection (of every session on it, for a shared one).
+    fn trace_sink(&self, context: &StreamContext) -> Option<crate::msrp::trace::TraceSink> {
+        self.endpoint.tracing().then(|| {
+            let c = context.clone();
+            Arc::new(move |direction: &'static str, data: String| {
+                c.center.post(
+                    c.sender,
+                    NotificationData::MSRPTransportTrace { direction, data },
+                )
+            }) as crate::msrp::trace::TraceSink
+        })
     }
 
     /// Whether a re-offer's `a=path` can be taken (see
@@ -794,10 +805,11 @@ async fn open(
                 .ok_or_else(|| "the MSRP port closed".to_owned())?;
             Ok(handed.run(session, sink, trace)?)
         }
-        Role::Relay(Some(io)) => Ok((
+        Role::Relay(Some(RelayLink::Own(io))) => Ok((
             MsrpConnection::spawn(io, Vec::new(), session, sink, trace),
             None,
         )),
+        Role::Relay(Some(RelayLink::Shared(seat))) => Ok((seat.run(session, sink)?, None)),
         Role::Passive(None) | Role::Relay(None) => Err("the MSRP stream was started twice".into()),
     }
 }

@@ -9,7 +9,9 @@
 //! (`msrp_proto::session::RelayBinding`); a new Use-Path goes into our
 //! `a=path` and the session offers it in a re-INVITE, so the peer sends
 //! by the fresh binding before the old one lapses. Sessions made later
-//! AUTH on their own connection and get their own fresh Use-Path.
+//! AUTH on their own connection (on the shared one, with
+//! `msrp.connection_reuse`) and get their own fresh Use-Path; a re-AUTH
+//! renews the binding of its own session only.
 
 use msrp_proto::uri::MsrpUri;
 use msrp_proto::SessionEvent;
