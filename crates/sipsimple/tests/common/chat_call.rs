@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use sipsimple::application::SipApplication;
-use sipsimple::notification::{NotificationData, Subscription};
+use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatMessage, ChatStream, DeliveryState, MessageOptions};
 use sipsimple::streams::MediaStream;
@@ -84,4 +84,77 @@ pub async fn says(
     until(from_all, "ChatStreamDidDeliverMessage").await;
     assert_eq!(from.delivery_state(&id), Some(DeliveryState::Delivered));
     message
+}
+
+/// The chat stream proposed to `session`'s peer in its last proposal
+/// (seen on `sub`), accepted.
+pub async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<ChatStream> {
+    let proposal = until(sub, "SIPSessionGotProposal").await;
+    let streams = match &proposal.last().unwrap().data {
+        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["chat"]
+    );
+    let chat = streams[0].clone().downcast::<ChatStream>().unwrap();
+    session.accept_proposal(streams).await.unwrap();
+    chat
+}
+
+/// Alice calls bob with audio (MSRP over TCP for both), then adds a chat
+/// that bob accepts: both sessions carry audio and chat.
+pub struct AudioCallWithChat {
+    pub _alice: SipApplication,
+    pub _bob: SipApplication,
+    pub alice_all: Subscription,
+    pub bob_all: Subscription,
+    pub caller: Session,
+    pub callee: Session,
+    pub bob_audio: Arc<sipsimple::streams::audio::AudioStream>,
+    pub alice_chat: Arc<ChatStream>,
+    pub bob_chat: Arc<ChatStream>,
+}
+
+pub async fn audio_call_with_chat() -> AudioCallWithChat {
+    audio_call_with_chat_with("").await
+}
+
+/// As [`audio_call_with_chat`], with `alice_global` in alice's
+/// configuration (e.g. `[logging]` to trace her SIP).
+pub async fn audio_call_with_chat_with(alice_global: &str) -> AudioCallWithChat {
+    let tcp = "msrp.transport = \"tcp\"\n";
+    let alice = super::account_app_with("alice", alice_global, tcp).await;
+    let bob = super::account_app_with("bob", "", tcp).await;
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let codecs = vec![sdp::offer_answer::Codec::pcmu()];
+    let (caller, callee) = super::alice_calls_bob(
+        &alice,
+        &bob,
+        &mut bob_all,
+        vec![super::tone_stream(440.0, codecs.clone()).await],
+    )
+    .await;
+    let bob_audio = super::tone_stream(1000.0, codecs).await;
+    callee.accept(vec![bob_audio.clone()]).await.unwrap();
+    until(&mut alice_all, "SIPSessionDidStart").await;
+
+    let alice_chat = new_chat(&alice);
+    caller.add_stream(alice_chat.clone()).await.unwrap();
+    let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
+    until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
+    assert_eq!(caller.streams().len(), 2);
+    AudioCallWithChat {
+        _alice: alice,
+        _bob: bob,
+        alice_all,
+        bob_all,
+        caller,
+        callee,
+        bob_audio,
+        alice_chat,
+        bob_chat,
+    }
 }

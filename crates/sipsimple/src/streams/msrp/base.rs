@@ -29,6 +29,7 @@ use super::relay_path;
 
 mod abort;
 mod accept;
+mod direction;
 use crate::msrp::{
     authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpIo, MsrpLog, MsrpRelaySettings,
@@ -147,6 +148,8 @@ struct State {
     port_binding: Option<SessionBinding>,
     queued: Vec<OutgoingMessage>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// See the `direction` module.
+    direction: direction::Directions,
 }
 
 /// What the base and the connection's sink share without the state lock
@@ -240,6 +243,7 @@ impl MsrpStreamBase {
                 port_binding: None,
                 queued: Vec::new(),
                 task: None,
+                direction: direction::Directions::default(),
             })),
             flags: Arc::new(Flags {
                 context: OnceLock::new(),
@@ -560,6 +564,7 @@ impl MsrpStreamBase {
         cfg.accept_types = self.accept_types();
         cfg.keepalive_interval = self.keepalive_interval;
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
+        cfg.receiving = s.direction.current().receives();
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink, self.endpoint.log().clone());
         // MSRPTransportTrace goes out as the stream, on behalf of its
@@ -597,6 +602,8 @@ impl MsrpStreamBase {
                         return;
                     }
                     let conn = Arc::new(conn);
+                    // A re-INVITE may have changed it while connecting.
+                    conn.set_receiving(s.direction.current().receives());
                     if binds {
                         let id = new_message_id();
                         let _ = flags.bind_id.set(id.clone());
@@ -663,6 +670,10 @@ impl MsrpStreamBase {
             return Err(MsrpSendError::Closed);
         }
         let mut s = self.lock();
+        let direction = s.direction.current();
+        if !direction.sends() {
+            return Err(MsrpSendError::NotSending(direction));
+        }
         match &s.connection {
             Some(c) => c.send(
                 &m.message_id,
