@@ -14,12 +14,17 @@ use super::{incoming_session, until};
 
 /// A ChatStream made with the settings of `app`'s first account.
 pub fn new_chat(app: &SipApplication) -> Arc<ChatStream> {
+    new_chat_with(app, sdp::Direction::SendRecv)
+}
+
+/// As [`new_chat`], offering `direction`.
+pub fn new_chat_with(app: &SipApplication, direction: sdp::Direction) -> Arc<ChatStream> {
     let account = app.account_manager().accounts().remove(0);
     let settings = app
         .session_manager()
         .stream_settings(account, "127.0.0.1".parse().unwrap())
         .unwrap();
-    Arc::new(ChatStream::new(&settings))
+    Arc::new(ChatStream::with_direction(&settings, direction))
 }
 
 /// `app`'s first account calls `to` with `chat` as the only stream.
