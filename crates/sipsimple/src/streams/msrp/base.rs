@@ -9,7 +9,8 @@
 //! its `a=path` is the real one, and opens with an empty SEND that binds
 //! the connection to the session. The passive side waits on the
 //! application's shared MSRP port for a connection whose first request
-//! names its session-id. Where to connect to: `cema` (RFC 6714).
+//! names its session-id. Where to connect to: `cema` (RFC 6714). The
+//! SDP direction and what it allows: `direction`.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

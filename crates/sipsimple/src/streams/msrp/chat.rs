@@ -8,6 +8,15 @@
 //! message's state (pending, sent, delivered, failed) is kept for the
 //! application to read ([`ChatStream::delivery_state`]), bounded to the
 //! newest [`DELIVERY_MEMORY`] messages.
+//!
+//! Direction: a chat offers `sendrecv` ([`ChatStream::new`]) or another
+//! direction ([`ChatStream::with_direction`]), answers an offer as RFC
+//! 3264 §6.1 allows, and follows the negotiated direction
+//! ([`ChatStream::direction`]) through re-INVITEs: while it does not let
+//! us send, messages and is-composing fail at once
+//! ([`ChatStreamError::NotSending`]); while it does not let the peer
+//! send, its messages get 403 and never reach the application (the
+//! base's `direction` module says why).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
