@@ -404,16 +404,7 @@ async fn audio_added_to_a_chat_session() {
     let mut c = chat("tcp").await;
     let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
     c.callee.add_stream(audio.clone()).await.unwrap();
-    let proposal = until(&mut c.alice_all, "SIPSessionGotProposal").await;
-    let streams = match &proposal.last().unwrap().data {
-        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(
-        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["audio"]
-    );
-    c.caller.accept_proposal(streams).await.unwrap();
+    common::chat_call::accept_proposal_of(&mut c.alice_all, &c.caller, &["audio"]).await;
     until(&mut c.bob_all, "SIPSessionDidRenegotiateStreams").await;
     assert_eq!(c.callee.streams().len(), 2);
     // The chat goes on next to the new audio.

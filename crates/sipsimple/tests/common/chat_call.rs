@@ -91,9 +91,13 @@ pub async fn says(
     message
 }
 
-/// The chat stream proposed to `session`'s peer in its last proposal
-/// (seen on `sub`), accepted.
-pub async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<ChatStream> {
+/// The streams of the last proposal to `session` (seen on `sub`), which
+/// must be of `types`, accepted.
+pub async fn accept_proposal_of(
+    sub: &mut Subscription,
+    session: &Session,
+    types: &[&str],
+) -> Vec<Arc<dyn MediaStream>> {
     let proposal = until(sub, "SIPSessionGotProposal").await;
     let streams = match &proposal.last().unwrap().data {
         NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
@@ -101,11 +105,17 @@ pub async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> 
     };
     assert_eq!(
         streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["chat"]
+        types
     );
-    let chat = streams[0].clone().downcast::<ChatStream>().unwrap();
-    session.accept_proposal(streams).await.unwrap();
-    chat
+    session.accept_proposal(streams.clone()).await.unwrap();
+    streams
+}
+
+/// The chat stream proposed to `session`'s peer in its last proposal
+/// (seen on `sub`), accepted.
+pub async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<ChatStream> {
+    let streams = accept_proposal_of(sub, session, &["chat"]).await;
+    streams[0].clone().downcast::<ChatStream>().unwrap()
 }
 
 /// Alice calls bob with audio (MSRP over TCP for both), then adds a chat
