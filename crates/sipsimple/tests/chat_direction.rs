@@ -7,7 +7,8 @@
 //! `sendrecv`, the stream and its connection staying; hold holds the
 //! audio of an audio+chat session and leaves the chat `sendrecv`. Against
 //! a raw MSRP peer that said it would not send: its content gets 403 and
-//! reaches no one, while our messages and their REPORTs flow.
+//! reaches no one, while our messages and their REPORTs flow. And every
+//! kind of incoming offer answered as RFC 3264 allows.
 
 mod common;
 
@@ -350,4 +351,79 @@ async fn content_from_a_peer_that_said_it_would_not_send_gets_403_and_reaches_no
     assert_eq!(got_messages(&seen), Vec::<String>::new());
     assert_eq!(c.chat.delivery_state(&id), Some(DeliveryState::Delivered));
     c.chat.end();
+}
+
+/// An offer's direction answered by what RFC 3264 §6.1 allows with
+/// ours, and taken as the negotiated one once started.
+#[tokio::test]
+async fn an_incoming_offer_is_answered_as_rfc_3264_allows() {
+    use common::raw_msrp::{context, raw_offer_sdp};
+    use sipsimple::streams::msrp::ChatStreamType;
+    use sipsimple::streams::{MediaStreamType, StreamDirection};
+
+    let app = account_app_with("bob", "", TCP).await;
+    let account = app.account_manager().accounts().remove(0);
+    let settings = app
+        .session_manager()
+        .stream_settings(account, "127.0.0.1".parse().unwrap())
+        .unwrap();
+    let cases = [
+        (
+            Direction::SendOnly,
+            Direction::SendRecv,
+            Direction::RecvOnly,
+        ),
+        (
+            Direction::RecvOnly,
+            Direction::SendRecv,
+            Direction::SendOnly,
+        ),
+        (
+            Direction::Inactive,
+            Direction::SendRecv,
+            Direction::Inactive,
+        ),
+        (
+            Direction::SendRecv,
+            Direction::RecvOnly,
+            Direction::RecvOnly,
+        ),
+        (
+            Direction::SendOnly,
+            Direction::SendOnly,
+            Direction::Inactive,
+        ),
+        (
+            Direction::SendRecv,
+            Direction::SendRecv,
+            Direction::SendRecv,
+        ),
+    ];
+    for (offered, ours, answered) in cases {
+        let mut offer = raw_offer_sdp("theirsess", Some("active"));
+        offer.media[0].set_direction(offered);
+        let stream = ChatStreamType
+            .new_from_sdp(&settings, &offer, 0)
+            .await
+            .expect("a chat offer");
+        let chat = stream.clone().downcast::<ChatStream>().unwrap();
+        chat.set_direction(ours);
+        stream
+            .initialize(context(&app), StreamDirection::Incoming)
+            .await
+            .unwrap();
+        let answer = stream.get_local_media(Some((&offer, 0))).unwrap();
+        assert_eq!(
+            answer.own_direction(),
+            Some(answered),
+            "{offered:?} {ours:?}"
+        );
+        let mut local = offer.clone();
+        local.media = vec![answer];
+        stream.start(&local, &offer, 0).unwrap();
+        assert_eq!(chat.direction(), answered, "{offered:?} {ours:?}");
+        let sends = plain(&chat, "x");
+        assert_eq!(sends.is_ok(), answered.sends(), "{sends:?}");
+        stream.end();
+    }
 }
