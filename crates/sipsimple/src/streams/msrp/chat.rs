@@ -328,6 +328,8 @@ impl ChatStream {
         if self.inner.base.is_ended() {
             return Err(ChatStreamError::Ended);
         }
+        // Here too and not only in the base's `send`: before `initialize`
+        // a message waits in `early`, out of the base's sight.
         let direction = self.inner.base.direction();
         if !direction.sends() {
             return Err(ChatStreamError::NotSending(direction));
