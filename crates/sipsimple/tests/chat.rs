@@ -8,27 +8,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::chat_call::{audio_call_with_chat, new_chat, offer_chat, tells, AudioCallWithChat};
 use common::{account_app_with, contact_uri, incoming_session, until};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
-use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatStream, ComposingState, DeliveryState, MessageOptions};
 use sipsimple::streams::MediaStream;
 
-struct Chat {
-    _alice: SipApplication,
-    _bob: SipApplication,
-    alice_all: Subscription,
-    bob_all: Subscription,
-    caller: Session,
-    callee: Session,
-    alice_chat: Arc<ChatStream>,
-    bob_chat: Arc<ChatStream>,
-}
+type Chat = common::chat_call::ChatCall;
 
 /// Alice starts a chat session with bob; bob takes the chat stream the
 /// registry made for her offer. Both MSRP sides are started.
@@ -41,36 +30,12 @@ async fn chat(transport: &str) -> Chat {
 /// her offer is made, bob's before he accepts.
 async fn chat_with(transport: &str, alice_global: &str, setup: impl Fn(&ChatStream)) -> Chat {
     let account = format!("msrp.transport = \"{transport}\"\n");
-    let alice = account_app_with("alice", alice_global, &account).await;
-    let bob = account_app_with("bob", "", &account).await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let alice_chat = new_chat(&alice);
-    setup(&alice_chat);
-    let caller = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
-        .await
-        .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    assert_eq!(
-        proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["chat"]
-    );
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    setup(&bob_chat);
-    callee.accept(proposed).await.unwrap();
-    until(&mut alice_all, "SIPSessionDidStart").await;
-    until(&mut bob_all, "SIPSessionDidStart").await;
-    Chat {
-        _alice: alice,
-        _bob: bob,
-        alice_all,
-        bob_all,
-        caller,
-        callee,
-        alice_chat,
-        bob_chat,
-    }
+    let alice_chat = |alice: &SipApplication| {
+        let chat = new_chat(alice);
+        setup(&chat);
+        chat
+    };
+    common::chat_call::chat_call(alice_global, &account, alice_chat, &setup).await
 }
 
 /// Waits for `name` from `sub` and returns its data.

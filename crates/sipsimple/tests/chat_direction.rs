@@ -15,13 +15,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::chat_call::{audio_call_with_chat_with, new_chat, new_chat_with, offer_chat, says};
+use common::chat_call::{audio_call_with_chat_with, new_chat, new_chat_with, says};
 use common::raw_msrp::{raw_chat_with, raw_chunk, read_until};
-use common::{account_app_with, contact_uri, incoming_session, until};
+use common::{account_app_with, until};
 use sdp::{Direction, SessionDescription};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, Notification, NotificationData, Subscription};
-use sipsimple::session::Session;
 use sipsimple::streams::msrp::{
     ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
@@ -86,64 +85,23 @@ fn got_messages(seen: &[Notification]) -> Vec<String> {
         .collect()
 }
 
-/// Alice (tracing her SIP) offers `alice_chat` to bob, who takes the
-/// chat the registry made after `setup` ran on it.
-struct Call {
-    alice: SipApplication,
-    _bob: SipApplication,
-    trace: Subscription,
-    alice_all: Subscription,
-    /// What alice saw up to her SIPSessionDidStart.
-    alice_start: Vec<Notification>,
-    bob_all: Subscription,
-    caller: Session,
-    callee: Session,
-    alice_chat: Arc<ChatStream>,
-    bob_chat: Arc<ChatStream>,
-}
+type Call = common::chat_call::ChatCall;
 
+/// Alice (tracing her SIP) offers the chat `alice_chat` makes to bob,
+/// who takes the chat the registry made after `setup` ran on it.
 async fn call(
-    alice_chat: impl Fn(&SipApplication) -> Arc<ChatStream>,
-    setup: impl Fn(&ChatStream),
+    alice_chat: impl FnOnce(&SipApplication) -> Arc<ChatStream>,
+    setup: impl FnOnce(&ChatStream),
 ) -> Call {
-    let alice = account_app_with("alice", TRACE_SIP, TCP).await;
-    let bob = account_app_with("bob", "", TCP).await;
-    let trace = alice
-        .notification_center()
-        .subscribe(Filter::name("SIPEngineSIPTrace"));
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let alice_chat = alice_chat(&alice);
-    let caller = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
-        .await
-        .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    setup(&bob_chat);
-    callee.accept(proposed).await.unwrap();
-    let alice_start = until(&mut alice_all, "SIPSessionDidStart").await;
-    until(&mut bob_all, "SIPSessionDidStart").await;
-    Call {
-        alice,
-        _bob: bob,
-        trace,
-        alice_all,
-        alice_start,
-        bob_all,
-        caller,
-        callee,
-        alice_chat,
-        bob_chat,
-    }
+    common::chat_call::chat_call(TRACE_SIP, TCP, alice_chat, setup).await
 }
 
 #[tokio::test]
 async fn a_recvonly_chat_is_answered_sendonly_and_only_the_answerer_sends() {
     let mut c = call(|a| new_chat_with(a, Direction::RecvOnly), |_| ()).await;
-    let offer = traced_sdp(&mut c.trace, false, "INVITE ").await;
+    let offer = traced_sdp(&mut c.alice_trace, false, "INVITE ").await;
     assert_eq!(line(&offer, "message"), Some(Direction::RecvOnly));
-    let answer = traced_sdp(&mut c.trace, true, "SIP/2.0 200").await;
+    let answer = traced_sdp(&mut c.alice_trace, true, "SIP/2.0 200").await;
     assert_eq!(line(&answer, "message"), Some(Direction::SendOnly));
     assert_eq!(c.alice_chat.direction(), Direction::RecvOnly);
     assert_eq!(c.bob_chat.direction(), Direction::SendOnly);
@@ -166,7 +124,6 @@ async fn a_recvonly_chat_is_answered_sendonly_and_only_the_answerer_sends() {
     c.caller.end().await.unwrap();
     let seen = until(&mut c.bob_all, "SIPSessionDidEnd").await;
     assert_eq!(got_messages(&seen), Vec::<String>::new());
-    let _ = (&c.callee, &c.alice);
 }
 
 #[tokio::test]
@@ -182,7 +139,7 @@ async fn a_message_waiting_when_the_answer_says_sendonly_is_not_delivered() {
     )
     .await;
     let early = early.into_inner().unwrap();
-    let answer = traced_sdp(&mut c.trace, true, "SIP/2.0 200").await;
+    let answer = traced_sdp(&mut c.alice_trace, true, "SIP/2.0 200").await;
     assert_eq!(line(&answer, "message"), Some(Direction::SendOnly));
     assert_eq!(c.alice_chat.direction(), Direction::RecvOnly);
     // Reported as the answer was taken, before the session started.
@@ -212,9 +169,9 @@ async fn a_message_waiting_when_the_answer_says_sendonly_is_not_delivered() {
 async fn alice_reoffers(c: &mut Call, direction: Direction, bob_sees: Direction) {
     c.alice_chat.set_direction(direction);
     c.caller.renew_offer().await.unwrap();
-    let offer = traced_sdp(&mut c.trace, false, "INVITE ").await;
+    let offer = traced_sdp(&mut c.alice_trace, false, "INVITE ").await;
     assert_eq!(line(&offer, "message"), Some(direction));
-    let answer = traced_sdp(&mut c.trace, true, "SIP/2.0 200").await;
+    let answer = traced_sdp(&mut c.alice_trace, true, "SIP/2.0 200").await;
     assert_eq!(line(&answer, "message"), Some(bob_sees));
     becomes(&c.bob_chat, bob_sees).await;
     becomes(&c.alice_chat, direction).await;
@@ -223,9 +180,9 @@ async fn alice_reoffers(c: &mut Call, direction: Direction, bob_sees: Direction)
 #[tokio::test]
 async fn the_peers_reinvites_make_the_chat_sendonly_inactive_and_sendrecv_again() {
     let mut c = call(new_chat, |_| ()).await;
-    let offer = traced_sdp(&mut c.trace, false, "INVITE ").await;
+    let offer = traced_sdp(&mut c.alice_trace, false, "INVITE ").await;
     assert_eq!(line(&offer, "message"), Some(Direction::SendRecv));
-    let answer = traced_sdp(&mut c.trace, true, "SIP/2.0 200").await;
+    let answer = traced_sdp(&mut c.alice_trace, true, "SIP/2.0 200").await;
     assert_eq!(line(&answer, "message"), Some(Direction::SendRecv));
     says(&c.alice_chat, &mut c.alice_all, &mut c.bob_all, "hello").await;
 

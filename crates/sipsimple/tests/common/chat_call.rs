@@ -173,3 +173,66 @@ pub async fn audio_call_with_chat_with(alice_global: &str) -> AudioCallWithChat 
         bob_chat,
     }
 }
+
+/// Alice and bob in a chat session: alice offers the chat `alice_chat`
+/// makes, bob accepts the one the registry made for it after `bob_setup`
+/// ran on it; both sessions started.
+pub struct ChatCall {
+    pub alice: SipApplication,
+    pub bob: SipApplication,
+    pub alice_all: Subscription,
+    /// Alice's SIPEngineSIPTrace (with `logging.trace_sip` in her
+    /// configuration), from before her INVITE.
+    pub alice_trace: Subscription,
+    /// What alice saw up to her SIPSessionDidStart.
+    pub alice_start: Vec<sipsimple::notification::Notification>,
+    pub bob_all: Subscription,
+    pub caller: Session,
+    pub callee: Session,
+    pub alice_chat: Arc<ChatStream>,
+    pub bob_chat: Arc<ChatStream>,
+}
+
+/// A [`ChatCall`]; `alice_global` goes in alice's configuration,
+/// `account` in both accounts' (e.g. `msrp.transport`).
+pub async fn chat_call(
+    alice_global: &str,
+    account: &str,
+    alice_chat: impl FnOnce(&SipApplication) -> Arc<ChatStream>,
+    bob_setup: impl FnOnce(&ChatStream),
+) -> ChatCall {
+    let alice = super::account_app_with("alice", alice_global, account).await;
+    let bob = super::account_app_with("bob", "", account).await;
+    let alice_trace = alice
+        .notification_center()
+        .subscribe(Filter::name("SIPEngineSIPTrace"));
+    let mut alice_all = alice.notification_center().subscribe(Filter::all());
+    let mut bob_all = bob.notification_center().subscribe(Filter::all());
+    let alice_chat = alice_chat(&alice);
+    let caller = offer_chat(&alice, &super::contact_uri(&bob), &alice_chat)
+        .await
+        .unwrap();
+    let callee = incoming_session(&bob, &mut bob_all).await;
+    let proposed = callee.proposed_streams().unwrap();
+    assert_eq!(
+        proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
+        ["chat"]
+    );
+    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
+    bob_setup(&bob_chat);
+    callee.accept(proposed).await.unwrap();
+    let alice_start = until(&mut alice_all, "SIPSessionDidStart").await;
+    until(&mut bob_all, "SIPSessionDidStart").await;
+    ChatCall {
+        alice,
+        bob,
+        alice_all,
+        alice_trace,
+        alice_start,
+        bob_all,
+        caller,
+        callee,
+        alice_chat,
+        bob_chat,
+    }
+}
