@@ -3,6 +3,8 @@
 //! bounded, and a message of ours still goes out afterwards while the
 //! stream is readable. With an odd `step` the first message is given up
 //! half-way, so its `#` chunk meets whatever the peer says about it.
+//! With bit 2 of `step` set the stream does not receive (its SDP
+//! direction): no content from the peer may come out as a message.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use msrp_proto::headers::FailureReport;
-use msrp_proto::{MsrpUri, Session, SessionConfig};
+use msrp_proto::{MsrpUri, Session, SessionConfig, SessionEvent};
 
 fuzz_target!(|input: (u8, bool, &[u8])| {
     let (step, send_first, data) = input;
@@ -22,6 +24,8 @@ fuzz_target!(|input: (u8, bool, &[u8])| {
     };
     let mut cfg = SessionConfig::new(vec![us], vec![peer], 1);
     cfg.chunk_size = 64;
+    let receiving = step & 4 == 0;
+    cfg.receiving = receiving;
     let mut s = Session::new(cfg);
     let mut now = Instant::now();
     let first = send_first.then(|| {
@@ -38,7 +42,11 @@ fuzz_target!(|input: (u8, bool, &[u8])| {
             break;
         }
         while s.poll_transmit(now).is_some() {}
-        while s.poll_event().is_some() {}
+        while let Some(e) = s.poll_event() {
+            if let SessionEvent::MessageReceived { body, .. } = e {
+                assert!(receiving || body.is_empty(), "content past the direction");
+            }
+        }
         assert!(s.pending_transmits() == 0);
         now += Duration::from_millis(700);
         if s.poll_timeout().is_some_and(|t| t <= now) {

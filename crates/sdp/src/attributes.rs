@@ -117,6 +117,19 @@ impl Direction {
         matches!(self, Direction::SendRecv | Direction::RecvOnly)
     }
 
+    /// What flows between `self` (ours) and the peer's `theirs`, seen
+    /// from our side: we send if we want to and they receive, and the
+    /// reverse. As our answer to an offer of `theirs` it is what RFC 3264
+    /// §6.1 allows (sendonly is answered recvonly or inactive, recvonly
+    /// sendonly or inactive, inactive inactive); once both SDPs are known
+    /// it is the negotiated direction.
+    pub fn with(self, theirs: Direction) -> Direction {
+        Direction::from_flags(
+            self.sends() && theirs.receives(),
+            self.receives() && theirs.sends(),
+        )
+    }
+
     pub fn from_flags(send: bool, receive: bool) -> Direction {
         match (send, receive) {
             (true, true) => Direction::SendRecv,
@@ -355,6 +368,21 @@ fn list(v: Option<&str>) -> Vec<&str> {
 }
 
 impl SessionDescription {
+    /// The direction media `index` declares: its own attribute, else the
+    /// session's, else sendrecv (RFC 3264 §5.1), without
+    /// [`SessionDescription::direction`]'s reading of a 0.0.0.0
+    /// connection address. For media whose transport the c= line does
+    /// not carry (MSRP reaches its peer by `a=path`), that address is no
+    /// hold. None when there is no such m-line.
+    pub fn declared_direction(&self, index: usize) -> Option<Direction> {
+        let m = self.media.get(index)?;
+        Some(
+            m.own_direction()
+                .or_else(|| direction_in(&self.attributes))
+                .unwrap_or_default(),
+        )
+    }
+
     /// The direction of media `index`: its own attribute, else the
     /// session's, else sendrecv (RFC 3264 §5.1). A connection address of
     /// 0.0.0.0 (RFC 2543 hold) makes a sending direction not receive

@@ -378,10 +378,7 @@ pub fn answer_media(
         return refuse(m, NegotiationError::NoCommonCodec);
     }
     let offered = offer.direction(index);
-    let direction = Direction::from_flags(
-        local.direction.sends() && offered.receives(),
-        local.direction.receives() && offered.sends(),
-    );
+    let direction = local.direction.with(offered);
     let answer_local = LocalRtp {
         direction,
         protocol: m.protocol.clone(),
@@ -465,10 +462,7 @@ pub fn read_answer(
     }
     let theirs = answer.direction(index);
     let ours = offer.direction(index);
-    let direction = Direction::from_flags(
-        ours.sends() && theirs.receives(),
-        ours.receives() && theirs.sends(),
-    );
+    let direction = ours.with(theirs);
     let (remote_rtp, remote_rtcp) = remote_addresses(answer, index);
     Ok(RtpNegotiation {
         send,

@@ -342,3 +342,40 @@ fn opus_fmtp_is_each_sides_own() {
     assert_eq!(n.send_codec().unwrap().codec.fmtp, None);
     assert_eq!(n.maxptime, None);
 }
+
+/// RFC 3264 §6.1's answers, from every wish of ours to every offer: an
+/// answer never sends what the offer does not receive, nor receives what
+/// it does not send, and otherwise gives what we want.
+#[test]
+fn with_answers_every_offer_as_rfc_3264_allows() {
+    use Direction::*;
+    let all = [SendRecv, SendOnly, RecvOnly, Inactive];
+    for ours in all {
+        for offered in all {
+            let answer = ours.with(offered);
+            assert_eq!(answer.sends(), ours.sends() && offered.receives());
+            assert_eq!(answer.receives(), ours.receives() && offered.sends());
+        }
+    }
+    assert_eq!(SendRecv.with(SendOnly), RecvOnly);
+    assert_eq!(SendRecv.with(RecvOnly), SendOnly);
+    assert_eq!(SendRecv.with(Inactive), Inactive);
+    assert_eq!(RecvOnly.with(SendRecv), RecvOnly);
+    assert_eq!(RecvOnly.with(RecvOnly), Inactive);
+}
+
+/// The direction an m-line declares: its own, else the session's, else
+/// sendrecv; a 0.0.0.0 c= line changes nothing (it does in `direction`).
+#[test]
+fn declared_direction_reads_the_attributes_alone() {
+    let text = "v=0\r\no=peer 7 8 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n\
+                a=recvonly\r\nm=message 9 TCP/MSRP *\r\nm=message 9 TCP/MSRP *\r\na=inactive\r\n";
+    let d = SessionDescription::parse(text.as_bytes()).unwrap();
+    assert_eq!(d.declared_direction(0), Some(Direction::RecvOnly));
+    assert_eq!(d.declared_direction(1), Some(Direction::Inactive));
+    assert_eq!(d.declared_direction(2), None);
+    let text = "v=0\r\no=peer 7 8 IN IP4 198.51.100.7\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=message 9 TCP/MSRP *\r\n";
+    let d = SessionDescription::parse(text.as_bytes()).unwrap();
+    assert_eq!(d.declared_direction(0), Some(Direction::SendRecv));
+    assert_eq!(d.direction(0), Direction::SendOnly);
+}

@@ -8,27 +8,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::chat_call::{new_chat, offer_chat, tells};
+use common::chat_call::{audio_call_with_chat, new_chat, offer_chat, tells, AudioCallWithChat};
 use common::{account_app_with, contact_uri, incoming_session, until};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
-use sipsimple::session::Session;
 use sipsimple::streams::msrp::{ChatStream, ComposingState, DeliveryState, MessageOptions};
 use sipsimple::streams::MediaStream;
 
-struct Chat {
-    _alice: SipApplication,
-    _bob: SipApplication,
-    alice_all: Subscription,
-    bob_all: Subscription,
-    caller: Session,
-    callee: Session,
-    alice_chat: Arc<ChatStream>,
-    bob_chat: Arc<ChatStream>,
-}
+type Chat = common::chat_call::ChatCall;
 
 /// Alice starts a chat session with bob; bob takes the chat stream the
 /// registry made for her offer. Both MSRP sides are started.
@@ -41,36 +30,12 @@ async fn chat(transport: &str) -> Chat {
 /// her offer is made, bob's before he accepts.
 async fn chat_with(transport: &str, alice_global: &str, setup: impl Fn(&ChatStream)) -> Chat {
     let account = format!("msrp.transport = \"{transport}\"\n");
-    let alice = account_app_with("alice", alice_global, &account).await;
-    let bob = account_app_with("bob", "", &account).await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let alice_chat = new_chat(&alice);
-    setup(&alice_chat);
-    let caller = offer_chat(&alice, &contact_uri(&bob), &alice_chat)
-        .await
-        .unwrap();
-    let callee = incoming_session(&bob, &mut bob_all).await;
-    let proposed = callee.proposed_streams().unwrap();
-    assert_eq!(
-        proposed.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["chat"]
-    );
-    let bob_chat = proposed[0].clone().downcast::<ChatStream>().unwrap();
-    setup(&bob_chat);
-    callee.accept(proposed).await.unwrap();
-    until(&mut alice_all, "SIPSessionDidStart").await;
-    until(&mut bob_all, "SIPSessionDidStart").await;
-    Chat {
-        _alice: alice,
-        _bob: bob,
-        alice_all,
-        bob_all,
-        caller,
-        callee,
-        alice_chat,
-        bob_chat,
-    }
+    let alice_chat = |alice: &SipApplication| {
+        let chat = new_chat(alice);
+        setup(&chat);
+        chat
+    };
+    common::chat_call::chat_call(alice_global, &account, alice_chat, &setup).await
 }
 
 /// Waits for `name` from `sub` and returns its data.
@@ -318,76 +283,6 @@ async fn a_message_still_queued_when_the_stream_ends_is_reported_not_delivered()
         .is_none_or(|n| n.name() != "ChatStreamDidNotDeliverMessage"));
 }
 
-/// The chat stream proposed to `session`'s peer in its last proposal.
-async fn accept_chat_proposal(sub: &mut Subscription, session: &Session) -> Arc<ChatStream> {
-    let proposal = until(sub, "SIPSessionGotProposal").await;
-    let streams = match &proposal.last().unwrap().data {
-        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(
-        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["chat"]
-    );
-    let chat = streams[0].clone().downcast::<ChatStream>().unwrap();
-    session.accept_proposal(streams).await.unwrap();
-    chat
-}
-
-/// Alice calls bob with audio (MSRP over TCP for both), then adds a chat
-/// that bob accepts: both sessions carry audio and chat.
-struct AudioCallWithChat {
-    _alice: SipApplication,
-    _bob: SipApplication,
-    alice_all: Subscription,
-    bob_all: Subscription,
-    caller: Session,
-    callee: Session,
-    bob_audio: Arc<sipsimple::streams::audio::AudioStream>,
-    alice_chat: Arc<ChatStream>,
-    bob_chat: Arc<ChatStream>,
-}
-
-async fn audio_call_with_chat() -> AudioCallWithChat {
-    let alice = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
-    let bob = account_app_with("bob", "", "msrp.transport = \"tcp\"\n").await;
-    let mut alice_all = alice.notification_center().subscribe(Filter::all());
-    let mut bob_all = bob.notification_center().subscribe(Filter::all());
-    let codecs = vec![sdp::offer_answer::Codec::pcmu()];
-    let (caller, callee) = common::alice_calls_bob(
-        &alice,
-        &bob,
-        &mut bob_all,
-        vec![common::tone_stream(440.0, codecs.clone()).await],
-    )
-    .await;
-    let bob_audio = common::tone_stream(1000.0, codecs).await;
-    callee.accept(vec![bob_audio.clone()]).await.unwrap();
-    until(&mut alice_all, "SIPSessionDidStart").await;
-
-    let account = alice.account_manager().accounts().remove(0);
-    let settings = alice
-        .session_manager()
-        .stream_settings(account, "127.0.0.1".parse().unwrap())
-        .unwrap();
-    let alice_chat = Arc::new(ChatStream::new(&settings));
-    caller.add_stream(alice_chat.clone()).await.unwrap();
-    let bob_chat = accept_chat_proposal(&mut bob_all, &callee).await;
-    until(&mut alice_all, "SIPSessionDidRenegotiateStreams").await;
-    assert_eq!(caller.streams().len(), 2);
-    AudioCallWithChat {
-        _alice: alice,
-        _bob: bob,
-        alice_all,
-        bob_all,
-        caller,
-        callee,
-        bob_audio,
-        alice_chat,
-        bob_chat,
-    }
-}
-
 #[tokio::test]
 async fn chat_added_to_an_audio_call_and_removed_again_while_audio_goes_on() {
     let AudioCallWithChat {
@@ -474,16 +369,7 @@ async fn audio_added_to_a_chat_session() {
     let mut c = chat("tcp").await;
     let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
     c.callee.add_stream(audio.clone()).await.unwrap();
-    let proposal = until(&mut c.alice_all, "SIPSessionGotProposal").await;
-    let streams = match &proposal.last().unwrap().data {
-        NotificationData::SIPSessionGotProposal { streams, .. } => streams.0.clone(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(
-        streams.iter().map(|s| s.stream_type()).collect::<Vec<_>>(),
-        ["audio"]
-    );
-    c.caller.accept_proposal(streams).await.unwrap();
+    common::chat_call::accept_proposal_of(&mut c.alice_all, &c.caller, &["audio"]).await;
     until(&mut c.bob_all, "SIPSessionDidRenegotiateStreams").await;
     assert_eq!(c.callee.streams().len(), 2);
     // The chat goes on next to the new audio.

@@ -132,6 +132,11 @@ impl Session {
 
     pub(super) fn begin_streamed(&self, req: &Request) -> Streamed {
         match self.check_send(req) {
+            // The body is still to come: its Content-Type says it has one.
+            Ok(_) if self.refuses_content(req, true) => Streamed::Refused {
+                status: 403,
+                comment: super::direction::NOT_RECEIVING,
+            },
             Ok((message_id, range)) => Streamed::Accepted {
                 message_id,
                 range,

@@ -40,6 +40,7 @@ use bytes::Bytes;
 
 mod abort;
 mod body;
+mod direction;
 mod event;
 mod incoming;
 mod keepalive;
@@ -96,6 +97,10 @@ pub struct SessionConfig {
     /// The relay binding this session's connection was authorized with
     /// (RFC 4976 §5.1): re-AUTHed on the connection before it expires.
     pub relay_binding: Option<RelayBinding>,
+    /// Whether content from the peer is taken: false when the stream's
+    /// negotiated direction says the peer does not send (RFC 3264), and
+    /// a SEND with content gets 403 (see the `direction` module).
+    pub receiving: bool,
 }
 
 impl SessionConfig {
@@ -115,6 +120,7 @@ impl SessionConfig {
             nickname_requests: false,
             accept_types: Vec::new(),
             relay_binding: None,
+            receiving: true,
         }
     }
 }
@@ -691,6 +697,10 @@ impl Session {
         if inc.body.is_empty() && req.headers.get("Keep-Alive").is_some() && flag == Flag::Complete
         {
             return self.answer(req, 200, "OK");
+        }
+        if self.refuses_content(req, inc.body.is_empty()) {
+            self.reassembler.remove(&mid);
+            return self.answer(req, 403, direction::NOT_RECEIVING);
         }
         let content_type = req.headers.get(ContentType::NAME);
         if let Some(ct) = content_type.filter(|_| !self.cfg.accept_types.is_empty()) {

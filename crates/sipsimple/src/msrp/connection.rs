@@ -67,6 +67,10 @@ pub enum MsrpSendError {
     Closed,
     #[error("{MAX_QUEUED_MESSAGES} messages or {MAX_QUEUED_BYTES} bytes are waiting to be written: try again later")]
     QueueFull,
+    /// The stream's negotiated SDP direction (RFC 3264) does not let us
+    /// send: `recvonly` or `inactive` from our side.
+    #[error("the stream's direction is {}: it does not let us send", .0.as_str())]
+    NotSending(sdp::Direction),
 }
 
 /// The sessions on a connection, each with its sink.
@@ -601,6 +605,12 @@ impl MsrpConnection {
     /// new `a=path` after a re-INVITE).
     pub fn set_remote_path(&self, path: Vec<msrp_proto::MsrpUri>) {
         self.with(|s| s.set_remote_path(path));
+    }
+
+    /// Whether the session takes content from the peer (the stream's
+    /// negotiated direction, which a re-INVITE may change).
+    pub fn set_receiving(&self, receiving: bool) {
+        self.with(|s| s.set_receiving(receiving));
     }
 
     /// A REPORT for bytes of an incoming streamed message.

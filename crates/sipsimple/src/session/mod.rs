@@ -395,9 +395,11 @@ impl Session {
         self.command("unhold", |tx| Command::Hold(false, tx)).await
     }
 
-    /// Offers the streams as they are now in a re-INVITE: a stream's
-    /// `a=path` changed (its relay renewed the binding under a new path).
-    pub(crate) async fn renew_offer(&self) -> Result<(), SessionError> {
+    /// Offers the streams as they are now in a re-INVITE (now, or once
+    /// the exchange under way is over): a stream's local media changed,
+    /// e.g. its `a=path` (its relay renewed the binding under a new path)
+    /// or the direction of a chat ([`ChatStream::set_direction`](crate::streams::msrp::ChatStream::set_direction)).
+    pub async fn renew_offer(&self) -> Result<(), SessionError> {
         self.command("renew", Command::Renew).await
     }
 

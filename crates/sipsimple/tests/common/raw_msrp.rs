@@ -59,6 +59,19 @@ pub async fn chat_offered_to(
     std::sync::Arc<sipsimple::streams::msrp::ChatStream>,
     sdp::Media,
 ) {
+    chat_offered_with(app, ctx, answer, sdp::Direction::SendRecv).await
+}
+
+/// As [`chat_offered_to`], the chat offering `direction`.
+pub async fn chat_offered_with(
+    app: &sipsimple::application::SipApplication,
+    ctx: StreamContext,
+    answer: &sdp::SessionDescription,
+    direction: sdp::Direction,
+) -> (
+    std::sync::Arc<sipsimple::streams::msrp::ChatStream>,
+    sdp::Media,
+) {
     use sipsimple::streams::{MediaStream, StreamDirection};
 
     let account = app.account_manager().accounts().remove(0);
@@ -66,7 +79,9 @@ pub async fn chat_offered_to(
         .session_manager()
         .stream_settings(account, "127.0.0.1".parse().unwrap())
         .unwrap();
-    let chat = std::sync::Arc::new(sipsimple::streams::msrp::ChatStream::new(&settings));
+    let chat = std::sync::Arc::new(sipsimple::streams::msrp::ChatStream::with_direction(
+        &settings, direction,
+    ));
     chat.initialize(ctx, StreamDirection::Outgoing)
         .await
         .unwrap();
@@ -88,9 +103,22 @@ pub struct RawChat {
     pub ours: String,
     /// The peer's MSRP URI (its From-Path).
     pub theirs: String,
+    /// The m-line we offered.
+    pub offer: sdp::Media,
 }
 
 pub async fn raw_chat(app: &sipsimple::application::SipApplication, accept_types: &str) -> RawChat {
+    raw_chat_with(app, accept_types, sdp::Direction::SendRecv, None).await
+}
+
+/// As [`raw_chat`], our chat offering `offered` and the raw peer
+/// answering `answered` (None: no direction attribute).
+pub async fn raw_chat_with(
+    app: &sipsimple::application::SipApplication,
+    accept_types: &str,
+    offered: sdp::Direction,
+    answered: Option<sdp::Direction>,
+) -> RawChat {
     use sipsimple::notification::Filter;
     use tokio::io::AsyncWriteExt;
 
@@ -100,7 +128,11 @@ pub async fn raw_chat(app: &sipsimple::application::SipApplication, accept_types
     let mut events = app
         .notification_center()
         .subscribe(Filter::sender(ctx.sender));
-    let (chat, _) = chat_offered_to(app, ctx, &raw_peer_sdp(port, accept_types)).await;
+    let mut answer = raw_peer_sdp(port, accept_types);
+    if let Some(d) = answered {
+        answer.media[0].set_direction(d);
+    }
+    let (chat, offer) = chat_offered_with(app, ctx, &answer, offered).await;
     let (mut io, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
         .await
         .expect("the offerer connects")
@@ -124,6 +156,7 @@ pub async fn raw_chat(app: &sipsimple::application::SipApplication, accept_types
         io,
         ours,
         theirs,
+        offer,
     }
 }
 

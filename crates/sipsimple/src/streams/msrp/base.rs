@@ -9,7 +9,8 @@
 //! its `a=path` is the real one, and opens with an empty SEND that binds
 //! the connection to the session. The passive side waits on the
 //! application's shared MSRP port for a connection whose first request
-//! names its session-id. Where to connect to: `cema` (RFC 6714).
+//! names its session-id. Where to connect to: `cema` (RFC 6714). The
+//! SDP direction and what it allows: `direction`.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,11 +25,13 @@ use msrp_proto::{Session, SessionConfig};
 use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
-use super::cema::{self, MediaAddress};
+use super::cema;
 use super::relay_path;
 
 mod abort;
 mod accept;
+mod direction;
+mod remote;
 use crate::msrp::{
     authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpLog, MsrpRelaySettings, MsrpSendError,
@@ -37,6 +40,7 @@ use crate::msrp::{
 use crate::notification::NotificationData;
 use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
 use crate::streams::settings::StreamSettings;
+pub use remote::RemoteMedia;
 
 /// How long the passive side waits for the peer to connect.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,62 +59,6 @@ pub struct OutgoingMessage {
     pub body: Bytes,
     pub success_report: bool,
     pub failure_report: FailureReport,
-}
-
-/// The peer's side of the stream, from its m-line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RemoteMedia {
-    pub path: Vec<MsrpUri>,
-    pub accept_types: Vec<String>,
-    pub accept_wrapped_types: Vec<String>,
-    pub setup: Option<Setup>,
-    /// `TCP/TLS/MSRP`.
-    pub tls: bool,
-    /// The tokens of the peer's `a=chatroom` (RFC 7701 §6), e.g.
-    /// `nickname`, `private-messages`: a chat room's focus says what it
-    /// supports here. Empty for a plain peer.
-    pub chatroom: Vec<String>,
-    /// The m-line has `a=msrp-cema` (RFC 6714).
-    pub cema: bool,
-    /// Its c= address and m= port, where CEMA connects.
-    pub media_address: Option<MediaAddress>,
-}
-
-impl RemoteMedia {
-    /// Reads m-line `index` of `sdp`.
-    pub fn from_sdp(sdp: &SessionDescription, index: usize) -> Result<RemoteMedia, StreamError> {
-        let m = sdp
-            .media
-            .get(index)
-            .ok_or_else(|| StreamError::from("no such m-line"))?;
-        let path = m
-            .msrp_path()
-            .into_iter()
-            .flat_map(|p| p.split_ascii_whitespace())
-            .map(|u| MsrpUri::parse(u).map_err(|e| StreamError(format!("bad a=path {u:?}: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        if path.is_empty() {
-            return Err("the MSRP m-line has no a=path".into());
-        }
-        Ok(RemoteMedia {
-            path,
-            accept_types: words(m.accept_types()),
-            accept_wrapped_types: words(m.accept_wrapped_types()),
-            setup: m.setup(),
-            tls: m.protocol.eq_ignore_ascii_case("TCP/TLS/MSRP"),
-            chatroom: words(m.attribute_values("chatroom").collect()),
-            cema: m.msrp_cema(),
-            media_address: MediaAddress::of(sdp, index),
-        })
-    }
-}
-
-fn words(values: Vec<&str>) -> Vec<String> {
-    values
-        .iter()
-        .flat_map(|v| v.split_ascii_whitespace())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Whether the offered m-line `m` is a live MSRP stream of kind `media`
@@ -148,6 +96,8 @@ struct State {
     port_binding: Option<SessionBinding>,
     queued: Vec<OutgoingMessage>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// See the `direction` module.
+    direction: direction::Directions,
 }
 
 /// What the base and the connection's sink share without the state lock
@@ -241,6 +191,7 @@ impl MsrpStreamBase {
                 port_binding: None,
                 queued: Vec::new(),
                 task: None,
+                direction: direction::Directions::default(),
             })),
             flags: Arc::new(Flags {
                 context: OnceLock::new(),
@@ -567,6 +518,7 @@ impl MsrpStreamBase {
         cfg.accept_types = self.accept_types();
         cfg.keepalive_interval = self.keepalive_interval;
         cfg.nickname_requests = self.flags.nickname_requests.load(Ordering::SeqCst);
+        cfg.receiving = s.direction.current().receives();
         let session = Session::new(cfg);
         let sink = base_sink(self.flags.clone(), sink, self.endpoint.log().clone());
         let trace = self.trace_sink(&context);
@@ -594,6 +546,8 @@ impl MsrpStreamBase {
                         return;
                     }
                     let conn = Arc::new(conn);
+                    // A re-INVITE may have changed it while connecting.
+                    conn.set_receiving(s.direction.current().receives());
                     if binds {
                         let id = new_message_id();
                         let _ = flags.bind_id.set(id.clone());
@@ -674,6 +628,10 @@ impl MsrpStreamBase {
             return Err(MsrpSendError::Closed);
         }
         let mut s = self.lock();
+        let direction = s.direction.current();
+        if !direction.sends() {
+            return Err(MsrpSendError::NotSending(direction));
+        }
         match &s.connection {
             Some(c) => c.send(
                 &m.message_id,

@@ -8,6 +8,15 @@
 //! message's state (pending, sent, delivered, failed) is kept for the
 //! application to read ([`ChatStream::delivery_state`]), bounded to the
 //! newest [`DELIVERY_MEMORY`] messages.
+//!
+//! Direction: a chat offers `sendrecv` ([`ChatStream::new`]) or another
+//! direction ([`ChatStream::with_direction`]), answers an offer as RFC
+//! 3264 §6.1 allows, and follows the negotiated direction
+//! ([`ChatStream::direction`]) through re-INVITEs: while it does not let
+//! us send, messages and is-composing fail at once
+//! ([`ChatStreamError::NotSending`]); while it does not let the peer
+//! send, its messages get 403 and never reach the application (the
+//! base's `direction` module says why).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -84,6 +93,10 @@ pub enum ChatStreamError {
     NotAbortable(String),
     #[error("cannot change what the stream accepts: {0}")]
     AcceptTypes(String),
+    /// The stream's direction (negotiated, or before that the one we ask
+    /// for) does not let us send: `recvonly` or `inactive` (RFC 3264).
+    #[error("the chat stream's direction is {}: it does not let us send", .0.as_str())]
+    NotSending(sdp::Direction),
 }
 
 impl From<MsrpSendError> for ChatStreamError {
@@ -91,6 +104,7 @@ impl From<MsrpSendError> for ChatStreamError {
         match e {
             MsrpSendError::Closed => ChatStreamError::Ended,
             MsrpSendError::QueueFull => ChatStreamError::QueueFull,
+            MsrpSendError::NotSending(d) => ChatStreamError::NotSending(d),
         }
     }
 }
@@ -240,6 +254,29 @@ impl ChatStream {
         ChatStream::with_offer(settings, None)
     }
 
+    /// As [`ChatStream::new`], offering `direction` (`recvonly`: we only
+    /// read, the peer's answer will be `sendonly` or `inactive`).
+    pub fn with_direction(settings: &StreamSettings, direction: sdp::Direction) -> ChatStream {
+        let chat = ChatStream::with_offer(settings, None);
+        chat.set_direction(direction);
+        chat
+    }
+
+    /// The negotiated direction seen from our side (`recvonly`: we may
+    /// not send, the peer may); before the negotiation, the one we ask
+    /// for. See the base's `direction` module.
+    pub fn direction(&self) -> sdp::Direction {
+        self.inner.base.direction()
+    }
+
+    /// The direction our next offer or answer asks for. Before the
+    /// stream is offered (or an incoming one accepted) it goes in that
+    /// SDP; on a live session, [`Session::renew_offer`](crate::session::Session::renew_offer)
+    /// offers it in a re-INVITE.
+    pub fn set_direction(&self, direction: sdp::Direction) {
+        self.inner.base.set_local_direction(direction);
+    }
+
     pub(super) fn with_offer(settings: &StreamSettings, offer: Option<RemoteMedia>) -> ChatStream {
         ChatStream {
             inner: Arc::new(ChatInner {
@@ -290,6 +327,12 @@ impl ChatStream {
         let content = content.into();
         if self.inner.base.is_ended() {
             return Err(ChatStreamError::Ended);
+        }
+        // Here too and not only in the base's `send`: before `initialize`
+        // a message waits in `early`, out of the base's sight.
+        let direction = self.inner.base.direction();
+        if !direction.sends() {
+            return Err(ChatStreamError::NotSending(direction));
         }
         if self.inner.base.context().is_none() {
             // Not initialized: who we and the peer are is not known yet.

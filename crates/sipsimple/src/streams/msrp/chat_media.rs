@@ -21,9 +21,10 @@ impl MediaStream for ChatStream {
 
     fn get_local_media(
         &self,
-        _remote: Option<(&SessionDescription, usize)>,
+        remote: Option<(&SessionDescription, usize)>,
     ) -> Result<Media, StreamError> {
         let mut m = self.inner.base.get_local_media()?;
+        m.set_direction(self.inner.base.sdp_direction(remote));
         let caps = lock(&self.inner.chat).local_chatroom.clone();
         super::chatroom::add_chatroom_attribute(&mut m, &caps);
         Ok(m)
@@ -43,13 +44,14 @@ impl MediaStream for ChatStream {
 
     fn start(
         &self,
-        _local: &SessionDescription,
+        local: &SessionDescription,
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
         if let Ok(r) = RemoteMedia::from_sdp(remote, index) {
             lock(&self.inner.chat).remote_chatroom = Some(chatroom_of(&r));
         }
+        self.negotiate_direction(local, remote, index);
         let weak = Arc::downgrade(&self.inner);
         self.inner.base.start(
             remote,
@@ -72,7 +74,7 @@ impl MediaStream for ChatStream {
 
     fn update(
         &self,
-        _local: &SessionDescription,
+        local: &SessionDescription,
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
@@ -80,6 +82,7 @@ impl MediaStream for ChatStream {
         if let Ok(r) = RemoteMedia::from_sdp(remote, index) {
             lock(&self.inner.chat).remote_chatroom = Some(chatroom_of(&r));
         }
+        self.negotiate_direction(local, remote, index);
         self.inner.base.update_remote(remote, index)
     }
 
@@ -115,6 +118,27 @@ impl MediaStream for ChatStream {
                 .not_delivered(&id, 0, "the stream ended before the message was sent");
         }
         self.inner.base.end();
+    }
+}
+
+impl ChatStream {
+    /// Takes the negotiated direction; messages still waiting for the
+    /// connection that it no longer lets go are not delivered.
+    fn negotiate_direction(
+        &self,
+        local: &SessionDescription,
+        remote: &SessionDescription,
+        index: usize,
+    ) {
+        let dropped = self.inner.base.negotiate(local, remote, index);
+        let now = self.inner.base.direction();
+        for id in dropped {
+            let reason = format!(
+                "the stream's direction became {}: the message cannot be sent",
+                now.as_str()
+            );
+            self.inner.not_delivered(&id, 0, &reason);
+        }
     }
 }
 

@@ -59,10 +59,14 @@ impl MediaStream for FileTransferStream {
 
     fn start(
         &self,
-        _local: &SessionDescription,
+        local: &SessionDescription,
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
+        // A transfer sends through its connection, not the base's queue:
+        // nothing waits there to be dropped. The direction keeps the side
+        // that sends the file from taking content (RFC 5547 §8).
+        let _ = self.inner.base.negotiate(local, remote, index);
         if let Some(theirs) = remote
             .media
             .get(index)
@@ -105,10 +109,11 @@ impl MediaStream for FileTransferStream {
 
     fn update(
         &self,
-        _local: &SessionDescription,
+        local: &SessionDescription,
         remote: &SessionDescription,
         index: usize,
     ) -> Result<(), StreamError> {
+        let _ = self.inner.base.negotiate(local, remote, index);
         self.inner.base.update_remote(remote, index)
     }
 
