@@ -5,12 +5,12 @@
 //! peer never heard of it. One the peer holds part of must be ended, or
 //! the peer keeps its partial message until it gives up on its own: the
 //! RFC's way is a chunk whose end-line carries `#`, after which the
-//! sender sends no more of it and the receiver drops what it has. Ours
-//! is an empty chunk at the next byte (`N-(N-1)/total`, the form every
-//! empty chunk takes here): chunks leave the core whole, so the abort
-//! comes after the chunk already handed out rather than cutting it short
-//! (RFC 4975 §7.1.1 wants a `*` range end only on chunks that might be
-//! cut; ours never are, so their ends stay exact).
+//! sender sends no more of it and the receiver drops what it has. A
+//! chunk of it half written (the `writing` module: a large chunk goes
+//! out in slices, its range end `*`) is that chunk: its end-line comes
+//! at once with `#`, none of its remaining bytes goes. Between chunks,
+//! ours is an empty chunk at the next byte (`N-(N-1)/total`, the form
+//! every empty chunk takes here).
 //!
 //! Nothing is awaited for the message any more: responses to its chunks,
 //! the `#` chunk's own among them, are ignored when they come, so no 408
@@ -25,6 +25,8 @@ pub enum AbortOutcome {
     Dropped,
     /// Chunks of it had been written: a `#` chunk ends it.
     Interrupted,
+    /// A chunk of it was half written: that chunk ends at once with `#`.
+    Cut,
 }
 
 impl Session {
@@ -36,15 +38,27 @@ impl Session {
         let at = self
             .outgoing
             .iter()
-            .position(|m| m.message_id.0 == message_id)?;
-        let mut msg = self.outgoing.remove(at)?;
+            .position(|m| m.message_id.0 == message_id);
+        let cut = self.cut_chunk_of(message_id);
+        let msg = at.and_then(|at| self.outgoing.remove(at));
+        if cut {
+            // Its last chunk, if that is the one cut, left it here.
+            self.finishing.remove(message_id);
+        }
+        if msg.is_none() && !cut {
+            return None;
+        }
         self.pending.retain(|_, p| p.message_id != message_id);
         self.partial.retain(|(_, m)| m != message_id);
-        let outcome = if msg.chunker.is_started() {
+        let outcome = if cut {
+            AbortOutcome::Cut
+        } else if let Some(mut msg) = msg.filter(|m| m.chunker.is_started()) {
             let end = msg.chunker.abort();
             // An empty body always has a transaction id and encodes: the
             // error arm is for form's sake.
-            if let Some(Ok((_, _, bytes))) = end.map(|plan| self.encode_chunk(&msg, &plan, &[])) {
+            if let Some(Ok((_, _, bytes))) =
+                end.map(|plan| self.encode_chunk(&msg, &plan, &[], false))
+            {
                 self.transmits.push_back(bytes);
             }
             AbortOutcome::Interrupted
