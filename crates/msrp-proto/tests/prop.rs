@@ -512,3 +512,107 @@ proptest! {
         prop_assert_eq!(sa.poll_timeout(), None);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Chunks written in slices (RFC 4975 §7.1, `*` range ends), one
+    /// message given up after any number of writes, mid-chunk or between
+    /// chunks, the receiver reading in any split: the given-up message
+    /// never arrives and arrives as aborted exactly when some of it went
+    /// out; a chunk cut short is cut at once (the very next bytes are its
+    /// `#` end-line); every other message arrives whole; nothing is left
+    /// waiting on either side.
+    #[test]
+    fn a_message_given_up_in_mid_chunk_or_between_chunks_spoils_nothing(
+        bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..900), 1..4),
+        victim in any::<prop::sample::Index>(),
+        writes_before in 0usize..20,
+        chunk in 1u64..400,
+        slice in 1u64..120,
+        step in 1usize..64,
+    ) {
+        use msrp_proto::headers::FailureReport;
+        use msrp_proto::{AbortOutcome, Session, SessionConfig, SessionEvent};
+        use std::time::Instant;
+        let a = MsrpUri::parse("msrp://a.example.com:1/aa;tcp").unwrap();
+        let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
+        let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 31);
+        ca.chunk_size = chunk;
+        ca.write_slice = slice;
+        let mut sa = Session::new(ca);
+        let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 32));
+        let ids: Vec<String> = bodies
+            .iter()
+            .map(|x| sa.send_message("text/plain", Bytes::from(x.clone()), true, FailureReport::Yes))
+            .collect();
+        let victim = victim.index(ids.len());
+        let now = Instant::now();
+        let feed = |s: &mut Session, t: &[u8]| {
+            for piece in t.chunks(step) {
+                s.handle_input(now, piece).unwrap();
+            }
+        };
+        // The Message-ID and transaction id of the last chunk begun.
+        let mut current: Option<(String, String)> = None;
+        for _ in 0..writes_before {
+            let Some(t) = sa.poll_transmit(now) else { break };
+            let text = String::from_utf8_lossy(&t).into_owned();
+            if text.starts_with("MSRP ") {
+                let tid = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                let mid = text
+                    .split("\r\n")
+                    .find_map(|l| l.strip_prefix("Message-ID: "))
+                    .unwrap_or_default()
+                    .to_owned();
+                current = Some((mid, tid));
+            }
+            feed(&mut sb, &t);
+        }
+        let mid_chunk_of_victim = sa.is_mid_chunk()
+            && current.as_ref().is_some_and(|(m, _)| *m == ids[victim]);
+        let outcome = sa.abort_message(&ids[victim]);
+        if mid_chunk_of_victim {
+            prop_assert_eq!(outcome, Some(AbortOutcome::Cut));
+            let end = sa.poll_transmit(now).unwrap();
+            let tid = current.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+            prop_assert_eq!(end.clone(), format!("\r\n-------{tid}#\r\n").into_bytes());
+            feed(&mut sb, &end);
+        } else {
+            prop_assert_ne!(outcome, Some(AbortOutcome::Cut));
+        }
+        loop {
+            let mut moved = false;
+            while let Some(t) = sa.poll_transmit(now) {
+                feed(&mut sb, &t);
+                moved = true;
+            }
+            while let Some(t) = sb.poll_transmit(now) {
+                feed(&mut sa, &t);
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        let got: Vec<_> = std::iter::from_fn(|| sb.poll_event()).collect();
+        for (i, (id, body)) in ids.iter().zip(&bodies).enumerate() {
+            let received = got.iter().filter(|e| matches!(e,
+                SessionEvent::MessageReceived { message_id, body: b, .. } if message_id == id && b == body)).count();
+            let aborted = got.iter().filter(|e| matches!(e,
+                SessionEvent::MessageAborted { message_id } if message_id == id)).count();
+            if i != victim || outcome.is_none() {
+                prop_assert_eq!((received, aborted), (1, 0), "message {}", id);
+            } else {
+                let went_out = outcome != Some(AbortOutcome::Dropped);
+                prop_assert_eq!((received, aborted), (0, usize::from(went_out)), "given up {}", id);
+            }
+        }
+        let sent: Vec<_> = std::iter::from_fn(|| sa.poll_event()).collect();
+        let cancelled = sent.iter().filter(|e| matches!(e, SessionEvent::MessageCancelled { .. })).count();
+        prop_assert_eq!(cancelled, usize::from(outcome.is_some()));
+        prop_assert!(!sent.iter().any(|e| matches!(e, SessionEvent::MessageFailed { .. })), "{:?}", sent);
+        prop_assert!(sa.is_idle() && sb.is_idle());
+        prop_assert_eq!(sa.poll_timeout(), None);
+    }
+}
