@@ -42,6 +42,10 @@ pub const MAX_QUEUED_BYTES: u64 = 32 * 1024 * 1024;
 /// Responses and REPORTs waiting to be written before reading pauses.
 pub const MAX_BACKLOG: usize = 256;
 
+/// How long a closed connection's writer may take to write what its
+/// last session must still write (see `Shared::parting`).
+const PARTING_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Bytes gathered into one write (many small chunks, one syscall).
 const WRITE_BATCH: usize = 64 * 1024;
 
@@ -99,7 +103,12 @@ pub(super) struct Shared {
     /// Sessions the core found dead (a keep-alive failed), with why: set
     /// under the core's lock, acted on once it is released.
     dead: Mutex<Vec<(String, String)>>,
+    /// The reader's and the writer's tasks, in that order.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The last session left with bytes it must still write (the `#`
+    /// end of a chunk it was writing, see `Demux::remove_session`): the
+    /// writer writes them before it shuts the stream.
+    parting: AtomicBool,
     /// Where a request for another session of ours is offered (a
     /// connection accepted on the shared port); None: such requests get
     /// 481.
@@ -199,14 +208,37 @@ impl Shared {
                 (m.sink)(ConnectionEvent::Closed { error });
             }
             core.demux.remove_session(id);
-            (member, core.members.is_empty())
+            let empty = core.members.is_empty();
+            if empty && core.demux.pending_transmits() > 0 {
+                self.parting.store(true, Ordering::SeqCst);
+            }
+            (member, empty)
         };
         drop(member);
         lock_plain(&self.gates).retain(|(g, _)| g != id);
         if empty {
             self.close(None);
-            for t in lock_plain(&self.tasks).iter() {
-                t.abort();
+            self.stop_tasks();
+        }
+    }
+
+    /// Stops the reader; the writer too, unless it has parting bytes to
+    /// write: then it ends on its own once they are written, or is
+    /// stopped after [`PARTING_LIMIT`] (a peer that reads nothing).
+    fn stop_tasks(&self) {
+        let tasks = lock_plain(&self.tasks);
+        let parting = self.parting.load(Ordering::SeqCst);
+        let runtime = tokio::runtime::Handle::try_current();
+        for (i, t) in tasks.iter().enumerate() {
+            match (&runtime, i == 1 && parting) {
+                (Ok(rt), true) => {
+                    let writer = t.abort_handle();
+                    rt.spawn(async move {
+                        tokio::time::sleep(PARTING_LIMIT).await;
+                        writer.abort();
+                    });
+                }
+                _ => t.abort(),
             }
         }
     }
@@ -342,6 +374,7 @@ impl MsrpConnection {
             gates: Mutex::new(Vec::new()),
             dead: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
+            parting: AtomicBool::new(false),
             joins,
         });
         let conn = match shared.join(session, sink.clone()) {
@@ -699,6 +732,11 @@ async fn read_loop(
 
 async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dyn MsrpIo>>) {
     let mut batch: Vec<u8> = Vec::new();
+    // A large chunk leaves the core in slices: the trace finds it whole.
+    let mut tracer = shared
+        .trace
+        .as_ref()
+        .map(|_| super::trace::ReadTracer::new());
     loop {
         // A large chunk (a file's) is written as it is: copying it into
         // the batch would touch every byte once more.
@@ -712,8 +750,8 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             while batch.len() < WRITE_BATCH {
                 match core.demux.poll_transmit(now) {
                     Some(t) => {
-                        if let Some(sink) = &shared.trace {
-                            sink("outgoing", super::trace::describe_written(&t));
+                        if let (Some(sink), Some(tracer)) = (&shared.trace, &mut tracer) {
+                            tracer.feed(&t, &mut |text| sink("outgoing", text));
                         }
                         if t.len() >= WRITE_BATCH / 2 {
                             large = Some(t);
@@ -727,7 +765,9 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             shared.drain(&mut core);
             core.demux.poll_timeout()
         };
-        if shared.close_dead() {
+        // Closed: done, unless the last session left bytes to write;
+        // then they go and the stream is shut (flushing TLS) below.
+        if shared.close_dead() && !shared.parting.load(Ordering::SeqCst) {
             return;
         }
         if !batch.is_empty() || large.is_some() {

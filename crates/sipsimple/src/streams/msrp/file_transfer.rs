@@ -46,6 +46,11 @@ pub const RELAY_WINDOW: u64 = 128 * 1024;
 /// Bytes received and not yet on disk before reading pauses.
 pub const RECEIVE_BUFFER: u64 = 4 << 20;
 
+/// The error a receiver's transfer ends with when the sender gave the
+/// file up: its last chunk ended with `#` (RFC 4975 §7.1), which is not
+/// a cut connection.
+pub const SENDER_ABORTED: &str = "the sender cancelled the transfer";
+
 /// Which way the file goes, seen from us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferDirection {
@@ -113,6 +118,9 @@ pub(super) struct Inner {
     pub(super) range: Option<FileRange>,
     /// The file we send.
     source: Mutex<Option<PathBuf>>,
+    /// The message carrying it once begun: ended with `#` if the stream
+    /// ends before it was written whole.
+    sending: Mutex<Option<(Arc<MsrpConnection>, String)>>,
     directory: Mutex<PathBuf>,
     progress: Mutex<TransferProgress>,
     finished: AtomicBool,
@@ -213,6 +221,7 @@ impl FileTransferStream {
                 transfer_id: transfer_id.unwrap_or_else(new_message_id),
                 range,
                 source: Mutex::new(source),
+                sending: Mutex::new(None),
                 directory: Mutex::new(settings.msrp.file_directory.clone()),
                 progress: Mutex::new(TransferProgress {
                     file_size: size,
@@ -356,6 +365,7 @@ impl FileTransferStream {
             .clone()
             .unwrap_or_else(|| "application/octet-stream".into());
         conn.begin(&id, &content_type, size, first, true)?;
+        *lock(&self.inner.sending) = Some((conn.clone(), id.clone()));
         let mut file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
@@ -550,6 +560,13 @@ impl Inner {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
+        // A push given up half-way ends with `#` (a chunk cut short, or
+        // an empty one), so the peer knows it was cancelled, not cut
+        // off; the connection writes it before it closes.
+        let sending = lock(&self.sending).take();
+        if let Some((conn, id)) = sending {
+            conn.abort(&id);
+        }
         if !disk_says && !self.finished.load(Ordering::SeqCst) {
             self.finish(Some(
                 "the stream ended before the file was transferred".into(),
@@ -669,7 +686,16 @@ fn disk_thread(
                     }
                     continue;
                 }
-                if failed || flag == Flag::Aborted {
+                if flag == Flag::Aborted {
+                    // The sender gave the file up (RFC 4975 §7.1): no
+                    // REPORT, and the part file stays as after a cut,
+                    // for a transfer resumed later.
+                    if let (false, Some(me)) = (failed, inner.upgrade()) {
+                        me.finish(Some(SENDER_ABORTED.into()));
+                    }
+                    continue;
+                }
+                if failed {
                     continue;
                 }
                 let Some(p) = part.as_mut() else { continue };
