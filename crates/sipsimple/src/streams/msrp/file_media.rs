@@ -113,6 +113,7 @@ impl MediaStream for FileTransferStream {
     }
 
     fn deactivate(&self) {
+        self.inner.cancel_push();
         self.inner.base.deactivate();
     }
 

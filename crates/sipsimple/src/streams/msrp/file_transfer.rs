@@ -391,8 +391,13 @@ impl FileTransferStream {
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             left -= want as u64;
-            conn.append(&id, Bytes::from(buf), left == 0)
-                .map_err(|e| e.to_string())?;
+            if let Err(e) = conn.append(&id, Bytes::from(buf), left == 0) {
+                // Given up meanwhile (`cancel_push`): not a failure.
+                return match lock(&self.inner.sending).is_some() {
+                    true => Err(e.to_string()),
+                    false => Ok(()),
+                };
+            }
             appended += want as u64;
             conn.wait_buffered_below(&id, SEND_BUFFER).await;
             if relayed {
@@ -550,6 +555,25 @@ impl Inner {
         self.base.end();
     }
 
+    /// Gives up a push not written whole: its message ends with `#` (a
+    /// chunk cut short, or an empty one; RFC 4975 §7.1), so the peer
+    /// knows it was cancelled, not cut off. Called when the session
+    /// deactivates the stream, before its BYE or re-INVITE leaves, while
+    /// the connection is still up; at the end, the connection writes it
+    /// before it closes.
+    pub(super) fn cancel_push(&self) {
+        if self.direction != TransferDirection::Send {
+            return;
+        }
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        let sending = lock(&self.sending).take();
+        if let Some((conn, id)) = sending {
+            conn.abort(&id);
+        }
+    }
+
     pub(super) fn end(&self) {
         // A receiving side's disk thread says how it ended: it may be
         // storing the last chunk (whose REPORT already went, so the
@@ -560,13 +584,7 @@ impl Inner {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
-        // A push given up half-way ends with `#` (a chunk cut short, or
-        // an empty one), so the peer knows it was cancelled, not cut
-        // off; the connection writes it before it closes.
-        let sending = lock(&self.sending).take();
-        if let Some((conn, id)) = sending {
-            conn.abort(&id);
-        }
+        self.cancel_push();
         if !disk_says && !self.finished.load(Ordering::SeqCst) {
             self.finish(Some(
                 "the stream ended before the file was transferred".into(),
