@@ -222,23 +222,28 @@ impl Shared {
         }
     }
 
-    /// Stops the reader; the writer too, unless it has parting bytes to
-    /// write: then it ends on its own once they are written, or is
-    /// stopped after [`PARTING_LIMIT`] (a peer that reads nothing).
+    /// Stops the reader and the writer; when the writer has parting bytes
+    /// to write, both go on until they are written and the peer closes
+    /// too (the reader discarding what comes: a socket closed with
+    /// unread bytes is reset, which would lose them), or are stopped
+    /// after [`PARTING_LIMIT`] (a peer that reads nothing).
     fn stop_tasks(&self) {
         let tasks = lock_plain(&self.tasks);
-        let parting = self.parting.load(Ordering::SeqCst);
         let runtime = tokio::runtime::Handle::try_current();
-        for (i, t) in tasks.iter().enumerate() {
-            match (&runtime, i == 1 && parting) {
-                (Ok(rt), true) => {
-                    let writer = t.abort_handle();
-                    rt.spawn(async move {
-                        tokio::time::sleep(PARTING_LIMIT).await;
-                        writer.abort();
-                    });
+        match runtime {
+            Ok(rt) if self.parting.load(Ordering::SeqCst) => {
+                let handles: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+                rt.spawn(async move {
+                    tokio::time::sleep(PARTING_LIMIT).await;
+                    for h in handles {
+                        h.abort();
+                    }
+                });
+            }
+            _ => {
+                for t in tasks.iter() {
+                    t.abort();
                 }
-                _ => t.abort(),
             }
         }
     }
@@ -658,6 +663,16 @@ impl Drop for MsrpConnection {
     }
 }
 
+/// Reads until the peer closes, keeping nothing: while the last bytes
+/// of a closed connection are written (see `Shared::parting`).
+async fn discard_until_eof(reader: &mut tokio::io::ReadHalf<Box<dyn MsrpIo>>, buf: &mut [u8]) {
+    while let Ok(n) = reader.read(buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
 async fn read_loop(
     shared: Arc<Shared>,
     mut reader: tokio::io::ReadHalf<Box<dyn MsrpIo>>,
@@ -715,6 +730,9 @@ async fn read_loop(
             gate.wait_open(&shared.closed).await;
         }
         if shared.closed.load(Ordering::SeqCst) {
+            if shared.parting.load(Ordering::SeqCst) {
+                discard_until_eof(&mut reader, &mut buf).await;
+            }
             return;
         }
         match reader.read(&mut buf).await {
