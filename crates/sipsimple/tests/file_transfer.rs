@@ -2,7 +2,8 @@
 //! loopback: pushed and pulled, over TCP and TLS, files of 0 bytes, 1
 //! byte, one chunk and a byte, and 100 MB of random data; a transfer cut
 //! in the middle (the session ended, or its TCP connection killed) and
-//! resumed with `a=file-range`, pushed or pulled; hostile names; a file
+//! resumed with `a=file-range`, pushed or pulled; a push given up by its
+//! sender (`#`, reported as cancelled) and resumed; hostile names; a file
 //! whose hash does not match. Every received file is compared with the
 //! sent one by SHA-256.
 
@@ -18,8 +19,9 @@ use sdp::{FileRange, FileSelector};
 use sipsimple::notification::{NotificationData, Subscription};
 use sipsimple::streams::msrp::file_transfer::CHUNK_SIZE;
 use sipsimple::streams::msrp::{
-    file_selector_for, received_part, FileTransferStream, TransferDirection,
+    file_selector_for, received_part, FileTransferStream, TransferDirection, SENDER_ABORTED,
 };
+use sipsimple::streams::MediaStream;
 use transfer_peers::{
     finished, offer, peers, peers_with, random_file, sender_finish, settings, sha256, Peers,
 };
@@ -424,6 +426,7 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     assert!(alice_err.is_some(), "the cut push must not finish well");
     let bob_err = finished(&mut p.bob_all).await;
     assert!(bob_err.is_some(), "the cut transfer must not finish well");
+    assert_ne!(bob_err.as_deref(), Some(SENDER_ABORTED), "a cut is no `#`");
     // The stream failed: its session (with no other stream) ends.
     until(&mut p.alice_all, "SIPSessionDidEnd").await;
     until(&mut p.bob_all, "SIPSessionDidEnd").await;
@@ -442,6 +445,13 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     assert_eq!(part.len(), 1, "{part:?}");
     assert!(std::fs::metadata(&part[0]).unwrap().len() >= confirmed);
 
+    resume_push(&mut p, &selector, &file, confirmed).await;
+}
+
+/// A new push of `file` from the byte after `confirmed` (`a=file-range`)
+/// completes where bob kept the first bytes: the whole file's SHA-1 is
+/// the selector's.
+async fn resume_push(p: &mut Peers, selector: &FileSelector, file: &Path, confirmed: u64) {
     let range = FileRange {
         start: confirmed + 1,
         stop: None,
@@ -449,25 +459,62 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     let again = Arc::new(FileTransferStream::new_outgoing(
         &settings(&p.alice),
         selector.clone(),
-        file.clone(),
+        file.to_owned(),
         Some(range),
     ));
-    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
+    let (caller, _callee, theirs) = offer(p, again.clone(), |s| {
         assert_eq!(s.file_range(), Some(range));
     })
     .await;
     assert_eq!(finished(&mut p.bob_all).await, None);
     assert_eq!(finished(&mut p.alice_all).await, None);
     let saved = theirs.progress().saved_to.unwrap();
-    assert_eq!(saved, p.inbox.0.join("killed.bin"));
+    assert_eq!(saved, p.inbox.0.join(file.file_name().unwrap()));
     let sha1: Vec<u8> = {
         use sha1::Digest as _;
         sha1::Sha1::digest(std::fs::read(&saved).unwrap()).to_vec()
     };
-    assert_eq!(Some(sha1), selector.hash.map(|h| h.digest));
-    assert_eq!(sha256(&saved), sha256(&file));
-    assert_eq!(again.progress().transferred_bytes, len as u64);
+    assert_eq!(Some(sha1), selector.hash.clone().map(|h| h.digest));
+    assert_eq!(sha256(&saved), sha256(file));
+    assert_eq!(again.progress().transferred_bytes, selector.size.unwrap());
     caller.end().await.unwrap();
+}
+
+/// A push given up half-way by its sender (its stream deactivated and
+/// ended, as a session does when it removes it) ends with `#` (RFC 4975
+/// §7.1): bob reports the transfer as cancelled by the sender, not as a
+/// cut connection, keeps the part file as after a cut (RFC 5547 §9: for
+/// a resumption), and the push resumed from it completes. The stream is
+/// ended without the session's signalling so that nothing races the `#`
+/// (a BYE could reach bob before the bytes queued ahead of it).
+#[tokio::test]
+async fn a_push_given_up_by_its_sender_is_reported_as_cancelled_and_resumes() {
+    let mut p = peers("tcp").await;
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, "given-up.bin", 20 << 20, 78);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let first = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    confirmed(&mut p.alice_all, 1 << 20).await;
+    first.deactivate();
+    first.end();
+    assert_eq!(
+        finished(&mut p.bob_all).await.as_deref(),
+        Some(SENDER_ABORTED)
+    );
+    assert!(finished(&mut p.alice_all).await.is_some());
+    assert!(theirs.progress().saved_to.is_none());
+    let kept = received_part(&p.inbox.0, &selector).expect("the part file stays");
+    assert!(kept >= first.progress().transferred_bytes, "{kept}");
+    caller.end().await.unwrap();
+    until(&mut p.alice_all, "SIPSessionDidEnd").await;
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    resume_push(&mut p, &selector, &file, kept).await;
 }
 
 /// A pull (RFC 5547 `recvonly`) whose TCP connection is killed in the
