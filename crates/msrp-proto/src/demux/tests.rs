@@ -377,12 +377,21 @@ fn a_chunk_in_slices_is_not_interleaved_with_other_sessions() {
     assert!(a.session("a1sessionxx").unwrap().is_mid_chunk());
     let small = send(&mut a, "a2sessionxx", b"small");
     // A request for a session alice does not have: her 481 waits too.
-    let stray = raw_send("stray001", "msrp://alice.example.com:7777/nobody;tcp", B1, None, "x");
+    let stray = raw_send(
+        "stray001",
+        "msrp://alice.example.com:7777/nobody;tcp",
+        B1,
+        None,
+        "x",
+    );
     a.handle_input(now, &stray).unwrap();
     let mut stream = head;
     for _ in 0..9 {
         let t = a.poll_transmit(now).unwrap();
-        assert!(!String::from_utf8_lossy(&t).contains("MSRP "), "inside the body");
+        assert!(
+            !String::from_utf8_lossy(&t).contains("MSRP "),
+            "inside the body"
+        );
         stream.extend(t);
     }
     assert!(!a.session("a1sessionxx").unwrap().is_mid_chunk());
@@ -417,7 +426,8 @@ fn a_session_removed_mid_chunk_ends_its_chunk_with_a_hash() {
     b.handle_input(now, &end).unwrap();
     pump(&mut a, &mut b, now, 7);
     let got = events(&mut b);
-    assert!(got.iter().any(|(s, e)| s == "b1sessionxx"
-        && matches!(e, SessionEvent::MessageAborted { .. })));
+    assert!(got
+        .iter()
+        .any(|(s, e)| s == "b1sessionxx" && matches!(e, SessionEvent::MessageAborted { .. })));
     assert_eq!(received(&got, "b2sessionxx"), vec![b"still here".to_vec()]);
 }
