@@ -343,12 +343,14 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Two sessions over a byte pipe cut at random: every message arrives
-    /// whole, once, and every sender learns it was sent.
+    /// Two sessions over a byte pipe cut at random, chunks written whole
+    /// or in slices (`*` range ends): every message arrives whole, once,
+    /// and every sender learns it was sent.
     #[test]
     fn sessions_deliver_everything_over_any_reads(
         bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 1..5),
         chunk in 1u64..300,
+        slice in prop_oneof![1u64..100, Just(u64::MAX)],
         reads in prop::collection::vec(1usize..50, 1..8),
     ) {
         use msrp_proto::headers::FailureReport;
@@ -358,6 +360,7 @@ proptest! {
         let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
         let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 11);
         ca.chunk_size = chunk;
+        ca.write_slice = slice;
         let mut sa = Session::new(ca);
         let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 12));
         let ids: Vec<String> = bodies
@@ -429,108 +432,26 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// One message given up after any number of writes (RFC 4975 §7.1):
-    /// the peer never receives it, and receives it as aborted exactly
-    /// when some of it had gone out and not all; every other message
-    /// arrives whole; the sender hears of the abort once and of no
-    /// failure, and nothing is left waiting on either side.
-    #[test]
-    fn a_message_given_up_at_any_point_never_arrives_and_spoils_nothing(
-        bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 1..5),
-        victim in any::<prop::sample::Index>(),
-        writes_before in 0usize..12,
-        chunk in 1u64..300,
-        partial in any::<bool>(),
-    ) {
-        use msrp_proto::headers::FailureReport;
-        use msrp_proto::{AbortOutcome, Session, SessionConfig, SessionEvent};
-        use std::time::Instant;
-        let a = MsrpUri::parse("msrp://a.example.com:1/aa;tcp").unwrap();
-        let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
-        let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 21);
-        ca.chunk_size = chunk;
-        let mut sa = Session::new(ca);
-        let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 22));
-        let report = if partial { FailureReport::Partial } else { FailureReport::Yes };
-        let ids: Vec<String> = bodies
-            .iter()
-            .map(|x| sa.send_message("text/plain", Bytes::from(x.clone()), true, report))
-            .collect();
-        let victim = victim.index(ids.len());
-        let now = Instant::now();
-        let mut victim_written = 0usize;
-        for _ in 0..writes_before {
-            let Some(t) = sa.poll_transmit(now) else { break };
-            victim_written += usize::from(
-                String::from_utf8_lossy(&t).contains(&format!("Message-ID: {}\r\n", ids[victim])));
-            sb.handle_input(now, &t).unwrap();
-        }
-        let outcome = sa.abort_message(&ids[victim]);
-        let chunks_of_victim = (bodies[victim].len() as u64).div_ceil(chunk).max(1) as usize;
-        let expected = if victim_written == 0 {
-            Some(AbortOutcome::Dropped)
-        } else if victim_written < chunks_of_victim {
-            Some(AbortOutcome::Interrupted)
-        } else {
-            None
-        };
-        prop_assert_eq!(outcome, expected);
-        loop {
-            let mut moved = false;
-            while let Some(t) = sa.poll_transmit(now) {
-                sb.handle_input(now, &t).unwrap();
-                moved = true;
-            }
-            while let Some(t) = sb.poll_transmit(now) {
-                sa.handle_input(now, &t).unwrap();
-                moved = true;
-            }
-            if !moved {
-                break;
-            }
-        }
-        let got: Vec<_> = std::iter::from_fn(|| sb.poll_event()).collect();
-        for (i, (id, body)) in ids.iter().zip(&bodies).enumerate() {
-            let received = got.iter().filter(|e| matches!(e,
-                SessionEvent::MessageReceived { message_id, body: b, .. } if message_id == id && b == body)).count();
-            let aborted = got.iter().filter(|e| matches!(e,
-                SessionEvent::MessageAborted { message_id } if message_id == id)).count();
-            if i == victim && outcome.is_some() {
-                prop_assert_eq!(received, 0, "given-up message {} arrived", id);
-                prop_assert_eq!(aborted, usize::from(outcome == Some(AbortOutcome::Interrupted)));
-            } else {
-                prop_assert_eq!((received, aborted), (1, 0), "message {}", id);
-            }
-        }
-        let sent: Vec<_> = std::iter::from_fn(|| sa.poll_event()).collect();
-        let cancelled = sent.iter().filter(|e| matches!(e, SessionEvent::MessageCancelled { .. })).count();
-        prop_assert_eq!(cancelled, usize::from(outcome.is_some()));
-        prop_assert!(!sent.iter().any(|e| matches!(e, SessionEvent::MessageFailed { .. })), "{:?}", sent);
-        prop_assert!(sa.is_idle() && sb.is_idle());
-        prop_assert_eq!(sa.poll_timeout(), None);
-    }
-}
-
-proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// Chunks written in slices (RFC 4975 §7.1, `*` range ends), one
-    /// message given up after any number of writes, mid-chunk or between
-    /// chunks, the receiver reading in any split: the given-up message
-    /// never arrives and arrives as aborted exactly when some of it went
-    /// out; a chunk cut short is cut at once (the very next bytes are its
-    /// `#` end-line); every other message arrives whole; nothing is left
-    /// waiting on either side.
+    /// Chunks written whole or in slices (RFC 4975 §7.1, `*` range ends),
+    /// one message given up after any number of writes, mid-chunk or
+    /// between chunks, the receiver reading in any split: the given-up
+    /// message never arrives, and arrives as aborted exactly when some of
+    /// it went out; a chunk cut short is cut at once (the very next bytes
+    /// are its `#` end-line); every other message arrives whole; the
+    /// sender hears of the abort once and of no failure, and nothing is
+    /// left waiting on either side.
     #[test]
     fn a_message_given_up_in_mid_chunk_or_between_chunks_spoils_nothing(
         bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..900), 1..4),
         victim in any::<prop::sample::Index>(),
         writes_before in 0usize..20,
         chunk in 1u64..400,
-        slice in 1u64..120,
+        // Mostly chunks in slices; sometimes every chunk whole.
+        slice in prop_oneof![3 => 1u64..120, 1 => Just(u64::MAX)],
         step in 1usize..64,
+        partial in any::<bool>(),
     ) {
         use msrp_proto::headers::FailureReport;
         use msrp_proto::{AbortOutcome, Session, SessionConfig, SessionEvent};
@@ -542,9 +463,10 @@ proptest! {
         ca.write_slice = slice;
         let mut sa = Session::new(ca);
         let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 32));
+        let report = if partial { FailureReport::Partial } else { FailureReport::Yes };
         let ids: Vec<String> = bodies
             .iter()
-            .map(|x| sa.send_message("text/plain", Bytes::from(x.clone()), true, FailureReport::Yes))
+            .map(|x| sa.send_message("text/plain", Bytes::from(x.clone()), true, report))
             .collect();
         let victim = victim.index(ids.len());
         let now = Instant::now();
@@ -555,6 +477,7 @@ proptest! {
         };
         // The Message-ID and transaction id of the last chunk begun.
         let mut current: Option<(String, String)> = None;
+        let mut victim_seen = false;
         for _ in 0..writes_before {
             let Some(t) = sa.poll_transmit(now) else { break };
             let text = String::from_utf8_lossy(&t).into_owned();
@@ -567,6 +490,7 @@ proptest! {
                     .to_owned();
                 current = Some((mid, tid));
             }
+            victim_seen |= text.contains(&format!("Message-ID: {}\r\n", ids[victim]));
             feed(&mut sb, &t);
         }
         let mid_chunk_of_victim = sa.is_mid_chunk()
@@ -580,6 +504,9 @@ proptest! {
             feed(&mut sb, &end);
         } else {
             prop_assert_ne!(outcome, Some(AbortOutcome::Cut));
+        }
+        if outcome.is_some() {
+            prop_assert_eq!(outcome == Some(AbortOutcome::Dropped), !victim_seen);
         }
         loop {
             let mut moved = false;

@@ -82,7 +82,8 @@ mod tests {
     use crate::headers::{ByteRange, FailureReport, MessageId};
     use crate::message::Flag;
     use crate::session::tests::{events, headless, pair, pump};
-    use crate::session::{Session, SessionConfig, SessionEvent};
+    use crate::session::writing::tests::file_between;
+    use crate::session::SessionEvent;
 
     fn tid_of(chunk: &[u8]) -> String {
         String::from_utf8_lossy(chunk)
@@ -223,20 +224,8 @@ mod tests {
     #[test]
     fn a_file_given_up_half_way_ends_for_a_streaming_receiver_too() {
         let (mut a, b) = pair(100);
-        let mut b = Session::new(SessionConfig {
-            stream_incoming: true,
-            ..b.config().clone()
-        });
+        let mut b = file_between(&mut a, &b, 1000, false);
         let now = Instant::now();
-        a.begin_message(
-            MessageId("file1".into()),
-            "application/octet-stream",
-            1000,
-            1,
-            false,
-            FailureReport::Yes,
-        )
-        .unwrap();
         // Two whole chunks go; the 50 bytes after them wait for more.
         assert!(a.append_body("file1", Bytes::from(vec![7u8; 250]), false));
         pump(&mut a, &mut b, now, 11);

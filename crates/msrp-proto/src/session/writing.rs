@@ -143,7 +143,7 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
@@ -162,6 +162,29 @@ mod tests {
             ..a.config().clone()
         });
         (a, b)
+    }
+
+    /// A file of `total` bytes begun on `a` as `file1`, and `b` as a
+    /// receiver that streams it (a file transfer's receiving side).
+    pub(in crate::session) fn file_between(
+        a: &mut Session,
+        b: &Session,
+        total: u64,
+        success_report: bool,
+    ) -> Session {
+        a.begin_message(
+            MessageId("file1".into()),
+            "application/octet-stream",
+            total,
+            1,
+            success_report,
+            FailureReport::Yes,
+        )
+        .unwrap();
+        Session::new(SessionConfig {
+            stream_incoming: true,
+            ..b.config().clone()
+        })
     }
 
     fn tid_of(chunk: &[u8]) -> String {
@@ -362,20 +385,8 @@ mod tests {
     #[test]
     fn a_streaming_receiver_sees_a_cut_chunk_end_where_its_bytes_did() {
         let (mut a, b) = sliced_pair();
-        let mut b = Session::new(SessionConfig {
-            stream_incoming: true,
-            ..b.config().clone()
-        });
+        let mut b = file_between(&mut a, &b, 5000, true);
         let now = Instant::now();
-        a.begin_message(
-            MessageId("file1".into()),
-            "application/octet-stream",
-            5000,
-            1,
-            true,
-            FailureReport::Yes,
-        )
-        .unwrap();
         assert!(a.append_body("file1", body(5000), true));
         for _ in 0..2 {
             let t = a.poll_transmit(now).unwrap();
