@@ -17,6 +17,7 @@ use std::sync::Arc;
 use common::{until, TempDir};
 use sdp::{FileRange, FileSelector};
 use sipsimple::notification::{NotificationData, Subscription};
+use sipsimple::session::Session;
 use sipsimple::streams::msrp::file_transfer::CHUNK_SIZE;
 use sipsimple::streams::msrp::{
     file_selector_for, received_part, FileTransferStream, TransferDirection, SENDER_ABORTED,
@@ -221,23 +222,52 @@ async fn confirmed(sub: &mut Subscription, bytes: u64) {
     }
 }
 
+/// Alice's push of a 20 MiB file of random bytes to bob, under way.
+struct BigPush {
+    _outbox: TempDir,
+    file: std::path::PathBuf,
+    selector: FileSelector,
+    ours: Arc<FileTransferStream>,
+    caller: Session,
+    theirs: Arc<FileTransferStream>,
+}
+
+async fn big_push(p: &mut Peers, name: &str, seed: u64) -> BigPush {
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, name, 20 << 20, seed);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let ours = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(p, ours.clone(), |_| {}).await;
+    BigPush {
+        _outbox: outbox,
+        file,
+        selector,
+        ours,
+        caller,
+        theirs,
+    }
+}
+
 /// A push cut in the middle (the session ends) is resumed in a new
 /// session from the byte after those the receiver confirmed, and the
 /// whole file's hash is checked at the end.
 #[tokio::test]
 async fn a_cut_transfer_resumes_with_file_range() {
     let mut p = peers("tcp").await;
-    let outbox = TempDir::new("ft-outbox");
     let len = 20 << 20;
-    let file = random_file(&outbox.0, "big.bin", len, 99);
-    let selector = file_selector_for(&file, None, true).await.unwrap();
-    let first = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector.clone(),
-        file.clone(),
-        None,
-    ));
-    let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller,
+        theirs,
+    } = big_push(&mut p, "big.bin", 99).await;
     // Cut once a few MB are confirmed.
     confirmed(&mut p.alice_all, 3 << 20).await;
     caller.end().await.unwrap();
@@ -259,27 +289,7 @@ async fn a_cut_transfer_resumes_with_file_range() {
     assert!(theirs.progress().saved_to.is_none());
     assert!(!p.inbox.0.join("big.bin").exists());
     until(&mut p.alice_all, "SIPSessionDidEnd").await;
-
-    let range = FileRange {
-        start: confirmed + 1,
-        stop: None,
-    };
-    let again = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector,
-        file.clone(),
-        Some(range),
-    ));
-    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
-        assert_eq!(s.file_range(), Some(range));
-    })
-    .await;
-    assert_eq!(finished(&mut p.bob_all).await, None);
-    assert_eq!(finished(&mut p.alice_all).await, None);
-    let saved = theirs.progress().saved_to.unwrap();
-    assert_eq!(sha256(&saved), sha256(&file));
-    assert_eq!(again.progress().transferred_bytes, len as u64);
-    caller.end().await.unwrap();
+    resume_push(&mut p, &selector, &file, confirmed).await;
 }
 
 /// Names from the peer land inside the download directory, as plain
@@ -407,17 +417,15 @@ fn kill_connections_to(port: u16) {
 #[tokio::test]
 async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     let mut p = peers("tcp").await;
-    let outbox = TempDir::new("ft-outbox");
     let len = 20 << 20;
-    let file = random_file(&outbox.0, "killed.bin", len, 77);
-    let selector = file_selector_for(&file, None, true).await.unwrap();
-    let first = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector.clone(),
-        file.clone(),
-        None,
-    ));
-    let (_caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller: _caller,
+        theirs,
+    } = big_push(&mut p, "killed.bin", 77).await;
     confirmed(&mut p.alice_all, 2 << 20).await;
     // Alice offered and listens: bob's connection goes to her port.
     let port = first.base().local_uri().unwrap().port.unwrap();
@@ -490,16 +498,14 @@ async fn resume_push(p: &mut Peers, selector: &FileSelector, file: &Path, confir
 #[tokio::test]
 async fn a_push_given_up_by_its_sender_is_reported_as_cancelled_and_resumes() {
     let mut p = peers("tcp").await;
-    let outbox = TempDir::new("ft-outbox");
-    let file = random_file(&outbox.0, "given-up.bin", 20 << 20, 78);
-    let selector = file_selector_for(&file, None, true).await.unwrap();
-    let first = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector.clone(),
-        file.clone(),
-        None,
-    ));
-    let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller,
+        theirs,
+    } = big_push(&mut p, "given-up.bin", 78).await;
     confirmed(&mut p.alice_all, 1 << 20).await;
     first.deactivate();
     first.end();
