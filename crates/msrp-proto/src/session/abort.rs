@@ -82,16 +82,8 @@ mod tests {
     use crate::headers::{ByteRange, FailureReport, MessageId};
     use crate::message::Flag;
     use crate::session::tests::{events, headless, pair, pump};
-    use crate::session::writing::tests::file_between;
+    use crate::session::writing::tests::{file_between, refusal_413, tid_of};
     use crate::session::SessionEvent;
-
-    fn tid_of(chunk: &[u8]) -> String {
-        String::from_utf8_lossy(chunk)
-            .split(' ')
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
-    }
 
     #[test]
     fn a_message_partly_written_ends_with_a_hash_chunk_and_nothing_waits_for_it() {
@@ -275,12 +267,7 @@ mod tests {
             let first = a.poll_transmit(now).unwrap();
             let _second = a.poll_transmit(now).unwrap();
             let tid = tid_of(&first);
-            let refusal = format!(
-                "MSRP {tid} 413 Too large\r\n\
-                 To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
-                 From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
-            );
-            a.handle_input(now, refusal.as_bytes()).unwrap();
+            a.handle_input(now, refusal_413(&tid).as_bytes()).unwrap();
             assert_eq!(
                 headless(&mut a),
                 vec![SessionEvent::MessageFailed {

@@ -187,7 +187,18 @@ pub(super) mod tests {
         })
     }
 
-    fn tid_of(chunk: &[u8]) -> String {
+    /// Bob's 413 to alice's chunk `tid` (RFC 4975 §7.1.1: stop sending
+    /// the message).
+    pub(in crate::session) fn refusal_413(tid: &str) -> String {
+        format!(
+            "MSRP {tid} 413 Too large\r\n\
+             To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
+             From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
+        )
+    }
+
+    /// The transaction id of a chunk's start line.
+    pub(in crate::session) fn tid_of(chunk: &[u8]) -> String {
         String::from_utf8_lossy(chunk)
             .split(' ')
             .nth(1)
@@ -360,12 +371,7 @@ pub(super) mod tests {
         let second = a.poll_transmit(now).unwrap();
         assert!(a.is_mid_chunk());
         let tid = tid_of(&first);
-        let refusal = format!(
-            "MSRP {tid} 413 Too large\r\n\
-             To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
-             From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
-        );
-        a.handle_input(now, refusal.as_bytes()).unwrap();
+        a.handle_input(now, refusal_413(&tid).as_bytes()).unwrap();
         let end = a.poll_transmit(now).unwrap();
         assert_eq!(
             end,
