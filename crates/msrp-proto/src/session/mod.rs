@@ -57,6 +57,7 @@ use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
 pub use nickname::NICKNAME_STATUSES;
 pub use relay_refresh::RelayBinding;
+pub use writing::DEFAULT_WRITE_SLICE;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -106,11 +107,6 @@ pub struct SessionConfig {
     /// (RFC 4976 §5.1): re-AUTHed on the connection before it expires.
     pub relay_binding: Option<RelayBinding>,
 }
-
-/// 16 KiB: chat (2048-byte chunks) and relayed chunks (8 KiB, a relay
-/// reads a frame whole) stay whole; a file's 128 KiB chunks can be cut
-/// after any 16 KiB.
-pub const DEFAULT_WRITE_SLICE: u64 = 16 * 1024;
 
 impl SessionConfig {
     /// 2048-byte chunks: RFC 4975 §7.1.1 asks senders to chunk anything
@@ -398,11 +394,7 @@ impl Session {
 
     /// Bytes given for `message_id` and not yet written.
     pub fn buffered(&self, message_id: &str) -> Option<u64> {
-        let writing = self
-            .writing
-            .as_ref()
-            .filter(|w| w.message_id == message_id)
-            .map(|w| w.rest());
+        let writing = self.unwritten_in_chunk(Some(message_id));
         self.outgoing
             .iter()
             .find(|m| m.message_id.0 == message_id)
@@ -500,14 +492,7 @@ impl Session {
         if !msg.chunker.is_finished() {
             self.outgoing.push_back(msg);
         } else if msg.awaiting == 0 {
-            match &mut self.writing {
-                // Sent once its end-line is.
-                Some(w) => w.sent_on_end = Some(Box::new(head)),
-                None => self.events.push_back(SessionEvent::MessageSent {
-                    message_id: id,
-                    chunk: Some(Box::new(head)),
-                }),
-            }
+            self.sent_when_written(id, Box::new(head));
         } else {
             // Kept only for the last chunk: MessageSent names it.
             msg.last_head = Some(Box::new(head));
@@ -575,7 +560,7 @@ impl Session {
 
     /// Body bytes of queued messages not yet written.
     pub fn queued_bytes(&self) -> u64 {
-        let writing = self.writing.as_ref().map_or(0, |w| w.rest());
+        let writing = self.unwritten_in_chunk(None).unwrap_or(0);
         self.outgoing.iter().map(|m| m.body.len()).sum::<u64>() + writing
     }
 

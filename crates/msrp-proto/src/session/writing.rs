@@ -28,6 +28,11 @@ use crate::headers::ByteRange;
 use crate::message::{Flag, Head, TransactionId};
 use crate::write::end_line;
 
+/// 16 KiB: chat (2048-byte chunks) and relayed chunks (8 KiB, a relay
+/// reads a frame whole) stay whole; a file's 128 KiB chunks can be cut
+/// after any 16 KiB.
+pub const DEFAULT_WRITE_SLICE: u64 = 16 * 1024;
+
 #[derive(Debug)]
 pub(super) struct Writing {
     pub(super) message_id: String,
@@ -41,11 +46,6 @@ pub(super) struct Writing {
 }
 
 impl Writing {
-    /// Body bytes of the chunk not handed out yet.
-    pub(super) fn rest(&self) -> u64 {
-        self.rest.len() as u64
-    }
-
     /// Plans no more body: the next transmit is the end-line with `flag`.
     pub(super) fn cut(&mut self, flag: Flag) {
         self.rest = Bytes::new();
@@ -65,6 +65,28 @@ impl Session {
     /// and nothing else may be written before its end-line.
     pub fn is_mid_chunk(&self) -> bool {
         self.writing.is_some()
+    }
+
+    /// Body bytes of the chunk being written not handed out yet, if it
+    /// is one of `message_id` (of any message for None).
+    pub(super) fn unwritten_in_chunk(&self, message_id: Option<&str>) -> Option<u64> {
+        self.writing
+            .as_ref()
+            .filter(|w| message_id.is_none_or(|m| w.message_id == m))
+            .map(|w| w.rest.len() as u64)
+    }
+
+    /// A message whose last chunk was begun and which awaits no
+    /// response: sent now, or once that chunk's end-line is, if it is
+    /// the one in slices.
+    pub(super) fn sent_when_written(&mut self, message_id: String, head: Box<Head>) {
+        match &mut self.writing {
+            Some(w) => w.sent_on_end = Some(head),
+            None => self.events.push_back(SessionEvent::MessageSent {
+                message_id,
+                chunk: Some(head),
+            }),
+        }
     }
 
     /// Starts writing `piece` as a chunk in slices: `head_bytes` (head
