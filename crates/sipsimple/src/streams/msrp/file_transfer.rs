@@ -552,6 +552,8 @@ impl Inner {
             reason: reason.to_owned(),
         });
         self.finish(Some(reason.to_owned()));
+        // A push that cannot go on (the file unreadable) is given up.
+        self.cancel_push();
         self.base.end();
     }
 
