@@ -10,6 +10,13 @@
 //! takes it (at most [`SEND_BUFFER`] bytes wait in memory); the receiver
 //! writes through a thread of its own (`file_store`) and the connection
 //! stops reading while [`RECEIVE_BUFFER`] bytes wait for the disk.
+//!
+//! A push given up before it was written whole (the stream deactivated
+//! or ended, or our side failing) ends its message with `#` (RFC 4975
+//! §7.1: the chunk in hand cut short, or an empty chunk), written while
+//! the connection is still up; the receiver finishes with
+//! [`SENDER_ABORTED`], not as a cut connection, and keeps its part file
+//! as after a cut, for a resumption.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
