@@ -1,8 +1,10 @@
 //! The MSRP session core fed arbitrary bytes from the peer, in arbitrary
 //! reads, with timeouts in between: never panics, keeps its queues
 //! bounded, and a message of ours still goes out afterwards while the
-//! stream is readable. With an odd `step` the first message is given up
-//! half-way, so its `#` chunk meets whatever the peer says about it.
+//! stream is readable. Chunks go out in slices (a `*` range end, RFC
+//! 4975 §7.1); with an odd `step` the first message is given up half-way,
+//! in the middle of a chunk when `send_first`'s chunk is still being
+//! written, so its `#` end-line meets whatever the peer says about it.
 //! With bit 2 of `step` set the stream does not receive (its SDP
 //! direction): no content from the peer may come out as a message.
 #![no_main]
@@ -26,13 +28,17 @@ fuzz_target!(|input: (u8, bool, &[u8])| {
     cfg.chunk_size = 64;
     let receiving = step & 4 == 0;
     cfg.receiving = receiving;
+    cfg.write_slice = 16;
     let mut s = Session::new(cfg);
     let mut now = Instant::now();
     let first = send_first.then(|| {
         s.send_message("text/plain", Bytes::from(vec![b'x'; 300]), true, FailureReport::Yes)
     });
     if let (Some(id), true) = (&first, step % 2 == 1) {
-        let _ = s.poll_transmit(now);
+        // Head and first slice; from `step` 3 on, whole chunks too.
+        for _ in 0..=(step / 2) % 8 {
+            let _ = s.poll_transmit(now);
+        }
         s.abort_message(id);
     }
     let mut failed = false;

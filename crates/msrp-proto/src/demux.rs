@@ -13,7 +13,11 @@
 //! Writes take one transmit from each session in turn: a session's
 //! chunks are bounded by its chunk size, so a large message of one
 //! session never holds back another session's messages, as inside one
-//! session a large message never holds back a small one.
+//! session a large message never holds back a small one. A chunk half
+//! written (a session's large chunks go out in slices, see
+//! [`Session::is_mid_chunk`]) keeps the connection until its end-line:
+//! nothing, not even a 481, may come inside its body; a session taken
+//! off mid-chunk ends that chunk with `#` first.
 //!
 //! With [`Demux::hold_unknown`] a request for an unknown session stops
 //! the stream instead ([`Demux::held_request`]): its owner may add that
@@ -143,10 +147,15 @@ impl Demux {
 
     /// Takes the session off the connection; the rest of a message of
     /// its that is being read is dropped, later requests for it get 481.
+    /// What it must still write ([`Session::parting_transmits`]: the `#`
+    /// end of a chunk it was writing first) goes out before anything else.
     pub fn remove_session(&mut self, session_id: &str) -> Option<Session> {
         let at = self.sessions.iter().position(|(s, _)| s == session_id)?;
-        let (_, session) = self.sessions.remove(at);
+        let (_, mut session) = self.sessions.remove(at);
         self.sent.retain(|_, s| s != session_id);
+        for t in session.parting_transmits().into_iter().rev() {
+            self.refusals.push_front(t);
+        }
         Some(session)
     }
 
@@ -291,9 +300,14 @@ impl Demux {
         }
     }
 
-    /// The next bytes to write: our 481s first, then AUTHs (see the
-    /// `auth` module), then one transmit of the next session in turn.
+    /// The next bytes to write: the rest of a chunk half written, our
+    /// 481s, then AUTHs (see the `auth` module), then one transmit of the
+    /// next session in turn.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        // The rest of a chunk half written, untracked: it is no request.
+        if let Some((_, s)) = self.sessions.iter_mut().find(|(_, s)| s.is_mid_chunk()) {
+            return s.poll_transmit(now);
+        }
         if let Some(t) = self.refusals.pop_front() {
             return Some(t);
         }

@@ -10,8 +10,10 @@
 //! ([`Parser`]); chunking of outgoing messages ([`chunk::Chunker`]) and
 //! bounded reassembly of incoming ones ([`reassembly::Reassembler`]); a
 //! first endpoint session core in the quinn-proto shape ([`Session`]),
-//! with the NICKNAME transaction of RFC 7701 chat rooms; several sessions
-//! on one connection, demultiplexed by the To-Path ([`demux::Demux`]).
+//! whose large chunks go out interruptible, in slices, and can be cut
+//! short with `#` (RFC 4975 §7.1), with the NICKNAME transaction of RFC
+//! 7701 chat rooms; several sessions on one connection, demultiplexed by
+//! the To-Path ([`demux::Demux`]).
 //!
 //! Does not own: sockets, TLS and timers (the `sipsimple` engine), SDP (the
 //! `sdp` crate), message payloads such as CPIM (the `payloads` crate).

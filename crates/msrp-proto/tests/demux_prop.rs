@@ -1,9 +1,10 @@
 //! Property of a connection carrying two sessions each way: whatever the
-//! messages, chunk size and read sizes, every message arrives whole at
-//! the session it was sent to and nowhere else, and every sender hears
-//! it was sent. With AUTHs (RFC 4976 §5.1) running on the same
-//! connection towards a relay that challenges them, each AUTH gets its
-//! own binding and the sessions' traffic is untouched.
+//! messages, chunk size, slices a chunk is written in (a chunk in slices
+//! keeps the connection to its end-line) and read sizes, every message
+//! arrives whole at the session it was sent to and nowhere else, and
+//! every sender hears it was sent. With AUTHs (RFC 4976 §5.1) running on
+//! the same connection towards a relay that challenges them, each AUTH
+//! gets its own binding and the sessions' traffic is untouched.
 
 use std::time::Instant;
 
@@ -25,7 +26,7 @@ const B: [&str; 2] = [
     "msrp://bob.example.com:8888/b2sessionxx;tcp",
 ];
 
-fn end(local: [&str; 2], remote: [&str; 2], chunk: u64, seed: u64) -> Demux {
+fn end(local: [&str; 2], remote: [&str; 2], chunk: u64, slice: u64, seed: u64) -> Demux {
     let mut d = Demux::new(Limits::default());
     for i in 0..2 {
         let mut c = SessionConfig::new(
@@ -34,6 +35,7 @@ fn end(local: [&str; 2], remote: [&str; 2], chunk: u64, seed: u64) -> Demux {
             seed + i as u64,
         );
         c.chunk_size = chunk;
+        c.write_slice = slice;
         d.add_session(Session::new(c)).unwrap();
     }
     d
@@ -111,11 +113,12 @@ proptest! {
         from_a in bodies(),
         from_b in bodies(),
         chunk in 16u64..200,
+        slice in prop_oneof![1u64..64, Just(u64::MAX)],
         step in 1usize..80,
     ) {
         let now = Instant::now();
-        let mut a = end(A, B, chunk, 1);
-        let mut b = end(B, A, chunk, 7);
+        let mut a = end(A, B, chunk, slice, 1);
+        let mut b = end(B, A, chunk, slice, 7);
         queue(&mut a, &mut b, &from_a, &from_b);
         loop {
             let mut moved = false;
@@ -190,11 +193,12 @@ proptest! {
         from_a in bodies(),
         from_b in bodies(),
         chunk in 16u64..200,
+        slice in prop_oneof![1u64..64, Just(u64::MAX)],
         step in 1usize..80,
     ) {
         let now = Instant::now();
-        let mut a = end(A, B, chunk, 1);
-        let mut b = end(B, A, chunk, 7);
+        let mut a = end(A, B, chunk, slice, 1);
+        let mut b = end(B, A, chunk, slice, 7);
         for (i, local) in AUTHS.iter().enumerate() {
             let client = AuthClient::new(
                 MsrpUri::parse(RELAY).unwrap(),

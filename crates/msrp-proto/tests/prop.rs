@@ -343,12 +343,14 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Two sessions over a byte pipe cut at random: every message arrives
-    /// whole, once, and every sender learns it was sent.
+    /// Two sessions over a byte pipe cut at random, chunks written whole
+    /// or in slices (`*` range ends): every message arrives whole, once,
+    /// and every sender learns it was sent.
     #[test]
     fn sessions_deliver_everything_over_any_reads(
         bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 1..5),
         chunk in 1u64..300,
+        slice in prop_oneof![1u64..100, Just(u64::MAX)],
         reads in prop::collection::vec(1usize..50, 1..8),
     ) {
         use msrp_proto::headers::FailureReport;
@@ -358,6 +360,7 @@ proptest! {
         let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
         let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 11);
         ca.chunk_size = chunk;
+        ca.write_slice = slice;
         let mut sa = Session::new(ca);
         let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 12));
         let ids: Vec<String> = bodies
@@ -429,19 +432,25 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// One message given up after any number of writes (RFC 4975 §7.1):
-    /// the peer never receives it, and receives it as aborted exactly
-    /// when some of it had gone out and not all; every other message
-    /// arrives whole; the sender hears of the abort once and of no
-    /// failure, and nothing is left waiting on either side.
+    /// Chunks written whole or in slices (RFC 4975 §7.1, `*` range ends),
+    /// one message given up after any number of writes, mid-chunk or
+    /// between chunks, the receiver reading in any split: the given-up
+    /// message never arrives, and arrives as aborted exactly when some of
+    /// it went out; a chunk cut short is cut at once (the very next bytes
+    /// are its `#` end-line); every other message arrives whole; the
+    /// sender hears of the abort once and of no failure, and nothing is
+    /// left waiting on either side.
     #[test]
-    fn a_message_given_up_at_any_point_never_arrives_and_spoils_nothing(
-        bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..700), 1..5),
+    fn a_message_given_up_in_mid_chunk_or_between_chunks_spoils_nothing(
+        bodies in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..900), 1..4),
         victim in any::<prop::sample::Index>(),
-        writes_before in 0usize..12,
-        chunk in 1u64..300,
+        writes_before in 0usize..20,
+        chunk in 1u64..400,
+        // Mostly chunks in slices; sometimes every chunk whole.
+        slice in prop_oneof![3 => 1u64..120, 1 => Just(u64::MAX)],
+        step in 1usize..64,
         partial in any::<bool>(),
     ) {
         use msrp_proto::headers::FailureReport;
@@ -449,10 +458,11 @@ proptest! {
         use std::time::Instant;
         let a = MsrpUri::parse("msrp://a.example.com:1/aa;tcp").unwrap();
         let b = MsrpUri::parse("msrp://b.example.com:2/bb;tcp").unwrap();
-        let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 21);
+        let mut ca = SessionConfig::new(vec![a.clone()], vec![b.clone()], 31);
         ca.chunk_size = chunk;
+        ca.write_slice = slice;
         let mut sa = Session::new(ca);
-        let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 22));
+        let mut sb = Session::new(SessionConfig::new(vec![b], vec![a], 32));
         let report = if partial { FailureReport::Partial } else { FailureReport::Yes };
         let ids: Vec<String> = bodies
             .iter()
@@ -460,31 +470,52 @@ proptest! {
             .collect();
         let victim = victim.index(ids.len());
         let now = Instant::now();
-        let mut victim_written = 0usize;
+        let feed = |s: &mut Session, t: &[u8]| {
+            for piece in t.chunks(step) {
+                s.handle_input(now, piece).unwrap();
+            }
+        };
+        // The Message-ID and transaction id of the last chunk begun.
+        let mut current: Option<(String, String)> = None;
+        let mut victim_seen = false;
         for _ in 0..writes_before {
             let Some(t) = sa.poll_transmit(now) else { break };
-            victim_written += usize::from(
-                String::from_utf8_lossy(&t).contains(&format!("Message-ID: {}\r\n", ids[victim])));
-            sb.handle_input(now, &t).unwrap();
+            let text = String::from_utf8_lossy(&t).into_owned();
+            if text.starts_with("MSRP ") {
+                let tid = text.split(' ').nth(1).unwrap_or_default().to_owned();
+                let mid = text
+                    .split("\r\n")
+                    .find_map(|l| l.strip_prefix("Message-ID: "))
+                    .unwrap_or_default()
+                    .to_owned();
+                current = Some((mid, tid));
+            }
+            victim_seen |= text.contains(&format!("Message-ID: {}\r\n", ids[victim]));
+            feed(&mut sb, &t);
         }
+        let mid_chunk_of_victim = sa.is_mid_chunk()
+            && current.as_ref().is_some_and(|(m, _)| *m == ids[victim]);
         let outcome = sa.abort_message(&ids[victim]);
-        let chunks_of_victim = (bodies[victim].len() as u64).div_ceil(chunk).max(1) as usize;
-        let expected = if victim_written == 0 {
-            Some(AbortOutcome::Dropped)
-        } else if victim_written < chunks_of_victim {
-            Some(AbortOutcome::Interrupted)
+        if mid_chunk_of_victim {
+            prop_assert_eq!(outcome, Some(AbortOutcome::Cut));
+            let end = sa.poll_transmit(now).unwrap();
+            let tid = current.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+            prop_assert_eq!(end.clone(), format!("\r\n-------{tid}#\r\n").into_bytes());
+            feed(&mut sb, &end);
         } else {
-            None
-        };
-        prop_assert_eq!(outcome, expected);
+            prop_assert_ne!(outcome, Some(AbortOutcome::Cut));
+        }
+        if outcome.is_some() {
+            prop_assert_eq!(outcome == Some(AbortOutcome::Dropped), !victim_seen);
+        }
         loop {
             let mut moved = false;
             while let Some(t) = sa.poll_transmit(now) {
-                sb.handle_input(now, &t).unwrap();
+                feed(&mut sb, &t);
                 moved = true;
             }
             while let Some(t) = sb.poll_transmit(now) {
-                sa.handle_input(now, &t).unwrap();
+                feed(&mut sa, &t);
                 moved = true;
             }
             if !moved {
@@ -497,11 +528,11 @@ proptest! {
                 SessionEvent::MessageReceived { message_id, body: b, .. } if message_id == id && b == body)).count();
             let aborted = got.iter().filter(|e| matches!(e,
                 SessionEvent::MessageAborted { message_id } if message_id == id)).count();
-            if i == victim && outcome.is_some() {
-                prop_assert_eq!(received, 0, "given-up message {} arrived", id);
-                prop_assert_eq!(aborted, usize::from(outcome == Some(AbortOutcome::Interrupted)));
-            } else {
+            if i != victim || outcome.is_none() {
                 prop_assert_eq!((received, aborted), (1, 0), "message {}", id);
+            } else {
+                let went_out = outcome != Some(AbortOutcome::Dropped);
+                prop_assert_eq!((received, aborted), (0, usize::from(went_out)), "given up {}", id);
             }
         }
         let sent: Vec<_> = std::iter::from_fn(|| sa.poll_event()).collect();

@@ -2,7 +2,8 @@
 //! loopback: pushed and pulled, over TCP and TLS, files of 0 bytes, 1
 //! byte, one chunk and a byte, and 100 MB of random data; a transfer cut
 //! in the middle (the session ended, or its TCP connection killed) and
-//! resumed with `a=file-range`, pushed or pulled; hostile names; a file
+//! resumed with `a=file-range`, pushed or pulled; a push given up by its
+//! sender (`#`, reported as cancelled) and resumed; hostile names; a file
 //! whose hash does not match. Every received file is compared with the
 //! sent one by SHA-256.
 
@@ -16,10 +17,12 @@ use std::sync::Arc;
 use common::{until, TempDir};
 use sdp::{FileRange, FileSelector};
 use sipsimple::notification::{NotificationData, Subscription};
+use sipsimple::session::Session;
 use sipsimple::streams::msrp::file_transfer::CHUNK_SIZE;
 use sipsimple::streams::msrp::{
-    file_selector_for, received_part, FileTransferStream, TransferDirection,
+    file_selector_for, received_part, FileTransferStream, TransferDirection, SENDER_ABORTED,
 };
+use sipsimple::streams::MediaStream;
 use transfer_peers::{
     finished, offer, peers, peers_with, random_file, sender_finish, settings, sha256, Peers,
 };
@@ -219,23 +222,52 @@ async fn confirmed(sub: &mut Subscription, bytes: u64) {
     }
 }
 
+/// Alice's push of a 20 MiB file of random bytes to bob, under way.
+struct BigPush {
+    _outbox: TempDir,
+    file: std::path::PathBuf,
+    selector: FileSelector,
+    ours: Arc<FileTransferStream>,
+    caller: Session,
+    theirs: Arc<FileTransferStream>,
+}
+
+async fn big_push(p: &mut Peers, name: &str, seed: u64) -> BigPush {
+    let outbox = TempDir::new("ft-outbox");
+    let file = random_file(&outbox.0, name, 20 << 20, seed);
+    let selector = file_selector_for(&file, None, true).await.unwrap();
+    let ours = Arc::new(FileTransferStream::new_outgoing(
+        &settings(&p.alice),
+        selector.clone(),
+        file.clone(),
+        None,
+    ));
+    let (caller, _callee, theirs) = offer(p, ours.clone(), |_| {}).await;
+    BigPush {
+        _outbox: outbox,
+        file,
+        selector,
+        ours,
+        caller,
+        theirs,
+    }
+}
+
 /// A push cut in the middle (the session ends) is resumed in a new
 /// session from the byte after those the receiver confirmed, and the
 /// whole file's hash is checked at the end.
 #[tokio::test]
 async fn a_cut_transfer_resumes_with_file_range() {
     let mut p = peers("tcp").await;
-    let outbox = TempDir::new("ft-outbox");
     let len = 20 << 20;
-    let file = random_file(&outbox.0, "big.bin", len, 99);
-    let selector = file_selector_for(&file, None, true).await.unwrap();
-    let first = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector.clone(),
-        file.clone(),
-        None,
-    ));
-    let (caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller,
+        theirs,
+    } = big_push(&mut p, "big.bin", 99).await;
     // Cut once a few MB are confirmed.
     confirmed(&mut p.alice_all, 3 << 20).await;
     caller.end().await.unwrap();
@@ -257,27 +289,7 @@ async fn a_cut_transfer_resumes_with_file_range() {
     assert!(theirs.progress().saved_to.is_none());
     assert!(!p.inbox.0.join("big.bin").exists());
     until(&mut p.alice_all, "SIPSessionDidEnd").await;
-
-    let range = FileRange {
-        start: confirmed + 1,
-        stop: None,
-    };
-    let again = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector,
-        file.clone(),
-        Some(range),
-    ));
-    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
-        assert_eq!(s.file_range(), Some(range));
-    })
-    .await;
-    assert_eq!(finished(&mut p.bob_all).await, None);
-    assert_eq!(finished(&mut p.alice_all).await, None);
-    let saved = theirs.progress().saved_to.unwrap();
-    assert_eq!(sha256(&saved), sha256(&file));
-    assert_eq!(again.progress().transferred_bytes, len as u64);
-    caller.end().await.unwrap();
+    resume_push(&mut p, &selector, &file, confirmed).await;
 }
 
 /// Names from the peer land inside the download directory, as plain
@@ -405,17 +417,15 @@ fn kill_connections_to(port: u16) {
 #[tokio::test]
 async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     let mut p = peers("tcp").await;
-    let outbox = TempDir::new("ft-outbox");
     let len = 20 << 20;
-    let file = random_file(&outbox.0, "killed.bin", len, 77);
-    let selector = file_selector_for(&file, None, true).await.unwrap();
-    let first = Arc::new(FileTransferStream::new_outgoing(
-        &settings(&p.alice),
-        selector.clone(),
-        file.clone(),
-        None,
-    ));
-    let (_caller, _callee, theirs) = offer(&mut p, first.clone(), |_| {}).await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller: _caller,
+        theirs,
+    } = big_push(&mut p, "killed.bin", 77).await;
     confirmed(&mut p.alice_all, 2 << 20).await;
     // Alice offered and listens: bob's connection goes to her port.
     let port = first.base().local_uri().unwrap().port.unwrap();
@@ -424,6 +434,7 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     assert!(alice_err.is_some(), "the cut push must not finish well");
     let bob_err = finished(&mut p.bob_all).await;
     assert!(bob_err.is_some(), "the cut transfer must not finish well");
+    assert_ne!(bob_err.as_deref(), Some(SENDER_ABORTED), "a cut is no `#`");
     // The stream failed: its session (with no other stream) ends.
     until(&mut p.alice_all, "SIPSessionDidEnd").await;
     until(&mut p.bob_all, "SIPSessionDidEnd").await;
@@ -442,6 +453,13 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     assert_eq!(part.len(), 1, "{part:?}");
     assert!(std::fs::metadata(&part[0]).unwrap().len() >= confirmed);
 
+    resume_push(&mut p, &selector, &file, confirmed).await;
+}
+
+/// A new push of `file` from the byte after `confirmed` (`a=file-range`)
+/// completes where bob kept the first bytes: the whole file's SHA-1 is
+/// the selector's.
+async fn resume_push(p: &mut Peers, selector: &FileSelector, file: &Path, confirmed: u64) {
     let range = FileRange {
         start: confirmed + 1,
         stop: None,
@@ -449,25 +467,60 @@ async fn a_transfer_whose_connection_is_killed_resumes_with_file_range() {
     let again = Arc::new(FileTransferStream::new_outgoing(
         &settings(&p.alice),
         selector.clone(),
-        file.clone(),
+        file.to_owned(),
         Some(range),
     ));
-    let (caller, _callee, theirs) = offer(&mut p, again.clone(), |s| {
+    let (caller, _callee, theirs) = offer(p, again.clone(), |s| {
         assert_eq!(s.file_range(), Some(range));
     })
     .await;
     assert_eq!(finished(&mut p.bob_all).await, None);
     assert_eq!(finished(&mut p.alice_all).await, None);
     let saved = theirs.progress().saved_to.unwrap();
-    assert_eq!(saved, p.inbox.0.join("killed.bin"));
+    assert_eq!(saved, p.inbox.0.join(file.file_name().unwrap()));
     let sha1: Vec<u8> = {
         use sha1::Digest as _;
         sha1::Sha1::digest(std::fs::read(&saved).unwrap()).to_vec()
     };
-    assert_eq!(Some(sha1), selector.hash.map(|h| h.digest));
-    assert_eq!(sha256(&saved), sha256(&file));
-    assert_eq!(again.progress().transferred_bytes, len as u64);
+    assert_eq!(Some(sha1), selector.hash.clone().map(|h| h.digest));
+    assert_eq!(sha256(&saved), sha256(file));
+    assert_eq!(again.progress().transferred_bytes, selector.size.unwrap());
     caller.end().await.unwrap();
+}
+
+/// A push given up half-way by its sender (its stream deactivated and
+/// ended, as a session does when it removes it) ends with `#` (RFC 4975
+/// §7.1): bob reports the transfer as cancelled by the sender, not as a
+/// cut connection, keeps the part file as after a cut (RFC 5547 §9: for
+/// a resumption), and the push resumed from it completes. The stream is
+/// ended without the session's signalling so that nothing races the `#`
+/// (a BYE could reach bob before the bytes queued ahead of it).
+#[tokio::test]
+async fn a_push_given_up_by_its_sender_is_reported_as_cancelled_and_resumes() {
+    let mut p = peers("tcp").await;
+    let BigPush {
+        _outbox,
+        file,
+        selector,
+        ours: first,
+        caller,
+        theirs,
+    } = big_push(&mut p, "given-up.bin", 78).await;
+    confirmed(&mut p.alice_all, 1 << 20).await;
+    first.deactivate();
+    first.end();
+    assert_eq!(
+        finished(&mut p.bob_all).await.as_deref(),
+        Some(SENDER_ABORTED)
+    );
+    assert!(finished(&mut p.alice_all).await.is_some());
+    assert!(theirs.progress().saved_to.is_none());
+    let kept = received_part(&p.inbox.0, &selector).expect("the part file stays");
+    assert!(kept >= first.progress().transferred_bytes, "{kept}");
+    caller.end().await.unwrap();
+    until(&mut p.alice_all, "SIPSessionDidEnd").await;
+    until(&mut p.bob_all, "SIPSessionDidEnd").await;
+    resume_push(&mut p, &selector, &file, kept).await;
 }
 
 /// A pull (RFC 5547 `recvonly`) whose TCP connection is killed in the

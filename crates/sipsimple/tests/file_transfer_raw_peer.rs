@@ -6,6 +6,9 @@
 //! for a chunk that got no response within the 30 s transaction timeout
 //! (RFC 4975 §7.1.1: as if a 408 had come).
 //!
+//! A push given up half-way ends its message with `#` (RFC 4975 §7.1),
+//! the chunk being written cut short, before the connection closes.
+//!
 //! And a file a raw peer pushes to us under a hostile name (RFC 5547
 //! offer written by the test): it lands inside `file_transfer.directory`
 //! under a plain name.
@@ -17,12 +20,12 @@ use std::time::Duration;
 
 use common::raw_msrp::{context, read_until};
 use common::{account_app_with, until, TempDir};
-use msrp_proto::{Head, Method};
+use msrp_proto::{Event, Flag, Head, Limits, Method, Parser};
 use sdp::SessionDescription;
 use sipsimple::notification::{Filter, NotificationData, Subscription};
 use sipsimple::streams::msrp::{file_selector_for, FileTransferStream};
 use sipsimple::streams::{MediaStream, StreamDirection};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const THEIRS: &str = "msrp://127.0.0.1:9/rawpeer;tcp";
@@ -48,7 +51,20 @@ fn header<'a>(wire: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
 }
 
-async fn pushing() -> Pushing {
+/// Our push of a file holding `text`, connected to the raw peer (which
+/// answered `passive`) and bound: `wire` is what the peer read after the
+/// binding SEND's answer, its own reading going on from there.
+struct Connected {
+    app: sipsimple::application::SipApplication,
+    dir: TempDir,
+    stream: Arc<FileTransferStream>,
+    all: Subscription,
+    io: TcpStream,
+    ours: String,
+    wire: String,
+}
+
+async fn connected_push(text: &str) -> Connected {
     let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
@@ -58,8 +74,7 @@ async fn pushing() -> Pushing {
         .unwrap();
     let dir = TempDir::new("ft-raw");
     let file = dir.0.join("note.txt");
-    let text: String = (0..1000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
-    std::fs::write(&file, &text).unwrap();
+    std::fs::write(&file, text).unwrap();
     let selector = file_selector_for(&file, None, true).await.unwrap();
     let stream = Arc::new(FileTransferStream::new_outgoing(
         &settings, selector, file, None,
@@ -87,12 +102,34 @@ async fn pushing() -> Pushing {
         .unwrap();
     let ours = stream.base().local_uri().unwrap().to_string();
     // The binding SEND (RFC 4975 §5.4) first, then the file's chunk.
-    let mut wire = read_until(&mut io, "Content-Type: ").await;
+    let wire = read_until(&mut io, "Content-Type: ").await;
     let bind = wire.split_whitespace().nth(1).unwrap().to_owned();
     let ok = format!(
         "MSRP {bind} 200 OK\r\nTo-Path: {ours}\r\nFrom-Path: {theirs}\r\n-------{bind}$\r\n"
     );
     io.write_all(ok.as_bytes()).await.unwrap();
+    Connected {
+        app,
+        dir,
+        stream,
+        all,
+        io,
+        ours,
+        wire,
+    }
+}
+
+async fn pushing() -> Pushing {
+    let text: String = (0..1000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let Connected {
+        app,
+        dir,
+        stream,
+        all,
+        mut io,
+        ours,
+        mut wire,
+    } = connected_push(&text).await;
     let at = wire.rfind(" SEND\r\n").unwrap();
     let start = wire[..at].rfind("MSRP ").unwrap();
     let tid = wire[start..].split_whitespace().nth(1).unwrap().to_owned();
@@ -407,4 +444,104 @@ async fn hostile_names_from_a_scripted_peer_land_inside_the_directory() {
         assert_eq!(entries.len(), 1, "{name:?}: {entries:?}");
     }
     assert!(!std::path::Path::new("/tmp/escaped").exists());
+}
+
+/// Every SEND of message `message_id` in `stream`: its Byte-Range as
+/// written, the body bytes that came, and the flag of its end-line.
+fn sends_of(stream: &[u8], message_id: &str) -> Vec<(String, Vec<u8>, Flag)> {
+    let mut parser = Parser::new(Limits::default());
+    parser.feed(stream).unwrap();
+    let mut out = Vec::new();
+    let mut current: Option<(String, Vec<u8>)> = None;
+    while let Some(ev) = parser.poll().unwrap() {
+        match ev {
+            Event::Head(Head::Request(r)) if r.method == Method::Send => {
+                current = (r.headers.get("Message-ID") == Some(message_id))
+                    .then(|| (r.headers.get("Byte-Range").unwrap().to_owned(), Vec::new()));
+            }
+            Event::Head(_) => current = None,
+            Event::BodyData(b) => {
+                if let Some((_, body)) = &mut current {
+                    body.extend_from_slice(&b);
+                }
+            }
+            Event::End(flag) => {
+                if let Some((range, body)) = current.take() {
+                    out.push((range, body, flag));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A push given up half-way (the stream deactivated and ended, as a
+/// session does on BYE or on removing it) ends its message with `#`
+/// (RFC 4975 §7.1): the chunk being written is cut short, its range end
+/// `*` as a chunk that may be cut says, or an empty chunk follows the
+/// last one written; nothing of the message comes after the `#`, and
+/// the connection closes only after it. 32 MiB cannot all be written to
+/// a peer that reads nothing, so the push is half-way when it is given
+/// up.
+#[tokio::test]
+async fn a_push_given_up_half_way_ends_with_a_hash_before_the_connection_closes() {
+    let len = 32usize << 20;
+    let text: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let Connected {
+        app: _app,
+        dir: _dir,
+        stream,
+        mut all,
+        mut io,
+        wire,
+        ..
+    } = connected_push(&text).await;
+    stream.deactivate();
+    stream.end();
+    let mut stream_bytes = wire.into_bytes();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), io.read(&mut buf))
+            .await
+            .expect("the connection closes after the `#`")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        stream_bytes.extend_from_slice(&buf[..n]);
+    }
+    let first = String::from_utf8_lossy(&stream_bytes[..4096.min(stream_bytes.len())]).into_owned();
+    let at = first.rfind(" SEND\r\n").unwrap();
+    let start = first[..at].rfind("MSRP ").unwrap();
+    let message_id = header(&first[start..], "Message-ID").unwrap().to_owned();
+    let sends = sends_of(&stream_bytes, &message_id);
+    let (ranges, flags): (Vec<_>, Vec<_>) = sends.iter().map(|(r, _, f)| (r, *f)).unzip();
+    assert_eq!(
+        ranges.first().map(|r| r.as_str()),
+        Some(format!("1-*/{len}").as_str()),
+        "a 128 KiB chunk may be cut: its end is `*`"
+    );
+    assert_eq!(flags.last(), Some(&Flag::Aborted), "{ranges:?} {flags:?}");
+    assert!(
+        flags[..flags.len() - 1].iter().all(|f| *f == Flag::More),
+        "{flags:?}"
+    );
+    // What came is the file's start, and not all of it.
+    let body: Vec<u8> = sends.iter().flat_map(|(_, b, _)| b.clone()).collect();
+    assert!(body.len() < len, "{}", body.len());
+    assert_eq!(&body[..], &text.as_bytes()[..body.len()]);
+    // Cut in mid-chunk (`*`), or an empty chunk at the next byte.
+    let (last_range, last_body, _) = sends.last().unwrap();
+    let next = body.len() + 1;
+    assert!(
+        last_range.contains("-*/")
+            || (last_body.is_empty() && *last_range == format!("{next}-{}/{len}", next - 1)),
+        "{last_range} with {} bytes",
+        last_body.len()
+    );
+    let finish = until(&mut all, "FileTransferStreamDidFinish").await;
+    assert!(matches!(
+        &finish.last().unwrap().data,
+        NotificationData::FileTransferStreamDidFinish { error: Some(_) }
+    ));
 }

@@ -351,3 +351,83 @@ fn a_bad_stream_fails_the_connection() {
         .handle_input(now, &raw_send("tx01", B1, A1, None, "x"))
         .is_err());
 }
+
+/// Alice's end where a1 writes its 1000-byte chunks 100 bytes at a time.
+fn ends_with_slices() -> (Demux, Demux) {
+    let mut a = Demux::new(Limits::default());
+    let mut b = Demux::new(Limits::default());
+    let mut c = SessionConfig::new(vec![uri(A1)], vec![uri(B1)], 1);
+    c.chunk_size = 1000;
+    c.write_slice = 100;
+    a.add_session(Session::new(c)).unwrap();
+    a.add_session(session(A2, B2, 2, 1000)).unwrap();
+    b.add_session(session(B1, A1, 3, 1000)).unwrap();
+    b.add_session(session(B2, A2, 4, 1000)).unwrap();
+    (a, b)
+}
+
+/// A chunk in slices keeps the connection until its end-line: the other
+/// session's message and a 481 wait, and both sides still read it all.
+#[test]
+fn a_chunk_in_slices_is_not_interleaved_with_other_sessions() {
+    let (mut a, mut b) = ends_with_slices();
+    let now = Instant::now();
+    let big = send(&mut a, "a1sessionxx", &[b'b'; 1000]);
+    let head = a.poll_transmit(now).unwrap();
+    assert!(a.session("a1sessionxx").unwrap().is_mid_chunk());
+    let small = send(&mut a, "a2sessionxx", b"small");
+    // A request for a session alice does not have: her 481 waits too.
+    let stray = raw_send(
+        "stray001",
+        "msrp://alice.example.com:7777/nobody;tcp",
+        B1,
+        None,
+        "x",
+    );
+    a.handle_input(now, &stray).unwrap();
+    let mut stream = head;
+    for _ in 0..9 {
+        let t = a.poll_transmit(now).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&t).contains("MSRP "),
+            "inside the body"
+        );
+        stream.extend(t);
+    }
+    assert!(!a.session("a1sessionxx").unwrap().is_mid_chunk());
+    b.handle_input(now, &stream).unwrap();
+    pump(&mut a, &mut b, now, 17);
+    let got = events(&mut b);
+    assert_eq!(received(&got, "b1sessionxx"), vec![vec![b'b'; 1000]]);
+    assert_eq!(received(&got, "b2sessionxx"), vec![b"small".to_vec()]);
+    let sent_a = events(&mut a);
+    assert_eq!(sent(&sent_a, "a1sessionxx"), vec![big]);
+    assert_eq!(sent(&sent_a, "a2sessionxx"), vec![small]);
+}
+
+/// A session leaving mid-chunk ends the chunk with `#` before anything
+/// else is written: the connection stays readable for the others.
+#[test]
+fn a_session_removed_mid_chunk_ends_its_chunk_with_a_hash() {
+    let (mut a, mut b) = ends_with_slices();
+    let now = Instant::now();
+    send(&mut a, "a1sessionxx", &[b'c'; 1000]);
+    let head = a.poll_transmit(now).unwrap();
+    b.handle_input(now, &head).unwrap();
+    send(&mut a, "a2sessionxx", b"still here");
+    assert!(a.remove_session("a1sessionxx").is_some());
+    let end = a.poll_transmit(now).unwrap();
+    let tid = String::from_utf8_lossy(&head)
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(end, format!("\r\n-------{tid}#\r\n").into_bytes());
+    b.handle_input(now, &end).unwrap();
+    pump(&mut a, &mut b, now, 7);
+    let got = events(&mut b);
+    assert!(got
+        .iter()
+        .any(|(s, e)| s == "b1sessionxx" && matches!(e, SessionEvent::MessageAborted { .. })));
+    assert_eq!(received(&got, "b2sessionxx"), vec![b"still here".to_vec()]);
+}

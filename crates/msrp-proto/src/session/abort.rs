@@ -5,12 +5,12 @@
 //! peer never heard of it. One the peer holds part of must be ended, or
 //! the peer keeps its partial message until it gives up on its own: the
 //! RFC's way is a chunk whose end-line carries `#`, after which the
-//! sender sends no more of it and the receiver drops what it has. Ours
-//! is an empty chunk at the next byte (`N-(N-1)/total`, the form every
-//! empty chunk takes here): chunks leave the core whole, so the abort
-//! comes after the chunk already handed out rather than cutting it short
-//! (RFC 4975 §7.1.1 wants a `*` range end only on chunks that might be
-//! cut; ours never are, so their ends stay exact).
+//! sender sends no more of it and the receiver drops what it has. A
+//! chunk of it half written (the `writing` module: a large chunk goes
+//! out in slices, its range end `*`) is that chunk: its end-line comes
+//! at once with `#`, none of its remaining bytes goes. Between chunks,
+//! ours is an empty chunk at the next byte (`N-(N-1)/total`, the form
+//! every empty chunk takes here).
 //!
 //! Nothing is awaited for the message any more: responses to its chunks,
 //! the `#` chunk's own among them, are ignored when they come, so no 408
@@ -25,6 +25,8 @@ pub enum AbortOutcome {
     Dropped,
     /// Chunks of it had been written: a `#` chunk ends it.
     Interrupted,
+    /// A chunk of it was half written: that chunk ends at once with `#`.
+    Cut,
 }
 
 impl Session {
@@ -36,15 +38,27 @@ impl Session {
         let at = self
             .outgoing
             .iter()
-            .position(|m| m.message_id.0 == message_id)?;
-        let mut msg = self.outgoing.remove(at)?;
+            .position(|m| m.message_id.0 == message_id);
+        let cut = self.cut_chunk_of(message_id);
+        let msg = at.and_then(|at| self.outgoing.remove(at));
+        if cut {
+            // Its last chunk, if that is the one cut, left it here.
+            self.finishing.remove(message_id);
+        }
+        if msg.is_none() && !cut {
+            return None;
+        }
         self.pending.retain(|_, p| p.message_id != message_id);
         self.partial.retain(|(_, m)| m != message_id);
-        let outcome = if msg.chunker.is_started() {
+        let outcome = if cut {
+            AbortOutcome::Cut
+        } else if let Some(mut msg) = msg.filter(|m| m.chunker.is_started()) {
             let end = msg.chunker.abort();
             // An empty body always has a transaction id and encodes: the
             // error arm is for form's sake.
-            if let Some(Ok((_, _, bytes))) = end.map(|plan| self.encode_chunk(&msg, &plan, &[])) {
+            if let Some(Ok((_, _, bytes))) =
+                end.map(|plan| self.encode_chunk(&msg, &plan, &[], false))
+            {
                 self.transmits.push_back(bytes);
             }
             AbortOutcome::Interrupted
@@ -68,15 +82,8 @@ mod tests {
     use crate::headers::{ByteRange, FailureReport, MessageId};
     use crate::message::Flag;
     use crate::session::tests::{events, headless, pair, pump};
-    use crate::session::{Session, SessionConfig, SessionEvent};
-
-    fn tid_of(chunk: &[u8]) -> String {
-        String::from_utf8_lossy(chunk)
-            .split(' ')
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned()
-    }
+    use crate::session::writing::tests::{file_between, refusal_413, tid_of};
+    use crate::session::SessionEvent;
 
     #[test]
     fn a_message_partly_written_ends_with_a_hash_chunk_and_nothing_waits_for_it() {
@@ -209,20 +216,8 @@ mod tests {
     #[test]
     fn a_file_given_up_half_way_ends_for_a_streaming_receiver_too() {
         let (mut a, b) = pair(100);
-        let mut b = Session::new(SessionConfig {
-            stream_incoming: true,
-            ..b.config().clone()
-        });
+        let mut b = file_between(&mut a, &b, 1000, false);
         let now = Instant::now();
-        a.begin_message(
-            MessageId("file1".into()),
-            "application/octet-stream",
-            1000,
-            1,
-            false,
-            FailureReport::Yes,
-        )
-        .unwrap();
         // Two whole chunks go; the 50 bytes after them wait for more.
         assert!(a.append_body("file1", Bytes::from(vec![7u8; 250]), false));
         pump(&mut a, &mut b, now, 11);
@@ -272,12 +267,7 @@ mod tests {
             let first = a.poll_transmit(now).unwrap();
             let _second = a.poll_transmit(now).unwrap();
             let tid = tid_of(&first);
-            let refusal = format!(
-                "MSRP {tid} 413 Too large\r\n\
-                 To-Path: msrp://alicepc.example.com:7777/iau39soe2843z;tcp\r\n\
-                 From-Path: msrp://bob.example.com:8888/9di4eae923wzd;tcp\r\n-------{tid}$\r\n"
-            );
-            a.handle_input(now, refusal.as_bytes()).unwrap();
+            a.handle_input(now, refusal_413(&tid).as_bytes()).unwrap();
             assert_eq!(
                 headless(&mut a),
                 vec![SessionEvent::MessageFailed {

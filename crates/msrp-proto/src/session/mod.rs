@@ -29,9 +29,12 @@
 //! A message of ours can be given up ([`Session::abort_message`], the
 //! `abort` module): a message partly written ends with a `#` chunk.
 //!
+//! A chunk larger than [`SessionConfig::write_slice`] is handed out in
+//! slices and can be cut short in mid-body (the `writing` module, RFC
+//! 4975 §7.1): an abort ends it at once with `#`.
+//!
 //! Not here: who connects (RFC 6135 `a=setup`, the middleware's
-//! negotiation); cutting a chunk short in mid-body (chunks are handed
-//! out whole, so an abort takes effect after the chunk already out).
+//! negotiation).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -48,12 +51,14 @@ mod nickname;
 mod relay_refresh;
 mod reports;
 mod send_chunk;
+mod writing;
 pub use abort::AbortOutcome;
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
 pub use nickname::NICKNAME_STATUSES;
 pub use relay_refresh::RelayBinding;
+pub use writing::DEFAULT_WRITE_SLICE;
 
 use crate::chunk::Chunker;
 use crate::headers::{
@@ -77,6 +82,11 @@ pub struct SessionConfig {
     /// relay's Use-Path first, then the peer's `a=path`.
     pub remote_path: Vec<MsrpUri>,
     pub chunk_size: u64,
+    /// Body bytes of a chunk handed out per [`Session::poll_transmit`].
+    /// A chunk with a larger body is written in slices and may be cut
+    /// short between two of them (the `writing` module); its Byte-Range
+    /// end says `*`. Chunks this size or smaller go whole, ends exact.
+    pub write_slice: u64,
     /// How long a chunk waits for its response (RFC 4975 §7.1.1: 30 s).
     pub transaction_timeout: Duration,
     pub limits: Limits,
@@ -111,6 +121,7 @@ impl SessionConfig {
             local_path,
             remote_path,
             chunk_size: 2048,
+            write_slice: DEFAULT_WRITE_SLICE,
             transaction_timeout: Duration::from_secs(30),
             limits: Limits::default(),
             reassembly: ReassemblyLimits::default(),
@@ -256,6 +267,8 @@ pub struct Session {
     keepalive: KeepAlive,
     nicknames: nickname::Nicknames,
     refresh: Option<relay_refresh::Refresher>,
+    /// The chunk half written, if any (the `writing` module).
+    writing: Option<writing::Writing>,
 }
 
 /// How many `Failure-Report: partial` transactions are remembered for
@@ -280,6 +293,7 @@ impl Session {
             keepalive: KeepAlive::new(cfg.keepalive_interval),
             nicknames: Default::default(),
             refresh: cfg.relay_binding.clone().map(relay_refresh::Refresher::new),
+            writing: None,
             cfg,
         }
     }
@@ -386,10 +400,12 @@ impl Session {
 
     /// Bytes given for `message_id` and not yet written.
     pub fn buffered(&self, message_id: &str) -> Option<u64> {
+        let writing = self.unwritten_in_chunk(Some(message_id));
         self.outgoing
             .iter()
             .find(|m| m.message_id.0 == message_id)
-            .map(|m| m.body.len())
+            .map(|m| m.body.len() + writing.unwrap_or(0))
+            .or(writing)
     }
 
     /// Received bytes. An error means the stream cannot be read further:
@@ -416,6 +432,10 @@ impl Session {
     }
 
     fn next_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        // Nothing may come between the slices of a chunk.
+        if self.writing.is_some() {
+            return self.next_slice();
+        }
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
@@ -443,7 +463,12 @@ impl Session {
         let (mut msg, plan) = plan?;
         let piece = msg.body.take(plan.len);
         let id = msg.message_id.0.clone();
-        let (tid, head, bytes) = match self.encode_chunk(&msg, &plan, &piece) {
+        let sliced = piece.len() as u64 > self.cfg.write_slice;
+        let (tid, head, bytes) = match self.encode_chunk(&msg, &plan, &piece, sliced) {
+            Ok((tid, head, bytes)) if sliced => {
+                let first = self.begin_writing(id.clone(), tid.clone(), bytes, piece, plan.flag);
+                (tid, head, first)
+            }
             Ok(t) => t,
             Err((status, reason)) => {
                 // Back in the queue so that `fail` knows and reports it.
@@ -473,10 +498,7 @@ impl Session {
         if !msg.chunker.is_finished() {
             self.outgoing.push_back(msg);
         } else if msg.awaiting == 0 {
-            self.events.push_back(SessionEvent::MessageSent {
-                message_id: id,
-                chunk: Some(Box::new(head)),
-            });
+            self.sent_when_written(id, Box::new(head));
         } else {
             // Kept only for the last chunk: MessageSent names it.
             msg.last_head = Some(Box::new(head));
@@ -528,6 +550,7 @@ impl Session {
     /// Whether everything queued was written and answered.
     pub fn is_idle(&self) -> bool {
         self.transmits.is_empty()
+            && self.writing.is_none()
             && self.outgoing.is_empty()
             && self.pending.is_empty()
             && self.finishing.is_empty()
@@ -543,14 +566,15 @@ impl Session {
 
     /// Body bytes of queued messages not yet written.
     pub fn queued_bytes(&self) -> u64 {
-        self.outgoing.iter().map(|m| m.body.len()).sum()
+        let writing = self.unwritten_in_chunk(None).unwrap_or(0);
+        self.outgoing.iter().map(|m| m.body.len()).sum::<u64>() + writing
     }
 
     /// Responses, REPORTs and chunks produced but not yet taken by
     /// [`Session::poll_transmit`]: the transport stops reading while this
     /// is high, so a peer that sends without reading cannot grow it.
     pub fn pending_transmits(&self) -> usize {
-        self.transmits.len()
+        self.transmits.len() + usize::from(self.writing.is_some())
     }
 
     /// Whether the stream is in the middle of a message: a connection
@@ -594,8 +618,11 @@ impl Session {
     ) {
         let before = self.outgoing.len();
         self.outgoing.retain(|m| m.message_id.0 != message_id);
+        // RFC 4975 §7.1.1: an error stops the message, its chunk in hand
+        // too.
+        let cut = self.cut_chunk_of(message_id);
         let was_known =
-            self.finishing.remove(message_id).is_some() || self.outgoing.len() != before;
+            self.finishing.remove(message_id).is_some() || self.outgoing.len() != before || cut;
         self.pending.retain(|_, p| p.message_id != message_id);
         if was_known {
             self.events.push_back(SessionEvent::MessageFailed {

@@ -67,6 +67,7 @@ impl Session {
     pub(super) fn failed_after_sent(&mut self, message_id: String, resp: Response) {
         self.outgoing.retain(|m| m.message_id.0 != message_id);
         self.finishing.remove(&message_id);
+        self.cut_chunk_of(&message_id);
         self.events.push_back(SessionEvent::MessageFailed {
             message_id,
             status: resp.status,

@@ -42,6 +42,10 @@ pub const MAX_QUEUED_BYTES: u64 = 32 * 1024 * 1024;
 /// Responses and REPORTs waiting to be written before reading pauses.
 pub const MAX_BACKLOG: usize = 256;
 
+/// How long a closed connection's writer may take to write what its
+/// last session must still write (see `Shared::parting`).
+const PARTING_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Bytes gathered into one write (many small chunks, one syscall).
 const WRITE_BATCH: usize = 64 * 1024;
 
@@ -107,7 +111,12 @@ pub(super) struct Shared {
     /// Sessions the core found dead (a keep-alive failed), with why: set
     /// under the core's lock, acted on once it is released.
     dead: Mutex<Vec<(String, String)>>,
+    /// The reader's and the writer's tasks, in that order.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The last session left with bytes it must still write (the `#`
+    /// end of a chunk it was writing, see `Demux::remove_session`): the
+    /// writer writes them before it shuts the stream.
+    parting: AtomicBool,
     /// Where a request for another session of ours is offered (a
     /// connection accepted on the shared port); None: such requests get
     /// 481.
@@ -188,6 +197,7 @@ impl Shared {
             gates: Mutex::new(Vec::new()),
             dead: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
+            parting: AtomicBool::new(false),
             joins,
             auth_waiters: Mutex::new(std::collections::HashMap::new()),
         })
@@ -240,12 +250,11 @@ impl Shared {
         }
     }
 
-    /// Closes the connection and stops its tasks.
+    /// Closes the connection and stops its tasks (after the parting
+    /// bytes, see [`Shared::stop_tasks`]).
     pub(super) fn shut(&self) {
         self.close(None);
-        for t in lock_plain(&self.tasks).iter() {
-            t.abort();
-        }
+        self.stop_tasks();
     }
 
     /// Takes the sessions the core found dead off the connection, each
@@ -272,12 +281,42 @@ impl Shared {
                 (m.sink)(ConnectionEvent::Closed { error });
             }
             core.demux.remove_session(id);
-            (member, core.members.is_empty() && core.seats == 0)
+            let empty = core.members.is_empty() && core.seats == 0;
+            if empty && core.demux.pending_transmits() > 0 {
+                self.parting.store(true, Ordering::SeqCst);
+            }
+            (member, empty)
         };
         drop(member);
         lock_plain(&self.gates).retain(|(g, _)| g != id);
         if empty {
             self.shut();
+        }
+    }
+
+    /// Stops the reader and the writer; when the writer has parting bytes
+    /// to write, both go on until they are written and the peer closes
+    /// too (the reader discarding what comes: a socket closed with
+    /// unread bytes is reset, which would lose them), or are stopped
+    /// after [`PARTING_LIMIT`] (a peer that reads nothing).
+    fn stop_tasks(&self) {
+        let tasks = lock_plain(&self.tasks);
+        let runtime = tokio::runtime::Handle::try_current();
+        match runtime {
+            Ok(rt) if self.parting.load(Ordering::SeqCst) => {
+                let handles: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+                rt.spawn(async move {
+                    tokio::time::sleep(PARTING_LIMIT).await;
+                    for h in handles {
+                        h.abort();
+                    }
+                });
+            }
+            _ => {
+                for t in tasks.iter() {
+                    t.abort();
+                }
+            }
         }
     }
 
@@ -683,6 +722,16 @@ impl Drop for MsrpConnection {
     }
 }
 
+/// Reads until the peer closes, keeping nothing: while the last bytes
+/// of a closed connection are written (see `Shared::parting`).
+async fn discard_until_eof(reader: &mut tokio::io::ReadHalf<Box<dyn MsrpIo>>, buf: &mut [u8]) {
+    while let Ok(n) = reader.read(buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
 async fn read_loop(
     shared: Arc<Shared>,
     mut reader: tokio::io::ReadHalf<Box<dyn MsrpIo>>,
@@ -740,6 +789,9 @@ async fn read_loop(
             gate.wait_open(&shared.closed).await;
         }
         if shared.closed.load(Ordering::SeqCst) {
+            if shared.parting.load(Ordering::SeqCst) {
+                discard_until_eof(&mut reader, &mut buf).await;
+            }
             return;
         }
         match reader.read(&mut buf).await {
@@ -757,6 +809,11 @@ async fn read_loop(
 
 async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dyn MsrpIo>>) {
     let mut batch: Vec<u8> = Vec::new();
+    // A large chunk leaves the core in slices: the trace finds it whole.
+    let mut tracer = shared
+        .trace
+        .as_ref()
+        .map(|_| super::trace::ReadTracer::new());
     loop {
         // A large chunk (a file's) is written as it is: copying it into
         // the batch would touch every byte once more.
@@ -770,8 +827,8 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             while batch.len() < WRITE_BATCH {
                 match core.demux.poll_transmit(now) {
                     Some(t) => {
-                        if let Some(sink) = &shared.trace {
-                            sink("outgoing", super::trace::describe_written(&t));
+                        if let (Some(sink), Some(tracer)) = (&shared.trace, &mut tracer) {
+                            tracer.feed(&t, &mut |text| sink("outgoing", text));
                         }
                         if t.len() >= WRITE_BATCH / 2 {
                             large = Some(t);
@@ -785,7 +842,9 @@ async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dy
             shared.drain(&mut core);
             core.demux.poll_timeout()
         };
-        if shared.close_dead() {
+        // Closed: done, unless the last session left bytes to write;
+        // then they go and the stream is shut (flushing TLS) below.
+        if shared.close_dead() && !shared.parting.load(Ordering::SeqCst) {
             return;
         }
         if !batch.is_empty() || large.is_some() {

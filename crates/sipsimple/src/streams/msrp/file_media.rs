@@ -118,6 +118,7 @@ impl MediaStream for FileTransferStream {
     }
 
     fn deactivate(&self) {
+        self.inner.cancel_push();
         self.inner.base.deactivate();
     }
 

@@ -10,6 +10,13 @@
 //! takes it (at most [`SEND_BUFFER`] bytes wait in memory); the receiver
 //! writes through a thread of its own (`file_store`) and the connection
 //! stops reading while [`RECEIVE_BUFFER`] bytes wait for the disk.
+//!
+//! A push given up before it was written whole (the stream deactivated
+//! or ended, or our side failing) ends its message with `#` (RFC 4975
+//! §7.1: the chunk in hand cut short, or an empty chunk), written while
+//! the connection is still up; the receiver finishes with
+//! [`SENDER_ABORTED`], not as a cut connection, and keeps its part file
+//! as after a cut, for a resumption.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +52,11 @@ pub const RELAY_WINDOW: u64 = 128 * 1024;
 
 /// Bytes received and not yet on disk before reading pauses.
 pub const RECEIVE_BUFFER: u64 = 4 << 20;
+
+/// The error a receiver's transfer ends with when the sender gave the
+/// file up: its last chunk ended with `#` (RFC 4975 §7.1), which is not
+/// a cut connection.
+pub const SENDER_ABORTED: &str = "the sender cancelled the transfer";
 
 /// Which way the file goes, seen from us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +125,9 @@ pub(super) struct Inner {
     pub(super) range: Option<FileRange>,
     /// The file we send.
     source: Mutex<Option<PathBuf>>,
+    /// The message carrying it once begun: ended with `#` if the stream
+    /// ends before it was written whole.
+    sending: Mutex<Option<(Arc<MsrpConnection>, String)>>,
     directory: Mutex<PathBuf>,
     progress: Mutex<TransferProgress>,
     finished: AtomicBool,
@@ -213,6 +228,7 @@ impl FileTransferStream {
                 transfer_id: transfer_id.unwrap_or_else(new_message_id),
                 range,
                 source: Mutex::new(source),
+                sending: Mutex::new(None),
                 directory: Mutex::new(settings.msrp.file_directory.clone()),
                 progress: Mutex::new(TransferProgress {
                     file_size: size,
@@ -356,6 +372,7 @@ impl FileTransferStream {
             .clone()
             .unwrap_or_else(|| "application/octet-stream".into());
         conn.begin(&id, &content_type, size, first, true)?;
+        *lock(&self.inner.sending) = Some((conn.clone(), id.clone()));
         let mut file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
@@ -381,8 +398,13 @@ impl FileTransferStream {
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             left -= want as u64;
-            conn.append(&id, Bytes::from(buf), left == 0)
-                .map_err(|e| e.to_string())?;
+            if let Err(e) = conn.append(&id, Bytes::from(buf), left == 0) {
+                // Given up meanwhile (`cancel_push`): not a failure.
+                return match lock(&self.inner.sending).is_some() {
+                    true => Err(e.to_string()),
+                    false => Ok(()),
+                };
+            }
             appended += want as u64;
             conn.wait_buffered_below(&id, SEND_BUFFER).await;
             if relayed {
@@ -537,7 +559,28 @@ impl Inner {
             reason: reason.to_owned(),
         });
         self.finish(Some(reason.to_owned()));
+        // A push that cannot go on (the file unreadable) is given up.
+        self.cancel_push();
         self.base.end();
+    }
+
+    /// Gives up a push not written whole: its message ends with `#` (a
+    /// chunk cut short, or an empty one; RFC 4975 §7.1), so the peer
+    /// knows it was cancelled, not cut off. Called when the session
+    /// deactivates the stream, before its BYE or re-INVITE leaves, while
+    /// the connection is still up; at the end, the connection writes it
+    /// before it closes.
+    pub(super) fn cancel_push(&self) {
+        if self.direction != TransferDirection::Send {
+            return;
+        }
+        for t in lock(&self.tasks).drain(..) {
+            t.abort();
+        }
+        let sending = lock(&self.sending).take();
+        if let Some((conn, id)) = sending {
+            conn.abort(&id);
+        }
     }
 
     pub(super) fn end(&self) {
@@ -550,6 +593,7 @@ impl Inner {
         for t in lock(&self.tasks).drain(..) {
             t.abort();
         }
+        self.cancel_push();
         if !disk_says && !self.finished.load(Ordering::SeqCst) {
             self.finish(Some(
                 "the stream ended before the file was transferred".into(),
@@ -669,7 +713,16 @@ fn disk_thread(
                     }
                     continue;
                 }
-                if failed || flag == Flag::Aborted {
+                if flag == Flag::Aborted {
+                    // The sender gave the file up (RFC 4975 §7.1): no
+                    // REPORT, and the part file stays as after a cut,
+                    // for a transfer resumed later.
+                    if let (false, Some(me)) = (failed, inner.upgrade()) {
+                        me.finish(Some(SENDER_ABORTED.into()));
+                    }
+                    continue;
+                }
+                if failed {
                     continue;
                 }
                 let Some(p) = part.as_mut() else { continue };

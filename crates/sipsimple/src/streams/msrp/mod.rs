@@ -27,7 +27,7 @@ pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopShar
 pub use file_media::{FileAttributes, FileTransferStreamType};
 pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
-    file_selector_for, FileTransferStream, TransferDirection, TransferProgress,
+    file_selector_for, FileTransferStream, TransferDirection, TransferProgress, SENDER_ABORTED,
 };
 pub use vnc::{
     DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,
