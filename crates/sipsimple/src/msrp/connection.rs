@@ -118,9 +118,10 @@ pub(super) struct Shared {
     dead: Mutex<Vec<(String, String)>>,
     /// The reader's and the writer's tasks, in that order.
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    /// The last session left with bytes it must still write (the `#`
-    /// end of a chunk it was writing, see `Demux::remove_session`): the
-    /// writer writes them before it shuts the stream.
+    /// The last session left (not for a dead connection): the writer
+    /// writes what is still queued (the `#` end of a chunk it was
+    /// writing, see `Demux::remove_session`) and shuts the stream, the
+    /// reader reads until the peer closes too (at most `PARTING_LIMIT`).
     parting: AtomicBool,
     /// Where a request for another session of ours is offered (a
     /// connection accepted on the shared port); None: such requests get
@@ -278,6 +279,7 @@ impl Shared {
         // A sink may hold the last handle on the connection (a stream's
         // state does): it is dropped after the lock, whose release the
         // handle's drop would wait for.
+        let dead = error.is_some();
         let (member, empty) = {
             let mut core = self.lock();
             let member = core.members.remove(id);
@@ -287,7 +289,12 @@ impl Shared {
             }
             core.demux.remove_session(id);
             let empty = core.members.is_empty() && core.seats == 0;
-            if empty && core.demux.pending_transmits() > 0 {
+            // Always a parting, not only with bytes still queued: what the
+            // writer already took may still be on its way into the socket
+            // (a `#` end-line), and a socket dropped with unread bytes
+            // (the peer's last responses) is reset, which can make the
+            // peer's kernel throw away what it has not handed on yet.
+            if empty && !dead {
                 self.parting.store(true, Ordering::SeqCst);
             }
             (member, empty)

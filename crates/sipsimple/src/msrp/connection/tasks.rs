@@ -59,9 +59,13 @@ pub(super) async fn read_loop(
             if let Err(e) = result {
                 return shared.close(Some(format!("bad MSRP from the peer: {e}")));
             }
-            if shared.close_dead() {
-                return;
-            }
+            // Closed meanwhile (a dead session, or the last one left):
+            // handled below, where a parting still reads until the peer
+            // closes. Returning here would drop the socket with the
+            // peer's answers unread, and the reset could cost the peer
+            // the bytes the writer is still sending (the `#` of a
+            // message given up).
+            shared.close_dead();
         }
         first = None;
         // Read no more while our answers pile up unwritten.
