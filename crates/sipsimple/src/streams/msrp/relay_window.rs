@@ -142,7 +142,7 @@ impl RelayWindow {
             };
             s.messages
                 .drain(..=at)
-                .last()
+                .next_back()
                 .map(|(_, start, end)| (start, end))
         };
         match span {
