@@ -140,10 +140,8 @@ impl RelayWindow {
             let Some(at) = s.messages.iter().position(|(m, ..)| m == id) else {
                 return Reported::NotOurs;
             };
-            s.messages
-                .drain(..=at)
-                .next_back()
-                .map(|(_, start, end)| (start, end))
+            let last = s.messages.drain(..=at).next_back();
+            last.map(|(_, start, end)| (start, end))
         };
         match span {
             Some((start, end)) => self.reported(start, end),
