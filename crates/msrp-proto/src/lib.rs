@@ -44,6 +44,8 @@ pub mod reassembly;
 pub mod relay;
 mod search;
 pub mod session;
+#[cfg(test)]
+mod test_support;
 pub mod uri;
 pub mod write;
 

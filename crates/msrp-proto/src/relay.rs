@@ -371,19 +371,13 @@ mod tests {
     }
 
     fn reply(req: &Request, status: u16, extra: &[(&str, &str)]) -> Vec<u8> {
-        let mut h = Headers::new();
-        h.push("To-Path", "msrps://alice.example.com:9892/98cjs;tcp");
-        h.push("From-Path", "msrps://relay.example.com:2855;tcp");
-        for (n, v) in extra {
-            h.push(*n, *v);
-        }
-        let head = Head::Response(Response {
-            tid: req.tid.clone(),
+        crate::test_support::response(
+            req,
             status,
-            comment: None,
-            headers: h,
-        });
-        encode(&head, None, Flag::Complete).unwrap()
+            "msrps://alice.example.com:9892/98cjs;tcp",
+            "msrps://relay.example.com:2855;tcp",
+            extra,
+        )
     }
 
     #[test]

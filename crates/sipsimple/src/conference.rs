@@ -11,14 +11,11 @@
 //! `remove` gives the device back. A bridge never sends a port's audio
 //! back to that port, so no party hears itself.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 
 use crate::audio::{AudioBridge, AudioDevice, AudioError, AudioMixer, AudioPort};
 use crate::streams::audio::AudioStream;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Why the conference refused a stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -42,6 +42,7 @@ pub mod services;
 pub mod session;
 pub mod streams;
 pub mod subscription;
+mod sync;
 pub mod trace_log;
 pub mod xcap;
 

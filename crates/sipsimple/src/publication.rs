@@ -9,6 +9,7 @@
 //! told, retries after a failure that says when, and posts the
 //! SIPPublication* notifications.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,10 +74,6 @@ struct Shared {
     sender: SenderId,
     event: String,
     state: Mutex<PublicationState>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One publication (an event package's state of one presentity).

@@ -14,6 +14,7 @@
 //! router runs on the application's single event pump and one slow owner
 //! would stall every other session.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex, Weak};
 
 use sip_proto::headers::{HeaderName, To};
@@ -199,10 +200,6 @@ impl CapabilitySource {
     pub fn capabilities(&self) -> Option<Capabilities> {
         self.0.upgrade().map(|s| capabilities_of(&s))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn capabilities_of(shared: &Shared) -> Capabilities {

@@ -117,11 +117,10 @@ mod tests {
 
     use super::*;
     use crate::headers::Authorization;
-    use crate::message::{Flag, Head, Headers, Method, Request};
+    use crate::message::{Head, Method, Request};
     use crate::parser::{parse_chunk, Limits};
     use crate::session::{Session, SessionConfig, SessionEvent};
     use crate::uri::MsrpUri;
-    use crate::write::encode;
     use bytes::Bytes;
 
     const RELAY: &str = "msrp://relay.example.com:2855;tcp";
@@ -166,19 +165,13 @@ mod tests {
 
     /// The relay's answer to `req`, to the sender's URI.
     fn reply(req: &Request, status: u16, extra: &[(&str, &str)]) -> Vec<u8> {
-        let mut h = Headers::new();
-        h.push("To-Path", req.headers.get("From-Path").unwrap());
-        h.push("From-Path", RELAY);
-        for (n, v) in extra {
-            h.push(*n, *v);
-        }
-        let head = Head::Response(Response {
-            tid: req.tid.clone(),
+        crate::test_support::response(
+            req,
             status,
-            comment: None,
-            headers: h,
-        });
-        encode(&head, None, Flag::Complete).unwrap()
+            req.headers.get("From-Path").unwrap(),
+            RELAY,
+            extra,
+        )
     }
 
     fn written(d: &mut Demux, now: Instant) -> Vec<Request> {

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 mod abort;
+mod answer;
 mod body;
 mod direction;
 mod event;
@@ -53,6 +54,7 @@ mod reports;
 mod send_chunk;
 mod writing;
 pub use abort::AbortOutcome;
+pub use answer::{response_to, response_wanted};
 use body::BodyBuffer;
 use incoming::{Incoming, StreamedPaths};
 use keepalive::KeepAlive;
@@ -64,11 +66,11 @@ use crate::chunk::Chunker;
 use crate::headers::{
     ByteRange, ContentType, FailureReport, FromPath, MessageId, SuccessReport, ToPath, TypedHeader,
 };
-use crate::message::{Flag, Head, Headers, Method, Request, Response, TransactionId};
+use crate::message::{Flag, Head, Headers, Method, Response, TransactionId};
 use crate::parser::{Limits, Parser, StreamError};
 use crate::reassembly::{Progress, Reassembler, ReassemblyLimits};
 use crate::uri::MsrpUri;
-use crate::write::{encode, TidGenerator};
+use crate::write::TidGenerator;
 
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -690,19 +692,6 @@ impl Session {
         }
     }
 
-    fn respond(&mut self, req: &Request, status: u16, comment: &str) {
-        if let Some(b) = response_to(req, status, comment, self.our_uri()) {
-            self.transmits.push_back(b);
-        }
-    }
-
-    /// Answers `req` as its Failure-Report asks (see [`response_wanted`]).
-    fn answer(&mut self, req: &Request, status: u16, comment: &str) {
-        if response_wanted(req, status) {
-            self.respond(req, status, comment);
-        }
-    }
-
     fn on_request(&mut self, inc: Incoming, flag: Flag) {
         let req = &inc.req;
         match req.method {
@@ -773,49 +762,6 @@ impl Session {
             }
         }
     }
-}
-
-/// Whether the sender of `req` wants a response of `status`: never to a
-/// REPORT, and as its Failure-Report asks (RFC 4975 §7.1.2: `no` wants
-/// none, `partial` only errors). Public for the transport, which answers
-/// some requests before a session has them (a 506 for a session bound
-/// to another connection).
-pub fn response_wanted(req: &Request, status: u16) -> bool {
-    if req.method == Method::Report {
-        return false;
-    }
-    match req.headers.typed::<FailureReport>() {
-        None | Some(Ok(FailureReport::Yes)) | Some(Err(_)) => true,
-        Some(Ok(FailureReport::No)) => false,
-        Some(Ok(FailureReport::Partial)) => status != 200,
-    }
-}
-
-/// The response `status` to `req`: to the previous hop alone (the first
-/// of its From-Path, RFC 4975 §7.2), from `from` when given. None when
-/// `req` names no sender to answer, or the response cannot be written.
-pub fn response_to(
-    req: &Request,
-    status: u16,
-    comment: &str,
-    from: Option<&MsrpUri>,
-) -> Option<Vec<u8>> {
-    let to = match req.headers.typed::<FromPath>() {
-        Some(Ok(FromPath(p))) => p.into_iter().take(1).collect::<Vec<_>>(),
-        _ => return None,
-    };
-    let mut headers = Headers::new();
-    headers.push_typed(&ToPath(to));
-    if let Some(me) = from {
-        headers.push_typed(&FromPath(vec![me.clone()]));
-    }
-    let head = Head::Response(Response {
-        tid: req.tid.clone(),
-        status,
-        comment: Some(comment.to_owned()),
-        headers,
-    });
-    encode(&head, None, Flag::Complete).ok()
 }
 
 #[cfg(test)]

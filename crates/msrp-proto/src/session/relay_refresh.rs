@@ -331,10 +331,9 @@ impl Session {
 mod tests {
     use super::*;
     use crate::headers::Authorization;
-    use crate::message::{Flag, Head, Headers, Method, Request};
+    use crate::message::{Head, Method, Request};
     use crate::parser::parse_chunk;
     use crate::session::SessionConfig;
-    use crate::write::encode;
     use sip_proto::digest::{Algorithm, DigestInput};
 
     const RELAY: &str = "msrp://relay.example.com:2855;tcp";
@@ -374,19 +373,7 @@ mod tests {
     }
 
     fn reply(req: &Request, status: u16, extra: &[(&str, &str)]) -> Vec<u8> {
-        let mut h = Headers::new();
-        h.push("To-Path", LOCAL);
-        h.push("From-Path", RELAY);
-        for (n, v) in extra {
-            h.push(*n, *v);
-        }
-        let head = Head::Response(Response {
-            tid: req.tid.clone(),
-            status,
-            comment: None,
-            headers: h,
-        });
-        encode(&head, None, Flag::Complete).unwrap()
+        crate::test_support::response(req, status, LOCAL, RELAY, extra)
     }
 
     const CHALLENGE: (&str, &str) = (

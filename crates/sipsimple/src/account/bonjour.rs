@@ -13,10 +13,11 @@
 //! Each published service is one neighbour: a peer running UDP and TCP
 //! shows up twice, once per transport, each with the URI for it.
 
+use crate::sync::lock;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
@@ -76,10 +77,6 @@ impl std::fmt::Debug for BonjourAccount {
             .field("active", &self.is_active())
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The DNS-SD service type for a transport.

@@ -15,6 +15,7 @@
 //! drop under load) and posts, parsed, under the account's sender id.
 //! Deactivating the account unsubscribes and removes what it published.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,10 +41,6 @@ const SERVICES_GRACE: Duration = Duration::from_secs(4);
 /// The expiry asked for presence and winfo subscriptions and for the
 /// publication (python3-sipsimple's 600 s).
 const PRESENCE_EXPIRES: u32 = 600;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The running services of one account.
 #[derive(Default)]

@@ -7,17 +7,14 @@
 //! Slots hold their I/O weakly: a port owns its [`SlotHandle`], and
 //! dropping the port removes its slot and every connection of it.
 
+use crate::sync::lock;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 use super::backend::AudioBackend;
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A slot of a mixer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

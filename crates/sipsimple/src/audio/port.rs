@@ -3,9 +3,10 @@
 //! one it consumes from); a bridge connects every producer of its ports
 //! to every consumer of the others.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex, Weak};
 
-use super::mixer::{lock, AudioMixer, SlotHandle, SlotId, SlotIo};
+use super::mixer::{AudioMixer, SlotHandle, SlotId, SlotIo};
 
 /// The spec's IAudioPort.
 pub trait AudioPort: Send + Sync {

@@ -2,12 +2,13 @@
 //! pressed) and call-progress tones with a cadence (ringback: 440+480 Hz,
 //! 2 s on, 4 s off, as in the US/ITU-T E.180 plan).
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
 use media::tone::ToneGenerator;
 
-use super::mixer::{lock, AudioMixer, SlotHandle, SlotId, SlotIo};
+use super::mixer::{AudioMixer, SlotHandle, SlotId, SlotIo};
 use super::port::{AudioError, AudioPort};
 
 /// One piece of what to play: a tone (or silence) for a number of

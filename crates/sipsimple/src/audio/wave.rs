@@ -2,11 +2,12 @@
 //! loops, pauses between plays) and a consuming port writing a WAV file.
 //! Both run on the mixer's clock and can be started again after a stop.
 
+use crate::sync::lock;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::backend::read_wav_at;
-use super::mixer::{lock, AudioMixer, SlotHandle, SlotId, SlotIo};
+use super::mixer::{AudioMixer, SlotHandle, SlotId, SlotIo};
 use super::port::{AudioError, AudioPort};
 use crate::notification::{NotificationData, SenderId};
 

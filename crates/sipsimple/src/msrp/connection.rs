@@ -5,7 +5,8 @@
 //! One session per connection is the rule (see the module doc of
 //! `crate::msrp`); a connection accepted on the shared port also takes
 //! further sessions of ours that the peer reaches over it (the `join`
-//! module), and the connection ends with its last session.
+//! module), and the connection ends with its last session. The reader's
+//! and the writer's loops are in the `tasks` module.
 //!
 //! Two tasks, not one: a task that writes a large chunk to a peer that is
 //! itself blocked writing to us would never read, and both would wait on
@@ -25,12 +26,16 @@ use bytes::Bytes;
 use msrp_proto::demux::Demux;
 use msrp_proto::headers::{ByteRange, FailureReport, MessageId};
 use msrp_proto::{AbortOutcome, Authorized, RelayAuthError, Session, SessionEvent};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
-use super::join::JoinHook;
 use super::MsrpIo;
+use crate::sync::lock;
+use join::JoinHook;
+use tasks::{read_loop, write_loop};
+
+pub(super) mod join;
+mod tasks;
 
 /// Messages a connection takes before its sender must wait.
 pub const MAX_QUEUED_MESSAGES: usize = 4096;
@@ -218,7 +223,7 @@ impl Shared {
 
     fn run(self: &Arc<Self>, io: Box<dyn MsrpIo>, initial: Vec<u8>) {
         let (reader, writer) = tokio::io::split(io);
-        *lock_plain(&self.tasks) = vec![
+        *lock(&self.tasks) = vec![
             tokio::spawn(read_loop(self.clone(), reader, initial)),
             tokio::spawn(write_loop(self.clone(), writer)),
         ];
@@ -237,14 +242,14 @@ impl Shared {
                     "the MSRP connection is dead: keep-alive answered {status} {}",
                     reason.as_deref().unwrap_or_default()
                 );
-                lock_plain(&self.dead).push((id.clone(), why.trim_end().to_owned()));
+                lock(&self.dead).push((id.clone(), why.trim_end().to_owned()));
             }
             if let Some(m) = core.members.get(&id) {
                 (m.sink)(ConnectionEvent::Session(e));
             }
         }
         while let Some((key, outcome)) = core.demux.poll_auth() {
-            if let Some(waiter) = lock_plain(&self.auth_waiters).remove(&key) {
+            if let Some(waiter) = lock(&self.auth_waiters).remove(&key) {
                 let _ = waiter.send(outcome);
             }
         }
@@ -260,7 +265,7 @@ impl Shared {
     /// Takes the sessions the core found dead off the connection, each
     /// told why; the connection closes with the last. True when it did.
     fn close_dead(&self) -> bool {
-        let dead = std::mem::take(&mut *lock_plain(&self.dead));
+        let dead = std::mem::take(&mut *lock(&self.dead));
         for (id, why) in dead {
             self.leave(&id, Some(why));
         }
@@ -288,7 +293,7 @@ impl Shared {
             (member, empty)
         };
         drop(member);
-        lock_plain(&self.gates).retain(|(g, _)| g != id);
+        lock(&self.gates).retain(|(g, _)| g != id);
         if empty {
             self.shut();
         }
@@ -300,7 +305,7 @@ impl Shared {
     /// unread bytes is reset, which would lose them), or are stopped
     /// after [`PARTING_LIMIT`] (a peer that reads nothing).
     fn stop_tasks(&self) {
-        let tasks = lock_plain(&self.tasks);
+        let tasks = lock(&self.tasks);
         let runtime = tokio::runtime::Handle::try_current();
         match runtime {
             Ok(rt) if self.parting.load(Ordering::SeqCst) => {
@@ -337,12 +342,12 @@ impl Shared {
             // As in `leave`: dropped without the lock.
             drop(members);
             // Their receivers hear the connection is gone.
-            lock_plain(&self.auth_waiters).clear();
+            lock(&self.auth_waiters).clear();
         }
         self.wake.notify_one();
         self.drained.notify_one();
         self.written.notify_waiters();
-        for (_, g) in lock_plain(&self.gates).iter() {
+        for (_, g) in lock(&self.gates).iter() {
             g.released.notify_waiters();
         }
     }
@@ -390,10 +395,6 @@ impl Shared {
             closed,
         })
     }
-}
-
-pub(super) fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A session's handle on its running MSRP connection. Dropping it takes
@@ -678,7 +679,7 @@ impl MsrpConnection {
 
     /// Makes reading wait on `gate` (once per session).
     pub fn set_read_gate(&self, gate: Arc<ReadGate>) {
-        let mut gates = lock_plain(&self.shared.gates);
+        let mut gates = lock(&self.shared.gates);
         if !gates.iter().any(|(id, _)| *id == self.id) {
             gates.push((self.id.clone(), gate));
         }
@@ -719,163 +720,5 @@ impl MsrpConnection {
 impl Drop for MsrpConnection {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Reads until the peer closes, keeping nothing: while the last bytes
-/// of a closed connection are written (see `Shared::parting`).
-async fn discard_until_eof(reader: &mut tokio::io::ReadHalf<Box<dyn MsrpIo>>, buf: &mut [u8]) {
-    while let Ok(n) = reader.read(buf).await {
-        if n == 0 {
-            return;
-        }
-    }
-}
-
-async fn read_loop(
-    shared: Arc<Shared>,
-    mut reader: tokio::io::ReadHalf<Box<dyn MsrpIo>>,
-    initial: Vec<u8>,
-) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut tracer = shared
-        .trace
-        .as_ref()
-        .map(|_| super::trace::ReadTracer::new());
-    // What the server read to identify the connection first, then each
-    // read straight from the buffer (no copy in between: a file's every
-    // byte passes here).
-    let mut n = initial.len();
-    let mut first = Some(initial);
-    loop {
-        let got: &[u8] = match &first {
-            Some(initial) => initial,
-            None => buf.get(..n).unwrap_or_default(),
-        };
-        if let (Some(t), Some(sink)) = (&mut tracer, &shared.trace) {
-            t.feed(got, &mut |text| sink("incoming", text));
-        }
-        if !got.is_empty() {
-            let result = {
-                let mut core = shared.lock();
-                let r = core.demux.handle_input(Instant::now(), got);
-                shared.drain(&mut core);
-                r
-            };
-            shared.wake.notify_one();
-            let result = match result {
-                Ok(()) => super::join::settle_held(&shared).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                return shared.close(Some(format!("bad MSRP from the peer: {e}")));
-            }
-            if shared.close_dead() {
-                return;
-            }
-        }
-        first = None;
-        // Read no more while our answers pile up unwritten.
-        while !shared.closed.load(Ordering::SeqCst)
-            && shared.lock().demux.pending_transmits() > MAX_BACKLOG
-        {
-            shared.drained.notified().await;
-        }
-        let gates: Vec<Arc<ReadGate>> = lock_plain(&shared.gates)
-            .iter()
-            .map(|(_, g)| g.clone())
-            .collect();
-        for gate in gates {
-            gate.wait_open(&shared.closed).await;
-        }
-        if shared.closed.load(Ordering::SeqCst) {
-            if shared.parting.load(Ordering::SeqCst) {
-                discard_until_eof(&mut reader, &mut buf).await;
-            }
-            return;
-        }
-        match reader.read(&mut buf).await {
-            Ok(0) => {
-                let cut = shared.lock().demux.in_message();
-                let error =
-                    cut.then(|| "the connection closed in the middle of a message".to_owned());
-                return shared.close(error);
-            }
-            Ok(read) => n = read,
-            Err(e) => return shared.close(Some(format!("reading: {e}"))),
-        }
-    }
-}
-
-async fn write_loop(shared: Arc<Shared>, mut writer: tokio::io::WriteHalf<Box<dyn MsrpIo>>) {
-    let mut batch: Vec<u8> = Vec::new();
-    // A large chunk leaves the core in slices: the trace finds it whole.
-    let mut tracer = shared
-        .trace
-        .as_ref()
-        .map(|_| super::trace::ReadTracer::new());
-    loop {
-        // A large chunk (a file's) is written as it is: copying it into
-        // the batch would touch every byte once more.
-        let mut large: Option<Vec<u8>> = None;
-        let deadline = {
-            let mut core = shared.lock();
-            let now = Instant::now();
-            if core.demux.poll_timeout().is_some_and(|t| t <= now) {
-                core.demux.handle_timeout(now);
-            }
-            while batch.len() < WRITE_BATCH {
-                match core.demux.poll_transmit(now) {
-                    Some(t) => {
-                        if let (Some(sink), Some(tracer)) = (&shared.trace, &mut tracer) {
-                            tracer.feed(&t, &mut |text| sink("outgoing", text));
-                        }
-                        if t.len() >= WRITE_BATCH / 2 {
-                            large = Some(t);
-                            break;
-                        }
-                        batch.extend_from_slice(&t);
-                    }
-                    None => break,
-                }
-            }
-            shared.drain(&mut core);
-            core.demux.poll_timeout()
-        };
-        // Closed: done, unless the last session left bytes to write;
-        // then they go and the stream is shut (flushing TLS) below.
-        if shared.close_dead() && !shared.parting.load(Ordering::SeqCst) {
-            return;
-        }
-        if !batch.is_empty() || large.is_some() {
-            shared.drained.notify_one();
-            shared.written.notify_waiters();
-            for bytes in [Some(&batch), large.as_ref()].into_iter().flatten() {
-                if bytes.is_empty() {
-                    continue;
-                }
-                if let Err(e) = writer.write_all(bytes).await {
-                    return shared.close(Some(format!("writing: {e}")));
-                }
-            }
-            batch.clear();
-            continue;
-        }
-        if shared.closed.load(Ordering::SeqCst) {
-            let _ = writer.shutdown().await;
-            return;
-        }
-        if let Err(e) = writer.flush().await {
-            return shared.close(Some(format!("writing: {e}")));
-        }
-        match deadline {
-            Some(d) => {
-                tokio::select! {
-                    _ = shared.wake.notified() => {}
-                    _ = tokio::time::sleep_until(d.into()) => {}
-                }
-            }
-            None => shared.wake.notified().await,
-        }
     }
 }

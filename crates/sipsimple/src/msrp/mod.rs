@@ -17,7 +17,7 @@
 //! connection, so a connection is a demux of sessions (`msrp_proto::
 //! demux`) with one [`MsrpConnection`] handle per session: a peer that
 //! reaches another of our sessions over a connection it has with our
-//! shared port is served on it ([`Joinable`], the `join` module), and
+//! shared port is served on it ([`Joinable`], the `connection::join` module), and
 //! with the account setting `msrp.connection_reuse` we carry a session
 //! we connect for on a live connection of ours to the same first hop
 //! (`MsrpEndpoint::connect_shared`, the `reuse` module), and a session
@@ -25,7 +25,6 @@
 //! (`MsrpEndpoint::authorize_shared`, the `relay_share` module).
 
 mod connection;
-mod join;
 pub mod log;
 mod relay;
 mod relay_share;
@@ -36,8 +35,8 @@ pub mod trace;
 
 use std::net::IpAddr;
 
+pub use connection::join::{JoinHook, Joinable};
 pub use connection::{ConnectionEvent, EventSink, MsrpConnection, MsrpSendError, ReadGate};
-pub use join::{JoinHook, Joinable};
 pub use log::{LogLevel, MsrpLog};
 pub use relay::{authorize, RelayDiscovery, RelayFinder, RelayLink, RelayPath};
 pub use relay_share::RelaySeat;

@@ -12,7 +12,7 @@
 //! Between its AUTH and the start of the session (the SDP exchange) the
 //! session holds a seat ([`RelaySeat`]): the connection stays open for
 //! it, and a request for it that comes first is held until it joins, as
-//! a connection accepted on our port holds one (the `join` module).
+//! a connection accepted on our port holds one (the `connection::join` module).
 //! Once joined it is one session of the connection's demux: its requests
 //! come by To-Path session-id, its re-AUTHs (the session's
 //! `relay_refresh`) renew its own binding only.
@@ -22,6 +22,7 @@
 //! session has its own connection to the relay and its own AUTH (the
 //! `relay` module), as peers built on one connection per session expect.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -29,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use msrp_proto::{AuthClient, Authorized, RelayAuthError};
 use tokio::sync::oneshot;
 
-use super::connection::{lock_plain, Shared};
+use super::connection::Shared;
 use super::relay::{auth_client, dial, our_uri, RelayLink, RelayPath, AUTH_TIMEOUT};
 use super::reuse::FirstHop;
 use super::{EventSink, JoinHook, Joinable, MsrpConnection, MsrpEndpoint, MsrpRelaySettings};
@@ -206,7 +207,7 @@ impl Shared {
             core.demux
                 .start_auth(key.to_owned(), client)
                 .map_err(|e| e.to_string())?;
-            lock_plain(&self.auth_waiters).insert(key.to_owned(), tx);
+            lock(&self.auth_waiters).insert(key.to_owned(), tx);
         }
         self.wake.notify_one();
         Ok(rx)
@@ -215,7 +216,7 @@ impl Shared {
     /// Gives up the AUTH under `key`.
     pub(super) fn cancel_auth(&self, key: &str) {
         self.lock().demux.cancel_auth(key);
-        lock_plain(&self.auth_waiters).remove(key);
+        lock(&self.auth_waiters).remove(key);
     }
 
     /// Holds the connection open for a session about to join it; false

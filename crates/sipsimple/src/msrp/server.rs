@@ -14,10 +14,11 @@
 //! another connection) and that other connection is closed; the bound
 //! one goes on undisturbed. A connection handed to a session may carry
 //! the first request of another session that waits here: the connection
-//! is offered to that one too ([`Handed::Joined`], the `join` module), so
+//! is offered to that one too ([`Handed::Joined`], the `connection::join` module), so
 //! a peer that runs several sessions over one connection (RFC 4975 §5.4)
 //! is served; a request on it for a session bound elsewhere gets 506.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,8 +33,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
-use super::join::{JoinHook, Joinable};
 use super::MsrpIo;
+use super::{JoinHook, Joinable};
 
 /// How long an accepted connection may take to send its first request.
 const FIRST_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -265,10 +266,6 @@ impl Drop for Registration {
             lock(&s.waiting).remove(&self.session_id);
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl MsrpServer {

@@ -2,6 +2,7 @@
 //! (ring, accept, reject, end, hold, proposals), each checked against the
 //! state first; the SDP work is `negotiation.rs`'s.
 
+use crate::sync::lock;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -9,7 +10,7 @@ use sip_proto::invite::{Action, Body};
 
 use super::negotiation::{list, pick};
 use super::task::{OfferKind, SessionTask};
-use super::{lock, Command, Reply, SessionError, SessionState};
+use super::{Command, Reply, SessionError, SessionState};
 use crate::notification::NotificationData;
 use crate::streams::{MediaStream, StreamDirection};
 

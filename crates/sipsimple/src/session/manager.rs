@@ -3,6 +3,7 @@
 //! the requests, ACKs and CANCELs of a call to its session, and refuses
 //! what belongs to no session (481).
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,7 @@ use sip_proto::Request;
 use tokio::sync::mpsc;
 
 use super::task::{Failover, Input, OfferKind, OurOffer, SessionTask};
-use super::{lock, Session, SessionAccount, SessionError, SessionState, Shared};
+use super::{Session, SessionAccount, SessionError, SessionState, Shared};
 use crate::engine::{host_port, transport_param, via_without_branch};
 use crate::lookup::Route;
 use crate::notification::{NotificationCenter, NotificationData};

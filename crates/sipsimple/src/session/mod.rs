@@ -22,7 +22,8 @@ pub use account::SessionAccount;
 pub use manager::{SessionLimits, SessionManager};
 pub(crate) use requests::SessionRequests;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use crate::sync::lock;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use tokio::sync::{mpsc, oneshot};
@@ -126,10 +127,6 @@ impl Shared {
             server_transactions: Default::default(),
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Commands from the API to the session task.

@@ -4,6 +4,7 @@
 //! the m-line kept), hold, and the offer-less re-INVITE (our offer in the
 //! 200, the answer in the ACK).
 
+use crate::sync::lock;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -12,7 +13,7 @@ use sdp::{Media, SessionDescription};
 use sip_proto::invite::{Action, Body};
 
 use super::task::{OfferKind, OurOffer, Placed, RemoteProposal, SessionTask};
-use super::{lock, SessionError, SessionState};
+use super::{SessionError, SessionState};
 use crate::notification::NotificationData;
 use crate::streams::{MediaStream, RecordingDefaults, StreamContext, StreamDirection, StreamList};
 

@@ -2,6 +2,7 @@
 //! its actions into engine calls and its events into notifications, and
 //! runs its timers. Everything reaches it as an [`Input`].
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,7 +15,7 @@ use sip_proto::uri::Uri;
 use sip_proto::{Message, Method, Request, Response};
 use tokio::sync::mpsc;
 
-use super::{lock, SessionState, Shared};
+use super::{SessionState, Shared};
 use crate::notification::{AckReceived, NotificationCenter, NotificationData};
 use crate::services::Services;
 use crate::streams::{MediaStream, MediaStreamRegistry, StreamSettings};

@@ -17,6 +17,7 @@
 //! Who may subscribe is the application's call: there is no digest
 //! challenge here.
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ use sip_proto::subscription::{
 use sip_proto::{Method, Request, Response};
 use tokio::sync::mpsc;
 
-use super::{lock, outgoing::exchange, EventDialogs};
+use super::{outgoing::exchange, EventDialogs};
 use crate::engine::{host_port, transport_param, via_without_branch};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 use crate::random;

@@ -30,6 +30,7 @@ pub use incoming::{IncomingSubscription, IncomingSubscriptionState, IncomingSubs
 pub(crate) use outgoing::GotNotify;
 pub use outgoing::{Subscription, SubscriptionOptions, SubscriptionState};
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -38,10 +39,6 @@ use sip_proto::Method;
 use tokio::sync::mpsc;
 
 use crate::router::{Disposition, IncomingRequest, RequestOwner};
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The running subscriptions by Call-ID (each subscription's Call-ID is
 /// random and its own; a new subscription after a termination takes a

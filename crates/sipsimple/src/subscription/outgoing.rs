@@ -8,6 +8,7 @@
 //! resource's RFC 3263 routes); the rest follow their dialog (first Route,
 //! else the notifier's Contact).
 
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use sip_proto::uri::Uri;
 use sip_proto::{Request, Response};
 use tokio::sync::{mpsc, watch};
 
-use super::{lock, EventDialogs};
+use super::EventDialogs;
 use crate::account::Credentials;
 use crate::engine::{host_port, transport_param, via_without_branch, EngineError};
 use crate::lookup::Route;

@@ -4,13 +4,14 @@
 //! the registry's audio type, which makes a stream for an offered audio
 //! m-line it can take.
 
+use crate::sync::lock;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use sdp::offer_answer::{Codec, PayloadFormat, RtpNegotiation};
 use sdp::{Direction, Media, SessionDescription};
 
-use super::{lock, AudioSource, AudioStream};
+use super::{AudioSource, AudioStream};
 use crate::notification::NotificationData;
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,

@@ -45,9 +45,10 @@ pub use crate::streams::settings::AudioSettings;
 pub use media_stream::{supported_codecs, AudioStreamType};
 pub use source::{read_wav, AudioSource};
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use media::rtp::RtpSender;
@@ -83,10 +84,6 @@ fn pcm_rate(codec: &Codec) -> Option<u32> {
 pub(crate) struct Kept {
     pub(crate) rate: u32,
     pub(crate) samples: Vec<i16>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The outcome of answering an offer.

@@ -7,12 +7,13 @@
 //! queue each way absorbs their phase (and drops the oldest audio if one
 //! runs ahead).
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
 use media::resample::FrameResampler;
 
-use super::{frame_len, lock};
+use super::frame_len;
 use crate::audio::{AudioMixer, AudioPort, SlotHandle, SlotId, SlotIo};
 
 /// At most this many 20 ms frames wait each way.

@@ -3,6 +3,7 @@
 //! source we receive and our CNAME — and the peer's reports read back
 //! (what it says of our stream, and its SR times for our LSR/DLSR).
 
+use crate::sync::lock;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,7 +13,7 @@ use media::rtp::RtpSender;
 use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
-use super::{lock, AudioStats};
+use super::AudioStats;
 
 /// Seconds from 1900 (NTP) to 1970 (Unix).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;

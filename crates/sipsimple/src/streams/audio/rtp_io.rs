@@ -2,6 +2,7 @@
 //! reading the source or sending DTMF events) and the receive side
 //! (jitter buffer, playout, recording, DTMF detection).
 
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use media::stats::ReceiverStats;
 use tokio::net::UdpSocket;
 
 use super::codec::{Encoded, StreamDecoders, StreamEncoder};
-use super::{frame_len, lock, AudioStats, Kept, Recording, SourceState};
+use super::{frame_len, AudioStats, Kept, Recording, SourceState};
 use crate::notification::{NotificationCenter, NotificationData, SenderId};
 
 /// How long one DTMF event we send lasts: 100 ms.

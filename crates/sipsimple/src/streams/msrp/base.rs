@@ -12,6 +12,7 @@
 //! names its session-id. Where to connect to: `cema` (RFC 6714). The
 //! SDP direction and what it allows: `direction`.
 
+use crate::sync::lock;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -25,13 +26,13 @@ use msrp_proto::{Session, SessionConfig};
 use sdp::{Attribute, Media, SessionDescription, Setup};
 use tokio::net::TcpSocket;
 
-use super::cema;
+use super::cema::{self, CONNECT_TIMEOUT};
 use super::relay_path;
 
 mod abort;
 mod accept;
 mod direction;
-mod remote;
+pub use super::remote::RemoteMedia;
 use crate::msrp::{
     authorize, bind_for_connect, host_of, new_message_id, new_session_id, ConnectionEvent,
     EventSink, LogLevel, MsrpConnection, MsrpEndpoint, MsrpLog, MsrpRelaySettings, MsrpSendError,
@@ -40,10 +41,6 @@ use crate::msrp::{
 use crate::notification::NotificationData;
 use crate::streams::interface::{StreamContext, StreamDirection, StreamError};
 use crate::streams::settings::StreamSettings;
-pub use remote::RemoteMedia;
-
-/// How long the passive side waits for the peer to connect.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Chunk size on a path through relays.
 pub const RELAY_CHUNK_SIZE: u64 = 8 * 1024;
@@ -695,16 +692,17 @@ impl MsrpStreamBase {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The concrete stream's sink, with the base's handling of the end of
 /// the connection in front: a close we did not ask for fails the stream.
 fn base_sink(flags: Arc<Flags>, inner: EventSink, log: MsrpLog) -> EventSink {
     Arc::new(move |ev: ConnectionEvent| {
         if let ConnectionEvent::Session(e) = &ev {
-            if relay_path::on_relay_event(&flags, e, &log) {
+            let post = |d| {
+                if let Some(c) = flags.context.get() {
+                    c.center.post(c.sender, d);
+                }
+            };
+            if relay_path::on_relay_event(&flags.relays, e, &log, post) {
                 return;
             }
         }

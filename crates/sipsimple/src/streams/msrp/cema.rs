@@ -23,54 +23,18 @@
 //! accepted as they come, CEMA or not.)
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use msrp_proto::uri::{Host, MsrpUri};
-use sdp::{Media, SessionDescription};
+use msrp_proto::uri::MsrpUri;
+use sdp::Media;
 use tokio::net::TcpSocket;
 
-use super::base::{RemoteMedia, CONNECT_TIMEOUT};
+use super::remote::{MediaAddress, RemoteMedia};
 use crate::msrp::{connect_to, MsrpIo};
 
-/// The peer's c= address and m= port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaAddress {
-    /// An IP address or a host name (SDP allows both in c=).
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for MediaAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
-
-impl MediaAddress {
-    /// m-line `index`'s port under the c= that applies to it.
-    pub(super) fn of(sdp: &SessionDescription, index: usize) -> Option<MediaAddress> {
-        let m = sdp.media.get(index)?;
-        let c = sdp.connection_for(index)?;
-        Some(MediaAddress {
-            host: c.address.clone(),
-            port: m.port,
-        })
-    }
-
-    /// Whether this is where `uri` points: then CEMA and RFC 4975 agree.
-    fn is_authority_of(&self, uri: &MsrpUri) -> bool {
-        let same_host = match (&uri.host, self.host.parse::<IpAddr>()) {
-            (Host::Ipv4(a), Ok(ip)) => IpAddr::V4(*a) == ip,
-            (Host::Ipv6(a), Ok(ip)) => IpAddr::V6(*a) == ip,
-            (Host::Name(n), _) => n.eq_ignore_ascii_case(&self.host),
-            _ => false,
-        };
-        same_host && uri.port.unwrap_or(2855) == self.port
-    }
-}
+/// How long connecting to the peer may take, and how long the passive
+/// side waits for the peer to connect.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Adds `a=msrp-cema` to our m-line unless our path goes through our
 /// relay.
@@ -166,6 +130,8 @@ impl Target<'_> {
 
 #[cfg(test)]
 mod tests {
+    use sdp::SessionDescription;
+
     use super::*;
 
     /// The m-line a peer at 192.0.2.1:7000 (per its a=path) sends, as a

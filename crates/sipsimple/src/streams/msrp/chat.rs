@@ -18,8 +18,9 @@
 //! send, its messages get 403 and never reach the application (the
 //! base's `direction` module says why).
 
+use crate::sync::lock;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -236,10 +237,6 @@ impl std::fmt::Debug for ChatStream {
             .field("base", &self.inner.base)
             .finish()
     }
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What a chat stream accepts: CPIM, any text, is-composing.

@@ -2,12 +2,13 @@
 //! the registry's chat type, which makes a ChatStream for an offered
 //! `m=message` line a chat can take.
 
+use crate::sync::lock;
 use std::sync::Arc;
 
 use sdp::{Media, SessionDescription};
 
 use super::base::{type_accepted, RemoteMedia};
-use super::chat::{chat_accept_types, lock, ChatStream, DeliveryState, CPIM};
+use super::chat::{chat_accept_types, ChatStream, DeliveryState, CPIM};
 use super::chatroom::chatroom_of;
 use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,

@@ -17,11 +17,12 @@
 //! Not here: the focus's `isfocus` Contact parameter and the
 //! conference-event package of RFC 7701 §5 (the SDK's conference part).
 
+use crate::sync::lock;
 use msrp_proto::session::NICKNAME_STATUSES;
 use sdp::{Attribute, Media};
 
 use super::base::{type_accepted, RemoteMedia};
-use super::chat::{identity, lock, ChatInner, ChatMessage, ChatStream, ChatStreamError};
+use super::chat::{identity, ChatInner, ChatMessage, ChatStream, ChatStreamError};
 use super::chat::{MessageOptions, CPIM};
 use crate::notification::NotificationData;
 

@@ -4,6 +4,7 @@
 //! for which the application names the file with `set_file`); and RFC
 //! 5547 §6's other file attributes as the SDP carries them.
 
+use crate::sync::lock;
 use std::sync::Arc;
 
 use sdp::{Attribute, Direction, FileRange, FileSelector, Media, SessionDescription};
@@ -44,7 +45,7 @@ impl MediaStream for FileTransferStream {
         }
         // Said by the side that has the file.
         if inner.direction == TransferDirection::Send {
-            super::file_transfer::lock(&inner.attributes).to_sdp(&mut m);
+            lock(&inner.attributes).to_sdp(&mut m);
         }
         Ok(m)
     }
@@ -181,7 +182,7 @@ impl MediaStreamType for FileTransferStreamType {
                 transfer_id,
                 Some(offer),
             );
-            *super::file_transfer::lock(&stream.inner.attributes) = FileAttributes::from_sdp(m);
+            *lock(&stream.inner.attributes) = FileAttributes::from_sdp(m);
             Some(Arc::new(stream) as Arc<dyn MediaStream>)
         })
     }

@@ -5,6 +5,7 @@
 //! the message, and notifications about our messages update their
 //! delivery state and post ChatStreamGotDispositionNotification.
 
+use crate::sync::lock;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,7 +15,7 @@ use payloads::imdn::{Disposition, Imdn, Notification, NotificationKind, Status};
 use payloads::{DateTime, Offset};
 
 use super::base::OutgoingMessage;
-use super::chat::{identity, lock, ChatInner, ChatMessage, ChatStreamError, DeliveryState, CPIM};
+use super::chat::{identity, ChatInner, ChatMessage, ChatStreamError, DeliveryState, CPIM};
 use crate::msrp::new_message_id;
 use crate::notification::NotificationData;
 

@@ -15,11 +15,11 @@ pub mod file_transfer;
 mod imdn;
 mod relay_path;
 mod relay_window;
+mod remote;
 pub mod vnc;
 
 pub use crate::streams::settings::MsrpSettings;
 pub use base::{MsrpStreamBase, OutgoingMessage, RemoteMedia};
-pub use cema::MediaAddress;
 pub use chat::{
     ChatMessage, ChatStream, ChatStreamError, ComposingState, DeliveryState, MessageOptions,
 };
@@ -30,6 +30,7 @@ pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
     file_selector_for, FileTransferStream, TransferDirection, TransferProgress, SENDER_ABORTED,
 };
+pub use remote::MediaAddress;
 pub use vnc::{
     DesktopSharingHandler, ExternalVNCServerHandler, ExternalVNCViewerHandler, HandlerKind,
     HandlerLink, InternalVNCServerHandler, InternalVNCViewerHandler,

@@ -13,12 +13,14 @@
 //! `msrp.connection_reuse`) and get their own fresh Use-Path; a re-AUTH
 //! renews the binding of its own session only.
 
+use std::sync::Mutex;
+
 use msrp_proto::uri::MsrpUri;
 use msrp_proto::SessionEvent;
 
-use super::base::{lock, Flags};
 use crate::msrp::{LogLevel, MsrpLog};
 use crate::notification::NotificationData;
+use crate::sync::lock;
 
 /// Whether a re-offer's `a=path` (`new`) can replace `old`: unchanged,
 /// or the same peer (its URI, last) through the same first hop under
@@ -43,17 +45,18 @@ pub fn path_update_allowed(old: &[MsrpUri], new: &[MsrpUri]) -> bool {
 /// other event. A new Use-Path is what we give peers from now on, and
 /// the notification has the session offer it: Kamailio's `msrp` module
 /// names a new binding on every AUTH and routes the old one only until
-/// its own expiry.
-pub(super) fn on_relay_event(flags: &Flags, e: &SessionEvent, log: &MsrpLog) -> bool {
-    let post = |d| {
-        if let Some(c) = flags.context.get() {
-            c.center.post(c.sender, d);
-        }
-    };
+/// its own expiry. `relays` is the stream's Use-Path in front of its
+/// URI; `post` posts a notification of the stream.
+pub(super) fn on_relay_event(
+    relays: &Mutex<Vec<MsrpUri>>,
+    e: &SessionEvent,
+    log: &MsrpLog,
+    post: impl Fn(NotificationData),
+) -> bool {
     match e {
         SessionEvent::RelayReauthorized { use_path, expires } => {
             let changed = {
-                let mut relays = lock(&flags.relays);
+                let mut relays = lock(relays);
                 let changed = *relays != *use_path;
                 *relays = use_path.clone();
                 changed

@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::base::RELAY_CHUNK_SIZE;
+use crate::sync::lock;
 
 /// Bytes sent ahead of the peer's REPORTs once a REPORT showed the path
 /// open (see [`RELAY_OPENING_WINDOW`]): Kamailio drops a connection
@@ -94,7 +95,7 @@ impl RelayWindow {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// `n` more bytes go.

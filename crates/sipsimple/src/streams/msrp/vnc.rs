@@ -15,9 +15,10 @@
 //! (a VNC viewer connects to a port of ours), and the internal viewer and
 //! server handlers for an application that speaks RFB itself.
 
+use crate::sync::lock;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -165,10 +166,6 @@ pub trait DesktopSharingHandler: Send + Sync + fmt::Debug {
 
     /// The stream is ending: stop and close what the handler opened.
     fn end(&self);
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The tasks a handler runs, stopped at `end` (their sockets close).

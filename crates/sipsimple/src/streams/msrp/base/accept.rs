@@ -7,8 +7,9 @@
 //! later offer or answer of the same stream (a re-INVITE) must say what
 //! the first said, since the session's 415 check goes by it.
 
-use super::{lock, MsrpStreamBase};
+use super::MsrpStreamBase;
 use crate::streams::interface::StreamError;
+use crate::sync::lock;
 
 #[derive(Debug, Clone)]
 pub(super) struct AcceptTypes {

@@ -16,8 +16,7 @@ use msrp_proto::headers::{FromPath, ToPath};
 use msrp_proto::Session;
 use tokio::sync::oneshot;
 
-use super::connection::Shared;
-use super::{EventSink, MsrpConnection};
+use super::{EventSink, MsrpConnection, Shared};
 
 /// How long reading waits for a session to take the connection offered
 /// to it (its task runs at once; this only bounds a stuck one).
@@ -83,7 +82,7 @@ impl Joinable {
 }
 
 /// Settles a request the demux holds for a session not on the connection:
-/// offered to the shared port (see the `join` module), it goes to that
+/// offered to the shared port (see this module), it goes to that
 /// session if it joins in time, else it is refused as the port says (506
 /// for a session bound to another connection) or with 481.
 pub(super) async fn settle_held(shared: &Arc<Shared>) -> Result<(), msrp_proto::StreamError> {

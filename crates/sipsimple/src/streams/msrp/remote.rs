@@ -1,10 +1,13 @@
-//! The peer's side of an MSRP stream, as its m-line says it.
+//! The peer's side of an MSRP stream, as its m-line says it: its path,
+//! what it accepts, `a=setup`, and its c=/m= address (where CEMA, RFC
+//! 6714, connects).
 
-use msrp_proto::uri::MsrpUri;
+use std::net::IpAddr;
+
+use msrp_proto::uri::{Host, MsrpUri};
 use sdp::{SessionDescription, Setup};
 
 use crate::streams::interface::StreamError;
-use crate::streams::msrp::cema::MediaAddress;
 
 /// The peer's side of the stream, from its m-line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,4 +63,45 @@ fn words(values: Vec<&str>) -> Vec<String> {
         .flat_map(|v| v.split_ascii_whitespace())
         .map(str::to_owned)
         .collect()
+}
+
+/// The peer's c= address and m= port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaAddress {
+    /// An IP address or a host name (SDP allows both in c=).
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for MediaAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl MediaAddress {
+    /// m-line `index`'s port under the c= that applies to it.
+    pub(super) fn of(sdp: &SessionDescription, index: usize) -> Option<MediaAddress> {
+        let m = sdp.media.get(index)?;
+        let c = sdp.connection_for(index)?;
+        Some(MediaAddress {
+            host: c.address.clone(),
+            port: m.port,
+        })
+    }
+
+    /// Whether this is where `uri` points: then CEMA and RFC 4975 agree.
+    pub(super) fn is_authority_of(&self, uri: &MsrpUri) -> bool {
+        let same_host = match (&uri.host, self.host.parse::<IpAddr>()) {
+            (Host::Ipv4(a), Ok(ip)) => IpAddr::V4(*a) == ip,
+            (Host::Ipv6(a), Ok(ip)) => IpAddr::V6(*a) == ip,
+            (Host::Name(n), _) => n.eq_ignore_ascii_case(&self.host),
+            _ => false,
+        };
+        same_host && uri.port.unwrap_or(2855) == self.port
+    }
 }
