@@ -46,6 +46,12 @@ struct Pushing {
     message_id: String,
 }
 
+/// `len` bytes of the alphabet over and over: a file whose bytes show
+/// where in it a chunk came from.
+fn alphabet(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
 fn header<'a>(wire: &'a str, name: &str) -> Option<&'a str> {
     wire.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
@@ -130,7 +136,7 @@ async fn connected_push_via(text: &str, relayed: bool) -> Connected {
 }
 
 async fn pushing() -> Pushing {
-    let text: String = (0..1000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let text = alphabet(1000);
     let Connected {
         app,
         dir,
@@ -496,7 +502,7 @@ fn sends_of(stream: &[u8], message_id: &str) -> Vec<(String, Vec<u8>, Flag)> {
 #[tokio::test]
 async fn a_push_given_up_half_way_ends_with_a_hash_before_the_connection_closes() {
     let len = 32usize << 20;
-    let text: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let text = alphabet(len);
     let Connected {
         app: _app,
         dir: _dir,
@@ -565,9 +571,7 @@ async fn a_push_given_up_half_way_ends_with_a_hash_before_the_connection_closes(
 #[tokio::test]
 async fn through_a_relay_a_push_waits_for_the_first_report_and_fails_on_a_lost_chunk() {
     const CHUNK: usize = 8192;
-    let text: String = (0..5 * CHUNK)
-        .map(|i| (b'a' + (i % 26) as u8) as char)
-        .collect();
+    let text = alphabet(5 * CHUNK);
     let Connected {
         app: _app,
         dir: _dir,
