@@ -192,7 +192,9 @@ fn relay_account(port: u16, for_outbound: bool) -> String {
 
 /// Through Kamailio's MSRP relay (RFC 4976), both parties on it: files
 /// of 0 bytes, 1 byte and one chunk and a byte pushed, and 100 MB pulled
-/// the other way.
+/// the other way. Each transfer's first chunks reach the relay while it
+/// may still be connecting onward: none may overflow its write queue
+/// (it would drop the frame after its hop-by-hop 200).
 #[tokio::test]
 async fn through_the_kamailio_relay_both_ways() {
     let relay = kamailio::start_msrp_relay(RELAY_PASSWORD);
@@ -205,6 +207,13 @@ async fn through_the_kamailio_relay_both_ways() {
         push_between(&mut p, len).await;
     }
     pull_between(&mut p, 100 << 20).await;
+    let log = std::fs::read_to_string(relay.dir.join("kamailio.log")).unwrap();
+    for dropped in ["write queue full", "forwarding frame failed"] {
+        assert!(
+            !log.contains(dropped),
+            "the relay logged {dropped:?}:\n{log}"
+        );
+    }
 }
 
 /// Waits until the sender's REPORTs confirm at least `bytes`.

@@ -46,6 +46,12 @@ struct Pushing {
     message_id: String,
 }
 
+/// `len` bytes of the alphabet over and over: a file whose bytes show
+/// where in it a chunk came from.
+fn alphabet(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
 fn header<'a>(wire: &'a str, name: &str) -> Option<&'a str> {
     wire.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
@@ -65,6 +71,12 @@ struct Connected {
 }
 
 async fn connected_push(text: &str) -> Connected {
+    connected_push_via(text, false).await
+}
+
+/// [`connected_push`], the peer's path going through a relay when
+/// `relayed`: the raw peer is then that relay, the first hop.
+async fn connected_push_via(text: &str, relayed: bool) -> Connected {
     let app = account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await;
     let all = app.notification_center().subscribe(Filter::all());
     let account = app.account_manager().accounts().remove(0);
@@ -87,9 +99,13 @@ async fn connected_push(text: &str) -> Connected {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let theirs = THEIRS.replace(":9/", &format!(":{port}/"));
+    let path = match relayed {
+        true => format!("{} {THEIRS}", theirs.replace("rawpeer", "relay")),
+        false => theirs.clone(),
+    };
     let answer = format!(
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=message {port} TCP/MSRP *\r\na=path:{theirs}\r\na=accept-types:*\r\n\
+         m=message {port} TCP/MSRP *\r\na=path:{path}\r\na=accept-types:*\r\n\
          a=setup:passive\r\na=recvonly\r\n"
     );
     let remote = SessionDescription::parse(answer.as_bytes()).unwrap();
@@ -120,7 +136,7 @@ async fn connected_push(text: &str) -> Connected {
 }
 
 async fn pushing() -> Pushing {
-    let text: String = (0..1000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let text = alphabet(1000);
     let Connected {
         app,
         dir,
@@ -486,7 +502,7 @@ fn sends_of(stream: &[u8], message_id: &str) -> Vec<(String, Vec<u8>, Flag)> {
 #[tokio::test]
 async fn a_push_given_up_half_way_ends_with_a_hash_before_the_connection_closes() {
     let len = 32usize << 20;
-    let text: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let text = alphabet(len);
     let Connected {
         app: _app,
         dir: _dir,
@@ -544,4 +560,82 @@ async fn a_push_given_up_half_way_ends_with_a_hash_before_the_connection_closes(
         &finish.last().unwrap().data,
         NotificationData::FileTransferStreamDidFinish { error: Some(_) }
     ));
+}
+
+/// Through a relay, a push sends only three 8 KiB chunks (what Kamailio
+/// queues while it connects onward) until a REPORT shows the path open,
+/// then the rest; a REPORT for a later chunk while an earlier one has
+/// none means the relay lost that one (Kamailio drops a frame its full
+/// queue refuses after its hop-by-hop 200): the push fails, naming the
+/// lost bytes, instead of waiting for ever.
+#[tokio::test]
+async fn through_a_relay_a_push_waits_for_the_first_report_and_fails_on_a_lost_chunk() {
+    const CHUNK: usize = 8192;
+    let text = alphabet(5 * CHUNK);
+    let Connected {
+        app: _app,
+        dir: _dir,
+        stream,
+        mut all,
+        mut io,
+        ours,
+        mut wire,
+    } = connected_push_via(&text, true).await;
+    let at = wire.rfind(" SEND\r\n").unwrap();
+    let start = wire[..at].rfind("MSRP ").unwrap();
+    let message_id = header(&wire[start..], "Message-ID").unwrap().to_owned();
+    let chunks_read = |wire: &str| sends_of(wire.as_bytes(), &message_id).len();
+    while chunks_read(&wire) < 3 {
+        wire.push_str(&read_until(&mut io, "\r\n").await);
+    }
+    // Nothing more comes before a REPORT (half a second given).
+    let mut buf = vec![0u8; 4 * CHUNK];
+    if let Ok(n) = tokio::time::timeout(Duration::from_millis(500), io.read(&mut buf)).await {
+        wire.push_str(&String::from_utf8_lossy(&buf[..n.unwrap()]));
+    }
+    let sends = sends_of(wire.as_bytes(), &message_id);
+    let ranges: Vec<&str> = sends.iter().map(|(r, ..)| r.as_str()).collect();
+    assert_eq!(
+        ranges,
+        ["1-8192/40960", "8193-16384/40960", "16385-24576/40960"]
+    );
+    // From the peer through its relay: the path our chunks took.
+    let from = header(&wire[start..], "To-Path").unwrap().to_owned();
+    let report = |range: &str| {
+        let tid = format!("rep{}", range.replace('-', "x"));
+        format!(
+            "MSRP {tid} REPORT\r\nTo-Path: {ours}\r\nFrom-Path: {from}\r\n\
+             Message-ID: {message_id}\r\nByte-Range: {range}/40960\r\n\
+             Status: 000 200 OK\r\n-------{tid}$\r\n"
+        )
+    };
+    io.write_all(report("1-8192").as_bytes()).await.unwrap();
+    // The path is open: the other two chunks come.
+    while chunks_read(&wire) < 5 {
+        wire.push_str(&read_until(&mut io, "\r\n").await);
+    }
+    // The second chunk gets no REPORT, the third does: lost.
+    io.write_all(report("16385-24576").as_bytes())
+        .await
+        .unwrap();
+    let seen = until(&mut all, "FileTransferStreamDidFinish").await;
+    let failed = seen.iter().find_map(|n| match &n.data {
+        NotificationData::MediaStreamDidFail { reason } => Some(reason.clone()),
+        _ => None,
+    });
+    let Some(NotificationData::FileTransferStreamDidFinish { error }) =
+        seen.last().map(|n| n.data.clone())
+    else {
+        unreachable!()
+    };
+    let lost = "a relay lost bytes 8193-16384 of the file";
+    assert!(
+        failed.as_deref().is_some_and(|r| r.contains(lost)),
+        "{failed:?}"
+    );
+    assert!(
+        error.as_deref().is_some_and(|e| e.contains(lost)),
+        "{error:?}"
+    );
+    stream.end();
 }

@@ -234,6 +234,12 @@ impl MsrpStreamBase {
         !lock(&self.flags.relays).is_empty()
     }
 
+    /// Whether the path goes through a relay, ours or the peer's: TCP's
+    /// back-pressure ends there (see `relay_window`).
+    pub fn relayed(&self) -> bool {
+        self.on_relay() || self.remote_media().is_some_and(|r| r.path.len() > 1)
+    }
+
     /// The connection, once it is up; None if the stream ends first.
     pub async fn connection(&self) -> Option<Arc<MsrpConnection>> {
         let mut rx = self.flags.connected.subscribe();

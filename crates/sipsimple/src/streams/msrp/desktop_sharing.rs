@@ -17,12 +17,13 @@
 //!
 //! Through a relay, TCP's back-pressure ends at the relay, which drops
 //! the connection when its write queue overflows (Kamailio does) and
-//! frames with it. There, every message asks for a success REPORT and at
-//! most [`RELAY_WINDOW`] bytes go ahead of the REPORTs, as file transfer
-//! does; only [`RELAY_OPENING_WINDOW`] until a REPORT shows every relay
-//! connected onward (a relay that is still connecting drops what does
-//! not fit its queue). A REPORT that overtakes an earlier message's
-//! means a relay lost that one: the stream fails.
+//! frames with it. There, every message asks for a success REPORT and
+//! the window file transfer uses too (`relay_window`) bounds the bytes
+//! ahead of the REPORTs: [`RELAY_WINDOW`], only [`RELAY_OPENING_WINDOW`]
+//! until a REPORT shows every relay connected onward (a relay that is
+//! still connecting drops what does not fit its queue). A REPORT that
+//! overtakes an earlier message's means a relay lost that one: the
+//! stream fails.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -35,6 +36,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::base::{type_accepted, MsrpStreamBase, RemoteMedia, RELAY_CHUNK_SIZE};
+use super::relay_window::{RelayWindow, Reported};
+pub use super::relay_window::{RELAY_OPENING_WINDOW, RELAY_WINDOW};
 use super::vnc::{
     DesktopSharingHandler, HandlerKind, HandlerLink, HandlerNotifier, RfbReceiver, RfbSender,
 };
@@ -58,124 +61,8 @@ pub const MAX_QUEUED: usize = 32;
 /// The peer's bytes the handler has not taken before reading pauses.
 pub const INCOMING_BUFFER: u64 = 1 << 20;
 
-/// Bytes sent ahead of the peer's REPORTs on a path through relays, once
-/// a REPORT showed the path open (see [`RELAY_OPENING_WINDOW`]).
-pub const RELAY_WINDOW: u64 = 128 * 1024;
-
-/// Bytes sent ahead of the peer's REPORTs while the path may still be
-/// opening: at the start, and after everything sent was REPORTed (the
-/// path was idle, and a relay may have closed its connection onward).
-///
-/// A relay that has no connection to the next hop yet opens one and
-/// queues frames meanwhile; the kernel takes none of them, so its own
-/// queue is all there is. Kamailio's (`tcp_conn_wq_max`, 32 KiB by
-/// default) then refuses the frame that does not fit and drops it
-/// silently: it answered the hop-by-hop 200 before relaying, and our
-/// `Failure-Report: no` asks nothing more. A lost 8 KiB message leaves
-/// the viewer short of bytes for good: seen as a viewer stuck with all
-/// but the last 8 or 32 KiB of a 32 MiB burst sent at once, through
-/// Kamailio under load (the relay log: `_wbufq_add(): write queue full`
-/// right after its `quick connect`). Three messages and their heads fit
-/// in that queue.
-pub const RELAY_OPENING_WINDOW: u64 = 3 * RFB_MESSAGE_SIZE as u64;
-
-/// Kamailio's default `tcp_conn_wq_max`.
-const RELAY_QUEUE: u64 = 32 * 1024;
-/// Room for the head of each message the opening window lets go (about
-/// 400 bytes through two relays on loopback; longer paths, longer heads).
-const MAX_HEAD: u64 = 2048;
-const _: () = assert!(
-    RELAY_OPENING_WINDOW + RELAY_OPENING_WINDOW / RFB_MESSAGE_SIZE as u64 * MAX_HEAD <= RELAY_QUEUE
-);
-
 /// Pieces between the handler's `send` and the MSRP queue.
 const OUTGOING_SLOTS: usize = 8;
-
-/// What was sent through relays and not yet REPORTed.
-#[derive(Default)]
-struct Window {
-    /// Our messages awaiting a REPORT, with their sizes, oldest first.
-    sent: Mutex<std::collections::VecDeque<(String, u64)>>,
-    unreported: std::sync::atomic::AtomicU64,
-    /// A REPORT came for a message sent since the path was last idle:
-    /// every relay on it has its connection onward.
-    open: AtomicBool,
-    reported: tokio::sync::Notify,
-}
-
-/// What a REPORT meant to the [`Window`].
-#[derive(Debug, PartialEq, Eq)]
-enum Reported {
-    /// Not about a message of ours waiting for one.
-    NotOurs,
-    InOrder,
-    /// Messages sent before it got none: a relay lost them (the REPORTs
-    /// come back along the path in the order the messages went).
-    Lost {
-        messages: usize,
-        bytes: u64,
-    },
-}
-
-impl Window {
-    fn add(&self, id: &str, n: u64) {
-        let mut sent = lock(&self.sent);
-        if sent.is_empty() {
-            self.open.store(false, Ordering::SeqCst);
-        }
-        sent.push_back((id.to_owned(), n));
-        self.unreported.fetch_add(n, Ordering::SeqCst);
-    }
-
-    /// A REPORT (either way) for `id`.
-    fn reported(&self, id: &str) -> Reported {
-        let mut sent = lock(&self.sent);
-        let Some(at) = sent.iter().position(|(m, _)| m == id) else {
-            return Reported::NotOurs;
-        };
-        let gone: Vec<(String, u64)> = sent.drain(..=at).collect();
-        self.open.store(true, Ordering::SeqCst);
-        drop(sent);
-        let n: u64 = gone.iter().map(|(_, n)| n).sum();
-        let _ = self
-            .unreported
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |u| {
-                Some(u.saturating_sub(n))
-            });
-        self.reported.notify_waiters();
-        match gone.len() {
-            1 => Reported::InOrder,
-            k => Reported::Lost {
-                messages: k - 1,
-                bytes: gone.iter().take(k - 1).map(|(_, n)| n).sum(),
-            },
-        }
-    }
-
-    /// Whether `n` more bytes may go now.
-    fn has_room(&self, n: u64) -> bool {
-        let window = if self.open.load(Ordering::SeqCst) {
-            RELAY_WINDOW
-        } else {
-            RELAY_OPENING_WINDOW
-        };
-        self.unreported.load(Ordering::SeqCst) + n <= window
-    }
-
-    /// Waits until `n` more bytes may go (or the connection closed).
-    async fn wait_room(&self, n: u64, closed: &(dyn Fn() -> bool + Sync)) {
-        loop {
-            let reported = self.reported.notified();
-            tokio::pin!(reported);
-            reported.as_mut().enable();
-            if self.has_room(n) || closed() {
-                return;
-            }
-            // A closed connection wakes nobody here: look again now and then.
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reported).await;
-        }
-    }
-}
 
 /// Why a handler cannot be set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,7 +86,7 @@ struct Inner {
     /// or the stream ends, which ends the handler's reading.
     incoming: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
     pump: Mutex<Option<JoinHandle<()>>>,
-    window: Arc<Window>,
+    window: Arc<RelayWindow>,
     started: AtomicBool,
     ended: AtomicBool,
     failed: AtomicBool,
@@ -342,11 +229,10 @@ impl Inner {
                 }
             }
             ConnectionEvent::Session(SessionEvent::MessageDelivered { message_id, .. }) => {
-                if let Reported::Lost { messages, bytes } = self.window.reported(&message_id) {
+                if let Reported::Lost { bytes, .. } = self.window.reported_message(&message_id) {
                     // The viewer would wait for those bytes for ever.
                     self.fail_lost(&format!(
-                        "a relay lost {messages} RFB message(s), {bytes} bytes: \
-                         a later one was REPORTed first"
+                        "a relay lost {bytes} bytes of RFB: a later message was REPORTed first"
                     ));
                 }
             }
@@ -356,7 +242,7 @@ impl Inner {
                 reason,
                 ..
             }) => {
-                if self.window.reported(&message_id) != Reported::NotOurs {
+                if self.window.reported_message(&message_id) != Reported::NotOurs {
                     self.fail_lost(&format!(
                         "the peer did not take RFB data: {status} {}",
                         reason.unwrap_or_default()
@@ -415,8 +301,7 @@ impl Inner {
             outgoing: RfbSender { tx },
             notifier,
         });
-        let relayed =
-            self.base.on_relay() || self.base.remote_media().is_some_and(|r| r.path.len() > 1);
+        let relayed = self.base.relayed();
         let window = self.window.clone();
         // Drop our strong hold while waiting: the stream may go.
         let weak = Arc::downgrade(&self);
@@ -437,7 +322,7 @@ impl Inner {
                 }
                 let id = new_message_id();
                 if relayed {
-                    window.add(&id, piece.len() as u64);
+                    window.add_message(&id, piece.len() as u64);
                 }
                 let sent = conn.send(
                     &id,
@@ -626,78 +511,5 @@ impl MediaStreamType for DesktopSharingStreamType {
                 Some(offer),
             )) as Arc<dyn MediaStream>)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const M: u64 = RFB_MESSAGE_SIZE as u64;
-
-    #[test]
-    fn a_path_not_yet_reported_takes_only_what_a_connecting_relay_queues() {
-        let w = Window::default();
-        for id in ["a", "b", "c"] {
-            assert!(w.has_room(M));
-            w.add(id, M);
-        }
-        // The fourth is what Kamailio dropped while it connected onward.
-        assert!(!w.has_room(M));
-        assert_eq!(w.reported("a"), Reported::InOrder);
-        // The path is open: the full window.
-        assert!(w.has_room(M));
-        let mut n = 3;
-        while w.has_room(M) {
-            w.add(&format!("m{n}"), M);
-            n += 1;
-        }
-        assert_eq!(w.unreported.load(Ordering::SeqCst), RELAY_WINDOW);
-    }
-
-    #[test]
-    fn after_everything_was_reported_the_next_burst_opens_the_path_again() {
-        let w = Window::default();
-        w.add("a", M);
-        assert_eq!(w.reported("a"), Reported::InOrder);
-        assert!(w.has_room(RELAY_WINDOW));
-        // Idle: a relay may have closed its connection onward since.
-        w.add("b", M);
-        assert!(w.has_room(RELAY_OPENING_WINDOW - M));
-        assert!(!w.has_room(RELAY_OPENING_WINDOW - M + 1));
-    }
-
-    #[test]
-    fn a_report_that_overtakes_an_earlier_message_means_that_one_was_lost() {
-        let w = Window::default();
-        w.add("a", M);
-        w.add("b", 100);
-        w.add("c", M);
-        assert_eq!(
-            w.reported("c"),
-            Reported::Lost {
-                messages: 2,
-                bytes: M + 100
-            }
-        );
-        assert_eq!(w.unreported.load(Ordering::SeqCst), 0);
-        assert_eq!(w.reported("a"), Reported::NotOurs);
-        assert_eq!(w.reported("zzz"), Reported::NotOurs);
-    }
-
-    #[tokio::test]
-    async fn a_sender_waiting_for_room_wakes_on_the_report() {
-        let w = Arc::new(Window::default());
-        for id in ["a", "b", "c"] {
-            w.add(id, M);
-        }
-        let waiting = {
-            let w = w.clone();
-            tokio::spawn(async move { w.wait_room(M, &|| false).await })
-        };
-        tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        assert_eq!(w.reported("a"), Reported::InOrder);
-        waiting.await.unwrap();
     }
 }

@@ -11,6 +11,15 @@
 //! writes through a thread of its own (`file_store`) and the connection
 //! stops reading while [`RECEIVE_BUFFER`] bytes wait for the disk.
 //!
+//! Through relays, TCP's back-pressure ends at the relay: the push goes
+//! in whole relay chunks, at most [`RELAY_WINDOW`] bytes ahead of the
+//! REPORTs, and only [`RELAY_OPENING_WINDOW`] until the first REPORT
+//! shows every relay connected onward (or after all was REPORTed: the
+//! path was idle), the window desktop sharing uses too
+//! (`relay_window`). A REPORT for a later byte range while an earlier
+//! one has none means a relay dropped those bytes: the transfer fails
+//! instead of the receiver waiting for them for ever.
+//!
 //! A push given up before it was written whole (the stream deactivated
 //! or ended, or our side failing) ends its message with `#` (RFC 4975
 //! §7.1: the chunk in hand cut short, or an empty chunk), written while
@@ -28,9 +37,10 @@ use msrp_proto::{Flag, SessionEvent};
 use sdp::{FileHash, FileRange, FileSelector};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::base::{MsrpStreamBase, RemoteMedia};
+use super::base::{MsrpStreamBase, RemoteMedia, RELAY_CHUNK_SIZE};
 use super::file_media::FileAttributes;
 use super::file_store::{part_path, safe_file_name, sha1_of, PartFile, WriteFailure};
+use super::relay_window::{RelayWindow, Reported};
 use crate::msrp::{new_message_id, ConnectionEvent, MsrpConnection, ReadGate};
 use crate::notification::NotificationData;
 use crate::streams::settings::StreamSettings;
@@ -44,11 +54,10 @@ pub const CHUNK_SIZE: u64 = 128 * 1024;
 /// Bytes of the file read ahead of the connection.
 pub const SEND_BUFFER: u64 = 1 << 20;
 
-/// Bytes sent ahead of the peer's REPORTs on a path through relays: a
-/// relay queues what the next hop does not take yet, and Kamailio drops
-/// a connection whose queue passes its `tcp_conn_wq_max` (32 KiB by
-/// default) — end-to-end REPORTs are the only back-pressure across it.
-pub const RELAY_WINDOW: u64 = 128 * 1024;
+/// Bytes of the file read at a time.
+const READ_PIECE: u64 = 256 * 1024;
+
+pub use super::relay_window::{RELAY_OPENING_WINDOW, RELAY_WINDOW};
 
 /// Bytes received and not yet on disk before reading pauses.
 pub const RECEIVE_BUFFER: u64 = 4 << 20;
@@ -135,8 +144,9 @@ pub(super) struct Inner {
     disk: Mutex<Option<mpsc::Sender<DiskWork>>>,
     gate: Arc<ReadGate>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    /// A REPORT moved `transferred_bytes` (or the transfer ended).
-    reported: tokio::sync::Notify,
+    /// What went through relays ahead of the peer's REPORTs (a push on
+    /// a relayed path).
+    window: RelayWindow,
     /// RFC 5547 §6's other file attributes: ours when we push, the
     /// offer's when we take one.
     pub(super) attributes: Mutex<FileAttributes>,
@@ -238,7 +248,7 @@ impl FileTransferStream {
                 disk: Mutex::new(None),
                 gate: ReadGate::new(RECEIVE_BUFFER),
                 tasks: Mutex::new(Vec::new()),
-                reported: tokio::sync::Notify::new(),
+                window: RelayWindow::default(),
                 selector: Mutex::new(selector),
                 attributes: Mutex::new(FileAttributes::default()),
             }),
@@ -380,59 +390,59 @@ impl FileTransferStream {
             .await
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut left = (end + 1).saturating_sub(first);
-        let mut appended = first - 1;
-        let relayed = self
-            .inner
-            .base
-            .remote_media()
-            .is_some_and(|r| r.path.len() > 1)
-            || self.inner.base.on_relay();
+        let relayed = self.inner.base.relayed();
+        self.inner.window.start_at(first - 1);
         if left == 0 {
             conn.append(&id, Bytes::new(), true)
                 .map_err(|e| e.to_string())?;
         }
         while left > 0 {
-            let want = usize::try_from(left.min(256 * 1024)).unwrap_or(256 * 1024);
+            let want = usize::try_from(left.min(READ_PIECE)).unwrap_or(READ_PIECE as usize);
             let mut buf = vec![0u8; want];
             file.read_exact(&mut buf)
                 .await
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            left -= want as u64;
-            if let Err(e) = conn.append(&id, Bytes::from(buf), left == 0) {
-                // Given up meanwhile (`cancel_push`): not a failure.
-                return match lock(&self.inner.sending).is_some() {
-                    true => Err(e.to_string()),
-                    false => Ok(()),
+            let mut piece = Bytes::from(buf);
+            while !piece.is_empty() {
+                let n = match relayed {
+                    true => self.relay_room(&conn, piece.len() as u64).await,
+                    false => piece.len() as u64,
                 };
-            }
-            appended += want as u64;
-            conn.wait_buffered_below(&id, SEND_BUFFER).await;
-            if relayed {
-                self.wait_reported(appended.saturating_sub(RELAY_WINDOW))
-                    .await;
-            }
-            // The connection's end, or the peer's failure REPORT, reports
-            // itself; the rest of the file is not wanted.
-            if conn.is_closed() || self.inner.finished.load(Ordering::SeqCst) {
-                return Ok(());
+                // The connection's end, or the peer's failure REPORT,
+                // reports itself; the rest of the file is not wanted.
+                if conn.is_closed() || self.inner.finished.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let part = piece.split_to(usize::try_from(n).unwrap_or(piece.len()));
+                left -= part.len() as u64;
+                if relayed {
+                    // Counted first: its REPORT may come before `append`
+                    // returns.
+                    self.inner.window.add(part.len() as u64);
+                }
+                if let Err(e) = conn.append(&id, part, left == 0) {
+                    // Given up meanwhile (`cancel_push`): not a failure.
+                    return match lock(&self.inner.sending).is_some() {
+                        true => Err(e.to_string()),
+                        false => Ok(()),
+                    };
+                }
+                conn.wait_buffered_below(&id, SEND_BUFFER).await;
             }
         }
         Ok(())
     }
 
-    /// Waits until the peer confirmed `bytes` (or the transfer ended).
-    async fn wait_reported(&self, bytes: u64) {
-        loop {
-            let reported = self.inner.reported.notified();
-            tokio::pin!(reported);
-            reported.as_mut().enable();
-            if lock(&self.inner.progress).transferred_bytes >= bytes
-                || self.inner.finished.load(Ordering::SeqCst)
-            {
-                return;
-            }
-            reported.await;
-        }
+    /// On a path through relays, how many of the next `n` bytes may go:
+    /// waits for room for a chunk, then takes whole relay chunks (a part
+    /// of one would wait in the connection for the rest), or all that is
+    /// left of the file.
+    async fn relay_room(&self, conn: &MsrpConnection, n: u64) -> u64 {
+        let one = n.min(RELAY_CHUNK_SIZE);
+        let done = || conn.is_closed() || self.inner.finished.load(Ordering::SeqCst);
+        self.inner.window.wait_room(one, &done).await;
+        let whole = self.inner.window.room() / RELAY_CHUNK_SIZE * RELAY_CHUNK_SIZE;
+        n.min(whole.max(one))
     }
 
     /// Every event of the connection, in order (runs under its lock:
@@ -484,6 +494,19 @@ impl FileTransferStream {
                 if inner.base.is_bind(&message_id) {
                     return;
                 }
+                let lost = range
+                    .and_then(|r| Some((r.start.checked_sub(1)?, r.end?)))
+                    .filter(|_| inner.base.relayed())
+                    .map(|(start, end)| inner.window.reported(start, end));
+                if let Some(Reported::Lost { first, bytes }) = lost {
+                    // The receiver would wait for those bytes for ever.
+                    inner.fail_at_once(format!(
+                        "a relay lost bytes {}-{} of the file: a later chunk was REPORTed first",
+                        first + 1,
+                        first + bytes
+                    ));
+                    return;
+                }
                 let (transferred, size) = {
                     let mut p = lock(&inner.progress);
                     if let Some(end) = range.and_then(|r| r.end) {
@@ -499,7 +522,6 @@ impl FileTransferStream {
                     transferred_bytes: transferred,
                     file_size: size,
                 });
-                inner.reported.notify_waiters();
                 if transferred >= size {
                     inner.finish(None);
                 }
@@ -546,7 +568,7 @@ impl Inner {
             p.finished = true;
             p.error = error.clone();
         }
-        self.reported.notify_waiters();
+        self.window.wake();
         self.post(NotificationData::FileTransferStreamDidFinish { error });
     }
 
@@ -562,6 +584,26 @@ impl Inner {
         // A push that cannot go on (the file unreadable) is given up.
         self.cancel_push();
         self.base.end();
+    }
+
+    /// [`Inner::fail`] from a connection event: the transfer is over at
+    /// once (no later REPORT may finish it otherwise), while giving the
+    /// push up and ending waits for the connection's lock to be free.
+    fn fail_at_once(self: &Arc<Self>, reason: String) {
+        if self.finished.load(Ordering::SeqCst) {
+            return;
+        }
+        self.post(NotificationData::MediaStreamDidFail {
+            reason: reason.clone(),
+        });
+        self.finish(Some(reason));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let me = self.clone();
+            rt.spawn(async move {
+                me.cancel_push();
+                me.base.end();
+            });
+        }
     }
 
     /// Gives up a push not written whole: its message ends with `#` (a

@@ -14,6 +14,7 @@ mod file_store;
 pub mod file_transfer;
 mod imdn;
 mod relay_path;
+mod relay_window;
 mod remote;
 pub mod vnc;
 
