@@ -26,7 +26,7 @@
 //! stream fails.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
 use msrp_proto::headers::FailureReport;
@@ -47,6 +47,7 @@ use crate::streams::interface::{
     BoxFuture, MediaStream, MediaStreamType, StreamContext, StreamDirection, StreamError,
 };
 use crate::streams::settings::StreamSettings;
+use crate::sync::lock;
 
 /// The MIME type of RFB over MSRP.
 pub const RFB_CONTENT_TYPE: &str = "application/x-rfb";
@@ -104,10 +105,6 @@ impl std::fmt::Debug for DesktopSharingStream {
             .field("base", &self.inner.base)
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl DesktopSharingStream {

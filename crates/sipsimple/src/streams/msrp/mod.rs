@@ -9,6 +9,7 @@ pub mod chat;
 mod chat_media;
 mod chatroom;
 pub mod desktop_sharing;
+mod file_attributes;
 mod file_media;
 mod file_store;
 pub mod file_transfer;
@@ -25,7 +26,8 @@ pub use chat::{
 };
 pub use chat_media::ChatStreamType;
 pub use desktop_sharing::{DesktopSharingError, DesktopSharingStream, DesktopSharingStreamType};
-pub use file_media::{FileAttributes, FileTransferStreamType};
+pub use file_attributes::FileAttributes;
+pub use file_media::FileTransferStreamType;
 pub use file_store::{received_part, safe_file_name};
 pub use file_transfer::{
     file_selector_for, FileTransferStream, TransferDirection, TransferProgress, SENDER_ABORTED,
