@@ -532,6 +532,41 @@ pub fn type_accepted(accepted: &[String], content_type: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The content headers of RFC 4975 §9 (a file's chunk carries them,
+    /// RFC 5547) and the lifetime bounds of a relay's 423 (RFC 4976
+    /// §5.1): read from a header list, written back as they came, bad
+    /// values refused with the header named.
+    #[test]
+    fn content_and_lifetime_headers_read_and_write_back() {
+        let mut h = crate::message::Headers::new();
+        h.push("Content-ID", "<photo-1@alice.example.com>");
+        h.push("Content-Description", "Our holiday, day one");
+        h.push("Content-Disposition", "render; filename=\"photo.jpg\"");
+        h.push("Min-Expires", "600");
+        h.push("Max-Expires", "4294967295");
+        assert_eq!(
+            h.typed::<ContentId>(),
+            Some(Ok(ContentId("<photo-1@alice.example.com>".into())))
+        );
+        assert_eq!(
+            h.typed::<ContentDescription>().unwrap().unwrap().to_value(),
+            "Our holiday, day one"
+        );
+        assert_eq!(
+            h.typed::<ContentDisposition>().unwrap().unwrap().0,
+            "render; filename=\"photo.jpg\""
+        );
+        assert_eq!(h.typed::<MinExpires>(), Some(Ok(MinExpires(600))));
+        assert_eq!(h.typed::<MaxExpires>(), Some(Ok(MaxExpires(u32::MAX))));
+        assert_eq!(MinExpires(600).to_value(), "600");
+        assert!(ContentId::parse("").is_err());
+        assert!(ContentDisposition::parse("").is_err());
+        for bad in ["", "-1", "1.5", "4294967296", "12345678901", " 60"] {
+            assert!(MaxExpires::parse(bad).is_err(), "{bad}");
+            assert!(MinExpires::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn byte_ranges() {
         let r = ByteRange::parse("1-25/25").unwrap();

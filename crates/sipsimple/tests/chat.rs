@@ -388,6 +388,9 @@ async fn trace_msrp_posts_every_chunk_both_ways_with_bodies_cut() {
     let mut traces = alice
         .notification_center()
         .subscribe(Filter::name("MSRPTransportTrace"));
+    let mut bob_traces = bob
+        .notification_center()
+        .subscribe(Filter::name("MSRPTransportTrace"));
     let mut alice_all = alice.notification_center().subscribe(Filter::all());
     let mut bob_all = bob.notification_center().subscribe(Filter::all());
     let chat = new_chat(&alice);
@@ -421,14 +424,16 @@ async fn trace_msrp_posts_every_chunk_both_ways_with_bodies_cut() {
         .iter()
         .any(|(d, t)| *d == "incoming" && t.contains(" REPORT")));
     assert!(seen.iter().all(|(_, t)| !t.contains(&long[..1000])));
-    // Bob did not ask for traces.
-    assert_eq!(
-        bob.notification_center()
-            .subscribe(Filter::name("MSRPTransportTrace"))
-            .try_next()
-            .map(|n| n.name().to_owned()),
-        None
-    );
+    // Every chunk is traced: the CPIM-wrapped 5,000 bytes (under 6 KiB)
+    // leave in three 2 KiB chunks, each its own outgoing SEND.
+    let chunks = seen
+        .iter()
+        .filter(|(d, t)| *d == "outgoing" && t.contains(" SEND"))
+        .count();
+    assert_eq!(chunks, 3, "{seen:?}");
+    // Bob did not ask for traces: his observer, there from the start,
+    // heard none while the chunks reached him and his REPORT left.
+    assert_eq!(bob_traces.try_next().map(|n| n.name().to_owned()), None);
 }
 
 #[tokio::test]

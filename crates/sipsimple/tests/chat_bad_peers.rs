@@ -17,7 +17,7 @@ use common::account_app_with;
 use common::raw_msrp::{raw_chat, raw_chunk, read_until, RawChat};
 use sipsimple::application::SipApplication;
 use sipsimple::notification::{Notification, NotificationData};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn app() -> SipApplication {
     account_app_with("alice", "", "msrp.transport = \"tcp\"\n").await
@@ -136,12 +136,20 @@ async fn a_body_without_its_end_line_delivers_nothing() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let app = app().await;
     let mut c = raw_chat(&app, "text/plain").await;
+    // trx1's end-line never comes: what follows, an end-line of another
+    // transaction and a whole SEND of its own, is trx1's body (RFC 4975
+    // §7.1: only `-------trx1` ends it), so neither is a message.
+    let next = raw_chunk("trx3", &c.ours, &c.theirs, "m3", "", "a whole message", '$');
     let text = format!(
         "MSRP trx1 SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\n\
-         Content-Type: text/plain\r\n\r\nno end line follows this body",
+         Content-Type: text/plain\r\n\r\nno end line follows this body\r\n-------trx2$\r\n{next}",
         c.ours, c.theirs
     );
     c.io.write_all(text.as_bytes()).await.unwrap();
+    // Nothing answers trx3 either: it was never a request.
+    let mut answer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_millis(300), c.io.read(&mut answer)).await;
+    assert!(read.is_err(), "something answered: {read:?}");
     c.io.shutdown().await.unwrap();
     let reason = failed(&mut c).await;
     assert!(reason.contains("middle of a message"), "{reason}");

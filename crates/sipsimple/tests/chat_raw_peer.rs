@@ -126,6 +126,29 @@ async fn offer_answered_taking(
     let answer = sdp_taking(port, setup, accept_types);
     let (chat, offer) = chat_offered_to(&app, context(&app), &answer).await;
     assert_eq!(offer.attribute("setup"), Some("actpass"));
+    // The m-line RFC 4975 §8 asks for (the spec's example SDP has the
+    // same): `message`, TCP/MSRP, format `*`, our path, and the types we
+    // take plain and inside CPIM.
+    assert_eq!(
+        (offer.media.as_str(), offer.protocol.as_str()),
+        ("message", "TCP/MSRP")
+    );
+    assert_eq!(offer.formats, ["*"]);
+    let path = offer.attribute("path").expect("a=path");
+    assert!(
+        path.starts_with("msrp://127.0.0.1:") && path.ends_with(";tcp"),
+        "{path}"
+    );
+    let types: Vec<&str> = offer
+        .attribute("accept-types")
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert!(
+        types.contains(&"message/cpim") && types.contains(&"text/*"),
+        "{types:?}"
+    );
+    assert_eq!(offer.attribute("accept-wrapped-types"), Some("*"));
     (app, chat, all, listener)
 }
 
