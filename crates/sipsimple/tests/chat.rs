@@ -369,14 +369,21 @@ async fn audio_added_to_a_chat_session() {
     let mut c = chat("tcp").await;
     let audio = common::tone_stream(440.0, vec![sdp::offer_answer::Codec::pcmu()]).await;
     c.callee.add_stream(audio.clone()).await.unwrap();
-    common::chat_call::accept_proposal_of(&mut c.alice_all, &c.caller, &["audio"]).await;
+    let accepted =
+        common::chat_call::accept_proposal_of(&mut c.alice_all, &c.caller, &["audio"]).await;
+    let alice_audio = accepted[0]
+        .clone()
+        .downcast::<sipsimple::streams::audio::AudioStream>()
+        .unwrap();
     until(&mut c.bob_all, "SIPSessionDidRenegotiateStreams").await;
     assert_eq!(c.callee.streams().len(), 2);
     // The chat goes on next to the new audio.
     tells(&c.alice_chat, &mut c.bob_all, "still here").await;
-    let before = audio.stats();
+    let (before, heard_before) = (audio.stats(), alice_audio.stats());
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(audio.stats().packets_sent > before.packets_sent + 10);
+    // And it arrives at alice, who accepted it.
+    assert!(alice_audio.stats().packets_received > heard_before.packets_received + 10);
 }
 
 #[tokio::test]
