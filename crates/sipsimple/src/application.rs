@@ -235,7 +235,7 @@ impl SipApplication {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// The subscriptions others hold to our event packages, and which

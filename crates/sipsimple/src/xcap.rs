@@ -497,12 +497,12 @@ impl XcapClient {
     }
 
     fn forget_challenge(&self) {
-        *self.challenge.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *crate::sync::lock(&self.challenge) = None;
     }
 
     /// An Authorization for the digest challenge seen last, if any.
     fn answer_known(&self, method: &Method, path: &str, body: &[u8]) -> Option<HeaderValue> {
-        let mut guard = self.challenge.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = crate::sync::lock(&self.challenge);
         let c = guard.as_mut()?;
         c.nc = c.nc.saturating_add(1);
         self.digest(c, method, path, body)
@@ -550,7 +550,7 @@ impl XcapClient {
             let value = self
                 .digest(&c, method, path, body)
                 .ok_or_else(unauthorized)?;
-            *self.challenge.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
+            *crate::sync::lock(&self.challenge) = Some(c);
             return Ok(value);
         }
         if basic {

@@ -56,7 +56,7 @@ impl AccountManager {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// The sender id of the manager's own notifications.
@@ -94,7 +94,7 @@ impl AccountManager {
             self.center.clone(),
             self.services.clone(),
         ));
-        *self.services.lock().unwrap_or_else(|p| p.into_inner()) = services;
+        *crate::sync::lock(&self.services) = services;
         {
             let mut inner = self.lock();
             inner.config = Some(config);
@@ -117,7 +117,7 @@ impl AccountManager {
     /// Deactivates every account (the engine is going away) and waits
     /// for their unregistrations, each bounded by a short grace.
     pub async fn stop(&self) {
-        *self.services.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *crate::sync::lock(&self.services) = None;
         // Concurrently: each waits up to its own grace.
         let mut tasks: Vec<_> = self
             .accounts()

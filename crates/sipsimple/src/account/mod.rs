@@ -160,7 +160,7 @@ impl Account {
     }
 
     fn lock(&self) -> MutexGuard<'_, SettingsObject> {
-        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.settings)
     }
 
     pub fn id(&self) -> &SipAddress {
@@ -254,8 +254,7 @@ impl Account {
             }
         } else {
             self.stop_registration();
-            let events =
-                std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()));
+            let events = std::mem::take(&mut *crate::sync::lock(&self.events));
             presence::end_all(events);
             self.center
                 .post(self.sender, NotificationData::SIPAccountDidDeactivate);
@@ -329,7 +328,7 @@ impl Account {
             transport_error: None,
         };
         let handle = tokio::spawn(task.run());
-        *self.registration.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop_tx, handle));
+        *crate::sync::lock(&self.registration) = Some((stop_tx, handle));
     }
 
     /// Asks the registration to unregister and end; returns its task.

@@ -68,7 +68,7 @@ impl Ring {
     }
 
     fn lock(&self) -> MutexGuard<'_, VecDeque<i16>> {
-        self.samples.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.samples)
     }
 
     fn push(&self, samples: impl IntoIterator<Item = i16>) {

@@ -68,11 +68,11 @@ impl MemoryBackend {
 
 impl StorageBackend for MemoryBackend {
     fn load(&self) -> Result<Tree, ConfigError> {
-        Ok(self.tree.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        Ok(crate::sync::lock(&self.tree).clone())
     }
 
     fn save(&self, tree: &Tree) -> Result<(), ConfigError> {
-        *self.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree.clone();
+        *crate::sync::lock(&self.tree) = tree.clone();
         Ok(())
     }
 

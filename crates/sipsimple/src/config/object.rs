@@ -122,7 +122,7 @@ impl ConfigurationManager {
     }
 
     fn lock(&self) -> MutexGuard<'_, Stored> {
-        self.stored.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.stored)
     }
 
     /// The names stored under `key` (e.g. the account ids under

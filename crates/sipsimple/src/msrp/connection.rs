@@ -231,7 +231,7 @@ impl Shared {
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Core> {
-        self.core.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.core)
     }
 
     /// Hands every queued event to its session's sink; called with the

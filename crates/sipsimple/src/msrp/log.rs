@@ -44,12 +44,12 @@ impl std::fmt::Debug for MsrpLog {
 
 impl MsrpLog {
     pub fn set_sink(&self, sink: LogSink) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+        *crate::sync::lock(&self.0) = Some(sink);
     }
 
     pub fn log(&self, level: LogLevel, message: impl Into<String>) {
         // Cloned out so that a sink that logs again cannot deadlock.
-        let sink = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sink = crate::sync::lock(&self.0).clone();
         if let Some(sink) = sink {
             sink(level, message.into());
         }

@@ -241,7 +241,7 @@ impl RelayFinder {
                     .result
                     .ok()
                     .and_then(|routes| routes.first().map(|r| r.socket_addr()));
-                let mut found = self.found.lock().unwrap_or_else(|p| p.into_inner());
+                let mut found = crate::sync::lock(&self.found);
                 // Bounded: domains are an application's accounts'.
                 if found.len() > 1024 {
                     found.clear();

@@ -61,7 +61,7 @@ struct Seats(Arc<Mutex<HashMap<String, Option<Joinable>>>>);
 
 impl Seats {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Option<Joinable>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.0)
     }
 
     /// Offers a held request's connection to its seat; a request for no
@@ -98,7 +98,7 @@ pub(super) struct RelayConnections {
 
 impl RelayConnections {
     fn lock(&self) -> MutexGuard<'_, HashMap<RelayKey, Vec<RelayConnection>>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.live)
     }
 
     /// A seat for `session_id` on a live connection to the relay of `key`.

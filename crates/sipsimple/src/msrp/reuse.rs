@@ -51,7 +51,7 @@ pub(super) struct OpenedConnections(Arc<Mutex<HashMap<FirstHop, Vec<Weak<Shared>
 
 impl OpenedConnections {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FirstHop, Vec<Weak<Shared>>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.0)
     }
 
     fn live(&self, hop: &FirstHop) -> Vec<Arc<Shared>> {

@@ -96,7 +96,7 @@ impl Queue {
     fn items(&self) -> MutexGuard<'_, VecDeque<Notification>> {
         // A poisoned lock only means a push or pop interrupted by a
         // panicking thread; a VecDeque stays consistent across either.
-        self.items.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.items)
     }
 
     fn push(&self, n: Notification) {
@@ -194,7 +194,7 @@ impl NotificationCenter {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A poisoned lock only means an observer list mid-update by a
         // panicking thread; the list itself is still consistent.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.inner)
     }
 
     /// A fresh sender id for an object that posts.
